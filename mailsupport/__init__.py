@@ -1,0 +1,49 @@
+"""mailsupport: reproduce and diagnose a law-practice system's email set-up problems.
+
+Public names are re-exported here lazily so ``import mailsupport`` stays fast (no pandas,
+matplotlib or ipywidgets at import). ``__all__`` lists them; a test keeps it complete.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "MailsupportError": "errors",
+    "ConfigError": "errors",
+    "SampleError": "errors",
+    "StoreError": "errors",
+    "OperationError": "errors",
+    "ConnectError": "errors",
+    "AuthError": "errors",
+    "LoginRefusedError": "errors",
+    "ProtocolError": "errors",
+    "SmtpRejected": "errors",
+    "MessageTooLarge": "errors",
+    "DnsError": "errors",
+    "DnsTempError": "errors",
+    "Secret": "model",
+    "Severity": "model",
+    "Finding": "model",
+    "Tenant": "config",
+    "load_tenant": "config",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mailsupport' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
