@@ -1,0 +1,355 @@
+"""Header evidence of one message: envelope-recipient candidates, provider fingerprint, summary.
+
+Owns :class:`RecipientEvidence`, :func:`envelope_candidates`, :func:`recipients_for`,
+:class:`ProviderFingerprint`, :func:`fingerprint` and :class:`MessageSummary`, plus the
+bytes-level header parser the fast scan uses (:func:`split_header_block`,
+:func:`parse_fields`). Pure (layer 2): no sockets, no clock, no files; must not import the
+clients, the sandbox, the diagnoses or any presentation module.
+
+API (also used by the pipeline's router)::
+
+    cands = envelope_candidates(msg)            # email.message.Message, raw bytes/str, or
+                                                # a sequence of (name, value) pairs
+    addrs = recipients_for(cands, "X-Original-To")   # trusted addresses, last hop first
+
+Facts this follows (``shared/facts/provider-facts.md`` §1):
+
+* ``Delivered-To``/``X-Original-To`` are **prepended** by each delivering hop (Postfix
+  local(8)/virtual(8), qmail-local(8)), so the **first** occurrence belongs to the last hop.
+* A header is only evidence of the receiving side when it sits **above the topmost
+  ``Received:`` line** (the receiving server adds its own ``Received`` first and the
+  delivery headers on top of it, RFC 5321 §4.4). Anything below was written by an earlier
+  hop or by the sender, who can write any ``Delivered-To`` they like (forgeable).
+* ``Received-for`` means the ``for <addr>`` clause of a ``Received`` line (RFC 5321 §4.4
+  ``For`` clause); only the topmost ``Received`` belongs to the receiving server.
+* Header names vary in case (``Delivered-to``, ``Envelope-to``); values may be bracketed
+  (``<x@y>``) or comma lists (Exim ``Envelope-to`` batching several recipients).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from email.message import Message
+from typing import TYPE_CHECKING, Iterable, Sequence, Union
+
+from .addresses import normalize_address
+from .config import CATCH_ALL_HEADERS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sizes import AttachmentSize
+
+__all__ = [
+    "RecipientEvidence",
+    "envelope_candidates",
+    "recipients_for",
+    "ProviderFingerprint",
+    "fingerprint",
+    "MessageSummary",
+    "split_header_block",
+    "parse_fields",
+    "HeaderInput",
+    "POSITIONS",
+]
+
+#: Lower-case header name -> canonical name from :data:`~mailsupport.config.CATCH_ALL_HEADERS`.
+_CANONICAL = {name.lower(): name for name in CATCH_ALL_HEADERS if name != "Received-for"}
+RECEIVED_FOR = "Received-for"
+
+#: Position labels of :attr:`RecipientEvidence.position`.
+POSITIONS = {
+    "above-received": "above the topmost Received line: written by the receiving server",
+    "topmost-received": "the for clause of the topmost Received line: the receiving server",
+    "below-received": "below the topmost Received line: an earlier hop or the sender wrote it",
+    "no-received": "the message has no Received line at all: nothing shows who wrote it",
+}
+
+# One header field: name, colon, value with its folded continuation lines (RFC 5322 §2.2,
+# §3.2.2 folding). Field names are printable ASCII except colon (RFC 5322 §3.6.8).
+_FIELD_RE = re.compile(rb"^([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)", re.M)
+_UNFOLD_RE = re.compile(rb"\r?\n")
+_FOR_RE = re.compile(r"\bfor\s+<?([^\s<>;]+)>?", re.I)
+_ADDR_RE = re.compile(r"<([^<>]*)>|([^\s,<>;\"]+)")
+
+HeaderInput = Union[Message, bytes, bytearray, memoryview, str, Sequence[tuple[str, str]]]
+
+
+def split_header_block(raw: bytes) -> tuple[bytes, int]:
+    """``(header_block, body_offset)`` of a raw message (LF or CRLF line ends).
+
+    The header block ends at the first empty line (RFC 5322 §2.1); a message without one is
+    all header and its body offset is ``len(raw)``.
+    """
+    i = raw.find(b"\n\n")
+    j = raw.find(b"\n\r\n")
+    if i < 0 and j < 0:
+        return raw, len(raw)
+    if j >= 0 and (i < 0 or j < i):
+        return raw[: j + 1], j + 3
+    return raw[: i + 1], i + 2
+
+
+def parse_fields(block: bytes) -> list[tuple[str, str]]:
+    """Every header field of a header block as ``(name, unfolded value)``, top to bottom.
+
+    Lenient: lines that are not fields (no colon, a leading ``From `` line) are skipped;
+    bytes that are not UTF-8 become U+FFFD instead of failing.
+    """
+    out = []
+    for name, value in _FIELD_RE.findall(block):
+        if b"\n" in value:
+            value = _UNFOLD_RE.sub(b"", value)
+        out.append((name.decode("ascii", "replace"),
+                    value.strip().decode("utf-8", "replace")))
+    return out
+
+
+def _fields_of(headers: HeaderInput) -> list[tuple[str, str]]:
+    if isinstance(headers, Message):
+        return [(str(k), str(v)) for k, v in headers.raw_items()]
+    if isinstance(headers, (bytes, bytearray, memoryview)):
+        raw = bytes(headers)
+        return parse_fields(split_header_block(raw)[0])
+    if isinstance(headers, str):
+        raw = headers.encode("utf-8", "surrogateescape")
+        return parse_fields(split_header_block(raw)[0])
+    return [(str(k), str(v)) for k, v in headers]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecipientEvidence:
+    """One envelope-recipient candidate found in a message's header block.
+
+    ``header`` is the canonical name from :data:`~mailsupport.config.CATCH_ALL_HEADERS`
+    (``Received-for`` for the ``for`` clause of a ``Received`` line); ``address`` is one
+    normalized address (a comma list gives one evidence per address); ``raw`` is the whole
+    unfolded header value; ``index`` is the 0-based position of the header field in the
+    block (fields, not physical lines), so the smallest index is the last hop (prepended
+    headers, Postfix local(8)). ``trusted`` is true when the receiving side wrote it: the
+    field sits above the topmost ``Received`` line, or it is the ``for`` clause of that
+    topmost ``Received`` itself, or the message has no ``Received`` at all. ``position`` is
+    one of :data:`POSITIONS`.
+    """
+
+    header: str
+    address: str
+    raw: str
+    index: int
+    trusted: bool
+    position: str
+
+
+def _addresses(value: str) -> list[str]:
+    out = []
+    for bracketed, bare in _ADDR_RE.findall(value):
+        token = (bracketed or bare).strip()
+        if not token:
+            continue
+        addr = normalize_address(token)
+        if addr:
+            out.append(addr)
+    return out
+
+
+def envelope_candidates(headers: HeaderInput) -> tuple[RecipientEvidence, ...]:
+    """Every envelope-recipient candidate of a message, top (last hop) to bottom.
+
+    ``headers`` is an :class:`email.message.Message`, the raw message (or just its header
+    block) as bytes or str, or ``(name, value)`` pairs. Names are matched case-insensitively;
+    bracketed values and comma lists are split into one :class:`RecipientEvidence` per
+    address. ``Received`` lines give ``Received-for`` evidence when they carry a ``for``
+    clause.
+    """
+    fields = _fields_of(headers)
+    top_received = next((i for i, (n, _v) in enumerate(fields) if n.lower() == "received"), None)
+    out: list[RecipientEvidence] = []
+    for i, (name, value) in enumerate(fields):
+        lname = name.lower()
+        if lname == "received":
+            m = _FOR_RE.search(value)
+            if not m:
+                continue
+            top = i == top_received
+            out.append(RecipientEvidence(
+                header=RECEIVED_FOR, address=normalize_address(m.group(1)), raw=value, index=i,
+                trusted=top, position="topmost-received" if top else "below-received"))
+            continue
+        canonical = _CANONICAL.get(lname)
+        if canonical is None:
+            continue
+        if top_received is None:
+            trusted, position = True, "no-received"
+        elif i < top_received:
+            trusted, position = True, "above-received"
+        else:
+            trusted, position = False, "below-received"
+        for addr in _addresses(value):
+            out.append(RecipientEvidence(header=canonical, address=addr, raw=value, index=i,
+                                         trusted=trusted, position=position))
+    return tuple(out)
+
+
+def recipients_for(candidates: Iterable[RecipientEvidence], header_choice: str) -> tuple[str, ...]:
+    """The trusted addresses ``header_choice`` gives (case-insensitive name), last hop first.
+
+    Only evidence written by the receiving side counts (``trusted``); duplicates are dropped,
+    first occurrence kept. An unknown header name gives ``()``.
+    """
+    wanted = header_choice.strip().lower()
+    seen: dict[str, None] = {}
+    for ev in candidates:
+        if ev.trusted and ev.header.lower() == wanted:
+            seen.setdefault(ev.address, None)
+    return tuple(seen)
+
+
+# --------------------------------------------------------------------------- fingerprint
+
+PROVIDERS = ("gmail", "exchange", "postfix", "exim", "qmail", "other")
+
+_GMAIL_BY = re.compile(r"\bby\s+(?:mx\.google\.com|[0-9a-f:.]+)\s+with\s+SMTP\s+id\s+\S*csp?\d+", re.I)
+_GMAIL_MX = re.compile(r"\bby\s+mx\.google\.com\b", re.I)
+_MS_BY = re.compile(r"\bby\s+\S+\.(?:outlook|protection\.outlook|prod\.outlook)\.com\b|Microsoft SMTP Server", re.I)
+_POSTFIX = re.compile(r"\(Postfix\)", re.I)
+_EXIM = re.compile(r"\(Exim\b|\bwith\s+e?smtp[sa]*\s+\(Exim", re.I)
+_QMAIL = re.compile(r"^\(qmail\s+\d+|\bqmail\b", re.I)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderFingerprint:
+    """Which system delivered the message into the mailbox, and the header lines that show it.
+
+    ``provider`` is one of ``gmail``, ``exchange`` (Exchange / Office 365), ``postfix``,
+    ``exim``, ``qmail``, ``other``. The delivering hop is the topmost ``Received`` line, so
+    the evidence starts there; systems seen only further down are listed in ``seen``.
+    """
+
+    provider: str
+    evidence: tuple[str, ...] = ()
+    seen: tuple[str, ...] = ()
+
+
+def _classify_received(value: str) -> tuple[str, str] | None:
+    if _GMAIL_BY.search(value) or _GMAIL_MX.search(value):
+        return "gmail", "Received by a Google mailbox host"
+    if _MS_BY.search(value):
+        return "exchange", "Received by an Exchange/Office 365 host"
+    if _POSTFIX.search(value):
+        return "postfix", "Received line names (Postfix)"
+    if _EXIM.search(value):
+        return "exim", "Received line names Exim"
+    if _QMAIL.search(value):
+        return "qmail", "Received line names qmail"
+    return None
+
+
+def fingerprint(headers: HeaderInput) -> ProviderFingerprint:
+    """Guess the delivering system from the header block (see :class:`ProviderFingerprint`).
+
+    Order of evidence: the topmost ``Received`` line, then headers only the delivering side
+    writes (``X-MS-Exchange-Organization-*`` for Exchange, MS-OXCMAIL §2.2.3.2.28;
+    ``Delivered-To`` as the very first header followed by a Google ``Received``;
+    ``Envelope-to`` above the topmost ``Received`` for Exim's default ``local_delivery``).
+    """
+    fields = _fields_of(headers)
+    received = [(i, v) for i, (n, v) in enumerate(fields) if n.lower() == "received"]
+    seen: list[str] = []
+    for _i, value in received:
+        hit = _classify_received(value)
+        if hit and hit[0] not in seen:
+            seen.append(hit[0])
+    top_index = received[0][0] if received else len(fields)
+    evidence: list[str] = []
+    provider = "other"
+    if received:
+        hit = _classify_received(received[0][1])
+        if hit:
+            provider = hit[0]
+            evidence.append(f"{hit[1]}: Received: {received[0][1][:120]}")
+    ms_org = [n for n, _v in fields if n.lower().startswith("x-ms-exchange-organization-")]
+    if provider == "other" and ms_org:
+        provider = "exchange"
+        evidence.append(f"{len(ms_org)} X-MS-Exchange-Organization-* header(s), e.g. {ms_org[0]}")
+    if provider == "other":
+        above = {n.lower() for n, _v in fields[:top_index]}
+        if "envelope-to" in above:
+            provider = "exim"
+            evidence.append("Envelope-to above the topmost Received (Exim local_delivery)")
+    if provider == "gmail" and fields and fields[0][0].lower() == "delivered-to":
+        evidence.append(f"Delivered-To is the first header: {fields[0][1][:80]}")
+    return ProviderFingerprint(provider=provider, evidence=tuple(evidence), seen=tuple(seen))
+
+
+def decode_text(value: str) -> str:
+    """Decode RFC 2047 encoded words (``=?utf-8?q?...?=``) leniently; plain text is returned as is."""
+    if "=?" not in value:
+        return value
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:  # malformed encoded words: keep the raw text (lenient by design)
+        return value
+
+
+# --------------------------------------------------------------------------- summary
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageSummary:
+    """What the fast scan knows about one message of a sample.
+
+    ``source`` is the sample (file, folder, ``pop3://host``) and ``position`` where in it
+    (mbox ordinal, file name, POP3 message number). ``raw_size`` is the size the message
+    would have with its bodies decoded (no base64/quoted-printable), ``encoded_size`` its size
+    in bytes as stored/sent; ``attachments`` lists each attachment's sizes. ``candidates`` is
+    every envelope-recipient candidate (:func:`envelope_candidates`); ``provider`` and
+    ``provider_evidence`` come from :func:`fingerprint`. ``problems`` says what was wrong
+    with a broken message (it is still a row, never an exception).
+    """
+
+    source: str
+    position: str
+    message_id: str = ""
+    date: str = ""
+    from_: str = ""
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    subject: str = ""
+    raw_size: int = 0
+    encoded_size: int = 0
+    attachments: tuple["AttachmentSize", ...] = ()
+    candidates: tuple[RecipientEvidence, ...] = ()
+    provider: str = "other"
+    provider_evidence: tuple[str, ...] = ()
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def attachment_count(self) -> int:
+        """How many attachments the message has."""
+        return len(self.attachments)
+
+    @property
+    def ok(self) -> bool:
+        """True when the message was read without problems."""
+        return not self.problems
+
+    def to_row(self) -> dict[str, object]:
+        """A flat dict for a table/CSV/DataFrame row (lists joined with ``;``)."""
+        return {
+            "source": self.source,
+            "position": self.position,
+            "message_id": self.message_id,
+            "date": self.date,
+            "from": self.from_,
+            "to": ";".join(self.to),
+            "cc": ";".join(self.cc),
+            "subject": self.subject,
+            "raw_size": self.raw_size,
+            "encoded_size": self.encoded_size,
+            "attachments": len(self.attachments),
+            "attachment_sizes": ";".join(str(a.encoded_size) for a in self.attachments),
+            "candidates": ";".join(
+                f"{c.header}={c.address}@{c.position}" for c in self.candidates),
+            "provider": self.provider,
+            "provider_evidence": "; ".join(self.provider_evidence),
+            "problems": "; ".join(self.problems),
+        }
