@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import enum
 import json
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -656,11 +655,13 @@ def parse_tenant(data: Mapping[str, Any], *, source: str = "<tenant>",
     return tenant
 
 
-def load_tenant(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> Tenant:
+def load_tenant(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Tenant:
     """Read and validate a tenant file (``.toml`` or ``.json``).
 
     Relative ``sample`` and ``zones`` paths are resolved against the file's folder.
-    ``environ`` defaults to the process environment for ``*_env`` secret references.
+    ``environ`` resolves ``*_env`` secret references; the command line passes the process
+    environment, library callers pass what they want (none resolve when omitted: this module
+    never reads the environment itself).
     """
     p = Path(path)
     source = str(p)
@@ -682,14 +683,14 @@ def load_tenant(path: str | os.PathLike[str], *, environ: Mapping[str, str] | No
                           source=source) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", source=source) from None
-    tenant = parse_tenant(data, source=source, environ=os.environ if environ is None else environ)
+    tenant = parse_tenant(data, source=source, environ=environ)
     base = p.parent
     sample = str((base / tenant.sample).resolve()) if tenant.sample else None
     zones = tuple(str((base / z).resolve()) for z in tenant.zones)
     return replace(tenant, sample=sample, zones=zones)
 
 
-def iter_tenant_files(paths: list[str | os.PathLike[str]]) -> list[Path]:
+def iter_tenant_files(paths: list[str | Path]) -> list[Path]:
     """Expand files and folders into a sorted list of ``.toml``/``.json`` tenant files."""
     out: list[Path] = []
     for item in paths:

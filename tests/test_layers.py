@@ -1,0 +1,127 @@
+"""DESIGN §2 kept true: each module imports only from its own layer or the layers above it.
+
+Layers: 1 errors/model · 2 pure core · 3 clients (the only socket users) · 4 use cases ·
+5 presentation · 6 sandbox and testing helpers. Every module must be placed in a layer
+here, so a new module is a conscious decision.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PKG = REPO / "mailsupport"
+
+# module (or package prefix) -> layer; the longest matching prefix wins
+LAYERS = {
+    "mailsupport": 5,  # the lazy re-export façade
+    "mailsupport.__main__": 5,
+    "mailsupport.errors": 1,
+    "mailsupport.model": 1,
+    "mailsupport.config": 2,
+    "mailsupport.addresses": 2,
+    "mailsupport.headers": 2,
+    "mailsupport.routing": 2,
+    "mailsupport.consolidation": 2,
+    "mailsupport.sizes": 2,
+    "mailsupport.signature": 2,
+    "mailsupport.sasl": 2,
+    "mailsupport.spf": 2,
+    "mailsupport.spf.parse": 2,
+    "mailsupport.spf.evaluate": 2,
+    "mailsupport.doctor.preflight": 2,
+    "mailsupport.doctor.classify": 2,
+    "mailsupport.tlsutil": 3,
+    "mailsupport.dnslookup": 3,
+    "mailsupport.zones": 3,
+    "mailsupport.pop3": 3,
+    "mailsupport.smtp": 3,
+    "mailsupport.store": 3,
+    "mailsupport.samples": 3,
+    "mailsupport.pipeline": 4,
+    "mailsupport.diagnose": 4,
+    "mailsupport.audit": 4,
+    "mailsupport.doctor": 4,
+    "mailsupport.spf.diagnose": 4,
+    "mailsupport.report": 5,
+    "mailsupport.demo": 5,
+    "mailsupport.cli": 5,
+    "mailsupport.widgets": 5,
+    "mailsupport.samples.plots": 5,
+    "mailsupport.spf.plot": 5,
+    "mailsupport.spf.widget": 5,
+    "mailsupport.spf.render": 5,
+    "mailsupport.sandbox": 6,
+    "mailsupport.testing": 6,
+}
+
+# Presentation that must start a sandbox (the demo, `mailsupport sandbox`): lazy imports only.
+MAY_USE_SANDBOX = ("mailsupport.demo", "mailsupport.cli", "mailsupport.widgets")
+
+PURE_FORBIDDEN = {"socket", "ssl", "poplib", "smtplib", "asyncio", "sqlite3", "subprocess", "dns", "threading",
+                  "time", "os", "urllib", "http"}
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(REPO).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _layer(name: str) -> int | None:
+    best = None
+    for prefix, layer in LAYERS.items():
+        if name == prefix or name.startswith(prefix + "."):
+            if best is None or len(prefix) > len(best[0]):
+                best = (prefix, layer)
+    return best[1] if best else None
+
+
+def _imports(path: Path, name: str):
+    tree = ast.parse(path.read_text())
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                if node.level > 1:
+                    base = base[: -(node.level - 1)]
+                mod = ".".join(base + ([node.module] if node.module else []))
+                if node.module is None:
+                    for alias in node.names:
+                        yield f"{mod}.{alias.name}", node
+                    continue
+                yield mod, node
+            else:
+                yield node.module or "", node
+
+
+MODULES = sorted(PKG.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[_module_name(p) for p in MODULES])
+def test_module_respects_its_layer(path):
+    """The module imports nothing from a lower layer; pure-core modules touch no sockets, clock or environment."""
+    name = _module_name(path)
+    layer = _layer(name)
+    assert layer is not None, f"{name} is not placed in a layer in tests/test_layers.py"
+    problems = []
+    for imported, node in _imports(path, name):
+        top = imported.split(".")[0]
+        if top == "mailsupport":
+            target = _layer(imported)
+            if target is None:
+                continue
+            if target > layer and not (target == 6 and name.startswith(MAY_USE_SANDBOX)):
+                problems.append(f"line {node.lineno}: imports {imported} (layer {target})")
+        elif layer <= 2 and top in PURE_FORBIDDEN:
+            problems.append(f"line {node.lineno}: pure-core module imports {imported}")
+    assert problems == []
