@@ -1,0 +1,137 @@
+"""The shared findings report: tables, summary, charts, and escaping of every value."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from mailsupport import report
+from mailsupport.audit.result import TenantResult
+from mailsupport.model import Finding, Severity
+
+EVIL = "<script>alert('x')</script> \"q\" & <b>"
+
+
+def _results():
+    return [
+        TenantResult(tenant="smithlaw", provider="gmail", spf_lookups=(("smithlaw.example", 4),),
+                     findings=(
+                         Finding(check="spf.vendor-include-missing", severity=Severity.ERROR,
+                                 subject="smithlaw.example", summary="no vendor include",
+                                 remedy="add include:_spf.actionstep.com", evidence=(("record", "v=spf1 -all"),)),
+                         Finding(check="config.ok", severity=Severity.INFO, subject="smithlaw", summary="fine"),
+                     )),
+        TenantResult(tenant="jonesco", provider="office365", spf_lookups=(("jones.example", 12),), findings=()),
+    ]
+
+
+def _evil_results():
+    f = Finding(check=EVIL, severity=Severity.CRITICAL, subject=EVIL, summary=EVIL, remedy=EVIL,
+                detail=EVIL, reference=EVIL, evidence=((EVIL, EVIL),))
+    return [TenantResult(tenant=EVIL, provider=EVIL, source=EVIL, findings=(f,), spf_lookups=((EVIL, 3),))]
+
+
+def test_finding_rows_put_the_tenant_first_and_the_worst_finding_first():
+    """Rows carry the tenant column and sort a tenant's findings worst first."""
+    rows = list(report.finding_rows(_results()))
+    assert [r["check"] for r in rows] == ["spf.vendor-include-missing", "config.ok"]
+    assert tuple(rows[0]) == report.REPORT_COLUMNS
+    assert rows[0]["tenant"] == "smithlaw" and rows[0]["evidence"] == "record=v=spf1 -all"
+
+
+def test_csv_round_trips_through_the_csv_module():
+    """The CSV has the header and one row per finding, readable by ``csv``."""
+    rows = list(csv.DictReader(io.StringIO(report.format_csv(_results()))))
+    assert len(rows) == 2
+    assert rows[0]["severity"] == "error" and rows[0]["remedy"].startswith("add include")
+
+
+def test_jsonl_is_one_finding_per_line():
+    """JSON lines: one object per finding with the report columns."""
+    lines = report.format_jsonl(_results()).splitlines()
+    assert [json.loads(x)["tenant"] for x in lines] == ["smithlaw", "smithlaw"]
+
+
+def test_summary_counts_severities_and_marks_clean_tenants_ok():
+    """The per-tenant summary counts each severity; a tenant with no findings is ``ok``."""
+    s = list(report.summary_rows(_results()))
+    assert s[0]["error"] == 1 and s[0]["info"] == 1 and s[0]["worst"] == "error"
+    assert s[0]["checks"] == "spf.vendor-include-missing"
+    assert s[1]["worst"] == "ok" and s[1]["findings"] == 0
+
+
+def test_tally_buckets_spf_lookups_over_the_limit():
+    """SPF lookup counts above 10 land in the "11+" bucket."""
+    t = report.tally(_results())
+    bars = dict(t.spf_bars())
+    assert bars["4"] == 1 and bars["11+"] == 1 and t.by_provider["gmail"] == 1
+
+
+def test_text_report_lists_findings_and_totals():
+    """The text report names each finding and ends with the totals line."""
+    text = report.format_text(_results())
+    assert "spf.vendor-include-missing" in text and "-> add include" in text
+    assert text.rstrip().endswith("2 tenants, 2 findings (0 critical, 1 error, 0 warning, 1 info)")
+
+
+def test_html_is_self_contained_with_charts_and_sections():
+    """The page has four inline SVG charts, the caller's sections, and nothing fetched from outside."""
+    page = report.render_html(_results(), title="Weekly audit",
+                              sections=[("Sandbox run", "<p>3 messages</p>")])
+    assert page.count("<svg") == 4
+    assert "<h2>Sandbox run</h2>\n<div><p>3 messages</p></div>" in page
+    assert not re.search(r"(src|href)=|<script|<link|@import|url\(", page)
+    assert "spf.vendor-include-missing" in page and "jonesco" in page
+
+
+@pytest.mark.parametrize("fmt", ["html", "text", "csv", "jsonl"])
+def test_hostile_values_are_escaped_or_quoted_in_every_format(fmt):
+    """``<script>``, quotes and ``&`` in every field (tenant name included) never come out raw in HTML."""
+    results = _evil_results()
+    if fmt == "html":
+        page = report.render_html(results, title=EVIL, sections=[(EVIL, "<p>ok</p>")])
+        assert "<script" not in page and "<b>" not in page
+        assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &quot;q&quot; &amp; &lt;b&gt;" in page
+        # tenant, provider, check, subject, summary, remedy, title x2, heading, chart labels
+        assert page.count("&lt;script&gt;") >= 10
+    elif fmt == "text":
+        assert "<script>" in report.format_text(results)  # plain text is not HTML: kept verbatim
+    elif fmt == "csv":
+        row = next(csv.DictReader(io.StringIO(report.format_csv(results))))
+        assert all(row[c] == EVIL for c in ("tenant", "check", "subject", "summary", "remedy"))
+    else:
+        row = json.loads(report.format_jsonl(results))
+        assert row["tenant"] == EVIL and row["evidence"] == f"{EVIL}={EVIL}"
+
+
+def test_svg_chart_escapes_labels_and_handles_no_data():
+    """Chart labels are escaped and an empty chart says so."""
+    svg = report.svg_bar_chart("a & b", [("<x>", 2)])
+    assert "<x>" not in svg and "&lt;x&gt;" in svg and "a &amp; b" in svg
+    assert "(no data)" in report.svg_bar_chart("empty", [])
+
+
+def test_write_html_consumes_a_generator_once():
+    """``write_html`` takes a one-shot iterator (streaming use) and renders every tenant."""
+    buf = io.StringIO()
+    report.write_html((r for r in _results() * 50), buf, title="t")
+    assert buf.getvalue().count("<td>jonesco</td>") == 50
+
+
+def test_frames_and_figure():
+    """DataFrames carry the columns; the figure has four axes."""
+    pytest.importorskip("pandas")
+    pytest.importorskip("matplotlib")
+    assert list(report.findings_frame(_results()).columns) == list(report.REPORT_COLUMNS)
+    assert len(report.summary_frame(_results())) == 2
+    assert len(report.plot_report(_results()).axes) == 4
+
+
+def test_tenant_result_json_round_trip():
+    """A TenantResult survives its JSON line unchanged (the resume state)."""
+    for r in _results() + _evil_results():
+        assert TenantResult.from_json(r.to_json()) == r
