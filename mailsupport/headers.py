@@ -348,7 +348,7 @@ class MessageSummary:
             "attachments": len(self.attachments),
             "attachment_sizes": ";".join(str(a.encoded_size) for a in self.attachments),
             "candidates": ";".join(
-                f"{c.header}={c.address}@{c.position}" for c in self.candidates),
+                f"{c.header}: {c.address} ({c.position})" for c in self.candidates),
             "provider": self.provider,
             "provider_evidence": "; ".join(self.provider_evidence),
             "problems": "; ".join(self.problems),

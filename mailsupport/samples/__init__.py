@@ -1,0 +1,62 @@
+"""Mailbox samples: read any sample, summarize each message fast, and view the result.
+
+* :func:`scan` — every :class:`~mailsupport.headers.MessageSummary` of one or more samples
+  (mbox such as Google Takeout, Maildir, folder or zip of .eml, single .eml; a live POP3
+  mailbox through :func:`scan_pop3`). Streaming and lenient.
+* :func:`summarize` — the fast path for one raw message (header scan + size counting).
+* :func:`full_view` — mail-parser's complete parse of one message, for a closer look.
+* :func:`summaries_frame` — the summaries as a pandas DataFrame in one call.
+
+Must not import pandas, matplotlib or mail-parser at module level (``import mailsupport``
+stays fast); plots live in :mod:`mailsupport.samples.plots`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Iterator
+
+from ..headers import MessageSummary
+from .readers import RawMessage, iter_raw
+from .summary import address_list, summarize
+
+__all__ = ["scan", "scan_raw", "scan_pop3", "summarize", "full_view", "summaries_frame",
+           "RawMessage", "iter_raw", "address_list", "SUMMARY_COLUMNS"]
+
+SUMMARY_COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subject",
+                   "raw_size", "encoded_size", "attachments", "attachment_sizes", "candidates",
+                   "provider", "provider_evidence", "problems")
+
+
+def scan_raw(messages: Iterable[RawMessage]) -> Iterator[MessageSummary]:
+    """Summarize raw messages one by one (a read problem becomes a summary with that problem)."""
+    for item in messages:
+        if item.problem:
+            yield MessageSummary(source=item.source, position=item.position, problems=(item.problem,))
+        else:
+            yield summarize(item.data, source=item.source, position=item.position)
+
+
+def scan(*paths: str | os.PathLike[str]) -> Iterator[MessageSummary]:
+    """Every message of every sample path, summarized, in order (streaming)."""
+    for path in paths:
+        yield from scan_raw(iter_raw(path))
+
+
+def scan_pop3(settings: Any, *, headers_only: bool = False, limit: int | None = None
+              ) -> Iterator[MessageSummary]:
+    """Summaries of a live POP3 mailbox read without deleting (see :mod:`.pop3`)."""
+    from .pop3 import iter_pop3
+    yield from scan_raw(iter_pop3(settings, headers_only=headers_only, limit=limit))
+
+
+def full_view(raw: bytes) -> Any:
+    """mail-parser's full parse of one message (``mailparser.MailParser``): bodies, attachments, defects."""
+    import mailparser  # heavy: imported only when a full view is asked for
+    return mailparser.parse_from_bytes(raw)
+
+
+def summaries_frame(summaries: Iterable[MessageSummary]) -> Any:
+    """The summaries as a pandas DataFrame, one row per message (columns :data:`SUMMARY_COLUMNS`)."""
+    import pandas as pd
+    return pd.DataFrame([s.to_row() for s in summaries], columns=list(SUMMARY_COLUMNS))

@@ -1,0 +1,191 @@
+"""Reading a mailbox sample from disk: mbox, Maildir, folder or zip of .eml, single .eml.
+
+One entry point, :func:`iter_raw`, yields :class:`RawMessage` values one at a time, so memory
+stays flat however many messages a sample holds (it grows only with the largest single
+message). Lenient: a message that cannot be read becomes a ``RawMessage`` with ``problem``
+set; only a sample that cannot be opened at all raises :class:`~mailsupport.errors.SampleError`.
+
+Outlook ``.msg`` files are OLE compound documents; reading them needs a third-party parser
+(extract-msg) the kit does not depend on, so each ``.msg`` becomes a row saying so.
+
+Layer 3 (file I/O only, no sockets). Must not import diagnoses or presentation modules.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import SampleError
+
+__all__ = ["RawMessage", "iter_raw", "iter_mbox", "iter_maildir", "iter_folder", "iter_zip",
+           "sample_kind", "MSG_PROBLEM"]
+
+CHUNK = 1 << 20
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_FROM_ESCAPE = re.compile(rb"^>(>*From )", re.M)
+MSG_PROBLEM = ("Outlook .msg file: reading it needs the extract-msg package, which the kit does "
+               "not install; save the message as .eml (File > Save As) and scan that")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RawMessage:
+    """One message as read from a sample: where it came from and its bytes (or its problem)."""
+
+    source: str
+    position: str
+    data: bytes = b""
+    problem: str = ""
+
+
+def sample_kind(path: Path) -> str:
+    """``mbox``, ``maildir``, ``folder``, ``zip``, ``msg`` or ``eml`` for a path on disk."""
+    if path.is_dir():
+        if (path / "cur").is_dir() or (path / "new").is_dir():
+            return "maildir"
+        return "folder"
+    if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
+        return "zip"
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head == _OLE_MAGIC or path.suffix.lower() == ".msg":
+        return "msg"
+    if head.startswith(b"From "):
+        return "mbox"
+    return "eml"
+
+
+def iter_raw(path: str | os.PathLike[str]) -> Iterator[RawMessage]:
+    """Every message of the sample at ``path`` (any supported kind), in file order."""
+    p = Path(path)
+    if not p.exists():
+        raise SampleError("no such file or folder; give an mbox, Maildir, folder or zip of .eml files",
+                          source=str(p))
+    try:
+        kind = sample_kind(p)
+    except OSError as exc:
+        raise SampleError(f"cannot read it: {exc.strerror or exc}", source=str(p)) from exc
+    if kind == "mbox":
+        yield from iter_mbox(p)
+    elif kind == "maildir":
+        yield from iter_maildir(p)
+    elif kind == "folder":
+        yield from iter_folder(p)
+    elif kind == "zip":
+        yield from iter_zip(p)
+    elif kind == "msg":
+        yield RawMessage(source=str(p), position=p.name, problem=MSG_PROBLEM)
+    else:
+        yield _read_file(p, str(p), p.name)
+
+
+def _read_file(p: Path, source: str, position: str) -> RawMessage:
+    try:
+        return RawMessage(source=source, position=position, data=p.read_bytes())
+    except OSError as exc:
+        return RawMessage(source=source, position=position,
+                          problem=f"cannot read file: {exc.strerror or exc}")
+
+
+def _unescape(msg: bytes) -> bytes:
+    # mboxrd/mboxo quote body lines starting "From " as ">From " (Google Takeout uses mboxrd)
+    if b">From " in msg:
+        return _FROM_ESCAPE.sub(rb"\1", msg)
+    return msg
+
+
+def _finish(msg: bytes) -> bytes:
+    # the empty line before the next From_ line is the separator, not message content
+    if msg.endswith(b"\r\n\r\n"):
+        return msg[:-2]
+    if msg.endswith(b"\n\n"):
+        return msg[:-1]
+    return msg
+
+
+def iter_mbox(path: Path) -> Iterator[RawMessage]:
+    """Messages of an mbox file, streamed in 1 MiB chunks (``From `` line dropped, ``>From`` unquoted)."""
+    source = str(path)
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise SampleError(f"cannot open mbox: {exc.strerror or exc}", source=source) from exc
+    ordinal = 0
+    with fh:
+        buf = fh.read(CHUNK)
+        if buf and not buf.startswith(b"From "):
+            yield RawMessage(source=source, position="0",
+                             problem="mbox does not start with a 'From ' line: text before it skipped")
+        start = 0  # start of the current message's From_ line in buf
+        eof = not buf
+        while not eof or start < len(buf):
+            nxt = buf.find(b"\nFrom ", start + 1)
+            if nxt < 0:
+                if not eof:
+                    more = fh.read(CHUNK)
+                    if more:
+                        buf = buf[start:] + more
+                        start = 0
+                        continue
+                    eof = True
+                nxt = len(buf)
+            else:
+                nxt += 1
+            ordinal += 1
+            eol = buf.find(b"\n", start, nxt)
+            body_start = nxt if eol < 0 else eol + 1
+            msg = buf[body_start:nxt]
+            yield RawMessage(source=source, position=str(ordinal), data=_finish(_unescape(msg)))
+            start = nxt
+            if start >= len(buf) and eof:
+                break
+
+
+def iter_maildir(path: Path) -> Iterator[RawMessage]:
+    """Messages of a Maildir (``new`` then ``cur``), sorted by file name within each."""
+    for sub in ("new", "cur"):
+        folder = path / sub
+        if not folder.is_dir():
+            continue
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if entry.is_file() and not entry.name.startswith("."):
+                yield _read_file(Path(entry.path), str(path), f"{sub}/{entry.name}")
+
+
+def iter_folder(path: Path) -> Iterator[RawMessage]:
+    """Every ``.eml`` (and ``.msg``) file under a folder, sorted by relative path."""
+    files = sorted(q for q in path.rglob("*") if q.suffix.lower() in (".eml", ".msg") and q.is_file())
+    for q in files:
+        rel = str(q.relative_to(path))
+        if q.suffix.lower() == ".msg":
+            yield RawMessage(source=str(path), position=rel, problem=MSG_PROBLEM)
+        else:
+            yield _read_file(q, str(path), rel)
+
+
+def iter_zip(path: Path) -> Iterator[RawMessage]:
+    """Every ``.eml`` (and ``.msg``) member of a zip file, one member in memory at a time."""
+    source = str(path)
+    try:
+        zf = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise SampleError(f"cannot open zip: {exc}", source=source) from exc
+    with zf:
+        for info in sorted(zf.infolist(), key=lambda i: i.filename):
+            name = info.filename
+            low = name.lower()
+            if info.is_dir() or not low.endswith((".eml", ".msg")):
+                continue
+            if low.endswith(".msg"):
+                yield RawMessage(source=source, position=name, problem=MSG_PROBLEM)
+                continue
+            try:
+                data = zf.read(info)
+            except (OSError, zipfile.BadZipFile, RuntimeError, ValueError) as exc:
+                yield RawMessage(source=source, position=name, problem=f"cannot read zip member: {exc}")
+                continue
+            yield RawMessage(source=source, position=name, data=data)

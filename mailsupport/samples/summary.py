@@ -1,0 +1,88 @@
+"""The fast path: one raw message in, one :class:`~mailsupport.headers.MessageSummary` out.
+
+A bytes-level header scan (:func:`~mailsupport.headers.parse_fields`) plus a counting MIME
+walk (:func:`~mailsupport.sizes.measure`): no full MIME parse, no decoding of bodies. Never
+raises for a broken message: whatever went wrong is in ``problems``.
+
+Pure (layer 2 logic): no files, no sockets; must not import the readers' I/O, diagnoses or
+presentation modules.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..headers import (MessageSummary, decode_text, envelope_candidates, fingerprint,
+                       parse_fields, split_header_block)
+from ..sizes import measure
+
+__all__ = ["summarize", "address_list"]
+
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\([^()]*\)')
+_TOKEN = re.compile(r"<([^<>]*)>|([^\s,<>;:\"]+@[^\s,<>;:\"]+)")
+_WANTED = ("message-id", "date", "from", "to", "cc", "subject")
+
+
+def address_list(value: str) -> tuple[str, ...]:
+    """Addresses of a To/Cc value, lower-cased domain; display names and comments dropped.
+
+    Fast and lenient: quoted display names (which may contain ``@`` or commas) and comments
+    are removed before looking for ``<addr>`` or bare ``local@domain`` tokens.
+    """
+    if not value:
+        return ()
+    text = _QUOTED.sub(" ", value)
+    out = []
+    for bracketed, bare in _TOKEN.findall(text):
+        addr = (bracketed or bare).strip()
+        if "@" in addr:
+            local, _, domain = addr.rpartition("@")
+            out.append(f"{local}@{domain.lower().rstrip('.')}")
+    return tuple(out)
+
+
+def summarize(raw: bytes, *, source: str, position: str) -> MessageSummary:
+    """Summarize one message; a broken one still gives a summary whose ``problems`` say why."""
+    try:
+        return _summarize(raw, source, position)
+    except Exception as exc:  # lenient by contract: one bad message never stops a scan
+        return MessageSummary(source=source, position=position, encoded_size=len(raw),
+                              raw_size=len(raw),
+                              problems=(f"could not summarize: {type(exc).__name__}: {exc}",))
+
+
+def _summarize(raw: bytes, source: str, position: str) -> MessageSummary:
+    problems: list[str] = []
+    if not raw.strip():
+        return MessageSummary(source=source, position=position, problems=("empty message",))
+    block, body_offset = split_header_block(raw)
+    fields = parse_fields(block)
+    if not fields:
+        problems.append("no header fields: this does not look like an email message")
+    elif body_offset >= len(raw) and not raw.endswith(b"\n\n") and not raw.endswith(b"\r\n\r\n"):
+        problems.append("no empty line between header and body")
+    first: dict[str, str] = {}
+    for name, value in fields:
+        key = name.lower()
+        if key in _WANTED and key not in first:
+            first[key] = value
+    sizes = measure(raw, fields=fields, body_offset=body_offset)
+    problems.extend(sizes.problems)
+    fp = fingerprint(fields)
+    return MessageSummary(
+        source=source,
+        position=position,
+        message_id=first.get("message-id", "").strip(),
+        date=first.get("date", ""),
+        from_=decode_text(first.get("from", "")),
+        to=address_list(first.get("to", "")),
+        cc=address_list(first.get("cc", "")),
+        subject=decode_text(first.get("subject", "")),
+        raw_size=sizes.raw_size,
+        encoded_size=sizes.encoded_size,
+        attachments=sizes.attachments,
+        candidates=envelope_candidates(fields),
+        provider=fp.provider,
+        provider_evidence=fp.evidence,
+        problems=tuple(problems),
+    )

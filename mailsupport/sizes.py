@@ -1,0 +1,306 @@
+"""Message sizes: encoded vs decoded size counted exactly, and the limits they meet.
+
+Owns :func:`measure` (a bytes-level MIME walk: no full parse, no decoding, only counting),
+:class:`AttachmentSize`, :class:`SizeReport`, the documented :data:`PROVIDER_LIMITS` and
+:func:`limits_for`. Pure (layer 2): no sockets, no files; must not import clients, the
+sandbox, the diagnoses or presentation modules.
+
+Terms. *Encoded size* is the message as stored and sent: every byte of it, bodies in their
+Content-Transfer-Encoding. *Raw size* is the same message with every body decoded (what the
+attachments weigh on disk): base64 carries 3 bytes in 4 characters plus line breaks (RFC
+2045 §6.8, 76-character lines), so a base64 attachment grows by about 35 %;
+quoted-printable grows by 2 bytes per escaped octet plus soft line breaks (RFC 2045 §6.7).
+
+Limits (``shared/facts/provider-facts.md`` §3): Postfix ``message_size_limit`` default
+10 240 000 bytes (postconf(5)); Gmail 25 MB to send and 50 MB to receive; Exchange Online
+35 MB send / 36 MB receive by default; Mailgun 25 MB. Vendors write "MB"; this module reads
+Google's, Microsoft's and Mailgun's MB as MiB (1 048 576 bytes, what their clients
+enforce) and the product's own advice ("keep messages under 10MB", help page) as
+:data:`~mailsupport.config.DEFAULT_SIZE_LIMIT`. A server may also advertise its limit in
+the EHLO ``SIZE`` keyword (RFC 1870 §4), which :func:`limits_for` takes as ``server_size``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .config import DEFAULT_SIZE_LIMIT
+from .headers import parse_fields, split_header_block
+
+__all__ = [
+    "MIB",
+    "RECOMMENDED_SIZE",
+    "POSTFIX_DEFAULT_LIMIT",
+    "ProviderLimit",
+    "PROVIDER_LIMITS",
+    "limits_for",
+    "AttachmentSize",
+    "SizeReport",
+    "measure",
+    "base64_decoded_size",
+    "qp_decoded_size",
+]
+
+MIB = 1024 * 1024
+#: The product's advice: keep messages under 10 MB (help page, Email Size Limits).
+RECOMMENDED_SIZE = DEFAULT_SIZE_LIMIT
+#: postconf(5) ``message_size_limit`` default.
+POSTFIX_DEFAULT_LIMIT = 10_240_000
+
+_FACTS = "shared/facts/provider-facts.md §3"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderLimit:
+    """One documented size limit: who, which direction (``send``/``receive``), bytes, source."""
+
+    provider: str
+    direction: str
+    limit: int
+    source: str
+
+    @property
+    def label(self) -> str:
+        """``"Gmail receive (50.0 MiB)"`` for charts and findings."""
+        return f"{self.provider} {self.direction} ({self.limit / MIB:.1f} MiB)"
+
+
+PROVIDER_LIMITS: tuple[ProviderLimit, ...] = (
+    ProviderLimit(provider="Postfix default", direction="receive", limit=POSTFIX_DEFAULT_LIMIT,
+                  source=f"postconf(5) message_size_limit; {_FACTS}"),
+    ProviderLimit(provider="Gmail", direction="send", limit=25 * MIB,
+                  source=f"Gmail 25 MB send limit; {_FACTS}"),
+    ProviderLimit(provider="Gmail", direction="receive", limit=50 * MIB,
+                  source=f"Gmail 50 MB receive limit since 2017-03-01; {_FACTS}"),
+    ProviderLimit(provider="Office 365", direction="send", limit=35 * MIB,
+                  source=f"Exchange Online default 35 MB send; {_FACTS}"),
+    ProviderLimit(provider="Office 365", direction="receive", limit=36 * MIB,
+                  source=f"Exchange Online default 36 MB receive; {_FACTS}"),
+    ProviderLimit(provider="Mailgun", direction="send", limit=25 * MIB,
+                  source=f"Mailgun 25 MB maximum message size; {_FACTS}"),
+)
+
+_PROVIDER_KEYS = {
+    "postfix": ("Postfix default",),
+    "gmail": ("Gmail",),
+    "google": ("Gmail",),
+    "office365": ("Office 365",),
+    "exchange": ("Office 365",),
+    "o365": ("Office 365",),
+    "mailgun": ("Mailgun",),
+}
+
+
+def limits_for(provider: str | None = None, *, tenant_limit: int | None = None,
+               server_size: int | None = None) -> tuple[ProviderLimit, ...]:
+    """The limits to check a message against, smallest first.
+
+    ``provider`` (``gmail``, ``office365``, ``exchange``, ``postfix``, ``mailgun``; ``None``
+    = all documented ones) picks rows of :data:`PROVIDER_LIMITS`; ``tenant_limit`` adds the
+    tenant's own limit; ``server_size`` adds a server's advertised EHLO ``SIZE`` (RFC 1870 §4;
+    0 means "no fixed limit" and is ignored).
+    """
+    if provider is None:
+        rows = list(PROVIDER_LIMITS)
+    else:
+        names = _PROVIDER_KEYS.get(provider.strip().lower(), ())
+        rows = [p for p in PROVIDER_LIMITS if p.provider in names]
+    if tenant_limit:
+        rows.append(ProviderLimit(provider="Tenant", direction="configured", limit=tenant_limit,
+                                  source="tenant size_limit"))
+    if server_size:
+        rows.append(ProviderLimit(provider="Server SIZE", direction="advertised", limit=server_size,
+                                  source="EHLO SIZE keyword, RFC 1870 §4"))
+    return tuple(sorted(rows, key=lambda p: p.limit))
+
+
+# --------------------------------------------------------------------------- counting
+
+def base64_decoded_size(data: bytes) -> int:
+    """Exact decoded length of a base64 body: 6 bits per alphabet character, padding excluded.
+
+    Line breaks and spaces are not data (RFC 2045 §6.8: "all line breaks or other characters
+    not found in Table 1 must be ignored").
+    """
+    n = len(data) - data.count(b"\n") - data.count(b"\r") - data.count(b" ") - data.count(b"\t")
+    n -= data.count(b"=")
+    return n * 6 // 8
+
+
+def qp_decoded_size(data: bytes) -> int:
+    """Exact decoded length of a quoted-printable body (well-formed escapes).
+
+    ``=XX`` is one octet (RFC 2045 §6.7 rule 1) and ``=`` at the end of a line is a soft line
+    break that disappears with its line break (rule 5).
+    """
+    soft_crlf = data.count(b"=\r\n")
+    soft_lf = data.count(b"=\n")
+    tail = 1 if data.endswith(b"=") else 0
+    escapes = data.count(b"=") - soft_crlf - soft_lf - tail
+    return len(data) - 3 * soft_crlf - 2 * soft_lf - tail - 2 * escapes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttachmentSize:
+    """One attachment: file name (may be empty), type, transfer encoding, encoded and raw bytes."""
+
+    filename: str
+    content_type: str
+    encoding: str
+    encoded_size: int
+    raw_size: int
+
+    @property
+    def overhead(self) -> int:
+        """Bytes the transfer encoding adds (encoded minus raw)."""
+        return self.encoded_size - self.raw_size
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SizeReport:
+    """Encoded and raw size of one message, its attachments, and anything odd met on the way."""
+
+    encoded_size: int
+    raw_size: int
+    attachments: tuple[AttachmentSize, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    @property
+    def overhead(self) -> int:
+        """Bytes the transfer encodings add over the decoded message."""
+        return self.encoded_size - self.raw_size
+
+
+_PARAM_RE = re.compile(r";\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*(\"(?:[^\"\\]|\\.)*\"|[^;\s]*)")
+_MAX_DEPTH = 20
+
+
+def _params(value: str) -> tuple[str, dict[str, str]]:
+    main = value.split(";", 1)[0].strip().lower()
+    params = {}
+    for k, v in _PARAM_RE.findall(value):
+        if v.startswith('"'):
+            v = v[1:-1].replace('\\"', '"')
+        params[k.lower()] = v
+    return main, params
+
+
+def _filename(params: dict[str, str], dparams: dict[str, str]) -> str:
+    for d in (dparams, params):
+        for key in ("filename", "name"):
+            if key in d:
+                return d[key]
+            if key + "*" in d:  # RFC 2231 §4: charset'lang'percent-encoded
+                from urllib.parse import unquote
+                value = d[key + "*"]
+                charset, _, rest = value.partition("'")
+                _lang, _, text = rest.partition("'")
+                return unquote(text or value, encoding=charset or "utf-8", errors="replace")
+    return ""
+
+
+def _leaf_raw(body: bytes, cte: str) -> int:
+    if cte == "base64":
+        return base64_decoded_size(body)
+    if cte == "quoted-printable":
+        return qp_decoded_size(body)
+    return len(body)
+
+
+def _header_map(fields: list[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in fields:
+        key = name.lower()
+        if key in ("content-type", "content-transfer-encoding", "content-disposition"):
+            out.setdefault(key, value)
+    return out
+
+
+def _split_parts(body: bytes, boundary: bytes) -> tuple[list[bytes], bool]:
+    """Body parts between ``--boundary`` lines (RFC 2046 §5.1.1); ``closed`` if ``--boundary--`` seen."""
+    delim = b"--" + boundary
+    starts: list[tuple[int, int]] = []  # (line start, content start)
+    pos = 0
+    closed = False
+    while True:
+        i = body.find(delim, pos)
+        if i < 0:
+            break
+        if i == 0 or body[i - 1] == 10:  # at a line start
+            eol = body.find(b"\n", i)
+            after = body[i + len(delim): i + len(delim) + 2]
+            starts.append((i, len(body) if eol < 0 else eol + 1))
+            if after == b"--":
+                closed = True
+                break
+        pos = i + len(delim)
+    parts = []
+    for (_ls, content), (next_line, _c) in zip(starts, starts[1:]):
+        end = next_line
+        # the line break before the delimiter belongs to the delimiter (RFC 2046 §5.1.1)
+        if end > content and body[end - 1] == 10:
+            end -= 1
+            if end > content and body[end - 1] == 13:
+                end -= 1
+        parts.append(body[content:end])
+    return parts, closed
+
+
+def _walk(headers: dict[str, str], body: bytes, depth: int, atts: list[AttachmentSize],
+          problems: list[str]) -> int:
+    """Return the decoded size of this entity's body, recording attachments."""
+    ctype, params = _params(headers.get("content-type", "text/plain"))
+    cte = headers.get("content-transfer-encoding", "7bit").strip().lower()
+    if ctype.startswith("multipart/"):
+        boundary = params.get("boundary", "")
+        if not boundary:
+            problems.append("multipart without a boundary parameter (RFC 2046 §5.1.1)")
+            return len(body)
+        if depth >= _MAX_DEPTH:
+            problems.append(f"MIME nesting deeper than {_MAX_DEPTH} levels: not measured further")
+            return len(body)
+        parts, closed = _split_parts(body, boundary.encode("utf-8", "replace"))
+        if not closed:
+            problems.append(f"multipart boundary {boundary!r} is never closed")
+        inner_encoded = sum(len(p) for p in parts)
+        inner_raw = 0
+        for part in parts:
+            if part.startswith(b"\n") or part.startswith(b"\r\n"):
+                fields, off = [], (1 if part[:1] == b"\n" else 2)
+            else:
+                block, off = split_header_block(part)
+                fields = parse_fields(block)
+            pbody = part[off:]
+            raw_body = _walk(_header_map(fields), pbody, depth + 1, atts, problems)
+            inner_raw += off + raw_body
+        # preamble, delimiters and epilogue are counted as they are
+        return len(body) - inner_encoded + inner_raw
+    raw = _leaf_raw(body, cte)
+    disp, dparams = _params(headers.get("content-disposition", ""))
+    name = _filename(params, dparams)
+    if disp == "attachment" or (name and not ctype.startswith("text/")) or (disp != "inline" and name):
+        atts.append(AttachmentSize(filename=name, content_type=ctype, encoding=cte,
+                                   encoded_size=len(body), raw_size=raw))
+    return raw
+
+
+def measure(raw: bytes, *, fields: list[tuple[str, str]] | None = None,
+            body_offset: int | None = None) -> SizeReport:
+    """Count the encoded and raw (decoded) size of a message and of each attachment.
+
+    ``fields``/``body_offset`` may be passed when the caller already split the header block
+    (the fast scan does). Bodies are never decoded: base64 and quoted-printable lengths are
+    counted (:func:`base64_decoded_size`, :func:`qp_decoded_size`), so this stays linear and
+    cheap on large messages. Malformed MIME is measured as far as it goes and named in
+    ``problems``.
+    """
+    if fields is None or body_offset is None:
+        block, body_offset = split_header_block(raw)
+        fields = parse_fields(block)
+    atts: list[AttachmentSize] = []
+    problems: list[str] = []
+    body = raw[body_offset:]
+    raw_body = _walk(_header_map(fields), body, 0, atts, problems)
+    return SizeReport(encoded_size=len(raw), raw_size=body_offset + raw_body,
+                      attachments=tuple(atts), problems=tuple(problems))
