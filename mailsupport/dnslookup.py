@@ -1,0 +1,379 @@
+"""The one DNS lookup interface of the kit: :class:`DnsLookup` and its dnspython backends.
+
+Every DNS question the kit asks (SPF evaluation, MX checks, the connection doctor's DNS
+rung) goes through a :class:`DnsLookup`: ``query(name, rdtype)`` (sync) and
+``await aquery(name, rdtype)`` (async), both returning a typed :class:`DnsAnswer` that
+tells an existing answer from **NXDOMAIN** and **NODATA** (together the RFC 7208 §4.6.4
+"void" answers), and raising :class:`~mailsupport.errors.DnsTempError` for a timeout or
+SERVFAIL (and :class:`~mailsupport.errors.DnsError` for a name that cannot be queried).
+
+Backends (all built on dnspython):
+
+* :class:`ResolverLookup` — the system's resolver (``ResolverLookup()``) or one given
+  nameserver address (``ResolverLookup.for_nameserver("127.0.0.1:5353")``, e.g. the
+  sandbox DNS server);
+* :class:`ZoneLookup` — answers offline from :class:`~mailsupport.zones.ZoneData`
+  (zone files, fault marks included), no sockets;
+* :class:`CachedLookup` — wraps any lookup with a per-run answer cache shared by every
+  caller (sync or async; concurrent identical async questions are asked once).
+
+:func:`make_lookup` builds the usual combination from CLI-style options. Layer 3 (client):
+may import errors, model and zones; must not import the SPF core, sandbox or presentation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Protocol, runtime_checkable
+
+import dns.asyncresolver
+import dns.exception
+import dns.name
+import dns.nameserver
+import dns.rdatatype
+import dns.resolver
+
+from .errors import ConfigError, DnsError, DnsTempError
+from .zones import ZoneData, load_zone_files
+
+__all__ = [
+    "AnswerStatus",
+    "MxRecord",
+    "DnsAnswer",
+    "DnsLookup",
+    "ResolverLookup",
+    "ZoneLookup",
+    "CachedLookup",
+    "make_lookup",
+    "parse_nameserver",
+    "QUERY_TYPES",
+]
+
+#: The record types the interface answers.
+QUERY_TYPES = ("TXT", "A", "AAAA", "MX", "PTR", "CNAME", "SPF")
+
+
+class AnswerStatus(enum.Enum):
+    """How a name server answered: records, no such name, or the name but no such type."""
+
+    NOERROR = "noerror"
+    NXDOMAIN = "nxdomain"
+    NODATA = "nodata"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MxRecord:
+    """One MX record: lower ``preference`` is tried first; ``exchange`` ``"."`` is a null MX."""
+
+    preference: int
+    exchange: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsAnswer:
+    """A typed answer to one question.
+
+    ``records`` depends on ``rdtype``: TXT/SPF → ``str`` per record (its character-strings
+    concatenated with no separator, RFC 7208 §3.3, decoded as UTF-8 with U+FFFD for bad
+    bytes); A/AAAA → address text; MX → :class:`MxRecord`; PTR/CNAME → target name without
+    the trailing dot. ``name`` is the question (lower case, no trailing dot);
+    ``canonical_name`` is where CNAMEs led. ``void`` is True for NXDOMAIN and NODATA.
+    """
+
+    name: str
+    rdtype: str
+    status: AnswerStatus
+    records: tuple[Any, ...] = ()
+    ttl: int = 0
+    canonical_name: str = ""
+
+    @property
+    def void(self) -> bool:
+        """True when the answer holds no records (NXDOMAIN or NODATA: RFC 7208 §4.6.4)."""
+        return not self.records
+
+    def describe(self) -> str:
+        """A short text for traces: the records, or ``NXDOMAIN``/``NODATA``."""
+        if self.status is AnswerStatus.NXDOMAIN:
+            return "NXDOMAIN"
+        if not self.records:
+            return "NODATA"
+        return ", ".join(_record_text(r) for r in self.records)
+
+
+def _record_text(record: Any) -> str:
+    if isinstance(record, MxRecord):
+        return f"{record.preference} {record.exchange}"
+    if isinstance(record, str) and record and not record.isprintable():
+        return repr(record)
+    return f'"{record}"' if isinstance(record, str) and " " in record else str(record)
+
+
+@runtime_checkable
+class DnsLookup(Protocol):
+    """Anything that answers DNS questions for the kit (see module docstring).
+
+    ``source`` says where answers come from (for traces and reports).
+    """
+
+    source: str
+
+    def query(self, name: str, rdtype: str) -> DnsAnswer:
+        """Answer ``(name, rdtype)``; raise DnsTempError on timeout/SERVFAIL."""
+        ...
+
+    async def aquery(self, name: str, rdtype: str) -> DnsAnswer:
+        """The async form of :meth:`query`."""
+        ...
+
+
+# -- conversions ---------------------------------------------------------------------
+def _qname(name: str) -> dns.name.Name:
+    try:
+        return dns.name.from_text(name)
+    except dns.exception.DNSException as exc:
+        raise DnsError(f"cannot query {name!r}: {exc} (a label is over 63 octets, "
+                       "the name is over 255, or a label is empty)") from exc
+
+
+def _norm(name: str) -> str:
+    return name.rstrip(".").lower() if name != "." else "."
+
+
+def _convert(rdtype: str, rdata: Any) -> Any:
+    if rdtype in ("TXT", "SPF"):
+        return b"".join(rdata.strings).decode("utf-8", "replace")
+    if rdtype in ("A", "AAAA"):
+        return rdata.address
+    if rdtype == "MX":
+        return MxRecord(preference=rdata.preference, exchange=_norm(rdata.exchange.to_text()))
+    if rdtype in ("PTR", "CNAME"):
+        return _norm(rdata.target.to_text())
+    return rdata.to_text()
+
+
+def _from_rrsets(name: str, rdtype: str, rrsets: Iterable[Any], status: AnswerStatus) -> DnsAnswer:
+    wanted = dns.rdatatype.from_text(rdtype)
+    records: list[Any] = []
+    ttl = 0
+    canonical = _norm(name)
+    for rrset in rrsets:
+        if rrset.rdtype == wanted:
+            records.extend(_convert(rdtype, r) for r in rrset)
+            ttl = rrset.ttl
+            canonical = _norm(rrset.name.to_text())
+    if status is AnswerStatus.NOERROR and not records:
+        status = AnswerStatus.NODATA
+    return DnsAnswer(name=_norm(name), rdtype=rdtype, status=status, records=tuple(records),
+                     ttl=ttl, canonical_name=canonical)
+
+
+# -- backends ------------------------------------------------------------------------
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """Parse ``host[:port]`` (``[v6]:port`` for IPv6) into ``(host, port)``; port defaults to 53."""
+    text = text.strip()
+    host, port = text, 53
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest.startswith(":"):
+            port = _port(rest[1:], text)
+    elif text.count(":") == 1:
+        host, _, p = text.partition(":")
+        port = _port(p, text)
+    if not host:
+        raise ConfigError(f"nameserver {text!r} has no host: use HOST[:PORT], e.g. 127.0.0.1:5353")
+    return host, port
+
+
+def _port(text: str, whole: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"nameserver {whole!r}: port must be 1-65535, e.g. 127.0.0.1:5353")
+    return int(text)
+
+
+class ResolverLookup:
+    """Ask a real resolver: the system's (``/etc/resolv.conf``) or the given nameservers.
+
+    ``timeout`` is the whole lifetime of one question in seconds. Timeouts and SERVFAIL
+    raise :class:`DnsTempError` naming the name, type and server.
+    """
+
+    def __init__(self, nameservers: Iterable[tuple[str, int]] | None = None, *,
+                 timeout: float = 5.0) -> None:
+        servers = list(nameservers or ())
+        configure = not servers
+        self._sync = dns.resolver.Resolver(configure=configure)
+        self._async = dns.asyncresolver.Resolver(configure=configure)
+        for res in (self._sync, self._async):
+            if servers:
+                res.nameservers = [dns.nameserver.Do53Nameserver(h, port=p) for h, p in servers]
+            res.lifetime = timeout
+            res.timeout = min(timeout, 2.0)
+            res.cache = None
+        self.source = ("nameserver " + ", ".join(f"{h}:{p}" for h, p in servers)
+                       if servers else "system resolver")
+
+    @classmethod
+    def for_nameserver(cls, address: str | tuple[str, int], *, timeout: float = 5.0) -> "ResolverLookup":
+        """A lookup that asks one nameserver, given as ``"host[:port]"`` or ``(host, port)``."""
+        host, port = parse_nameserver(address) if isinstance(address, str) else address
+        return cls([(host, int(port))], timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"ResolverLookup({self.source})"
+
+    def query(self, name: str, rdtype: str) -> DnsAnswer:
+        """Ask synchronously."""
+        qname = _qname(name)
+        try:
+            ans = self._sync.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
+        except dns.exception.DNSException as exc:
+            return self._failed(name, rdtype, exc)
+        return _from_rrsets(name, rdtype, ans.response.answer, AnswerStatus.NOERROR)
+
+    async def aquery(self, name: str, rdtype: str) -> DnsAnswer:
+        """Ask asynchronously (dnspython's asyncio resolver)."""
+        qname = _qname(name)
+        try:
+            ans = await self._async.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
+        except dns.exception.DNSException as exc:
+            return self._failed(name, rdtype, exc)
+        return _from_rrsets(name, rdtype, ans.response.answer, AnswerStatus.NOERROR)
+
+    def _failed(self, name: str, rdtype: str, exc: Exception) -> DnsAnswer:
+        if isinstance(exc, dns.resolver.NXDOMAIN):
+            return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
+                             canonical_name=_norm(name))
+        if isinstance(exc, dns.resolver.NoAnswer):
+            return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NODATA,
+                             canonical_name=_norm(name))
+        if isinstance(exc, dns.resolver.YXDOMAIN):
+            raise DnsError(f"{name} {rdtype}: the name is too long after a DNAME", server=self.source) from exc
+        if isinstance(exc, dns.resolver.LifetimeTimeout):
+            reason = "timed out"
+        elif isinstance(exc, dns.resolver.NoNameservers):
+            reason = "server failure (SERVFAIL or refused)"
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        raise DnsTempError(f"{name} {rdtype}: {reason}; try again later or check the DNS server",
+                           server=self.source) from exc
+
+
+class ZoneLookup:
+    """Answer offline from :class:`ZoneData` (zone files), including fault marks."""
+
+    def __init__(self, zone_data: ZoneData, *, source: str = "zone data") -> None:
+        self.zone_data = zone_data
+        self.source = source
+
+    @classmethod
+    def from_files(cls, paths: Iterable[str | Path]) -> "ZoneLookup":
+        """Load zone files (see :func:`mailsupport.zones.load_zone_file`)."""
+        paths = [Path(p) for p in paths]
+        return cls(load_zone_files(paths), source="zone files " + ", ".join(p.name for p in paths))
+
+    def __repr__(self) -> str:
+        return f"ZoneLookup({self.source})"
+
+    def query(self, name: str, rdtype: str) -> DnsAnswer:
+        """Answer from the zone data."""
+        res = self.zone_data.resolve(_qname(name), rdtype)
+        if res.status in ("timeout", "servfail"):
+            what = "timed out" if res.status == "timeout" else "server failure (SERVFAIL)"
+            raise DnsTempError(f"{name} {rdtype}: {what} (fault mark in the zone data)", server=self.source)
+        status = AnswerStatus.NXDOMAIN if res.status == "nxdomain" else AnswerStatus.NOERROR
+        return _from_rrsets(name, rdtype, res.rrsets, status)
+
+    async def aquery(self, name: str, rdtype: str) -> DnsAnswer:
+        """Same as :meth:`query` (no I/O to wait for)."""
+        return self.query(name, rdtype)
+
+
+class CachedLookup:
+    """A per-run answer cache around another lookup (answers and temporary failures).
+
+    Share one instance across everything in a run (many domains, sync and async callers)
+    so each question is asked once; concurrent async callers of one question await the
+    same in-flight query. ``hits``/``misses`` count cache use.
+    """
+
+    def __init__(self, inner: DnsLookup) -> None:
+        self.inner = inner
+        self.source = inner.source
+        self._answers: dict[tuple[str, str], DnsAnswer | DnsError] = {}
+        self._pending: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def __repr__(self) -> str:
+        return f"CachedLookup({self.inner!r}, {len(self._answers)} answers)"
+
+    def _cached(self, key: tuple[str, str]) -> DnsAnswer | None:
+        hit = self._answers.get(key)
+        if hit is None:
+            return None
+        self.hits += 1
+        if isinstance(hit, DnsError):
+            raise hit
+        return hit
+
+    def query(self, name: str, rdtype: str) -> DnsAnswer:
+        """Answer from the cache, or ask the wrapped lookup once."""
+        key = (_norm(name), rdtype)
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
+        self.misses += 1
+        try:
+            answer = self.inner.query(name, rdtype)
+        except DnsError as exc:
+            self._answers[key] = exc
+            raise
+        self._answers[key] = answer
+        return answer
+
+    async def aquery(self, name: str, rdtype: str) -> DnsAnswer:
+        """Answer from the cache, or ask once even when many tasks ask at the same time."""
+        key = (_norm(name), rdtype)
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
+        pending = self._pending.get(key)
+        if pending is not None:
+            self.hits += 1
+            return await asyncio.shield(pending)
+        self.misses += 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            answer = await self.inner.aquery(name, rdtype)
+        except DnsError as exc:
+            self._answers[key] = exc
+            future.set_exception(exc)
+            future.exception()  # mark retrieved
+            raise
+        finally:
+            self._pending.pop(key, None)
+        self._answers[key] = answer
+        future.set_result(answer)
+        return answer
+
+
+def make_lookup(*, zones: Iterable[str | Path] = (), nameserver: str | None = None,
+                timeout: float = 5.0, cache: bool = True) -> DnsLookup:
+    """Build the lookup a command asks for: zone files (offline) if given, else the
+    nameserver ``host[:port]`` if given, else the system resolver; cached per run."""
+    zones = list(zones)
+    if zones and nameserver:
+        raise ConfigError("give zone files or a nameserver, not both")
+    inner: DnsLookup
+    if zones:
+        inner = ZoneLookup.from_files(zones)
+    elif nameserver:
+        inner = ResolverLookup.for_nameserver(nameserver, timeout=timeout)
+    else:
+        inner = ResolverLookup(timeout=timeout)
+    return CachedLookup(inner) if cache else inner
