@@ -1,0 +1,356 @@
+"""The local store: a Maildir for message bytes plus a SQLite index, durable before any DELE.
+
+Owns the on-disk layout of one store directory::
+
+    DIR/Maildir/{tmp,new,cur}/   every fetched or ingested message, byte for byte
+    DIR/index.sqlite3            which UIDLs were stored, routing decisions with their trace,
+                                 Message-IDs we sent (-> matter), the outgoing queue, polls
+
+A message is durable when :meth:`Store.put_message` returns: written to ``tmp/``, fsynced,
+hard-linked into ``new/`` (Maildir's atomic delivery, see https://cr.yp.to/proto/maildir.html),
+the ``new/`` directory fsynced, and the index row committed with ``synchronous=FULL`` (WAL).
+Only then may the fetcher send DELE.
+
+Crash safety: the Maildir file name is derived from the message key (account, UIDL and the
+SHA-256 of the bytes), so re-storing the same message after a crash finds the existing link
+(``EEXIST``) instead of writing a second copy; the index row is then (re)created. A rerun
+therefore never loses and never duplicates.
+
+Disk full or unwritable: :class:`~mailsupport.errors.StoreError` naming the directory, the
+OS reason and what to do; the partially written ``tmp/`` file is removed.
+
+Layer 3 (the only file-system writer of the pipeline). Must not import the network clients,
+the pipeline or presentation modules.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from .errors import StoreError
+
+__all__ = ["StoredMessage", "QueuedMessage", "Store", "message_key"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    uidl TEXT,
+    sha256 TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    stored_at REAL NOT NULL,
+    deleted_at REAL
+);
+CREATE INDEX IF NOT EXISTS messages_uidl ON messages(account, uidl);
+CREATE TABLE IF NOT EXISTS decisions (
+    message_id INTEGER PRIMARY KEY REFERENCES messages(id),
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    trace TEXT NOT NULL,
+    decided_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sent (
+    message_id TEXT PRIMARY KEY,
+    matter TEXT NOT NULL,
+    sent_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS queue (
+    id INTEGER PRIMARY KEY,
+    mail_from TEXT NOT NULL,
+    rcpt_tos TEXT NOT NULL,
+    raw BLOB NOT NULL,
+    matter TEXT NOT NULL DEFAULT '',
+    message_id TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL NOT NULL DEFAULT 0,
+    last_reply TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS polls (
+    id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    at REAL NOT NULL,
+    listed INTEGER NOT NULL,
+    left_on_server INTEGER NOT NULL,
+    summary TEXT NOT NULL
+);
+"""
+
+
+def message_key(account: str, uidl: str | None, sha256: str) -> str:
+    """The stable identity of a stored message: same account, UIDL and bytes -> same key."""
+    h = hashlib.sha256(f"{account}\0{uidl or ''}\0{sha256}".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()[:40]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredMessage:
+    """A message as the index knows it; ``path`` is its Maildir file."""
+
+    id: int
+    key: str
+    account: str
+    uidl: str | None
+    sha256: str
+    path: str
+    size: int
+    source: str
+    created: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueuedMessage:
+    """One outgoing message waiting in (or done with) the send queue."""
+
+    id: int
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    raw: bytes
+    matter: str
+    message_id: str
+    state: str
+    attempts: int
+    next_attempt: float
+    last_reply: str
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _store_error(action: str, where: Path, exc: OSError) -> StoreError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "free space on that file system (or point --store elsewhere) and poll again"
+        what = "the disk is full"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "make the store directory writable for this user"
+        what = f"permission denied ({exc.strerror})"
+    else:
+        hint = "check the store directory"
+        what = exc.strerror or str(exc)
+    return StoreError(f"cannot {action} in {where}: {what}; nothing was deleted on the server; {hint}")
+
+
+class Store:
+    """A store directory (Maildir + SQLite index). Use as a context manager or call :meth:`close`.
+
+    ``clock`` returns the current time (seconds); injected so tests and replays are exact.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], *, clock: Any = time.time) -> None:
+        self.directory = Path(directory)
+        self.maildir = self.directory / "Maildir"
+        self._clock = clock
+        try:
+            for sub in ("tmp", "new", "cur"):
+                (self.maildir / sub).mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.directory / "index.sqlite3", isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed transaction survives power loss in WAL mode (NORMAL would not).
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except OSError as exc:
+            raise _store_error("create the store", self.directory, exc) from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the index {self.directory / 'index.sqlite3'}: {exc}") from exc
+        self._counter = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Close the index."""
+        self._db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, tuple(params))
+        except sqlite3.OperationalError as exc:
+            full = "full" in str(exc).lower()
+            what = "the disk is full" if full else str(exc)
+            raise StoreError(f"cannot update the index {self.directory / 'index.sqlite3'}: {what}; "
+                             "nothing was deleted on the server") from exc
+
+    # ------------------------------------------------------------------ messages
+    def _link_durably(self, name: str, raw: bytes) -> Path:
+        """tmp -> fsync -> link into new -> fsync new/ ; returns the final path."""
+        final = self.maildir / "new" / name
+        if final.exists():
+            return final
+        self._counter += 1
+        tmp = self.maildir / "tmp" / f"{name}.{os.getpid()}.{self._counter}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                view = memoryview(raw)
+                while view:
+                    n = os.write(fd, view)
+                    view = view[n:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                pass  # an earlier, interrupted run stored these very bytes: keep one copy
+            _fsync_dir(final.parent)
+        except OSError as exc:
+            raise _store_error("store a message", self.maildir, exc) from exc
+        finally:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        return final
+
+    def put_message(self, raw: bytes, *, account: str, uidl: str | None = None, source: str = "pop3",
+                    decision: Mapping[str, Any] | None = None) -> StoredMessage:
+        """Store ``raw`` durably and index it (with its routing ``decision`` if given).
+
+        Idempotent: the same account, UIDL and bytes give the same :class:`StoredMessage`
+        (``created`` false the second time). Raises :class:`StoreError` when it cannot.
+        """
+        sha = hashlib.sha256(raw).hexdigest()
+        key = message_key(account, uidl, sha)
+        row = self._db.execute("SELECT id, filename FROM messages WHERE key=?", (key,)).fetchone()
+        if row is not None and (self.maildir / "new" / row[1]).exists():
+            return self._stored(row[0], created=False)
+        name = f"{key}.mailsupport:2,"
+        path = self._link_durably(name, raw)
+        self._write("BEGIN IMMEDIATE")
+        try:
+            cur = self._write(
+                "INSERT INTO messages(key, account, uidl, sha256, filename, size, source, stored_at) "
+                "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET filename=excluded.filename",
+                (key, account, uidl, sha, path.name, len(raw), source, self._clock()))
+            del cur
+            mid = self._db.execute("SELECT id FROM messages WHERE key=?", (key,)).fetchone()[0]
+            if decision is not None:
+                self._put_decision(mid, decision)
+            self._write("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        return self._stored(mid, created=row is None)
+
+    def _stored(self, mid: int, *, created: bool) -> StoredMessage:
+        r = self._db.execute("SELECT id, key, account, uidl, sha256, filename, size, source "
+                             "FROM messages WHERE id=?", (mid,)).fetchone()
+        return StoredMessage(id=r[0], key=r[1], account=r[2], uidl=r[3], sha256=r[4],
+                             path=str(self.maildir / "new" / r[5]), size=r[6], source=r[7], created=created)
+
+    def _put_decision(self, mid: int, decision: Mapping[str, Any]) -> None:
+        self._write("INSERT OR REPLACE INTO decisions(message_id, kind, target, reason, trace, decided_at) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (mid, str(decision["kind"]), str(decision.get("target", "")), str(decision.get("reason", "")),
+                     json.dumps(decision.get("trace", []), default=str), self._clock()))
+
+    def record_decision(self, message_id: int, decision: Mapping[str, Any]) -> None:
+        """Store (or replace) the routing decision of a stored message."""
+        self._put_decision(message_id, decision)
+
+    def seen_uidls(self, account: str) -> frozenset[str]:
+        """Every UIDL of ``account`` already stored."""
+        rows = self._db.execute("SELECT uidl FROM messages WHERE account=? AND uidl IS NOT NULL", (account,))
+        return frozenset(r[0] for r in rows)
+
+    def mark_deleted(self, account: str, uidls: Iterable[str]) -> None:
+        """Record that the server confirmed (by +OK to QUIT) the deletion of these UIDLs."""
+        now = self._clock()
+        self._write("BEGIN")
+        self._db.executemany("UPDATE messages SET deleted_at=? WHERE account=? AND uidl=? AND deleted_at IS NULL",
+                             [(now, account, u) for u in uidls])
+        self._write("COMMIT")
+
+    def messages(self) -> Iterator[StoredMessage]:
+        """Every stored message, oldest first."""
+        for (mid,) in self._db.execute("SELECT id FROM messages ORDER BY id").fetchall():
+            yield self._stored(mid, created=False)
+
+    def read(self, message: StoredMessage) -> bytes:
+        """The stored bytes of ``message``."""
+        return Path(message.path).read_bytes()
+
+    def decisions(self) -> list[dict[str, Any]]:
+        """Every routing decision with its message's UIDL, source and file (oldest first)."""
+        rows = self._db.execute(
+            "SELECT m.id, m.uidl, m.source, m.filename, d.kind, d.target, d.reason, d.trace "
+            "FROM decisions d JOIN messages m ON m.id = d.message_id ORDER BY m.id").fetchall()
+        return [{"message": r[0], "uidl": r[1], "source": r[2], "file": r[3], "kind": r[4], "target": r[5],
+                 "reason": r[6], "trace": json.loads(r[7])} for r in rows]
+
+    # ------------------------------------------------------------------ sent mail
+    def record_sent(self, message_id: str, matter: str) -> None:
+        """Remember that we sent ``message_id`` from ``matter`` (replies route back to it)."""
+        self._write("INSERT OR REPLACE INTO sent(message_id, matter, sent_at) VALUES (?,?,?)",
+                    (message_id.strip(), matter, self._clock()))
+
+    def sent_matters(self, message_ids: Iterable[str]) -> dict[str, str]:
+        """Message-ID -> matter for those of ``message_ids`` that we sent."""
+        ids = [m.strip() for m in message_ids if m.strip()]
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            q = ",".join("?" * len(chunk))
+            out.update(self._db.execute(f"SELECT message_id, matter FROM sent WHERE message_id IN ({q})", chunk))
+        return out
+
+    # ------------------------------------------------------------------ outgoing queue
+    def enqueue(self, raw: bytes, *, mail_from: str, rcpt_tos: Iterable[str], matter: str = "",
+                message_id: str = "") -> int:
+        """Put a message in the send queue; returns its queue id."""
+        cur = self._write("INSERT INTO queue(mail_from, rcpt_tos, raw, matter, message_id, next_attempt) "
+                          "VALUES (?,?,?,?,?,?)",
+                          (mail_from, json.dumps(list(rcpt_tos)), raw, matter, message_id, 0.0))
+        return int(cur.lastrowid)
+
+    def queued(self, *, due_at: float | None = None, state: str = "queued") -> list[QueuedMessage]:
+        """Queue entries in ``state`` (due at or before ``due_at`` when given), oldest first."""
+        sql = ("SELECT id, mail_from, rcpt_tos, raw, matter, message_id, state, attempts, next_attempt, last_reply "
+               "FROM queue WHERE state=?")
+        params: list[Any] = [state]
+        if due_at is not None:
+            sql += " AND next_attempt<=?"
+            params.append(due_at)
+        rows = self._db.execute(sql + " ORDER BY id", params).fetchall()
+        return [QueuedMessage(id=r[0], mail_from=r[1], rcpt_tos=tuple(json.loads(r[2])), raw=r[3], matter=r[4],
+                              message_id=r[5], state=r[6], attempts=r[7], next_attempt=r[8], last_reply=r[9])
+                for r in rows]
+
+    def update_queued(self, queue_id: int, *, state: str, attempts: int, next_attempt: float, last_reply: str) -> None:
+        """Record the outcome of one send attempt."""
+        self._write("UPDATE queue SET state=?, attempts=?, next_attempt=?, last_reply=? WHERE id=?",
+                    (state, attempts, next_attempt, last_reply, queue_id))
+
+    # ------------------------------------------------------------------ polls
+    def record_poll(self, account: str, *, listed: int, left_on_server: int, summary: Mapping[str, Any]) -> None:
+        """Remember how many messages a poll saw and left, so the next one can spot a jump."""
+        self._write("INSERT INTO polls(account, at, listed, left_on_server, summary) VALUES (?,?,?,?,?)",
+                    (account, self._clock(), listed, left_on_server, json.dumps(summary, default=str)))
+
+    def last_poll(self, account: str) -> dict[str, int] | None:
+        """``{"listed", "left_on_server"}`` of the previous poll of ``account``, or ``None``."""
+        r = self._db.execute("SELECT listed, left_on_server FROM polls WHERE account=? ORDER BY id DESC LIMIT 1",
+                             (account,)).fetchone()
+        return None if r is None else {"listed": r[0], "left_on_server": r[1]}

@@ -1,0 +1,373 @@
+"""Private Postfix and Dovecot instances on loopback, for integration tests and benchmarks.
+
+Owns starting and stopping real Debian mail servers as root from one private directory,
+as DESIGN §10 measured: ``postfix -c DIR start`` with ``maillog_file`` (no syslog here),
+chroot off in ``master.cf``, every parent directory traversable by the ``postfix`` and
+``dovecot`` users; ``dovecot -c CONF`` stopped through its master PID. Ports come from the
+kernel (bind to port 0, read, release) and everything listens on 127.0.0.1 only.
+
+The mail layout is one catch-all virtual domain (every address of ``domain`` goes to
+``mailbox@domain``'s Maildir, so Postfix writes the real ``X-Original-To``/``Delivered-To``
+headers) plus an ``outside`` domain standing for the rest of the internet, whose mail lands
+in ``outside@<outside domain>``'s Maildir. Dovecot serves both Maildirs over POP3 (plain on
+one port, implicit TLS with a throwaway trustme CA on another).
+
+:func:`require_real_servers` skips a test (``pytest.skip``) when the binaries or root are
+missing, unless ``MAILSUPPORT_REQUIRE_REAL=1`` (CI), when it fails instead.
+
+Layer 6 (testing). Imports the standard library (and trustme lazily); never imported by the
+package's runtime modules.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+__all__ = ["missing_real_servers", "require_real_servers", "free_port", "Dovecot", "Postfix",
+           "MAIL_UID", "write_maildir"]
+
+#: The unprivileged user owning the Maildirs (Postfix's virtual(8) refuses root).
+MAIL_UID = 65534
+_BINARIES = ("postfix", "postconf", "dovecot", "doveadm")
+
+
+def missing_real_servers() -> str | None:
+    """Why real servers cannot run here (``None`` when they can)."""
+    if os.geteuid() != 0:
+        return "real Postfix/Dovecot tests need root (they run private instances as root)"
+    missing = [b for b in _BINARIES if shutil.which(b) is None and not Path("/usr/sbin", b).exists()]
+    if missing:
+        return f"missing binaries: {', '.join(missing)} (apt-get install postfix dovecot-pop3d)"
+    return None
+
+
+def require_real_servers() -> None:
+    """Skip the calling test when real servers cannot run, or fail when CI requires them."""
+    import pytest
+
+    why = missing_real_servers()
+    if why is None:
+        return
+    if os.environ.get("MAILSUPPORT_REQUIRE_REAL") == "1":
+        pytest.fail(f"MAILSUPPORT_REQUIRE_REAL=1 but {why}")
+    pytest.skip(why)
+
+
+def free_port() -> int:
+    """A currently free TCP port on 127.0.0.1 (asked from the kernel with port 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _open_parents(path: Path) -> None:
+    """Make every parent of ``path`` traversable (pytest's tmp_path and mktemp -d are 0700)."""
+    for p in [path, *path.parents]:
+        try:
+            mode = p.stat().st_mode
+            if mode & 0o011 != 0o011:
+                p.chmod(mode | 0o011)
+        except OSError:
+            pass
+
+
+def _wait_port(port: int, deadline: float, what: str, log: Path) -> None:
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port}; log tail:\n{tail}")
+
+
+def write_maildir(maildir: Path, messages: Iterable[bytes], *, prefix: str = "m") -> int:
+    """Drop ``messages`` straight into ``maildir/new`` (owned by :data:`MAIL_UID`); returns the count."""
+    for sub in ("", "tmp", "new", "cur"):
+        d = maildir / sub
+        d.mkdir(parents=True, exist_ok=True)
+        os.chown(d, MAIL_UID, MAIL_UID)
+    n = 0
+    stamp = int(time.time())
+    for i, raw in enumerate(messages):
+        p = maildir / "new" / f"{stamp}.{prefix}{i:06d}.loopback"
+        p.write_bytes(raw.replace(b"\r\n", b"\n"))
+        os.chown(p, MAIL_UID, MAIL_UID)
+        n += 1
+    return n
+
+
+@dataclass
+class Dovecot:
+    """A private Dovecot POP3 server. ``users`` maps login -> password; each user's Maildir is
+    ``root/mail/<login>/Maildir``. Start with :meth:`start` (or ``with``), stop with :meth:`stop`."""
+
+    root: Path
+    users: dict[str, str] = field(default_factory=lambda: {"mailbox": "secret"})
+    mail_root: Path | None = None
+    port: int = 0
+    tls_port: int = 0
+    ca_file: str = ""
+    _pid: int = 0
+
+    def maildir(self, user: str) -> Path:
+        """The Maildir Dovecot serves for ``user``."""
+        return (self.mail_root or self.root / "mail") / user / "Maildir"
+
+    def start(self) -> "Dovecot":
+        """Write the configuration, start ``dovecot -c CONF`` and wait until POP3 listens."""
+        import trustme
+
+        root = self.root
+        root.mkdir(parents=True, exist_ok=True)
+        _open_parents(root)
+        for sub in ("run", "state"):
+            (root / sub).mkdir(exist_ok=True)
+        ca = trustme.CA()
+        cert = ca.issue_cert("localhost", "127.0.0.1")
+        cert.private_key_and_cert_chain_pem.write_to_path(str(root / "server.pem"))
+        ca.cert_pem.write_to_path(str(root / "ca.pem"))
+        self.ca_file = str(root / "ca.pem")
+        mail_root = self.mail_root or root / "mail"
+        mail_root.mkdir(parents=True, exist_ok=True)
+        os.chown(mail_root, MAIL_UID, MAIL_UID)
+        lines = []
+        for user, password in self.users.items():
+            home = mail_root / user
+            home.mkdir(exist_ok=True)
+            os.chown(home, MAIL_UID, MAIL_UID)
+            write_maildir(home / "Maildir", ())
+            lines.append(f"{user}:{{PLAIN}}{password}:{MAIL_UID}:{MAIL_UID}::{home}::")
+        (root / "passwd").write_text("\n".join(lines) + "\n")
+        (root / "passwd").chmod(0o644)
+        self.port = self.port or free_port()
+        self.tls_port = self.tls_port or free_port()
+        conf = f"""
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = pop3
+listen = 127.0.0.1
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+ssl = yes
+ssl_cert = <{root}/server.pem
+ssl_key = <{root}/server.pem
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+pop3_uidl_format = %08Xu%08Xv
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {root}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = {root}/passwd
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener pop3s {{
+    address = 127.0.0.1
+    port = {self.tls_port}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+service pop3-login {{
+  chroot =
+}}
+"""
+        (root / "dovecot.conf").write_text(conf)
+        # dovecot daemonizes: its child keeps inherited pipes open, so send output to a file
+        with open(root / "start.log", "wb") as out:
+            r = subprocess.run(["dovecot", "-c", str(root / "dovecot.conf")], stdout=out, stderr=out,
+                               stdin=subprocess.DEVNULL, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"dovecot failed to start: {(root / 'start.log').read_text(errors='replace')}")
+        _wait_port(self.port, time.monotonic() + 20, "dovecot", root / "dovecot.log")
+        self._pid = int((root / "run" / "master.pid").read_text().split()[0])
+        return self
+
+    def stop(self) -> None:
+        """Stop the master process (and wait for it to go)."""
+        if not self._pid:
+            return
+        pid, self._pid = self._pid, 0
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> "Dovecot":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+_MASTER_CF = """\
+{port} inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+virtual   unix  -       n       n       -       -       virtual
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+
+@dataclass
+class Postfix:
+    """A private Postfix: SMTP on 127.0.0.1:``port``; ``domain`` is a catch-all virtual domain
+    delivered to ``mail_root/mailbox/Maildir`` and ``outside_domain`` to ``mail_root/outside/Maildir``
+    (the world's mail, so replies can be checked). Nothing leaves the machine."""
+
+    root: Path
+    mail_root: Path
+    domain: str = "catchall.example"
+    outside_domain: str = "outside.example"
+    port: int = 0
+    message_size_limit: int = 10_240_000
+
+    @property
+    def config_dir(self) -> Path:
+        """The ``-c`` directory (main.cf, master.cf)."""
+        return self.root / "etc"
+
+    def _postfix(self, *args: str) -> tuple[int, str]:
+        # postfix start daemonizes the master: output to a file, never a pipe it would inherit
+        log = self.root / "command.log"
+        with open(log, "wb") as out:
+            r = subprocess.run(["postfix", "-c", str(self.config_dir), *args], stdout=out, stderr=out,
+                               stdin=subprocess.DEVNULL, timeout=60)
+        return r.returncode, log.read_text(errors="replace")
+
+    def start(self) -> "Postfix":
+        """Write main.cf/master.cf and the lookup tables, ``postfix -c DIR start``, wait for SMTP."""
+        root = self.root
+        etc = self.config_dir
+        etc.mkdir(parents=True, exist_ok=True)
+        _open_parents(root)
+        self.port = self.port or free_port()
+        for user in ("mailbox", "outside"):
+            write_maildir(self.mail_root / user / "Maildir", ())
+        (etc / "vmailbox").write_text(f"mailbox@{self.domain} mailbox/Maildir/\n"
+                                      f"@{self.outside_domain} outside/Maildir/\n")
+        (etc / "valias").write_text(f"@{self.domain} mailbox@{self.domain}\n")
+        main = f"""
+compatibility_level = 3.6
+queue_directory = {root}/spool
+data_directory = {root}/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mx.{self.domain}
+mydomain = {self.domain}
+myorigin = {self.domain}
+mydestination =
+mynetworks = 127.0.0.0/8
+relayhost =
+default_transport = error:this test Postfix delivers nowhere else
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+alias_maps =
+alias_database =
+maillog_file = {root}/log/postfix.log
+maillog_file_prefixes = {root}/log
+virtual_mailbox_domains = {self.domain} {self.outside_domain}
+virtual_mailbox_base = {self.mail_root}
+virtual_mailbox_maps = texthash:{etc}/vmailbox
+virtual_alias_maps = texthash:{etc}/valias
+virtual_uid_maps = static:{MAIL_UID}
+virtual_gid_maps = static:{MAIL_UID}
+virtual_minimum_uid = 100
+message_size_limit = {self.message_size_limit}
+smtputf8_enable = no
+biff = no
+"""
+        (etc / "main.cf").write_text(main)
+        (etc / "master.cf").write_text(_MASTER_CF.format(port=f"127.0.0.1:{self.port}"))
+        (root / "log").mkdir(exist_ok=True)
+        (root / "spool").mkdir(exist_ok=True)  # postfix start creates the queue dirs inside it
+        (root / "data").mkdir(exist_ok=True)
+        import pwd
+
+        pw = pwd.getpwnam("postfix")
+        os.chown(root / "data", pw.pw_uid, pw.pw_gid)
+        rc, out = self._postfix("start")
+        if rc != 0:
+            raise RuntimeError(f"postfix start failed ({rc}): {out}")
+        _wait_port(self.port, time.monotonic() + 30, "postfix", root / "log" / "postfix.log")
+        return self
+
+    def log(self) -> str:
+        """The instance's mail log so far."""
+        p = self.root / "log" / "postfix.log"
+        return p.read_text(errors="replace") if p.exists() else ""
+
+    def stop(self) -> None:
+        """``postfix -c DIR stop``; kills the master by PID if that does not work."""
+        self._postfix("stop")
+        pidfile = self.root / "spool" / "pid" / "master.pid"
+        deadline = time.monotonic() + 10
+        while pidfile.exists() and time.monotonic() < deadline:
+            try:
+                pid = int(pidfile.read_text().split()[0])
+                os.kill(pid, 0)
+            except (ValueError, OSError):
+                return
+            time.sleep(0.1)
+        if pidfile.exists():
+            try:
+                os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
+            except (ValueError, OSError):
+                pass
+
+    def __enter__(self) -> "Postfix":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
