@@ -1,0 +1,104 @@
+"""Gmail alias consolidation diagnosis: which users never got a message, and how often.
+
+Wraps :func:`mailsupport.consolidation.consolidate` into findings with check id
+``gmail.alias-consolidated`` (:data:`CONSOLIDATION_CHECKS`): one per affected message naming
+the users who never got it, and one for the sample saying how often it happens and the
+options (route those messages by To/Cc, which cannot see Bcc recipients; or a catch-all that
+is not hosted by Google). Facts: ``shared/facts/provider-facts.md`` §2.
+
+Layer 4: imports the pure core only; must not import clients, the sandbox or presentation.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ..config import Tenant
+from ..consolidation import ConsolidationReport, consolidate
+from ..headers import MessageSummary
+from ..model import Finding, Severity
+
+__all__ = ["CONSOLIDATION_CHECKS", "ConsolidationDiagnosis", "diagnose_consolidation", "OPTIONS"]
+
+#: Check id -> one-line meaning.
+CONSOLIDATION_CHECKS = {
+    "gmail.alias-consolidated": "a Google-hosted catch-all kept one copy of a message sent to several aliases/users, so the others never got it",
+}
+
+#: The options the findings offer.
+OPTIONS = ("route messages whose To/Cc name several tenant addresses by To/Cc as well as the "
+           "envelope header (Bcc recipients stay invisible: they are in no header)",
+           "host the catch-all on a server that keeps one copy per envelope recipient "
+           "(e.g. Postfix virtual alias with X-Original-To), not on Google")
+
+_REF = "shared/facts/provider-facts.md §2"
+_REMEDY = "Options: " + "; or ".join(OPTIONS) + "."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsolidationDiagnosis:
+    """The grouping report (copies per Message-ID) and the findings."""
+
+    report: ConsolidationReport
+    findings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: counts, the affected messages and the findings."""
+        r = self.report
+        return {
+            "messages": r.messages,
+            "without_message_id": r.without_message_id,
+            "consolidated": [
+                {"message_id": c.message_id, "subject": c.subject, "copies": c.copies,
+                 "expected": list(c.expected), "reached": list(c.reached), "missed": list(c.missed),
+                 "google": c.google, "positions": list(c.positions)} for c in r.cases],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(c.message_id)}</td><td>{html.escape(c.subject)}</td>"
+            f"<td>{c.copies}</td><td>{html.escape(', '.join(c.missed))}</td></tr>"
+            for c in self.report.cases)
+        return (f"<p>{len(self.report.cases)} of {self.report.messages} messages lost copies</p>"
+                "<table><thead><tr><th>Message-ID</th><th>subject</th><th>copies</th>"
+                f"<th>never got it</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _who(target: str) -> str:
+    kind, _, ident = target.partition(":")
+    return f"{ident} ({kind})" if kind in ("matter",) else ident
+
+
+def diagnose_consolidation(summaries: Iterable[MessageSummary], tenant: Tenant, *,
+                           google: bool | None = None) -> ConsolidationDiagnosis:
+    """Find consolidated messages in a sample (see :func:`~mailsupport.consolidation.consolidate`)."""
+    report = consolidate(summaries, tenant, google=google)
+    findings = []
+    google_cases = [c for c in report.cases if c.google]
+    for c in report.cases:
+        missed = ", ".join(_who(t) for t in c.missed)
+        if c.google:
+            summary = (f"Sent to {len(c.expected)} of the tenant's addresses, but the Google catch-all kept "
+                       f"{c.copies} copy: {missed} never got it.")
+            sev = Severity.WARNING
+        else:
+            summary = (f"Sent to {len(c.expected)} of the tenant's addresses but only {c.copies} copy arrived "
+                       f"(not Google-delivered): {missed} never got it.")
+            sev = Severity.INFO
+        findings.append(Finding(
+            check="gmail.alias-consolidated", severity=sev, subject=c.message_id, summary=summary,
+            remedy=_REMEDY, reference=_REF,
+            detail=f"Subject {c.subject!r}; addressed {', '.join(c.expected)}; copies at {', '.join(c.positions)}",
+            evidence=(("copies", str(c.copies)), ("addressed", ", ".join(c.expected)),
+                      ("reached", ", ".join(c.reached)), ("missed", ", ".join(c.missed)))))
+    if google_cases:
+        findings.append(Finding(
+            check="gmail.alias-consolidated", severity=Severity.WARNING, subject="sample",
+            summary=(f"{len(google_cases)} of {report.messages} messages ({100 * len(google_cases) / report.messages:.1f} %) "
+                     f"named several tenant addresses but arrived once."),
+            remedy=_REMEDY, reference=_REF,
+            evidence=(("messages", str(report.messages)), ("consolidated", str(len(google_cases))))))
+    return ConsolidationDiagnosis(report=report, findings=tuple(findings))

@@ -1,0 +1,258 @@
+"""Deterministic synthetic samples: catch-all mailboxes as real servers deliver them, and big mail.
+
+Everything here is a pure function of its arguments (a seeded :class:`random.Random`, fixed
+dates), so a test or notebook regenerates byte-identical files. The header shapes follow
+``shared/facts/provider-facts.md`` §1 and DESIGN §10 (measured on Postfix 3.7):
+
+* Postfix virtual-alias catch-all into one mailbox: ``X-Original-To: <address as sent>``,
+  ``Delivered-To: <the catch-all mailbox>``, and ``Received: ... (Postfix) ... for <addr>``
+  for single-recipient mail; a message to two catch-all addresses arrives as two copies, each
+  with its own ``X-Original-To`` and no ``for`` clause.
+* Google Workspace catch-all (Takeout mbox): ``X-GM-THRID``/``X-Gmail-Labels`` added by the
+  export, then ``Delivered-To: <the catch-all mailbox>`` and ``Received: by 2002:... with SMTP
+  id ...csp...``; one copy per Message-ID however many aliases To/Cc name; optionally
+  ``X-Gm-Original-To`` when the routing rule adds it.
+
+:func:`write_bundled` writes the small files committed under ``data/samples/``;
+:func:`write_benchmark_mbox` and :func:`padded_message` make large inputs at test/bench time.
+
+Layer 2 logic plus plain file writes; must not import clients, the sandbox or presentation.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from ..config import Inbound, MailboxKind, Matter, Provider, Tenant, User
+
+__all__ = ["demo_tenant", "postfix_copy", "gmail_copy", "plain_message", "padded_message",
+           "catchall_postfix_messages", "gmail_takeout_messages", "mbox_bytes",
+           "write_bundled", "write_benchmark_mbox", "SYMPTOM_MESSAGES"]
+
+DOMAIN = "smithlaw.example"
+MAILBOX = f"matters@{DOMAIN}"
+_DATE = "Mon, 3 Nov 2025 09:{m:02d}:{s:02d} +0000"
+_MX = "mail.smithlaw.example"
+
+
+def demo_tenant(provider: Provider = Provider.OTHER, header: str = "Delivered-To") -> Tenant:
+    """The tenant every bundled sample belongs to: catch-all ``smithlaw.example`` into ``matters@``.
+
+    Users jane (alias ``conveyancing@``) and bob (alias ``litigation@``), carol without
+    aliases; matters are numeric local parts on the catch-all domain.
+    """
+    return Tenant(
+        org_key="smithlaw", domains=(DOMAIN,), provider=provider,
+        inbound=Inbound(address=MAILBOX, kind=MailboxKind.CATCH_ALL, catch_all_header=header),
+        users=(User(address=f"jane@{DOMAIN}", name="Jane", aliases=(f"conveyancing@{DOMAIN}",)),
+               User(address=f"bob@{DOMAIN}", name="Bob", aliases=(f"litigation@{DOMAIN}",)),
+               User(address=f"carol@{DOMAIN}", name="Carol")),
+        failed_email_address=f"it@{DOMAIN}",
+    )
+
+
+def plain_message(*, to: Sequence[str], subject: str, message_id: str, sender: str = "client@example.net",
+                  cc: Sequence[str] = (), body: str = "Please see the attached.\n", n: int = 0,
+                  attachments: Sequence[tuple[str, bytes]] = (), extra: Sequence[str] = ()) -> bytes:
+    """A message as the sender wrote it (no trace headers), LF line ends; attachments base64."""
+    date = _DATE.format(m=n // 60 % 60, s=n % 60)
+    head = [f"From: Client <{sender}>", f"To: {', '.join(to)}"]
+    if cc:
+        head.append(f"Cc: {', '.join(cc)}")
+    head += [f"Subject: {subject}", f"Date: {date}", f"Message-ID: <{message_id}>", "MIME-Version: 1.0",
+             *extra]
+    if not attachments:
+        head.append("Content-Type: text/plain; charset=utf-8")
+        return ("\n".join(head) + "\n\n" + body).encode("utf-8")
+    boundary = f"=-boundary-{n:06d}"
+    head.append(f'Content-Type: multipart/mixed; boundary="{boundary}"')
+    parts = [f"--{boundary}\nContent-Type: text/plain; charset=utf-8\n\n{body}"]
+    for name, data in attachments:
+        enc = base64.encodebytes(data).decode("ascii")
+        parts.append(f"--{boundary}\nContent-Type: application/octet-stream; name=\"{name}\"\n"
+                     f"Content-Disposition: attachment; filename=\"{name}\"\n"
+                     f"Content-Transfer-Encoding: base64\n\n{enc}")
+    return ("\n".join(head) + "\n\n" + "\n".join(parts) + f"\n--{boundary}--\n").encode("utf-8")
+
+
+def postfix_copy(message: bytes, *, original_to: str | None, single: bool = True, n: int = 0,
+                 mailbox: str = MAILBOX) -> bytes:
+    """``message`` as a Postfix virtual-alias catch-all stores it for one envelope recipient.
+
+    ``single`` is false for a copy of a multi-recipient transaction: no ``for`` clause then.
+    ``original_to=None`` leaves out ``X-Original-To`` (``enable_original_recipient = no``).
+    """
+    date = _DATE.format(m=n // 60 % 60, s=n % 60)
+    for_clause = f"\n\tfor <{original_to}>" if single and original_to else ""
+    trace = [f"Return-Path: <client@example.net>"]
+    if original_to:
+        trace.append(f"X-Original-To: {original_to}")
+    trace += [f"Delivered-To: {mailbox}",
+              f"Received: from out.example.net (out.example.net [192.0.2.10])\n\tby {_MX} (Postfix) "
+              f"with ESMTPS id 4B{n:08X}{for_clause}; {date}"]
+    return ("\n".join(trace) + "\n").encode("ascii") + message
+
+
+def gmail_copy(message: bytes, *, n: int = 0, original_to: str | None = None, mailbox: str = MAILBOX,
+               labels: str = "Inbox") -> bytes:
+    """``message`` as a Google Workspace catch-all stores it (Takeout's export headers on top)."""
+    date = _DATE.format(m=n // 60 % 60, s=n % 60)
+    head = [f"X-GM-THRID: {1780000000000000000 + n}", f"X-Gmail-Labels: {labels}",
+            f"Delivered-To: {mailbox}",
+            f"Received: by 2002:a05:6a10:{n % 9999:x}:b0:0:0:0 with SMTP id z{n}csp{100000 + n};\n        {date}"]
+    if original_to:
+        head.insert(3, f"X-Gm-Original-To: {original_to}")
+    head += ["X-Google-Smtp-Source: AGHT+IE" + "x" * 20,
+             f"Received: from out.example.net (out.example.net. [192.0.2.10])\n        by mx.google.com with "
+             f"ESMTPS id a{n}si{n}.2025.11.03; {date}"]
+    return ("\n".join(head) + "\n").encode("ascii") + message
+
+
+def catchall_postfix_messages() -> list[tuple[str, bytes]]:
+    """(name, bytes) of a Postfix catch-all mailbox: matters, aliases, unknown, multi-recipient, forged."""
+    out = []
+    n = 0
+
+    def add(name: str, raw: bytes) -> None:
+        out.append((name, raw))
+
+    for addr, subj in ((f"1234@{DOMAIN}", "Contract for matter 1234"),
+                       (f"conveyancing@{DOMAIN}", "Settlement date"),
+                       (f"litigation@{DOMAIN}", "Hearing moved"),
+                       (f"jane@{DOMAIN}", "Lunch?"),
+                       (f"5678@{DOMAIN}", "Invoice 5678"),
+                       (f"nosuchperson@{DOMAIN}", "Wrong address")):
+        n += 1
+        msg = plain_message(to=[addr], subject=subj, message_id=f"pf{n}@example.net", n=n)
+        add(f"pf{n}", postfix_copy(msg, original_to=addr, n=n))
+    n += 1  # one message to two catch-all addresses: two copies, no for clause
+    msg = plain_message(to=[f"conveyancing@{DOMAIN}", f"litigation@{DOMAIN}"], subject="Both teams please",
+                        message_id=f"pf{n}@example.net", n=n)
+    add(f"pf{n}a", postfix_copy(msg, original_to=f"conveyancing@{DOMAIN}", single=False, n=n))
+    add(f"pf{n}b", postfix_copy(msg, original_to=f"litigation@{DOMAIN}", single=False, n=n))
+    n += 1  # a sender-written X-Original-To below the receiving Received (forgeable)
+    msg = plain_message(to=[f"4321@{DOMAIN}"], subject="Forged routing header", message_id=f"pf{n}@example.net",
+                        n=n, extra=[f"X-Original-To: jane@{DOMAIN}", f"Delivered-To: bob@{DOMAIN}"])
+    add(f"pf{n}", postfix_copy(msg, original_to=f"4321@{DOMAIN}", n=n))
+    return out
+
+
+def gmail_takeout_messages() -> list[tuple[str, bytes]]:
+    """(name, bytes) of a Google Workspace catch-all's Takeout: some messages named several aliases."""
+    out = []
+    cases = (
+        ([f"conveyancing@{DOMAIN}"], (), "Settlement date"),
+        ([f"conveyancing@{DOMAIN}", f"litigation@{DOMAIN}"], (), "Both teams please"),
+        ([f"1234@{DOMAIN}"], (f"jane@{DOMAIN}",), "Contract for matter 1234"),
+        ([f"litigation@{DOMAIN}"], (f"carol@{DOMAIN}", f"conveyancing@{DOMAIN}"), "Hearing moved"),
+        ([f"carol@{DOMAIN}"], (), "Lunch?"),
+        ([f"5678@{DOMAIN}", "someone@elsewhere.example"], (), "Invoice 5678"),
+    )
+    for i, (to, cc, subj) in enumerate(cases, start=1):
+        msg = plain_message(to=to, cc=cc, subject=subj, message_id=f"gm{i}@example.net", n=i)
+        out.append((f"gm{i}", gmail_copy(msg, n=i, original_to=to[0])))
+    return out
+
+
+def mbox_bytes(messages: Iterable[bytes]) -> bytes:
+    """An mboxrd file of the messages (``From `` lines quoted as ``>From``)."""
+    chunks = []
+    for raw in messages:
+        body = raw.replace(b"\nFrom ", b"\n>From ")
+        if not body.endswith(b"\n"):
+            body += b"\n"
+        chunks.append(b"From MAILER-DAEMON Mon Nov  3 09:00:00 2025\n" + body + b"\n")
+    return b"".join(chunks)
+
+
+def padded_message(encoded_target: int, *, n: int = 0, name: str = "scan.pdf",
+                   to: str = f"conveyancing@{DOMAIN}", seed: int = 5) -> bytes:
+    """A Postfix-delivered message whose encoded size is about ``encoded_target`` bytes.
+
+    One base64 attachment of pseudo-random bytes (seeded), sized so that base64's 4/3 growth
+    plus line breaks lands near the target: the shape of a scanned PDF that "was only 8 MB".
+    """
+    raw_len = max(0, int((encoded_target - 800) * 57 / 77))
+    data = random.Random(seed).randbytes(raw_len)
+    msg = plain_message(to=[to], subject=f"Scans ({raw_len} bytes)", message_id=f"big{n}-{seed}@example.net",
+                        n=n, attachments=[(name, data)])
+    return postfix_copy(msg, original_to=to, n=n)
+
+
+@dataclass(frozen=True, slots=True)
+class _Symptom:
+    name: str
+    raw: bytes
+
+
+def _symptoms() -> list[_Symptom]:
+    m = lambda i, to, s: plain_message(to=[to], subject=s, message_id=f"sym{i}@example.net", n=i)  # noqa: E731
+    a = f"conveyancing@{DOMAIN}"
+    return [
+        _Symptom("catchall-x-original-to-only.eml",
+                 postfix_copy(m(1, a, "X-Original-To names the alias; Delivered-To the mailbox"), original_to=a, n=1)),
+        _Symptom("catchall-received-for-only.eml",
+                 (f"Delivered-To: {MAILBOX}\nReceived: from out.example.net (out.example.net [192.0.2.10])\n"
+                  f"\tby {_MX} (Postfix) with ESMTPS id 4B00000002\n\tfor <{a}>; Mon, 3 Nov 2025 09:00:02 +0000\n"
+                  ).encode() + m(2, a, "only the Received for clause names the alias")),
+        _Symptom("catchall-forged-x-original-to.eml", catchall_postfix_messages()[-1][1]),
+        _Symptom("catchall-exim-envelope-to-list.eml",
+                 (f"Envelope-to: <{a}>, litigation@{DOMAIN}\nDelivery-date: Mon, 03 Nov 2025 09:00:03 +0000\n"
+                  f"Received: from out.example.net ([192.0.2.10])\n\tby {_MX} with esmtps (Exim 4.96)\n"
+                  f"\tid 1tAbCd-000Xyz-1A; Mon, 03 Nov 2025 09:00:03 +0000\n").encode()
+                 + plain_message(to=[a, f"litigation@{DOMAIN}"], subject="Exim batched two recipients",
+                                 message_id="sym3@example.net", n=3)),
+        _Symptom("gmail-consolidated-two-aliases.eml", gmail_takeout_messages()[1][1]),
+    ]
+
+
+SYMPTOM_MESSAGES = ("catchall-x-original-to-only.eml", "catchall-received-for-only.eml",
+                    "catchall-forged-x-original-to.eml", "catchall-exim-envelope-to-list.eml",
+                    "gmail-consolidated-two-aliases.eml")
+
+
+def write_bundled(root: Path) -> list[Path]:
+    """Write the committed synthetic samples under ``root`` (``data/samples``); returns the paths."""
+    written = []
+    msgs = root / "messages"
+    msgs.mkdir(parents=True, exist_ok=True)
+    for s in _symptoms():
+        (msgs / s.name).write_bytes(s.raw)
+        written.append(msgs / s.name)
+    mboxes = {
+        "catchall-postfix.mbox": [r for _n, r in catchall_postfix_messages()],
+        "gmail-takeout-consolidated.mbox": [r for _n, r in gmail_takeout_messages()],
+        "sizes-mixed.mbox": [padded_message(t, n=i, seed=i) for i, t in
+                             enumerate((20_000, 120_000, 400_000), start=1)],
+    }
+    for name, raws in mboxes.items():
+        (root / name).write_bytes(mbox_bytes(raws))
+        written.append(root / name)
+    return written
+
+
+def write_benchmark_mbox(path: Path, count: int, *, seed: int = 1) -> int:
+    """Write a ``count``-message mbox of mixed sizes (5 % with a 10-100 KB attachment); returns bytes.
+
+    Streams message by message, so memory stays flat however large ``count`` is.
+    """
+    rng = random.Random(seed)
+    total = 0
+    blob = rng.randbytes(100_000)
+    targets = [f"{1000 + i}@{DOMAIN}" for i in range(50)] + [f"conveyancing@{DOMAIN}", f"litigation@{DOMAIN}"]
+    with path.open("wb") as fh:
+        for i in range(count):
+            to = rng.choice(targets)
+            body = ("Lorem ipsum dolor sit amet. " * rng.randint(10, 120)) + "\n"
+            atts = [(f"doc{i}.pdf", blob[: rng.randint(10_000, 100_000)])] if rng.random() < 0.05 else []
+            msg = plain_message(to=[to], subject=f"Message {i}", message_id=f"bench{i}@example.net",
+                                body=body, n=i, attachments=atts)
+            raw = postfix_copy(msg, original_to=to, n=i) if i % 2 else gmail_copy(msg, n=i, original_to=to)
+            data = mbox_bytes([raw])
+            fh.write(data)
+            total += len(data)
+    return total
