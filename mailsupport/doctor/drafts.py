@@ -1,0 +1,285 @@
+"""The "nothing lost" store: typed settings are kept before any test, whatever the test says.
+
+The product drops everything typed when its save-time connection test fails (help page,
+Email Setup tip). Here the order is reversed: :meth:`DraftStore.save_draft` writes the
+settings first; :meth:`DraftStore.record_result` then attaches the test's report to the
+draft (a failed test keeps the draft and its report), and a passing test also copies the
+draft to *last good*. :func:`diff_settings` shows, field by field, what changed between the
+draft and the last good settings; secrets appear only as changed/unchanged.
+
+Layout under ``root`` (directory mode 0700), one folder per tenant ``org_key``::
+
+    <org_key>/draft.json              settings without secrets + status + report
+    <org_key>/draft.secrets.json      {"inbound.server.password": "..."}       mode 0600
+    <org_key>/last-good.json          the last settings that passed, + report
+    <org_key>/last-good.secrets.json                                            mode 0600
+
+Why a separate secrets file: losing the typed password *is* the bug, so it is kept, but
+only in a file readable by its owner alone, which nothing displays or exports; the settings
+file and every report hold no secret (reports are scrubbed of secret values before they are
+written, as a second guard). Writes are atomic (temporary file, fsync, ``os.replace``).
+
+Layer 3 (writes files; time is passed in as ``now``). Must not import the probes, the
+sandbox or presentation modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..config import Tenant, parse_tenant, tenant_to_dict
+from ..errors import StoreError
+from ..model import Secret
+
+__all__ = ["SECRET_KEYS", "Draft", "DraftStore", "FieldChange", "diff_settings", "split_secrets"]
+
+#: Keys whose values are secrets wherever they appear in the settings mapping.
+SECRET_KEYS = frozenset({"password", "oauth_token"})
+_SLUG = re.compile(r"[^a-z0-9-]+")
+
+
+def _slug(org_key: Any) -> str:
+    text = _SLUG.sub("-", str(org_key or "").lower()).strip("-")
+    return text[:63] or "unnamed"
+
+
+def split_secrets(data: Any, prefix: str = "") -> tuple[Any, dict[str, str]]:
+    """Return ``(data without secret values, {dotted path: secret})``.
+
+    Secret values may be :class:`Secret` or plain strings under a key in :data:`SECRET_KEYS`.
+    """
+    secrets: dict[str, str] = {}
+    if isinstance(data, Mapping):
+        clean: dict[str, Any] = {}
+        for key, value in data.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key in SECRET_KEYS:
+                if value not in (None, ""):
+                    secrets[path] = value.reveal() if isinstance(value, Secret) else str(value)
+                continue
+            clean[key], inner = split_secrets(value, path)
+            secrets.update(inner)
+        return clean, secrets
+    if isinstance(data, (list, tuple)):
+        items = []
+        for i, value in enumerate(data):
+            item, inner = split_secrets(value, f"{prefix}[{i}]")
+            items.append(item)
+            secrets.update(inner)
+        return items, secrets
+    if isinstance(data, Secret):
+        return None, {prefix: data.reveal()}
+    return data, secrets
+
+
+def _merge_secrets(data: dict[str, Any], secrets: Mapping[str, str], *, reveal: bool) -> dict[str, Any]:
+    out = json.loads(json.dumps(data))
+    for path, value in secrets.items():
+        node: Any = out
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {}) if isinstance(node, dict) else None
+            if node is None:
+                break
+        if isinstance(node, dict):
+            node[parts[-1]] = value if reveal else Secret(value)
+    return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Draft:
+    """One kept set of settings: ``data`` in the tenant-file shape (secrets as :class:`Secret`),
+    ``status`` (``untested``, ``failed``, ``passed``), when it was saved, and the last report."""
+
+    org_key: str
+    data: Mapping[str, Any]
+    status: str
+    saved_at: str
+    report: Mapping[str, Any] | None = None
+
+    def plain(self) -> dict[str, Any]:
+        """The settings with secrets revealed (only for handing to :func:`parse_tenant`)."""
+        clean, secrets = split_secrets(self.data)
+        return _merge_secrets(clean, secrets, reveal=True)
+
+    def tenant(self) -> Tenant:
+        """The settings parsed into a :class:`Tenant` (raises ConfigError if they are invalid)."""
+        return parse_tenant(self.plain(), source=f"draft {self.org_key}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldChange:
+    """One field that differs: ``before``/``after`` as text (``""`` = absent); for secrets
+    they are ``"set"``/``"(changed)"`` etc., never the value."""
+
+    path: str
+    before: str
+    after: str
+    secret: bool = False
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(data, (list, tuple)):
+        if not data:
+            out[prefix] = []
+        for i, value in enumerate(data):
+            out.update(_flatten(value, f"{prefix}[{i}]"))
+    else:
+        out[prefix] = data
+    return out
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def diff_settings(before: Mapping[str, Any] | Tenant | None, after: Mapping[str, Any] | Tenant | None) -> tuple[FieldChange, ...]:
+    """Field-by-field differences from ``before`` (e.g. last good) to ``after`` (the draft).
+
+    Secret fields are compared by value but shown only as ``set``/``unset``/``changed``.
+    """
+    def norm(x: Any) -> tuple[dict[str, Any], dict[str, str]]:
+        if x is None:
+            return {}, {}
+        if isinstance(x, Tenant):
+            x = tenant_to_dict(x, reveal_secrets=True)
+        clean, secrets = split_secrets(x)
+        return _flatten(clean), secrets
+
+    old, old_secrets = norm(before)
+    new, new_secrets = norm(after)
+    changes: list[FieldChange] = []
+    for path in sorted(set(old) | set(new)):
+        a, b = old.get(path), new.get(path)
+        if a != b and not (a in (None, [], "") and b in (None, [], "")):
+            changes.append(FieldChange(path=path, before=_text(a), after=_text(b)))
+    for path in sorted(set(old_secrets) | set(new_secrets)):
+        a, b = old_secrets.get(path), new_secrets.get(path)
+        if a == b:
+            continue
+        before_text = "set" if a is not None else "unset"
+        after_text = "unset" if b is None else ("set" if a is None else "changed")
+        changes.append(FieldChange(path=path, before=before_text, after=after_text, secret=True))
+    return tuple(changes)
+
+
+def _scrub(value: Any, secrets: Mapping[str, str]) -> Any:
+    """Replace any secret value found inside report text by ``***`` (a second guard)."""
+    text = json.dumps(value)
+    for secret in sorted(set(secrets.values()), key=len, reverse=True):
+        if len(secret) >= 3:
+            text = text.replace(json.dumps(secret)[1:-1], "***")
+    return json.loads(text)
+
+
+class DraftStore:
+    """Kept drafts and last-good settings under ``root`` (see the module docstring)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def _dir(self, org_key: str) -> Path:
+        folder = self.root / _slug(org_key)
+        try:
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(folder, 0o700)
+        except OSError as exc:
+            raise StoreError(f"cannot create the drafts folder {folder}: {exc.strerror}; "
+                             "choose a writable --draft-dir") from exc
+        return folder
+
+    @staticmethod
+    def _write(path: Path, payload: Any) -> None:
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(payload, fh, indent=2, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {exc.strerror}") from exc
+
+    @staticmethod
+    def _read(path: Path) -> Any:
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot read {path}: {exc}") from exc
+
+    def save_draft(self, settings: Mapping[str, Any] | Tenant, *, now: datetime) -> Draft:
+        """Keep ``settings`` (tenant-file shape, may be incomplete or invalid) as the draft,
+        before any test; returns the kept draft (status ``untested``)."""
+        if isinstance(settings, Tenant):
+            settings = tenant_to_dict(settings, reveal_secrets=True)
+        clean, secrets = split_secrets(dict(settings))
+        org_key = _slug(settings.get("org_key"))
+        folder = self._dir(org_key)
+        self._write(folder / "draft.secrets.json", secrets)
+        record = {"org_key": org_key, "status": "untested", "saved_at": now.isoformat(),
+                  "settings": clean, "secret_fields": sorted(secrets), "report": None}
+        self._write(folder / "draft.json", record)
+        return self._load(folder, "draft")
+
+    def record_result(self, org_key: str, report: Any, *, now: datetime) -> Draft:
+        """Attach a test's report to the draft; a passing report also makes it *last good*.
+
+        ``report`` is a :class:`~mailsupport.doctor.report.SettingsReport` (or its dict).
+        """
+        folder = self._dir(org_key)
+        record = self._read(folder / "draft.json")
+        if record is None:
+            raise StoreError(f"no draft is kept for {org_key!r}: save_draft() must come first")
+        secrets = self._read(folder / "draft.secrets.json") or {}
+        data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+        passed = bool(data.get("ok"))
+        record.update(status="passed" if passed else "failed", tested_at=now.isoformat(),
+                      report=_scrub(data, secrets))
+        self._write(folder / "draft.json", record)
+        if passed:
+            self._write(folder / "last-good.secrets.json", secrets)
+            self._write(folder / "last-good.json", record)
+        return self._load(folder, "draft")
+
+    def _load(self, folder: Path, name: str) -> Draft | None:
+        record = self._read(folder / f"{name}.json")
+        if record is None:
+            return None
+        secrets = self._read(folder / f"{name}.secrets.json") or {}
+        return Draft(org_key=record.get("org_key", folder.name),
+                     data=_merge_secrets(record.get("settings", {}), secrets, reveal=False),
+                     status=record.get("status", "untested"), saved_at=record.get("saved_at", ""),
+                     report=record.get("report"))
+
+    def draft(self, org_key: str) -> Draft | None:
+        """The kept draft of ``org_key`` (``None`` when nothing was saved)."""
+        return self._load(self.root / _slug(org_key), "draft")
+
+    def last_good(self, org_key: str) -> Draft | None:
+        """The last settings of ``org_key`` that passed the test, if any."""
+        return self._load(self.root / _slug(org_key), "last-good")
+
+    def diff(self, org_key: str) -> tuple[FieldChange, ...]:
+        """What changed from the last good settings to the draft (all fields if none passed yet)."""
+        good = self.last_good(org_key)
+        draft = self.draft(org_key)
+        return diff_settings(good.data if good else None, draft.data if draft else None)

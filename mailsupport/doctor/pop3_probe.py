@@ -1,0 +1,226 @@
+"""The POP3 ladder: DNS, TCP, TLS or STLS, greeting, CAPA, login, STAT + UIDL.
+
+RFC 1939 (POP3), RFC 2449 (CAPA, ``[IN-USE]``/``[LOGIN-DELAY]`` response codes), RFC 2595
+§4 (STLS), RFC 3206 (``[AUTH]``, ``[SYS/TEMP]``, ``[SYS/PERM]``), RFC 5034 (``AUTH`` with an
+initial response; used for PLAIN and XOAUTH2). Nothing is retrieved or deleted: the last
+step is STAT and UIDL, then QUIT (no DELE was sent, so the UPDATE state removes nothing,
+RFC 1939 §6). Passwords appear as ``***`` in every rung.
+
+Layer 3 (opens sockets). Must not import the sandbox or presentation modules.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Callable
+
+from ..config import ServerSettings, TlsMode
+from ..sasl import parse_xoauth2_error, xoauth2_initial_response
+from ._recorder import Outcome, Recorder, Stop, dns_rung
+from ._wire import Wire, WireError
+from .report import ProbeResult, Rung
+
+__all__ = ["probe_pop3"]
+
+
+def _ok(line: str) -> bool:
+    return line.startswith("+OK")
+
+
+def probe_pop3(server: ServerSettings, *, dns: Any = None,
+               on_rung: Callable[[str, Rung], None] | None = None,
+               timeout: float | None = None) -> ProbeResult:
+    """Run the POP3 ladder against ``server`` and return every rung until the first failure.
+
+    ``timeout`` (seconds) overrides ``server.timeout`` for each connect and read.
+    """
+    rec = Recorder(on_rung, "pop3")
+    wait = timeout if timeout is not None else server.timeout
+    host = server.host or ""
+    wire: Wire | None = None
+    try:
+        address = dns_rung(rec, host, dns)
+        wire = rec.run("connect", lambda: connect_step(address, server.port, host, wait)).value
+        if server.tls is TlsMode.IMPLICIT:
+            rec.run("tls", lambda: implicit_tls_step(wire, server, address, wait))
+        greeting = rec.run("greeting", lambda: _greeting(wire, server, address, wait)).reply
+        caps = dict(rec.run("capabilities", lambda: _capa(wire)).facts)
+        if server.tls is TlsMode.STARTTLS:
+            rec.run("starttls", lambda: _stls(wire, server, caps))
+            caps = dict(rec.run("capabilities", lambda: _capa(wire)).facts)
+        rec.run("auth", lambda: _login(wire, server, caps))
+        rec.run("final", lambda: _final(wire))
+    except Stop:
+        pass
+    finally:
+        if wire is not None:
+            wire.close()
+    return ProbeResult(direction="pop3", endpoint=server.endpoint, tls=str(server.tls), rungs=tuple(rec.rungs))
+
+
+def connect_step(address: str, port: int, host: str, wait: float) -> Outcome:
+    """The TCP rung (shared with the SMTP probe): the open :class:`Wire` is the outcome's value."""
+    wire = Wire.connect(address, port, host, wait)
+    return Outcome(detail=f"TCP connection to {address}:{port} open", value=wire)
+
+
+def implicit_tls_step(wire: Wire, server: ServerSettings, address: str, wait: float) -> Outcome:
+    """TLS from the first byte (POP3S 995, SMTPS 465). When the handshake fails because the
+    server is talking plaintext, reconnect and read its plaintext greeting as evidence."""
+    try:
+        version = wire.start_tls(verify=server.verify_tls, ca_file=server.ca_file)
+    except WireError as exc:
+        if exc.code in ("tls-on-plaintext", "tls-closed", "timeout"):
+            words = _plaintext_greeting(address, server.port, wait)
+            if words:
+                raise WireError("tls-on-plaintext",
+                                f"TLS handshake failed ({exc.words}); the server greets in plaintext on "
+                                f"port {server.port}, so it expects STARTTLS/STLS or no TLS here",
+                                reply=words) from exc
+        raise
+    return Outcome(detail=f"TLS established ({version}), certificate valid for {wire.host}"
+                   if server.verify_tls else f"TLS established ({version}), certificate NOT checked",
+                   facts=(("tls_version", version.split()[0]),))
+
+
+def _plaintext_greeting(address: str, port: int, wait: float) -> str:
+    """What a server says in plaintext right after connect ('' when it says nothing)."""
+    try:
+        probe = Wire.connect(address, port, "", min(wait, 3.0))
+    except WireError:
+        return ""
+    try:
+        return probe.read_line()
+    except WireError:
+        return ""
+    finally:
+        probe.close()
+
+
+def speaks_tls(address: str, port: int, host: str, wait: float) -> str:
+    """The TLS version a server negotiates straight after connect ('' when it does not):
+    evidence that a silent server expects implicit TLS."""
+    try:
+        probe = Wire.connect(address, port, host, min(wait, 3.0))
+    except WireError:
+        return ""
+    try:
+        return probe.start_tls(verify=False, ca_file=None).split()[0]
+    except WireError:
+        return ""
+    finally:
+        probe.close()
+
+
+def _greeting(wire: Wire, server: ServerSettings, address: str, wait: float) -> Outcome:
+    try:
+        line = wire.read_line()
+    except WireError as exc:
+        if exc.code == "timeout" and server.tls is not TlsMode.IMPLICIT:
+            version = speaks_tls(address, server.port, wire.host, wait)
+            if version:
+                raise WireError("plaintext-on-tls",
+                                f"no greeting within {wait:g} s, but the server answers a TLS handshake "
+                                f"({version}): port {server.port} uses implicit TLS") from exc
+        raise
+    if line.startswith("220"):
+        raise WireError("wrong-protocol", "the server greets like an SMTP server, not POP3", reply=line)
+    if not _ok(line):
+        raise WireError("bad-greeting", "the server's greeting is not +OK", reply=line)
+    return Outcome(detail="POP3 server ready", reply=line)
+
+
+def _capa(wire: Wire) -> Outcome:
+    # RFC 2449 §5: CAPA is optional; a -ERR means "assume USER/PASS only".
+    wire.send("CAPA")
+    line = wire.read_line()
+    if not _ok(line):
+        return Outcome(detail="the server does not support CAPA (RFC 2449); assuming USER/PASS",
+                       reply=line, facts=(("capa", "no"),))
+    caps = wire.read_multiline()
+    names = {c.split()[0].upper(): c for c in caps if c.strip()}
+    sasl = " ".join(names.get("SASL", "SASL").split()[1:])
+    facts = (("capa", "yes"), ("stls", "yes" if "STLS" in names else "no"),
+             ("user", "yes" if "USER" in names else "no"), ("mechanisms", sasl))
+    if "LOGIN-DELAY" in names:
+        facts += (("login_delay", names["LOGIN-DELAY"].split()[-1]),)
+    return Outcome(detail="capabilities: " + ", ".join(c for c in caps if c.strip()),
+                   reply="; ".join(caps), facts=facts)
+
+
+def _stls(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
+    if caps.get("capa") == "yes" and caps.get("stls") != "yes":
+        raise WireError("starttls-not-offered", "the server's CAPA does not list STLS (RFC 2595 §4)")
+    wire.send("STLS")
+    line = wire.read_line()
+    if not _ok(line):
+        raise WireError("starttls-not-offered", "the server refused STLS", reply=line)
+    version = wire.start_tls(verify=server.verify_tls, ca_file=server.ca_file)
+    return Outcome(detail=f"STLS upgraded the connection ({version})", reply=line,
+                   facts=(("tls_version", version.split()[0]),))
+
+
+def _login(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
+    user = server.username or ""
+    mechanisms = caps.get("mechanisms", "").upper().split()
+    if server.oauth_token:
+        # RFC 5034 §4: AUTH mechanism with the initial response on the same line.
+        wire.send(f"AUTH XOAUTH2 {xoauth2_initial_response(user, server.oauth_token)}")
+        line = wire.read_line()
+        if _ok(line):
+            return Outcome(detail=f"logged in as {user} with XOAUTH2", reply=line, facts=(("method", "XOAUTH2"),))
+        facts: tuple[tuple[str, str], ...] = (("method", "XOAUTH2"),)
+        words = line
+        if line.startswith("+"):
+            err = parse_xoauth2_error(line[1:].strip())
+            if err is not None:
+                facts += (("oauth_status", err.status), ("oauth_scope", err.scope))
+                words = f"{line[1:].strip()} = {base64.b64decode(line[1:].strip()).decode('utf-8', 'replace')}"
+            wire.send("")  # the client answers the error challenge with an empty response
+            final = wire.read_line()
+            words = f"{words} / {final}"
+        raise WireError("xoauth2-rejected", f"XOAUTH2 login as {user} refused", reply=words)
+    if not server.password:
+        raise WireError("no-credentials", "no password or OAuth token is set, so login was not tried")
+    if server.tls is TlsMode.NONE and not server.allow_plaintext_auth:
+        raise WireError("plaintext-auth-blocked",
+                        "not sending the password over an unencrypted connection (set TLS, or "
+                        "allow_plaintext_auth for a trusted network)")
+    if caps.get("capa") == "yes" and caps.get("user") != "yes" and "PLAIN" in mechanisms:
+        token = base64.b64encode(f"\x00{user}\x00{server.password.reveal()}".encode()).decode()
+        wire.send(f"AUTH PLAIN {token}")
+        line = wire.read_line()
+        if not _ok(line):
+            raise WireError("auth-rejected", f"AUTH PLAIN as {user} refused", reply=line)
+        return Outcome(detail=f"logged in as {user} with AUTH PLAIN", reply=line, facts=(("method", "PLAIN"),))
+    wire.send(f"USER {user}")
+    line = wire.read_line()
+    if not _ok(line):
+        raise WireError("auth-rejected", f"USER {user} refused", reply=line)
+    wire.send(f"PASS {server.password.reveal()}")
+    line = wire.read_line()
+    if not _ok(line):
+        raise WireError("auth-rejected", f"USER {user} / PASS *** refused", reply=line)
+    return Outcome(detail=f"logged in as {user} with USER/PASS", reply=line, facts=(("method", "USER"),))
+
+
+def _final(wire: Wire) -> Outcome:
+    wire.send("STAT")
+    line = wire.read_line()
+    if not _ok(line):
+        raise WireError("final-rejected", "STAT refused", reply=line)
+    parts = line.split()
+    count = parts[1] if len(parts) > 1 else "?"
+    size = parts[2] if len(parts) > 2 else "?"
+    wire.send("UIDL")
+    uidl = wire.read_line()
+    listed = "UIDL not supported"
+    if _ok(uidl):
+        listed = f"UIDL lists {len(wire.read_multiline())}"
+    try:  # RFC 1939 §6: no DELE was sent, so QUIT removes nothing
+        wire.send("QUIT")
+        wire.read_line()
+    except WireError:
+        pass
+    return Outcome(detail=f"mailbox holds {count} messages ({size} bytes); {listed}; nothing retrieved or deleted",
+                   reply=line, facts=(("messages", count), ("bytes", size)))
