@@ -1,0 +1,167 @@
+"""Adapters from the audit to the other issues' checks: one small async function per check kind.
+
+The audit writes no check of its own: each adapter calls the module that owns the check
+and returns its findings (plus SPF lookup counts). Check kinds:
+
+===========  ================================================================  =====================
+kind         what runs                                                          owner
+===========  ================================================================  =====================
+config       pre-flight of the settings (required fields, download-then-delete,  mailsupport.doctor
+             failed-mail loops, alias clashes, size limit)
+spf          ``check_domain`` of every tenant domain with its vendor include    mailsupport.spf
+mx           MX and Office 365 catch-all prerequisites (MX to EOP)              mailsupport.doctor
+settings     the connection doctor, inbound and outbound (only with --connect)  mailsupport.doctor
+samples      catch-all, consolidation and size diagnoses of ``tenant.sample``   mailsupport.diagnose
+===========  ================================================================  =====================
+
+When the owning module is not importable (not built yet, or broken), the kind reports one
+``audit.check-unavailable`` info finding per tenant instead of failing. Check ids of the
+audit itself:
+
+- ``audit.check-unavailable`` (info): the check kind could not be loaded; nothing was checked.
+- ``audit.check-failed`` (error): the check raised; the error is in the summary (secrets
+  scrubbed). The rest of the tenant and the run carry on.
+- ``audit.tenant-invalid`` (error): the tenant file cannot be loaded (the config error says
+  which field and what to do); no other check runs for it.
+- ``audit.check-skipped`` (info): the kind does not apply (no sample path; ``settings``
+  without ``--connect``).
+
+Layer 4 (use case). Imports the other use cases lazily, inside the adapters, so one broken
+module never stops the audit from loading; must not import presentation code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from ..config import Tenant
+from ..model import Finding, Severity
+
+__all__ = ["CHECK_KINDS", "DEFAULT_CHECKS", "CheckOutput", "CheckContext", "ADAPTERS",
+           "unavailable", "failed", "skipped"]
+
+#: Every check kind, in the order they run and are listed.
+CHECK_KINDS = ("config", "spf", "mx", "settings", "samples")
+#: What runs without ``--checks`` (``settings`` still needs ``--connect``).
+DEFAULT_CHECKS = CHECK_KINDS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckOutput:
+    """What one check kind found for one tenant."""
+
+    findings: tuple[Finding, ...] = ()
+    spf_lookups: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckContext:
+    """What the adapters share across a run: the DNS lookup for this tenant, --connect, timeouts."""
+
+    lookup: Any = None
+    connect: bool = False
+    timeout: float = 30.0
+
+
+def unavailable(kind: str, subject: str, why: str) -> Finding:
+    """The ``audit.check-unavailable`` finding for a check kind that cannot be loaded."""
+    return Finding(check="audit.check-unavailable", severity=Severity.INFO, subject=subject,
+                   summary=f"the {kind} check is not available in this installation ({why}); nothing was checked",
+                   remedy="update mailsupport, or leave this check out with --checks")
+
+
+def skipped(kind: str, subject: str, why: str) -> Finding:
+    """The ``audit.check-skipped`` finding for a check kind that does not apply to a tenant."""
+    return Finding(check="audit.check-skipped", severity=Severity.INFO, subject=subject,
+                   summary=f"the {kind} check was skipped: {why}")
+
+
+def failed(kind: str, subject: str, exc: BaseException, secrets: tuple[str, ...] = ()) -> Finding:
+    """The ``audit.check-failed`` finding: the check raised ``exc``; secret values are scrubbed."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    return Finding(check="audit.check-failed", severity=Severity.ERROR, subject=subject,
+                   summary=f"the {kind} check could not finish: {text}",
+                   remedy="fix the cause named here and audit this tenant again (--resume keeps the others)",
+                   evidence=(("check kind", kind),))
+
+
+def _load(module: str, name: str) -> Callable[..., Any]:
+    """The callable ``module.name``; raises ImportError (→ unavailable) when it does not exist."""
+    mod = importlib.import_module(module)
+    func = getattr(mod, name, None)
+    if func is None:
+        raise ImportError(f"{module}.{name} does not exist yet")
+    return func
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if isinstance(value, Awaitable) else value
+
+
+# ----------------------------------------------------------------------------- adapters
+# Each adapter: async (tenant, ctx) -> CheckOutput. ImportError means "unavailable".
+
+async def _config(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
+    preflight = _load("mailsupport.doctor.preflight", "preflight")
+    return CheckOutput(findings=tuple(preflight(tenant)))
+
+
+async def _spf(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
+    check = _load("mailsupport.spf", "check_domain_async")
+    if ctx.lookup is None:
+        raise ImportError("no DNS lookup (mailsupport.dnslookup) is available")
+    results = await asyncio.gather(*(check(d, vendor_include=tenant.vendor_include, lookup=ctx.lookup)
+                                     for d in tenant.domains))
+    findings: list[Finding] = []
+    counts: list[tuple[str, int]] = []
+    for domain, res in zip(tenant.domains, results):
+        findings.extend(res.findings)
+        counts.append((domain, int(res.dns_lookups)))
+    return CheckOutput(findings=tuple(findings), spf_lookups=tuple(counts))
+
+
+async def _mx(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
+    check = _load("mailsupport.doctor.mx", "check_o365_mx")
+    if ctx.lookup is None:
+        raise ImportError("no DNS lookup (mailsupport.dnslookup) is available")
+    from ..errors import DnsError
+
+    # The doctor's check asks synchronously; ask the same questions asynchronously first so
+    # they land in the run's shared cache and the sync call never blocks the event loop.
+    if tenant.inbound is not None:
+        for domain in tenant.inbound.effective_catch_all_domains:
+            try:
+                await ctx.lookup.aquery(domain, "MX")
+            except DnsError:
+                pass  # cached too; the doctor's check reports it
+    return CheckOutput(findings=tuple(check(tenant, ctx.lookup)))
+
+
+async def _settings(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
+    if not ctx.connect:
+        return CheckOutput()
+    doctor = _load("mailsupport.doctor", "doctor_findings")
+    return CheckOutput(findings=tuple(await asyncio.to_thread(doctor, tenant, lookup=ctx.lookup)))
+
+
+async def _samples(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
+    if not tenant.sample:
+        return CheckOutput()
+    diagnose = _load("mailsupport.diagnose", "diagnose_all")
+    return CheckOutput(findings=tuple(await asyncio.to_thread(diagnose, tenant.sample, tenant=tenant)))
+
+
+#: kind -> adapter
+ADAPTERS: dict[str, Callable[[Tenant, CheckContext], Awaitable[CheckOutput]]] = {
+    "config": _config,
+    "spf": _spf,
+    "mx": _mx,
+    "settings": _settings,
+    "samples": _samples,
+}

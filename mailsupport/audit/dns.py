@@ -1,0 +1,87 @@
+"""Where the audit's DNS answers come from: one cached lookup per run (``mailsupport.dnslookup``).
+
+:class:`DnsSource` picks, in order: a nameserver for everything (the sandbox's DNS server,
+or a local authoritative server in the benchmark); zone files given for the whole run;
+each tenant's own ``zones`` (the zone sets are few, so a handful of cached lookups are
+kept, least recently used dropped first); else the system resolver. Every tenant of a run
+that asks the same question gets the cached answer (``CachedLookup``), so shared include
+chains (``_spf.google.com``, the vendor include) are resolved once per run.
+
+Layer 4; the lookups themselves are layer-3 clients owned by ``mailsupport.dnslookup``.
+Must not import presentation code.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import OrderedDict
+from typing import Any
+
+from ..config import Tenant
+
+__all__ = ["DnsSource", "CACHE_ENTRIES"]
+
+#: Upper bound on cached answers per lookup, when dnslookup supports a bound (memory stays
+#: flat in the number of tenants; shared include chains stay hot).
+CACHE_ENTRIES = 50_000
+_ZONE_SETS = 8
+
+
+def _cached(inner: Any) -> Any:
+    from ..dnslookup import CachedLookup
+
+    if "max_entries" in inspect.signature(CachedLookup).parameters:
+        return CachedLookup(inner, max_entries=CACHE_ENTRIES)
+    return CachedLookup(inner)
+
+
+class DnsSource:
+    """Hands each tenant its DNS lookup; one shared, cached lookup per run where possible."""
+
+    def __init__(self, *, nameserver: tuple[str, int] | None = None, zones: tuple[str, ...] = (),
+                 timeout: float = 5.0) -> None:
+        self._nameserver = nameserver
+        self._zones = tuple(zones)
+        self._timeout = timeout
+        self._shared: Any = None
+        self._per_zones: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+
+    def _shared_lookup(self) -> Any:
+        if self._shared is None:
+            from ..dnslookup import ResolverLookup, ZoneLookup
+
+            if self._nameserver is not None:
+                inner = ResolverLookup.for_nameserver(self._nameserver, timeout=self._timeout)
+            elif self._zones:
+                inner = ZoneLookup.from_files(self._zones)
+            else:
+                inner = ResolverLookup(timeout=self._timeout)
+            self._shared = _cached(inner)
+        return self._shared
+
+    def lookup_for(self, tenant: Tenant) -> Any:
+        """The lookup for this tenant (raises ImportError when dnslookup is not installed)."""
+        if self._nameserver is not None or self._zones or not tenant.zones:
+            return self._shared_lookup()
+        key = tuple(sorted(tenant.zones))
+        lookup = self._per_zones.get(key)
+        if lookup is None:
+            from ..dnslookup import ZoneLookup
+
+            lookup = _cached(ZoneLookup.from_files(key))
+            self._per_zones[key] = lookup
+            if len(self._per_zones) > _ZONE_SETS:
+                self._per_zones.popitem(last=False)
+        else:
+            self._per_zones.move_to_end(key)
+        return lookup
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Cache hits and misses of the shared lookup (0 when none was made)."""
+        s = self._shared
+        return {"hits": getattr(s, "hits", 0), "misses": getattr(s, "misses", 0)}
+
+    async def aclose(self) -> None:
+        """Release resources (the dnspython lookups hold none between queries)."""
+        self._per_zones.clear()

@@ -1,0 +1,274 @@
+"""The audit runner: every check kind over many tenants, concurrently, streaming, resumable.
+
+- Tenants are read one file at a time as a worker becomes free (``concurrency`` workers on
+  one asyncio loop), so memory does not grow with the number of tenants.
+- One DNS lookup (one answer cache) serves the whole run: every tenant's SPF includes and MX
+  questions share it (``mailsupport.dnslookup``; see :class:`DnsSource`).
+- Each tenant's :class:`~mailsupport.audit.result.TenantResult` is handed on the moment it
+  finishes; :func:`run_audit` appends it as one JSON line to the state file and flushes, so
+  a crash loses at most the tenants in flight and ``resume=True`` skips the ones written.
+- A failing check becomes an ``audit.check-failed`` finding; a broken tenant file an
+  ``audit.tenant-invalid`` one; nothing stops the run.
+
+Layer 4 (use case): no sockets of its own (DNS and connections go through the checks'
+clients); must not import presentation code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, AsyncIterator, Callable, Iterable, Iterator, Mapping
+
+from ..config import Tenant, load_tenant
+from ..errors import ConfigError
+from ..model import Finding, Severity
+from .checks import ADAPTERS, CHECK_KINDS, DEFAULT_CHECKS, CheckContext, failed, skipped, unavailable
+from .dns import DnsSource
+from .result import TenantResult
+
+__all__ = ["AuditOptions", "AuditSummary", "iter_paths", "audit_tenant", "audit_stream", "run_audit",
+           "audit_paths", "read_state", "iter_results", "parse_checks"]
+
+
+def parse_checks(text: str | Iterable[str]) -> tuple[str, ...]:
+    """``"config,spf"`` → ``("config", "spf")`` in canonical order; unknown kinds raise ValueError."""
+    items = [c.strip().lower() for c in (text.split(",") if isinstance(text, str) else text) if c.strip()]
+    unknown = [c for c in items if c not in CHECK_KINDS]
+    if unknown or not items:
+        raise ValueError(f"unknown check kind(s) {', '.join(unknown) or '(none given)'}: "
+                         f"choose from {', '.join(CHECK_KINDS)}")
+    return tuple(k for k in CHECK_KINDS if k in items)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditOptions:
+    """How to audit: which check kinds, whether to connect, how many tenants at once, which DNS.
+
+    ``nameserver`` (``(host, port)``) sends every DNS question to one server (the sandbox's,
+    or a local authoritative one); else ``zones`` (files) answer offline; else each tenant's
+    own ``zones``; else the system's resolver. ``environ`` resolves ``*_env`` secrets.
+    ``tenant_timeout`` bounds one tenant's checks (then ``audit.check-failed``).
+    """
+
+    checks: tuple[str, ...] = DEFAULT_CHECKS
+    connect: bool = False
+    concurrency: int = 32
+    nameserver: tuple[str, int] | None = None
+    zones: tuple[str, ...] = ()
+    environ: Mapping[str, str] | None = field(default=None, compare=False)
+    timeout: float = 30.0
+    tenant_timeout: float = 300.0
+
+
+@dataclass(slots=True)
+class AuditSummary:
+    """Counts of a finished run (the results themselves were streamed out, not kept)."""
+
+    tenants: int = 0
+    skipped: int = 0
+    findings: int = 0
+    worst: Severity | None = None
+    by_severity: dict[str, int] = field(default_factory=dict)
+
+    def add(self, r: TenantResult) -> None:
+        """Count one result."""
+        self.tenants += 1
+        self.findings += len(r.findings)
+        for f in r.findings:
+            self.by_severity[str(f.severity)] = self.by_severity.get(str(f.severity), 0) + 1
+        w = r.worst
+        if w is not None and (self.worst is None or w > self.worst):
+            self.worst = w
+
+
+def iter_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """Tenant files named directly, or found (sorted, recursively) in folders; lazily per folder."""
+    for item in paths:
+        p = Path(item)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.lower().endswith((".toml", ".json")):
+                        yield Path(root) / name
+        else:
+            yield p
+
+
+def _secrets(tenant: Tenant) -> tuple[str, ...]:
+    servers = [tenant.outbound.server, tenant.vendor_relay]
+    if tenant.inbound is not None:
+        servers.append(tenant.inbound.server)
+    out = []
+    for s in servers:
+        if s is None:
+            continue
+        for secret in (s.password, s.oauth_token):
+            if secret:
+                out.append(secret.reveal())
+    return tuple(out)
+
+
+async def audit_tenant(path: Path, options: AuditOptions, dns: DnsSource) -> TenantResult:
+    """Audit one tenant file: load it, run each check kind, turn every failure into a finding."""
+    source = str(path)
+    try:
+        tenant = load_tenant(path, environ=options.environ)  # a small file: read inline
+    except ConfigError as exc:
+        return TenantResult(tenant=path.stem, source=source, checks=("config",), findings=(Finding(
+            check="audit.tenant-invalid", severity=Severity.ERROR, subject=path.name,
+            summary=f"the tenant file cannot be loaded: {exc.reason}",
+            remedy=f"fix {exc.path or 'the file'} in {path.name} and audit it again",
+            evidence=(("file", source), ("field", exc.path)),
+        ),))
+    except Exception as exc:  # an unexpected bug in loading must not end the run
+        return TenantResult(tenant=path.stem, source=source, findings=(failed("config", path.name, exc),))
+    secrets = _secrets(tenant)
+    findings: list[Finding] = []
+    lookups: list[tuple[str, int]] = []
+    try:
+        lookup = dns.lookup_for(tenant)
+        lookup_error: BaseException | None = None
+    except Exception as exc:
+        lookup, lookup_error = None, exc
+    ctx = CheckContext(lookup=lookup, connect=options.connect, timeout=options.timeout)
+
+    async def one(kind: str) -> None:
+        if kind == "settings" and not options.connect:
+            findings.append(skipped(kind, tenant.org_key, "connecting needs --connect"))
+            return
+        if kind == "samples" and not tenant.sample:
+            return
+        if kind in ("spf", "mx") and lookup_error is not None:
+            findings.append(unavailable(kind, tenant.org_key, str(lookup_error))
+                            if isinstance(lookup_error, ImportError) else failed(kind, tenant.org_key, lookup_error, secrets))
+            return
+        try:
+            out = await ADAPTERS[kind](tenant, ctx)
+        except ImportError as exc:
+            findings.append(unavailable(kind, tenant.org_key, str(exc)))
+        except Exception as exc:
+            findings.append(failed(kind, tenant.org_key, exc, secrets))
+        else:
+            findings.extend(out.findings)
+            lookups.extend(out.spf_lookups)
+
+    try:
+        await asyncio.wait_for(asyncio.gather(*(one(k) for k in options.checks)), options.tenant_timeout)
+    except asyncio.TimeoutError as exc:
+        findings.append(failed("audit", tenant.org_key,
+                               TimeoutError(f"the checks took longer than {options.tenant_timeout:g} s"), secrets))
+    order = {k: i for i, k in enumerate(CHECK_KINDS)}
+    return TenantResult(
+        tenant=tenant.org_key, source=source, provider=str(tenant.provider),
+        checks=tuple(sorted(options.checks, key=order.__getitem__)),
+        findings=tuple(sorted(findings, key=lambda f: (f.check, f.subject, f.summary))),
+        spf_lookups=tuple(sorted(lookups)),
+    )
+
+
+async def audit_stream(paths: Iterable[str | os.PathLike[str]], options: AuditOptions, *,
+                       skip: frozenset[str] | set[str] = frozenset(),
+                       dns: DnsSource | None = None) -> AsyncIterator[TenantResult]:
+    """Yield each tenant's result as it finishes (completion order), ``concurrency`` at a time.
+
+    ``skip`` holds tenant file paths (as written in ``TenantResult.source``) already done.
+    """
+    dns = dns or DnsSource(nameserver=options.nameserver, zones=options.zones, timeout=options.timeout)
+    it = (p for p in iter_paths(paths) if str(p) not in skip)
+    queue: asyncio.Queue[TenantResult | None] = asyncio.Queue(maxsize=max(options.concurrency, 1) * 2)
+    n_workers = max(1, options.concurrency)
+
+    async def worker() -> None:
+        try:
+            for path in it:  # one shared iterator: each worker takes the next file when free
+                await queue.put(await audit_tenant(path, options, dns))
+        finally:
+            await queue.put(None)
+
+    tasks = [asyncio.create_task(worker()) for _ in range(n_workers)]
+    finished = 0
+    try:
+        while finished < n_workers:
+            item = await queue.get()
+            if item is None:
+                finished += 1
+            else:
+                yield item
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await dns.aclose()
+
+
+def read_state(path: str | os.PathLike[str]) -> set[str]:
+    """Tenant sources already in a state file; a torn last line (a crash mid-write) is cut off."""
+    p = Path(path)
+    if not p.exists():
+        return set()
+    done: set[str] = set()
+    good_end = 0
+    with p.open("rb") as fp:
+        for line in fp:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                done.add(TenantResult.from_json(line.decode("utf-8")).source)
+            except (ValueError, KeyError, TypeError):
+                break
+            good_end += len(line)
+    if good_end != p.stat().st_size:
+        with p.open("r+b") as fp:
+            fp.truncate(good_end)
+    return done
+
+
+def iter_results(path: str | os.PathLike[str]) -> Iterator[TenantResult]:
+    """Stream the results in a state file, one line at a time (the report reads this)."""
+    with Path(path).open(encoding="utf-8") as fp:
+        for line in fp:
+            if line.strip():
+                yield TenantResult.from_json(line)
+
+
+def run_audit(paths: Iterable[str | os.PathLike[str]], options: AuditOptions = AuditOptions(), *,
+              state: IO[str] | None = None, skip: Iterable[str] = (),
+              on_result: Callable[[TenantResult], None] | None = None) -> AuditSummary:
+    """Audit tenants, writing each result as a JSON line to ``state`` (flushed) as it finishes.
+
+    Returns counts only; results go to ``state`` and ``on_result`` (progress, other writers).
+    """
+    summary = AuditSummary()
+    skip_set = frozenset(str(s) for s in skip)
+
+    async def main() -> None:
+        async for r in audit_stream(paths, options, skip=skip_set):
+            if state is not None:
+                state.write(r.to_json() + "\n")
+                state.flush()
+            summary.add(r)
+            if on_result is not None:
+                on_result(r)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(main())
+    else:  # called from a running loop (a Jupyter kernel): run ours in a worker thread
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, main()).result()
+    summary.skipped = len(skip_set)
+    return summary
+
+
+def audit_paths(paths: Iterable[str | os.PathLike[str]], options: AuditOptions = AuditOptions(),
+                **kw: Any) -> list[TenantResult]:
+    """Audit tenants and return every result, sorted by tenant file (for notebooks and tests)."""
+    out: list[TenantResult] = []
+    run_audit(paths, options, on_result=out.append, **kw)
+    return sorted(out, key=lambda r: r.source)

@@ -1,0 +1,168 @@
+"""``mailsupport audit``: every check over many tenant files, one report.
+
+Thin: parse, run :func:`mailsupport.audit.runner.run_audit` (or the Dask engine), then
+render the report from the state file with :mod:`mailsupport.report`. The state file
+(``DIR/audit-state.jsonl`` with ``--out``) gets one JSON line per tenant as it finishes;
+``--resume`` keeps it and skips the tenants in it. Progress goes to stderr, only on a
+terminal. Exit codes: 0 clean, 1 a finding at or above ``--fail-on``, 2 usage or
+configuration error, 3 the run itself failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+FORMATS = {"text": "report.txt", "csv": "findings.csv", "json": "findings.jsonl", "html": "report.html"}
+STATE_NAME = "audit-state.jsonl"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``audit`` subcommand."""
+    p = sub.add_parser(
+        "audit", help="audit many tenant files: config, SPF, MX, settings, samples; one report",
+        description="Run every check over tenant files (or folders of them) concurrently, writing each "
+                    "tenant's findings as it finishes, and render one report (text, CSV, JSON lines or HTML).")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="tenant files (.toml/.json) or folders of them")
+    p.add_argument("--checks", default="config,spf,mx,settings,samples",
+                   help="comma-separated check kinds: config,spf,mx,settings,samples (default: all; "
+                        "settings needs --connect, samples a sample path in the tenant file)")
+    p.add_argument("--connect", action="store_true", help="run the connection doctor (inbound and outbound)")
+    p.add_argument("--concurrency", type=int, default=32, metavar="N", help="tenants audited at once (default 32)")
+    p.add_argument("--format", choices=tuple(FORMATS), default="text", help="report format (default text)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help=f"write {STATE_NAME} and the report here (default: report to stdout)")
+    p.add_argument("--fail-on", default="error", metavar="LEVEL",
+                   help="exit 1 when a finding is at least this severe: info|warning|error|critical|never "
+                        "(default error)")
+    p.add_argument("--resume", action="store_true", help=f"keep DIR/{STATE_NAME} and skip the tenants in it")
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="local (asyncio, default) or dask (tenant shards on dask.distributed)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--nameserver", metavar="HOST[:PORT]", help="ask this DNS server for every question")
+    p.add_argument("--zone", action="append", default=[], metavar="FILE",
+                   help="answer DNS from these zone files for every tenant (repeatable)")
+    p.add_argument("--title", default="mailsupport audit", help="title of the HTML report")
+    p.add_argument("--notebook", type=Path, metavar="OUT.ipynb",
+                   help="instead, execute the audit notebook with these paths and checks and save it here")
+    p.set_defaults(func=_run)
+
+
+class _Progress:
+    """A one-line counter on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int | None) -> None:
+        self.total = total
+        self.done = 0
+        self.bad = 0
+
+    def __call__(self, result) -> None:
+        from ..model import Severity
+
+        self.done += 1
+        if result.worst is not None and result.worst >= Severity.ERROR:
+            self.bad += 1
+        if self.done % 10 == 0 or self.done == self.total:
+            of = f"/{self.total}" if self.total else ""
+            sys.stderr.write(f"\raudit: {self.done}{of} tenants, {self.bad} with errors ")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.done:
+            sys.stderr.write("\n")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..audit.runner import AuditOptions, iter_paths, iter_results, parse_checks, read_state, run_audit
+    from ..dnslookup import parse_nameserver
+    from ..model import Severity
+
+    try:
+        checks = parse_checks(args.checks)
+        fail_on = None if args.fail_on.lower() == "never" else Severity.parse(args.fail_on)
+    except ValueError as exc:
+        print(f"mailsupport audit: {exc}", file=sys.stderr)
+        return 2
+    if args.concurrency < 1:
+        print("mailsupport audit: --concurrency must be at least 1", file=sys.stderr)
+        return 2
+    if args.resume and args.out is None:
+        print("mailsupport audit: --resume needs --out DIR (the state file lives there)", file=sys.stderr)
+        return 2
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        print(f"mailsupport audit: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if args.notebook is not None:
+        from ..audit.notebook import run_audit_notebook
+
+        out = run_audit_notebook(args.notebook, paths=[str(Path(p).resolve()) for p in args.paths],
+                                 checks=",".join(checks))
+        print(f"notebook: {out}")
+        return 0
+    options = AuditOptions(checks=checks, connect=args.connect, concurrency=args.concurrency,
+                           nameserver=parse_nameserver(args.nameserver) if args.nameserver else None,
+                           zones=tuple(args.zone), environ=dict(os.environ))
+    import tempfile
+
+    tmp = None
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        state_path = args.out / STATE_NAME
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="mailsupport-audit-")
+        state_path = Path(tmp.name) / STATE_NAME
+    try:
+        skip = read_state(state_path) if args.resume else set()
+        progress = _Progress(sum(1 for _ in iter_paths(args.paths))) if sys.stderr.isatty() else None
+        with state_path.open("a" if args.resume else "w", encoding="utf-8") as state:
+            kw = dict(state=state, skip=skip, on_result=progress)
+            if args.engine == "dask":
+                from ..audit.dask_engine import run_audit_dask
+
+                run_audit_dask(args.paths, options, scheduler=args.scheduler, **kw)
+            else:
+                run_audit(args.paths, options, **kw)
+        if progress is not None:
+            progress.close()
+        worst = _write_report(args, state_path, iter_results)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    return 1 if fail_on is not None and worst is not None and worst >= fail_on else 0
+
+
+def _write_report(args: argparse.Namespace, state_path: Path, iter_results):
+    """Render the chosen format from the state file; returns the worst severity seen."""
+    from .. import report
+
+    worst = [None]
+
+    def results():
+        for r in iter_results(state_path):
+            w = r.worst
+            if w is not None and (worst[0] is None or w > worst[0]):
+                worst[0] = w
+            yield r
+
+    if args.out is not None:
+        target = args.out / FORMATS[args.format]
+        with target.open("w", encoding="utf-8", newline="") as fp:
+            _write(args, report, results(), fp)
+        print(f"{args.format} report: {target}", file=sys.stderr)
+    else:
+        _write(args, report, results(), sys.stdout)
+    return worst[0]
+
+
+def _write(args, report, results, fp) -> None:
+    if args.format == "csv":
+        report.write_csv(results, fp)
+    elif args.format == "json":
+        report.write_jsonl(results, fp)
+    elif args.format == "html":
+        report.write_html(results, fp, title=args.title)
+    else:
+        fp.write(report.format_text(results))
