@@ -21,6 +21,7 @@ __all__ = ["main", "COMMAND_MODULES", "build_parser"]
 COMMAND_MODULES = (
     "demo",
     "sandbox",
+    "audit",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_OPERATION = 0, 1, 2, 3
