@@ -22,6 +22,9 @@ COMMAND_MODULES = (
     "demo",
     "sandbox",
     "audit",
+    "scan",
+    "diagnose",
+    "check_settings",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_OPERATION = 0, 1, 2, 3

@@ -42,15 +42,16 @@ _MX = "mail.smithlaw.example"
 def demo_tenant(provider: Provider = Provider.OTHER, header: str = "Delivered-To") -> Tenant:
     """The tenant every bundled sample belongs to: catch-all ``smithlaw.example`` into ``matters@``.
 
-    Users jane (alias ``conveyancing@``) and bob (alias ``litigation@``), carol without
-    aliases; matters are numeric local parts on the catch-all domain.
+    The same firm as ``data/samples/tenants/smithlaw-postfix.toml``: users jane (alias
+    ``conveyancing@``), raj (alias ``litigation@``) and mei; matters 1042 and 1043.
     """
     return Tenant(
         org_key="smithlaw", domains=(DOMAIN,), provider=provider,
         inbound=Inbound(address=MAILBOX, kind=MailboxKind.CATCH_ALL, catch_all_header=header),
-        users=(User(address=f"jane@{DOMAIN}", name="Jane", aliases=(f"conveyancing@{DOMAIN}",)),
-               User(address=f"bob@{DOMAIN}", name="Bob", aliases=(f"litigation@{DOMAIN}",)),
-               User(address=f"carol@{DOMAIN}", name="Carol")),
+        users=(User(address=f"jane@{DOMAIN}", name="Jane Smith", aliases=(f"conveyancing@{DOMAIN}",)),
+               User(address=f"raj@{DOMAIN}", name="Raj Patel", aliases=(f"litigation@{DOMAIN}",)),
+               User(address=f"mei@{DOMAIN}", name="Mei Chen")),
+        matters=(Matter(id="1042", name="Estate of Brown"), Matter(id="1043", name="Lee v Harbour Council")),
         failed_email_address=f"it@{DOMAIN}",
     )
 
@@ -120,11 +121,11 @@ def catchall_postfix_messages() -> list[tuple[str, bytes]]:
     def add(name: str, raw: bytes) -> None:
         out.append((name, raw))
 
-    for addr, subj in ((f"1234@{DOMAIN}", "Contract for matter 1234"),
+    for addr, subj in ((f"1042@{DOMAIN}", "Contract for matter 1042"),
                        (f"conveyancing@{DOMAIN}", "Settlement date"),
                        (f"litigation@{DOMAIN}", "Hearing moved"),
                        (f"jane@{DOMAIN}", "Lunch?"),
-                       (f"5678@{DOMAIN}", "Invoice 5678"),
+                       (f"1043@{DOMAIN}", "Invoice 1043"),
                        (f"nosuchperson@{DOMAIN}", "Wrong address")):
         n += 1
         msg = plain_message(to=[addr], subject=subj, message_id=f"pf{n}@example.net", n=n)
@@ -135,9 +136,9 @@ def catchall_postfix_messages() -> list[tuple[str, bytes]]:
     add(f"pf{n}a", postfix_copy(msg, original_to=f"conveyancing@{DOMAIN}", single=False, n=n))
     add(f"pf{n}b", postfix_copy(msg, original_to=f"litigation@{DOMAIN}", single=False, n=n))
     n += 1  # a sender-written X-Original-To below the receiving Received (forgeable)
-    msg = plain_message(to=[f"4321@{DOMAIN}"], subject="Forged routing header", message_id=f"pf{n}@example.net",
-                        n=n, extra=[f"X-Original-To: jane@{DOMAIN}", f"Delivered-To: bob@{DOMAIN}"])
-    add(f"pf{n}", postfix_copy(msg, original_to=f"4321@{DOMAIN}", n=n))
+    msg = plain_message(to=[f"1043@{DOMAIN}"], subject="Forged routing header", message_id=f"pf{n}@example.net",
+                        n=n, extra=[f"X-Original-To: jane@{DOMAIN}", f"Delivered-To: raj@{DOMAIN}"])
+    add(f"pf{n}", postfix_copy(msg, original_to=f"1043@{DOMAIN}", n=n))
     return out
 
 
@@ -147,10 +148,10 @@ def gmail_takeout_messages() -> list[tuple[str, bytes]]:
     cases = (
         ([f"conveyancing@{DOMAIN}"], (), "Settlement date"),
         ([f"conveyancing@{DOMAIN}", f"litigation@{DOMAIN}"], (), "Both teams please"),
-        ([f"1234@{DOMAIN}"], (f"jane@{DOMAIN}",), "Contract for matter 1234"),
-        ([f"litigation@{DOMAIN}"], (f"carol@{DOMAIN}", f"conveyancing@{DOMAIN}"), "Hearing moved"),
-        ([f"carol@{DOMAIN}"], (), "Lunch?"),
-        ([f"5678@{DOMAIN}", "someone@elsewhere.example"], (), "Invoice 5678"),
+        ([f"1042@{DOMAIN}"], (f"jane@{DOMAIN}",), "Contract for matter 1042"),
+        ([f"litigation@{DOMAIN}"], (f"mei@{DOMAIN}", f"conveyancing@{DOMAIN}"), "Hearing moved"),
+        ([f"mei@{DOMAIN}"], (), "Lunch?"),
+        ([f"1043@{DOMAIN}", "someone@elsewhere.example"], (), "Invoice 1043"),
     )
     for i, (to, cc, subj) in enumerate(cases, start=1):
         msg = plain_message(to=to, cc=cc, subject=subj, message_id=f"gm{i}@example.net", n=i)

@@ -1,0 +1,122 @@
+"""``mailsupport diagnose {catch-all,consolidation,size,all} PATH...``: the mailbox-sample diagnoses.
+
+The tenant comes from ``--tenant FILE`` and/or flags (``--catch-all-domain``,
+``--catch-all-mailbox``, ``--alias ADDR=USER``, ``--user``, ``--provider``); flags add to or
+override the file. Text output lists the findings (and, for catch-all, the per-header
+table); JSON has ``findings`` (``check``, ``severity``, ``subject``, ``summary``, ``remedy``,
+``evidence``) and, for catch-all, ``recommended_header`` and ``headers``.
+Exit codes: 0 clean, 1 a finding at or above ``--fail-on`` (default ``error``), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from typing import Sequence
+
+from ..errors import ConfigError
+
+__all__ = ["register", "build_tenant"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``diagnose`` subcommand."""
+    p = sub.add_parser("diagnose", help="catch-all header, Gmail consolidation and size diagnoses of a mailbox sample",
+                       description="Diagnose a mailbox sample: which catch-all header routes it, which users a "
+                                   "Google catch-all's consolidation left out, which messages are too large.")
+    p.add_argument("which", choices=("catch-all", "consolidation", "size", "all"), help="the diagnosis to run")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="sample files or folders")
+    p.add_argument("--catch-all-domain", action="append", default=[], metavar="D",
+                   help="a catch-all domain (repeatable; default: the mailbox's domain)")
+    p.add_argument("--catch-all-mailbox", metavar="ADDR", help="the catch-all mailbox address")
+    p.add_argument("--alias", action="append", default=[], metavar="ADDR=USER", help="an alias and its user (repeatable)")
+    p.add_argument("--user", action="append", default=[], metavar="ADDR", help="a user address (repeatable)")
+    p.add_argument("--provider", metavar="NAME", help="gmail, office365, exchange, postfix, mailgun, other")
+    p.add_argument("--header", metavar="NAME", help="the catch-all header the tenant uses now")
+    p.add_argument("--server-size", type=int, metavar="BYTES", help="the SIZE a server advertises (RFC 1870)")
+    p.add_argument("--tenant", metavar="FILE", help="a tenant file (.toml/.json)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    p.add_argument("--fail-on", default="error", metavar="LEVEL",
+                   help="exit 1 when a finding is at least this severe (info|warning|error|critical|never)")
+    p.set_defaults(func=_run)
+
+
+def build_tenant(*, tenant_file: str | None = None, domains: Sequence[str] = (), mailbox: str | None = None,
+                 aliases: Sequence[str] = (), users: Sequence[str] = (), provider: str | None = None,
+                 header: str | None = None):
+    """A :class:`~mailsupport.config.Tenant` from a file and/or command-line values (flags win)."""
+    from ..config import Inbound, MailboxKind, Provider, Tenant, User, load_tenant
+
+    tenant = load_tenant(tenant_file) if tenant_file else Tenant(org_key="sample")
+    alias_pairs = []
+    for item in aliases:
+        addr, sep, user = item.partition("=")
+        if not sep or "@" not in addr or "@" not in user:
+            raise ConfigError(f"expected ADDR=USER with two addresses, got {item!r}", path="--alias")
+        alias_pairs.append((addr.strip(), user.strip()))
+    by_user = {u.address.lower(): u for u in tenant.users}
+    for u in users:
+        by_user.setdefault(u.strip().lower(), User(address=u.strip()))
+    for addr, user in alias_pairs:
+        current = by_user.get(user.lower(), User(address=user))
+        by_user[user.lower()] = replace(current, aliases=current.aliases + (addr,))
+    inbound = tenant.inbound
+    if mailbox or domains or header:
+        if inbound is None and not mailbox:
+            raise ConfigError("give --catch-all-mailbox (or a tenant file with an inbound mailbox)",
+                              path="--catch-all-mailbox")
+        base = inbound or Inbound(address=mailbox, kind=MailboxKind.CATCH_ALL)
+        inbound = replace(base, address=mailbox or base.address, kind=MailboxKind.CATCH_ALL,
+                          catch_all_domains=tuple(d.lower() for d in domains) or base.catch_all_domains,
+                          catch_all_header=header or base.catch_all_header)
+    prov = tenant.provider
+    if provider:
+        try:
+            prov = Provider(provider.lower())
+        except ValueError:
+            prov = Provider.OTHER
+    return replace(tenant, users=tuple(by_user.values()), inbound=inbound, provider=prov)
+
+
+def _text(result, out) -> None:
+    ca = result.catch_all
+    if ca is not None:
+        out.write(f"Catch-all header over {ca.total} message(s): recommended "
+                  f"{ca.recommended_header or 'none works'} (current {ca.current_header or '-'})\n")
+        cols = ("header", "carries", "real_target", "mailbox", "failed", "missing", "sender_written")
+        out.write("  ".join(c.ljust(16 if c == "header" else 8) for c in cols) + "\n")
+        for r in ca.rows:
+            out.write("  ".join(str(getattr(r, c)).ljust(16 if c == "header" else 8) for c in cols) + "\n")
+        out.write("\n")
+    if result.consolidation is not None:
+        rep = result.consolidation.report
+        out.write(f"Consolidation: {len(rep.cases)} of {rep.messages} message(s) lost copies\n\n")
+    findings = result.findings
+    for f in findings:
+        out.write(f"[{f.severity}] {f.check}  {f.subject}\n    {f.summary}\n")
+        if f.remedy:
+            out.write(f"    remedy: {f.remedy}\n")
+    out.write(f"{len(findings)} finding(s)\n")
+
+
+def _run(args: argparse.Namespace) -> int:
+    import json
+
+    from ..diagnose.sample import diagnose_sample
+    from ..model import Severity
+
+    fail_on = None if args.fail_on.lower() == "never" else Severity.parse(args.fail_on)
+    tenant = build_tenant(tenant_file=args.tenant, domains=args.catch_all_domain, mailbox=args.catch_all_mailbox,
+                          aliases=args.alias, users=args.user, provider=args.provider, header=args.header)
+    if args.which in ("catch-all", "consolidation", "all") and tenant.inbound is None:
+        raise ConfigError("the catch-all and consolidation diagnoses need the catch-all mailbox: "
+                          "give --catch-all-mailbox or --tenant", path="--catch-all-mailbox")
+    result = diagnose_sample(args.paths, tenant, args.which, provider=args.provider, server_size=args.server_size)
+    if args.format == "json":
+        json.dump(result.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        _text(result, sys.stdout)
+    worst = max((f.severity for f in result.findings), default=None)
+    return 1 if fail_on is not None and worst is not None and worst >= fail_on else 0

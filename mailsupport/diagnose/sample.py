@@ -1,0 +1,87 @@
+"""Run the mailbox-sample diagnoses (catch-all header, Gmail consolidation, size) in one call.
+
+:func:`diagnose_sample` scans the sample once and hands the summaries to each chosen
+diagnosis; :class:`SampleDiagnosis` carries every result and one JSON shape for the CLI
+(``findings`` plus, for catch-all, ``recommended_header`` and the per-header table).
+:data:`SAMPLE_CHECKS` lists every check id of the three modules.
+
+Layer 4: may read samples (layer 3 readers); must not import the sandbox or presentation.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from ..config import Tenant
+from ..headers import MessageSummary
+from ..model import Finding
+from .catchall import CATCHALL_CHECKS, CatchAllReport, diagnose_catch_all
+from .consolidation import CONSOLIDATION_CHECKS, ConsolidationDiagnosis, diagnose_consolidation
+from .size import SIZE_CHECKS, SizeDiagnosis, diagnose_size
+
+__all__ = ["SAMPLE_CHECKS", "DIAGNOSES", "SampleDiagnosis", "diagnose_sample", "diagnose_summaries"]
+
+#: Every check id of the sample diagnoses -> one-line meaning.
+SAMPLE_CHECKS = {**CATCHALL_CHECKS, **CONSOLIDATION_CHECKS, **SIZE_CHECKS}
+#: Names accepted by :func:`diagnose_sample` (``all`` runs every one).
+DIAGNOSES = ("catch-all", "consolidation", "size", "all")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SampleDiagnosis:
+    """The results of the diagnoses that ran (``None`` for those that did not)."""
+
+    messages: int
+    catch_all: CatchAllReport | None = None
+    consolidation: ConsolidationDiagnosis | None = None
+    size: SizeDiagnosis | None = None
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """Every finding, catch-all first."""
+        out: list[Finding] = []
+        for part in (self.catch_all, self.consolidation, self.size):
+            if part is not None:
+                out.extend(part.findings)
+        return tuple(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``findings`` (check, severity, subject, summary, remedy, evidence, ...) and extras."""
+        d: dict[str, Any] = {"messages": self.messages, "findings": [f.to_dict() for f in self.findings]}
+        if self.catch_all is not None:
+            ca = self.catch_all.to_dict()
+            d["recommended_header"] = ca["recommended_header"]
+            d["current_header"] = ca["current_header"]
+            d["headers"] = ca["headers"]
+        if self.consolidation is not None:
+            c = self.consolidation.to_dict()
+            d["consolidated"] = c["consolidated"]
+        if self.size is not None:
+            d["size_limits"] = self.size.to_dict()["limits"]
+        return d
+
+
+def diagnose_summaries(summaries: Sequence[MessageSummary], tenant: Tenant, which: str = "all", *,
+                       provider: str | None = None, server_size: int | None = None) -> SampleDiagnosis:
+    """Run the chosen diagnosis (or ``all``) over already scanned summaries."""
+    if which not in DIAGNOSES:
+        raise ValueError(f"unknown diagnosis {which!r}: expected one of {', '.join(DIAGNOSES)}")
+    run = set(DIAGNOSES[:3]) if which == "all" else {which}
+    google = None if provider is None else provider.lower() in ("gmail", "google")
+    return SampleDiagnosis(
+        messages=len(summaries),
+        catch_all=diagnose_catch_all(summaries, tenant) if "catch-all" in run else None,
+        consolidation=diagnose_consolidation(summaries, tenant, google=google) if "consolidation" in run else None,
+        size=diagnose_size(summaries, provider=provider, tenant_limit=tenant.size_limit,
+                           server_size=server_size) if "size" in run else None,
+    )
+
+
+def diagnose_sample(paths: Iterable[str | os.PathLike[str]], tenant: Tenant, which: str = "all", *,
+                    provider: str | None = None, server_size: int | None = None) -> SampleDiagnosis:
+    """Scan the sample paths once and run the chosen diagnosis (or ``all``) on them."""
+    from ..samples import scan
+    summaries = list(scan(*paths))
+    return diagnose_summaries(summaries, tenant, which, provider=provider, server_size=server_size)
