@@ -21,7 +21,7 @@ from .catchall import CATCHALL_CHECKS, CatchAllReport, diagnose_catch_all
 from .consolidation import CONSOLIDATION_CHECKS, ConsolidationDiagnosis, diagnose_consolidation
 from .size import SIZE_CHECKS, SizeDiagnosis, diagnose_size
 
-__all__ = ["SAMPLE_CHECKS", "DIAGNOSES", "SampleDiagnosis", "diagnose_sample", "diagnose_summaries"]
+__all__ = ["SAMPLE_CHECKS", "DIAGNOSES", "SampleDiagnosis", "diagnose_sample", "diagnose_summaries", "diagnose_all"]
 
 #: Every check id of the sample diagnoses -> one-line meaning.
 SAMPLE_CHECKS = {**CATCHALL_CHECKS, **CONSOLIDATION_CHECKS, **SIZE_CHECKS}
@@ -85,3 +85,9 @@ def diagnose_sample(paths: Iterable[str | os.PathLike[str]], tenant: Tenant, whi
     from ..samples import scan
     summaries = list(scan(*paths))
     return diagnose_summaries(summaries, tenant, which, provider=provider, server_size=server_size)
+
+
+def diagnose_all(sample_path: str | os.PathLike[str], tenant: Tenant, *, provider: str | None = None,
+                 server_size: int | None = None) -> tuple[Finding, ...]:
+    """Every finding of the three sample diagnoses for one sample path (for the batch audit)."""
+    return diagnose_sample([sample_path], tenant, "all", provider=provider, server_size=server_size).findings
