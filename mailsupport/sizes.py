@@ -173,6 +173,7 @@ class SizeReport:
 
 
 _PARAM_RE = re.compile(r";\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*(\"(?:[^\"\\]|\\.)*\"|[^;\s]*)")
+_PCT_RE = re.compile(r"%([0-9A-Fa-f]{2})")
 _MAX_DEPTH = 20
 
 
@@ -192,11 +193,14 @@ def _filename(params: dict[str, str], dparams: dict[str, str]) -> str:
             if key in d:
                 return d[key]
             if key + "*" in d:  # RFC 2231 §4: charset'lang'percent-encoded
-                from urllib.parse import unquote
                 value = d[key + "*"]
                 charset, _, rest = value.partition("'")
                 _lang, _, text = rest.partition("'")
-                return unquote(text or value, encoding=charset or "utf-8", errors="replace")
+                data = _PCT_RE.sub(lambda m: chr(int(m.group(1), 16)), text or value).encode("latin-1", "replace")
+                try:
+                    return data.decode(charset or "utf-8", "replace")
+                except LookupError:
+                    return data.decode("utf-8", "replace")
     return ""
 
 
