@@ -1,0 +1,55 @@
+"""The openspf RFC 7208 conformance suite, served for real over UDP by the sandbox DNS server.
+
+Every one of the 203 cases must pass (where several results are allowed, any of them).
+The suite is read from ``../shared/conformance/spf/`` relative to the repository root.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mailsupport.dnslookup import ResolverLookup
+from mailsupport.spf.evaluate import check_host
+from mailsupport.zones import ZoneData
+
+import spf_suite as suite
+
+pytestmark = pytest.mark.skipif(not suite.RFC7208.exists(),
+                                reason=f"conformance suite not found at {suite.SUITE_DIR} "
+                                "(clone shared/ beside the repository)")
+
+
+def _run_suite(path, dns_server):
+    failures, passed, total = [], 0, 0
+    for zonedata, cases in suite.load(path):
+        dns_server.set_zone_data(ZoneData.from_mapping(zonedata))
+        # a fresh resolver per scenario: zone data is per scenario (no cache across them)
+        lookup = ResolverLookup.for_nameserver(dns_server.address, timeout=0.5)
+        for case in cases:
+            total += 1
+            ip, domain, kw = suite.call_args(case)
+            msg = suite.verdict_ok(case, check_host(ip, domain, lookup=lookup, **kw))
+            if msg:
+                failures.append(msg)
+            else:
+                passed += 1
+    return passed, total, failures
+
+
+def test_rfc7208_suite_all_cases_pass_over_udp(dns_server, capsys):
+    """All 203 cases of rfc7208-tests.yml give an accepted result (and explanation)."""
+    passed, total, failures = _run_suite(suite.RFC7208, dns_server)
+    with capsys.disabled():
+        print(f"\nSPF conformance rfc7208-tests.yml: {passed}/{total} cases passed")
+    assert failures == []
+    assert (passed, total) == (203, 203)
+
+
+def test_rfc4408_suite_informational(dns_server, capsys):
+    """The older RFC 4408 suite (informational): report the count, require most to pass."""
+    if not suite.RFC4408.exists():
+        pytest.skip("rfc4408-tests.yml not present")
+    passed, total, failures = _run_suite(suite.RFC4408, dns_server)
+    with capsys.disabled():
+        print(f"\nSPF conformance rfc4408-tests.yml (informational): {passed}/{total} cases passed")
+    assert passed >= total - 10, failures
