@@ -1,0 +1,414 @@
+"""The sandbox's POP3 server: an RFC 1939 state machine on asyncio streams.
+
+States (RFC 1939 §3): AUTHORIZATION (USER/PASS, APOP §7, AUTH per RFC 5034 with PLAIN and
+XOAUTH2, STLS per RFC 2595 §4, CAPA per RFC 2449 §5) → TRANSACTION (STAT, LIST, UIDL, TOP,
+RETR, DELE, RSET, NOOP) → UPDATE on QUIT, where DELE'd messages are removed — and only
+then (§6); a session that ends any other way changes nothing. A mailbox is locked for the
+session (§8): a second login gets ``[IN-USE]`` (RFC 2449 §8.1.2). Multi-line answers are
+dot-stuffed (§3). Extended response codes ``[AUTH]``, ``[IN-USE]``, ``[SYS/TEMP]``,
+``[LOGIN-DELAY]`` (RFC 2449 §8, RFC 3206).
+
+Profiles decide the texts, the auth policy (Office 365 refuses USER/PASS, Google wants an
+app password) and Gmail's "popped" semantics (``shared/facts/providers-auth-spf-size.md``).
+
+Layer 6: imports the sandbox modules only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+
+from .faults import Action, Stage
+from .mailstore import Mailbox, StoredMessage, to_crlf
+from .world import AuthOutcome, World, stall
+from .xoauth2 import b64, error_challenge, parse_plain, parse_xoauth2
+
+__all__ = ["start_pop3", "Pop3Session", "dot_stuff"]
+
+log = logging.getLogger("mailsupport.sandbox.pop3")
+
+IDLE_TIMEOUT = 600.0  # RFC 1939 §3: an autologout timer of at least 10 minutes
+
+
+def dot_stuff(data: bytes) -> bytes:
+    """The multi-line body for ``data``: CRLF line ends, leading dots doubled, no terminator."""
+    crlf = to_crlf(data)
+    if not crlf.endswith(b"\r\n"):
+        crlf += b"\r\n"
+    lines = crlf.split(b"\r\n")[:-1]
+    return b"".join((b"." + line if line.startswith(b".") else line) + b"\r\n" for line in lines)
+
+
+def _top(data: bytes, count: int) -> bytes:
+    crlf = to_crlf(data)
+    head, sep, body = crlf.partition(b"\r\n\r\n")
+    if not sep:
+        return crlf
+    lines = body.split(b"\r\n")
+    return head + b"\r\n\r\n" + b"\r\n".join(lines[:count]) + (b"\r\n" if count and lines[:count] else b"")
+
+
+class _Close(Exception):
+    """Ends the session loop."""
+
+
+class Pop3Session:
+    """One client connection."""
+
+    def __init__(self, world: World, listener: str, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter, *, tls: bool) -> None:
+        self.world = world
+        self.listener = listener
+        self.reader = reader
+        self.writer = writer
+        self.tls = tls
+        self.user: str | None = None
+        self.username: str | None = None
+        self.box: Mailbox | None = None
+        self.messages: list[StoredMessage] = []
+        self.deleted: set[int] = set()
+        self.retrieved: set[str] = set()
+        self.stamp = ""
+
+    def __repr__(self) -> str:
+        return f"Pop3Session(listener={self.listener!r}, user={self.username!r})"
+
+    async def send(self, line: str | bytes) -> None:
+        data = line.encode("utf-8") if isinstance(line, str) else line
+        self.writer.write(data if data.endswith(b"\r\n") else data + b"\r\n")
+        await self.writer.drain()
+
+    async def fault(self, stage: Stage, *subjects: str) -> bool:
+        """Apply the fault for ``stage``, if any; True when it answered instead of the command."""
+        return await self._apply(self.world.fault("pop3", stage, *subjects))
+
+    async def _apply(self, fault) -> bool:
+        if fault is None or fault.action is Action.PARTIAL:
+            return False
+        if fault.action is Action.DROP:
+            self.writer.transport.abort()
+            raise _Close()
+        if fault.action is Action.STALL:
+            await stall(fault.seconds)
+            return False
+        await self.send(fault.reply_for("pop3"))
+        return True
+
+    # ------------------------------------------------------------------ main loop
+    async def run(self) -> None:
+        try:
+            if await self._greet():
+                while True:
+                    try:
+                        line = await asyncio.wait_for(self.reader.readline(), IDLE_TIMEOUT)
+                    except asyncio.TimeoutError:
+                        await self.send("-ERR Disconnected for inactivity.")
+                        break
+                    if not line:
+                        break
+                    await self.dispatch(line.rstrip(b"\r\n").decode("utf-8", "replace"))
+        except (_Close, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            if self.box is not None:  # no QUIT: no UPDATE state (RFC 1939 §6)
+                self.world.store.release(self.box, self, now=self.world.monotonic())
+            self.writer.close()
+
+    async def _greet(self) -> bool:
+        for stage in (Stage.CONNECT, Stage.GREETING):
+            fault = self.world.fault("pop3", stage, self.listener)
+            if fault is None:
+                continue
+            if fault.action is Action.DROP:
+                self.writer.transport.abort()
+                return False
+            if fault.action is Action.STALL:
+                await stall(fault.seconds)
+                break
+            if fault.action is Action.WRONG_GREETING:
+                await self._wrong_greeting(fault.reply or "220 mx.sandbox.test ESMTP Postfix")
+                return False
+            await self.send(fault.reply_for("pop3"))
+            return False
+        greeting = self.world.profile.pop_greeting
+        if self.world.apop:  # RFC 1939 §7: the timestamp in the greeting
+            self.stamp = f"<{self.world.next_session()}.sandbox@{self.world.profile.host}>"
+            greeting = f"{greeting} {self.stamp}"
+        await self.send(greeting)
+        return True
+
+    async def _wrong_greeting(self, greeting: str) -> None:
+        """Behave like an SMTP server on the POP3 port (a wrong port in the settings)."""
+        await self.send(greeting)
+        while line := await self.reader.readline():
+            if line.strip().upper() == b"QUIT":
+                await self.send("221 2.0.0 Bye")
+                return
+            await self.send("502 5.5.2 Error: command not recognized")
+
+    async def dispatch(self, line: str) -> None:
+        verb, _, arg = line.partition(" ")
+        verb = verb.upper()
+        if verb in ("CAPA", "QUIT"):
+            await getattr(self, f"cmd_{verb}")(arg)
+            return
+        if self.box is None:
+            handler = {"USER": self.cmd_USER, "PASS": self.cmd_PASS, "APOP": self.cmd_APOP,
+                       "AUTH": self.cmd_AUTH, "STLS": self.cmd_STLS}.get(verb)
+        else:
+            handler = {"STAT": self.cmd_STAT, "LIST": self.cmd_LIST, "UIDL": self.cmd_UIDL,
+                       "TOP": self.cmd_TOP, "RETR": self.cmd_RETR, "DELE": self.cmd_DELE,
+                       "RSET": self.cmd_RSET, "NOOP": self.cmd_NOOP}.get(verb)
+        if handler is None:
+            await self.send("-ERR Unknown command." if verb.isalpha() else "-ERR Bad command.")
+            return
+        await handler(arg)
+
+    # ------------------------------------------------------------------ any state
+    async def cmd_CAPA(self, arg: str) -> None:
+        caps = ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "USER", "SASL PLAIN XOAUTH2"]
+        if self.box is None and not self.tls:
+            caps.append("STLS")
+        if self.username:
+            delay = self.world.store.state(self.username).login_delay
+            if delay:
+                caps.append(f"LOGIN-DELAY {delay}")  # RFC 2449 §6.5, per user after login
+        caps.append(f"IMPLEMENTATION mailsupport-sandbox-{self.world.profile.name}")
+        await self.send("+OK Capability list follows\r\n" + "\r\n".join(caps) + "\r\n.")
+
+    async def cmd_NOOP(self, arg: str) -> None:
+        await self.send("+OK")
+
+    async def cmd_QUIT(self, arg: str) -> None:
+        if await self.fault(Stage.QUIT, self.username or ""):
+            raise _Close()
+        if self.box is not None:  # RFC 1939 §6: the UPDATE state
+            box, self.box = self.box, None
+            self.world.store.update(box, deleted=[self.messages[i].uid for i in self.deleted],
+                                    retrieved=self.retrieved, popped_semantics=self.world.profile.pop_popped)
+            self.world.store.release(box, self, now=self.world.monotonic())
+            await self.send("+OK Logging out, messages deleted." if self.deleted else "+OK Logging out.")
+        else:
+            await self.send("+OK Logging out.")
+        raise _Close()
+
+    # ------------------------------------------------------------------ AUTHORIZATION
+    async def cmd_STLS(self, arg: str) -> None:
+        if self.tls:
+            await self.send("-ERR TLS already active.")
+            return
+        if await self.fault(Stage.STARTTLS, self.listener):
+            return
+        await self.send("+OK Begin TLS negotiation now.")
+        await self.writer.start_tls(self.world.tls.server_context)
+        self.tls = True
+        self.user = None  # RFC 2595 §4: forget what was said before TLS
+
+    async def cmd_USER(self, arg: str) -> None:
+        if not arg:
+            await self.send("-ERR No username given.")
+            return
+        self.user = arg.strip()
+        await self.send("+OK")
+
+    async def cmd_PASS(self, arg: str) -> None:
+        if self.user is None:
+            await self.send("-ERR No username given.")
+            return
+        user, self.user = self.user, None
+        if await self.fault(Stage.AUTH, user):
+            return
+        await self._login(user, self.world.check_password("pop3", user, arg), basic=True)
+
+    async def cmd_APOP(self, arg: str) -> None:
+        parts = arg.split()
+        if not self.stamp or len(parts) != 2:
+            await self.send("-ERR [AUTH] APOP not available." if not self.stamp else "-ERR Syntax: APOP name digest")
+            return
+        user, digest = parts
+        if await self.fault(Stage.AUTH, user):
+            return
+        secret = self.world.password_for_apop(user)
+        outcome = AuthOutcome.BAD
+        if self.world.store.state(user).locked:
+            outcome = AuthOutcome.LOCKED
+        elif secret is not None:
+            expected = hashlib.md5((self.stamp + secret).encode("utf-8")).hexdigest()
+            if hmac.compare_digest(expected, digest.lower()):
+                outcome = AuthOutcome.OK
+        await self._login(user, outcome, basic=True)
+
+    async def _continuation(self, initial: str | None) -> bytes | None:
+        """The SASL client response: the initial one, or after a ``+ `` continuation (RFC 5034 §4)."""
+        if initial is not None:
+            return b"" if initial == "=" else b64(initial)
+        await self.send("+ ")
+        line = (await self.reader.readline()).strip()
+        if line == b"*":
+            return None
+        return b64(line.decode("ascii", "replace"))
+
+    async def cmd_AUTH(self, arg: str) -> None:
+        parts = arg.split()
+        if not parts:
+            await self.send("+OK\r\nPLAIN\r\nXOAUTH2\r\n.")
+            return
+        mech, initial = parts[0].upper(), (parts[1] if len(parts) > 1 else None)
+        if mech not in ("PLAIN", "XOAUTH2"):
+            await self.send("-ERR Unsupported authentication mechanism.")
+            return
+        blob = await self._continuation(initial)
+        if blob is None:
+            await self.send("-ERR [AUTH] Authentication cancelled or malformed.")
+            return
+        parsed = parse_plain(blob) if mech == "PLAIN" else parse_xoauth2(blob)
+        if parsed is None:
+            await self.send("-ERR [AUTH] Malformed authentication response.")
+            return
+        user, credential = parsed
+        if await self.fault(Stage.AUTH, user):
+            return
+        if mech == "PLAIN":
+            await self._login(user, self.world.check_password("pop3", user, credential), basic=True)
+            return
+        outcome = self.world.check_token("pop3", user, credential)
+        if outcome not in (AuthOutcome.OK, AuthOutcome.LOCKED) and self.world.profile.smtp_oauth_challenge:
+            await self.send(f"+ {error_challenge()}")  # Google: JSON challenge, client answers empty
+            await self.reader.readline()
+        await self._login(user, outcome, basic=False)
+
+    async def _login(self, user: str, outcome: AuthOutcome, *, basic: bool) -> None:
+        profile, store = self.world.profile, self.world.store
+        if outcome is not AuthOutcome.OK:
+            log.info("POP3 login refused for %s: %s", user, outcome.value)
+            if outcome is AuthOutcome.LOCKED:
+                await self.send(profile.pop_locked)
+            elif outcome is AuthOutcome.BASIC_REFUSED:
+                await self.send(profile.refusal("pop3"))
+            elif basic:
+                await self.send(profile.pop_auth_failed)
+            else:
+                await self.send(profile.pop_oauth_failed)
+            return
+        account = store.account("pop3", user)
+        box = store.mailbox(account.mailbox) if account and account.mailbox else None
+        if box is None:
+            await self.send("-ERR [SYS/PERM] No mailbox for this account.")
+            return
+        state = store.state(user)
+        now = self.world.monotonic()
+        if state.in_use:
+            await self.send(profile.pop_in_use)
+            return
+        if state.login_delay and box.last_login_end is not None and now - box.last_login_end < state.login_delay:
+            await self.send(profile.pop_login_delay.format(seconds=state.login_delay))
+            return
+        if not store.acquire(box, self):
+            await self.send(profile.pop_in_use)
+            return
+        self.box, self.username = box, user
+        self.messages = store.snapshot(box, hide_popped=profile.pop_popped)
+        await self.send("+OK Logged in.")
+
+    # ------------------------------------------------------------------ TRANSACTION
+    def _number(self, arg: str) -> tuple[int | None, str | None]:
+        try:
+            n = int(arg.split()[0])
+        except (ValueError, IndexError):
+            return None, "-ERR Invalid message number."
+        if not 1 <= n <= len(self.messages):
+            return None, f"-ERR There's no message {n}."
+        if n - 1 in self.deleted:
+            return None, "-ERR Message is deleted."
+        return n, None
+
+    def _live(self) -> list[tuple[int, StoredMessage]]:
+        return [(i + 1, m) for i, m in enumerate(self.messages) if i not in self.deleted]
+
+    async def cmd_STAT(self, arg: str) -> None:
+        if await self.fault(Stage.STAT, ""):
+            return
+        live = self._live()
+        await self.send(f"+OK {len(live)} {sum(m.size for _, m in live)}")
+
+    async def _listing(self, stage: Stage, arg: str, value) -> None:
+        if await self.fault(stage, arg.strip()):
+            return
+        if arg.strip():
+            n, err = self._number(arg)
+            await self.send(err or f"+OK {n} {value(self.messages[n - 1])}")
+            return
+        lines = [f"{n} {value(m)}" for n, m in self._live()]
+        await self.send("+OK\r\n" + "".join(f"{line}\r\n" for line in lines) + ".")
+
+    async def cmd_LIST(self, arg: str) -> None:
+        await self._listing(Stage.LIST, arg, lambda m: m.size)
+
+    async def cmd_UIDL(self, arg: str) -> None:
+        await self._listing(Stage.UIDL, arg, lambda m: m.uid)
+
+    async def _send_message(self, stage: Stage, n: int, body: bytes, first: str) -> None:
+        msg = self.messages[n - 1]
+        fault = self.world.fault("pop3", stage, str(n), msg.uid)
+        if fault is not None and fault.action is Action.PARTIAL:
+            stuffed = dot_stuff(body)
+            self.writer.write(f"{first}\r\n".encode() + stuffed[: len(stuffed) // 2])
+            await self.writer.drain()
+            self.writer.transport.abort()
+            raise _Close()
+        if await self._apply(fault):
+            return
+        self.writer.write(f"{first}\r\n".encode() + dot_stuff(body) + b".\r\n")
+        await self.writer.drain()
+        if stage is Stage.RETR:
+            self.retrieved.add(msg.uid)
+
+    async def cmd_RETR(self, arg: str) -> None:
+        n, err = self._number(arg)
+        if err:
+            await self.send(err)
+            return
+        msg = self.messages[n - 1]
+        await self._send_message(Stage.RETR, n, msg.data, f"+OK {msg.size} octets")
+
+    async def cmd_TOP(self, arg: str) -> None:
+        parts = arg.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            await self.send("-ERR Syntax: TOP msg lines")
+            return
+        n, err = self._number(parts[0])
+        if err:
+            await self.send(err)
+            return
+        msg = self.messages[n - 1]
+        await self._send_message(Stage.TOP, n, _top(msg.data, int(parts[1])), "+OK")
+
+    async def cmd_DELE(self, arg: str) -> None:
+        n, err = self._number(arg)
+        if err:
+            await self.send(err)
+            return
+        if await self.fault(Stage.DELE, str(n), self.messages[n - 1].uid):
+            return
+        self.deleted.add(n - 1)
+        await self.send("+OK Marked to be deleted.")
+
+    async def cmd_RSET(self, arg: str) -> None:
+        self.deleted.clear()
+        await self.send(f"+OK {len(self.messages)} messages.")
+
+
+async def start_pop3(world: World, listener: str, host: str = "127.0.0.1", port: int = 0) -> asyncio.AbstractServer:
+    """Start a POP3 listener: ``pop3`` (plain, STLS offered) or ``pop3_tls`` (implicit TLS)."""
+    if listener not in ("pop3", "pop3_tls"):
+        raise ValueError(f"unknown POP3 listener {listener!r}: expected 'pop3' or 'pop3_tls'")
+    implicit = listener == "pop3_tls"
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await Pop3Session(world, listener, reader, writer, tls=implicit).run()
+
+    return await asyncio.start_server(serve, host, port,
+                                      ssl=world.tls.server_context if implicit else None)
