@@ -1,0 +1,331 @@
+"""The Email Setup form as an ipywidgets widget that never loses what was typed.
+
+It mirrors the product's Admin > Email > Email Setup page (help page, Steps 1-4): a provider
+dropdown (Outbound only, Microsoft Office 365, Microsoft Exchange Server, Gmail/Google Apps,
+Other) that shows exactly the fields that provider needs (:data:`mailsupport.config.PRESETS`),
+the download-then-delete confirmation, signature and disclaimer, and the failed-emails
+address. "Test & save" first keeps the settings as a draft
+(:class:`~mailsupport.doctor.drafts.DraftStore`), then runs the connection doctor and draws
+the ladder as it runs; a failed test keeps the draft with its report, and the differences
+from the last passing settings are shown.
+
+Composed widget (DESIGN §6): private children, ``layout`` (the displayed box), ``value``
+(the settings, secrets as :class:`~mailsupport.model.Secret`). Callbacks catch and show
+their errors inside the widget; every rendered value is HTML-escaped; a kept password is
+never sent back to the browser (the field stays empty and the kept secret is reused).
+
+Layer 5 (presentation): imports ipywidgets at module level, so only import this module
+explicitly (``mailsupport/__init__`` never does). Must not import the sandbox.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+import ipywidgets as w
+
+from ..config import PRESETS, Provider
+from ..doctor.drafts import DraftStore, diff_settings
+from ..doctor.ladder import check_settings
+from ..doctor.preflight import preflight_data
+from ..doctor.report import Rung, SettingsReport, format_rung
+from ..model import Finding, Secret, Severity
+
+__all__ = ["EmailSetup", "PROVIDER_CHOICES", "visible_fields", "render_findings_html"]
+
+#: The dropdown, in the help page's order.
+PROVIDER_CHOICES = tuple((PRESETS[p].label, p.value) for p in (
+    Provider.OUTBOUND_ONLY, Provider.OFFICE365, Provider.EXCHANGE, Provider.GMAIL, Provider.OTHER))
+
+# field path -> (label, kind); kind: text | password | port | tls | checkbox | area
+_FIELDS: dict[str, tuple[str, str]] = {
+    "outbound.from_address": ("Email address", "text"),
+    "outbound.server.host": ("SMTP server", "text"),
+    "outbound.server.port": ("SMTP port", "port"),
+    "outbound.server.tls": ("SMTP TLS", "tls"),
+    "outbound.server.username": ("SMTP user name", "text"),
+    "outbound.server.password": ("SMTP password", "password"),
+    "inbound.address": ("Login / email address", "text"),
+    "inbound.server.host": ("Server", "text"),
+    "inbound.server.port": ("Port", "port"),
+    "inbound.server.tls": ("TLS", "tls"),
+    "inbound.server.username": ("User name", "text"),
+    "inbound.server.password": ("Password", "password"),
+    "inbound.kind": ("This is a wildcard/catch-all mailbox", "checkbox"),
+    "inbound.confirm_download_then_delete": (
+        "I understand every email already in this mailbox will be downloaded, then deleted", "checkbox"),
+    "division_signature": ("Default user email signature", "area"),
+    "disclaimer": ("Mandatory disclaimer", "area"),
+    "failed_email_address": ("Forward failed emails to", "text"),
+}
+_COMMON = ("division_signature", "disclaimer", "failed_email_address")
+
+
+def visible_fields(provider: Provider | str) -> tuple[str, ...]:
+    """The field paths the form shows for ``provider``: the preset's required fields (with the
+    TLS mode next to every port), the confirmation checkbox when mail is fetched, and the
+    signature, disclaimer and failed-emails address (help page, Steps 2-4)."""
+    preset = PRESETS[Provider(provider)]
+    out: list[str] = []
+    for path in preset.required:
+        out.append(path)
+        if path.endswith(".server.port"):
+            out.append(path.replace(".port", ".tls"))
+    if preset.provider is Provider.OTHER:
+        out += ["outbound.server.host", "outbound.server.port", "outbound.server.tls"]
+    if preset.fetches:
+        out.append("inbound.confirm_download_then_delete")
+    out += list(_COMMON)
+    return tuple(dict.fromkeys(out))
+
+
+def render_findings_html(findings: tuple[Finding, ...] | list[Finding]) -> str:
+    """Findings as an escaped HTML list: severity, summary, what to do, the server's words."""
+    if not findings:
+        return "<p>No problems found.</p>"
+    items = []
+    for f in findings:
+        said = dict(f.evidence).get("server said", "")
+        items.append(
+            f"<li><b>{html.escape(str(f.severity))}</b> <code>{html.escape(f.check)}</code>: "
+            f"{html.escape(f.summary)}"
+            + (f"<br>Server said: <code>{html.escape(said)}</code>" if said else "")
+            + (f"<br>What to do: {html.escape(f.remedy)}" if f.remedy else "") + "</li>")
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    node = data
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def _get_path(data: Mapping[str, Any], path: str) -> Any:
+    node: Any = data
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+class EmailSetup:
+    """The Email Setup form (see the module docstring).
+
+    ``store`` keeps drafts; ``org_key`` names the tenant; ``overrides`` (tenant-file shape,
+    e.g. ``{"inbound": {"server": {"host": "127.0.0.1", "port": 50110, "ca_file": ...}}}``)
+    is merged into the settings before testing, so a provider's form can be tested against
+    the sandbox standing in for the provider's servers; ``dns`` and ``timeout`` are passed to
+    :func:`~mailsupport.doctor.check_settings`; ``now`` returns the time for the draft.
+    """
+
+    def __init__(self, *, store: DraftStore, org_key: str = "typed", provider: str = "office365",
+                 overrides: Mapping[str, Any] | None = None, dns: Any = None, timeout: float | None = None,
+                 now: Callable[[], datetime] | None = None) -> None:
+        self._store = store
+        self._org_key = org_key
+        self._overrides = dict(overrides or {})
+        self._dns = dns
+        self._timeout = timeout
+        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._kept_secrets: dict[str, Secret] = {}
+        self.report: SettingsReport | None = None
+        self._provider = w.Dropdown(options=PROVIDER_CHOICES, value=provider, description="Provider")
+        self._inputs: dict[str, w.Widget] = {path: self._make(path, label, kind)
+                                             for path, (label, kind) in _FIELDS.items()}
+        self._fields_box = w.VBox()
+        self._button = w.Button(description="Test & save", button_style="primary", icon="plug")
+        self._status = w.HTML()
+        self._ladder = w.Output(layout=w.Layout(border="1px solid #ccc", min_height="2em"))
+        self._result = w.HTML()
+        self._provider.observe(self._on_provider, names="value")
+        self._button.on_click(self._on_click)
+        self.layout = w.VBox([w.HTML("<h3>Email Setup</h3>"), self._provider, self._fields_box,
+                              self._button, self._status, self._ladder, self._result])
+        self._restore()
+        self._show_fields()
+
+    # -- construction ---------------------------------------------------------------
+    @staticmethod
+    def _make(path: str, label: str, kind: str) -> w.Widget:
+        style = {"description_width": "14em"}
+        wide = w.Layout(width="38em")
+        if kind == "password":
+            return w.Password(description=label, style=style, layout=wide)
+        if kind == "port":
+            return w.IntText(value=0, description=label, style=style)
+        if kind == "tls":
+            return w.Dropdown(options=(("implicit TLS", "implicit"), ("STARTTLS / STLS", "starttls"),
+                                       ("none", "none")), value="implicit" if path.startswith("inbound")
+                              else "starttls", description=label, style=style)
+        if kind == "checkbox":
+            return w.Checkbox(value=False, description=label, indent=False, layout=wide)
+        if kind == "area":
+            return w.Textarea(description=label, style=style, layout=wide)
+        return w.Text(description=label, style=style, layout=wide)
+
+    def _restore(self) -> None:
+        """Fill the form from the kept draft (nothing typed is lost between visits)."""
+        draft = self._store.draft(self._org_key)
+        if draft is None:
+            return
+        data = draft.data
+        provider = data.get("provider")
+        if provider in {v for _, v in PROVIDER_CHOICES}:
+            self._provider.value = provider
+        for path, widget in self._inputs.items():
+            value = _get_path(data, path)
+            if value is None:
+                continue
+            if isinstance(value, Secret):
+                self._kept_secrets[path] = value
+                widget.placeholder = "(kept - leave empty to use the saved one)"
+            elif path == "inbound.kind":
+                widget.value = value == "catch-all"
+            elif isinstance(widget, w.IntText):
+                widget.value = int(value) if str(value).isdigit() else 0
+            else:
+                try:
+                    widget.value = value
+                except Exception:  # a value the widget cannot hold stays in the draft file
+                    pass
+        self._status.value = (f"<p>Your kept draft from {html.escape(draft.saved_at)} "
+                              f"(status: {html.escape(draft.status)}) was restored.</p>")
+
+    def _on_provider(self, change: Mapping[str, Any]) -> None:
+        try:
+            self._show_fields()
+        except Exception as exc:  # JupyterLab hides callback errors: show them here
+            self._status.value = f"<p style='color:#b00'>Error: {html.escape(str(exc))}</p>"
+
+    def _show_fields(self) -> None:
+        self._fields_box.children = [self._inputs[p] for p in visible_fields(self._provider.value)]
+
+    # -- value ----------------------------------------------------------------------
+    @property
+    def visible(self) -> tuple[str, ...]:
+        """The field paths shown for the current provider."""
+        return visible_fields(self._provider.value)
+
+    def set_field(self, path: str, value: Any) -> None:
+        """Set one field by its path (for scripts and headless tests)."""
+        if path == "provider":
+            self._provider.value = value
+        else:
+            self._inputs[path].value = value
+
+    @property
+    def value(self) -> dict[str, Any]:
+        """The settings as typed (tenant-file shape), secrets as :class:`Secret`."""
+        data: dict[str, Any] = {"org_key": self._org_key, "provider": self._provider.value}
+        for path in self.visible:
+            widget = self._inputs[path]
+            raw = widget.value
+            if path == "inbound.kind":
+                raw = "catch-all" if raw else "single"
+            elif isinstance(widget, w.Password):
+                raw = Secret(raw) if raw else self._kept_secrets.get(path)
+            elif isinstance(widget, w.IntText) and not raw:
+                raw = None
+            elif isinstance(raw, str):
+                raw = raw.strip() if not isinstance(widget, w.Textarea) else raw
+            if raw in (None, ""):
+                continue
+            _set_path(data, path, raw)
+        return data
+
+    def _plain_settings(self) -> dict[str, Any]:
+        from ..doctor.drafts import split_secrets, _merge_secrets
+
+        clean, secrets = split_secrets(self.value)
+        return _merge(_merge_secrets(clean, secrets, reveal=True), self._overrides)
+
+    # -- Test & save ----------------------------------------------------------------
+    def _on_rung(self, direction: str, rung: Rung) -> None:
+        self._ladder.append_stdout(f"{direction.upper()}{format_rung(rung)}\n")
+
+    def test_and_save(self) -> SettingsReport | None:
+        """Keep the draft, run the doctor, keep the report; returns the report (``None`` when the
+        settings could not even be parsed: the finding names the field)."""
+        settings = self._plain_settings()
+        self._store.save_draft(settings, now=self._now())
+        self._status.value = "<p>Draft saved. Testing the connection...</p>"
+        self._ladder.outputs = ()
+        tenant, pre = preflight_data(settings)
+        if tenant is None:
+            self._store.record_result(self._org_key, {"ok": False, "findings": [f.to_dict() for f in pre]},
+                                      now=self._now())
+            self._status.value = ("<p><b>Not saved as working settings</b> - your draft is kept. "
+                                  "Fix the field below and test again.</p>")
+            self._result.value = render_findings_html(pre)
+            return None
+        report = check_settings(tenant, dns=self._dns, timeout=self._timeout, on_rung=self._on_rung)
+        self.report = report
+        self._store.record_result(tenant.org_key, report, now=self._now())
+        if report.ok:
+            self._status.value = "<p><b>Test passed.</b> Settings saved as the last good settings.</p>"
+        else:
+            self._status.value = ("<p><b>Test failed</b> - your draft is kept (nothing you typed is lost). "
+                                  "See what to change below.</p>")
+        self._result.value = render_findings_html(
+            [f for f in report.findings if f.severity >= Severity.INFO]) + self._diff_html()
+        return report
+
+    def _diff_html(self) -> str:
+        good = self._store.last_good(self._org_key)
+        draft = self._store.draft(self._org_key)
+        if good is None or draft is None:
+            return ""
+        changes = diff_settings(good.data, draft.data)
+        if not changes:
+            return "<p>Same as the last good settings.</p>"
+        rows = "".join(f"<tr><td>{html.escape(c.path)}</td><td>{html.escape(c.before)}</td>"
+                       f"<td>{html.escape(c.after)}</td></tr>" for c in changes)
+        return ("<p>Changed since the last good settings:</p><table><tr><th>field</th><th>last good</th>"
+                f"<th>draft</th></tr>{rows}</table>")
+
+    def _on_click(self, _button: w.Button) -> None:
+        self._button.disabled = True
+        try:
+            self.test_and_save()
+        except Exception as exc:  # shown inside the widget; the draft was saved first
+            self._status.value = (f"<p style='color:#b00'>The test could not run: {html.escape(type(exc).__name__)}: "
+                                  f"{html.escape(str(exc))}. Your draft is kept.</p>")
+        finally:
+            self._button.disabled = False
+
+    def click(self) -> None:
+        """Press "Test & save" (for headless tests: same path as a real click)."""
+        self._button.click()
+
+    # -- display ----------------------------------------------------------------------
+    @property
+    def ladder_text(self) -> str:
+        """The ladder lines written so far (plain text)."""
+        return "".join(o.get("text", "") for o in self._ladder.outputs)
+
+    @property
+    def status_html(self) -> str:
+        """The status line's HTML."""
+        return self._status.value
+
+    @property
+    def result_html(self) -> str:
+        """The findings (and diff) HTML."""
+        return self._result.value
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.layout._repr_mimebundle_(**kwargs)
