@@ -1,0 +1,128 @@
+"""Envelope-recipient candidates and provider fingerprints, on real and hand-written header bytes."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+import pytest
+
+from mailsupport.headers import envelope_candidates, fingerprint, parse_fields, recipients_for, split_header_block
+
+
+def _triples(cands):
+    return [(c.header, c.address, c.trusted, c.position) for c in cands]
+
+
+def test_two_delivered_to_pairs_first_is_last_hop(real):
+    """fp7 has two X-Original-To/Delivered-To pairs: only the topmost pair is above the first Received."""
+    cands = envelope_candidates(real("sa__FORGED_MUA_OUTLOOK__fp7.eml"))
+    assert recipients_for(cands, "X-Original-To") == ("jm@localhost",)
+    assert recipients_for(cands, "Delivered-To") == ("jm@localhost.jmason.org",)
+    below = [(c.header, c.address) for c in cands if not c.trusted and c.header != "Received-for"]
+    assert below == [("X-Original-To", "jm@jmason.org"), ("Delivered-To", "jm@dogma.boxhost.net")]
+    assert recipients_for(cands, "Received-for") == ("jm@localhost",)
+
+
+def test_root_localhost_delivered_to_vs_x_original_to(real):
+    """spamscope mail_test_13: Delivered-To is root@localhost, the real recipient only in X-Original-To."""
+    cands = envelope_candidates(real("spamscope__mails__mail_test_13.eml"))
+    assert recipients_for(cands, "Delivered-To") == ("root@localhost",)
+    assert recipients_for(cands, "X-Original-To") == ("dpinnix@coastbankcalifornia.com",)
+
+
+@pytest.mark.parametrize("name,header,expected", [
+    ("sa__nice__007.eml", "Envelope-To", ("daf-rogers@localhost",)),
+    ("sa__FORGED_MUA_OUTLOOK__fp-5946-1.eml", "Envelope-To", ("xxxxx@cse.yorku.ca",)),
+    ("sa__BOUNCE_MESSAGE__fp-bug5942-1.eml", "X-Envelope-To", ("OMISSIS@regione.piemonte.it",)),
+    ("mailpit__testdata__plain-text.eml", "Delivered-To", ("recipient@example.com",)),
+    ("mikel__error_emails__content_transfer_encoding_plain.eml", "Delivered-To", ("em-ca-bruceg-spam@em.ca",)),
+    ("mikel__error_emails__content_transfer_encoding_7-bit.eml", "Delivered-To", ()),
+], ids=["exim-envelope-to", "bracketed-envelope-to", "x-envelope-to-list", "gmail-delivered-to",
+        "qmail-two-delivered-to", "no-header"])
+def test_real_samples_header_values(real, name, header, expected):
+    """Each real sample gives the documented trusted addresses for its header (samples.csv)."""
+    assert recipients_for(envelope_candidates(real(name)), header) == expected
+
+
+def test_qmail_alias_chain_second_delivered_to_is_an_earlier_hop(real):
+    """qmail prepends one Delivered-To per local delivery: the second sits below a qmail Received."""
+    cands = envelope_candidates(real("mikel__error_emails__content_transfer_encoding_plain.eml"))
+    assert [(c.address, c.position) for c in cands if c.header == "Delivered-To"] == [
+        ("em-ca-bruceg-spam@em.ca", "above-received"), ("em-ca-em-ca-bruceg@em.ca", "below-received")]
+
+
+def test_comma_list_gives_one_evidence_per_address(real):
+    """A comma-separated X-Envelope-To becomes one evidence per address, all from the same field."""
+    cands = [c for c in envelope_candidates(real("sa__BOUNCE_MESSAGE__fp-bug5942-1.eml")) if c.header == "X-Envelope-To"]
+    assert len(cands) == 11 and len({c.index for c in cands}) == 1
+
+
+HAND = [
+    (b"delivered-to: A@Example.COM\nReceived: by mx (Postfix) id 1 for <b@example.com>; now\n\nbody",
+     [("Delivered-To", "A@example.com", True, "above-received"),
+      ("Received-for", "b@example.com", True, "topmost-received")]),
+    (b"Envelope-to: <x@d.example>, y@d.example\r\nReceived: from a by b with esmtp (Exim 4.96)\r\n\r\n",
+     [("Envelope-To", "x@d.example", True, "above-received"), ("Envelope-To", "y@d.example", True, "above-received")]),
+    (b"Received: by mx; now\nX-Original-To: forged@d.example\nSubject: hi\n\n",
+     [("X-Original-To", "forged@d.example", False, "below-received")]),
+    (b"X-Gm-Original-To: alias@d.example\nSubject: no trace at all\n\n",
+     [("X-Gm-Original-To", "alias@d.example", True, "no-received")]),
+    (b"Delivered-To: a@d.example\n\tfolded@d.example\nReceived: x\n\n",
+     [("Delivered-To", "a@d.example", True, "above-received"),
+      ("Delivered-To", "folded@d.example", True, "above-received")]),
+    (b"Received: from a\n\tby b\n\tfor <first@d.example>; now\nReceived: from c by a for <second@d.example>; then\n\n",
+     [("Received-for", "first@d.example", True, "topmost-received"),
+      ("Received-for", "second@d.example", False, "below-received")]),
+]
+
+
+@pytest.mark.parametrize("raw,expected", HAND, ids=["case-insensitive", "crlf-bracketed-list", "sender-written",
+                                                   "no-received", "folded", "received-for-chain"])
+def test_hand_written_blocks(raw, expected):
+    """Names in any case, CRLF or LF, brackets, lists, folding and position relative to Received."""
+    assert _triples(envelope_candidates(raw)) == expected
+
+
+@pytest.mark.parametrize("name", ["sa__FORGED_MUA_OUTLOOK__fp7.eml", "spamscope__mails__mail_test_13.eml",
+                                  "sa__nice__007.eml", "mailpit__testdata__plain-text.eml"])
+def test_message_object_and_bytes_agree(real, name):
+    """An email.message.Message (compat32 or policy.default) gives the same candidates as its bytes."""
+    raw = real(name)
+    expected = [(c.header, c.address, c.index, c.trusted) for c in envelope_candidates(raw)]
+    for pol in (policy.compat32, policy.default):
+        msg = email.message_from_bytes(raw, policy=pol)
+        assert [(c.header, c.address, c.index, c.trusted) for c in envelope_candidates(msg)] == expected
+
+
+def test_recipients_for_unknown_header_and_duplicates():
+    """An unknown header name gives nothing; a repeated trusted address is given once."""
+    cands = envelope_candidates(b"Delivered-To: a@d.example\nDelivered-To: a@d.example\nReceived: x\n\n")
+    assert recipients_for(cands, "delivered-to") == ("a@d.example",)
+    assert recipients_for(cands, "X-Nope") == ()
+
+
+def test_split_header_block_without_body():
+    """A message that is all header has its body offset at the end."""
+    block, off = split_header_block(b"Subject: x\nFrom: y")
+    assert off == len(b"Subject: x\nFrom: y") and parse_fields(block) == [("Subject", "x"), ("From", "y")]
+
+
+@pytest.mark.parametrize("name,provider", [
+    ("mailpit__testdata__plain-text.eml", "gmail"),
+    ("enmime__mail__ctype-bug.eml", "gmail"),
+    ("parsedmarc__aggregate__google_report_borschow.eml", "exchange"),
+    ("parsedmarc__aggregate__mimecast-weird-gzip.eml", "exchange"),
+    ("sa__FORGED_MUA_OUTLOOK__fp7.eml", "postfix"),
+    ("spamscope__mails__mail_test_13.eml", "postfix"),
+    ("sa__nice__007.eml", "exim"),
+    ("sa__FORGED_MUA_OUTLOOK__fp-5946-1.eml", "exim"),
+    ("mikel__error_emails__content_transfer_encoding_plain.eml", "qmail"),
+    ("flanker__messages__message-external-body.eml", "qmail"),
+    ("cpython__data__msg_04.eml", "other"),
+])
+def test_provider_fingerprint(real, name, provider):
+    """The delivering system is recognised from the topmost Received and delivery-only headers."""
+    fp = fingerprint(real(name))
+    assert fp.provider == provider
+    assert provider == "other" or fp.evidence

@@ -1,0 +1,118 @@
+"""Reading every sample kind, streaming and leniently: broken messages are rows, never exceptions."""
+
+from __future__ import annotations
+
+import tracemalloc
+import zipfile
+
+import pytest
+
+from mailsupport.errors import SampleError
+from mailsupport.samples import full_view, scan, summaries_frame
+from mailsupport.samples.generate import mbox_bytes, plain_message, write_benchmark_mbox
+from mailsupport.samples.readers import iter_raw, sample_kind
+
+from .conftest import REAL, SAMPLES
+
+MSGS = [plain_message(to=[f"u{i}@d.example"], subject=f"s{i}", message_id=f"m{i}@x", n=i,
+                      body=f"line\nFrom here on, body {i}\n") for i in range(3)]
+
+
+def test_mbox_roundtrip_unquotes_from_and_drops_separator(tmp_path):
+    """Each message comes back byte-identical: From_ line dropped, >From unquoted, separator line removed."""
+    p = tmp_path / "a.mbox"
+    p.write_bytes(mbox_bytes(MSGS))
+    got = list(iter_raw(p))
+    assert [g.data for g in got] == MSGS and [g.position for g in got] == ["1", "2", "3"]
+
+
+def test_mbox_crlf_and_chunk_boundaries(tmp_path, monkeypatch):
+    """CRLF mboxes and messages spanning read chunks are split correctly."""
+    from mailsupport.samples import readers
+    monkeypatch.setattr(readers, "CHUNK", 7)
+    crlf = [m.replace(b"\n", b"\r\n") for m in MSGS]
+    p = tmp_path / "c.mbox"
+    p.write_bytes(b"".join(b"From x Mon Nov  3 09:00:00 2025\r\n" + m.replace(b"\nFrom ", b"\n>From ") + b"\r\n"
+                           for m in crlf))
+    assert [g.data for g in iter_raw(p)] == crlf
+
+
+def test_maildir_folder_zip_and_single_file(tmp_path):
+    """Maildir (new then cur), folder of .eml (recursive), zip of .eml and one .eml give the same messages."""
+    md = tmp_path / "md"
+    for sub in ("new", "cur", "tmp"):
+        (md / sub).mkdir(parents=True)
+    (md / "new" / "1.a").write_bytes(MSGS[0])
+    (md / "cur" / "2.b:2,S").write_bytes(MSGS[1])
+    folder = tmp_path / "f"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.eml").write_bytes(MSGS[0])
+    (folder / "sub" / "b.eml").write_bytes(MSGS[1])
+    (folder / "notes.txt").write_text("ignored")
+    z = tmp_path / "s.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("x/a.eml", MSGS[0])
+        zf.writestr("x/b.eml", MSGS[1])
+    kinds = {p.name: sample_kind(p) for p in (md, folder, z, folder / "a.eml")}
+    assert kinds == {"md": "maildir", "f": "folder", "s.zip": "zip", "a.eml": "eml"}
+    for path in (md, folder, z):
+        assert [r.data for r in iter_raw(path)] == MSGS[:2]
+    assert [r.data for r in iter_raw(folder / "a.eml")] == MSGS[:1]
+
+
+def test_msg_file_is_a_row_with_its_problem(tmp_path):
+    """An Outlook .msg becomes a summary naming what to do, and the scan goes on."""
+    (tmp_path / "a.msg").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
+    (tmp_path / "b.eml").write_bytes(MSGS[0])
+    rows = list(scan(tmp_path))
+    assert ["extract-msg" in p for r in rows for p in r.problems] == [True]
+    assert rows[1].ok and rows[1].subject == "s0"
+
+
+@pytest.mark.parametrize("raw,problem", [
+    (b"", "empty message"),
+    (b"\x00\x01garbage without any header\n", "no header fields"),
+    (b"Subject: x\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\n\nunclosed\n", "never closed"),
+])
+def test_broken_messages_become_rows(tmp_path, raw, problem):
+    """Broken input is summarized with its problem instead of raising."""
+    p = tmp_path / "bad.eml"
+    p.write_bytes(raw)
+    (row,) = list(scan(p))
+    assert any(problem in text for text in row.problems)
+
+
+def test_missing_sample_raises_sample_error(tmp_path):
+    """A path that does not exist is a SampleError naming it and what to give instead."""
+    with pytest.raises(SampleError, match="no such file"):
+        list(scan(tmp_path / "nope.mbox"))
+
+
+def test_real_samples_scan_without_problems_except_known():
+    """Every bundled real message is summarized; only the unclosed-boundary one has a problem."""
+    rows = list(scan(REAL))
+    assert len(rows) == 35
+    assert [r.position for r in rows if r.problems] == ["sa__FORGED_MUA_OUTLOOK__fp-5946-1.eml"]
+
+
+def test_memory_is_flat_in_the_number_of_messages(tmp_path):
+    """Scanning 4x more messages does not need 4x more memory (streaming)."""
+    peaks = []
+    for count in (500, 2000):
+        p = tmp_path / f"{count}.mbox"
+        write_benchmark_mbox(p, count)
+        tracemalloc.start()
+        n = sum(1 for _ in scan(p))
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert n == count
+    assert peaks[1] < 2 * peaks[0]
+
+
+def test_frame_and_full_view():
+    """The summaries become a DataFrame in one call; mail-parser gives the full view of one message."""
+    df = summaries_frame(scan(SAMPLES / "catchall-postfix.mbox"))
+    assert len(df) == 9 and {"encoded_size", "candidates", "provider"} <= set(df.columns)
+    assert set(df["provider"]) == {"postfix"}
+    view = full_view((SAMPLES / "messages" / "catchall-x-original-to-only.eml").read_bytes())
+    assert view.subject.startswith("X-Original-To names the alias")
