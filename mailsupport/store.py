@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,7 +161,9 @@ class Store:
         try:
             for sub in ("tmp", "new", "cur"):
                 (self.maildir / sub).mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.directory / "index.sqlite3", isolation_level=None)
+            # check_same_thread off: the sandbox's SMTP thread files wildcard mail; _lock serialises
+            self._db = sqlite3.connect(self.directory / "index.sqlite3", isolation_level=None,
+                                       check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed transaction survives power loss in WAL mode (NORMAL would not).
             self._db.execute("PRAGMA synchronous=FULL")
@@ -170,6 +173,7 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the index {self.directory / 'index.sqlite3'}: {exc}") from exc
         self._counter = 0
+        self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -184,7 +188,8 @@ class Store:
 
     def _write(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         try:
-            return self._db.execute(sql, tuple(params))
+            with self._lock:
+                return self._db.execute(sql, tuple(params))
         except sqlite3.OperationalError as exc:
             full = "full" in str(exc).lower()
             what = "the disk is full" if full else str(exc)
@@ -224,12 +229,22 @@ class Store:
         return final
 
     def put_message(self, raw: bytes, *, account: str, uidl: str | None = None, source: str = "pop3",
-                    decision: Mapping[str, Any] | None = None) -> StoredMessage:
+                    decision: Mapping[str, Any] | None = None,
+                    enqueue: Iterable[Mapping[str, Any]] = ()) -> StoredMessage:
         """Store ``raw`` durably and index it (with its routing ``decision`` if given).
 
+        ``enqueue`` holds outgoing messages caused by this one (the failed-mail forward, as
+        :meth:`enqueue` keyword dicts); they are queued in the same transaction, only when the
+        message is new, so a crash can neither lose nor repeat them.
         Idempotent: the same account, UIDL and bytes give the same :class:`StoredMessage`
         (``created`` false the second time). Raises :class:`StoreError` when it cannot.
         """
+        with self._lock:
+            return self._put_message(raw, account=account, uidl=uidl, source=source, decision=decision,
+                                     enqueue=tuple(enqueue))
+
+    def _put_message(self, raw: bytes, *, account: str, uidl: str | None, source: str,
+                     decision: Mapping[str, Any] | None, enqueue: tuple[Mapping[str, Any], ...]) -> StoredMessage:
         sha = hashlib.sha256(raw).hexdigest()
         key = message_key(account, uidl, sha)
         row = self._db.execute("SELECT id, filename FROM messages WHERE key=?", (key,)).fetchone()
@@ -247,6 +262,9 @@ class Store:
             mid = self._db.execute("SELECT id FROM messages WHERE key=?", (key,)).fetchone()[0]
             if decision is not None:
                 self._put_decision(mid, decision)
+            if row is None:
+                for item in enqueue:
+                    self.enqueue(**item)
             self._write("COMMIT")
         except BaseException:
             if self._db.in_transaction:
@@ -278,10 +296,11 @@ class Store:
     def mark_deleted(self, account: str, uidls: Iterable[str]) -> None:
         """Record that the server confirmed (by +OK to QUIT) the deletion of these UIDLs."""
         now = self._clock()
-        self._write("BEGIN")
-        self._db.executemany("UPDATE messages SET deleted_at=? WHERE account=? AND uidl=? AND deleted_at IS NULL",
-                             [(now, account, u) for u in uidls])
-        self._write("COMMIT")
+        with self._lock:
+            self._write("BEGIN")
+            self._db.executemany("UPDATE messages SET deleted_at=? WHERE account=? AND uidl=? AND deleted_at IS NULL",
+                                 [(now, account, u) for u in uidls])
+            self._write("COMMIT")
 
     def messages(self) -> Iterator[StoredMessage]:
         """Every stored message, oldest first."""

@@ -207,6 +207,21 @@ service pop3-login {{
         self._pid = int((root / "run" / "master.pid").read_text().split()[0])
         return self
 
+    def add_user(self, user: str, password: str = "secret") -> Path:
+        """Add a POP3 user to the running server (passwd-file is re-read when it changes); returns its Maildir."""
+        home = (self.mail_root or self.root / "mail") / user
+        home.mkdir(parents=True, exist_ok=True)
+        os.chown(home, MAIL_UID, MAIL_UID)
+        write_maildir(home / "Maildir", ())
+        self.users[user] = password
+        lines = [f"{u}:{{PLAIN}}{p}:{MAIL_UID}:{MAIL_UID}::{(self.mail_root or self.root / 'mail') / u}::"
+                 for u, p in self.users.items()]
+        tmp = self.root / "passwd.tmp"
+        tmp.write_text("\n".join(lines) + "\n")
+        tmp.chmod(0o644)
+        os.replace(tmp, self.root / "passwd")
+        return home / "Maildir"
+
     def stop(self) -> None:
         """Stop the master process (and wait for it to go)."""
         if not self._pid:

@@ -1,0 +1,106 @@
+"""The push paths into the same router: wildcard SMTP delivery and ``.eml`` ingestion.
+
+Owns :func:`decide` (route one raw message, never raising), :func:`ingest_message`,
+:func:`ingest_files` (the plugin path, ``mailsupport ingest``) and :func:`wildcard_handler`
+(the wildcard path: the sandbox's ``on_wildcard(rcpt, raw)`` hook files mail to
+``<matterID>@<orgkey>.<wildcard domain>`` at once, with the SMTP ``RCPT TO`` as the
+envelope, no polling).
+
+Ingested messages are stored like fetched ones (durably, with their decision, the failed
+forward queued in the same transaction); the same bytes ingested twice are stored once.
+
+Layer 4. Must not import presentation modules or the sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from ..config import Tenant
+from ..errors import StoreError
+from ..headers import parse_fields, split_header_block
+from ..routing import RouteDecision, RouteKind, referenced_message_ids, route_message
+from ..store import Store
+from .failed import forward_items
+
+__all__ = ["decide", "IngestResult", "ingest_message", "ingest_files", "wildcard_handler"]
+
+
+def decide(tenant: Tenant, raw: bytes, store: Store | None = None, *,
+           envelope_recipients: Sequence[str] | None = None) -> tuple[RouteDecision, bool]:
+    """Route ``raw`` (looking up our sent Message-IDs in ``store``); returns ``(decision, unreadable)``.
+
+    Never raises for message content: an unexpected router error becomes a failed decision
+    naming the error. ``unreadable`` is true when no header field could be read at all.
+    """
+    try:
+        fields = parse_fields(split_header_block(raw)[0])
+        sent = store.sent_matters(referenced_message_ids(fields)) if store is not None else {}
+        decision = route_message(tenant, fields, envelope_recipients=envelope_recipients, sent_matters=sent)
+        return decision, not fields
+    except Exception as exc:  # noqa: BLE001 - one bad message must never stop the batch
+        return RouteDecision(kind=RouteKind.FAILED, target=tenant.failed_email_address or "",
+                             reason=f"the router could not read this message ({type(exc).__name__}: {exc})",
+                             trace=(f"router error: {type(exc).__name__}",)), True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestResult:
+    """One ingested message: where it came from, its decision, and whether it was new."""
+
+    source: str
+    decision: RouteDecision
+    created: bool
+    forwarded_as_failed: bool
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"source": self.source, "created": self.created, "forwarded_as_failed": self.forwarded_as_failed,
+                "error": self.error, **self.decision.to_dict()}
+
+
+def ingest_message(tenant: Tenant, store: Store, raw: bytes, *, source: str = "ingest",
+                   envelope_recipients: Sequence[str] | None = None,
+                   message_domain: str | None = None) -> IngestResult:
+    """Route and durably store one message pushed in directly. Raises :class:`StoreError` only."""
+    decision, _unreadable = decide(tenant, raw, store, envelope_recipients=envelope_recipients)
+    enqueue = forward_items(tenant, raw, decision, message_domain)
+    stored = store.put_message(raw, account=f"{tenant.org_key}:{source.split(':')[0]}", uidl=None,
+                               source=source.split(":")[0], decision=decision.to_dict(), enqueue=enqueue)
+    return IngestResult(source=source, decision=decision, created=stored.created,
+                        forwarded_as_failed=bool(enqueue) and stored.created)
+
+
+def ingest_files(tenant: Tenant, store: Store, paths: Iterable[str | os.PathLike[str]]) -> list[IngestResult]:
+    """Ingest ``.eml`` files (the plugin path). An unreadable file is reported, not fatal."""
+    out = []
+    for p in paths:
+        path = Path(p)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            out.append(IngestResult(source=str(path), created=False, forwarded_as_failed=False,
+                                    error=f"cannot read {path}: {exc.strerror}",
+                                    decision=RouteDecision(kind=RouteKind.FAILED, target="",
+                                                           reason="file not readable")))
+            continue
+        try:
+            out.append(ingest_message(tenant, store, raw, source=f"ingest:{path}"))
+        except StoreError as exc:
+            out.append(IngestResult(source=str(path), created=False, forwarded_as_failed=False, error=str(exc),
+                                    decision=RouteDecision(kind=RouteKind.FAILED, target="", reason="not stored")))
+    return out
+
+
+def wildcard_handler(tenant: Tenant, store: Store) -> Callable[[str, bytes], RouteDecision]:
+    """A callable ``(rcpt, raw) -> RouteDecision`` for the sandbox's ``on_wildcard`` hook."""
+
+    def on_wildcard(rcpt: str, raw: bytes) -> RouteDecision:
+        return ingest_message(tenant, store, raw, source="wildcard", envelope_recipients=(rcpt,)).decision
+
+    return on_wildcard
+

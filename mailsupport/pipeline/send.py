@@ -1,0 +1,153 @@
+"""Sending: compose, sign, size-check and queue outgoing mail, then deliver the queue over SMTP.
+
+Owns :func:`submit`, :func:`send_queued`, :class:`SendSummary` and :data:`BACKOFF`.
+
+* :func:`submit` composes the message (CR/LF in any field refused), adds the signature (the
+  user's, else the division's) and the disclaimer, refuses a message over the tenant's size
+  limit *before* it is queued (:class:`~mailsupport.errors.MessageTooLarge` with size and
+  limit), and queues it with its Message-ID and matter.
+* :func:`send_queued` sends every due message over one connection to the tenant's server (or
+  the vendor relay). A 4xx reply keeps the message queued with the next attempt after
+  :data:`BACKOFF`; a 5xx marks it failed with the server's reply; a connection that drops
+  (mid-DATA included) keeps the rest queued. Each sent Message-ID is recorded with its
+  matter so replies route back to it.
+
+Layer 4; the clock is read here (``now`` may be passed in for tests and replays).
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from dataclasses import dataclass
+from email.utils import formatdate, make_msgid
+from typing import Any, Sequence
+
+from ..config import ServerSettings, Tenant
+from ..errors import ConfigError, MessageTooLarge, OperationError, ProtocolError, SmtpRejected
+from ..signature import add_signature, compose_message, signature_for
+from ..smtp import SmtpClient
+from ..store import Store
+
+__all__ = ["BACKOFF", "SendSummary", "submit", "send_queued", "outbound_server"]
+
+#: Seconds to wait before attempt 2, 3, 4, ... after a 4xx (the last value repeats).
+BACKOFF = (60.0, 300.0, 900.0, 3600.0)
+#: After this many temporary failures the message is given up (reported as failed).
+MAX_ATTEMPTS = 12
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendSummary:
+    """What one pass over the queue did; ``errors`` carry the server's reply and the stage."""
+
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    still_queued: int = 0
+    errors: tuple[dict[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"sent": self.sent, "deferred": self.deferred, "failed": self.failed,
+                "still_queued": self.still_queued, "errors": [dict(e) for e in self.errors]}
+
+
+def outbound_server(tenant: Tenant) -> ServerSettings:
+    """The SMTP server the tenant sends through: the vendor relay when chosen, else its own."""
+    if tenant.outbound.use_vendor_relay:
+        if tenant.vendor_relay is None:
+            raise ConfigError("use_vendor_relay is set but the tenant has no [vendor_relay] settings",
+                              path="outbound.use_vendor_relay", source=tenant.source)
+        return tenant.vendor_relay
+    return tenant.outbound.server
+
+
+def submit(tenant: Tenant, store: Store, *, from_addr: str, to: Sequence[str], subject: str, text: str,
+           html_body: str | None = None, matter: str = "", from_name: str = "", cc: Sequence[str] = (),
+           in_reply_to: str = "", references: Sequence[str] = (), now: float | None = None) -> str:
+    """Compose, sign and queue a message; returns its Message-ID.
+
+    Raises :class:`~mailsupport.signature.UnsafeHeaderError` for CR/LF in a field and
+    :class:`MessageTooLarge` when the signed message exceeds ``tenant.size_limit``.
+    """
+    domain = from_addr.rpartition("@")[2] or None
+    message_id = make_msgid(domain=domain)
+    raw = compose_message(from_addr=from_addr, from_name=from_name, to=to, cc=cc, subject=subject, text=text,
+                          html_body=html_body, message_id=message_id,
+                          date=formatdate(now if now is not None else time.time()),
+                          in_reply_to=in_reply_to, references=references)
+    raw = add_signature(raw, signature=signature_for(tenant, from_addr), disclaimer=tenant.disclaimer)
+    if len(raw) > tenant.size_limit:
+        raise MessageTooLarge(f"the message to {', '.join(to)} is {len(raw)} bytes, over the tenant's limit of "
+                              f"{tenant.size_limit} bytes; not sent (attach less or share a link)",
+                              size=len(raw), limit=tenant.size_limit)
+    store.enqueue(raw, mail_from=from_addr, rcpt_tos=[*to, *cc], matter=matter, message_id=message_id)
+    return message_id
+
+
+def _backoff(attempts: int) -> float:
+    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
+
+
+def send_queued(tenant: Tenant, store: Store, *, now: float | None = None,
+                ssl_context: ssl.SSLContext | None = None) -> SendSummary:
+    """Send every queued message that is due, over one connection (see the module docstring)."""
+    now = time.time() if now is None else now
+    due = store.queued(due_at=now)
+    sent = deferred = failed = 0
+    errors: list[dict[str, str]] = []
+    if not due:
+        return SendSummary(still_queued=len(store.queued()))
+    settings = outbound_server(tenant)
+    try:
+        client = SmtpClient(settings, ssl_context=ssl_context).open()
+    except OperationError as exc:
+        errors.append({"stage": "connect", "message_id": "", "message": f"{exc}; {len(due)} message(s) stay queued"})
+        return SendSummary(still_queued=len(store.queued()), errors=tuple(errors))
+    try:
+        for item in due:
+            attempts = item.attempts + 1
+            if len(item.raw) > tenant.size_limit:
+                failed += 1
+                err = MessageTooLarge(f"{len(item.raw)} bytes is over the limit of {tenant.size_limit}",
+                                      size=len(item.raw), limit=tenant.size_limit)
+                store.update_queued(item.id, state="failed", attempts=attempts, next_attempt=now, last_reply=str(err))
+                errors.append({"stage": "size", "message_id": item.message_id, "message": str(err)})
+                continue
+            try:
+                reply = client.send(item.raw, item.mail_from, item.rcpt_tos)
+            except MessageTooLarge as exc:
+                failed += 1
+                store.update_queued(item.id, state="failed", attempts=attempts, next_attempt=now, last_reply=str(exc))
+                errors.append({"stage": "size", "message_id": item.message_id, "message": str(exc)})
+                continue
+            except SmtpRejected as exc:
+                reply_text = str(exc.reply)
+                temporary = bool(getattr(exc.reply, "temporary", False))
+                if temporary and attempts < MAX_ATTEMPTS:
+                    deferred += 1
+                    store.update_queued(item.id, state="queued", attempts=attempts,
+                                        next_attempt=now + _backoff(attempts), last_reply=reply_text)
+                else:
+                    failed += 1
+                    store.update_queued(item.id, state="failed", attempts=attempts, next_attempt=now,
+                                        last_reply=reply_text)
+                errors.append({"stage": exc.stage, "message_id": item.message_id,
+                               "message": f"{exc}" + ("; stays queued, retried later" if temporary else "")})
+                continue
+            except ProtocolError as exc:
+                deferred += 1
+                store.update_queued(item.id, state="queued", attempts=attempts, next_attempt=now + _backoff(attempts),
+                                    last_reply=str(exc))
+                errors.append({"stage": "connection", "message_id": item.message_id,
+                               "message": f"{exc}; this and the remaining messages stay queued"})
+                break
+            sent += 1
+            store.update_queued(item.id, state="sent", attempts=attempts, next_attempt=now, last_reply=str(reply))
+            if item.message_id and item.matter:
+                store.record_sent(item.message_id, item.matter)
+    finally:
+        client.quit()
+    return SendSummary(sent=sent, deferred=deferred, failed=failed, still_queued=len(store.queued()),
+                       errors=tuple(errors))

@@ -1,0 +1,34 @@
+"""Routing decisions as rows and as a pandas table (for the notebook and reports).
+
+Owns :func:`decision_rows` (plain dicts, no pandas) and :func:`decisions_frame` (imports
+pandas inside the function so ``import mailsupport`` stays fast). Reads the store only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..store import Store
+
+__all__ = ["DECISION_COLUMNS", "decision_rows", "decisions_frame"]
+
+DECISION_COLUMNS = ("message", "source", "uidl", "kind", "target", "reason", "trace")
+
+
+def decision_rows(store: Store) -> list[dict[str, Any]]:
+    """One row per stored message: kind, target, reason, and the trace joined by `` | ``."""
+    rows = []
+    for d in store.decisions():
+        trace = d["trace"]
+        steps = trace.get("trace", []) if isinstance(trace, dict) else trace
+        rows.append({"message": d["message"], "source": d["source"], "uidl": d["uidl"] or "",
+                     "kind": d["kind"], "target": d["target"], "reason": d["reason"],
+                     "trace": " | ".join(str(s) for s in steps)})
+    return rows
+
+
+def decisions_frame(store: Store):
+    """The routing decisions as a :class:`pandas.DataFrame` (columns :data:`DECISION_COLUMNS`)."""
+    import pandas as pd
+
+    return pd.DataFrame(decision_rows(store), columns=list(DECISION_COLUMNS))

@@ -1,0 +1,266 @@
+"""A thin SMTP submission client on :mod:`smtplib`: TLS verified by default, one reply type.
+
+Owns the submission conversation (RFC 6409 / RFC 5321) for the pipeline's sender and the
+connection doctor: implicit TLS (port 465, RFC 8314 §3) or STARTTLS (RFC 3207), certificate
+verification through :func:`mailsupport.tlsutil.client_context`, AUTH (PLAIN/LOGIN, or
+XOAUTH2 when the settings carry an ``oauth_token``), and no AUTH over an unencrypted
+connection unless ``allow_plaintext_auth``.
+
+Every reply is a frozen :class:`SmtpReply`; a refused command raises
+:class:`~mailsupport.errors.SmtpRejected` with the reply and the ``stage`` (``MAIL``,
+``RCPT``, ``DATA``, ...). ``reply.temporary`` (4xx) tells the caller to keep the message queued
+and retry; 5xx is final. When the server advertises SIZE (RFC 1870) a message over it is
+refused *before* sending with :class:`~mailsupport.errors.MessageTooLarge`. CR, LF or NUL in
+an address is refused (it would inject SMTP commands). Library errors are translated here,
+once, ``raise ... from exc``; passwords never appear in messages.
+
+Layer 3: imports config, errors, sasl, signature (for the injection check), tlsutil. Must not
+import the pipeline, sandbox or presentation modules.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Sequence
+
+from .config import ServerSettings, TlsMode
+from .errors import AuthError, ConfigError, ConnectError, MessageTooLarge, ProtocolError, SmtpRejected
+from .sasl import xoauth2_initial_response
+from .signature import check_header_value
+from .tlsutil import client_context
+
+__all__ = ["SmtpReply", "SmtpClient"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpReply:
+    """One SMTP reply (RFC 5321 §4.2): three-digit ``code`` and the ``text`` (lines joined by newline)."""
+
+    code: int
+    text: str
+
+    @property
+    def temporary(self) -> bool:
+        """4xx: try again later (RFC 5321 §4.2.1, "transient negative completion")."""
+        return 400 <= self.code < 500
+
+    @property
+    def permanent(self) -> bool:
+        """5xx: do not retry unchanged."""
+        return self.code >= 500
+
+    @property
+    def ok(self) -> bool:
+        """2xx or 3xx."""
+        return 200 <= self.code < 400
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}"
+
+
+def _reply(code: int, msg: bytes | str) -> SmtpReply:
+    text = msg.decode("utf-8", "replace") if isinstance(msg, bytes) else str(msg)
+    return SmtpReply(code=int(code), text=text.strip())
+
+
+class SmtpClient:
+    """One SMTP session. ``with SmtpClient(settings) as c: c.send(raw, mail_from, rcpts)``.
+
+    ``local_hostname`` is the EHLO name (default: the machine's FQDN, as smtplib does).
+    """
+
+    def __init__(self, settings: ServerSettings, *, ssl_context: ssl.SSLContext | None = None,
+                 local_hostname: str | None = None) -> None:
+        if not settings.host or not settings.port:
+            raise ConfigError("the SMTP server needs a host and a port", path="outbound.server")
+        self.settings = settings
+        self.server = settings.endpoint
+        self._ctx = ssl_context
+        self._local = local_hostname
+        self._smtp: smtplib.SMTP | None = None
+        self.encrypted = False
+        self.size_limit: int | None = None
+
+    def _context(self) -> ssl.SSLContext:
+        if self._ctx is None:
+            try:
+                self._ctx = client_context(verify=self.settings.verify_tls, ca_file=self.settings.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"cannot load the CA file {self.settings.ca_file!r}: {exc}",
+                                  path="outbound.server.ca_file") from exc
+        return self._ctx
+
+    # ------------------------------------------------------------------ set-up
+    def connect(self) -> "SmtpClient":
+        """Connect, EHLO, STARTTLS when configured (then EHLO again), read SIZE."""
+        s = self.settings
+        try:
+            if s.tls is TlsMode.IMPLICIT:
+                self._smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self._context(),
+                                              local_hostname=self._local)
+                self.encrypted = True
+            else:
+                self._smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout, local_hostname=self._local)
+            code, msg = self._smtp.ehlo()
+            if code != 250:
+                raise SmtpRejected(f"EHLO refused: {_reply(code, msg)}", reply=_reply(code, msg), stage="EHLO",
+                                   server=self.server)
+            if s.tls is TlsMode.STARTTLS:
+                if not self._smtp.has_extn("starttls"):
+                    raise ConnectError("the server does not offer STARTTLS; use tls = \"implicit\" (port 465) "
+                                       "or check the port", server=self.server)
+                code, msg = self._smtp.starttls(context=self._context())
+                self.encrypted = True
+                self._smtp.ehlo()
+        except SmtpRejected:
+            self.abort()
+            raise
+        except ssl.SSLCertVerificationError as exc:
+            self.abort()
+            raise ConnectError(f"the server's TLS certificate was not accepted ({exc.verify_message}); fix it, "
+                               "give ca_file, or (accepting the risk) verify_tls = false", server=self.server) from exc
+        except ssl.SSLError as exc:
+            self.abort()
+            raise ConnectError(f"TLS handshake failed ({exc.reason or exc}); check the port and TLS mode "
+                               f"(now {s.tls.value})", server=self.server) from exc
+        except smtplib.SMTPResponseException as exc:
+            self.abort()
+            r = _reply(exc.smtp_code, exc.smtp_error)
+            raise SmtpRejected(f"the server refused the session: {r}", reply=r, stage="CONNECT",
+                               server=self.server) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self.abort()
+            raise ConnectError(f"cannot connect ({exc}); check host, port and firewall", server=self.server) from exc
+        size = self._smtp.esmtp_features.get("size", "").strip()
+        self.size_limit = int(size) if size.isdigit() and int(size) > 0 else None
+        return self
+
+    def login(self) -> None:
+        """AUTH when credentials are configured (XOAUTH2 if a token is set)."""
+        s = self.settings
+        smtp = self._require()
+        if not s.username or (s.password is None and not s.oauth_token):
+            return  # an open relay / IP-authorised submission (the vendor relay, tests)
+        if not self.encrypted and not s.allow_plaintext_auth:
+            raise ConfigError(f"refusing to send the password for {s.username!r} unencrypted to {self.server}; "
+                              "use tls = \"starttls\" or \"implicit\", or set allow_plaintext_auth = true "
+                              "(test servers only)", path="outbound.server.tls")
+        try:
+            if s.oauth_token:
+                initial = xoauth2_initial_response(s.username, s.oauth_token)
+                code, msg = smtp.docmd("AUTH", f"XOAUTH2 {initial}")
+                if code == 334:  # the JSON error challenge; an empty line gets the final reply
+                    code, msg = smtp.docmd("")
+                if code != 235:
+                    raise AuthError(f"the OAuth token for {s.username!r} was refused: {_reply(code, msg)}",
+                                    server=self.server)
+            else:
+                smtp.login(s.username, s.password.reveal())
+        except smtplib.SMTPAuthenticationError as exc:
+            r = _reply(exc.smtp_code, exc.smtp_error)
+            raise AuthError(f"login for {s.username!r} rejected: {r}; check the user name and password "
+                            "(or app password)", server=self.server) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise AuthError(f"the server offers no AUTH{'' if self.encrypted else ' before TLS'}; "
+                            "check the port and TLS mode", server=self.server) from exc
+        except smtplib.SMTPException as exc:
+            raise AuthError(f"login for {s.username!r} failed: {exc}", server=self.server) from exc
+        except OSError as exc:
+            raise ProtocolError(f"connection lost during AUTH ({exc})", server=self.server) from exc
+
+    def open(self) -> "SmtpClient":
+        """:meth:`connect` then :meth:`login`."""
+        self.connect()
+        try:
+            self.login()
+        except BaseException:
+            self.abort()
+            raise
+        return self
+
+    def _require(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            raise ProtocolError("not connected", server=self.server)
+        return self._smtp
+
+    # ------------------------------------------------------------------ sending
+    def send(self, raw: bytes, mail_from: str, rcpt_tos: Sequence[str]) -> SmtpReply:
+        """MAIL, RCPT for each recipient, DATA. Returns the final reply (250).
+
+        Raises :class:`SmtpRejected` (with ``reply`` and ``stage``) for a refused command;
+        a refused recipient refuses the whole message so nothing is half-sent.
+        """
+        check_header_value("MAIL FROM address", mail_from)
+        if not rcpt_tos:
+            raise ConfigError("a message needs at least one recipient", path="rcpt_tos")
+        for i, r in enumerate(rcpt_tos):
+            check_header_value(f"RCPT TO address [{i}]", r)
+        if self.size_limit is not None and len(raw) > self.size_limit:
+            raise MessageTooLarge(f"the message is {len(raw)} bytes, over the {self.size_limit}-byte SIZE the "
+                                  f"server {self.server} advertises; not sent", size=len(raw), limit=self.size_limit)
+        smtp = self._require()
+        stage = "MAIL"
+        try:
+            opts = [f"SIZE={len(raw)}"] if self.size_limit is not None else []
+            code, msg = smtp.mail(mail_from, opts)
+            if code != 250:
+                self._reset()
+                raise SmtpRejected(f"MAIL FROM:<{mail_from}> refused: {_reply(code, msg)}",
+                                   reply=_reply(code, msg), stage=stage, server=self.server)
+            stage = "RCPT"
+            for r in rcpt_tos:
+                code, msg = smtp.rcpt(r)
+                if code not in (250, 251):
+                    self._reset()
+                    raise SmtpRejected(f"RCPT TO:<{r}> refused: {_reply(code, msg)}",
+                                       reply=_reply(code, msg), stage=stage, server=self.server)
+            stage = "DATA"
+            code, msg = smtp.data(raw)
+            if code != 250:
+                raise SmtpRejected(f"the message was refused after DATA: {_reply(code, msg)}",
+                                   reply=_reply(code, msg), stage=stage, server=self.server)
+            return _reply(code, msg)
+        except smtplib.SMTPResponseException as exc:
+            r = _reply(exc.smtp_code, exc.smtp_error)
+            raise SmtpRejected(f"{stage} refused: {r}", reply=r, stage=stage, server=self.server) from exc
+        except (smtplib.SMTPServerDisconnected, OSError, socket.timeout) as exc:
+            self.abort()
+            raise ProtocolError(f"connection lost during {stage} ({exc}); the message was not accepted",
+                                server=self.server) from exc
+
+    def _reset(self) -> None:
+        try:
+            self._require().rset()
+        except (smtplib.SMTPException, OSError):
+            self.abort()
+
+    def quit(self) -> None:
+        """QUIT politely (errors ignored: the mail is already accepted or not)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+    def abort(self) -> None:
+        """Close the connection at once."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def __enter__(self) -> "SmtpClient":
+        if self._smtp is None:
+            self.open()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.quit()
+        else:
+            self.abort()
