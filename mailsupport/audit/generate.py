@@ -130,8 +130,9 @@ def _tenant_toml(i: int, org: str, domain: str, provider: str, zones: list[str],
         'wildcard_domain = "actionstep.example"',
         f"provider = {_toml_str(provider)}",
         f"failed_email_address = {_toml_str(('failed@' + domain) if quirk == 'loop' else 'it@support.example')}",
-        "zones = [" + ", ".join(_toml_str(z) for z in zones) + "]",
     ]
+    if zones:
+        lines.append("zones = [" + ", ".join(_toml_str(z) for z in zones) + "]")
     password = f"canary-4b1d-gen-{i}"
     if provider != "outbound-only":
         lines += ["", "[inbound]", f"address = {_toml_str(inbound_addr)}", 'kind = "catch-all"',
@@ -152,8 +153,13 @@ def _tenant_toml(i: int, org: str, domain: str, provider: str, zones: list[str],
     return "\n".join(lines) + "\n"
 
 
-def generate_fleet(out_dir: str | Path, n: int, *, seed: int = 7, chunk: int = 1000) -> Fleet:
-    """Write ``n`` tenants (``out_dir/tenants``) and their zones (``out_dir/zones``); deterministic."""
+def generate_fleet(out_dir: str | Path, n: int, *, seed: int = 7, chunk: int = 1000,
+                   zones_field: bool = True) -> Fleet:
+    """Write ``n`` tenants (``out_dir/tenants``) and their zones (``out_dir/zones``); deterministic.
+
+    With ``zones_field=False`` the tenant files do not name their zone files (for runs where
+    a DNS server loaded with :attr:`Fleet.zones` answers instead, like the benchmark).
+    """
     if n < 1 or chunk < 1:
         raise ValueError("n and chunk must be at least 1")
     out = Path(out_dir)
@@ -195,7 +201,7 @@ def generate_fleet(out_dir: str | Path, n: int, *, seed: int = 7, chunk: int = 1
         else:
             chunk_fp.write(f"{label} IN MX 10 mx1.{label}\nmx1.{label} IN A 192.0.2.{i % 250 + 1}\n")
         chunk_fp.write(f"{label} IN A 192.0.2.{(i * 7) % 250 + 1}\nmail.{label} IN A 192.0.2.{i % 250 + 1}\n")
-        zones = provider_zone_refs + [f"../zones/{origin}.zone"]
+        zones = provider_zone_refs + [f"../zones/{origin}.zone"] if zones_field else []
         (tdir / f"{org}.toml").write_text(_tenant_toml(i, org, domain, provider, zones, quirk))
     if chunk_fp is not None:
         chunk_fp.close()

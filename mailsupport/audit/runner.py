@@ -130,11 +130,12 @@ async def audit_tenant(path: Path, options: AuditOptions, dns: DnsSource) -> Ten
     secrets = _secrets(tenant)
     findings: list[Finding] = []
     lookups: list[tuple[str, int]] = []
-    try:
-        lookup = dns.lookup_for(tenant)
-        lookup_error: BaseException | None = None
-    except Exception as exc:
-        lookup, lookup_error = None, exc
+    lookup, lookup_error = None, None
+    if {"spf", "mx"} & set(options.checks) or (options.connect and "settings" in options.checks):
+        try:
+            lookup = dns.lookup_for(tenant)
+        except Exception as exc:
+            lookup_error = exc
     ctx = CheckContext(lookup=lookup, connect=options.connect, timeout=options.timeout)
 
     async def one(kind: str) -> None:

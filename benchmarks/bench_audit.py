@@ -1,0 +1,138 @@
+"""Benchmark (not a test): audit 10,000 generated tenants (config + SPF + MX) against Knot on
+loopback, and in the same run check the same domains with checkdmarc (SPF + MX).
+
+Reports tenants/s for the audit, domains/s for checkdmarc, the ratio (target: at least 10x),
+and the audit's peak memory at 1,000 and at 10,000 tenants (target: flat). Each audit size
+runs in its own child process so peak RSS is that run's alone.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_audit.py [--tenants 10000] [--concurrency 64]
+        [--checkdmarc-domains N]   # default: all the fleet's domains
+
+Needs Debian's ``knot`` (run as root) and the ``bench`` extra (checkdmarc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def child(args: argparse.Namespace) -> None:
+    """Audit the first ``--limit`` tenants against the nameserver; print one JSON line of numbers."""
+    from mailsupport.audit.runner import AuditOptions, iter_paths, run_audit
+
+    paths = list(itertools.islice(iter_paths([args.tenants_dir]), args.limit))
+    options = AuditOptions(checks=tuple(args.checks.split(",")), concurrency=args.concurrency,
+                           nameserver=(args.host, args.port))
+    with open(args.state, "w") as state:
+        start = time.perf_counter()
+        summary = run_audit(paths, options, state=state)
+        elapsed = time.perf_counter() - start
+    print(json.dumps({"tenants": summary.tenants, "findings": summary.findings, "seconds": elapsed,
+                      "by_severity": summary.by_severity,
+                      "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def run_child(fleet_dir: Path, host: str, port: int, limit: int, concurrency: int, checks: str) -> dict:
+    """Run :func:`child` in a fresh interpreter and return its numbers."""
+    state = fleet_dir / f"state-{limit}.jsonl"
+    out = subprocess.run([sys.executable, __file__, "--child", "--tenants-dir", str(fleet_dir / "tenants"),
+                          "--host", host, "--port", str(port), "--limit", str(limit), "--state", str(state),
+                          "--concurrency", str(concurrency), "--checks", checks],
+                         capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    ids: dict[str, int] = {}
+    with state.open() as fp:
+        for line in fp:
+            for f in json.loads(line)["findings"]:
+                ids[f["check"]] = ids.get(f["check"], 0) + 1
+    result["checks"] = dict(sorted(ids.items()))
+    return result
+
+
+def run_checkdmarc(domains: list[str], host: str, port: int) -> dict:
+    """checkdmarc's SPF check and MX lookup for each domain, one after another (how its CLI runs)."""
+    import dns.nameserver
+    from checkdmarc.smtp import get_mx_hosts
+    from checkdmarc.spf import check_spf
+
+    ns = [dns.nameserver.Do53Nameserver(host, port=port)]
+    errors = 0
+    start = time.perf_counter()
+    for d in domains:
+        try:
+            check_spf(d, nameservers=ns, timeout=2.0)
+        except Exception:
+            errors += 1  # checkdmarc raises for broken records: that is its verdict
+        try:
+            get_mx_hosts(d, nameservers=ns, skip_tls=True, timeout=2.0)
+        except Exception:
+            pass
+    elapsed = time.perf_counter() - start
+    return {"domains": len(domains), "seconds": elapsed, "spf_errors": errors}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tenants", type=int, default=10_000)
+    p.add_argument("--small", type=int, default=1_000, help="the smaller run for the memory comparison")
+    p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--checks", default="config,spf,mx")
+    p.add_argument("--checkdmarc-domains", type=int, default=0, help="0 = all the fleet's domains")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--tenants-dir", help=argparse.SUPPRESS)
+    p.add_argument("--host", help=argparse.SUPPRESS)
+    p.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--limit", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--state", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        return child(args)
+
+    from benchmarks.knot import KnotServer
+    from mailsupport.audit.generate import generate_fleet
+
+    with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
+        t0 = time.perf_counter()
+        fleet = generate_fleet(tmp, args.tenants, zones_field=False)  # Knot answers
+        print(f"generated {args.tenants} tenants + {len(fleet.zones)} zone files in {time.perf_counter() - t0:.1f} s")
+        with KnotServer(fleet.zones) as knot:
+            print(f"knotd on {knot.host}:{knot.port}")
+            small = run_child(Path(tmp), knot.host, knot.port, args.small, args.concurrency, args.checks)
+            big = run_child(Path(tmp), knot.host, knot.port, args.tenants, args.concurrency, args.checks)
+            n = args.checkdmarc_domains or len(fleet.domains)
+            cd = run_checkdmarc(list(fleet.domains[:n]), knot.host, knot.port)
+    ours = big["tenants"] / big["seconds"]
+    theirs = cd["domains"] / cd["seconds"]
+    report = {
+        "audit_checks": args.checks,
+        "audit_small": {k: small[k] for k in ("tenants", "seconds", "maxrss_mb")},
+        "audit_big": {k: big[k] for k in ("tenants", "seconds", "maxrss_mb", "findings", "by_severity")},
+        "audit_tenants_per_s": round(ours, 1),
+        "checkdmarc": cd,
+        "checkdmarc_domains_per_s": round(theirs, 1),
+        "ratio": round(ours / theirs, 1),
+        "memory_ratio_big_over_small": round(big["maxrss_mb"] / small["maxrss_mb"], 2),
+        "check_ids": big["checks"],
+    }
+    print(json.dumps(report, indent=2))
+    print(f"\naudit: {big['tenants']} tenants in {big['seconds']:.1f} s = {ours:.0f} tenants/s "
+          f"(peak {big['maxrss_mb']:.0f} MB; {small['tenants']} tenants: {small['maxrss_mb']:.0f} MB)")
+    print(f"checkdmarc: {cd['domains']} domains in {cd['seconds']:.1f} s = {theirs:.0f} domains/s")
+    print(f"ratio: {ours / theirs:.1f}x (target >= 10x)")
+
+
+if __name__ == "__main__":
+    main()
