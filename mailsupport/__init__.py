@@ -31,6 +31,9 @@ _EXPORTS = {
     "Finding": "model",
     "Tenant": "config",
     "load_tenant": "config",
+    "check_settings": "doctor",
+    "SettingsReport": "doctor",
+    "DraftStore": "doctor",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
