@@ -307,13 +307,14 @@ def _check_host(run: _Run, domain: str, override: str | None = None, chain: tupl
             return result, exp, RecordTrace(domain=domain, record=text, query=log[0] if log else None,
                                             terms=tuple(terms), result=result, decided_by=redirect.text)
     except _SpfError as err:
+        culprit = mechs[index].text if index < len(mechs) else (record.redirect.text if record.redirect else "")
         if err.limit:
             remaining = list(mechs[index + 1:])
             if record.redirect is not None and index < len(mechs):
                 remaining.append(record.redirect)
             for term in remaining:
                 terms.append((yield from _audit_term(run, term, domain, chain, probe=False)))
-        raise fail(err, text, "error") from None
+        raise fail(err, text, culprit) from None
     # §4.7: no mechanism matched and no redirect -> neutral
     return "neutral", None, RecordTrace(domain=domain, record=text, query=log[0] if log else None,
                                         terms=tuple(terms), result="neutral",

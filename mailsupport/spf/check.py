@@ -1,0 +1,274 @@
+"""Check a customer domain's SPF end to end: :func:`check_domain` → :class:`SpfCheck`.
+
+Gathers the facts through one :class:`~mailsupport.dnslookup.DnsLookup` (the record, the
+static lookup tree, the vendor include's own record and its sending IPs, check_host() for
+each of them), diagnoses them (:mod:`.diagnose`), builds the suggested record
+(:mod:`.suggest`) and evaluates that suggestion too. One generator does the work, so the
+same code runs sync (:func:`check_domain`) and async (:func:`check_domain_async`,
+:func:`check_domains_async` for many domains at once with a shared answer cache).
+
+Layer 4 (use case): imports the core, dnslookup and model; never presentation modules at
+import time (rendering is imported lazily by the display methods).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from ..config import DEFAULT_VENDOR_INCLUDE
+from ..dnslookup import CachedLookup, DnsLookup, make_lookup
+from ..errors import OperationError
+from ..model import Finding, Severity
+from .diagnose import SpfFacts, diagnose, include_costs
+from .evaluate import Gen, SpfResult, _query, _SpfError, evaluate, run_async, run_sync, tree
+from .parse import SpfRecord, SpfSyntaxError, is_spf_record, parse_record
+from .suggest import flatten_networks, suggest_record
+from .trace import RecordTrace
+
+__all__ = ["SpfCheck", "check_domain", "check_domain_async", "check_domains", "check_domains_async",
+           "vendor_ips"]
+
+MAX_VENDOR_IPS = 6
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpfCheck:
+    """The SPF state of one domain, ready to show.
+
+    ``verdict`` is the check_host() result for ``ip`` when given, else for the vendor's
+    sending IPs (``pass`` only when every one passes; otherwise the first other result);
+    ``verdicts`` lists ``(ip, result)``; ``evaluation`` is the full result (with trace) for
+    the first IP. ``dns_lookups``/``void_lookups`` count the whole static tree
+    (:attr:`tree`), which is what a receiver may spend. ``suggested_record`` is None when
+    nothing needs fixing; ``suggestion_verdict``/``suggestion_lookups`` come from evaluating
+    the suggestion through DNS.
+    """
+
+    domain: str
+    vendor_include: str = DEFAULT_VENDOR_INCLUDE
+    records: tuple[str, ...] = ()
+    verdict: str = "none"
+    verdicts: tuple[tuple[str, str], ...] = ()
+    evaluation: SpfResult | None = None
+    dns_lookups: int = 0
+    void_lookups: int = 0
+    tree: RecordTrace | None = None
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+    suggested_record: str | None = None
+    suggestion_changes: tuple[str, ...] = ()
+    suggestion_lookups: int | None = None
+    suggestion_verdict: str | None = None
+    source: str = ""
+
+    @property
+    def trace(self) -> RecordTrace | None:
+        """The evaluation trace for the first IP checked."""
+        return self.evaluation.trace if self.evaluation else None
+
+    @property
+    def ok(self) -> bool:
+        """True when no finding is an error or worse."""
+        return all(f.severity < Severity.ERROR for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of the CLI (keys listed in issue #4)."""
+        from .render import check_to_dict
+
+        return check_to_dict(self)
+
+    def to_text(self) -> str:
+        """A plain-text report (verdict, findings, suggestion, trace tree)."""
+        from .render import check_to_text
+
+        return check_to_text(self)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        from .render import check_to_html
+
+        return check_to_html(self)
+
+
+def vendor_ips(vendor_tree: RecordTrace | None, limit: int = MAX_VENDOR_IPS) -> tuple[str, ...]:
+    """One representative address per ``ip4``/``ip6`` network of the vendor's record tree."""
+    if vendor_tree is None:
+        return ()
+    out: list[str] = []
+    for _depth, node in vendor_tree.walk():
+        text = getattr(node, "term", "")
+        low = text.lower().lstrip("+")
+        if low.startswith(("ip4:", "ip6:")):
+            try:
+                net = ipaddress.ip_network(low[4:], strict=False)
+            except ValueError:
+                continue
+            host = next(iter(net.hosts()), net.network_address) if net.num_addresses > 2 else net.network_address
+            out.append(str(host))
+    return tuple(dict.fromkeys(out))[:limit]
+
+
+def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, helo: str,
+           record: str | None, source: str) -> Gen:
+    domain = domain.strip().rstrip(".").lower()
+    log: list = []
+    txt_error = ""
+    records: tuple[str, ...] = ()
+    if record is not None:
+        records = (record.strip(),)
+    else:
+        try:
+            ans = yield from _query(domain, "TXT", log)
+            records = tuple(r for r in ans.records if is_spf_record(r))
+        except _SpfError as err:
+            txt_error = err.reason
+    has_mx = False
+    if not records and not txt_error:
+        try:
+            has_mx = bool((yield from _query(domain, "MX", log)).records)
+        except _SpfError:
+            pass
+    parsed: SpfRecord | None = None
+    syntax: SpfSyntaxError | None = None
+    if len(records) == 1:
+        try:
+            parsed = parse_record(records[0])
+        except SpfSyntaxError as exc:
+            syntax = exc
+    elif len(records) > 1:
+        for rec in records:
+            try:
+                parse_record(rec)
+            except SpfSyntaxError as exc:
+                syntax = syntax or exc
+    static, lookups, voids = None, 0, 0
+    if parsed is not None:
+        static, lookups, voids = yield from tree(domain, record=records[0])
+    vtree, _vl, _vv = yield from tree(vendor_include)
+    vips = vendor_ips(vtree)
+    vendor_error = vtree.error if vtree is not None and vtree.error else ""
+    ips = (ip,) if ip else vips
+    override = record if record is not None else None
+    results: list[tuple[str, SpfResult]] = []
+    for one in ips:
+        res = yield from evaluate(one, domain, sender=sender or f"postmaster@{domain}", helo=helo,
+                                  record=override)
+        results.append((one, res))
+    facts = SpfFacts(domain=domain, vendor_include=vendor_include, records=records, txt_error=txt_error,
+                     parsed=parsed, syntax_error=syntax, tree=static, lookups=lookups, voids=voids,
+                     vendor_verdicts=tuple(results) if not ip else (), vendor_error=vendor_error)
+    findings = diagnose(facts)
+    if ip is None and not vips:
+        findings += (Finding(check="spf.vendor-ip-not-permitted", severity=Severity.WARNING, subject=domain,
+                             summary=f"No sending IPs could be read from {vendor_include} "
+                                     f"({vendor_error or 'no ip4/ip6 terms'}), so they were not checked.",
+                             remedy="Check the vendor include name (--vendor-include) and its DNS."),)
+    suggestion = None
+    s_lookups = s_verdict = None
+    if not txt_error and any(f.severity >= Severity.WARNING for f in findings):
+        costs = include_costs(static)
+        flat = {t.term: flatten_networks(t.child) for t in (static.terms if static else ()) if t.child}
+        void_terms = [t.term for t in (static.terms if static else ()) if t.void]
+        suggestion = suggest_record(records, vendor_include=vendor_include, has_mx=has_mx, costs=costs,
+                                    flattenable=flat, void_terms=void_terms, voids=voids)
+        if len(records) == 1 and suggestion.record == records[0]:
+            suggestion = None
+        else:
+            _t, s_lookups, _v = yield from tree(domain, record=suggestion.record)
+            checks = []
+            for one in vips or ips:
+                res = yield from evaluate(one, domain, sender=f"postmaster@{domain}", helo=helo,
+                                          record=suggestion.record)
+                checks.append(res.result)
+            s_verdict = _combine(checks)
+    verdicts = tuple((one, r.result) for one, r in results)
+    return SpfCheck(domain=domain, vendor_include=vendor_include, records=records,
+                    verdict=_combine([r for _i, r in verdicts]) if verdicts else
+                    ("temperror" if txt_error else "none" if not records else "unknown"),
+                    verdicts=verdicts, evaluation=results[0][1] if results else None,
+                    dns_lookups=lookups, void_lookups=voids, tree=static, findings=findings,
+                    suggested_record=suggestion.record if suggestion else None,
+                    suggestion_changes=suggestion.changes if suggestion else (),
+                    suggestion_lookups=s_lookups, suggestion_verdict=s_verdict, source=source)
+
+
+def _combine(results: Sequence[str]) -> str:
+    others = [r for r in results if r != "pass"]
+    return others[0] if others else ("pass" if results else "none")
+
+
+def check_domain(domain: str, *, vendor_include: str = DEFAULT_VENDOR_INCLUDE,
+                 lookup: DnsLookup | None = None, ip: str | None = None, sender: str = "",
+                 helo: str = "", record: str | None = None) -> SpfCheck:
+    """Check ``domain``'s SPF (see :class:`SpfCheck`).
+
+    ``lookup`` defaults to the system resolver. ``ip``/``sender``/``helo`` check one
+    client instead of the vendor IPs; ``record`` evaluates that text as the domain's
+    record (to try an edit before publishing it).
+    """
+    lookup = lookup or make_lookup()
+    gen = _check(domain, vendor_include=vendor_include, ip=ip, sender=sender, helo=helo,
+                 record=record, source=lookup.source)
+    return run_sync(gen, lookup)
+
+
+async def check_domain_async(domain: str, *, vendor_include: str = DEFAULT_VENDOR_INCLUDE,
+                             lookup: DnsLookup | None = None, ip: str | None = None, sender: str = "",
+                             helo: str = "", record: str | None = None) -> SpfCheck:
+    """The async form of :func:`check_domain` (for many domains on one event loop)."""
+    lookup = lookup or make_lookup()
+    gen = _check(domain, vendor_include=vendor_include, ip=ip, sender=sender, helo=helo,
+                 record=record, source=lookup.source)
+    return await run_async(gen, lookup)
+
+
+def _failed(domain: str, vendor_include: str, exc: Exception) -> SpfCheck:
+    return SpfCheck(domain=domain, vendor_include=vendor_include, verdict="temperror",
+                    findings=(Finding(check="spf.dns-temporary-failure", severity=Severity.ERROR,
+                                      subject=domain, summary=f"The check could not run: {exc}",
+                                      remedy="Check the DNS server and try again."),))
+
+
+async def check_domains_async(domains: Iterable[str], *, vendor_include: str = DEFAULT_VENDOR_INCLUDE,
+                              lookup: DnsLookup | None = None, concurrency: int = 64,
+                              progress: bool | None = None, **kw: Any) -> list[SpfCheck]:
+    """Check many domains concurrently with one shared answer cache; results in input order.
+
+    ``progress`` (default: stderr is a terminal) writes a one-line counter to stderr.
+    A domain whose check fails with an operation error gets a finding, never stops the batch.
+    """
+    domains = list(domains)
+    lookup = lookup or make_lookup()
+    if not isinstance(lookup, CachedLookup):
+        lookup = CachedLookup(lookup)
+    show = sys.stderr.isatty() if progress is None else progress
+    sem = asyncio.Semaphore(max(1, concurrency))
+    done = 0
+
+    async def one(d: str) -> SpfCheck:
+        nonlocal done
+        async with sem:
+            try:
+                result = await check_domain_async(d, vendor_include=vendor_include, lookup=lookup, **kw)
+            except OperationError as exc:
+                result = _failed(d, vendor_include, exc)
+        done += 1
+        if show:
+            sys.stderr.write(f"\rSPF: {done}/{len(domains)} domains checked")
+            sys.stderr.flush()
+        return result
+
+    results = await asyncio.gather(*(one(d) for d in domains))
+    if show:
+        sys.stderr.write("\n")
+    return list(results)
+
+
+def check_domains(domains: Iterable[str], **kw: Any) -> list[SpfCheck]:
+    """Sync wrapper around :func:`check_domains_async` (runs its own event loop)."""
+    return asyncio.run(check_domains_async(domains, **kw))
