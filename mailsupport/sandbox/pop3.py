@@ -408,7 +408,12 @@ async def start_pop3(world: World, listener: str, host: str = "127.0.0.1", port:
     implicit = listener == "pop3_tls"
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await Pop3Session(world, listener, reader, writer, tls=implicit).run()
+        try:
+            await Pop3Session(world, listener, reader, writer, tls=implicit).run()
+        except asyncio.CancelledError:
+            # the sandbox is stopping; ending quietly keeps asyncio's stream callback from
+            # logging the cancelled task as an error
+            writer.transport.abort()
 
     return await asyncio.start_server(serve, host, port,
                                       ssl=world.tls.server_context if implicit else None)

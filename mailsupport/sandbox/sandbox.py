@@ -149,6 +149,7 @@ class Sandbox:
                 data = data.merged(source)
             else:
                 paths.append(source)
+        paths = list(dict.fromkeys(str(p) for p in paths))  # tenants share vendor zone files
         data = data.merged(load_zone_files(paths)) if paths else data
         self._dns = DnsServer(data)
         host, port = self._loop.run(self._dns.start("127.0.0.1", 0))
@@ -158,13 +159,18 @@ class Sandbox:
         """Close every server and the loop; remove the certificate files. Idempotent."""
         loop, self._loop = self._loop, None
         if loop is not None:
-            for server in self._servers.values():
-                server.close()
-            if self._dns is not None:
-                try:
-                    loop.run(self._dns.stop(), timeout=10)
-                except Exception:  # pragma: no cover - best effort at shutdown
-                    log.exception("DNS server did not stop cleanly")
+            servers = list(self._servers.values())
+
+            async def close() -> None:  # on the loop's thread: asyncio servers are not thread-safe
+                for server in servers:
+                    server.close()
+                if self._dns is not None:
+                    await self._dns.stop()
+
+            try:
+                loop.run(close(), timeout=10)
+            except Exception:  # pragma: no cover - best effort at shutdown
+                log.exception("the sandbox servers did not close cleanly")
             loop.stop()
         self._servers.clear()
         shutil.rmtree(self._dir, ignore_errors=True)
@@ -272,9 +278,22 @@ class Sandbox:
         """The provider profile in force."""
         return self.world.profile
 
-    def set_profile(self, name: str) -> None:
-        """Switch the provider profile for the next connection and delivery."""
-        self.world.profile = get_profile(name)
+    def set_profile(self, name: str, **options: Any) -> Profile:
+        """Switch the provider profile for the next connection and delivery.
+
+        ``options`` override fields of the :class:`~mailsupport.sandbox.profiles.Profile`,
+        e.g. ``set_profile("gmail", x_gm_original_to=True)`` (Workspace's "Add
+        X-Gm-Original-To header" routing option). Returns the profile now in force.
+        """
+        profile = get_profile(name)
+        if options:
+            unknown = sorted(set(options) - set(Profile.__dataclass_fields__))
+            if unknown:
+                raise ValueError(f"unknown profile option {unknown[0]!r}: expected fields of Profile "
+                                 f"such as x_gm_original_to, basic_auth, pop_popped")
+            profile = replace(profile, **options)
+        self.world.profile = profile
+        return profile
 
     @property
     def faults(self) -> tuple[Fault, ...]:
