@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "scan",
     "diagnose",
     "check_settings",
+    "spf",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_OPERATION = 0, 1, 2, 3

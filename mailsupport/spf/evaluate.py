@@ -521,8 +521,15 @@ def _audit_record(run: _Run, domain: str, chain: tuple, *, probe: bool, override
                            result="permerror", error=f"syntax error: {exc}", evaluated=False)
     chain = (*chain, domain.lower())
     terms = []
+    seen_all = False
     for term in record.terms:
+        if seen_all and (isinstance(term, Mechanism) or term.name == "redirect"):
+            # §5.1: terms after "all" are never evaluated (and redirect is then unused, §6.1)
+            terms.append(TermTrace(term=term.text, lookups=run.lookups, outcome="not evaluated",
+                                   evaluated=False, note="after 'all': never evaluated"))
+            continue
         terms.append((yield from _audit_term(run, term, domain, chain, probe=probe)))
+        seen_all = seen_all or (isinstance(term, Mechanism) and term.name == "all")
     return RecordTrace(domain=domain, record=text, query=log[0] if log else None, terms=tuple(terms),
                        evaluated=False)
 
