@@ -208,6 +208,9 @@ def _check_for(rung: Rung, direction: str, provider: Provider, server: ServerSet
         return _login_cause(rung, direction, provider, server)
     if rung.code in ("mail-from-rejected", "rcpt-rejected") and re.search(r"\b5\.7\.(30|139)\b", rung.reply):
         return "settings.o365-basic-auth-retired"
+    if rung.code in ("mail-from-rejected", "rcpt-rejected") and (
+            rung.reply.startswith("530") or re.search(r"\b5\.7\.(0|57)\b.*authenticat", rung.reply, re.I)):
+        return "settings.credentials-missing"  # RFC 4954 §6: 530 5.7.0 Authentication required
     if rung.code == "timeout":
         return "settings.connection-timeout" if rung.step == "connect" else (
             "settings.no-greeting" if rung.step == "greeting" else "settings.server-stalled")

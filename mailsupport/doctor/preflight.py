@@ -53,7 +53,8 @@ _LABELS = {
 def effective_servers(tenant: Tenant) -> tuple[ServerSettings | None, ServerSettings | None]:
     """The POP3 and SMTP settings the doctor will use, with the help page's defaults applied:
     Office 365, Exchange and Gmail ask only for "login/email address and password", so the
-    user name defaults to the mailbox address and SMTP reuses the mailbox's login."""
+    user name defaults to the mailbox address, and SMTP reuses the mailbox's login unless its own
+    is given (the page has one user name/password pair for a fetching provider)."""
     from dataclasses import replace
 
     pop3 = None
@@ -64,8 +65,7 @@ def effective_servers(tenant: Tenant) -> tuple[ServerSettings | None, ServerSett
     smtp = tenant.outbound.server
     if tenant.outbound.use_vendor_relay:
         smtp = tenant.vendor_relay
-    elif pop3 is not None and tenant.provider in (Provider.OFFICE365, Provider.EXCHANGE, Provider.GMAIL,
-                                                  Provider.SANDBOX):
+    elif pop3 is not None:  # every fetching provider: one login for mailbox and SMTP (help page)
         if not smtp.username:
             smtp = replace(smtp, username=pop3.username)
         if not smtp.password and not smtp.oauth_token:
