@@ -108,11 +108,13 @@ def write_maildir(maildir: Path, messages: Iterable[bytes], *, prefix: str = "m"
 
 @dataclass
 class Dovecot:
-    """A private Dovecot POP3 server. ``users`` maps login -> password; each user's Maildir is
-    ``root/mail/<login>/Maildir``. Start with :meth:`start` (or ``with``), stop with :meth:`stop`."""
+    """A private Dovecot POP3 server. Any user name logs in with ``password`` (a static passdb,
+    so tests add users without reloading); each user's Maildir is ``<mail root>/<login>/Maildir``.
+    Start with :meth:`start` (or ``with``), stop with :meth:`stop`."""
 
     root: Path
-    users: dict[str, str] = field(default_factory=lambda: {"mailbox": "secret"})
+    users: list[str] = field(default_factory=lambda: ["mailbox"])
+    password: str = "secret"
     mail_root: Path | None = None
     port: int = 0
     tls_port: int = 0
@@ -140,15 +142,8 @@ class Dovecot:
         mail_root = self.mail_root or root / "mail"
         mail_root.mkdir(parents=True, exist_ok=True)
         os.chown(mail_root, MAIL_UID, MAIL_UID)
-        lines = []
-        for user, password in self.users.items():
-            home = mail_root / user
-            home.mkdir(exist_ok=True)
-            os.chown(home, MAIL_UID, MAIL_UID)
-            write_maildir(home / "Maildir", ())
-            lines.append(f"{user}:{{PLAIN}}{password}:{MAIL_UID}:{MAIL_UID}::{home}::")
-        (root / "passwd").write_text("\n".join(lines) + "\n")
-        (root / "passwd").chmod(0o644)
+        for user in self.users:
+            self.add_user(user)
         self.port = self.port or free_port()
         self.tls_port = self.tls_port or free_port()
         conf = f"""
@@ -168,12 +163,12 @@ auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
 pop3_uidl_format = %08Xu%08Xv
 passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN {root}/passwd
+  driver = static
+  args = password={self.password}
 }}
 userdb {{
-  driver = passwd-file
-  args = {root}/passwd
+  driver = static
+  args = uid={MAIL_UID} gid={MAIL_UID} home={mail_root}/%u
 }}
 service pop3-login {{
   inet_listener pop3 {{
@@ -203,23 +198,22 @@ service pop3-login {{
                                stdin=subprocess.DEVNULL, timeout=30)
         if r.returncode != 0:
             raise RuntimeError(f"dovecot failed to start: {(root / 'start.log').read_text(errors='replace')}")
-        _wait_port(self.port, time.monotonic() + 20, "dovecot", root / "dovecot.log")
-        self._pid = int((root / "run" / "master.pid").read_text().split()[0])
+        deadline = time.monotonic() + 20
+        _wait_port(self.port, deadline, "dovecot", root / "dovecot.log")
+        pidfile = root / "run" / "master.pid"
+        while not pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self._pid = int(pidfile.read_text().split()[0])
         return self
 
-    def add_user(self, user: str, password: str = "secret") -> Path:
-        """Add a POP3 user to the running server (passwd-file is re-read when it changes); returns its Maildir."""
+    def add_user(self, user: str) -> Path:
+        """Make ``user``'s home and empty Maildir (every user logs in with :attr:`password`)."""
         home = (self.mail_root or self.root / "mail") / user
         home.mkdir(parents=True, exist_ok=True)
         os.chown(home, MAIL_UID, MAIL_UID)
         write_maildir(home / "Maildir", ())
-        self.users[user] = password
-        lines = [f"{u}:{{PLAIN}}{p}:{MAIL_UID}:{MAIL_UID}::{(self.mail_root or self.root / 'mail') / u}::"
-                 for u, p in self.users.items()]
-        tmp = self.root / "passwd.tmp"
-        tmp.write_text("\n".join(lines) + "\n")
-        tmp.chmod(0o644)
-        os.replace(tmp, self.root / "passwd")
+        if user not in self.users:
+            self.users.append(user)
         return home / "Maildir"
 
     def stop(self) -> None:
