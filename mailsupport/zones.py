@@ -7,7 +7,8 @@ NXDOMAIN, NODATA, a timeout or SERVFAIL.
 
 Sources:
 
-* standard zone files (RFC 1035 master format, ``$ORIGIN``/``$TTL`` honoured; no SOA needed),
+* standard zone files (RFC 1035 master format, ``$ORIGIN``/``$TTL`` honoured, ``$TTL`` 300 when
+  absent; no SOA needed),
   via :func:`load_zone_file` / :func:`zone_from_text` (dnspython ``dns.zone``);
 * the openspf conformance suite's ``zonedata`` mapping, via :meth:`ZoneData.from_mapping`
   (``SPF`` entries duplicated to TXT, ``TXT: NONE``, positional ``TIMEOUT``).
@@ -31,6 +32,7 @@ the zone files it is given; it must not import sockets or the sandbox.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -293,11 +295,15 @@ def _rrset(name: dns.name.Name, ttl: int, rdatas: Iterable[dns.rdata.Rdata]) -> 
 
 def zone_from_text(text: str, *, origin: str | None = None, source: str = "<zone>") -> ZoneData:
     """Parse master-file text (``$ORIGIN`` in the text, or ``origin=``) into :class:`ZoneData`."""
+    shift = 0
+    if not re.search(r"^\$TTL\b", text, re.M):
+        text, shift = f"$TTL {DEFAULT_TTL}\n" + text, 1  # a default TTL when the file has none
     try:
         zone = dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False,
                                   filename=source)
     except dns.exception.DNSException as exc:
-        raise ConfigError(f"cannot parse zone file: {exc}. Check the record syntax "
+        message = re.sub(rf"{re.escape(source)}:(\d+):", lambda m: f"line {int(m.group(1)) - shift}:", str(exc))
+        raise ConfigError(f"cannot parse zone file: {message}. Check the record syntax "
                           "(RFC 1035 master format) and that $ORIGIN is set.", source=source) from exc
     return ZoneData.from_zones([zone])
 

@@ -131,7 +131,11 @@ def suggest_record(records: Sequence[str], *, vendor_include: str, has_mx: bool 
     else:
         had_vendor_before = any(t.lower() == vendor_term.lower() for t in mechs)
     present = any(t.lower() == vendor_term.lower() for t in terms)
-    if not had_vendor_before:
+    if len(records) > 1 and had_vendor_before:
+        # merged records come in DNS order (arbitrary): put the include just before the all
+        had_vendor_before = False
+        mechs = [t for t in mechs if t.lower() != vendor_term.lower()] + [vendor_term]
+    elif not had_vendor_before:
         mechs = [t for t in mechs if t.lower() != vendor_term.lower()] + [vendor_term]
         changes.append(f"{'move' if present else 'insert'} {vendor_term} before the all")
     redirect = [m for m in mods if m.lower().startswith("redirect=")]
