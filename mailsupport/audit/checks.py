@@ -146,8 +146,18 @@ async def _mx(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
 async def _settings(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     if not ctx.connect:
         return CheckOutput()
-    doctor = _load("mailsupport.doctor", "doctor_findings")
-    return CheckOutput(findings=tuple(await asyncio.to_thread(doctor, tenant, lookup=ctx.lookup)))
+    check_settings = _load("mailsupport.doctor.ladder", "check_settings")
+    preflight = _load("mailsupport.doctor.preflight", "preflight")
+    # The doctor runs blocking sockets: one worker thread per tenant in flight. Its report
+    # repeats the pre-flight and the Office 365 MX check, which the config and mx kinds
+    # already report; keep only what the ladders add.
+    report = await asyncio.to_thread(check_settings, tenant, dns=ctx.lookup, timeout=ctx.timeout)
+    already = {(f.check, f.subject) for f in preflight(tenant)}
+    mx_ids = {"settings.o365-mx-not-protection-outlook"}
+    return CheckOutput(findings=tuple(
+        f for f in report.findings
+        if (f.check, f.subject) not in already and f.check not in mx_ids
+        and not (f.check == "settings.dns-temporary" and f.subject.startswith("domain "))))
 
 
 async def _samples(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
