@@ -59,10 +59,11 @@ class SandboxTls:
         self.ca_file = str(self.directory / "sandbox-ca.pem")
         self._ca.cert_pem.write_to_path(self.ca_file)
         self._chains: dict[CertKind, tuple[str, str]] = {}
-        self._write(CertKind.GOOD, self._ca.issue_cert(*SERVER_NAMES))
+        # common_name too: fetchmail's sslcertck wants a subject CN besides the SANs
+        self._write(CertKind.GOOD, self._ca.issue_cert(*SERVER_NAMES, common_name="localhost"))
         past = _dt.datetime(2020, 1, 1, tzinfo=_dt.timezone.utc)
         self._write(CertKind.EXPIRED, self._ca.issue_cert(
-            *SERVER_NAMES, not_before=past, not_after=past + _dt.timedelta(days=30)))
+            *SERVER_NAMES, common_name="localhost", not_before=past, not_after=past + _dt.timedelta(days=30)))
         self._write(CertKind.WRONG_HOST, self._ca.issue_cert("mail.wrong-host.invalid"))
         rogue = trustme.CA(organization_name="self-signed, not the sandbox CA")
         self._write_pems(CertKind.SELF_SIGNED, rogue.cert_pem.bytes(), rogue.private_key_pem.bytes())
