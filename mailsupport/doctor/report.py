@@ -152,6 +152,15 @@ class SettingsReport:
         return "\n".join(lines)
 
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the text report, every value HTML-escaped."""
+        import html
+
+        colour = "#070" if self.ok else "#b00"
+        return (f"<div><b style='color:{colour}'>{'PASS' if self.ok else 'FAIL'}</b>"
+                f"<pre>{html.escape(self.format_text())}</pre></div>")
+
+
 def format_rung(r: Rung) -> str:
     """One ladder line: ``  ok   greeting     12 ms  +OK ready``."""
     mark = "ok  " if r.ok else "FAIL"

@@ -33,7 +33,7 @@ from ..doctor.preflight import preflight_data
 from ..doctor.report import Rung, SettingsReport, format_rung
 from ..model import Finding, Secret, Severity
 
-__all__ = ["EmailSetup", "PROVIDER_CHOICES", "visible_fields", "render_findings_html"]
+__all__ = ["EmailSetup", "PROVIDER_CHOICES", "visible_fields", "render_findings_html", "sandbox_overrides"]
 
 #: The dropdown, in the help page's order.
 PROVIDER_CHOICES = tuple((PRESETS[p].label, p.value) for p in (
@@ -94,6 +94,16 @@ def render_findings_html(findings: tuple[Finding, ...] | list[Finding]) -> str:
             + (f"<br>Server said: <code>{html.escape(said)}</code>" if said else "")
             + (f"<br>What to do: {html.escape(f.remedy)}" if f.remedy else "") + "</li>")
     return "<ul>" + "".join(items) + "</ul>"
+
+
+def sandbox_overrides(sandbox: Any) -> dict[str, Any]:
+    """Overrides that make the form's provider servers the sandbox's (implicit-TLS POP3,
+    STARTTLS submission, its CA trusted): the sandbox stands in for the provider. Duck-typed
+    (``pop3_tls``, ``smtp``, ``ca_file``), so this module never imports the sandbox."""
+    return {"inbound": {"server": {"host": sandbox.pop3_tls.host, "port": sandbox.pop3_tls.port,
+                                   "tls": "implicit", "ca_file": sandbox.ca_file}},
+            "outbound": {"server": {"host": sandbox.smtp.host, "port": sandbox.smtp.port,
+                                    "tls": "starttls", "ca_file": sandbox.ca_file}}}
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
