@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mailsupport.dnslookup import CachedLookup, ResolverLookup
@@ -11,15 +9,7 @@ from mailsupport.sandbox.dns import DnsServer
 from mailsupport.sandbox.loop import BackgroundLoop
 from mailsupport.zones import ZoneData, load_zone_files
 
-REPO = Path(__file__).resolve().parents[2]
-ZONES = REPO / "data" / "samples" / "zones"
-#: The SPF sample zones (other helpers keep their own zone files in the same folder).
-SPF_ZONES = tuple(ZONES / f"{name}.zone" for name in (
-    "actionstep-vendor", "smithlaw.example", "no-record.example", "multiple-records.example",
-    "syntax-error.example", "vendor-include-missing.example", "vendor-include-after-all.example",
-    "terms-after-all.example", "too-many-lookups.example", "too-many-void-lookups.example",
-    "ptr-deprecated.example", "permissive-all.example", "dns-temporary-failure.example",
-    "vendor-ip-not-permitted.example"))
+from spf_suite import SPF_ZONES, ZONES  # noqa: F401  (re-exported for the tests)
 
 
 @pytest.fixture(scope="session")

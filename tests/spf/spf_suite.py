@@ -16,6 +16,16 @@ SUITE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "conformance
 RFC7208 = SUITE_DIR / "rfc7208-tests.yml"
 RFC4408 = SUITE_DIR / "rfc4408-tests.yml"
 
+REPO = Path(__file__).resolve().parents[2]
+ZONES = REPO / "data" / "samples" / "zones"
+#: The SPF sample zones (other helpers keep their own zone files in the same folder).
+SPF_ZONES = tuple(ZONES / f"{name}.zone" for name in (
+    "actionstep-vendor", "smithlaw.example", "no-record.example", "multiple-records.example",
+    "syntax-error.example", "vendor-include-missing.example", "vendor-include-after-all.example",
+    "terms-after-all.example", "too-many-lookups.example", "too-many-void-lookups.example",
+    "ptr-deprecated.example", "permissive-all.example", "dns-temporary-failure.example",
+    "vendor-ip-not-permitted.example"))
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Case:

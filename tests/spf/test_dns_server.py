@@ -1,0 +1,156 @@
+"""The sandbox DNS server and the DnsLookup backends, over real UDP/TCP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from mailsupport.dnslookup import (AnswerStatus, CachedLookup, MxRecord, ResolverLookup, ZoneLookup,
+                                   make_lookup, parse_nameserver)
+from mailsupport.errors import ConfigError, DnsTempError
+from mailsupport.sandbox.dns import DnsServer
+from mailsupport.zones import ZoneData, zone_from_text
+
+ZONE = """$ORIGIN example.test.
+$TTL 60
+@       SOA ns hostmaster 1 3600 600 86400 60
+@       MX 10 mail
+@       MX 20 backup
+mail    A 192.0.2.10
+mail    AAAA 2001:db8::10
+alias   CNAME mail
+big     TXT "{a}"
+big     TXT "{b}"
+big     TXT "{c}"
+_fault.slow  TXT "timeout"
+slow    A 192.0.2.99
+_fault.broken TXT "servfail TXT"
+broken  TXT "never served"
+""".replace("{a}", "a" * 200).replace("{b}", "b" * 200).replace("{c}", "c" * 200)
+
+
+@pytest.fixture()
+def zone_server(dns_server):
+    """The session DNS server answering from ZONE."""
+    dns_server.set_zone_data(zone_from_text(ZONE))
+    return dns_server
+
+
+def _ask(server, name, rdtype, tcp=False):
+    q = dns.message.make_query(name, rdtype)
+    host, port = server.address
+    return (dns.query.tcp if tcp else dns.query.udp)(q, host, port=port, timeout=2)
+
+
+def test_nxdomain_and_nodata_are_distinct(zone_server):
+    """An absent name is NXDOMAIN; a present name without the type is NOERROR with no answer."""
+    nx = _ask(zone_server, "nope.example.test", "A")
+    nodata = _ask(zone_server, "mail.example.test", "TXT")
+    assert nx.rcode() == dns.rcode.NXDOMAIN
+    assert nodata.rcode() == dns.rcode.NOERROR and nodata.answer == []
+    assert nodata.flags & dns.flags.AA and nodata.authority  # SOA for negative caching
+
+
+def test_big_answer_sets_tc_over_udp_and_comes_whole_over_tcp(zone_server):
+    """A TXT answer over 512 octets is truncated on UDP and complete on TCP."""
+    udp = _ask(zone_server, "big.example.test", "TXT")
+    tcp = _ask(zone_server, "big.example.test", "TXT", tcp=True)
+    assert udp.flags & dns.flags.TC and not udp.answer
+    assert len(tcp.answer[0]) == 3
+
+
+def test_resolver_lookup_falls_back_to_tcp_and_types_answers(zone_server):
+    """ResolverLookup returns typed answers, following TC to TCP and CNAMEs."""
+    lookup = ResolverLookup.for_nameserver(zone_server.address, timeout=2)
+    assert len(lookup.query("big.example.test", "TXT").records) == 3
+    mx = lookup.query("example.test", "MX")
+    assert set(mx.records) == {MxRecord(preference=10, exchange="mail.example.test"),
+                               MxRecord(preference=20, exchange="backup.example.test")}
+    alias = lookup.query("alias.example.test", "AAAA")
+    assert alias.records == ("2001:db8::10",) and alias.canonical_name == "mail.example.test"
+    assert lookup.query("nope.example.test", "A").status is AnswerStatus.NXDOMAIN
+    assert lookup.query("mail.example.test", "TXT").status is AnswerStatus.NODATA
+
+
+def test_timeout_and_servfail_faults_raise_dns_temp_error(zone_server):
+    """A timeout mark never answers; a servfail mark answers SERVFAIL: both DnsTempError."""
+    lookup = ResolverLookup.for_nameserver(zone_server.address, timeout=0.3)
+    with pytest.raises(DnsTempError, match="timed out"):
+        lookup.query("slow.example.test", "TXT")
+    assert lookup.query("slow.example.test", "A").records == ("192.0.2.99",)
+    with pytest.raises(DnsTempError, match="SERVFAIL"):
+        lookup.query("broken.example.test", "TXT")
+    assert _ask(zone_server, "broken.example.test", "TXT").rcode() == dns.rcode.SERVFAIL
+
+
+def test_zone_lookup_answers_the_same_offline():
+    """ZoneLookup gives the same typed answers without a socket."""
+    lookup = ZoneLookup(zone_from_text(ZONE))
+    assert lookup.query("alias.example.test", "A").records == ("192.0.2.10",)
+    with pytest.raises(DnsTempError):
+        lookup.query("broken.example.test", "TXT")
+
+
+def test_swap_zone_data_while_running(dns_server):
+    """set_zone_data changes the answers from the next question on."""
+    lookup = ResolverLookup.for_nameserver(dns_server.address, timeout=1)
+    dns_server.set_zone_data(ZoneData.from_mapping({"a.test.example": [{"A": "192.0.2.1"}]}))
+    assert lookup.query("a.test.example", "A").records == ("192.0.2.1",)
+    dns_server.set_zone_data(ZoneData.from_mapping({"a.test.example": [{"A": "192.0.2.2"}]}))
+    assert lookup.query("a.test.example", "A").records == ("192.0.2.2",)
+
+
+def test_cached_lookup_asks_once_for_concurrent_questions(zone_server):
+    """Concurrent identical async questions share one query; later ones hit the cache."""
+    lookup = CachedLookup(ResolverLookup.for_nameserver(zone_server.address, timeout=2))
+    before = zone_server.queries
+
+    async def many():
+        return await asyncio.gather(*(lookup.aquery("mail.example.test", "A") for _ in range(20)))
+
+    answers = asyncio.run(many())
+    assert {a.records for a in answers} == {("192.0.2.10",)}
+    assert zone_server.queries - before == 1 and lookup.misses == 1
+
+
+def test_server_start_stop_frees_the_port(background_loop):
+    """A server binds UDP and TCP on one port and releases it on stop."""
+    server = DnsServer(ZoneData())
+    host, port = background_loop.run(server.start())
+    background_loop.run(server.stop())
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, port))
+    with pytest.raises(RuntimeError):
+        server.address
+
+
+@pytest.mark.parametrize("text,expected", [("127.0.0.1", ("127.0.0.1", 53)), ("127.0.0.1:5353", ("127.0.0.1", 5353)),
+                                           ("[::1]:5300", ("::1", 5300)), ("::1", ("::1", 53))])
+def test_parse_nameserver(text, expected):
+    """host[:port] and [v6]:port forms."""
+    assert parse_nameserver(text) == expected
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1:0", "127.0.0.1:99999", ":53", "host:port"])
+def test_parse_nameserver_rejects_bad_input(text):
+    """Bad nameserver options raise ConfigError saying the expected form."""
+    with pytest.raises(ConfigError, match="HOST|port"):
+        parse_nameserver(text)
+
+
+def test_fault_mark_with_unknown_word_is_a_config_error():
+    """A fault mark that is neither timeout nor servfail names the problem."""
+    with pytest.raises(ConfigError, match="unknown fault"):
+        zone_from_text('$ORIGIN x.example.\n_fault.a TXT "explode"\n')
+
+
+def test_make_lookup_rejects_zone_and_nameserver_together(tmp_path):
+    """make_lookup takes zone files or a nameserver, not both."""
+    with pytest.raises(ConfigError, match="not both"):
+        make_lookup(zones=[tmp_path / "a.zone"], nameserver="127.0.0.1:53")
