@@ -56,8 +56,8 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "inbound.kind": ("This is a wildcard/catch-all mailbox", "checkbox"),
     "inbound.confirm_download_then_delete": (
         "I understand every email already in this mailbox will be downloaded, then deleted", "checkbox"),
-    "division_signature": ("Default user email signature", "area"),
-    "disclaimer": ("Mandatory disclaimer", "area"),
+    "division_signature": ("Default signature", "area"),
+    "disclaimer": ("Disclaimer", "area"),
     "failed_email_address": ("Forward failed emails to", "text"),
 }
 _COMMON = ("division_signature", "disclaimer", "failed_email_address")
@@ -182,7 +182,7 @@ class EmailSetup:
                                        ("none", "none")), value="implicit" if path.startswith("inbound")
                               else "starttls", description=label, style=style)
         if kind == "checkbox":
-            return w.Checkbox(value=False, description=label, indent=False, layout=wide)
+            return w.Checkbox(value=False, description=label, indent=False, layout=w.Layout(width="auto"))
         if kind == "area":
             return w.Textarea(description=label, style=style, layout=wide)
         return w.Text(description=label, style=style, layout=wide)
