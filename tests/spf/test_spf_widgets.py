@@ -1,0 +1,34 @@
+"""The notebook helpers: the lookup-tree Figure and the record editor widget."""
+
+from __future__ import annotations
+
+from mailsupport.dnslookup import make_lookup
+from mailsupport.spf import check_domain
+from mailsupport.spf.plot import plot_lookup_tree
+from mailsupport.spf.widget import SpfEditor
+from spf_suite import ZONES
+
+
+def _lookup():
+    return make_lookup(zones=[ZONES / "actionstep-vendor.zone", ZONES / "too-many-lookups.example.zone"])
+
+
+def test_plot_lookup_tree_returns_a_figure_with_one_box_per_record():
+    """One labelled box per record; the title gives the total."""
+    from matplotlib.figure import Figure
+
+    check = check_domain("too-many-lookups.example", lookup=_lookup())
+    fig = plot_lookup_tree(check.tree)
+    assert isinstance(fig, Figure)
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert len(labels) == 10 and "_spf.crm.too-many-lookups.example  (5 lookups)" in labels
+    assert "11 lookups" in fig.axes[0].get_title()
+
+
+def test_editor_rechecks_on_edit_and_shows_errors_inside():
+    """Typing a record re-evaluates it; a bad client IP shows an escaped error in the widget."""
+    editor = SpfEditor("too-many-lookups.example", lookup=_lookup())
+    assert editor.result.verdict == "permerror"
+    assert editor.set_record("v=spf1 include:_spf.actionstep.com ~all").verdict == "pass"
+    editor._ip.value = "<bad>"
+    assert editor.result is None and "&lt;bad&gt;" in editor._out.value
