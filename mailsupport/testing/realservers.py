@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["missing_real_servers", "require_real_servers", "free_port", "Dovecot", "Postfix",
+__all__ = ["missing_real_servers", "require_real_servers", "free_port", "private_root", "Dovecot", "Postfix",
            "MAIL_UID", "write_maildir"]
 
 #: The unprivileged user owning the Maildirs (Postfix's virtual(8) refuses root).
@@ -66,6 +66,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def private_root(prefix: str = "mailsupport-real-") -> Path:
+    """A fresh directory for server instances, outside pytest's ``tmp_path``.
+
+    pytest resets its ``/tmp/pytest-of-<user>`` base to mode 0700 whenever any pytest session
+    starts (other test runs on the machine included), which would lock the ``postfix``,
+    ``dovecot`` and mail users out mid-run; this directory and its parents stay traversable.
+    Remove it with :func:`shutil.rmtree` when done.
+    """
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    _open_parents(path)
+    return path
 
 
 def _open_parents(path: Path) -> None:

@@ -4,33 +4,40 @@ POP3 user per test, and a store in the test's temporary directory."""
 from __future__ import annotations
 
 import itertools
+import shutil
 from pathlib import Path
 
 import pytest
 
 from mailsupport.store import Store
-from mailsupport.testing.realservers import Dovecot, Postfix, require_real_servers
+from mailsupport.testing.realservers import Dovecot, Postfix, private_root, require_real_servers
 
 _users = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def dovecot(tmp_path_factory: pytest.TempPathFactory):
-    """A Dovecot POP3 server for the whole session (users are added per test)."""
+def real_root():
+    """One private directory for the session's servers and their Maildirs."""
     require_real_servers()
-    root = tmp_path_factory.mktemp("dovecot")
-    server = Dovecot(root, users=[]).start()
+    root = private_root()
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dovecot(real_root: Path):
+    """A Dovecot POP3 server for the whole session (users are added per test)."""
+    server = Dovecot(real_root / "dovecot", users=[], mail_root=real_root / "mail").start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def postfix(tmp_path_factory: pytest.TempPathFactory, dovecot: Dovecot):
+def postfix(real_root: Path, dovecot: Dovecot):
     """A Postfix whose catch-all domain delivers into Maildirs the session's Dovecot serves."""
-    root = tmp_path_factory.mktemp("postfix")
     dovecot.add_user("mailbox")
     dovecot.add_user("outside")
-    server = Postfix(root, mail_root=dovecot.mail_root or dovecot.root / "mail").start()
+    server = Postfix(real_root / "postfix", mail_root=real_root / "mail").start()
     yield server
     server.stop()
 
