@@ -31,6 +31,7 @@ _EXPORTS = {
     "Finding": "model",
     "Tenant": "config",
     "load_tenant": "config",
+    "Sandbox": "sandbox",
     "check_settings": "doctor",
     "SettingsReport": "doctor",
     "DraftStore": "doctor",

@@ -77,6 +77,7 @@ class Pop3Session:
         return f"Pop3Session(listener={self.listener!r}, user={self.username!r})"
 
     async def send(self, line: str | bytes) -> None:
+        """Write one response (CRLF added when missing)."""
         data = line.encode("utf-8") if isinstance(line, str) else line
         self.writer.write(data if data.endswith(b"\r\n") else data + b"\r\n")
         await self.writer.drain()
@@ -99,6 +100,7 @@ class Pop3Session:
 
     # ------------------------------------------------------------------ main loop
     async def run(self) -> None:
+        """Greet, then read and answer commands until QUIT, EOF, a drop or the idle timeout."""
         try:
             if await self._greet():
                 while True:
@@ -150,6 +152,7 @@ class Pop3Session:
             await self.send("502 5.5.2 Error: command not recognized")
 
     async def dispatch(self, line: str) -> None:
+        """Route one command line to the handler allowed in the current state."""
         verb, _, arg = line.partition(" ")
         verb = verb.upper()
         if verb in ("CAPA", "QUIT"):
@@ -169,6 +172,7 @@ class Pop3Session:
 
     # ------------------------------------------------------------------ any state
     async def cmd_CAPA(self, arg: str) -> None:
+        """CAPA (RFC 2449 §5): the capability list; STLS only before login and TLS."""
         caps = ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "USER", "SASL PLAIN XOAUTH2"]
         if self.box is None and not self.tls:
             caps.append("STLS")
@@ -180,9 +184,11 @@ class Pop3Session:
         await self.send("+OK Capability list follows\r\n" + "\r\n".join(caps) + "\r\n.")
 
     async def cmd_NOOP(self, arg: str) -> None:
+        """NOOP (RFC 1939 §5)."""
         await self.send("+OK")
 
     async def cmd_QUIT(self, arg: str) -> None:
+        """QUIT: in TRANSACTION, enter UPDATE and apply the DELEs (RFC 1939 §6)."""
         if await self.fault(Stage.QUIT, self.username or ""):
             raise _Close()
         if self.box is not None:  # RFC 1939 §6: the UPDATE state
@@ -197,6 +203,7 @@ class Pop3Session:
 
     # ------------------------------------------------------------------ AUTHORIZATION
     async def cmd_STLS(self, arg: str) -> None:
+        """STLS (RFC 2595 §4): upgrade to TLS with the sandbox certificate."""
         if self.tls:
             await self.send("-ERR TLS already active.")
             return
@@ -208,6 +215,7 @@ class Pop3Session:
         self.user = None  # RFC 2595 §4: forget what was said before TLS
 
     async def cmd_USER(self, arg: str) -> None:
+        """USER (RFC 1939 §7): remember the name for PASS."""
         if not arg:
             await self.send("-ERR No username given.")
             return
@@ -215,6 +223,7 @@ class Pop3Session:
         await self.send("+OK")
 
     async def cmd_PASS(self, arg: str) -> None:
+        """PASS (RFC 1939 §7): check the password under the profile's policy."""
         if self.user is None:
             await self.send("-ERR No username given.")
             return
@@ -224,6 +233,7 @@ class Pop3Session:
         await self._login(user, self.world.check_password("pop3", user, arg), basic=True)
 
     async def cmd_APOP(self, arg: str) -> None:
+        """APOP (RFC 1939 §7): MD5 of the greeting timestamp and the shared secret."""
         parts = arg.split()
         if not self.stamp or len(parts) != 2:
             await self.send("-ERR [AUTH] APOP not available." if not self.stamp else "-ERR Syntax: APOP name digest")
@@ -252,6 +262,7 @@ class Pop3Session:
         return b64(line.decode("ascii", "replace"))
 
     async def cmd_AUTH(self, arg: str) -> None:
+        """AUTH (RFC 5034): PLAIN (RFC 4616) or XOAUTH2; without arguments, list the mechanisms."""
         parts = arg.split()
         if not parts:
             await self.send("+OK\r\nPLAIN\r\nXOAUTH2\r\n.")
@@ -329,6 +340,7 @@ class Pop3Session:
         return [(i + 1, m) for i, m in enumerate(self.messages) if i not in self.deleted]
 
     async def cmd_STAT(self, arg: str) -> None:
+        """STAT (RFC 1939 §5): count and size of the messages not marked deleted."""
         if await self.fault(Stage.STAT, ""):
             return
         live = self._live()
@@ -345,9 +357,11 @@ class Pop3Session:
         await self.send("+OK\r\n" + "".join(f"{line}\r\n" for line in lines) + ".")
 
     async def cmd_LIST(self, arg: str) -> None:
+        """LIST [n] (RFC 1939 §5): sizes."""
         await self._listing(Stage.LIST, arg, lambda m: m.size)
 
     async def cmd_UIDL(self, arg: str) -> None:
+        """UIDL [n] (RFC 1939 §7): unique ids, stable across sessions."""
         await self._listing(Stage.UIDL, arg, lambda m: m.uid)
 
     async def _send_message(self, stage: Stage, n: int, body: bytes, first: str) -> None:
@@ -367,6 +381,7 @@ class Pop3Session:
             self.retrieved.add(msg.uid)
 
     async def cmd_RETR(self, arg: str) -> None:
+        """RETR n (RFC 1939 §5): the whole message, dot-stuffed."""
         n, err = self._number(arg)
         if err:
             await self.send(err)
@@ -375,6 +390,7 @@ class Pop3Session:
         await self._send_message(Stage.RETR, n, msg.data, f"+OK {msg.size} octets")
 
     async def cmd_TOP(self, arg: str) -> None:
+        """TOP n k (RFC 1939 §7): the header and k body lines."""
         parts = arg.split()
         if len(parts) != 2 or not parts[1].isdigit():
             await self.send("-ERR Syntax: TOP msg lines")
@@ -387,6 +403,7 @@ class Pop3Session:
         await self._send_message(Stage.TOP, n, _top(msg.data, int(parts[1])), "+OK")
 
     async def cmd_DELE(self, arg: str) -> None:
+        """DELE n (RFC 1939 §5): mark for deletion at QUIT."""
         n, err = self._number(arg)
         if err:
             await self.send(err)
@@ -397,6 +414,7 @@ class Pop3Session:
         await self.send("+OK Marked to be deleted.")
 
     async def cmd_RSET(self, arg: str) -> None:
+        """RSET (RFC 1939 §5): unmark every deletion of this session."""
         self.deleted.clear()
         await self.send(f"+OK {len(self.messages)} messages.")
 

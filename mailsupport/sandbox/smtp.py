@@ -149,11 +149,13 @@ class SandboxHandler:
 
     @property
     def submission(self) -> bool:
+        """True for the submission listeners (AUTH, relaying to outside allowed)."""
         return self.listener != "mx"
 
     # ------------------------------------------------------------ EHLO (RFC 5321 §4.1.1.1)
     async def handle_EHLO(self, server: SandboxSMTP, session: Session, envelope: Envelope,
                           hostname: str, responses: list[str]) -> list[str]:
+        """EHLO: hide AUTH on the MX, add SIZE when advertised (RFC 1870 §4)."""
         session.host_name = hostname
         out = [r for r in responses if self.submission or not r.startswith("250-AUTH")]
         limit = self.world.size_limit
@@ -242,6 +244,7 @@ class SandboxHandler:
     # ------------------------------------------------------------ envelope
     async def handle_MAIL(self, server: SandboxSMTP, session: Session, envelope: Envelope,
                           address: str, mail_options: list[str]) -> str:
+        """MAIL FROM: faults, then the SIZE= parameter against the limit (RFC 1870 §6.1)."""
         reply = await server.apply_fault(Stage.MAIL, address)
         if reply is not None:
             return reply
@@ -255,6 +258,7 @@ class SandboxHandler:
 
     async def handle_RCPT(self, server: SandboxSMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
+        """RCPT TO: faults, then routing (mailbox, matter domain, unknown user, relay)."""
         reply = await server.apply_fault(Stage.RCPT, address)
         if reply is not None:
             return reply
@@ -272,6 +276,7 @@ class SandboxHandler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: SandboxSMTP, session: Session, envelope: Envelope) -> str:
+        """End of DATA: faults, size limit, then delivery per profile (RFC 5321 §4.1.1.4)."""
         data = envelope.original_content or b""
         reply = await server.apply_fault(Stage.DATA, ",".join(envelope.rcpt_tos))
         if reply is not None:
