@@ -43,9 +43,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "RecipientEvidence",
     "envelope_candidates",
+    "candidates_from_fields",
     "recipients_for",
     "ProviderFingerprint",
     "fingerprint",
+    "fingerprint_from_fields",
+    "decode_text",
     "MessageSummary",
     "split_header_block",
     "parse_fields",
@@ -67,8 +70,8 @@ POSITIONS = {
 
 # One header field: name, colon, value with its folded continuation lines (RFC 5322 §2.2,
 # §3.2.2 folding). Field names are printable ASCII except colon (RFC 5322 §3.6.8).
-_FIELD_RE = re.compile(rb"^([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)", re.M)
-_UNFOLD_RE = re.compile(rb"\r?\n")
+_FIELD_RE = re.compile(r"^([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)", re.M)
+_UNFOLD_RE = re.compile(r"\r?\n")
 _FOR_RE = re.compile(r"\bfor\s+<?([^\s<>;]+)>?", re.I)
 _ADDR_RE = re.compile(r"<([^<>]*)>|([^\s,<>;\"]+)")
 
@@ -82,7 +85,8 @@ def split_header_block(raw: bytes) -> tuple[bytes, int]:
     all header and its body offset is ``len(raw)``.
     """
     i = raw.find(b"\n\n")
-    j = raw.find(b"\n\r\n")
+    # look for the CRLF form only before the LF form (a second full scan would read the bodies)
+    j = raw.find(b"\n\r\n", 0, len(raw) if i < 0 else i)
     if i < 0 and j < 0:
         return raw, len(raw)
     if j >= 0 and (i < 0 or j < i):
@@ -96,16 +100,14 @@ def parse_fields(block: bytes) -> list[tuple[str, str]]:
     Lenient: lines that are not fields (no colon, a leading ``From `` line) are skipped;
     bytes that are not UTF-8 become U+FFFD instead of failing.
     """
-    out = []
-    for name, value in _FIELD_RE.findall(block):
-        if b"\n" in value:
-            value = _UNFOLD_RE.sub(b"", value)
-        out.append((name.decode("ascii", "replace"),
-                    value.strip().decode("utf-8", "replace")))
-    return out
+    text = block.decode("utf-8", "replace")
+    return [(name, (_UNFOLD_RE.sub("", value) if "\n" in value else value).strip())
+            for name, value in _FIELD_RE.findall(text)]
 
 
 def _fields_of(headers: HeaderInput) -> list[tuple[str, str]]:
+    if isinstance(headers, list):  # already (name, value) pairs, e.g. from parse_fields
+        return headers
     if isinstance(headers, Message):
         return [(str(k), str(v)) for k, v in headers.raw_items()]
     if isinstance(headers, (bytes, bytearray, memoryview)):
@@ -146,6 +148,10 @@ def _addresses(value: str) -> list[str]:
         token = (bracketed or bare).strip()
         if not token:
             continue
+        if "@" in token and "<" not in token and not token.lower().startswith("mailto:"):
+            local, _, domain = token.rpartition("@")  # fast path of normalize_address
+            out.append(f"{local}@{domain.lower().rstrip('.')}")
+            continue
         addr = normalize_address(token)
         if addr:
             out.append(addr)
@@ -162,10 +168,22 @@ def envelope_candidates(headers: HeaderInput) -> tuple[RecipientEvidence, ...]:
     clause.
     """
     fields = _fields_of(headers)
-    top_received = next((i for i, (n, _v) in enumerate(fields) if n.lower() == "received"), None)
+    return candidates_from_fields(fields, [n.lower() for n, _v in fields])
+
+
+_INTERESTING = frozenset(_CANONICAL) | {"received"}
+
+
+def candidates_from_fields(fields: Sequence[tuple[str, str]], lnames: Sequence[str]) -> tuple[RecipientEvidence, ...]:
+    """:func:`envelope_candidates` for already parsed fields and their lower-cased names (fast path)."""
+    hits = [i for i, n in enumerate(lnames) if n in _INTERESTING]
+    if not hits:
+        return ()
+    top_received = next((i for i in hits if lnames[i] == "received"), None)
     out: list[RecipientEvidence] = []
-    for i, (name, value) in enumerate(fields):
-        lname = name.lower()
+    for i in hits:
+        lname = lnames[i]
+        value = fields[i][1]
         if lname == "received":
             m = _FOR_RE.search(value)
             if not m:
@@ -175,9 +193,7 @@ def envelope_candidates(headers: HeaderInput) -> tuple[RecipientEvidence, ...]:
                 header=RECEIVED_FOR, address=normalize_address(m.group(1)), raw=value, index=i,
                 trusted=top, position="topmost-received" if top else "below-received"))
             continue
-        canonical = _CANONICAL.get(lname)
-        if canonical is None:
-            continue
+        canonical = _CANONICAL[lname]
         if top_received is None:
             trusted, position = True, "no-received"
         elif i < top_received:
@@ -231,15 +247,17 @@ class ProviderFingerprint:
 
 
 def _classify_received(value: str) -> tuple[str, str] | None:
-    if _GMAIL_BY.search(value) or _GMAIL_MX.search(value):
+    # cheap substring tests first: the regexes run only on lines that can match
+    v = value.lower()
+    if ("google.com" in v or "csp" in v) and (_GMAIL_BY.search(value) or _GMAIL_MX.search(value)):
         return "gmail", "Received by a Google mailbox host"
-    if _MS_BY.search(value):
+    if ("outlook.com" in v or "microsoft smtp" in v) and _MS_BY.search(value):
         return "exchange", "Received by an Exchange/Office 365 host"
-    if _POSTFIX.search(value):
+    if "(postfix)" in v:
         return "postfix", "Received line names (Postfix)"
-    if _EXIM.search(value):
+    if "exim" in v and _EXIM.search(value):
         return "exim", "Received line names Exim"
-    if _QMAIL.search(value):
+    if "qmail" in v and _QMAIL.search(value):
         return "qmail", "Received line names qmail"
     return None
 
@@ -253,30 +271,35 @@ def fingerprint(headers: HeaderInput) -> ProviderFingerprint:
     ``Envelope-to`` above the topmost ``Received`` for Exim's default ``local_delivery``).
     """
     fields = _fields_of(headers)
-    received = [(i, v) for i, (n, v) in enumerate(fields) if n.lower() == "received"]
+    return fingerprint_from_fields(fields, [n.lower() for n, _v in fields])
+
+
+def fingerprint_from_fields(fields: Sequence[tuple[str, str]], lnames: Sequence[str]) -> ProviderFingerprint:
+    """:func:`fingerprint` for already parsed fields and their lower-cased names (fast path)."""
+    received = [i for i, n in enumerate(lnames) if n == "received"]
     seen: list[str] = []
-    for _i, value in received:
-        hit = _classify_received(value)
-        if hit and hit[0] not in seen:
-            seen.append(hit[0])
-    top_index = received[0][0] if received else len(fields)
+    hits = [_classify_received(fields[i][1]) for i in received]
+    for h in hits:
+        if h and h[0] not in seen:
+            seen.append(h[0])
+    top_index = received[0] if received else len(fields)
     evidence: list[str] = []
     provider = "other"
     if received:
-        hit = _classify_received(received[0][1])
+        top_value = fields[top_index][1]
+        hit = hits[0]
         if hit:
             provider = hit[0]
-            evidence.append(f"{hit[1]}: Received: {received[0][1][:120]}")
-    ms_org = [n for n, _v in fields if n.lower().startswith("x-ms-exchange-organization-")]
-    if provider == "other" and ms_org:
-        provider = "exchange"
-        evidence.append(f"{len(ms_org)} X-MS-Exchange-Organization-* header(s), e.g. {ms_org[0]}")
+            evidence.append(f"{hit[1]}: Received: {' '.join(top_value.split())[:120]}")
     if provider == "other":
-        above = {n.lower() for n, _v in fields[:top_index]}
-        if "envelope-to" in above:
-            provider = "exim"
-            evidence.append("Envelope-to above the topmost Received (Exim local_delivery)")
-    if provider == "gmail" and fields and fields[0][0].lower() == "delivered-to":
+        ms_org = [fields[i][0] for i, n in enumerate(lnames) if n.startswith("x-ms-exchange-organization-")]
+        if ms_org:
+            provider = "exchange"
+            evidence.append(f"{len(ms_org)} X-MS-Exchange-Organization-* header(s), e.g. {ms_org[0]}")
+    if provider == "other" and "envelope-to" in lnames[:top_index]:
+        provider = "exim"
+        evidence.append("Envelope-to above the topmost Received (Exim local_delivery)")
+    if provider == "gmail" and lnames and lnames[0] == "delivered-to":
         evidence.append(f"Delivered-To is the first header: {fields[0][1][:80]}")
     return ProviderFingerprint(provider=provider, evidence=tuple(evidence), seen=tuple(seen))
 

@@ -290,11 +290,13 @@ def _walk(headers: dict[str, str], body: bytes, depth: int, atts: list[Attachmen
 
 
 def measure(raw: bytes, *, fields: list[tuple[str, str]] | None = None,
-            body_offset: int | None = None) -> SizeReport:
+            body_offset: int | None = None, content_headers: dict[str, str] | None = None) -> SizeReport:
     """Count the encoded and raw (decoded) size of a message and of each attachment.
 
     ``fields``/``body_offset`` may be passed when the caller already split the header block
-    (the fast scan does). Bodies are never decoded: base64 and quoted-printable lengths are
+    (the fast scan does), and ``content_headers`` (lower-case ``content-type``,
+    ``content-transfer-encoding``, ``content-disposition`` -> first value) when it already
+    picked those out. Bodies are never decoded: base64 and quoted-printable lengths are
     counted (:func:`base64_decoded_size`, :func:`qp_decoded_size`), so this stays linear and
     cheap on large messages. Malformed MIME is measured as far as it goes and named in
     ``problems``.
@@ -305,6 +307,7 @@ def measure(raw: bytes, *, fields: list[tuple[str, str]] | None = None,
     atts: list[AttachmentSize] = []
     problems: list[str] = []
     body = raw[body_offset:]
-    raw_body = _walk(_header_map(fields), body, 0, atts, problems)
+    headers = content_headers if content_headers is not None else _header_map(fields)
+    raw_body = _walk(headers, body, 0, atts, problems)
     return SizeReport(encoded_size=len(raw), raw_size=body_offset + raw_body,
                       attachments=tuple(atts), problems=tuple(problems))

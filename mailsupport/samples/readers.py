@@ -91,9 +91,9 @@ def _read_file(p: Path, source: str, position: str) -> RawMessage:
                           problem=f"cannot read file: {exc.strerror or exc}")
 
 
-def _unescape(msg: bytes) -> bytes:
+def _unescape(msg: bytes, maybe_quoted: bool = True) -> bytes:
     # mboxrd/mboxo quote body lines starting "From " as ">From " (Google Takeout uses mboxrd)
-    if b">From " in msg:
+    if maybe_quoted and b">From " in msg:
         return _FROM_ESCAPE.sub(rb"\1", msg)
     return msg
 
@@ -122,6 +122,7 @@ def iter_mbox(path: Path) -> Iterator[RawMessage]:
                              problem="mbox does not start with a 'From ' line: text before it skipped")
         start = 0  # start of the current message's From_ line in buf
         eof = not buf
+        quoted = b">From " in buf  # one scan per buffer instead of one per message
         while not eof or start < len(buf):
             nxt = buf.find(b"\nFrom ", start + 1)
             if nxt < 0:
@@ -130,6 +131,7 @@ def iter_mbox(path: Path) -> Iterator[RawMessage]:
                     if more:
                         buf = buf[start:] + more
                         start = 0
+                        quoted = b">From " in buf
                         continue
                     eof = True
                 nxt = len(buf)
@@ -139,7 +141,7 @@ def iter_mbox(path: Path) -> Iterator[RawMessage]:
             eol = buf.find(b"\n", start, nxt)
             body_start = nxt if eol < 0 else eol + 1
             msg = buf[body_start:nxt]
-            yield RawMessage(source=source, position=str(ordinal), data=_finish(_unescape(msg)))
+            yield RawMessage(source=source, position=str(ordinal), data=_finish(_unescape(msg, quoted)))
             start = nxt
             if start >= len(buf) and eof:
                 break

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ..headers import (MessageSummary, decode_text, envelope_candidates, fingerprint,
+from ..headers import (MessageSummary, candidates_from_fields, decode_text, fingerprint_from_fields,
                        parse_fields, split_header_block)
 from ..sizes import measure
 
@@ -20,7 +20,9 @@ __all__ = ["summarize", "address_list"]
 
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\([^()]*\)')
 _TOKEN = re.compile(r"<([^<>]*)>|([^\s,<>;:\"]+@[^\s,<>;:\"]+)")
-_WANTED = ("message-id", "date", "from", "to", "cc", "subject")
+_WANTED = frozenset(("message-id", "date", "from", "to", "cc", "subject", "content-type",
+                     "content-transfer-encoding", "content-disposition"))
+_CONTENT = ("content-type", "content-transfer-encoding", "content-disposition")
 
 
 def address_list(value: str) -> tuple[str, ...]:
@@ -61,14 +63,15 @@ def _summarize(raw: bytes, source: str, position: str) -> MessageSummary:
         problems.append("no header fields: this does not look like an email message")
     elif body_offset >= len(raw) and not raw.endswith(b"\n\n") and not raw.endswith(b"\r\n\r\n"):
         problems.append("no empty line between header and body")
+    lnames = [n.lower() for n, _v in fields]
     first: dict[str, str] = {}
-    for name, value in fields:
-        key = name.lower()
+    for key, (_n, value) in zip(lnames, fields):
         if key in _WANTED and key not in first:
             first[key] = value
-    sizes = measure(raw, fields=fields, body_offset=body_offset)
+    sizes = measure(raw, fields=fields, body_offset=body_offset,
+                    content_headers={k: first[k] for k in _CONTENT if k in first})
     problems.extend(sizes.problems)
-    fp = fingerprint(fields)
+    fp = fingerprint_from_fields(fields, lnames)
     return MessageSummary(
         source=source,
         position=position,
@@ -81,7 +84,7 @@ def _summarize(raw: bytes, source: str, position: str) -> MessageSummary:
         raw_size=sizes.raw_size,
         encoded_size=sizes.encoded_size,
         attachments=sizes.attachments,
-        candidates=envelope_candidates(fields),
+        candidates=candidates_from_fields(fields, lnames),
         provider=fp.provider,
         provider_evidence=fp.evidence,
         problems=tuple(problems),
