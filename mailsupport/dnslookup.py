@@ -25,14 +25,19 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Protocol, runtime_checkable
 
+import dns.asyncquery
 import dns.asyncresolver
 import dns.exception
+import dns.message
 import dns.name
 import dns.nameserver
+import dns.query
+import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
@@ -215,6 +220,8 @@ class ResolverLookup:
             res.cache = None
         self.source = ("nameserver " + ", ".join(f"{h}:{p}" for h, p in servers)
                        if servers else "system resolver")
+        self._servers = servers
+        self._timeout = timeout
 
     @classmethod
     def for_nameserver(cls, address: str | tuple[str, int], *, timeout: float = 5.0) -> "ResolverLookup":
@@ -228,6 +235,8 @@ class ResolverLookup:
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask synchronously."""
         qname = _qname(name)
+        if self._servers:
+            return self._direct_sync(name, qname, rdtype)
         try:
             ans = self._sync.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
         except dns.exception.DNSException as exc:
@@ -237,11 +246,68 @@ class ResolverLookup:
     async def aquery(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask asynchronously (dnspython's asyncio resolver)."""
         qname = _qname(name)
+        if self._servers:
+            return await self._direct_async(name, qname, rdtype)
         try:
             ans = await self._async.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
         except dns.exception.DNSException as exc:
             return self._failed(name, rdtype, exc)
         return _from_rrsets(name, rdtype, ans.response.answer, AnswerStatus.NOERROR)
+
+    # Given nameservers are asked directly (dns.query), skipping the stub resolver's
+    # machinery: one UDP question, TCP when the answer is truncated (RFC 7766), the next
+    # server on timeout/SERVFAIL until the lifetime is spent.
+    def _direct_sync(self, name: str, qname: dns.name.Name, rdtype: str) -> DnsAnswer:
+        deadline = time.monotonic() + self._timeout
+        last: Exception | None = None
+        for host, port in self._tries():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                msg = dns.message.make_query(qname, rdtype)
+                response, _tcp = dns.query.udp_with_fallback(msg, host, port=port, timeout=min(left, 2.0))
+            except (dns.exception.Timeout, OSError, dns.exception.DNSException) as exc:
+                last = exc
+                continue
+            answer = self._interpret(name, rdtype, response)
+            if answer is not None:
+                return answer
+            last = dns.resolver.NoNameservers()
+        return self._failed(name, rdtype, _as_timeout(last))
+
+    async def _direct_async(self, name: str, qname: dns.name.Name, rdtype: str) -> DnsAnswer:
+        deadline = time.monotonic() + self._timeout
+        last: Exception | None = None
+        for host, port in self._tries():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                msg = dns.message.make_query(qname, rdtype)
+                response, _tcp = await dns.asyncquery.udp_with_fallback(msg, host, port=port,
+                                                                        timeout=min(left, 2.0))
+            except (dns.exception.Timeout, OSError, dns.exception.DNSException) as exc:
+                last = exc
+                continue
+            answer = self._interpret(name, rdtype, response)
+            if answer is not None:
+                return answer
+            last = dns.resolver.NoNameservers()
+        return self._failed(name, rdtype, _as_timeout(last))
+
+    def _tries(self) -> list[tuple[str, int]]:
+        # each server, then each again (a lost UDP datagram gets a second chance)
+        return list(self._servers) * 2
+
+    def _interpret(self, name: str, rdtype: str, response: dns.message.Message) -> DnsAnswer | None:
+        rcode = response.rcode()
+        if rcode == dns.rcode.NXDOMAIN:
+            return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
+                             canonical_name=_norm(name))
+        if rcode != dns.rcode.NOERROR:
+            return None  # SERVFAIL, REFUSED, ...: try the next server
+        return _from_rrsets(name, rdtype, response.answer, AnswerStatus.NOERROR)
 
     def _failed(self, name: str, rdtype: str, exc: Exception) -> DnsAnswer:
         if isinstance(exc, dns.resolver.NXDOMAIN):
@@ -360,6 +426,13 @@ class CachedLookup:
         self._answers[key] = answer
         future.set_result(answer)
         return answer
+
+
+def _as_timeout(exc: Exception | None) -> Exception:
+    if isinstance(exc, dns.resolver.NoNameservers):
+        return exc
+    return dns.resolver.LifetimeTimeout(timeout=0.0, errors=[]) if exc is None or isinstance(
+        exc, dns.exception.Timeout) else dns.resolver.NoNameservers()
 
 
 def make_lookup(*, zones: Iterable[str | Path] = (), nameserver: str | None = None,

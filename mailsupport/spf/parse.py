@@ -19,6 +19,7 @@ Grammar summary::
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -167,7 +168,28 @@ def is_spf_record(text: str) -> bool:
 
 
 def parse_record(text: str) -> SpfRecord:
-    """Parse a whole record (which must start with ``v=spf1``) or raise SpfSyntaxError."""
+    """Parse a whole record (which must start with ``v=spf1``) or raise SpfSyntaxError.
+
+    Results are memoised (records are immutable; the same include records recur across
+    every domain of a batch).
+    """
+    parsed = _parse_cached(text)
+    if isinstance(parsed, SpfSyntaxError):
+        # a fresh exception each time (re-raising one object would grow its traceback)
+        raise SpfSyntaxError(parsed.reason, record=parsed.record, position=parsed.position, term=parsed.term)
+    return parsed
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> SpfRecord | SpfSyntaxError:
+    try:
+        return _parse(text)
+    except SpfSyntaxError as exc:
+        exc.__traceback__ = None
+        return exc
+
+
+def _parse(text: str) -> SpfRecord:
     if not is_spf_record(text):
         raise SpfSyntaxError("an SPF record must start with 'v=spf1'", record=text, position=0)
     for i, ch in enumerate(text):
