@@ -56,7 +56,7 @@ class Recorder:
             outcome = func()
         except WireError as exc:
             self.add(Rung(step=step, ok=False, ms=(time.perf_counter() - start) * 1000.0,
-                          detail=exc.words, reply=exc.reply, code=exc.code))
+                          detail=exc.words, reply=exc.reply, code=exc.code, facts=exc.facts))
             raise Stop from exc
         self.add(Rung(step=step, ok=True, ms=(time.perf_counter() - start) * 1000.0,
                       detail=outcome.detail, reply=outcome.reply, facts=outcome.facts))

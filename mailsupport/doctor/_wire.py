@@ -76,12 +76,15 @@ def is_ip_literal(host: str) -> bool:
 class WireError(Exception):
     """A rung failed on the wire. ``code`` is a short machine code (``refused``, ``timeout``,
     ``cert-expired`` ...) that :mod:`mailsupport.doctor.classify` reads; ``words`` are the
-    exact words of the library; ``reply`` the server's exact words when it said something."""
+    exact words of the library; ``reply`` the server's exact words when it said something;
+    ``facts`` what was learnt before the failure (login method, XOAUTH2 status)."""
 
-    def __init__(self, code: str, words: str, *, reply: str = "") -> None:
+    def __init__(self, code: str, words: str, *, reply: str = "",
+                 facts: tuple[tuple[str, str], ...] = ()) -> None:
         self.code = code
         self.words = words
         self.reply = reply
+        self.facts = facts
         super().__init__(f"{code}: {words}")
 
 

@@ -179,7 +179,7 @@ def _login(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
             wire.send("")  # the client answers the error challenge with an empty response
             final = wire.read_line()
             words = f"{words} / {final}"
-        raise WireError("xoauth2-rejected", f"XOAUTH2 login as {user} refused", reply=words)
+        raise WireError("xoauth2-rejected", f"XOAUTH2 login as {user} refused", reply=words, facts=facts)
     if not server.password:
         raise WireError("no-credentials", "no password or OAuth token is set, so login was not tried")
     if server.tls is TlsMode.NONE and not server.allow_plaintext_auth:
@@ -191,16 +191,16 @@ def _login(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
         wire.send(f"AUTH PLAIN {token}")
         line = wire.read_line()
         if not _ok(line):
-            raise WireError("auth-rejected", f"AUTH PLAIN as {user} refused", reply=line)
+            raise WireError("auth-rejected", f"AUTH PLAIN as {user} refused", reply=line, facts=(("method", "PLAIN"),))
         return Outcome(detail=f"logged in as {user} with AUTH PLAIN", reply=line, facts=(("method", "PLAIN"),))
     wire.send(f"USER {user}")
     line = wire.read_line()
     if not _ok(line):
-        raise WireError("auth-rejected", f"USER {user} refused", reply=line)
+        raise WireError("auth-rejected", f"USER {user} refused", reply=line, facts=(("method", "USER"),))
     wire.send(f"PASS {server.password.reveal()}")
     line = wire.read_line()
     if not _ok(line):
-        raise WireError("auth-rejected", f"USER {user} / PASS *** refused", reply=line)
+        raise WireError("auth-rejected", f"USER {user} / PASS *** refused", reply=line, facts=(("method", "USER"),))
     return Outcome(detail=f"logged in as {user} with USER/PASS", reply=line, facts=(("method", "USER"),))
 
 

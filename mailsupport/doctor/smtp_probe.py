@@ -138,7 +138,7 @@ def _auth(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
             wire.send("")  # answer the error challenge with an empty response
             _, final = wire.read_smtp_reply()
             words = f"{words} / {_words(final)}"
-        raise WireError("xoauth2-rejected", f"XOAUTH2 login as {user} refused", reply=words)
+        raise WireError("xoauth2-rejected", f"XOAUTH2 login as {user} refused", reply=words, facts=facts)
     secret = server.password.reveal() if server.password else ""
     if "PLAIN" in mechanisms or "LOGIN" not in mechanisms:
         token = base64.b64encode(f"\x00{user}\x00{secret}".encode()).decode()
@@ -156,7 +156,8 @@ def _auth(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
             code, lines = wire.read_smtp_reply()
         method = "LOGIN"
     if code != 235:
-        raise WireError("auth-rejected", f"AUTH {method} as {user} refused", reply=_words(lines))
+        raise WireError("auth-rejected", f"AUTH {method} as {user} refused", reply=_words(lines),
+                        facts=(("method", method),))
     return Outcome(detail=f"logged in as {user} with AUTH {method}", reply=_words(lines), facts=(("method", method),))
 
 

@@ -134,3 +134,49 @@ def silent_port():
     server.listen(8)
     yield server.getsockname()[1]
     server.close()
+
+
+@pytest.fixture
+def old_tls_port(tmp_path):
+    """A loopback implicit-TLS listener that speaks at most TLS 1.1 (the doctor requires 1.2+)."""
+    import ssl
+    import threading
+    import warnings
+
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(ctx)
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with warnings.catch_warnings():  # the old versions are the point of this fixture
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            try:
+                conn.settimeout(2)
+                ctx.wrap_socket(conn, server_side=True).close()
+            except (OSError, ssl.SSLError):
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ca_file = tmp_path / "old-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    yield server.getsockname()[1], str(ca_file)
+    stop.set()
+    thread.join(timeout=2)
+    server.close()

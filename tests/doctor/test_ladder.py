@@ -285,3 +285,21 @@ def test_no_secret_in_any_output(sb):
     report = run(sb, pop={"password": _secret(PASSWORD + "-wrong")})
     assert PASSWORD not in report.format_text()
     assert PASSWORD not in json.dumps(report.to_dict())
+
+
+def test_tls_version_too_old(sb, old_tls_port):
+    """A server that offers only TLS 1.1 or older is tls-version."""
+    port, ca_file = old_tls_port
+    report = run(sb, pop={"port": port, "ca_file": ca_file})
+    assert checks(report, "pop3") == ["settings.tls-version"], report.format_text()
+
+
+def test_gmail_expired_token_challenge_is_decoded(sb):
+    """Gmail's XOAUTH2 refusal is a 334 base64 JSON challenge: its status is decoded into the report."""
+    sb.set_profile("gmail")
+    expired = sb.issue_token(USER, expired=True)
+    report = run(sb, make_tenant("gmail"), pop={"oauth_token": expired}, smtp={"oauth_token": expired})
+    assert "settings.oauth-token-expired" in checks(report, "smtp")
+    auth = report.outbound.rung("auth")
+    assert auth.fact("oauth_status") == "401"
+    assert '"status"' in auth.reply
