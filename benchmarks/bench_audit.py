@@ -63,25 +63,37 @@ def run_child(fleet_dir: Path, host: str, port: int, limit: int, concurrency: in
 
 
 def run_checkdmarc(domains: list[str], host: str, port: int) -> dict:
-    """checkdmarc's SPF check and MX lookup for each domain, one after another (how its CLI runs)."""
+    """checkdmarc's SPF check and MX lookup for each domain, one after another (how its CLI runs).
+
+    Times the two separately too: ``get_mx_hosts`` also tests DNSSEC of each MX host (DS and
+    DNSKEY queries), which the audit does not, so the SPF-only rate is the stricter comparison.
+    """
+    import logging
+
     import dns.nameserver
     from checkdmarc.smtp import get_mx_hosts
     from checkdmarc.spf import check_spf
 
+    logging.getLogger("checkdmarc").setLevel(logging.ERROR)  # it warns per unsigned MX host
     ns = [dns.nameserver.Do53Nameserver(host, port=port)]
     errors = 0
-    start = time.perf_counter()
+    spf_s = mx_s = 0.0
     for d in domains:
+        t0 = time.perf_counter()
         try:
             check_spf(d, nameservers=ns, timeout=2.0)
         except Exception:
             errors += 1  # checkdmarc raises for broken records: that is its verdict
+        t1 = time.perf_counter()
         try:
             get_mx_hosts(d, nameservers=ns, skip_tls=True, timeout=2.0)
         except Exception:
             pass
-    elapsed = time.perf_counter() - start
-    return {"domains": len(domains), "seconds": elapsed, "spf_errors": errors}
+        t2 = time.perf_counter()
+        spf_s += t1 - t0
+        mx_s += t2 - t1
+    return {"domains": len(domains), "seconds": spf_s + mx_s, "spf_seconds": spf_s, "mx_seconds": mx_s,
+            "spf_errors": errors}
 
 
 def main() -> None:
@@ -124,6 +136,8 @@ def main() -> None:
         "checkdmarc": cd,
         "checkdmarc_domains_per_s": round(theirs, 1),
         "ratio": round(ours / theirs, 1),
+        "checkdmarc_spf_only_domains_per_s": round(cd["domains"] / cd["spf_seconds"], 1),
+        "ratio_vs_spf_only": round(ours / (cd["domains"] / cd["spf_seconds"]), 1),
         "memory_ratio_big_over_small": round(big["maxrss_mb"] / small["maxrss_mb"], 2),
         "check_ids": big["checks"],
     }
@@ -131,7 +145,9 @@ def main() -> None:
     print(f"\naudit: {big['tenants']} tenants in {big['seconds']:.1f} s = {ours:.0f} tenants/s "
           f"(peak {big['maxrss_mb']:.0f} MB; {small['tenants']} tenants: {small['maxrss_mb']:.0f} MB)")
     print(f"checkdmarc: {cd['domains']} domains in {cd['seconds']:.1f} s = {theirs:.0f} domains/s")
-    print(f"ratio: {ours / theirs:.1f}x (target >= 10x)")
+    spf_only = cd["domains"] / cd["spf_seconds"]
+    print(f"checkdmarc SPF only: {spf_only:.0f} domains/s")
+    print(f"ratio: {ours / theirs:.1f}x vs checkdmarc SPF+MX, {ours / spf_only:.1f}x vs its SPF alone (target >= 10x)")
 
 
 if __name__ == "__main__":
