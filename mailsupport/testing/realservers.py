@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Iterable
 
 __all__ = ["missing_real_servers", "require_real_servers", "free_port", "private_root", "Dovecot", "Postfix",
-           "MAIL_UID", "write_maildir"]
+           "MAIL_UID", "write_maildir", "wait_for_maildir"]
 
 #: The unprivileged user owning the Maildirs (Postfix's virtual(8) refuses root).
 MAIL_UID = 65534
@@ -104,6 +104,16 @@ def _wait_port(port: int, deadline: float, what: str, log: Path) -> None:
             time.sleep(0.05)
     tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
     raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port}; log tail:\n{tail}")
+
+
+def wait_for_maildir(maildir: Path, count: int, *, timeout: float = 30.0) -> list[Path]:
+    """Wait (with a deadline, polling) until ``maildir`` holds at least ``count`` messages; returns them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = sorted(p for sub in ("new", "cur") if (maildir / sub).is_dir() for p in (maildir / sub).iterdir())
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def write_maildir(maildir: Path, messages: Iterable[bytes], *, prefix: str = "m") -> int:
@@ -288,7 +298,8 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 class Postfix:
     """A private Postfix: SMTP on 127.0.0.1:``port``; ``domain`` is a catch-all virtual domain
     delivered to ``mail_root/mailbox/Maildir`` and ``outside_domain`` to ``mail_root/outside/Maildir``
-    (the world's mail, so replies can be checked). Nothing leaves the machine."""
+    (the world's mail, so replies can be checked). Nothing leaves the machine.
+    ``reject@<outside>`` gets ``550`` and ``tempfail@<outside>`` ``451`` at RCPT."""
 
     root: Path
     mail_root: Path
@@ -322,6 +333,10 @@ class Postfix:
         (etc / "vmailbox").write_text(f"mailbox@{self.domain} mailbox/Maildir/\n"
                                       f"@{self.outside_domain} outside/Maildir/\n")
         (etc / "valias").write_text(f"@{self.domain} mailbox@{self.domain}\n")
+        # fixed refusals for send tests: a permanent and a temporary one (RFC 5321 §4.2.2)
+        (etc / "access").write_text(
+            f"reject@{self.outside_domain} 550 5.1.1 No such user here\n"
+            f"tempfail@{self.outside_domain} 451 4.3.0 Temporary failure, try again later\n")
         main = f"""
 compatibility_level = 3.6
 queue_directory = {root}/spool
@@ -338,6 +353,7 @@ mynetworks = 127.0.0.0/8
 relayhost =
 default_transport = error:this test Postfix delivers nowhere else
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_recipient_restrictions = check_recipient_access texthash:{etc}/access
 alias_maps =
 alias_database =
 maillog_file = {root}/log/postfix.log
