@@ -1,13 +1,13 @@
 """Line-level socket plumbing shared by the doctor's POP3 and SMTP probes.
 
-Owns: resolving a host for the DNS rung, opening TCP, wrapping TLS (implicit or after
+Owns: the system-resolver fallback for the DNS rung, opening TCP, wrapping TLS (implicit or after
 STLS/STARTTLS) and translating every socket/SSL failure into a short machine code plus the
-library's words, and reading CRLF lines and multi-line replies with a deadline. Timing is
-measured here (layer 3, the client layer) with :func:`time.perf_counter`.
+library's words, and reading CRLF lines and multi-line replies with a deadline.
 
 The probes use this instead of :mod:`poplib`/:mod:`smtplib` because the doctor needs to stop
 and report after each rung (DNS, TCP, TLS, greeting, ...), which those libraries fold into
-one constructor call. Must not import the sandbox, the CLI or any presentation module.
+one constructor call. Timings are taken by the rung recorder (``_recorder``), also layer 3.
+Must not import the sandbox, the CLI or any presentation module.
 """
 
 from __future__ import annotations
@@ -15,30 +15,15 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
-import time
 from dataclasses import dataclass
-from typing import Callable, Protocol
 
 from ..tlsutil import client_context
 
-__all__ = ["AddressResolver", "SystemResolver", "WireError", "Wire", "tls_failure_code", "is_ip_literal"]
+__all__ = ["SystemResolver", "WireError", "Wire", "tls_failure_code", "is_ip_literal"]
 
 #: Longest line we accept from a server (RFC 5321 §4.5.3.1.5 says 512 for SMTP replies;
 #: POP3 CAPA lines are shorter). Anything longer is a protocol problem, not a crash.
 MAX_LINE = 8192
-
-
-class AddressResolver(Protocol):
-    """What the DNS rung needs: a host name's IPv4/IPv6 addresses.
-
-    Raises :class:`~mailsupport.errors.DnsError` (name does not exist / no address) or
-    :class:`~mailsupport.errors.DnsTempError`. ``mailsupport.dnslookup`` provides one on
-    dnspython that can point at the sandbox's DNS server.
-    """
-
-    def addresses(self, host: str) -> list[str]:
-        """The A and AAAA addresses of ``host`` (empty never: raise instead)."""
-        ...
 
 
 class SystemResolver:
@@ -208,10 +193,3 @@ class Wire:
             self.sock.close()
         except OSError:
             pass
-
-
-def timed(func: Callable[[], object]) -> tuple[object, float]:
-    """Run ``func`` and return ``(result, milliseconds)``; exceptions pass through."""
-    start = time.perf_counter()
-    result = func()
-    return result, (time.perf_counter() - start) * 1000.0
