@@ -24,7 +24,11 @@ from ..config import Tenant
 from ..routing import RouteDecision, RouteKind
 from ..signature import check_header_value
 
-__all__ = ["failed_forward", "forward_items"]
+__all__ = ["failed_forward", "forward_items", "FORWARD_MARKER", "is_failed_forward"]
+
+#: Marks our own failed-mail forwards, so one that comes back (a failed-emails address on the
+#: catch-all domain) is never forwarded again: no mail loop.
+FORWARD_MARKER = "X-Mailsupport-Forward"
 
 _LINE_END = re.compile(rb"\r?\n")
 
@@ -53,6 +57,7 @@ def failed_forward(raw: bytes, decision: RouteDecision, *, from_addr: str, to_ad
     head["Date"] = date
     head["Message-ID"] = message_id
     head["Auto-Submitted"] = "auto-generated"  # RFC 3834 §5: no auto-replies to this
+    head[FORWARD_MARKER] = "failed"
     head["MIME-Version"] = "1.0"
     body = EmailMessage(policy=email_policy.SMTP)
     lines = [
@@ -96,10 +101,16 @@ def failed_forward(raw: bytes, decision: RouteDecision, *, from_addr: str, to_ad
     ])
 
 
+def is_failed_forward(raw: bytes) -> bool:
+    """True when ``raw`` is one of our failed-mail forwards (its top header block has the marker)."""
+    marker = FORWARD_MARKER.lower()
+    return any(name.lower() == marker for name, _ in parse_fields(split_header_block(raw)[0]))
+
+
 def forward_items(tenant: Tenant, raw: bytes, decision: RouteDecision,
                   domain: str | None = None) -> list[dict[str, Any]]:
     """The queue entries (``Store.enqueue`` keywords) a decision causes: the failed forward, or none."""
-    if decision.kind is not RouteKind.FAILED or not tenant.failed_email_address:
+    if decision.kind is not RouteKind.FAILED or not tenant.failed_email_address or is_failed_forward(raw):
         return []
     sender = tenant.outbound.from_address or (tenant.inbound.address if tenant.inbound else "") \
         or tenant.failed_email_address
