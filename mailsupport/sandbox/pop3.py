@@ -93,7 +93,7 @@ class Pop3Session:
             self.writer.transport.abort()
             raise _Close()
         if fault.action is Action.STALL:
-            await stall(fault.seconds)
+            await self._stall(fault.seconds)
             return False
         await self.send(fault.reply_for("pop3"))
         return True
@@ -112,12 +112,29 @@ class Pop3Session:
                     if not line:
                         break
                     await self.dispatch(line.rstrip(b"\r\n").decode("utf-8", "replace"))
-        except (_Close, ConnectionError, asyncio.IncompleteReadError):
+        except ValueError:  # a line over the StreamReader limit: no POP3 command is that long
+            await self._best_effort("-ERR Line too long.")
+        except (_Close, OSError, asyncio.IncompleteReadError):  # OSError: resets and TLS failures
             pass
         finally:
             if self.box is not None:  # no QUIT: no UPDATE state (RFC 1939 §6)
                 self.world.store.release(self.box, self, now=self.world.monotonic())
             self.writer.close()
+
+    async def _best_effort(self, line: str) -> None:
+        try:
+            await self.send(line)
+        except OSError:
+            pass
+
+    async def _stall(self, seconds: float | None) -> None:
+        """Stall ``seconds``; when forever, until the client hangs up (then end the session)."""
+        if seconds is not None:
+            await stall(seconds)
+            return
+        while await self.reader.read(4096):
+            pass
+        raise _Close()
 
     async def _greet(self) -> bool:
         for stage in (Stage.CONNECT, Stage.GREETING):
@@ -128,7 +145,7 @@ class Pop3Session:
                 self.writer.transport.abort()
                 return False
             if fault.action is Action.STALL:
-                await stall(fault.seconds)
+                await self._stall(fault.seconds)
                 break
             if fault.action is Action.WRONG_GREETING:
                 await self._wrong_greeting(fault.reply or "220 mx.sandbox.test ESMTP Postfix")

@@ -17,6 +17,7 @@ import shutil
 import smtplib
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -95,6 +96,8 @@ class Sandbox:
         self._zone_sources = tuple(zones)
         self.store = MailStore()
         self._dir = tempfile.mkdtemp(prefix="mailsupport-sandbox-")
+        # the certificate folder goes when stop() runs, or when the object is collected unstarted
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, True)
         self.tls = SandboxTls(Path(self._dir) / "tls", kind=certificate)
         limit = DEFAULT_SMTP_SIZE_LIMIT if smtp_size_limit is None else (smtp_size_limit or None)
         self.world = World(store=self.store, tls=self.tls, profile=profile, faults=FaultSet(faults),
@@ -120,6 +123,8 @@ class Sandbox:
         """Start the loop and every server. Returns ``self``."""
         if self._loop is not None:
             raise RuntimeError("this Sandbox is already running")
+        if not self._cleanup.alive:
+            raise RuntimeError("this Sandbox was stopped and cannot start again: make a new Sandbox")
         self._loop = BackgroundLoop(name="mailsupport-sandbox").start()
         try:
             for name in ("mx", "smtp", "smtp_tls"):
@@ -173,7 +178,7 @@ class Sandbox:
                 log.exception("the sandbox servers did not close cleanly")
             loop.stop()
         self._servers.clear()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        self._cleanup()
 
     def __enter__(self) -> "Sandbox":
         return self.start() if self._loop is None else self

@@ -19,7 +19,7 @@ import logging
 from email.utils import format_datetime
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session, TLSSetupException
 
 from .faults import Action, Stage
 from .mailstore import OutboxMessage, WildcardMessage
@@ -151,6 +151,14 @@ class SandboxHandler:
     def submission(self) -> bool:
         """True for the submission listeners (AUTH, relaying to outside allowed)."""
         return self.listener != "mx"
+
+    async def handle_exception(self, error: Exception) -> str:
+        """A failed STARTTLS handshake is the client's verdict on our certificate: log it quietly."""
+        if isinstance(error, TLSSetupException):
+            log.info("STARTTLS handshake failed on %s: %s", self.listener, error.__cause__ or error)
+        else:
+            log.exception("SMTP session error on %s", self.listener)
+        return "451 4.3.0 Sandbox internal error; try again"
 
     # ------------------------------------------------------------ EHLO (RFC 5321 §4.1.1.1)
     async def handle_EHLO(self, server: SandboxSMTP, session: Session, envelope: Envelope,

@@ -267,3 +267,24 @@ def test_faults_given_at_construction(smithlaw):
         assert sb.faults == (fault,)
         with pytest.raises(poplib.error_proto, match="maintenance"):
             poplib.POP3(sb.pop3.host, sb.pop3.port, timeout=10)
+
+
+def test_pop3_stall_forever_ends_when_the_client_hangs_up(sandbox, smithlaw):
+    """greeting + stall forever on POP3: no greeting ever; after the client leaves the session ends."""
+    sandbox.add_fault(Fault(stage=Stage.GREETING, action=Action.STALL, service="pop3"))
+    with pytest.raises(TimeoutError):
+        poplib.POP3(sandbox.pop3.host, sandbox.pop3.port, timeout=0.5)
+    sandbox.clear_faults()
+    pop_login(sandbox, smithlaw).quit()
+
+
+def test_pop3_overlong_line_is_refused(sandbox):
+    """A command line far over any POP3 limit gets -ERR and the connection closes, the server lives on."""
+    import socket
+
+    with socket.create_connection(sandbox.pop3.address, timeout=10) as s:
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"USER " + b"x" * 70000 + b"\r\n")
+        assert f.readline().startswith(b"-ERR")
+    poplib.POP3(sandbox.pop3.host, sandbox.pop3.port, timeout=10).quit()

@@ -60,3 +60,11 @@ def test_ca_file_is_removed_when_the_sandbox_stops(smithlaw):
         path = sb.ca_file
         assert os.path.exists(path)
     assert not os.path.exists(path)
+
+
+def test_a_stopped_sandbox_cannot_restart(smithlaw):
+    """start() after stop() says to make a new Sandbox instead of serving without its CA file."""
+    sb = Sandbox([smithlaw]).start()
+    sb.stop()
+    with pytest.raises(RuntimeError, match="make a new Sandbox"):
+        sb.start()
