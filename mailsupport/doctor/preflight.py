@@ -170,13 +170,22 @@ def _mailbox_checks(tenant: Tenant, pop3: ServerSettings | None, smtp: ServerSet
                             "No address is set for failed emails.",
                             "Choose where failed emails are forwarded to (help page, Step 4)."))
     elif inbound is not None:
+        # A catch-all receives every address of its domain that has no mailbox of its own
+        # (Google "unknown users", the O365 rule's "except members", Postfix's @domain alias):
+        # the mailbox itself or an alias certainly loops; a user's own address does not.
         domain = failed.rsplit("@", 1)[-1]
-        if failed == inbound.address.lower() or domain in inbound.effective_catch_all_domains:
-            out.append(_finding("settings.failed-address-loop", Severity.ERROR, who,
-                                f"Failed emails go to {failed}, which is delivered into the fetched mailbox "
-                                "itself: every failure notice would be fetched again (a loop).",
-                                "Use an address outside the catch-all domain (e.g. a person's mailbox at another domain).",
-                                evidence=(("failed_email_address", failed),)))
+        aliases = tenant.alias_map()
+        is_user = tenant.user_by_address(failed) is not None
+        if failed == inbound.address.lower() or (domain in inbound.effective_catch_all_domains
+                                                 and (failed in aliases or not is_user)):
+            certain = failed == inbound.address.lower() or failed in aliases
+            out.append(_finding(
+                "settings.failed-address-loop", Severity.ERROR if certain else Severity.WARNING, who,
+                f"Failed emails go to {failed}, which is delivered into the fetched mailbox itself"
+                + ("" if certain else " unless it is a real mailbox of its own at the provider")
+                + ": every failure notice would be fetched again (a loop).",
+                "Use a person's own mailbox, or an address outside the catch-all domain.",
+                evidence=(("failed_email_address", failed),)))
     mailboxes = {u.address.lower(): f"user {u.address}" for u in tenant.users}
     if inbound is not None:
         mailboxes[inbound.address.lower()] = "the inbound mailbox"

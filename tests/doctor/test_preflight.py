@@ -83,6 +83,20 @@ def test_preflight_finds(data, check):
     assert check in SETTINGS_CHECKS
 
 
+@pytest.mark.parametrize("failed,users,severity", [
+    ("matters@smithlaw.example", [], Severity.ERROR),
+    ("conveyancing@smithlaw.example", [{"address": "jane@smithlaw.example", "aliases": ["conveyancing@smithlaw.example"]}],
+     Severity.ERROR),
+    ("it@smithlaw.example", [], Severity.WARNING),
+    ("jane@smithlaw.example", [{"address": "jane@smithlaw.example"}], None),
+], ids=["mailbox-itself", "alias", "unknown-on-catch-all", "real-user"])
+def test_failed_address_loop_severity(failed, users, severity):
+    """The mailbox itself or an alias loops for sure; an unknown address probably; a user's own address not."""
+    _, findings = preflight_data(_with(failed_email_address=failed, users=users))
+    found = [f.severity for f in findings if f.check == "settings.failed-address-loop"]
+    assert found == ([] if severity is None else [severity])
+
+
 def test_exchange_needs_the_server_field():
     """Exchange without a server name is named as such, not as a generic missing field."""
     tenant = parse_tenant({"org_key": "x", "provider": "exchange", "failed_email_address": "a@b.example",
