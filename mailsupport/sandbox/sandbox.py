@@ -240,13 +240,20 @@ class Sandbox:
         for u in tenant.users:
             if u.address.lower().rsplit("@", 1)[-1] not in covered and store.resolve(u.address) is None:
                 store.add_mailbox(u.address)
+        # The Email Setup page has one login for a fetching provider: SMTP reuses the mailbox's
+        # user name, password and token unless its own are given (as the doctor's
+        # preflight.effective_servers reads the tenant).
         out = tenant.outbound.server
-        user = out.username or tenant.outbound.from_address
+        pop = inbound.server if inbound is not None else None
+        user = out.username or (pop.username or inbound.address if inbound is not None else None) \
+            or tenant.outbound.from_address
+        password, token = out.password, out.oauth_token
+        if pop is not None and not password and not token:
+            password, token = pop.password, pop.oauth_token
         if user and not tenant.outbound.use_vendor_relay:
-            store.add_account(Account(service="smtp", username=user, password=out.password,
-                                      oauth_token=out.oauth_token))
-            if out.oauth_token:
-                store.add_token(out.oauth_token.reveal(), user)
+            store.add_account(Account(service="smtp", username=user, password=password, oauth_token=token))
+            if token:
+                store.add_token(token.reveal(), user)
 
     def tenant_settings(self, tenant: Tenant) -> Tenant:
         """A copy of ``tenant`` whose inbound/outbound servers point at this sandbox.

@@ -203,3 +203,20 @@ def test_failing_hook_never_loses_mail(smithlaw):
     with Sandbox([smithlaw], on_wildcard=hook) as sb:
         sb.deliver(message(), "c@outside.example", ["1042@smithlaw.actionstep.example"])
         assert len(sb.wildcard_mail()) == 1
+
+
+def test_smtp_login_falls_back_to_the_mailbox_login():
+    """A fetching tenant without its own SMTP login submits with the mailbox's user name and password."""
+    import dataclasses
+
+    from mailsupport.config import ServerSettings, TlsMode
+
+    from .conftest import tenant
+
+    smith = tenant("smithlaw-postfix")
+    smith = dataclasses.replace(smith, outbound=dataclasses.replace(
+        smith.outbound, server=ServerSettings(tls=TlsMode.STARTTLS)))
+    with Sandbox([smith]) as sb:
+        with smtplib.SMTP(sb.smtp.host, sb.smtp.port, timeout=10) as c:
+            c.starttls(context=sb.client_context())
+            assert c.login(MAILBOX, smith.inbound.server.password.reveal())[0] == 235
