@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "diagnose",
     "check_settings",
     "spf",
+    "run",
+    "ingest",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_OPERATION = 0, 1, 2, 3
