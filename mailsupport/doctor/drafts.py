@@ -37,7 +37,7 @@ from ..config import Tenant, parse_tenant, tenant_to_dict
 from ..errors import StoreError
 from ..model import Secret
 
-__all__ = ["SECRET_KEYS", "Draft", "DraftStore", "FieldChange", "diff_settings", "split_secrets"]
+__all__ = ["SECRET_KEYS", "Draft", "DraftStore", "FieldChange", "diff_settings", "split_secrets", "merge_secrets"]
 
 #: Keys whose values are secrets wherever they appear in the settings mapping.
 SECRET_KEYS = frozenset({"password", "oauth_token"})
@@ -78,7 +78,9 @@ def split_secrets(data: Any, prefix: str = "") -> tuple[Any, dict[str, str]]:
     return data, secrets
 
 
-def _merge_secrets(data: dict[str, Any], secrets: Mapping[str, str], *, reveal: bool) -> dict[str, Any]:
+def merge_secrets(data: dict[str, Any], secrets: Mapping[str, str], *, reveal: bool) -> dict[str, Any]:
+    """Put secrets back at their dotted paths (inverse of :func:`split_secrets`): plain strings
+    when ``reveal`` (only to hand to :func:`parse_tenant`), else :class:`Secret` values."""
     out = json.loads(json.dumps(data))
     for path, value in secrets.items():
         node: Any = out
@@ -106,7 +108,7 @@ class Draft:
     def plain(self) -> dict[str, Any]:
         """The settings with secrets revealed (only for handing to :func:`parse_tenant`)."""
         clean, secrets = split_secrets(self.data)
-        return _merge_secrets(clean, secrets, reveal=True)
+        return merge_secrets(clean, secrets, reveal=True)
 
     def tenant(self) -> Tenant:
         """The settings parsed into a :class:`Tenant` (raises ConfigError if they are invalid)."""
@@ -266,7 +268,7 @@ class DraftStore:
             return None
         secrets = self._read(folder / f"{name}.secrets.json") or {}
         return Draft(org_key=record.get("org_key", folder.name),
-                     data=_merge_secrets(record.get("settings", {}), secrets, reveal=False),
+                     data=merge_secrets(record.get("settings", {}), secrets, reveal=False),
                      status=record.get("status", "untested"), saved_at=record.get("saved_at", ""),
                      report=record.get("report"))
 

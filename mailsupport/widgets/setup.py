@@ -21,13 +21,14 @@ explicitly (``mailsupport/__init__`` never does). Must not import the sandbox.
 from __future__ import annotations
 
 import html
+import json
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 import ipywidgets as w
 
 from ..config import PRESETS, Provider
-from ..doctor.drafts import DraftStore, diff_settings
+from ..doctor.drafts import DraftStore, diff_settings, merge_secrets, split_secrets
 from ..doctor.ladder import check_settings
 from ..doctor.preflight import preflight_data
 from ..doctor.report import Rung, SettingsReport, format_rung
@@ -257,11 +258,10 @@ class EmailSetup:
             _set_path(data, path, raw)
         return data
 
-    def _plain_settings(self) -> dict[str, Any]:
-        from ..doctor.drafts import split_secrets, _merge_secrets
-
+    def _typed_settings(self) -> dict[str, Any]:
+        """What was typed, secrets revealed (for the draft store and the parser only)."""
         clean, secrets = split_secrets(self.value)
-        return _merge(_merge_secrets(clean, secrets, reveal=True), self._overrides)
+        return merge_secrets(clean, secrets, reveal=True)
 
     # -- Test & save ----------------------------------------------------------------
     def _on_rung(self, direction: str, rung: Rung) -> None:
@@ -270,8 +270,9 @@ class EmailSetup:
     def test_and_save(self) -> SettingsReport | None:
         """Keep the draft, run the doctor, keep the report; returns the report (``None`` when the
         settings could not even be parsed: the finding names the field)."""
-        settings = self._plain_settings()
-        self._store.save_draft(settings, now=self._now())
+        typed = self._typed_settings()
+        self._store.save_draft(typed, now=self._now())  # nothing lost: kept before any test
+        settings = _merge(json.loads(json.dumps(typed)), self._overrides)
         self._status.value = "<p>Draft saved. Testing the connection...</p>"
         self._ladder.outputs = ()
         tenant, pre = preflight_data(settings)

@@ -55,6 +55,7 @@ def test_office365_failure_keeps_the_draft_and_shows_the_ladder(sb, tmp_path):
     draft = store.draft("smithlaw")
     assert draft.status == "failed"
     assert draft.plain()["inbound"]["server"]["password"] == PASSWORD
+    assert "host" not in draft.data["inbound"]["server"]  # the draft is what was typed, not the test routing
     assert draft.report["findings"]
     assert PASSWORD not in form.ladder_text + form.result_html + form.status_html
 
