@@ -43,11 +43,14 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "RecipientEvidence",
     "envelope_candidates",
-    "candidates_from_fields",
+    "candidates_from_trace",
     "recipients_for",
     "ProviderFingerprint",
     "fingerprint",
-    "fingerprint_from_fields",
+    "fingerprint_from_scan",
+    "HeaderScan",
+    "scan_header_block",
+    "SCANNED",
     "decode_text",
     "MessageSummary",
     "split_header_block",
@@ -75,7 +78,7 @@ _UNFOLD_RE = re.compile(r"\r?\n")
 _FOR_RE = re.compile(r"\bfor\s+<?([^\s<>;]+)>?", re.I)
 _ADDR_RE = re.compile(r"<([^<>]*)>|([^\s,<>;\"]+)")
 
-HeaderInput = Union[Message, bytes, bytearray, memoryview, str, Sequence[tuple[str, str]]]
+HeaderInput = Union[Message, bytes, bytearray, memoryview, str, Sequence[tuple[str, str]], "HeaderScan"]
 
 
 def split_header_block(raw: bytes) -> tuple[bytes, int]:
@@ -105,18 +108,94 @@ def parse_fields(block: bytes) -> list[tuple[str, str]]:
             for name, value in _FIELD_RE.findall(text)]
 
 
-def _fields_of(headers: HeaderInput) -> list[tuple[str, str]]:
-    if isinstance(headers, list):  # already (name, value) pairs, e.g. from parse_fields
+#: Lower-case names the fast scan picks out (besides X-MS-Exchange-Organization-*).
+SCANNED = ("delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "x-gm-original-to", "received",
+           "message-id", "date", "from", "to", "cc", "subject", "content-type", "content-transfer-encoding",
+           "content-disposition")
+_TRACE = frozenset(_CANONICAL) | {"received"}
+# A literal "\n" first lets the regex engine jump from line to line (the block gets a "\n" prepended);
+# the value takes its folded continuation lines (RFC 5322 §2.2.3).
+_SELECT_RE = re.compile(rb"\n(" + b"|".join(n.encode() for n in SCANNED)
+                        + rb"|x-ms-exchange-organization-[!-9;-~]*)[ \t]*:(.*(?:\n[ \t].*)*)", re.I)
+_BNAMES = {n.encode(): n for n in SCANNED}
+_ANY_FIELD_RE = re.compile(rb"^[!-9;-~]+[ \t]*:", re.M)
+
+
+@dataclass(slots=True)
+class HeaderScan:
+    """What the fast scan picked out of one header block (internal, mutable while built).
+
+    ``first``: first value of each :data:`SCANNED` name; ``trace``: ``(field index, lower-case
+    name, value)`` of every envelope header and ``Received``, top to bottom; ``ms_org``: how
+    many ``X-MS-Exchange-Organization-*`` fields; ``first_field``: lower-case name of field 0
+    when it is a scanned one; ``has_fields``: whether the block has any header field at all.
+    """
+
+    first: dict[str, str]
+    trace: list[tuple[int, str, str]]
+    ms_org: int = 0
+    first_field: str = ""
+    has_fields: bool = True
+
+
+def scan_header_block(block: bytes) -> HeaderScan:
+    """Pick the header fields the diagnoses need out of a raw header block, without parsing the rest.
+
+    Field indexes count header fields (continuation lines are not fields), so they agree with
+    :func:`parse_fields` positions for well-formed blocks.
+    """
+    nb = b"\n" + block
+    first: dict[str, str] = {}
+    trace: list[tuple[int, str, str]] = []
+    ms_org = 0
+    first_field = ""
+    for m in _SELECT_RE.finditer(nb):
+        bname = m.group(1).lower()
+        name = _BNAMES.get(bname)
+        if name is None:
+            ms_org += 1
+            continue
+        raw = m.group(2)
+        if b"\n" in raw:
+            raw = raw.replace(b"\r\n", b"").replace(b"\n", b"")
+        value = raw.strip().decode("utf-8", "replace")
+        if name not in first:
+            first[name] = value
+        pos = m.start()
+        if name in _TRACE or pos == 0:
+            index = nb.count(b"\n", 0, pos) - nb.count(b"\n ", 0, pos) - nb.count(b"\n\t", 0, pos)
+            if index == 0:
+                first_field = name
+            if name in _TRACE:
+                trace.append((index, name, value))
+    has = bool(first) or ms_org > 0 or _ANY_FIELD_RE.search(block) is not None
+    return HeaderScan(first=first, trace=trace, ms_org=ms_org, first_field=first_field, has_fields=has)
+
+
+def _scan_of(headers: HeaderInput) -> HeaderScan:
+    if isinstance(headers, HeaderScan):
         return headers
-    if isinstance(headers, Message):
-        return [(str(k), str(v)) for k, v in headers.raw_items()]
     if isinstance(headers, (bytes, bytearray, memoryview)):
-        raw = bytes(headers)
-        return parse_fields(split_header_block(raw)[0])
+        return scan_header_block(split_header_block(bytes(headers))[0])
     if isinstance(headers, str):
-        raw = headers.encode("utf-8", "surrogateescape")
-        return parse_fields(split_header_block(raw)[0])
-    return [(str(k), str(v)) for k, v in headers]
+        return scan_header_block(split_header_block(headers.encode("utf-8", "surrogateescape"))[0])
+    if isinstance(headers, Message):
+        pairs = [(str(k), str(v)) for k, v in headers.raw_items()]
+    else:
+        pairs = [(str(k), str(v)) for k, v in headers]
+    first: dict[str, str] = {}
+    trace = []
+    ms_org = 0
+    for i, (name, value) in enumerate(pairs):
+        lname = name.lower()
+        value = _UNFOLD_RE.sub("", value).strip() if "\n" in value else value.strip()
+        if lname in _TRACE:
+            trace.append((i, lname, value))
+        if lname.startswith("x-ms-exchange-organization-"):
+            ms_org += 1
+        first.setdefault(lname, value)
+    first_field = pairs[0][0].lower() if pairs else ""
+    return HeaderScan(first=first, trace=trace, ms_org=ms_org, first_field=first_field, has_fields=bool(pairs))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,23 +246,16 @@ def envelope_candidates(headers: HeaderInput) -> tuple[RecipientEvidence, ...]:
     address. ``Received`` lines give ``Received-for`` evidence when they carry a ``for``
     clause.
     """
-    fields = _fields_of(headers)
-    return candidates_from_fields(fields, [n.lower() for n, _v in fields])
+    return candidates_from_trace(_scan_of(headers).trace)
 
 
-_INTERESTING = frozenset(_CANONICAL) | {"received"}
-
-
-def candidates_from_fields(fields: Sequence[tuple[str, str]], lnames: Sequence[str]) -> tuple[RecipientEvidence, ...]:
-    """:func:`envelope_candidates` for already parsed fields and their lower-cased names (fast path)."""
-    hits = [i for i, n in enumerate(lnames) if n in _INTERESTING]
-    if not hits:
+def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[RecipientEvidence, ...]:
+    """:func:`envelope_candidates` from a :class:`HeaderScan` trace (the fast path)."""
+    if not trace:
         return ()
-    top_received = next((i for i in hits if lnames[i] == "received"), None)
+    top_received = next((i for i, n, _v in trace if n == "received"), None)
     out: list[RecipientEvidence] = []
-    for i in hits:
-        lname = lnames[i]
-        value = fields[i][1]
+    for i, lname, value in trace:
         if lname == "received":
             m = _FOR_RE.search(value)
             if not m:
@@ -270,37 +342,32 @@ def fingerprint(headers: HeaderInput) -> ProviderFingerprint:
     ``Delivered-To`` as the very first header followed by a Google ``Received``;
     ``Envelope-to`` above the topmost ``Received`` for Exim's default ``local_delivery``).
     """
-    fields = _fields_of(headers)
-    return fingerprint_from_fields(fields, [n.lower() for n, _v in fields])
+    return fingerprint_from_scan(_scan_of(headers))
 
 
-def fingerprint_from_fields(fields: Sequence[tuple[str, str]], lnames: Sequence[str]) -> ProviderFingerprint:
-    """:func:`fingerprint` for already parsed fields and their lower-cased names (fast path)."""
-    received = [i for i, n in enumerate(lnames) if n == "received"]
+def fingerprint_from_scan(scan: HeaderScan) -> ProviderFingerprint:
+    """:func:`fingerprint` from a :class:`HeaderScan` (the fast path)."""
+    received = [(i, v) for i, n, v in scan.trace if n == "received"]
+    hits = [_classify_received(v) for _i, v in received]
     seen: list[str] = []
-    hits = [_classify_received(fields[i][1]) for i in received]
     for h in hits:
         if h and h[0] not in seen:
             seen.append(h[0])
-    top_index = received[0] if received else len(fields)
     evidence: list[str] = []
     provider = "other"
-    if received:
-        top_value = fields[top_index][1]
-        hit = hits[0]
-        if hit:
-            provider = hit[0]
-            evidence.append(f"{hit[1]}: Received: {' '.join(top_value.split())[:120]}")
-    if provider == "other":
-        ms_org = [fields[i][0] for i, n in enumerate(lnames) if n.startswith("x-ms-exchange-organization-")]
-        if ms_org:
-            provider = "exchange"
-            evidence.append(f"{len(ms_org)} X-MS-Exchange-Organization-* header(s), e.g. {ms_org[0]}")
-    if provider == "other" and "envelope-to" in lnames[:top_index]:
+    if received and hits[0]:
+        provider = hits[0][0]
+        evidence.append(f"{hits[0][1]}: Received: {' '.join(received[0][1].split())[:120]}")
+    if provider == "other" and scan.ms_org:
+        provider = "exchange"
+        evidence.append(f"{scan.ms_org} X-MS-Exchange-Organization-* header(s)")
+    top_index = received[0][0] if received else None
+    if provider == "other" and any(n == "envelope-to" and (top_index is None or i < top_index)
+                                   for i, n, _v in scan.trace):
         provider = "exim"
         evidence.append("Envelope-to above the topmost Received (Exim local_delivery)")
-    if provider == "gmail" and lnames and lnames[0] == "delivered-to":
-        evidence.append(f"Delivered-To is the first header: {fields[0][1][:80]}")
+    if provider == "gmail" and scan.first_field == "delivered-to":
+        evidence.append(f"Delivered-To is the first header: {scan.first.get('delivered-to', '')[:80]}")
     return ProviderFingerprint(provider=provider, evidence=tuple(evidence), seen=tuple(seen))
 
 

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import re
 
-from ..headers import (MessageSummary, candidates_from_fields, decode_text, fingerprint_from_fields,
-                       parse_fields, split_header_block)
+from ..headers import (MessageSummary, candidates_from_trace, decode_text, fingerprint_from_scan,
+                       scan_header_block, split_header_block)
 from ..sizes import measure
 
 __all__ = ["summarize", "address_list"]
 
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\([^()]*\)')
 _TOKEN = re.compile(r"<([^<>]*)>|([^\s,<>;:\"]+@[^\s,<>;:\"]+)")
-_WANTED = frozenset(("message-id", "date", "from", "to", "cc", "subject", "content-type",
-                     "content-transfer-encoding", "content-disposition"))
 _CONTENT = ("content-type", "content-transfer-encoding", "content-disposition")
 
 
@@ -54,37 +52,36 @@ def summarize(raw: bytes, *, source: str, position: str) -> MessageSummary:
 
 
 def _summarize(raw: bytes, source: str, position: str) -> MessageSummary:
-    problems: list[str] = []
     if not raw.strip():
         return MessageSummary(source=source, position=position, problems=("empty message",))
+    problems: list[str] = []
     block, body_offset = split_header_block(raw)
-    fields = parse_fields(block)
-    if not fields:
+    scan = scan_header_block(block)
+    if not scan.has_fields:
         problems.append("no header fields: this does not look like an email message")
     elif body_offset >= len(raw) and not raw.endswith(b"\n\n") and not raw.endswith(b"\r\n\r\n"):
         problems.append("no empty line between header and body")
-    lnames = [n.lower() for n, _v in fields]
-    first: dict[str, str] = {}
-    for key, (_n, value) in zip(lnames, fields):
-        if key in _WANTED and key not in first:
-            first[key] = value
-    sizes = measure(raw, fields=fields, body_offset=body_offset,
+    first = scan.first
+    sizes = measure(raw, body_offset=body_offset, fields=[],
                     content_headers={k: first[k] for k in _CONTENT if k in first})
-    problems.extend(sizes.problems)
-    fp = fingerprint_from_fields(fields, lnames)
+    if sizes.problems:
+        problems.extend(sizes.problems)
+    fp = fingerprint_from_scan(scan)
+    subject = first.get("subject", "")
+    sender = first.get("from", "")
     return MessageSummary(
         source=source,
         position=position,
-        message_id=first.get("message-id", "").strip(),
+        message_id=first.get("message-id", ""),
         date=first.get("date", ""),
-        from_=decode_text(first.get("from", "")),
+        from_=decode_text(sender) if "=?" in sender else sender,
         to=address_list(first.get("to", "")),
-        cc=address_list(first.get("cc", "")),
-        subject=decode_text(first.get("subject", "")),
+        cc=address_list(first["cc"]) if "cc" in first else (),
+        subject=decode_text(subject) if "=?" in subject else subject,
         raw_size=sizes.raw_size,
         encoded_size=sizes.encoded_size,
         attachments=sizes.attachments,
-        candidates=candidates_from_fields(fields, lnames),
+        candidates=candidates_from_trace(scan.trace),
         provider=fp.provider,
         provider_evidence=fp.evidence,
         problems=tuple(problems),

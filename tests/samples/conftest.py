@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mailsupport.testing.fixtures import dovecot, pop_user, real_root  # noqa: F401  (real Dovecot on loopback)
+
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "data" / "samples"
 REAL = SAMPLES / "real"
