@@ -65,7 +65,7 @@ SETTINGS_CHECKS: Mapping[str, str] = {
     "settings.server-refused-session": "The server's greeting or EHLO answer refuses service.",
     "settings.wrong-protocol": "The port belongs to another protocol (SMTP on a POP3 port or the reverse).",
     "settings.credentials-missing": "No password or OAuth token is set.",
-    "settings.auth-not-offered": "The SMTP server offers no AUTH mechanism (on this port or before TLS).",
+    "settings.auth-not-offered": "The server offers no login mechanism these settings can use (no AUTH, or no XOAUTH2 for a token).",
     # login
     "settings.auth-failed": "The user name or password is wrong (RFC 3206 [AUTH], SMTP 535 5.7.8).",
     "settings.account-locked": "The account is locked or disabled by the provider.",
@@ -104,7 +104,7 @@ _REMEDY = {
     "settings.server-refused-session": "The server refuses this client: ask the provider whether connections from this address are allowed.",
     "settings.wrong-protocol": "Use the POP3 port (995/110) for incoming mail and the SMTP port (587/465/25) for outgoing.",
     "settings.credentials-missing": "Type the mailbox password (or an app password / OAuth token).",
-    "settings.auth-not-offered": "Use the submission port 587 with STARTTLS (servers offer AUTH only after TLS), or 465.",
+    "settings.auth-not-offered": "For SMTP use port 587 with STARTTLS or 465 (AUTH is offered only over TLS); for a token, check that the provider supports OAuth2 (XOAUTH2) on this server.",
     "settings.auth-failed": "Retype the user name and password (user name is usually the full email address).",
     "settings.account-locked": "Unlock or re-enable the account in the provider's admin console, then try again.",
     "settings.login-refused": "Ask the provider why logins are refused; try again later for a temporary reason.",

@@ -164,9 +164,19 @@ def _login(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
     user = server.username or ""
     mechanisms = caps.get("mechanisms", "").upper().split()
     if server.oauth_token:
-        # RFC 5034 §4: AUTH mechanism with the initial response on the same line.
-        wire.send(f"AUTH XOAUTH2 {xoauth2_initial_response(user, server.oauth_token)}")
+        # RFC 5034 §4: an initial response may not make the command line longer than 255
+        # octets (RFC 2449 §4), and bearer tokens are much longer, so send it after the
+        # server's "+ " continuation (the form Microsoft documents for Exchange Online POP).
+        if caps.get("capa") == "yes" and "XOAUTH2" not in mechanisms:
+            raise WireError("auth-not-offered", "the server's CAPA SASL line does not offer XOAUTH2, so the "
+                            "OAuth token cannot be used here", reply=caps.get("mechanisms", ""))
+        wire.send("AUTH XOAUTH2")
         line = wire.read_line()
+        if line.startswith("-"):
+            raise WireError("auth-not-offered", "the server refused the XOAUTH2 mechanism", reply=line)
+        if line.startswith("+"):
+            wire.send(xoauth2_initial_response(user, server.oauth_token))
+            line = wire.read_line()
         if _ok(line):
             return Outcome(detail=f"logged in as {user} with XOAUTH2", reply=line, facts=(("method", "XOAUTH2"),))
         facts: tuple[tuple[str, str], ...] = (("method", "XOAUTH2"),)

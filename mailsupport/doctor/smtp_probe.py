@@ -121,6 +121,9 @@ def _auth(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
     if not mechanisms:
         raise WireError("auth-not-offered", "the server's EHLO reply offers no AUTH mechanism (RFC 4954)")
     if server.oauth_token:
+        if "XOAUTH2" not in mechanisms:
+            raise WireError("auth-not-offered", "the server's EHLO AUTH line does not offer XOAUTH2, so the "
+                            "OAuth token cannot be used here", reply=caps.get("mechanisms", ""))
         # RFC 4954 §4: initial response on the AUTH line.
         wire.send(f"AUTH XOAUTH2 {xoauth2_initial_response(user, server.oauth_token)}")
         code, lines = wire.read_smtp_reply()

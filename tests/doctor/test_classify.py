@@ -52,6 +52,8 @@ ROWS = [
     ("connect-timeout", "pop3", "other", "connect", "timeout", "", (), "settings.connection-timeout"),
     ("greeting-timeout", "pop3", "other", "greeting", "timeout", "", (), "settings.no-greeting"),
     ("auth-timeout", "pop3", "other", "auth", "timeout", "", (), "settings.server-stalled"),
+    ("no-xoauth2", "pop3", "office365", "auth", "auth-not-offered", "-ERR Unsupported authentication mechanism.",
+     (), "settings.auth-not-offered"),
     ("tls-version", "smtp", "other", "tls", "tls-version", "", (), "settings.tls-version"),
 ]
 
