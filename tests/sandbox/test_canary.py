@@ -6,7 +6,6 @@ import logging
 import poplib
 import smtplib
 
-import mailsupport.sandbox as public
 from mailsupport.sandbox import Fault, Sandbox, Stage
 
 from .conftest import message, tenant
@@ -49,11 +48,3 @@ def test_reprs_endpoints_and_logs_never_show_passwords(caplog):
     leaks = [t for t in texts if CANARY in t]
     assert leaks == []
 
-
-def test_public_api_all_is_complete():
-    """Every name in mailsupport.sandbox.__all__ exists and has a docstring."""
-    for name in public.__all__:
-        obj = getattr(public, name)
-        assert obj is not None
-        if callable(obj) and not isinstance(obj, dict):
-            assert obj.__doc__, name
