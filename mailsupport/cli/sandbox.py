@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--certificate", default="good", choices=("good", "expired", "wrong-host", "self-signed"),
                    help="which server certificate to serve (default: good)")
     p.add_argument("--apop", action="store_true", help="offer APOP (timestamp in the POP3 greeting)")
+    p.add_argument("--tls-only-auth", action="store_true",
+                   help="refuse POP3 logins before STLS too (as Dovecot's disable_plaintext_auth does)")
     p.set_defaults(func=_run)
 
 
@@ -59,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         with Sandbox(tenants, profile=args.profile, zones=args.zone, smtp_size_limit=args.size_limit,
                      advertise_size=not args.no_advertise_size, certificate=args.certificate,
-                     apop=args.apop) as sb:
+                     apop=args.apop, plaintext_auth=() if args.tls_only_auth else ("pop3",)) as sb:
             sys.stdout.write(json.dumps(sb.endpoints(), sort_keys=True) + "\n")
             sys.stdout.flush()
             while not stop.wait(0.5):

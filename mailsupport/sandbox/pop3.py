@@ -188,7 +188,9 @@ class Pop3Session(Authorization):
     # ------------------------------------------------------------------ any state
     async def cmd_CAPA(self, arg: str) -> None:
         """CAPA (RFC 2449 §5): the capability list; STLS only before login and TLS."""
-        caps = ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "USER", "SASL PLAIN XOAUTH2"]
+        caps = ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"]
+        if self.plaintext_allowed():
+            caps += ["USER", "SASL PLAIN XOAUTH2"]
         if self.box is None and not self.tls:
             caps.append("STLS")
         if self.username:

@@ -38,8 +38,21 @@ class Authorization:
         self.tls = True
         self.user = None  # RFC 2595 §4: forget what was said before TLS
 
+    def plaintext_allowed(self) -> bool:
+        """True when passwords/tokens may be sent on this connection (TLS, or the sandbox allows it)."""
+        return self.tls or "pop3" in self.world.plaintext_auth
+
+    async def _refuse_plaintext(self) -> bool:
+        if self.plaintext_allowed():
+            return False
+        # Dovecot's disable_plaintext_auth = yes (its default)
+        await self.send("-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.")
+        return True
+
     async def cmd_USER(self, arg: str) -> None:
         """USER (RFC 1939 §7): remember the name for PASS."""
+        if await self._refuse_plaintext():
+            return
         if not arg:
             await self.send("-ERR No username given.")
             return
@@ -90,6 +103,8 @@ class Authorization:
         parts = arg.split()
         if not parts:
             await self.send("+OK\r\nPLAIN\r\nXOAUTH2\r\n.")
+            return
+        if await self._refuse_plaintext():
             return
         mech, initial = parts[0].upper(), (parts[1] if len(parts) > 1 else None)
         if mech not in ("PLAIN", "XOAUTH2"):

@@ -81,7 +81,10 @@ class Sandbox:
     ``advertise_size`` says whether EHLO shows ``SIZE``. ``on_wildcard(rcpt, raw_bytes)`` is
     called (in a worker thread) for mail to a matter-domain address; without it such mail is
     kept and listed by :meth:`wildcard_mail`. ``certificate`` picks a good or deliberately
-    bad server certificate (:class:`~mailsupport.sandbox.tls.CertKind`).
+    bad server certificate (:class:`~mailsupport.sandbox.tls.CertKind`). ``plaintext_auth``
+    names the services that accept a login on an unencrypted connection: by default POP3
+    does and SMTP submission wants STARTTLS first (RFC 4954 §4); ``()`` refuses both, as
+    Dovecot's ``disable_plaintext_auth`` and most providers do.
     """
 
     def __init__(self, tenants: Iterable[Tenant | str | Path] = (), *, profile: str = "postfix",
@@ -89,8 +92,13 @@ class Sandbox:
                  smtp_size_limit: int | None = None, advertise_size: bool = True, apop: bool = False,
                  certificate: CertKind | str = CertKind.GOOD, disposition: str = "keep",
                  on_wildcard: Callable[[str, bytes], object] | None = None,
-                 app_passwords: Mapping[str, Secret] | None = None) -> None:
+                 app_passwords: Mapping[str, Secret] | None = None,
+                 plaintext_auth: Iterable[str] = ("pop3",)) -> None:
         get_profile(profile)  # fail early with the list of names
+        plaintext_auth = tuple(plaintext_auth)
+        for service in plaintext_auth:
+            if service not in ("pop3", "smtp"):
+                raise ValueError(f"plaintext_auth names services 'pop3' and/or 'smtp', got {service!r}")
         self.tenants: tuple[Tenant, ...] = tuple(
             t if isinstance(t, Tenant) else load_tenant(t, environ={}) for t in tenants)
         self._zone_sources = tuple(zones)
@@ -102,7 +110,7 @@ class Sandbox:
         limit = DEFAULT_SMTP_SIZE_LIMIT if smtp_size_limit is None else (smtp_size_limit or None)
         self.world = World(store=self.store, tls=self.tls, profile=profile, faults=FaultSet(faults),
                            size_limit=limit, advertise_size=advertise_size, apop=apop,
-                           on_wildcard=on_wildcard)
+                           on_wildcard=on_wildcard, plaintext_auth=tuple(plaintext_auth))
         self.set_disposition(disposition)
         for tenant in self.tenants:
             self.add_tenant(tenant)

@@ -60,9 +60,10 @@ class SandboxSMTP(SMTP):
         self.world = handler.world
         self.listener = handler.listener
         super().__init__(handler, **kwargs)
-        if implicit_tls:
-            # The whole connection is TLS already (RFC 8314 §3.3), so AUTH needs no STARTTLS;
-            # aiosmtpd only knows STARTTLS and would warn about auth_require_tls=False.
+        if implicit_tls or "smtp" in self.world.plaintext_auth:
+            # Implicit TLS: the whole connection is TLS already (RFC 8314 §3.3), so AUTH needs no
+            # STARTTLS. Plaintext AUTH allowed: a server configured to accept it. aiosmtpd only
+            # knows STARTTLS and would warn about auth_require_tls=False, hence set afterwards.
             self._auth_require_tls = False
 
     def _create_session(self) -> Session:

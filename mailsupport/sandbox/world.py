@@ -58,6 +58,7 @@ class World:
     def __init__(self, *, store: MailStore, tls: SandboxTls, profile: str = "postfix",
                  faults: FaultSet | None = None, size_limit: int | None = None,
                  advertise_size: bool = True, apop: bool = False,
+                 plaintext_auth: tuple[str, ...] = ("pop3",),
                  on_wildcard: Callable[[str, bytes], object] | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
@@ -67,6 +68,7 @@ class World:
         self.size_limit = size_limit
         self.advertise_size = advertise_size
         self.apop = apop
+        self.plaintext_auth = tuple(plaintext_auth)
         self.on_wildcard = on_wildcard
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.monotonic: Callable[[], float] = time.monotonic

@@ -204,3 +204,42 @@ def test_mailbox_in_use_elsewhere(sandbox, smithlaw):
         _pop_login(sandbox, smithlaw)
     sandbox.set_account_state(SMITH, in_use=False)
     _pop_login(sandbox, smithlaw).quit()
+
+
+# ------------------------------------------------------------------ TLS-only / plaintext auth modes
+
+def test_tls_only_pop3_refuses_user_before_stls(smithlaw):
+    """plaintext_auth=(): USER on a plain connection gets Dovecot's [AUTH] refusal; after STLS it works."""
+    with Sandbox([smithlaw], plaintext_auth=()) as sb:
+        pop = poplib.POP3(sb.pop3.host, sb.pop3.port, timeout=10)
+        assert "USER" not in pop.capa()
+        with pytest.raises(poplib.error_proto, match=r"\[AUTH\] Plaintext authentication disallowed"):
+            pop.user(SMITH)
+        pop.stls(context=sb.client_context())
+        assert "USER" in pop.capa()
+        pop.user(SMITH)
+        assert pop.pass_(smithlaw.inbound.server.password.reveal()).startswith(b"+OK")
+        pop.quit()
+
+
+def test_plaintext_smtp_auth_when_allowed(smithlaw):
+    """plaintext_auth=('smtp',): AUTH is offered and works without STARTTLS (a legacy server)."""
+    with Sandbox([smithlaw], plaintext_auth=("pop3", "smtp")) as sb:
+        with smtplib.SMTP(sb.smtp.host, sb.smtp.port, timeout=10) as c:
+            c.ehlo()
+            assert c.has_extn("auth")
+            assert c.login(SMITH, smithlaw.outbound.server.password.reveal())[0] == 235
+
+
+def test_smtp_auth_before_starttls_is_refused_by_default(sandbox, smithlaw):
+    """By default AUTH before STARTTLS is refused with 538 5.7.11 (RFC 4954 §4)."""
+    with smtplib.SMTP(sandbox.smtp.host, sandbox.smtp.port, timeout=10) as c:
+        c.ehlo()
+        code, text = c.docmd("AUTH", "PLAIN")
+        assert code == 538 and b"Encryption required" in text
+
+
+def test_plaintext_auth_rejects_unknown_services(smithlaw):
+    """Only 'pop3' and 'smtp' can be named."""
+    with pytest.raises(ValueError, match="imap"):
+        Sandbox([smithlaw], plaintext_auth=("imap",))
