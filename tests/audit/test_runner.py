@@ -132,3 +132,22 @@ def test_parse_checks_rejects_unknown_kinds():
     """An unknown kind names the valid ones."""
     with pytest.raises(ValueError, match="choose from config, spf, mx, settings, samples"):
         parse_checks("spf,dkim")
+
+
+def test_a_failing_check_is_a_finding_and_the_tenant_and_run_go_on(fleet, tmp_path):
+    """A missing zone file fails spf and mx, a missing sample fails samples: each becomes
+    ``audit.check-failed`` naming the cause, the config check still reports, other tenants are clean."""
+    src = sorted(fleet.tenants_dir.iterdir())[0]
+    text = src.read_text().replace('zones = [', 'sample = "no-such-sample.mbox"\nzones = ["missing.zone", ', 1)
+    broken = fleet.tenants_dir.parent / "extra" / "zz-missing-zone.toml"
+    broken.parent.mkdir(exist_ok=True)
+    broken.write_text(text)
+    results = audit_paths([broken, *sorted(fleet.tenants_dir.iterdir())[:3]],
+                          AuditOptions(checks=("config", "spf", "mx", "samples")))
+    bad = next(r for r in results if r.source == str(broken))
+    failed = {f.evidence[0][1]: f for f in bad.findings if f.check == "audit.check-failed"}
+    assert set(failed) == {"spf", "mx", "samples"}
+    assert "missing.zone" in failed["spf"].summary and "no-such-sample" in failed["samples"].summary
+    assert all(f.severity is Severity.ERROR for f in failed.values())
+    others = [r for r in results if r is not bad]
+    assert len(others) == 3 and not any(f.check.startswith("audit.") for r in others for f in r.findings)
