@@ -27,7 +27,7 @@ from ..model import Finding, Severity
 ProbeResult = Any
 Rung = Any
 
-__all__ = ["SETTINGS_CHECKS", "classify_probe", "tls_port_advice"]
+__all__ = ["SETTINGS_CHECKS", "POLL_INTERVAL", "classify_probe", "tls_port_advice"]
 
 #: Every check id the doctor (pre-flight and ladder) can report, with its meaning (for docs).
 SETTINGS_CHECKS: Mapping[str, str] = {
@@ -120,6 +120,9 @@ _REMEDY = {
     "settings.server-stalled": "Try again later; if it repeats, report the stall to the provider with this report.",
     "settings.size-limit-above-server": "Lower the size limit to the server's SIZE, or warn users that larger mail will bounce.",
 }
+
+#: The product connects "every 5 minutes (or whenever a user clicks 'check for new mail')" (help page).
+POLL_INTERVAL = 300
 
 _SEVERITY = {"settings.size-limit-above-server": Severity.WARNING, "settings.login-delay": Severity.WARNING}
 
@@ -242,6 +245,15 @@ def classify_probe(probe: ProbeResult, *, provider: Provider, server: ServerSett
             summary=f"{probe.direction.upper()} {failed.step} failed: {summary}",
             detail=failed.detail + (f" — server said: {failed.reply}" if failed.reply else ""),
             remedy=remedy, reference=_reference(check), evidence=evidence))
+    delays = [r.fact("login_delay") for r in probe.rungs if r.ok and r.fact("login_delay").isdigit()]
+    if probe.direction == "pop3" and delays and int(delays[-1]) > POLL_INTERVAL:
+        out.append(Finding(
+            check="settings.login-delay", severity=Severity.WARNING, subject=subject,
+            summary=(f"The server allows one login every {int(delays[-1])} s (LOGIN-DELAY) but the product "
+                     f"polls every {POLL_INTERVAL} s, so some polls will be refused; this test was a login too."),
+            remedy="Ask the provider to lower the login delay for this mailbox, or expect mail to arrive later.",
+            reference="RFC 2449 §6.5; help page: POP Mailbox (every 5 minutes)",
+            evidence=(("LOGIN-DELAY", delays[-1]), ("poll interval", str(POLL_INTERVAL)))))
     caps = probe.rung("capabilities")
     if probe.direction == "smtp" and caps is not None and caps.ok and size_limit:
         size = caps.fact("size")

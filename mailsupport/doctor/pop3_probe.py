@@ -227,10 +227,17 @@ def _final(wire: Wire) -> Outcome:
     listed = "UIDL not supported"
     if _ok(uidl):
         listed = f"UIDL lists {len(wire.read_multiline())}"
+    facts: tuple[tuple[str, str], ...] = (("messages", count), ("bytes", size))
+    # RFC 2449 §6.5: the per-user LOGIN-DELAY may be announced only after login.
+    wire.send("CAPA")
+    if _ok(wire.read_line()):
+        for cap in wire.read_multiline():
+            if cap.upper().startswith("LOGIN-DELAY") and cap.split()[-1].isdigit():
+                facts += (("login_delay", cap.split()[-1]),)
     try:  # RFC 1939 §6: no DELE was sent, so QUIT removes nothing
         wire.send("QUIT")
         wire.read_line()
     except WireError:
         pass
     return Outcome(detail=f"mailbox holds {count} messages ({size} bytes); {listed}; nothing retrieved or deleted",
-                   reply=line, facts=(("messages", count), ("bytes", size)))
+                   reply=line, facts=facts)

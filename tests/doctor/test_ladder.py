@@ -103,13 +103,24 @@ def test_mailbox_in_use(sb):
     assert "[IN-USE]" in said(report, "settings.mailbox-in-use")
 
 
-def test_login_delay(sb):
-    """[LOGIN-DELAY] from a fault becomes login-delay."""
-    sb.add_fault(Fault(stage="auth", service="pop3", match=USER,
-                       reply="-ERR [LOGIN-DELAY] Logged in too recently; wait 300 seconds between logins."))
+def test_login_delay():
+    """A second test within the account's LOGIN-DELAY (RFC 2449) is login-delay, not a bad password."""
+    from mailsupport.sandbox.sandbox import Sandbox
+
+    with Sandbox([make_tenant()]) as sb:  # a fresh mailbox: no login in this period yet
+        _login_delay_story(sb)
+
+
+def _login_delay_story(sb):
+    sb.set_account_state(USER, login_delay=900)
+    first = run(sb)  # the first login of the period works, and learns the per-user delay after login
+    assert first.inbound.ok
+    assert first.inbound.rung("final").fact("login_delay") == "900"
+    (warning,) = [f for f in first.findings if f.check == "settings.login-delay"]
+    assert "every 900 s" in warning.summary and "300 s" in warning.summary
     report = run(sb)
-    assert "settings.login-delay" in checks(report, "pop3")
-    assert "300 seconds" in said(report, "settings.login-delay")
+    assert checks(report, "pop3") == ["settings.login-delay"]
+    assert "[LOGIN-DELAY]" in said(report, "settings.login-delay")
 
 
 @pytest.mark.parametrize("reply", ["-ERR [SYS/TEMP] Mailbox temporarily unavailable",
