@@ -147,5 +147,5 @@ def _run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2))
     else:
-        print(report.format_text())
+        print(report.format_text(rungs=live is None))
     return 0 if report.ok else 1

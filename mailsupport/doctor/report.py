@@ -132,16 +132,17 @@ class SettingsReport:
         out["findings"] = [f.to_dict() for f in self.findings]
         return out
 
-    def format_text(self) -> str:
-        """A plain-text report: each direction's ladder, then the findings with remedies."""
+    def format_text(self, *, rungs: bool = True) -> str:
+        """A plain-text report: each direction's ladder (unless ``rungs`` is false, e.g. when
+        they were already shown live), then the findings with remedies."""
         lines = [f"Settings check for {self.org_key} ({self.provider}): {'PASS' if self.ok else 'FAIL'}"]
         for probe in self.directions:
             lines.append("")
             lines.append(f"{probe.direction.upper()} {probe.endpoint} (tls={probe.tls})")
             if probe.skipped:
                 lines.append(f"  skipped: {probe.skipped}")
-            for r in probe.rungs:
-                lines.append(format_rung(r))
+            if rungs:
+                lines.extend(format_rung(r) for r in probe.rungs)
         if self.findings:
             lines.append("")
             lines.append("Findings:")
