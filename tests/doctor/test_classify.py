@@ -79,3 +79,16 @@ def test_classify_table(direction, provider, step, code, reply, facts, expected)
 def test_every_check_has_a_meaning_and_ids_are_namespaced():
     """SETTINGS_CHECKS documents every id under settings.*."""
     assert all(k.startswith("settings.") and v for k, v in SETTINGS_CHECKS.items())
+
+
+def test_every_id_the_doctor_can_emit_is_documented():
+    """Any settings.* id written anywhere in the doctor's code is in SETTINGS_CHECKS."""
+    import re
+    from pathlib import Path
+
+    import mailsupport.doctor as doctor
+
+    ids = set()
+    for path in Path(doctor.__file__).parent.glob("*.py"):
+        ids.update(re.findall(r"\"(settings\.[a-z0-9-]+)\"", path.read_text()))
+    assert ids and ids <= set(SETTINGS_CHECKS), sorted(ids - set(SETTINGS_CHECKS))
