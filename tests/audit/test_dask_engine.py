@@ -24,3 +24,23 @@ def test_dask_local_cluster_matches_the_local_engine(fleet):
     remote = sorted((TenantResult.from_json(x) for x in state.getvalue().splitlines()), key=lambda r: r.source)
     assert summary.tenants == 40 == len(remote)
     assert remote == local
+
+
+@pytest.mark.timeout(180)
+def test_cli_engine_dask_with_a_scheduler_address_writes_the_same_report(fleet, tmp_path, capsys):
+    """``--engine dask --scheduler ADDRESS`` on a running cluster gives the local engine's CSV rows."""
+    from distributed import LocalCluster
+
+    from mailsupport.cli import main
+
+    args = ["audit", str(fleet.tenants_dir), "--checks", "config,spf,mx", "--format", "csv", "--fail-on", "never"]
+    assert main([*args, "--out", str(tmp_path / "local")]) == 0
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as cluster:
+        assert main([*args, "--out", str(tmp_path / "dask"), "--engine", "dask",
+                     "--scheduler", cluster.scheduler_address]) == 0
+
+    def rows(name):
+        return sorted((tmp_path / name / "findings.csv").read_text().splitlines())
+
+    assert rows("dask") == rows("local") and len(rows("local")) > 40
