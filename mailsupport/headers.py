@@ -149,6 +149,9 @@ def scan_header_block(block: bytes) -> HeaderScan:
     trace: list[tuple[int, str, str]] = []
     ms_org = 0
     first_field = ""
+    # field index = line breaks before the field minus continuation lines, counted incrementally
+    last_pos = 0
+    last_index = 0
     for m in _SELECT_RE.finditer(nb):
         bname = m.group(1).lower()
         name = _BNAMES.get(bname)
@@ -163,7 +166,9 @@ def scan_header_block(block: bytes) -> HeaderScan:
             first[name] = value
         pos = m.start()
         if name in _TRACE or pos == 0:
-            index = nb.count(b"\n", 0, pos) - nb.count(b"\n ", 0, pos) - nb.count(b"\n\t", 0, pos)
+            index = last_index + (nb.count(b"\n", last_pos, pos) - nb.count(b"\n ", last_pos, pos)
+                                  - nb.count(b"\n\t", last_pos, pos))
+            last_pos, last_index = pos, index
             if index == 0:
                 first_field = name
             if name in _TRACE:
