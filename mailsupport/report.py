@@ -15,7 +15,7 @@ API (everything else is private)::
     tally(results) -> Tally                          counters behind the charts
     format_csv(results) / write_csv(results, fp)     findings table as CSV
     format_jsonl(results) / write_jsonl(results, fp) findings table as JSON lines
-    format_text(results) -> str                      plain-text table + summary
+    format_text(results) / write_text(results, fp)   plain-text findings, summary, totals
     render_html(results, *, title, sections=()) -> str
     write_html(results, fp, *, title, sections=())   self-contained HTML (inline CSS + SVG)
     svg_bar_chart(title, bars) -> str                one escaped inline SVG bar chart
@@ -47,7 +47,7 @@ from .model import Severity
 
 __all__ = [
     "REPORT_COLUMNS", "SUMMARY_COLUMNS", "Section", "Tally", "finding_rows", "summary_rows", "tally",
-    "format_csv", "write_csv", "format_jsonl", "write_jsonl", "format_text", "render_html",
+    "format_csv", "write_csv", "format_jsonl", "write_jsonl", "format_text", "write_text", "render_html",
     "write_html", "svg_bar_chart", "findings_frame", "summary_frame", "plot_report",
 ]
 
@@ -178,26 +178,37 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def format_text(results: Iterable[TenantResult]) -> str:
-    """A plain-text report: one line per finding, then the per-tenant summary and totals."""
-    lines: list[str] = []
-    summary: list[dict[str, Any]] = []
+def write_text(results: Iterable[TenantResult], fp: IO[str]) -> None:
+    """Write the plain-text report: one line per finding (and its remedy), then the per-tenant
+    summary and the totals. Streams: the summary is spooled, so memory stays flat."""
     t = Tally()
-    for r in results:
-        t.add(r)
-        summary.append(_summary_row(r))
-        for row in finding_rows((r,)):
-            lines.append(f"{_clip(row['tenant'], 20):20}  {row['severity']:8}  {_clip(row['check'], 32):32}  "
-                         f"{_clip(row['subject'], 28):28}  {_clip(row['summary'], 100)}")
-            if row["remedy"]:
-                lines.append(f"{'':20}  {'':8}  -> {_clip(row['remedy'], 140)}")
-    out = ["Findings", "--------", *(lines or ["(none)"]), "", "Tenants", "-------"]
-    for s in summary:
-        out.append(f"{_clip(s['tenant'], 20):20}  {_clip(s['provider'], 14):14}  {s['worst']:8}  "
-                   f"{s['findings']:3} findings  {s['checks']}")
+    fp.write("Findings\n--------\n")
+    with tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8") as summ:
+        for r in results:
+            t.add(r)
+            s = _summary_row(r)
+            summ.write(f"{_clip(s['tenant'], 20):20}  {_clip(s['provider'], 14):14}  {s['worst']:8}  "
+                       f"{s['findings']:3} findings  {s['checks']}\n")
+            for row in finding_rows((r,)):
+                fp.write(f"{_clip(row['tenant'], 20):20}  {row['severity']:8}  {_clip(row['check'], 32):32}  "
+                         f"{_clip(row['subject'], 28):28}  {_clip(row['summary'], 100)}\n")
+                if row["remedy"]:
+                    fp.write(f"{'':20}  {'':8}  -> {_clip(row['remedy'], 140)}\n")
+        if not t.findings:
+            fp.write("(none)\n")
+        fp.write("\nTenants\n-------\n")
+        summ.seek(0)
+        for line in summ:
+            fp.write(line)
     sev = ", ".join(f"{t.by_severity.get(str(s), 0)} {s}" for s in _SEVERITIES)
-    out += ["", f"{t.tenants} tenants, {t.findings} findings ({sev})"]
-    return "\n".join(out) + "\n"
+    fp.write(f"\n{t.tenants} tenants, {t.findings} findings ({sev})\n")
+
+
+def format_text(results: Iterable[TenantResult]) -> str:
+    """The plain-text report (see :func:`write_text`) as a string."""
+    buf = io.StringIO()
+    write_text(results, buf)
+    return buf.getvalue()
 
 
 # ----------------------------------------------------------------------------- HTML

@@ -165,4 +165,4 @@ def _write(args, report, results, fp) -> None:
     elif args.format == "html":
         report.write_html(results, fp, title=args.title)
     else:
-        fp.write(report.format_text(results))
+        report.write_text(results, fp)
