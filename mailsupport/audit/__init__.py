@@ -23,6 +23,7 @@ _EXPORTS = {
     "audit_paths": "runner",
     "run_audit": "runner",
     "CHECK_KINDS": "checks",
+    "AUDIT_CHECKS": "checks",
     "generate_fleet": "generate",
 }
 

@@ -35,13 +35,21 @@ from __future__ import annotations
 import asyncio
 import importlib
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 from ..config import Tenant
 from ..model import Finding, Severity
 
-__all__ = ["CHECK_KINDS", "DEFAULT_CHECKS", "CheckOutput", "CheckContext", "ADAPTERS",
+__all__ = ["AUDIT_CHECKS", "CHECK_KINDS", "DEFAULT_CHECKS", "CheckOutput", "CheckContext", "ADAPTERS",
            "unavailable", "failed", "skipped"]
+
+#: The audit's own check ids -> one-line meaning (the other ids belong to the checks it runs).
+AUDIT_CHECKS: Mapping[str, str] = {
+    "audit.tenant-invalid": "the tenant file cannot be loaded (the field and what to do are named); no check ran for it",
+    "audit.check-unavailable": "a check kind cannot be loaded in this installation; nothing was checked by it",
+    "audit.check-skipped": "a check kind does not apply to this tenant (settings without --connect)",
+    "audit.check-failed": "a check raised an error for this tenant (secrets scrubbed); the rest of the run went on",
+}
 
 #: Every check kind, in the order they run and are listed.
 CHECK_KINDS = ("config", "spf", "mx", "settings", "samples")

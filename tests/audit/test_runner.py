@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -151,3 +152,14 @@ def test_a_failing_check_is_a_finding_and_the_tenant_and_run_go_on(fleet, tmp_pa
     assert all(f.severity is Severity.ERROR for f in failed.values())
     others = [r for r in results if r is not bad]
     assert len(others) == 3 and not any(f.check.startswith("audit.") for r in others for f in r.findings)
+
+
+def test_audit_check_ids_are_documented():
+    """Every audit.* id the runner can emit is in AUDIT_CHECKS (the docs table is built from it)."""
+    import re
+
+    from mailsupport.audit import AUDIT_CHECKS
+
+    src = "".join((Path(checks.__file__).parent / n).read_text() for n in ("checks.py", "runner.py"))
+    emitted = set(re.findall(r'"(audit\.[a-z-]+)"', src))
+    assert emitted == set(AUDIT_CHECKS)
