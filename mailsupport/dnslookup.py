@@ -25,7 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
+import random
+import struct
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Protocol, runtime_checkable
@@ -33,6 +37,7 @@ from typing import Any, Iterable, Protocol, runtime_checkable
 import dns.asyncquery
 import dns.asyncresolver
 import dns.exception
+import dns.flags
 import dns.message
 import dns.name
 import dns.nameserver
@@ -222,6 +227,7 @@ class ResolverLookup:
                        if servers else "system resolver")
         self._servers = servers
         self._timeout = timeout
+        self._muxes: weakref.WeakKeyDictionary[Any, dict[tuple[str, int], _UdpMux]] = weakref.WeakKeyDictionary()
 
     @classmethod
     def for_nameserver(cls, address: str | tuple[str, int], *, timeout: float = 5.0) -> "ResolverLookup":
@@ -284,9 +290,7 @@ class ResolverLookup:
             if left <= 0:
                 break
             try:
-                msg = dns.message.make_query(qname, rdtype)
-                response, _tcp = await dns.asyncquery.udp_with_fallback(msg, host, port=port,
-                                                                        timeout=min(left, 2.0))
+                response = await self._ask_async(qname, rdtype, host, port, min(left, 2.0))
             except (dns.exception.Timeout, OSError, dns.exception.DNSException) as exc:
                 last = exc
                 continue
@@ -295,6 +299,45 @@ class ResolverLookup:
                 return answer
             last = dns.resolver.NoNameservers()
         return self._failed(name, rdtype, _as_timeout(last))
+
+    async def _ask_async(self, qname: dns.name.Name, rdtype: str, host: str, port: int,
+                         timeout: float) -> dns.message.Message:
+        # One connected UDP socket per (event loop, server) carries every concurrent question,
+        # matched by message id; a truncated answer is asked again over TCP (RFC 7766).
+        loop = asyncio.get_running_loop()
+        muxes = self._muxes.setdefault(loop, {})
+        mux = muxes.get((host, port))
+        if mux is None or mux.closed:
+            mux = _UdpMux()
+            await loop.create_datagram_endpoint(lambda: mux, remote_addr=(host, port))
+            muxes[(host, port)] = mux
+        wire_id = mux.new_id()
+        qtype = dns.rdatatype.from_text(rdtype)
+        future = loop.create_future()
+        mux.pending[wire_id] = future
+        try:
+            # the question in wire format, built directly (RFC 1035 §4.1.1: RD set, one question)
+            mux.transport.sendto(_HEADER.pack(wire_id, 0x0100, 1, 0, 0, 0) + _wire_name(qname)
+                                 + _QTAIL.pack(qtype, 1))
+            async with asyncio.timeout(timeout):
+                data = await future
+        except TimeoutError:
+            raise dns.exception.Timeout(timeout=timeout) from None
+        finally:
+            mux.pending.pop(wire_id, None)
+        response = dns.message.from_wire(data)
+        question = response.question[0] if response.question else None
+        if question is None or question.name != qname or question.rdtype != qtype:
+            raise dns.exception.DNSException("the answer does not match the question")
+        if response.flags & dns.flags.TC:
+            msg = dns.message.make_query(qname, rdtype)
+            response = await dns.asyncquery.tcp(msg, host, port=port, timeout=timeout)
+        return response
+
+    async def aclose(self) -> None:
+        """Close this event loop's UDP sockets (they are reopened on the next question)."""
+        for mux in self._muxes.pop(asyncio.get_running_loop(), {}).values():
+            mux.close()
 
     def _tries(self) -> list[tuple[str, int]]:
         # each server, then each again (a lost UDP datagram gets a second chance)
@@ -326,6 +369,54 @@ class ResolverLookup:
             reason = f"{type(exc).__name__}: {exc}"
         raise DnsTempError(f"{name} {rdtype}: {reason}; try again later or check the DNS server",
                            server=self.source) from exc
+
+
+_HEADER = struct.Struct("!HHHHHH")
+_QTAIL = struct.Struct("!HH")
+
+
+@functools.lru_cache(maxsize=16384)
+def _wire_name(name: dns.name.Name) -> bytes:
+    return name.to_wire()
+
+
+class _UdpMux(asyncio.DatagramProtocol):
+    """A connected UDP socket shared by concurrent questions, answers routed by message id."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: dict[int, asyncio.Future[bytes]] = {}
+        self.closed = False
+
+    def new_id(self) -> int:
+        while True:
+            wire_id = random.getrandbits(16)  # unpredictable ids (RFC 5452 §4.3)
+            if wire_id not in self.pending:
+                return wire_id
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if len(data) >= 2:
+            future = self.pending.pop(int.from_bytes(data[:2], "big"), None)
+            if future is not None and not future.done():
+                future.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        pass  # ICMP unreachable and the like: the question times out and the next try runs
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        for future in self.pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError("the DNS socket closed"))
+        self.pending.clear()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
 
 
 class ZoneLookup:
@@ -376,6 +467,12 @@ class CachedLookup:
 
     def __repr__(self) -> str:
         return f"CachedLookup({self.inner!r}, {len(self._answers)} answers)"
+
+    async def aclose(self) -> None:
+        """Close the wrapped lookup's sockets for this event loop (the answers stay cached)."""
+        close = getattr(self.inner, "aclose", None)
+        if close is not None:
+            await close()
 
     def _cached(self, key: tuple[str, str]) -> DnsAnswer | None:
         hit = self._answers.get(key)

@@ -263,7 +263,12 @@ async def check_domains_async(domains: Iterable[str], *, vendor_include: str = D
             sys.stderr.flush()
         return result
 
-    results = await asyncio.gather(*(one(d) for d in domains))
+    try:
+        results = await asyncio.gather(*(one(d) for d in domains))
+    finally:
+        close = getattr(lookup, "aclose", None)
+        if close is not None:
+            await close()  # this loop's sockets; the answer cache stays
     if show:
         sys.stderr.write("\n")
     return list(results)

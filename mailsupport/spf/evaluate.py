@@ -20,6 +20,7 @@ Layer 2 (pure core): imports errors, dnslookup's value types, and the spf module
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import Any, Generator
@@ -91,6 +92,7 @@ class _SpfError(Exception):
         self.trace: RecordTrace | None = None
 
 
+@functools.lru_cache(maxsize=8192)
 def valid_domain(name: str) -> bool:
     """§4.3: a multi-label name, labels 1–63 octets, at most 253 in all (trailing dot ok)."""
     name = name[:-1] if name.endswith(".") else name
@@ -113,6 +115,7 @@ class _Run:
         if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
             addr = addr.ipv4_mapped  # §5.6 / RFC 4291 §2.5.5.2: an IPv4 client
         self.ip = addr
+        self.ip_int = int(addr)
         self.v4 = isinstance(addr, ipaddress.IPv4Address)
         local, _, sdomain = sender.rpartition("@")
         self.local = local or "postmaster"  # §4.3: empty local-part -> "postmaster"
@@ -146,8 +149,11 @@ def _qtrace(ans: DnsAnswer) -> QueryTrace:
     from ..dnslookup import AnswerStatus, MxRecord
 
     if ans.records:
-        recs = tuple(f"{r.preference} {r.exchange}" if isinstance(r, MxRecord) else str(r)
-                     for r in ans.records)
+        if ans.rdtype == "MX":
+            recs = tuple(f"{r.preference} {r.exchange}" if isinstance(r, MxRecord) else str(r)
+                         for r in ans.records)
+        else:
+            recs = ans.records  # already text
         return QueryTrace(name=ans.name, rdtype=ans.rdtype, outcome="answer", records=recs)
     outcome = "nxdomain" if ans.status is AnswerStatus.NXDOMAIN else "nodata"
     return QueryTrace(name=ans.name, rdtype=ans.rdtype, outcome=outcome)
@@ -250,12 +256,20 @@ def _void(run: _Run, ans: DnsAnswer) -> bool:
     return True
 
 
-def _in_net(addr: str, run: _Run, cidr: int | None) -> bool:
+@functools.lru_cache(maxsize=16384)
+def _addr_int(addr: str) -> tuple[int, int]:
     ip = ipaddress.ip_address(addr)
-    if isinstance(ip, ipaddress.IPv4Address) != run.v4:
+    return ip.version, int(ip)
+
+
+def _in_net(addr: str, run: _Run, cidr: int | None) -> bool:
+    """Is the client in ``addr/cidr``? (integer prefix compare; answers repeat, so cached)"""
+    version, value = _addr_int(addr)
+    if version != (4 if run.v4 else 6):
         return False
-    length = cidr if cidr is not None else (32 if run.v4 else 128)
-    return run.ip in ipaddress.ip_network(f"{ip}/{length}", strict=False)
+    bits = 32 if run.v4 else 128
+    shift = bits - (cidr if cidr is not None else bits)
+    return (value >> shift) == (run.ip_int >> shift)
 
 
 def _check_host(run: _Run, domain: str, override: str | None = None, chain: tuple[str, ...] = ()) -> Gen:
