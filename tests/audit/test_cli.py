@@ -99,3 +99,40 @@ def test_a_generated_fleet_with_broken_files_still_finishes(tmp_path, capsys):
     assert len({json.loads(x)["tenant"] for x in state}) == 31
     rows = list(csv.DictReader((tmp_path / "out" / "findings.csv").open()))
     assert [r["check"] for r in rows if r["tenant"] == "broken"] == ["audit.tenant-invalid"]
+
+
+def _run_with_stderr(tmp_path, stderr):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "mailsupport", "audit", str(SAMPLES), "--checks", "config",
+                           "--format", "csv", "--out", str(tmp_path), "--fail-on", "never"],
+                          stdout=subprocess.DEVNULL, stderr=stderr, timeout=60)
+
+
+def test_progress_shows_on_a_terminal_only(tmp_path):
+    """On a terminal (a real pty) stderr shows "audit: N/N tenants"; piped, it carries no progress line."""
+    import os
+    import pty
+    import subprocess
+
+    master, slave = pty.openpty()
+    try:
+        assert _run_with_stderr(tmp_path / "tty", slave).returncode == 0
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO once the child side is closed and drained
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+    shown = b"".join(chunks).decode()
+    total = len(list(SAMPLES.glob("*.toml")))
+    assert f"audit: {total}/{total} tenants" in shown
+    piped = _run_with_stderr(tmp_path / "pipe", subprocess.PIPE).stderr.decode()
+    assert "audit:" not in piped and "csv report" in piped
