@@ -35,6 +35,12 @@ _EXPORTS = {
     "check_settings": "doctor",
     "SettingsReport": "doctor",
     "DraftStore": "doctor",
+    "MessageSummary": "headers",
+    "RecipientEvidence": "headers",
+    "envelope_candidates": "headers",
+    "recipients_for": "headers",
+    "scan": "samples",
+    "diagnose_sample": "diagnose.sample",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
