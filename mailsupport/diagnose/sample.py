@@ -21,7 +21,7 @@ from .catchall import CATCHALL_CHECKS, CatchAllReport, diagnose_catch_all
 from .consolidation import CONSOLIDATION_CHECKS, ConsolidationDiagnosis, diagnose_consolidation
 from .size import SIZE_CHECKS, SizeDiagnosis, diagnose_size
 
-__all__ = ["SAMPLE_CHECKS", "DIAGNOSES", "SampleDiagnosis", "diagnose_sample", "diagnose_summaries", "diagnose_all"]
+__all__ = ["SAMPLE_CHECKS", "DIAGNOSES", "SampleDiagnosis", "diagnose_sample", "diagnose_summaries", "diagnose_all", "demo_diagnoses"]
 
 #: Every check id of the sample diagnoses -> one-line meaning.
 SAMPLE_CHECKS = {**CATCHALL_CHECKS, **CONSOLIDATION_CHECKS, **SIZE_CHECKS}
@@ -91,3 +91,31 @@ def diagnose_all(sample_path: str | os.PathLike[str], tenant: Tenant, *, provide
                  server_size: int | None = None) -> tuple[Finding, ...]:
     """Every finding of the three sample diagnoses for one sample path (for the batch audit)."""
     return diagnose_sample([sample_path], tenant, "all", provider=provider, server_size=server_size).findings
+
+
+def demo_diagnoses(samples_dir: str | os.PathLike[str]) -> dict[str, SampleDiagnosis]:
+    """The three diagnoses on the bundled samples, for ``mailsupport demo``.
+
+    ``samples_dir`` is ``data/samples``: the Postfix catch-all mbox with the smithlaw tenant as
+    if it routed by ``Delivered-To`` (catch-all), the Google Takeout mbox with the tenant on
+    Gmail (consolidation), and ``sizes-mixed.mbox`` plus the real messages (size). Keys are
+    ``catch-all``, ``consolidation``, ``size``; each value's ``findings`` go in the report.
+    """
+    from dataclasses import replace
+    from pathlib import Path
+
+    from ..config import Provider, load_tenant
+    from ..samples import scan
+
+    root = Path(samples_dir)
+    tenant = load_tenant(root / "tenants" / "smithlaw-postfix.toml", environ={})
+    assert tenant.inbound is not None
+    as_delivered_to = replace(tenant, inbound=replace(tenant.inbound, catch_all_header="Delivered-To"))
+    on_gmail = replace(tenant, provider=Provider.GMAIL)
+    return {
+        "catch-all": diagnose_summaries(list(scan(root / "catchall-postfix.mbox")), as_delivered_to, "catch-all"),
+        "consolidation": diagnose_summaries(list(scan(root / "gmail-takeout-consolidated.mbox")), on_gmail,
+                                            "consolidation", provider="gmail"),
+        "size": diagnose_summaries(list(scan(root / "sizes-mixed.mbox", root / "real")), tenant, "size",
+                                   server_size=100_000),
+    }

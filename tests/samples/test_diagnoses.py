@@ -188,3 +188,13 @@ def test_html_escapes_customer_text(tenant):
     for out in outputs:
         assert "<script>" not in out
     assert html.escape(evil) in outputs[1] and html.escape(evil) in outputs[2]
+
+
+def test_demo_diagnoses_on_bundled_samples():
+    """The demo hook gives findings for each of the three diagnoses on data/samples."""
+    from mailsupport.diagnose.sample import demo_diagnoses
+    result = demo_diagnoses(SAMPLES)
+    checks = {k: {f.check for f in v.findings} for k, v in result.items()}
+    assert "catchall.header-choice" in checks["catch-all"]
+    assert checks["consolidation"] == {"gmail.alias-consolidated"}
+    assert "size.over-provider-limit" in checks["size"]
