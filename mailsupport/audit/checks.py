@@ -37,7 +37,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
-from ..config import Tenant
+from ..config import MailboxKind, Provider, Tenant
 from ..model import Finding, Severity
 
 __all__ = ["AUDIT_CHECKS", "CHECK_KINDS", "DEFAULT_CHECKS", "CheckOutput", "CheckContext", "ADAPTERS",
@@ -142,7 +142,9 @@ async def _mx(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
 
     # The doctor's check asks synchronously; ask the same questions asynchronously first so
     # they land in the run's shared cache and the sync call never blocks the event loop.
-    if tenant.inbound is not None:
+    # Only Office 365 catch-all tenants are checked (the doctor returns nothing for others).
+    if tenant.provider is Provider.OFFICE365 and tenant.inbound is not None \
+            and tenant.inbound.kind is MailboxKind.CATCH_ALL:
         for domain in tenant.inbound.effective_catch_all_domains:
             try:
                 await ctx.lookup.aquery(domain, "MX")
