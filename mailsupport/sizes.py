@@ -180,6 +180,8 @@ _MAX_DEPTH = 20
 
 
 def _params(value: str) -> tuple[str, dict[str, str]]:
+    if ";" not in value:
+        return value.strip().lower(), {}
     main = value.split(";", 1)[0].strip().lower()
     params = {}
     for k, v in _PARAM_RE.findall(value):
@@ -206,12 +208,20 @@ def _filename(params: dict[str, str], dparams: dict[str, str]) -> str:
     return ""
 
 
-def _leaf_raw(body: bytes, cte: str) -> int:
+def _leaf_raw(buf: bytes, start: int, end: int, cte: str) -> int:
+    # counted on the range in place: no slice, no copy
     if cte == "base64":
-        return base64_decoded_size(body)
+        n = end - start - buf.count(b"\n", start, end) - buf.count(b"\r", start, end)
+        tail = buf[max(start, end - 8):end]
+        n -= tail.count(b"=") + tail.count(b" ") + tail.count(b"\t")
+        return n * 6 // 8
     if cte == "quoted-printable":
-        return qp_decoded_size(body)
-    return len(body)
+        soft_crlf = buf.count(b"=\r\n", start, end)
+        soft_lf = buf.count(b"=\n", start, end)
+        tail = 1 if buf.endswith(b"=", start, end) else 0
+        escapes = buf.count(b"=", start, end) - soft_crlf - soft_lf - tail
+        return end - start - 3 * soft_crlf - 2 * soft_lf - tail - 2 * escapes
+    return end - start
 
 
 def _header_map(fields: list[tuple[str, str]]) -> dict[str, str]:
@@ -223,71 +233,96 @@ def _header_map(fields: list[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
-def _split_parts(body: bytes, boundary: bytes) -> tuple[list[bytes], bool]:
-    """Body parts between ``--boundary`` lines (RFC 2046 §5.1.1); ``closed`` if ``--boundary--`` seen."""
+# the MIME headers of a body part; the part starts right after a line break (its delimiter line)
+_PART_HDR_RE = re.compile(rb"\n(content-type|content-transfer-encoding|content-disposition)[ \t]*:(.*(?:\n[ \t].*)*)",
+                          re.I)
+
+
+def _part_headers(buf: bytes, start: int, end: int) -> tuple[dict[str, str], int]:
+    """MIME headers of the entity in ``buf[start:end]`` and where its body starts."""
+    if buf.startswith(b"\n", start, end):
+        return {}, start + 1
+    if buf.startswith(b"\r\n", start, end):
+        return {}, start + 2
+    i = buf.find(b"\n\n", start, end)
+    j = buf.find(b"\n\r\n", start, end if i < 0 else i)
+    if j >= 0 and (i < 0 or j < i):
+        hend, body = j + 1, j + 3
+    elif i >= 0:
+        hend, body = i + 1, i + 2
+    else:
+        hend = body = end
+    out: dict[str, str] = {}
+    for name, value in _PART_HDR_RE.findall(buf, max(0, start - 1), hend):
+        key = name.lower().decode("ascii")
+        if key not in out:
+            if b"\n" in value:
+                value = value.replace(b"\r\n", b"").replace(b"\n", b"")
+            out[key] = value.strip().decode("utf-8", "replace")
+    return out, body
+
+
+def _part_ranges(buf: bytes, start: int, end: int, boundary: bytes) -> tuple[list[tuple[int, int]], bool]:
+    """Ranges of the body parts between ``--boundary`` lines (RFC 2046 §5.1.1) and whether it closed."""
     delim = b"--" + boundary
-    starts: list[tuple[int, int]] = []  # (line start, content start)
-    pos = 0
+    dlen = len(delim)
+    starts: list[tuple[int, int]] = []  # (delimiter line start, content start)
+    pos = start
     closed = False
     while True:
-        i = body.find(delim, pos)
+        i = buf.find(delim, pos, end)
         if i < 0:
             break
-        if i == 0 or body[i - 1] == 10:  # at a line start
-            eol = body.find(b"\n", i)
-            after = body[i + len(delim): i + len(delim) + 2]
-            starts.append((i, len(body) if eol < 0 else eol + 1))
-            if after == b"--":
+        if i == start or buf[i - 1] == 10:  # at a line start
+            eol = buf.find(b"\n", i, end)
+            starts.append((i, end if eol < 0 else eol + 1))
+            if buf.startswith(b"--", i + dlen, end):
                 closed = True
                 break
-        pos = i + len(delim)
-    parts = []
+        pos = i + dlen
+    ranges = []
     for (_ls, content), (next_line, _c) in zip(starts, starts[1:]):
-        end = next_line
+        stop = next_line
         # the line break before the delimiter belongs to the delimiter (RFC 2046 §5.1.1)
-        if end > content and body[end - 1] == 10:
-            end -= 1
-            if end > content and body[end - 1] == 13:
-                end -= 1
-        parts.append(body[content:end])
-    return parts, closed
+        if stop > content and buf[stop - 1] == 10:
+            stop -= 1
+            if stop > content and buf[stop - 1] == 13:
+                stop -= 1
+        ranges.append((content, stop))
+    return ranges, closed
 
 
-def _walk(headers: dict[str, str], body: bytes, depth: int, atts: list[AttachmentSize],
-          problems: list[str]) -> int:
-    """Return the decoded size of this entity's body, recording attachments."""
+def _walk(headers: dict[str, str], buf: bytes, start: int, end: int, depth: int,
+          atts: list[AttachmentSize], problems: list[str]) -> int:
+    """Return the decoded size of the entity body ``buf[start:end]``, recording attachments."""
     ctype, params = _params(headers.get("content-type", "text/plain"))
     cte = headers.get("content-transfer-encoding", "7bit").strip().lower()
     if ctype.startswith("multipart/"):
         boundary = params.get("boundary", "")
         if not boundary:
             problems.append("multipart without a boundary parameter (RFC 2046 §5.1.1)")
-            return len(body)
+            return end - start
         if depth >= _MAX_DEPTH:
             problems.append(f"MIME nesting deeper than {_MAX_DEPTH} levels: not measured further")
-            return len(body)
-        parts, closed = _split_parts(body, boundary.encode("utf-8", "replace"))
+            return end - start
+        ranges, closed = _part_ranges(buf, start, end, boundary.encode("utf-8", "replace"))
         if not closed:
             problems.append(f"multipart boundary {boundary!r} is never closed")
-        inner_encoded = sum(len(p) for p in parts)
-        inner_raw = 0
-        for part in parts:
-            if part.startswith(b"\n") or part.startswith(b"\r\n"):
-                fields, off = [], (1 if part[:1] == b"\n" else 2)
-            else:
-                block, off = split_header_block(part)
-                fields = parse_fields(block)
-            pbody = part[off:]
-            raw_body = _walk(_header_map(fields), pbody, depth + 1, atts, problems)
-            inner_raw += off + raw_body
-        # preamble, delimiters and epilogue are counted as they are
-        return len(body) - inner_encoded + inner_raw
-    raw = _leaf_raw(body, cte)
-    disp, dparams = _params(headers.get("content-disposition", ""))
+        total = end - start
+        for pstart, pend in ranges:
+            pheaders, body = _part_headers(buf, pstart, pend)
+            # preamble, delimiters, part headers and epilogue count as they are
+            total += _walk(pheaders, buf, body, pend, depth + 1, atts, problems) - (pend - body)
+        return total
+    raw = _leaf_raw(buf, start, end, cte)
+    disp = headers.get("content-disposition", "")
+    if not disp and "name" not in headers.get("content-type", ""):
+        return raw
+    disp, dparams = _params(disp)
     name = _filename(params, dparams)
     if disp == "attachment" or (name and not ctype.startswith("text/")) or (disp != "inline" and name):
         atts.append(AttachmentSize(filename=name, content_type=ctype, encoding=cte,
-                                   encoded_size=len(body), raw_size=raw))
+                                   encoded_size=end - start, raw_size=raw))
     return raw
 
 
@@ -308,8 +343,7 @@ def measure(raw: bytes, *, fields: list[tuple[str, str]] | None = None,
         fields = parse_fields(block)
     atts: list[AttachmentSize] = []
     problems: list[str] = []
-    body = raw[body_offset:]
     headers = content_headers if content_headers is not None else _header_map(fields)
-    raw_body = _walk(headers, body, 0, atts, problems)
+    raw_body = _walk(headers, raw, body_offset, len(raw), 0, atts, problems)
     return SizeReport(encoded_size=len(raw), raw_size=body_offset + raw_body,
                       attachments=tuple(atts), problems=tuple(problems))
