@@ -42,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..dnslookup import make_lookup
     from ..errors import ConfigError
     from ..model import Severity
-    from ..spf import check_domains_async
+    from ..spf.diagnose import check_domains_async
 
     if args.ip:
         try:

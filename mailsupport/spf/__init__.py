@@ -1,6 +1,6 @@
 """SPF: a complete RFC 7208 evaluator that explains itself, and the vendor's rules.
 
-Public API::
+Public API (re-exported lazily: ``import mailsupport.spf`` loads only what is used)::
 
     check_domain(domain, *, vendor_include=..., lookup=..., ip=None, sender="", helo="", record=None) -> SpfCheck
     await check_domain_async(...) -> SpfCheck;  check_domains(domains, ...) / check_domains_async(...)
@@ -10,21 +10,37 @@ Public API::
     SPF_CHECKS: check id -> one-line meaning
 
 Modules: ``parse`` and ``macros`` (pure syntax), ``evaluate`` (sans-I/O check_host),
-``trace`` (the tree), ``diagnose`` and ``suggest`` (pure findings and fixes), ``check``
-(the use case), ``render`` (text/HTML/JSON), ``plot`` and ``widget`` (notebook helpers,
-importing matplotlib/ipywidgets lazily).
+``trace`` (the tree), ``suggest`` (the smallest fixing edit) — all layer 2;
+``diagnose`` (findings, the :class:`SpfCheck` use case and its rendering; layer 4);
+``plot`` and ``widget`` (notebook helpers importing matplotlib/ipywidgets lazily; layer 5).
 """
 
 from __future__ import annotations
 
-from .check import SpfCheck, check_domain, check_domain_async, check_domains, check_domains_async
-from .diagnose import SPF_CHECKS
-from .evaluate import SpfResult, acheck_host, alookup_tree, check_host, lookup_tree
-from .parse import SpfRecord, SpfSyntaxError, parse_record
-from .trace import QueryTrace, RecordTrace, TermTrace
+import importlib
+from typing import Any
 
-__all__ = [
-    "SpfCheck", "check_domain", "check_domain_async", "check_domains", "check_domains_async",
-    "SPF_CHECKS", "SpfResult", "check_host", "acheck_host", "lookup_tree", "alookup_tree",
-    "SpfRecord", "SpfSyntaxError", "parse_record", "QueryTrace", "RecordTrace", "TermTrace",
-]
+# public name -> submodule that defines it
+_EXPORTS = {
+    "SpfCheck": "diagnose", "check_domain": "diagnose", "check_domain_async": "diagnose",
+    "check_domains": "diagnose", "check_domains_async": "diagnose", "SPF_CHECKS": "diagnose",
+    "SpfResult": "evaluate", "check_host": "evaluate", "acheck_host": "evaluate",
+    "lookup_tree": "evaluate", "alookup_tree": "evaluate",
+    "SpfRecord": "parse", "SpfSyntaxError": "parse", "parse_record": "parse",
+    "QueryTrace": "trace", "RecordTrace": "trace", "TermTrace": "trace",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mailsupport.spf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

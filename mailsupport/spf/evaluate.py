@@ -15,7 +15,9 @@ redirect after all mechanisms and only without a match (§6.1), ``exp=`` only fo
 and not through include (§6.2), macros (§7), IPv4-mapped IPv6 clients as IPv4 (§5.6).
 DNS failures give ``temperror`` (except in ``ptr`` and ``exp``, where they are skipped).
 
-Layer 2 (pure core): imports errors, dnslookup's value types, and the spf modules only.
+Layer 2 (pure core): imports errors and the spf modules only; answers are
+:class:`~mailsupport.dnslookup.DnsAnswer` values, used by duck typing (``records``,
+``status``, ``rdtype``, ``name``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Generator
 
-from ..dnslookup import DnsAnswer, DnsLookup
 from ..errors import DnsError, DnsTempError
 from . import macros
 from .parse import Mechanism, Modifier, SpfRecord, SpfSyntaxError, is_spf_record, parse_record
@@ -55,7 +56,8 @@ _MAX_AUDIT_RECORDS = 60
 DEFAULT_EXPLANATION = "%{i} is not one of %{d}'s designated mail servers"
 
 Query = tuple[str, str]
-Gen = Generator[Query, DnsAnswer, Any]
+Gen = Generator[Query, Any, Any]  # sends DnsAnswer values (mailsupport.dnslookup)
+DnsLookup = Any  # anything with query()/aquery() as mailsupport.dnslookup.DnsLookup
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,17 +147,24 @@ class _Run:
                 "c": str(self.ip), "r": self.receiver, "t": str(self.now)}
 
 
-def _qtrace(ans: DnsAnswer) -> QueryTrace:
-    from ..dnslookup import AnswerStatus, MxRecord
+class _Void:
+    """A stand-in answer for a name that cannot be queried: treated as non-existent."""
 
+    __slots__ = ("name", "rdtype")
+    records: tuple = ()
+
+    def __init__(self, name: str, rdtype: str) -> None:
+        self.name, self.rdtype = name.lower(), rdtype
+
+
+def _qtrace(ans: Any) -> QueryTrace:
     if ans.records:
         if ans.rdtype == "MX":
-            recs = tuple(f"{r.preference} {r.exchange}" if isinstance(r, MxRecord) else str(r)
-                         for r in ans.records)
+            recs = tuple(f"{r.preference} {r.exchange}" for r in ans.records)
         else:
             recs = ans.records  # already text
         return QueryTrace(name=ans.name, rdtype=ans.rdtype, outcome="answer", records=recs)
-    outcome = "nxdomain" if ans.status is AnswerStatus.NXDOMAIN else "nodata"
+    outcome = "nxdomain" if getattr(ans.status, "value", "") == "nxdomain" else "nodata"
     return QueryTrace(name=ans.name, rdtype=ans.rdtype, outcome=outcome)
 
 
@@ -165,7 +174,7 @@ def _query(name: str, rdtype: str, log: list[QueryTrace]) -> Gen:
     if not valid_domain(name):
         log.append(QueryTrace(name=name, rdtype=rdtype, outcome="invalid",
                               records=("not a valid domain name; treated as non-existent",)))
-        return DnsAnswer(name=name.lower(), rdtype=rdtype, status=_nx())
+        return _Void(name, rdtype)
     try:
         ans = yield (name, rdtype)
     except DnsTempError as exc:
@@ -173,15 +182,9 @@ def _query(name: str, rdtype: str, log: list[QueryTrace]) -> Gen:
         raise _SpfError("temperror", f"DNS lookup {name} {rdtype} failed: {exc}") from None
     except DnsError as exc:
         log.append(QueryTrace(name=name, rdtype=rdtype, outcome="invalid", records=(str(exc),)))
-        return DnsAnswer(name=name.lower(), rdtype=rdtype, status=_nx())
+        return _Void(name, rdtype)
     log.append(_qtrace(ans))
     return ans
-
-
-def _nx():
-    from ..dnslookup import AnswerStatus
-
-    return AnswerStatus.NXDOMAIN
 
 
 def _target(run: _Run, tokens: tuple, domain: str, log: list[QueryTrace]) -> Gen:
@@ -226,7 +229,7 @@ def _validated_name(run: _Run, domain: str, log: list[QueryTrace]) -> Gen:
     return best
 
 
-def _select(answer: DnsAnswer, domain: str) -> tuple[str | None, str | None]:
+def _select(answer: Any, domain: str) -> tuple[str | None, str | None]:
     """§4.5: (record, error). None record and None error means no SPF record."""
     records = [r for r in answer.records if is_spf_record(r)]
     if len(records) > 1:
@@ -244,7 +247,7 @@ def _charge(run: _Run) -> None:
                         "(include, a, mx, ptr, exists, redirect) (§4.6.4)", limit=True)
 
 
-def _void(run: _Run, ans: DnsAnswer) -> bool:
+def _void(run: _Run, ans: Any) -> bool:
     if ans.records:
         return False
     run.voids += 1

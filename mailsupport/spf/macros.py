@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping
-from urllib.parse import quote
 
 __all__ = ["Macro", "MacroError", "tokenize", "expand", "uses_letter", "DOMAIN_LETTERS", "EXP_LETTERS"]
 
@@ -126,8 +125,16 @@ def _transform(value: str, macro: Macro) -> str:
         out = ".".join(parts)
     if macro.url_escape:
         # RFC 7208 §7.3: escape per RFC 3986, leaving the unreserved characters.
-        out = quote(out, safe="-._~")
+        out = _url_escape(out)
     return out
+
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _url_escape(text: str) -> str:
+    """RFC 3986 §2.1 percent-encoding of every octet outside the unreserved set."""
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode("utf-8"))
 
 
 def expand(tokens: tuple[str | Macro, ...], values: Mapping[str, str]) -> str:

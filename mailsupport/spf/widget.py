@@ -13,7 +13,7 @@ from typing import Any
 
 from ..config import DEFAULT_VENDOR_INCLUDE
 from ..dnslookup import DnsLookup
-from .check import SpfCheck, check_domain
+from .diagnose import SpfCheck, check_domain
 
 __all__ = ["SpfEditor"]
 

@@ -6,7 +6,7 @@ import json
 
 from mailsupport.dnslookup import ZoneLookup
 from mailsupport.spf import check_domain
-from mailsupport.spf.render import trace_to_html
+from mailsupport.spf.diagnose.render import trace_to_html
 from mailsupport.zones import ZoneData
 
 EVIL = '<script>alert("x")</script>'

@@ -2,13 +2,12 @@
 
 Gathers the facts through one :class:`~mailsupport.dnslookup.DnsLookup` (the record, the
 static lookup tree, the vendor include's own record and its sending IPs, check_host() for
-each of them), diagnoses them (:mod:`.diagnose`), builds the suggested record
-(:mod:`.suggest`) and evaluates that suggestion too. One generator does the work, so the
+each of them), diagnoses them (:mod:`.findings`), builds the suggested record
+(:mod:`mailsupport.spf.suggest`) and evaluates that suggestion too. One generator does the work, so the
 same code runs sync (:func:`check_domain`) and async (:func:`check_domain_async`,
 :func:`check_domains_async` for many domains at once with a shared answer cache).
 
-Layer 4 (use case): imports the core, dnslookup and model; never presentation modules at
-import time (rendering is imported lazily by the display methods).
+Layer 4 (use case): imports the spf core, dnslookup, model and the renderers beside it.
 """
 
 from __future__ import annotations
@@ -19,15 +18,15 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from ..config import DEFAULT_VENDOR_INCLUDE
-from ..dnslookup import CachedLookup, DnsLookup, make_lookup
-from ..errors import OperationError
-from ..model import Finding, Severity
-from .diagnose import SpfFacts, diagnose, include_costs
-from .evaluate import Gen, SpfResult, _query, _SpfError, evaluate, run_async, run_sync, tree
-from .parse import SpfRecord, SpfSyntaxError, is_spf_record, parse_record
-from .suggest import flatten_networks, suggest_record
-from .trace import RecordTrace
+from ...config import DEFAULT_VENDOR_INCLUDE
+from ...dnslookup import CachedLookup, DnsLookup, make_lookup
+from ...errors import OperationError
+from ...model import Finding, Severity
+from .findings import SpfFacts, diagnose, include_costs
+from ..evaluate import Gen, SpfResult, _query, _SpfError, evaluate, run_async, run_sync, tree
+from ..parse import SpfRecord, SpfSyntaxError, is_spf_record, parse_record
+from ..suggest import flatten_networks, suggest_record
+from ..trace import RecordTrace
 
 __all__ = ["SpfCheck", "check_domain", "check_domain_async", "check_domains", "check_domains_async",
            "vendor_ips"]

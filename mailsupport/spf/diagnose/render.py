@@ -2,8 +2,8 @@
 
 Every dynamic value in the HTML goes through :func:`html.escape` (records and TXT answers
 are customer-controlled text). The trace tree is a nest of ``<details>`` elements, open
-along the path that decided the verdict. Pure: imports only the standard library and the
-spf/model types.
+along the path that decided the verdict. Pure string building: imports only the standard library
+and the spf types.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from .trace import QueryTrace, RecordTrace, TermTrace
+from ..trace import QueryTrace, RecordTrace, TermTrace
 
 if TYPE_CHECKING:  # pragma: no cover
     from .check import SpfCheck
