@@ -121,7 +121,7 @@ async def _config(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
 
 
 async def _spf(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
-    check = _load("mailsupport.spf.check", "check_domain_async")
+    check = _load("mailsupport.spf", "check_domain_async")  # the public, lazily re-exported name
     if ctx.lookup is None:
         raise ImportError("no DNS lookup (mailsupport.dnslookup) is available")
     results = await asyncio.gather(*(check(d, vendor_include=tenant.vendor_include, lookup=ctx.lookup)

@@ -31,7 +31,7 @@ def results():
 def test_every_offline_check_id_is_triggered(results):
     """Every SPF id, every offline doctor id and the sample diagnoses' ids appear at least once."""
     from mailsupport.diagnose.sample import SAMPLE_CHECKS
-    from mailsupport.spf.diagnose import SPF_CHECKS
+    from mailsupport.spf import SPF_CHECKS
 
     seen = {f.check for r in results for f in r.findings}
     wanted = set(SPF_CHECKS) | DOCTOR_OFFLINE | (set(SAMPLE_CHECKS) - NOT_IN_BUNDLED_SAMPLES)
