@@ -264,15 +264,15 @@ def _bench_text(rng: random.Random, lo: int, hi: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _bench_message(rng: random.Random, i: int, to: str, blob: bytes) -> bytes:
+def _bench_message(rng: random.Random, i: int, to: str, blob: bytes, heavy: bool = False) -> bytes:
     import quopri
 
     date = _DATE.format(m=i // 60 % 60, s=i % 60)
     head = (f"From: Client {i % 97} <client{i % 97}@example.net>\nTo: {to}\nSubject: Re: {rng.choice(_WORDS)} {i}\n"
             f"Date: {date}\nMessage-ID: <bench{i}@example.net>\nMIME-Version: 1.0\n" + _bench_headers(rng, i))
     kind = rng.random()
-    text = _bench_text(rng, 300, 3000)
-    if kind < 0.3:
+    text = _bench_text(rng, 300, 3000) if heavy else _bench_text(rng, 100, 1500)
+    if not heavy and kind < 0.5 or heavy and kind < 0.3:
         return (head + "Content-Type: text/plain; charset=utf-8\n\n" + text).encode()
     qp_text = quopri.encodestring(text.replace("\n", " — \n").encode()).decode()
     html = quopri.encodestring(("<html><body><p>" + text.replace("\n", "</p>\n<p>") + "</p></body></html>")
@@ -282,12 +282,12 @@ def _bench_message(rng: random.Random, i: int, to: str, blob: bytes) -> bytes:
                    f"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
                    f"{qp_text}\n--{alt_b}\nContent-Type: text/html; charset=utf-8\n"
                    f"Content-Transfer-Encoding: quoted-printable\n\n{html}\n--{alt_b}--\n")
-    if kind < 0.8:
+    if kind < (0.8 if heavy else 0.9):
         return (head + alternative).encode()
     mix_b = f"mix-{i:06d}"
     parts = [f"--{mix_b}\n{alternative}"]
     for k in range(1 if rng.random() < 0.7 else 2):
-        size = rng.randint(5_000, 60_000)
+        size = rng.randint(5_000, 60_000) if heavy else rng.randint(2_000, 40_000)
         start = rng.randint(0, len(blob) - size)
         enc = base64.encodebytes(blob[start:start + size]).decode("ascii")
         parts.append(f'--{mix_b}\nContent-Type: application/pdf; name="doc{i}-{k}.pdf"\n'
@@ -297,12 +297,14 @@ def _bench_message(rng: random.Random, i: int, to: str, blob: bytes) -> bytes:
             + f"\n--{mix_b}--\n").encode()
 
 
-def write_benchmark_mbox(path: Path, count: int, *, seed: int = 1) -> int:
-    """Write a ``count``-message mbox shaped like a firm's mailbox; returns the bytes written.
+def write_benchmark_mbox(path: Path, count: int, *, seed: int = 1, heavy: bool = False) -> int:
+    """Write a ``count``-message mbox of mixed sizes and attachments; returns the bytes written.
 
-    Mix (seeded): 30 % plain text, 50 % text + HTML alternatives in quoted-printable, 20 % with
-    one or two 5-60 KB base64 PDF attachments; every message carries a DKIM signature and the
-    usual client headers, and half arrive through a Postfix catch-all, half through Google.
+    Default mix (seeded), about 8 KB a message: 50 % plain text, 40 % text + HTML alternatives
+    in quoted-printable, 10 % with one or two 2-40 KB base64 PDF attachments. ``heavy`` is a
+    firm's attachment-rich mailbox, about 17 KB a message: 30 % / 50 % / 20 % with longer texts
+    and 5-60 KB attachments. Every message carries a DKIM signature and the usual client
+    headers; half arrive through a Postfix catch-all, half through Google.
     Streams message by message, so memory stays flat however large ``count`` is.
     """
     rng = random.Random(seed)
@@ -312,7 +314,7 @@ def write_benchmark_mbox(path: Path, count: int, *, seed: int = 1) -> int:
     with path.open("wb") as fh:
         for i in range(count):
             to = rng.choice(targets)
-            msg = _bench_message(rng, i, to, blob)
+            msg = _bench_message(rng, i, to, blob, heavy)
             raw = postfix_copy(msg, original_to=to, n=i) if i % 2 else gmail_copy(msg, n=i, original_to=to)
             data = mbox_bytes([raw])
             fh.write(data)

@@ -22,7 +22,7 @@ from typing import Iterator
 
 from ..errors import SampleError
 
-__all__ = ["RawMessage", "iter_raw", "iter_mbox", "iter_maildir", "iter_folder", "iter_zip",
+__all__ = ["RawMessage", "iter_raw", "iter_mbox", "count_mbox_messages", "mbox_split_points", "iter_maildir", "iter_folder", "iter_zip",
            "sample_kind", "MSG_PROBLEM"]
 
 CHUNK = 1 << 20
@@ -107,30 +107,50 @@ def _finish(msg: bytes) -> bytes:
     return msg
 
 
-def iter_mbox(path: Path) -> Iterator[RawMessage]:
-    """Messages of an mbox file, streamed in 1 MiB chunks (``From `` line dropped, ``>From`` unquoted)."""
+def iter_mbox(path: Path, *, start: int = 0, end: int | None = None,
+              first_ordinal: int | None = None) -> Iterator[RawMessage]:
+    """Messages of an mbox file, streamed in 1 MiB chunks (``From `` line dropped, ``>From`` unquoted).
+
+    ``start``/``end`` limit the scan to a byte range whose ends are ``From `` line starts (see
+    :func:`mbox_split_points`), so several processes can share one big mbox; ``first_ordinal``
+    is the position of the first message there (counted when not given).
+    """
     source = str(path)
     try:
         fh = path.open("rb")
     except OSError as exc:
         raise SampleError(f"cannot open mbox: {exc.strerror or exc}", source=source) from exc
-    ordinal = 0
+    if first_ordinal is None:
+        first_ordinal = count_mbox_messages(path, start) + 1 if start else 1
+    ordinal = first_ordinal - 1
     with fh:
-        buf = fh.read(CHUNK)
+        remaining = None if end is None else end - start
+        if start:
+            fh.seek(start)
+
+        def read() -> bytes:
+            nonlocal remaining
+            if remaining is None:
+                return fh.read(CHUNK)
+            data = fh.read(min(CHUNK, remaining))
+            remaining -= len(data)
+            return data
+
+        buf = read()
         if buf and not buf.startswith(b"From "):
             yield RawMessage(source=source, position="0",
                              problem="mbox does not start with a 'From ' line: text before it skipped")
-        start = 0  # start of the current message's From_ line in buf
+        pos = 0  # start of the current message's From_ line in buf
         eof = not buf
         quoted = b">From " in buf  # one scan per buffer instead of one per message
-        while not eof or start < len(buf):
-            nxt = buf.find(b"\nFrom ", start + 1)
+        while not eof or pos < len(buf):
+            nxt = buf.find(b"\nFrom ", pos + 1)
             if nxt < 0:
                 if not eof:
-                    more = fh.read(CHUNK)
+                    more = read()
                     if more:
-                        buf = buf[start:] + more
-                        start = 0
+                        buf = buf[pos:] + more
+                        pos = 0
                         quoted = b">From " in buf
                         continue
                     eof = True
@@ -138,13 +158,60 @@ def iter_mbox(path: Path) -> Iterator[RawMessage]:
             else:
                 nxt += 1
             ordinal += 1
-            eol = buf.find(b"\n", start, nxt)
+            eol = buf.find(b"\n", pos, nxt)
             body_start = nxt if eol < 0 else eol + 1
             msg = buf[body_start:nxt]
             yield RawMessage(source=source, position=str(ordinal), data=_finish(_unescape(msg, quoted)))
-            start = nxt
-            if start >= len(buf) and eof:
+            pos = nxt
+            if pos >= len(buf) and eof:
                 break
+
+
+def count_mbox_messages(path: Path, end: int | None = None) -> int:
+    """How many messages start before byte ``end`` of an mbox (all of them without ``end``)."""
+    n = 0
+    tail = b""
+    with path.open("rb") as fh:
+        remaining = end
+        first = True
+        while remaining is None or remaining > 0:
+            data = fh.read(CHUNK if remaining is None else min(CHUNK, remaining))
+            if not data:
+                break
+            if remaining is not None:
+                remaining -= len(data)
+            if first and data.startswith(b"From "):
+                n += 1
+            first = False
+            n += (tail + data).count(b"\nFrom ")
+            tail = data[-5:]
+    return n
+
+
+def mbox_split_points(path: Path, parts: int) -> list[int]:
+    """``parts + 1`` byte offsets cutting an mbox into ranges that start at ``From `` lines."""
+    size = path.stat().st_size
+    points = [0]
+    with path.open("rb") as fh:
+        for k in range(1, parts):
+            target = max(points[-1], size * k // parts)
+            fh.seek(target)
+            found = -1
+            offset = target
+            while found < 0:
+                data = fh.read(CHUNK)
+                if not data:
+                    break
+                found = data.find(b"\nFrom ")
+                if found < 0:
+                    offset += len(data) - 5
+                    fh.seek(offset)
+            point = size if found < 0 else offset + found + 1
+            if point > points[-1]:
+                points.append(point)
+    if points[-1] != size:
+        points.append(size)
+    return points
 
 
 def iter_maildir(path: Path) -> Iterator[RawMessage]:

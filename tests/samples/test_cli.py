@@ -115,3 +115,18 @@ def test_scan_as_a_process():
     r = subprocess.run([sys.executable, "-m", "mailsupport", "scan", POSTFIX_MBOX, "--format", "csv"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and len(r.stdout.strip().splitlines()) == 10
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_scan_with_workers_gives_the_same_output(cli, monkeypatch, tmp_path, fmt):
+    """An mbox cut into byte ranges for worker processes prints exactly what one process prints."""
+    from mailsupport.cli import scan as scan_cmd
+    from mailsupport.samples.generate import write_benchmark_mbox
+    path = tmp_path / "mixed.mbox"
+    write_benchmark_mbox(path, 300)
+    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
+    one = cli("scan", str(path), "--format", fmt, "--jobs", "1")
+    three = cli("scan", str(path), "--format", fmt, "--jobs", "3")
+    assert one == three and one[0] == 0
+    if fmt == "json":
+        assert [r["position"] for r in json.loads(one[1])] == [str(i) for i in range(1, 301)]

@@ -116,3 +116,15 @@ def test_frame_and_full_view():
     assert set(df["provider"]) == {"postfix"}
     view = full_view((SAMPLES / "messages" / "catchall-x-original-to-only.eml").read_bytes())
     assert view.subject.startswith("X-Original-To names the alias")
+
+
+def test_mbox_byte_ranges_cover_every_message_once(tmp_path):
+    """Split points fall on From_ lines; the ranges give every message once with global positions."""
+    from mailsupport.samples.readers import count_mbox_messages, iter_mbox, mbox_split_points
+    p = tmp_path / "m.mbox"
+    write_benchmark_mbox(p, 200)
+    whole = [(r.position, r.data) for r in iter_mbox(p)]
+    points = mbox_split_points(p, 4)
+    parts = [(r.position, r.data) for a, b in zip(points, points[1:]) for r in iter_mbox(p, start=a, end=b)]
+    assert parts == whole and count_mbox_messages(p) == 200
+    assert all(p.read_bytes()[x:x + 5] == b"From " for x in points[:-1])
