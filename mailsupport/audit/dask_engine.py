@@ -6,7 +6,8 @@ own asyncio loop and DNS cache) on a worker, and the driver writes each shard's 
 it completes, exactly as the local engine does — so the findings are the same.
 
 Tenant files must be readable at the same paths on the workers (a shared file system, or
-one machine). Without ``scheduler`` a ``LocalCluster`` of processes is started and closed.
+one machine), and ``*_env`` secret references resolve from each worker's environment: the
+driver's environment is never sent to the cluster. Without ``scheduler`` a ``LocalCluster`` of processes is started and closed.
 Needs the ``dask`` extra (``pip install mailsupport[dask]``); importing this module does not
 import dask until :func:`run_audit_dask` runs.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import replace
 from typing import Callable, Iterable
 
 from .result import TenantResult
@@ -28,8 +30,14 @@ __all__ = ["run_shard", "run_audit_dask", "DEFAULT_SHARD"]
 DEFAULT_SHARD = 250
 
 
-def run_shard(paths: list[str], options: AuditOptions) -> list[str]:
-    """Audit one shard on a worker; returns each result as a JSON line (plain, picklable)."""
+def run_shard(paths: list[str], options: AuditOptions, worker_environ: bool = True) -> list[str]:
+    """Audit one shard on a worker; returns each result as a JSON line (plain, picklable).
+
+    With ``worker_environ``, ``*_env`` secret references resolve from the worker's own
+    environment (the driver never ships its environment over the network).
+    """
+    if worker_environ:
+        options = replace(options, environ=dict(os.environ))
 
     async def main() -> list[str]:
         return [r.to_json() async for r in audit_stream(paths, options)]
@@ -51,10 +59,9 @@ def run_audit_dask(paths: Iterable[str | os.PathLike[str]], options: AuditOption
     todo = [str(p) for p in iter_paths(paths) if str(p) not in skip_set]
     shards = [todo[i:i + shard_size] for i in range(0, len(todo), shard_size)]
     summary = AuditSummary()
-    # secrets from *_env references are resolved on the workers from the same mapping
-    opts = options if options.environ is None or isinstance(options.environ, dict) else \
-        AuditOptions(**{**{f: getattr(options, f) for f in options.__dataclass_fields__},
-                        "environ": dict(options.environ)})
+    # never ship the driver's environment (it may hold secrets) to the workers: each worker
+    # resolves *_env secret references from its own environment (LocalCluster workers inherit ours)
+    opts = replace(options, environ=None)
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,

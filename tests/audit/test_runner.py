@@ -163,3 +163,17 @@ def test_audit_check_ids_are_documented():
     src = "".join((Path(checks.__file__).parent / n).read_text() for n in ("checks.py", "runner.py"))
     emitted = set(re.findall(r'"(audit\.[a-z-]+)"', src))
     assert emitted == set(AUDIT_CHECKS)
+
+
+def test_env_secret_references_resolve_from_the_given_environment(tmp_path):
+    """``password_env`` resolves from AuditOptions.environ; unset, the tenant is invalid and says which variable."""
+    text = (Path(__file__).resolve().parents[2] / "data/samples/tenants/kellyco.toml").read_text()
+    (tmp_path / "t.toml").write_text(text.replace('password = "canary-4b1d-kellyco-pop"',
+                                                  'password_env = "AUDIT_TEST_POP_PASSWORD"'))
+    ok = audit_paths([tmp_path], AuditOptions(checks=("config",),
+                                              environ={"AUDIT_TEST_POP_PASSWORD": "canary-4b1d-env"}))[0]
+    assert "audit.tenant-invalid" not in {f.check for f in ok.findings}
+    bad = audit_paths([tmp_path], AuditOptions(checks=("config",)))[0]
+    assert bad.findings[0].check == "audit.tenant-invalid"
+    assert "AUDIT_TEST_POP_PASSWORD" in bad.findings[0].summary
+    assert "canary-4b1d" not in ok.to_json() + bad.to_json()
