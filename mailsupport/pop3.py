@@ -45,6 +45,7 @@ poplib._MAXLINE = 1 << 20
 #: RFC 3206 / RFC 2449 response codes that mean "not now / not like this", not "wrong password".
 REFUSAL_CODES = ("IN-USE", "SYS/TEMP", "SYS/PERM", "LOGIN-DELAY")
 _CODE = re.compile(rb"^-ERR\s+\[([A-Z0-9/-]+)\]", re.I)
+_UNSTUFF = re.compile(rb"(?m)^\.\.")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -249,8 +250,30 @@ class Pop3Client:
 
     def retr(self, number: int) -> bytes:
         """RETR: the message's bytes, dot-unstuffed, CRLF line ends (RFC 1939 §7)."""
-        _, lines, _ = self._call(f"RETR {number}", self._require().retr, number)
-        return b"\r\n".join(lines) + b"\r\n"
+        return self._call(f"RETR {number}", self._retr, number)
+
+    def _retr(self, number: int) -> bytes:
+        # poplib reads a multi-line answer one readline() per line (~700 calls for 50 KB);
+        # reading in blocks up to the terminator is several times faster. The end is the
+        # first CRLF "." CRLF: dot-stuffing (RFC 1939 §3) keeps it out of the data itself.
+        pop = self._require()
+        pop._putcmd(f"RETR {number}")
+        first = pop._getline()[0]
+        if not first.startswith(b"+"):
+            raise poplib.error_proto(first)
+        buf = bytearray()
+        read = pop.file.read1
+        while True:
+            if buf.endswith(b"\r\n.\r\n") or buf == b".\r\n":
+                break
+            chunk = read(262144)
+            if not chunk:
+                raise poplib.error_proto(b"-ERR EOF")
+            buf += chunk
+        data = bytes(buf[:-3])
+        if b"\n." in data or data.startswith(b"."):
+            data = _UNSTUFF.sub(b".", data)
+        return data
 
     def dele(self, number: int) -> None:
         """DELE: mark for deletion (applied only after a successful QUIT)."""

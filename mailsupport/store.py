@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -172,12 +173,15 @@ class Store:
             raise _store_error("create the store", self.directory, exc) from exc
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the index {self.directory / 'index.sqlite3'}: {exc}") from exc
-        self._counter = 0
+        self._seq = itertools.count(1)
         self._lock = threading.RLock()
+        self._executor: Any = None
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
-        """Close the index."""
+        """Close the index (and the fsync threads)."""
+        if self._executor is not None:
+            self._executor.shutdown()
         self._db.close()
 
     def __enter__(self) -> "Store":
@@ -197,36 +201,68 @@ class Store:
                              "nothing was deleted on the server") from exc
 
     # ------------------------------------------------------------------ messages
-    def _link_durably(self, name: str, raw: bytes) -> Path:
-        """tmp -> fsync -> link into new -> fsync new/ ; returns the final path."""
-        final = self.maildir / "new" / name
-        if final.exists():
-            return final
-        self._counter += 1
-        tmp = self.maildir / "tmp" / f"{name}.{os.getpid()}.{self._counter}"
+    def _write_tmp(self, name: str, raw: bytes) -> Path:
+        """Write ``raw`` to a fresh file in tmp/ and fsync it; returns its path."""
+        # itertools.count is atomic under the GIL; the store lock is held by put_batch's thread
+        tmp = self.maildir / "tmp" / f"{name}.{os.getpid()}.{next(self._seq)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                view = memoryview(raw)
-                while view:
-                    n = os.write(fd, view)
-                    view = view[n:]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            try:
-                os.link(tmp, final)
-            except FileExistsError:
-                pass  # an earlier, interrupted run stored these very bytes: keep one copy
-            _fsync_dir(final.parent)
+            view = memoryview(raw)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            os.unlink(tmp)
+            raise
+        os.close(fd)
+        return tmp
+
+    def _link_durably(self, items: list[tuple[str, bytes]]) -> None:
+        """tmp -> fsync -> link into new -> fsync new/ for every ``(name, raw)`` not there yet.
+
+        The files are fsynced in parallel threads: the file system then commits its journal
+        once for many of them (group commit) instead of once per message.
+        """
+        todo = [(name, raw) for name, raw in items if not (self.maildir / "new" / name).exists()]
+        if not todo:
+            return
+        tmps: list[Path] = []
+        try:
+            if len(todo) == 1:
+                tmps.append(self._write_tmp(*todo[0]))
+            else:
+                futures = [self._pool().submit(self._write_tmp, name, raw) for name, raw in todo]
+                errors = []
+                for f in futures:
+                    try:
+                        tmps.append(f.result())
+                    except OSError as exc:
+                        errors.append(exc)
+                if errors:
+                    raise errors[0]
+            for (name, _), tmp in zip(todo, tmps):  # futures were collected in submission order
+                try:
+                    os.link(tmp, self.maildir / "new" / name)
+                except FileExistsError:
+                    pass  # an earlier, interrupted run stored these very bytes: keep one copy
+            _fsync_dir(self.maildir / "new")
         except OSError as exc:
             raise _store_error("store a message", self.maildir, exc) from exc
         finally:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        return final
+            for tmp in tmps:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+
+    def _pool(self):
+        if self._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="store-fsync")
+        return self._executor
 
     def put_message(self, raw: bytes, *, account: str, uidl: str | None = None, source: str = "pop3",
                     decision: Mapping[str, Any] | None = None,
@@ -239,38 +275,53 @@ class Store:
         Idempotent: the same account, UIDL and bytes give the same :class:`StoredMessage`
         (``created`` false the second time). Raises :class:`StoreError` when it cannot.
         """
-        with self._lock:
-            return self._put_message(raw, account=account, uidl=uidl, source=source, decision=decision,
-                                     enqueue=tuple(enqueue))
+        return self.put_batch([{"raw": raw, "account": account, "uidl": uidl, "source": source,
+                                "decision": decision, "enqueue": tuple(enqueue)}])[0]
 
-    def _put_message(self, raw: bytes, *, account: str, uidl: str | None, source: str,
-                     decision: Mapping[str, Any] | None, enqueue: tuple[Mapping[str, Any], ...]) -> StoredMessage:
-        sha = hashlib.sha256(raw).hexdigest()
-        key = message_key(account, uidl, sha)
-        row = self._db.execute("SELECT id, filename FROM messages WHERE key=?", (key,)).fetchone()
-        if row is not None and (self.maildir / "new" / row[1]).exists():
-            return self._stored(row[0], created=False)
-        name = f"{key}.mailsupport:2,"
-        path = self._link_durably(name, raw)
-        self._write("BEGIN IMMEDIATE")
-        try:
-            cur = self._write(
-                "INSERT INTO messages(key, account, uidl, sha256, filename, size, source, stored_at) "
-                "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET filename=excluded.filename",
-                (key, account, uidl, sha, path.name, len(raw), source, self._clock()))
-            del cur
-            mid = self._db.execute("SELECT id FROM messages WHERE key=?", (key,)).fetchone()[0]
-            if decision is not None:
-                self._put_decision(mid, decision)
-            if row is None:
-                for item in enqueue:
-                    self.enqueue(**item)
-            self._write("COMMIT")
-        except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise
-        return self._stored(mid, created=row is None)
+    def put_batch(self, items: Iterable[Mapping[str, Any]]) -> list[StoredMessage]:
+        """:meth:`put_message` for several messages at once (keyword dicts), with one directory
+        fsync and one index commit for all of them; every one is durable when this returns."""
+        batch = []
+        for item in items:
+            raw = item["raw"]
+            sha = hashlib.sha256(raw).hexdigest()
+            key = message_key(item["account"], item.get("uidl"), sha)
+            batch.append((key, sha, item))
+        with self._lock:
+            known = {}
+            for key, _sha, _item in batch:
+                row = self._db.execute("SELECT id, filename FROM messages WHERE key=?", (key,)).fetchone()
+                if row is not None and (self.maildir / "new" / row[1]).exists():
+                    known[key] = row[0]
+            self._link_durably([(f"{key}.mailsupport:2,", item["raw"]) for key, _sha, item in batch
+                                if key not in known])
+            ids: list[tuple[int, bool]] = []
+            self._write("BEGIN IMMEDIATE")
+            try:
+                for key, sha, item in batch:
+                    if key in known:
+                        ids.append((known[key], False))
+                        continue
+                    existed = self._db.execute("SELECT id FROM messages WHERE key=?", (key,)).fetchone()
+                    self._write(
+                        "INSERT INTO messages(key, account, uidl, sha256, filename, size, source, stored_at) "
+                        "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET filename=excluded.filename",
+                        (key, item["account"], item.get("uidl"), sha, f"{key}.mailsupport:2,", len(item["raw"]),
+                         item.get("source", "pop3"), self._clock()))
+                    mid = self._db.execute("SELECT id FROM messages WHERE key=?", (key,)).fetchone()[0]
+                    if item.get("decision") is not None:
+                        self._put_decision(mid, item["decision"])
+                    if existed is None:
+                        for queued in item.get("enqueue", ()):
+                            self.enqueue(**queued)
+                    known[key] = mid
+                    ids.append((mid, existed is None))
+                self._write("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            return [self._stored(mid, created=created) for mid, created in ids]
 
     def _stored(self, mid: int, *, created: bool) -> StoredMessage:
         r = self._db.execute("SELECT id, key, account, uidl, sha256, filename, size, source "

@@ -49,13 +49,18 @@ Checkpoint = Callable[[str, int], None]
 class FetchPolicy:
     """When a listing is "far" from the previous poll's: fewer than ``shrink_ratio`` of the
     expected count (once at least ``min_expected`` were expected), or more than
-    ``max(grow_min, grow_ratio * expected)`` new messages. ``accept_listing_change`` acts anyway."""
+    ``max(grow_min, grow_ratio * expected)`` new messages. ``accept_listing_change`` acts anyway.
+
+    Messages are made durable in batches of up to ``batch_messages`` / ``batch_bytes`` (one
+    group commit each; still every message durable before its DELE)."""
 
     shrink_ratio: float = 0.5
     min_expected: int = 10
     grow_ratio: float = 10.0
     grow_min: int = 1000
     accept_listing_change: bool = False
+    batch_messages: int = 32
+    batch_bytes: int = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,6 +168,30 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
             tally.error("uidl", uidl, f"the server lists UIDL {uidl!r} {counts[uidl]} times (UIDLs must be unique, "
                                       "RFC 1939 §7); those messages are stored but never deleted")
         seen = store.seen_uidls(account)
+        pending: list[tuple[Any, bytes, Any, bool, list]] = []
+        pending_bytes = 0
+
+        def flush(dele: bool) -> None:
+            # one group commit for the batch, then DELE: never a DELE before its message is durable
+            stored = store.put_batch([{"raw": raw, "account": account, "uidl": e.uidl, "source": "pop3",
+                                       "decision": d.to_dict(), "enqueue": q} for e, raw, d, _u, q in pending])
+            for (e, _raw, d, unreadable, q), sm in zip(pending, stored):
+                cp("stored", e.number)
+                if sm.created:
+                    tally.fetched += 1
+                    tally.routed[d.kind.value] += 1
+                    tally.failed += 1 if q else 0
+                    tally.decisions.append({"uidl": e.uidl, **d.to_dict()})
+                if unreadable:
+                    tally.error("parse", e.uidl, "the message has no readable header; stored and forwarded as "
+                                                 "failed, left on the server")
+            for e, _raw, _d, unreadable, _q in pending:
+                if e.uidl in repeated or unreadable or not confirm or not dele:
+                    tally.kept += 1
+                else:
+                    _dele(client, e.number, e.uidl, tally, deleted, cp)
+            pending.clear()
+
         for entry in listing:
             if entry.uidl in seen and entry.uidl not in repeated:
                 tally.seen += 1
@@ -176,28 +205,19 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
             except ProtocolError as exc:
                 tally.error("retr", entry.uidl, f"{exc}; the message stays on the server")
                 tally.kept += 1
-                if client._pop is None:  # the connection is gone: nothing more this poll
+                if client._pop is None:  # the connection is gone: keep what we have, stop here
                     tally.kept += sum(1 for e in listing if e.number > entry.number)
+                    flush(dele=False)
                     return tally.freeze()
                 continue
             cp("retrieved", entry.number)
             decision, unreadable = decide(tenant, raw, store)
-            enqueue = forward_items(tenant, raw, decision, message_domain)
-            stored = store.put_message(raw, account=account, uidl=entry.uidl, source="pop3",
-                                       decision=decision.to_dict(), enqueue=enqueue)
-            cp("stored", entry.number)
-            if stored.created:
-                tally.fetched += 1
-                tally.routed[decision.kind.value] += 1
-                tally.failed += 1 if enqueue else 0
-                tally.decisions.append({"uidl": entry.uidl, **decision.to_dict()})
-            if unreadable:
-                tally.error("parse", entry.uidl, "the message has no readable header; stored and forwarded as "
-                                                 "failed, left on the server")
-            if entry.uidl in repeated or unreadable or not confirm:
-                tally.kept += 1
-                continue
-            _dele(client, entry.number, entry.uidl, tally, deleted, cp)
+            pending.append((entry, raw, decision, unreadable, forward_items(tenant, raw, decision, message_domain)))
+            pending_bytes += len(raw)
+            if len(pending) >= policy.batch_messages or pending_bytes >= policy.batch_bytes:
+                flush(dele=True)
+                pending_bytes = 0
+        flush(dele=True)
         cp("before-quit", 0)
         client.quit()
         quit_ok = True

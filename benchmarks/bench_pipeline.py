@@ -1,0 +1,186 @@
+"""Benchmark the pipeline against the tools a support engineer would otherwise use.
+
+Fetch: 1,000 messages of about 50 KB from a private Dovecot on loopback, the same freshly
+loaded mailbox for each contender, in one run:
+
+* ours      — ``mailsupport.pipeline.poll``: RETR, route, durable store (fsync'd Maildir +
+              SQLite index, synchronous=FULL), DELE, QUIT;
+* fetchmail — each message to its own file through ``--mda`` (``sh -c 'cat > file'``);
+* getmail6  — into a Maildir (``SimplePOP3Retriever``, ``delete = true``);
+* poplib    — bare stdlib RETR + DELE, nothing stored: the floor.
+
+Send: 1,000 messages with signature and disclaimer over one connection (compose, sign,
+durable queue, ``send_queued``) versus bare :mod:`smtplib` sending the same unsigned messages,
+both to the same private Postfix.
+
+Targets (issue #3): fetch ≥ 1.5× fetchmail, ≥ 8× getmail6, within 1.5× of bare poplib;
+send ≥ 80 % of bare smtplib. Needs root, Dovecot, Postfix, fetchmail and getmail6.
+
+Run: ``.venv/bin/python benchmarks/bench_pipeline.py [--messages 1000] [--size 50000] [--json FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import poplib
+import shutil
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mailsupport.pipeline import poll, send_queued, submit
+from mailsupport.store import Store
+from mailsupport.testing.mailgen import padded_message, pipeline_tenant
+from mailsupport.testing.realservers import (Dovecot, Postfix, missing_real_servers, private_root,
+                                             wait_for_maildir, write_maildir)
+
+
+def load(dovecot: Dovecot, user: str, messages: list[bytes]) -> None:
+    write_maildir(dovecot.add_user(user), messages)
+
+
+def bench_ours(dovecot: Dovecot, user: str, work: Path) -> int:
+    tenant = pipeline_tenant(pop_port=dovecot.port, username=user, password=dovecot.password)
+    with Store(work / "store") as store:
+        s = poll(tenant, store)
+    assert not s.errors, s.errors
+    return s.fetched
+
+
+def bench_poplib(dovecot: Dovecot, user: str, work: Path) -> int:
+    pop = poplib.POP3("127.0.0.1", dovecot.port, timeout=30)
+    pop.user(user)
+    pop.pass_(dovecot.password)
+    count, _ = pop.stat()
+    for n in range(1, count + 1):
+        pop.retr(n)
+        pop.dele(n)
+    pop.quit()
+    return count
+
+
+def bench_fetchmail(dovecot: Dovecot, user: str, work: Path) -> int:
+    out = work / "files"
+    out.mkdir()
+    rc = work / "fetchmailrc"
+    rc.write_text(f'poll 127.0.0.1 service {dovecot.port} protocol pop3 auth password\n'
+                  f'  user "{user}" password "{dovecot.password}" sslproto "" no sslcertck fetchall nokeep\n'
+                  f'  mda "/bin/sh -c \'cat > $(mktemp {out}/msg.XXXXXXXX)\'"\n')
+    rc.chmod(0o600)
+    env = {**os.environ, "HOME": str(work), "FETCHMAILHOME": str(work)}
+    subprocess.run(["fetchmail", "-f", str(rc), "-N", "--nosyslog", "-s", "--pidfile", str(work / "fm.pid")],
+                   env=env, check=False, capture_output=True, timeout=600)
+    return len(list(out.iterdir()))
+
+
+def bench_getmail(dovecot: Dovecot, user: str, work: Path) -> int:
+    maildir = work / "Maildir"
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True)
+    rc = work / "getmailrc"
+    rc.write_text(f"[retriever]\ntype = SimplePOP3Retriever\nserver = 127.0.0.1\nport = {dovecot.port}\n"
+                  f"username = {user}\npassword = {dovecot.password}\n\n"
+                  f"[destination]\ntype = Maildir\npath = {maildir}/\n\n"
+                  f"[options]\nread_all = true\ndelete = true\nverbose = 0\nmessage_log_syslog = false\n")
+    subprocess.run(["getmail", f"--getmaildir={work}", f"--rcfile={rc}"], check=False, capture_output=True,
+                   timeout=900)
+    return len(list((maildir / "new").iterdir()))
+
+
+FETCHERS = {"poplib": bench_poplib, "ours": bench_ours, "fetchmail": bench_fetchmail, "getmail6": bench_getmail}
+
+
+def run_fetch(root: Path, n: int, size: int) -> dict:
+    messages = [padded_message(i, f"{1001 + i % 3}@catchall.example", size) for i in range(n)]
+    results = {}
+    with Dovecot(root / "dovecot", users=[], mail_root=root / "mail") as dovecot:
+        for name, fn in FETCHERS.items():
+            user = f"bench-{name}"
+            load(dovecot, user, messages)
+            work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-", dir=root))
+            t0 = time.perf_counter()
+            got = fn(dovecot, user, work)
+            elapsed = time.perf_counter() - t0
+            left = sum(1 for s in ("new", "cur") for _ in (dovecot.maildir(user) / s).iterdir())
+            results[name] = {"messages": got, "seconds": round(elapsed, 3), "msgs_per_s": round(got / elapsed, 1),
+                             "left_on_server": left}
+            print(f"fetch {name:10s} {got:5d} msgs in {elapsed:7.2f} s = {got / elapsed:8.1f} msg/s "
+                  f"(left on server: {left})", flush=True)
+            shutil.rmtree(work, ignore_errors=True)
+    ours = results["ours"]["msgs_per_s"]
+    results["ratios"] = {
+        "ours_vs_fetchmail": round(ours / results["fetchmail"]["msgs_per_s"], 2),
+        "ours_vs_getmail6": round(ours / results["getmail6"]["msgs_per_s"], 2),
+        "poplib_vs_ours": round(results["poplib"]["msgs_per_s"] / ours, 2),
+    }
+    return results
+
+
+def run_send(root: Path, n: int) -> dict:
+    text = ("Dear client,\n\nplease find our advice below.\n\n" + "Lorem ipsum dolor sit amet. " * 40 + "\n")
+    results = {}
+    with Dovecot(root / "dovecot-send", users=["mailbox", "outside"], mail_root=root / "send-mail"), \
+            Postfix(root / "postfix", mail_root=root / "send-mail") as postfix:
+        tenant = pipeline_tenant(smtp_port=postfix.port)
+        # bare smtplib: the same (unsigned) messages, one connection
+        from mailsupport.signature import compose_message
+        raws = [compose_message(from_addr="jane@catchall.example", to=["client@outside.example"],
+                                subject=f"Advice {i}", text=text, message_id=f"<bare{i}@catchall.example>",
+                                date="Thu, 26 Nov 2026 09:00:00 +0000") for i in range(n)]
+        t0 = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", postfix.port) as s:
+            for raw in raws:
+                s.sendmail("jane@catchall.example", ["client@outside.example"], raw)
+        bare = time.perf_counter() - t0
+        # ours: compose + sign + durable queue + one-connection send
+        with Store(Path(tempfile.mkdtemp(prefix="bench-send-", dir=root))) as store:
+            t0 = time.perf_counter()
+            for i in range(n):
+                submit(tenant, store, from_addr="jane@catchall.example", to=["client@outside.example"],
+                       subject=f"Advice {i}", text=text, matter="1001")
+            summary = send_queued(tenant, store)
+            ours = time.perf_counter() - t0
+        assert summary.sent == n, summary.errors
+        wait_for_maildir(root / "send-mail" / "outside" / "Maildir", 2 * n, timeout=120)
+    results["bare_smtplib"] = {"messages": n, "seconds": round(bare, 3), "msgs_per_s": round(n / bare, 1)}
+    results["ours"] = {"messages": n, "seconds": round(ours, 3), "msgs_per_s": round(n / ours, 1)}
+    results["ratios"] = {"ours_vs_bare_smtplib": round(bare / ours, 2)}
+    print(f"send  bare smtplib {n} msgs in {bare:6.2f} s = {n / bare:7.1f} msg/s", flush=True)
+    print(f"send  ours         {n} msgs in {ours:6.2f} s = {n / ours:7.1f} msg/s "
+          f"(signature + disclaimer + durable queue)", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both benchmarks and print (and optionally save) the numbers."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--messages", type=int, default=1000)
+    ap.add_argument("--size", type=int, default=50_000)
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--skip-send", action="store_true")
+    args = ap.parse_args(argv)
+    why = missing_real_servers() or next((f"missing {b}" for b in ("fetchmail", "getmail") if not shutil.which(b)),
+                                         None)
+    if why:
+        print(f"bench_pipeline: cannot run: {why}", file=sys.stderr)
+        return 2
+    root = private_root("mailsupport-bench-")
+    try:
+        out = {"fetch": run_fetch(root, args.messages, args.size)}
+        if not args.skip_send:
+            out["send"] = run_send(root, args.messages)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(out, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
