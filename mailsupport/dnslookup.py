@@ -309,8 +309,16 @@ class ResolverLookup:
         mux = muxes.get((host, port))
         if mux is None or mux.closed:
             mux = _UdpMux()
-            await loop.create_datagram_endpoint(lambda: mux, remote_addr=(host, port))
-            muxes[(host, port)] = mux
+            muxes[(host, port)] = mux  # before the await: concurrent callers share this one
+            try:
+                await loop.create_datagram_endpoint(lambda: mux, remote_addr=(host, port))
+            except BaseException as exc:
+                mux.closed = True
+                if not mux.ready.done():
+                    mux.ready.set_exception(exc if isinstance(exc, Exception) else ConnectionError())
+                    mux.ready.exception()  # retrieved: concurrent waiters re-raise it
+                raise
+        await mux.ready
         wire_id = mux.new_id()
         qtype = dns.rdatatype.from_text(rdtype)
         future = loop.create_future()
@@ -325,6 +333,10 @@ class ResolverLookup:
             raise dns.exception.Timeout(timeout=timeout) from None
         finally:
             mux.pending.pop(wire_id, None)
+            if not mux.pending:
+                # idle: close unless another question goes out first (so sockets never
+                # outlive a short-lived event loop such as asyncio.run's)
+                loop.call_soon(mux.close_if_idle)
         response = dns.message.from_wire(data)
         question = response.question[0] if response.question else None
         if question is None or question.name != qname or question.rdtype != qtype:
@@ -387,6 +399,7 @@ class _UdpMux(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[int, asyncio.Future[bytes]] = {}
         self.closed = False
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def new_id(self) -> int:
         while True:
@@ -396,6 +409,12 @@ class _UdpMux(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if not self.ready.done():
+            self.ready.set_result(None)
+
+    def close_if_idle(self) -> None:
+        if not self.pending:
+            self.close()
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         if len(data) >= 2:
@@ -408,6 +427,9 @@ class _UdpMux(asyncio.DatagramProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError("the DNS socket closed"))
+            self.ready.exception()  # retrieved: the waiters get it
         for future in self.pending.values():
             if not future.done():
                 future.set_exception(ConnectionError("the DNS socket closed"))
