@@ -80,6 +80,7 @@ SETTINGS_CHECKS: Mapping[str, str] = {
     "settings.mailbox-unavailable": "Login worked but the mailbox cannot be listed (STAT refused).",
     "settings.sender-rejected": "The SMTP server refuses the sender address (MAIL FROM).",
     "settings.recipient-rejected": "The SMTP server refuses the test recipient (RCPT TO), e.g. relaying denied.",
+    "settings.failed-address-unknown": "The failed-emails address does not exist at the SMTP server (550 5.1.1), so failures would bounce.",
     "settings.server-stalled": "The server stopped answering in the middle of the session.",
     "settings.size-limit-above-server": "The tenant's size limit is larger than the SMTP server's SIZE.",
     # DNS prerequisites
@@ -254,6 +255,14 @@ def classify_probe(probe: ProbeResult, *, provider: Provider, server: ServerSett
             remedy="Ask the provider to lower the login delay for this mailbox, or expect mail to arrive later.",
             reference="RFC 2449 §6.5; help page: POP Mailbox (every 5 minutes)",
             evidence=(("LOGIN-DELAY", delays[-1]), ("poll interval", str(POLL_INTERVAL)))))
+    final = probe.rung("final")
+    if final is not None and final.ok and final.fact("rcpt_unknown"):
+        out.append(Finding(
+            check="settings.failed-address-unknown", severity=Severity.WARNING, subject=subject,
+            summary=f"The SMTP server says {final.fact('rcpt_unknown')} does not exist, so failed emails sent "
+                    "there would bounce.",
+            detail=final.detail, remedy="Create that mailbox, or choose an existing failed-emails address.",
+            reference="RFC 3463 §3.2 (X.1.1)", evidence=(("server said", final.reply),)))
     caps = probe.rung("capabilities")
     if probe.direction == "smtp" and caps is not None and caps.ok and size_limit:
         size = caps.fact("size")

@@ -254,6 +254,15 @@ def test_recipient_rejected(sb):
     assert "Relay access denied" in said(report, "settings.recipient-rejected")
 
 
+def test_unknown_failed_address_is_a_warning_not_a_failure(sb):
+    """A 550 5.1.1 for the failed-emails address warns; login and submission still pass."""
+    sb.add_fault(Fault(stage="rcpt", reply="550 5.1.1 <it@elsewhere.example>: Recipient address rejected: User unknown"))
+    report = run(sb)
+    assert report.outbound.ok
+    assert checks(report, "smtp") == ["settings.failed-address-unknown"]
+    assert report.ok  # a warning does not fail the settings
+
+
 def test_size_limit_above_server(sb):
     """A tenant limit above the server's SIZE is a warning learnt from EHLO."""
     from dataclasses import replace
