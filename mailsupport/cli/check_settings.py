@@ -4,7 +4,8 @@ Thin: build the settings from ``--tenant FILE`` and/or flags, optionally keep th
 draft first (``--draft-dir``), run :func:`mailsupport.doctor.check_settings`, print the ladder
 and findings as text or JSON. Passwords never come from a flag value: they come from the
 tenant file, an environment variable named by ``--password-env``/``--token-env``, or a
-prompt (``--ask-password``). Exit 0 when both directions pass, 1 when not, 2 for unusable
+prompt (``--ask-password``). ``--sandbox PROFILE`` tests against an embedded sandbox that
+stands in for the provider. Exit 0 when both directions pass, 1 when not, 2 for unusable
 settings or usage, 3 when the check itself could not run.
 """
 
@@ -49,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--nameserver", metavar="HOST[:PORT]", help="DNS server for the DNS rung and the MX check")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per-step timeout (default 30)")
     p.add_argument("--only", choices=("pop3", "smtp"), help="check one direction only")
+    p.add_argument("--sandbox", metavar="PROFILE",
+                   help="test against an embedded sandbox standing in for the provider (profile: postfix, "
+                        "exim, gmail, office365, office365-2026, ...) instead of the real servers")
     p.add_argument("--draft-dir", metavar="DIR",
                    help="keep the settings as a draft here before testing, with the report afterwards")
     p.set_defaults(func=_run)
@@ -141,7 +145,10 @@ def _run(args: argparse.Namespace) -> int:
         def live(direction, rung):  # the ladder as it runs, on a terminal
             print(f"{direction}:{format_rung(rung)}", flush=True)
 
-    report = check_settings(tenant, dns=dns, timeout=args.timeout, on_rung=live, directions=directions)
+    if args.sandbox:
+        report = _check_on_sandbox(tenant, args.sandbox, timeout=args.timeout, on_rung=live, directions=directions)
+    else:
+        report = check_settings(tenant, dns=dns, timeout=args.timeout, on_rung=live, directions=directions)
     if store is not None:
         store.record_result(tenant.org_key, report, now=datetime.now(timezone.utc))
     if args.format == "json":
@@ -149,3 +156,20 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(report.format_text(rungs=live is None))
     return 0 if report.ok else 1
+
+
+def _check_on_sandbox(tenant: Any, profile: str, **kwargs: Any) -> Any:
+    """Run the doctor against an embedded sandbox seeded with ``tenant`` (its DNS answers too)."""
+    from ..dnslookup import ResolverLookup
+    from ..doctor import check_settings
+    from ..errors import ConfigError
+    from ..sandbox.sandbox import Sandbox
+
+    try:
+        sandbox = Sandbox([tenant], profile=profile)
+    except ValueError as exc:
+        raise ConfigError(str(exc), path="--sandbox") from None
+    with sandbox:
+        dns = ResolverLookup.for_nameserver(sandbox.dns.address, timeout=5.0)
+        return check_settings(sandbox.tenant_settings(tenant), dns=dns, **kwargs)
+

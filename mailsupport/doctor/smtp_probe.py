@@ -167,7 +167,10 @@ def _auth(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
 def _unknown_user(lines: list[str]) -> bool:
     """True for a permanent "no such mailbox" refusal (550 5.1.1 and its common wordings)."""
     text = " ".join(lines).lower()
-    return lines[0][:1] == "5" and (" 5.1.1" in text or "user unknown" in text or "does not exist" in text)
+    # Exchange Online's Directory-Based Edge Blocking answers an unknown recipient with
+    # "550 5.4.1 Recipient address rejected: Access denied" (facts: Office 365 catch-all).
+    dbeb = " 5.4.1" in text and "recipient address rejected" in text
+    return lines[0][:1] == "5" and (" 5.1.1" in text or "user unknown" in text or "does not exist" in text or dbeb)
 
 
 def _final(wire: Wire, mail_from: str, rcpt_to: str) -> Outcome:

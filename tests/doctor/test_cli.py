@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from mailsupport.doctor import DraftStore
 from .conftest import PASSWORD, pointed
 
 pytestmark = pytest.mark.timeout(60)
+QUAYLAW = Path(__file__).resolve().parents[2] / "data" / "samples" / "tenants" / "quaylaw-office365.toml"
 
 
 def _tenant_file(sb, tmp_path):
@@ -72,3 +74,14 @@ def test_missing_password_variable_is_a_usage_error(capsys):
     code = main(["check-settings", "--address", "a@b.example", "--password-env", "NO_SUCH_VAR_FOR_DOCTOR"])
     assert code == 2
     assert "NO_SUCH_VAR_FOR_DOCTOR" in capsys.readouterr().err
+
+
+def test_sandbox_flag_checks_a_sample_tenant_against_an_embedded_provider(capsys):
+    """--sandbox office365 runs the sample Office 365 tenant (XOAUTH2 token) against an embedded stand-in."""
+    code = main(["check-settings", "--tenant", str(QUAYLAW), "--sandbox", "office365",
+                 "--format", "json", "--timeout", "3"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["inbound"]["ok"] and data["outbound"]["ok"]
+    auth = [r for r in data["inbound"]["rungs"] if r["step"] == "auth"][0]
+    assert auth["facts"]["method"] == "XOAUTH2"
+    assert code == (0 if data["ok"] else 1)
