@@ -227,6 +227,9 @@ class RecipientEvidence:
 
 
 def _addresses(value: str) -> list[str]:
+    if "@" in value and not any(c in value for c in ' ,<>;"\t(') and not value[:7].lower() == "mailto:":
+        local, _, domain = value.rpartition("@")  # one bare address: the common case
+        return [f"{local}@{domain.lower().rstrip('.')}"]
     out = []
     for bracketed, bare in _ADDR_RE.findall(value):
         token = (bracketed or bare).strip()

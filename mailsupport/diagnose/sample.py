@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ..config import Tenant
+from ..errors import ConfigError
 from ..headers import MessageSummary
 from ..model import Finding
 from .catchall import CATCHALL_CHECKS, CatchAllReport, diagnose_catch_all
@@ -109,7 +110,9 @@ def demo_diagnoses(samples_dir: str | os.PathLike[str]) -> dict[str, SampleDiagn
 
     root = Path(samples_dir)
     tenant = load_tenant(root / "tenants" / "smithlaw-postfix.toml", environ={})
-    assert tenant.inbound is not None
+    if tenant.inbound is None:
+        raise ConfigError("the bundled smithlaw tenant has no inbound mailbox", path="inbound",
+                          source=str(root / "tenants" / "smithlaw-postfix.toml"))
     as_delivered_to = replace(tenant, inbound=replace(tenant.inbound, catch_all_header="Delivered-To"))
     on_gmail = replace(tenant, provider=Provider.GMAIL)
     return {

@@ -40,7 +40,11 @@ def scan_raw(messages: Iterable[RawMessage]) -> Iterator[MessageSummary]:
 def scan(*paths: str | os.PathLike[str]) -> Iterator[MessageSummary]:
     """Every message of every sample path, summarized, in order (streaming)."""
     for path in paths:
-        yield from scan_raw(iter_raw(path))
+        for item in iter_raw(path):
+            if item.problem:
+                yield MessageSummary(source=item.source, position=item.position, problems=(item.problem,))
+            else:
+                yield summarize(item.data, source=item.source, position=item.position)
 
 
 def scan_pop3(settings: Any, *, headers_only: bool = False, limit: int | None = None
