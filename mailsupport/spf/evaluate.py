@@ -189,10 +189,13 @@ def _query(name: str, rdtype: str, log: list[QueryTrace]) -> Gen:
 
 def _target(run: _Run, tokens: tuple, domain: str, log: list[QueryTrace]) -> Gen:
     """Expand a domain-spec (§7) and apply the §7.3 253-octet left truncation."""
-    values = run.values(domain)
-    if macros.uses_letter(tokens, "p"):
-        values["p"] = yield from _validated_name(run, domain, log)
-    name = macros.expand(tokens, values)
+    if all(isinstance(t, str) for t in tokens):
+        name = "".join(tokens)  # no macros: nothing to expand
+    else:
+        values = run.values(domain)
+        if macros.uses_letter(tokens, "p"):
+            values["p"] = yield from _validated_name(run, domain, log)
+        name = macros.expand(tokens, values)
     if name.endswith("."):
         name = name[:-1]
     while len(name) > 253 and "." in name:
@@ -263,6 +266,20 @@ def _void(run: _Run, ans: Any) -> bool:
 def _addr_int(addr: str) -> tuple[int, int]:
     ip = ipaddress.ip_address(addr)
     return ip.version, int(ip)
+
+
+@functools.lru_cache(maxsize=16384)
+def _net_int(network: Any) -> tuple[int, int, int]:
+    return network.version, int(network.network_address), network.prefixlen
+
+
+def _net_match(run: _Run, network: Any) -> bool:
+    """Is the client inside an ip4/ip6 network? (integer compare; networks recur, so cached)"""
+    version, value, prefix = _net_int(network)
+    if version != (4 if run.v4 else 6):
+        return False
+    shift = (32 if run.v4 else 128) - prefix
+    return (value >> shift) == (run.ip_int >> shift)
 
 
 def _in_net(addr: str, run: _Run, cidr: int | None) -> bool:
@@ -357,8 +374,7 @@ def _mechanism(run: _Run, mech: Mechanism, domain: str, terms: list[TermTrace], 
         if name == "all":
             matched = True
         elif name in ("ip4", "ip6"):
-            matched = mech.network is not None and mech.network.version == (4 if run.v4 else 6) \
-                and run.ip in mech.network
+            matched = mech.network is not None and _net_match(run, mech.network)
         elif name == "a":
             target = yield from _target(run, mech.macro, domain, log) if mech.macro else _same(domain)
             ans = yield from _query(target, "A" if run.v4 else "AAAA", log)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import sys
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -112,8 +113,19 @@ def vendor_ips(vendor_tree: RecordTrace | None, limit: int = MAX_VENDOR_IPS) -> 
     return tuple(dict.fromkeys(out))[:limit]
 
 
+#: Per cached lookup (one run): the vendor include's tree, the same for every domain.
+_VENDOR_TREES: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
+
+
+def _memo(lookup: DnsLookup) -> dict[str, Any] | None:
+    # Only a CachedLookup's answers are fixed for the run, so only then may the tree be reused.
+    if not isinstance(lookup, CachedLookup):
+        return None
+    return _VENDOR_TREES.setdefault(lookup, {})
+
+
 def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, helo: str,
-           record: str | None, source: str) -> Gen:
+           record: str | None, source: str, memo: dict[str, Any] | None = None) -> Gen:
     domain = domain.strip().rstrip(".").lower()
     log: list = []
     txt_error = ""
@@ -148,7 +160,13 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
     static, lookups, voids = None, 0, 0
     if parsed is not None:
         static, lookups, voids = yield from tree(domain, record=records[0])
-    vtree, _vl, _vv = yield from tree(vendor_include)
+    key = vendor_include.lower()
+    if memo is not None and key in memo:
+        vtree = memo[key]
+    else:
+        vtree, _vl, _vv = yield from tree(vendor_include)
+        if memo is not None:
+            memo[key] = vtree
     vips = vendor_ips(vtree)
     vendor_error = vtree.error if vtree is not None and vtree.error else ""
     ips = (ip,) if ip else vips
@@ -212,7 +230,7 @@ def check_domain(domain: str, *, vendor_include: str = DEFAULT_VENDOR_INCLUDE,
     """
     lookup = lookup or make_lookup()
     gen = _check(domain, vendor_include=vendor_include, ip=ip, sender=sender, helo=helo,
-                 record=record, source=lookup.source)
+                 record=record, source=lookup.source, memo=_memo(lookup))
     return run_sync(gen, lookup)
 
 
@@ -222,7 +240,7 @@ async def check_domain_async(domain: str, *, vendor_include: str = DEFAULT_VENDO
     """The async form of :func:`check_domain` (for many domains on one event loop)."""
     lookup = lookup or make_lookup()
     gen = _check(domain, vendor_include=vendor_include, ip=ip, sender=sender, helo=helo,
-                 record=record, source=lookup.source)
+                 record=record, source=lookup.source, memo=_memo(lookup))
     return await run_async(gen, lookup)
 
 
