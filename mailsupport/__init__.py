@@ -41,6 +41,9 @@ _EXPORTS = {
     "recipients_for": "headers",
     "scan": "samples",
     "diagnose_sample": "diagnose.sample",
+    "DnsLookup": "dnslookup",
+    "make_lookup": "dnslookup",
+    "SpfCheck": "spf",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
