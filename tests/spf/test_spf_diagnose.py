@@ -150,3 +150,21 @@ def test_suggestion_is_the_smallest_edit(records, expected, word):
     suggestion = suggest_record(records, vendor_include=VENDOR)
     assert suggestion.record == expected
     assert any(word in change for change in suggestion.changes)
+
+
+def test_check_table_in_the_docstring_matches_spf_checks():
+    """The module docstring's table lists exactly the ids of SPF_CHECKS."""
+    import re
+
+    import mailsupport.spf.diagnose as diagnose_module
+
+    table_ids = set(re.findall(r"``(spf\.[a-z-]+)``", diagnose_module.__doc__))
+    assert table_ids == set(SPF_CHECKS)
+
+
+def test_progress_line_on_request(sample_lookup, capsys):
+    """With progress on, a one-line counter goes to stderr (off by default when piped)."""
+    asyncio.run(check_domains_async(["smithlaw.example", "no-record.example"], lookup=sample_lookup,
+                                    progress=True))
+    err = capsys.readouterr().err
+    assert "\rSPF: 2/2 domains checked" in err and err.endswith("\n")
