@@ -154,3 +154,21 @@ def test_make_lookup_rejects_zone_and_nameserver_together(tmp_path):
     """make_lookup takes zone files or a nameserver, not both."""
     with pytest.raises(ConfigError, match="not both"):
         make_lookup(zones=[tmp_path / "a.zone"], nameserver="127.0.0.1:53")
+
+
+def test_async_lookup_uses_tcp_for_big_answers_and_times_out(zone_server):
+    """aquery: a truncated UDP answer is fetched over TCP; a timeout mark raises DnsTempError."""
+    lookup = ResolverLookup.for_nameserver(zone_server.address, timeout=0.3)
+
+    async def ask():
+        big = await lookup.aquery("big.example.test", "TXT")
+        with pytest.raises(DnsTempError, match="timed out"):
+            await lookup.aquery("slow.example.test", "MX")
+        with pytest.raises(DnsTempError, match="SERVFAIL"):
+            await lookup.aquery("broken.example.test", "TXT")
+        nx = await lookup.aquery("nope.example.test", "A")
+        await lookup.aclose()
+        return big, nx
+
+    big, nx = asyncio.run(ask())
+    assert len(big.records) == 3 and nx.status is AnswerStatus.NXDOMAIN

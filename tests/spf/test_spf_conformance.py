@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from mailsupport.dnslookup import ResolverLookup
-from mailsupport.spf.evaluate import check_host
+import asyncio
+
+from mailsupport.dnslookup import CachedLookup, ResolverLookup
+from mailsupport.spf.evaluate import acheck_host, check_host
 from mailsupport.zones import ZoneData
 
 import spf_suite as suite
@@ -53,3 +55,26 @@ def test_rfc4408_suite_informational(dns_server, capsys):
     with capsys.disabled():
         print(f"\nSPF conformance rfc4408-tests.yml (informational): {passed}/{total} cases passed")
     assert passed >= total - 10, failures
+
+
+def test_rfc7208_suite_through_the_async_driver_and_cache(dns_server):
+    """The same 203 cases through acheck_host, one CachedLookup per scenario, concurrently."""
+    failures, total = [], 0
+    for zonedata, cases in suite.load(suite.RFC7208):
+        dns_server.set_zone_data(ZoneData.from_mapping(zonedata))
+        lookup = CachedLookup(ResolverLookup.for_nameserver(dns_server.address, timeout=0.5))
+
+        async def run_all(cases=cases, lookup=lookup):
+            try:
+                return await asyncio.gather(*(acheck_host(ip, domain, lookup=lookup, **kw)
+                                              for ip, domain, kw in map(suite.call_args, cases)))
+            finally:
+                await lookup.aclose()
+
+        for case, result in zip(cases, asyncio.run(run_all())):
+            total += 1
+            msg = suite.verdict_ok(case, result)
+            if msg:
+                failures.append(msg)
+    assert failures == [] and total == 203
+
