@@ -118,6 +118,12 @@ _TRACE = frozenset(_CANONICAL) | {"received"}
 _SELECT_RE = re.compile(rb"\n(" + b"|".join(n.encode() for n in SCANNED)
                         + rb"|x-ms-exchange-organization-[!-9;-~]*)[ \t]*:(.*(?:\n[ \t].*)*)", re.I)
 _BNAMES = {n.encode(): n for n in SCANNED}
+# the spellings real mail uses, so most names need no .lower() (any other case still works)
+_BNAMES.update({n.title().encode(): n for n in SCANNED})
+for _k, _v in (("Message-ID", "message-id"), ("X-Original-To", "x-original-to"), ("X-Envelope-To", "x-envelope-to"),
+               ("X-Gm-Original-To", "x-gm-original-to"), ("Delivered-to", "delivered-to"),
+               ("Envelope-to", "envelope-to"), ("Content-type", "content-type"), ("CC", "cc")):
+    _BNAMES[_k.encode()] = _v
 _ANY_FIELD_RE = re.compile(rb"^[!-9;-~]+[ \t]*:", re.M)
 
 
@@ -141,38 +147,39 @@ class HeaderScan:
 def scan_header_block(block: bytes) -> HeaderScan:
     """Pick the header fields the diagnoses need out of a raw header block, without parsing the rest.
 
-    Field indexes count header fields (continuation lines are not fields), so they agree with
-    :func:`parse_fields` positions for well-formed blocks.
+    Field indexes count header lines, continuation lines excluded (so they agree with
+    :func:`parse_fields` positions for blocks without stray non-field lines).
     """
     nb = b"\n" + block
     first: dict[str, str] = {}
     trace: list[tuple[int, str, str]] = []
     ms_org = 0
-    first_field = ""
-    # field index = line breaks before the field minus continuation lines, counted incrementally
-    last_pos = 0
-    last_index = 0
-    for m in _SELECT_RE.finditer(nb):
-        bname = m.group(1).lower()
-        name = _BNAMES.get(bname)
+    cursor = 0  # field index = line breaks before the field minus continuation lines, counted on
+    index = 0   # from the previous trace field onwards
+    for bname, raw in _SELECT_RE.findall(nb):
+        name = _BNAMES.get(bname) or _BNAMES.get(bname.lower())
         if name is None:
             ms_org += 1
             continue
-        raw = m.group(2)
+        traced = name in _TRACE
+        if not traced and name in first:
+            continue
         if b"\n" in raw:
             raw = raw.replace(b"\r\n", b"").replace(b"\n", b"")
         value = raw.strip().decode("utf-8", "replace")
         if name not in first:
             first[name] = value
-        pos = m.start()
-        if name in _TRACE or pos == 0:
-            index = last_index + (nb.count(b"\n", last_pos, pos) - nb.count(b"\n ", last_pos, pos)
-                                  - nb.count(b"\n\t", last_pos, pos))
-            last_pos, last_index = pos, index
-            if index == 0:
-                first_field = name
-            if name in _TRACE:
-                trace.append((index, name, value))
+        if traced:
+            key = b"\n" + bname
+            pos = nb.find(key, cursor + 1 if trace else 0)
+            while pos >= 0 and nb[pos + len(key):pos + len(key) + 1] not in (b":", b" ", b"\t"):
+                pos = nb.find(key, pos + 1)  # skip longer names sharing the prefix, e.g. Received-SPF
+            if pos < 0:  # cannot happen for a regex match; keep the last index rather than loop
+                pos = cursor
+            index += nb.count(b"\n", cursor, pos) - nb.count(b"\n ", cursor, pos) - nb.count(b"\n\t", cursor, pos)
+            cursor = pos
+            trace.append((index, name, value))
+    first_field = "delivered-to" if block[:13].lower() == b"delivered-to:" else ""
     has = bool(first) or ms_org > 0 or _ANY_FIELD_RE.search(block) is not None
     return HeaderScan(first=first, trace=trace, ms_org=ms_org, first_field=first_field, has_fields=has)
 
@@ -210,9 +217,10 @@ class RecipientEvidence:
     ``header`` is the canonical name from :data:`~mailsupport.config.CATCH_ALL_HEADERS`
     (``Received-for`` for the ``for`` clause of a ``Received`` line); ``address`` is one
     normalized address (a comma list gives one evidence per address); ``raw`` is the whole
-    unfolded header value; ``index`` is the 0-based position of the header field in the
-    block (fields, not physical lines), so the smallest index is the last hop (prepended
-    headers, Postfix local(8)). ``trusted`` is true when the receiving side wrote it: the
+    unfolded header value; ``index`` is the 0-based index of its header line in the block
+    (continuation lines are not counted; a leading mbox ``From `` line is), so the smallest
+    index is the last hop (prepended headers, Postfix local(8)). For an
+    :class:`email.message.Message` or ``(name, value)`` pairs it is the field's ordinal. ``trusted`` is true when the receiving side wrote it: the
     field sits above the topmost ``Received`` line, or it is the ``for`` clause of that
     topmost ``Received`` itself, or the message has no ``Received`` at all. ``position`` is
     one of :data:`POSITIONS`.

@@ -126,3 +126,14 @@ def test_provider_fingerprint(real, name, provider):
     fp = fingerprint(real(name))
     assert fp.provider == provider
     assert provider == "other" or fp.evidence
+
+
+def test_field_indexes_point_at_their_own_header_line():
+    """On every bundled real message, each candidate's index is its header line (continuations excluded)."""
+    from .conftest import REAL
+    for path in sorted(REAL.glob("*.eml")):
+        block = split_header_block(path.read_bytes())[0].decode("utf-8", "replace")
+        lines = [line for line in block.split("\n") if line and line[0] not in " \t"]
+        for c in envelope_candidates(path.read_bytes()):
+            name = "received" if c.header == "Received-for" else c.header.lower()
+            assert lines[c.index].split(":", 1)[0].strip().lower() == name, (path.name, c)
