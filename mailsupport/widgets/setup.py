@@ -164,8 +164,11 @@ class EmailSetup:
         self._result = w.HTML()
         self._provider.observe(self._on_provider, names="value")
         self._button.on_click(self._on_click)
+        self._last_good_button = w.Button(description="Use last good settings", icon="undo")
+        self._last_good_button.on_click(self._on_last_good)
         self.layout = w.VBox([w.HTML("<h3>Email Setup</h3>"), self._provider, self._fields_box,
-                              self._button, self._status, self._ladder, self._result])
+                              w.HBox([self._button, self._last_good_button]), self._status, self._ladder,
+                              self._result])
         self._restore()
         self._show_fields()
 
@@ -191,30 +194,53 @@ class EmailSetup:
     def _restore(self) -> None:
         """Fill the form from the kept draft (nothing typed is lost between visits)."""
         draft = self._store.draft(self._org_key)
-        if draft is None:
-            return
-        data = draft.data
+        if draft is not None:
+            self._load(draft.data)
+            self._status.value = (f"<p>Your kept draft from {html.escape(draft.saved_at)} "
+                                  f"(status: {html.escape(draft.status)}) was restored.</p>")
+
+    def _load(self, data: Mapping[str, Any]) -> None:
+        """Show ``data`` (tenant-file shape) in the form; secrets are kept, never sent to the browser."""
         provider = data.get("provider")
         if provider in {v for _, v in PROVIDER_CHOICES}:
             self._provider.value = provider
+        self._kept_secrets = {}
         for path, widget in self._inputs.items():
             value = _get_path(data, path)
-            if value is None:
-                continue
-            if isinstance(value, Secret):
-                self._kept_secrets[path] = value
-                widget.placeholder = "(kept - leave empty to use the saved one)"
+            if isinstance(widget, w.Password):
+                widget.value = ""
+                widget.placeholder = ""
+                if isinstance(value, Secret):
+                    self._kept_secrets[path] = value
+                    widget.placeholder = "(kept - leave empty to use the saved one)"
             elif path == "inbound.kind":
                 widget.value = value == "catch-all"
             elif isinstance(widget, w.IntText):
                 widget.value = int(value) if str(value).isdigit() else 0
-            else:
-                try:
+            elif isinstance(widget, w.Checkbox):
+                widget.value = bool(value)
+            elif isinstance(widget, w.Dropdown):
+                if value in {v for _, v in widget.options}:
                     widget.value = value
-                except Exception:  # a value the widget cannot hold stays in the draft file
-                    pass
-        self._status.value = (f"<p>Your kept draft from {html.escape(draft.saved_at)} "
-                              f"(status: {html.escape(draft.status)}) was restored.</p>")
+            else:
+                widget.value = "" if value is None else str(value)
+
+    def use_last_good(self) -> bool:
+        """Put the last settings that passed back into the form; False when none passed yet."""
+        good = self._store.last_good(self._org_key)
+        if good is None:
+            self._status.value = "<p>No settings have passed a test yet.</p>"
+            return False
+        self._load(good.data)
+        self._status.value = (f"<p>The last good settings (tested {html.escape(good.saved_at)}) are back in the form; "
+                              "press Test &amp; save to use them.</p>")
+        return True
+
+    def _on_last_good(self, _button: w.Button) -> None:
+        try:
+            self.use_last_good()
+        except Exception as exc:  # shown inside the widget (JupyterLab hides callback errors)
+            self._status.value = f"<p style='color:#b00'>Error: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>"
 
     def _on_provider(self, change: Mapping[str, Any]) -> None:
         try:

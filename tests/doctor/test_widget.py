@@ -92,6 +92,11 @@ def test_passing_test_becomes_last_good_and_a_later_change_is_diffed(sb, tmp_pat
     assert store.draft("smithlaw").status == "failed"
     assert "inbound.server.password" in form.result_html and "changed" in form.result_html
     assert "not-the-password" not in form.result_html
+    assert form.use_last_good()
+    assert form._inputs["inbound.server.password"].value == ""  # never sent back to the browser
+    assert form.value["inbound"]["server"]["password"] == Secret(PASSWORD)
+    form.click()
+    assert "Test passed" in form.status_html
 
 
 def test_invalid_field_is_kept_and_named(tmp_path):
