@@ -128,3 +128,11 @@ def test_mbox_byte_ranges_cover_every_message_once(tmp_path):
     parts = [(r.position, r.data) for a, b in zip(points, points[1:]) for r in iter_mbox(p, start=a, end=b)]
     assert parts == whole and count_mbox_messages(p) == 200
     assert all(p.read_bytes()[x:x + 5] == b"From " for x in points[:-1])
+
+
+def test_bundled_synthetic_samples_are_reproducible(tmp_path):
+    """`python -m mailsupport.samples` regenerates exactly the committed synthetic files."""
+    from mailsupport.samples.generate import write_bundled
+    for path in write_bundled(tmp_path):
+        rel = path.relative_to(tmp_path)
+        assert path.read_bytes() == (SAMPLES / rel).read_bytes(), rel
