@@ -77,6 +77,7 @@ _FIELD_RE = re.compile(r"^([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)", re.M)
 _UNFOLD_RE = re.compile(r"\r?\n")
 _FOR_RE = re.compile(r"\bfor\s+<?([^\s<>;]+)>?", re.I)
 _ADDR_RE = re.compile(r"<([^<>]*)>|([^\s,<>;\"]+)")
+_BARE_RE = re.compile(r"[^\s,<>;\"(]+@[^\s,<>;\"(@]+")
 
 HeaderInput = Union[Message, bytes, bytearray, memoryview, str, Sequence[tuple[str, str]], "HeaderScan"]
 
@@ -235,7 +236,7 @@ class RecipientEvidence:
 
 
 def _addresses(value: str) -> list[str]:
-    if "@" in value and not any(c in value for c in ' ,<>;"\t(') and not value[:7].lower() == "mailto:":
+    if _BARE_RE.fullmatch(value) and not value[:7].lower() == "mailto:":
         local, _, domain = value.rpartition("@")  # one bare address: the common case
         return [f"{local}@{domain.lower().rstrip('.')}"]
     out = []
@@ -273,7 +274,12 @@ def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[Recipi
     out: list[RecipientEvidence] = []
     for i, lname, value in trace:
         if lname == "received":
-            m = _FOR_RE.search(value)
+            at = value.find("for")
+            if at < 0:
+                at = value.lower().find("for")
+                if at < 0:
+                    continue
+            m = _FOR_RE.search(value, max(0, at - 1))
             if not m:
                 continue
             top = i == top_received
@@ -335,18 +341,19 @@ class ProviderFingerprint:
 
 
 def _classify_received(value: str) -> tuple[str, str] | None:
-    # cheap substring tests first: the regexes run only on lines that can match
-    v = value.lower()
-    if ("google.com" in v or "csp" in v) and (_GMAIL_BY.search(value) or _GMAIL_MX.search(value)):
-        return "gmail", "Received by a Google mailbox host"
-    if ("outlook.com" in v or "microsoft smtp" in v) and _MS_BY.search(value):
-        return "exchange", "Received by an Exchange/Office 365 host"
-    if "(postfix)" in v:
-        return "postfix", "Received line names (Postfix)"
-    if "exim" in v and _EXIM.search(value):
-        return "exim", "Received line names Exim"
-    if "qmail" in v and _QMAIL.search(value):
-        return "qmail", "Received line names qmail"
+    # cheap substring tests first (as real servers spell them, then any case): the regexes run
+    # only on lines that can match
+    for v in (value, value.lower()):
+        if ("google.com" in v or "csp" in v) and (_GMAIL_BY.search(value) or _GMAIL_MX.search(value)):
+            return "gmail", "Received by a Google mailbox host"
+        if ("outlook.com" in v or "Microsoft SMTP" in v or "microsoft smtp" in v) and _MS_BY.search(value):
+            return "exchange", "Received by an Exchange/Office 365 host"
+        if "(Postfix)" in v or "(postfix)" in v:
+            return "postfix", "Received line names (Postfix)"
+        if ("Exim" in v or "exim" in v) and _EXIM.search(value):
+            return "exim", "Received line names Exim"
+        if "qmail" in v and _QMAIL.search(value):
+            return "qmail", "Received line names qmail"
     return None
 
 

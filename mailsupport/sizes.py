@@ -295,10 +295,11 @@ def _part_ranges(buf: bytes, start: int, end: int, boundary: bytes) -> tuple[lis
 def _walk(headers: dict[str, str], buf: bytes, start: int, end: int, depth: int,
           atts: list[AttachmentSize], problems: list[str]) -> int:
     """Return the decoded size of the entity body ``buf[start:end]``, recording attachments."""
-    ctype, params = _params(headers.get("content-type", "text/plain"))
+    ct_value = headers.get("content-type", "text/plain")
+    ctype = ct_value.split(";", 1)[0].strip().lower()
     cte = headers.get("content-transfer-encoding", "7bit").strip().lower()
     if ctype.startswith("multipart/"):
-        boundary = params.get("boundary", "")
+        boundary = _params(ct_value)[1].get("boundary", "")
         if not boundary:
             problems.append("multipart without a boundary parameter (RFC 2046 §5.1.1)")
             return end - start
@@ -316,10 +317,10 @@ def _walk(headers: dict[str, str], buf: bytes, start: int, end: int, depth: int,
         return total
     raw = _leaf_raw(buf, start, end, cte)
     disp = headers.get("content-disposition", "")
-    if not disp and "name" not in headers.get("content-type", ""):
+    if not disp and "name" not in ct_value:
         return raw
     disp, dparams = _params(disp)
-    name = _filename(params, dparams)
+    name = _filename(_params(ct_value)[1], dparams)
     if disp == "attachment" or (name and not ctype.startswith("text/")) or (disp != "inline" and name):
         atts.append(AttachmentSize(filename=name, content_type=ctype, encoding=cte,
                                    encoded_size=end - start, raw_size=raw))
