@@ -1,4 +1,7 @@
-"""``mailsupport scan PATH... [--format table|csv|json] [--jobs N]``: one summary row per message.
+"""``mailsupport scan PATH... [--format table|csv|json] [--jobs N] [--pop3 TENANT_FILE]``: one row per message.
+
+``--pop3 TENANT_FILE`` also reads the tenant's live inbound POP3 mailbox, never deleting
+anything (RETR, or ``TOP n 0`` with ``--headers-only``; see :mod:`mailsupport.samples.pop3`).
 
 Streams: each message is read, summarized by the fast path and written before the next is
 read, so a 20,000-message mbox prints in flat memory. A big mbox (over 8 MB) is cut at
@@ -29,9 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Read mailbox samples (mbox such as Google Takeout, Maildir, a folder or zip "
                                    "of .eml files) and print one row per message: sizes, attachments, envelope "
                                    "recipient candidates, provider fingerprint, problems.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="sample files or folders")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="sample files or folders")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table",
                    help="output format (default table)")
+    p.add_argument("--pop3", metavar="TENANT_FILE",
+                   help="also read this tenant's inbound POP3 mailbox live, without deleting anything")
+    p.add_argument("--headers-only", action="store_true",
+                   help="with --pop3: fetch only headers (TOP n 0), so sizes are the header sizes")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes for a big mbox (default: CPUs, at most 4; 1 = no workers)")
     p.set_defaults(func=_run)
@@ -112,8 +119,18 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str]) -> tuple[int, int] |
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..samples import scan
+    from ..errors import ConfigError
+    from ..samples import scan, scan_pop3
 
+    if not args.paths and not args.pop3:
+        raise ConfigError("give at least one sample PATH or --pop3 TENANT_FILE", path="scan")
+    settings = None
+    if args.pop3:
+        from ..config import load_tenant
+        tenant = load_tenant(args.pop3)
+        if tenant.inbound is None:
+            raise ConfigError("the tenant has no inbound mailbox to read", path="inbound", source=args.pop3)
+        settings = tenant.inbound.server
     out = sys.stdout
     fmt = args.format
     jobs = args.jobs if args.jobs is not None else min(os.cpu_count() or 1, 4)
@@ -128,6 +145,10 @@ def _run(args: argparse.Namespace) -> int:
         done = _parallel(str(path), fmt, jobs, out) if fmt != "json" or n == 0 else None
         if done is None:
             done = _write_rows(scan(path), fmt, out, first=(n == 0))
+        n += done[0]
+        problems += done[1]
+    if settings is not None:
+        done = _write_rows(scan_pop3(settings, headers_only=args.headers_only), fmt, out, first=(n == 0))
         n += done[0]
         problems += done[1]
     if fmt == "json":

@@ -64,3 +64,27 @@ def test_wrong_password_is_auth_error_without_the_password(mailbox):
     with pytest.raises(AuthError) as info:
         list(iter_pop3(_settings(mailbox, password=Secret("canary-4b1d-wrong"))))
     assert mailbox[1] in str(info.value) and "canary" not in str(info.value)
+
+
+def test_scan_command_reads_a_live_mailbox(mailbox, tmp_path, capsys):
+    """`mailsupport scan --pop3 TENANT_FILE --headers-only` lists the live messages and leaves them there."""
+    from mailsupport.cli import main
+    server, user, maildir = mailbox
+    tenant = tmp_path / "t.toml"
+    tenant.write_text(f"""org_key = "livecheck"
+[inbound]
+address = "matters@smithlaw.example"
+kind = "catch-all"
+[inbound.server]
+host = "127.0.0.1"
+port = {server.tls_port}
+tls = "implicit"
+username = "{user}"
+password = "{server.password}"
+ca_file = "{server.ca_file}"
+""")
+    code = main(["scan", "--pop3", str(tenant), "--headers-only", "--format", "csv"])
+    out = capsys.readouterr().out
+    assert code == 0 and len(out.strip().splitlines()) == 1 + len(catchall_postfix_messages())
+    assert "X-Original-To: 1042@smithlaw.example" in out
+    assert len(list((maildir / "new").iterdir()) + list((maildir / "cur").iterdir())) == len(catchall_postfix_messages())
