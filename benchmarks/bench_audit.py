@@ -100,7 +100,7 @@ def run_checkdmarc(domains: list[str], host: str, port: int) -> dict:
             errors += 1  # checkdmarc raises for broken records: that is its verdict
         t1 = time.perf_counter()
         try:
-            get_mx_hosts(d, nameservers=ns, skip_tls=True, timeout=2.0)
+            get_mx_hosts(d, nameservers=ns, timeout=2.0)  # TLS tests are opt-in (check_mx_tls)
         except Exception:
             pass
         t2 = time.perf_counter()

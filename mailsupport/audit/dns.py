@@ -21,25 +21,55 @@ from ..config import Tenant
 
 __all__ = ["DnsSource", "CACHE_ENTRIES"]
 
-#: Upper bound on cached answers per lookup, when dnslookup supports a bound (memory stays
-#: flat in the number of tenants; shared include chains stay hot).
-CACHE_ENTRIES = 50_000
+#: Upper bound on cached answers per lookup. The working set is small (the tenants in flight
+#: plus the shared include chains, which stay hot under LRU), so memory stays flat in the
+#: number of tenants; ~10,000 answers are a few MB.
+CACHE_ENTRIES = 10_000
 _ZONE_SETS = 8
 
 
-def _cached(inner: Any) -> Any:
+class _LruAnswers(OrderedDict):
+    """A dict that forgets the least recently used answer beyond ``limit`` entries."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The value (marked as just used), or ``default``."""
+        try:
+            value = self[key]
+        except KeyError:
+            return default
+        self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        if len(self) > self.limit:
+            self.popitem(last=False)
+
+
+def _cached(inner: Any, limit: int = CACHE_ENTRIES) -> Any:
     from ..dnslookup import CachedLookup
 
     if "max_entries" in inspect.signature(CachedLookup).parameters:
-        return CachedLookup(inner, max_entries=CACHE_ENTRIES)
-    return CachedLookup(inner)
+        return CachedLookup(inner, max_entries=limit)
+    lookup = CachedLookup(inner)
+    # Until dnslookup's cache takes a bound (requested in coord/requests.md), give the one
+    # shared cache an LRU-bounded store; the cache logic itself stays dnslookup's.
+    if type(getattr(lookup, "_answers", None)) is dict and not lookup._answers:
+        lookup._answers = _LruAnswers(limit)
+    return lookup
 
 
 class DnsSource:
     """Hands each tenant its DNS lookup; one shared, cached lookup per run where possible."""
 
     def __init__(self, *, nameserver: tuple[str, int] | None = None, zones: tuple[str, ...] = (),
-                 timeout: float = 5.0) -> None:
+                 timeout: float = 5.0, cache_entries: int = CACHE_ENTRIES) -> None:
+        self._cache_entries = cache_entries
         self._nameserver = nameserver
         self._zones = tuple(zones)
         self._timeout = timeout
@@ -56,7 +86,7 @@ class DnsSource:
                 inner = ZoneLookup.from_files(self._zones)
             else:
                 inner = ResolverLookup(timeout=self._timeout)
-            self._shared = _cached(inner)
+            self._shared = _cached(inner, self._cache_entries)
         return self._shared
 
     def lookup_for(self, tenant: Tenant) -> Any:
@@ -68,7 +98,7 @@ class DnsSource:
         if lookup is None:
             from ..dnslookup import ZoneLookup
 
-            lookup = _cached(ZoneLookup.from_files(key))
+            lookup = _cached(ZoneLookup.from_files(key), self._cache_entries)
             self._per_zones[key] = lookup
             if len(self._per_zones) > _ZONE_SETS:
                 self._per_zones.popitem(last=False)
@@ -78,9 +108,10 @@ class DnsSource:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Cache hits and misses of the shared lookup (0 when none was made)."""
+        """Cache hits, misses and current size of the shared lookup (0 when none was made)."""
         s = self._shared
-        return {"hits": getattr(s, "hits", 0), "misses": getattr(s, "misses", 0)}
+        return {"hits": getattr(s, "hits", 0), "misses": getattr(s, "misses", 0),
+                "entries": len(getattr(s, "_answers", ()))}
 
     async def aclose(self) -> None:
         """Release resources (the dnspython lookups hold none between queries)."""
