@@ -85,9 +85,10 @@ def _text(result, out) -> None:
         out.write(f"Catch-all header over {ca.total} message(s): recommended "
                   f"{ca.recommended_header or 'none works'} (current {ca.current_header or '-'})\n")
         cols = ("header", "carries", "real_target", "mailbox", "failed", "missing", "sender_written")
-        out.write("  ".join(c.ljust(16 if c == "header" else 8) for c in cols) + "\n")
+        widths = [16 if c == "header" else len(c) for c in cols]
+        out.write("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip() + "\n")
         for r in ca.rows:
-            out.write("  ".join(str(getattr(r, c)).ljust(16 if c == "header" else 8) for c in cols) + "\n")
+            out.write("  ".join(str(getattr(r, c)).ljust(w) for c, w in zip(cols, widths)).rstrip() + "\n")
         out.write("\n")
     if result.consolidation is not None:
         rep = result.consolidation.report

@@ -21,7 +21,7 @@ from typing import IO, Iterable
 COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subject", "raw_size",
            "encoded_size", "attachments", "attachment_sizes", "candidates", "provider",
            "provider_evidence", "problems")
-_TABLE = (("position", 14), ("encoded_size", 10), ("attachments", 3), ("provider", 8),
+_TABLE = (("position", 14), ("encoded_size", 12), ("attachments", 11), ("provider", 8),
           ("envelope", 34), ("subject", 30), ("problems", 30))
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
