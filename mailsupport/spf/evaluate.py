@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generator
 
 from ..errors import DnsError, DnsTempError
@@ -108,6 +108,31 @@ def _reverse_name(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     return ip.reverse_pointer
 
 
+@dataclass(frozen=True, slots=True)
+class _Memo:
+    """An include subtree already evaluated in this run (answers come from one cache).
+
+    Reused for the same target (and client IP, when evaluating) only when no macro was
+    expanded and nothing was cut inside it, and only when the lookups it needs still fit
+    under the limits at the new position; its trace is shifted to the new running total.
+    """
+
+    result: str
+    trace: RecordTrace
+    base: int
+    lookups: int
+    voids: int
+    records: int = 0
+
+
+def _shift(trace: RecordTrace | None, delta: int) -> RecordTrace | None:
+    """The trace with every running lookup total moved by ``delta``."""
+    if trace is None or delta == 0:
+        return trace
+    terms = tuple(replace(t, lookups=t.lookups + delta, child=_shift(t.child, delta)) for t in trace.terms)
+    return replace(trace, terms=terms)
+
+
 class _Run:
     """Mutable state of one check_host() run (counters, macro values)."""
 
@@ -134,6 +159,8 @@ class _Run:
         self.stopped_at: int | None = None  # lookups counted when a limit stopped evaluation
         self.over_marked = False
         self.audit_records = 0
+        self.memo: dict[Any, _Memo] | None = None
+        self.tainted = False  # a macro expansion or a cut (loop, size) happened in this subtree
         self._validated: str | None = None
 
     def values(self, domain: str) -> dict[str, str]:
@@ -192,6 +219,7 @@ def _target(run: _Run, tokens: tuple, domain: str, log: list[QueryTrace]) -> Gen
     if all(isinstance(t, str) for t in tokens):
         name = "".join(tokens)  # no macros: nothing to expand
     else:
+        run.tainted = True  # depends on the sender/client: not memoisable
         values = run.values(domain)
         if macros.uses_letter(tokens, "p"):
             values["p"] = yield from _validated_name(run, domain, log)
@@ -329,7 +357,7 @@ def _check_host(run: _Run, domain: str, override: str | None = None, chain: tupl
             matched = yield from _mechanism(run, mech, domain, terms, chain)
             if matched:
                 result = mech.qualifier.result
-                rest = [_not_reached(m) for m in mechs[index + 1:]]
+                rest = [_not_reached(m, run.lookups) for m in mechs[index + 1:]]
                 terms.extend(rest)
                 exp = (record.exp, domain) if result == "fail" and record.exp else None
                 return result, exp, RecordTrace(domain=domain, record=text, query=log[0] if log else None,
@@ -355,9 +383,9 @@ def _check_host(run: _Run, domain: str, override: str | None = None, chain: tupl
                                         decided_by="default (no mechanism matched)")
 
 
-def _not_reached(mech: Mechanism) -> TermTrace:
-    return TermTrace(term=mech.text, outcome="not evaluated", note="an earlier term matched",
-                     evaluated=False)
+def _not_reached(mech: Mechanism, lookups: int) -> TermTrace:
+    return TermTrace(term=mech.text, lookups=lookups, outcome="not evaluated",
+                     note="an earlier term matched", evaluated=False)
 
 
 def _mechanism(run: _Run, mech: Mechanism, domain: str, terms: list[TermTrace], chain: tuple) -> Gen:
@@ -408,11 +436,26 @@ def _mechanism(run: _Run, mech: Mechanism, domain: str, terms: list[TermTrace], 
             matched = bool(ans.records)
         else:  # include
             target = yield from _target(run, mech.macro, domain, log)
-            try:
-                result, _exp, child = yield from _check_host(run, target, chain=chain)
-            except _SpfError as err:
-                child = err.trace
-                raise
+            key = ("eval", target.lower(), run.ip_int, run.v4)
+            hit = run.memo.get(key) if run.memo is not None and not run.limit_hit else None
+            if hit is not None and run.lookups + hit.lookups <= run.max_lookups \
+                    and run.voids + hit.voids <= run.max_voids:
+                child = _shift(hit.trace, run.lookups - hit.base)
+                run.lookups += hit.lookups
+                run.voids += hit.voids
+                result = hit.result
+            else:
+                base, voids0, outer = run.lookups, run.voids, run.tainted
+                run.tainted = False
+                try:
+                    result, _exp, child = yield from _check_host(run, target, chain=chain)
+                except _SpfError as err:
+                    child = err.trace
+                    raise
+                finally:
+                    inner, run.tainted = run.tainted, outer or run.tainted
+                if run.memo is not None and not inner and not run.limit_hit:
+                    run.memo[key] = _Memo(result, child, base, run.lookups - base, run.voids - voids0)
             # §5.2: pass -> match; fail/softfail/neutral -> no match; none -> permerror
             if result == "none":
                 raise _SpfError("permerror", f"include:{target} has no SPF record (§5.2)")
@@ -495,7 +538,7 @@ def _audit_term(run: _Run, term: Mechanism | Modifier, domain: str, chain: tuple
     name = term.name
     cost = 1 if (isinstance(term, Mechanism) and term.costs_lookup) or name == "redirect" else 0
     if isinstance(term, Modifier) and name != "redirect":
-        return TermTrace(term=term.text, outcome="not evaluated", evaluated=False,
+        return TermTrace(term=term.text, lookups=run.lookups, outcome="not evaluated", evaluated=False,
                          note="explanation (no lookup)" if name == "exp" else "unknown modifier, ignored")
     over = False
     if cost:
@@ -510,13 +553,29 @@ def _audit_term(run: _Run, term: Mechanism | Modifier, domain: str, chain: tuple
             note = "target depends on the sender (macros); not expanded"
         elif run.audit_records >= _MAX_AUDIT_RECORDS:
             note = "tree too large; not expanded further"
+            run.tainted = True
         else:
             target = macros.expand(term.macro, {}).rstrip(".")
+            key = ("tree", target.lower(), probe)
+            hit = run.memo.get(key) if run.memo is not None else None
             if target.lower() in chain:
                 note = f"loop: {target} is already being evaluated"
+                run.tainted = True
+            elif hit is not None and run.lookups + hit.lookups <= run.max_lookups \
+                    and not _domains(hit.trace, chain):
+                child = _shift(hit.trace, run.lookups - hit.base)
+                run.lookups += hit.lookups
+                run.voids += hit.voids
+                run.audit_records += hit.records
             else:
+                base, voids0, records0, outer = run.lookups, run.voids, run.audit_records, run.tainted
+                run.tainted = False
                 run.audit_records += 1
                 child = yield from _audit_record(run, target, chain, probe=probe)
+                inner, run.tainted = run.tainted, outer or run.tainted
+                if run.memo is not None and not inner and run.lookups <= run.max_lookups:
+                    run.memo[key] = _Memo("", child, base, run.lookups - base, run.voids - voids0,
+                                          run.audit_records - records0)
     elif probe and name in ("a", "mx", "exists") and not dynamic:
         target = macros.expand(term.macro, {}).rstrip(".") if term.macro else domain
         rdtype = {"a": "A", "mx": "MX", "exists": "A"}[name]
@@ -531,6 +590,14 @@ def _audit_term(run: _Run, term: Mechanism | Modifier, domain: str, chain: tuple
             note = err.reason
     return TermTrace(term=term.text, cost=cost, lookups=run.lookups, queries=tuple(log), void=void,
                      outcome="not evaluated", over_limit=over, evaluated=False, note=note, child=child)
+
+
+def _domains(trace: RecordTrace | None, chain: tuple) -> set[str]:
+    """Domains of the chain that also occur in ``trace`` (a reuse there would hide a loop)."""
+    if trace is None or not chain:
+        return set()
+    inside = {n.domain.lower() for _d, n in trace.walk() if isinstance(n, RecordTrace)}
+    return inside & set(chain)
 
 
 def _audit_record(run: _Run, domain: str, chain: tuple, *, probe: bool, override: str | None = None) -> Gen:
@@ -570,15 +637,18 @@ def _audit_record(run: _Run, domain: str, chain: tuple, *, probe: bool, override
 # -- entry points ------------------------------------------------------------------------
 def evaluate(ip: str, domain: str, *, sender: str = "", helo: str = "", receiver: str = "unknown",
              now: int = 0, record: str | None = None, max_lookups: int = MAX_DNS_LOOKUPS,
-             max_voids: int = MAX_VOID_LOOKUPS) -> Gen:
+             max_voids: int = MAX_VOID_LOOKUPS, memo: dict | None = None) -> Gen:
     """The check_host() generator: yields ``(name, rdtype)``, returns :class:`SpfResult`.
 
     ``sender`` is the MAIL FROM (or ``postmaster@<helo>``); defaults to
     ``postmaster@<domain>``. ``record`` evaluates that text as ``domain``'s record instead
     of fetching it (to try an edit before publishing). ``now`` feeds the ``%{t}`` macro.
+    ``memo`` (a dict shared by evaluations whose answers come from one cache) reuses
+    include subtrees already evaluated for the same client IP.
     """
     sender = sender or f"postmaster@{domain}"
     run = _Run(ip, sender, helo, receiver, now, max_lookups, max_voids)
+    run.memo = memo
     domain = domain.rstrip(".") if domain != "." else domain
     base = dict(domain=domain, ip=str(run.ip), sender=run.sender)
     if not valid_domain(domain):
@@ -620,9 +690,11 @@ def _explain(run: _Run, exp: tuple[Modifier, str] | None, top: str) -> Gen:
         return default, True
 
 
-def tree(domain: str, *, record: str | None = None, max_lookups: int = MAX_DNS_LOOKUPS) -> Gen:
+def tree(domain: str, *, record: str | None = None, max_lookups: int = MAX_DNS_LOOKUPS,
+         memo: dict | None = None) -> Gen:
     """Generator for :func:`lookup_tree`: returns (RecordTrace, total lookups, void lookups)."""
     run = _Run("192.0.2.0", f"postmaster@{domain}", "", "unknown", 0, max_lookups, MAX_VOID_LOOKUPS)
+    run.memo = memo
     trace = yield from _audit_record(run, domain.rstrip("."), (), probe=True, override=record)
     return trace, run.lookups, run.voids
 

@@ -58,7 +58,8 @@ def test_rfc4408_suite_informational(dns_server, capsys):
 
 
 def test_rfc7208_suite_through_the_async_driver_and_cache(dns_server):
-    """The same 203 cases through acheck_host, one CachedLookup per scenario, concurrently."""
+    """The same 203 cases through acheck_host, one CachedLookup and include memo per scenario,
+    concurrently."""
     failures, total = [], 0
     for zonedata, cases in suite.load(suite.RFC7208):
         dns_server.set_zone_data(ZoneData.from_mapping(zonedata))
@@ -66,7 +67,8 @@ def test_rfc7208_suite_through_the_async_driver_and_cache(dns_server):
 
         async def run_all(cases=cases, lookup=lookup):
             try:
-                return await asyncio.gather(*(acheck_host(ip, domain, lookup=lookup, **kw)
+                memo: dict = {}  # include subtrees shared between the cases (one cache)
+                return await asyncio.gather(*(acheck_host(ip, domain, lookup=lookup, memo=memo, **kw)
                                               for ip, domain, kw in map(suite.call_args, cases)))
             finally:
                 await lookup.aclose()

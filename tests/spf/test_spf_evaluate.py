@@ -111,3 +111,57 @@ def test_include_loop_terminates_with_permerror():
 def test_malformed_domains_give_none_without_dns(domain):
     """§4.3: malformed or single-label domains give none immediately."""
     assert check_host("192.0.2.1", domain, lookup=_lookup({})).result == "none"
+
+
+def _shared_includes() -> dict:
+    """Domains sharing provider includes, one with a macro, one loop, one over the limit."""
+    data = {
+        "_spf.prov.example": [{"TXT": "v=spf1 include:nb1.prov.example include:nb2.prov.example ~all"}],
+        "nb1.prov.example": [{"TXT": "v=spf1 ip4:203.0.113.0/25 ~all"}],
+        "nb2.prov.example": [{"TXT": "v=spf1 ip6:2001:db8:1::/48 a:gone.prov.example ~all"}],
+        "mac.prov.example": [{"TXT": "v=spf1 exists:%{l}.x.prov.example -all"}],
+        "ok.x.prov.example": [{"A": "127.0.0.2"}],
+        "loop1.example": [{"TXT": "v=spf1 include:loop2.example -all"}],
+        "loop2.example": [{"TXT": "v=spf1 include:loop1.example -all"}],
+        "_spf.actionstep.com": [{"TXT": "v=spf1 ip4:192.0.2.0/26 -all"}],
+    }
+    for k in range(12):
+        extra = " include:mac.prov.example" if k % 3 == 0 else ""
+        heavy = " a a a a a a a" if k % 4 == 0 else ""
+        data[f"d{k}.example"] = [{"TXT": f"v=spf1 mx{heavy} include:_spf.prov.example{extra} "
+                                         f"include:_spf.actionstep.com ~all"}, {"MX": [10, f"mx.d{k}.example"]}]
+        data[f"mx.d{k}.example"] = [{"A": f"198.51.100.{k + 1}"}]
+    data["d5.example"] = [{"TXT": "v=spf1 include:loop1.example ~all"}]
+    return data
+
+
+@pytest.mark.parametrize("ip", ["203.0.113.7", "2001:db8:1::9", "192.0.2.5", "198.51.100.3", "10.0.0.1"])
+def test_include_memo_gives_the_same_results_and_traces(ip):
+    """Reusing include subtrees (memo) changes nothing: verdicts, counts and traces are equal."""
+    from mailsupport.spf.diagnose.render import trace_to_dict
+
+    lookup = CachedLookup(_lookup(_shared_includes()))
+    memo: dict = {}
+    for k in range(12):
+        for sender in ("ok@d.example", "nope@d.example"):
+            fresh = check_host(ip, f"d{k}.example", lookup=lookup, sender=sender)
+            reused = check_host(ip, f"d{k}.example", lookup=lookup, sender=sender, memo=memo)
+            assert (reused.result, reused.dns_lookups, reused.void_lookups, reused.lookups_total) == \
+                (fresh.result, fresh.dns_lookups, fresh.void_lookups, fresh.lookups_total)
+            assert trace_to_dict(reused.trace) == trace_to_dict(fresh.trace)
+    assert any(key[0] == "eval" for key in memo)
+
+
+def test_tree_memo_gives_the_same_trees():
+    """Static trees built with the memo equal those built without it (loops and limits too)."""
+    from mailsupport.spf.diagnose.render import trace_to_dict
+    from mailsupport.spf.evaluate import run_sync, tree
+
+    lookup = CachedLookup(_lookup(_shared_includes()))
+    memo: dict = {}
+    for k in list(range(12)) * 2:
+        fresh = run_sync(tree(f"d{k}.example"), lookup)
+        reused = run_sync(tree(f"d{k}.example", memo=memo), lookup)
+        assert fresh[1:] == reused[1:]
+        assert trace_to_dict(fresh[0]) == trace_to_dict(reused[0])
+    assert any(key[0] == "tree" for key in memo)

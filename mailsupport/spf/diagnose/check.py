@@ -159,12 +159,12 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
                 syntax = syntax or exc
     static, lookups, voids = None, 0, 0
     if parsed is not None:
-        static, lookups, voids = yield from tree(domain, record=records[0])
+        static, lookups, voids = yield from tree(domain, record=records[0], memo=memo)
     key = vendor_include.lower()
     if memo is not None and key in memo:
         vtree = memo[key]
     else:
-        vtree, _vl, _vv = yield from tree(vendor_include)
+        vtree, _vl, _vv = yield from tree(vendor_include, memo=memo)
         if memo is not None:
             memo[key] = vtree
     vips = vendor_ips(vtree)
@@ -174,7 +174,7 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
     results: list[tuple[str, SpfResult]] = []
     for one in ips:
         res = yield from evaluate(one, domain, sender=sender or f"postmaster@{domain}", helo=helo,
-                                  record=override)
+                                  record=override, memo=memo)
         results.append((one, res))
     facts = SpfFacts(domain=domain, vendor_include=vendor_include, records=records, txt_error=txt_error,
                      parsed=parsed, syntax_error=syntax, tree=static, lookups=lookups, voids=voids,
@@ -196,11 +196,11 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
         if len(records) == 1 and suggestion.record == records[0]:
             suggestion = None
         else:
-            _t, s_lookups, _v = yield from tree(domain, record=suggestion.record)
+            _t, s_lookups, _v = yield from tree(domain, record=suggestion.record, memo=memo)
             checks = []
             for one in vips or ips:
                 res = yield from evaluate(one, domain, sender=f"postmaster@{domain}", helo=helo,
-                                          record=suggestion.record)
+                                          record=suggestion.record, memo=memo)
                 checks.append(res.result)
             s_verdict = _combine(checks)
     verdicts = tuple((one, r.result) for one, r in results)
