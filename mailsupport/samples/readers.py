@@ -98,15 +98,6 @@ def _unescape(msg: bytes, maybe_quoted: bool = True) -> bytes:
     return msg
 
 
-def _finish(msg: bytes) -> bytes:
-    # the empty line before the next From_ line is the separator, not message content
-    if msg.endswith(b"\r\n\r\n"):
-        return msg[:-2]
-    if msg.endswith(b"\n\n"):
-        return msg[:-1]
-    return msg
-
-
 def iter_mbox(path: Path, *, start: int = 0, end: int | None = None,
               first_ordinal: int | None = None) -> Iterator[RawMessage]:
     """Messages of an mbox file, streamed in 1 MiB chunks (``From `` line dropped, ``>From`` unquoted).
@@ -160,8 +151,14 @@ def iter_mbox(path: Path, *, start: int = 0, end: int | None = None,
             ordinal += 1
             eol = buf.find(b"\n", pos, nxt)
             body_start = nxt if eol < 0 else eol + 1
-            msg = buf[body_start:nxt]
-            yield RawMessage(source=source, position=str(ordinal), data=_finish(_unescape(msg, quoted)))
+            # drop the separator line before the next From_ line while slicing (one copy, not two)
+            stop = nxt
+            if buf.startswith(b"\r\n\r\n", stop - 4, stop) and stop - 4 >= body_start:
+                stop -= 2
+            elif buf.startswith(b"\n\n", stop - 2, stop) and stop - 2 >= body_start:
+                stop -= 1
+            msg = buf[body_start:stop]
+            yield RawMessage(source=source, position=str(ordinal), data=_unescape(msg, quoted) if quoted else msg)
             pos = nxt
             if pos >= len(buf) and eof:
                 break

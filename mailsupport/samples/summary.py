@@ -52,7 +52,7 @@ def summarize(raw: bytes, *, source: str, position: str) -> MessageSummary:
 
 
 def _summarize(raw: bytes, source: str, position: str) -> MessageSummary:
-    if not raw.strip():
+    if not raw or raw.isspace():  # isspace stops at the first other byte; strip() would copy
         return MessageSummary(source=source, position=position, problems=("empty message",))
     problems: list[str] = []
     block, body_offset = split_header_block(raw)
