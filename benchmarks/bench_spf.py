@@ -16,7 +16,8 @@ provider IP or an unrelated one, with ``MAIL FROM:<postmaster@domain>``.
 Measured in one run against the same Knot server (each tool gets a fresh cache):
 
 * ``ours check_host`` — RFC 7208 check_host() only, the same question pyspf answers:
-  (a) sequential without a cache, like pyspf; (b) concurrent with the per-run answer cache;
+  (a) sequential without a cache, like pyspf; (b) concurrent with the per-run answer cache
+  and include memo (a batch's domains share their providers' includes);
 * ``ours check_domain`` — the full diagnosis (record, whole lookup tree, vendor IPs,
   findings, suggested record evaluated), concurrent with the cache;
 * ``ours lookup_tree`` — checkdmarc's job (fetch, parse, expand includes, count lookups and
@@ -149,9 +150,12 @@ def run_ours_check_host_concurrent(cases, host, port, concurrency) -> tuple[floa
         lookup = CachedLookup(ResolverLookup.for_nameserver((host, port), timeout=2.0))
         sem = asyncio.Semaphore(concurrency)
 
+        memo: dict = {}  # include subtrees already evaluated for a client IP in this run
+
         async def one(domain, ip):
             async with sem:
-                return domain, (await acheck_host(ip, domain, lookup=lookup, sender=f"postmaster@{domain}")).result
+                res = await acheck_host(ip, domain, lookup=lookup, sender=f"postmaster@{domain}", memo=memo)
+                return domain, res.result
 
         try:
             return dict(await asyncio.gather(*(one(d, i) for d, i in cases)))
@@ -190,9 +194,11 @@ def run_ours_tree(cases, host, port, concurrency) -> tuple[float, dict]:
         lookup = CachedLookup(ResolverLookup.for_nameserver((host, port), timeout=2.0))
         sem = asyncio.Semaphore(concurrency)
 
+        memo: dict = {}
+
         async def one(domain):
             async with sem:
-                _tree, lookups, _voids = await alookup_tree(domain, lookup=lookup)
+                _tree, lookups, _voids = await alookup_tree(domain, lookup=lookup, memo=memo)
                 return domain, lookups
 
         try:
