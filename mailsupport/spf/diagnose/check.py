@@ -113,7 +113,8 @@ def vendor_ips(vendor_tree: RecordTrace | None, limit: int = MAX_VENDOR_IPS) -> 
     return tuple(dict.fromkeys(out))[:limit]
 
 
-#: Per cached lookup (one run): the vendor include's tree, the same for every domain.
+#: Per cached lookup (one run): the vendor include's tree and IPs (the same for every
+#: domain) and the evaluated include subtrees (see mailsupport.spf.evaluate's memo).
 _VENDOR_TREES: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
 
 
@@ -160,14 +161,14 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
     static, lookups, voids = None, 0, 0
     if parsed is not None:
         static, lookups, voids = yield from tree(domain, record=records[0], memo=memo)
-    key = vendor_include.lower()
+    key = ("vendor", vendor_include.lower())
     if memo is not None and key in memo:
-        vtree = memo[key]
+        vtree, vips = memo[key]
     else:
         vtree, _vl, _vv = yield from tree(vendor_include, memo=memo)
+        vips = vendor_ips(vtree)
         if memo is not None:
-            memo[key] = vtree
-    vips = vendor_ips(vtree)
+            memo[key] = (vtree, vips)
     vendor_error = vtree.error if vtree is not None and vtree.error else ""
     ips = (ip,) if ip else vips
     override = record if record is not None else None
