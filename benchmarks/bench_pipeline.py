@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import poplib
+import pwd
 import shutil
 import smtplib
 import subprocess
@@ -36,7 +37,7 @@ from pathlib import Path
 from mailsupport.pipeline import poll, send_queued, submit
 from mailsupport.store import Store
 from mailsupport.testing.mailgen import padded_message, pipeline_tenant
-from mailsupport.testing.realservers import (Dovecot, Postfix, missing_real_servers, private_root,
+from mailsupport.testing.realservers import (MAIL_UID, Dovecot, Postfix, missing_real_servers, private_root,
                                              wait_for_maildir, write_maildir)
 
 
@@ -80,12 +81,14 @@ def bench_fetchmail(dovecot: Dovecot, user: str, work: Path) -> int:
 
 def bench_getmail(dovecot: Dovecot, user: str, work: Path) -> int:
     maildir = work / "Maildir"
-    for sub in ("tmp", "new", "cur"):
-        (maildir / sub).mkdir(parents=True)
+    work.chmod(0o755)  # mkdtemp makes 0700; the delivering user must reach the Maildir
+    for sub in ("", "tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+        os.chown(maildir / sub, MAIL_UID, MAIL_UID)  # getmail refuses to deliver as root: user = nobody
     rc = work / "getmailrc"
     rc.write_text(f"[retriever]\ntype = SimplePOP3Retriever\nserver = 127.0.0.1\nport = {dovecot.port}\n"
                   f"username = {user}\npassword = {dovecot.password}\n\n"
-                  f"[destination]\ntype = Maildir\npath = {maildir}/\n\n"
+                  f"[destination]\ntype = Maildir\npath = {maildir}/\nuser = {pwd.getpwuid(MAIL_UID).pw_name}\n\n"
                   f"[options]\nread_all = true\ndelete = true\nverbose = 0\nmessage_log_syslog = false\n")
     subprocess.run(["getmail", f"--getmaildir={work}", f"--rcfile={rc}"], check=False, capture_output=True,
                    timeout=900)
@@ -95,33 +98,36 @@ def bench_getmail(dovecot: Dovecot, user: str, work: Path) -> int:
 FETCHERS = {"poplib": bench_poplib, "ours": bench_ours, "fetchmail": bench_fetchmail, "getmail6": bench_getmail}
 
 
-def run_fetch(root: Path, n: int, size: int) -> dict:
+def run_fetch(root: Path, n: int, size: int, repeat: int) -> dict:
     messages = [padded_message(i, f"{1001 + i % 3}@catchall.example", size) for i in range(n)]
-    results = {}
+    best: dict[str, dict] = {}
     with Dovecot(root / "dovecot", users=[], mail_root=root / "mail") as dovecot:
-        for name, fn in FETCHERS.items():
-            user = f"bench-{name}"
-            load(dovecot, user, messages)
-            work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-", dir=root))
-            t0 = time.perf_counter()
-            got = fn(dovecot, user, work)
-            elapsed = time.perf_counter() - t0
-            left = sum(1 for s in ("new", "cur") for _ in (dovecot.maildir(user) / s).iterdir())
-            results[name] = {"messages": got, "seconds": round(elapsed, 3), "msgs_per_s": round(got / elapsed, 1),
-                             "left_on_server": left}
-            print(f"fetch {name:10s} {got:5d} msgs in {elapsed:7.2f} s = {got / elapsed:8.1f} msg/s "
-                  f"(left on server: {left})", flush=True)
-            shutil.rmtree(work, ignore_errors=True)
-    ours = results["ours"]["msgs_per_s"]
-    results["ratios"] = {
-        "ours_vs_fetchmail": round(ours / results["fetchmail"]["msgs_per_s"], 2),
-        "ours_vs_getmail6": round(ours / results["getmail6"]["msgs_per_s"], 2),
-        "poplib_vs_ours": round(results["poplib"]["msgs_per_s"] / ours, 2),
-    }
+        for rnd in range(repeat):  # rounds interleave the contenders, so load hits them alike
+            for name, fn in FETCHERS.items():
+                user = f"bench-{name}-{rnd}"
+                load(dovecot, user, messages)
+                work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-", dir=root))
+                t0 = time.perf_counter()
+                got = fn(dovecot, user, work)
+                elapsed = time.perf_counter() - t0
+                left = sum(1 for s in ("new", "cur") for _ in (dovecot.maildir(user) / s).iterdir())
+                print(f"fetch {name:10s} round {rnd + 1}: {got:5d} msgs in {elapsed:7.2f} s = "
+                      f"{got / elapsed:8.1f} msg/s (left on server: {left})", flush=True)
+                shutil.rmtree(work, ignore_errors=True)
+                if got == n and (name not in best or elapsed < best[name]["seconds"]):
+                    best[name] = {"messages": got, "seconds": round(elapsed, 3), "msgs_per_s": round(got / elapsed, 1)}
+    results: dict = {"best_of": repeat, **best}
+    rate = {k: v["msgs_per_s"] for k, v in best.items()}
+    if "ours" in rate:
+        results["ratios"] = {
+            "ours_vs_fetchmail": round(rate["ours"] / rate["fetchmail"], 2) if "fetchmail" in rate else None,
+            "ours_vs_getmail6": round(rate["ours"] / rate["getmail6"], 2) if "getmail6" in rate else None,
+            "poplib_vs_ours": round(rate["poplib"] / rate["ours"], 2) if "poplib" in rate else None,
+        }
     return results
 
 
-def run_send(root: Path, n: int) -> dict:
+def run_send(root: Path, n: int, repeat: int = 1) -> dict:
     text = ("Dear client,\n\nplease find our advice below.\n\n" + "Lorem ipsum dolor sit amet. " * 40 + "\n")
     results = {}
     with Dovecot(root / "dovecot-send", users=["mailbox", "outside"], mail_root=root / "send-mail"), \
@@ -163,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=50_000)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--skip-send", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds; the best time of each contender counts")
     args = ap.parse_args(argv)
     why = missing_real_servers() or next((f"missing {b}" for b in ("fetchmail", "getmail") if not shutil.which(b)),
                                          None)
@@ -171,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     root = private_root("mailsupport-bench-")
     try:
-        out = {"fetch": run_fetch(root, args.messages, args.size)}
+        out = {"fetch": run_fetch(root, args.messages, args.size, args.repeat)}
         if not args.skip_send:
-            out["send"] = run_send(root, args.messages)
+            out["send"] = run_send(root, args.messages, args.repeat)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(out, indent=2))

@@ -81,6 +81,8 @@ class Pop3Client:
         self._pop: poplib.POP3 | None = None
         self.encrypted = False
         self.greeting = ""
+        #: True once :meth:`capabilities` saw PIPELINING (RFC 2449 §6.6)
+        self.pipelining = False
 
     # ------------------------------------------------------------------ set-up
     def _context(self) -> ssl.SSLContext:
@@ -225,7 +227,9 @@ class Pop3Client:
             caps = self._call("CAPA", self._require().capa)
         except ProtocolError:
             return {}
-        return {k.upper(): tuple(v) for k, v in caps.items()}
+        out = {k.upper(): tuple(v) for k, v in caps.items()}
+        self.pipelining = "PIPELINING" in out
+        return out
 
     def stat(self) -> tuple[int, int]:
         """(message count, total octets)."""
@@ -278,6 +282,37 @@ class Pop3Client:
     def dele(self, number: int) -> None:
         """DELE: mark for deletion (applied only after a successful QUIT)."""
         self._call(f"DELE {number}", self._require().dele, number)
+
+    def dele_many(self, numbers: list[int]) -> dict[int, str]:
+        """DELE several messages; returns ``{number: server reply}`` for each one refused.
+
+        With ``PIPELINING`` in CAPA (RFC 2449 §6.6) all commands go out in one write and the
+        replies are read after, saving a round trip per message; otherwise one by one.
+        Raises :class:`ProtocolError` only when the connection is lost.
+        """
+        refused: dict[int, str] = {}
+        if not self.pipelining or len(numbers) < 2:
+            for n in numbers:
+                try:
+                    self.dele(n)
+                except ProtocolError as exc:
+                    if self._pop is None:
+                        raise
+                    refused[n] = str(exc)
+            return refused
+
+        def pipelined() -> None:
+            pop = self._require()
+            pop.sock.sendall(b"".join(f"DELE {n}\r\n".encode() for n in numbers))
+            for n in numbers:
+                line = pop._getline()[0]
+                if not line:
+                    raise poplib.error_proto(b"-ERR EOF")
+                if not line.startswith(b"+"):
+                    refused[n] = f"DELE {n} failed: {line.decode('utf-8', 'replace')}"
+
+        self._call(f"DELE of {len(numbers)} messages", pipelined)
+        return refused
 
     def rset(self) -> None:
         """RSET: unmark every message marked for deletion in this session."""

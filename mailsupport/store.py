@@ -287,14 +287,16 @@ class Store:
             sha = hashlib.sha256(raw).hexdigest()
             key = message_key(item["account"], item.get("uidl"), sha)
             batch.append((key, sha, item))
+        known = {}
         with self._lock:
-            known = {}
             for key, _sha, _item in batch:
                 row = self._db.execute("SELECT id, filename FROM messages WHERE key=?", (key,)).fetchone()
                 if row is not None and (self.maildir / "new" / row[1]).exists():
                     known[key] = row[0]
-            self._link_durably([(f"{key}.mailsupport:2,", item["raw"]) for key, _sha, item in batch
-                                if key not in known])
+        # file work outside the index lock, so readers (the router's lookups) never wait on fsync
+        self._link_durably([(f"{key}.mailsupport:2,", item["raw"]) for key, _sha, item in batch
+                            if key not in known])
+        with self._lock:
             ids: list[tuple[int, bool]] = []
             self._write("BEGIN IMMEDIATE")
             try:
@@ -383,7 +385,9 @@ class Store:
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
             q = ",".join("?" * len(chunk))
-            out.update(self._db.execute(f"SELECT message_id, matter FROM sent WHERE message_id IN ({q})", chunk))
+            with self._lock:
+                out.update(self._db.execute(f"SELECT message_id, matter FROM sent WHERE message_id IN ({q})",
+                                            chunk).fetchall())
         return out
 
     # ------------------------------------------------------------------ outgoing queue
@@ -408,10 +412,23 @@ class Store:
                               message_id=r[5], state=r[6], attempts=r[7], next_attempt=r[8], last_reply=r[9])
                 for r in rows]
 
-    def update_queued(self, queue_id: int, *, state: str, attempts: int, next_attempt: float, last_reply: str) -> None:
-        """Record the outcome of one send attempt."""
-        self._write("UPDATE queue SET state=?, attempts=?, next_attempt=?, last_reply=? WHERE id=?",
-                    (state, attempts, next_attempt, last_reply, queue_id))
+    def update_queued(self, queue_id: int, *, state: str, attempts: int, next_attempt: float, last_reply: str,
+                      sent_matter: str = "", message_id: str = "") -> None:
+        """Record the outcome of one send attempt (and, when ``sent_matter`` is given, the sent
+        Message-ID -> matter, in the same transaction)."""
+        with self._lock:
+            self._write("BEGIN IMMEDIATE")
+            try:
+                self._write("UPDATE queue SET state=?, attempts=?, next_attempt=?, last_reply=? WHERE id=?",
+                            (state, attempts, next_attempt, last_reply, queue_id))
+                if sent_matter and message_id:
+                    self._write("INSERT OR REPLACE INTO sent(message_id, matter, sent_at) VALUES (?,?,?)",
+                                (message_id.strip(), sent_matter, self._clock()))
+                self._write("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
 
     # ------------------------------------------------------------------ polls
     def record_poll(self, account: str, *, listed: int, left_on_server: int, summary: Mapping[str, Any]) -> None:

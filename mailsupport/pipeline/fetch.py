@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ssl
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -152,6 +153,8 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
     client = Pop3Client(inbound.server, ssl_context=ssl_context).open()
     quit_ok = False
     try:
+        if confirm:
+            client.capabilities()  # PIPELINING lets a batch's DELEs share one round trip
         listing = client.listing()
         tally.listed = len(listing)
         cp("listed", 0)
@@ -168,56 +171,73 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
             tally.error("uidl", uidl, f"the server lists UIDL {uidl!r} {counts[uidl]} times (UIDLs must be unique, "
                                       "RFC 1939 §7); those messages are stored but never deleted")
         seen = store.seen_uidls(account)
-        pending: list[tuple[Any, bytes, Any, bool, list]] = []
-        pending_bytes = 0
+        batch: list[tuple[Any, bytes, Any, bool, list]] = []
+        batch_bytes = 0
+        in_flight: list[tuple[Future, list]] = []
+        committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poll-commit")
 
-        def flush(dele: bool) -> None:
-            # one group commit for the batch, then DELE: never a DELE before its message is durable
-            stored = store.put_batch([{"raw": raw, "account": account, "uidl": e.uidl, "source": "pop3",
-                                       "decision": d.to_dict(), "enqueue": q} for e, raw, d, _u, q in pending])
-            for (e, _raw, d, unreadable, q), sm in zip(pending, stored):
-                cp("stored", e.number)
-                if sm.created:
-                    tally.fetched += 1
-                    tally.routed[d.kind.value] += 1
-                    tally.failed += 1 if q else 0
-                    tally.decisions.append({"uidl": e.uidl, **d.to_dict()})
-                if unreadable:
-                    tally.error("parse", e.uidl, "the message has no readable header; stored and forwarded as "
-                                                 "failed, left on the server")
-            for e, _raw, _d, unreadable, _q in pending:
-                if e.uidl in repeated or unreadable or not confirm or not dele:
-                    tally.kept += 1
-                else:
-                    _dele(client, e.number, e.uidl, tally, deleted, cp)
-            pending.clear()
+        def submit_batch() -> None:
+            # the group commit runs in a thread while RETR goes on; DELE waits for it (finish)
+            items = [{"raw": raw, "account": account, "uidl": e.uidl, "source": "pop3", "decision": d.to_dict(),
+                      "enqueue": q} for e, raw, d, _u, q in batch]
+            in_flight.append((committer.submit(store.put_batch, items), list(batch)))
+            batch.clear()
 
-        for entry in listing:
-            if entry.uidl in seen and entry.uidl not in repeated:
-                tally.seen += 1
-                if confirm:
-                    _dele(client, entry.number, entry.uidl, tally, deleted, cp)
-                else:
+        def finish(dele: bool, wait: bool) -> None:
+            while in_flight and (wait or in_flight[0][0].done() or len(in_flight) > 2):
+                future, done = in_flight.pop(0)
+                stored = future.result()  # StoreError propagates: the session is aborted, nothing deleted
+                for (e, _raw, d, unreadable, q), sm in zip(done, stored):
+                    cp("stored", e.number)
+                    if sm.created:
+                        tally.fetched += 1
+                        tally.routed[d.kind.value] += 1
+                        tally.failed += 1 if q else 0
+                        tally.decisions.append({"uidl": e.uidl, **d.to_dict()})
+                    if unreadable:
+                        tally.error("parse", e.uidl, "the message has no readable header; stored and forwarded "
+                                                     "as failed, left on the server")
+                to_delete = []
+                for e, _raw, _d, unreadable, _q in done:
+                    if e.uidl in repeated or unreadable or not confirm or not dele:
+                        tally.kept += 1
+                    else:  # durable now, so DELE is safe (and applies only at QUIT anyway)
+                        to_delete.append(e)
+                _dele_many(client, to_delete, tally, deleted, cp)
+
+        try:
+            for entry in listing:
+                finish(dele=True, wait=False)
+                if entry.uidl in seen and entry.uidl not in repeated:
+                    tally.seen += 1
+                    if confirm:
+                        _dele(client, entry.number, entry.uidl, tally, deleted, cp)
+                    else:
+                        tally.kept += 1
+                    continue
+                try:
+                    raw = client.retr(entry.number)
+                except ProtocolError as exc:
+                    tally.error("retr", entry.uidl, f"{exc}; the message stays on the server")
                     tally.kept += 1
-                continue
-            try:
-                raw = client.retr(entry.number)
-            except ProtocolError as exc:
-                tally.error("retr", entry.uidl, f"{exc}; the message stays on the server")
-                tally.kept += 1
-                if client._pop is None:  # the connection is gone: keep what we have, stop here
-                    tally.kept += sum(1 for e in listing if e.number > entry.number)
-                    flush(dele=False)
-                    return tally.freeze()
-                continue
-            cp("retrieved", entry.number)
-            decision, unreadable = decide(tenant, raw, store)
-            pending.append((entry, raw, decision, unreadable, forward_items(tenant, raw, decision, message_domain)))
-            pending_bytes += len(raw)
-            if len(pending) >= policy.batch_messages or pending_bytes >= policy.batch_bytes:
-                flush(dele=True)
-                pending_bytes = 0
-        flush(dele=True)
+                    if client._pop is None:  # the connection is gone: keep what we have, stop here
+                        tally.kept += sum(1 for e in listing if e.number > entry.number)
+                        submit_batch()
+                        finish(dele=False, wait=True)
+                        return tally.freeze()
+                    continue
+                cp("retrieved", entry.number)
+                decision, unreadable = decide(tenant, raw, store)
+                batch.append((entry, raw, decision, unreadable, forward_items(tenant, raw, decision, message_domain)))
+                batch_bytes += len(raw)
+                if len(batch) >= policy.batch_messages or batch_bytes >= policy.batch_bytes:
+                    submit_batch()
+                    batch_bytes = 0
+            if batch:
+                submit_batch()
+            finish(dele=True, wait=True)
+        finally:
+            committer.shutdown(wait=True)
         cp("before-quit", 0)
         client.quit()
         quit_ok = True
@@ -239,6 +259,24 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
         store.record_poll(account, listed=tally.listed, left_on_server=tally.listed - len(deleted),
                           summary=tally.freeze().to_dict())
     return tally.freeze()
+
+
+def _dele_many(client: Pop3Client, entries: list, tally: _Tally, deleted: list[str], cp: Checkpoint) -> None:
+    if not entries:
+        return
+    try:
+        refused = client.dele_many([e.number for e in entries])
+    except ProtocolError as exc:
+        tally.error("dele", "", f"{exc}; the messages are stored and stay on the server")
+        raise _SessionLost from exc
+    for e in entries:
+        if e.number in refused:
+            tally.error("dele", e.uidl, f"{refused[e.number]}; the message is stored and stays on the server "
+                                        "(deleted at a later poll)")
+            tally.kept += 1
+        else:
+            deleted.append(e.uidl)
+            cp("deleted", e.number)
 
 
 class _SessionLost(Exception):

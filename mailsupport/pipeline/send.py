@@ -144,9 +144,8 @@ def send_queued(tenant: Tenant, store: Store, *, now: float | None = None,
                                "message": f"{exc}; this and the remaining messages stay queued"})
                 break
             sent += 1
-            store.update_queued(item.id, state="sent", attempts=attempts, next_attempt=now, last_reply=str(reply))
-            if item.message_id and item.matter:
-                store.record_sent(item.message_id, item.matter)
+            store.update_queued(item.id, state="sent", attempts=attempts, next_attempt=now, last_reply=str(reply),
+                                sent_matter=item.matter, message_id=item.message_id)
     finally:
         client.quit()
     return SendSummary(sent=sent, deferred=deferred, failed=failed, still_queued=len(store.queued()),

@@ -99,11 +99,16 @@ def test_dele_refused_keeps_message_and_reports(dovecot, pop_user, store) -> Non
     """-ERR on DELE: the message is stored, stays on the server, and is deleted next poll."""
     user, maildir = pop_user
     fill(maildir, 5)
-    with FaultProxy(dovecot.port, [Fault(command=r"^DELE 3$", reply=b"-ERR [SYS/TEMP] cannot delete now\r\n")]) as px:
+    # the proxy answers a faulted command itself, so keep replies in order: no PIPELINING in CAPA
+    no_pipelining = Fault(command=r"^CAPA$", reply=b"+OK\r\nUIDL\r\nTOP\r\nUSER\r\n.\r\n")
+    dele_refused = Fault(command=r"^DELE 3$", reply=b"-ERR [SYS/TEMP] cannot delete now\r\n")
+    with FaultProxy(dovecot.port, [no_pipelining, dele_refused]) as px:
         s = poll(pipeline_tenant(pop_port=px.port, username=user), store)
     assert (s.fetched, s.deleted) == (5, 4)
     assert [e["stage"] for e in s.errors] == ["dele"] and "stays on the server" in s.errors[0]["message"]
     assert on_server(maildir) == 1
+    with Store(store.directory) as check:
+        assert [m.uidl for m in check.messages() if m.uidl in {e["uidl"] for e in s.errors}]
     again = poll(pipeline_tenant(pop_port=dovecot.port, username=user), store)
     assert (again.fetched, again.skipped_as_already_seen, again.deleted) == (0, 1, 1)
     assert on_server(maildir) == 0 and len(stored_ids(store)) == 5
