@@ -27,7 +27,9 @@ import asyncio
 import enum
 import functools
 import random
+import socket
 import struct
+import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -227,6 +229,7 @@ class ResolverLookup:
                        if servers else "system resolver")
         self._servers = servers
         self._timeout = timeout
+        self._local = threading.local()
         self._muxes: weakref.WeakKeyDictionary[Any, dict[tuple[str, int], _UdpMux]] = weakref.WeakKeyDictionary()
 
     @classmethod
@@ -271,8 +274,7 @@ class ResolverLookup:
             if left <= 0:
                 break
             try:
-                msg = dns.message.make_query(qname, rdtype)
-                response, _tcp = dns.query.udp_with_fallback(msg, host, port=port, timeout=min(left, 2.0))
+                response = self._ask_sync(qname, rdtype, host, port, min(left, 2.0))
             except (dns.exception.Timeout, OSError, dns.exception.DNSException) as exc:
                 last = exc
                 continue
@@ -299,6 +301,41 @@ class ResolverLookup:
                 return answer
             last = dns.resolver.NoNameservers()
         return self._failed(name, rdtype, _as_timeout(last))
+
+    def _ask_sync(self, qname: dns.name.Name, rdtype: str, host: str, port: int,
+                  timeout: float) -> dns.message.Message:
+        # One connected UDP socket per (thread, server), kept for the lookup's life; answers
+        # to earlier, abandoned questions are skipped by message id.
+        socks = self._local.__dict__.setdefault("socks", {})
+        sock = socks.get((host, port))
+        if sock is None:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            weakref.finalize(self, sock.close)
+            sock.connect((host, port))
+            socks[(host, port)] = sock
+        wire_id = random.getrandbits(16)
+        qtype = dns.rdatatype.from_text(rdtype)
+        sock.send(_HEADER.pack(wire_id, 0x0100, 1, 0, 0, 0) + _wire_name(qname) + _QTAIL.pack(qtype, 1))
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise dns.exception.Timeout(timeout=timeout)
+            sock.settimeout(left)
+            try:
+                data = sock.recv(65535)
+            except socket.timeout:
+                raise dns.exception.Timeout(timeout=timeout) from None
+            if len(data) >= 2 and int.from_bytes(data[:2], "big") == wire_id:
+                break
+        response = dns.message.from_wire(data)
+        question = response.question[0] if response.question else None
+        if question is None or question.name != qname or question.rdtype != qtype:
+            raise dns.exception.DNSException("the answer does not match the question")
+        if response.flags & dns.flags.TC:
+            response = dns.query.tcp(dns.message.make_query(qname, rdtype), host, port=port, timeout=timeout)
+        return response
 
     async def _ask_async(self, qname: dns.name.Name, rdtype: str, host: str, port: int,
                          timeout: float) -> dns.message.Message:
