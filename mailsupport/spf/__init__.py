@@ -9,7 +9,8 @@ Public API (re-exported lazily: ``import mailsupport.spf`` loads only what is us
     parse_record(text) -> SpfRecord  (raises SpfSyntaxError with .marked())
     SPF_CHECKS: check id -> one-line meaning
 
-Modules: ``parse`` and ``macros`` (pure syntax), ``evaluate`` (sans-I/O check_host),
+Modules: ``parse`` and ``macros`` (pure syntax), ``engine`` (run state, DNS steps, limits,
+drivers), ``evaluate`` (sans-I/O check_host), ``expand`` (the static lookup tree),
 ``trace`` (the tree), ``suggest`` (the smallest fixing edit) — all layer 2;
 ``diagnose`` (findings, the :class:`SpfCheck` use case and its rendering; layer 4);
 ``plot`` and ``widget`` (notebook helpers importing matplotlib/ipywidgets lazily; layer 5).

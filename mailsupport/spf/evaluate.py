@@ -22,14 +22,16 @@ Layer 2 (pure core): imports errors and the spf modules only; answers are
 
 from __future__ import annotations
 
-import functools
 import ipaddress
-from dataclasses import dataclass, field, replace
-from typing import Any, Generator
+from typing import Any
 
-from ..errors import DnsError, DnsTempError
 from . import macros
-from .parse import Mechanism, Modifier, SpfRecord, SpfSyntaxError, is_spf_record, parse_record
+from .engine import (DEFAULT_EXPLANATION, MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_PTR_NAMES, MAX_VOID_LOOKUPS,
+                     RESULTS, DnsLookup, Gen, SpfResult, _charge, _in_net, _Memo, _net_match, _query,
+                     _reverse_name, _Run, _select, _SpfError, _target, _validated_name, _void, run_async,
+                     run_sync, valid_domain)
+from .expand import _audit_term, tree
+from .parse import Mechanism, Modifier, SpfSyntaxError, parse_record
 from .trace import QueryTrace, RecordTrace, TermTrace
 
 __all__ = [
@@ -41,295 +43,13 @@ __all__ = [
     "alookup_tree",
     "run_sync",
     "run_async",
+    "tree",
+    "valid_domain",
     "RESULTS",
     "MAX_DNS_LOOKUPS",
     "MAX_VOID_LOOKUPS",
     "DEFAULT_EXPLANATION",
 ]
-
-RESULTS = ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror")
-MAX_DNS_LOOKUPS = 10
-MAX_VOID_LOOKUPS = 2
-MAX_MX_NAMES = 10
-MAX_PTR_NAMES = 10
-_MAX_AUDIT_RECORDS = 60
-DEFAULT_EXPLANATION = "%{i} is not one of %{d}'s designated mail servers"
-
-Query = tuple[str, str]
-Gen = Generator[Query, Any, Any]  # sends DnsAnswer values (mailsupport.dnslookup)
-DnsLookup = Any  # anything with query()/aquery() as mailsupport.dnslookup.DnsLookup
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SpfResult:
-    """The outcome of ``check_host()``.
-
-    ``result`` is one of :data:`RESULTS`; ``explanation`` is set for ``fail`` (the
-    ``exp=`` text, or :data:`DEFAULT_EXPLANATION` expanded when ``explanation_default``);
-    ``reason`` says why for permerror/temperror; ``dns_lookups``/``void_lookups`` are the
-    counts reached (§4.6.4); ``lookups_total`` is what the whole tree would cost (it is
-    larger than ``dns_lookups`` when the limit stopped the evaluation); ``trace`` the tree.
-    """
-
-    result: str
-    domain: str
-    ip: str
-    sender: str
-    explanation: str = ""
-    explanation_default: bool = False
-    reason: str = ""
-    dns_lookups: int = 0
-    void_lookups: int = 0
-    lookups_total: int = 0
-    limit_exceeded: bool = False
-    trace: RecordTrace | None = None
-
-
-class _SpfError(Exception):
-    def __init__(self, result: str, reason: str, *, limit: bool = False) -> None:
-        super().__init__(reason)
-        self.result = result
-        self.reason = reason
-        self.limit = limit
-        self.trace: RecordTrace | None = None
-
-
-@functools.lru_cache(maxsize=8192)
-def valid_domain(name: str) -> bool:
-    """§4.3: a multi-label name, labels 1–63 octets, at most 253 in all (trailing dot ok)."""
-    name = name[:-1] if name.endswith(".") else name
-    if not name or len(name) > 253 or not name.isascii():
-        return False
-    labels = name.split(".")
-    return len(labels) >= 2 and all(0 < len(label) <= 63 for label in labels)
-
-
-def _reverse_name(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    return ip.reverse_pointer
-
-
-@dataclass(frozen=True, slots=True)
-class _Memo:
-    """An include subtree already evaluated in this run (answers come from one cache).
-
-    Reused for the same target (and client IP, when evaluating) only when no macro was
-    expanded and nothing was cut inside it, and only when the lookups it needs still fit
-    under the limits at the new position; its trace is shifted to the new running total.
-    """
-
-    result: str
-    trace: RecordTrace
-    base: int
-    lookups: int
-    voids: int
-    records: int = 0
-    shifted: dict = field(default_factory=dict)  # new base -> trace moved there
-
-    def trace_at(self, base: int) -> RecordTrace:
-        """The subtree's trace as if evaluated when ``base`` lookups had been counted."""
-        moved = self.shifted.get(base)
-        if moved is None:
-            moved = self.shifted[base] = _shift(self.trace, base - self.base)
-        return moved
-
-
-def _shift(trace: RecordTrace, delta: int) -> RecordTrace:
-    """The trace with every running lookup total moved by ``delta`` (copies every TermTrace
-    field explicitly: faster than dataclasses.replace; keep in step with trace.TermTrace)."""
-    if delta == 0:
-        return trace
-    terms = tuple(TermTrace(term=t.term, cost=t.cost, lookups=t.lookups + delta, void=t.void, queries=t.queries,
-                            outcome=t.outcome, result=t.result, note=t.note, over_limit=t.over_limit,
-                            evaluated=t.evaluated, child=_shift(t.child, delta) if t.child else None)
-                  for t in trace.terms)
-    return replace(trace, terms=terms)
-
-
-class _Run:
-    """Mutable state of one check_host() run (counters, macro values)."""
-
-    def __init__(self, ip: str, sender: str, helo: str, receiver: str, now: int,
-                 max_lookups: int, max_voids: int) -> None:
-        addr = ipaddress.ip_address(ip.strip())
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped  # §5.6 / RFC 4291 §2.5.5.2: an IPv4 client
-        self.ip = addr
-        self.ip_int = int(addr)
-        self.v4 = isinstance(addr, ipaddress.IPv4Address)
-        local, _, sdomain = sender.rpartition("@")
-        self.local = local or "postmaster"  # §4.3: empty local-part -> "postmaster"
-        self.sender = f"{self.local}@{sdomain}"
-        self.sender_domain = sdomain
-        self.helo = helo
-        self.receiver = receiver
-        self.now = now
-        self.max_lookups = max_lookups
-        self.max_voids = max_voids
-        self.lookups = 0
-        self.voids = 0
-        self.limit_hit = False
-        self.stopped_at: int | None = None  # lookups counted when a limit stopped evaluation
-        self.over_marked = False
-        self.audit_records = 0
-        self.memo: dict[Any, _Memo] | None = None
-        self.tainted = False  # a macro expansion or a cut (loop, size) happened in this subtree
-        self._validated: str | None = None
-
-    def values(self, domain: str) -> dict[str, str]:
-        if self.v4:
-            i = str(self.ip)
-        else:
-            # dotted nibbles (§7.3); upper-case hex as the openspf suite expects (DNS ignores case)
-            i = ".".join(self.ip.exploded.replace(":", "").upper())
-        return {"s": self.sender, "l": self.local, "o": self.sender_domain, "d": domain,
-                "i": i, "h": self.helo, "v": "in-addr" if self.v4 else "ip6",
-                "c": str(self.ip), "r": self.receiver, "t": str(self.now)}
-
-
-class _Void:
-    """A stand-in answer for a name that cannot be queried: treated as non-existent."""
-
-    __slots__ = ("name", "rdtype")
-    records: tuple = ()
-
-    def __init__(self, name: str, rdtype: str) -> None:
-        self.name, self.rdtype = name.lower(), rdtype
-
-
-def _qtrace(ans: Any) -> QueryTrace:
-    if ans.records:
-        if ans.rdtype == "MX":
-            recs = tuple(f"{r.preference} {r.exchange}" for r in ans.records)
-        else:
-            recs = ans.records  # already text
-        return QueryTrace(name=ans.name, rdtype=ans.rdtype, outcome="answer", records=recs)
-    outcome = "nxdomain" if getattr(ans.status, "value", "") == "nxdomain" else "nodata"
-    return QueryTrace(name=ans.name, rdtype=ans.rdtype, outcome=outcome)
-
-
-def _query(name: str, rdtype: str, log: list[QueryTrace]) -> Gen:
-    """Ask one question; DNS failure -> _SpfError('temperror'); bad name -> void."""
-    name = name[:-1] if name.endswith(".") and len(name) > 1 else name
-    if not valid_domain(name):
-        log.append(QueryTrace(name=name, rdtype=rdtype, outcome="invalid",
-                              records=("not a valid domain name; treated as non-existent",)))
-        return _Void(name, rdtype)
-    try:
-        ans = yield (name, rdtype)
-    except DnsTempError as exc:
-        log.append(QueryTrace(name=name, rdtype=rdtype, outcome="temperror", records=(str(exc),)))
-        raise _SpfError("temperror", f"DNS lookup {name} {rdtype} failed: {exc}") from None
-    except DnsError as exc:
-        log.append(QueryTrace(name=name, rdtype=rdtype, outcome="invalid", records=(str(exc),)))
-        return _Void(name, rdtype)
-    log.append(_qtrace(ans))
-    return ans
-
-
-def _target(run: _Run, tokens: tuple, domain: str, log: list[QueryTrace]) -> Gen:
-    """Expand a domain-spec (§7) and apply the §7.3 253-octet left truncation."""
-    if all(isinstance(t, str) for t in tokens):
-        name = "".join(tokens)  # no macros: nothing to expand
-    else:
-        run.tainted = True  # depends on the sender/client: not memoisable
-        values = run.values(domain)
-        if macros.uses_letter(tokens, "p"):
-            values["p"] = yield from _validated_name(run, domain, log)
-        name = macros.expand(tokens, values)
-    if name.endswith("."):
-        name = name[:-1]
-    while len(name) > 253 and "." in name:
-        name = name.split(".", 1)[1]
-    return name
-
-
-def _validated_name(run: _Run, domain: str, log: list[QueryTrace]) -> Gen:
-    """The %{p} macro (§7.3 with §5.5): a validated reverse name, or "unknown"."""
-    if run._validated is not None:
-        return run._validated
-    found: list[str] = []
-    try:
-        ptr = yield from _query(_reverse_name(run.ip), "PTR", log)
-        for name in ptr.records[:MAX_PTR_NAMES]:
-            try:
-                addrs = yield from _query(name, "A" if run.v4 else "AAAA", log)
-            except _SpfError:
-                continue
-            if any(ipaddress.ip_address(a) == run.ip for a in addrs.records):
-                found.append(name)
-    except _SpfError:
-        pass
-    best = "unknown"
-    d = domain.lower()
-    for name in found:
-        if name.lower() == d:
-            best = name
-            break
-    else:
-        sub = [n for n in found if n.lower().endswith("." + d)]
-        best = (sub or found or ["unknown"])[0]
-    run._validated = best
-    return best
-
-
-def _select(answer: Any, domain: str) -> tuple[str | None, str | None]:
-    """§4.5: (record, error). None record and None error means no SPF record."""
-    records = [r for r in answer.records if is_spf_record(r)]
-    if len(records) > 1:
-        return None, f"{domain} publishes {len(records)} SPF records (§4.5 allows one)"
-    return (records[0] if records else None), None
-
-
-def _charge(run: _Run) -> None:
-    run.lookups += 1
-    if run.lookups > run.max_lookups:
-        run.limit_hit = True
-        if run.stopped_at is None:
-            run.stopped_at = run.lookups
-        raise _SpfError("permerror", f"more than {run.max_lookups} DNS-querying terms "
-                        "(include, a, mx, ptr, exists, redirect) (§4.6.4)", limit=True)
-
-
-def _void(run: _Run, ans: Any) -> bool:
-    if ans.records:
-        return False
-    run.voids += 1
-    if run.voids > run.max_voids:
-        if run.stopped_at is None:
-            run.stopped_at = run.lookups
-        raise _SpfError("permerror", f"more than {run.max_voids} void DNS lookups "
-                        "(NXDOMAIN or no records) (§4.6.4)", limit=True)
-    return True
-
-
-@functools.lru_cache(maxsize=16384)
-def _addr_int(addr: str) -> tuple[int, int]:
-    ip = ipaddress.ip_address(addr)
-    return ip.version, int(ip)
-
-
-@functools.lru_cache(maxsize=16384)
-def _net_int(network: Any) -> tuple[int, int, int]:
-    return network.version, int(network.network_address), network.prefixlen
-
-
-def _net_match(run: _Run, network: Any) -> bool:
-    """Is the client inside an ip4/ip6 network? (integer compare; networks recur, so cached)"""
-    version, value, prefix = _net_int(network)
-    if version != (4 if run.v4 else 6):
-        return False
-    shift = (32 if run.v4 else 128) - prefix
-    return (value >> shift) == (run.ip_int >> shift)
-
-
-def _in_net(addr: str, run: _Run, cidr: int | None) -> bool:
-    """Is the client in ``addr/cidr``? (integer prefix compare; answers repeat, so cached)"""
-    version, value = _addr_int(addr)
-    if version != (4 if run.v4 else 6):
-        return False
-    bits = 32 if run.v4 else 128
-    shift = bits - (cidr if cidr is not None else bits)
-    return (value >> shift) == (run.ip_int >> shift)
 
 
 def _check_host(run: _Run, domain: str, override: str | None = None, chain: tuple[str, ...] = ()) -> Gen:
@@ -544,109 +264,7 @@ def _redirect(run: _Run, mod: Modifier, domain: str, terms: list[TermTrace], cha
 
 
 # -- expansion without evaluation (limit exceeded, or the static tree) ----------------
-def _audit_term(run: _Run, term: Mechanism | Modifier, domain: str, chain: tuple, *, probe: bool) -> Gen:
-    """A TermTrace for a term that is only expanded: cost counted, includes followed."""
-    log: list[QueryTrace] = []
-    name = term.name
-    cost = 1 if (isinstance(term, Mechanism) and term.costs_lookup) or name == "redirect" else 0
-    if isinstance(term, Modifier) and name != "redirect":
-        return TermTrace(term=term.text, lookups=run.lookups, outcome="not evaluated", evaluated=False,
-                         note="explanation (no lookup)" if name == "exp" else "unknown modifier, ignored")
-    over = False
-    if cost:
-        run.lookups += cost
-        over = run.lookups == run.max_lookups + 1
-    child = None
-    void = False
-    note = ""
-    dynamic = any(isinstance(t, macros.Macro) for t in term.macro)
-    if name in ("include", "redirect"):
-        if dynamic:
-            note = "target depends on the sender (macros); not expanded"
-        elif run.audit_records >= _MAX_AUDIT_RECORDS:
-            note = "tree too large; not expanded further"
-            run.tainted = True
-        else:
-            target = macros.expand(term.macro, {}).rstrip(".")
-            key = ("tree", target.lower(), probe)
-            hit = run.memo.get(key) if run.memo is not None else None
-            if target.lower() in chain:
-                note = f"loop: {target} is already being evaluated"
-                run.tainted = True
-            elif hit is not None and run.lookups + hit.lookups <= run.max_lookups \
-                    and not _domains(hit.trace, chain):
-                child = hit.trace_at(run.lookups)
-                run.lookups += hit.lookups
-                run.voids += hit.voids
-                run.audit_records += hit.records
-            else:
-                base, voids0, records0, outer = run.lookups, run.voids, run.audit_records, run.tainted
-                run.tainted = False
-                run.audit_records += 1
-                child = yield from _audit_record(run, target, chain, probe=probe)
-                inner, run.tainted = run.tainted, outer or run.tainted
-                if run.memo is not None and not inner and run.lookups <= run.max_lookups:
-                    run.memo[key] = _Memo("", child, base, run.lookups - base, run.voids - voids0,
-                                          run.audit_records - records0)
-    elif probe and name in ("a", "mx", "exists") and not dynamic:
-        target = macros.expand(term.macro, {}).rstrip(".") if term.macro else domain
-        rdtype = {"a": "A", "mx": "MX", "exists": "A"}[name]
-        try:
-            ans = yield from _query(target, rdtype, log)
-            void = not ans.records
-            if void:
-                run.voids += 1
-            if name == "mx" and len(ans.records) > MAX_MX_NAMES:
-                note = f"{len(ans.records)} MX names: over the limit of {MAX_MX_NAMES} (permerror)"
-        except _SpfError as err:
-            note = err.reason
-    return TermTrace(term=term.text, cost=cost, lookups=run.lookups, queries=tuple(log), void=void,
-                     outcome="not evaluated", over_limit=over, evaluated=False, note=note, child=child)
 
-
-def _domains(trace: RecordTrace | None, chain: tuple) -> set[str]:
-    """Domains of the chain that also occur in ``trace`` (a reuse there would hide a loop)."""
-    if trace is None or not chain:
-        return set()
-    inside = {n.domain.lower() for _d, n in trace.walk() if isinstance(n, RecordTrace)}
-    return inside & set(chain)
-
-
-def _audit_record(run: _Run, domain: str, chain: tuple, *, probe: bool, override: str | None = None) -> Gen:
-    log: list[QueryTrace] = []
-    text = override
-    if override is None:
-        try:
-            ans = yield from _query(domain, "TXT", log)
-        except _SpfError as err:
-            return RecordTrace(domain=domain, record=None, query=log[0], result="temperror",
-                               error=err.reason, evaluated=False)
-        text, error = _select(ans, domain)
-        if error or text is None:
-            return RecordTrace(domain=domain, record=None, query=log[0],
-                               result="permerror" if error else "none",
-                               error=error or "no SPF record", evaluated=False)
-    try:
-        record = parse_record(text)
-    except SpfSyntaxError as exc:
-        return RecordTrace(domain=domain, record=text, query=log[0] if log else None,
-                           result="permerror", error=f"syntax error: {exc}", evaluated=False)
-    chain = (*chain, domain.lower())
-    terms = []
-    seen_all = False
-    for term in record.terms:
-        if seen_all and (isinstance(term, Mechanism) or term.name == "redirect"):
-            # §5.1: terms after "all" are never evaluated (and redirect is then unused, §6.1)
-            terms.append(TermTrace(term=term.text, lookups=run.lookups, outcome="not evaluated",
-                                   evaluated=False, note="after 'all': never evaluated"))
-            continue
-        terms.append((yield from _audit_term(run, term, domain, chain, probe=probe)))
-        seen_all = seen_all or (isinstance(term, Mechanism) and term.name == "all")
-    return RecordTrace(domain=domain, record=text, query=log[0] if log else None, terms=tuple(terms),
-                       evaluated=False)
-
-
-# -- entry points ------------------------------------------------------------------------
 def evaluate(ip: str, domain: str, *, sender: str = "", helo: str = "", receiver: str = "unknown",
              now: int = 0, record: str | None = None, max_lookups: int = MAX_DNS_LOOKUPS,
              max_voids: int = MAX_VOID_LOOKUPS, memo: dict | None = None) -> Gen:
@@ -702,44 +320,6 @@ def _explain(run: _Run, exp: tuple[Modifier, str] | None, top: str) -> Gen:
         return default, True
 
 
-def tree(domain: str, *, record: str | None = None, max_lookups: int = MAX_DNS_LOOKUPS,
-         memo: dict | None = None) -> Gen:
-    """Generator for :func:`lookup_tree`: returns (RecordTrace, total lookups, void lookups)."""
-    run = _Run("192.0.2.0", f"postmaster@{domain}", "", "unknown", 0, max_lookups, MAX_VOID_LOOKUPS)
-    run.memo = memo
-    trace = yield from _audit_record(run, domain.rstrip("."), (), probe=True, override=record)
-    return trace, run.lookups, run.voids
-
-
-def run_sync(gen: Gen, lookup: DnsLookup) -> Any:
-    """Drive an evaluation generator with a synchronous lookup."""
-    try:
-        question = next(gen)
-        while True:
-            try:
-                answer = lookup.query(*question)
-            except DnsError as exc:
-                question = gen.throw(exc)
-                continue
-            question = gen.send(answer)
-    except StopIteration as stop:
-        return stop.value
-
-
-async def run_async(gen: Gen, lookup: DnsLookup) -> Any:
-    """Drive an evaluation generator with ``await lookup.aquery``."""
-    try:
-        question = next(gen)
-        while True:
-            try:
-                answer = await lookup.aquery(*question)
-            except DnsError as exc:
-                question = gen.throw(exc)
-                continue
-            question = gen.send(answer)
-    except StopIteration as stop:
-        return stop.value
-
 
 def check_host(ip: str, domain: str, *, lookup: DnsLookup, **kw: Any) -> SpfResult:
     """RFC 7208 check_host() with a sync lookup; keyword options as :func:`evaluate`."""
@@ -767,3 +347,4 @@ async def alookup_tree(domain: str, *, lookup: DnsLookup, record: str | None = N
                        memo: dict | None = None) -> tuple[RecordTrace, int, int]:
     """The async form of :func:`lookup_tree`."""
     return await run_async(tree(domain, record=record, memo=memo), lookup)
+

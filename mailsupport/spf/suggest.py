@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from .evaluate import MAX_DNS_LOOKUPS, MAX_VOID_LOOKUPS
+from .engine import MAX_DNS_LOOKUPS, MAX_VOID_LOOKUPS
 from .parse import SpfSyntaxError, parse_record
 from .trace import RecordTrace
 

@@ -9,7 +9,7 @@ from mailsupport.sandbox.dns import DnsServer
 from mailsupport.sandbox.loop import BackgroundLoop
 from mailsupport.zones import ZoneData, load_zone_files
 
-from spf_suite import SPF_ZONES, ZONES  # noqa: F401  (re-exported for the tests)
+from spf_suite import SPF_ZONES
 
 
 @pytest.fixture(scope="session")

@@ -23,11 +23,13 @@ from ...config import DEFAULT_VENDOR_INCLUDE
 from ...dnslookup import CachedLookup, DnsLookup, make_lookup
 from ...errors import OperationError
 from ...model import Finding, Severity
-from .findings import SpfFacts, diagnose, include_costs
-from ..evaluate import Gen, SpfResult, _query, _SpfError, evaluate, run_async, run_sync, tree
+from ..engine import Gen, SpfResult, _query, _SpfError, run_async, run_sync
+from ..evaluate import evaluate
+from ..expand import tree
 from ..parse import SpfRecord, SpfSyntaxError, is_spf_record, parse_record
 from ..suggest import flatten_networks, suggest_record
 from ..trace import RecordTrace
+from .findings import SpfFacts, diagnose, include_costs
 
 __all__ = ["SpfCheck", "check_domain", "check_domain_async", "check_domains", "check_domains_async",
            "vendor_ips"]

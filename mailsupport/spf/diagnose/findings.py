@@ -12,7 +12,7 @@ from typing import Mapping
 
 from ...config import DEFAULT_VENDOR_INCLUDE
 from ...model import Finding, Severity
-from ..evaluate import MAX_DNS_LOOKUPS, MAX_VOID_LOOKUPS, SpfResult
+from ..engine import MAX_DNS_LOOKUPS, MAX_VOID_LOOKUPS, SpfResult
 from ..parse import Mechanism, SpfRecord, SpfSyntaxError
 from ..trace import RecordTrace
 

@@ -1,0 +1,342 @@
+"""The SPF evaluation engine's state and primitives (RFC 7208), shared by :mod:`.evaluate`
+and :mod:`.expand`: the limits and result type, the per-run state (:class:`_Run`: counters,
+macro values, the include memo), DNS questions as generator steps (:func:`_query` yields
+``(name, rdtype)`` and receives a :class:`~mailsupport.dnslookup.DnsAnswer`, used by duck
+typing), domain-spec expansion, record selection, the limit counters, address matching, and
+the sync/async drivers :func:`run_sync`/:func:`run_async`.
+
+Layer 2 (pure core): imports errors and the spf modules only; no sockets, clock or
+environment (the drivers call whatever lookup they are given).
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from dataclasses import dataclass, field, replace
+from typing import Any, Generator
+
+from ..errors import DnsError, DnsTempError
+from . import macros
+from .parse import is_spf_record
+from .trace import QueryTrace, RecordTrace, TermTrace
+
+__all__ = ["SpfResult", "RESULTS", "MAX_DNS_LOOKUPS", "MAX_VOID_LOOKUPS", "MAX_MX_NAMES", "MAX_PTR_NAMES",
+           "DEFAULT_EXPLANATION", "valid_domain", "run_sync", "run_async"]
+
+RESULTS = ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror")
+MAX_DNS_LOOKUPS = 10
+MAX_VOID_LOOKUPS = 2
+MAX_MX_NAMES = 10
+MAX_PTR_NAMES = 10
+_MAX_AUDIT_RECORDS = 60
+DEFAULT_EXPLANATION = "%{i} is not one of %{d}'s designated mail servers"
+
+Query = tuple[str, str]
+Gen = Generator[Query, Any, Any]  # sends DnsAnswer values (mailsupport.dnslookup)
+DnsLookup = Any  # anything with query()/aquery() as mailsupport.dnslookup.DnsLookup
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpfResult:
+    """The outcome of ``check_host()``.
+
+    ``result`` is one of :data:`RESULTS`; ``explanation`` is set for ``fail`` (the
+    ``exp=`` text, or :data:`DEFAULT_EXPLANATION` expanded when ``explanation_default``);
+    ``reason`` says why for permerror/temperror; ``dns_lookups``/``void_lookups`` are the
+    counts reached (§4.6.4); ``lookups_total`` is what the whole tree would cost (it is
+    larger than ``dns_lookups`` when the limit stopped the evaluation); ``trace`` the tree.
+    """
+
+    result: str
+    domain: str
+    ip: str
+    sender: str
+    explanation: str = ""
+    explanation_default: bool = False
+    reason: str = ""
+    dns_lookups: int = 0
+    void_lookups: int = 0
+    lookups_total: int = 0
+    limit_exceeded: bool = False
+    trace: RecordTrace | None = None
+
+
+class _SpfError(Exception):
+    def __init__(self, result: str, reason: str, *, limit: bool = False) -> None:
+        super().__init__(reason)
+        self.result = result
+        self.reason = reason
+        self.limit = limit
+        self.trace: RecordTrace | None = None
+
+
+@functools.lru_cache(maxsize=8192)
+def valid_domain(name: str) -> bool:
+    """§4.3: a multi-label name, labels 1–63 octets, at most 253 in all (trailing dot ok)."""
+    name = name[:-1] if name.endswith(".") else name
+    if not name or len(name) > 253 or not name.isascii():
+        return False
+    labels = name.split(".")
+    return len(labels) >= 2 and all(0 < len(label) <= 63 for label in labels)
+
+
+def _reverse_name(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    return ip.reverse_pointer
+
+
+@dataclass(frozen=True, slots=True)
+class _Memo:
+    """An include subtree already evaluated in this run (answers come from one cache).
+
+    Reused for the same target (and client IP, when evaluating) only when no macro was
+    expanded and nothing was cut inside it, and only when the lookups it needs still fit
+    under the limits at the new position; its trace is shifted to the new running total.
+    """
+
+    result: str
+    trace: RecordTrace
+    base: int
+    lookups: int
+    voids: int
+    records: int = 0
+    shifted: dict = field(default_factory=dict)  # new base -> trace moved there
+
+    def trace_at(self, base: int) -> RecordTrace:
+        """The subtree's trace as if evaluated when ``base`` lookups had been counted."""
+        moved = self.shifted.get(base)
+        if moved is None:
+            moved = self.shifted[base] = _shift(self.trace, base - self.base)
+        return moved
+
+
+def _shift(trace: RecordTrace, delta: int) -> RecordTrace:
+    """The trace with every running lookup total moved by ``delta`` (copies every TermTrace
+    field explicitly: faster than dataclasses.replace; keep in step with trace.TermTrace)."""
+    if delta == 0:
+        return trace
+    terms = tuple(TermTrace(term=t.term, cost=t.cost, lookups=t.lookups + delta, void=t.void, queries=t.queries,
+                            outcome=t.outcome, result=t.result, note=t.note, over_limit=t.over_limit,
+                            evaluated=t.evaluated, child=_shift(t.child, delta) if t.child else None)
+                  for t in trace.terms)
+    return replace(trace, terms=terms)
+
+
+class _Run:
+    """Mutable state of one check_host() run (counters, macro values)."""
+
+    def __init__(self, ip: str, sender: str, helo: str, receiver: str, now: int,
+                 max_lookups: int, max_voids: int) -> None:
+        addr = ipaddress.ip_address(ip.strip())
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped  # §5.6 / RFC 4291 §2.5.5.2: an IPv4 client
+        self.ip = addr
+        self.ip_int = int(addr)
+        self.v4 = isinstance(addr, ipaddress.IPv4Address)
+        local, _, sdomain = sender.rpartition("@")
+        self.local = local or "postmaster"  # §4.3: empty local-part -> "postmaster"
+        self.sender = f"{self.local}@{sdomain}"
+        self.sender_domain = sdomain
+        self.helo = helo
+        self.receiver = receiver
+        self.now = now
+        self.max_lookups = max_lookups
+        self.max_voids = max_voids
+        self.lookups = 0
+        self.voids = 0
+        self.limit_hit = False
+        self.stopped_at: int | None = None  # lookups counted when a limit stopped evaluation
+        self.over_marked = False
+        self.audit_records = 0
+        self.memo: dict[Any, _Memo] | None = None
+        self.tainted = False  # a macro expansion or a cut (loop, size) happened in this subtree
+        self._validated: str | None = None
+
+    def values(self, domain: str) -> dict[str, str]:
+        if self.v4:
+            i = str(self.ip)
+        else:
+            # dotted nibbles (§7.3); upper-case hex as the openspf suite expects (DNS ignores case)
+            i = ".".join(self.ip.exploded.replace(":", "").upper())
+        return {"s": self.sender, "l": self.local, "o": self.sender_domain, "d": domain,
+                "i": i, "h": self.helo, "v": "in-addr" if self.v4 else "ip6",
+                "c": str(self.ip), "r": self.receiver, "t": str(self.now)}
+
+
+class _Void:
+    """A stand-in answer for a name that cannot be queried: treated as non-existent."""
+
+    __slots__ = ("name", "rdtype")
+    records: tuple = ()
+
+    def __init__(self, name: str, rdtype: str) -> None:
+        self.name, self.rdtype = name.lower(), rdtype
+
+
+def _qtrace(ans: Any) -> QueryTrace:
+    if ans.records:
+        if ans.rdtype == "MX":
+            recs = tuple(f"{r.preference} {r.exchange}" for r in ans.records)
+        else:
+            recs = ans.records  # already text
+        return QueryTrace(name=ans.name, rdtype=ans.rdtype, outcome="answer", records=recs)
+    outcome = "nxdomain" if getattr(ans.status, "value", "") == "nxdomain" else "nodata"
+    return QueryTrace(name=ans.name, rdtype=ans.rdtype, outcome=outcome)
+
+
+def _query(name: str, rdtype: str, log: list[QueryTrace]) -> Gen:
+    """Ask one question; DNS failure -> _SpfError('temperror'); bad name -> void."""
+    name = name[:-1] if name.endswith(".") and len(name) > 1 else name
+    if not valid_domain(name):
+        log.append(QueryTrace(name=name, rdtype=rdtype, outcome="invalid",
+                              records=("not a valid domain name; treated as non-existent",)))
+        return _Void(name, rdtype)
+    try:
+        ans = yield (name, rdtype)
+    except DnsTempError as exc:
+        log.append(QueryTrace(name=name, rdtype=rdtype, outcome="temperror", records=(str(exc),)))
+        raise _SpfError("temperror", f"DNS lookup {name} {rdtype} failed: {exc}") from None
+    except DnsError as exc:
+        log.append(QueryTrace(name=name, rdtype=rdtype, outcome="invalid", records=(str(exc),)))
+        return _Void(name, rdtype)
+    log.append(_qtrace(ans))
+    return ans
+
+
+def _target(run: _Run, tokens: tuple, domain: str, log: list[QueryTrace]) -> Gen:
+    """Expand a domain-spec (§7) and apply the §7.3 253-octet left truncation."""
+    if all(isinstance(t, str) for t in tokens):
+        name = "".join(tokens)  # no macros: nothing to expand
+    else:
+        run.tainted = True  # depends on the sender/client: not memoisable
+        values = run.values(domain)
+        if macros.uses_letter(tokens, "p"):
+            values["p"] = yield from _validated_name(run, domain, log)
+        name = macros.expand(tokens, values)
+    if name.endswith("."):
+        name = name[:-1]
+    while len(name) > 253 and "." in name:
+        name = name.split(".", 1)[1]
+    return name
+
+
+def _validated_name(run: _Run, domain: str, log: list[QueryTrace]) -> Gen:
+    """The %{p} macro (§7.3 with §5.5): a validated reverse name, or "unknown"."""
+    if run._validated is not None:
+        return run._validated
+    found: list[str] = []
+    try:
+        ptr = yield from _query(_reverse_name(run.ip), "PTR", log)
+        for name in ptr.records[:MAX_PTR_NAMES]:
+            try:
+                addrs = yield from _query(name, "A" if run.v4 else "AAAA", log)
+            except _SpfError:
+                continue
+            if any(ipaddress.ip_address(a) == run.ip for a in addrs.records):
+                found.append(name)
+    except _SpfError:
+        pass
+    best = "unknown"
+    d = domain.lower()
+    for name in found:
+        if name.lower() == d:
+            best = name
+            break
+    else:
+        sub = [n for n in found if n.lower().endswith("." + d)]
+        best = (sub or found or ["unknown"])[0]
+    run._validated = best
+    return best
+
+
+def _select(answer: Any, domain: str) -> tuple[str | None, str | None]:
+    """§4.5: (record, error). None record and None error means no SPF record."""
+    records = [r for r in answer.records if is_spf_record(r)]
+    if len(records) > 1:
+        return None, f"{domain} publishes {len(records)} SPF records (§4.5 allows one)"
+    return (records[0] if records else None), None
+
+
+def _charge(run: _Run) -> None:
+    run.lookups += 1
+    if run.lookups > run.max_lookups:
+        run.limit_hit = True
+        if run.stopped_at is None:
+            run.stopped_at = run.lookups
+        raise _SpfError("permerror", f"more than {run.max_lookups} DNS-querying terms "
+                        "(include, a, mx, ptr, exists, redirect) (§4.6.4)", limit=True)
+
+
+def _void(run: _Run, ans: Any) -> bool:
+    if ans.records:
+        return False
+    run.voids += 1
+    if run.voids > run.max_voids:
+        if run.stopped_at is None:
+            run.stopped_at = run.lookups
+        raise _SpfError("permerror", f"more than {run.max_voids} void DNS lookups "
+                        "(NXDOMAIN or no records) (§4.6.4)", limit=True)
+    return True
+
+
+@functools.lru_cache(maxsize=16384)
+def _addr_int(addr: str) -> tuple[int, int]:
+    ip = ipaddress.ip_address(addr)
+    return ip.version, int(ip)
+
+
+@functools.lru_cache(maxsize=16384)
+def _net_int(network: Any) -> tuple[int, int, int]:
+    return network.version, int(network.network_address), network.prefixlen
+
+
+def _net_match(run: _Run, network: Any) -> bool:
+    """Is the client inside an ip4/ip6 network? (integer compare; networks recur, so cached)"""
+    version, value, prefix = _net_int(network)
+    if version != (4 if run.v4 else 6):
+        return False
+    shift = (32 if run.v4 else 128) - prefix
+    return (value >> shift) == (run.ip_int >> shift)
+
+
+def _in_net(addr: str, run: _Run, cidr: int | None) -> bool:
+    """Is the client in ``addr/cidr``? (integer prefix compare; answers repeat, so cached)"""
+    version, value = _addr_int(addr)
+    if version != (4 if run.v4 else 6):
+        return False
+    bits = 32 if run.v4 else 128
+    shift = bits - (cidr if cidr is not None else bits)
+    return (value >> shift) == (run.ip_int >> shift)
+
+
+
+def run_sync(gen: Gen, lookup: DnsLookup) -> Any:
+    """Drive an evaluation generator with a synchronous lookup."""
+    try:
+        question = next(gen)
+        while True:
+            try:
+                answer = lookup.query(*question)
+            except DnsError as exc:
+                question = gen.throw(exc)
+                continue
+            question = gen.send(answer)
+    except StopIteration as stop:
+        return stop.value
+
+
+async def run_async(gen: Gen, lookup: DnsLookup) -> Any:
+    """Drive an evaluation generator with ``await lookup.aquery``."""
+    try:
+        question = next(gen)
+        while True:
+            try:
+                answer = await lookup.aquery(*question)
+            except DnsError as exc:
+                question = gen.throw(exc)
+                continue
+            question = gen.send(answer)
+    except StopIteration as stop:
+        return stop.value
+
+
