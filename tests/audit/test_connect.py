@@ -43,3 +43,18 @@ def test_connect_reports_ladder_findings_for_the_broken_tenant_only(tmp_path):
     assert "pop3" in bad[0].subject
     dumped = json.dumps([r.to_dict() for r in results.values()])
     assert "canary-4b1d" not in dumped
+
+
+@pytest.mark.timeout(60)
+def test_a_tenant_over_its_time_budget_becomes_check_failed(tmp_path):
+    """A server that never greets holds the doctor; past tenant_timeout the tenant gets
+    ``audit.check-failed`` (the time budget named) and the run ends normally."""
+    from mailsupport.sandbox import Action, Fault, Sandbox, Stage
+
+    stall = Fault(stage=Stage.GREETING, action=Action.STALL, service="pop3")
+    with Sandbox([SMITH], profile="postfix", faults=[stall]) as sb:
+        _write(sb.tenant_settings(sb.tenants[0]), tmp_path / "stalled.json")
+        [result] = audit_paths([tmp_path], AuditOptions(checks=("settings",), connect=True, timeout=3.0,
+                                                        tenant_timeout=0.5))
+    [f] = [f for f in result.findings if f.check == "audit.check-failed"]
+    assert "longer than 0.5 s" in f.summary
