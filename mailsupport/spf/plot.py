@@ -2,7 +2,8 @@
 
 Each box is one SPF record (domain and the lookups its subtree costs), laid out left to
 right by include depth; edges are ``include``/``redirect`` terms. A box is red when a term
-in it went over the RFC 7208 §4.6.4 limit of 10, orange when it contains void lookups.
+in it went over the RFC 7208 §4.6.4 limit of 10 or the record is broken, orange when it
+contains void lookups, grey when there is no record.
 Imports matplotlib inside the function (presentation layer; ``import mailsupport`` stays fast).
 """
 
@@ -36,7 +37,7 @@ def plot_lookup_tree(tree: RecordTrace | None, *, title: str | None = None) -> A
     ax = fig.add_subplot()
     ax.set_axis_off()
     if not rows:
-        ax.text(0.5, 0.5, "no SPF record", ha="center", va="center")
+        ax.text(0.5, 0.5, "no SPF record", ha="center", va="center", parse_math=False)
         return fig
     parents: dict[int, int] = {}
     stack: list[tuple[int, int]] = []
@@ -53,14 +54,17 @@ def plot_lookup_tree(tree: RecordTrace | None, *, title: str | None = None) -> A
             ax.plot([pd * 3 + 0.1, pd * 3 + 0.1, depth * 3], [-parents[i] - 0.2, y, y], color="#999", lw=0.8)
         over = any(t.over_limit for t in node.terms)
         void = any(t.void for t in node.terms)
-        colour = "#f4b6b6" if over else "#ffe0a8" if void else "#d8ecd8" if node.record else "#eeeeee"
+        broken = node.error or not node.record
+        colour = "#f4b6b6" if over or node.error else "#ffe0a8" if void else "#eeeeee" if broken else "#d8ecd8"
         cost = node.total_cost + (1 if via else 0)  # the include/redirect that led here counts too
-        label = f"{node.domain}  ({cost} lookup{'s' if cost != 1 else ''})" if node.record else \
-            f"{node.domain}  ({node.error or 'no record'})"
+        label = f"{node.domain}  ({node.error or 'no record'})" if broken else \
+            f"{node.domain}  ({cost} lookup{'s' if cost != 1 else ''})"
+        # parse_math=False: record text is customer-controlled and may hold "$" (mathtext)
         ax.text(depth * 3, y, label, va="center", ha="left", fontsize=8, family="monospace",
-                bbox={"boxstyle": "round,pad=0.3", "fc": colour, "ec": "#666"})
+                parse_math=False, bbox={"boxstyle": "round,pad=0.3", "fc": colour, "ec": "#666"})
     total = tree.total_cost if tree is not None else 0
     ax.set_xlim(-0.5, max(d for d, _n, _v in rows) * 3 + 9)
     ax.set_ylim(-len(rows), 1)
-    ax.set_title(title or f"SPF lookup tree of {rows[0][1].domain}: {total} lookups (limit 10)", fontsize=10)
+    ax.set_title(title or f"SPF lookup tree of {rows[0][1].domain}: {total} lookups (limit 10)", fontsize=10,
+                 parse_math=False)
     return fig

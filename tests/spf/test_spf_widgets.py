@@ -32,3 +32,17 @@ def test_editor_rechecks_on_edit_and_shows_errors_inside():
     assert editor.set_record("v=spf1 include:_spf.actionstep.com ~all").verdict == "pass"
     editor._ip.value = "<bad>"
     assert editor.result is None and "&lt;bad&gt;" in editor._out.value
+
+
+def test_plot_survives_dollar_signs_in_customer_text():
+    """Record text with '$' is drawn literally (no mathtext parsing of customer data)."""
+    from mailsupport.dnslookup import ZoneLookup
+    from mailsupport.zones import ZoneData
+
+    lookup = ZoneLookup(ZoneData.from_mapping({
+        "d.example": [{"TXT": "v=spf1 include:bad.example -all"}],
+        "bad.example": [{"TXT": "v=spf1 a:$x^{$ -all"}]}))
+    check = check_domain("d.example", lookup=lookup, ip="192.0.2.1")
+    fig = plot_lookup_tree(check.tree)
+    fig.canvas.draw()  # would raise on unbalanced mathtext
+    assert any("syntax error" in t.get_text() for t in fig.axes[0].texts)
