@@ -55,8 +55,8 @@ def run_audit_dask(paths: Iterable[str | os.PathLike[str]], options: AuditOption
     except ImportError as exc:
         raise ImportError("the dask engine needs dask.distributed: pip install 'mailsupport[dask]'") from exc
 
-    skip_set = {str(s) for s in skip}
-    todo = [str(p) for p in iter_paths(paths) if str(p) not in skip_set]
+    skip_set = {os.path.abspath(s) for s in skip}
+    todo = [os.path.abspath(p) for p in iter_paths(paths) if os.path.abspath(p) not in skip_set]
     shards = [todo[i:i + shard_size] for i in range(0, len(todo), shard_size)]
     summary = AuditSummary()
     # never ship the driver's environment (it may hold secrets) to the workers: each worker

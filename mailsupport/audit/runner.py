@@ -115,7 +115,7 @@ def _secrets(tenant: Tenant) -> tuple[str, ...]:
 
 async def audit_tenant(path: Path, options: AuditOptions, dns: DnsSource) -> TenantResult:
     """Audit one tenant file: load it, run each check kind, turn every failure into a finding."""
-    source = str(path)
+    source = os.path.abspath(path)  # the key --resume matches on, however the path was given
     try:
         tenant = load_tenant(path, environ=options.environ)  # a small file: read inline
     except ConfigError as exc:
@@ -181,10 +181,10 @@ async def audit_stream(paths: Iterable[str | os.PathLike[str]], options: AuditOp
                        dns: DnsSource | None = None) -> AsyncIterator[TenantResult]:
     """Yield each tenant's result as it finishes (completion order), ``concurrency`` at a time.
 
-    ``skip`` holds tenant file paths (as written in ``TenantResult.source``) already done.
+    ``skip`` holds absolute tenant file paths (``TenantResult.source``) already done.
     """
     dns = dns or DnsSource(nameserver=options.nameserver, zones=options.zones, timeout=options.timeout)
-    it = (p for p in iter_paths(paths) if str(p) not in skip)
+    it = (p for p in iter_paths(paths) if os.path.abspath(p) not in skip)
     queue: asyncio.Queue[TenantResult | None] = asyncio.Queue(maxsize=max(options.concurrency, 1) * 2)
     n_workers = max(1, options.concurrency)
 
@@ -249,7 +249,7 @@ def run_audit(paths: Iterable[str | os.PathLike[str]], options: AuditOptions = A
     Returns counts only; results go to ``state`` and ``on_result`` (progress, other writers).
     """
     summary = AuditSummary()
-    skip_set = frozenset(str(s) for s in skip)
+    skip_set = frozenset(os.path.abspath(s) for s in skip)
 
     async def main() -> None:
         async for r in audit_stream(paths, options, skip=skip_set):

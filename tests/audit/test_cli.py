@@ -136,3 +136,13 @@ def test_progress_shows_on_a_terminal_only(tmp_path):
     assert f"audit: {total}/{total} tenants" in shown
     piped = _run_with_stderr(tmp_path / "pipe", subprocess.PIPE).stderr.decode()
     assert "audit:" not in piped and "csv report" in piped
+
+
+def test_resume_matches_tenants_however_the_path_is_spelled(tmp_path, capsys, monkeypatch):
+    """A tenant audited via an absolute path is skipped on --resume when named relatively."""
+    out = tmp_path / "out"
+    main(["audit", str(SAMPLES / "kellyco.toml"), "--checks", "config", "--out", str(out)])
+    monkeypatch.chdir(SAMPLES)
+    main(["audit", "kellyco.toml", "./reidlaw.toml", "--checks", "config", "--out", str(out), "--resume"])
+    state = [json.loads(x)["tenant"] for x in (out / "audit-state.jsonl").read_text().splitlines()]
+    assert state == ["kellyco", "reidlaw"]
