@@ -147,7 +147,8 @@ def check_to_text(check: "SpfCheck") -> str:
             lines.extend("      " + d for d in f.detail.splitlines())
     if check.suggested_record:
         lines.append(f"  suggested record: {check.suggested_record}")
-        lines.append(f"      ({'; '.join(check.suggestion_changes)}; {check.suggestion_lookups} lookups; "
+        n = check.suggestion_lookups
+        lines.append(f"      ({'; '.join(check.suggestion_changes)}; {n} lookup{'' if n == 1 else 's'}; "
                      f"vendor IPs: {check.suggestion_verdict})")
     if check.trace is not None:
         lines.append("  trace:")
