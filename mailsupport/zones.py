@@ -100,10 +100,18 @@ class Resolution:
 class ZoneData:
     """Owner name → :class:`Node`; immutable once built (swap whole objects to change data)."""
 
-    __slots__ = ("_nodes",)
+    __slots__ = ("_nodes", "_parents")
 
     def __init__(self, nodes: Mapping[dns.name.Name, Node] | None = None) -> None:
         self._nodes: dict[dns.name.Name, Node] = dict(nodes or {})
+        # empty non-terminals (ancestors of owner names) exist: NODATA, not NXDOMAIN (RFC 8020)
+        self._parents: set[dns.name.Name] = set()
+        for name in self._nodes:
+            while len(name) > 3:  # up to the second-level name (labels include the root)
+                name = name.parent()
+                if name in self._parents:
+                    break
+                self._parents.add(name)
 
     def __repr__(self) -> str:
         return f"ZoneData({len(self._nodes)} names)"
@@ -140,7 +148,8 @@ class ZoneData:
         while True:
             node = self._nodes.get(name)
             if node is None:
-                return Resolution(status="nxdomain", rrsets=tuple(chain))
+                status = "nodata" if name in self._parents else "nxdomain"
+                return Resolution(status=status, rrsets=tuple(chain))
             fault = node.faults.get(rdtype)
             if fault is None and not node.records.get(rdtype):
                 cname = node.records.get(dns.rdatatype.CNAME)

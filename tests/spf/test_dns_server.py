@@ -172,3 +172,11 @@ def test_async_lookup_uses_tcp_for_big_answers_and_times_out(zone_server):
 
     big, nx = asyncio.run(ask())
     assert len(big.records) == 3 and nx.status is AnswerStatus.NXDOMAIN
+
+
+def test_empty_non_terminal_is_nodata(zone_server):
+    """A name that exists only because a name below it does is NOERROR/NODATA (RFC 8020)."""
+    zone_server.set_zone_data(zone_from_text('$ORIGIN example.test.\n_spf.crm TXT "v=spf1 -all"\n'))
+    lookup = ResolverLookup.for_nameserver(zone_server.address, timeout=1)
+    assert lookup.query("crm.example.test", "TXT").status is AnswerStatus.NODATA
+    assert lookup.query("other.example.test", "TXT").status is AnswerStatus.NXDOMAIN
