@@ -191,7 +191,12 @@ async def audit_stream(paths: Iterable[str | os.PathLike[str]], options: AuditOp
     async def worker() -> None:
         try:
             for path in it:  # one shared iterator: each worker takes the next file when free
-                await queue.put(await audit_tenant(path, options, dns))
+                try:
+                    result = await audit_tenant(path, options, dns)
+                except Exception as exc:  # a bug in the audit itself: this tenant fails, not the run
+                    result = TenantResult(tenant=path.stem, source=os.path.abspath(path),
+                                          findings=(failed("audit", path.name, exc),))
+                await queue.put(result)
         finally:
             await queue.put(None)
 
