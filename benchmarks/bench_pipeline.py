@@ -9,9 +9,9 @@ loaded mailbox for each contender, in one run:
 * getmail6  — into a Maildir (``SimplePOP3Retriever``, ``delete = true``);
 * poplib    — bare stdlib RETR + DELE, nothing stored: the floor.
 
-Send: 1,000 messages with signature and disclaimer over one connection (compose, sign,
-durable queue, ``send_queued``) versus bare :mod:`smtplib` sending the same unsigned messages,
-both to the same private Postfix.
+Send: the same 1,000 composed messages, ours signing each (signature and disclaimer),
+queueing it durably and sending over one connection (``enqueue_message`` + ``send_queued``),
+versus bare :mod:`smtplib` sending them unsigned, both to the same private Postfix.
 
 Targets (issue #3): fetch ≥ 1.5× fetchmail, ≥ 8× getmail6, within 1.5× of bare poplib;
 send ≥ 80 % of bare smtplib. Needs root, Dovecot, Postfix, fetchmail and getmail6.
@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mailsupport.pipeline import poll, send_queued, submit
+from mailsupport.pipeline import enqueue_message, poll, send_queued
 from mailsupport.store import Store
 from mailsupport.testing.mailgen import padded_message, pipeline_tenant
 from mailsupport.testing.realservers import (MAIL_UID, Dovecot, Postfix, missing_real_servers, private_root,
@@ -128,37 +128,42 @@ def run_fetch(root: Path, n: int, size: int, repeat: int) -> dict:
 
 
 def run_send(root: Path, n: int, repeat: int = 1) -> dict:
+    from mailsupport.signature import compose_message
+
     text = ("Dear client,\n\nplease find our advice below.\n\n" + "Lorem ipsum dolor sit amet. " * 40 + "\n")
-    results = {}
+    raws = [compose_message(from_addr="jane@catchall.example", to=["client@outside.example"],
+                            subject=f"Advice {i}", text=text, message_id=f"<bare{i}@catchall.example>",
+                            date="Thu, 26 Nov 2026 09:00:00 +0000") for i in range(n)]
+    best = {"bare_smtplib": float("inf"), "ours": float("inf")}
     with Dovecot(root / "dovecot-send", users=["mailbox", "outside"], mail_root=root / "send-mail"), \
             Postfix(root / "postfix", mail_root=root / "send-mail") as postfix:
         tenant = pipeline_tenant(smtp_port=postfix.port)
-        # bare smtplib: the same (unsigned) messages, one connection
-        from mailsupport.signature import compose_message
-        raws = [compose_message(from_addr="jane@catchall.example", to=["client@outside.example"],
-                                subject=f"Advice {i}", text=text, message_id=f"<bare{i}@catchall.example>",
-                                date="Thu, 26 Nov 2026 09:00:00 +0000") for i in range(n)]
-        t0 = time.perf_counter()
-        with smtplib.SMTP("127.0.0.1", postfix.port) as s:
-            for raw in raws:
-                s.sendmail("jane@catchall.example", ["client@outside.example"], raw)
-        bare = time.perf_counter() - t0
-        # ours: compose + sign + durable queue + one-connection send
-        with Store(Path(tempfile.mkdtemp(prefix="bench-send-", dir=root))) as store:
+        for rnd in range(repeat):
+            # bare smtplib: the composed messages, unsigned, one connection
             t0 = time.perf_counter()
-            for i in range(n):
-                submit(tenant, store, from_addr="jane@catchall.example", to=["client@outside.example"],
-                       subject=f"Advice {i}", text=text, matter="1001")
-            summary = send_queued(tenant, store)
-            ours = time.perf_counter() - t0
-        assert summary.sent == n, summary.errors
-        wait_for_maildir(root / "send-mail" / "outside" / "Maildir", 2 * n, timeout=120)
-    results["bare_smtplib"] = {"messages": n, "seconds": round(bare, 3), "msgs_per_s": round(n / bare, 1)}
-    results["ours"] = {"messages": n, "seconds": round(ours, 3), "msgs_per_s": round(n / ours, 1)}
-    results["ratios"] = {"ours_vs_bare_smtplib": round(bare / ours, 2)}
-    print(f"send  bare smtplib {n} msgs in {bare:6.2f} s = {n / bare:7.1f} msg/s", flush=True)
-    print(f"send  ours         {n} msgs in {ours:6.2f} s = {n / ours:7.1f} msg/s "
-          f"(signature + disclaimer + durable queue)", flush=True)
+            with smtplib.SMTP("127.0.0.1", postfix.port) as s:
+                for raw in raws:
+                    s.sendmail("jane@catchall.example", ["client@outside.example"], raw)
+            bare = time.perf_counter() - t0
+            # ours: the same messages signed (signature + disclaimer), queued durably, sent over
+            # one connection with each Message-ID recorded for reply routing
+            with Store(Path(tempfile.mkdtemp(prefix="bench-send-", dir=root))) as store:
+                t0 = time.perf_counter()
+                for i, raw in enumerate(raws):
+                    enqueue_message(tenant, store, raw, mail_from="jane@catchall.example",
+                                    rcpt_tos=["client@outside.example"], matter="1001",
+                                    message_id=f"<bare{i}@catchall.example>")
+                summary = send_queued(tenant, store)
+                ours = time.perf_counter() - t0
+            assert summary.sent == n, summary.errors
+            print(f"send  round {rnd + 1}: bare smtplib {n / bare:7.1f} msg/s, ours {n / ours:7.1f} msg/s "
+                  f"(signature + disclaimer + durable queue)", flush=True)
+            best = {"bare_smtplib": min(best["bare_smtplib"], bare), "ours": min(best["ours"], ours)}
+        wait_for_maildir(root / "send-mail" / "outside" / "Maildir", 2 * n * repeat, timeout=300)
+    results: dict = {"best_of": repeat}
+    for name, secs in best.items():
+        results[name] = {"messages": n, "seconds": round(secs, 3), "msgs_per_s": round(n / secs, 1)}
+    results["ratios"] = {"ours_vs_bare_smtplib": round(best["bare_smtplib"] / best["ours"], 2)}
     return results
 
 

@@ -417,6 +417,9 @@ class Store:
         """Record the outcome of one send attempt (and, when ``sent_matter`` is given, the sent
         Message-ID -> matter, in the same transaction)."""
         with self._lock:
+            # NORMAL: after a power cut this update may be lost and the message sent again, but
+            # never lost; a process crash keeps it (WAL). Queueing itself stays FULL.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._write("BEGIN IMMEDIATE")
             try:
                 self._write("UPDATE queue SET state=?, attempts=?, next_attempt=?, last_reply=? WHERE id=?",
@@ -429,6 +432,8 @@ class Store:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
 
     # ------------------------------------------------------------------ polls
     def record_poll(self, account: str, *, listed: int, left_on_server: int, summary: Mapping[str, Any]) -> None:

@@ -25,11 +25,11 @@ from ..store import Store
 from .failed import failed_forward
 from .fetch import FetchPolicy, PollSummary, account_id, poll
 from .ingest import IngestResult, decide, ingest_files, ingest_message, wildcard_handler
-from .send import BACKOFF, SendSummary, outbound_server, send_queued, submit
+from .send import BACKOFF, SendSummary, enqueue_message, outbound_server, send_queued, submit
 from .table import decision_rows, decisions_frame
 
 __all__ = ["FetchPolicy", "PollSummary", "poll", "account_id", "IngestResult", "decide", "ingest_message",
-           "ingest_files", "wildcard_handler", "failed_forward", "BACKOFF", "SendSummary", "submit",
+           "ingest_files", "wildcard_handler", "failed_forward", "BACKOFF", "SendSummary", "submit", "enqueue_message",
            "send_queued", "outbound_server", "run_once", "decision_rows", "decisions_frame"]
 
 

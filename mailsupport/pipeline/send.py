@@ -29,7 +29,7 @@ from ..signature import add_signature, compose_message, signature_for
 from ..smtp import SmtpClient
 from ..store import Store
 
-__all__ = ["BACKOFF", "SendSummary", "submit", "send_queued", "outbound_server"]
+__all__ = ["BACKOFF", "SendSummary", "submit", "enqueue_message", "send_queued", "outbound_server"]
 
 #: Seconds to wait before attempt 2, 3, 4, ... after a 4xx (the last value repeats).
 BACKOFF = (60.0, 300.0, 900.0, 3600.0)
@@ -77,13 +77,24 @@ def submit(tenant: Tenant, store: Store, *, from_addr: str, to: Sequence[str], s
                           html_body=html_body, message_id=message_id,
                           date=formatdate(now if now is not None else time.time()),
                           in_reply_to=in_reply_to, references=references)
-    raw = add_signature(raw, signature=signature_for(tenant, from_addr), disclaimer=tenant.disclaimer)
-    if len(raw) > tenant.size_limit:
-        raise MessageTooLarge(f"the message to {', '.join(to)} is {len(raw)} bytes, over the tenant's limit of "
-                              f"{tenant.size_limit} bytes; not sent (attach less or share a link)",
-                              size=len(raw), limit=tenant.size_limit)
-    store.enqueue(raw, mail_from=from_addr, rcpt_tos=[*to, *cc], matter=matter, message_id=message_id)
+    enqueue_message(tenant, store, raw, mail_from=from_addr, rcpt_tos=[*to, *cc], matter=matter,
+                    message_id=message_id)
     return message_id
+
+
+def enqueue_message(tenant: Tenant, store: Store, raw: bytes, *, mail_from: str, rcpt_tos: Sequence[str],
+                    matter: str = "", message_id: str = "") -> int:
+    """Sign an already composed message (signature of ``mail_from``'s user, else the division's,
+    plus the disclaimer; a no-op if already signed), check the size limit, and queue it durably.
+
+    Returns the queue id. Raises :class:`MessageTooLarge` (size and limit) before queueing.
+    """
+    raw = add_signature(raw, signature=signature_for(tenant, mail_from), disclaimer=tenant.disclaimer)
+    if len(raw) > tenant.size_limit:
+        raise MessageTooLarge(f"the message to {', '.join(rcpt_tos)} is {len(raw)} bytes, over the tenant's "
+                              f"limit of {tenant.size_limit} bytes; not sent (attach less or share a link)",
+                              size=len(raw), limit=tenant.size_limit)
+    return store.enqueue(raw, mail_from=mail_from, rcpt_tos=list(rcpt_tos), matter=matter, message_id=message_id)
 
 
 def _backoff(attempts: int) -> float:
