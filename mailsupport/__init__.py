@@ -44,6 +44,23 @@ _EXPORTS = {
     "DnsLookup": "dnslookup",
     "make_lookup": "dnslookup",
     "SpfCheck": "spf",
+    "Store": "store",
+    "Pop3Client": "pop3",
+    "SmtpClient": "smtp",
+    "SmtpReply": "smtp",
+    "RouteKind": "routing",
+    "RouteDecision": "routing",
+    "route_message": "routing",
+    "add_signature": "signature",
+    "compose_message": "signature",
+    "poll": "pipeline",
+    "run_once": "pipeline",
+    "PollSummary": "pipeline",
+    "FetchPolicy": "pipeline",
+    "ingest_files": "pipeline",
+    "wildcard_handler": "pipeline",
+    "submit": "pipeline",
+    "send_queued": "pipeline",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
