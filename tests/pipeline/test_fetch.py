@@ -185,3 +185,32 @@ def test_store_error_aborts_without_deleting(dovecot, pop_user, tmp_path) -> Non
             assert on_server(maildir) == 12
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+MALFORMED = {
+    "no-blank-line": b"Subject: only headers\r\nX-Original-To: 1001@catchall.example\r\n",
+    "binary-garbage": bytes(range(1, 256)) * 4 + b"\r\n",
+    "very-long-line": b"X-Original-To: 1001@catchall.example\r\nSubject: long\r\n\r\n" + b"A" * 50_000 + b"\r\n",
+    "8bit-headers": "X-Original-To: jane@catchall.example\r\nSubject: Grüße\r\n\r\nbody\r\n".encode("latin-1"),
+    "broken-encoded-word": b"X-Original-To: x@catchall.example\r\nSubject: =?utf-8?B?!!!?=\r\n\r\nb\r\n",
+    "dots-at-line-starts": (b"X-Original-To: 1002@catchall.example\r\nSubject: dots\r\n\r\n.\r\n..\r\n.hidden\r\n"
+                            b"end\r\n"),
+    "bare-lf-and-nul": b"X-Original-To: 1003@catchall.example\nSubject: lf\n\nnul \x00 here\n",
+}
+
+
+def test_malformed_generated_messages_all_land_somewhere(dovecot, pop_user, store) -> None:
+    """Generated broken messages are all stored byte for byte and routed or failed-forwarded."""
+    user, maildir = pop_user
+    write_maildir(maildir, list(MALFORMED.values()), prefix="bad")
+    s = poll(pipeline_tenant(pop_port=dovecot.port, username=user), store)
+    assert s.fetched == len(MALFORMED)
+    assert sum(dict(s.routed).values()) == len(MALFORMED)
+    stored = {store.read(m) for m in store.messages()}
+    for name, raw in MALFORMED.items():
+        crlf = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        assert crlf in stored or crlf + b"\r\n" in stored, name
+    kinds = {d["kind"] for d in store.decisions()}
+    assert {"matter", "user", "failed"} <= kinds
+    failed = sum(1 for d in store.decisions() if d["kind"] == "failed")
+    assert len(store.queued()) == failed == s.forwarded_as_failed
