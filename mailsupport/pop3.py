@@ -202,8 +202,14 @@ class Pop3Client:
             raise ProtocolError("not connected", server=self.server)
         return self._pop
 
+    @property
+    def connected(self) -> bool:
+        """False once the connection was closed or lost (no more commands possible)."""
+        return self._pop is not None
+
     def _call(self, what: str, fn, *args):
-        pop = self._require()
+        """Run one command, translating every library error once (module docstring)."""
+        self._require()
         try:
             return fn(*args)
         except poplib.error_proto as exc:
@@ -218,8 +224,6 @@ class Pop3Client:
         except (OSError, EOFError) as exc:
             self.abort()
             raise ProtocolError(f"connection lost during {what} ({exc})", server=self.server) from exc
-        finally:
-            del pop
 
     def capabilities(self) -> dict[str, tuple[str, ...]]:
         """CAPA (RFC 2449) as ``{name: args}``; empty when the server has no CAPA."""
@@ -296,7 +300,7 @@ class Pop3Client:
                 try:
                     self.dele(n)
                 except ProtocolError as exc:
-                    if self._pop is None:
+                    if not self.connected:
                         raise
                     refused[n] = str(exc)
             return refused

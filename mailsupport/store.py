@@ -337,10 +337,6 @@ class Store:
                     (mid, str(decision["kind"]), str(decision.get("target", "")), str(decision.get("reason", "")),
                      json.dumps(decision.get("trace", []), default=str), self._clock()))
 
-    def record_decision(self, message_id: int, decision: Mapping[str, Any]) -> None:
-        """Store (or replace) the routing decision of a stored message."""
-        self._put_decision(message_id, decision)
-
     def seen_uidls(self, account: str) -> frozenset[str]:
         """Every UIDL of ``account`` already stored."""
         rows = self._db.execute("SELECT uidl FROM messages WHERE account=? AND uidl IS NOT NULL", (account,))

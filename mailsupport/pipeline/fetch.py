@@ -220,7 +220,7 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
                 except ProtocolError as exc:
                     tally.error("retr", entry.uidl, f"{exc}; the message stays on the server")
                     tally.kept += 1
-                    if client._pop is None:  # the connection is gone: keep what we have, stop here
+                    if not client.connected:  # the connection is gone: keep what we have, stop here
                         tally.kept += sum(1 for e in listing if e.number > entry.number)
                         submit_batch()
                         finish(dele=False, wait=True)
@@ -289,7 +289,7 @@ def _dele(client: Pop3Client, number: int, uidl: str, tally: _Tally, deleted: li
     except ProtocolError as exc:
         tally.error("dele", uidl, f"{exc}; the message is stored and stays on the server (deleted at a later poll)")
         tally.kept += 1
-        if client._pop is None:
+        if not client.connected:
             raise _SessionLost from exc
         return
     deleted.append(uidl)
