@@ -232,11 +232,11 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def svg_bar_chart(title: str, bars: Sequence[tuple[str, int]], *, width: int = 440,
+def svg_bar_chart(title: str, bars: Sequence[tuple[str, int]], *, width: int = 540,
                   highlight: Sequence[str] = ()) -> str:
     """One horizontal bar chart as inline SVG; labels and title are escaped; ``highlight`` bars are red."""
     bars = list(bars)
-    row_h, label_w, top = 18, 190, 26
+    row_h, label_w, top = 18, 260, 26
     height = top + row_h * max(len(bars), 1) + 8
     peak = max((v for _, v in bars), default=0) or 1
     span = width - label_w - 50
@@ -249,7 +249,7 @@ def svg_bar_chart(title: str, bars: Sequence[tuple[str, int]], *, width: int = 4
         y = top + i * row_h
         w = round(span * value / peak)
         colour = "#d9534f" if label in highlight else "#4a7ab5"
-        parts.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{_e(_clip(label, 30))}</text>'
+        parts.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{_e(_clip(label, 42))}</text>'
                      f'<rect x="{label_w}" y="{y + 2}" width="{w}" height="{row_h - 5}" fill="{colour}"/>'
                      f'<text x="{label_w + w + 4}" y="{y + 12}">{int(value)}</text>')
     parts.append("</svg>")
