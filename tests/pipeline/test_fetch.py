@@ -214,3 +214,27 @@ def test_malformed_generated_messages_all_land_somewhere(dovecot, pop_user, stor
     assert {"matter", "user", "failed"} <= kinds
     failed = sum(1 for d in store.decisions() if d["kind"] == "failed")
     assert len(store.queued()) == failed == s.forwarded_as_failed
+
+
+def test_far_more_messages_than_expected_stops_the_poll(dovecot, pop_user, store) -> None:
+    """A sudden flood (a restored backup) is reported and not fetched until accepted."""
+    user, maildir = pop_user
+    fill(maildir, 3)
+    tenant = pipeline_tenant(pop_port=dovecot.port, username=user, confirm_delete=False)
+    policy = FetchPolicy(grow_min=5, grow_ratio=1.0)
+    assert poll(tenant, store, policy=policy).fetched == 3
+    fill(maildir, 12, start=300)
+    s = poll(tenant, store, policy=policy)
+    assert s.fetched == 0 and "restored backup" in s.errors[0]["message"]
+    assert poll(tenant, store, policy=FetchPolicy(accept_listing_change=True)).fetched == 12
+
+
+def test_retr_refused_keeps_that_message_and_fetches_the_rest(dovecot, pop_user, store) -> None:
+    """-ERR to one RETR (connection alive): that message stays, the others are stored and deleted."""
+    user, maildir = pop_user
+    fill(maildir, 4)
+    with FaultProxy(dovecot.port, [Fault(command=r"^RETR 2$", reply=b"-ERR [SYS/TEMP] cannot read message\r\n")]) as px:
+        s = poll(pipeline_tenant(pop_port=px.port, username=user), store)
+    assert (s.fetched, s.deleted, s.kept_on_server) == (3, 3, 1)
+    assert s.errors[0]["stage"] == "retr" and "cannot read message" in s.errors[0]["message"]
+    assert on_server(maildir) == 1

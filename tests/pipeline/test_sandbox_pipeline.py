@@ -66,3 +66,44 @@ def test_sandbox_dele_fault_keeps_message(tenant, tmp_path: Path) -> None:
         second = poll(local, store)
         assert (second.fetched, second.skipped_as_already_seen, second.deleted) == (0, 1, 1)
         assert [d["kind"] for d in store.decisions()] == [RouteKind.MATTER.value]
+
+
+def test_stalled_retr_times_out_and_deletes_nothing(tenant, tmp_path: Path) -> None:
+    """A server that stops answering mid-poll: a timeout error, the session aborted, nothing deleted."""
+    from dataclasses import replace
+
+    stall = sandbox_mod.Fault(service="pop3", stage=sandbox_mod.Stage.RETR, match="2",
+                              action=sandbox_mod.Action.STALL, seconds=30)
+    with Store(tmp_path) as store, sandbox_mod.Sandbox([tenant], faults=[stall]) as sb:
+        local = sb.tenant_settings(tenant)
+        local = local.with_servers(inbound=replace(local.inbound.server, timeout=1.0))
+        for i in range(3):
+            sb.deliver(f"Subject: {i}\r\n\r\nx\r\n".encode(), "c@outside.example", ["1042@smithlaw.example"])
+        s = poll(local, store)
+        assert s.errors[0]["stage"] == "retr" and "timed out" in s.errors[0]["message"]
+        assert s.deleted == 0 and s.fetched == 1
+        assert len(sb.mailbox(local.inbound.address)) == 3
+
+
+def test_run_every_polls_repeatedly(tenant, tmp_path: Path) -> None:
+    """`mailsupport run --every` prints one JSON summary per poll and keeps going."""
+    import json
+    import subprocess
+    import sys
+
+    from mailsupport.config import tenant_to_dict
+
+    with sandbox_mod.Sandbox([tenant]) as sb:
+        tenant_file = tmp_path / "t.json"
+        tenant_file.write_text(json.dumps(tenant_to_dict(sb.tenant_settings(tenant), reveal_secrets=True)))
+        sb.deliver(b"Subject: a\r\n\r\nx\r\n", "c@outside.example", ["1042@smithlaw.example"])
+        proc = subprocess.Popen([sys.executable, "-m", "mailsupport", "run", "--tenant", str(tenant_file),
+                                 "--every", "0.2", "--store", str(tmp_path / "s")],
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            first = json.loads(proc.stdout.readline())
+            second = json.loads(proc.stdout.readline())
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    assert first["fetched"] == 1 and second["fetched"] == 0
