@@ -112,6 +112,22 @@ def run_checkdmarc(domains: list[str], host: str, port: int) -> dict:
             "spf_errors": errors}
 
 
+def run_dask(fleet_dir: Path, host: str, port: int, args: argparse.Namespace) -> dict:
+    """Time the Dask engine (LocalCluster, one process per worker) over the whole fleet."""
+    from mailsupport.audit.dask_engine import run_audit_dask
+    from mailsupport.audit.runner import AuditOptions
+
+    options = AuditOptions(checks=tuple(args.checks.split(",")), concurrency=args.concurrency,
+                           nameserver=(host, port))
+    start = time.perf_counter()
+    with open(fleet_dir / "state-dask.jsonl", "w") as state:
+        summary = run_audit_dask([fleet_dir / "tenants"], options, state=state, n_workers=args.dask_workers,
+                                 shard_size=500)
+    elapsed = time.perf_counter() - start
+    return {"tenants": summary.tenants, "seconds": elapsed, "tenants_per_s": summary.tenants / elapsed,
+            "workers": args.dask_workers}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tenants", type=int, default=10_000)
@@ -122,6 +138,8 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--checks", default="config,spf,mx")
     p.add_argument("--checkdmarc-domains", type=int, default=0, help="0 = all the fleet's domains")
+    p.add_argument("--dask-workers", type=int, default=0,
+                   help="also time --engine dask on a LocalCluster of this many worker processes (0: skip)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--tenants-dir", help=argparse.SUPPRESS)
     p.add_argument("--host", help=argparse.SUPPRESS)
@@ -145,6 +163,7 @@ def main() -> None:
             mid = run_child(Path(tmp), knot.host, knot.port, args.mid, args.concurrency, args.checks) \
                 if 0 < args.mid < args.tenants else None
             big = run_child(Path(tmp), knot.host, knot.port, args.tenants, args.concurrency, args.checks)
+            dask = run_dask(Path(tmp), knot.host, knot.port, args) if args.dask_workers else None
             n = args.checkdmarc_domains or len(fleet.domains)
             cd = run_checkdmarc(list(fleet.domains[:n]), knot.host, knot.port)
     ours = big["tenants"] / big["seconds"]
@@ -166,6 +185,7 @@ def main() -> None:
         "memory_ratio_big_over_small": round(big["maxrss_mb"] / small["maxrss_mb"], 2),
         "audit_memory_ratio_big_over_small": round(big["maxrss_audit_mb"] / small["maxrss_audit_mb"], 2),
         "check_ids": big["checks"],
+        "dask": dask,
     }
     print(json.dumps(report, indent=2))
     print(f"\naudit: {big['tenants']} tenants in {big['seconds']:.1f} s = {ours:.0f} tenants/s; peak RSS "
@@ -176,6 +196,9 @@ def main() -> None:
               f"{mid['tenants']}: {mid['maxrss_audit_mb']:.0f} MB, {big['tenants']}: {big['maxrss_audit_mb']:.0f} MB")
     print(f"checkdmarc: {cd['domains']} domains in {cd['seconds']:.1f} s = {theirs:.0f} domains/s")
     spf_only = cd["domains"] / cd["spf_seconds"]
+    if dask:
+        print(f"dask engine ({args.dask_workers} worker processes): {dask['tenants_per_s']:.0f} tenants/s "
+              f"= {dask['tenants_per_s'] / theirs:.1f}x checkdmarc")
     print(f"per CPU second: audit {big['tenants'] / big['cpu_seconds']:.0f} tenants, "
           f"checkdmarc {cd['domains'] / cd['cpu_seconds']:.0f} domains "
           f"(ratio {(big['tenants'] / big['cpu_seconds']) / (cd['domains'] / cd['cpu_seconds']):.1f}x; "
