@@ -119,8 +119,7 @@ def test_no_output_carries_a_password(fleet, tmp_path):
     outputs = [state.getvalue(), report.format_csv(results), report.format_jsonl(results),
                report.format_text(results), report.render_html(results)]
     assert all("canary-4b1d" not in o for o in outputs)
-    assert "canary-4b1d-gen-0" in (fleet.tenants_dir.parent / "tenants").joinpath(
-        sorted(p.name for p in fleet.tenants_dir.iterdir())[0]).read_text() or True
+    assert all("canary-4b1d-gen-" in p.read_text() for p in fleet.tenants_dir.iterdir())  # really there
 
 
 @pytest.mark.parametrize("text,expected", [("spf,config", ("config", "spf")), ("MX", ("mx",))])
