@@ -22,6 +22,7 @@ LAYERS = {
     "mailsupport.errors": 1,
     "mailsupport.model": 1,
     "mailsupport.config": 2,
+    "mailsupport.tenant": 2,
     "mailsupport.addresses": 2,
     "mailsupport.headers": 2,
     "mailsupport.routing": 2,
