@@ -153,8 +153,7 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
     client = Pop3Client(inbound.server, ssl_context=ssl_context).open()
     quit_ok = False
     try:
-        if confirm:
-            client.capabilities()  # PIPELINING lets a batch's DELEs share one round trip
+        client.capabilities()  # PIPELINING lets a window of RETRs, and a batch's DELEs, share a round trip
         listing = client.listing()
         tally.listed = len(listing)
         cp("listed", 0)
@@ -206,33 +205,38 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
                 _dele_many(client, to_delete, tally, deleted, cp)
 
         try:
-            for entry in listing:
-                finish(dele=True, wait=False)
-                if entry.uidl in seen and entry.uidl not in repeated:
-                    tally.seen += 1
-                    if confirm:
-                        _dele(client, entry.number, entry.uidl, tally, deleted, cp)
-                    else:
+            known = [e for e in listing if e.uidl in seen and e.uidl not in repeated]
+            fresh = [e for e in listing if not (e.uidl in seen and e.uidl not in repeated)]
+            tally.seen = len(known)
+            if confirm:  # stored by an earlier (interrupted) poll: safe to delete now
+                _dele_many(client, known, tally, deleted, cp)
+            else:
+                tally.kept += len(known)
+            by_number = {e.number: e for e in fresh}
+            window = max(1, policy.batch_messages)
+            for start in range(0, len(fresh), window):
+                finish(dele=True, wait=False)  # between windows no RETR is outstanding, so DELE may go
+                for position, (number, result) in enumerate(
+                        client.retr_many([e.number for e in fresh[start:start + window]]), start):
+                    entry = by_number[number]
+                    if isinstance(result, ProtocolError):
+                        tally.error("retr", entry.uidl, f"{result}; the message stays on the server")
                         tally.kept += 1
-                    continue
-                try:
-                    raw = client.retr(entry.number)
-                except ProtocolError as exc:
-                    tally.error("retr", entry.uidl, f"{exc}; the message stays on the server")
-                    tally.kept += 1
-                    if not client.connected:  # the connection is gone: keep what we have, stop here
-                        tally.kept += sum(1 for e in listing if e.number > entry.number)
+                        if not client.connected:  # the connection is gone: keep what we have, stop here
+                            tally.kept += len(fresh) - position - 1
+                            submit_batch()
+                            finish(dele=False, wait=True)
+                            return tally.freeze()
+                        continue
+                    raw = result
+                    cp("retrieved", entry.number)
+                    decision, unreadable = decide(tenant, raw, store)
+                    batch.append((entry, raw, decision, unreadable,
+                                  forward_items(tenant, raw, decision, message_domain)))
+                    batch_bytes += len(raw)
+                    if len(batch) >= policy.batch_messages or batch_bytes >= policy.batch_bytes:
                         submit_batch()
-                        finish(dele=False, wait=True)
-                        return tally.freeze()
-                    continue
-                cp("retrieved", entry.number)
-                decision, unreadable = decide(tenant, raw, store)
-                batch.append((entry, raw, decision, unreadable, forward_items(tenant, raw, decision, message_domain)))
-                batch_bytes += len(raw)
-                if len(batch) >= policy.batch_messages or batch_bytes >= policy.batch_bytes:
-                    submit_batch()
-                    batch_bytes = 0
+                        batch_bytes = 0
             if batch:
                 submit_batch()
             finish(dele=True, wait=True)

@@ -118,7 +118,10 @@ def test_connection_dropped_mid_retr_deletes_nothing(dovecot, pop_user, store) -
     """A RETR cut off half way: no QUIT, so no DELE applies; the rerun fetches the rest."""
     user, maildir = pop_user
     fill(maildir, 6)
-    with FaultProxy(dovecot.port, [Fault(command=r"^RETR 4$", action="drop-response", after_bytes=200)]) as px:
+    # the proxy counts bytes from the faulted command on, so keep commands unpipelined here
+    no_pipelining = Fault(command=r"^CAPA$", reply=b"+OK\r\nUIDL\r\nTOP\r\nUSER\r\n.\r\n")
+    cut = Fault(command=r"^RETR 4$", action="drop-response", after_bytes=200)
+    with FaultProxy(dovecot.port, [no_pipelining, cut]) as px:
         s = poll(pipeline_tenant(pop_port=px.port, username=user), store)
     assert s.fetched == 3 and s.deleted == 0
     assert s.errors[0]["stage"] == "retr" and "closed the connection" in s.errors[0]["message"]
@@ -233,7 +236,9 @@ def test_retr_refused_keeps_that_message_and_fetches_the_rest(dovecot, pop_user,
     """-ERR to one RETR (connection alive): that message stays, the others are stored and deleted."""
     user, maildir = pop_user
     fill(maildir, 4)
-    with FaultProxy(dovecot.port, [Fault(command=r"^RETR 2$", reply=b"-ERR [SYS/TEMP] cannot read message\r\n")]) as px:
+    no_pipelining = Fault(command=r"^CAPA$", reply=b"+OK\r\nUIDL\r\nTOP\r\nUSER\r\n.\r\n")
+    refused = Fault(command=r"^RETR 2$", reply=b"-ERR [SYS/TEMP] cannot read message\r\n")
+    with FaultProxy(dovecot.port, [no_pipelining, refused]) as px:
         s = poll(pipeline_tenant(pop_port=px.port, username=user), store)
     assert (s.fetched, s.deleted, s.kept_on_server) == (3, 3, 1)
     assert s.errors[0]["stage"] == "retr" and "cannot read message" in s.errors[0]["message"]

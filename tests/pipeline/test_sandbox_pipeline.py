@@ -107,3 +107,24 @@ def test_run_every_polls_repeatedly(tenant, tmp_path: Path) -> None:
             proc.terminate()
             proc.wait(timeout=10)
     assert first["fetched"] == 1 and second["fetched"] == 0
+
+
+@pytest.mark.parametrize("action", ["PARTIAL", "DROP"])
+def test_pipelined_retr_broken_off_mid_message(tenant, tmp_path: Path, action: str) -> None:
+    """With PIPELINING, a connection lost in message 3's RETR: 1-2 stored, nothing deleted, rerun completes."""
+    act = getattr(sandbox_mod.Action, action)
+    fault = sandbox_mod.Fault(service="pop3", stage=sandbox_mod.Stage.RETR, match="3", action=act)
+    with Store(tmp_path) as store, sandbox_mod.Sandbox([tenant], faults=[fault]) as sb:
+        local = sb.tenant_settings(tenant)
+        for i in range(5):
+            sb.deliver(f"Subject: {i}\r\nMessage-ID: <p{i}@x>\r\n\r\nbody {i}\r\n".encode(), "c@outside.example",
+                       ["1042@smithlaw.example"])
+        s = poll(local, store)
+        assert (s.fetched, s.deleted) == (2, 0)
+        assert s.errors[0]["stage"] == "retr" and s.kept_on_server == 5  # all stay: no QUIT happened
+        assert len(sb.mailbox(local.inbound.address)) == 5
+        sb.clear_faults()
+        again = poll(local, store)
+        assert (again.fetched, again.skipped_as_already_seen, again.deleted) == (3, 2, 5)
+        assert sorted(store.read(m).split(b"Message-ID: ")[1][:6] for m in store.messages()) == [
+            f"<p{i}@x".encode() for i in range(5)]
