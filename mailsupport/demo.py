@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import html
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
-from datetime import datetime, timezone
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -64,76 +63,47 @@ def _step_failed(step: str, exc: BaseException) -> Finding:
                    remedy="Run that step on its own (see the README's command list) to see the full error.")
 
 
-def _inbound_messages(tenant: Tenant, sample_messages: Sequence[Path]) -> list[tuple[bytes, str, list[str]]]:
-    """Mail from outside senders to the tenant: a matter, an alias, a user, an unknown address, samples."""
-    domain = tenant.inbound.effective_catch_all_domains[0] if tenant.inbound and tenant.inbound.effective_catch_all_domains \
-        else (tenant.domains[0] if tenant.domains else "example.invalid")
-    matter = tenant.matters[0].id if tenant.matters else "1001"
-    alias = next((a for u in tenant.users for a in u.aliases), None)
-    user = tenant.users[0].address if tenant.users else None
-    wanted = [(f"{matter}@{domain}", "Documents for your matter"),
-              (f"nobody-here@{domain}", "Enquiry to an address nobody owns")]
-    if alias:
-        wanted.append((alias, "Question for the conveyancing team"))
-    if user:
-        wanted.append((user, "Personal note"))
-    if tenant.matter_domain:
-        wanted.append((f"{matter}@{tenant.matter_domain}", "Straight to the matter address"))
-    out = []
-    for i, (rcpt, subject) in enumerate(wanted):
-        msg = EmailMessage()
-        msg["From"] = f"Client {i} <client{i}@outside.example>"
-        msg["To"] = rcpt
-        msg["Subject"] = subject
-        msg["Date"] = format_datetime(datetime(2026, 11, 2, 9, i, tzinfo=timezone.utc))
-        msg["Message-ID"] = make_msgid(domain="outside.example")
-        msg.set_content(f"Hello,\n\nthis is message {i} for {rcpt}.\n")
-        out.append((msg.as_bytes(), f"client{i}@outside.example", [rcpt]))
-    for path in sample_messages:
-        out.append((path.read_bytes(), "sample-sender@outside.example", [f"{matter}@{domain}"]))
-    return out
-
-
 def _pipeline_demo(sb, tenant: Tenant, store_dir: Path, sample_messages: Sequence[Path]) -> tuple[dict, str]:
-    """Deliver, poll, route, send a reply, route the answer back; returns (summary, HTML table)."""
-    from .pipeline import decision_rows, run_once, send_queued, submit
-    from .store import Store
+    """The guided pipeline run, then real sample mail and a client's reply to our answer, polled again.
 
+    Returns (summary, escaped HTML of the decisions table and the summary).
+    """
     from .errors import SmtpRejected
+    from .pipeline import decision_rows, run_once
+    from .pipeline.demo import run_pipeline_demo
+    from .store import Store
 
     shutil.rmtree(store_dir, ignore_errors=True)
     live = sb.tenant_settings(tenant)
-    refused = []
-    for raw, sender, rcpts in _inbound_messages(tenant, sample_messages):
-        try:
-            sb.deliver(raw, sender, rcpts)
-        except SmtpRejected as exc:  # a real server refuses it too (e.g. a line over RFC 5321's 1000 octets)
-            refused.append({"to": rcpts, "bytes": len(raw), "refused": str(exc)})
+    domain = (tenant.inbound.effective_catch_all_domains or (tenant.domains[0],))[0]
+    matter = tenant.matters[0].id if tenant.matters else "1042"
     with Store(store_dir) as store:
-        first = run_once(live, store)
-        matter = tenant.matters[0].id if tenant.matters else ""
-        from_addr = tenant.outbound.from_address or (tenant.inbound.address if tenant.inbound else "")
-        sent_id = submit(live, store, from_addr=from_addr, to=["client0@outside.example"],
-                         subject="Re: Documents for your matter", text="Thank you, received.", matter=matter)
-        send = send_queued(live, store)
-        reply = EmailMessage()
-        reply["From"] = "Client 0 <client0@outside.example>"
-        reply["To"] = from_addr
-        reply["Subject"] = "Re: Re: Documents for your matter"
-        reply["Message-ID"] = make_msgid(domain="outside.example")
-        reply["In-Reply-To"] = sent_id
-        reply["References"] = sent_id
-        reply.set_content("One more document attached later.\n")
-        sb.deliver(reply.as_bytes(), "client0@outside.example", [from_addr])
+        first = run_pipeline_demo(sb, tenant, store)
+        refused = []
+        for path in sample_messages:  # real messages from public corpora, to a matter address
+            try:
+                sb.deliver(path.read_bytes(), "sample-sender@outside.example", [f"{matter}@{domain}"])
+            except SmtpRejected as exc:  # a real server refuses it too (e.g. a line over RFC 5321's 1000 octets)
+                refused.append({"sample": path.name, "refused": str(exc)})
+        if first.get("answer_message_id"):
+            reply = EmailMessage()
+            reply["From"] = "Client <client@outside.example>"
+            reply["To"] = tenant.outbound.from_address or tenant.inbound.address
+            reply["Subject"] = "Re: Re: your email"
+            reply["Message-ID"] = make_msgid(domain="outside.example")
+            reply["In-Reply-To"] = first["answer_message_id"]
+            reply["References"] = first["answer_message_id"]
+            reply.set_content("Thanks, one more document to follow.\n")
+            sb.deliver(reply.as_bytes(), "client@outside.example", [str(reply["To"])])
         second = run_once(live, store)
         rows = decision_rows(store)
-    summary = {"first_poll": first, "send": send.to_dict(),
-               "second_poll": second, "outbox": len(sb.outbox), "refused_at_delivery": refused}
+    summary = {"first_poll": first["poll"], "send": first["send"], "second_poll": second,
+               "outbox": len(sb.outbox), "refused_at_delivery": refused}
     cells = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in ("source", "kind", "target", "reason"))
         + "</tr>" for r in rows)
     table = ("<table><tr><th>source</th><th>kind</th><th>target</th><th>reason</th></tr>"
-             f"{cells}</table><pre>{html.escape(_json(summary))}</pre>")
+             f"{cells}</table><pre style='white-space:pre-wrap'>{html.escape(_json(summary))}</pre>")
     return summary, table
 
 
@@ -156,12 +126,20 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
     out_dir.mkdir(parents=True, exist_ok=True)
     tenant_files = iter_tenant_files([samples_dir / "tenants"])
     tenants: list[Tenant] = []
-    results: dict[str, list[Finding]] = {}
+    results: dict[str, TenantResult] = {}
+
+    def add(name: str, findings: Sequence[Finding]) -> None:
+        """Append findings to a tenant's result, skipping ones the audit already reported."""
+        r = results.get(name) or TenantResult.of(name, (), provider=provider_of.get(name, ""))
+        known = {(f.check, f.subject) for f in r.findings}
+        results[name] = replace(r, findings=r.findings + tuple(f for f in findings if (f.check, f.subject) not in known))
+
     for path in tenant_files:
         try:
             tenants.append(load_tenant(path, environ={}))
         except ConfigError as exc:  # the audit reports it with its path; just skip it here
             progress(f"skipping {path.name}: {exc}")
+    provider_of = {t.org_key: str(t.provider) for t in tenants}
     sandbox_tenants = [t for t in tenants if t.provider is Provider.SANDBOX]
     zones = sorted((samples_dir / "zones").glob("*.zone"))
     sections: list[tuple[str, str]] = []
@@ -175,24 +153,22 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
         try:
             audited = audit_paths(tenant_files, AuditOptions(checks=("config", "spf", "mx", "samples"),
                                                              nameserver=sb.dns.address, environ={}))
-            for r in audited:
-                results.setdefault(r.tenant, []).extend(r.findings)
+            results.update({r.tenant: r for r in audited})  # keeps each tenant's SPF lookup counts
             progress(f"audit: {len(audited)} tenants, {sum(len(r.findings) for r in audited)} findings")
         except Exception as exc:  # noqa: BLE001 - the demo reports and carries on
-            results.setdefault("(demo)", []).append(_step_failed("audit", exc))
+            add("(demo)", [_step_failed("audit", exc)])
         # 2. the connection doctor against each sandbox tenant's accounts
         ladders = []
         lookup = ResolverLookup.for_nameserver(sb.dns.address)
         for t in sandbox_tenants:
             try:
                 report = check_settings(sb.tenant_settings(t), dns=lookup, timeout=5)
-                known = {(f.check, f.subject) for f in results.get(t.org_key, [])}
-                results.setdefault(t.org_key, []).extend(
-                    f for f in report.findings if (f.check, f.subject) not in known)
-                ladders.append(f"<h3>{html.escape(t.org_key)}</h3><pre>{html.escape(report.format_text())}</pre>")
+                add(t.org_key, report.findings)
+                ladders.append(f"<h3>{html.escape(t.org_key)}</h3>"
+                               f"<pre style='white-space:pre-wrap'>{html.escape(report.format_text())}</pre>")
                 progress(f"doctor: {t.org_key}: {'PASS' if report.ok else 'FAIL'}")
             except Exception as exc:  # noqa: BLE001
-                results.setdefault(t.org_key, []).append(_step_failed("connection doctor", exc))
+                add(t.org_key, [_step_failed("connection doctor", exc)])
         sections.append(("Connection doctor on the sandbox accounts", "".join(ladders)))
         # 3. the pipeline for real on the first sandbox tenant with a catch-all mailbox
         target = next((t for t in sandbox_tenants if t.inbound is not None), None)
@@ -204,12 +180,9 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
                 progress(f"pipeline: {target.org_key}: fetched {pipeline_summary['first_poll'].get('fetched')} "
                          f"then {pipeline_summary['second_poll'].get('fetched')}; sent {pipeline_summary['outbox']}")
             except Exception as exc:  # noqa: BLE001
-                results.setdefault(target.org_key, []).append(_step_failed("pipeline", exc))
+                add(target.org_key, [_step_failed("pipeline", exc)])
 
-    by_tenant = {t.org_key: t for t in tenants}
-    tenant_results = [TenantResult.of(name, tuple(fs), provider=str(by_tenant[name].provider)
-                                      if name in by_tenant else "")
-                      for name, fs in sorted(results.items())]
+    tenant_results = [results[name] for name in sorted(results)]
     csv_path = out_dir / "findings.csv"
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
         write_csv(tenant_results, fh)

@@ -37,8 +37,10 @@ def test_demo_runs_the_pipeline_for_real(demo):
     first = p["first_poll"]
     assert first["fetched"] >= 5 and first["deleted"] == first["fetched"] and not first["errors"]
     assert {"matter", "alias", "user", "failed"} <= set(first["routed"])
-    assert p["send"]["sent"] == 1 and p["outbox"] == 1
-    assert p["second_poll"]["routed"].get("reply") == 1
+    assert p["send"]["sent"] >= 1 and p["send"]["failed"] == 0 and p["outbox"] >= 1  # the answer left the firm
+    second = p["second_poll"]
+    assert second["routed"].get("reply") == 1  # the client's answer to our mail went back to its matter
+    assert second["routed"].get("matter", 0) + len(p["refused_at_delivery"]) >= 6  # every real sample accounted for
 
 
 def test_demo_report_is_self_contained_and_secret_free(demo):
