@@ -28,7 +28,6 @@ import enum
 import functools
 import random
 import socket
-import struct
 import threading
 import time
 import weakref
@@ -48,8 +47,9 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
-from .errors import ConfigError, DnsError, DnsTempError
-from .zones import ZoneData, load_zone_files
+from ..errors import ConfigError, DnsError, DnsTempError
+from ..zones import ZoneData, load_zone_files
+from . import wire
 
 __all__ = [
     "AnswerStatus",
@@ -143,7 +143,9 @@ class DnsLookup(Protocol):
 
 
 # -- conversions ---------------------------------------------------------------------
+@functools.lru_cache(maxsize=16384)
 def _qname(name: str) -> dns.name.Name:
+    # names recur across a run's questions (and dns.name.from_text is costly); Names are immutable
     try:
         return dns.name.from_text(name)
     except dns.exception.DNSException as exc:
@@ -181,6 +183,20 @@ def _from_rrsets(name: str, rdtype: str, rrsets: Iterable[Any], status: AnswerSt
         status = AnswerStatus.NODATA
     return DnsAnswer(name=_norm(name), rdtype=rdtype, status=status, records=tuple(records),
                      ttl=ttl, canonical_name=canonical)
+
+
+def _from_fast(name: str, rdtype: str, fast: tuple[int, tuple[Any, ...], int, str | None]) -> DnsAnswer:
+    # the same DnsAnswer _from_rrsets builds from dnspython's parse of the same message
+    rcode, records, ttl, owner = fast
+    if rcode == 3:
+        return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
+                         canonical_name=_norm(name))
+    if not records:
+        return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NODATA, canonical_name=_norm(name))
+    if rdtype == "MX":
+        records = tuple(MxRecord(preference=p, exchange=e) for p, e in records)
+    return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NOERROR, records=records, ttl=ttl,
+                     canonical_name=owner or _norm(name))
 
 
 # -- backends ------------------------------------------------------------------------
@@ -303,7 +319,7 @@ class ResolverLookup:
         return self._failed(name, rdtype, _as_timeout(last))
 
     def _ask_sync(self, qname: dns.name.Name, rdtype: str, host: str, port: int,
-                  timeout: float) -> dns.message.Message:
+                  timeout: float) -> Any:
         # One connected UDP socket per (thread, server), kept for the lookup's life; answers
         # to earlier, abandoned questions are skipped by message id.
         socks = self._local.__dict__.setdefault("socks", {})
@@ -316,7 +332,8 @@ class ResolverLookup:
             socks[(host, port)] = sock
         wire_id = random.getrandbits(16)
         qtype = dns.rdatatype.from_text(rdtype)
-        sock.send(_HEADER.pack(wire_id, 0x0100, 1, 0, 0, 0) + _wire_name(qname) + _QTAIL.pack(qtype, 1))
+        qwire, qlower = _wire_name(qname)
+        sock.send(wire.question(wire_id, qwire, qtype))
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -329,6 +346,9 @@ class ResolverLookup:
                 raise dns.exception.Timeout(timeout=timeout) from None
             if len(data) >= 2 and int.from_bytes(data[:2], "big") == wire_id:
                 break
+        fast = wire.decode(data, qlower, qtype)
+        if fast is not None:
+            return fast
         response = dns.message.from_wire(data)
         question = response.question[0] if response.question else None
         if question is None or question.name != qname or question.rdtype != qtype:
@@ -338,7 +358,7 @@ class ResolverLookup:
         return response
 
     async def _ask_async(self, qname: dns.name.Name, rdtype: str, host: str, port: int,
-                         timeout: float) -> dns.message.Message:
+                         timeout: float) -> Any:
         # One connected UDP socket per (event loop, server) carries every concurrent question,
         # matched by message id; a truncated answer is asked again over TCP (RFC 7766).
         loop = asyncio.get_running_loop()
@@ -362,8 +382,8 @@ class ResolverLookup:
         mux.pending[wire_id] = future
         try:
             # the question in wire format, built directly (RFC 1035 §4.1.1: RD set, one question)
-            mux.transport.sendto(_HEADER.pack(wire_id, 0x0100, 1, 0, 0, 0) + _wire_name(qname)
-                                 + _QTAIL.pack(qtype, 1))
+            qwire, qlower = _wire_name(qname)
+            mux.transport.sendto(wire.question(wire_id, qwire, qtype))
             async with asyncio.timeout(timeout):
                 data = await future
         except TimeoutError:
@@ -374,6 +394,9 @@ class ResolverLookup:
                 # idle: close unless another question goes out first (so sockets never
                 # outlive a short-lived event loop such as asyncio.run's)
                 loop.call_soon(mux.close_if_idle)
+        fast = wire.decode(data, qlower, qtype)
+        if fast is not None:
+            return fast
         response = dns.message.from_wire(data)
         question = response.question[0] if response.question else None
         if question is None or question.name != qname or question.rdtype != qtype:
@@ -392,7 +415,9 @@ class ResolverLookup:
         # each server, then each again (a lost UDP datagram gets a second chance)
         return list(self._servers) * 2
 
-    def _interpret(self, name: str, rdtype: str, response: dns.message.Message) -> DnsAnswer | None:
+    def _interpret(self, name: str, rdtype: str, response: Any) -> DnsAnswer | None:
+        if isinstance(response, tuple):  # read by wire.decode: (rcode, records, ttl, owner)
+            return _from_fast(name, rdtype, response)
         rcode = response.rcode()
         if rcode == dns.rcode.NXDOMAIN:
             return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
@@ -420,13 +445,11 @@ class ResolverLookup:
                            server=self.source) from exc
 
 
-_HEADER = struct.Struct("!HHHHHH")
-_QTAIL = struct.Struct("!HH")
-
-
 @functools.lru_cache(maxsize=16384)
-def _wire_name(name: dns.name.Name) -> bytes:
-    return name.to_wire()
+def _wire_name(name: dns.name.Name) -> tuple[bytes, bytes]:
+    # the name as sent, and lower-cased to match the answer's question (names compare caselessly)
+    data = name.to_wire()
+    return data, data.lower()
 
 
 class _UdpMux(asyncio.DatagramProtocol):
