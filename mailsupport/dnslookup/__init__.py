@@ -384,8 +384,11 @@ class ResolverLookup:
             # the question in wire format, built directly (RFC 1035 §4.1.1: RD set, one question)
             qwire, qlower = _wire_name(qname)
             mux.transport.sendto(wire.question(wire_id, qwire, qtype))
-            async with asyncio.timeout(timeout):
+            timer = loop.call_later(timeout, _expire, future)  # lighter than asyncio.timeout
+            try:
                 data = await future
+            finally:
+                timer.cancel()
         except TimeoutError:
             raise dns.exception.Timeout(timeout=timeout) from None
         finally:
@@ -450,6 +453,11 @@ def _wire_name(name: dns.name.Name) -> tuple[bytes, bytes]:
     # the name as sent, and lower-cased to match the answer's question (names compare caselessly)
     data = name.to_wire()
     return data, data.lower()
+
+
+def _expire(future: asyncio.Future[bytes]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
 
 
 class _UdpMux(asyncio.DatagramProtocol):
@@ -564,6 +572,11 @@ class CachedLookup:
         if isinstance(hit, DnsError):
             raise hit
         return hit
+
+    def peek(self, name: str, rdtype: str) -> DnsAnswer | None:
+        """The cached answer, or None when the question has not been answered yet (a cached
+        temporary failure is raised again, as :meth:`query` would)."""
+        return self._cached((_norm(name), rdtype))
 
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Answer from the cache, or ask the wrapped lookup once."""

@@ -101,6 +101,7 @@ class _Memo:
     voids: int
     records: int = 0
     shifted: dict = field(default_factory=dict)  # new base -> trace moved there
+    domains: frozenset = frozenset()  # (tree memos) every record's domain inside, lower case
 
     def trace_at(self, base: int) -> RecordTrace:
         """The subtree's trace as if evaluated when ``base`` lookups had been counted."""
@@ -122,17 +123,21 @@ def _shift(trace: RecordTrace, delta: int) -> RecordTrace:
     return replace(trace, terms=terms)
 
 
+@functools.lru_cache(maxsize=4096)
+def _client(ip: str) -> tuple[Any, int, bool]:
+    """(address, its integer, is IPv4) for a client IP text (a batch checks few IPs many times)."""
+    addr = ipaddress.ip_address(ip.strip())
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped  # §5.6 / RFC 4291 §2.5.5.2: an IPv4 client
+    return addr, int(addr), isinstance(addr, ipaddress.IPv4Address)
+
+
 class _Run:
     """Mutable state of one check_host() run (counters, macro values)."""
 
     def __init__(self, ip: str, sender: str, helo: str, receiver: str, now: int,
                  max_lookups: int, max_voids: int) -> None:
-        addr = ipaddress.ip_address(ip.strip())
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped  # §5.6 / RFC 4291 §2.5.5.2: an IPv4 client
-        self.ip = addr
-        self.ip_int = int(addr)
-        self.v4 = isinstance(addr, ipaddress.IPv4Address)
+        self.ip, self.ip_int, self.v4 = _client(ip)
         local, _, sdomain = sender.rpartition("@")
         self.local = local or "postmaster"  # §4.3: empty local-part -> "postmaster"
         self.sender = f"{self.local}@{sdomain}"
@@ -326,12 +331,16 @@ def run_sync(gen: Gen, lookup: DnsLookup) -> Any:
 
 
 async def run_async(gen: Gen, lookup: DnsLookup) -> Any:
-    """Drive an evaluation generator with ``await lookup.aquery``."""
+    """Drive an evaluation generator with ``await lookup.aquery``; a lookup with ``peek``
+    (a cache: the answer already known, or None) answers known questions without awaiting."""
+    peek = getattr(lookup, "peek", None)
     try:
         question = next(gen)
         while True:
             try:
-                answer = await lookup.aquery(*question)
+                answer = peek(*question) if peek is not None else None
+                if answer is None:
+                    answer = await lookup.aquery(*question)
             except DnsError as exc:
                 question = gen.throw(exc)
                 continue

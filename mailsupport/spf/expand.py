@@ -50,7 +50,7 @@ def _audit_term(run: _Run, term: Mechanism | Modifier, domain: str, chain: tuple
                 note = f"loop: {target} is already being evaluated"
                 run.tainted = True
             elif hit is not None and run.lookups + hit.lookups <= run.max_lookups \
-                    and not _domains(hit.trace, chain):
+                    and hit.domains.isdisjoint(chain):
                 child = hit.trace_at(run.lookups)
                 run.lookups += hit.lookups
                 run.voids += hit.voids
@@ -63,7 +63,7 @@ def _audit_term(run: _Run, term: Mechanism | Modifier, domain: str, chain: tuple
                 inner, run.tainted = run.tainted, outer or run.tainted
                 if run.memo is not None and not inner and run.lookups <= run.max_lookups:
                     run.memo[key] = _Memo("", child, base, run.lookups - base, run.voids - voids0,
-                                          run.audit_records - records0)
+                                          run.audit_records - records0, domains=_domains(child))
     elif probe and name in ("a", "mx", "exists") and not dynamic:
         target = macros.expand(term.macro, {}).rstrip(".") if term.macro else domain
         rdtype = {"a": "A", "mx": "MX", "exists": "A"}[name]
@@ -80,12 +80,11 @@ def _audit_term(run: _Run, term: Mechanism | Modifier, domain: str, chain: tuple
                      outcome="not evaluated", over_limit=over, evaluated=False, note=note, child=child)
 
 
-def _domains(trace: RecordTrace | None, chain: tuple) -> set[str]:
-    """Domains of the chain that also occur in ``trace`` (a reuse there would hide a loop)."""
-    if trace is None or not chain:
-        return set()
-    inside = {n.domain.lower() for _d, n in trace.walk() if isinstance(n, RecordTrace)}
-    return inside & set(chain)
+def _domains(trace: RecordTrace | None) -> frozenset[str]:
+    """Every record's domain inside ``trace`` (a reuse where one is on the chain would hide a loop)."""
+    if trace is None:
+        return frozenset()
+    return frozenset(n.domain.lower() for _d, n in trace.walk() if isinstance(n, RecordTrace))
 
 
 def _audit_record(run: _Run, domain: str, chain: tuple, *, probe: bool, override: str | None = None) -> Gen:
