@@ -48,6 +48,7 @@ __all__ = [
     "ProviderFingerprint",
     "fingerprint",
     "fingerprint_from_scan",
+    "provider_from_scan",
     "HeaderScan",
     "scan_header_block",
     "SCANNED",
@@ -114,10 +115,36 @@ SCANNED = ("delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "x-g
            "message-id", "date", "from", "to", "cc", "subject", "content-type", "content-transfer-encoding",
            "content-disposition")
 _TRACE = frozenset(_CANONICAL) | {"received"}
-# A literal "\n" first lets the regex engine jump from line to line (the block gets a "\n" prepended);
-# the value takes its folded continuation lines (RFC 5322 §2.2.3).
-_SELECT_RE = re.compile(rb"\n(" + b"|".join(n.encode() for n in SCANNED)
-                        + rb"|x-ms-exchange-organization-[!-9;-~]*)[ \t]*:(.*(?:\n[ \t].*)*)", re.I)
+# A literal "\n" first lets the regex engine jump from line to line (the block gets a "\n" prepended).
+# Every line that starts a field (not a continuation line) gives one match, so a match's ordinal is
+# its field index: a scanned name with its value and folded continuation lines (RFC 5322 §2.2.3),
+# or, through the empty lookahead branch, nothing for any other line.
+
+
+def _alternation(words: Iterable[str]) -> str:
+    """A regex alternation of ``words`` factored by common prefixes (``c(?:c|ontent-...)``).
+
+    The regex engine tries the branches of a plain alternation one by one at every line
+    start; factored, it rejects a line after one character.
+    """
+    groups: dict[str, list[str]] = {}
+    done = False
+    for word in words:
+        if word:
+            groups.setdefault(word[0], []).append(word[1:])
+        else:
+            done = True
+    alts = [re.escape(first) + _alternation(rest) for first, rest in sorted(groups.items())]
+    if not alts:
+        return ""
+    if len(alts) == 1 and not done:
+        return alts[0]
+    return "(?:" + "|".join(alts) + ")" + ("?" if done else "")
+
+
+_MS_ORG = "x-ms-exchange-organization-"
+_NAMES_RE = _alternation((*SCANNED, _MS_ORG)).replace(r"organization\-", r"organization\-[!-9;-~]*")
+_LINE_RE = re.compile(rb"\n(?:(" + _NAMES_RE.encode() + rb")[ \t]*:(.*(?:\n[ \t].*)*)|(?=[^ \t]))", re.I)
 _BNAMES = {n.encode(): n for n in SCANNED}
 # the spellings real mail uses, so most names need no .lower() (any other case still works)
 _BNAMES.update({n.title().encode(): n for n in SCANNED})
@@ -149,37 +176,33 @@ def scan_header_block(block: bytes) -> HeaderScan:
     """Pick the header fields the diagnoses need out of a raw header block, without parsing the rest.
 
     Field indexes count header lines, continuation lines excluded (so they agree with
-    :func:`parse_fields` positions for blocks without stray non-field lines).
+    :func:`parse_fields` positions for blocks without stray non-field lines). One regex pass
+    gives one match per line that is not a continuation line; only scanned names are decoded.
     """
-    nb = b"\n" + block
     first: dict[str, str] = {}
     trace: list[tuple[int, str, str]] = []
     ms_org = 0
-    cursor = 0  # field index = line breaks before the field minus continuation lines, counted on
-    index = 0   # from the previous trace field onwards
-    for bname, raw in _SELECT_RE.findall(nb):
-        name = _BNAMES.get(bname) or _BNAMES.get(bname.lower())
+    index = -1
+    names = _BNAMES
+    for bname, raw in _LINE_RE.findall(b"\n" + block):
+        index += 1
+        if not bname:
+            continue
+        name = names.get(bname) or names.get(bname.lower())
         if name is None:
             ms_org += 1
             continue
-        traced = name in _TRACE
-        if not traced and name in first:
-            continue
-        if b"\n" in raw:
-            raw = raw.replace(b"\r\n", b"").replace(b"\n", b"")
-        value = raw.strip().decode("utf-8", "replace")
-        if name not in first:
-            first[name] = value
-        if traced:
-            key = b"\n" + bname
-            pos = nb.find(key, cursor + 1 if trace else 0)
-            while pos >= 0 and nb[pos + len(key):pos + len(key) + 1] not in (b":", b" ", b"\t"):
-                pos = nb.find(key, pos + 1)  # skip longer names sharing the prefix, e.g. Received-SPF
-            if pos < 0:  # cannot happen for a regex match; keep the last index rather than loop
-                pos = cursor
-            index += nb.count(b"\n", cursor, pos) - nb.count(b"\n ", cursor, pos) - nb.count(b"\n\t", cursor, pos)
-            cursor = pos
+        if name in _TRACE:
+            if b"\n" in raw:
+                raw = raw.replace(b"\r\n", b"").replace(b"\n", b"")
+            value = raw.strip().decode("utf-8", "replace")
             trace.append((index, name, value))
+            if name not in first:
+                first[name] = value
+        elif name not in first:
+            if b"\n" in raw:
+                raw = raw.replace(b"\r\n", b"").replace(b"\n", b"")
+            first[name] = raw.strip().decode("utf-8", "replace")
     first_field = "delivered-to" if block[:13].lower() == b"delivered-to:" else ""
     has = bool(first) or ms_org > 0 or _ANY_FIELD_RE.search(block) is not None
     return HeaderScan(first=first, trace=trace, ms_org=ms_org, first_field=first_field, has_fields=has)
@@ -266,13 +289,27 @@ def envelope_candidates(headers: HeaderInput) -> tuple[RecipientEvidence, ...]:
     return candidates_from_trace(_scan_of(headers).trace)
 
 
+#: Memo of the evidence one non-``Received`` trace field gives, keyed by the field and its position.
+#: A mailbox repeats the same few delivery headers thousands of times; the evidence is immutable, so
+#: equal fields share it. Bounded: cleared when full, so memory stays flat however long the scan.
+_EVIDENCE_MEMO: dict[tuple[tuple[int, str, str], str], tuple[RecipientEvidence, ...]] = {}
+_FOR_MEMO: dict[str, str] = {}
+_MEMO_MAX = 4096
+
+
 def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[RecipientEvidence, ...]:
     """:func:`envelope_candidates` from a :class:`HeaderScan` trace (the fast path)."""
     if not trace:
         return ()
-    top_received = next((i for i, n, _v in trace if n == "received"), None)
+    top_received = None
+    for i, n, _v in trace:
+        if n == "received":
+            top_received = i
+            break
     out: list[RecipientEvidence] = []
-    for i, lname, value in trace:
+    memo = _EVIDENCE_MEMO
+    for entry in trace:
+        i, lname, value = entry
         if lname == "received":
             at = value.find("for")
             if at < 0:
@@ -282,21 +319,35 @@ def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[Recipi
             m = _FOR_RE.search(value, max(0, at - 1))
             if not m:
                 continue
+            token = m.group(1)
+            address = _FOR_MEMO.get(token)
+            if address is None:
+                address = normalize_address(token)
+                if len(_FOR_MEMO) >= _MEMO_MAX:
+                    _FOR_MEMO.clear()
+                _FOR_MEMO[token] = address
             top = i == top_received
             out.append(RecipientEvidence(
-                header=RECEIVED_FOR, address=normalize_address(m.group(1)), raw=value, index=i,
+                header=RECEIVED_FOR, address=address, raw=value, index=i,
                 trusted=top, position="topmost-received" if top else "below-received"))
             continue
-        canonical = _CANONICAL[lname]
         if top_received is None:
-            trusted, position = True, "no-received"
+            position = "no-received"
         elif i < top_received:
-            trusted, position = True, "above-received"
+            position = "above-received"
         else:
-            trusted, position = False, "below-received"
-        for addr in _addresses(value):
-            out.append(RecipientEvidence(header=canonical, address=addr, raw=value, index=i,
-                                         trusted=trusted, position=position))
+            position = "below-received"
+        key = (entry, position)
+        found = memo.get(key)
+        if found is None:
+            canonical = _CANONICAL[lname]
+            trusted = position != "below-received"
+            found = tuple(RecipientEvidence(header=canonical, address=addr, raw=value, index=i,
+                                            trusted=trusted, position=position) for addr in _addresses(value))
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[key] = found
+        out += found
     return tuple(out)
 
 
@@ -370,28 +421,44 @@ def fingerprint(headers: HeaderInput) -> ProviderFingerprint:
 
 def fingerprint_from_scan(scan: HeaderScan) -> ProviderFingerprint:
     """:func:`fingerprint` from a :class:`HeaderScan` (the fast path)."""
-    received = [(i, v) for i, n, v in scan.trace if n == "received"]
-    hits = [_classify_received(v) for _i, v in received]
+    received = [v for _i, n, v in scan.trace if n == "received"]
     seen: list[str] = []
-    for h in hits:
-        if h and h[0] not in seen:
-            seen.append(h[0])
+    for value in received:
+        hit = _classify_received(value)
+        if hit and hit[0] not in seen:
+            seen.append(hit[0])
+    provider, evidence = provider_from_scan(scan)
+    return ProviderFingerprint(provider=provider, evidence=evidence, seen=tuple(seen))
+
+
+def provider_from_scan(scan: HeaderScan) -> tuple[str, tuple[str, ...]]:
+    """``(provider, evidence)`` of :func:`fingerprint_from_scan` without ``seen``.
+
+    Only the topmost ``Received`` line is classified (the delivering hop): what a summary needs.
+    """
+    top_index = None
+    top_value = ""
+    for i, n, v in scan.trace:
+        if n == "received":
+            top_index, top_value = i, v
+            break
     evidence: list[str] = []
     provider = "other"
-    if received and hits[0]:
-        provider = hits[0][0]
-        evidence.append(f"{hits[0][1]}: Received: {' '.join(received[0][1].split())[:120]}")
+    if top_index is not None:
+        hit = _classify_received(top_value)
+        if hit:
+            provider = hit[0]
+            evidence.append(f"{hit[1]}: Received: {' '.join(top_value.split())[:120]}")
     if provider == "other" and scan.ms_org:
         provider = "exchange"
         evidence.append(f"{scan.ms_org} X-MS-Exchange-Organization-* header(s)")
-    top_index = received[0][0] if received else None
     if provider == "other" and any(n == "envelope-to" and (top_index is None or i < top_index)
                                    for i, n, _v in scan.trace):
         provider = "exim"
         evidence.append("Envelope-to above the topmost Received (Exim local_delivery)")
     if provider == "gmail" and scan.first_field == "delivered-to":
         evidence.append(f"Delivered-To is the first header: {scan.first.get('delivered-to', '')[:80]}")
-    return ProviderFingerprint(provider=provider, evidence=tuple(evidence), seen=tuple(seen))
+    return provider, tuple(evidence)
 
 
 def decode_text(value: str) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Mapping
 
 from .config import DEFAULT_SIZE_LIMIT
 from .headers import parse_fields, split_header_block
@@ -38,6 +39,7 @@ __all__ = [
     "AttachmentSize",
     "SizeReport",
     "measure",
+    "measure_body",
     "base64_decoded_size",
     "qp_decoded_size",
 ]
@@ -140,6 +142,7 @@ def qp_decoded_size(data: bytes) -> int:
     soft_lf = data.count(b"=\n")
     tail = 1 if data.endswith(b"=") else 0
     escapes = data.count(b"=") - soft_crlf - soft_lf - tail
+    # = len - 2 * count("=") - soft_crlf + tail once the terms are collected (what the fast walk counts)
     return len(data) - 3 * soft_crlf - 2 * soft_lf - tail - 2 * escapes
 
 
@@ -209,18 +212,22 @@ def _filename(params: dict[str, str], dparams: dict[str, str]) -> str:
 
 
 def _leaf_raw(buf: bytes, start: int, end: int, cte: str) -> int:
-    # counted on the range in place: no slice, no copy
+    # counted on the range in place: no slice, no copy; the CR counts only when the range has a CR
     if cte == "base64":
-        n = end - start - buf.count(b"\n", start, end) - buf.count(b"\r", start, end)
+        n = end - start - buf.count(b"\n", start, end)
+        if buf.find(b"\r", start, end) >= 0:
+            n -= buf.count(b"\r", start, end)
         tail = buf[max(start, end - 8):end]
         n -= tail.count(b"=") + tail.count(b" ") + tail.count(b"\t")
         return n * 6 // 8
     if cte == "quoted-printable":
-        soft_crlf = buf.count(b"=\r\n", start, end)
-        soft_lf = buf.count(b"=\n", start, end)
+        # :func:`qp_decoded_size` with its terms collected: the soft LF breaks cancel out
+        equals = buf.count(b"=", start, end)
+        if not equals:
+            return end - start
+        soft_crlf = buf.count(b"=\r\n", start, end) if buf.find(b"\r", start, end) >= 0 else 0
         tail = 1 if buf.endswith(b"=", start, end) else 0
-        escapes = buf.count(b"=", start, end) - soft_crlf - soft_lf - tail
-        return end - start - 3 * soft_crlf - 2 * soft_lf - tail - 2 * escapes
+        return end - start - 2 * equals - soft_crlf + tail
     return end - start
 
 
@@ -234,70 +241,82 @@ def _header_map(fields: list[tuple[str, str]]) -> dict[str, str]:
 
 
 # the MIME headers of a body part; the part starts right after a line break (its delimiter line)
-_PART_HDR_RE = re.compile(rb"\n(content-type|content-transfer-encoding|content-disposition)[ \t]*:(.*(?:\n[ \t].*)*)",
-                          re.I)
+_PART_HDR_RE = re.compile(rb"\n(content-(?:t(?:ype|ransfer-encoding)|disposition))[ \t]*:(.*(?:\n[ \t].*)*)", re.I)
+_PART_KEYS = {b"content-type": 0, b"content-transfer-encoding": 1, b"content-disposition": 2}
+_PART_KEYS.update({k.title(): v for k, v in _PART_KEYS.items()})
+_PART_KEYS.update({b"Content-type": 0, b"Content-transfer-encoding": 1})
+# the empty line ending a header block: LF or CRLF form, whichever comes first (RFC 5322 §2.1)
+_BLANK_RE = re.compile(rb"\n\r?\n")
 
 
-def _part_headers(buf: bytes, start: int, end: int) -> tuple[dict[str, str], int]:
-    """MIME headers of the entity in ``buf[start:end]`` and where its body starts."""
+def _part_headers(buf: bytes, start: int, end: int) -> tuple[str | None, str | None, str | None, int]:
+    """``(Content-Type, Content-Transfer-Encoding, Content-Disposition, body start)`` of the entity in ``buf[start:end]``.
+
+    Each value is the first one of its field, unfolded and stripped, or ``None`` when absent.
+    """
     if buf.startswith(b"\n", start, end):
-        return {}, start + 1
+        return None, None, None, start + 1
     if buf.startswith(b"\r\n", start, end):
-        return {}, start + 2
-    i = buf.find(b"\n\n", start, end)
-    j = buf.find(b"\n\r\n", start, end if i < 0 else i)
-    if j >= 0 and (i < 0 or j < i):
-        hend, body = j + 1, j + 3
-    elif i >= 0:
-        hend, body = i + 1, i + 2
-    else:
+        return None, None, None, start + 2
+    m = _BLANK_RE.search(buf, start, end)
+    if m is None:
         hend = body = end
-    out: dict[str, str] = {}
+    else:
+        hend = m.start() + 1
+        body = m.end()
+    out: list[str | None] = [None, None, None]
     for name, value in _PART_HDR_RE.findall(buf, max(0, start - 1), hend):
-        key = name.lower().decode("ascii")
-        if key not in out:
+        key = _PART_KEYS.get(name)
+        if key is None:
+            key = _PART_KEYS[name.lower()]
+        if out[key] is None:
             if b"\n" in value:
                 value = value.replace(b"\r\n", b"").replace(b"\n", b"")
             out[key] = value.strip().decode("utf-8", "replace")
-    return out, body
+    return out[0], out[1], out[2], body
 
 
 def _part_ranges(buf: bytes, start: int, end: int, boundary: bytes) -> tuple[list[tuple[int, int]], bool]:
     """Ranges of the body parts between ``--boundary`` lines (RFC 2046 §5.1.1) and whether it closed."""
     delim = b"--" + boundary
     dlen = len(delim)
-    starts: list[tuple[int, int]] = []  # (delimiter line start, content start)
+    ranges: list[tuple[int, int]] = []
+    content = -1  # where the current part's content starts (after its delimiter line)
     pos = start
     closed = False
+    find = buf.find
     while True:
-        i = buf.find(delim, pos, end)
+        i = find(delim, pos, end)
         if i < 0:
             break
         if i == start or buf[i - 1] == 10:  # at a line start
-            eol = buf.find(b"\n", i, end)
-            starts.append((i, end if eol < 0 else eol + 1))
+            if content >= 0:
+                stop = i
+                # the line break before the delimiter belongs to the delimiter (RFC 2046 §5.1.1)
+                if stop > content and buf[stop - 1] == 10:
+                    stop -= 1
+                    if stop > content and buf[stop - 1] == 13:
+                        stop -= 1
+                ranges.append((content, stop))
             if buf.startswith(b"--", i + dlen, end):
                 closed = True
                 break
+            eol = find(b"\n", i, end)
+            content = end if eol < 0 else eol + 1
         pos = i + dlen
-    ranges = []
-    for (_ls, content), (next_line, _c) in zip(starts, starts[1:]):
-        stop = next_line
-        # the line break before the delimiter belongs to the delimiter (RFC 2046 §5.1.1)
-        if stop > content and buf[stop - 1] == 10:
-            stop -= 1
-            if stop > content and buf[stop - 1] == 13:
-                stop -= 1
-        ranges.append((content, stop))
     return ranges, closed
 
 
-def _walk(headers: dict[str, str], buf: bytes, start: int, end: int, depth: int,
-          atts: list[AttachmentSize], problems: list[str]) -> int:
-    """Return the decoded size of the entity body ``buf[start:end]``, recording attachments."""
-    ct_value = headers.get("content-type", "text/plain")
-    ctype = ct_value.split(";", 1)[0].strip().lower()
-    cte = headers.get("content-transfer-encoding", "7bit").strip().lower()
+def _walk(ct_value: str | None, cte_value: str | None, disp: str | None, buf: bytes, start: int, end: int,
+          depth: int, atts: list[AttachmentSize], problems: list[str]) -> int:
+    """Return the decoded size of the entity body ``buf[start:end]``, recording attachments.
+
+    ``ct_value``/``cte_value``/``disp``: the entity's Content-Type, Content-Transfer-Encoding and
+    Content-Disposition values, ``None`` when absent (text/plain, 7bit, none: RFC 2045 §5.2, §6.1).
+    """
+    if ct_value is None:
+        ct_value = "text/plain"
+    ctype = ct_value.split(";", 1)[0].strip().lower() if ";" in ct_value else ct_value.strip().lower()
     if ctype.startswith("multipart/"):
         boundary = _params(ct_value)[1].get("boundary", "")
         if not boundary:
@@ -311,20 +330,25 @@ def _walk(headers: dict[str, str], buf: bytes, start: int, end: int, depth: int,
             problems.append(f"multipart boundary {boundary!r} is never closed")
         total = end - start
         for pstart, pend in ranges:
-            pheaders, body = _part_headers(buf, pstart, pend)
+            pct, pcte, pdisp, body = _part_headers(buf, pstart, pend)
             # preamble, delimiters, part headers and epilogue count as they are
-            total += _walk(pheaders, buf, body, pend, depth + 1, atts, problems) - (pend - body)
+            total += _walk(pct, pcte, pdisp, buf, body, pend, depth + 1, atts, problems) - (pend - body)
         return total
-    raw = _leaf_raw(buf, start, end, cte)
-    disp = headers.get("content-disposition", "")
+    cte = "7bit" if cte_value is None else cte_value.strip().lower()
+    raw = end - start if cte in _IDENTITY else _leaf_raw(buf, start, end, cte)
     if not disp and "name" not in ct_value:
         return raw
-    disp, dparams = _params(disp)
+    disp, dparams = _params(disp or "")
     name = _filename(_params(ct_value)[1], dparams)
     if disp == "attachment" or (name and not ctype.startswith("text/")) or (disp != "inline" and name):
         atts.append(AttachmentSize(filename=name, content_type=ctype, encoding=cte,
                                    encoded_size=end - start, raw_size=raw))
     return raw
+
+
+#: Transfer encodings whose bytes are the data (RFC 2045 §6.2); anything but base64 and
+#: quoted-printable is counted as is.
+_IDENTITY = frozenset(("7bit", "8bit", "binary"))
 
 
 def measure(raw: bytes, *, fields: list[tuple[str, str]] | None = None,
@@ -342,9 +366,22 @@ def measure(raw: bytes, *, fields: list[tuple[str, str]] | None = None,
     if fields is None or body_offset is None:
         block, body_offset = split_header_block(raw)
         fields = parse_fields(block)
+    headers = content_headers if content_headers is not None else _header_map(fields)
+    raw_size, atts, problems = measure_body(raw, body_offset, headers)
+    return SizeReport(encoded_size=len(raw), raw_size=raw_size, attachments=tuple(atts), problems=tuple(problems))
+
+
+def measure_body(raw: bytes, body_offset: int, headers: Mapping[str, str]
+                 ) -> tuple[int, list[AttachmentSize], list[str]]:
+    """``(raw size, attachments, problems)`` of :func:`measure`, without building a :class:`SizeReport`.
+
+    ``headers`` maps the lower-case names ``content-type``, ``content-transfer-encoding`` and
+    ``content-disposition`` to the message's first value of each (other keys are ignored, so
+    the fast scan passes its whole first-value map); the encoded size is ``len(raw)``.
+    """
     atts: list[AttachmentSize] = []
     problems: list[str] = []
-    headers = content_headers if content_headers is not None else _header_map(fields)
-    raw_body = _walk(headers, raw, body_offset, len(raw), 0, atts, problems)
-    return SizeReport(encoded_size=len(raw), raw_size=body_offset + raw_body,
-                      attachments=tuple(atts), problems=tuple(problems))
+    get = headers.get
+    raw_body = _walk(get("content-type"), get("content-transfer-encoding"), get("content-disposition"),
+                     raw, body_offset, len(raw), 0, atts, problems)
+    return body_offset + raw_body, atts, problems

@@ -17,7 +17,7 @@ import os
 from typing import Any, Iterable, Iterator
 
 from ..headers import MessageSummary
-from .readers import RawMessage, iter_raw
+from .readers import MBOX_START_PROBLEM, RawMessage, iter_mbox_data, iter_raw, resolve_sample
 from .summary import address_list, summarize
 
 __all__ = ["scan", "scan_raw", "scan_pop3", "summarize", "full_view", "summaries_frame",
@@ -38,13 +38,22 @@ def scan_raw(messages: Iterable[RawMessage]) -> Iterator[MessageSummary]:
 
 
 def scan(*paths: str | os.PathLike[str]) -> Iterator[MessageSummary]:
-    """Every message of every sample path, summarized, in order (streaming)."""
+    """Every message of every sample path, summarized, in order (streaming).
+
+    An mbox is read as plain ``(position, bytes)`` pairs (:func:`~.readers.iter_mbox_data`), with
+    no :class:`RawMessage` per message; every other kind goes through :func:`iter_raw`.
+    """
     for path in paths:
-        for item in iter_raw(path):
-            if item.problem:
-                yield MessageSummary(source=item.source, position=item.position, problems=(item.problem,))
+        p, kind = resolve_sample(path)
+        if kind != "mbox":
+            yield from scan_raw(iter_raw(p))
+            continue
+        source = str(p)
+        for position, data in iter_mbox_data(p):
+            if data is None:
+                yield MessageSummary(source=source, position=position, problems=(MBOX_START_PROBLEM,))
             else:
-                yield summarize(item.data, source=item.source, position=item.position)
+                yield summarize(data, source=source, position=position)
 
 
 def scan_pop3(settings: Any, *, headers_only: bool = False, limit: int | None = None

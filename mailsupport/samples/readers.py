@@ -22,7 +22,7 @@ from typing import Iterator
 
 from ..errors import SampleError
 
-__all__ = ["RawMessage", "iter_raw", "iter_mbox", "count_mbox_messages", "mbox_split_points", "iter_maildir", "iter_folder", "iter_zip",
+__all__ = ["RawMessage", "iter_raw", "iter_mbox", "iter_mbox_data", "MBOX_START_PROBLEM", "resolve_sample", "count_mbox_messages", "mbox_split_points", "iter_maildir", "iter_folder", "iter_zip",
            "sample_kind", "MSG_PROBLEM"]
 
 CHUNK = 1 << 20
@@ -59,16 +59,21 @@ def sample_kind(path: Path) -> str:
     return "eml"
 
 
-def iter_raw(path: str | os.PathLike[str]) -> Iterator[RawMessage]:
-    """Every message of the sample at ``path`` (any supported kind), in file order."""
+def resolve_sample(path: str | os.PathLike[str]) -> tuple[Path, str]:
+    """``(path, kind)`` of a sample on disk (see :func:`sample_kind`); :class:`SampleError` when unreadable."""
     p = Path(path)
     if not p.exists():
         raise SampleError("no such file or folder; give an mbox, Maildir, folder or zip of .eml files",
                           source=str(p))
     try:
-        kind = sample_kind(p)
+        return p, sample_kind(p)
     except OSError as exc:
         raise SampleError(f"cannot read it: {exc.strerror or exc}", source=str(p)) from exc
+
+
+def iter_raw(path: str | os.PathLike[str]) -> Iterator[RawMessage]:
+    """Every message of the sample at ``path`` (any supported kind), in file order."""
+    p, kind = resolve_sample(path)
     if kind == "mbox":
         yield from iter_mbox(p)
     elif kind == "maildir":
@@ -91,11 +96,9 @@ def _read_file(p: Path, source: str, position: str) -> RawMessage:
                           problem=f"cannot read file: {exc.strerror or exc}")
 
 
-def _unescape(msg: bytes, maybe_quoted: bool = True) -> bytes:
+def _unescape(msg: bytes) -> bytes:
     # mboxrd/mboxo quote body lines starting "From " as ">From " (Google Takeout uses mboxrd)
-    if maybe_quoted and b">From " in msg:
-        return _FROM_ESCAPE.sub(rb"\1", msg)
-    return msg
+    return _FROM_ESCAPE.sub(rb"\1", msg)
 
 
 def iter_mbox(path: Path, *, start: int = 0, end: int | None = None,
@@ -107,10 +110,31 @@ def iter_mbox(path: Path, *, start: int = 0, end: int | None = None,
     is the position of the first message there (counted when not given).
     """
     source = str(path)
+    for position, data in iter_mbox_data(path, start=start, end=end, first_ordinal=first_ordinal):
+        if data is None:
+            yield RawMessage(source=source, position=position, problem=MBOX_START_PROBLEM)
+        else:
+            yield RawMessage(source=source, position=position, data=data)
+
+
+MBOX_START_PROBLEM = "mbox does not start with a 'From ' line: text before it skipped"
+# a From_ line, or a body line quoted as ">From " (mboxrd/mboxo, RFC 4155 §2 and its Appendix)
+_FROM_LINE_RE = re.compile(rb"\n>*From ")
+
+
+def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None,
+                   first_ordinal: int | None = None) -> Iterator[tuple[str, bytes | None]]:
+    """``(position, message bytes)`` of every message of an mbox: :func:`iter_mbox` without the objects.
+
+    The fast scan's reader. ``bytes`` is ``None`` for the one problem row of a file that does
+    not start with a ``From `` line (:data:`MBOX_START_PROBLEM`, position ``"0"``). Reads
+    1 MiB chunks (more while one message is bigger than that, doubling so a huge message is
+    read in linear time), so memory grows only with the largest message.
+    """
     try:
         fh = path.open("rb")
     except OSError as exc:
-        raise SampleError(f"cannot open mbox: {exc.strerror or exc}", source=source) from exc
+        raise SampleError(f"cannot open mbox: {exc.strerror or exc}", source=str(path)) from exc
     if first_ordinal is None:
         first_ordinal = count_mbox_messages(path, start) + 1 if start else 1
     ordinal = first_ordinal - 1
@@ -119,49 +143,61 @@ def iter_mbox(path: Path, *, start: int = 0, end: int | None = None,
         if start:
             fh.seek(start)
 
-        def read() -> bytes:
+        def read(size: int) -> bytes:
             nonlocal remaining
             if remaining is None:
-                return fh.read(CHUNK)
-            data = fh.read(min(CHUNK, remaining))
+                return fh.read(size)
+            data = fh.read(min(size, remaining))
             remaining -= len(data)
             return data
 
-        buf = read()
+        buf = read(CHUNK)
         if buf and not buf.startswith(b"From "):
-            yield RawMessage(source=source, position="0",
-                             problem="mbox does not start with a 'From ' line: text before it skipped")
+            yield "0", None
         pos = 0  # start of the current message's From_ line in buf
-        eof = not buf
-        quoted = b">From " in buf  # one scan per buffer instead of one per message
-        while not eof or pos < len(buf):
-            nxt = buf.find(b"\nFrom ", pos + 1)
-            if nxt < 0:
-                if not eof:
-                    more = read()
-                    if more:
-                        buf = buf[pos:] + more
-                        pos = 0
-                        quoted = b">From " in buf
-                        continue
-                    eof = True
-                nxt = len(buf)
-            else:
-                nxt += 1
-            ordinal += 1
-            eol = buf.find(b"\n", pos, nxt)
-            body_start = nxt if eol < 0 else eol + 1
-            # drop the separator line before the next From_ line while slicing (one copy, not two)
-            stop = nxt
-            if buf.startswith(b"\r\n\r\n", stop - 4, stop) and stop - 4 >= body_start:
-                stop -= 2
-            elif buf.startswith(b"\n\n", stop - 2, stop) and stop - 2 >= body_start:
-                stop -= 1
-            msg = buf[body_start:stop]
-            yield RawMessage(source=source, position=str(ordinal), data=_unescape(msg, quoted) if quoted else msg)
-            pos = nxt
-            if pos >= len(buf) and eof:
-                break
+        search = 1  # where the next line start may be (earlier bytes were searched already)
+        quoted = False  # the current message has a quoted ">From " line (mboxrd/mboxo)
+        finder = _FROM_LINE_RE.finditer
+        while buf:
+            # one pass finds both the From_ lines and the quoted ">From " body lines
+            for match in finder(buf, search):
+                nxt = match.start() + 1
+                if buf[nxt] == 62:  # ">": a quoted body line of the current message
+                    quoted = True
+                    continue
+                ordinal += 1
+                eol = buf.find(b"\n", pos, nxt)
+                body_start = nxt if eol < 0 else eol + 1
+                # drop the separator line before the next From_ line while slicing (one copy, not two)
+                stop = nxt
+                if buf.startswith(b"\r\n\r\n", stop - 4, stop) and stop - 4 >= body_start:
+                    stop -= 2
+                elif buf.startswith(b"\n\n", stop - 2, stop) and stop - 2 >= body_start:
+                    stop -= 1
+                msg = buf[body_start:stop]
+                yield str(ordinal), (_unescape(msg) if quoted else msg)
+                quoted = False
+                pos = nxt
+            tail = len(buf) - pos
+            more = read(max(CHUNK, tail))
+            if more:
+                # search again from the start of the old buffer's last line: a line start may straddle the end
+                search = max(1, buf.rfind(b"\n", pos) - pos)
+                buf = buf[pos:] + more
+                pos = 0
+                continue
+            if pos < len(buf):  # the last message runs to the end of the file
+                ordinal += 1
+                eol = buf.find(b"\n", pos)
+                body_start = len(buf) if eol < 0 else eol + 1
+                stop = len(buf)
+                if buf.startswith(b"\r\n\r\n", stop - 4, stop) and stop - 4 >= body_start:
+                    stop -= 2
+                elif buf.startswith(b"\n\n", stop - 2, stop) and stop - 2 >= body_start:
+                    stop -= 1
+                msg = buf[body_start:stop]
+                yield str(ordinal), (_unescape(msg) if quoted else msg)
+            break
 
 
 def count_mbox_messages(path: Path, end: int | None = None) -> int:

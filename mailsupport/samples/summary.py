@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import re
 
-from ..headers import (MessageSummary, candidates_from_trace, decode_text, fingerprint_from_scan,
-                       scan_header_block, split_header_block)
-from ..sizes import measure
+from ..headers import (MessageSummary, candidates_from_trace, decode_text, provider_from_scan, scan_header_block,
+                       split_header_block)
+from ..sizes import measure_body
 
 __all__ = ["summarize", "address_list"]
 
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\([^()]*\)')
 _TOKEN = re.compile(r"<([^<>]*)>|([^\s,<>;:\"]+@[^\s,<>;:\"]+)")
-_CONTENT = ("content-type", "content-transfer-encoding", "content-disposition")
 
 
 def address_list(value: str) -> tuple[str, ...]:
@@ -51,6 +50,21 @@ def summarize(raw: bytes, *, source: str, position: str) -> MessageSummary:
                               problems=(f"could not summarize: {type(exc).__name__}: {exc}",))
 
 
+#: Memo of :func:`address_list` per To/Cc value (a mailbox repeats the same recipients); bounded.
+_ADDRESS_MEMO: dict[str, tuple[str, ...]] = {}
+_MEMO_MAX = 4096
+
+
+def _addresses_of(value: str) -> tuple[str, ...]:
+    found = _ADDRESS_MEMO.get(value)
+    if found is None:
+        found = address_list(value)
+        if len(_ADDRESS_MEMO) >= _MEMO_MAX:
+            _ADDRESS_MEMO.clear()
+        _ADDRESS_MEMO[value] = found
+    return found
+
+
 def _summarize(raw: bytes, source: str, position: str) -> MessageSummary:
     if not raw or raw.isspace():  # isspace stops at the first other byte; strip() would copy
         return MessageSummary(source=source, position=position, problems=("empty message",))
@@ -62,11 +76,11 @@ def _summarize(raw: bytes, source: str, position: str) -> MessageSummary:
     elif body_offset >= len(raw) and not raw.endswith(b"\n\n") and not raw.endswith(b"\r\n\r\n"):
         problems.append("no empty line between header and body")
     first = scan.first
-    sizes = measure(raw, body_offset=body_offset, fields=[],
-                    content_headers={k: first[k] for k in _CONTENT if k in first})
-    if sizes.problems:
-        problems.extend(sizes.problems)
-    fp = fingerprint_from_scan(scan)
+    # the scan's first-value map holds the top-level Content-* values measure_body reads
+    raw_size, attachments, size_problems = measure_body(raw, body_offset, first)
+    if size_problems:
+        problems.extend(size_problems)
+    provider, evidence = provider_from_scan(scan)
     subject = first.get("subject", "")
     sender = first.get("from", "")
     return MessageSummary(
@@ -75,14 +89,14 @@ def _summarize(raw: bytes, source: str, position: str) -> MessageSummary:
         message_id=first.get("message-id", ""),
         date=first.get("date", ""),
         from_=decode_text(sender) if "=?" in sender else sender,
-        to=address_list(first.get("to", "")),
-        cc=address_list(first["cc"]) if "cc" in first else (),
+        to=_addresses_of(first["to"]) if "to" in first else (),
+        cc=_addresses_of(first["cc"]) if "cc" in first else (),
         subject=decode_text(subject) if "=?" in subject else subject,
-        raw_size=sizes.raw_size,
-        encoded_size=sizes.encoded_size,
-        attachments=sizes.attachments,
+        raw_size=raw_size,
+        encoded_size=len(raw),
+        attachments=tuple(attachments),
         candidates=candidates_from_trace(scan.trace),
-        provider=fp.provider,
-        provider_evidence=fp.evidence,
+        provider=provider,
+        provider_evidence=evidence,
         problems=tuple(problems),
     )
