@@ -5,8 +5,12 @@ Public API (imported lazily so ``import mailsupport.audit`` stays cheap):
 - :class:`TenantResult` — one tenant's findings (``mailsupport.audit.result``).
 - :class:`AuditOptions`, :func:`audit_paths`, :func:`run_audit` — the runner
   (``mailsupport.audit.runner``).
+- :data:`CHECK_KINDS`, :data:`AUDIT_CHECKS` — the check kinds and the audit's own check ids
+  (``mailsupport.audit.checks``).
 - :func:`generate_fleet` — deterministic generated tenants and zone files
   (``mailsupport.audit.generate``).
+- ``mailsupport.audit.dask_engine.run_audit_dask`` — the optional Dask engine;
+  ``mailsupport.audit.notebook.run_audit_notebook`` — the parameterised audit notebook.
 
 Layer 4 (use case): calls the other use cases' checks through small adapters
 (``mailsupport.audit.checks``); must not import presentation code (report, cli, notebook).
