@@ -24,7 +24,7 @@ from ...dnslookup import CachedLookup, DnsLookup, make_lookup
 from ...errors import OperationError
 from ...model import Finding, Severity
 from ..engine import Gen, SpfResult, _query, _SpfError, run_async, run_sync
-from ..evaluate import evaluate
+from ..resolve import evaluate_many
 from ..expand import tree
 from ..parse import SpfRecord, SpfSyntaxError, is_spf_record, parse_record
 from ..suggest import flatten_networks, suggest_record
@@ -174,11 +174,10 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
     vendor_error = vtree.error if vtree is not None and vtree.error else ""
     ips = (ip,) if ip else vips
     override = record if record is not None else None
-    results: list[tuple[str, SpfResult]] = []
-    for one in ips:
-        res = yield from evaluate(one, domain, sender=sender or f"postmaster@{domain}", helo=helo,
-                                  record=override, memo=memo)
-        results.append((one, res))
+    # one full evaluation (its trace is shown), the other IPs matched against the resolved tree
+    evaluated = yield from evaluate_many(ips, domain, sender=sender or f"postmaster@{domain}", helo=helo,
+                                         record=override, memo=memo)
+    results: list[tuple[str, SpfResult]] = list(zip(ips, evaluated))
     facts = SpfFacts(domain=domain, vendor_include=vendor_include, records=records, txt_error=txt_error,
                      parsed=parsed, syntax_error=syntax, tree=static, lookups=lookups, voids=voids,
                      vendor_verdicts=tuple(results) if not ip else (), vendor_error=vendor_error)
@@ -200,12 +199,9 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
             suggestion = None
         else:
             _t, s_lookups, _v = yield from tree(domain, record=suggestion.record, memo=memo)
-            checks = []
-            for one in vips or ips:
-                res = yield from evaluate(one, domain, sender=f"postmaster@{domain}", helo=helo,
-                                          record=suggestion.record, memo=memo)
-                checks.append(res.result)
-            s_verdict = _combine(checks)
+            checks = yield from evaluate_many(vips or ips, domain, sender=f"postmaster@{domain}", helo=helo,
+                                              record=suggestion.record, memo=memo)
+            s_verdict = _combine([res.result for res in checks])
     verdicts = tuple((one, r.result) for one, r in results)
     return SpfCheck(domain=domain, vendor_include=vendor_include, records=records,
                     verdict=_combine([r for _i, r in verdicts]) if verdicts else
