@@ -34,3 +34,17 @@ def test_audit_notebook_shows_the_same_findings_as_the_library(tmp_path):
     expected = {f.check for r in audit_paths(PICK, AuditOptions(checks=("config", "mx"))) for f in r.findings}
     assert expected and all(check in html for check in expected)
     assert any("image/png" in o.get("data", {}) for c in code for o in c["outputs"])
+
+
+@pytest.mark.notebook
+@pytest.mark.timeout(240)
+def test_cli_notebook_option_writes_the_executed_notebook(tmp_path, capsys):
+    """``mailsupport audit PATH --notebook OUT`` executes the notebook (no settings kind: it never connects)."""
+    from mailsupport.cli import main
+
+    out = tmp_path / "nb" / "audit.ipynb"
+    assert main(["audit", PICK[0], "--notebook", str(out)]) == 0
+    nb = json.loads(out.read_text())
+    injected = "".join(nb["cells"][3]["source"])
+    assert "checks = 'config,spf,mx,samples'" in injected and "kellyco.toml" in injected
+    assert f"notebook: {out}" in capsys.readouterr().out
