@@ -24,6 +24,7 @@ may import errors, model and zones; must not import the SPF core, sandbox or pre
 from __future__ import annotations
 
 import asyncio
+import collections
 import enum
 import functools
 import random
@@ -544,13 +545,19 @@ class CachedLookup:
 
     Share one instance across everything in a run (many domains, sync and async callers)
     so each question is asked once; concurrent async callers of one question await the
-    same in-flight query. ``hits``/``misses`` count cache use.
+    same in-flight query. ``hits``/``misses`` count cache use. ``max_entries`` bounds the
+    cache (least recently used answers go first) so memory stays flat over long batches;
+    None keeps every answer.
     """
 
-    def __init__(self, inner: DnsLookup) -> None:
+    def __init__(self, inner: DnsLookup, *, max_entries: int | None = None) -> None:
+        if max_entries is not None and max_entries < 1:
+            raise ConfigError(f"max_entries must be at least 1 (got {max_entries}), or None for no bound")
         self.inner = inner
         self.source = inner.source
-        self._answers: dict[tuple[str, str], DnsAnswer | DnsError] = {}
+        self.max_entries = max_entries
+        self._answers: dict[tuple[str, str], DnsAnswer | DnsError] = (
+            {} if max_entries is None else collections.OrderedDict())
         self._pending: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self.hits = 0
         self.misses = 0
@@ -569,9 +576,16 @@ class CachedLookup:
         if hit is None:
             return None
         self.hits += 1
+        if self.max_entries is not None:
+            self._answers.move_to_end(key)  # type: ignore[attr-defined]
         if isinstance(hit, DnsError):
             raise hit
         return hit
+
+    def _store(self, key: tuple[str, str], value: DnsAnswer | DnsError) -> None:
+        self._answers[key] = value
+        if self.max_entries is not None and len(self._answers) > self.max_entries:
+            self._answers.popitem(last=False)  # type: ignore[call-arg]
 
     def peek(self, name: str, rdtype: str) -> DnsAnswer | None:
         """The cached answer, or None when the question has not been answered yet (a cached
@@ -588,9 +602,9 @@ class CachedLookup:
         try:
             answer = self.inner.query(name, rdtype)
         except DnsError as exc:
-            self._answers[key] = exc
+            self._store(key, exc)
             raise
-        self._answers[key] = answer
+        self._store(key, answer)
         return answer
 
     async def aquery(self, name: str, rdtype: str) -> DnsAnswer:
@@ -609,13 +623,13 @@ class CachedLookup:
         try:
             answer = await self.inner.aquery(name, rdtype)
         except DnsError as exc:
-            self._answers[key] = exc
+            self._store(key, exc)
             future.set_exception(exc)
             future.exception()  # mark retrieved
             raise
         finally:
             self._pending.pop(key, None)
-        self._answers[key] = answer
+        self._store(key, answer)
         future.set_result(answer)
         return answer
 
@@ -628,9 +642,10 @@ def _as_timeout(exc: Exception | None) -> Exception:
 
 
 def make_lookup(*, zones: Iterable[str | Path] = (), nameserver: str | None = None,
-                timeout: float = 5.0, cache: bool = True) -> DnsLookup:
+                timeout: float = 5.0, cache: bool = True, max_entries: int | None = None) -> DnsLookup:
     """Build the lookup a command asks for: zone files (offline) if given, else the
-    nameserver ``host[:port]`` if given, else the system resolver; cached per run."""
+    nameserver ``host[:port]`` if given, else the system resolver; cached per run
+    (``max_entries`` bounds the cache, see :class:`CachedLookup`)."""
     zones = list(zones)
     if zones and nameserver:
         raise ConfigError("give zone files or a nameserver, not both")
@@ -641,4 +656,4 @@ def make_lookup(*, zones: Iterable[str | Path] = (), nameserver: str | None = No
         inner = ResolverLookup.for_nameserver(nameserver, timeout=timeout)
     else:
         inner = ResolverLookup(timeout=timeout)
-    return CachedLookup(inner) if cache else inner
+    return CachedLookup(inner, max_entries=max_entries) if cache else inner

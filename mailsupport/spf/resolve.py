@@ -87,19 +87,22 @@ def _resolve(domain: str, v4: bool, memo: dict | None, chain: tuple[str, ...], t
     cycle in the include graph, reached from any of its members), so results and failures
     are both memoised."""
     key = ("resolved", domain.lower(), v4)
-    if text is None and memo is not None and key in memo:
-        hit = memo[key]
+    # only included records recur across domains (the top record is resolved once per call):
+    # memoising just those keeps the run memo as small as the number of providers
+    keep = memo is not None and bool(chain) and text is None
+    if keep and key in memo:  # type: ignore[operator]
+        hit = memo[key]  # type: ignore[index]
         if hit is None:
             raise _Unresolvable("cached")
         return hit
     try:
         done = yield from _resolve_record(domain, v4, memo, chain, text)
     except _Unresolvable:
-        if text is None and memo is not None:
-            memo[key] = None
+        if keep:
+            memo[key] = None  # type: ignore[index]
         raise
-    if text is None and memo is not None:
-        memo[key] = done
+    if keep:
+        memo[key] = done  # type: ignore[index]
     return done
 
 

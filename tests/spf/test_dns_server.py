@@ -180,3 +180,20 @@ def test_empty_non_terminal_is_nodata(zone_server):
     lookup = ResolverLookup.for_nameserver(zone_server.address, timeout=1)
     assert lookup.query("crm.example.test", "TXT").status is AnswerStatus.NODATA
     assert lookup.query("other.example.test", "TXT").status is AnswerStatus.NXDOMAIN
+
+
+def test_cached_lookup_bound_evicts_the_least_recently_used_answer(zone_server):
+    """max_entries keeps at most that many answers; a reused answer stays, the oldest goes
+    and is asked again (same answer)."""
+    lookup = CachedLookup(ResolverLookup.for_nameserver(zone_server.address, timeout=2), max_entries=2)
+    first = lookup.query("mail.example.test", "A")
+    lookup.query("example.test", "MX")
+    lookup.query("mail.example.test", "A")  # hit: now the most recently used
+    lookup.query("mail.example.test", "AAAA")  # evicts example.test MX
+    assert (lookup.hits, lookup.misses) == (1, 3)
+    assert lookup.query("mail.example.test", "A") == first and lookup.hits == 2
+    assert lookup.query("example.test", "MX").records and lookup.misses == 4
+    assert len(lookup._answers) == 2
+    with pytest.raises(ConfigError, match="max_entries"):
+        CachedLookup(lookup.inner, max_entries=0)
+    assert make_lookup(nameserver="127.0.0.1:53", max_entries=5).max_entries == 5
