@@ -54,6 +54,7 @@ __all__ = [
     "SCANNED",
     "decode_text",
     "MessageSummary",
+    "ROW_COLUMNS",
     "split_header_block",
     "parse_fields",
     "HeaderInput",
@@ -83,20 +84,21 @@ _BARE_RE = re.compile(r"[^\s,<>;\"(]+@[^\s,<>;\"(@]+")
 HeaderInput = Union[Message, bytes, bytearray, memoryview, str, Sequence[tuple[str, str]], "HeaderScan"]
 
 
+# the empty line ending the header block: LF or CRLF form, whichever comes first (RFC 5322 §2.1)
+_BLANK_RE = re.compile(rb"\n\r?\n")
+
+
 def split_header_block(raw: bytes) -> tuple[bytes, int]:
     """``(header_block, body_offset)`` of a raw message (LF or CRLF line ends).
 
     The header block ends at the first empty line (RFC 5322 §2.1); a message without one is
-    all header and its body offset is ``len(raw)``.
+    all header and its body offset is ``len(raw)``. The block keeps the line break of its
+    last line.
     """
-    i = raw.find(b"\n\n")
-    # look for the CRLF form only before the LF form (a second full scan would read the bodies)
-    j = raw.find(b"\n\r\n", 0, len(raw) if i < 0 else i)
-    if i < 0 and j < 0:
+    m = _BLANK_RE.search(raw)
+    if m is None:
         return raw, len(raw)
-    if j >= 0 and (i < 0 or j < i):
-        return raw[: j + 1], j + 3
-    return raw[: i + 1], i + 2
+    return raw[: m.start() + 1], m.end()
 
 
 def parse_fields(block: bytes) -> list[tuple[str, str]]:
@@ -144,14 +146,19 @@ def _alternation(words: Iterable[str]) -> str:
 
 _MS_ORG = "x-ms-exchange-organization-"
 _NAMES_RE = _alternation((*SCANNED, _MS_ORG)).replace(r"organization\-", r"organization\-[!-9;-~]*")
-_LINE_RE = re.compile(rb"\n(?:(" + _NAMES_RE.encode() + rb")[ \t]*:(.*(?:\n[ \t].*)*)|(?=[^ \t]))", re.I)
-_BNAMES = {n.encode(): n for n in SCANNED}
+# Run on the decoded block with a "\n" prepended. The blanks after the colon are left out of the
+# value (stripped anyway), so most values need no strip copy. re.ASCII: names match case-insensitively
+# in ASCII only, as on the wire.
+_LINE_RE = re.compile(r"\n(?:(" + _NAMES_RE + r")[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)|(?=[^ \t]))", re.I | re.A)
+#: What ``bytes.strip()`` strips: the ASCII whitespace of the raw value.
+_WS = " \t\n\r\x0b\x0c"
+_NAMES = {n: n for n in SCANNED}
 # the spellings real mail uses, so most names need no .lower() (any other case still works)
-_BNAMES.update({n.title().encode(): n for n in SCANNED})
+_NAMES.update({n.title(): n for n in SCANNED})
 for _k, _v in (("Message-ID", "message-id"), ("X-Original-To", "x-original-to"), ("X-Envelope-To", "x-envelope-to"),
                ("X-Gm-Original-To", "x-gm-original-to"), ("Delivered-to", "delivered-to"),
                ("Envelope-to", "envelope-to"), ("Content-type", "content-type"), ("CC", "cc")):
-    _BNAMES[_k.encode()] = _v
+    _NAMES[_k] = _v
 _ANY_FIELD_RE = re.compile(rb"^[!-9;-~]+[ \t]*:", re.M)
 
 
@@ -183,26 +190,26 @@ def scan_header_block(block: bytes) -> HeaderScan:
     trace: list[tuple[int, str, str]] = []
     ms_org = 0
     index = -1
-    names = _BNAMES
-    for bname, raw in _LINE_RE.findall(b"\n" + block):
+    names = _NAMES
+    # decoding the whole block once equals decoding each value: fields are split at ASCII line
+    # breaks, where UTF-8 decoding resynchronises
+    for name, value in _LINE_RE.findall("\n" + block.decode("utf-8", "replace")):
         index += 1
-        if not bname:
+        if not name:
             continue
-        name = names.get(bname) or names.get(bname.lower())
+        name = names.get(name) or names.get(name.lower())
         if name is None:
             ms_org += 1
             continue
+        if "\n" in value:
+            value = value.replace("\r\n", "").replace("\n", "")
+        value = value.strip(_WS)  # the same object when there is nothing to strip
         if name in _TRACE:
-            if b"\n" in raw:
-                raw = raw.replace(b"\r\n", b"").replace(b"\n", b"")
-            value = raw.strip().decode("utf-8", "replace")
             trace.append((index, name, value))
             if name not in first:
                 first[name] = value
         elif name not in first:
-            if b"\n" in raw:
-                raw = raw.replace(b"\r\n", b"").replace(b"\n", b"")
-            first[name] = raw.strip().decode("utf-8", "replace")
+            first[name] = value
     first_field = "delivered-to" if block[:13].lower() == b"delivered-to:" else ""
     has = bool(first) or ms_org > 0 or _ANY_FIELD_RE.search(block) is not None
     return HeaderScan(first=first, trace=trace, ms_org=ms_org, first_field=first_field, has_fields=has)
@@ -512,24 +519,33 @@ class MessageSummary:
         """True when the message was read without problems."""
         return not self.problems
 
+    def row(self) -> tuple[object, ...]:
+        """The values of :meth:`to_row` as a tuple in :data:`ROW_COLUMNS` order (no dict built)."""
+        return (
+            self.source,
+            self.position,
+            self.message_id,
+            self.date,
+            self.from_,
+            ";".join(self.to),
+            ";".join(self.cc),
+            self.subject,
+            self.raw_size,
+            self.encoded_size,
+            len(self.attachments),
+            ";".join([str(a.encoded_size) for a in self.attachments]) if self.attachments else "",
+            ";".join([f"{c.header}: {c.address} ({c.position})" for c in self.candidates]),
+            self.provider,
+            "; ".join(self.provider_evidence),
+            "; ".join(self.problems),
+        )
+
     def to_row(self) -> dict[str, object]:
-        """A flat dict for a table/CSV/DataFrame row (lists joined with ``;``)."""
-        return {
-            "source": self.source,
-            "position": self.position,
-            "message_id": self.message_id,
-            "date": self.date,
-            "from": self.from_,
-            "to": ";".join(self.to),
-            "cc": ";".join(self.cc),
-            "subject": self.subject,
-            "raw_size": self.raw_size,
-            "encoded_size": self.encoded_size,
-            "attachments": len(self.attachments),
-            "attachment_sizes": ";".join(str(a.encoded_size) for a in self.attachments),
-            "candidates": ";".join(
-                f"{c.header}: {c.address} ({c.position})" for c in self.candidates),
-            "provider": self.provider,
-            "provider_evidence": "; ".join(self.provider_evidence),
-            "problems": "; ".join(self.problems),
-        }
+        """A flat dict for a table/CSV/DataFrame row (lists joined with ``;``), keys :data:`ROW_COLUMNS`."""
+        return dict(zip(ROW_COLUMNS, self.row()))
+
+
+#: The keys of :meth:`MessageSummary.to_row`, in order.
+ROW_COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subject", "raw_size",
+               "encoded_size", "attachments", "attachment_sizes", "candidates", "provider",
+               "provider_evidence", "problems")
