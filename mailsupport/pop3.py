@@ -47,6 +47,7 @@ poplib._MAXLINE = 1 << 20
 REFUSAL_CODES = ("IN-USE", "SYS/TEMP", "SYS/PERM", "LOGIN-DELAY")
 _CODE = re.compile(rb"^-ERR\s+\[([A-Z0-9/-]+)\]", re.I)
 _UNSTUFF = re.compile(rb"(?m)^\.\.")
+_READ_BUFFER = 1 << 18
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,6 +109,9 @@ class Pop3Client:
             if s.tls is TlsMode.STARTTLS:
                 self._pop.stls(self._context())
                 self.encrypted = True
+            # a bigger read buffer than makefile()'s 8 KiB: RETR answers are read in blocks
+            # (nothing is buffered right now: the server waits for our next command)
+            self._pop.file = self._pop.sock.makefile("rb", buffering=_READ_BUFFER)
         except ssl.SSLCertVerificationError as exc:
             self.abort()
             raise ConnectError(f"the server's TLS certificate was not accepted ({exc.verify_message}); "
