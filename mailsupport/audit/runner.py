@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,12 +239,33 @@ def read_state(path: str | os.PathLike[str]) -> set[str]:
     return done
 
 
-def iter_results(path: str | os.PathLike[str]) -> Iterator[TenantResult]:
-    """Stream the results in a state file, one line at a time (the report reads this)."""
-    with Path(path).open(encoding="utf-8") as fp:
-        for line in fp:
-            if line.strip():
-                yield TenantResult.from_json(line)
+def iter_results(path: str | os.PathLike[str], *, ordered: bool = False) -> Iterator[TenantResult]:
+    """Stream the results in a state file, one line at a time (the report reads this).
+
+    ``ordered`` yields them sorted by tenant and file (a report that is the same run to run,
+    so weekly audits diff cleanly): a first pass keeps only each line's sort key and offset,
+    then lines are read back one at a time.
+    """
+    p = Path(path)
+    if not ordered:
+        with p.open(encoding="utf-8") as fp:
+            for line in fp:
+                if line.strip():
+                    yield TenantResult.from_json(line)
+        return
+    index: list[tuple[str, str, int]] = []
+    with p.open("rb") as fp:
+        offset = 0
+        for raw in fp:
+            if raw.strip():
+                d = json.loads(raw)
+                index.append((str(d.get("tenant", "")), str(d.get("source", "")), offset))
+            offset += len(raw)
+    index.sort()
+    with p.open("rb") as fp:
+        for _tenant, _source, offset in index:
+            fp.seek(offset)
+            yield TenantResult.from_json(fp.readline().decode("utf-8"))
 
 
 def run_audit(paths: Iterable[str | os.PathLike[str]], options: AuditOptions = AuditOptions(), *,

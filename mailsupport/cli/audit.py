@@ -143,7 +143,7 @@ def _write_report(args: argparse.Namespace, state_path: Path, iter_results):
     worst = [None]
 
     def results():
-        for r in iter_results(state_path):
+        for r in iter_results(state_path, ordered=True):  # the same report run to run
             w = r.worst
             if w is not None and (worst[0] is None or w > worst[0]):
                 worst[0] = w
