@@ -26,7 +26,9 @@ Measured in one run against the same Knot server (each tool gets a fresh cache):
   dnspython's default resolver pointed at Knot (pyspf asks ``dns.resolver.query``);
 * ``checkdmarc`` — ``checkdmarc.spf.check_spf(domain, nameservers=[Knot])``, sequential.
 
-Reports domains/s, the ratios (targets: 3x pyspf, 10x checkdmarc) and verdict agreement with
+Reports domains/s (best and median of the interleaved rounds, and every round), the
+ratios (targets: 3x pyspf, 10x checkdmarc), CPU seconds per 1,000 domains, the machine's
+load average before and after (other processes share the CPUs) and verdict agreement with
 pyspf. Needs Debian's ``knot`` (run as root) and the ``bench`` extra (pyspf, checkdmarc).
 """
 
@@ -35,7 +37,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -249,6 +253,13 @@ def run_checkdmarc(cases, host, port) -> tuple[float, int]:
     return time.perf_counter() - t0, errors
 
 
+def _ratio(rounds: dict[str, list[float]], slow: str, fast: str) -> float | None:
+    """Median seconds of ``slow`` over median seconds of ``fast`` (None when one did not run)."""
+    if slow not in rounds or fast not in rounds:
+        return None
+    return round(statistics.median(rounds[slow]) / statistics.median(rounds[fast]), 2)
+
+
 def main() -> int:
     """Generate, serve with Knot, measure, print a JSON summary."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -269,6 +280,8 @@ def main() -> int:
             n = len(cases)
             best: dict[str, float] = {}
             cpu: dict[str, float] = {}
+            rounds: dict[str, list[float]] = {}
+            load_before = os.getloadavg()
 
             def timed(key, fn, *a):
                 c0 = time.process_time()
@@ -276,6 +289,7 @@ def main() -> int:
                 c = time.process_time() - c0
                 best[key] = min(best.get(key, secs), secs)
                 cpu[key] = min(cpu.get(key, c), c)
+                rounds.setdefault(key, []).append(secs)
                 return out
 
             for _round in range(max(1, args.repeat)):  # interleaved rounds: load hits every tool alike
@@ -286,6 +300,7 @@ def main() -> int:
                 theirs = timed("pyspf", run_pyspf, cases, h, port)
                 if not args.skip_checkdmarc:
                     cd_err = timed("cd", run_checkdmarc, cases, h, port)
+            load_after = os.getloadavg()
     seq_s, con_s, diag_s, py_s = best["seq"], best["con"], best["diag"], best["pyspf"]
     cd_s = best.get("cd")
     if args.skip_checkdmarc:
@@ -294,9 +309,17 @@ def main() -> int:
     differ = {d: (ours_seq[d], theirs[d]) for d, _ in cases if ours_seq[d] != theirs[d]}
     ptr_domains = {line.split()[0] + ".bench.example" for line in tenants.splitlines() if " ptr " in line}
     rate = lambda s: round(n / s, 1) if s else None  # noqa: E731
+    names = {"seq": "ours_check_host_sequential", "con": "ours_check_host_concurrent",
+             "diag": "ours_check_domain_full_diagnosis", "tree": "ours_lookup_tree", "pyspf": "pyspf",
+             "cd": "checkdmarc"}
     summary = {
         "domains": n,
         "knot": f"{h}:{port}",
+        "rounds": max(1, args.repeat),
+        "cpus": os.cpu_count(),
+        "load_average_1_5_15_before": [round(x, 2) for x in load_before],
+        "load_average_1_5_15_after": [round(x, 2) for x in load_after],
+        "per_s_below_is": "the best round of each tool (see median_per_s and every_round_per_s)",
         "ours_check_host_sequential_per_s": rate(seq_s),
         "ours_check_host_concurrent_per_s": rate(con_s),
         "ours_check_domain_full_diagnosis_per_s": rate(diag_s),
@@ -306,9 +329,15 @@ def main() -> int:
         "ratio_check_host_sequential_vs_pyspf": round(py_s / seq_s, 2),
         "ratio_check_host_concurrent_vs_pyspf": round(py_s / con_s, 2),
         "ratio_full_diagnosis_vs_checkdmarc": round(cd_s / diag_s, 2) if cd_s else None,
+        "ratio_full_diagnosis_vs_pyspf": round(py_s / diag_s, 2),
         "ratio_lookup_tree_vs_checkdmarc": round(cd_s / best["tree"], 2) if cd_s else None,
         "ratio_check_host_concurrent_vs_checkdmarc": round(cd_s / con_s, 2) if cd_s else None,
-        "cpu_seconds_per_1000": {k: round(v / n * 1000, 2) for k, v in cpu.items()},
+        "median_per_s": {names[k]: rate(statistics.median(v)) for k, v in rounds.items()},
+        "median_ratio_full_diagnosis_vs_checkdmarc": _ratio(rounds, "cd", "diag"),
+        "median_ratio_check_host_concurrent_vs_pyspf": _ratio(rounds, "pyspf", "con"),
+        "median_ratio_check_host_sequential_vs_pyspf": _ratio(rounds, "pyspf", "seq"),
+        "every_round_per_s": {names[k]: [rate(x) for x in v] for k, v in rounds.items()},
+        "cpu_seconds_per_1000_best_round": {names[k]: round(v / n * 1000, 3) for k, v in cpu.items()},
         "verdict_agreement_with_pyspf": f"{len(agree)}/{n}",
         "disagreements_on_ptr_records": sum(d in ptr_domains for d in differ),
         "disagreement_note": ("ptr on a reverse name the server REFUSES: RFC 7208 §5.5 says a DNS error in "

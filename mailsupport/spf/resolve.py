@@ -229,20 +229,25 @@ def _walk(res: _Resolved, run: _Run) -> Gen:
 
 
 def evaluate_many(ips: tuple[str, ...] | list[str], domain: str, *, sender: str = "", helo: str = "",
-                  record: str | None = None, memo: dict | None = None) -> Gen:
+                  record: str | None = None, memo: dict | None = None, trace_first: bool = True) -> Gen:
     """Generator: check_host() for each IP (see module docstring); returns a list of
-    :class:`~mailsupport.spf.evaluate.SpfResult` in the order of ``ips``."""
+    :class:`~mailsupport.spf.evaluate.SpfResult` in the order of ``ips``.
+
+    ``trace_first=False`` when only the results matter: then the first IP is matched against
+    the resolved tree too (no trace for any IP)."""
     out: list[SpfResult] = []
     if not ips:
         return out
-    first = yield from evaluate(ips[0], domain, sender=sender, helo=helo, record=record, memo=memo)
-    out.append(first)
+    first: SpfResult | None = None
+    if trace_first:
+        first = yield from evaluate(ips[0], domain, sender=sender, helo=helo, record=record, memo=memo)
+        out.append(first)
     name = domain.rstrip(".") if domain != "." else domain
     resolved: dict[bool, _Resolved | None] = {}
-    for ip in ips[1:]:
+    for ip in ips[1:] if trace_first else ips:
         res: SpfResult | None = None
-        _addr, ip_int, v4 = _client(ip)
-        if valid_domain(name) and first.result not in ("none", "temperror", "permerror"):
+        _addr, _ip_int, v4 = _client(ip)
+        if valid_domain(name) and (first is None or first.result not in ("none", "temperror", "permerror")):
             if v4 not in resolved:
                 try:
                     resolved[v4] = yield from _resolve(name, v4, memo, (), text=record)

@@ -22,15 +22,19 @@ EXTRA_IPS = ("192.0.2.1", "1.2.3.4", "10.0.0.1", "2001:db8::1", "::ffff:192.0.2.
 
 
 def _same_for_every_ip(lookup, ips, domain, *, sender="", helo="", record=None, memo=None):
-    """Assert evaluate_many == evaluate per IP; return how many IPs were compared."""
+    """Assert evaluate_many == evaluate per IP (with and without the first IP's trace);
+    return how many IPs were compared."""
     many = run_sync(evaluate_many(ips, domain, sender=sender, helo=helo, record=record, memo=memo), lookup)
-    assert len(many) == len(ips)
-    for index, (ip, got) in enumerate(zip(ips, many)):
+    bare = run_sync(evaluate_many(ips, domain, sender=sender, helo=helo, record=record, memo=memo,
+                                  trace_first=False), lookup)
+    assert len(many) == len(bare) == len(ips)
+    for index, (ip, got, got_bare) in enumerate(zip(ips, many, bare)):
         want = run_sync(evaluate(ip, domain, sender=sender, helo=helo, record=record, memo=memo), lookup)
         if index == 0:
             assert got == want, (domain, ip)  # the first IP: the full result, trace included
         else:
             assert got == replace(want, trace=got.trace), (domain, ip, record)
+        assert got_bare == replace(want, trace=got_bare.trace), (domain, ip, record)
     return len(ips)
 
 

@@ -200,7 +200,7 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
         else:
             _t, s_lookups, _v = yield from tree(domain, record=suggestion.record, memo=memo)
             checks = yield from evaluate_many(vips or ips, domain, sender=f"postmaster@{domain}", helo=helo,
-                                              record=suggestion.record, memo=memo)
+                                              record=suggestion.record, memo=memo, trace_first=False)
             s_verdict = _combine([res.result for res in checks])
     verdicts = tuple((one, r.result) for one, r in results)
     return SpfCheck(domain=domain, vendor_include=vendor_include, records=records,
