@@ -13,7 +13,6 @@ Must not import presentation code.
 
 from __future__ import annotations
 
-import inspect
 from collections import OrderedDict
 from typing import Any
 
@@ -28,40 +27,10 @@ CACHE_ENTRIES = 10_000
 _ZONE_SETS = 8
 
 
-class _LruAnswers(OrderedDict):
-    """A dict that forgets the least recently used answer beyond ``limit`` entries."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        """The value (marked as just used), or ``default``."""
-        try:
-            value = self[key]
-        except KeyError:
-            return default
-        self.move_to_end(key)
-        return value
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        if len(self) > self.limit:
-            self.popitem(last=False)
-
-
 def _cached(inner: Any, limit: int = CACHE_ENTRIES) -> Any:
     from ..dnslookup import CachedLookup
 
-    if "max_entries" in inspect.signature(CachedLookup).parameters:
-        return CachedLookup(inner, max_entries=limit)
-    lookup = CachedLookup(inner)
-    # Until dnslookup's cache takes a bound (requested in coord/requests.md), give the one
-    # shared cache an LRU-bounded store; the cache logic itself stays dnslookup's.
-    if type(getattr(lookup, "_answers", None)) is dict and not lookup._answers:
-        lookup._answers = _LruAnswers(limit)
-    return lookup
+    return CachedLookup(inner, max_entries=limit)
 
 
 class DnsSource:
