@@ -249,6 +249,12 @@ _PART_KEYS.update({b"Content-type": 0, b"Content-transfer-encoding": 1})
 _BLANK_RE = re.compile(rb"\n\r?\n")
 
 
+#: Memo of parsed part headers by their raw bytes: a mailbox repeats the same few MIME part headers
+#: (``text/plain; charset=utf-8`` + ``quoted-printable``...). Bounded: cleared when full.
+_PART_MEMO: dict[bytes, tuple[str | None, str | None, str | None]] = {}
+_MEMO_MAX = 4096
+
+
 def _part_headers(buf: bytes, start: int, end: int) -> tuple[str | None, str | None, str | None, int]:
     """``(Content-Type, Content-Transfer-Encoding, Content-Disposition, body start)`` of the entity in ``buf[start:end]``.
 
@@ -264,16 +270,23 @@ def _part_headers(buf: bytes, start: int, end: int) -> tuple[str | None, str | N
     else:
         hend = m.start() + 1
         body = m.end()
-    out: list[str | None] = [None, None, None]
-    for name, value in _PART_HDR_RE.findall(buf, max(0, start - 1), hend):
-        key = _PART_KEYS.get(name)
-        if key is None:
-            key = _PART_KEYS[name.lower()]
-        if out[key] is None:
-            if b"\n" in value:
-                value = value.replace(b"\r\n", b"").replace(b"\n", b"")
-            out[key] = value.strip().decode("utf-8", "replace")
-    return out[0], out[1], out[2], body
+    key = buf[max(0, start - 1):hend]  # with the line break before the part, so its first line matches
+    found = _PART_MEMO.get(key)
+    if found is None:
+        out: list[str | None] = [None, None, None]
+        for name, value in _PART_HDR_RE.findall(key):
+            index = _PART_KEYS.get(name)
+            if index is None:
+                index = _PART_KEYS[name.lower()]
+            if out[index] is None:
+                if b"\n" in value:
+                    value = value.replace(b"\r\n", b"").replace(b"\n", b"")
+                out[index] = value.strip().decode("utf-8", "replace")
+        found = (out[0], out[1], out[2])
+        if len(_PART_MEMO) >= _MEMO_MAX:
+            _PART_MEMO.clear()
+        _PART_MEMO[key] = found
+    return found[0], found[1], found[2], body
 
 
 def _part_ranges(buf: bytes, start: int, end: int, boundary: bytes) -> tuple[list[tuple[int, int]], bool]:
@@ -307,6 +320,21 @@ def _part_ranges(buf: bytes, start: int, end: int, boundary: bytes) -> tuple[lis
     return ranges, closed
 
 
+#: Memo of what :func:`_walk` reads from a Content-Type value: (media type, multipart, has "name").
+_CT_MEMO: dict[str, tuple[str, bool, bool]] = {}
+
+
+def _content_type(ct_value: str) -> tuple[str, bool, bool]:
+    found = _CT_MEMO.get(ct_value)
+    if found is None:
+        ctype = ct_value.split(";", 1)[0].strip().lower()
+        found = (ctype, ctype.startswith("multipart/"), "name" in ct_value)
+        if len(_CT_MEMO) >= _MEMO_MAX:
+            _CT_MEMO.clear()
+        _CT_MEMO[ct_value] = found
+    return found
+
+
 def _walk(ct_value: str | None, cte_value: str | None, disp: str | None, buf: bytes, start: int, end: int,
           depth: int, atts: list[AttachmentSize], problems: list[str]) -> int:
     """Return the decoded size of the entity body ``buf[start:end]``, recording attachments.
@@ -316,8 +344,8 @@ def _walk(ct_value: str | None, cte_value: str | None, disp: str | None, buf: by
     """
     if ct_value is None:
         ct_value = "text/plain"
-    ctype = ct_value.split(";", 1)[0].strip().lower() if ";" in ct_value else ct_value.strip().lower()
-    if ctype.startswith("multipart/"):
+    ctype, multipart, named = _content_type(ct_value)
+    if multipart:
         boundary = _params(ct_value)[1].get("boundary", "")
         if not boundary:
             problems.append("multipart without a boundary parameter (RFC 2046 §5.1.1)")
@@ -336,7 +364,7 @@ def _walk(ct_value: str | None, cte_value: str | None, disp: str | None, buf: by
         return total
     cte = "7bit" if cte_value is None else cte_value.strip().lower()
     raw = end - start if cte in _IDENTITY else _leaf_raw(buf, start, end, cte)
-    if not disp and "name" not in ct_value:
+    if not disp and not named:
         return raw
     disp, dparams = _params(disp or "")
     name = _filename(_params(ct_value)[1], dparams)

@@ -5,9 +5,9 @@ anything (RETR, or ``TOP n 0`` with ``--headers-only``; see :mod:`mailsupport.sa
 
 Streams: each message is read, summarized by the fast path and written before the next is
 read, so a 20,000-message mbox prints in flat memory. A big mbox (over 8 MB) is cut at
-``From `` lines into ``--jobs`` byte ranges (default: the number of CPUs, at most 4) scanned by
-forked worker processes, each writing its rows to a temporary file that is then copied out in
-order. Imports the scanner only when run.
+``From `` lines into ``--jobs`` byte ranges (default: the number of CPUs, at most 4): this
+process scans the first, forked children the others, each child writing its rows to a
+temporary file that is then copied out in order. Imports the scanner only when run.
 """
 
 from __future__ import annotations
@@ -107,38 +107,58 @@ def _write_rows(summaries: Iterable, fmt: str, out: IO[str], *, first: bool) -> 
     return n, problems
 
 
-def _worker(task: tuple) -> tuple[int, int, str]:
-    """Scan one byte range of an mbox into a temporary file (runs in a forked worker)."""
+def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> tuple[int, int] | None:
+    """Scan a big mbox in ``jobs`` processes; ``None`` when it is not worth it (small, not an mbox, no fork).
+
+    The mbox is cut at ``From `` lines into ``jobs`` byte ranges (:func:`mbox_split_points`). This
+    process scans the first range straight to ``out`` while ``jobs - 1`` forked children each
+    write the rows of one later range to a temporary file; the files are then copied out in
+    order, so the output is exactly what one process writes.
+    """
     from pathlib import Path
 
-    from ..samples import scan_raw
-    from ..samples.readers import iter_mbox
-
-    path, start, end, fmt, first, tmpdir = task
-    fd, name = tempfile.mkstemp(dir=tmpdir, suffix=".part")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-        n, problems = _write_rows(scan_raw(iter_mbox(Path(path), start=start, end=end)), fmt, out, first=first)
-    return n, problems, name
-
-
-def _parallel(path: str, fmt: str, jobs: int, out: IO[str]) -> tuple[int, int] | None:
-    """Scan a big mbox with ``jobs`` workers; ``None`` when it is not worth it (small or not an mbox)."""
-    import multiprocessing
-    from pathlib import Path
-
+    from ..errors import SampleError
+    from ..samples import scan_mbox
     from ..samples.readers import mbox_split_points, sample_kind
 
     p = Path(path)
-    if jobs < 2 or not p.is_file() or p.stat().st_size < PARALLEL_MIN_BYTES or sample_kind(p) != "mbox":
+    if (jobs < 2 or not hasattr(os, "fork") or not p.is_file() or p.stat().st_size < PARALLEL_MIN_BYTES
+            or sample_kind(p) != "mbox"):
         return None
     points = mbox_split_points(p, jobs)
+    ranges = list(zip(points, points[1:]))
+    if len(ranges) < 2:
+        return None
     with tempfile.TemporaryDirectory(prefix="mailsupport-scan-") as tmpdir:
-        tasks = [(path, a, b, fmt, first, tmpdir) for first, (a, b) in
-                 zip([True] + [False] * len(points), zip(points, points[1:]))]
-        with multiprocessing.get_context("fork").Pool(len(tasks)) as pool:
-            results = pool.map(_worker, tasks)
-        n = problems = 0
-        for count, bad, name in results:
+        out.flush()
+        children = []
+        for k, (a, b) in enumerate(ranges[1:], 1):
+            name = os.path.join(tmpdir, f"{k}.part")
+            pid = os.fork()
+            if pid == 0:  # the child: one range into its file, then leave without running the parent's cleanup
+                status = 1
+                try:
+                    with open(name, "w", encoding="utf-8", newline="") as fh:
+                        count, bad = _write_rows(scan_mbox(p, start=a, end=b), fmt, fh, first=False)
+                    with open(name + ".n", "w", encoding="ascii") as fh:
+                        fh.write(f"{count} {bad}")
+                    status = 0
+                except BaseException as exc:  # reported by the parent, which sees the exit status
+                    print(f"mailsupport scan worker for bytes {a}-{b} of {p}: {type(exc).__name__}: {exc}",
+                          file=sys.stderr)
+                finally:
+                    os._exit(status)
+            children.append((pid, name))
+        try:
+            n, problems = _write_rows(scan_mbox(p, start=ranges[0][0], end=ranges[0][1]), fmt, out, first=first)
+        finally:
+            statuses = [os.waitpid(pid, 0)[1] for pid, _name in children]
+        for status, (_pid, name) in zip(statuses, children):
+            if status != 0:
+                raise SampleError(f"a scan worker process failed (wait status {status}, its error is above); "
+                                  "run with --jobs 1 to scan in one process", source=str(p))
+            with open(name + ".n", encoding="ascii") as fh:
+                count, bad = map(int, fh.read().split())
             n += count
             problems += bad
             with open(name, encoding="utf-8", newline="") as part:
@@ -171,7 +191,7 @@ def _run(args: argparse.Namespace) -> int:
         out.write("  ".join(name.ljust(w) for name, w in _TABLE).rstrip() + "\n")
     n = problems = 0
     for path in args.paths:
-        done = _parallel(str(path), fmt, jobs, out) if fmt != "json" or n == 0 else None
+        done = _parallel(str(path), fmt, jobs, out, first=(n == 0))
         if done is None:
             done = _write_rows(scan(path), fmt, out, first=(n == 0))
         n += done[0]

@@ -14,13 +14,14 @@ stays fast); plots live in :mod:`mailsupport.samples.plots`.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..headers import MessageSummary
 from .readers import MBOX_START_PROBLEM, RawMessage, iter_mbox_data, iter_raw, resolve_sample
 from .summary import address_list, summarize
 
-__all__ = ["scan", "scan_raw", "scan_pop3", "summarize", "full_view", "summaries_frame",
+__all__ = ["scan", "scan_mbox", "scan_raw", "scan_pop3", "summarize", "full_view", "summaries_frame",
            "RawMessage", "iter_raw", "address_list", "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subject",
@@ -38,22 +39,29 @@ def scan_raw(messages: Iterable[RawMessage]) -> Iterator[MessageSummary]:
 
 
 def scan(*paths: str | os.PathLike[str]) -> Iterator[MessageSummary]:
-    """Every message of every sample path, summarized, in order (streaming).
-
-    An mbox is read as plain ``(position, bytes)`` pairs (:func:`~.readers.iter_mbox_data`), with
-    no :class:`RawMessage` per message; every other kind goes through :func:`iter_raw`.
-    """
+    """Every message of every sample path, summarized, in order (streaming)."""
     for path in paths:
         p, kind = resolve_sample(path)
-        if kind != "mbox":
+        if kind == "mbox":
+            yield from scan_mbox(p)
+        else:
             yield from scan_raw(iter_raw(p))
-            continue
-        source = str(p)
-        for position, data in iter_mbox_data(p):
-            if data is None:
-                yield MessageSummary(source=source, position=position, problems=(MBOX_START_PROBLEM,))
-            else:
-                yield summarize(data, source=source, position=position)
+
+
+def scan_mbox(path: str | os.PathLike[str], *, start: int = 0, end: int | None = None,
+              first_ordinal: int | None = None) -> Iterator[MessageSummary]:
+    """Summaries of an mbox, or of the byte range ``start:end`` of one (see :func:`~.readers.iter_mbox`).
+
+    Reads plain ``(position, bytes)`` pairs (:func:`~.readers.iter_mbox_data`): no
+    :class:`RawMessage` per message.
+    """
+    p = Path(path)
+    source = str(p)
+    for position, data in iter_mbox_data(p, start=start, end=end, first_ordinal=first_ordinal):
+        if data is None:
+            yield MessageSummary(source=source, position=position, problems=(MBOX_START_PROBLEM,))
+        else:
+            yield summarize(data, source=source, position=position)
 
 
 def scan_pop3(settings: Any, *, headers_only: bool = False, limit: int | None = None
