@@ -17,8 +17,10 @@ Backends (all built on dnspython):
 * :class:`CachedLookup` — wraps any lookup with a per-run answer cache shared by every
   caller (sync or async; concurrent identical async questions are asked once).
 
-:func:`make_lookup` builds the usual combination from CLI-style options. Layer 3 (client):
-may import errors, model and zones; must not import the SPF core, sandbox or presentation.
+:func:`make_lookup` builds the usual combination from CLI-style options. Questions to given
+nameservers are built and (when plain) read by :mod:`.wire` without dnspython's message
+machinery; dnspython reads every other answer. Layer 3 (client): may import errors, model
+and zones; must not import the SPF core, sandbox or presentation.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Gathers the facts through one :class:`~mailsupport.dnslookup.DnsLookup` (the record, the
 static lookup tree, the vendor include's own record and its sending IPs, check_host() for
-each of them), diagnoses them (:mod:`.findings`), builds the suggested record
+each of them — the first in full with its trace, the others matched against the record tree
+resolved once, :mod:`mailsupport.spf.resolve`), diagnoses them (:mod:`.findings`), builds the suggested record
 (:mod:`mailsupport.spf.suggest`) and evaluates that suggestion too. One generator does the work, so the
 same code runs sync (:func:`check_domain`) and async (:func:`check_domain_async`,
 :func:`check_domains_async` for many domains at once with a shared answer cache).
