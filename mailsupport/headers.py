@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from email.header import decode_header, make_header
-from email.message import Message
 from typing import TYPE_CHECKING, Iterable, Sequence, Union
 
 from .addresses import normalize_address
 from .config import CATCH_ALL_HEADERS
 
 if TYPE_CHECKING:  # pragma: no cover
+    from email.message import Message
+
     from .sizes import AttachmentSize
 
 __all__ = [
@@ -81,7 +81,8 @@ _FOR_RE = re.compile(r"\bfor\s+<?([^\s<>;]+)>?", re.I)
 _ADDR_RE = re.compile(r"<([^<>]*)>|([^\s,<>;\"]+)")
 _BARE_RE = re.compile(r"[^\s,<>;\"(]+@[^\s,<>;\"(@]+")
 
-HeaderInput = Union[Message, bytes, bytearray, memoryview, str, Sequence[tuple[str, str]], "HeaderScan"]
+# email.message is imported only when a Message is given (it pulls in email.utils, socket, urllib...)
+HeaderInput = Union["Message", bytes, bytearray, memoryview, str, Sequence[tuple[str, str]], "HeaderScan"]
 
 
 # the empty line ending the header block: LF or CRLF form, whichever comes first (RFC 5322 §2.1)
@@ -222,6 +223,8 @@ def _scan_of(headers: HeaderInput) -> HeaderScan:
         return scan_header_block(split_header_block(bytes(headers))[0])
     if isinstance(headers, str):
         return scan_header_block(split_header_block(headers.encode("utf-8", "surrogateescape"))[0])
+    from email.message import Message
+
     if isinstance(headers, Message):
         pairs = [(str(k), str(v)) for k, v in headers.raw_items()]
     else:
@@ -472,6 +475,8 @@ def decode_text(value: str) -> str:
     """Decode RFC 2047 encoded words (``=?utf-8?q?...?=``) leniently; plain text is returned as is."""
     if "=?" not in value:
         return value
+    from email.header import decode_header, make_header
+
     try:
         return str(make_header(decode_header(value)))
     except Exception:  # malformed encoded words: keep the raw text (lenient by design)

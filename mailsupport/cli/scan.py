@@ -16,7 +16,6 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 from typing import IO, Iterable
 
 COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subject", "raw_size",
@@ -115,6 +114,7 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
     write the rows of one later range to a temporary file; the files are then copied out in
     order, so the output is exactly what one process writes.
     """
+    import tempfile
     from pathlib import Path
 
     from ..errors import SampleError
