@@ -115,3 +115,15 @@ def test_crlf_in_envelope_address_refused(postfix) -> None:
     with SmtpClient(tenant_for(postfix.port).outbound.server) as client:
         with pytest.raises(UnsafeHeaderError):
             client.send(b"Subject: x\r\n\r\ny\r\n", "a@b", ["c@outside.example>\r\nRCPT TO:<evil@x"])
+
+
+def test_outbound_only_tenant_sends_but_never_fetches(postfix, outside, store) -> None:
+    """run_once for an outbound-only tenant: no POP3 at all, the queue is sent."""
+    from mailsupport.pipeline import run_once
+
+    tenant = tenant_for(postfix.port, provider="outbound-only", inbound=None)
+    submit(tenant, store, from_addr="jane@catchall.example", to=["client@outside.example"], subject="o", text="t")
+    out = run_once(tenant, store, now=0)
+    assert (out["listed"], out["fetched"], out["errors"]) == (0, 0, [])
+    assert out["send"]["sent"] == 1
+    assert len(wait_for_maildir(outside, 1)) == 1
