@@ -3,33 +3,33 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_scan.py [--messages 10000] [--process-messages 20000]
-                                               [--workdir DIR] [--repeat 3]
+                                               [--workdir DIR] [--rounds 5] [--heavy]
 
-Generates (deterministically) a 10,000-message mbox of mixed sizes with some attachments and a
-20,000-message one, then measures, each engine in its own fresh process so memory is comparable:
+Generates (deterministically) a 10,000-message mbox of mixed sizes and attachments (50 % plain
+text, 40 % text + HTML in quoted-printable, 10 % with one or two base64 PDF attachments; every
+message with a DKIM signature and the usual client headers, half delivered by a Postfix
+catch-all, half by Google) and a 20,000-message one, then measures in the same run, each
+engine in its own fresh process so memory is comparable:
 
-* ``fast``: :func:`mailsupport.samples.scan` (bytes-level header scan + size counting);
-* ``mail-parser``: ``mailparser.parse_from_bytes`` on every message;
+* ``fast``: :func:`mailsupport.samples.scan` in-process (every :class:`MessageSummary` field:
+  header scan, exact encoded/decoded sizes, attachments, envelope candidates with positions,
+  provider fingerprint), at 10,000 and at 20,000 messages (peak memory flat = streaming);
+* ``mail-parser``: ``mailparser.parse_from_bytes`` on every message of the 10,000 mbox;
 * ``stdlib``: ``email.parser.BytesParser(policy=policy.default)`` on every message, reading
-  the same headers the fast path reads;
-* ``mailsupport scan`` over the 20,000-message mbox as a whole process (``--format csv`` to
-  /dev/null), and the fast path's peak memory at 10,000 vs 20,000 messages (flat = streaming).
+  the same headers the fast path reads and the attachments;
+* ``mailsupport scan`` as a whole process (``python -m mailsupport scan MBOX``, interpreter start
+  and imports included, stdout to /dev/null): ``--format csv`` (every column) with ``--jobs 1``
+  and with the default jobs (one process per CPU, at most 4), and the default ``table`` format
+  with the default jobs; over 20,000 messages, and with default jobs over 10,000 for memory.
 
-Reports messages/s, MB/s and peak memory (max RSS). Targets from issue #5: the whole
-``mailsupport scan`` process >= 20,000 messages/s and >= 30x mail-parser's rate.
+Each whole-process case and the fast path run ``--rounds`` times, interleaved; best and median
+are reported (other sessions share this machine: the load average is printed before and after).
+Memory is peak RSS (``ru_maxrss``; for a whole process, the largest of the process and its
+workers). Rates are messages per wall second and per CPU second (user + system, workers
+included). Targets from issue #5: the whole ``mailsupport scan`` process >= 20,000 messages/s
+and >= 30x mail-parser's rate in the same run.
 
-Last run (2026-11-26, 2 CPUs shared with four other busy sessions, load 2.4-3.2; default mix,
-67 MB / 134.6 MB)::
-
-    engine                          messages  seconds  msg/s   MB/s  cpu s  msg/cpu-s  peak MB
-    fast                               10000    0.690  14492   97.0   0.68      14745     24.2
-    mail-parser                        10000    9.556   1046    7.0   7.23       1382     28.8
-    stdlib                             10000   13.118    762    5.1  11.92        839     25.8
-    mailsupport scan --jobs 1          20000    1.556  12856   86.5   1.55      12906     24.1
-    mailsupport scan (default jobs)    20000    1.595  12540   84.4   1.71      11664     23.8
-
-i.e. 13.8x mail-parser (10.7x in CPU time), 19x the stdlib parser, peak memory flat (24 MB at
-10,000 and 20,000 messages); both targets missed on this loaded machine.
+Last run: see the bottom of this docstring (updated by hand after a run).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,20 +86,25 @@ def _run_child(engine: str, path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _whole_process(path: Path, jobs: int | None) -> dict:
-    cmd = [PY, "-m", "mailsupport", "scan", str(path), "--format", "csv"]
+def _whole_process(path: Path, messages: int, fmt: str, jobs: int | None) -> dict:
+    """``python -m mailsupport scan PATH --format FMT [--jobs N]`` timed from spawn to exit."""
+    cmd = [PY, "-m", "mailsupport", "scan", str(path), "--format", fmt]
     if jobs is not None:
         cmd += ["--jobs", str(jobs)]
     t0 = time.perf_counter()
     with open(os.devnull, "wb") as devnull:
         proc = subprocess.Popen(cmd, stdout=devnull)
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        _pid, status, usage = os.wait4(proc.pid, 0)  # usage: the process and its reaped workers
     seconds = time.perf_counter() - t0
     if status != 0:
         raise SystemExit(f"mailsupport scan failed with status {status}")
-    label = "mailsupport scan" + (f" --jobs {jobs}" if jobs is not None else " (default jobs)")
-    return {"engine": label, "seconds": seconds, "peak_kb": usage.ru_maxrss,
-            "cpu": usage.ru_utime + usage.ru_stime}
+    return {"seconds": seconds, "peak_kb": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime,
+            "messages": messages}
+
+
+def _label(fmt: str, jobs: int | None, messages: int) -> str:
+    return f"mailsupport scan {fmt} " + (f"--jobs {jobs}" if jobs is not None else "(default jobs)") + \
+        ("" if messages == 20_000 else f" [{messages}]")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--messages", type=int, default=10_000)
     ap.add_argument("--process-messages", type=int, default=20_000)
     ap.add_argument("--workdir", type=Path)
-    ap.add_argument("--repeat", type=int, default=3, help="best of N for the fast path and the process")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of the fast path and of each whole-process case")
     ap.add_argument("--heavy", action="store_true", help="the attachment-rich firm mailbox mix (about 17 KB a message)")
     ap.add_argument("--child", nargs=2, metavar=("ENGINE", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -123,33 +129,51 @@ def main(argv: list[str] | None = None) -> int:
     for path, count in ((small, args.messages), (big, args.process_messages)):
         if not path.exists():
             write_benchmark_mbox(path, count, heavy=args.heavy)
-    mb_small, mb_big = small.stat().st_size / 1e6, big.stat().st_size / 1e6
-    print(f"inputs: {small} ({args.messages} msgs, {mb_small:.1f} MB), {big} ({args.process_messages} msgs, "
-          f"{mb_big:.1f} MB); {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
-    rows = []
-    fast = min((_run_child("fast", small) for _ in range(args.repeat)), key=lambda r: r["seconds"])
-    rows.append((fast, mb_small))
-    fast_big = _run_child("fast", big)
+    mb = {small: small.stat().st_size / 1e6, big: big.stat().st_size / 1e6}
+    load_before = os.getloadavg()
+    print(f"inputs: {small} ({args.messages} msgs, {mb[small]:.1f} MB), {big} ({args.process_messages} msgs, "
+          f"{mb[big]:.1f} MB); {os.cpu_count()} CPUs; load average {load_before[0]:.2f} {load_before[1]:.2f} "
+          f"{load_before[2]:.2f}", flush=True)
+
+    cases = [("csv", 1, big, args.process_messages), ("csv", None, big, args.process_messages),
+             ("table", None, big, args.process_messages), ("csv", None, small, args.messages)]
+    runs: dict[str, list[tuple[dict, float]]] = {}
+    for _round in range(args.rounds):
+        for fmt, jobs, path, count in cases:
+            runs.setdefault(_label(fmt, jobs, count), []).append((_whole_process(path, count, fmt, jobs), mb[path]))
+        runs.setdefault("fast", []).append((_run_child("fast", small), mb[small]))
+    runs.setdefault(f"fast [{args.process_messages}]", []).append((_run_child("fast", big), mb[big]))
     for engine in ("mail-parser", "stdlib"):
-        rows.append((_run_child(engine, small), mb_small))
-    for jobs in (1, None):
-        proc = min((_whole_process(big, jobs) for _ in range(args.repeat)), key=lambda r: r["seconds"])
-        proc["messages"] = args.process_messages
-        rows.append((proc, mb_big))
-    print(f"{'engine':30} {'messages':>9} {'seconds':>8} {'msg/s':>9} {'MB/s':>7} {'cpu s':>7} {'msg/cpu-s':>10} "
-          f"{'peak MB':>8}")
-    for r, mb in rows:
-        print(f"{r['engine']:30} {r['messages']:>9} {r['seconds']:>8.3f} {r['messages'] / r['seconds']:>9.0f} "
-              f"{mb / r['seconds']:>7.1f} {r['cpu']:>7.2f} {r['messages'] / r['cpu']:>10.0f} {r['peak_kb'] / 1024:>8.1f}")
-    rate = {r["engine"]: r["messages"] / r["seconds"] for r, _ in rows}
-    cpu_rate = {r["engine"]: r["messages"] / r["cpu"] for r, _ in rows}
-    ratio = rate["fast"] / rate["mail-parser"]
-    proc_rate = max(rate["mailsupport scan --jobs 1"], rate["mailsupport scan (default jobs)"])
-    print(f"fast path peak memory: {fast['peak_kb'] / 1024:.1f} MB at {args.messages} msgs, "
-          f"{fast_big['peak_kb'] / 1024:.1f} MB at {args.process_messages} msgs")
-    print(f"fast / mail-parser: {ratio:.1f}x wall, {cpu_rate['fast'] / cpu_rate['mail-parser']:.1f}x CPU "
-          f"(target >= 30x); fast / stdlib: {rate['fast'] / rate['stdlib']:.1f}x wall")
-    print(f"mailsupport scan process: {proc_rate:.0f} msg/s (target >= 20000)")
+        runs[engine] = [(_run_child(engine, small), mb[small])]
+    load_after = os.getloadavg()
+
+    print(f"{'engine':40} {'msgs':>6} {'rounds':>6} {'best s':>7} {'median s':>8} {'best msg/s':>10} "
+          f"{'median msg/s':>12} {'MB/s':>6} {'msg/cpu-s':>9} {'peak MB':>7}")
+    rate: dict[str, tuple[float, float, float]] = {}
+    for label, rs in runs.items():
+        secs = sorted(r["seconds"] for r, _mb in rs)
+        best, median = secs[0], statistics.median(secs)
+        n = rs[0][0]["messages"]
+        cpu = min(r["cpu"] for r, _mb in rs)
+        peak = max(r["peak_kb"] for r, _mb in rs) / 1024
+        rate[label] = (n / best, n / median, n / cpu)
+        print(f"{label:40} {n:>6} {len(rs):>6} {best:>7.3f} {median:>8.3f} {n / best:>10.0f} {n / median:>12.0f} "
+              f"{rs[0][1] / best:>6.1f} {n / cpu:>9.0f} {peak:>7.1f}")
+    mp = rate["mail-parser"]
+    print(f"load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
+    for label in ("fast", _label("csv", 1, args.process_messages), _label("csv", None, args.process_messages),
+                  _label("table", None, args.process_messages)):
+        r = rate[label]
+        print(f"{label:40} / mail-parser: {r[0] / mp[0]:5.1f}x best wall, {r[1] / mp[0]:5.1f}x median wall, "
+              f"{r[2] / mp[2]:5.1f}x CPU; / stdlib: {r[0] / rate['stdlib'][0]:5.1f}x best wall")
+    peaks = {label: max(r["peak_kb"] for r, _mb in rs) / 1024 for label, rs in runs.items()}
+    print(f"peak memory, fast path in-process: {peaks['fast']:.1f} MB at {args.messages} msgs, "
+          f"{peaks[f'fast [{args.process_messages}]']:.1f} MB at {args.process_messages}; whole process (default "
+          f"jobs, csv): {peaks[_label('csv', None, args.messages)]:.1f} MB at {args.messages}, "
+          f"{peaks[_label('csv', None, args.process_messages)]:.1f} MB at {args.process_messages}")
+    best_proc = max(rate[_label(f, j, args.process_messages)][0] for f, j, _p, c in cases if c == args.process_messages)
+    print(f"best whole-process rate over {args.process_messages} msgs: {best_proc:.0f} msg/s (target >= 20000), "
+          f"{best_proc / mp[0]:.1f}x mail-parser (target >= 30x)")
     return 0
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from typing import IO, Iterable
 
@@ -49,9 +48,6 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-_CSV_SPECIAL = re.compile('[,"\n\r]').search
-
-
 def _csv_line(cells: tuple[object, ...]) -> str | None:
     """One CSV line as ``csv.writer`` (QUOTE_MINIMAL, ``"\n"`` line ends) writes it, or ``None``.
 
@@ -61,9 +57,12 @@ def _csv_line(cells: tuple[object, ...]) -> str | None:
     """
     out = []
     for cell in cells:
+        if cell.__class__ is int:
+            out.append(str(cell))
+            continue
         if cell.__class__ is not str:
             cell = str(cell)
-        if _CSV_SPECIAL(cell):
+        if "," in cell or '"' in cell or "\n" in cell or "\r" in cell:
             if "\r" in cell:
                 return None
             cell = '"' + cell.replace('"', '""') + '"'
