@@ -13,13 +13,14 @@ Usage::
 Needs Debian's ``knot`` (run as root) and the ``bench`` extra (checkdmarc).
 
 Measured 2026-11-26 on the 2-core development machine (shared with other jobs, so wall
-times vary run to run; the CPU-time ratio is steadier): 10,000 tenants in 9.6 s = 1,040
-tenants/s (8.9 CPU s); checkdmarc 10,000 domains in 115 s = 87 domains/s (SPF alone 168/s):
-12.0x wall, 11.3x per CPU second, 6.2x against checkdmarc's SPF check alone. Peak RSS after
-the audit: 40 MB at 1k, 57 MB at 5k, 68 MB at 10k, 73 MB at 20k tenants — it levels off as
-the bounded caches fill (answers LRU 10,000; SPF parse/name caches 4k-16k entries); results
-are streamed, nothing per tenant is kept. HTML report of the 10k run: 7.9 MB in 0.4 s.
-Under heavier machine load the same run measured 500-620 tenants/s (5-7x).
+times vary run to run; the CPU-time ratio is steadier). 10,000 tenants, two runs: 1,040 and
+898 tenants/s (about 9 CPU s); checkdmarc over the same 10,000 domains 87 and 78 domains/s
+(its SPF check alone 154-168/s): 11.5-12.0x wall, 10.9-11.3x per CPU second, about 6x
+against checkdmarc's SPF check alone. The Dask engine (LocalCluster, 2 processes): 823/s.
+Peak RSS after the audit: 40 MB at 1k, 56 MB at 5k, 68 MB at 10k, 77 MB at 20k tenants;
+the growth slows as the bounded caches fill (answers: LRU 10,000; SPF parse/name caches
+4k-16k entries) and results are streamed (nothing per tenant is kept). HTML report of the
+10k run: 7.9 MB in 0.4 s. Under heavier machine load the same run gave 500-620/s (5-7x).
 """
 
 from __future__ import annotations
