@@ -158,3 +158,22 @@ def test_reports_are_identical_run_to_run(tmp_path, capsys):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     tenants = [r["tenant"] for r in csv.DictReader((tmp_path / "a" / "findings.csv").open())]
     assert tenants == sorted(tenants)
+
+
+def test_zone_option_answers_every_tenant_from_the_given_files(tmp_path, capsys):
+    """``--zone`` (for the whole run) finds what each tenant's own ``zones`` find."""
+    from mailsupport.audit.generate import generate_fleet
+
+    fleet = generate_fleet(tmp_path / "f", 12)
+    zones = [a for _origin, p in fleet.zones for a in ("--zone", str(p))]
+    base = ["audit", str(fleet.tenants_dir), "--checks", "spf,mx", "--format", "csv", "--fail-on", "never"]
+    main(base)
+    own = capsys.readouterr().out
+    main([*base, *zones])
+    assert capsys.readouterr().out == own and own.count("\n") > 5
+
+
+def test_a_bad_nameserver_is_a_usage_error(capsys):
+    """``--nameserver`` with a bad port exits 2 and shows the expected form."""
+    assert main(["audit", str(SAMPLES / "kellyco.toml"), "--nameserver", "127.0.0.1:99999"]) == 2
+    assert "port must be 1-65535, e.g. 127.0.0.1:5353" in capsys.readouterr().err
