@@ -151,7 +151,7 @@ def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None,
             remaining -= len(data)
             return data
 
-        buf = read(CHUNK)
+        buf = read(max(CHUNK, 5))  # at least the 5 bytes of "From " to tell an mbox start
         if buf and not buf.startswith(b"From "):
             yield "0", None
         pos = 0  # start of the current message's From_ line in buf

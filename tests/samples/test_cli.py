@@ -130,3 +130,23 @@ def test_scan_with_workers_gives_the_same_output(cli, monkeypatch, tmp_path, fmt
     assert one == three and one[0] == 0
     if fmt == "json":
         assert [r["position"] for r in json.loads(one[1])] == [str(i) for i in range(1, 301)]
+
+
+def test_scan_worker_failure_is_a_clear_error(cli, monkeypatch, tmp_path):
+    """A worker process that dies makes the scan fail with an error saying so, never a silent short output."""
+    import mailsupport.samples as samples_pkg
+    from mailsupport.cli import scan as scan_cmd
+    from mailsupport.samples.generate import write_benchmark_mbox
+    path = tmp_path / "w.mbox"
+    write_benchmark_mbox(path, 60)
+    real_scan_mbox = samples_pkg.scan_mbox
+
+    def failing_in_workers(p, *, start=0, end=None, first_ordinal=None):
+        if start:
+            raise RuntimeError("disk went away")
+        return real_scan_mbox(p, start=start, end=end, first_ordinal=first_ordinal)
+
+    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(samples_pkg, "scan_mbox", failing_in_workers)
+    code, _out, err = cli("scan", str(path), "--format", "csv", "--jobs", "2")
+    assert code == 2 and "worker process failed" in err and "--jobs 1" in err
