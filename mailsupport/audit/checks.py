@@ -173,11 +173,11 @@ async def _settings(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
 async def _samples(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     if not tenant.sample:
         return CheckOutput()
-    diagnose = _load("mailsupport.diagnose.sample", "diagnose_sample")
+    diagnose_all = _load("mailsupport.diagnose.sample", "diagnose_all")
     # Known providers pick their documented size limits; others are checked against all of them.
     provider = tenant.provider.value if tenant.provider.value in ("gmail", "office365", "exchange") else None
-    result = await asyncio.to_thread(diagnose, [tenant.sample], tenant, "all", provider=provider)
-    return CheckOutput(findings=tuple(result.findings))
+    return CheckOutput(findings=tuple(await asyncio.to_thread(diagnose_all, tenant.sample, tenant,
+                                                              provider=provider)))
 
 
 #: kind -> adapter
