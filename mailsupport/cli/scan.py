@@ -3,8 +3,8 @@
 ``--pop3 TENANT_FILE`` also reads the tenant's live inbound POP3 mailbox, never deleting
 anything (RETR, or ``TOP n 0`` with ``--headers-only``; see :mod:`mailsupport.samples.pop3`).
 
-Streams: each message is read, summarized by the fast path and written before the next is
-read, so a 20,000-message mbox prints in flat memory. A big mbox (over 8 MB) is cut at
+Streams: messages are read, summarized by the fast path and written in batches of 256 rows,
+so a 20,000-message mbox prints in flat memory. A big mbox (over 8 MB) is cut at
 ``From `` lines into ``--jobs`` byte ranges (default: the number of CPUs, at most 4): this
 process scans the first, forked children the others, each child writing its rows to a
 temporary file that is then copied out in order. Imports the scanner only when run.
@@ -23,6 +23,7 @@ COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subj
 _TABLE = (("position", 14), ("encoded_size", 12), ("attachments", 11), ("provider", 8),
           ("envelope", 34), ("subject", 30), ("problems", 30))
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+_BATCH = 256
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,26 +74,35 @@ def _csv_line(cells: tuple[object, ...]) -> str | None:
 def _write_rows(summaries: Iterable, fmt: str, out: IO[str], *, first: bool) -> tuple[int, int]:
     """Write the rows (no header/footer); returns (messages, messages with problems)."""
     n = problems = 0
+    pending: list[str] = []  # rows written in batches: one write call per _BATCH rows
+    write = out.write
     if fmt == "csv":
         import csv
         writer = csv.writer(out, lineterminator="\n")
-        write = out.write
         for s in summaries:
             n += 1
             if s.problems:
                 problems += 1
             line = _csv_line(s.row())
             if line is None:
+                write("".join(pending))
+                pending.clear()
                 writer.writerow(s.row())
-            else:
-                write(line)
+                continue
+            pending.append(line)
+            if len(pending) >= _BATCH:
+                write("".join(pending))
+                pending.clear()
     elif fmt == "json":
         import json
         for s in summaries:
             n += 1
             problems += bool(s.problems)
-            out.write(("\n" if first else ",\n") + json.dumps(s.to_row(), ensure_ascii=False))
+            pending.append(("\n" if first else ",\n") + json.dumps(s.to_row(), ensure_ascii=False))
             first = False
+            if len(pending) >= _BATCH:
+                write("".join(pending))
+                pending.clear()
     else:
         for s in summaries:
             n += 1
@@ -101,7 +111,11 @@ def _write_rows(summaries: Iterable, fmt: str, out: IO[str], *, first: bool) -> 
             env = f"{top.header}: {top.address}" if top else "-"
             cells = (s.position, s.encoded_size, len(s.attachments), s.provider, env, s.subject,
                      "; ".join(s.problems))
-            out.write("  ".join(_clip(v, w).ljust(w) for v, (_n, w) in zip(cells, _TABLE)).rstrip() + "\n")
+            pending.append("  ".join(_clip(v, w).ljust(w) for v, (_n, w) in zip(cells, _TABLE)).rstrip() + "\n")
+            if len(pending) >= _BATCH:
+                write("".join(pending))
+                pending.clear()
+    write("".join(pending))
     return n, problems
 
 

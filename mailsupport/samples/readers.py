@@ -128,8 +128,8 @@ def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None,
 
     The fast scan's reader. ``bytes`` is ``None`` for the one problem row of a file that does
     not start with a ``From `` line (:data:`MBOX_START_PROBLEM`, position ``"0"``). Reads
-    1 MiB chunks (more while one message is bigger than that, doubling so a huge message is
-    read in linear time), so memory grows only with the largest message.
+    1 MiB chunks into one reused buffer (doubled while one message is bigger than half of it,
+    so a huge message is read in linear time), so memory grows only with the largest message.
     """
     try:
         fh = path.open("rb")
@@ -142,62 +142,78 @@ def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None,
         remaining = None if end is None else end - start
         if start:
             fh.seek(start)
+        # one buffer for the whole file: read into it, move the unfinished message to its front
+        # (no new 1 MiB object per chunk); it doubles while one message fills most of it
+        buf = bytearray(max(CHUNK, 5))  # at least the 5 bytes of "From " to tell an mbox start
+        view = memoryview(buf)
 
-        def read(size: int) -> bytes:
+        def fill(at: int) -> int:
             nonlocal remaining
-            if remaining is None:
-                return fh.read(size)
-            data = fh.read(min(size, remaining))
-            remaining -= len(data)
-            return data
+            room = len(buf) - at if remaining is None else min(len(buf) - at, remaining)
+            if room <= 0:
+                return 0
+            got = fh.readinto(view[at:at + room]) or 0
+            if remaining is not None:
+                remaining -= got
+            return got
 
-        buf = read(max(CHUNK, 5))  # at least the 5 bytes of "From " to tell an mbox start
-        if buf and not buf.startswith(b"From "):
+        filled = fill(0)
+        if filled and buf[:5] != b"From ":
             yield "0", None
         pos = 0  # start of the current message's From_ line in buf
         search = 1  # where the next line start may be (earlier bytes were searched already)
         quoted = False  # the current message has a quoted ">From " line (mboxrd/mboxo)
         finder = _FROM_LINE_RE.finditer
-        while buf:
-            # one pass finds both the From_ lines and the quoted ">From " body lines
-            for match in finder(buf, search):
-                nxt = match.start() + 1
-                if buf[nxt] == 62:  # ">": a quoted body line of the current message
-                    quoted = True
-                    continue
-                ordinal += 1
-                eol = buf.find(b"\n", pos, nxt)
-                body_start = nxt if eol < 0 else eol + 1
-                # drop the separator line before the next From_ line while slicing (one copy, not two)
-                stop = nxt
-                if buf.startswith(b"\r\n\r\n", stop - 4, stop) and stop - 4 >= body_start:
-                    stop -= 2
-                elif buf.startswith(b"\n\n", stop - 2, stop) and stop - 2 >= body_start:
-                    stop -= 1
-                msg = buf[body_start:stop]
-                yield str(ordinal), (_unescape(msg) if quoted else msg)
-                quoted = False
-                pos = nxt
-            tail = len(buf) - pos
-            more = read(max(CHUNK, tail))
-            if more:
+        try:
+            while filled:
+                # one pass finds both the From_ lines and the quoted ">From " body lines
+                for match in finder(buf, search, filled):
+                    nxt = match.start() + 1
+                    if buf[nxt] == 62:  # ">": a quoted body line of the current message
+                        quoted = True
+                        continue
+                    ordinal += 1
+                    eol = buf.find(b"\n", pos, nxt)
+                    body_start = nxt if eol < 0 else eol + 1
+                    # drop the separator line before the next From_ line while slicing (one copy)
+                    stop = nxt
+                    if stop - 4 >= body_start and buf.startswith(b"\r\n\r\n", stop - 4, stop):
+                        stop -= 2
+                    elif stop - 2 >= body_start and buf.startswith(b"\n\n", stop - 2, stop):
+                        stop -= 1
+                    msg = view[body_start:stop].tobytes()
+                    yield str(ordinal), (_unescape(msg) if quoted else msg)
+                    quoted = False
+                    pos = nxt
                 # search again from the start of the old buffer's last line: a line start may straddle the end
-                search = max(1, buf.rfind(b"\n", pos) - pos)
-                buf = buf[pos:] + more
-                pos = 0
-                continue
-            if pos < len(buf):  # the last message runs to the end of the file
-                ordinal += 1
-                eol = buf.find(b"\n", pos)
-                body_start = len(buf) if eol < 0 else eol + 1
-                stop = len(buf)
-                if buf.startswith(b"\r\n\r\n", stop - 4, stop) and stop - 4 >= body_start:
-                    stop -= 2
-                elif buf.startswith(b"\n\n", stop - 2, stop) and stop - 2 >= body_start:
-                    stop -= 1
-                msg = buf[body_start:stop]
-                yield str(ordinal), (_unescape(msg) if quoted else msg)
-            break
+                search = max(1, buf.rfind(b"\n", pos, filled) - pos)
+                tail = filled - pos
+                if pos:
+                    view[:tail] = view[pos:filled]
+                    pos = 0
+                filled = tail
+                if tail * 2 > len(buf):
+                    view.release()
+                    buf.extend(bytes(len(buf)))
+                    view = memoryview(buf)
+                got = fill(tail)
+                if got:
+                    filled += got
+                    continue
+                if filled:  # the last message runs to the end of the file
+                    ordinal += 1
+                    eol = buf.find(b"\n", 0, filled)
+                    body_start = filled if eol < 0 else eol + 1
+                    stop = filled
+                    if stop - 4 >= body_start and buf.startswith(b"\r\n\r\n", stop - 4, stop):
+                        stop -= 2
+                    elif stop - 2 >= body_start and buf.startswith(b"\n\n", stop - 2, stop):
+                        stop -= 1
+                    msg = view[body_start:stop].tobytes()
+                    yield str(ordinal), (_unescape(msg) if quoted else msg)
+                break
+        finally:
+            view.release()
 
 
 def count_mbox_messages(path: Path, end: int | None = None) -> int:
