@@ -183,7 +183,7 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
             batch.clear()
 
         def finish(dele: bool, wait: bool) -> None:
-            while in_flight and (wait or in_flight[0][0].done() or len(in_flight) > 2):
+            while in_flight and (wait or in_flight[0][0].done() or len(in_flight) > 4):
                 future, done = in_flight.pop(0)
                 stored = future.result()  # StoreError propagates: the session is aborted, nothing deleted
                 for (e, _raw, d, unreadable, q), sm in zip(done, stored):
