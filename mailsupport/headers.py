@@ -32,8 +32,6 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Sequence, Union
 
-from .addresses import normalize_address
-from .config import CATCH_ALL_HEADERS
 
 if TYPE_CHECKING:  # pragma: no cover
     from email.message import Message
@@ -61,8 +59,24 @@ __all__ = [
     "POSITIONS",
 ]
 
-#: Lower-case header name -> canonical name from :data:`~mailsupport.config.CATCH_ALL_HEADERS`.
-_CANONICAL = {name.lower(): name for name in CATCH_ALL_HEADERS if name != "Received-for"}
+#: Lower-case header name -> canonical name from :data:`~mailsupport.config.CATCH_ALL_HEADERS`,
+#: filled on first use (:func:`_canonical`): a scan process then never imports the tenant
+#: configuration, and :mod:`mailsupport.addresses` only for an address that needs its parser.
+_CANONICAL: dict[str, str] = {}
+
+
+def _canonical(lname: str) -> str:
+    if not _CANONICAL:
+        from .config import CATCH_ALL_HEADERS
+        _CANONICAL.update({name.lower(): name for name in CATCH_ALL_HEADERS if name != "Received-for"})
+    return _CANONICAL[lname]
+
+
+def _normalize_address(value: str) -> str:
+    from .addresses import normalize_address
+    return normalize_address(value)
+
+
 RECEIVED_FOR = "Received-for"
 
 #: Position labels of :attr:`RecipientEvidence.position`.
@@ -117,7 +131,8 @@ def parse_fields(block: bytes) -> list[tuple[str, str]]:
 SCANNED = ("delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "x-gm-original-to", "received",
            "message-id", "date", "from", "to", "cc", "subject", "content-type", "content-transfer-encoding",
            "content-disposition")
-_TRACE = frozenset(_CANONICAL) | {"received"}
+#: The envelope headers (CATCH_ALL_HEADERS lower-cased, ``Received-for`` being a Received line) and Received.
+_TRACE = frozenset(SCANNED[:6])
 # A literal "\n" first lets the regex engine jump from line to line (the block gets a "\n" prepended).
 # Every line that starts a field (not a continuation line) gives one match, so a match's ordinal is
 # its field index: a scanned name with its value and folded continuation lines (RFC 5322 §2.2.3),
@@ -281,7 +296,7 @@ def _addresses(value: str) -> list[str]:
             local, _, domain = token.rpartition("@")  # fast path of normalize_address
             out.append(f"{local}@{domain.lower().rstrip('.')}")
             continue
-        addr = normalize_address(token)
+        addr = _normalize_address(token)
         if addr:
             out.append(addr)
     return out
@@ -332,7 +347,11 @@ def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[Recipi
             token = m.group(1)
             address = _FOR_MEMO.get(token)
             if address is None:
-                address = normalize_address(token)
+                if "@" in token and token[:1] != "," and token[-1:] != "," and token[:7].lower() != "mailto:":
+                    local, _, domain = token.rpartition("@")  # what normalize_address gives for such a token
+                    address = f"{local}@{domain.lower().rstrip('.')}"
+                else:
+                    address = _normalize_address(token)
                 if len(_FOR_MEMO) >= _MEMO_MAX:
                     _FOR_MEMO.clear()
                 _FOR_MEMO[token] = address
@@ -350,7 +369,7 @@ def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[Recipi
         key = (entry, position)
         found = memo.get(key)
         if found is None:
-            canonical = _CANONICAL[lname]
+            canonical = _canonical(lname)
             trusted = position != "below-received"
             found = tuple(RecipientEvidence(header=canonical, address=addr, raw=value, index=i,
                                             trusted=trusted, position=position) for addr in _addresses(value))

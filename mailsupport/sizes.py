@@ -26,7 +26,6 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from .config import DEFAULT_SIZE_LIMIT
 from .headers import parse_fields, split_header_block
 
 __all__ = [
@@ -45,8 +44,18 @@ __all__ = [
 ]
 
 MIB = 1024 * 1024
-#: The product's advice: keep messages under 10 MB (help page, Email Size Limits).
-RECOMMENDED_SIZE = DEFAULT_SIZE_LIMIT
+
+
+def __getattr__(name: str) -> int:
+    """``RECOMMENDED_SIZE``: the product's advice, keep messages under 10 MB (help page, Email Size Limits).
+
+    It is :data:`~mailsupport.config.DEFAULT_SIZE_LIMIT`, read on first use so that a scan
+    process, which never needs it, does not import the tenant configuration.
+    """
+    if name == "RECOMMENDED_SIZE":
+        from .config import DEFAULT_SIZE_LIMIT
+        return DEFAULT_SIZE_LIMIT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 #: postconf(5) ``message_size_limit`` default.
 POSTFIX_DEFAULT_LIMIT = 10_240_000
 

@@ -18,7 +18,8 @@ import re
 import pytest
 
 from mailsupport.addresses import normalize_address
-from mailsupport.headers import (_CANONICAL, _EVIDENCE_MEMO, _MEMO_MAX, HeaderScan, _addresses, candidates_from_trace,
+from mailsupport.headers import (_EVIDENCE_MEMO, _MEMO_MAX, _TRACE, HeaderScan, _addresses, _canonical,
+                                 candidates_from_trace,
                                  decode_text, fingerprint_from_scan, provider_from_scan, scan_header_block,
                                  split_header_block)
 from mailsupport.samples import scan
@@ -54,6 +55,7 @@ EDGE = [
     b"Received: from x by mail.protection.outlook.com with Microsoft SMTP Server for <o@x.example>\n"
     b"X-MS-Exchange-Organization-A: 1\n\nx",
     b"Received: (qmail 1234 invoked by uid 0); now\nDelivered-To: below@q\n\nx",
+    b"Received: from a by b for x@Y.EXAMPLE., ; now\nReceived: c for mailto:Q@R.example\nReceived: d for ,z@W.\n\n",
     b"Content-Type: multipart/mixed; boundary=\"a\"\n\n--a\nContent-Type: multipart/alternative; boundary=\"b\"\n\n"
     b"--b\n\ntext\n--b--\n--a\ncontent-type: message/rfc822\n\nSubject: inner\n\nbody\n--a--\n",
 ]
@@ -109,7 +111,7 @@ def _ref_candidates(trace) -> list[tuple]:
                             "topmost-received" if i == top else "below-received"))
             continue
         position = "no-received" if top is None else "above-received" if i < top else "below-received"
-        out.extend((_CANONICAL[name], a, value, i, position != "below-received", position) for a in _addresses(value))
+        out.extend((_canonical(name), a, value, i, position != "below-received", position) for a in _addresses(value))
     return out
 
 
@@ -163,6 +165,13 @@ def test_fast_summary_equals_references_on_generated_mail(generated):
     for _pos, raw in generated:
         _check(raw)
         _check(raw.replace(b"\n", b"\r\n"))
+
+
+def test_trace_names_are_the_catch_all_headers():
+    """The scanned envelope names are config.CATCH_ALL_HEADERS (Received-for being the Received line)."""
+    from mailsupport.config import CATCH_ALL_HEADERS
+    assert _TRACE == {n.lower() for n in CATCH_ALL_HEADERS if n != "Received-for"} | {"received"}
+    assert all(_canonical(n.lower()) == n for n in CATCH_ALL_HEADERS if n != "Received-for")
 
 
 def test_field_index_counts_lines_not_matches():
