@@ -395,7 +395,10 @@ class ResolverLookup:
         except TimeoutError:
             raise dns.exception.Timeout(timeout=timeout) from None
         finally:
-            mux.pending.pop(wire_id, None)
+            # only our own entry: once our answer popped it, another question may already
+            # have been given the same id (it must keep waiting for its own answer)
+            if mux.pending.get(wire_id) is future:
+                del mux.pending[wire_id]
             if not mux.pending:
                 # idle: close unless another question goes out first (so sockets never
                 # outlive a short-lived event loop such as asyncio.run's)

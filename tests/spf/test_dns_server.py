@@ -197,3 +197,33 @@ def test_cached_lookup_bound_evicts_the_least_recently_used_answer(zone_server):
     with pytest.raises(ConfigError, match="max_entries"):
         CachedLookup(lookup.inner, max_entries=0)
     assert make_lookup(nameserver="127.0.0.1:53", max_entries=5).max_entries == 5
+
+
+def test_async_lookup_keeps_a_question_whose_id_was_just_reused(zone_server, monkeypatch):
+    """Message ids recur (16 bits); an answered question must not unregister a newer question
+    that was given the same id before the first one's task resumed (that one would wait for
+    its timeout). Ids are drawn from a tiny space here so reuse happens all the time."""
+    import mailsupport.dnslookup as dl
+
+    def few_ids(self):
+        return next(i for i in range(8) if i not in self.pending)
+
+    monkeypatch.setattr(dl._UdpMux, "new_id", few_ids)
+    lookup = ResolverLookup.for_nameserver(zone_server.address, timeout=2)  # one try: a lost question fails
+    names = [("mail.example.test", "A"), ("example.test", "MX"), ("mail.example.test", "AAAA"),
+             ("nope.example.test", "A")] * 40
+
+    async def run():
+        sem = asyncio.Semaphore(6)
+
+        async def one(q):
+            async with sem:
+                return await lookup.aquery(*q)
+
+        try:
+            return await asyncio.gather(*(one(q) for q in names))
+        finally:
+            await lookup.aclose()
+
+    answers = asyncio.run(run())
+    assert [a.name for a in answers] == [n for n, _t in names]
