@@ -216,24 +216,37 @@ def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None,
             view.release()
 
 
+_FROM_ONLY_RE = re.compile(rb"\nFrom ")
+
+
 def count_mbox_messages(path: Path, end: int | None = None) -> int:
-    """How many messages start before byte ``end`` of an mbox (all of them without ``end``)."""
+    """How many messages start before byte ``end`` of an mbox (all of them without ``end``).
+
+    Reads into one reused buffer keeping the last 5 bytes of each chunk in front of the next
+    (a From_ line may straddle two chunks); a worker scanning a later byte range counts the
+    messages before it with this.
+    """
     n = 0
-    tail = b""
-    with path.open("rb") as fh:
+    buf = bytearray(max(CHUNK, 5) + 5)
+    keep = 0  # bytes of the previous chunk kept at the front
+    findall = _FROM_ONLY_RE.findall
+    with path.open("rb") as fh, memoryview(buf) as view:
         remaining = end
         first = True
         while remaining is None or remaining > 0:
-            data = fh.read(CHUNK if remaining is None else min(CHUNK, remaining))
-            if not data:
+            room = len(buf) - keep if remaining is None else min(len(buf) - keep, remaining)
+            got = fh.readinto(view[keep:keep + room])
+            if not got:
                 break
             if remaining is not None:
-                remaining -= len(data)
-            if first and data.startswith(b"From "):
+                remaining -= got
+            filled = keep + got
+            if first and buf.startswith(b"From "):
                 n += 1
             first = False
-            n += (tail + data).count(b"\nFrom ")
-            tail = data[-5:]
+            n += len(findall(buf, 0, filled))
+            keep = min(5, filled)
+            view[:keep] = view[filled - keep:filled]
     return n
 
 

@@ -224,6 +224,9 @@ def test_mbox_reader_equals_whole_file_split_at_any_chunk_size(tmp_path, monkeyp
     monkeypatch.setattr(readers, "CHUNK", chunk)
     got = [d for _p, d in iter_mbox_data(path)]
     assert got == _ref_mbox(data)
+    assert readers.count_mbox_messages(path) == len(got)
+    cut = data.index(b"\nFrom ", len(data) // 2) + 1
+    assert readers.count_mbox_messages(path, cut) == data[:cut].count(b"\nFrom ") + 1
     assert [r.position for r in scan(path)] == [str(i) for i in range(1, len(got) + 1)]
 
 
