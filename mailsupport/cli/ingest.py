@@ -3,7 +3,8 @@
 Each message is routed exactly as a fetched one, stored durably with its decision, and a
 failed one is queued for the failed-emails address (sent by the next ``mailsupport run``).
 Prints one JSON object per file (``--format json``, default) or a table line (``text``).
-Exit 0 when every file was stored, 3 when one could not be read or stored.
+Exit 0 when every file was stored, 3 when one could not be read or stored. Thin: parses,
+calls :func:`mailsupport.pipeline.ingest_files`, prints; imports the library lazily.
 """
 
 from __future__ import annotations

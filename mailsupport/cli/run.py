@@ -4,7 +4,8 @@
 skipped as already seen, kept on the server, errors, and the send pass) and exits 0 when the
 poll met no error, 3 when it did. ``--every 300`` polls like the product (every 5 minutes),
 printing one JSON line per poll, until Ctrl-C. The store (Maildir + SQLite index) defaults to
-``./mailsupport-store/<org key>``.
+``./mailsupport-store/<org key>``. Thin: parses, calls :func:`mailsupport.pipeline.run_once`,
+prints; imports the library lazily (never the sandbox).
 """
 
 from __future__ import annotations

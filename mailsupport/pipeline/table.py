@@ -1,7 +1,8 @@
 """Routing decisions as rows and as a pandas table (for the notebook and reports).
 
 Owns :func:`decision_rows` (plain dicts, no pandas) and :func:`decisions_frame` (imports
-pandas inside the function so ``import mailsupport`` stays fast). Reads the store only.
+pandas inside the function so ``import mailsupport`` stays fast). Reads the store only;
+must not import the clients, the sandbox or the CLI.
 """
 
 from __future__ import annotations
