@@ -59,16 +59,15 @@ __all__ = [
     "POSITIONS",
 ]
 
-#: Lower-case header name -> canonical name from :data:`~mailsupport.config.CATCH_ALL_HEADERS`,
-#: filled on first use (:func:`_canonical`): a scan process then never imports the tenant
-#: configuration, and :mod:`mailsupport.addresses` only for an address that needs its parser.
-_CANONICAL: dict[str, str] = {}
+#: Lower-case header name -> canonical name: :data:`~mailsupport.config.CATCH_ALL_HEADERS` without
+#: ``Received-for`` (a test keeps the two equal). Spelled out here so that a scan process never
+#: imports the tenant configuration (and :mod:`mailsupport.addresses` only for an address that
+#: needs its parser).
+_CANONICAL = {"delivered-to": "Delivered-To", "x-original-to": "X-Original-To", "envelope-to": "Envelope-To",
+              "x-envelope-to": "X-Envelope-To", "x-gm-original-to": "X-Gm-Original-To"}
 
 
 def _canonical(lname: str) -> str:
-    if not _CANONICAL:
-        from .config import CATCH_ALL_HEADERS
-        _CANONICAL.update({name.lower(): name for name in CATCH_ALL_HEADERS if name != "Received-for"})
     return _CANONICAL[lname]
 
 
@@ -132,7 +131,7 @@ SCANNED = ("delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "x-g
            "message-id", "date", "from", "to", "cc", "subject", "content-type", "content-transfer-encoding",
            "content-disposition")
 #: The envelope headers (CATCH_ALL_HEADERS lower-cased, ``Received-for`` being a Received line) and Received.
-_TRACE = frozenset(SCANNED[:6])
+_TRACE = frozenset(_CANONICAL) | {"received"}
 # A literal "\n" first lets the regex engine jump from line to line (the block gets a "\n" prepended).
 # Every line that starts a field (not a continuation line) gives one match, so a match's ordinal is
 # its field index: a scanned name with its value and folded continuation lines (RFC 5322 §2.2.3),
@@ -369,7 +368,7 @@ def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[Recipi
         key = (entry, position)
         found = memo.get(key)
         if found is None:
-            canonical = _canonical(lname)
+            canonical = _CANONICAL[lname]
             trusted = position != "below-received"
             found = tuple(RecipientEvidence(header=canonical, address=addr, raw=value, index=i,
                                             trusted=trusted, position=position) for addr in _addresses(value))

@@ -18,7 +18,7 @@ import re
 import pytest
 
 from mailsupport.addresses import normalize_address
-from mailsupport.headers import (_EVIDENCE_MEMO, _MEMO_MAX, _TRACE, HeaderScan, _addresses, _canonical,
+from mailsupport.headers import (_EVIDENCE_MEMO, _MEMO_MAX, _TRACE, SCANNED, HeaderScan, _addresses, _canonical,
                                  candidates_from_trace,
                                  decode_text, fingerprint_from_scan, provider_from_scan, scan_header_block,
                                  split_header_block)
@@ -172,6 +172,7 @@ def test_trace_names_are_the_catch_all_headers():
     from mailsupport.config import CATCH_ALL_HEADERS
     assert _TRACE == {n.lower() for n in CATCH_ALL_HEADERS if n != "Received-for"} | {"received"}
     assert all(_canonical(n.lower()) == n for n in CATCH_ALL_HEADERS if n != "Received-for")
+    assert set(_TRACE) <= set(SCANNED)
 
 
 def test_field_index_counts_lines_not_matches():
