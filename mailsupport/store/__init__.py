@@ -19,7 +19,8 @@ therefore never loses and never duplicates.
 Disk full or unwritable: :class:`~mailsupport.errors.StoreError` naming the directory, the
 OS reason and what to do; the partially written ``tmp/`` file is removed.
 
-Layer 3 (the only file-system writer of the pipeline). Must not import the network clients,
+The outgoing queue and the sent-Message-ID index live in :mod:`.outbox` (a mixin of
+:class:`Store`). Layer 3 (the only file-system writer of the pipeline). Must not import the network clients,
 the pipeline or presentation modules.
 """
 
@@ -37,7 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from .errors import StoreError
+from ..errors import StoreError
+from .outbox import OutboxMixin, QueuedMessage
 
 __all__ = ["StoredMessage", "QueuedMessage", "Store", "message_key"]
 
@@ -112,22 +114,6 @@ class StoredMessage:
     created: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QueuedMessage:
-    """One outgoing message waiting in (or done with) the send queue."""
-
-    id: int
-    mail_from: str
-    rcpt_tos: tuple[str, ...]
-    raw: bytes
-    matter: str
-    message_id: str
-    state: str
-    attempts: int
-    next_attempt: float
-    last_reply: str
-
-
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -149,7 +135,7 @@ def _store_error(action: str, where: Path, exc: OSError) -> StoreError:
     return StoreError(f"cannot {action} in {where}: {what}; nothing was deleted on the server; {hint}")
 
 
-class Store:
+class Store(OutboxMixin):
     """A store directory (Maildir + SQLite index). Use as a context manager or call :meth:`close`.
 
     ``clock`` returns the current time (seconds); injected so tests and replays are exact.
@@ -367,69 +353,6 @@ class Store:
             "FROM decisions d JOIN messages m ON m.id = d.message_id ORDER BY m.id").fetchall()
         return [{"message": r[0], "uidl": r[1], "source": r[2], "file": r[3], "kind": r[4], "target": r[5],
                  "reason": r[6], "trace": json.loads(r[7])} for r in rows]
-
-    # ------------------------------------------------------------------ sent mail
-    def record_sent(self, message_id: str, matter: str) -> None:
-        """Remember that we sent ``message_id`` from ``matter`` (replies route back to it)."""
-        self._write("INSERT OR REPLACE INTO sent(message_id, matter, sent_at) VALUES (?,?,?)",
-                    (message_id.strip(), matter, self._clock()))
-
-    def sent_matters(self, message_ids: Iterable[str]) -> dict[str, str]:
-        """Message-ID -> matter for those of ``message_ids`` that we sent."""
-        ids = [m.strip() for m in message_ids if m.strip()]
-        out: dict[str, str] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            q = ",".join("?" * len(chunk))
-            with self._lock:
-                out.update(self._db.execute(f"SELECT message_id, matter FROM sent WHERE message_id IN ({q})",
-                                            chunk).fetchall())
-        return out
-
-    # ------------------------------------------------------------------ outgoing queue
-    def enqueue(self, raw: bytes, *, mail_from: str, rcpt_tos: Iterable[str], matter: str = "",
-                message_id: str = "") -> int:
-        """Put a message in the send queue; returns its queue id."""
-        cur = self._write("INSERT INTO queue(mail_from, rcpt_tos, raw, matter, message_id, next_attempt) "
-                          "VALUES (?,?,?,?,?,?)",
-                          (mail_from, json.dumps(list(rcpt_tos)), raw, matter, message_id, 0.0))
-        return int(cur.lastrowid)
-
-    def queued(self, *, due_at: float | None = None, state: str = "queued") -> list[QueuedMessage]:
-        """Queue entries in ``state`` (due at or before ``due_at`` when given), oldest first."""
-        sql = ("SELECT id, mail_from, rcpt_tos, raw, matter, message_id, state, attempts, next_attempt, last_reply "
-               "FROM queue WHERE state=?")
-        params: list[Any] = [state]
-        if due_at is not None:
-            sql += " AND next_attempt<=?"
-            params.append(due_at)
-        rows = self._db.execute(sql + " ORDER BY id", params).fetchall()
-        return [QueuedMessage(id=r[0], mail_from=r[1], rcpt_tos=tuple(json.loads(r[2])), raw=r[3], matter=r[4],
-                              message_id=r[5], state=r[6], attempts=r[7], next_attempt=r[8], last_reply=r[9])
-                for r in rows]
-
-    def update_queued(self, queue_id: int, *, state: str, attempts: int, next_attempt: float, last_reply: str,
-                      sent_matter: str = "", message_id: str = "") -> None:
-        """Record the outcome of one send attempt (and, when ``sent_matter`` is given, the sent
-        Message-ID -> matter, in the same transaction)."""
-        with self._lock:
-            # NORMAL: after a power cut this update may be lost and the message sent again, but
-            # never lost; a process crash keeps it (WAL). Queueing itself stays FULL.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._write("BEGIN IMMEDIATE")
-            try:
-                self._write("UPDATE queue SET state=?, attempts=?, next_attempt=?, last_reply=? WHERE id=?",
-                            (state, attempts, next_attempt, last_reply, queue_id))
-                if sent_matter and message_id:
-                    self._write("INSERT OR REPLACE INTO sent(message_id, matter, sent_at) VALUES (?,?,?)",
-                                (message_id.strip(), sent_matter, self._clock()))
-                self._write("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-            finally:
-                self._db.execute("PRAGMA synchronous=FULL")
 
     # ------------------------------------------------------------------ polls
     def record_poll(self, account: str, *, listed: int, left_on_server: int, summary: Mapping[str, Any]) -> None:
