@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("messages", nargs="+", type=Path, metavar="MESSAGE.eml", help="messages to ingest")
     p.add_argument("--store", type=Path, metavar="DIR", help="store directory (default ./mailsupport-store/ORGKEY)")
     p.add_argument("--format", choices=("json", "text"), default="json", help="output format (default json)")
+    p.add_argument("--rcpt", action="append", default=None, metavar="ADDRESS",
+                   help="the envelope recipient, when known (repeatable); otherwise the tenant's catch-all "
+                        "header decides, as for fetched mail")
     p.set_defaults(func=_run)
 
 
@@ -33,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
     tenant = load_tenant(args.tenant)
     store_dir = args.store or Path("mailsupport-store") / tenant.org_key
     with Store(store_dir) as store:
-        results = ingest_files(tenant, store, args.messages)
+        results = ingest_files(tenant, store, args.messages, envelope_recipients=args.rcpt)
     for r in results:
         if args.format == "json":
             d = r.to_dict()

@@ -75,8 +75,13 @@ def ingest_message(tenant: Tenant, store: Store, raw: bytes, *, source: str = "i
                         forwarded_as_failed=bool(enqueue) and stored.created)
 
 
-def ingest_files(tenant: Tenant, store: Store, paths: Iterable[str | os.PathLike[str]]) -> list[IngestResult]:
-    """Ingest ``.eml`` files (the plugin path). An unreadable file is reported, not fatal."""
+def ingest_files(tenant: Tenant, store: Store, paths: Iterable[str | os.PathLike[str]], *,
+                 envelope_recipients: Sequence[str] | None = None) -> list[IngestResult]:
+    """Ingest ``.eml`` files (the plugin path). An unreadable file is reported, not fatal.
+
+    ``envelope_recipients`` are used as the SMTP envelope when the caller knows it; otherwise
+    the tenant's catch-all header choice decides, exactly as for fetched mail.
+    """
     out = []
     for p in paths:
         path = Path(p)
@@ -89,7 +94,8 @@ def ingest_files(tenant: Tenant, store: Store, paths: Iterable[str | os.PathLike
                                                            reason="file not readable")))
             continue
         try:
-            out.append(ingest_message(tenant, store, raw, source=f"ingest:{path}"))
+            out.append(ingest_message(tenant, store, raw, source=f"ingest:{path}",
+                                      envelope_recipients=envelope_recipients))
         except StoreError as exc:
             out.append(IngestResult(source=str(path), created=False, forwarded_as_failed=False, error=str(exc),
                                     decision=RouteDecision(kind=RouteKind.FAILED, target="", reason="not stored")))

@@ -76,3 +76,14 @@ def test_ingest_twice_stores_once_and_unreadable_file_reported(tmp_path: Path, c
         "alias", "jane@catchall.example", True, False)
     assert main(["ingest", "--tenant", str(tenant), "--store", store, str(tmp_path / "missing.eml")]) == 3
     assert "cannot read" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_ingest_with_known_envelope_recipient(tmp_path: Path, capsys) -> None:
+    """--rcpt gives the envelope: a message whose headers name nobody is filed to that matter."""
+    eml = tmp_path / "m.eml"
+    eml.write_bytes(b"From: c@outside.example\r\nTo: someone@else.example\r\nSubject: x\r\n\r\nbody\r\n")
+    tenant = write_tenant(tmp_path / "t.json")
+    assert main(["ingest", "--tenant", str(tenant), "--store", str(tmp_path / "s"), "--format", "text",
+                 "--rcpt", "1002@smithlaw.actionstep.example", str(eml)]) == 0
+    line = capsys.readouterr().out.strip().split("\t")
+    assert line[1:3] == ["matter", "1002"]
