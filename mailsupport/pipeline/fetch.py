@@ -10,6 +10,11 @@ crash at any instant safe (issue #3, "Nothing is lost"):
    after a successful ``QUIT`` (RFC 1939 §6), so a crash before QUIT deletes nothing.
 4. ``QUIT`` after every message is stored; then the store notes what the server deleted.
 
+Throughput without weakening step 3: RETRs go out in pipelined windows, messages are made
+durable in batches (files fsynced in parallel, one directory fsync and one index commit per
+batch) by a committer thread while the next window is retrieved, and a batch's DELEs are
+sent only after its commit returned.
+
 A rerun after a crash re-lists: stored UIDLs are skipped (and deleted if confirmed), a
 message stored but not indexed is found again by its deterministic Maildir name, so nothing
 is lost and nothing duplicated.
