@@ -128,3 +128,28 @@ def test_pipelined_retr_broken_off_mid_message(tenant, tmp_path: Path, action: s
         assert (again.fetched, again.skipped_as_already_seen, again.deleted) == (3, 2, 5)
         ids = sorted(email.message_from_bytes(store.read(m))["Message-ID"] for m in store.messages())
         assert ids == [f"<p{i}@x>" for i in range(5)]
+
+
+def test_wildcard_mail_during_a_poll_shares_the_store_safely(tenant, tmp_path: Path) -> None:
+    """Wildcard deliveries (sandbox thread) while a poll commits batches: every message stored once."""
+    import threading
+
+    with Store(tmp_path) as store, sandbox_mod.Sandbox([tenant], on_wildcard=wildcard_handler(tenant, store)) as sb:
+        local = sb.tenant_settings(tenant)
+        for i in range(60):
+            sb.deliver(f"Subject: p{i}\r\nMessage-ID: <poll{i}@x>\r\n\r\nx\r\n".encode(), "c@outside.example",
+                       ["1042@smithlaw.example"])
+
+        def wildcard() -> None:
+            for i in range(20):
+                sb.deliver(f"Subject: w{i}\r\nMessage-ID: <wild{i}@x>\r\n\r\nx\r\n".encode(), "c@outside.example",
+                           [f"1043@{tenant.matter_domain}"])
+
+        t = threading.Thread(target=wildcard)
+        t.start()
+        summary = poll(local, store)
+        t.join()
+        sb.wait_for(lambda: len(store.decisions()) >= 80, what="all 80 decisions")
+        assert summary.fetched == 60 and not summary.errors
+        sources = sorted(d["source"] for d in store.decisions())
+        assert sources == ["pop3"] * 60 + ["wildcard"] * 20
