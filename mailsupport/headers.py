@@ -227,7 +227,7 @@ def scan_header_block(block: bytes) -> HeaderScan:
             first[name] = value
     first_field = "delivered-to" if block[:13].lower() == b"delivered-to:" else ""
     has = bool(first) or ms_org > 0 or _ANY_FIELD_RE.search(block) is not None
-    return HeaderScan(first=first, trace=trace, ms_org=ms_org, first_field=first_field, has_fields=has)
+    return HeaderScan(first, trace, ms_org, first_field, has)
 
 
 def _scan_of(headers: HeaderInput) -> HeaderScan:

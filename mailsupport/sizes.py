@@ -416,9 +416,15 @@ def measure_body(raw: bytes, body_offset: int, headers: Mapping[str, str]
     ``content-disposition`` to the message's first value of each (other keys are ignored, so
     the fast scan passes its whole first-value map); the encoded size is ``len(raw)``.
     """
+    get = headers.get
+    ct_value = get("content-type")
+    cte_value = get("content-transfer-encoding")
+    disp = get("content-disposition")
+    if not disp and ct_value is not None and (cte_value is None or cte_value in _IDENTITY):
+        ctype, multipart, named = _content_type(ct_value)
+        if not multipart and not named:  # one plain body counted as it is: the usual short message
+            return len(raw), [], []
     atts: list[AttachmentSize] = []
     problems: list[str] = []
-    get = headers.get
-    raw_body = _walk(get("content-type"), get("content-transfer-encoding"), get("content-disposition"),
-                     raw, body_offset, len(raw), 0, atts, problems)
+    raw_body = _walk(ct_value, cte_value, disp, raw, body_offset, len(raw), 0, atts, problems)
     return body_offset + raw_body, atts, problems
