@@ -23,6 +23,9 @@ COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subj
 _TABLE = (("position", 14), ("encoded_size", 12), ("attachments", 11), ("provider", 8),
           ("envelope", 34), ("subject", 30), ("problems", 30))
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+#: Counting the messages before a byte range (a worker does it first) costs about this much of
+#: scanning the same bytes (about 2 GB/s vs 150 MB/s for mixed mail here): later ranges are cut shorter.
+COUNT_COST = 0.08
 _BATCH = 256
 
 
@@ -138,7 +141,7 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
     if (jobs < 2 or not hasattr(os, "fork") or not p.is_file() or p.stat().st_size < PARALLEL_MIN_BYTES
             or sample_kind(p) != "mbox"):
         return None
-    points = mbox_split_points(p, jobs)
+    points = mbox_split_points(p, jobs, count_cost=COUNT_COST)
     ranges = list(zip(points, points[1:]))
     if len(ranges) < 2:
         return None

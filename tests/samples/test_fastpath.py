@@ -255,3 +255,17 @@ def test_csv_lines_equal_the_csv_module():
         csv.writer(buf, lineterminator="\n").writerow(cells)
         assert _csv_line(tuple(cells)) == buf.getvalue()
     assert _csv_line(("a\rb", 1)) is None
+
+
+def test_split_points_with_count_cost_shorten_later_ranges(generated, tmp_path):
+    """With a counting cost, cuts still fall on From_ lines, cover the file, and later ranges are shorter."""
+    from mailsupport.samples.readers import mbox_split_points
+    path = tmp_path / "s.mbox"
+    path.write_bytes(mbox_bytes([raw for _p, raw in generated]))
+    data = path.read_bytes()
+    for parts in (2, 3, 4):
+        points = mbox_split_points(path, parts, count_cost=0.2)
+        assert points[0] == 0 and points[-1] == len(data) and len(points) == parts + 1
+        assert all(data[x:x + 5] == b"From " for x in points[:-1])
+        sizes = [b - a for a, b in zip(points, points[1:])]
+        assert sizes[0] > sizes[-1]
