@@ -78,10 +78,41 @@ def private_root(prefix: str = "mailsupport-real-") -> Path:
     """
     import tempfile
 
+    _reap_stale(Path(tempfile.gettempdir()), prefix)
     path = Path(tempfile.mkdtemp(prefix=prefix))
     path.chmod(0o755)
     _open_parents(path)
+    (path / "owner.pid").write_text(str(os.getpid()))
     return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reap_stale(base: Path, prefix: str) -> None:
+    """Stop servers left by a test run that was killed before its teardown, and remove their
+    directory: only directories whose recorded owner process is gone."""
+    for root in base.glob(f"{prefix}*"):
+        try:
+            owner = int((root / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        for pidfile in list(root.glob("*/run/master.pid")) + list(root.glob("*/spool/pid/master.pid")):
+            try:
+                pid = int(pidfile.read_text().split()[0])
+                os.kill(pid, signal.SIGTERM)
+            except (OSError, ValueError, IndexError):
+                pass
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _open_parents(path: Path) -> None:
