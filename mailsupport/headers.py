@@ -2,8 +2,8 @@
 
 Owns :class:`RecipientEvidence`, :func:`envelope_candidates`, :func:`recipients_for`,
 :class:`ProviderFingerprint`, :func:`fingerprint` and :class:`MessageSummary`, plus the
-bytes-level header parser the fast scan uses (:func:`split_header_block`,
-:func:`parse_fields`). Pure (layer 2): no sockets, no clock, no files; must not import the
+header parsers: :func:`split_header_block`, :func:`parse_fields` (every field) and the fast
+scan's :func:`scan_header_block` (one regex pass picking only the fields the diagnoses read). Pure (layer 2): no sockets, no clock, no files; must not import the
 clients, the sandbox, the diagnoses or any presentation module.
 
 API (also used by the pipeline's router)::

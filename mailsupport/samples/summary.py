@@ -1,8 +1,11 @@
 """The fast path: one raw message in, one :class:`~mailsupport.headers.MessageSummary` out.
 
-A bytes-level header scan (:func:`~mailsupport.headers.parse_fields`) plus a counting MIME
-walk (:func:`~mailsupport.sizes.measure`): no full MIME parse, no decoding of bodies. Never
-raises for a broken message: whatever went wrong is in ``problems``.
+One regex pass over the header block (:func:`~mailsupport.headers.scan_header_block`: only the
+fields the diagnoses read) plus a counting MIME walk (:func:`~mailsupport.sizes.measure_body`):
+no full MIME parse, no decoding of bodies, sizes counted exactly. Values a mailbox repeats
+(To/Cc lists, delivery headers, MIME part headers) are memoised in small bounded maps. Never
+raises for a broken message: whatever went wrong is in ``problems``. Every field equals a
+plain reference implementation (``tests/samples/test_fastpath.py``).
 
 Pure (layer 2 logic): no files, no sockets; must not import the readers' I/O, diagnoses or
 presentation modules.
