@@ -4,7 +4,7 @@ Owns :func:`demo_messages` (the mail outside senders send: one per routing rule,
 header and a matter-domain message for the wildcard path) and :func:`run_pipeline_demo`
 (deliver them through the sandbox's MX, file wildcard mail at once, poll once, send the queue,
 reply to the client, and report). The sandbox is passed in (duck-typed: ``deliver``,
-``tenant_settings``, ``world.on_wildcard`` or ``set_on_wildcard``), so this module never
+``tenant_settings``, ``set_on_wildcard``), so this module never
 imports the sandbox package (layer 4 below layer 6).
 """
 
@@ -62,10 +62,7 @@ def run_pipeline_demo(sandbox: Any, tenant: Tenant, store: Store | None = None) 
     if store is None:
         store = Store(tempfile.mkdtemp(prefix="mailsupport-demo-store-"))
     hook = wildcard_handler(tenant, store)
-    if hasattr(sandbox, "set_on_wildcard"):
-        sandbox.set_on_wildcard(hook)
-    else:  # the sandbox reads world.on_wildcard at delivery time
-        sandbox.world.on_wildcard = hook
+    sandbox.set_on_wildcard(hook)
     local = sandbox.tenant_settings(tenant)
     delivered = {}
     for label, rcpt, raw in demo_messages(tenant):

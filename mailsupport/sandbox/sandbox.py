@@ -344,6 +344,11 @@ class Sandbox:
         if advertise is not None:
             self.world.advertise_size = advertise
 
+    def set_on_wildcard(self, hook: Callable[[str, bytes], object] | None) -> None:
+        """Set (or clear, with ``None``) the hook called for matter-domain mail, e.g. the
+        pipeline's ``wildcard_handler``; it takes effect for the next delivery."""
+        self.world.on_wildcard = hook
+
     def set_disposition(self, disposition: str) -> None:
         """Gmail POP disposition after a message is popped: ``keep`` or ``trash``."""
         if disposition not in ("keep", "trash"):
