@@ -315,10 +315,12 @@ def envelope_candidates(headers: HeaderInput) -> tuple[RecipientEvidence, ...]:
 
 #: Memo of the evidence one non-``Received`` trace field gives, keyed by the field and its position.
 #: A mailbox repeats the same few delivery headers thousands of times; the evidence is immutable, so
-#: equal fields share it. Bounded: cleared when full, so memory stays flat however long the scan.
+#: equal fields share it. Bounded: cleared when full, and only values up to _MEMO_KEY_MAX characters
+#: are kept, so memory stays flat however long the scan and however odd the mail.
 _EVIDENCE_MEMO: dict[tuple[tuple[int, str, str], str], tuple[RecipientEvidence, ...]] = {}
 _FOR_MEMO: dict[str, str] = {}
 _MEMO_MAX = 4096
+_MEMO_KEY_MAX = 1024
 
 
 def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[RecipientEvidence, ...]:
@@ -351,9 +353,10 @@ def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[Recipi
                     address = f"{local}@{domain.lower().rstrip('.')}"
                 else:
                     address = _normalize_address(token)
-                if len(_FOR_MEMO) >= _MEMO_MAX:
-                    _FOR_MEMO.clear()
-                _FOR_MEMO[token] = address
+                if len(token) <= _MEMO_KEY_MAX:
+                    if len(_FOR_MEMO) >= _MEMO_MAX:
+                        _FOR_MEMO.clear()
+                    _FOR_MEMO[token] = address
             top = i == top_received
             out.append(RecipientEvidence(
                 header=RECEIVED_FOR, address=address, raw=value, index=i,
@@ -372,9 +375,10 @@ def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[Recipi
             trusted = position != "below-received"
             found = tuple(RecipientEvidence(header=canonical, address=addr, raw=value, index=i,
                                             trusted=trusted, position=position) for addr in _addresses(value))
-            if len(memo) >= _MEMO_MAX:
-                memo.clear()
-            memo[key] = found
+            if len(value) <= _MEMO_KEY_MAX:
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[key] = found
         out += found
     return tuple(out)
 

@@ -259,9 +259,11 @@ _BLANK_RE = re.compile(rb"\n\r?\n")
 
 
 #: Memo of parsed part headers by their raw bytes: a mailbox repeats the same few MIME part headers
-#: (``text/plain; charset=utf-8`` + ``quoted-printable``...). Bounded: cleared when full.
+#: (``text/plain; charset=utf-8`` + ``quoted-printable``...). Bounded: cleared when full, and only
+#: header blocks up to _MEMO_KEY_MAX bytes are kept (a part without an empty line is all "header").
 _PART_MEMO: dict[bytes, tuple[str | None, str | None, str | None]] = {}
 _MEMO_MAX = 4096
+_MEMO_KEY_MAX = 1024
 
 
 def _part_headers(buf: bytes, start: int, end: int) -> tuple[str | None, str | None, str | None, int]:
@@ -292,9 +294,10 @@ def _part_headers(buf: bytes, start: int, end: int) -> tuple[str | None, str | N
                     value = value.replace(b"\r\n", b"").replace(b"\n", b"")
                 out[index] = value.strip().decode("utf-8", "replace")
         found = (out[0], out[1], out[2])
-        if len(_PART_MEMO) >= _MEMO_MAX:
-            _PART_MEMO.clear()
-        _PART_MEMO[key] = found
+        if len(key) <= _MEMO_KEY_MAX:
+            if len(_PART_MEMO) >= _MEMO_MAX:
+                _PART_MEMO.clear()
+            _PART_MEMO[key] = found
     return found[0], found[1], found[2], body
 
 
@@ -338,9 +341,10 @@ def _content_type(ct_value: str) -> tuple[str, bool, bool]:
     if found is None:
         ctype = ct_value.split(";", 1)[0].strip().lower()
         found = (ctype, ctype.startswith("multipart/"), "name" in ct_value)
-        if len(_CT_MEMO) >= _MEMO_MAX:
-            _CT_MEMO.clear()
-        _CT_MEMO[ct_value] = found
+        if len(ct_value) <= _MEMO_KEY_MAX:
+            if len(_CT_MEMO) >= _MEMO_MAX:
+                _CT_MEMO.clear()
+            _CT_MEMO[ct_value] = found
     return found
 
 

@@ -53,18 +53,21 @@ def summarize(raw: bytes, *, source: str, position: str) -> MessageSummary:
                               problems=(f"could not summarize: {type(exc).__name__}: {exc}",))
 
 
-#: Memo of :func:`address_list` per To/Cc value (a mailbox repeats the same recipients); bounded.
+#: Memo of :func:`address_list` per To/Cc value (a mailbox repeats the same recipients); bounded in
+#: entries and in value length (a long list is parsed each time, never kept).
 _ADDRESS_MEMO: dict[str, tuple[str, ...]] = {}
 _MEMO_MAX = 4096
+_MEMO_KEY_MAX = 1024
 
 
 def _addresses_of(value: str) -> tuple[str, ...]:
     found = _ADDRESS_MEMO.get(value)
     if found is None:
         found = address_list(value)
-        if len(_ADDRESS_MEMO) >= _MEMO_MAX:
-            _ADDRESS_MEMO.clear()
-        _ADDRESS_MEMO[value] = found
+        if len(value) <= _MEMO_KEY_MAX:
+            if len(_ADDRESS_MEMO) >= _MEMO_MAX:
+                _ADDRESS_MEMO.clear()
+            _ADDRESS_MEMO[value] = found
     return found
 
 

@@ -191,6 +191,22 @@ def test_memoised_evidence_is_bounded_and_still_right():
     assert [c.position for c in candidates_from_trace(trace)] == ["below-received"]
 
 
+def test_memos_never_keep_big_keys():
+    """A part without an empty line (all "header") or a huge delivery header is never memoised: memory stays flat."""
+    from mailsupport import sizes
+    from mailsupport.headers import _FOR_MEMO
+    big = b"x" * 200_000
+    raw = (b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n" + big
+           + b"\n--b--\n")
+    before = dict(sizes._PART_MEMO)
+    assert measure(raw).raw_size == len(raw)
+    assert all(len(k) <= 1024 for k in sizes._PART_MEMO) and len(sizes._PART_MEMO) <= len(before) + 1
+    value = ", ".join(f"u{k}@d.example" for k in range(2000))
+    trace = [(0, "x-envelope-to", value), (1, "received", "by mx for <" + "a" * 5000 + "@d.example>")]
+    assert len(candidates_from_trace(trace)) == 2001
+    assert all(len(k[0][2]) <= 1024 for k in _EVIDENCE_MEMO) and all(len(k) <= 1024 for k in _FOR_MEMO)
+
+
 def _ref_mbox(data: bytes) -> list[bytes]:
     """Whole-file mboxrd split: From_ lines start messages, the separator line goes, >From is unquoted."""
     starts = [0] + [m.start() + 1 for m in re.finditer(rb"\nFrom ", data)]
