@@ -29,26 +29,26 @@ workers). Rates are messages per wall second and per CPU second (user + system, 
 included). Targets from issue #5: the whole ``mailsupport scan`` process >= 20,000 messages/s
 and >= 30x mail-parser's rate in the same run.
 
-Last runs (2026-11-26, 2 CPUs shared with four other busy sessions; default mix, 67.0 MB /
-134.6 MB; ``--rounds 7``, load average 0.84 before, 1.96 after)::
+Last runs (2026-11-26, 2 CPUs shared with four other sessions; default mix, 67.0 MB / 134.6 MB;
+``--rounds 7``). At load average 1.04 before / 1.23 after::
 
     engine                                  msgs rounds  best s median s best msg/s median msg/s  MB/s msg/cpu-s peak MB
-    mailsupport scan csv --jobs 1          20000      7   0.934    0.974      21404        20534 144.0     21678    20.1
-    mailsupport scan csv (default jobs)    20000      7   0.571    0.987      35039        20256 235.8     20337    19.3
-    mailsupport scan table (default jobs)  20000      7   0.588    0.812      33997        24632 228.8     20546    19.2
-    mailsupport scan csv (default jobs)    10000      7   0.325    0.441      30793        22694 206.2     18668    18.9
-    fast (in-process)                      10000      7   0.366    0.396      27322        25240 182.9     27447    20.5
-    fast (in-process)                      20000      1   0.788    0.788      25382        25382 170.8     26964    20.9
-    mail-parser                            10000      1   8.076    8.076       1238         1238   8.3      1260    26.2
-    stdlib                                 10000      1  13.319   13.319        751          751   5.0       760    22.9
+    mailsupport scan csv --jobs 1          20000      7   0.872    0.903      22936        22140 154.3     22956    20.1
+    mailsupport scan csv (default jobs)    20000      7   0.508    0.569      39388        35177 265.1     21643    19.5
+    mailsupport scan table (default jobs)  20000      7   0.517    0.539      38698        37122 260.4     21282    19.3
+    mailsupport scan csv (default jobs)    10000      7   0.308    0.320      32423        31270 217.1     19404    19.1
+    fast (in-process)                      10000      7   0.351    0.358      28455        27909 190.5     28464    20.5
+    fast (in-process)                      20000      1   0.719    0.719      27817        27817 187.2     27819    21.1
+    mail-parser                            10000      1   6.841    6.841       1462         1462   9.8      1463    26.3
+    stdlib                                 10000      1  11.778   11.778        849          849   5.7       849    22.8
 
-i.e. the whole process over 20,000 messages: 21,400 msg/s in one process (target 20,000 met),
-35,000 msg/s with the default two processes (best; the median 20,300 when other sessions
-took the second core); 28.3x mail-parser's rate in the same run (best, default jobs; target
-30x: missed), 17.3x with ``--jobs 1``, 22.1x for the in-process fast path. Peak memory flat:
-20.5 / 20.9 MB in-process, 18.9 / 19.3 MB for the whole process at 10,000 / 20,000 messages.
-An earlier run at load 2.1 (``--rounds 5``): default jobs 0.536 s best = 37,280 msg/s, 26.5x
-mail-parser (which ran at 1,408 msg/s then); ``--jobs 1`` 22,512 msg/s.
+i.e. the whole process over 20,000 messages: 22,900 msg/s in one process (``--jobs 1``; target
+20,000 met), 39,400 msg/s best / 35,200 median with the default two processes; 26.9x
+mail-parser's rate in the same run (best, default jobs; target 30x missed; 15.7x with
+``--jobs 1``, 19.5x for the in-process fast path; in CPU time 14.8x). Peak memory flat:
+20.5 / 21.1 MB in-process, 19.1 / 19.5 MB for the whole process at 10,000 / 20,000 messages.
+At load 0.84-1.96 (another run): ``--jobs 1`` 21,404 msg/s best, default jobs 35,039 best but
+20,256 median (other sessions took the second core), 28.3x mail-parser (1,238 msg/s then).
 
 Before this round of work (same machine, load 2.4-3.2): fast path 14,492 msg/s, whole process
 12,856 msg/s with ``--jobs 1`` and 12,540 with default jobs, 13.8x mail-parser.
