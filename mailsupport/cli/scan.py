@@ -53,7 +53,7 @@ def _clip(text: str, width: int) -> str:
 
 
 def _csv_line(cells: tuple[object, ...]) -> str | None:
-    """One CSV line as ``csv.writer`` (QUOTE_MINIMAL, ``"\n"`` line ends) writes it, or ``None``.
+    r"""One CSV line as ``csv.writer`` (QUOTE_MINIMAL, ``"\n"`` line ends) writes it, or ``None``.
 
     Cells with a comma, quote or line feed are quoted with doubled quotes (RFC 4180 §2); a cell
     with a carriage return gives ``None`` so the csv module writes that row (its quoting of a
