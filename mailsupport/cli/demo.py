@@ -22,6 +22,6 @@ def _run(args: argparse.Namespace) -> int:
     from ..demo import default_samples_dir, run_demo
 
     result = run_demo(samples_dir=args.samples or default_samples_dir(), out_dir=args.out, progress=print)
-    print(f"report:   {result.html_path}")
-    print(f"findings: {result.csv_path}")
+    print(f"report:   {result.html_path.resolve()}")
+    print(f"findings: {result.csv_path.resolve()}")
     return 0
