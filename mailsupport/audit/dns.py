@@ -23,7 +23,7 @@ __all__ = ["DnsSource", "CACHE_ENTRIES"]
 #: Upper bound on cached answers per lookup. The working set is small (the tenants in flight
 #: plus the shared include chains, which stay hot under LRU), so memory stays flat in the
 #: number of tenants; ~10,000 answers are a few MB.
-CACHE_ENTRIES = 10_000
+CACHE_ENTRIES = 2_000
 _ZONE_SETS = 8
 
 

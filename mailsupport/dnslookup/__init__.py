@@ -146,7 +146,7 @@ class DnsLookup(Protocol):
 
 
 # -- conversions ---------------------------------------------------------------------
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=2048)
 def _qname(name: str) -> dns.name.Name:
     # names recur across a run's questions (and dns.name.from_text is costly); Names are immutable
     try:
@@ -454,7 +454,7 @@ class ResolverLookup:
                            server=self.source) from exc
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=2048)
 def _wire_name(name: dns.name.Name) -> tuple[bytes, bytes]:
     # the name as sent, and lower-cased to match the answer's question (names compare caselessly)
     data = name.to_wire()

@@ -71,7 +71,7 @@ class _SpfError(Exception):
         self.trace: RecordTrace | None = None
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=2048)
 def valid_domain(name: str) -> bool:
     """§4.3: a multi-label name, labels 1–63 octets, at most 253 in all (trailing dot ok)."""
     name = name[:-1] if name.endswith(".") else name
@@ -284,13 +284,13 @@ def _void(run: _Run, ans: Any) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=2048)
 def _addr_int(addr: str) -> tuple[int, int]:
     ip = ipaddress.ip_address(addr)
     return ip.version, int(ip)
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=2048)
 def _net_int(network: Any) -> tuple[int, int, int]:
     return network.version, int(network.network_address), network.prefixlen
 

@@ -161,7 +161,7 @@ class SpfRecord:
         return None
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=2048)
 def is_spf_record(text: str) -> bool:
     """§4.5: a TXT record is an SPF record when it starts ``v=spf1`` then a space or the end
     (case-insensitive). ``v=spf10`` is not."""
