@@ -12,15 +12,15 @@ Usage::
 
 Needs Debian's ``knot`` (run as root) and the ``bench`` extra (checkdmarc).
 
-Measured 2026-11-26 on the 2-core development machine (shared with other jobs, so wall
-times vary run to run; the CPU-time ratio is steadier). 10,000 tenants, two runs: 1,040 and
-898 tenants/s (about 9 CPU s); checkdmarc over the same 10,000 domains 87 and 78 domains/s
-(its SPF check alone 154-168/s): 11.5-12.0x wall, 10.9-11.3x per CPU second, about 6x
-against checkdmarc's SPF check alone. The Dask engine (LocalCluster, 2 processes): 823/s.
-Peak RSS after the audit: 40 MB at 1k, 56 MB at 5k, 68 MB at 10k, 77 MB at 20k tenants;
-the growth slows as the bounded caches fill (answers: LRU 10,000; SPF parse/name caches
-4k-16k entries) and results are streamed (nothing per tenant is kept). HTML report of the
-10k run: 7.9 MB in 0.4 s. Under heavier machine load the same run gave 500-620/s (5-7x).
+Measured 2026-11-26 on the 2-core development machine, quiet (load about 1): 10,000
+tenants in 9.2 s = 1,093 tenants/s; checkdmarc over the same 10,000 domains 101 domains/s
+(its SPF check alone 197/s): 10.8x wall, 10.3x per CPU second, 5.6x against checkdmarc's SPF
+check alone. With the caches bounded at about 2,000 entries (answers LRU; SPF parse/name
+memos), 20,000 tenants: 1,083 tenants/s, 12.3x; peak RSS after the audit 41 MB at 1k,
+49 MB at 10k, 53 MB at 20k tenants (results are streamed; nothing per tenant is kept; the
+remaining growth is mostly the directory listing of 20,000 files in one folder). Earlier,
+with caches of 4k-16k entries: 40 / 68 / 77 MB. Under heavy machine load (other benchmarks
+running) the audit gave 500-620/s (5-7x). The Dask engine (LocalCluster, 2 processes): 823/s.
 """
 
 from __future__ import annotations
