@@ -35,21 +35,45 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_OPERATION = 0, 1, 2, 3
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand registered."""
+    return _parser(COMMAND_MODULES)
+
+
+def _parser(modules: Sequence[str]) -> argparse.ArgumentParser:
+    """The top-level parser with the subcommands of ``modules`` registered (in that order)."""
     parser = argparse.ArgumentParser(
         prog="mailsupport",
         description="Reproduce and diagnose a law-practice system's email set-up problems.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
+    for name in modules:
         module = importlib.import_module(f"{__name__}.{name}")
         module.register(sub)
     return parser
 
 
+def _modules_for(argv: Sequence[str]) -> Sequence[str]:
+    """The subcommand modules ``argv`` needs: only the chosen command's when it names one.
+
+    The top-level parser has no option taking a value, so the first argument not starting
+    with ``-`` is the command; its module is ``COMMAND_MODULES``' entry spelled with ``_`` for
+    ``-`` (``check-settings`` -> ``check_settings``). Importing only that module keeps every
+    command's start short (each subcommand module imports its own library parts); ``--help``,
+    no command or an unknown one get the full parser, so usage and errors list every command.
+    """
+    for arg in argv:
+        if arg == "--":
+            break
+        if not arg.startswith("-"):
+            name = arg.replace("-", "_")
+            return (name,) if name in COMMAND_MODULES else COMMAND_MODULES
+    return COMMAND_MODULES
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(_modules_for(argv))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
