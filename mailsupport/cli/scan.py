@@ -80,8 +80,7 @@ def _write_rows(summaries: Iterable, fmt: str, out: IO[str], *, first: bool) -> 
     pending: list[str] = []  # rows written in batches: one write call per _BATCH rows
     write = out.write
     if fmt == "csv":
-        import csv
-        writer = csv.writer(out, lineterminator="\n")
+        writer = None  # csv.writer, made (and csv imported) for the first row with a CR in a cell
         for s in summaries:
             n += 1
             if s.problems:
@@ -90,6 +89,9 @@ def _write_rows(summaries: Iterable, fmt: str, out: IO[str], *, first: bool) -> 
             if line is None:
                 write("".join(pending))
                 pending.clear()
+                if writer is None:
+                    import csv
+                    writer = csv.writer(out, lineterminator="\n")
                 writer.writerow(s.row())
                 continue
             pending.append(line)
@@ -130,7 +132,6 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
     write the rows of one later range to a temporary file; the files are then copied out in
     order, so the output is exactly what one process writes.
     """
-    import tempfile
     from pathlib import Path
 
     from ..errors import SampleError
@@ -141,6 +142,8 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
     if (jobs < 2 or not hasattr(os, "fork") or not p.is_file() or p.stat().st_size < PARALLEL_MIN_BYTES
             or sample_kind(p) != "mbox"):
         return None
+    import tempfile  # only for workers' rows files (it imports shutil and random)
+
     points = mbox_split_points(p, jobs, count_cost=COUNT_COST)
     ranges = list(zip(points, points[1:]))
     if len(ranges) < 2:

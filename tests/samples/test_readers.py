@@ -136,3 +136,26 @@ def test_bundled_synthetic_samples_are_reproducible(tmp_path):
     for path in write_bundled(tmp_path):
         rel = path.relative_to(tmp_path)
         assert path.read_bytes() == (SAMPLES / rel).read_bytes(), rel
+
+
+def test_sample_kind_tells_zips_as_zipfile_does(tmp_path):
+    """The zip pre-check (signature in the file's tail) agrees with zipfile.is_zipfile: a zip with a
+    long comment or data in front is a zip; an mbox with the signature bytes early, or late but
+    without a valid record, is judged by zipfile itself."""
+    commented = tmp_path / "commented.bin"
+    with zipfile.ZipFile(commented, "w") as zf:
+        zf.writestr("a.eml", b"Subject: x\n\nbody\n")
+        zf.comment = b"c" * 60_000
+    prefixed = tmp_path / "prefixed.bin"
+    prefixed.write_bytes(b"From someone\n" + (tmp_path / "commented.bin").read_bytes())
+    early = tmp_path / "early.mbox"
+    early.write_bytes(b"From a\nSubject: x\n\nPK\x05\x06\n" + b"x" * 70_000 + b"\n")
+    late = tmp_path / "late.mbox"
+    late.write_bytes(b"From a\nSubject: x\n\nbody PK\x05\x06 end\n")
+    tiny = tmp_path / "tiny.mbox"
+    tiny.write_bytes(b"From a\n")
+    kinds = {p.name: sample_kind(p) for p in (commented, prefixed, early, late, tiny)}
+    expected = {p.name: ("zip" if zipfile.is_zipfile(p) else "mbox") for p in (commented, prefixed, early, late, tiny)}
+    assert kinds == expected
+    assert kinds["commented.bin"] == "zip" and kinds["prefixed.bin"] == "zip"
+    assert kinds["early.mbox"] == "mbox" and kinds["tiny.mbox"] == "mbox"
