@@ -29,7 +29,7 @@ Facts this follows (``shared/facts/provider-facts.md`` §1):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Iterable, Sequence, Union
 
 
@@ -570,6 +570,47 @@ class MessageSummary:
     def to_row(self) -> dict[str, object]:
         """A flat dict for a table/CSV/DataFrame row (lists joined with ``;``), keys :data:`ROW_COLUMNS`."""
         return dict(zip(ROW_COLUMNS, self.row()))
+
+
+#: The fields of :class:`MessageSummary`, in order (the positional arguments of :func:`_new_summary`).
+_SUMMARY_FIELDS = ("source", "position", "message_id", "date", "from_", "to", "cc", "subject", "raw_size",
+                   "encoded_size", "attachments", "candidates", "provider", "provider_evidence", "problems")
+if tuple(f.name for f in fields(MessageSummary)) != _SUMMARY_FIELDS:  # pragma: no cover - a guard for editors
+    raise AssertionError("headers._SUMMARY_FIELDS must list MessageSummary's fields in order")
+(_set_source, _set_position, _set_message_id, _set_date, _set_from, _set_to, _set_cc, _set_subject, _set_raw_size,
+ _set_encoded_size, _set_attachments, _set_candidates, _set_provider, _set_provider_evidence,
+ _set_problems) = (MessageSummary.__dict__[name].__set__ for name in _SUMMARY_FIELDS)
+_new_object = object.__new__
+
+
+def _new_summary(source: str, position: str, message_id: str, date: str, from_: str, to: tuple[str, ...],
+                 cc: tuple[str, ...], subject: str, raw_size: int, encoded_size: int,
+                 attachments: tuple["AttachmentSize", ...], candidates: tuple[RecipientEvidence, ...],
+                 provider: str, provider_evidence: tuple[str, ...], problems: tuple[str, ...]) -> MessageSummary:
+    """``MessageSummary(...)`` with every field given positionally, for the fast scan (one per message).
+
+    The same frozen object the dataclass ``__init__`` makes (a test compares them), built by
+    setting the slots through their descriptors: the generated ``__init__`` of a frozen class
+    calls ``object.__setattr__`` per field after parsing 15 keyword arguments (about 1.9 us
+    here, this about 0.9 us). Fields must be given in :data:`_SUMMARY_FIELDS` order.
+    """
+    obj = _new_object(MessageSummary)
+    _set_source(obj, source)
+    _set_position(obj, position)
+    _set_message_id(obj, message_id)
+    _set_date(obj, date)
+    _set_from(obj, from_)
+    _set_to(obj, to)
+    _set_cc(obj, cc)
+    _set_subject(obj, subject)
+    _set_raw_size(obj, raw_size)
+    _set_encoded_size(obj, encoded_size)
+    _set_attachments(obj, attachments)
+    _set_candidates(obj, candidates)
+    _set_provider(obj, provider)
+    _set_provider_evidence(obj, provider_evidence)
+    _set_problems(obj, problems)
+    return obj
 
 
 #: The keys of :meth:`MessageSummary.to_row`, in order.

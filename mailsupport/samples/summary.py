@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 
-from ..headers import (MessageSummary, candidates_from_trace, decode_text, provider_from_scan, scan_header_block,
-                       split_header_block)
+from ..headers import (MessageSummary, _new_summary, candidates_from_trace, decode_text, provider_from_scan,
+                       scan_header_block, split_header_block)
 from ..sizes import measure_body
 
 __all__ = ["summarize", "address_list"]
@@ -89,20 +89,20 @@ def _summarize(raw: bytes, source: str, position: str) -> MessageSummary:
     provider, evidence = provider_from_scan(scan)
     subject = first.get("subject", "")
     sender = first.get("from", "")
-    return MessageSummary(
-        source=source,
-        position=position,
-        message_id=first.get("message-id", ""),
-        date=first.get("date", ""),
-        from_=decode_text(sender) if "=?" in sender else sender,
-        to=_addresses_of(first["to"]) if "to" in first else (),
-        cc=_addresses_of(first["cc"]) if "cc" in first else (),
-        subject=decode_text(subject) if "=?" in subject else subject,
-        raw_size=raw_size,
-        encoded_size=len(raw),
-        attachments=tuple(attachments),
-        candidates=candidates_from_trace(scan.trace),
-        provider=provider,
-        provider_evidence=evidence,
-        problems=tuple(problems),
+    return _new_summary(  # MessageSummary(...) with the fields in order, positionally (headers._new_summary)
+        source,
+        position,
+        first.get("message-id", ""),  # message_id
+        first.get("date", ""),
+        decode_text(sender) if "=?" in sender else sender,  # from_
+        _addresses_of(first["to"]) if "to" in first else (),  # to
+        _addresses_of(first["cc"]) if "cc" in first else (),  # cc
+        decode_text(subject) if "=?" in subject else subject,  # subject
+        raw_size,
+        len(raw),  # encoded_size
+        tuple(attachments),
+        candidates_from_trace(scan.trace),  # candidates
+        provider,
+        evidence,  # provider_evidence
+        tuple(problems),
     )

@@ -285,3 +285,18 @@ def test_split_points_with_count_cost_shorten_later_ranges(generated, tmp_path):
         assert all(data[x:x + 5] == b"From " for x in points[:-1])
         sizes = [b - a for a, b in zip(points, points[1:])]
         assert sizes[0] > sizes[-1]
+
+
+def test_fast_summary_constructor_equals_the_dataclass_init():
+    """headers._new_summary builds the same frozen MessageSummary as MessageSummary(**fields)."""
+    from mailsupport.headers import _SUMMARY_FIELDS, MessageSummary, _new_summary
+
+    assert tuple(f.name for f in dataclasses.fields(MessageSummary)) == _SUMMARY_FIELDS
+    for s in scan(SAMPLES / "catchall-postfix.mbox"):
+        values = tuple(getattr(s, name) for name in _SUMMARY_FIELDS)
+        made = _new_summary(*values)
+        init = MessageSummary(**dict(zip(_SUMMARY_FIELDS, values)))
+        assert made == init and hash(made) == hash(init) and repr(made) == repr(init)
+        assert made.row() == init.row()
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.subject = "changed"
