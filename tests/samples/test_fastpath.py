@@ -270,6 +270,12 @@ def test_csv_lines_equal_the_csv_module():
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(cells)
         assert _csv_line(tuple(cells)) == buf.getvalue()
+    plain = ['a', 'b', ',', ' ', ';', 'é', "'"]  # the common case: commas at most (one joined test)
+    for _ in range(500):
+        cells = ["".join(rng.choice(plain) for _ in range(rng.randint(0, 6))) for _ in range(6)] + [rng.randint(0, 99)]
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(cells)
+        assert _csv_line(tuple(cells)) == buf.getvalue()
     assert _csv_line(("a\rb", 1)) is None
 
 
