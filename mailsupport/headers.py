@@ -282,6 +282,29 @@ class RecipientEvidence:
     position: str
 
 
+_EVIDENCE_FIELDS = ("header", "address", "raw", "index", "trusted", "position")
+if tuple(f.name for f in fields(RecipientEvidence)) != _EVIDENCE_FIELDS:  # pragma: no cover - a guard for editors
+    raise AssertionError("headers._EVIDENCE_FIELDS must list RecipientEvidence's fields in order")
+_set_header, _set_address, _set_raw, _set_index, _set_trusted, _set_ev_position = (
+    RecipientEvidence.__dict__[name].__set__ for name in _EVIDENCE_FIELDS)
+
+
+def _new_evidence(header: str, address: str, raw: str, index: int, trusted: bool, position: str) -> RecipientEvidence:
+    """``RecipientEvidence(...)`` with the fields given positionally (the per-message ``Received-for`` evidence).
+
+    The same frozen object as the dataclass ``__init__`` makes (a test compares them), with the
+    slots set through their descriptors (see :func:`_new_summary`).
+    """
+    obj = object.__new__(RecipientEvidence)
+    _set_header(obj, header)
+    _set_address(obj, address)
+    _set_raw(obj, raw)
+    _set_index(obj, index)
+    _set_trusted(obj, trusted)
+    _set_ev_position(obj, position)
+    return obj
+
+
 def _addresses(value: str) -> list[str]:
     if _BARE_RE.fullmatch(value) and not value[:7].lower() == "mailto:":
         local, _, domain = value.rpartition("@")  # one bare address: the common case
@@ -358,9 +381,8 @@ def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[Recipi
                         _FOR_MEMO.clear()
                     _FOR_MEMO[token] = address
             top = i == top_received
-            out.append(RecipientEvidence(
-                header=RECEIVED_FOR, address=address, raw=value, index=i,
-                trusted=top, position="topmost-received" if top else "below-received"))
+            out.append(_new_evidence(RECEIVED_FOR, address, value, i, top,
+                                     "topmost-received" if top else "below-received"))
             continue
         if top_received is None:
             position = "no-received"

@@ -306,3 +306,21 @@ def test_fast_summary_constructor_equals_the_dataclass_init():
         assert made.row() == init.row()
         with pytest.raises(dataclasses.FrozenInstanceError):
             made.subject = "changed"
+
+
+def test_fast_evidence_constructor_equals_the_dataclass_init():
+    """headers._new_evidence builds the same frozen RecipientEvidence as RecipientEvidence(**fields)."""
+    from mailsupport.headers import _EVIDENCE_FIELDS, RecipientEvidence, _new_evidence
+
+    assert tuple(f.name for f in dataclasses.fields(RecipientEvidence)) == _EVIDENCE_FIELDS
+    seen = 0
+    for s in scan(SAMPLES / "catchall-postfix.mbox"):
+        for c in s.candidates:
+            values = tuple(getattr(c, name) for name in _EVIDENCE_FIELDS)
+            made = _new_evidence(*values)
+            init = RecipientEvidence(**dict(zip(_EVIDENCE_FIELDS, values)))
+            assert made == init and hash(made) == hash(init) and repr(made) == repr(init)
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                made.address = "changed@example.com"
+            seen += c.header == "Received-for"
+    assert seen > 0
