@@ -150,3 +150,74 @@ def test_scan_worker_failure_is_a_clear_error(cli, monkeypatch, tmp_path):
     monkeypatch.setattr(samples_pkg, "scan_mbox", failing_in_workers)
     code, _out, err = cli("scan", str(path), "--format", "csv", "--jobs", "2")
     assert code == 2 and "worker process failed" in err and "--jobs 1" in err
+
+
+def _tricky_mbox(path, n):
+    """An mbox whose rows need CSV quoting (comma, quote, CR from an encoded word, LF), non-ASCII and long cells."""
+    from mailsupport.samples.generate import mbox_bytes
+    subjects = ["plain", "a, b", 'say "hi"', "=?utf-8?q?cr=0Dhere?=", "=?utf-8?q?lf=0Athere?=",
+                "caf=?utf-8?q?=C3=A9?= \u00fcber".encode("utf-8").decode("latin-1"), "x" * 300]
+    msgs = [(f"From: a{i}@example.net\nTo: {i}@smithlaw.example\nSubject: {subjects[i % len(subjects)]}\n"
+             f"Message-ID: <{i}@example.net>\n\nbody {i}\nFrom here, quoted\n").encode("latin-1") for i in range(n)]
+    path.write_bytes(mbox_bytes(msgs))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+@pytest.mark.parametrize("jobs", [2, 4])
+def test_workers_give_the_same_rows_on_tricky_cells_in_every_format(cli, monkeypatch, tmp_path, fmt, jobs):
+    """Worker rows (each worker numbering its range's messages after the earlier ranges') equal one
+    process's in every format: cells CSV must quote (also rows the csv module writes, with a CR),
+    non-ASCII, and a source path that CSV must quote."""
+    from mailsupport.cli import scan as scan_cmd
+    path = tmp_path / 'box, "quoted".mbox'
+    _tricky_mbox(path, 57)
+    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
+    one = cli("scan", str(path), "--format", fmt, "--jobs", "1")
+    many = cli("scan", str(path), "--format", fmt, "--jobs", str(jobs))
+    assert one == many and one[0] == 0
+    if fmt == "csv":
+        assert "\r" in one[1]  # rows written by the csv module (a cell with a CR)
+    if fmt == "json":
+        assert [r["position"] for r in json.loads(one[1])] == [str(i) for i in range(1, 58)]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_workers_with_a_range_per_message(cli, monkeypatch, tmp_path, fmt):
+    """Cut at every From_ line (ranges of one message, boundaries right at each message): same output."""
+    from mailsupport.cli import scan as scan_cmd
+    from mailsupport.samples import readers
+    path = tmp_path / "m.mbox"
+    _tricky_mbox(path, 12)
+    data = path.read_bytes()
+    cuts = [0] + [i + 1 for i in range(len(data)) if data.startswith(b"\nFrom ", i)] + [len(data)]
+    assert len(cuts) == 13
+    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
+    one = cli("scan", str(path), "--format", fmt, "--jobs", "1")
+    monkeypatch.setattr(readers, "mbox_split_points", lambda p, parts, count_cost=0.0: cuts)
+    many = cli("scan", str(path), "--format", fmt, "--jobs", "2")
+    assert one == many and one[0] == 0
+
+
+def test_workers_copy_into_a_text_stream(monkeypatch, tmp_path):
+    """Worker rows appended to an in-memory text stream (notebooks, tests: no file descriptor) equal one process's."""
+    from mailsupport.cli import scan as scan_cmd
+    from mailsupport.samples import scan
+    path = tmp_path / "t.mbox"
+    _tricky_mbox(path, 40)
+    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
+    for fmt in ("csv", "json", "table"):
+        one, many = io.StringIO(), io.StringIO()
+        assert scan_cmd._write_rows(scan(path), fmt, one, first=True) == scan_cmd._parallel(
+            str(path), fmt, 3, many, first=True)
+        assert one.getvalue() == many.getvalue()
+
+
+def test_workers_with_a_cr_in_the_source_path(cli, monkeypatch, tmp_path):
+    """A source path with a CR (its CSV cell is written by the csv module): workers give the same output."""
+    from mailsupport.cli import scan as scan_cmd
+    path = tmp_path / "odd\rname.mbox"
+    _tricky_mbox(path, 30)
+    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
+    one = cli("scan", str(path), "--format", "csv", "--jobs", "1")
+    many = cli("scan", str(path), "--format", "csv", "--jobs", "3")
+    assert one == many and one[0] == 0
