@@ -43,7 +43,7 @@ def probe_pop3(server: ServerSettings, *, dns: Any = None,
         wire = rec.run("connect", lambda: connect_step(address, server.port, host, wait)).value
         if server.tls is TlsMode.IMPLICIT:
             rec.run("tls", lambda: implicit_tls_step(wire, server, address, wait))
-        greeting = rec.run("greeting", lambda: _greeting(wire, server, address, wait)).reply
+        rec.run("greeting", lambda: _greeting(wire, server, address, wait))
         caps = dict(rec.run("capabilities", lambda: _capa(wire)).facts)
         if server.tls is TlsMode.STARTTLS:
             rec.run("starttls", lambda: _stls(wire, server, caps))
@@ -112,17 +112,24 @@ def speaks_tls(address: str, port: int, host: str, wait: float) -> str:
         probe.close()
 
 
-def _greeting(wire: Wire, server: ServerSettings, address: str, wait: float) -> Outcome:
+def read_greeting(wire: Wire, server: ServerSettings, address: str, wait: float, *, tls_name: str = "") -> str:
+    """The server's first line; when none comes on a plaintext/STARTTLS port, tell whether the
+    port speaks implicit TLS instead (``plaintext-on-tls``), the classic wrong-port mistake."""
     try:
-        line = wire.read_line()
+        return wire.read_line()
     except WireError as exc:
         if exc.code == "timeout" and server.tls is not TlsMode.IMPLICIT:
             version = speaks_tls(address, server.port, wire.host, wait)
             if version:
+                suffix = f" ({tls_name})" if tls_name else ""
                 raise WireError("plaintext-on-tls",
                                 f"no greeting within {wait:g} s, but the server answers a TLS handshake "
-                                f"({version}): port {server.port} uses implicit TLS") from exc
+                                f"({version}): port {server.port} uses implicit TLS{suffix}") from exc
         raise
+
+
+def _greeting(wire: Wire, server: ServerSettings, address: str, wait: float) -> Outcome:
+    line = read_greeting(wire, server, address, wait)
     if line.startswith("220"):
         raise WireError("wrong-protocol", "the server greets like an SMTP server, not POP3", reply=line)
     if not _ok(line):

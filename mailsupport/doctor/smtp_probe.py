@@ -18,7 +18,7 @@ from ..config import ServerSettings, TlsMode
 from ..sasl import parse_xoauth2_error, xoauth2_initial_response
 from ._recorder import Outcome, Recorder, Stop, dns_rung
 from ._wire import Wire, WireError
-from .pop3_probe import connect_step, implicit_tls_step, speaks_tls
+from .pop3_probe import connect_step, implicit_tls_step, read_greeting
 from .report import ProbeResult, Rung
 
 __all__ = ["probe_smtp"]
@@ -59,16 +59,7 @@ def _words(lines: list[str]) -> str:
 
 
 def _greeting(wire: Wire, server: ServerSettings, address: str, wait: float) -> Outcome:
-    try:
-        line = wire.read_line()
-    except WireError as exc:
-        if exc.code == "timeout" and server.tls is not TlsMode.IMPLICIT:
-            version = speaks_tls(address, server.port, wire.host, wait)
-            if version:
-                raise WireError("plaintext-on-tls",
-                                f"no greeting within {wait:g} s, but the server answers a TLS handshake "
-                                f"({version}): port {server.port} uses implicit TLS (SMTPS, RFC 8314)") from exc
-        raise
+    line = read_greeting(wire, server, address, wait, tls_name="SMTPS, RFC 8314")
     if line.startswith("+OK") or line.startswith("-ERR"):
         raise WireError("wrong-protocol", "the server greets like a POP3 server, not SMTP", reply=line)
     lines = [line]

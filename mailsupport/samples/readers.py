@@ -125,6 +125,19 @@ def _unescape(msg: bytes) -> bytes:
     return _FROM_ESCAPE.sub(rb"\1", msg)
 
 
+def _cut(buf: bytearray, view: memoryview, line_start: int, stop: int) -> bytes:
+    """The message whose ``From_`` line starts at ``line_start`` and which ends at ``stop``: from
+    the line after ``From_`` up to ``stop``, less the one blank separator line (LF or CRLF) that
+    precedes the next ``From_`` line, in a single copy."""
+    eol = buf.find(b"\n", line_start, stop)
+    body_start = stop if eol < 0 else eol + 1
+    if stop - 4 >= body_start and buf.startswith(b"\r\n\r\n", stop - 4, stop):
+        stop -= 2
+    elif stop - 2 >= body_start and buf.startswith(b"\n\n", stop - 2, stop):
+        stop -= 1
+    return view[body_start:stop].tobytes()
+
+
 def iter_mbox(path: Path, *, start: int = 0, end: int | None = None,
               first_ordinal: int | None = None) -> Iterator[RawMessage]:
     """Messages of an mbox file, streamed in 1 MiB chunks (``From `` line dropped, ``>From`` unquoted).
@@ -197,15 +210,7 @@ def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None,
                         quoted = True
                         continue
                     ordinal += 1
-                    eol = buf.find(b"\n", pos, nxt)
-                    body_start = nxt if eol < 0 else eol + 1
-                    # drop the separator line before the next From_ line while slicing (one copy)
-                    stop = nxt
-                    if stop - 4 >= body_start and buf.startswith(b"\r\n\r\n", stop - 4, stop):
-                        stop -= 2
-                    elif stop - 2 >= body_start and buf.startswith(b"\n\n", stop - 2, stop):
-                        stop -= 1
-                    msg = view[body_start:stop].tobytes()
+                    msg = _cut(buf, view, pos, nxt)
                     yield str(ordinal), (_unescape(msg) if quoted else msg)
                     quoted = False
                     pos = nxt
@@ -226,14 +231,7 @@ def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None,
                     continue
                 if filled:  # the last message runs to the end of the file
                     ordinal += 1
-                    eol = buf.find(b"\n", 0, filled)
-                    body_start = filled if eol < 0 else eol + 1
-                    stop = filled
-                    if stop - 4 >= body_start and buf.startswith(b"\r\n\r\n", stop - 4, stop):
-                        stop -= 2
-                    elif stop - 2 >= body_start and buf.startswith(b"\n\n", stop - 2, stop):
-                        stop -= 1
-                    msg = view[body_start:stop].tobytes()
+                    msg = _cut(buf, view, 0, filled)
                     yield str(ordinal), (_unescape(msg) if quoted else msg)
                 break
         finally:
