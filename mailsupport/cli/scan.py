@@ -6,8 +6,12 @@ anything (RETR, or ``TOP n 0`` with ``--headers-only``; see :mod:`mailsupport.sa
 Streams: messages are read, summarized by the fast path and written in batches of 256 rows,
 so a 20,000-message mbox prints in flat memory. A big mbox (over 8 MB) is cut at
 ``From `` lines into ``--jobs`` byte ranges (default: the number of CPUs, at most 4): this
-process scans the first, forked children the others, each child writing its rows to a
-temporary file that is then copied out in order. Imports the scanner only when run.
+process scans the first, forked children the others. A child numbers its range's messages
+from 1 and writes each row without its leading source and position to a temporary file, with
+the row's length to an index file; copying the files out in order, this process puts the
+source and the true position (the earlier ranges' messages plus the number) back in front of
+each row, so nobody counts the messages before a range and the output is exactly what one
+process writes. Imports the scanner only when run.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import IO, Iterable
+from typing import IO, Any, Callable, Iterable
 
 COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subject", "raw_size",
            "encoded_size", "attachments", "attachment_sizes", "candidates", "provider",
@@ -23,10 +27,13 @@ COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subj
 _TABLE = (("position", 14), ("encoded_size", 12), ("attachments", 11), ("provider", 8),
           ("envelope", 34), ("subject", 30), ("problems", 30))
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
-#: Counting the messages before a byte range (a worker does it first) costs about this much of
-#: scanning the same bytes (about 2 GB/s vs 150 MB/s for mixed mail here): later ranges are cut shorter.
+#: Counting the messages before a byte range costs about this much of scanning the same bytes
+#: (about 2 GB/s vs 150 MB/s for mixed mail here). Workers count only when their rows cannot be
+#: renumbered afterwards (a CSV source cell with a CR, :func:`_row_head`); then later ranges are cut shorter.
 COUNT_COST = 0.08
 _BATCH = 256
+#: Rows of a worker's file numbered per block when this process copies it out (bounded memory).
+_COPY_ROWS = 1024
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -80,54 +87,147 @@ def _csv_line_checked(cells: list[str]) -> str | None:
     return ",".join(out) + "\n"
 
 
+def _csv_text(s) -> str:
+    """One summary's CSV line, as ``csv.writer`` writes it (the csv module itself for a cell with a CR)."""
+    cells = s.row()
+    line = _csv_line(cells)
+    if line is None:
+        import csv
+        import io
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(cells)
+        line = buf.getvalue()
+    return line
+
+
+def _table_text(s) -> str:
+    """One summary's ``table`` line; it starts with the position padded to its column."""
+    top = next((c for c in s.candidates if c.trusted), None)
+    env = f"{top.header}: {top.address}" if top else "-"
+    cells = (s.position, s.encoded_size, len(s.attachments), s.provider, env, s.subject, "; ".join(s.problems))
+    return "  ".join(_clip(v, w).ljust(w) for v, (_n, w) in zip(cells, _TABLE)).rstrip() + "\n"
+
+
+def _line_maker(fmt: str) -> Callable[[Any], str]:
+    """The function making one row's text in ``fmt``; a JSON row starts with ``,\\n`` (the first one's comma is dropped)."""
+    if fmt == "csv":
+        return _csv_text
+    if fmt == "json":
+        import json
+        dumps = json.dumps
+        return lambda s: ",\n" + dumps(s.to_row(), ensure_ascii=False)
+    return _table_text
+
+
 def _write_rows(summaries: Iterable, fmt: str, out: IO[str], *, first: bool) -> tuple[int, int]:
     """Write the rows (no header/footer); returns (messages, messages with problems)."""
     n = problems = 0
     pending: list[str] = []  # rows written in batches: one write call per _BATCH rows
     write = out.write
-    if fmt == "csv":
-        writer = None  # csv.writer, made (and csv imported) for the first row with a CR in a cell
-        for s in summaries:
-            n += 1
-            if s.problems:
-                problems += 1
-            line = _csv_line(s.row())
-            if line is None:
-                write("".join(pending))
-                pending.clear()
-                if writer is None:
-                    import csv
-                    writer = csv.writer(out, lineterminator="\n")
-                writer.writerow(s.row())
-                continue
-            pending.append(line)
-            if len(pending) >= _BATCH:
-                write("".join(pending))
-                pending.clear()
-    elif fmt == "json":
-        import json
-        for s in summaries:
-            n += 1
-            problems += bool(s.problems)
-            pending.append(("\n" if first else ",\n") + json.dumps(s.to_row(), ensure_ascii=False))
+    make = _line_maker(fmt)
+    for s in summaries:
+        n += 1
+        if s.problems:
+            problems += 1
+        pending.append(make(s))
+        if first:
+            if fmt == "json":
+                pending[-1] = pending[-1][1:]
             first = False
-            if len(pending) >= _BATCH:
-                write("".join(pending))
-                pending.clear()
-    else:
-        for s in summaries:
-            n += 1
-            problems += bool(s.problems)
-            top = next((c for c in s.candidates if c.trusted), None)
-            env = f"{top.header}: {top.address}" if top else "-"
-            cells = (s.position, s.encoded_size, len(s.attachments), s.provider, env, s.subject,
-                     "; ".join(s.problems))
-            pending.append("  ".join(_clip(v, w).ljust(w) for v, (_n, w) in zip(cells, _TABLE)).rstrip() + "\n")
-            if len(pending) >= _BATCH:
-                write("".join(pending))
-                pending.clear()
+        if len(pending) >= _BATCH:
+            write("".join(pending))
+            pending.clear()
     write("".join(pending))
     return n, problems
+
+
+def _row_head(fmt: str, source: str) -> str | None:
+    r"""What every row of ``source`` has before its position (a worker's rows: never the first JSON row).
+
+    csv: the source cell as :func:`_csv_line` writes it, and a comma; json: ``,\n`` and the
+    object up to the position's value (``json.dumps`` writes the keys in :data:`COLUMNS` order);
+    table: nothing (the position is the first column). ``None`` for a CSV source with a CR,
+    whose cell the csv module writes: such a worker counts the messages before its range instead.
+    """
+    if fmt == "csv":
+        return None if "\r" in source else _csv_line((source,))[:-1] + ","
+    if fmt == "json":
+        import json
+        return ',\n{"source": ' + json.dumps(source, ensure_ascii=False) + ', "position": "'
+    return ""
+
+
+def _position_text(fmt: str, ordinal: int) -> str:
+    """The position field of an mbox row: the message's number (padded to its column in a table)."""
+    text = str(ordinal)
+    if fmt == "table":
+        width = _TABLE[0][1]
+        return text.ljust(width) if len(text) < width else _clip(text, width).ljust(width)
+    return text
+
+
+def _write_worker_rows(summaries: Iterable, fmt: str, fh: IO[str], index: IO[bytes], head: str) -> tuple[int, int]:
+    """A worker's rows, its messages numbered from 1, each written without ``head`` and its position.
+
+    Each row is made exactly as :func:`_write_rows` makes it (not the first row), checked to
+    start with ``head`` and the position text of its number, and written without them to
+    ``fh``; ``index`` gets each written row's length in characters (4-byte unsigned ints,
+    native order) for :func:`_copy_numbered`. A row that does not start so raises
+    ``RuntimeError``: the scan then fails saying a worker failed, never prints a wrong number.
+    """
+    from array import array
+
+    n = problems = 0
+    pending: list[str] = []
+    lengths = array("I")
+    make = _line_maker(fmt)
+    for s in summaries:
+        n += 1
+        if s.problems:
+            problems += 1
+        line = make(s)
+        lead = head + _position_text(fmt, n)
+        if not line.startswith(lead) or s.position != str(n):
+            raise RuntimeError(f"row {n} of the range does not start with its source and number "
+                               f"(position {s.position!r}); this is a bug")
+        rest = line[len(lead):]
+        pending.append(rest)
+        lengths.append(len(rest))
+        if len(pending) >= _BATCH:
+            fh.write("".join(pending))
+            pending.clear()
+            index.write(lengths.tobytes())
+            del lengths[:]
+    fh.write("".join(pending))
+    index.write(lengths.tobytes())
+    return n, problems
+
+
+def _copy_numbered(name: str, out: IO[str], fmt: str, head: str, base: int) -> None:
+    """Append a worker's rows file to ``out``, putting ``head`` and each row's position back in front.
+
+    The row numbered ``k`` in the worker's range is message ``base + k`` of the mbox. Reads
+    :data:`_COPY_ROWS` rows at a time (lengths from ``name + ".idx"``), so memory stays bounded.
+    """
+    from array import array
+
+    k = base
+    with open(name, encoding="utf-8", newline="") as part, open(name + ".idx", "rb") as index:
+        while True:
+            lengths = array("I")
+            lengths.frombytes(index.read(lengths.itemsize * _COPY_ROWS))
+            if not lengths:
+                break
+            text = part.read(sum(lengths))  # characters: the file is UTF-8 text, lengths count characters
+            pieces = []
+            at = 0
+            for length in lengths:
+                k += 1
+                pieces.append(head)
+                pieces.append(_position_text(fmt, k))
+                pieces.append(text[at:at + length])
+                at += length
+            out.write("".join(pieces))
 
 
 def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> tuple[int, int] | None:
@@ -135,8 +235,9 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
 
     The mbox is cut at ``From `` lines into ``jobs`` byte ranges (:func:`mbox_split_points`). This
     process scans the first range straight to ``out`` while ``jobs - 1`` forked children each
-    write the rows of one later range to a temporary file; the files are then copied out in
-    order, so the output is exactly what one process writes.
+    write the rows of one later range to a temporary file, numbered from 1 and without their
+    source and position (:func:`_write_worker_rows`); the files are then copied out in order with
+    those put back (:func:`_copy_numbered`), so the output is exactly what one process writes.
     """
     from pathlib import Path
 
@@ -150,7 +251,8 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
         return None
     import tempfile  # only for workers' rows files (it imports shutil and random)
 
-    points = mbox_split_points(p, jobs, count_cost=COUNT_COST)
+    head = _row_head(fmt, str(p))  # None: workers count the messages before their ranges instead
+    points = mbox_split_points(p, jobs, count_cost=COUNT_COST if head is None else 0.0)
     ranges = list(zip(points, points[1:]))
     if len(ranges) < 2:
         return None
@@ -163,8 +265,13 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
             if pid == 0:  # the child: one range into its file, then leave without running the parent's cleanup
                 status = 1
                 try:
-                    with open(name, "w", encoding="utf-8", newline="") as fh:
-                        count, bad = _write_rows(scan_mbox(p, start=a, end=b), fmt, fh, first=False)
+                    if head is None:
+                        with open(name, "w", encoding="utf-8", newline="") as fh:
+                            count, bad = _write_rows(scan_mbox(p, start=a, end=b), fmt, fh, first=False)
+                    else:  # numbered from 1 in the range; this process adds the earlier ranges' messages
+                        with open(name, "w", encoding="utf-8", newline="") as fh, open(name + ".idx", "wb") as idx:
+                            count, bad = _write_worker_rows(scan_mbox(p, start=a, end=b, first_ordinal=1), fmt,
+                                                            fh, idx, head)
                     with open(name + ".n", "w", encoding="ascii") as fh:
                         fh.write(f"{count} {bad}")
                     status = 0
@@ -184,9 +291,12 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
                                   "run with --jobs 1 to scan in one process", source=str(p))
             with open(name + ".n", encoding="ascii") as fh:
                 count, bad = map(int, fh.read().split())
+            if head is None:
+                _copy_out(name, out)
+            else:
+                _copy_numbered(name, out, fmt, head, base=n)
             n += count
             problems += bad
-            _copy_out(name, out)
     return n, problems
 
 

@@ -152,6 +152,33 @@ def test_scan_worker_failure_is_a_clear_error(cli, monkeypatch, tmp_path):
     assert code == 2 and "worker process failed" in err and "--jobs 1" in err
 
 
+def test_worker_rows_that_do_not_match_their_numbers_fail_the_scan(cli, monkeypatch, tmp_path):
+    """Worker rows are renumbered by the parent only when each starts with its source and number in the
+    range; a row that does not (here: positions off by one) fails the scan clearly, never prints wrong numbers."""
+    import dataclasses
+
+    import mailsupport.samples as samples_pkg
+    from mailsupport.cli import scan as scan_cmd
+    from mailsupport.samples.generate import write_benchmark_mbox
+    path = tmp_path / "w.mbox"
+    write_benchmark_mbox(path, 60)
+    real_scan_mbox = samples_pkg.scan_mbox
+
+    def shifted_in_workers(p, *, start=0, end=None, first_ordinal=None):
+        for s in real_scan_mbox(p, start=start, end=end, first_ordinal=first_ordinal):
+            yield dataclasses.replace(s, position=str(int(s.position) + 1)) if start else s
+
+    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(samples_pkg, "scan_mbox", shifted_in_workers)
+    for fmt in ("csv", "json", "table"):
+        code, out, err = cli("scan", str(path), "--format", fmt, "--jobs", "2")
+        assert code == 2 and "worker process failed" in err and "--jobs 1" in err
+        with pytest.raises(RuntimeError, match="row 1 of the range does not start with its source and number"):
+            shifted = (dataclasses.replace(s, position=str(int(s.position) + 1)) for s in real_scan_mbox(path))
+            scan_cmd._write_worker_rows(shifted, fmt, io.StringIO(),
+                                        io.BytesIO(), scan_cmd._row_head(fmt, str(path)))
+
+
 def _tricky_mbox(path, n):
     """An mbox whose rows need CSV quoting (comma, quote, CR from an encoded word, LF), non-ASCII and long cells."""
     from mailsupport.samples.generate import mbox_bytes
