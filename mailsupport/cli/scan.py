@@ -34,6 +34,9 @@ PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 #: (about 2 GB/s vs 150 MB/s for mixed mail here). Workers count only when their rows cannot be
 #: renumbered afterwards (a CSV source cell with a CR, :func:`_row_head`); then later ranges are cut shorter.
 COUNT_COST = 0.08
+#: Otherwise a worker's range is cut this much shorter (as if counting cost this much per byte before
+#: it): this process copies the worker's rows out after its own range, putting their numbers in.
+COPY_COST = 0.01
 _BATCH = 256
 #: Rows of a worker's file numbered per block when this process copies it out (bounded memory).
 _COPY_ROWS = 1024
@@ -255,7 +258,7 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
     import tempfile  # only for workers' rows files (it imports shutil and random)
 
     head = _row_head(fmt, str(p))  # None: workers count the messages before their ranges instead
-    points = mbox_split_points(p, jobs, count_cost=COUNT_COST if head is None else 0.0)
+    points = mbox_split_points(p, jobs, count_cost=COUNT_COST if head is None else COPY_COST)
     ranges = list(zip(points, points[1:]))
     if len(ranges) < 2:
         return None

@@ -98,3 +98,17 @@ def test_rfc2231_filename():
     raw = (b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/pdf\n"
            b"Content-Disposition: attachment; filename*=utf-8''Gr%C3%BC%C3%9Fe.pdf\n\nxyz\n--b--\n")
     assert measure(raw).attachments[0].filename == "Grüße.pdf"
+
+
+@pytest.mark.parametrize("value", [
+    'multipart/alternative; boundary="alt-000001"', "multipart/mixed; boundary=plain-token",
+    'multipart/mixed;\n boundary="folded"  ', 'multipart/mixed; Boundary="Upper"', 'multipart/mixed; boundary = "spaced"',
+    'multipart/mixed; boundary="a;b"', 'multipart/mixed; boundary="a\\"b"', 'multipart/mixed; boundary="a\\\\b"',
+    'multipart/mixed; charset=utf-8; boundary="second"', 'multipart/mixed; boundary="x"; boundary="last wins"',
+    'multipart/mixed; boundary="unterminated', 'multipart/mixed; boundary=""', "multipart/mixed", "multipart/mixed;",
+    'multipart/mixed; boundary="x" trailing', 'multipart/mixed; boundary="x"extra"',
+])
+def test_boundary_fast_path_equals_the_parameter_parser(value):
+    """The usual ``boundary="..."`` is read without the parameter regex; every form gives what _params gives."""
+    from mailsupport.sizes import _boundary, _params
+    assert _boundary(value) == _params(value)[1].get("boundary", "")
