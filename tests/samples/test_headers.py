@@ -137,3 +137,26 @@ def test_field_indexes_point_at_their_own_header_line():
         for c in envelope_candidates(path.read_bytes()):
             name = "received" if c.header == "Received-for" else c.header.lower()
             assert lines[c.index].split(":", 1)[0].strip().lower() == name, (path.name, c)
+
+
+def test_scanned_names_match_in_any_case_as_a_case_insensitive_regex_does():
+    """The fast scan's line regex (a case-sensitive first letter, the rest case-insensitive) finds
+    exactly what one case-insensitive regex over the same names finds, on every bundled real header
+    block with its names and values in randomly mixed case."""
+    import random
+    import re
+
+    from mailsupport import headers as h
+    from tests.samples.conftest import REAL
+
+    names = h._alternation((*h.SCANNED, h._MS_ORG)).replace(r"organization\-", r"organization\-[!-9;-~]*")
+    reference = re.compile(r"\n(?:(" + names + r")[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)|(?=[^ \t]))", re.I | re.A)
+    rnd = random.Random(5)
+    blocks = [split_header_block(p.read_bytes())[0].decode("utf-8", "replace") for p in sorted(REAL.glob("*.eml"))]
+    assert len(blocks) >= 20
+    for block in blocks:
+        for _ in range(5):
+            text = "\n" + "".join(c.swapcase() if rnd.random() < 0.3 else c for c in block)
+            assert h._LINE_RE.findall(text) == reference.findall(text)
+    assert h._LINE_RE.findall("\nrECEIVED: x\nX-ms-EXCHANGE-organization-Foo: 1\nSubjectx: no\n") == [
+        ("rECEIVED", "x"), ("X-ms-EXCHANGE-organization-Foo", "1"), ("", "")]
