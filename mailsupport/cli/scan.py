@@ -30,12 +30,8 @@ COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subj
 _TABLE = (("position", 14), ("encoded_size", 12), ("attachments", 11), ("provider", 8),
           ("envelope", 34), ("subject", 30), ("problems", 30))
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
-#: Counting the messages before a byte range costs about this much of scanning the same bytes
-#: (about 2 GB/s vs 150 MB/s for mixed mail here). Workers count only when their rows cannot be
-#: renumbered afterwards (a CSV source cell with a CR, :func:`_row_head`); then later ranges are cut shorter.
-COUNT_COST = 0.08
-#: Otherwise a worker's range is cut this much shorter (as if counting cost this much per byte before
-#: it): this process copies the worker's rows out after its own range, putting their numbers in.
+#: A worker's range is cut this much shorter (as :func:`~mailsupport.samples.readers.mbox_split_points`'
+#: ``count_cost``): this process copies the workers' rows out after its own range, numbering them.
 COPY_COST = 0.01
 _BATCH = 256
 #: Rows of a worker's file numbered per block when this process copies it out (bounded memory).
@@ -65,14 +61,14 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _csv_line(cells: tuple[object, ...]) -> str | None:
-    r"""One CSV line as ``csv.writer`` (QUOTE_MINIMAL, ``"\n"`` line ends) writes it, or ``None``.
+def _csv_line(cells: tuple[object, ...]) -> str:
+    r"""One CSV line (RFC 4180 §2, ``"\n"`` line end): a cell with a comma, quote, LF or CR is quoted, quotes doubled.
 
-    Cells with a comma, quote or line feed are quoted with doubled quotes (RFC 4180 §2); a cell
-    with a carriage return gives ``None`` so the csv module writes that row (its quoting of a
-    lone CR differs between Python versions). About twice as fast as ``writerow``. Common case:
-    no quote, LF or CR in any cell (one test on the cells joined), so each cell needs only the
-    comma test; otherwise :func:`_csv_line_checked` looks at every cell.
+    What ``csv.writer(lineterminator="\n")`` writes, except that a cell with a lone CR is quoted
+    too: Python 3.11's writer leaves it bare, and its own reader then fails on the row. About
+    twice as fast as ``writerow``. Common case: no quote, LF or CR in any cell (one test on the
+    cells joined), so each cell needs only the comma test; otherwise :func:`_csv_line_checked`
+    looks at every cell.
     """
     strs = [cell if cell.__class__ is str else str(cell) for cell in cells]
     joined = "".join(strs)
@@ -81,29 +77,19 @@ def _csv_line(cells: tuple[object, ...]) -> str | None:
     return ",".join([('"' + cell + '"') if "," in cell else cell for cell in strs]) + "\n"
 
 
-def _csv_line_checked(cells: list[str]) -> str | None:
+def _csv_line_checked(cells: list[str]) -> str:
     """:func:`_csv_line` of string cells, each tested for every character that needs quoting."""
     out = []
     for cell in cells:
         if "," in cell or '"' in cell or "\n" in cell or "\r" in cell:
-            if "\r" in cell:
-                return None
             cell = '"' + cell.replace('"', '""') + '"'
         out.append(cell)
     return ",".join(out) + "\n"
 
 
 def _csv_text(s) -> str:
-    """One summary's CSV line, as ``csv.writer`` writes it (the csv module itself for a cell with a CR)."""
-    cells = s.row()
-    line = _csv_line(cells)
-    if line is None:
-        import csv
-        import io
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(cells)
-        line = buf.getvalue()
-    return line
+    """One summary's CSV line (:func:`_csv_line`)."""
+    return _csv_line(s.row())
 
 
 def _table_text(s) -> str:
@@ -147,16 +133,15 @@ def _write_rows(summaries: Iterable, fmt: str, out: IO[str], *, first: bool) -> 
     return n, problems
 
 
-def _row_head(fmt: str, source: str) -> str | None:
+def _row_head(fmt: str, source: str) -> str:
     r"""What every row of ``source`` has before its position (a worker's rows: never the first JSON row).
 
     csv: the source cell as :func:`_csv_line` writes it, and a comma; json: ``,\n`` and the
     object up to the position's value (``json.dumps`` writes the keys in :data:`COLUMNS` order);
-    table: nothing (the position is the first column). ``None`` for a CSV source with a CR,
-    whose cell the csv module writes: such a worker counts the messages before its range instead.
+    table: nothing (the position is the first column).
     """
     if fmt == "csv":
-        return None if "\r" in source else _csv_line((source,))[:-1] + ","
+        return _csv_line((source,))[:-1] + ","
     if fmt == "json":
         import json
         return ',\n{"source": ' + json.dumps(source, ensure_ascii=False) + ', "position": "'
@@ -257,8 +242,8 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
         return None
     import tempfile  # only for workers' rows files (it imports shutil and random)
 
-    head = _row_head(fmt, str(p))  # None: workers count the messages before their ranges instead
-    points = mbox_split_points(p, jobs, count_cost=COUNT_COST if head is None else COPY_COST)
+    head = _row_head(fmt, str(p))
+    points = mbox_split_points(p, jobs, count_cost=COPY_COST)
     ranges = list(zip(points, points[1:]))
     if len(ranges) < 2:
         return None
@@ -271,13 +256,10 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
             if pid == 0:  # the child: one range into its file, then leave without running the parent's cleanup
                 status = 1
                 try:
-                    if head is None:
-                        with open(name, "w", encoding="utf-8", newline="") as fh:
-                            count, bad = _write_rows(scan_mbox(p, start=a, end=b), fmt, fh, first=False)
-                    else:  # numbered from 1 in the range; this process adds the earlier ranges' messages
-                        with open(name, "w", encoding="utf-8", newline="") as fh, open(name + ".idx", "wb") as idx:
-                            count, bad = _write_worker_rows(scan_mbox(p, start=a, end=b, first_ordinal=1), fmt,
-                                                            fh, idx, head)
+                    # numbered from 1 in the range; this process adds the earlier ranges' messages
+                    with open(name, "w", encoding="utf-8", newline="") as fh, open(name + ".idx", "wb") as idx:
+                        count, bad = _write_worker_rows(scan_mbox(p, start=a, end=b, first_ordinal=1), fmt,
+                                                        fh, idx, head)
                     with open(name + ".n", "w", encoding="ascii") as fh:
                         fh.write(f"{count} {bad}")
                     status = 0
@@ -297,43 +279,10 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
                                   "run with --jobs 1 to scan in one process", source=str(p))
             with open(name + ".n", encoding="ascii") as fh:
                 count, bad = map(int, fh.read().split())
-            if head is None:
-                _copy_out(name, out)
-            else:
-                _copy_numbered(name, out, fmt, head, base=n)
+            _copy_numbered(name, out, fmt, head, base=n)
             n += count
             problems += bad
     return n, problems
-
-
-def _copy_out(name: str, out: IO[str]) -> None:
-    """Append a worker's UTF-8 rows file to ``out``: as bytes straight to its file when it has one."""
-    binary = getattr(out, "buffer", None)
-    try:
-        fd = out.fileno() if binary is not None else -1
-    except (OSError, ValueError, AttributeError):  # an in-memory stream (tests, notebooks)
-        fd = -1
-    if fd >= 0:
-        out.flush()
-        binary.flush()
-        with open(name, "rb") as part:
-            size = os.fstat(part.fileno()).st_size
-            offset = 0
-            try:
-                while offset < size:  # sendfile(2): the kernel copies, no Python buffers
-                    sent = os.sendfile(fd, part.fileno(), offset, size - offset)
-                    if sent == 0:
-                        break
-                    offset += sent
-            except OSError:  # e.g. stdout is a terminal or a socket without sendfile support
-                part.seek(offset)
-                while chunk := part.read(1 << 20):
-                    binary.write(chunk)
-                binary.flush()
-        return
-    with open(name, encoding="utf-8", newline="") as part:
-        while chunk := part.read(1 << 20):
-            out.write(chunk)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -261,7 +261,7 @@ def test_mbox_reader_quoted_line_across_every_chunk_boundary(tmp_path, monkeypat
 
 
 def test_csv_lines_equal_the_csv_module():
-    """Hand-made CSV lines are exactly what csv.writer writes; a cell with CR is left to the csv module."""
+    """Hand-made CSV lines are exactly what csv.writer writes for cells without a CR."""
     from mailsupport.cli.scan import _csv_line
     rng = random.Random(5)
     alphabet = ['a', 'b', ',', '"', '\n', ' ', ';', 'é', '\x00', "'"]
@@ -276,7 +276,19 @@ def test_csv_lines_equal_the_csv_module():
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(cells)
         assert _csv_line(tuple(cells)) == buf.getvalue()
-    assert _csv_line(("a\rb", 1)) is None
+    # a lone CR: quoted (RFC 4180 §2), where Python 3.11's writer leaves it bare and its reader then fails
+    assert _csv_line(("a\rb", 1)) == '"a\rb",1\n'
+
+
+def test_csv_lines_with_any_characters_read_back_as_their_cells():
+    """Every hand-made CSV line, CR and CRLF included, reads back through csv.reader as exactly its cells."""
+    from mailsupport.cli.scan import _csv_line
+    rng = random.Random(7)
+    alphabet = ['a', ',', '"', '\n', '\r', ' ', 'é', '\x00']
+    rows = [tuple("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(5)) for _ in range(2000)]
+    text = "".join(_csv_line(row) for row in rows)
+    assert any("\r" in cell for row in rows for cell in row)
+    assert [tuple(r) for r in csv.reader(io.StringIO(text, newline=""))] == rows
 
 
 def test_split_points_with_count_cost_shorten_later_ranges(generated, tmp_path):
