@@ -140,8 +140,13 @@ def tally(results: Iterable[TenantResult]) -> Tally:
 # ----------------------------------------------------------------------------- CSV / JSONL / text
 
 def write_csv(results: Iterable[TenantResult], fp: IO[str]) -> int:
-    """Write the findings table as CSV (header row first); returns the number of rows."""
-    w = csv.DictWriter(fp, fieldnames=REPORT_COLUMNS, lineterminator="\n")
+    """Write the findings table as CSV (header row first); returns the number of rows.
+
+    Records end in CRLF (RFC 4180 §2, the csv module's default): with it the writer quotes a
+    cell holding a lone CR (a server's reply, a decoded subject), which with ``"\\n"`` line ends
+    Python 3.11 leaves bare and then cannot read back. Open ``fp`` with ``newline=""``.
+    """
+    w = csv.DictWriter(fp, fieldnames=REPORT_COLUMNS)
     w.writeheader()
     n = 0
     for row in finding_rows(results):

@@ -88,6 +88,16 @@ def test_html_is_self_contained_with_charts_and_sections():
     assert "spf.vendor-include-missing" in page and "jonesco" in page
 
 
+def test_csv_cells_with_line_breaks_read_back_exactly():
+    """A finding whose text holds a lone CR, an LF or a CRLF (a server's reply, a decoded subject)
+    reads back from the CSV cell for cell."""
+    odd = "line one\rstill one\nline two\r\nthree, \"quoted\""
+    f = Finding(check="x.y", severity=Severity.WARNING, subject=odd, summary=odd, remedy="r")
+    text = report.format_csv([TenantResult(tenant="t\r1", provider="p", source="s", findings=(f,))])
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert len(rows) == 1 and rows[0]["subject"] == odd and rows[0]["summary"] == odd and rows[0]["tenant"] == "t\r1"
+
+
 @pytest.mark.parametrize("fmt", ["html", "text", "csv", "jsonl"])
 def test_hostile_values_are_escaped_or_quoted_in_every_format(fmt):
     """``<script>``, quotes and ``&`` in every field (tenant name included) never come out raw in HTML."""
