@@ -187,7 +187,6 @@ class SizeReport:
 
 
 _PARAM_RE = re.compile(r";\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*(\"(?:[^\"\\]|\\.)*\"|[^;\s]*)")
-_PCT_RE = re.compile(r"%([0-9A-Fa-f]{2})")
 _MAX_DEPTH = 20
 
 
@@ -217,19 +216,33 @@ def _boundary(ct_value: str) -> str:
 
 
 def _filename(params: dict[str, str], dparams: dict[str, str]) -> str:
+    """The attachment's file name: Content-Disposition ``filename``, else Content-Type ``name``."""
     for d in (dparams, params):
         for key in ("filename", "name"):
             if key in d:
                 return d[key]
-            if key + "*" in d:  # RFC 2231 §4: charset'lang'percent-encoded
-                value = d[key + "*"]
-                charset, _, rest = value.partition("'")
-                _lang, _, text = rest.partition("'")
-                data = _PCT_RE.sub(lambda m: chr(int(m.group(1), 16)), text or value).encode("latin-1", "replace")
-                try:
-                    return data.decode(charset or "utf-8", "replace")
-                except LookupError:
-                    return data.decode("utf-8", "replace")
+            if any(k.startswith(key + "*") for k in d):
+                return _rfc2231_value(d, key)
+    return ""
+
+
+def _rfc2231_value(params: dict[str, str], key: str) -> str:
+    """``key`` given the RFC 2231 way: ``key*=charset'lang'%XX..`` and/or continuations ``key*0*``, ``key*1``...
+
+    Decoded by the standard library's RFC 2231 code (:func:`email.utils.decode_params`, as
+    ``Message.get_filename`` does); a malformed mix gives ``""``, never an exception.
+    """
+    from email.utils import collapse_rfc2231_value, decode_params, unquote
+
+    pairs = [(k, v) for k, v in params.items() if k.startswith(key + "*")]
+    try:
+        for name, value in decode_params([("", "")] + pairs)[1:]:
+            if name == key:
+                if isinstance(value, tuple):
+                    value = (value[0], value[1], unquote(value[2]))
+                return collapse_rfc2231_value(value)
+    except Exception:  # lenient by design: e.g. key* and key*0 together cannot be ordered
+        return ""
     return ""
 
 

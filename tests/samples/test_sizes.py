@@ -112,3 +112,19 @@ def test_boundary_fast_path_equals_the_parameter_parser(value):
     """The usual ``boundary="..."`` is read without the parameter regex; every form gives what _params gives."""
     from mailsupport.sizes import _boundary, _params
     assert _boundary(value) == _params(value)[1].get("boundary", "")
+
+
+@pytest.mark.parametrize("disposition,expected", [
+    ("attachment; filename*0*=utf-8''%E5%8C%97%E4%BA%AC%20; filename*1*=%E6%97%A5; filename*2=n.pdf", "北京 日n.pdf"),
+    ('attachment; filename*0="long name "; filename*1="in two parts.pdf"', "long name in two parts.pdf"),
+    ("attachment; filename*=iso-8859-1'en'caf%E9.pdf", "café.pdf"),
+    ("attachment; filename*=utf-8''x.pdf; filename*0=y", ""),  # malformed mix: no name, no exception
+])
+def test_rfc2231_continuations_decode_like_the_stdlib(disposition, expected):
+    """Parameter continuations (RFC 2231 §3, as extract-msg and Python write long or non-ASCII names)
+    give the same file name as email's get_filename."""
+    raw = ("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/pdf\n"
+           f"Content-Disposition: {disposition}\n\nxyz\n--b--\n").encode("utf-8")
+    assert measure(raw).attachments[0].filename == expected
+    if expected:  # the stdlib itself raises TypeError on the malformed mix
+        assert email.message_from_bytes(raw).get_payload()[0].get_filename() == expected
