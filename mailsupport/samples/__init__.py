@@ -1,8 +1,9 @@
 """Mailbox samples: read any sample, summarize each message fast, and view the result.
 
 * :func:`scan` — every :class:`~mailsupport.headers.MessageSummary` of one or more samples
-  (mbox such as Google Takeout, Maildir, folder or zip of .eml, single .eml; a live POP3
-  mailbox through :func:`scan_pop3`). Streaming and lenient.
+  (mbox such as Google Takeout, Maildir, folder or zip of .eml, single .eml, Outlook .msg
+  files through :mod:`~mailsupport.samples.outlook`; a live POP3 mailbox through
+  :func:`scan_pop3`). Streaming and lenient.
 * :func:`summarize` — the fast path for one raw message (header scan + size counting).
 * :func:`full_view` — mail-parser's complete parse of one message, for a closer look.
 * :func:`summaries_frame` — the summaries as a pandas DataFrame in one call.

@@ -6,8 +6,9 @@ message). The fast scan reads an mbox through :func:`iter_mbox_data` (plain ``(p
 bytes)`` pairs, one reused read buffer, From_ lines and ``>From`` quoting found in one regex pass). Lenient: a message that cannot be read becomes a ``RawMessage`` with ``problem``
 set; only a sample that cannot be opened at all raises :class:`~mailsupport.errors.SampleError`.
 
-Outlook ``.msg`` files are OLE compound documents; reading them needs a third-party parser
-(extract-msg) the kit does not depend on, so each ``.msg`` becomes a row saying so.
+Outlook ``.msg`` files (alone, in a folder or in a zip) are OLE compound documents, read
+through extract-msg by :mod:`mailsupport.samples.outlook` (the ``outlook`` extra); without it,
+each ``.msg`` is a row saying how to read it.
 
 Layer 3 (file I/O only, no sockets). Must not import diagnoses or presentation modules.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from collections.abc import Iterator
 
 from ..errors import SampleError
+from .outlook import MSG_PROBLEM, msg_bytes
 
 __all__ = ["RawMessage", "iter_raw", "iter_mbox", "iter_mbox_data", "MBOX_START_PROBLEM", "resolve_sample", "count_mbox_messages", "mbox_split_points", "iter_maildir", "iter_folder", "iter_zip",
            "sample_kind", "MSG_PROBLEM"]
@@ -28,8 +30,6 @@ __all__ = ["RawMessage", "iter_raw", "iter_mbox", "iter_mbox_data", "MBOX_START_
 CHUNK = 1 << 20
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _FROM_ESCAPE = re.compile(rb"^>(>*From )", re.M)
-MSG_PROBLEM = ("Outlook .msg file: reading it needs the extract-msg package, which the kit does "
-               "not install; save the message as .eml (File > Save As) and scan that")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,12 +72,13 @@ def sample_kind(path: Path) -> str:
         if (path / "cur").is_dir() or (path / "new").is_dir():
             return "maildir"
         return "folder"
-    if path.suffix.lower() == ".zip" or _is_zipfile(path):
-        return "zip"
     with path.open("rb") as fh:
         head = fh.read(8)
+    # an OLE file first: a .msg may carry the zip signature inside (an attached .docx or .zip)
     if head == _OLE_MAGIC or path.suffix.lower() == ".msg":
         return "msg"
+    if path.suffix.lower() == ".zip" or _is_zipfile(path):
+        return "zip"
     if head.startswith(b"From "):
         return "mbox"
     return "eml"
@@ -107,7 +108,7 @@ def iter_raw(path: str | os.PathLike[str]) -> Iterator[RawMessage]:
     elif kind == "zip":
         yield from iter_zip(p)
     elif kind == "msg":
-        yield RawMessage(source=str(p), position=p.name, problem=MSG_PROBLEM)
+        yield _read_msg(p, str(p), p.name)
     else:
         yield _read_file(p, str(p), p.name)
 
@@ -118,6 +119,12 @@ def _read_file(p: Path, source: str, position: str) -> RawMessage:
     except OSError as exc:
         return RawMessage(source=source, position=position,
                           problem=f"cannot read file: {exc.strerror or exc}")
+
+
+def _read_msg(msg: Path | bytes, source: str, position: str) -> RawMessage:
+    """An Outlook ``.msg`` (path or bytes) as the message it holds, or a row with its problem."""
+    data, problem = msg_bytes(msg)
+    return RawMessage(source=source, position=position, data=data, problem=problem)
 
 
 def _unescape(msg: bytes) -> bytes:
@@ -327,7 +334,7 @@ def iter_folder(path: Path) -> Iterator[RawMessage]:
     for q in files:
         rel = str(q.relative_to(path))
         if q.suffix.lower() == ".msg":
-            yield RawMessage(source=str(path), position=rel, problem=MSG_PROBLEM)
+            yield _read_msg(q, str(path), rel)
         else:
             yield _read_file(q, str(path), rel)
 
@@ -347,12 +354,10 @@ def iter_zip(path: Path) -> Iterator[RawMessage]:
             low = name.lower()
             if info.is_dir() or not low.endswith((".eml", ".msg")):
                 continue
-            if low.endswith(".msg"):
-                yield RawMessage(source=source, position=name, problem=MSG_PROBLEM)
-                continue
             try:
                 data = zf.read(info)
             except (OSError, zipfile.BadZipFile, RuntimeError, ValueError) as exc:
                 yield RawMessage(source=source, position=name, problem=f"cannot read zip member: {exc}")
                 continue
-            yield RawMessage(source=source, position=name, data=data)
+            yield _read_msg(data, source, name) if low.endswith(".msg") else RawMessage(
+                source=source, position=name, data=data)

@@ -60,12 +60,12 @@ def test_maildir_folder_zip_and_single_file(tmp_path):
     assert [r.data for r in iter_raw(folder / "a.eml")] == MSGS[:1]
 
 
-def test_msg_file_is_a_row_with_its_problem(tmp_path):
-    """An Outlook .msg becomes a summary naming what to do, and the scan goes on."""
+def test_damaged_msg_file_is_a_row_with_its_problem(tmp_path):
+    """A damaged Outlook .msg becomes a summary saying what is wrong, and the scan goes on."""
     (tmp_path / "a.msg").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
     (tmp_path / "b.eml").write_bytes(MSGS[0])
     rows = list(scan(tmp_path))
-    assert ["extract-msg" in p for r in rows for p in r.problems] == [True]
+    assert [p.startswith("not a readable Outlook .msg file") for r in rows for p in r.problems] == [True]
     assert rows[1].ok and rows[1].subject == "s0"
 
 
