@@ -1,9 +1,10 @@
 """Header evidence of one message: envelope-recipient candidates, provider fingerprint, summary.
 
 Owns :class:`RecipientEvidence`, :func:`envelope_candidates`, :func:`recipients_for`,
-:class:`ProviderFingerprint`, :func:`fingerprint` and :class:`MessageSummary`, plus the
-header parsers: :func:`split_header_block`, :func:`parse_fields` (every field) and the fast
-scan's :func:`scan_header_block` (one regex pass picking only the fields the diagnoses read). Pure (layer 2): no sockets, no clock, no files; must not import the
+:class:`ProviderFingerprint`, :func:`fingerprint` and :class:`MessageSummary`. The header
+parsers they build on (:func:`split_header_block`, :func:`parse_fields`, the fast scan's
+:func:`scan_header_block` and :class:`HeaderScan`) live in :mod:`mailsupport.headerblock` and
+are re-exported here. Pure (layer 2): no sockets, no clock, no files; must not import the
 clients, the sandbox, the diagnoses or any presentation module.
 
 API (also used by the pipeline's router)::
@@ -31,6 +32,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
+
+from .headerblock import (_TRACE, _UNFOLD_RE, CANONICAL, SCANNED, HeaderScan, parse_fields, scan_header_block,
+                          split_header_block)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
 
@@ -60,16 +64,6 @@ __all__ = [
     "POSITIONS",
 ]
 
-#: Lower-case header name -> canonical name: :data:`~mailsupport.config.CATCH_ALL_HEADERS` without
-#: ``Received-for`` (a test keeps the two equal). Spelled out here so that a scan process never
-#: imports the tenant configuration (and :mod:`mailsupport.addresses` only for an address that
-#: needs its parser).
-_CANONICAL = {"delivered-to": "Delivered-To", "x-original-to": "X-Original-To", "envelope-to": "Envelope-To",
-              "x-envelope-to": "X-Envelope-To", "x-gm-original-to": "X-Gm-Original-To"}
-
-
-def _canonical(lname: str) -> str:
-    return _CANONICAL[lname]
 
 
 def _normalize_address(value: str) -> str:
@@ -87,10 +81,6 @@ POSITIONS = {
     "no-received": "the message has no Received line at all: nothing shows who wrote it",
 }
 
-# One header field: name, colon, value with its folded continuation lines (RFC 5322 §2.2,
-# §3.2.2 folding). Field names are printable ASCII except colon (RFC 5322 §3.6.8).
-_FIELD_RE = re.compile(r"^([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)", re.M)
-_UNFOLD_RE = re.compile(r"\r?\n")
 _FOR_RE = re.compile(r"\bfor\s+<?([^\s<>;]+)>?", re.I)
 _ADDR_RE = re.compile(r"<([^<>]*)>|([^\s,<>;\"]+)")
 _BARE_RE = re.compile(r"[^\s,<>;\"(]+@[^\s,<>;\"(@]+")
@@ -111,156 +101,6 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# the empty line ending the header block: LF or CRLF form, whichever comes first (RFC 5322 §2.1)
-_BLANK_RE = re.compile(rb"\n\r?\n")
-
-
-def split_header_block(raw: bytes) -> tuple[bytes, int]:
-    """``(header_block, body_offset)`` of a raw message (LF or CRLF line ends).
-
-    The header block ends at the first empty line (RFC 5322 §2.1); a message without one is
-    all header and its body offset is ``len(raw)``. The block keeps the line break of its
-    last line.
-    """
-    m = _BLANK_RE.search(raw)
-    if m is None:
-        return raw, len(raw)
-    return raw[: m.start() + 1], m.end()
-
-
-def parse_fields(block: bytes) -> list[tuple[str, str]]:
-    """Every header field of a header block as ``(name, unfolded value)``, top to bottom.
-
-    Lenient: lines that are not fields (no colon, a leading ``From `` line) are skipped;
-    bytes that are not UTF-8 become U+FFFD instead of failing.
-    """
-    text = block.decode("utf-8", "replace")
-    return [(name, (_UNFOLD_RE.sub("", value) if "\n" in value else value).strip())
-            for name, value in _FIELD_RE.findall(text)]
-
-
-#: Lower-case names the fast scan picks out (besides X-MS-Exchange-Organization-*).
-SCANNED = ("delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "x-gm-original-to", "received",
-           "message-id", "date", "from", "to", "cc", "subject", "content-type", "content-transfer-encoding",
-           "content-disposition")
-#: The envelope headers (CATCH_ALL_HEADERS lower-cased, ``Received-for`` being a Received line) and Received.
-_TRACE = frozenset(_CANONICAL) | {"received"}
-# A literal "\n" first lets the regex engine jump from line to line (the block gets a "\n" prepended).
-# Every line that starts a field (not a continuation line) gives one match, so a match's ordinal is
-# its field index: a scanned name with its value and folded continuation lines (RFC 5322 §2.2.3),
-# or, through the empty lookahead branch, nothing for any other line.
-
-
-def _alternation(words: Iterable[str]) -> str:
-    """A regex alternation of ``words`` factored by common prefixes (``c(?:c|ontent-...)``).
-
-    The regex engine tries the branches of a plain alternation one by one at every line
-    start; factored, it rejects a line after one character.
-    """
-    groups: dict[str, list[str]] = {}
-    done = False
-    for word in words:
-        if word:
-            groups.setdefault(word[0], []).append(word[1:])
-        else:
-            done = True
-    alts = [re.escape(first) + _alternation(rest) for first, rest in sorted(groups.items())]
-    if not alts:
-        return ""
-    if len(alts) == 1 and not done:
-        return alts[0]
-    return "(?:" + "|".join(alts) + ")" + ("?" if done else "")
-
-
-_MS_ORG = "x-ms-exchange-organization-"
-
-
-def _case_free_names(words: Iterable[str]) -> str:
-    """A regex matching ``words`` in any case: one branch per first letter in each case, the rest ``(?i:...)``.
-
-    Equal to ``(?i:`` :func:`_alternation` ``)``, but a branch starting with a case-sensitive letter
-    is rejected after one comparison, where a case-insensitive one is entered and backed out of;
-    about 20 % faster over real header blocks. ``X-MS-Exchange-Organization-`` matches with any suffix.
-    """
-    groups: dict[str, list[str]] = {}
-    for word in words:
-        groups.setdefault(word[0], []).append(word[1:])
-    branches = []
-    for first, rests in sorted(groups.items()):
-        rest = "(?i:" + _alternation(rests).replace(r"organization\-", r"organization\-[!-9;-~]*") + ")"
-        for letter in sorted({first.upper(), first.lower()}):
-            branches.append(re.escape(letter) + rest)
-    return "(?:" + "|".join(branches) + ")"
-
-
-# Run on the decoded block with a "\n" prepended. The blanks after the colon are left out of the
-# value (stripped anyway), so most values need no strip copy. re.ASCII: names match case-insensitively
-# in ASCII only, as on the wire.
-_LINE_RE = re.compile(r"\n(?:(" + _case_free_names((*SCANNED, _MS_ORG)) + r")[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)|(?=[^ \t]))",
-                      re.A)
-#: What ``bytes.strip()`` strips: the ASCII whitespace of the raw value.
-_WS = " \t\n\r\x0b\x0c"
-_NAMES = {n: n for n in SCANNED}
-# the spellings real mail uses, so most names need no .lower() (any other case still works)
-_NAMES.update({n.title(): n for n in SCANNED})
-for _k, _v in (("Message-ID", "message-id"), ("X-Original-To", "x-original-to"), ("X-Envelope-To", "x-envelope-to"),
-               ("X-Gm-Original-To", "x-gm-original-to"), ("Delivered-to", "delivered-to"),
-               ("Envelope-to", "envelope-to"), ("Content-type", "content-type"), ("CC", "cc")):
-    _NAMES[_k] = _v
-_ANY_FIELD_RE = re.compile(rb"^[!-9;-~]+[ \t]*:", re.M)
-
-
-@dataclass(slots=True)
-class HeaderScan:
-    """What the fast scan picked out of one header block (internal, mutable while built).
-
-    ``first``: first value of each :data:`SCANNED` name; ``trace``: ``(field index, lower-case
-    name, value)`` of every envelope header and ``Received``, top to bottom; ``ms_org``: how
-    many ``X-MS-Exchange-Organization-*`` fields; ``first_field``: lower-case name of field 0
-    when it is a scanned one; ``has_fields``: whether the block has any header field at all.
-    """
-
-    first: dict[str, str]
-    trace: list[tuple[int, str, str]]
-    ms_org: int = 0
-    first_field: str = ""
-    has_fields: bool = True
-
-
-def scan_header_block(block: bytes) -> HeaderScan:
-    """Pick the header fields the diagnoses need out of a raw header block, without parsing the rest.
-
-    Field indexes count header lines, continuation lines excluded (so they agree with
-    :func:`parse_fields` positions for blocks without stray non-field lines). One regex pass
-    gives one match per line that is not a continuation line; only scanned names are decoded.
-    """
-    first: dict[str, str] = {}
-    trace: list[tuple[int, str, str]] = []
-    ms_org = 0
-    index = -1
-    names = _NAMES
-    # decoding the whole block once equals decoding each value: fields are split at ASCII line
-    # breaks, where UTF-8 decoding resynchronises
-    for name, value in _LINE_RE.findall("\n" + block.decode("utf-8", "replace")):
-        index += 1
-        if not name:
-            continue
-        name = names.get(name) or names.get(name.lower())
-        if name is None:
-            ms_org += 1
-            continue
-        if "\n" in value:
-            value = value.replace("\r\n", "").replace("\n", "")
-        value = value.strip(_WS)  # the same object when there is nothing to strip
-        if name in _TRACE:
-            trace.append((index, name, value))
-            if name not in first:
-                first[name] = value
-        elif name not in first:
-            first[name] = value
-    first_field = "delivered-to" if block[:13].lower() == b"delivered-to:" else ""
-    has = bool(first) or ms_org > 0 or _ANY_FIELD_RE.search(block) is not None
-    return HeaderScan(first, trace, ms_org, first_field, has)
 
 
 def _scan_of(headers: HeaderInput) -> HeaderScan:
@@ -426,7 +266,7 @@ def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[Recipi
         key = (entry, position)
         found = memo.get(key)
         if found is None:
-            canonical = _CANONICAL[lname]
+            canonical = CANONICAL[lname]
             trusted = position != "below-received"
             found = tuple(RecipientEvidence(header=canonical, address=addr, raw=value, index=i,
                                             trusted=trusted, position=position) for addr in _addresses(value))

@@ -33,7 +33,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .addresses import TargetKind, classify_address, extract_addresses
 from .config import MailboxKind, Tenant
-from .headers import envelope_candidates, parse_fields, recipients_for, split_header_block
+from .headerblock import parse_fields, split_header_block
+from .headers import envelope_candidates, recipients_for
 
 __all__ = ["RouteKind", "RouteDecision", "route_message", "referenced_message_ids"]
 

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from collections.abc import Mapping
 
-from .headers import parse_fields, split_header_block
+from .headerblock import parse_fields, split_header_block
 
 __all__ = [
     "MIB",

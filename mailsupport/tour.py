@@ -23,7 +23,8 @@ from email.utils import format_datetime, make_msgid
 from typing import Any, Sequence
 
 from .config import Tenant, tenant_to_dict
-from .headers import envelope_candidates, parse_fields, split_header_block
+from .headerblock import parse_fields, split_header_block
+from .headers import envelope_candidates
 
 __all__ = ["View", "tenant_card", "send_as_outsider", "read_mailbox", "header_view", "compare_profiles"]
 

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from ..headers import parse_fields, split_header_block
+from ..headerblock import parse_fields, split_header_block
 from ..config import Tenant
 from ..routing import RouteDecision, RouteKind
 from ..signature import check_header_value

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from ..config import Tenant
 from ..errors import StoreError
-from ..headers import parse_fields, split_header_block
+from ..headerblock import parse_fields, split_header_block
 from ..routing import RouteDecision, RouteKind, referenced_message_ids, route_message
 from ..store import Store
 from .failed import forward_items

@@ -1,6 +1,6 @@
 """The fast path: one raw message in, one :class:`~mailsupport.headers.MessageSummary` out.
 
-One regex pass over the header block (:func:`~mailsupport.headers.scan_header_block`: only the
+One regex pass over the header block (:func:`~mailsupport.headerblock.scan_header_block`: only the
 fields the diagnoses read) plus a counting MIME walk (:func:`~mailsupport.sizes.measure_body`):
 no full MIME parse, no decoding of bodies, sizes counted exactly. Values a mailbox repeats
 (To/Cc lists, delivery headers, MIME part headers) are memoised in small bounded maps. Never
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 
-from ..headers import (MessageSummary, _new_summary, candidates_from_trace, decode_text, provider_from_scan,
-                       scan_header_block, split_header_block)
+from ..headerblock import scan_header_block, split_header_block
+from ..headers import MessageSummary, _new_summary, candidates_from_trace, decode_text, provider_from_scan
 from ..sizes import measure_body
 
 __all__ = ["summarize", "address_list"]

@@ -18,10 +18,9 @@ import re
 import pytest
 
 from mailsupport.addresses import normalize_address
-from mailsupport.headers import (_EVIDENCE_MEMO, _MEMO_MAX, _TRACE, SCANNED, HeaderScan, _addresses, _canonical,
-                                 candidates_from_trace,
-                                 decode_text, fingerprint_from_scan, provider_from_scan, scan_header_block,
-                                 split_header_block)
+from mailsupport.headerblock import _TRACE, CANONICAL, SCANNED, HeaderScan, scan_header_block, split_header_block
+from mailsupport.headers import (_EVIDENCE_MEMO, _MEMO_MAX, _addresses, candidates_from_trace, decode_text,
+                                 fingerprint_from_scan, provider_from_scan)
 from mailsupport.samples import scan
 from mailsupport.samples.generate import mbox_bytes, write_benchmark_mbox
 from mailsupport.samples.readers import iter_mbox_data
@@ -111,7 +110,7 @@ def _ref_candidates(trace) -> list[tuple]:
                             "topmost-received" if i == top else "below-received"))
             continue
         position = "no-received" if top is None else "above-received" if i < top else "below-received"
-        out.extend((_canonical(name), a, value, i, position != "below-received", position) for a in _addresses(value))
+        out.extend((CANONICAL[name], a, value, i, position != "below-received", position) for a in _addresses(value))
     return out
 
 
@@ -171,7 +170,7 @@ def test_trace_names_are_the_catch_all_headers():
     """The scanned envelope names are config.CATCH_ALL_HEADERS (Received-for being the Received line)."""
     from mailsupport.config import CATCH_ALL_HEADERS
     assert _TRACE == {n.lower() for n in CATCH_ALL_HEADERS if n != "Received-for"} | {"received"}
-    assert all(_canonical(n.lower()) == n for n in CATCH_ALL_HEADERS if n != "Received-for")
+    assert all(CANONICAL[n.lower()] == n for n in CATCH_ALL_HEADERS if n != "Received-for")
     assert set(_TRACE) <= set(SCANNED)
 
 

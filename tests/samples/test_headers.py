@@ -146,7 +146,7 @@ def test_scanned_names_match_in_any_case_as_a_case_insensitive_regex_does():
     import random
     import re
 
-    from mailsupport import headers as h
+    from mailsupport import headerblock as h
     from tests.samples.conftest import REAL
 
     names = h._alternation((*h.SCANNED, h._MS_ORG)).replace(r"organization\-", r"organization\-[!-9;-~]*")
