@@ -29,29 +29,35 @@ workers). Rates are messages per wall second and per CPU second (user + system, 
 included). Targets from issue #5: the whole ``mailsupport scan`` process >= 20,000 messages/s
 and >= 30x mail-parser's rate in the same run.
 
-Last runs (2026-11-26, 2 CPUs shared with four other sessions; default mix, 67.0 MB / 134.6 MB;
-``--rounds 5``; ``PYTHONDONTWRITEBYTECODE=1`` in this environment, so every whole process
-compiles the package's modules from source, about 15 ms that a normal install with ``.pyc``
-files does not pay). At load average 0.41 before / 0.75 after::
+Last runs (2026-11-26, second session; default mix, 67.0 MB / 134.6 MB; ``--rounds 5``; the
+package byte-compiled by ``./dev`` as in a regular install, so no process compiles it from
+source although ``PYTHONDONTWRITEBYTECODE=1`` is set here). Load average 0.65 before / 0.97 after::
 
     engine                                  msgs rounds  best s median s best msg/s median msg/s  MB/s msg/cpu-s peak MB
-    mailsupport scan csv --jobs 1          20000      5   0.823    0.828      24302        24158 163.5     24315    18.9
-    mailsupport scan csv (default jobs)    20000      5   0.465    0.475      42995        42107 289.3     23303    18.4
-    mailsupport scan table (default jobs)  20000      5   0.471    0.474      42447        42201 285.6     23102    18.3
-    mailsupport scan csv (default jobs)    10000      5   0.268    0.274      37361        36545 250.2     21549    18.2
-    fast (in-process)                      10000      5   0.335    0.337      29893        29653 200.2     29891    19.9
-    fast (in-process)                      20000      1   0.672    0.672      29756        29756 200.2     29756    20.8
-    mail-parser                            10000      1   7.060    7.060       1416         1416   9.5      1418    25.8
-    stdlib                                 10000      1  11.593   11.593        863          863   5.8       863    22.6
+    mailsupport scan csv --jobs 1          20000      5   0.772    0.781      25893        25604 174.2     26017    17.9
+    mailsupport scan csv (default jobs)    20000      5   0.428    0.445      46681        44958 314.1     25266    18.9
+    mailsupport scan table (default jobs)  20000      5   0.435    0.447      45961        44734 309.3     25049    17.7
+    mailsupport scan csv (default jobs)    10000      5   0.245    0.255      40846        39164 273.5     23406    18.8
+    fast (in-process)                      10000      5   0.318    0.319      31471        31311 210.7     31473    18.9
+    fast (in-process)                      20000      1   0.635    0.635      31503        31503 212.0     31504    19.6
+    mail-parser                            10000      1   6.732    6.732       1485         1485   9.9      1486    25.4
+    stdlib                                 10000      1  11.369   11.369        880          880   5.9       880    22.2
 
-i.e. the whole process over 20,000 messages: 24,300 msg/s in one process (``--jobs 1``; target
-20,000 met), 43,000 msg/s best / 42,100 median with the default two processes; 30.4x
-mail-parser's rate in the same run (best, default jobs; 29.7x median; 17.2x with ``--jobs 1``,
-21.1x for the in-process fast path; in CPU time 16.4x). Peak memory flat: 19.9 / 20.8 MB
-in-process, 18.2 / 18.4 MB for the whole process at 10,000 / 20,000 messages. The next run
-(load 0.31 / 0.58): default jobs 42,763 best / 39,577 median, but mail-parser ran at 1,485
-msg/s, so 28.8x best (26.7x median): the 30x target is met only in some runs; mail-parser's
-single round moves the ratio by about 5 %.
+i.e. the whole process over 20,000 messages: 46,700 msg/s best with the default two processes
+(target 20,000), 31.4x mail-parser's rate in the same run (30.3x median; 17.4x with ``--jobs 1``,
+21.2x for the in-process fast path; CPU time 17.0x). Two runs just before (load 0.45-1.05):
+31.5x best / 31.1x median both times (mail-parser 1,480 and 1,496 msg/s). Peak memory flat:
+18.9 / 19.6 MB in-process, 18.8 / 18.9 MB for the whole process at 10,000 / 20,000 messages.
+What moved it from ~29x (each measured on the whole process, 20k messages, csv, best of 9-11):
+byte-compiled modules (0.474 -> 0.462 s); workers no longer count the messages before their
+range, the parent numbers their rows while copying them out (0.455 -> 0.447 s); no ``typing``
+import on the scan path; the usual ``boundary="..."`` read without the parameter regex and the
+worker range 1 % shorter (-> 0.433 s); the header regex matching names by a case-sensitive
+first letter (-> 0.424 s).
+
+The first session's last runs (load 0.41 / 0.75, modules compiled from source): default jobs
+42,995 msg/s best / 42,107 median, 30.4x mail-parser (1,416 msg/s then); next run 28.8x as
+mail-parser ran at 1,485 msg/s; ``--jobs 1`` 24,302; fast path 29,893.
 
 Before the latest round of changes (whole-process start: only the chosen subcommand's module,
 no zipfile/tempfile/csv imports for an mbox scan; summaries and Received-for evidence built
