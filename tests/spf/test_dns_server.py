@@ -203,12 +203,12 @@ def test_async_lookup_keeps_a_question_whose_id_was_just_reused(zone_server, mon
     """Message ids recur (16 bits); an answered question must not unregister a newer question
     that was given the same id before the first one's task resumed (that one would wait for
     its timeout). Ids are drawn from a tiny space here so reuse happens all the time."""
-    import mailsupport.dnslookup as dl
+    import mailsupport.dnslookup.resolver as dlr
 
     def few_ids(self):
         return next(i for i in range(8) if i not in self.pending)
 
-    monkeypatch.setattr(dl._UdpMux, "new_id", few_ids)
+    monkeypatch.setattr(dlr._UdpMux, "new_id", few_ids)
     lookup = ResolverLookup.for_nameserver(zone_server.address, timeout=2)  # one try: a lost question fails
     names = [("mail.example.test", "A"), ("example.test", "MX"), ("mail.example.test", "AAAA"),
              ("nope.example.test", "A")] * 40

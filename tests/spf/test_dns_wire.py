@@ -12,6 +12,8 @@ import dns.rdatatype
 import pytest
 
 import mailsupport.dnslookup as dl
+import mailsupport.dnslookup.answer as dla
+import mailsupport.dnslookup.resolver as dlr
 from mailsupport.dnslookup import AnswerStatus, wire
 from mailsupport.zones import zone_from_text
 
@@ -60,9 +62,9 @@ def _reference(name: str, rdtype: str, data: bytes):
     """What the package built from dnspython's parse before the fast reader existed."""
     msg = dns.message.from_wire(data)
     if msg.rcode() == 3:
-        return dl.DnsAnswer(name=dl._norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
-                            canonical_name=dl._norm(name))
-    return dl._from_rrsets(name, rdtype, msg.answer, AnswerStatus.NOERROR)
+        return dl.DnsAnswer(name=dla._norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
+                            canonical_name=dla._norm(name))
+    return dla._from_rrsets(name, rdtype, msg.answer, AnswerStatus.NOERROR)
 
 
 def test_fast_reader_equals_dnspython_on_real_answers(wire_server):
@@ -75,7 +77,7 @@ def test_fast_reader_equals_dnspython_on_real_answers(wire_server):
     try:
         for name in NAMES:
             for rdtype in TYPES:
-                qwire, qlower = dl._wire_name(dl._qname(name))
+                qwire, qlower = dlr._wire_name(dla._qname(name))
                 qtype = dns.rdatatype.from_text(rdtype)
                 sock.send(wire.question(4321, qwire, qtype))
                 data = sock.recv(65535)
@@ -84,7 +86,7 @@ def test_fast_reader_equals_dnspython_on_real_answers(wire_server):
                     fallback += 1
                     continue
                 fast += 1
-                assert dl._from_fast(name, rdtype, got) == _reference(name, rdtype, data), (name, rdtype)
+                assert dla._from_fast(name, rdtype, got) == _reference(name, rdtype, data), (name, rdtype)
     finally:
         sock.close()
     assert fast >= 80 and fallback >= 3  # escaped labels, CNAME chains, TXT twins go to dnspython

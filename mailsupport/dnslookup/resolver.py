@@ -1,0 +1,334 @@
+"""Asking a real resolver: :class:`ResolverLookup` (the system's, or given nameservers directly).
+
+Questions to given nameservers skip the stub resolver: one UDP question (built and, when
+plain, read by :mod:`.wire`), TCP when truncated (RFC 7766), the next server on timeout or
+SERVFAIL; async questions share one UDP socket per loop and server (:class:`_UdpMux`). The
+system resolver is dnspython's. Re-exported by :mod:`mailsupport.dnslookup`.
+Layer 3 (client).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import random
+import socket
+import threading
+import time
+import weakref
+from typing import Any, Iterable
+
+import dns.asyncquery
+import dns.asyncresolver
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.nameserver
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.resolver
+
+from ..errors import DnsError, DnsTempError
+from . import wire
+from .answer import AnswerStatus, DnsAnswer, _from_fast, _from_rrsets, _norm, _qname, parse_nameserver
+
+__all__ = ["ResolverLookup"]
+
+
+class ResolverLookup:
+    """Ask a real resolver: the system's (``/etc/resolv.conf``) or the given nameservers.
+
+    ``timeout`` is the whole lifetime of one question in seconds. Timeouts and SERVFAIL
+    raise :class:`DnsTempError` naming the name, type and server.
+    """
+
+    def __init__(self, nameservers: Iterable[tuple[str, int]] | None = None, *,
+                 timeout: float = 5.0) -> None:
+        servers = list(nameservers or ())
+        configure = not servers
+        self._sync = dns.resolver.Resolver(configure=configure)
+        self._async = dns.asyncresolver.Resolver(configure=configure)
+        for res in (self._sync, self._async):
+            if servers:
+                res.nameservers = [dns.nameserver.Do53Nameserver(h, port=p) for h, p in servers]
+            res.lifetime = timeout
+            res.timeout = min(timeout, 2.0)
+            res.cache = None
+        self.source = ("nameserver " + ", ".join(f"{h}:{p}" for h, p in servers)
+                       if servers else "system resolver")
+        self._servers = servers
+        self._timeout = timeout
+        self._local = threading.local()
+        self._muxes: weakref.WeakKeyDictionary[Any, dict[tuple[str, int], _UdpMux]] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def for_nameserver(cls, address: str | tuple[str, int], *, timeout: float = 5.0) -> "ResolverLookup":
+        """A lookup that asks one nameserver, given as ``"host[:port]"`` or ``(host, port)``."""
+        host, port = parse_nameserver(address) if isinstance(address, str) else address
+        return cls([(host, int(port))], timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"ResolverLookup({self.source})"
+
+    def query(self, name: str, rdtype: str) -> DnsAnswer:
+        """Ask synchronously."""
+        qname = _qname(name)
+        if self._servers:
+            return self._direct_sync(name, qname, rdtype)
+        try:
+            ans = self._sync.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
+        except dns.exception.DNSException as exc:
+            return self._failed(name, rdtype, exc)
+        return _from_rrsets(name, rdtype, ans.response.answer, AnswerStatus.NOERROR)
+
+    async def aquery(self, name: str, rdtype: str) -> DnsAnswer:
+        """Ask asynchronously (dnspython's asyncio resolver)."""
+        qname = _qname(name)
+        if self._servers:
+            return await self._direct_async(name, qname, rdtype)
+        try:
+            ans = await self._async.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
+        except dns.exception.DNSException as exc:
+            return self._failed(name, rdtype, exc)
+        return _from_rrsets(name, rdtype, ans.response.answer, AnswerStatus.NOERROR)
+
+    # Given nameservers are asked directly (dns.query), skipping the stub resolver's
+    # machinery: one UDP question, TCP when the answer is truncated (RFC 7766), the next
+    # server on timeout/SERVFAIL until the lifetime is spent.
+    def _direct_sync(self, name: str, qname: dns.name.Name, rdtype: str) -> DnsAnswer:
+        deadline = time.monotonic() + self._timeout
+        last: Exception | None = None
+        for host, port in self._tries():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                response = self._ask_sync(qname, rdtype, host, port, min(left, 2.0))
+            except (dns.exception.Timeout, OSError, dns.exception.DNSException) as exc:
+                last = exc
+                continue
+            answer = self._interpret(name, rdtype, response)
+            if answer is not None:
+                return answer
+            last = dns.resolver.NoNameservers()
+        return self._failed(name, rdtype, _as_timeout(last))
+
+    async def _direct_async(self, name: str, qname: dns.name.Name, rdtype: str) -> DnsAnswer:
+        deadline = time.monotonic() + self._timeout
+        last: Exception | None = None
+        for host, port in self._tries():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                response = await self._ask_async(qname, rdtype, host, port, min(left, 2.0))
+            except (dns.exception.Timeout, OSError, dns.exception.DNSException) as exc:
+                last = exc
+                continue
+            answer = self._interpret(name, rdtype, response)
+            if answer is not None:
+                return answer
+            last = dns.resolver.NoNameservers()
+        return self._failed(name, rdtype, _as_timeout(last))
+
+    def _ask_sync(self, qname: dns.name.Name, rdtype: str, host: str, port: int,
+                  timeout: float) -> Any:
+        # One connected UDP socket per (thread, server), kept for the lookup's life; answers
+        # to earlier, abandoned questions are skipped by message id.
+        socks = self._local.__dict__.setdefault("socks", {})
+        sock = socks.get((host, port))
+        if sock is None:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            weakref.finalize(self, sock.close)
+            sock.connect((host, port))
+            socks[(host, port)] = sock
+        wire_id = random.getrandbits(16)
+        qtype = dns.rdatatype.from_text(rdtype)
+        qwire, qlower = _wire_name(qname)
+        sock.send(wire.question(wire_id, qwire, qtype))
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise dns.exception.Timeout(timeout=timeout)
+            sock.settimeout(left)
+            try:
+                data = sock.recv(65535)
+            except socket.timeout:
+                raise dns.exception.Timeout(timeout=timeout) from None
+            if len(data) >= 2 and int.from_bytes(data[:2], "big") == wire_id:
+                break
+        fast = wire.decode(data, qlower, qtype)
+        if fast is not None:
+            return fast
+        response = dns.message.from_wire(data)
+        question = response.question[0] if response.question else None
+        if question is None or question.name != qname or question.rdtype != qtype:
+            raise dns.exception.DNSException("the answer does not match the question")
+        if response.flags & dns.flags.TC:
+            response = dns.query.tcp(dns.message.make_query(qname, rdtype), host, port=port, timeout=timeout)
+        return response
+
+    async def _ask_async(self, qname: dns.name.Name, rdtype: str, host: str, port: int,
+                         timeout: float) -> Any:
+        # One connected UDP socket per (event loop, server) carries every concurrent question,
+        # matched by message id; a truncated answer is asked again over TCP (RFC 7766).
+        loop = asyncio.get_running_loop()
+        muxes = self._muxes.setdefault(loop, {})
+        mux = muxes.get((host, port))
+        if mux is None or mux.closed:
+            mux = _UdpMux()
+            muxes[(host, port)] = mux  # before the await: concurrent callers share this one
+            try:
+                await loop.create_datagram_endpoint(lambda: mux, remote_addr=(host, port))
+            except BaseException as exc:
+                mux.closed = True
+                if not mux.ready.done():
+                    mux.ready.set_exception(exc if isinstance(exc, Exception) else ConnectionError())
+                    mux.ready.exception()  # retrieved: concurrent waiters re-raise it
+                raise
+        await mux.ready
+        wire_id = mux.new_id()
+        qtype = dns.rdatatype.from_text(rdtype)
+        future = loop.create_future()
+        mux.pending[wire_id] = future
+        try:
+            # the question in wire format, built directly (RFC 1035 §4.1.1: RD set, one question)
+            qwire, qlower = _wire_name(qname)
+            mux.transport.sendto(wire.question(wire_id, qwire, qtype))
+            timer = loop.call_later(timeout, _expire, future)  # lighter than asyncio.timeout
+            try:
+                data = await future
+            finally:
+                timer.cancel()
+        except TimeoutError:
+            raise dns.exception.Timeout(timeout=timeout) from None
+        finally:
+            # only our own entry: once our answer popped it, another question may already
+            # have been given the same id (it must keep waiting for its own answer)
+            if mux.pending.get(wire_id) is future:
+                del mux.pending[wire_id]
+            if not mux.pending:
+                # idle: close unless another question goes out first (so sockets never
+                # outlive a short-lived event loop such as asyncio.run's)
+                loop.call_soon(mux.close_if_idle)
+        fast = wire.decode(data, qlower, qtype)
+        if fast is not None:
+            return fast
+        response = dns.message.from_wire(data)
+        question = response.question[0] if response.question else None
+        if question is None or question.name != qname or question.rdtype != qtype:
+            raise dns.exception.DNSException("the answer does not match the question")
+        if response.flags & dns.flags.TC:
+            msg = dns.message.make_query(qname, rdtype)
+            response = await dns.asyncquery.tcp(msg, host, port=port, timeout=timeout)
+        return response
+
+    async def aclose(self) -> None:
+        """Close this event loop's UDP sockets (they are reopened on the next question)."""
+        for mux in self._muxes.pop(asyncio.get_running_loop(), {}).values():
+            mux.close()
+
+    def _tries(self) -> list[tuple[str, int]]:
+        # each server, then each again (a lost UDP datagram gets a second chance)
+        return list(self._servers) * 2
+
+    def _interpret(self, name: str, rdtype: str, response: Any) -> DnsAnswer | None:
+        if isinstance(response, tuple):  # read by wire.decode: (rcode, records, ttl, owner)
+            return _from_fast(name, rdtype, response)
+        rcode = response.rcode()
+        if rcode == dns.rcode.NXDOMAIN:
+            return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
+                             canonical_name=_norm(name))
+        if rcode != dns.rcode.NOERROR:
+            return None  # SERVFAIL, REFUSED, ...: try the next server
+        return _from_rrsets(name, rdtype, response.answer, AnswerStatus.NOERROR)
+
+    def _failed(self, name: str, rdtype: str, exc: Exception) -> DnsAnswer:
+        if isinstance(exc, dns.resolver.NXDOMAIN):
+            return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
+                             canonical_name=_norm(name))
+        if isinstance(exc, dns.resolver.NoAnswer):
+            return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NODATA,
+                             canonical_name=_norm(name))
+        if isinstance(exc, dns.resolver.YXDOMAIN):
+            raise DnsError(f"{name} {rdtype}: the name is too long after a DNAME", server=self.source) from exc
+        if isinstance(exc, dns.resolver.LifetimeTimeout):
+            reason = "timed out"
+        elif isinstance(exc, dns.resolver.NoNameservers):
+            reason = "server failure (SERVFAIL or refused)"
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        raise DnsTempError(f"{name} {rdtype}: {reason}; try again later or check the DNS server",
+                           server=self.source) from exc
+
+
+@functools.lru_cache(maxsize=2048)
+def _wire_name(name: dns.name.Name) -> tuple[bytes, bytes]:
+    # the name as sent, and lower-cased to match the answer's question (names compare caselessly)
+    data = name.to_wire()
+    return data, data.lower()
+
+
+def _expire(future: asyncio.Future[bytes]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
+class _UdpMux(asyncio.DatagramProtocol):
+    """A connected UDP socket shared by concurrent questions, answers routed by message id."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: dict[int, asyncio.Future[bytes]] = {}
+        self.closed = False
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def new_id(self) -> int:
+        while True:
+            wire_id = random.getrandbits(16)  # unpredictable ids (RFC 5452 §4.3)
+            if wire_id not in self.pending:
+                return wire_id
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        if not self.ready.done():
+            self.ready.set_result(None)
+
+    def close_if_idle(self) -> None:
+        if not self.pending:
+            self.close()
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if len(data) >= 2:
+            future = self.pending.pop(int.from_bytes(data[:2], "big"), None)
+            if future is not None and not future.done():
+                future.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        pass  # ICMP unreachable and the like: the question times out and the next try runs
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError("the DNS socket closed"))
+            self.ready.exception()  # retrieved: the waiters get it
+        for future in self.pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError("the DNS socket closed"))
+        self.pending.clear()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _as_timeout(exc: Exception | None) -> Exception:
+    if isinstance(exc, dns.resolver.NoNameservers):
+        return exc
+    return dns.resolver.LifetimeTimeout(timeout=0.0, errors=[]) if exc is None or isinstance(
+        exc, dns.exception.Timeout) else dns.resolver.NoNameservers()
