@@ -11,7 +11,7 @@ and the standard library, never clients, the runner or presentation code.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from ..model import Finding, Severity

@@ -165,7 +165,7 @@ async def audit_tenant(path: Path, options: AuditOptions, dns: DnsSource) -> Ten
         async with asyncio.timeout(options.tenant_timeout):
             for kind in options.checks:
                 await one(kind)
-    except asyncio.TimeoutError as exc:
+    except asyncio.TimeoutError:
         findings.append(failed("audit", tenant.org_key,
                                TimeoutError(f"the checks took longer than {options.tenant_timeout:g} s"), secrets))
     order = {k: i for i, k in enumerate(CHECK_KINDS)}

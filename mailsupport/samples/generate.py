@@ -89,7 +89,7 @@ def postfix_copy(message: bytes, *, original_to: str | None, single: bool = True
     """
     date = _DATE.format(m=n // 60 % 60, s=n % 60)
     for_clause = f"\n\tfor <{original_to}>" if single and original_to else ""
-    trace = [f"Return-Path: <client@example.net>"]
+    trace = ["Return-Path: <client@example.net>"]
     if original_to:
         trace.append(f"X-Original-To: {original_to}")
     trace += [f"Delivered-To: {mailbox}",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mailsupport.audit.runner import AuditOptions, audit_paths
-from mailsupport.config import load_tenant, tenant_to_dict
+from mailsupport.config import tenant_to_dict
 
 REPO = Path(__file__).resolve().parents[2]
 SMITH = REPO / "data" / "samples" / "tenants" / "smithlaw-postfix.toml"

@@ -59,7 +59,7 @@ def test_sandbox_dele_fault_keeps_message(tenant, tmp_path: Path) -> None:
         pytest.skip(f"sandbox Fault signature differs: {exc}")
     with Store(tmp_path) as store, sandbox_mod.Sandbox([tenant], faults=[fault]) as sb:
         local = sb.tenant_settings(tenant)
-        sb.deliver(b"Subject: a\r\n\r\nx\r\n", "c@outside.example", [f"1042@smithlaw.example"])
+        sb.deliver(b"Subject: a\r\n\r\nx\r\n", "c@outside.example", ["1042@smithlaw.example"])
         first = poll(local, store)
         assert [e["stage"] for e in first.errors] == ["dele"] and first.deleted == 0
         sb.clear_faults()
