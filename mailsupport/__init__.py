@@ -7,6 +7,7 @@ matplotlib or ipywidgets at import). ``__all__`` lists them; a test keeps it com
 from __future__ import annotations
 
 import importlib
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any

@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterable
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
 if TYPE_CHECKING:  # pragma: no cover
     from typing import IO, Any

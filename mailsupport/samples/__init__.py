@@ -15,8 +15,9 @@ stays fast); plots live in :mod:`mailsupport.samples.plots`.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Iterable, Iterator
+from pathlib import Path
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
