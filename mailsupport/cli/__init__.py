@@ -9,13 +9,14 @@ configuration error, 3 an operation failed.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
 
 from ..errors import ConfigError, MailsupportError, OperationError, SampleError
 
-__all__ = ["main", "COMMAND_MODULES", "build_parser"]
+__all__ = ["main", "run", "COMMAND_MODULES", "build_parser"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES = (
@@ -91,3 +92,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OPERATION
     except KeyboardInterrupt:
         return 130
+
+
+def run() -> None:
+    """The ``mailsupport`` program (console script and ``python -m mailsupport``): :func:`main`, then exit.
+
+    The process ends here, so every object is first moved to the collector's permanent
+    generation (:func:`gc.freeze`): the interpreter's final full collection would otherwise
+    walk every module's objects once more only to exit (about 5 ms of each command). Exit
+    handlers run and output is flushed as usual; in-process callers use :func:`main`.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
