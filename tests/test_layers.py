@@ -31,6 +31,7 @@ LAYERS = {
     "mailsupport.sizes": 2,
     "mailsupport.signature": 2,
     "mailsupport.sasl": 2,
+    "mailsupport.redact": 2,
     "mailsupport.spf": 2,
     "mailsupport.spf.parse": 2,
     "mailsupport.spf.evaluate": 2,
