@@ -12,6 +12,8 @@ exceptions mean the tool itself could not do its job. The tree::
         ├── AuthError                  credentials rejected
         │   └── LoginRefusedError      login refused for another reason (locked, in use, ...)
         ├── ProtocolError              the server said something we cannot work with
+        │   ├── DeadlineExceeded(step)     a step or session ran past its wall-clock deadline
+        │   └── LimitExceeded(what)        an answer ran past a size/line/count limit
         ├── SmtpRejected(reply, stage) an SMTP command got a 4xx/5xx reply
         ├── MessageTooLarge            refused before sending: over the size limit
         └── DnsError
@@ -35,6 +37,8 @@ __all__ = [
     "AuthError",
     "LoginRefusedError",
     "ProtocolError",
+    "DeadlineExceeded",
+    "LimitExceeded",
     "SmtpRejected",
     "MessageTooLarge",
     "DnsError",
@@ -95,6 +99,26 @@ class LoginRefusedError(AuthError):
 
 class ProtocolError(OperationError):
     """The server answered something the client cannot work with."""
+
+
+class DeadlineExceeded(ProtocolError):
+    """A step (``RETR 5``, the greeting, a doctor rung) or a whole session ran past its
+    wall-clock deadline. ``step`` names the step, ``seconds`` the deadline it had."""
+
+    def __init__(self, message: str, *, step: str = "", seconds: float = 0.0, server: str = "") -> None:
+        self.step = step
+        self.seconds = seconds
+        super().__init__(message, server=server)
+
+
+class LimitExceeded(ProtocolError):
+    """A server's answer ran past a limit (a line, a multi-line answer, a message size).
+    ``what`` names the limit (``line``, ``lines``, ``bytes``, ``message``), ``limit`` its value."""
+
+    def __init__(self, message: str, *, what: str = "", limit: int = 0, server: str = "") -> None:
+        self.what = what
+        self.limit = limit
+        super().__init__(message, server=server)
 
 
 class SmtpRejected(OperationError):

@@ -38,6 +38,7 @@ LAYERS = {
     "mailsupport.doctor.preflight": 2,
     "mailsupport.doctor.classify": 2,
     "mailsupport.tlsutil": 3,
+    "mailsupport.limits": 3,
     "mailsupport.dnslookup": 3,
     "mailsupport.zones": 3,
     "mailsupport.pop3": 3,
