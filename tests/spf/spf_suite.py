@@ -1,7 +1,7 @@
 """Load the openspf conformance suite and run one case (shared by the conformance tests).
 
-The suite lives beside the repository in ``../shared/conformance/spf/`` (CI clones the
-repository with a copy of ``shared/`` next to it).
+The suite is vendored in ``tests/data/spf/`` (unmodified upstream files with their BSD-style
+licences; ``tests/data/spf/PROVENANCE.md`` says where they come from), so a fresh clone runs it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from mailsupport.spf.evaluate import SpfResult
 
-SUITE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "spf"
+SUITE_DIR = Path(__file__).resolve().parents[1] / "data" / "spf"
 RFC7208 = SUITE_DIR / "rfc7208-tests.yml"
 RFC4408 = SUITE_DIR / "rfc4408-tests.yml"
 
