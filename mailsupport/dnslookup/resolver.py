@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import random
+import secrets
 import socket
 import threading
 import time
@@ -95,43 +95,36 @@ class ResolverLookup:
         return _from_rrsets(name, rdtype, ans.response.answer, AnswerStatus.NOERROR)
 
     # Given nameservers are asked directly (dns.query), skipping the stub resolver's
-    # machinery: one UDP question, TCP when the answer is truncated (RFC 7766), the next
-    # server on timeout/SERVFAIL until the lifetime is spent.
+    # machinery; the policy (which server next, how long, what an answer means) is one
+    # sans-I/O _Resolution, driven here by a sync and an async shell, as dnspython's
+    # resolver drives its own _Resolution.
     def _direct_sync(self, name: str, qname: dns.name.Name, rdtype: str) -> DnsAnswer:
-        deadline = time.monotonic() + self._timeout
-        last: Exception | None = None
-        for host, port in self._tries():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
+        res = _Resolution(self, name, rdtype)
+        while (attempt := res.next_attempt()) is not None:
+            host, port, timeout = attempt
             try:
-                response = self._ask_sync(qname, rdtype, host, port, min(left, 2.0))
-            except (dns.exception.Timeout, OSError, dns.exception.DNSException) as exc:
-                last = exc
+                response = self._ask_sync(qname, rdtype, host, port, timeout)
+            except (OSError, dns.exception.DNSException) as exc:
+                res.failed(exc)
                 continue
-            answer = self._interpret(name, rdtype, response)
+            answer = res.answered(response)
             if answer is not None:
                 return answer
-            last = dns.resolver.NoNameservers()
-        return self._failed(name, rdtype, _as_timeout(last))
+        return res.give_up()
 
     async def _direct_async(self, name: str, qname: dns.name.Name, rdtype: str) -> DnsAnswer:
-        deadline = time.monotonic() + self._timeout
-        last: Exception | None = None
-        for host, port in self._tries():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
+        res = _Resolution(self, name, rdtype)
+        while (attempt := res.next_attempt()) is not None:
+            host, port, timeout = attempt
             try:
-                response = await self._ask_async(qname, rdtype, host, port, min(left, 2.0))
-            except (dns.exception.Timeout, OSError, dns.exception.DNSException) as exc:
-                last = exc
+                response = await self._ask_async(qname, rdtype, host, port, timeout)
+            except (OSError, dns.exception.DNSException) as exc:
+                res.failed(exc)
                 continue
-            answer = self._interpret(name, rdtype, response)
+            answer = res.answered(response)
             if answer is not None:
                 return answer
-            last = dns.resolver.NoNameservers()
-        return self._failed(name, rdtype, _as_timeout(last))
+        return res.give_up()
 
     def _ask_sync(self, qname: dns.name.Name, rdtype: str, host: str, port: int,
                   timeout: float) -> Any:
@@ -145,7 +138,7 @@ class ResolverLookup:
             weakref.finalize(self, sock.close)
             sock.connect((host, port))
             socks[(host, port)] = sock
-        wire_id = random.getrandbits(16)
+        wire_id = secrets.randbits(16)  # unpredictable ids (RFC 5452 §4.3)
         qtype = dns.rdatatype.from_text(rdtype)
         qwire, qlower = _wire_name(qname)
         sock.send(wire.question(wire_id, qwire, qtype))
@@ -161,15 +154,9 @@ class ResolverLookup:
                 raise dns.exception.Timeout(timeout=timeout) from None
             if len(data) >= 2 and int.from_bytes(data[:2], "big") == wire_id:
                 break
-        fast = wire.decode(data, qlower, qtype)
-        if fast is not None:
-            return fast
-        response = dns.message.from_wire(data)
-        question = response.question[0] if response.question else None
-        if question is None or question.name != qname or question.rdtype != qtype:
-            raise dns.exception.DNSException("the answer does not match the question")
-        if response.flags & dns.flags.TC:
-            response = dns.query.tcp(dns.message.make_query(qname, rdtype), host, port=port, timeout=timeout)
+        response = _read_udp(data, qname, qlower, qtype)
+        if response is _TRUNCATED:  # RFC 7766: ask again over TCP
+            return dns.query.tcp(dns.message.make_query(qname, rdtype), host, port=port, timeout=timeout)
         return response
 
     async def _ask_async(self, qname: dns.name.Name, rdtype: str, host: str, port: int,
@@ -215,37 +202,15 @@ class ResolverLookup:
                 # idle: close unless another question goes out first (so sockets never
                 # outlive a short-lived event loop such as asyncio.run's)
                 loop.call_soon(mux.close_if_idle)
-        fast = wire.decode(data, qlower, qtype)
-        if fast is not None:
-            return fast
-        response = dns.message.from_wire(data)
-        question = response.question[0] if response.question else None
-        if question is None or question.name != qname or question.rdtype != qtype:
-            raise dns.exception.DNSException("the answer does not match the question")
-        if response.flags & dns.flags.TC:
-            msg = dns.message.make_query(qname, rdtype)
-            response = await dns.asyncquery.tcp(msg, host, port=port, timeout=timeout)
+        response = _read_udp(data, qname, qlower, qtype)
+        if response is _TRUNCATED:  # RFC 7766: ask again over TCP
+            return await dns.asyncquery.tcp(dns.message.make_query(qname, rdtype), host, port=port, timeout=timeout)
         return response
 
     async def aclose(self) -> None:
         """Close this event loop's UDP sockets (they are reopened on the next question)."""
         for mux in self._muxes.pop(asyncio.get_running_loop(), {}).values():
             mux.close()
-
-    def _tries(self) -> list[tuple[str, int]]:
-        # each server, then each again (a lost UDP datagram gets a second chance)
-        return list(self._servers) * 2
-
-    def _interpret(self, name: str, rdtype: str, response: Any) -> DnsAnswer | None:
-        if isinstance(response, tuple):  # read by wire.decode: (rcode, records, ttl, owner)
-            return _from_fast(name, rdtype, response)
-        rcode = response.rcode()
-        if rcode == dns.rcode.NXDOMAIN:
-            return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
-                             canonical_name=_norm(name))
-        if rcode != dns.rcode.NOERROR:
-            return None  # SERVFAIL, REFUSED, ...: try the next server
-        return _from_rrsets(name, rdtype, response.answer, AnswerStatus.NOERROR)
 
     def _failed(self, name: str, rdtype: str, exc: Exception) -> DnsAnswer:
         if isinstance(exc, dns.resolver.NXDOMAIN):
@@ -264,6 +229,67 @@ class ResolverLookup:
             reason = f"{type(exc).__name__}: {exc}"
         raise DnsTempError(f"{name} {rdtype}: {reason}; try again later or check the DNS server",
                            server=self.source) from exc
+
+
+class _Resolution:
+    """The direct path's policy for one question, without I/O (dnspython's ``_Resolution``
+    pattern): each given server in turn, then each once more (a lost UDP datagram gets a
+    second chance), each try at most 2 s and all within the lookup's ``timeout``; NOERROR and
+    NXDOMAIN are answers, SERVFAIL/REFUSED/other rcodes and errors move to the next try; when
+    the tries or the time run out, :meth:`give_up` raises the temporary failure."""
+
+    __slots__ = ("_lookup", "_name", "_rdtype", "_tries", "_deadline", "_last")
+
+    def __init__(self, lookup: ResolverLookup, name: str, rdtype: str) -> None:
+        self._lookup = lookup
+        self._name = name
+        self._rdtype = rdtype
+        self._tries = iter(list(lookup._servers) * 2)
+        self._deadline = time.monotonic() + lookup._timeout
+        self._last: Exception | None = None
+
+    def next_attempt(self) -> tuple[str, int, float] | None:
+        """``(host, port, timeout)`` of the next try, or None when none is left."""
+        left = self._deadline - time.monotonic()
+        server = next(self._tries, None) if left > 0 else None
+        return None if server is None else (server[0], server[1], min(left, 2.0))
+
+    def failed(self, exc: Exception) -> None:
+        """A try ended without a response (timeout, socket error, unreadable answer)."""
+        self._last = exc
+
+    def answered(self, response: Any) -> DnsAnswer | None:
+        """The answer for a response, or None when the next server should be asked."""
+        name, rdtype = self._name, self._rdtype
+        if isinstance(response, tuple):  # read by wire.decode: (rcode, records, ttl, owner)
+            return _from_fast(name, rdtype, response)
+        rcode = response.rcode()
+        if rcode == dns.rcode.NXDOMAIN:
+            return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
+                             canonical_name=_norm(name))
+        if rcode != dns.rcode.NOERROR:
+            self._last = dns.resolver.NoNameservers()  # SERVFAIL, REFUSED, ...: the next server
+            return None
+        return _from_rrsets(name, rdtype, response.answer, AnswerStatus.NOERROR)
+
+    def give_up(self) -> DnsAnswer:
+        """No try gave an answer: raise :class:`DnsTempError` (timed out or server failure)."""
+        return self._lookup._failed(self._name, self._rdtype, _as_timeout(self._last))
+
+
+_TRUNCATED = object()
+
+
+def _read_udp(data: bytes, qname: dns.name.Name, qlower: bytes, qtype: int) -> Any:
+    """A UDP answer: the fast reader's tuple, dnspython's message, or ``_TRUNCATED``."""
+    fast = wire.decode(data, qlower, qtype)
+    if fast is not None:
+        return fast
+    response = dns.message.from_wire(data)
+    question = response.question[0] if response.question else None
+    if question is None or question.name != qname or question.rdtype != qtype:
+        raise dns.exception.DNSException("the answer does not match the question")
+    return _TRUNCATED if response.flags & dns.flags.TC else response
 
 
 @functools.lru_cache(maxsize=2048)
@@ -289,7 +315,7 @@ class _UdpMux(asyncio.DatagramProtocol):
 
     def new_id(self) -> int:
         while True:
-            wire_id = random.getrandbits(16)  # unpredictable ids (RFC 5452 §4.3)
+            wire_id = secrets.randbits(16)  # unpredictable ids (RFC 5452 §4.3)
             if wire_id not in self.pending:
                 return wire_id
 
