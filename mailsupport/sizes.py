@@ -16,7 +16,7 @@ Limits (``shared/facts/provider-facts.md`` §3): Postfix ``message_size_limit`` 
 35 MB send / 36 MB receive by default; Mailgun 25 MB. Vendors write "MB"; this module reads
 Google's, Microsoft's and Mailgun's MB as MiB (1 048 576 bytes, what their clients
 enforce) and the product's own advice ("keep messages under 10MB", help page) as
-:data:`~mailsupport.config.DEFAULT_SIZE_LIMIT`. A server may also advertise its limit in
+:data:`RECOMMENDED_SIZE`. A server may also advertise its limit in
 the EHLO ``SIZE`` keyword (RFC 1870 §4), which :func:`limits_for` takes as ``server_size``.
 """
 
@@ -46,16 +46,12 @@ __all__ = [
 MIB = 1024 * 1024
 
 
-def __getattr__(name: str) -> int:
-    """``RECOMMENDED_SIZE``: the product's advice, keep messages under 10 MB (help page, Email Size Limits).
+#: The product's advice: keep messages under 10 MB (help page, Email Size Limits), in bytes as
+#: the product counts them. The tenant default :data:`mailsupport.tenant.DEFAULT_SIZE_LIMIT` is
+#: the same number (a test keeps them equal; this module does not import the tenant model, so a
+#: scan process never loads it).
+RECOMMENDED_SIZE: int = 10 * 1000 * 1000
 
-    It is :data:`~mailsupport.config.DEFAULT_SIZE_LIMIT`, read on first use so that a scan
-    process, which never needs it, does not import the tenant configuration.
-    """
-    if name == "RECOMMENDED_SIZE":
-        from .config import DEFAULT_SIZE_LIMIT
-        return DEFAULT_SIZE_LIMIT
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 #: postconf(5) ``message_size_limit`` default.
 POSTFIX_DEFAULT_LIMIT = 10_240_000
 

@@ -128,3 +128,11 @@ def test_rfc2231_continuations_decode_like_the_stdlib(disposition, expected):
     assert measure(raw).attachments[0].filename == expected
     if expected:  # the stdlib itself raises TypeError on the malformed mix
         assert email.message_from_bytes(raw).get_payload()[0].get_filename() == expected
+
+
+def test_the_size_advice_is_the_tenant_default():
+    """sizes.RECOMMENDED_SIZE (the help page's 10 MB advice) is the tenant's default size limit."""
+    from mailsupport.sizes import RECOMMENDED_SIZE
+    from mailsupport.tenant import DEFAULT_SIZE_LIMIT
+
+    assert RECOMMENDED_SIZE == DEFAULT_SIZE_LIMIT == 10_000_000
