@@ -1,9 +1,10 @@
 """The failed-mail forward: the original attached as ``message/rfc822``, the reason in the body.
 
-Owns :func:`failed_forward`. The original is attached byte for byte (only line ends become
-CRLF): a ``message/rfc822`` body may not be base64 or quoted-printable (RFC 2046 §5.2.1), so it
-is declared ``8bit`` when it has 8-bit bytes and ``7bit`` otherwise; a message that does not
-even parse is still attached, unchanged, so nothing the customer sent is lost.
+Owns :func:`failed_forward`. The original is attached byte for byte, only its line ends made
+CRLF (bare CR and bare LF too, so no dot shape in it can end the DATA early): a
+``message/rfc822`` body may not be base64 or quoted-printable (RFC 2046 §5.2.1), so it is
+declared ``8bit`` when it has 8-bit bytes and ``7bit`` otherwise; a message that does not even
+parse is still attached, unchanged, so nothing the customer sent is lost.
 
 Pure: ``message_id`` and ``date`` are passed in (only :func:`forward_items`, which the
 fetcher and ingester call, reads the clock to make them). Must not import clients or the store.
@@ -12,7 +13,6 @@ fetcher and ingester call, reads the clock to make them). Must not import client
 from __future__ import annotations
 
 import hashlib
-import re
 from email import policy as email_policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
@@ -22,15 +22,13 @@ from typing import Any
 from ..headerblock import parse_fields, split_header_block
 from ..config import Tenant
 from ..routing import RouteDecision, RouteKind
-from ..signature import check_header_value
+from ..signature import check_header_value, crlf_line_ends
 
 __all__ = ["failed_forward", "forward_items", "FORWARD_MARKER", "is_failed_forward"]
 
 #: Marks our own failed-mail forwards, so one that comes back (a failed-emails address on the
 #: catch-all domain) is never forwarded again: no mail loop.
 FORWARD_MARKER = "X-Mailsupport-Forward"
-
-_LINE_END = re.compile(rb"\r?\n")
 
 
 def _subject(raw: bytes) -> str:
@@ -73,7 +71,7 @@ def failed_forward(raw: bytes, decision: RouteDecision, *, from_addr: str, to_ad
         "The original email is attached unchanged.",
     ]
     body.set_content("\n".join(lines))
-    original = _LINE_END.sub(b"\r\n", raw)
+    original = crlf_line_ends(raw)
     if not original.endswith(b"\r\n"):
         original += b"\r\n"
     seed = hashlib.sha256(raw).hexdigest()[:24]
