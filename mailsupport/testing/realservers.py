@@ -31,12 +31,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["missing_real_servers", "require_real_servers", "free_port", "private_root", "Dovecot", "Postfix",
+__all__ = ["missing_real_servers", "other_mail_transport_agents", "require_real_servers", "free_port", "private_root", "Dovecot", "Postfix",
            "MAIL_UID", "write_maildir", "wait_for_maildir"]
 
 #: The unprivileged user owning the Maildirs (Postfix's virtual(8) refuses root).
 MAIL_UID = 65534
 _BINARIES = ("postfix", "postconf", "dovecot", "doveadm")
+
+
+def other_mail_transport_agents(admindir: str | None = None) -> list[str]:
+    """Installed Debian packages other than postfix that provide ``mail-transport-agent``
+    (exim4, sendmail, opensmtpd, ...): installing Postfix would remove them, so it is not.
+    ``admindir`` is another dpkg database (tests); empty without ``dpkg-query``."""
+    admin = [f"--admindir={admindir}"] if admindir else []
+    try:
+        out = subprocess.run(["dpkg-query", *admin, "-W", "-f=${Package}\t${db:Status-Status}\t${Provides}\n"],
+                             capture_output=True, text=True, timeout=30, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    found = []
+    for line in out.splitlines():
+        package, _, rest = line.partition("\t")
+        status, _, provides = rest.partition("\t")
+        names = {p.split("(")[0].strip() for p in provides.split(",")}
+        if status == "installed" and package != "postfix" and "mail-transport-agent" in names:
+            found.append(package)
+    return found
 
 
 def missing_real_servers() -> str | None:
@@ -45,6 +65,10 @@ def missing_real_servers() -> str | None:
         return "real Postfix/Dovecot tests need root (they run private instances as root)"
     missing = [b for b in _BINARIES if shutil.which(b) is None and not Path("/usr/sbin", b).exists()]
     if missing:
+        others = other_mail_transport_agents() if {"postfix", "postconf"} & set(missing) else []
+        if others:
+            return (f"missing binaries: {', '.join(missing)}; Postfix is not installed because another mail "
+                    f"transport agent is ({', '.join(others)}) and installing Postfix would remove it")
         return f"missing binaries: {', '.join(missing)} (apt-get install postfix dovecot-pop3d)"
     return None
 
