@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,13 @@ def victim():
 
 
 def _kit_like_server(root: Path) -> subprocess.Popen:
-    """A process whose command line names ``root``, as a Dovecot started with ``-c ROOT/dovecot.conf`` does."""
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", f"{root}/dovecot/dovecot.conf"])
+    """A process whose command line names ``root``, as a Dovecot started with ``-c ROOT/dovecot.conf`` does
+    (returned once it has exec'd: until then /proc shows the parent's command line)."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", f"{root}/dovecot/dovecot.conf"])
+    deadline = time.monotonic() + 10
+    while not started_here(proc.pid, root) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return proc
 
 
 def _stale_run(parent: Path, pid: int, where: str = "dovecot/run") -> Path:
