@@ -260,15 +260,15 @@ class DraftStore:
         folder = self.root / slug
         root_fd = fd = None
         try:
-            if create:
-                self.root.parent.mkdir(parents=True, exist_ok=True)
-            root_fd = _open_private_dir(self.root, self.root, dir_fd=None, create=create)
-            if root_fd is not None:
-                fd = _open_private_dir(slug, folder, dir_fd=root_fd, create=create)
-        except OSError as exc:
-            raise StoreError(f"cannot {'create' if create else 'open'} the drafts folder {folder}: "
-                             f"{exc.strerror or exc}; choose a writable --draft-dir") from exc
-        try:
+            try:
+                if create:
+                    self.root.parent.mkdir(parents=True, exist_ok=True)
+                root_fd = _open_private_dir(self.root, self.root, dir_fd=None, create=create)
+                if root_fd is not None:
+                    fd = _open_private_dir(slug, folder, dir_fd=root_fd, create=create)
+            except OSError as exc:
+                raise StoreError(f"cannot {'create' if create else 'open'} the drafts folder {folder}: "
+                                 f"{exc.strerror or exc}; choose a writable --draft-dir") from exc
             yield None if fd is None else (fd, folder)
         finally:
             for d in (fd, root_fd):
