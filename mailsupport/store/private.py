@@ -19,6 +19,7 @@ Layer 3. Must not import the network clients, the pipeline or presentation modul
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -62,7 +63,7 @@ def make_private(directory: Path, subdirs: Iterable[str], files: Iterable[str]) 
             pass
         st = os.stat(d)
         if not stat.S_ISDIR(st.st_mode):
-            raise NotADirectoryError(20, "not a directory", str(d))
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(d))
         _tighten(d, st, DIR_MODE, changed)
     dirs_were_open = bool(changed)
     for name in files:
