@@ -1,9 +1,10 @@
 """Outgoing mail: safe composition, and the signature plus mandatory disclaimer.
 
 Owns :func:`compose_message` (a new message from fields, refusing CR/LF injection),
-:func:`check_header_value`, :func:`signature_for` (the user's own signature, else the
-division's) and :func:`add_signature`, which appends the signature and disclaimer to the
-body's text and HTML parts:
+:func:`check_header_value`, :func:`crlf_line_ends` (every outgoing message's line ends as
+DATA needs them), :func:`signature_for` (the user's own signature, else the division's) and
+:func:`add_signature`, which appends the signature and disclaimer to the body's text and
+HTML parts:
 
 * MIME structure is kept: in ``multipart/alternative`` every alternative is signed, in
   ``multipart/mixed``/``related`` only the first (body) part; attachments, forwarded
@@ -40,8 +41,8 @@ from typing import Sequence
 from .config import Tenant
 from .errors import MailsupportError
 
-__all__ = ["SIGNED_HEADER", "UnsafeHeaderError", "SignatureError", "check_header_value", "signature_for",
-           "add_signature", "compose_message"]
+__all__ = ["SIGNED_HEADER", "UnsafeHeaderError", "SignatureError", "check_header_value", "crlf_line_ends",
+           "signature_for", "add_signature", "compose_message"]
 
 #: Marks a message whose signature and disclaimer were added.
 SIGNED_HEADER = "X-Mailsupport-Signed"
@@ -69,6 +70,21 @@ def check_header_value(field: str, value: str) -> str:
     if _BAD_CHARS.search(value):
         raise UnsafeHeaderError(field, value)
     return value
+
+
+def crlf_line_ends(raw: bytes) -> bytes:
+    """``raw`` with every line end (CRLF, bare CR, bare LF) made CRLF: the form SMTP's DATA
+    carries (RFC 5321 §2.3.8). After this a line starts only after CRLF, so the client's
+    dot-stuffing (``.`` doubled at each line start, done once in :mod:`smtplib`) and the
+    server's end-of-data ``CRLF.CRLF`` see the same lines: a bare ``CR.CR`` or ``LF.LF``
+    in a message can no longer end it early on a lenient server (SMTP smuggling).
+
+    Returns ``raw`` itself when it is already canonical (three C-level counts, no copy).
+    """
+    crlf = raw.count(b"\r\n")
+    if crlf == raw.count(b"\r") == raw.count(b"\n"):
+        return raw
+    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
 
 
 def signature_for(tenant: Tenant, user_address: str | None) -> str:

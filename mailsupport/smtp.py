@@ -11,7 +11,8 @@ Every reply is a frozen :class:`SmtpReply`; a refused command raises
 ``RCPT``, ``DATA``, ...). ``reply.temporary`` (4xx) tells the caller to keep the message queued
 and retry; 5xx is final. When the server advertises SIZE (RFC 1870) a message over it is
 refused *before* sending with :class:`~mailsupport.errors.MessageTooLarge`. CR, LF or NUL in
-an address is refused (it would inject SMTP commands). Library errors are translated here,
+an address is refused (it would inject SMTP commands); every message's line ends become CRLF
+before DATA (bare CR and LF too), so dot-stuffing covers every line (no SMTP smuggling). Library errors are translated here,
 once, ``raise ... from exc``; passwords never appear in messages.
 
 Layer 3: imports config, errors, sasl, signature (for the injection check), tlsutil. Must not
@@ -30,7 +31,7 @@ from typing import Sequence
 from .config import ServerSettings, TlsMode
 from .errors import AuthError, ConfigError, ConnectError, MessageTooLarge, ProtocolError, SmtpRejected
 from .sasl import xoauth2_initial_response
-from .signature import check_header_value
+from .signature import check_header_value, crlf_line_ends
 from .tlsutil import client_context
 
 __all__ = ["SmtpReply", "SmtpClient"]
@@ -195,6 +196,7 @@ class SmtpClient:
         a refused recipient refuses the whole message so nothing is half-sent.
         """
         check_header_value("MAIL FROM address", mail_from)
+        raw = crlf_line_ends(raw)  # every line end CRLF, so smtplib's dot-stuffing sees every line
         if not rcpt_tos:
             raise ConfigError("a message needs at least one recipient", path="rcpt_tos")
         for i, r in enumerate(rcpt_tos):

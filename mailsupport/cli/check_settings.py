@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="test against an embedded sandbox standing in for the provider (profile: postfix, "
                         "exim, gmail, office365, office365-2026, ...) instead of the real servers")
     p.add_argument("--draft-dir", metavar="DIR",
-                   help="keep the settings as a draft here before testing, with the report afterwards")
+                   help="keep the settings as a draft here before testing, with the report afterwards "
+                        "(a folder of your own, not writable by others; made 0700 if missing)")
     p.set_defaults(func=_run)
 
 

@@ -138,7 +138,7 @@ class ResolverLookup:
             weakref.finalize(self, sock.close)
             sock.connect((host, port))
             socks[(host, port)] = sock
-        wire_id = secrets.randbits(16)  # unpredictable ids (RFC 5452 §4.3)
+        wire_id = secrets.randbits(16)  # unpredictable (RFC 5452), from the OS CSPRNG; the OS picks the source port
         qtype = dns.rdatatype.from_text(rdtype)
         qwire, qlower = _wire_name(qname)
         sock.send(wire.question(wire_id, qwire, qtype))
@@ -315,7 +315,7 @@ class _UdpMux(asyncio.DatagramProtocol):
 
     def new_id(self) -> int:
         while True:
-            wire_id = secrets.randbits(16)  # unpredictable ids (RFC 5452 §4.3)
+            wire_id = secrets.randbits(16)  # unpredictable ids (RFC 5452), from the OS CSPRNG
             if wire_id not in self.pending:
                 return wire_id
 

@@ -19,22 +19,32 @@ only in a file readable by its owner alone, which nothing displays or exports; t
 file and every report hold no secret (reports are scrubbed of secret values before they are
 written, as a second guard). Writes are atomic (temporary file, fsync, ``os.replace``).
 
+A shared ``root`` would hand the password to whoever controls it, so ``root`` and each tenant
+folder must be real folders (never a symbolic link) owned by the current user and not
+writable by others (:class:`~mailsupport.errors.ConfigError` saying what to do otherwise);
+files are opened relative to the checked folder, without following links (``O_NOFOLLOW``),
+temporary files with ``O_EXCL``, and every read is bounded.
+
 Layer 3 (writes files; time is passed in as ``now``). Must not import the probes, the
 sandbox or presentation modules.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import secrets as secrets_module
+import stat
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from ..config import Tenant, parse_tenant, tenant_to_dict
-from ..errors import StoreError
+from ..errors import ConfigError, StoreError
 from ..model import Secret
 
 __all__ = ["SECRET_KEYS", "Draft", "DraftStore", "FieldChange", "diff_settings", "split_secrets", "merge_secrets"]
@@ -188,45 +198,128 @@ def _scrub(value: Any, secrets: Mapping[str, str]) -> Any:
     return json.loads(text)
 
 
+_NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_MAX_FILE = 4 << 20  # a kept draft is a few KB; anything this big is not ours
+
+
+def _refuse(path: Path, why: str, fix: str) -> ConfigError:
+    return ConfigError(f"the drafts folder {path} {why}, so another user could read the kept passwords or plant "
+                       f"settings; {fix}", path="--draft-dir")
+
+
+def _open_private_dir(name: str | Path, path: Path, *, dir_fd: int | None, create: bool) -> int | None:
+    """Open the directory ``name`` (relative to ``dir_fd``) without following a symbolic link,
+    creating it 0700 when ``create``; refuse one owned by another user or writable by others.
+    Returns the open descriptor, or ``None`` when it does not exist and ``create`` is false."""
+    if create:
+        try:
+            os.mkdir(name, 0o700, dir_fd=dir_fd)
+        except FileExistsError:
+            pass
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise _refuse(path, "is a symbolic link or not a folder",
+                          "give --draft-dir a real folder of your own (e.g. made with mkdir -m 700)") from exc
+        raise
+    try:
+        st = os.fstat(fd)
+        if st.st_uid != os.geteuid():
+            raise _refuse(path, f"belongs to another user (uid {st.st_uid})",
+                          "use a folder you own for --draft-dir (e.g. made with mkdir -m 700)")
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o022:
+            raise _refuse(path, f"is writable by other users (mode {mode:04o})",
+                          f"run chmod go-w {path} or use a private folder for --draft-dir")
+        if dir_fd is not None and mode & 0o077:
+            os.fchmod(fd, 0o700)  # a tenant folder holds the secrets files: owner only
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 class DraftStore:
-    """Kept drafts and last-good settings under ``root`` (see the module docstring)."""
+    """Kept drafts and last-good settings under ``root`` (see the module docstring).
+
+    ``root`` must be a real folder (not a symbolic link) owned by the current user and not
+    writable by others (:class:`ConfigError` otherwise, saying what to do); it is made 0700 when
+    missing. Files are opened without following links and replaced atomically.
+    """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
 
-    def _dir(self, org_key: str) -> Path:
-        folder = self.root / _slug(org_key)
+    @contextmanager
+    def _folder(self, org_key: str, *, create: bool) -> Iterator[tuple[int, Path] | None]:
+        """The tenant's folder as ``(descriptor, path)`` (``None`` when absent and not ``create``)."""
+        slug = _slug(org_key)
+        folder = self.root / slug
+        root_fd = fd = None
         try:
-            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            folder.mkdir(mode=0o700, exist_ok=True)
-            os.chmod(folder, 0o700)
-        except OSError as exc:
-            raise StoreError(f"cannot create the drafts folder {folder}: {exc.strerror}; "
-                             "choose a writable --draft-dir") from exc
-        return folder
+            try:
+                if create:
+                    self.root.parent.mkdir(parents=True, exist_ok=True)
+                root_fd = _open_private_dir(self.root, self.root, dir_fd=None, create=create)
+                if root_fd is not None:
+                    fd = _open_private_dir(slug, folder, dir_fd=root_fd, create=create)
+            except OSError as exc:
+                raise StoreError(f"cannot {'create' if create else 'open'} the drafts folder {folder}: "
+                                 f"{exc.strerror or exc}; choose a writable --draft-dir") from exc
+            yield None if fd is None else (fd, folder)
+        finally:
+            for d in (fd, root_fd):
+                if d is not None:
+                    os.close(d)
 
     @staticmethod
-    def _write(path: Path, payload: Any) -> None:
-        tmp = path.with_name(f".{path.name}.tmp")
+    def _write(where: tuple[int, Path], name: str, payload: Any) -> None:
+        dfd, folder = where
+        data = json.dumps(payload, indent=2, sort_keys=True).encode("utf-8")
+        tmp = f".{name}.{os.getpid()}.{secrets_module.token_hex(4)}.tmp"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh, indent=2, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600, dir_fd=dfd)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+            os.fsync(dfd)
         except OSError as exc:
-            raise StoreError(f"cannot write {path}: {exc.strerror}") from exc
+            try:
+                os.unlink(tmp, dir_fd=dfd)
+            except OSError:
+                pass
+            raise StoreError(f"cannot write {folder / name}: {exc.strerror or exc}") from exc
 
     @staticmethod
-    def _read(path: Path) -> Any:
+    def _read(where: tuple[int, Path], name: str) -> Any:
+        dfd, folder = where
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            fd = os.open(name, os.O_RDONLY | _NOFOLLOW, dir_fd=dfd)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise StoreError(f"cannot read {folder / name}: {exc.strerror or exc} (a symbolic link is never "
+                             "followed); remove it") from exc
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+                raise StoreError(f"{folder / name} is not a regular file of this user; remove it")
+            data = os.read(fd, _MAX_FILE + 1)
+            if len(data) > _MAX_FILE:
+                raise StoreError(f"{folder / name} is over {_MAX_FILE} bytes, not a kept draft; remove it")
+            return json.loads(data.decode("utf-8"))
         except (OSError, ValueError) as exc:
-            raise StoreError(f"cannot read {path}: {exc}") from exc
+            raise StoreError(f"cannot read {folder / name}: {exc}") from exc
+        finally:
+            os.close(fd)
 
     def save_draft(self, settings: Mapping[str, Any] | Tenant, *, now: datetime) -> Draft:
         """Keep ``settings`` (tenant-file shape, may be incomplete or invalid) as the draft,
@@ -235,50 +328,56 @@ class DraftStore:
             settings = tenant_to_dict(settings, reveal_secrets=True)
         clean, secrets = split_secrets(dict(settings))
         org_key = _slug(settings.get("org_key"))
-        folder = self._dir(org_key)
-        self._write(folder / "draft.secrets.json", secrets)
-        record = {"org_key": org_key, "status": "untested", "saved_at": now.isoformat(),
-                  "settings": clean, "secret_fields": sorted(secrets), "report": None}
-        self._write(folder / "draft.json", record)
-        return self._load(folder, "draft")
+        with self._folder(org_key, create=True) as folder:
+            assert folder is not None
+            self._write(folder, "draft.secrets.json", secrets)
+            record = {"org_key": org_key, "status": "untested", "saved_at": now.isoformat(),
+                      "settings": clean, "secret_fields": sorted(secrets), "report": None}
+            self._write(folder, "draft.json", record)
+            return self._load(folder, "draft")
 
     def record_result(self, org_key: str, report: Any, *, now: datetime) -> Draft:
         """Attach a test's report to the draft; a passing report also makes it *last good*.
 
         ``report`` is a :class:`~mailsupport.doctor.report.SettingsReport` (or its dict).
         """
-        folder = self._dir(org_key)
-        record = self._read(folder / "draft.json")
-        if record is None:
-            raise StoreError(f"no draft is kept for {org_key!r}: save_draft() must come first")
-        secrets = self._read(folder / "draft.secrets.json") or {}
-        data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
-        passed = bool(data.get("ok"))
-        record.update(status="passed" if passed else "failed", tested_at=now.isoformat(),
-                      report=_scrub(data, secrets))
-        self._write(folder / "draft.json", record)
-        if passed:
-            self._write(folder / "last-good.secrets.json", secrets)
-            self._write(folder / "last-good.json", record)
-        return self._load(folder, "draft")
+        with self._folder(org_key, create=True) as folder:
+            assert folder is not None
+            record = self._read(folder, "draft.json")
+            if record is None:
+                raise StoreError(f"no draft is kept for {org_key!r}: save_draft() must come first")
+            secrets = self._read(folder, "draft.secrets.json") or {}
+            data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+            passed = bool(data.get("ok"))
+            record.update(status="passed" if passed else "failed", tested_at=now.isoformat(),
+                          report=_scrub(data, secrets))
+            self._write(folder, "draft.json", record)
+            if passed:
+                self._write(folder, "last-good.secrets.json", secrets)
+                self._write(folder, "last-good.json", record)
+            return self._load(folder, "draft")
 
-    def _load(self, folder: Path, name: str) -> Draft | None:
-        record = self._read(folder / f"{name}.json")
+    def _load(self, folder: tuple[int, Path] | None, name: str) -> Draft | None:
+        if folder is None:
+            return None
+        record = self._read(folder, f"{name}.json")
         if record is None:
             return None
-        secrets = self._read(folder / f"{name}.secrets.json") or {}
-        return Draft(org_key=record.get("org_key", folder.name),
+        secrets = self._read(folder, f"{name}.secrets.json") or {}
+        return Draft(org_key=record.get("org_key", folder[1].name),
                      data=merge_secrets(record.get("settings", {}), secrets, reveal=False),
                      status=record.get("status", "untested"), saved_at=record.get("saved_at", ""),
                      report=record.get("report"))
 
     def draft(self, org_key: str) -> Draft | None:
         """The kept draft of ``org_key`` (``None`` when nothing was saved)."""
-        return self._load(self.root / _slug(org_key), "draft")
+        with self._folder(org_key, create=False) as folder:
+            return self._load(folder, "draft")
 
     def last_good(self, org_key: str) -> Draft | None:
         """The last settings of ``org_key`` that passed the test, if any."""
-        return self._load(self.root / _slug(org_key), "last-good")
+        with self._folder(org_key, create=False) as folder:
+            return self._load(folder, "last-good")
 
     def diff(self, org_key: str) -> tuple[FieldChange, ...]:
         """What changed from the last good settings to the draft (all fields if none passed yet)."""

@@ -41,7 +41,7 @@ from ..config import Tenant
 from ..errors import ProtocolError, StoreError
 from ..pop3 import Pop3Client
 from ..store import Store
-from .failed import forward_items
+from .failed import plan_failed_forward
 from .ingest import decide
 
 __all__ = ["FetchPolicy", "PollSummary", "poll", "account_id", "Checkpoint"]
@@ -236,8 +236,9 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
                     raw = result
                     cp("retrieved", entry.number)
                     decision, unreadable = decide(tenant, raw, store)
-                    batch.append((entry, raw, decision, unreadable,
-                                  forward_items(tenant, raw, decision, message_domain)))
+                    decision, forwards = plan_failed_forward(tenant, raw, decision, message_domain,
+                                                             key=store.forward_key)
+                    batch.append((entry, raw, decision, unreadable, forwards))
                     batch_bytes += len(raw)
                     if len(batch) >= policy.batch_messages or batch_bytes >= policy.batch_bytes:
                         submit_batch()

@@ -24,7 +24,7 @@ from ..errors import StoreError
 from ..headerblock import parse_fields, split_header_block
 from ..routing import RouteDecision, RouteKind, referenced_message_ids, route_message
 from ..store import Store
-from .failed import forward_items
+from .failed import plan_failed_forward
 
 __all__ = ["decide", "IngestResult", "ingest_message", "ingest_files", "wildcard_handler"]
 
@@ -68,7 +68,7 @@ def ingest_message(tenant: Tenant, store: Store, raw: bytes, *, source: str = "i
                    message_domain: str | None = None) -> IngestResult:
     """Route and durably store one message pushed in directly. Raises :class:`StoreError` only."""
     decision, _unreadable = decide(tenant, raw, store, envelope_recipients=envelope_recipients)
-    enqueue = forward_items(tenant, raw, decision, message_domain)
+    decision, enqueue = plan_failed_forward(tenant, raw, decision, message_domain, key=store.forward_key)
     stored = store.put_message(raw, account=f"{tenant.org_key}:{source.split(':')[0]}", uidl=None,
                                source=source.split(":")[0], decision=decision.to_dict(), enqueue=enqueue)
     return IngestResult(source=source, decision=decision, created=stored.created,

@@ -5,6 +5,10 @@ Owns the on-disk layout of one store directory::
     DIR/Maildir/{tmp,new,cur}/   every fetched or ingested message, byte for byte
     DIR/index.sqlite3            which UIDLs were stored, routing decisions with their trace,
                                  Message-IDs we sent (-> matter), the outgoing queue, polls
+    DIR/forward.key              the secret that proves a failed-forward marker is ours
+
+Every directory is 0700 and every file 0600 (SQLite's ``-wal``/``-shm`` included); an older
+store with looser modes is tightened when opened, with a warning (:mod:`.private`).
 
 A message is durable when :meth:`Store.put_message` returns: written to ``tmp/``, fsynced,
 hard-linked into ``new/`` (Maildir's atomic delivery, see https://cr.yp.to/proto/maildir.html),
@@ -30,6 +34,7 @@ import errno
 import hashlib
 import itertools
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -40,8 +45,12 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import StoreError
 from .outbox import OutboxMixin, QueuedMessage
+from .private import make_private, secret_key
 
 __all__ = ["StoredMessage", "QueuedMessage", "Store", "message_key"]
+
+log = logging.getLogger("mailsupport.store")
+_INDEX = "index.sqlite3"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -139,17 +148,23 @@ class Store(OutboxMixin):
     """A store directory (Maildir + SQLite index). Use as a context manager or call :meth:`close`.
 
     ``clock`` returns the current time (seconds); injected so tests and replays are exact.
+    Directories are 0700 and files 0600; ``tightened`` lists what opening the store had to
+    tighten (path, old and new mode; also logged as a warning), empty for a private store.
     """
 
     def __init__(self, directory: str | os.PathLike[str], *, clock: Any = time.time) -> None:
         self.directory = Path(directory)
         self.maildir = self.directory / "Maildir"
         self._clock = clock
+        self._forward_key: bytes | None = None
         try:
-            for sub in ("tmp", "new", "cur"):
-                (self.maildir / sub).mkdir(parents=True, exist_ok=True)
+            self.tightened = make_private(self.directory, ("Maildir", "Maildir/tmp", "Maildir/new", "Maildir/cur"),
+                                          (_INDEX,))
+            if self.tightened:
+                log.warning("the store %s was readable by other users; tightened: %s", self.directory,
+                            "; ".join(self.tightened))
             # check_same_thread off: the sandbox's SMTP thread files wildcard mail; _lock serialises
-            self._db = sqlite3.connect(self.directory / "index.sqlite3", isolation_level=None,
+            self._db = sqlite3.connect(self.directory / _INDEX, isolation_level=None,
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed transaction survives power loss in WAL mode (NORMAL would not).
@@ -162,6 +177,13 @@ class Store(OutboxMixin):
         self._seq = itertools.count(1)
         self._lock = threading.RLock()
         self._executor: Any = None
+
+    def forward_key(self) -> bytes:
+        """The store's secret key for proving a forward marker is ours (made on first use in
+        ``forward.key``, mode 0600; never shown). Raises :class:`StoreError` when unusable."""
+        if self._forward_key is None:
+            self._forward_key = secret_key(self.directory, "forward.key")
+        return self._forward_key
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:

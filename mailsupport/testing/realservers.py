@@ -6,6 +6,11 @@ chroot off in ``master.cf``, every parent directory traversable by the ``postfix
 ``dovecot`` users; ``dovecot -c CONF`` stopped through its master PID. Ports come from the
 kernel (bind to port 0, read, release) and everything listens on 127.0.0.1 only.
 
+Signals go only to processes the kit started: run directories live in this user's parent
+``$TMPDIR/mailsupport-runs-<uid>`` (0711, refused if anyone else could write it), PID files
+are read only from files of this user there, and a PID is signalled only when
+``/proc/PID`` shows a process of this user naming that run directory (:func:`started_here`).
+
 The mail layout is one catch-all virtual domain (every address of ``domain`` goes to
 ``mailbox@domain``'s Maildir, so Postfix writes the real ``X-Original-To``/``Delivered-To``
 headers) plus an ``outside`` domain standing for the rest of the internet, whose mail lands
@@ -25,18 +30,39 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["missing_real_servers", "require_real_servers", "free_port", "private_root", "Dovecot", "Postfix",
-           "MAIL_UID", "write_maildir", "wait_for_maildir"]
+__all__ = ["missing_real_servers", "other_mail_transport_agents", "require_real_servers", "free_port", "private_root",
+           "started_here", "Dovecot", "Postfix", "MAIL_UID", "write_maildir", "wait_for_maildir"]
 
 #: The unprivileged user owning the Maildirs (Postfix's virtual(8) refuses root).
 MAIL_UID = 65534
 _BINARIES = ("postfix", "postconf", "dovecot", "doveadm")
+
+
+def other_mail_transport_agents(admindir: str | None = None) -> list[str]:
+    """Installed Debian packages other than postfix that provide ``mail-transport-agent``
+    (exim4, sendmail, opensmtpd, ...): installing Postfix would remove them, so it is not.
+    ``admindir`` is another dpkg database (tests); empty without ``dpkg-query``."""
+    admin = [f"--admindir={admindir}"] if admindir else []
+    try:
+        out = subprocess.run(["dpkg-query", *admin, "-W", "-f=${Package}\t${db:Status-Status}\t${Provides}\n"],
+                             capture_output=True, text=True, timeout=30, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    found = []
+    for line in out.splitlines():
+        package, _, rest = line.partition("\t")
+        status, _, provides = rest.partition("\t")
+        names = {p.split("(")[0].strip() for p in provides.split(",")}
+        if status == "installed" and package != "postfix" and "mail-transport-agent" in names:
+            found.append(package)
+    return found
 
 
 def missing_real_servers() -> str | None:
@@ -45,6 +71,10 @@ def missing_real_servers() -> str | None:
         return "real Postfix/Dovecot tests need root (they run private instances as root)"
     missing = [b for b in _BINARIES if shutil.which(b) is None and not Path("/usr/sbin", b).exists()]
     if missing:
+        others = other_mail_transport_agents() if {"postfix", "postconf"} & set(missing) else []
+        if others:
+            return (f"missing binaries: {', '.join(missing)}; Postfix is not installed because another mail "
+                    f"transport agent is ({', '.join(others)}) and installing Postfix would remove it")
         return f"missing binaries: {', '.join(missing)} (apt-get install postfix dovecot-pop3d)"
     return None
 
@@ -68,50 +98,120 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _runs_parent() -> Path:
+    """``$TMPDIR/mailsupport-runs-<uid>``: the parent of every run directory of this user.
+
+    Made mode 0711 (others may only traverse it, as the ``postfix``, ``dovecot`` and mail
+    users must to reach their files; nobody else can list it or create anything in it). One
+    that is a symbolic link, belongs to another user or is writable by others is refused:
+    PID files are read only from here.
+    """
+    import tempfile
+
+    parent = Path(tempfile.gettempdir()) / f"mailsupport-runs-{os.geteuid()}"
+    try:
+        os.mkdir(parent, 0o711)
+    except FileExistsError:
+        pass
+    st = os.lstat(parent)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise RuntimeError(f"{parent} is not a directory of this user closed to others (uid {st.st_uid}, mode "
+                           f"{stat.S_IMODE(st.st_mode):04o}); someone else may have made it: remove it, or set "
+                           "TMPDIR to a private directory")
+    if stat.S_IMODE(st.st_mode) != 0o711:
+        os.chmod(parent, 0o711)
+    return parent
+
+
 def private_root(prefix: str = "mailsupport-real-") -> Path:
     """A fresh directory for server instances, outside pytest's ``tmp_path``.
 
     pytest resets its ``/tmp/pytest-of-<user>`` base to mode 0700 whenever any pytest session
     starts (other test runs on the machine included), which would lock the ``postfix``,
     ``dovecot`` and mail users out mid-run; this directory and its parents stay traversable.
-    Remove it with :func:`shutil.rmtree` when done.
+    It lives in this user's private parent (:func:`_runs_parent`), where servers left by a
+    killed run are stopped first (:func:`_reap_stale`). Remove it with :func:`shutil.rmtree`
+    when done.
     """
     import tempfile
 
-    _reap_stale(Path(tempfile.gettempdir()), prefix)
-    path = Path(tempfile.mkdtemp(prefix=prefix))
+    parent = _runs_parent()
+    _reap_stale(parent, prefix)
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     path.chmod(0o755)
     _open_parents(path)
-    (path / "owner.pid").write_text(str(os.getpid()))
+    me = os.getpid()
+    (path / "owner.pid").write_text(f"{me} {_start_time(me)}")
     return path
 
 
-def _alive(pid: int) -> bool:
+def _start_time(pid: int) -> str:
+    """The process's start time (clock ticks since boot, ``/proc/PID/stat`` field 22), or ``""``."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat_line = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return ""
+    return stat_line.rpartition(b")")[2].split()[19].decode()
+
+
+def _read_own_file(path: Path, limit: int = 256) -> str | None:
+    """The text of ``path`` if it is a regular file (not a link) of this user in a directory of
+    this user that others cannot write; ``None`` otherwise (anyone else could have written it)."""
+    try:
+        folder = os.lstat(path.parent)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or folder.st_uid != os.geteuid()
+                or not stat.S_ISDIR(folder.st_mode) or folder.st_mode & 0o022):
+            return None
+        return os.read(fd, limit).decode("ascii", "replace")
+    finally:
+        os.close(fd)
+
+
+def started_here(pid: int, root: Path) -> bool:
+    """True only when ``pid`` is a live process of this user whose command line or environment
+    names ``root`` (Dovecot runs with ``-c ROOT/dovecot.conf``, the Postfix master with
+    ``MAIL_CONFIG=ROOT/etc``): a server the kit started there, never a recycled or planted PID."""
+    if pid <= 1:
         return False
-    except PermissionError:
-        return True
-    return True
+    proc = Path(f"/proc/{pid}")
+    try:
+        if proc.stat().st_uid != os.geteuid():
+            return False
+        needle = os.fsencode(str(root).rstrip("/") + "/")
+        return any(needle in (proc / part).read_bytes() for part in ("cmdline", "environ"))
+    except OSError:
+        return False
 
 
-def _reap_stale(base: Path, prefix: str) -> None:
+def _reap_stale(parent: Path, prefix: str) -> None:
     """Stop servers left by a test run that was killed before its teardown, and remove their
-    directory: only directories whose recorded owner process is gone."""
-    for root in base.glob(f"{prefix}*"):
+    directory: only run directories of ``parent`` (this user's, closed to others) whose owner
+    process is gone, and only processes :func:`started_here` confirms the kit started there."""
+    for root in parent.glob(f"{prefix}*"):
         try:
-            owner = int((root / "owner.pid").read_text())
-        except (OSError, ValueError):
+            st = os.lstat(root)
+        except OSError:
             continue
-        if _alive(owner):
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
             continue
+        owner = (_read_own_file(root / "owner.pid") or "").split()
+        if len(owner) != 2 or not owner[0].isdigit():
+            continue
+        if _start_time(int(owner[0])) == owner[1]:
+            continue  # its run is still going (same PID, same start: not a recycled PID)
         for pidfile in list(root.glob("*/run/master.pid")) + list(root.glob("*/spool/pid/master.pid")):
-            try:
-                pid = int(pidfile.read_text().split()[0])
-                os.kill(pid, signal.SIGTERM)
-            except (OSError, ValueError, IndexError):
-                pass
+            text = (_read_own_file(pidfile) or "").split()
+            server = int(text[0]) if text and text[0].isdigit() else 0
+            if started_here(server, root):
+                try:
+                    os.kill(server, signal.SIGTERM)
+                except OSError:
+                    pass
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -278,6 +378,8 @@ service pop3-login {{
         if not self._pid:
             return
         pid, self._pid = self._pid, 0
+        if not started_here(pid, self.root):
+            return  # gone already, or the PID is no longer our Dovecot
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -289,10 +391,11 @@ service pop3-login {{
             except ProcessLookupError:
                 return
             time.sleep(0.05)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        if started_here(pid, self.root):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def __enter__(self) -> "Dovecot":
         return self.start()
@@ -422,7 +525,8 @@ biff = no
 
     def stop(self) -> None:
         """``postfix -c DIR abort`` (a test instance has nothing worth a graceful stop: ``stop``
-        waits ~10 s for idle daemons); kills the master by PID if that does not work."""
+        waits ~10 s for idle daemons); kills the master by PID if that does not work (only
+        when :func:`started_here` confirms the PID is this instance's master)."""
         self._postfix("abort")
         pidfile = self.root / "spool" / "pid" / "master.pid"
         deadline = time.monotonic() + 10
@@ -433,10 +537,12 @@ biff = no
             except (ValueError, OSError):
                 return
             time.sleep(0.1)
-        if pidfile.exists():
+        text = (_read_own_file(pidfile) or "").split()
+        pid = int(text[0]) if text and text[0].isdigit() else 0
+        if started_here(pid, self.root):  # only our master, never a PID someone else wrote
             try:
-                os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
-            except (ValueError, OSError):
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
                 pass
 
     def __enter__(self) -> "Postfix":

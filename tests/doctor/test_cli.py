@@ -69,6 +69,20 @@ def test_draft_dir_keeps_the_typed_settings_and_report(sb, tmp_path, capsys, clo
     assert any(f["check"] == "settings.connection-refused" for f in draft.report["findings"])
 
 
+def test_draft_dir_writable_by_others_is_refused_before_any_test(sb, tmp_path, capsys):
+    """A --draft-dir others can write exits 2 with the folder and the fix, keeping no password in it."""
+    drafts = tmp_path / "shared"
+    drafts.mkdir()
+    drafts.chmod(0o777)
+    code = main(["check-settings", "--tenant", str(_tenant_file(sb, tmp_path)), "--draft-dir", str(drafts),
+                 "--format", "json", "--timeout", "3"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert str(drafts) in captured.err and "chmod go-w" in captured.err
+    assert captured.out == "" and not list(drafts.iterdir())
+    assert PASSWORD not in captured.err
+
+
 def test_missing_password_variable_is_a_usage_error(capsys):
     """A --password-env naming an unset variable exits 2 and names it."""
     code = main(["check-settings", "--address", "a@b.example", "--password-env", "NO_SUCH_VAR_FOR_DOCTOR"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import stat
 from datetime import datetime, timezone
 
@@ -10,7 +12,7 @@ import pytest
 
 from mailsupport.doctor import DraftStore, diff_settings
 from mailsupport.doctor.report import ProbeResult, Rung, SettingsReport
-from mailsupport.errors import StoreError
+from mailsupport.errors import ConfigError, StoreError
 from mailsupport.model import Finding, Secret, Severity
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
@@ -111,3 +113,83 @@ def test_record_without_draft_is_a_clear_error(tmp_path):
     """Recording a result with no draft says save_draft must come first."""
     with pytest.raises(StoreError, match="save_draft"):
         DraftStore(tmp_path).record_result("nobody", _report(True), now=NOW)
+
+
+def _shared_folder(tmp_path, kind):
+    """A drafts folder someone else could control, made the way ``kind`` names."""
+    if kind == "symlink":
+        real = tmp_path / "real"
+        real.mkdir(mode=0o700)
+        link = tmp_path / "drafts"
+        link.symlink_to(real)
+        return link
+    folder = tmp_path / "drafts"
+    folder.mkdir()
+    if kind == "world-writable":
+        folder.chmod(0o777)
+    elif kind == "group-writable":
+        folder.chmod(0o770)
+    elif kind == "other-owner":
+        if os.geteuid() != 0:
+            pytest.skip("chowning a folder to another user needs root")
+        os.chown(folder, pwd.getpwnam("nobody").pw_uid, -1)
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["symlink", "world-writable", "group-writable", "other-owner"])
+def test_a_folder_others_control_is_refused_before_the_password_is_written(tmp_path, kind):
+    """A symlinked, group/other-writable or foreign-owned --draft-dir is a ConfigError and gets no file."""
+    folder = _shared_folder(tmp_path, kind)
+    with pytest.raises(ConfigError, match="draft-dir") as err:
+        DraftStore(folder).save_draft(SETTINGS, now=NOW)
+    assert str(folder) in str(err.value)
+    assert PASSWORD not in str(err.value)
+    assert not list(folder.resolve().iterdir())
+    with pytest.raises(ConfigError):
+        DraftStore(folder).draft("smithlaw")  # planted settings are not read either
+
+
+def test_a_missing_folder_is_made_private(tmp_path):
+    """A --draft-dir that does not exist yet is created mode 0700."""
+    root = tmp_path / "new" / "drafts"
+    DraftStore(root).save_draft(SETTINGS, now=NOW)
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+
+
+def test_a_planted_tenant_folder_link_is_refused(tmp_path):
+    """A tenant folder that is a symbolic link to elsewhere is refused, not written through."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root = tmp_path / "drafts"
+    root.mkdir(mode=0o700)
+    (root / "smithlaw").symlink_to(elsewhere)
+    with pytest.raises(ConfigError, match="symbolic link"):
+        DraftStore(root).save_draft(SETTINGS, now=NOW)
+    assert not list(elsewhere.iterdir())
+
+
+def test_a_planted_file_link_is_replaced_not_followed(tmp_path):
+    """A secrets file planted as a symlink is replaced by a private file; its target is untouched."""
+    root = tmp_path / "drafts"
+    (root / "smithlaw").mkdir(parents=True, mode=0o700)
+    target = tmp_path / "readable-by-all.json"
+    target.write_text("{}")
+    (root / "smithlaw" / "draft.secrets.json").symlink_to(target)
+    DraftStore(root).save_draft(SETTINGS, now=NOW)
+    assert target.read_text() == "{}"
+    kept = root / "smithlaw" / "draft.secrets.json"
+    assert not kept.is_symlink() and stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert DraftStore(root).draft("smithlaw").plain() == SETTINGS
+
+
+def test_a_linked_draft_file_is_not_read(tmp_path):
+    """Reading never follows a symlinked draft file: a clear StoreError says to remove it."""
+    root = tmp_path / "drafts"
+    DraftStore(root).save_draft(SETTINGS, now=NOW)
+    draft = root / "smithlaw" / "draft.json"
+    planted = tmp_path / "planted.json"
+    planted.write_text(draft.read_text())
+    draft.unlink()
+    draft.symlink_to(planted)
+    with pytest.raises(StoreError, match="remove it"):
+        DraftStore(root).draft("smithlaw")

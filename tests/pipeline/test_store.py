@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from mailsupport.errors import StoreError
 from mailsupport.store import Store
+from mailsupport.store.private import DIR_MODE, FILE_MODE
 
 
 def test_put_is_durable_and_indexed(tmp_path: Path) -> None:
@@ -106,3 +109,69 @@ def test_disk_full_is_a_clear_error_and_keeps_what_was_stored(tiny_tmpfs: Path) 
             assert Path(m.path).stat().st_size == len(big) + len(str(stored.index(m)))
         assert st.seen_uidls("a") == {f"U{i}" for i in range(len(stored))}
         assert not list((tiny_tmpfs / "Maildir" / "tmp").iterdir())
+
+
+def _modes(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): stat.S_IMODE(p.lstat().st_mode) for p in [root, *root.rglob("*")]}
+
+
+def _use(st: Store) -> None:
+    """Write every kind of file a store has: a message, a queued mail (WAL) and the forward key."""
+    st.put_message(b"Subject: private\r\n\r\nbody\r\n", account="a", uidl="U1")
+    st.enqueue(b"queued raw mail", mail_from="a@x", rcpt_tos=["b@x"])
+    st.forward_key()
+
+
+def test_new_store_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    """With umask 000 the store directories are still 0700 and every file (WAL and SHM too) 0600."""
+    old = os.umask(0)
+    try:
+        with Store(tmp_path / "store") as st:
+            _use(st)
+            modes = _modes(tmp_path / "store")
+            assert st.tightened == ()
+    finally:
+        os.umask(old)
+    assert {"index.sqlite3", "index.sqlite3-wal", "index.sqlite3-shm", "forward.key"} <= set(modes)
+    assert any(name.startswith("Maildir/new/") for name in modes)
+    for name, mode in modes.items():
+        is_dir = (tmp_path / "store" / name).is_dir()
+        assert mode == (DIR_MODE if is_dir else FILE_MODE), name
+
+
+def test_loose_store_is_tightened_on_open_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An older store (0755 directories, 0644 files) is made private when opened, with a warning naming it."""
+    root = tmp_path / "store"
+    with Store(root) as st:
+        _use(st)
+        message = Path(next(st.messages()).path)
+        for p in [root, *root.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+    with caplog.at_level(logging.WARNING, logger="mailsupport.store"):
+        with Store(root) as again:
+            tightened = again.tightened
+            assert again.read(next(again.messages())) == b"Subject: private\r\n\r\nbody\r\n"
+    assert any(str(root) in r.getMessage() and "index.sqlite3" in r.getMessage() for r in caplog.records)
+    assert any(t.startswith(f"{message} (was 0644") for t in tightened)
+    for name, mode in _modes(root).items():
+        assert mode == (DIR_MODE if (root / name).is_dir() else FILE_MODE), name
+    with Store(root) as third:  # private now: nothing more to say
+        assert third.tightened == ()
+
+
+def test_forward_key_is_private_and_stable(tmp_path: Path) -> None:
+    """The forward key is 32 random bytes in a 0600 file, the same after reopening, different per store."""
+    with Store(tmp_path / "one") as one, Store(tmp_path / "two") as two:
+        key = one.forward_key()
+        assert len(key) == 32 and key != two.forward_key()
+    assert stat.S_IMODE((tmp_path / "one" / "forward.key").stat().st_mode) == FILE_MODE
+    with Store(tmp_path / "one") as again:
+        assert again.forward_key() == key
+
+
+def test_damaged_forward_key_is_a_clear_error(tmp_path: Path) -> None:
+    """A truncated key file is a StoreError that names it and says to remove it."""
+    with Store(tmp_path) as st:
+        (tmp_path / "forward.key").write_bytes(b"short")
+        with pytest.raises(StoreError, match="forward.key is damaged.*remove it"):
+            st.forward_key()

@@ -1,0 +1,89 @@
+"""DNS questions carry ids from the OS's CSPRNG (not Python's seedable random) and OS-chosen ports."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import struct
+import threading
+
+import pytest
+
+from mailsupport.dnslookup import AnswerStatus, ResolverLookup
+
+pytestmark = pytest.mark.timeout(30)
+ASKS = 8
+
+
+class RecordingDns:
+    """A UDP server on 127.0.0.1 that answers every question NXDOMAIN and records (id, source port)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.address = self.sock.getsockname()
+        self.seen: list[tuple[int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except (socket.timeout, OSError):
+                continue
+            if len(data) < 12:
+                continue
+            (qid,) = struct.unpack_from("!H", data)
+            self.seen.append((qid, peer[1]))
+            # QR, RD, RA, NXDOMAIN; the question echoed back, nothing else
+            self.sock.sendto(struct.pack("!HHHHHH", qid, 0x8183, 1, 0, 0, 0) + data[12:], peer)
+
+    def __enter__(self) -> "RecordingDns":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+def _ids_after_seeding(ask) -> list[int]:
+    """The ids of ASKS questions asked right after ``random.seed(1234)``, in a fresh lookup."""
+    state = random.getstate()
+    with RecordingDns() as server:
+        lookup = ResolverLookup.for_nameserver(server.address, timeout=2)
+        random.seed(1234)
+        try:
+            statuses = ask(lookup, [f"n{i}.ids.test" for i in range(ASKS)])
+        finally:
+            random.setstate(state)
+        assert statuses == [AnswerStatus.NXDOMAIN] * ASKS
+        assert len(server.seen) == ASKS
+        assert all(port != server.address[1] and port > 1023 for _, port in server.seen)
+        return [qid for qid, _ in server.seen]
+
+
+def _ask_sync(lookup, names):
+    return [lookup.query(n, "TXT").status for n in names]
+
+
+def _ask_async(lookup, names):
+    async def run():
+        try:
+            return [(await lookup.aquery(n, "TXT")).status for n in names]
+        finally:
+            await lookup.aclose()
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("ask", [_ask_sync, _ask_async], ids=["sync", "async"])
+def test_seeding_random_does_not_repeat_query_ids(ask) -> None:
+    """Two runs after the same random.seed() send different ids (with random.getrandbits they repeat)."""
+    first = _ids_after_seeding(ask)
+    second = _ids_after_seeding(ask)
+    assert first != second
+    assert len(set(first)) > 1
