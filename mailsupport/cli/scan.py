@@ -14,16 +14,20 @@ each row, so nobody counts the messages before a range and the output is exactly
 process writes. If the output goes away (``scan ... | head``), the workers are stopped and
 the command ends quietly (:func:`mailsupport.cli.run`). Imports the scanner only when run.
 
-``--max-message-mb`` sets the per-message cap of :class:`~mailsupport.samples.ReadLimits`
-(docs/limits.md).
+CSV cells a spreadsheet would run as formulas get a leading ``'``
+(:mod:`mailsupport.csvcells`, OWASP's rule); ``--max-message-mb`` sets the per-message cap of
+:class:`~mailsupport.samples.ReadLimits` (docs/limits.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
+
+from ..csvcells import FORMULA_STARTS, safe_cell
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,6 +43,9 @@ PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 #: ``count_cost``): this process copies the workers' rows out after its own range, numbering them.
 COPY_COST = 0.01
 _BATCH = 256
+#: A cell (after the first) starting with a formula character or a quote, in cells joined by "\x1f".
+_cell_start = re.compile("\x1f[" + re.escape("".join(FORMULA_STARTS)) + "']").search
+_FIRST = frozenset((*FORMULA_STARTS, "'"))
 #: Rows of a worker's file numbered per block when this process copies it out (bounded memory).
 _COPY_ROWS = 1024
 
@@ -81,25 +88,29 @@ def _clip(text: str, width: int) -> str:
 
 
 def _csv_line(cells: tuple[object, ...]) -> str:
-    r"""One CSV line (RFC 4180 §2, ``"\n"`` line end): a cell with a comma, quote, LF or CR is quoted, quotes doubled.
+    r"""One CSV line (RFC 4180 §2, ``"\n"`` line end): a cell with a comma, quote, LF or CR is quoted, quotes doubled;
+    a cell a spreadsheet would run as a formula gets a ``'`` in front (:func:`~mailsupport.csvcells.safe_cell`).
 
-    What ``csv.writer(lineterminator="\n")`` writes, except that a cell with a lone CR is quoted
-    too: Python 3.11's writer leaves it bare, and its own reader then fails on the row. About
-    twice as fast as ``writerow``. Common case: no quote, LF or CR in any cell (one test on the
-    cells joined), so each cell needs only the comma test; otherwise :func:`_csv_line_checked`
-    looks at every cell.
+    What ``csv.writer(lineterminator="\n")`` writes for the safe cells, except that a cell with a
+    lone CR is quoted too: Python 3.11's writer leaves it bare, and its own reader then fails on
+    the row. About twice as fast as ``writerow``. Common case: no quote, LF or CR in any cell
+    and no cell starting with a formula character or ``'`` (one test each on the cells joined
+    by a unit separator), so each cell needs only the comma test; otherwise
+    :func:`_csv_line_checked` looks at every cell.
     """
     strs = [cell if cell.__class__ is str else str(cell) for cell in cells]
-    joined = "".join(strs)
-    if '"' in joined or "\n" in joined or "\r" in joined:
+    joined = "\x1f".join(strs)
+    if ('"' in joined or "\n" in joined or "\r" in joined or _cell_start(joined) is not None
+            or strs[0][:1] in _FIRST):
         return _csv_line_checked(strs)
     return ",".join([('"' + cell + '"') if "," in cell else cell for cell in strs]) + "\n"
 
 
 def _csv_line_checked(cells: list[str]) -> str:
-    """:func:`_csv_line` of string cells, each tested for every character that needs quoting."""
+    """:func:`_csv_line` of string cells, each made safe and tested for every character that needs quoting."""
     out = []
     for cell in cells:
+        cell = safe_cell(cell)
         if "," in cell or '"' in cell or "\n" in cell or "\r" in cell:
             cell = '"' + cell.replace('"', '""') + '"'
         out.append(cell)

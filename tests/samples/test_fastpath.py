@@ -256,14 +256,15 @@ def test_mbox_reader_quoted_line_across_every_chunk_boundary(tmp_path, monkeypat
 
 
 def test_csv_lines_equal_the_csv_module():
-    """Hand-made CSV lines are exactly what csv.writer writes for cells without a CR."""
+    """Hand-made CSV lines are exactly what csv.writer writes for the formula-safe cells without a CR."""
     from mailsupport.cli.scan import _csv_line
+    from mailsupport.csvcells import safe_cell
     rng = random.Random(5)
-    alphabet = ['a', 'b', ',', '"', '\n', ' ', ';', 'é', '\x00', "'"]
+    alphabet = ['a', 'b', ',', '"', '\n', ' ', ';', 'é', '\x00', "'", '=', '-', '@', '+', '\t', '\x1f']
     for _ in range(2000):
         cells = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(6)] + [rng.randint(0, 99)]
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(cells)
+        csv.writer(buf, lineterminator="\n").writerow([safe_cell(str(c)) for c in cells])
         assert _csv_line(tuple(cells)) == buf.getvalue()
     plain = ['a', 'b', ',', ' ', ';', 'é', "'"]  # the common case: commas at most (one joined test)
     for _ in range(500):
@@ -276,14 +277,16 @@ def test_csv_lines_equal_the_csv_module():
 
 
 def test_csv_lines_with_any_characters_read_back_as_their_cells():
-    """Every hand-made CSV line, CR and CRLF included, reads back through csv.reader as exactly its cells."""
+    """Every hand-made CSV line, CR, CRLF and formula starts included, reads back through csv.reader as
+    exactly its cells once the formula guard is undone (csvcells.original_cell)."""
     from mailsupport.cli.scan import _csv_line
+    from mailsupport.csvcells import original_cell
     rng = random.Random(7)
-    alphabet = ['a', ',', '"', '\n', '\r', ' ', 'é', '\x00']
+    alphabet = ['a', ',', '"', '\n', '\r', ' ', 'é', '\x00', '=', "'", '-']
     rows = [tuple("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(5)) for _ in range(2000)]
     text = "".join(_csv_line(row) for row in rows)
     assert any("\r" in cell for row in rows for cell in row)
-    assert [tuple(r) for r in csv.reader(io.StringIO(text, newline=""))] == rows
+    assert [tuple(map(original_cell, r)) for r in csv.reader(io.StringIO(text, newline=""))] == rows
 
 
 def test_split_points_with_count_cost_shorten_later_ranges(generated, tmp_path):
