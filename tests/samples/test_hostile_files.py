@@ -210,3 +210,19 @@ def test_cli_max_message_mb_sets_the_cap(tmp_path, capsys):
         main(["scan", str(p), "--max-message-mb", "-1"])
     assert exc.value.code == 2 and "positive number of MiB" in capsys.readouterr().err
 
+
+
+def test_limits_doc_states_the_defaults():
+    """docs/limits.md gives the defaults the code uses (sample caps and tenant file caps)."""
+    from pathlib import Path
+
+    from mailsupport.samples import DEFAULT_LIMITS
+    from mailsupport.tenantfile import MAX_DEPTH, MAX_TENANT_BYTES
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "limits.md").read_text()
+    section = doc.split("## Files and samples", 1)[1]
+    assert f"| {DEFAULT_LIMITS.max_message_bytes >> 20} MiB |" in section
+    assert f"| {DEFAULT_LIMITS.max_zip_total_bytes >> 30} GiB |" in section
+    assert f"| {DEFAULT_LIMITS.max_zip_ratio:g} |" in section
+    assert f"`zip_ratio_grace_bytes` ({DEFAULT_LIMITS.zip_ratio_grace_bytes >> 20} MiB)" in section
+    assert f"| {DEFAULT_LIMITS.max_zip_members:,} |" in section
+    assert f"| {MAX_TENANT_BYTES >> 20} MiB " in section and f"| {MAX_DEPTH} (a tenant needs 4)" in section
