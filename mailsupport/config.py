@@ -3,7 +3,10 @@
 A tenant file is TOML (or JSON, for exported configs). Loading validates every field and
 raises :class:`~mailsupport.errors.ConfigError` naming the exact path of the bad field
 (``users[2].aliases[0]``) and what was expected. Passwords and tokens become
-:class:`~mailsupport.model.Secret` values at once.
+:class:`~mailsupport.model.Secret` values at once. The file is read by
+:mod:`mailsupport.tenantfile` (a regular file, at most 4 MiB, nested at most 32 deep); no
+one-line field (address, name, host, id) may hold a control character (NUL, TAB, CR, LF...) or
+a Unicode line break (U+0085, U+2028, U+2029), nor a secret a line break or NUL.
 
 Provider presets (:data:`PRESETS`) fill the server settings the product knows and say which
 fields the user must type, as the help page lists them: Office 365 and Gmail need address +
@@ -44,15 +47,15 @@ file. It must not import the network clients, the sandbox or the presentation la
 from __future__ import annotations
 
 import enum
-import json
 import re
-import tomllib
+import reprlib
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
 from .model import Secret
+from .tenantfile import parse_tenant_text, read_tenant_text
 from .tenant import (
     CATCH_ALL_HEADERS,
     DEFAULT_SIZE_LIMIT,
@@ -86,7 +89,37 @@ _ADDRESS_RE = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*"
                         r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _ORG_KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_CRLF = re.compile(r"[\r\n]")
+#: Refused in every one-line field (addresses, names, hosts, ids): C0 controls (NUL, TAB, CR, LF...), DEL,
+#: and every other character str.splitlines breaks at (NEL U+0085, U+2028, U+2029): in a header or a
+#: POP3/SMTP command they would end the line or corrupt it.
+_ONE_LINE_BAD = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+#: Refused in the multi-line texts (signatures, disclaimer): NUL, which no mail text may carry.
+_TEXT_BAD = re.compile("\x00")
+#: Refused in secrets: a line break or NUL would end a POP3/SMTP command early (never shown back).
+_SECRET_BAD = re.compile("[\x00\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_MULTI_LINE_FIELDS = ("signature", "division_signature", "disclaimer")
+_NAMES = {"\x00": "NUL", "\t": "TAB", "\n": "LF (line feed)", "\r": "CR (carriage return)", "\x0b": "VT",
+          "\x0c": "FF", "\x7f": "DEL", "\x85": "NEL (U+0085)", "\u2028": "LINE SEPARATOR (U+2028)",
+          "\u2029": "PARAGRAPH SEPARATOR (U+2029)"}
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 80
+_SHOWN.maxlevel = 2
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` clipped for an error message (a huge or deeply nested value stays short)."""
+    return _SHOWN.repr(value)
+
+
+def _bad_char(value: str, pattern: re.Pattern[str]) -> str | None:
+    """What is wrong when ``value`` holds a character ``pattern`` refuses, naming it and where."""
+    found = pattern.search(value)
+    if found is None:
+        return None
+    ch = found.group()
+    name = _NAMES.get(ch, f"control character U+{ord(ch):04X}")
+    return (f"must not contain {name} (character {found.start() + 1}): a control character or line break "
+            "would corrupt the header or command it goes into")
 
 
 class _Reader:
@@ -123,9 +156,10 @@ class _Reader:
                 raise self.fail(key, "is required")
             return default
         if not isinstance(value, str):
-            raise self.fail(key, f"expected a string, got {type(value).__name__} {value!r}")
-        if _CRLF.search(value) and key not in ("signature", "division_signature", "disclaimer"):
-            raise self.fail(key, "must not contain line breaks (CR/LF would let it inject headers)")
+            raise self.fail(key, f"expected a string, got {type(value).__name__} {_shown(value)}")
+        problem = _bad_char(value, _TEXT_BAD if key in _MULTI_LINE_FIELDS else _ONE_LINE_BAD)
+        if problem:
+            raise self.fail(key, problem)
         if check is not None:
             problem = check(value)
             if problem:
@@ -137,7 +171,7 @@ class _Reader:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"expected a whole number from {low} to {high}, got {value!r}")
+            raise self.fail(key, f"expected a whole number from {low} to {high}, got {_shown(value)}")
         if not low <= value <= high:
             raise self.fail(key, f"expected a whole number from {low} to {high}, got {value}")
         return value
@@ -147,7 +181,7 @@ class _Reader:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise self.fail(key, f"expected a number from {low} to {high}, got {value!r}")
+            raise self.fail(key, f"expected a number from {low} to {high}, got {_shown(value)}")
         return float(value)
 
     def boolean(self, key: str, default: bool) -> bool:
@@ -155,7 +189,7 @@ class _Reader:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self.fail(key, f"expected true or false, got {value!r}")
+            raise self.fail(key, f"expected true or false, got {_shown(value)}")
         return value
 
     def choice(self, key: str, enum_type: type[enum.Enum], default: Any) -> Any:
@@ -166,7 +200,7 @@ class _Reader:
             return enum_type(value)
         except ValueError:
             options = ", ".join(repr(m.value) for m in enum_type)
-            raise self.fail(key, f"expected one of {options}, got {value!r}") from None
+            raise self.fail(key, f"expected one of {options}, got {_shown(value)}") from None
 
     def string_list(self, key: str, *, check: Callable[[str], str | None] | None = None) -> tuple[str, ...]:
         value = self.raw(key)
@@ -177,7 +211,10 @@ class _Reader:
         out = []
         for i, item in enumerate(value):
             if not isinstance(item, str):
-                raise self.fail(f"{key}[{i}]", f"expected a string, got {type(item).__name__} {item!r}")
+                raise self.fail(f"{key}[{i}]", f"expected a string, got {type(item).__name__} {_shown(item)}")
+            problem = _bad_char(item, _ONE_LINE_BAD)
+            if problem:
+                raise self.fail(f"{key}[{i}]", problem)
             if check is not None:
                 problem = check(item)
                 if problem:
@@ -218,12 +255,17 @@ class _Reader:
                 raise self.fail(env_key, "expected the name of an environment variable")
             if env_name not in self.environ:
                 raise self.fail(env_key, f"environment variable {env_name} is not set")
+            if _SECRET_BAD.search(self.environ[env_name]):  # never shown: only that it is there
+                raise self.fail(env_key, f"environment variable {env_name} holds a line break or NUL: it would "
+                                         "end the login command early")
             return Secret(self.environ[env_name])
         if value is None:
             return None
         if not isinstance(value, str):
             # never echo the value: it may be a mistyped password
             raise self.fail(key, f"expected a string, got {type(value).__name__}")
+        if _SECRET_BAD.search(value):  # never shown: only that it is there
+            raise self.fail(key, "must not contain a line break or NUL: it would end the login command early")
         return Secret(value)
 
     def reject_unknown(self) -> None:
@@ -234,13 +276,13 @@ class _Reader:
 
 def _check_address(value: str) -> str | None:
     if not _ADDRESS_RE.match(value.strip()):
-        return f"expected an email address like name@example.com, got {value!r}"
+        return f"expected an email address like name@example.com, got {_shown(value)}"
     return None
 
 
 def _check_domain(value: str) -> str | None:
     if not _DOMAIN_RE.match(value.strip().rstrip(".")):
-        return f"expected a domain name like example.com, got {value!r}"
+        return f"expected a domain name like example.com, got {_shown(value)}"
     return None
 
 
@@ -253,14 +295,14 @@ def _check_host(value: str) -> str | None:
         ipaddress.ip_address(value)
         return None
     except ValueError:
-        return f"expected a host name or IP address, got {value!r}"
+        return f"expected a host name or IP address, got {_shown(value)}"
 
 
 def _check_header(value: str) -> str | None:
     for name in CATCH_ALL_HEADERS:
         if value.lower() == name.lower():
             return None
-    return f"expected one of {', '.join(CATCH_ALL_HEADERS)}, got {value!r}"
+    return f"expected one of {', '.join(CATCH_ALL_HEADERS)}, got {_shown(value)}"
 
 
 def _canonical_header(value: str) -> str:
@@ -299,7 +341,7 @@ def parse_tenant(data: Mapping[str, Any], *, source: str = "<tenant>",
     r = _Reader(data, "", source, environ or {})
     org_key = r.string("org_key", required=True,
                        check=lambda v: None if _ORG_KEY_RE.match(v) else
-                       f"expected lower-case letters, digits and hyphens (a DNS label), got {v!r}")
+                       f"expected lower-case letters, digits and hyphens (a DNS label), got {_shown(v)}")
     provider = r.choice("provider", Provider, Provider.OTHER)
     preset = PRESETS[provider]
 
@@ -355,7 +397,7 @@ def parse_tenant(data: Mapping[str, Any], *, source: str = "<tenant>",
     for mr in r.tables("matters"):
         mid = mr.string("id", required=True,
                         check=lambda v: None if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", v) else
-                        f"expected a matter id usable as an address local part (letters, digits, . _ -), got {v!r}")
+                        f"expected a matter id usable as an address local part (letters, digits, . _ -), got {_shown(v)}")
         if mid.lower() in seen_matters:
             raise mr.fail("id", f"matter id {mid!r} appears twice")
         seen_matters.add(mid.lower())
@@ -399,24 +441,8 @@ def load_tenant(path: str | Path, *, environ: Mapping[str, str] | None = None) -
     """
     p = Path(path)
     source = str(p)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the tenant file ({exc.strerror})", source=source) from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", source=source) from None
-    try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = tomllib.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                          source=source) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", source=source) from None
+    text = read_tenant_text(p)
+    data = parse_tenant_text(text, source=source, json_syntax=p.suffix.lower() == ".json")
     tenant = parse_tenant(data, source=source, environ=environ)
     base = p.parent
     sample = str((base / tenant.sample).resolve()) if tenant.sample else None

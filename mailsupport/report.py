@@ -27,7 +27,7 @@ fragment is HTML the caller has already escaped. Every value that comes from a t
 finding or title is passed through :func:`html.escape` before it reaches the page, and the
 page has no script, no external stylesheet, font or image: it opens offline.
 
-Layer 5 (presentation): may import :mod:`mailsupport.model` and
+Layer 5 (presentation): may import :mod:`mailsupport.model`, :mod:`mailsupport.csvcells` and
 :mod:`mailsupport.audit.result`; must not import clients, the sandbox or the audit runner.
 """
 
@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Iterable, Iterator, Sequence
 
 from .audit.result import TenantResult
+from .csvcells import safe_cell
 from .model import Severity
 
 __all__ = [
@@ -144,13 +145,16 @@ def write_csv(results: Iterable[TenantResult], fp: IO[str]) -> int:
 
     Records end in CRLF (RFC 4180 §2, the csv module's default): with it the writer quotes a
     cell holding a lone CR (a server's reply, a decoded subject), which with ``"\\n"`` line ends
-    Python 3.11 leaves bare and then cannot read back. Open ``fp`` with ``newline=""``.
+    Python 3.11 leaves bare and then cannot read back. Every cell a spreadsheet would run as a
+    formula (``=``, ``+``, ``-``, ``@``, TAB, CR first) gets a leading ``'``
+    (:func:`~mailsupport.csvcells.safe_cell`; :func:`~mailsupport.csvcells.read_csv` reads the
+    original values back). Open ``fp`` with ``newline=""``.
     """
-    w = csv.DictWriter(fp, fieldnames=REPORT_COLUMNS)
-    w.writeheader()
+    w = csv.writer(fp)
+    w.writerow(REPORT_COLUMNS)
     n = 0
     for row in finding_rows(results):
-        w.writerow(row)
+        w.writerow([safe_cell(row[col]) for col in REPORT_COLUMNS])
         n += 1
     return n
 

@@ -46,17 +46,20 @@ __all__ = ["SIGNED_HEADER", "UnsafeHeaderError", "SignatureError", "check_header
 
 #: Marks a message whose signature and disclaimer were added.
 SIGNED_HEADER = "X-Mailsupport-Signed"
-_BAD_CHARS = re.compile(r"[\r\n\x00]")
+#: NUL and every character ``str.splitlines`` breaks a line at (CR, LF, VT, FF, FS, GS, RS, NEL, U+2028,
+#: U+2029): the email package refuses a header value that splits into lines with a plain ValueError.
+_BAD_CHARS = re.compile("[\x00\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _BODY_END = re.compile(r"</body\s*>", re.I)
 
 
 class UnsafeHeaderError(MailsupportError, ValueError):
-    """A header field or SMTP argument contains CR, LF or NUL, which would inject headers or
-    commands (RFC 5322 §2.2: a field body never contains a bare CR or LF)."""
+    """A header field or SMTP argument contains a line break (CR, LF, or any other character
+    ``str.splitlines`` breaks at, such as U+2028) or NUL, which would inject headers or commands
+    (RFC 5322 §2.2: a field body never contains a bare CR or LF)."""
 
     def __init__(self, field: str, value: str) -> None:
         self.field = field
-        shown = value.replace("\r", "\\r").replace("\n", "\\n").replace("\x00", "\\0")[:80]
+        shown = value[:80]  # repr below shows every line break and NUL escaped
         super().__init__(f"{field} contains a line break or NUL ({shown!r}); remove it: it would let the "
                          "text inject extra headers or SMTP commands")
 

@@ -98,7 +98,7 @@ def test_outbound_only_refuses_an_inbound_mailbox():
          "inbound.server.prot", "not a known field"),
         ({**MINIMAL, "matters": [{"id": "1"}, {"id": "1"}]}, "matters[1].id", "twice"),
         ({**MINIMAL, "failed_email_address": "it@acme.example\r\nBcc: x@evil.example"},
-         "failed_email_address", "line breaks"),
+         "failed_email_address", "must not contain CR"),
         ({**MINIMAL, "size_limit": "10MB"}, "size_limit", "whole number"),
     ],
     ids=["missing-org-key", "bad-org-key", "bad-domain", "unknown-provider", "bad-alias",

@@ -24,6 +24,8 @@ LAYERS = {
     "mailsupport.config": 2,
     "mailsupport.tenant": 2,
     "mailsupport.addresses": 2,
+    "mailsupport.csvcells": 2,
+    "mailsupport.tenantfile": 2,
     "mailsupport.headers": 2,
     "mailsupport.headerblock": 2,
     "mailsupport.routing": 2,

@@ -3,7 +3,9 @@
 Each subcommand lives in its own module here with ``register(subparsers)`` that adds its
 parser and sets ``func``; the handler parses, calls one library function, and formats.
 Exit codes (DESIGN §8): 0 clean, 1 findings at or above ``--fail-on``, 2 usage or
-configuration error, 3 an operation failed.
+configuration error, 3 an operation failed; 141 (128 + SIGPIPE, what a shell reports for a
+program killed by a closed pipe) when the output was closed early, as by ``mailsupport scan
+... | head``: the command stops quietly, with no traceback (:func:`run`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ COMMAND_MODULES = (
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_OPERATION = 0, 1, 2, 3
+#: The output was closed before the command finished (128 + SIGPIPE, as a shell shows it).
+EXIT_BROKEN_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,12 +101,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> None:
     """The ``mailsupport`` program (console script and ``python -m mailsupport``): :func:`main`, then exit.
 
-    The process ends here, so every object is first moved to the collector's permanent
-    generation (:func:`gc.freeze`): the interpreter's final full collection would otherwise
-    walk every module's objects once more only to exit (about 5 ms of each command). Exit
-    handlers run and output is flushed as usual; in-process callers use :func:`main`.
+    A closed output (``mailsupport scan ... | head``) ends the command quietly with
+    :data:`EXIT_BROKEN_PIPE`: the ``BrokenPipeError`` is caught here, standard output is
+    pointed at the null device so the interpreter's last flush cannot fail again, and nothing
+    is printed (the reader is gone; the usual recipe of the Python documentation, "Note on
+    SIGPIPE"). The process ends here, so every object is first moved to the collector's
+    permanent generation (:func:`gc.freeze`): the interpreter's final full collection would
+    otherwise walk every module's objects once more only to exit (about 5 ms of each command).
+    Exit handlers run and output is flushed as usual; in-process callers use :func:`main`.
     """
-    code = main()
+    try:
+        code = main()
+        sys.stdout.flush()  # inside the try: what is still buffered may meet the closed pipe
+    except BrokenPipeError:
+        _quiet_stdout()
+        code = EXIT_BROKEN_PIPE
     gc.freeze()
     sys.exit(code)
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at the null device (its reader is gone), so no later flush raises."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 

@@ -1,4 +1,4 @@
-"""``mailsupport scan PATH... [--format table|csv|json] [--jobs N] [--pop3 TENANT_FILE]``: one row per message.
+"""``mailsupport scan PATH... [--format table|csv|json] [--jobs N] [--max-message-mb MB] [--pop3 TENANT_FILE]``: one row per message.
 
 ``--pop3 TENANT_FILE`` also reads the tenant's live inbound POP3 mailbox, never deleting
 anything (RETR, or ``TOP n 0`` with ``--headers-only``; see :mod:`mailsupport.samples.pop3`).
@@ -11,15 +11,23 @@ from 1 and writes each row without its leading source and position to a temporar
 the row's length to an index file; copying the files out in order, this process puts the
 source and the true position (the earlier ranges' messages plus the number) back in front of
 each row, so nobody counts the messages before a range and the output is exactly what one
-process writes. Imports the scanner only when run.
+process writes. If the output goes away (``scan ... | head``), the workers are stopped and
+the command ends quietly (:func:`mailsupport.cli.run`). Imports the scanner only when run.
+
+CSV cells a spreadsheet would run as formulas get a leading ``'``
+(:mod:`mailsupport.csvcells`, OWASP's rule); ``--max-message-mb`` sets the per-message cap of
+:class:`~mailsupport.samples.ReadLimits` (docs/limits.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
+
+from ..csvcells import FORMULA_STARTS, safe_cell
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,10 +39,13 @@ COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subj
 _TABLE = (("position", 14), ("encoded_size", 12), ("attachments", 11), ("provider", 8),
           ("envelope", 34), ("subject", 30), ("problems", 30))
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
-#: A worker's range is cut this much shorter (as :func:`~mailsupport.samples.readers.mbox_split_points`'
+#: A worker's range is cut this much shorter (as :func:`~mailsupport.samples.mbox.mbox_split_points`'
 #: ``count_cost``): this process copies the workers' rows out after its own range, numbering them.
 COPY_COST = 0.01
 _BATCH = 256
+#: A cell (after the first) starting with a formula character or a quote, in cells joined by "\x1f".
+_cell_start = re.compile("\x1f[" + re.escape("".join(FORMULA_STARTS)) + "']").search
+_FIRST = frozenset((*FORMULA_STARTS, "'"))
 #: Rows of a worker's file numbered per block when this process copies it out (bounded memory).
 _COPY_ROWS = 1024
 
@@ -54,7 +65,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --pop3: fetch only headers (TOP n 0), so sizes are the header sizes")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes for a big mbox (default: CPUs, at most 4; 1 = no workers)")
+    p.add_argument("--max-message-mb", type=_megabytes, default=None, metavar="MB",
+                   help="per-message cap in MiB (default 256): a bigger message is a row with its problem, "
+                        "never read into memory; see docs/limits.md")
     p.set_defaults(func=_run)
+
+
+def _megabytes(text: str) -> int:
+    """``--max-message-mb``'s value in bytes (a positive number of MiB)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 1 << 30:
+        raise argparse.ArgumentTypeError(f"expected a positive number of MiB, got {text!r}")
+    return max(1, int(value * (1 << 20)))
 
 
 def _clip(text: str, width: int) -> str:
@@ -63,25 +88,29 @@ def _clip(text: str, width: int) -> str:
 
 
 def _csv_line(cells: tuple[object, ...]) -> str:
-    r"""One CSV line (RFC 4180 §2, ``"\n"`` line end): a cell with a comma, quote, LF or CR is quoted, quotes doubled.
+    r"""One CSV line (RFC 4180 §2, ``"\n"`` line end): a cell with a comma, quote, LF or CR is quoted, quotes doubled;
+    a cell a spreadsheet would run as a formula gets a ``'`` in front (:func:`~mailsupport.csvcells.safe_cell`).
 
-    What ``csv.writer(lineterminator="\n")`` writes, except that a cell with a lone CR is quoted
-    too: Python 3.11's writer leaves it bare, and its own reader then fails on the row. About
-    twice as fast as ``writerow``. Common case: no quote, LF or CR in any cell (one test on the
-    cells joined), so each cell needs only the comma test; otherwise :func:`_csv_line_checked`
-    looks at every cell.
+    What ``csv.writer(lineterminator="\n")`` writes for the safe cells, except that a cell with a
+    lone CR is quoted too: Python 3.11's writer leaves it bare, and its own reader then fails on
+    the row. About twice as fast as ``writerow``. Common case: no quote, LF or CR in any cell
+    and no cell starting with a formula character or ``'`` (one test each on the cells joined
+    by a unit separator), so each cell needs only the comma test; otherwise
+    :func:`_csv_line_checked` looks at every cell.
     """
     strs = [cell if cell.__class__ is str else str(cell) for cell in cells]
-    joined = "".join(strs)
-    if '"' in joined or "\n" in joined or "\r" in joined:
+    joined = "\x1f".join(strs)
+    if ('"' in joined or "\n" in joined or "\r" in joined or _cell_start(joined) is not None
+            or strs[0][:1] in _FIRST):
         return _csv_line_checked(strs)
     return ",".join([('"' + cell + '"') if "," in cell else cell for cell in strs]) + "\n"
 
 
 def _csv_line_checked(cells: list[str]) -> str:
-    """:func:`_csv_line` of string cells, each tested for every character that needs quoting."""
+    """:func:`_csv_line` of string cells, each made safe and tested for every character that needs quoting."""
     out = []
     for cell in cells:
+        cell = safe_cell(cell)
         if "," in cell or '"' in cell or "\n" in cell or "\r" in cell:
             cell = '"' + cell.replace('"', '""') + '"'
         out.append(cell)
@@ -222,7 +251,8 @@ def _copy_numbered(name: str, out: IO[str], fmt: str, head: str, base: int) -> N
             out.write("".join(pieces))
 
 
-def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> tuple[int, int] | None:
+def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool,
+              max_message_bytes: int | None = None) -> tuple[int, int] | None:
     """Scan a big mbox in ``jobs`` processes; ``None`` when it is not worth it (small, not an mbox, no fork).
 
     The mbox is cut at ``From `` lines into ``jobs`` byte ranges (:func:`mbox_split_points`). This
@@ -234,8 +264,9 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
     from pathlib import Path
 
     from ..errors import SampleError
-    from ..samples import scan_mbox
-    from ..samples.readers import mbox_split_points, sample_kind
+    from ..samples import DEFAULT_LIMITS, scan_mbox
+    from ..samples.mbox import mbox_split_points
+    from ..samples.readers import sample_kind
 
     p = Path(path)
     if (jobs < 2 or not hasattr(os, "fork") or not p.is_file() or p.stat().st_size < PARALLEL_MIN_BYTES
@@ -243,6 +274,7 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
         return None
     import tempfile  # only for workers' rows files (it imports shutil and random)
 
+    cap = DEFAULT_LIMITS.max_message_bytes if max_message_bytes is None else max_message_bytes
     head = _row_head(fmt, str(p))
     points = mbox_split_points(p, jobs, count_cost=COPY_COST)
     ranges = list(zip(points, points[1:]))
@@ -259,7 +291,8 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
                 try:
                     # numbered from 1 in the range; this process adds the earlier ranges' messages
                     with open(name, "w", encoding="utf-8", newline="") as fh, open(name + ".idx", "wb") as idx:
-                        count, bad = _write_worker_rows(scan_mbox(p, start=a, end=b, first_ordinal=1), fmt,
+                        count, bad = _write_worker_rows(scan_mbox(p, start=a, end=b, first_ordinal=1,
+                                                                  max_message_bytes=cap), fmt,
                                                         fh, idx, head)
                     with open(name + ".n", "w", encoding="ascii") as fh:
                         fh.write(f"{count} {bad}")
@@ -271,7 +304,14 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
                     os._exit(status)
             children.append((pid, name))
         try:
-            n, problems = _write_rows(scan_mbox(p, start=ranges[0][0], end=ranges[0][1]), fmt, out, first=first)
+            n, problems = _write_rows(scan_mbox(p, start=ranges[0][0], end=ranges[0][1], max_message_bytes=cap),
+                                      fmt, out, first=first)
+        except BaseException:
+            # the output went away (a closed pipe) or the scan failed: the workers' rows are not wanted
+            import signal
+            for pid, _name in children:
+                os.kill(pid, signal.SIGTERM)
+            raise
         finally:
             statuses = [os.waitpid(pid, 0)[1] for pid, _name in children]
         for status, (_pid, name) in zip(statuses, children):
@@ -288,7 +328,7 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
 
 def _run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..samples import scan, scan_pop3
+    from ..samples import DEFAULT_LIMITS, ReadLimits, scan, scan_pop3
 
     if not args.paths and not args.pop3:
         raise ConfigError("give at least one sample PATH or --pop3 TENANT_FILE", path="scan")
@@ -302,6 +342,7 @@ def _run(args: argparse.Namespace) -> int:
     out = sys.stdout
     fmt = args.format
     jobs = args.jobs if args.jobs is not None else min(os.cpu_count() or 1, 4)
+    limits = DEFAULT_LIMITS if args.max_message_mb is None else ReadLimits(max_message_bytes=args.max_message_mb)
     if fmt == "csv":
         out.write(",".join(COLUMNS) + "\n")
     elif fmt == "json":
@@ -310,9 +351,9 @@ def _run(args: argparse.Namespace) -> int:
         out.write("  ".join(name.ljust(w) for name, w in _TABLE).rstrip() + "\n")
     n = problems = 0
     for path in args.paths:
-        done = _parallel(str(path), fmt, jobs, out, first=(n == 0))
+        done = _parallel(str(path), fmt, jobs, out, first=(n == 0), max_message_bytes=limits.max_message_bytes)
         if done is None:
-            done = _write_rows(scan(path), fmt, out, first=(n == 0))
+            done = _write_rows(scan(path, limits=limits), fmt, out, first=(n == 0))
         n += done[0]
         problems += done[1]
     if settings is not None:

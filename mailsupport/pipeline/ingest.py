@@ -23,6 +23,7 @@ from ..config import Tenant
 from ..errors import StoreError
 from ..headerblock import parse_fields, split_header_block
 from ..routing import RouteDecision, RouteKind, referenced_message_ids, route_message
+from ..samples.files import DEFAULT_LIMITS, read_regular
 from ..store import Store
 from .failed import plan_failed_forward
 
@@ -77,7 +78,9 @@ def ingest_message(tenant: Tenant, store: Store, raw: bytes, *, source: str = "i
 
 def ingest_files(tenant: Tenant, store: Store, paths: Iterable[str | os.PathLike[str]], *,
                  envelope_recipients: Sequence[str] | None = None) -> list[IngestResult]:
-    """Ingest ``.eml`` files (the plugin path). An unreadable file is reported, not fatal.
+    """Ingest ``.eml`` files (the plugin path). An unreadable file is reported, not fatal: one that
+    is missing, not a regular file (a FIFO, a device) or over the per-message cap of
+    :class:`~mailsupport.samples.files.ReadLimits`.
 
     ``envelope_recipients`` are used as the SMTP envelope when the caller knows it; otherwise
     the tenant's catch-all header choice decides, exactly as for fetched mail.
@@ -85,11 +88,11 @@ def ingest_files(tenant: Tenant, store: Store, paths: Iterable[str | os.PathLike
     out = []
     for p in paths:
         path = Path(p)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
+        # a regular file within the per-message cap (a FIFO, device or huge file is reported, never read)
+        raw, problem = read_regular(path, DEFAULT_LIMITS.max_message_bytes)
+        if problem:
             out.append(IngestResult(source=str(path), created=False, forwarded_as_failed=False,
-                                    error=f"cannot read {path}: {exc.strerror}",
+                                    error=f"cannot read {path}: {problem}",
                                     decision=RouteDecision(kind=RouteKind.FAILED, target="",
                                                            reason="file not readable")))
             continue

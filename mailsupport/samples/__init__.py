@@ -3,7 +3,8 @@
 * :func:`scan` — every :class:`~mailsupport.headers.MessageSummary` of one or more samples
   (mbox such as Google Takeout, Maildir, folder or zip of .eml, single .eml, Outlook .msg
   files through :mod:`~mailsupport.samples.outlook`; a live POP3 mailbox through
-  :func:`scan_pop3`). Streaming and lenient.
+  :func:`scan_pop3`). Streaming and lenient, within :class:`ReadLimits` (a message over the
+  per-message cap, a zip member over its caps, a FIFO or device: each a row with its problem).
 * :func:`summarize` — the fast path for one raw message (header scan + size counting).
 * :func:`full_view` — mail-parser's complete parse of one message, for a closer look.
 * :func:`summaries_frame` — the summaries as a pandas DataFrame in one call.
@@ -23,11 +24,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
 from ..headers import MessageSummary
-from .readers import MBOX_START_PROBLEM, RawMessage, iter_mbox_data, iter_raw, resolve_sample
+from .files import DEFAULT_LIMITS, RawMessage, ReadLimits
+from .mbox import iter_mbox_data
+from .readers import iter_raw, resolve_sample
 from .summary import address_list, summarize
 
 __all__ = ["scan", "scan_mbox", "scan_raw", "scan_pop3", "summarize", "full_view", "summaries_frame",
-           "RawMessage", "iter_raw", "address_list", "SUMMARY_COLUMNS"]
+           "RawMessage", "ReadLimits", "DEFAULT_LIMITS", "iter_raw", "address_list", "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subject",
                    "raw_size", "encoded_size", "attachments", "attachment_sizes", "candidates",
@@ -43,30 +46,32 @@ def scan_raw(messages: Iterable[RawMessage]) -> Iterator[MessageSummary]:
             yield summarize(item.data, source=item.source, position=item.position)
 
 
-def scan(*paths: str | os.PathLike[str]) -> Iterator[MessageSummary]:
-    """Every message of every sample path, summarized, in order (streaming)."""
+def scan(*paths: str | os.PathLike[str], limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[MessageSummary]:
+    """Every message of every sample path, summarized, in order (streaming), read within ``limits``."""
     for path in paths:
         p, kind = resolve_sample(path)
         if kind == "mbox":
-            yield from scan_mbox(p)
+            yield from scan_mbox(p, max_message_bytes=limits.max_message_bytes)
         else:
-            yield from scan_raw(iter_raw(p))
+            yield from scan_raw(iter_raw(p, limits=limits))
 
 
 def scan_mbox(path: str | os.PathLike[str], *, start: int = 0, end: int | None = None,
-              first_ordinal: int | None = None) -> Iterator[MessageSummary]:
-    """Summaries of an mbox, or of the byte range ``start:end`` of one (see :func:`~.readers.iter_mbox`).
+              first_ordinal: int | None = None,
+              max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes) -> Iterator[MessageSummary]:
+    """Summaries of an mbox, or of the byte range ``start:end`` of one (see :func:`~.mbox.iter_mbox_data`).
 
-    Reads plain ``(position, bytes)`` pairs (:func:`~.readers.iter_mbox_data`): no
-    :class:`RawMessage` per message.
+    Reads plain ``(position, bytes)`` pairs: no :class:`RawMessage` per message; a problem row
+    (no From_ line at the start, a message over ``max_message_bytes``) comes as its text.
     """
     p = Path(path)
     source = str(p)
-    for position, data in iter_mbox_data(p, start=start, end=end, first_ordinal=first_ordinal):
-        if data is None:
-            yield MessageSummary(source=source, position=position, problems=(MBOX_START_PROBLEM,))
-        else:
+    for position, data in iter_mbox_data(p, start=start, end=end, first_ordinal=first_ordinal,
+                                         max_message_bytes=max_message_bytes):
+        if data.__class__ is bytes:
             yield summarize(data, source=source, position=position)
+        else:
+            yield MessageSummary(source=source, position=position, problems=(data,))
 
 
 def scan_pop3(settings: Any, *, headers_only: bool = False, limit: int | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,13 @@ def test_ingest_with_known_envelope_recipient(tmp_path: Path, capsys) -> None:
                  "--rcpt", "1002@smithlaw.actionstep.example", str(eml)]) == 0
     line = capsys.readouterr().out.strip().split("\t")
     assert line[1:3] == ["matter", "1002"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_ingest_of_a_fifo_is_reported_and_never_blocks(tmp_path: Path, capsys) -> None:
+    """A FIFO named .eml given to ingest is an error row saying what it is (exit 3); nothing waits for a writer."""
+    fifo = tmp_path / "pipe.eml"
+    os.mkfifo(fifo)
+    tenant = write_tenant(tmp_path / "t.json")
+    assert main(["ingest", "--tenant", str(tenant), "--store", str(tmp_path / "s"), str(fifo)]) == 3
+    assert "FIFO" in json.loads(capsys.readouterr().out)["error"]

@@ -134,6 +134,31 @@ def test_crlf_injection_refused(field: str) -> None:
         compose_message(**kwargs)
 
 
+# every character str.splitlines (and so the email package's header check) breaks a line at, and NUL
+LINE_BREAKS = {"LF": "\n", "CR": "\r", "VT": "\x0b", "FF": "\x0c", "FS": "\x1c", "GS": "\x1d", "RS": "\x1e",
+               "NEL": "\x85", "LINE-SEPARATOR": "\u2028", "PARAGRAPH-SEPARATOR": "\u2029", "NUL": "\x00"}
+
+
+def test_line_break_table_is_what_splitlines_breaks_at() -> None:
+    """The table below is complete: exactly the characters str.splitlines breaks at, plus NUL."""
+    breaks = {c for c in map(chr, range(0x110000)) if len(f"a{c}b".splitlines()) > 1}
+    assert breaks | {"\x00"} == set(LINE_BREAKS.values())
+
+
+@pytest.mark.parametrize("char", list(LINE_BREAKS.values()), ids=list(LINE_BREAKS))
+@pytest.mark.parametrize("field", ["subject", "from_name", "to"])
+def test_unicode_line_separators_raise_unsafe_header_error(field: str, char: str) -> None:
+    """A Unicode line separator (U+2028, NEL...) in Subject, the From name or To is the documented
+    UnsafeHeaderError naming the field, not the email package's plain ValueError."""
+    kwargs = dict(from_addr="jane@catchall.example", to=["c@outside.example"], subject="Hi", text="t",
+                  message_id="<1@x>", date="Thu, 26 Nov 2026 09:00:00 +0000")
+    evil = f"x{char}Bcc: victim@evil.example"
+    kwargs[field] = [evil] if field == "to" else evil
+    with pytest.raises(UnsafeHeaderError, match="line break or NUL") as err:
+        compose_message(**kwargs)
+    assert err.value.field.lower().replace(" ", "_").startswith(field)
+
+
 def test_untouched_headers_keep_their_bytes() -> None:
     """Long folded headers (DKIM, Received) are written back byte for byte."""
     raw = (b"Received: from a.example (a.example [192.0.2.1]) by b.example with ESMTP id 1 for <x@y>;\r\n"

@@ -142,10 +142,11 @@ def test_scan_worker_failure_is_a_clear_error(cli, monkeypatch, tmp_path):
     write_benchmark_mbox(path, 60)
     real_scan_mbox = samples_pkg.scan_mbox
 
-    def failing_in_workers(p, *, start=0, end=None, first_ordinal=None):
+    def failing_in_workers(p, *, start=0, end=None, first_ordinal=None, max_message_bytes):
         if start:
             raise RuntimeError("disk went away")
-        return real_scan_mbox(p, start=start, end=end, first_ordinal=first_ordinal)
+        return real_scan_mbox(p, start=start, end=end, first_ordinal=first_ordinal,
+                              max_message_bytes=max_message_bytes)
 
     monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(samples_pkg, "scan_mbox", failing_in_workers)
@@ -165,8 +166,9 @@ def test_worker_rows_that_do_not_match_their_numbers_fail_the_scan(cli, monkeypa
     write_benchmark_mbox(path, 60)
     real_scan_mbox = samples_pkg.scan_mbox
 
-    def shifted_in_workers(p, *, start=0, end=None, first_ordinal=None):
-        for s in real_scan_mbox(p, start=start, end=end, first_ordinal=first_ordinal):
+    def shifted_in_workers(p, *, start=0, end=None, first_ordinal=None, max_message_bytes):
+        for s in real_scan_mbox(p, start=start, end=end, first_ordinal=first_ordinal,
+                                max_message_bytes=max_message_bytes):
             yield dataclasses.replace(s, position=str(int(s.position) + 1)) if start else s
 
     monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
@@ -214,7 +216,7 @@ def test_workers_give_the_same_rows_on_tricky_cells_in_every_format(cli, monkeyp
 def test_workers_with_a_range_per_message(cli, monkeypatch, tmp_path, fmt):
     """Cut at every From_ line (ranges of one message, boundaries right at each message): same output."""
     from mailsupport.cli import scan as scan_cmd
-    from mailsupport.samples import readers
+    from mailsupport.samples import mbox as readers
     path = tmp_path / "m.mbox"
     _tricky_mbox(path, 12)
     data = path.read_bytes()

@@ -28,6 +28,7 @@ from mailsupport.samples.summary import address_list, summarize
 from mailsupport.sizes import measure
 
 from .conftest import REAL, SAMPLES
+from .mbox_reference import from_line_starts, split_mbox
 
 TRACE = {"delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "x-gm-original-to", "received"}
 FIRST = TRACE | {"message-id", "date", "from", "to", "cc", "subject", "content-type",
@@ -207,48 +208,43 @@ def test_memos_never_keep_big_keys():
 
 
 def _ref_mbox(data: bytes) -> list[bytes]:
-    """Whole-file mboxrd split: From_ lines start messages, the separator line goes, >From is unquoted."""
-    starts = [0] + [m.start() + 1 for m in re.finditer(rb"\nFrom ", data)]
-    out = []
-    for a, b in zip(starts, starts[1:] + [len(data)]):
-        chunk = data[a:b]
-        body = chunk.split(b"\n", 1)[1] if b"\n" in chunk else b""
-        if body.endswith(b"\r\n\r\n"):
-            body = body[:-2]
-        elif body.endswith(b"\n\n"):
-            body = body[:-1]
-        out.append(re.sub(rb"(?m)^>(>*From )", rb"\1", body))
-    return out
+    """Whole-file, line-by-line mboxrd split (tests/samples/mbox_reference.py)."""
+    return split_mbox(data)
 
 
 @pytest.mark.parametrize("chunk", [5, 7, 13, 64, 333, 4096])
 def test_mbox_reader_equals_whole_file_split_at_any_chunk_size(tmp_path, monkeypatch, chunk):
-    """Quoted >From lines, From_ lines and CRLF separators straddling read chunks; messages bigger than a chunk."""
-    from mailsupport.samples import readers
+    """Quoted >From lines, From_ lines, unquoted body lines starting "From " (mboxo: not after a blank line,
+    or no date) and CRLF separators straddling read chunks; messages bigger than a chunk."""
+    from mailsupport.samples import mbox as readers
     rng = random.Random(chunk)
     msgs = []
     for i in range(40):
         lines = [b"Subject: m%d" % i, b""]
         for _ in range(rng.randint(0, 30)):
             lines.append(rng.choice([b"text line", b">From quoted", b">>From twice", b"From inside",
-                                     b"x" * rng.randint(0, 300), b"", b"a >From b"]))
+                                     b"x" * rng.randint(0, 300), b"", b"a >From b",
+                                     b"From jane@x.example Mon Nov  3 09:00:00 2025"]))
         msgs.append(b"\n".join(lines) + b"\n")
-    data = mbox_bytes(msgs)
+    # mbox_bytes quotes every "From " body line; undo it for some (an mboxo writer leaves them)
+    data = mbox_bytes(msgs).replace(b"\n>From inside", b"\nFrom inside").replace(b"\n>From jane", b"\nFrom jane")
     data += b"From last Mon Nov  3 09:00:00 2025\r\n>From crlf\r\nbody\r\n\r\n"
     path = tmp_path / "m.mbox"
     path.write_bytes(data)
     monkeypatch.setattr(readers, "CHUNK", chunk)
     got = [d for _p, d in iter_mbox_data(path)]
     assert got == _ref_mbox(data)
+    assert b"\nFrom inside" in b"".join(got)  # body lines that are no From_ lines stayed in their message
     assert readers.count_mbox_messages(path) == len(got)
-    cut = data.index(b"\nFrom ", len(data) // 2) + 1
-    assert readers.count_mbox_messages(path, cut) == data[:cut].count(b"\nFrom ") + 1
+    starts = from_line_starts(data)
+    cut = next(x for x in starts if x > len(data) // 2)
+    assert readers.count_mbox_messages(path, cut) == sum(1 for x in starts if x < cut)
     assert [r.position for r in scan(path)] == [str(i) for i in range(1, len(got) + 1)]
 
 
 def test_mbox_reader_quoted_line_across_every_chunk_boundary(tmp_path, monkeypatch):
     """A message whose only quoted line is ">>>>From ": unquoted wherever a read chunk ends."""
-    from mailsupport.samples import readers
+    from mailsupport.samples import mbox as readers
     data = mbox_bytes([b"Subject: a\n\nline\n>>>>From deep\nend\n", b"Subject: b\n\nplain\n"])
     path = tmp_path / "q.mbox"
     path.write_bytes(data)
@@ -260,14 +256,15 @@ def test_mbox_reader_quoted_line_across_every_chunk_boundary(tmp_path, monkeypat
 
 
 def test_csv_lines_equal_the_csv_module():
-    """Hand-made CSV lines are exactly what csv.writer writes for cells without a CR."""
+    """Hand-made CSV lines are exactly what csv.writer writes for the formula-safe cells without a CR."""
     from mailsupport.cli.scan import _csv_line
+    from mailsupport.csvcells import safe_cell
     rng = random.Random(5)
-    alphabet = ['a', 'b', ',', '"', '\n', ' ', ';', 'é', '\x00', "'"]
+    alphabet = ['a', 'b', ',', '"', '\n', ' ', ';', 'é', '\x00', "'", '=', '-', '@', '+', '\t', '\x1f']
     for _ in range(2000):
         cells = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(6)] + [rng.randint(0, 99)]
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(cells)
+        csv.writer(buf, lineterminator="\n").writerow([safe_cell(str(c)) for c in cells])
         assert _csv_line(tuple(cells)) == buf.getvalue()
     plain = ['a', 'b', ',', ' ', ';', 'é', "'"]  # the common case: commas at most (one joined test)
     for _ in range(500):
@@ -280,14 +277,16 @@ def test_csv_lines_equal_the_csv_module():
 
 
 def test_csv_lines_with_any_characters_read_back_as_their_cells():
-    """Every hand-made CSV line, CR and CRLF included, reads back through csv.reader as exactly its cells."""
+    """Every hand-made CSV line, CR, CRLF and formula starts included, reads back through csv.reader as
+    exactly its cells once the formula guard is undone (csvcells.original_cell)."""
     from mailsupport.cli.scan import _csv_line
+    from mailsupport.csvcells import original_cell
     rng = random.Random(7)
-    alphabet = ['a', ',', '"', '\n', '\r', ' ', 'é', '\x00']
+    alphabet = ['a', ',', '"', '\n', '\r', ' ', 'é', '\x00', '=', "'", '-']
     rows = [tuple("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(5)) for _ in range(2000)]
     text = "".join(_csv_line(row) for row in rows)
     assert any("\r" in cell for row in rows for cell in row)
-    assert [tuple(r) for r in csv.reader(io.StringIO(text, newline=""))] == rows
+    assert [tuple(map(original_cell, r)) for r in csv.reader(io.StringIO(text, newline=""))] == rows
 
 
 def test_split_points_with_count_cost_shorten_later_ranges(generated, tmp_path):

@@ -28,8 +28,8 @@ def test_mbox_roundtrip_unquotes_from_and_drops_separator(tmp_path):
 
 def test_mbox_crlf_and_chunk_boundaries(tmp_path, monkeypatch):
     """CRLF mboxes and messages spanning read chunks are split correctly."""
-    from mailsupport.samples import readers
-    monkeypatch.setattr(readers, "CHUNK", 7)
+    from mailsupport.samples import mbox
+    monkeypatch.setattr(mbox, "CHUNK", 7)
     crlf = [m.replace(b"\n", b"\r\n") for m in MSGS]
     p = tmp_path / "c.mbox"
     p.write_bytes(b"".join(b"From x Mon Nov  3 09:00:00 2025\r\n" + m.replace(b"\nFrom ", b"\n>From ") + b"\r\n"

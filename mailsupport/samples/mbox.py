@@ -1,0 +1,293 @@
+"""Reading mbox files: From_ lines, ``>From`` quoting, the per-message cap, byte ranges for workers.
+
+A message starts at a *From_ line*: at the start of the file, or after a blank line, a line
+``From <sender> <date>`` (RFC 4155), as mboxo/mboxrd readers take it. The sender is anything
+on the line (an address, ``MAILER-DAEMON``, Thunderbird's ``-``, Google Takeout's
+``<id>@xxx``); the date is what real writers put there: asctime (``Mon Nov  3 09:00:00 2025``,
+seconds optional) with or without a zone name or offset before or after the year (Google
+Takeout writes ``Sun Nov 27 09:31:05 +0000 2022``), or an RFC 5322 date; Postfix ``local``
+puts two spaces before it, UUCP a trailing ``remote from HOST``. Any other line starting
+``From `` is body text. Body lines quoted as ``>From `` (``>>From `` ...) lose one ``>``
+(mboxrd; Google Takeout writes mboxrd).
+
+:func:`iter_mbox_data` is the fast scan's reader: one reused buffer, and one regex pass that
+finds both the From_ lines and the quoted lines. A message over the per-message cap
+(:class:`~mailsupport.samples.files.ReadLimits`) is a problem row: its bytes are dropped as
+they are read, never held, and the reader goes on at the next From_ line; the file itself may
+be any size.
+
+Layer 3 (file I/O only, no sockets). Must not import diagnoses or presentation modules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import SampleError
+from .files import DEFAULT_LIMITS, open_regular, over_cap_problem
+
+__all__ = ["FROM_LINE", "MBOX_START_PROBLEM", "iter_mbox_data", "count_mbox_messages", "mbox_split_points",
+           "unescape"]
+
+#: Bytes read at a time.
+CHUNK = 1 << 20
+MBOX_START_PROBLEM = "mbox does not start with a 'From ' line: text before it skipped"
+
+_SP = rb" {1,16}"
+_ZONE = rb"(?:" + _SP + rb"(?:[A-Z]{1,5}|[+-]\d{4}))?"
+_TIME = rb"\d{1,2}:\d{2}(?::\d{2})?"
+#: The date of a From_ line: asctime (zone before or after the year, or none), or RFC 5322.
+_DATE = (rb"(?:[A-Z][a-z]{2}" + _SP + rb"[A-Z][a-z]{2}" + _SP + rb"\d{1,2}" + _SP + _TIME + _ZONE + _SP
+         + rb"\d{4}" + _ZONE
+         + rb"|[A-Z][a-z]{2}," + _SP + rb"\d{1,2}" + _SP + rb"[A-Z][a-z]{2}" + _SP + rb"\d{4}" + _SP + _TIME
+         + _ZONE + rb")")
+#: What most writers put there, tried first as it is quicker to match (a subset of _DATE).
+_USUAL_DATE = rb"[A-Z][a-z][a-z] [A-Z][a-z][a-z] [ \d]\d \d\d:\d\d:\d\d(?: [+-]\d{4})? \d{4}(?=\r?\n)"
+#: A From_ line without its line end (it must follow: ``\r?\n``); at most about 1,400 bytes. The
+#: sender is tried as one word first (every writer above), then as any text.
+FROM_LINE = (rb"From (?:\S{0,1000}|[^\r\n]{0,1000}?)" + _SP + rb"(?:" + _USUAL_DATE + rb"|" + _DATE + rb"(?:" + _SP
+             + rb"remote from [^\r\n]{1,255})? {0,16}(?=\r?\n))")
+_from_line = re.compile(FROM_LINE).match
+# The reader's one pass: every line starting "From " or ">From " (">>From "...); a "From " line is then
+# checked (blank line before it, sender and date) by _from_line. Keeping the pass this plain keeps
+# the scan as fast as a split on every "From " line: the check runs once per candidate line.
+_SCAN_RE = re.compile(rb"\n>*From ")
+# A blank line and a From_ line in one pattern (for counting and cutting ranges; group 1: the From_ line;
+# compiled on first use, through re's cache). The From_ line's own line end is only looked at, never
+# consumed, so it can be the first line end of the next match (an empty message).
+_SEPARATOR = rb"\n\r?\n(" + FROM_LINE + rb")"
+_FROM_ESCAPE = re.compile(rb"^>(>*From )", re.M)
+#: How far back a search must start again after a read: longer than any blank line + From_ line.
+_LOOKBACK = 4096
+
+
+def unescape(msg: bytes) -> bytes:
+    """The message with one ``>`` taken from every ``>From `` line (mboxrd quoting undone)."""
+    return _FROM_ESCAPE.sub(rb"\1", msg)
+
+
+def _cut(buf: bytearray, view: memoryview, line_start: int, stop: int) -> bytes:
+    """The message whose ``From_`` line starts at ``line_start`` and which ends at ``stop``: from
+    the line after ``From_`` up to ``stop``, less the one blank separator line (LF or CRLF) that
+    precedes the next ``From_`` line, in a single copy. The From_ line's own line end may be the
+    first half of that pair: a message of nothing but the separator is empty."""
+    eol = buf.find(b"\n", line_start, stop)
+    if eol < 0:
+        return b""
+    body_start = eol + 1
+    if stop - 4 >= body_start - 2 and buf.startswith(b"\r\n\r\n", stop - 4, stop):
+        stop -= 2
+    elif stop - 2 >= body_start - 1 and buf.startswith(b"\n\n", stop - 2, stop):
+        stop -= 1
+    return view[body_start:stop].tobytes()
+
+
+def _skipped(size: int, cap: int) -> str:
+    return over_cap_problem(f"about {size:,} bytes", cap)
+
+
+def _open(path: Path):
+    fh, _size, problem = open_regular(path)
+    if fh is None:
+        raise SampleError(f"cannot open mbox: {problem}", source=str(path))
+    return fh
+
+
+def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None, first_ordinal: int | None = None,
+                   max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes) -> Iterator[tuple[str, bytes | str]]:
+    """``(position, message bytes)`` of every message of an mbox, or ``(position, problem text)``.
+
+    The problem rows: :data:`MBOX_START_PROBLEM` (position ``"0"``) for a file that does not
+    start with ``From ``, and a message over ``max_message_bytes`` (dropped while read, so
+    memory stays bounded). ``start``/``end`` limit the scan to a byte range whose ends are
+    From_ line starts (:func:`mbox_split_points`), so several processes can share one big
+    mbox; ``first_ordinal`` is the position of the first message there (counted when not
+    given). Reads 1 MiB chunks into one reused buffer, doubled while one message fills most of
+    it (so a big message is read in linear time) up to the cap.
+    """
+    fh = _open(path)
+    if first_ordinal is None:
+        first_ordinal = count_mbox_messages(path, start) + 1 if start else 1
+    ordinal = first_ordinal - 1
+    cap = max_message_bytes
+    # a message taking more of the buffer than this (its From_ line and separator included) is over the cap
+    limit = cap + _LOOKBACK
+    with fh:
+        remaining = None if end is None else end - start
+        if start:
+            fh.seek(start)
+        # one buffer for the whole file: read into it, move the unfinished message to its front
+        # (no new 1 MiB object per chunk); it doubles while one message fills most of it
+        buf = bytearray(max(CHUNK, 5))  # at least the 5 bytes of "From " to tell an mbox start
+        view = memoryview(buf)
+
+        def fill(at: int) -> int:
+            nonlocal remaining
+            room = len(buf) - at if remaining is None else min(len(buf) - at, remaining)
+            if room <= 0:
+                return 0
+            got = fh.readinto(view[at:at + room]) or 0
+            if remaining is not None:
+                remaining -= got
+            return got
+
+        filled = fill(0)
+        if filled and buf[:5] != b"From ":
+            yield "0", MBOX_START_PROBLEM
+        pos = 0  # start of the current message's From_ line in buf
+        search = 1  # where the next line start may be (earlier bytes were searched already)
+        quoted = False  # the current message may have a quoted ">From " line (mboxrd/mboxo)
+        skipped = -1  # bytes of the current message dropped so far (it is over the cap); -1: kept
+        finder = _SCAN_RE.finditer
+        try:
+            while filled:
+                # one pass finds the "From " lines and the quoted ">From " body lines
+                for match in finder(buf, search, filled):
+                    at = match.start()
+                    nxt = at + 1
+                    if buf[nxt] == 62:  # ">": a quoted body line of the current message
+                        quoted = True
+                        continue
+                    # a From_ line only after a blank line (LF or CRLF) and with a sender and date; a
+                    # line not complete yet is looked at again after the next read (search restarts there)
+                    if not ((buf[at - 1] == 10 or (buf[at - 1] == 13 and at >= 2 and buf[at - 2] == 10))
+                            and _from_line(buf, nxt, filled)):
+                        continue
+                    ordinal += 1
+                    if skipped < 0:
+                        msg = _cut(buf, view, pos, nxt)
+                        if len(msg) <= cap:
+                            yield str(ordinal), (unescape(msg) if quoted else msg)
+                        else:
+                            yield str(ordinal), over_cap_problem(len(msg), cap)
+                    else:
+                        yield str(ordinal), _skipped(skipped + nxt - pos, cap)
+                        skipped = -1
+                    quoted = False
+                    pos = nxt
+                tail = filled - pos
+                if skipped < 0 and tail > limit:
+                    skipped = 0
+                if skipped >= 0:
+                    # over the cap: keep only what may hold the start of the next From_ line (and the two
+                    # bytes before it that tell a blank line)
+                    keep = min(tail, _LOOKBACK)
+                    skipped += tail - keep
+                    pos = filled - keep
+                    tail = keep
+                    search = 2
+                else:
+                    # search again from the last line start: a "From " line may straddle the end. Never
+                    # more than _LOOKBACK back (linear time): a longer last line is no From_ line
+                    window = max(pos + 1, filled - _LOOKBACK)
+                    last = buf.rfind(b"\n", window, filled)
+                    if last < 0:
+                        # the last line began long before: it could be a quoted ">...>From " line whose
+                        # "From " is still to come; unquoting the whole message is exact either way
+                        quoted = True
+                        search = window - pos
+                    else:
+                        search = last - pos
+                if pos:
+                    view[:tail] = view[pos:filled]
+                    pos = 0
+                filled = tail
+                if tail * 2 > len(buf) and len(buf) < limit + CHUNK:
+                    view.release()
+                    buf.extend(bytes(min(len(buf), limit + CHUNK - len(buf))))
+                    view = memoryview(buf)
+                got = fill(tail)
+                if got:
+                    filled += got
+                    continue
+                if filled:  # the last message runs to the end of the file
+                    ordinal += 1
+                    if skipped >= 0:
+                        yield str(ordinal), _skipped(skipped + filled, cap)
+                    else:
+                        msg = _cut(buf, view, 0, filled)
+                        if len(msg) <= cap:
+                            yield str(ordinal), (unescape(msg) if quoted else msg)
+                        else:
+                            yield str(ordinal), over_cap_problem(len(msg), cap)
+                break
+        finally:
+            view.release()
+
+
+def count_mbox_messages(path: Path, end: int | None = None) -> int:
+    """How many messages start before byte ``end`` of an mbox (all of them without ``end``).
+
+    Reads into one reused buffer keeping the last bytes of each chunk in front of the next (a
+    blank line and From_ line may straddle two chunks); a worker scanning a later byte range
+    counts the messages before it with this.
+    """
+    n = 0
+    buf = bytearray(max(CHUNK, 5) + _LOOKBACK)
+    keep = 0  # bytes of the previous chunk kept at the front
+    finditer = re.compile(_SEPARATOR).finditer
+    with _open(path) as fh, memoryview(buf) as view:
+        remaining = end
+        first = True
+        while remaining is None or remaining > 0:
+            room = len(buf) - keep if remaining is None else min(len(buf) - keep, remaining)
+            got = fh.readinto(view[keep:keep + room])
+            if not got:
+                break
+            if remaining is not None:
+                remaining -= got
+            filled = keep + got
+            if first and buf.startswith(b"From "):
+                n += 1
+            first = False
+            # a From_ line starting in the last _LOOKBACK bytes may be incomplete: counted with the next read
+            settled = filled - _LOOKBACK
+            for match in finditer(buf, 0, filled):
+                if match.start() >= settled:
+                    break
+                n += 1
+            keep = min(_LOOKBACK, filled)
+            view[:keep] = view[filled - keep:filled]
+        n += sum(1 for _m in finditer(buf, 0, keep))
+    return n
+
+
+def mbox_split_points(path: Path, parts: int, *, count_cost: float = 0.0) -> list[int]:
+    """``parts + 1`` byte offsets cutting an mbox into ranges that start at From_ lines.
+
+    ``count_cost``: what counting the messages before a range costs per byte, relative to
+    scanning a byte (a worker of a later range counts them first, :func:`count_mbox_messages`).
+    With it, later ranges are cut shorter so every worker has about the same work: range ``k``
+    costs its length plus ``count_cost`` times its start. ``0`` cuts equal byte ranges.
+    """
+    size = path.stat().st_size
+    # fractions b_k with b_1 = C and b_(k+1) = b_k * (1 - count_cost) + C, b_parts = 1
+    keep = 1.0 - min(max(count_cost, 0.0), 0.5)
+    unit = 1.0 / sum(keep ** j for j in range(parts))
+    fractions = [0.0]
+    for _k in range(1, parts):
+        fractions.append(fractions[-1] * keep + unit)
+    points = [0]
+    block = max(CHUNK, 2 * _LOOKBACK)
+    with _open(path) as fh:
+        for k in range(1, parts):
+            target = max(points[-1], min(size, int(size * fractions[k])))
+            offset = target
+            point = size
+            while True:
+                fh.seek(offset)
+                data = fh.read(block)
+                match = re.compile(_SEPARATOR).search(data)
+                if match:
+                    point = offset + match.start(1)
+                    break
+                if len(data) < block:
+                    break
+                offset += len(data) - _LOOKBACK
+            if point > points[-1]:
+                points.append(point)
+    if points[-1] != size:
+        points.append(size)
+    return points
