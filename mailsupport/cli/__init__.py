@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "diagnose",
     "check_settings",
     "spf",
+    "dmarc",
     "run",
     "ingest",
 )

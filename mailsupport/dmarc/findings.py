@@ -269,8 +269,10 @@ def _path_findings(v: PathVerdict, policy: PolicyLookup) -> tuple[list[Finding],
         out.append(_f(domain, "dmarc.would-fail", Severity.ERROR if harsh else Severity.WARNING,
                       f"Mail from {domain} through the {path.label} fails DMARC ({o.reason}); with p={applied} "
                       f"receivers have it {effect}{sample}.",
-                      "Apply the fix steps of this path: an aligned DKIM signature (the selector CNAME) is the "
-                      "robust one; an aligned SPF pass also suffices.",
+                      ("Apply the fix steps of this path: an aligned DKIM signature (the selector CNAME) is the "
+                       "robust one; an aligned SPF pass also suffices." if path.kind == "vendor" else
+                       "Turn on DKIM signing for your domain at your mail provider (the robust fix), or list "
+                       "your server's address in your SPF record."),
                       reference="RFC 7489 §6.6.2, §6.7", evidence=ev))
     return out, fixes
 

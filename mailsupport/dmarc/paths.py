@@ -90,7 +90,15 @@ def default_path(tenant: Tenant | None) -> str:
     return "vendor" if tenant.outbound.use_vendor_relay else "own"
 
 
-def _is_ip(text: str) -> bool:
+def _is_public_ip(text: str) -> bool:
+    """An IP literal a receiver could see (loopback, e.g. the sandbox's own server, is not)."""
+    try:
+        return not ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+def _looks_like_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -123,7 +131,9 @@ def sending_path(from_domain: str, kind: str = "vendor", *, tenant: Tenant | Non
     host = ""
     if tenant is not None and tenant.outbound.server.host:
         host = tenant.outbound.server.host
-    addresses = tuple(ips) or ((host,) if host and _is_ip(host) else ())
+    if host and not _is_public_ip(host) and _looks_like_ip(host):
+        host = ""
+    addresses = tuple(ips) or ((host,) if host and _is_public_ip(host) else ())
     return SendingPath(kind=kind, from_domain=domain, mail_from_domain=domain,
                        dkim=tuple(DkimIdentity(selector=s, domain=domain) for s in chosen), ips=addresses,
                        vendor_include=include, smtp_host=host, report_address=report)
