@@ -34,6 +34,12 @@ A minimal tenant file::
     address = "jane@smithlaw.example"
     aliases = ["conveyancing@smithlaw.example"]
 
+An optional ``[sending]`` table says how the product's outgoing mail is authenticated
+(:class:`~mailsupport.tenant.SendingAuth`: ``path = "vendor"`` or ``"own"``, the relay's
+``relay_mail_from_domain``, ``relay_dkim_domain``, ``relay_dkim_selector``,
+``relay_dkim_target``, the own server's ``own_dkim_selectors``, and ``report_address`` for
+DMARC reports); ``mailsupport dmarc`` and the audit's dmarc check read it.
+
 The types themselves live in :mod:`mailsupport.tenant` and are re-exported here, so
 ``from mailsupport.config import Tenant`` keeps working.
 

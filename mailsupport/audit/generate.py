@@ -50,9 +50,9 @@ _SOA = "@ 3600 IN SOA ns1.{origin}. hostmaster.{origin}. 1 3600 900 604800 300\n
 #: DMARC record shapes and DKIM set-ups, and their shares (out of 100).
 DMARC_VARIANTS = (("none", 30), ("p-none", 30), ("quarantine", 20), ("reject", 12), ("syntax", 5), ("multiple", 3))
 DKIM_VARIANTS = (("cname", 55), ("missing", 33), ("short", 6), ("invalid", 6))
-#: Stand-in public keys (base64 DER): the vendor's 2048-bit key, a 1024-bit own key, a 512-bit one.
+#: Stand-in public keys (base64 DER): the vendor's 2048-bit key, a tenant's own 2048-bit key, a 512-bit one.
 VENDOR_DKIM_KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu7ev2U0If+ANx0yLPhN50m0FCCLwmjT/dKP5XjxYxRSvRa2vBGKk8rbX7ZL09kLFhOwp2gROJWLyCeFJIzk6N892hmmuL3BKW9wDVfjQSSPqY8gzIGbGbJDinnlnQgCOKAvjMh4vjirf6uUJnTZJUwJrsl2Lf+DfBqc5TY2dMfOxuEA2G+DFSIjWzLLESkjaYO9hM17T3fPrzDUE+ZvjiWmEWLmP1H9/55Q7dObUdQnNaG2oiTpqGfJsx+kOenLmLvajqRlpdytEeRW7AO8KbufiG5pbqD2JnGtWnHxFoKOjdKsjBm5589mtamLUz9v1FLgzKGmXbtE/OCYlxyg4MQIDAQAB"
-OWN_DKIM_KEY = "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCbn6wx8dM26Q75sg5gqOZ6CuddNCMjKq8xSwuDSkVqYITJ2kZyjrWA/sTI7cuX5wN3E3LpqpbJW7Eu0v0isRCIWN43AA/W5HOsPHZ59Qv51kGC5DrapwkPxD1STKcKRlpUcOGvEcgCckxPGZqGZ+L6IUgAdIqTDBsWN74jUH39KwIDAQAB"
+OWN_DKIM_KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtBvOGpHvxO2nvTevDovpq47cCLD28yLoJk3eLa3+14nGT74owJYDLB9n+PEP8/WtsWEJRgPo1qOGPtz2tq2e1YOWppzFFMGIqArn99LI5YaL2iWGxb/CaSBJU2B6RhrMDCKBZHEn+MKYusDfpQQM8WgRFWP+WV+K73kNIgnwJho17LWwc3G/ftfLDGMRkQ75yvJjGM6vM7sYa2ZDJCQXQRuvlnfcL0RpV064EobyVSUrY8d+7yhNOKwAJA8jXopy0nFMsFnDRzQ0ppsXmFSE4Em1hgmI/6oDqtwMnQ/hGly7hkIwK+uVu0XXpNu8BSnYaS396QVsX89FyZcEtqw0xQIDAQAB"
 SHORT_DKIM_KEY = "MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAMYU79EWMx+RzdK4NBCQicAtVmmtjeK4xnyXbCHj40/k2VZNG3ig240ZmcQEK0FZA2gTiu63KFXywj9jVRvvupECAwEAAQ=="
 #: Include targets under their real names: origin -> records (relative owner, type, data).
 #: Shapes follow the published records (Google nests three netblock includes; Office 365 one).

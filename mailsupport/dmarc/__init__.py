@@ -32,7 +32,7 @@ _EXPORTS = {
     "SendingPath": "paths", "sending_path": "paths", "FixStep": "fixes",
     "DkimKey": "dkimcheck", "DkimSignature": "dkimcheck", "verify_message": "dkimcheck",
     "EvidenceRow": "evidence", "EvidenceTable": "evidence", "read_evidence": "evidence",
-    "message_evidence": "evidence",
+    "message_evidence": "evidence", "evidence_of": "evidence",
 }
 
 __all__ = sorted(_EXPORTS)

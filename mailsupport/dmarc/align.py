@@ -44,7 +44,7 @@ def _psl() -> Any:
     return PublicSuffixList()
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=2048)
 def organizational_domain(name: str) -> str:
     """RFC 7489 §3.2: the registered domain of ``name`` per the Public Suffix List."""
     name = name.strip().rstrip(".").lower()

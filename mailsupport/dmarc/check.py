@@ -14,6 +14,7 @@ Layer 4 (use case): imports the dmarc and spf cores, the DKIM client and dnslook
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -139,8 +140,11 @@ def _verdict(path: SendingPath, policy: PolicyLookup, memo: dict | None) -> Any:
     pairs: tuple[tuple[str, str], ...] = ()
     if ips:
         mail_from = path.mail_from_domain
-        results = yield from evaluate_many(tuple(ips), mail_from, sender=f"postmaster@{mail_from}", memo=memo,
-                                           trace_first=False)
+        recent = memo.get("recent-verdicts") if memo is not None else None
+        results = recent.get((mail_from, tuple(ips))) if recent else None  # the spf kind's, just computed
+        if results is None:
+            results = yield from evaluate_many(tuple(ips), mail_from, sender=f"postmaster@{mail_from}", memo=memo,
+                                               trace_first=False)
         pairs = tuple((ip, r.result) for ip, r in zip(ips, results))
         spf_result = _combine([r for _ip, r in pairs])
         records = yield from _spf_records(mail_from)
@@ -149,7 +153,7 @@ def _verdict(path: SendingPath, policy: PolicyLookup, memo: dict | None) -> Any:
             suggestion = suggest_record(records, vendor_include=path.vendor_include).record
     keys: list[DkimKey] = []
     for ident in path.dkim:
-        key = yield from fetch_key(ident.selector, ident.domain)
+        key = yield from fetch_key(ident.selector, ident.domain, alias_first=bool(ident.target))
         if ident.target:
             key = yield from _vendor_key(key, ident.target)
         keys.append(key)
@@ -204,4 +208,19 @@ async def check_domain_async(domain: str, *, tenant: Tenant | None = None, paths
     """The async form of :func:`check_domain` (many domains on one event loop: the audit)."""
     lookup = lookup or make_lookup()
     chosen = domain_paths(domain, tenant=tenant, paths=paths, ips=ips, selectors=selectors)
+    await _prefetch(domain, chosen, lookup)
     return await run_async(_check(domain, chosen, lookup.source, _memo(lookup)), lookup)
+
+
+async def _prefetch(domain: str, paths: tuple[SendingPath, ...], lookup: DnsLookup) -> None:
+    """Ask the first questions of every part at once (the policy record, each DKIM selector), so
+    a cached lookup holds them when the sequential check asks: one round trip instead of several."""
+    if not hasattr(lookup, "peek"):
+        return  # only a cache keeps the answers for the check
+    questions = {(f"_dmarc.{domain.strip().rstrip('.').lower()}", "TXT")}
+    for path in paths:
+        questions |= {(i.name, "CNAME" if i.target else "TXT") for i in path.dkim}
+    results = await asyncio.gather(*(lookup.aquery(n, t) for n, t in questions), return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException) and not isinstance(r, DnsError):
+            raise r

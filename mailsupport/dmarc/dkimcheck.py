@@ -18,6 +18,7 @@ Layer 3 (client): imports errors and the DNS lookup protocol's answers only.
 from __future__ import annotations
 
 import binascii
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Generator
@@ -60,7 +61,15 @@ class DkimKey:
 
 def judge_key(name: str, text: str) -> tuple[str, str, int, str]:
     """``(status, key type, bits, problem)`` for one key record text, through dkimpy's parser."""
+    return _judge(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _judge(text: str) -> tuple[str, str, int, str]:
+    # keys recur (every customer's CNAME leads to the vendor's one key): parse each text once
     import dkim
+
+    name = "key"
 
     if _P_EMPTY.search(text):
         return "revoked", "", 0, "the p= tag is empty: the key is revoked (RFC 6376 §3.6.1)"
@@ -81,20 +90,34 @@ def _records(answer: Any) -> tuple[str, ...]:
     return tuple(r for r in answer.records if isinstance(r, str))
 
 
-def fetch_key(selector: str, domain: str) -> Gen:
-    """Read and judge the key at ``<selector>._domainkey.<domain>`` (a generator; returns :class:`DkimKey`)."""
+def fetch_key(selector: str, domain: str, *, alias_first: bool = False) -> Gen:
+    """Read and judge the key at ``<selector>._domainkey.<domain>`` (a generator; returns :class:`DkimKey`).
+
+    ``alias_first`` asks for the CNAME before the TXT: right when the selector should be an
+    alias (the vendor relay's), as an authoritative server answers the alias, not the key.
+    """
     name = f"{selector}._domainkey.{domain}".lower().rstrip(".")
     cname = ""
+    texts: tuple[str, ...] = ()
     try:
-        answer = yield (name, "TXT")
-        texts = _records(answer)
-        if answer.canonical_name and answer.canonical_name != name:
-            cname = answer.canonical_name
-        if not texts:
+        if alias_first:
             alias = yield (name, "CNAME")
             if alias.records:
                 cname = str(alias.records[0])
                 texts = _records((yield (cname, "TXT")))
+            elif getattr(alias.status, "value", "") == "nodata":
+                texts = _records((yield (name, "TXT")))
+        else:
+            answer = yield (name, "TXT")
+            texts = _records(answer)
+            if answer.canonical_name and answer.canonical_name != name:
+                cname = answer.canonical_name
+            if not texts and getattr(answer.status, "value", "") == "nodata":
+                # the name exists without TXT: an alias an authoritative server did not follow
+                alias = yield (name, "CNAME")
+                if alias.records:
+                    cname = str(alias.records[0])
+                    texts = _records((yield (cname, "TXT")))
     except DnsTempError as exc:
         return DkimKey(name=name, status="temperror", cname=cname, problem=f"DNS failed: {exc}")
     except DnsError as exc:

@@ -35,7 +35,7 @@ from ..spf.evaluate import evaluate as spf_evaluate
 from .align import discover_policy, evaluate
 from .dkimcheck import DkimSignature, verify_message
 
-__all__ = ["EvidenceRow", "EvidenceTable", "message_evidence", "read_evidence", "parse_auth_results",
+__all__ = ["EvidenceRow", "EvidenceTable", "message_evidence", "read_evidence", "evidence_of", "parse_auth_results",
            "MAX_MESSAGES"]
 
 #: At most this many messages of one sample are examined (a sample is evidence, not a mailbox).
@@ -260,6 +260,14 @@ def iter_evidence(path: str, lookup: Any, *, limit: int = MAX_MESSAGES) -> Itera
             yield EvidenceRow(source=msg.source, position=msg.position, problem=msg.problem)
             continue
         yield message_evidence(msg.data, lookup, source=msg.source, position=msg.position)
+
+
+def evidence_of(messages: Any, *, lookup: Any, source: str = "messages") -> EvidenceTable:
+    """The :class:`EvidenceTable` of raw messages in hand (e.g. copies from the sandbox), at most
+    :data:`MAX_MESSAGES`."""
+    rows = tuple(message_evidence(raw, lookup, source=source, position=f"message {i + 1}")
+                 for i, raw in enumerate(list(messages)[:MAX_MESSAGES]))
+    return EvidenceTable(source=source, dns_source=getattr(lookup, "source", ""), rows=rows)
 
 
 def read_evidence(path: str, *, lookup: Any, limit: int = MAX_MESSAGES) -> EvidenceTable:

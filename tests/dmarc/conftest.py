@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mailsupport.dnslookup import CachedLookup, ResolverLookup
@@ -11,11 +9,7 @@ from mailsupport.sandbox.dns import DnsServer
 from mailsupport.sandbox.loop import BackgroundLoop
 from mailsupport.zones import ZoneData, load_zone_files
 
-REPO = Path(__file__).resolve().parents[2]
-ZONES = REPO / "data" / "samples" / "zones"
-#: The zones of the DMARC/DKIM symptoms, the sample tenant and the vendor's own zone.
-DMARC_ZONES = sorted([ZONES / "actionstep-vendor.zone", ZONES / "smithlaw.example.zone",
-                      *ZONES.glob("dmarc-*.zone"), *ZONES.glob("dkim-*.zone")])
+from dmarc_suite import DMARC_ZONES
 
 
 @pytest.fixture(scope="session")

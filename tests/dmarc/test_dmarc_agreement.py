@@ -21,7 +21,7 @@ from mailsupport.dnslookup import ZoneLookup
 from mailsupport.sandbox.auth import DkimSigner
 from mailsupport.zones import load_zone_files
 
-from conftest import DMARC_ZONES
+from dmarc_suite import DMARC_ZONES
 
 checkdmarc_dmarc = pytest.importorskip("checkdmarc.dmarc")
 checkdmarc_utils = pytest.importorskip("checkdmarc.utils")

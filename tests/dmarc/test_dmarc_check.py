@@ -14,7 +14,7 @@ from mailsupport.dnslookup import CachedLookup, ZoneLookup
 from mailsupport.model import Severity
 from mailsupport.zones import zone_from_text
 
-from conftest import DMARC_ZONES, ZONES
+from dmarc_suite import DMARC_ZONES, ZONES
 
 # symptom domain -> the check ids the vendor path gives for it
 CASES = {

@@ -8,7 +8,7 @@ import pytest
 
 from mailsupport import cli
 
-from conftest import REPO, ZONES
+from dmarc_suite import REPO, ZONES
 
 VENDOR = str(ZONES / "actionstep-vendor.zone")
 

@@ -13,7 +13,7 @@ from mailsupport.sandbox import Sandbox
 from mailsupport.sandbox.auth import relay_journey
 from mailsupport.zones import load_zone_files, zone_from_text
 
-from conftest import REPO
+from dmarc_suite import REPO
 
 REAL = REPO / "data" / "samples" / "real"
 TENANT = REPO / "data" / "samples" / "tenants" / "smithlaw-postfix.toml"
