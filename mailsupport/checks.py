@@ -1,7 +1,7 @@
 """Every stable check id the kit can report, with its one-line meaning, in one table.
 
 Each diagnosis owns its ids next to the code that emits them (``SPF_CHECKS``,
-``SETTINGS_CHECKS``, ``CATCHALL_CHECKS``/``CONSOLIDATION_CHECKS``/``SIZE_CHECKS``,
+``DMARC_CHECKS``, ``SETTINGS_CHECKS``, ``CATCHALL_CHECKS``/``CONSOLIDATION_CHECKS``/``SIZE_CHECKS``,
 ``AUDIT_CHECKS``, ``DEMO_CHECKS``); this module gathers them for the documentation
 (``docs/checks.md``, regenerated with ``python -m mailsupport.checks > docs/checks.md``) and
 for the test that keeps the two in step.
@@ -21,6 +21,7 @@ FAMILIES = (
     ("Lost settings: connection doctor and pre-flight (`mailsupport check-settings`)",
      "mailsupport.doctor.classify", "SETTINGS_CHECKS"),
     ("SPF (`mailsupport spf`)", "mailsupport.spf.diagnose", "SPF_CHECKS"),
+    ("DMARC and DKIM (`mailsupport dmarc`)", "mailsupport.dmarc.findings", "DMARC_CHECKS"),
     ("Catch-all header (`mailsupport diagnose catch-all`)", "mailsupport.diagnose.catchall", "CATCHALL_CHECKS"),
     ("Gmail alias consolidation (`mailsupport diagnose consolidation`)",
      "mailsupport.diagnose.consolidation", "CONSOLIDATION_CHECKS"),

@@ -37,6 +37,12 @@ A minimal tenant file::
     address = "jane@smithlaw.example"
     aliases = ["conveyancing@smithlaw.example"]
 
+An optional ``[sending]`` table says how the product's outgoing mail is authenticated
+(:class:`~mailsupport.tenant.SendingAuth`: ``path = "vendor"`` or ``"own"``, the relay's
+``relay_mail_from_domain``, ``relay_dkim_domain``, ``relay_dkim_selector``,
+``relay_dkim_target``, the own server's ``own_dkim_selectors``, and ``report_address`` for
+DMARC reports); ``mailsupport dmarc`` and the audit's dmarc check read it.
+
 The types themselves live in :mod:`mailsupport.tenant` and are re-exported here, so
 ``from mailsupport.config import Tenant`` keeps working.
 
@@ -66,6 +72,7 @@ from .tenant import (
     Matter,
     Outbound,
     Preset,
+    SendingAuth,
     Provider,
     ServerPreset,
     ServerSettings,
@@ -77,7 +84,7 @@ from .tenant import (
 __all__ = [
     # re-exported from mailsupport.tenant
     "Provider", "TlsMode", "MailboxKind", "CATCH_ALL_HEADERS", "DEFAULT_SIZE_LIMIT", "DEFAULT_VENDOR_INCLUDE",
-    "ServerPreset", "Preset", "PRESETS", "ServerSettings", "Inbound", "Outbound", "User", "Matter", "Tenant",
+    "ServerPreset", "Preset", "PRESETS", "ServerSettings", "Inbound", "Outbound", "SendingAuth", "User", "Matter", "Tenant",
     # reading and writing tenant files
     "parse_tenant", "load_tenant", "tenant_to_dict", "iter_tenant_files",
 ]
@@ -286,6 +293,15 @@ def _check_domain(value: str) -> str | None:
     return None
 
 
+_SELECTOR_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*$")
+
+
+def _check_selector(value: str) -> str | None:
+    if not _SELECTOR_RE.match(value):
+        return f"expected a DKIM selector (DNS labels such as selector1 or s2024), got {value!r}"
+    return None
+
+
 def _check_host(value: str) -> str | None:
     if _check_domain(value) is None:
         return None
@@ -404,6 +420,23 @@ def parse_tenant(data: Mapping[str, Any], *, source: str = "<tenant>",
         matters.append(Matter(id=mid, name=mr.string("name", "")))
         mr.reject_unknown()
 
+    sending = SendingAuth()
+    send_r = r.table("sending")
+    if send_r is not None:
+        path = send_r.string("path", check=lambda v: None if v in ("vendor", "own") else
+                             f"expected 'vendor' (the vendor's relay) or 'own' (the tenant's SMTP server), got {v!r}")
+        sending = SendingAuth(
+            path=path,
+            relay_mail_from_domain=send_r.string("relay_mail_from_domain", check=_check_domain),
+            relay_dkim_domain=send_r.string("relay_dkim_domain", check=_check_domain),
+            relay_dkim_selector=send_r.string("relay_dkim_selector", sending.relay_dkim_selector,
+                                              check=_check_selector),
+            relay_dkim_target=send_r.string("relay_dkim_target", sending.relay_dkim_target, check=_check_domain),
+            own_dkim_selectors=send_r.string_list("own_dkim_selectors", check=_check_selector),
+            report_address=send_r.string("report_address", check=_check_address),
+        )
+        send_r.reject_unknown()
+
     relay_r = r.table("vendor_relay")
     vendor_relay = _server(relay_r, None, default_tls=TlsMode.STARTTLS) if relay_r is not None else None
 
@@ -422,6 +455,7 @@ def parse_tenant(data: Mapping[str, Any], *, source: str = "<tenant>",
         size_limit=r.integer("size_limit", DEFAULT_SIZE_LIMIT, low=1, high=1 << 40),
         vendor_include=r.string("vendor_include", DEFAULT_VENDOR_INCLUDE, check=_check_domain),
         vendor_relay=vendor_relay,
+        sending=sending,
         sample=r.string("sample"),
         zones=r.string_list("zones"),
         source=source,

@@ -32,6 +32,9 @@ __all__ = [
     "ServerSettings",
     "Inbound",
     "Outbound",
+    "SendingAuth",
+    "DEFAULT_RELAY_DKIM_SELECTOR",
+    "DEFAULT_RELAY_DKIM_TARGET",
     "User",
     "Matter",
     "Tenant",
@@ -41,6 +44,11 @@ __all__ = [
 DEFAULT_SIZE_LIMIT = 10 * 1000 * 1000
 #: The vendor's SPF include (help page, Spam Filter Settings).
 DEFAULT_VENDOR_INCLUDE = "_spf.actionstep.com"
+#: The vendor relay's DKIM selector and the vendor-held key record a tenant's selector CNAME
+#: points at (``actionstep._domainkey.<domain> CNAME dkim.actionstep.com``, as Mailchimp's
+#: ``k1`` → ``dkim.mcsv.net``). Sandbox stand-ins: the help page names no DKIM set-up.
+DEFAULT_RELAY_DKIM_SELECTOR = "actionstep"
+DEFAULT_RELAY_DKIM_TARGET = "dkim.actionstep.com"
 
 #: Headers a catch-all mailbox can carry the real recipient in; ``Received-for`` means the
 #: ``for <addr>`` clause of the receiving server's ``Received`` line.
@@ -232,6 +240,31 @@ class Outbound:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SendingAuth:
+    """How mail the product sends for the tenant is authenticated (SPF, DKIM, DMARC alignment).
+
+    ``path`` is ``vendor`` (the vendor's relay) or ``own`` (the tenant's SMTP server); None
+    follows ``outbound.use_vendor_relay``. For the relay: ``relay_mail_from_domain`` is the
+    envelope sender's domain (None: the From address's own domain, which is why the help page
+    asks for the vendor include in the customer's SPF record), ``relay_dkim_domain`` the ``d=``
+    it signs with (None: the From domain, once the selector record is published),
+    ``relay_dkim_selector`` its selector and ``relay_dkim_target`` where that selector's CNAME
+    must point. ``own_dkim_selectors`` are the selectors the tenant's own server signs with
+    (empty: the provider's usual ones, e.g. Office 365's ``selector1``/``selector2``).
+    ``report_address`` receives DMARC aggregate reports in suggested records (None:
+    ``dmarc-reports@<domain>``).
+    """
+
+    path: str | None = None
+    relay_mail_from_domain: str | None = None
+    relay_dkim_domain: str | None = None
+    relay_dkim_selector: str = DEFAULT_RELAY_DKIM_SELECTOR
+    relay_dkim_target: str = DEFAULT_RELAY_DKIM_TARGET
+    own_dkim_selectors: tuple[str, ...] = ()
+    report_address: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class User:
     """A user of the practice system: address, own signature (else the division's), aliases."""
 
@@ -267,6 +300,7 @@ class Tenant:
     size_limit: int = DEFAULT_SIZE_LIMIT
     vendor_include: str = DEFAULT_VENDOR_INCLUDE
     vendor_relay: ServerSettings | None = None
+    sending: SendingAuth = field(default_factory=SendingAuth)
     sample: str | None = None
     zones: tuple[str, ...] = ()
     source: str = ""

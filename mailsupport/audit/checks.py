@@ -9,6 +9,8 @@ kind         what runs                                                          
 config       pre-flight of the settings (required fields, download-then-delete,  mailsupport.doctor
              failed-mail loops, alias clashes, size limit)
 spf          ``check_domain`` of every tenant domain with its vendor include    mailsupport.spf
+dmarc        DMARC, DKIM and alignment of every tenant domain on its sending    mailsupport.dmarc
+             path (``[sending]``: the vendor relay or its own server)
 mx           MX and Office 365 catch-all prerequisites (MX to EOP)              mailsupport.doctor
 settings     the connection doctor, inbound and outbound (only with --connect)  mailsupport.doctor
 samples      catch-all, consolidation and size diagnoses of ``tenant.sample``   mailsupport.diagnose
@@ -52,7 +54,7 @@ AUDIT_CHECKS: Mapping[str, str] = {
 }
 
 #: Every check kind, in the order they run and are listed.
-CHECK_KINDS = ("config", "spf", "mx", "settings", "samples")
+CHECK_KINDS = ("config", "spf", "dmarc", "mx", "settings", "samples")
 #: What runs without ``--checks`` (``settings`` still needs ``--connect``).
 DEFAULT_CHECKS = CHECK_KINDS
 
@@ -134,6 +136,14 @@ async def _spf(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     return CheckOutput(findings=tuple(findings), spf_lookups=tuple(counts))
 
 
+async def _dmarc(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
+    check = _load("mailsupport.dmarc.check", "check_domain_async")
+    if ctx.lookup is None:
+        raise ImportError("no DNS lookup (mailsupport.dnslookup) is available")
+    results = await asyncio.gather(*(check(d, tenant=tenant, lookup=ctx.lookup) for d in tenant.domains))
+    return CheckOutput(findings=tuple(f for res in results for f in res.findings))
+
+
 async def _mx(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     check = _load("mailsupport.doctor.mx", "check_o365_mx")
     if ctx.lookup is None:
@@ -184,6 +194,7 @@ async def _samples(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
 ADAPTERS: dict[str, Callable[[Tenant, CheckContext], Awaitable[CheckOutput]]] = {
     "config": _config,
     "spf": _spf,
+    "dmarc": _dmarc,
     "mx": _mx,
     "settings": _settings,
     "samples": _samples,

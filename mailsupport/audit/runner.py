@@ -132,7 +132,7 @@ async def audit_tenant(path: Path, options: AuditOptions, dns: DnsSource) -> Ten
     findings: list[Finding] = []
     lookups: list[tuple[str, int]] = []
     lookup, lookup_error = None, None
-    if {"spf", "mx"} & set(options.checks) or (options.connect and "settings" in options.checks):
+    if {"spf", "dmarc", "mx"} & set(options.checks) or (options.connect and "settings" in options.checks):
         try:
             lookup = dns.lookup_for(tenant)
         except Exception as exc:
@@ -145,7 +145,7 @@ async def audit_tenant(path: Path, options: AuditOptions, dns: DnsSource) -> Ten
             return
         if kind == "samples" and not tenant.sample:
             return
-        if kind in ("spf", "mx") and lookup_error is not None:
+        if kind in ("spf", "dmarc", "mx") and lookup_error is not None:
             findings.append(unavailable(kind, tenant.org_key, str(lookup_error))
                             if isinstance(lookup_error, ImportError) else failed(kind, tenant.org_key, lookup_error, secrets))
             return

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "diagnose",
     "check_settings",
     "spf",
+    "dmarc",
     "run",
     "ingest",
 )

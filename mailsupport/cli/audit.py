@@ -22,12 +22,12 @@ STATE_NAME = "audit-state.jsonl"
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``audit`` subcommand."""
     p = sub.add_parser(
-        "audit", help="audit many tenant files: config, SPF, MX, settings, samples; one report",
+        "audit", help="audit many tenant files: config, SPF, DMARC, MX, settings, samples; one report",
         description="Run every check over tenant files (or folders of them) concurrently, writing each "
                     "tenant's findings as it finishes, and render one report (text, CSV, JSON lines or HTML).")
     p.add_argument("paths", nargs="+", metavar="PATH", help="tenant files (.toml/.json) or folders of them")
-    p.add_argument("--checks", default="config,spf,mx,settings,samples",
-                   help="comma-separated check kinds: config,spf,mx,settings,samples (default: all; "
+    p.add_argument("--checks", default="config,spf,dmarc,mx,settings,samples",
+                   help="comma-separated check kinds: config,spf,dmarc,mx,settings,samples (default: all; "
                         "settings needs --connect, samples a sample path in the tenant file)")
     p.add_argument("--connect", action="store_true", help="run the connection doctor (inbound and outbound)")
     p.add_argument("--concurrency", type=int, default=32, metavar="N", help="tenants audited at once (default 32)")

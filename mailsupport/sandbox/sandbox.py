@@ -355,6 +355,21 @@ class Sandbox:
             raise ValueError(f"disposition must be 'keep' or 'trash', got {disposition!r}")
         self.store.disposition = disposition
 
+    def enable_mail_auth(self, **options: Any) -> Any:
+        """Sign relayed mail with DKIM and have receivers write ``Authentication-Results``
+        (:mod:`mailsupport.sandbox.auth`); the fresh key is served by the sandbox DNS server.
+        ``options`` go to :class:`~mailsupport.sandbox.auth.DkimSigner` (``selector``,
+        ``key_host``, ``domain``) and ``relay_ip``. Returns the signer."""
+        from .auth import DEFAULT_RELAY_IP, DkimSigner, MailAuth
+
+        if self._dns is None:
+            raise RuntimeError("start the sandbox before enabling mail authentication")
+        relay_ip = options.pop("relay_ip", DEFAULT_RELAY_IP)
+        signer = DkimSigner(**options)
+        self._dns.set_zone_data(self._dns.zone_data.merged(signer.zone_data()))
+        self.world.mail_auth = MailAuth(signer=signer, zone_data=lambda: self._dns.zone_data, relay_ip=relay_ip)
+        return signer
+
     def set_zone_data(self, zone_data: Any) -> None:
         """Answer DNS from ``zone_data`` (a :class:`~mailsupport.zones.ZoneData`) from now on."""
         if self._dns is None:

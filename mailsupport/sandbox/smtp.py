@@ -6,7 +6,8 @@ XOAUTH2) and ``smtp_tls`` (submission over implicit TLS). aiosmtpd's ``Controlle
 bind port 0 (DESIGN §5), so each listener is ``loop.create_server`` with a factory.
 
 Behaviour comes from the :class:`~mailsupport.sandbox.world.World`: the profile's greeting,
-reply texts and delivery headers, the size limit (``SIZE`` advertised per RFC 1870 or not;
+reply texts and delivery headers (with the world's ``mail_auth``, :mod:`.auth`: DKIM signing of
+relayed mail and the receiver's ``Authentication-Results``), the size limit (``SIZE`` advertised per RFC 1870 or not;
 ``552`` on oversize at MAIL or after DATA, RFC 5321 §4.5.3.1.10), and the faults.
 
 Layer 6: imports aiosmtpd and the sandbox modules; no other layer imports it.
@@ -15,6 +16,7 @@ Layer 6: imports aiosmtpd and the sandbox modules; no other layer imports it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from email.utils import format_datetime
 from typing import Any
@@ -313,8 +315,12 @@ class SandboxHandler:
                 pairs.append((rcpt, box.address))
             else:
                 outside.append(rcpt)
+        auth, loop = world.mail_auth, asyncio.get_running_loop()
         if pairs:
             profile = world.profile
+            if auth is not None:  # the receiver's Authentication-Results, from a real evaluation
+                data = await loop.run_in_executor(None, functools.partial(
+                    auth.stamp, data, mail_from=mail_from, helo=helo, peer=peer, authserv_id=profile.host))
             for copy in build_deliveries(profile, data=data, mail_from=mail_from, recipients=pairs,
                                          helo=helo, peer=peer, now=world.clock(), queue_id=queue_id):
                 stored = store.store(store.mailbox(copy.mailbox), copy.data, message_id=message_id_of(data),
@@ -323,6 +329,8 @@ class SandboxHandler:
                 log.info("delivered %s to %s (%s)", queue_id, copy.mailbox,
                          "kept" if stored else "duplicate Message-ID suppressed")
         if outside:
+            if auth is not None and self.submission:  # the relay signs what it sends out
+                data = await loop.run_in_executor(None, auth.sign, envelope.original_content or b"", mail_from)
             user = _login_of(session) or None
             store.record_outbox(OutboxMessage(mail_from=mail_from, recipients=tuple(outside), data=data,
                                               username=user, listener=self.listener))

@@ -17,7 +17,7 @@ import itertools
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from .faults import Fault, FaultSet, Stage
 from .mailstore import MailStore
@@ -70,6 +70,7 @@ class World:
         self.apop = apop
         self.plaintext_auth = tuple(plaintext_auth)
         self.on_wildcard = on_wildcard
+        self.mail_auth: Any = None  # a mailsupport.sandbox.auth.MailAuth: DKIM signing and Authentication-Results
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.monotonic: Callable[[], float] = time.monotonic
         self._queue_ids = itertools.count(1)

@@ -46,5 +46,5 @@ def test_cli_notebook_option_writes_the_executed_notebook(tmp_path, capsys):
     assert main(["audit", PICK[0], "--notebook", str(out)]) == 0
     nb = json.loads(out.read_text())
     injected = "".join(nb["cells"][3]["source"])
-    assert "checks = 'config,spf,mx,samples'" in injected and "kellyco.toml" in injected
+    assert "checks = 'config,spf,dmarc,mx,samples'" in injected and "kellyco.toml" in injected
     assert f"notebook: {out}" in capsys.readouterr().out

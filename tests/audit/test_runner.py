@@ -130,7 +130,7 @@ def test_parse_checks_orders_and_normalises(text, expected):
 
 def test_parse_checks_rejects_unknown_kinds():
     """An unknown kind names the valid ones."""
-    with pytest.raises(ValueError, match="choose from config, spf, mx, settings, samples"):
+    with pytest.raises(ValueError, match="choose from config, spf, dmarc, mx, settings, samples"):
         parse_checks("spf,dkim")
 
 

@@ -179,6 +179,8 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
     evaluated = yield from evaluate_many(ips, domain, sender=sender or f"postmaster@{domain}", helo=helo,
                                          record=override, memo=memo)
     results: list[tuple[str, SpfResult]] = list(zip(ips, evaluated))
+    if memo is not None and override is None and not ip and not sender:
+        _remember(memo, domain, ips, evaluated)
     facts = SpfFacts(domain=domain, vendor_include=vendor_include, records=records, txt_error=txt_error,
                      parsed=parsed, syntax_error=syntax, tree=static, lookups=lookups, voids=voids,
                      vendor_verdicts=tuple(results) if not ip else (), vendor_error=vendor_error)
@@ -212,6 +214,19 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
                     suggested_record=suggestion.record if suggestion else None,
                     suggestion_changes=suggestion.changes if suggestion else (),
                     suggestion_lookups=s_lookups, suggestion_verdict=s_verdict, source=source)
+
+
+#: How many recent vendor-IP verdicts a run keeps for the DMARC check of the same domain.
+RECENT_VERDICTS = 512
+
+
+def _remember(memo: dict[str, Any], domain: str, ips: tuple[str, ...], results: Sequence[SpfResult]) -> None:
+    """Keep the vendor IPs' results for ``domain`` a short while: the audit's dmarc kind checks the
+    same domain right after (mailsupport.dmarc.check reads them instead of evaluating again)."""
+    recent = memo.setdefault("recent-verdicts", {})
+    recent[(domain, tuple(ips))] = tuple(results)
+    if len(recent) > RECENT_VERDICTS:
+        del recent[next(iter(recent))]
 
 
 def _combine(results: Sequence[str]) -> str:
