@@ -169,8 +169,8 @@ def decode(data: bytes, qname_lower: bytes, qtype: int) -> tuple[int, tuple[Any,
             return None
         owner = rname
         value = _rdata(data, pos, end, rtype)
-        if value is None or value in records:
-            return None  # dnspython would merge a duplicate: let it
+        if value is None or value in records or (rtype == 5 and records):
+            return None  # dnspython would merge a duplicate, or keep only the last CNAME (a singleton type)
         records.append(value)
         if rttl > 0x7FFFFFFF:
             rttl = 0  # as dnspython's message reader
