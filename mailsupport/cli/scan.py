@@ -54,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --pop3: fetch only headers (TOP n 0), so sizes are the header sizes")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes for a big mbox (default: CPUs, at most 4; 1 = no workers)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar (shown on stderr only on a terminal)")
     p.set_defaults(func=_run)
 
 
@@ -222,7 +223,8 @@ def _copy_numbered(name: str, out: IO[str], fmt: str, head: str, base: int) -> N
             out.write("".join(pieces))
 
 
-def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> tuple[int, int] | None:
+def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool,
+              track: Callable[..., Iterable] | None = None) -> tuple[int, int] | None:
     """Scan a big mbox in ``jobs`` processes; ``None`` when it is not worth it (small, not an mbox, no fork).
 
     The mbox is cut at ``From `` lines into ``jobs`` byte ranges (:func:`mbox_split_points`). This
@@ -230,6 +232,8 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
     write the rows of one later range to a temporary file, numbered from 1 and without their
     source and position (:func:`_write_worker_rows`); the files are then copied out in order with
     those put back (:func:`_copy_numbered`), so the output is exactly what one process writes.
+    ``track(summaries, scale=...)`` may wrap this process's range (the progress bar): the
+    ranges are scanned at once, so its share of the file stands for the whole.
     """
     from pathlib import Path
 
@@ -271,7 +275,10 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
                     os._exit(status)
             children.append((pid, name))
         try:
-            n, problems = _write_rows(scan_mbox(p, start=ranges[0][0], end=ranges[0][1]), fmt, out, first=first)
+            own = scan_mbox(p, start=ranges[0][0], end=ranges[0][1])
+            if track is not None:
+                own = track(own, scale=(points[-1] - points[0]) / max(1, ranges[0][1] - ranges[0][0]))
+            n, problems = _write_rows(own, fmt, out, first=first)
         finally:
             statuses = [os.waitpid(pid, 0)[1] for pid, _name in children]
         for status, (_pid, name) in zip(statuses, children):
@@ -288,6 +295,7 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool) -> t
 
 def _run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
+    from ..progress import scan_progress
     from ..samples import scan, scan_pop3
 
     if not args.paths and not args.pop3:
@@ -299,7 +307,8 @@ def _run(args: argparse.Namespace) -> int:
         if tenant.inbound is None:
             raise ConfigError("the tenant has no inbound mailbox to read", path="inbound", source=args.pop3)
         settings = tenant.inbound.server
-    out = sys.stdout
+    bar = scan_progress(args.paths, quiet=args.quiet)  # bytes, on stderr, only on a terminal
+    out = bar.guard(sys.stdout)
     fmt = args.format
     jobs = args.jobs if args.jobs is not None else min(os.cpu_count() or 1, 4)
     if fmt == "csv":
@@ -310,9 +319,10 @@ def _run(args: argparse.Namespace) -> int:
         out.write("  ".join(name.ljust(w) for name, w in _TABLE).rstrip() + "\n")
     n = problems = 0
     for path in args.paths:
-        done = _parallel(str(path), fmt, jobs, out, first=(n == 0))
+        done = _parallel(str(path), fmt, jobs, out, first=(n == 0), track=bar.track)
         if done is None:
-            done = _write_rows(scan(path), fmt, out, first=(n == 0))
+            done = _write_rows(bar.track(scan(path)), fmt, out, first=(n == 0))
+        bar.path_done()
         n += done[0]
         problems += done[1]
     if settings is not None:
@@ -323,4 +333,5 @@ def _run(args: argparse.Namespace) -> int:
         out.write("\n]\n")
     elif fmt == "table":
         out.write(f"{n} message(s), {problems} with problems\n")
+    bar.close()
     return 0
