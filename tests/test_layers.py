@@ -53,6 +53,7 @@ LAYERS = {
     "mailsupport.spf.diagnose": 4,
     "mailsupport.report": 5,
     "mailsupport.demo": 5,
+    "mailsupport.charts": 5,
     "mailsupport.progress": 5,
     "mailsupport.cli": 5,
     "mailsupport.widgets": 5,
