@@ -48,13 +48,15 @@ SEVERITY_COLOURS: Mapping[str, tuple[str, str]] = {
 FINDING_COLUMNS = ("severity", "check", "subject", "summary", "remedy", "evidence")
 
 _TABLE = "border-collapse:collapse;margin:.3em 0;font-size:90%;width:auto"
+# break-word (not anywhere): a column is never squeezed below its longest word, which wraps only if it must
 _CELL = ("text-align:left;vertical-align:top;padding:3px 8px;border:1px solid #d0d0d0;"
-         "white-space:pre-wrap;overflow-wrap:anywhere")
-_HEAD = _CELL + ";background:#f3f3f3;font-weight:600"
+         "white-space:pre-wrap;overflow-wrap:break-word")
+_HEAD = _CELL + ";background:#f3f3f3;font-weight:600;white-space:nowrap"
 _INNER = "border-collapse:collapse;font-size:95%"
-_INNER_CELL = "text-align:left;vertical-align:top;padding:1px 6px;white-space:pre-wrap;overflow-wrap:anywhere"
-# long prose columns get a readable measure; codes and names stay on one line where they fit
+_INNER_CELL = "text-align:left;vertical-align:top;padding:1px 6px;white-space:pre-wrap;overflow-wrap:break-word"
+# long prose columns get a readable measure; ids and badges stay on one line
 _WIDE = {"summary", "remedy", "reason", "detail", "evidence", "trace", "server said"}
+_NOWRAP = {"severity", "check", "kind", "status", "worst"}
 
 
 def _e(value: Any) -> str:
@@ -79,7 +81,7 @@ def _cell_html(value: Any) -> str:
     if isinstance(value, Severity):
         return severity_badge(value)
     if _is_pairs(value):
-        rows = "".join(f"<tr><th style='{_INNER_CELL};font-weight:600'>{_e(k)}</th>"
+        rows = "".join(f"<tr><th style='{_INNER_CELL};font-weight:600;white-space:nowrap'>{_e(k)}</th>"
                        f"<td style='{_INNER_CELL}'>{_e(v)}</td></tr>" for k, v in value)
         return f"<table style='{_INNER}'>{rows}</table>"
     if isinstance(value, (tuple, list)):
@@ -134,7 +136,7 @@ def table_html(columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
                 inner = severity_badge(value)
             else:
                 inner = _cell_html(value)
-            width = ";min-width:16em;max-width:48em" if name in _WIDE else ""
+            width = ";min-width:16em;max-width:48em" if name in _WIDE else ";white-space:nowrap" if name in _NOWRAP else ""
             cells.append(f"<td style='{_CELL}{width}'>{inner}</td>")
         body.append(f"<tr{edge}>{''.join(cells)}</tr>")
     if not body:
@@ -323,9 +325,10 @@ def ladder_html(report: Any, *, title: str = "") -> str:
         label, bg, fg = _STATUS[status]
         body.append(
             f"<tr style='background:{bg}' data-status='{_e(status)}'>"
-            f"<td style='{_CELL}'>{_e(direction)}</td><td style='{_CELL}'><code>{_e(step)}</code></td>"
-            f"<td style='{_CELL};color:{fg};font-weight:700'>{_e(label)}</td>"
-            f"<td style='{_CELL};text-align:right'>{_e(ms)}</td>"
+            f"<td style='{_CELL};white-space:nowrap'>{_e(direction)}</td>"
+            f"<td style='{_CELL};white-space:nowrap'><code>{_e(step)}</code></td>"
+            f"<td style='{_CELL};white-space:nowrap;color:{fg};font-weight:700'>{_e(label)}</td>"
+            f"<td style='{_CELL};white-space:nowrap;text-align:right'>{_e(ms)}</td>"
             f"<td style='{_CELL};min-width:16em;max-width:48em'>{_e(what)}</td>"
             f"<td style='{_CELL};max-width:40em'><code>{_e(said)}</code></td></tr>")
     if not body:
