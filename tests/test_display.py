@@ -158,3 +158,13 @@ def test_ladder_from_live_pairs():
     """The widget's live (direction, rung) pairs draw the same rows as they arrive."""
     rung = Rung(step="greeting", ok=True, ms=4.0, detail="ok", reply="+OK Dovecot ready.")
     assert ladder_rows([("pop3", rung)]) == [("POP3", "greeting", "ok", "4", "ok", "+OK Dovecot ready.")]
+
+
+def test_a_settings_report_shows_itself_as_the_step_table_with_its_text_folded():
+    """SettingsReport in a notebook: FAIL, the coloured steps, the findings table, the text report in <details>."""
+    report = _report()
+    html_text = report._repr_html_()
+    assert html_text.startswith("<div><b style='color:#b00'>FAIL</b> Settings check for smithlaw (other)")
+    assert ladder_html(report) in html_text
+    assert "<details><summary style='cursor:pointer'>plain text (to copy)</summary><pre>" in html_text
+    assert "<img" not in html_text
