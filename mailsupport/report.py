@@ -357,20 +357,26 @@ def plot_report(results: Iterable[TenantResult]):
     """The report's four charts as one matplotlib ``Figure`` (for notebooks)."""
     from matplotlib.figure import Figure
 
+    from .charts import finish_axes, top_of
+
     t = tally(results)
     fig = Figure(figsize=(12, 8), layout="constrained")
     axes = fig.subplots(2, 2)
-    by_check = sorted(t.by_check.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
-    data = (
-        ("Findings by check", by_check),
-        ("Findings by severity", [(str(s), t.by_severity.get(str(s), 0)) for s in _SEVERITIES]),
-        ("SPF DNS lookups per domain (limit 10)", t.spf_bars()),
-        ("Tenants by provider", sorted(t.by_provider.items())),
+    checks = sorted(t.by_check.items(), key=lambda kv: (-kv[1], kv[0]))
+    spf = t.spf_bars()
+    data = (  # title, bars, x label, y label, bars drawn red
+        (f"Findings by check ({top_of(min(20, len(checks)), len(checks), 'checks')})", checks[:20],
+         "findings", "check", ()),
+        ("Findings by severity", [(str(s), t.by_severity.get(str(s), 0)) for s in _SEVERITIES],
+         "findings", "severity", ("critical", "error")),
+        ("SPF DNS lookups per domain (RFC 7208 limit: 10)", spf, "domains", "DNS lookups", (spf[-1][0],)),
+        ("Tenants by provider", sorted(t.by_provider.items()), "tenants", "provider", ()),
     )
-    for ax, (name, bars) in zip(axes.flat, data):
+    for ax, (name, bars, xlabel, ylabel, red) in zip(axes.flat, data):
         labels = [b[0] for b in bars]
-        ax.barh(range(len(bars)), [b[1] for b in bars], color="#4a7ab5")
+        ax.barh(range(len(bars)), [b[1] for b in bars], color=["#d9534f" if b[0] in red else "#4a7ab5" for b in bars])
         ax.set_yticks(range(len(bars)), labels)
         ax.invert_yaxis()
         ax.set_title(name)
+        finish_axes(ax, xlabel=xlabel, ylabel=ylabel, count_axis="x", legend=False)
     return fig

@@ -55,7 +55,7 @@ RECOMMENDED_SIZE: int = 10 * 1000 * 1000
 #: postconf(5) ``message_size_limit`` default.
 POSTFIX_DEFAULT_LIMIT = 10_240_000
 
-_FACTS = "shared/facts/provider-facts.md §3"
+_FACTS = "docs/provider-facts.md §3"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -34,6 +34,7 @@ LAYERS = {
     "mailsupport.signature": 2,
     "mailsupport.sasl": 2,
     "mailsupport.redact": 2,
+    "mailsupport.display": 2,  # pure HTML/text formatting, so any layer's _repr_html_ may use it
     "mailsupport.spf": 2,
     "mailsupport.spf.parse": 2,
     "mailsupport.spf.evaluate": 2,
@@ -59,6 +60,8 @@ LAYERS = {
     "mailsupport.spf.diagnose": 4,
     "mailsupport.report": 5,
     "mailsupport.demo": 5,
+    "mailsupport.charts": 5,
+    "mailsupport.progress": 5,
     "mailsupport.cli": 5,
     "mailsupport.widgets": 5,
     "mailsupport.samples.plots": 5,

@@ -47,9 +47,9 @@ def test_public_names_resolve_and_all_is_complete():
 
 
 def test_import_is_light():
-    """`import mailsupport` and building the CLI parser load no pandas, matplotlib or ipywidgets."""
+    """`import mailsupport` and building the CLI parser load no pandas, matplotlib, ipywidgets or tqdm."""
     code = ("import sys, mailsupport, mailsupport.cli as c; c.build_parser(); "
-            "print(','.join(m for m in ('pandas','matplotlib','ipywidgets','IPython') if m in sys.modules))")
+            "print(','.join(m for m in ('pandas','matplotlib','ipywidgets','IPython','tqdm') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 

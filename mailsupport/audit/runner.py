@@ -298,9 +298,16 @@ def run_audit(paths: Iterable[str | os.PathLike[str]], options: AuditOptions = A
     return summary
 
 
-def audit_paths(paths: Iterable[str | os.PathLike[str]], options: AuditOptions = AuditOptions(),
-                **kw: Any) -> list[TenantResult]:
-    """Audit tenants and return every result, sorted by tenant file (for notebooks and tests)."""
+def audit_paths(paths: Iterable[str | os.PathLike[str]], options: AuditOptions = AuditOptions(), *,
+                on_result: Callable[[TenantResult], None] | None = None, **kw: Any) -> list[TenantResult]:
+    """Audit tenants and return every result, sorted by tenant file (for notebooks and tests);
+    ``on_result`` also sees each result as it finishes (a notebook's progress bar)."""
     out: list[TenantResult] = []
-    run_audit(paths, options, on_result=out.append, **kw)
+
+    def keep(r: TenantResult) -> None:
+        out.append(r)
+        if on_result is not None:
+            on_result(r)
+
+    run_audit(paths, options, on_result=keep, **kw)
     return sorted(out, key=lambda r: r.source)

@@ -3,8 +3,8 @@
 Thin: parse, run :func:`mailsupport.audit.runner.run_audit` (or the Dask engine), then
 render the report from the state file with :mod:`mailsupport.report`. The state file
 (``DIR/audit-state.jsonl`` with ``--out``) gets one JSON line per tenant as it finishes;
-``--resume`` keeps it and skips the tenants in it. Progress goes to stderr, only on a
-terminal. Exit codes: 0 clean, 1 a finding at or above ``--fail-on``, 2 usage or
+``--resume`` keeps it and skips the tenants in it. A progress bar (tenants) goes to stderr,
+only on a terminal and without ``--quiet``. Exit codes: 0 clean, 1 a finding at or above ``--fail-on``, 2 usage or
 configuration error, 3 the run itself failed.
 """
 
@@ -47,31 +47,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--title", default="mailsupport audit", help="title of the HTML report")
     p.add_argument("--notebook", type=Path, metavar="OUT.ipynb",
                    help="instead, execute the audit notebook with these paths and checks and save it here")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar (shown on stderr only on a terminal)")
     p.set_defaults(func=_run)
 
 
-class _Progress:
-    """A one-line counter on stderr, only when stderr is a terminal."""
+class _Counter:
+    """The ``on_result`` callback: one tick of the bar per tenant, and how many had errors."""
 
-    def __init__(self, total: int | None) -> None:
-        self.total = total
-        self.done = 0
+    def __init__(self, bar) -> None:
+        self.bar = bar
         self.bad = 0
 
     def __call__(self, result) -> None:
         from ..model import Severity
 
-        self.done += 1
         if result.worst is not None and result.worst >= Severity.ERROR:
             self.bad += 1
-        if self.done % 10 == 0 or self.done == self.total:
-            of = f"/{self.total}" if self.total else ""
-            sys.stderr.write(f"\raudit: {self.done}{of} tenants, {self.bad} with errors ")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.done:
-            sys.stderr.write("\n")
+            self.bar.note(f"{self.bad} with errors")
+        self.bar.update(1)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -118,17 +111,18 @@ def _run(args: argparse.Namespace) -> int:
         state_path = Path(tmp.name) / STATE_NAME
     try:
         skip = read_state(state_path) if args.resume else set()
-        progress = _Progress(sum(1 for _ in iter_paths(args.paths))) if sys.stderr.isatty() else None
-        with state_path.open("a" if args.resume else "w", encoding="utf-8") as state:
-            kw = dict(state=state, skip=skip, on_result=progress)
+        from ..progress import progress
+
+        bar = progress(total=lambda: sum(1 for _ in iter_paths(args.paths)), unit="tenants", desc="audit",
+                       quiet=args.quiet)
+        with bar, state_path.open("a" if args.resume else "w", encoding="utf-8") as state:
+            kw = dict(state=state, skip=skip, on_result=_Counter(bar))
             if args.engine == "dask":
                 from ..audit.dask_engine import run_audit_dask
 
                 run_audit_dask(args.paths, options, scheduler=args.scheduler, **kw)
             else:
                 run_audit(args.paths, options, **kw)
-        if progress is not None:
-            progress.close()
         worst = _write_report(args, state_path, iter_results)
     finally:
         if tmp is not None:

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
-from typing import Sequence
 
 from ..errors import ConfigError
 
-__all__ = ["register", "build_tenant"]
+__all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,43 +38,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fail-on", default="error", metavar="LEVEL",
                    help="exit 1 when a finding is at least this severe (info|warning|error|critical|never)")
     p.set_defaults(func=_run)
-
-
-def build_tenant(*, tenant_file: str | None = None, domains: Sequence[str] = (), mailbox: str | None = None,
-                 aliases: Sequence[str] = (), users: Sequence[str] = (), provider: str | None = None,
-                 header: str | None = None):
-    """A :class:`~mailsupport.config.Tenant` from a file and/or command-line values (flags win)."""
-    from ..config import Inbound, MailboxKind, Provider, Tenant, User, load_tenant
-
-    tenant = load_tenant(tenant_file) if tenant_file else Tenant(org_key="sample")
-    alias_pairs = []
-    for item in aliases:
-        addr, sep, user = item.partition("=")
-        if not sep or "@" not in addr or "@" not in user:
-            raise ConfigError(f"expected ADDR=USER with two addresses, got {item!r}", path="--alias")
-        alias_pairs.append((addr.strip(), user.strip()))
-    by_user = {u.address.lower(): u for u in tenant.users}
-    for u in users:
-        by_user.setdefault(u.strip().lower(), User(address=u.strip()))
-    for addr, user in alias_pairs:
-        current = by_user.get(user.lower(), User(address=user))
-        by_user[user.lower()] = replace(current, aliases=current.aliases + (addr,))
-    inbound = tenant.inbound
-    if mailbox or domains or header:
-        if inbound is None and not mailbox:
-            raise ConfigError("give --catch-all-mailbox (or a tenant file with an inbound mailbox)",
-                              path="--catch-all-mailbox")
-        base = inbound or Inbound(address=mailbox, kind=MailboxKind.CATCH_ALL)
-        inbound = replace(base, address=mailbox or base.address, kind=MailboxKind.CATCH_ALL,
-                          catch_all_domains=tuple(d.lower() for d in domains) or base.catch_all_domains,
-                          catch_all_header=header or base.catch_all_header)
-    prov = tenant.provider
-    if provider:
-        try:
-            prov = Provider(provider.lower())
-        except ValueError:
-            prov = Provider.OTHER
-    return replace(tenant, users=tuple(by_user.values()), inbound=inbound, provider=prov)
 
 
 def _text(result, out) -> None:
@@ -105,6 +66,7 @@ def _run(args: argparse.Namespace) -> int:
     import json
 
     from ..diagnose.sample import diagnose_sample
+    from ..diagnose.tenant import build_tenant
     from ..model import Severity
 
     fail_on = None if args.fail_on.lower() == "never" else Severity.parse(args.fail_on)

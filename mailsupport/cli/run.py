@@ -3,7 +3,8 @@
 ``--once`` prints one JSON summary (fetched, routed per kind, forwarded as failed, deleted,
 skipped as already seen, kept on the server, errors, and the send pass) and exits 0 when the
 poll met no error, 3 when it did. ``--every 300`` polls like the product (every 5 minutes),
-printing one JSON line per poll, until Ctrl-C. The store (Maildir + SQLite index) defaults to
+printing one JSON line per poll, until Ctrl-C (on a terminal a bar on stderr counts the
+polls; ``--quiet`` hides it). The store (Maildir + SQLite index) defaults to
 ``./mailsupport-store/<org key>``. Thin: parses, calls :func:`mailsupport.pipeline.run_once`,
 prints; imports the library lazily (never the sandbox).
 """
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--store", type=Path, metavar="DIR", help="store directory (default ./mailsupport-store/ORGKEY)")
     p.add_argument("--accept-listing-change", action="store_true",
                    help="fetch even if the mailbox lists far more or fewer messages than the last poll left")
+    p.add_argument("--quiet", "-q", action="store_true", help="with --every: no progress bar on the terminal")
     p.set_defaults(func=_run)
 
 
@@ -48,11 +50,16 @@ def _run(args: argparse.Namespace) -> int:
             summary = run_once(tenant, store, policy=policy)
             print(json.dumps(summary, indent=2, sort_keys=True))
             return 3 if summary["errors"] or summary["send"]["errors"] else 0
+        from ..progress import progress
+
+        bar = progress(unit="polls", desc="run", quiet=args.quiet)  # polls, on stderr, only on a terminal
         try:
             while True:
                 started = time.monotonic()
                 summary = run_once(tenant, store, policy=policy)
-                print(json.dumps(summary, sort_keys=True), flush=True)
+                bar.write(json.dumps(summary, sort_keys=True))
+                bar.update(1, note=f"last poll fetched {summary.get('fetched', 0)}")
                 time.sleep(max(0.0, args.every - (time.monotonic() - started)))
         except KeyboardInterrupt:
+            bar.close()
             return 0

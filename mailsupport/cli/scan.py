@@ -68,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-message-mb", type=_megabytes, default=None, metavar="MB",
                    help="per-message cap in MiB (default 256): a bigger message is a row with its problem, "
                         "never read into memory; see docs/limits.md")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar (shown on stderr only on a terminal)")
     p.set_defaults(func=_run)
 
 
@@ -252,7 +253,8 @@ def _copy_numbered(name: str, out: IO[str], fmt: str, head: str, base: int) -> N
 
 
 def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool,
-              max_message_bytes: int | None = None) -> tuple[int, int] | None:
+              max_message_bytes: int | None = None,
+              track: Callable[..., Iterable] | None = None) -> tuple[int, int] | None:
     """Scan a big mbox in ``jobs`` processes; ``None`` when it is not worth it (small, not an mbox, no fork).
 
     The mbox is cut at ``From `` lines into ``jobs`` byte ranges (:func:`mbox_split_points`). This
@@ -260,6 +262,8 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool,
     write the rows of one later range to a temporary file, numbered from 1 and without their
     source and position (:func:`_write_worker_rows`); the files are then copied out in order with
     those put back (:func:`_copy_numbered`), so the output is exactly what one process writes.
+    ``track(summaries, scale=...)`` may wrap this process's range (the progress bar): the
+    ranges are scanned at once, so its share of the file stands for the whole.
     """
     from pathlib import Path
 
@@ -304,8 +308,10 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool,
                     os._exit(status)
             children.append((pid, name))
         try:
-            n, problems = _write_rows(scan_mbox(p, start=ranges[0][0], end=ranges[0][1], max_message_bytes=cap),
-                                      fmt, out, first=first)
+            own = scan_mbox(p, start=ranges[0][0], end=ranges[0][1], max_message_bytes=cap)
+            if track is not None:
+                own = track(own, scale=(points[-1] - points[0]) / max(1, ranges[0][1] - ranges[0][0]))
+            n, problems = _write_rows(own, fmt, out, first=first)
         except BaseException:
             # the output went away (a closed pipe) or the scan failed: the workers' rows are not wanted
             import signal
@@ -328,6 +334,7 @@ def _parallel(path: str, fmt: str, jobs: int, out: IO[str], *, first: bool,
 
 def _run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
+    from ..progress import scan_progress
     from ..samples import DEFAULT_LIMITS, ReadLimits, scan, scan_pop3
 
     if not args.paths and not args.pop3:
@@ -339,7 +346,8 @@ def _run(args: argparse.Namespace) -> int:
         if tenant.inbound is None:
             raise ConfigError("the tenant has no inbound mailbox to read", path="inbound", source=args.pop3)
         settings = tenant.inbound.server
-    out = sys.stdout
+    bar = scan_progress(args.paths, quiet=args.quiet)  # bytes, on stderr, only on a terminal
+    out = bar.guard(sys.stdout)
     fmt = args.format
     jobs = args.jobs if args.jobs is not None else min(os.cpu_count() or 1, 4)
     limits = DEFAULT_LIMITS if args.max_message_mb is None else ReadLimits(max_message_bytes=args.max_message_mb)
@@ -351,9 +359,11 @@ def _run(args: argparse.Namespace) -> int:
         out.write("  ".join(name.ljust(w) for name, w in _TABLE).rstrip() + "\n")
     n = problems = 0
     for path in args.paths:
-        done = _parallel(str(path), fmt, jobs, out, first=(n == 0), max_message_bytes=limits.max_message_bytes)
+        done = _parallel(str(path), fmt, jobs, out, first=(n == 0), max_message_bytes=limits.max_message_bytes,
+                         track=bar.track)
         if done is None:
-            done = _write_rows(scan(path, limits=limits), fmt, out, first=(n == 0))
+            done = _write_rows(bar.track(scan(path, limits=limits)), fmt, out, first=(n == 0))
+        bar.path_done()
         n += done[0]
         problems += done[1]
     if settings is not None:
@@ -364,4 +374,5 @@ def _run(args: argparse.Namespace) -> int:
         out.write("\n]\n")
     elif fmt == "table":
         out.write(f"{n} message(s), {problems} with problems\n")
+    bar.close()
     return 0

@@ -189,7 +189,7 @@ def _findings(total: int, rows: tuple[HeaderRow, ...], recommended: str | None, 
         out.append(Finding(
             check="catchall.header-missing", severity=Severity.ERROR, subject=subject,
             summary=f"No candidate header routes any of the {total} messages to a matter, alias or user.",
-            remedy=fix, reference="shared/facts/provider-facts.md §1",
+            remedy=fix, reference="docs/provider-facts.md §1",
             detail="Every header is missing, names only the catch-all mailbox, or names unknown addresses.",
             evidence=tuple((r.header, f"carries {r.carries}, mailbox {r.mailbox}, failed {r.failed}")
                            for r in rows)))
@@ -210,7 +210,7 @@ def _findings(total: int, rows: tuple[HeaderRow, ...], recommended: str | None, 
         remedy = f"Change the catch-all header from {cur.header} to {recommended}."
     out.append(Finding(
         check="catchall.header-choice", severity=sev, subject=subject, summary=summary, remedy=remedy,
-        reference="shared/facts/provider-facts.md §1",
+        reference="docs/provider-facts.md §1",
         detail=(f"Messages {recommended} does not file to a real target: {_list(best.misrouted)}"
                 if best.misrouted else f"{recommended} files every message of the sample."),
         evidence=(("recommended", recommended), ("current", current or "")) + others))

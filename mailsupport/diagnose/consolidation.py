@@ -33,7 +33,7 @@ OPTIONS = ("route messages whose To/Cc name several tenant addresses by To/Cc as
            "host the catch-all on a server that keeps one copy per envelope recipient "
            "(e.g. Postfix virtual alias with X-Original-To), not on Google")
 
-_REF = "shared/facts/provider-facts.md §2"
+_REF = "docs/provider-facts.md §2"
 _REMEDY = "Options: " + "; or ".join(OPTIONS) + "."
 
 

@@ -47,11 +47,23 @@ from ..config import Tenant, parse_tenant, tenant_to_dict
 from ..errors import ConfigError, StoreError
 from ..model import Secret
 
-__all__ = ["SECRET_KEYS", "Draft", "DraftStore", "FieldChange", "diff_settings", "split_secrets", "merge_secrets"]
+__all__ = ["SECRET_KEYS", "Draft", "DraftStore", "FieldChange", "diff_settings", "split_secrets", "merge_secrets",
+           "default_drafts_dir"]
 
 #: Keys whose values are secrets wherever they appear in the settings mapping.
 SECRET_KEYS = frozenset({"password", "oauth_token"})
 _SLUG = re.compile(r"[^a-z0-9-]+")
+
+
+def default_drafts_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The fixed folder drafts are kept in when none is given, so a re-run finds them again:
+    ``$XDG_STATE_HOME/mailsupport/drafts`` (XDG Base Directory spec: state that should persist
+    between restarts), else ``~/.local/state/mailsupport/drafts``. :class:`DraftStore` creates
+    it owner-only (0700) on first use."""
+    env = os.environ if environ is None else environ
+    state = env.get("XDG_STATE_HOME", "")
+    base = Path(state) if state and os.path.isabs(state) else Path(env.get("HOME") or Path.home()) / ".local" / "state"
+    return base / "mailsupport" / "drafts"
 
 
 def _slug(org_key: Any) -> str:

@@ -2,7 +2,8 @@
 per direction, and the whole :class:`SettingsReport`, with plain-text and JSON renderings.
 
 Pure (layer 2 values): no sockets, no clock, no environment. Must not import the probes,
-the sandbox or any presentation library. Secrets never reach these values: the probes write
+the sandbox or any presentation library (the notebook display uses the pure string builders
+of :mod:`mailsupport.display`). Secrets never reach these values: the probes write
 ``PASS ***`` and never the token.
 """
 
@@ -154,12 +155,18 @@ class SettingsReport:
 
 
     def _repr_html_(self) -> str:
-        """Notebook display: the text report, every value HTML-escaped."""
+        """Notebook display: PASS/FAIL, the coloured step table, the findings, and the text
+        report folded below for copying; every value HTML-escaped (:mod:`mailsupport.display`)."""
         import html
 
+        from ..display import findings_html, ladder_html
+
         colour = "#070" if self.ok else "#b00"
-        return (f"<div><b style='color:{colour}'>{'PASS' if self.ok else 'FAIL'}</b>"
-                f"<pre>{html.escape(self.format_text())}</pre></div>")
+        title = f"Settings check for {self.org_key} ({self.provider})"
+        return (f"<div><b style='color:{colour}'>{'PASS' if self.ok else 'FAIL'}</b> {html.escape(title)}"
+                + ladder_html(self) + (findings_html(self.findings) if self.findings else "")
+                + "<details><summary style='cursor:pointer'>plain text (to copy)</summary>"
+                f"<pre>{html.escape(self.format_text())}</pre></details></div>")
 
 
 def format_rung(r: Rung) -> str:

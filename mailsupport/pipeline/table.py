@@ -1,17 +1,20 @@
-"""Routing decisions as rows and as a pandas table (for the notebook and reports).
+"""Routing decisions as rows, as a table that shows everything, and as a pandas table.
 
-Owns :func:`decision_rows` (plain dicts, no pandas) and :func:`decisions_frame` (imports
-pandas inside the function so ``import mailsupport`` stays fast). Reads the store only;
-must not import the clients, the sandbox or the CLI.
+Owns :func:`decision_rows` (plain dicts, no pandas), :func:`decisions_table` (a
+:class:`~mailsupport.display.Table`: every reason whole, each trace an expandable list of
+the router's steps) and :func:`decisions_frame` (imports pandas inside the function so
+``import mailsupport`` stays fast). Reads the store only; must not import the clients, the
+sandbox or the CLI.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..display import Table
 from ..store import Store
 
-__all__ = ["DECISION_COLUMNS", "decision_rows", "decisions_frame"]
+__all__ = ["DECISION_COLUMNS", "decision_rows", "decisions_table", "decisions_frame"]
 
 DECISION_COLUMNS = ("message", "source", "uidl", "kind", "target", "reason", "trace")
 
@@ -26,6 +29,19 @@ def decision_rows(store: Store) -> list[dict[str, Any]]:
                      "kind": d["kind"], "target": d["target"], "reason": d["reason"],
                      "trace": " | ".join(str(s) for s in steps)})
     return rows
+
+
+def decisions_table(store: Store, *, title: str = "Routing decisions") -> Table:
+    """One row per stored message (message, source, kind, target, reason, trace); the trace is
+    the router's steps, drawn as a closed, numbered list."""
+    rows = []
+    for d in store.decisions():
+        trace = d["trace"]
+        steps = trace.get("trace", []) if isinstance(trace, dict) else trace
+        rows.append((d["message"], d["source"], d["kind"], d["target"], d["reason"],
+                     tuple(str(s) for s in steps or ())))
+    return Table(columns=("message", "source", "kind", "target", "reason", "trace"), rows=tuple(rows),
+                 title=title, expand=(("trace", "steps"),))
 
 
 def decisions_frame(store: Store):

@@ -188,6 +188,11 @@ class Sandbox:
         self._servers.clear()
         self._cleanup()
 
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop` (its servers answer)."""
+        return self._loop is not None
+
     def __enter__(self) -> "Sandbox":
         return self.start() if self._loop is None else self
 

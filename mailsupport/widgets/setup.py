@@ -4,15 +4,20 @@ It mirrors the product's Admin > Email > Email Setup page (help page, Steps 1-4)
 dropdown (Outbound only, Microsoft Office 365, Microsoft Exchange Server, Gmail/Google Apps,
 Other) that shows exactly the fields that provider needs (:data:`mailsupport.config.PRESETS`),
 the download-then-delete confirmation, signature and disclaimer, and the failed-emails
-address. "Test & save" first keeps the settings as a draft
-(:class:`~mailsupport.doctor.drafts.DraftStore`), then runs the connection doctor and draws
-the ladder as it runs; a failed test keeps the draft with its report, and the differences
-from the last passing settings are shown.
+address. Office 365 and Gmail also offer OAuth2: "Sign in with" switches the password field
+for an access-token field (XOAUTH2), and Office 365 says that password (basic) sign-in is off.
+"Test & save" first keeps the settings as a draft
+(:class:`~mailsupport.doctor.drafts.DraftStore`, by default in the fixed folder of
+:func:`~mailsupport.doctor.drafts.default_drafts_dir`, so running the notebook again brings
+the draft back), then runs the connection doctor and draws it as a coloured step table as
+it runs (:func:`mailsupport.display.ladder_html`; the plain-text ladder stays below, folded,
+for copying); a failed test keeps the draft with its report, and the differences from the
+last passing settings are shown. Changing the provider clears the previous test's results.
 
-Composed widget (DESIGN §6): private children, ``layout`` (the displayed box), ``value``
-(the settings, secrets as :class:`~mailsupport.model.Secret`). Callbacks catch and show
-their errors inside the widget; every rendered value is HTML-escaped; a kept password is
-never sent back to the browser (the field stays empty and the kept secret is reused).
+Composed widget: private children, ``layout`` (the displayed box), ``value`` (the settings,
+secrets as :class:`~mailsupport.model.Secret`). Callbacks catch and show their errors inside
+the widget; every rendered value is HTML-escaped; a kept password or token is never sent
+back to the browser (the field stays empty and the kept secret is reused).
 
 Layer 5 (presentation): imports ipywidgets at module level, so only import this module
 explicitly (``mailsupport/__init__`` never does). Must not import the sandbox.
@@ -28,17 +33,32 @@ from typing import Any, Callable, Mapping
 import ipywidgets as w
 
 from ..config import PRESETS, Provider
-from ..doctor.drafts import DraftStore, diff_settings, merge_secrets, split_secrets
+from ..display import findings_html, ladder_html
+from ..doctor.drafts import DraftStore, default_drafts_dir, diff_settings, merge_secrets, split_secrets
 from ..doctor.ladder import check_settings
 from ..doctor.preflight import preflight_data
 from ..doctor.report import Rung, SettingsReport, format_rung
 from ..model import Finding, Secret, Severity
 
-__all__ = ["EmailSetup", "PROVIDER_CHOICES", "visible_fields", "render_findings_html", "sandbox_overrides"]
+__all__ = ["EmailSetup", "PROVIDER_CHOICES", "AUTH_CHOICES", "OAUTH_PROVIDERS", "visible_fields",
+           "render_findings_html", "sandbox_overrides", "sandbox_profile"]
 
 #: The dropdown, in the help page's order.
 PROVIDER_CHOICES = tuple((PRESETS[p].label, p.value) for p in (
     Provider.OUTBOUND_ONLY, Provider.OFFICE365, Provider.EXCHANGE, Provider.GMAIL, Provider.OTHER))
+#: How the mailbox signs in, for the providers that take OAuth2 (XOAUTH2) access tokens.
+AUTH_CHOICES = (("Password (or app password)", "password"), ("OAuth2 access token", "oauth2"))
+OAUTH_PROVIDERS = ("office365", "gmail")
+#: What the form says under "Sign in with", per provider.
+_AUTH_NOTES = {
+    "office365": ("Microsoft has switched off password (basic) sign-in for POP on Exchange Online since "
+                  "1 October 2022 and is retiring it for SMTP AUTH: a correct password is still refused. "
+                  "Choose <b>OAuth2 access token</b> and paste a token issued for this mailbox (XOAUTH2)."),
+    "gmail": ("Google refuses the account password since 30 September 2024: use an app password "
+              "(with 2-Step Verification) or choose <b>OAuth2 access token</b> (XOAUTH2)."),
+}
+#: The sandbox profile that stands in for each provider's servers.
+_PROFILES = {"office365": "office365", "gmail": "gmail"}
 
 # field path -> (label, kind); kind: text | password | port | tls | checkbox | area
 _FIELDS: dict[str, tuple[str, str]] = {
@@ -54,6 +74,7 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "inbound.server.tls": ("TLS", "tls"),
     "inbound.server.username": ("User name", "text"),
     "inbound.server.password": ("Password", "password"),
+    "inbound.server.oauth_token": ("OAuth2 access token", "password"),
     "inbound.kind": ("This is a wildcard/catch-all mailbox", "checkbox"),
     "inbound.confirm_download_then_delete": (
         "I understand every email already in this mailbox will be downloaded, then deleted", "checkbox"),
@@ -64,13 +85,17 @@ _FIELDS: dict[str, tuple[str, str]] = {
 _COMMON = ("division_signature", "disclaimer", "failed_email_address")
 
 
-def visible_fields(provider: Provider | str) -> tuple[str, ...]:
+def visible_fields(provider: Provider | str, auth: str = "password") -> tuple[str, ...]:
     """The field paths the form shows for ``provider``: the preset's required fields (with the
-    TLS mode next to every port), the confirmation checkbox when mail is fetched, and the
-    signature, disclaimer and failed-emails address (help page, Steps 2-4)."""
+    TLS mode next to every port; the access token instead of the password when ``auth`` is
+    ``"oauth2"`` for Office 365 or Gmail), the confirmation checkbox when mail is fetched, and
+    the signature, disclaimer and failed-emails address (help page, Steps 2-4)."""
     preset = PRESETS[Provider(provider)]
+    oauth = auth == "oauth2" and preset.provider.value in OAUTH_PROVIDERS
     out: list[str] = []
     for path in preset.required:
+        if oauth and path == "inbound.server.password":
+            path = "inbound.server.oauth_token"
         out.append(path)
         if path.endswith(".server.port"):
             out.append(path.replace(".port", ".tls"))
@@ -83,18 +108,18 @@ def visible_fields(provider: Provider | str) -> tuple[str, ...]:
 
 
 def render_findings_html(findings: tuple[Finding, ...] | list[Finding]) -> str:
-    """Findings as an escaped HTML list: severity, summary, what to do, the server's words."""
+    """Findings as the shared escaped table (:func:`mailsupport.display.findings_html`):
+    severity colour, summary, what to do, the server's words among the evidence."""
     if not findings:
         return "<p>No problems found.</p>"
-    items = []
-    for f in findings:
-        said = dict(f.evidence).get("server said", "")
-        items.append(
-            f"<li><b>{html.escape(str(f.severity))}</b> <code>{html.escape(f.check)}</code>: "
-            f"{html.escape(f.summary)}"
-            + (f"<br>Server said: <code>{html.escape(said)}</code>" if said else "")
-            + (f"<br>What to do: {html.escape(f.remedy)}" if f.remedy else "") + "</li>")
-    return "<ul>" + "".join(items) + "</ul>"
+    return findings_html(findings)
+
+
+def sandbox_profile(provider: Provider | str) -> str:
+    """The sandbox profile standing in for ``provider``'s servers: ``office365`` and ``gmail``
+    answer like those services (basic sign-in refused, app passwords, XOAUTH2); every other
+    provider gets ``postfix`` (a self-hosted Postfix + Dovecot)."""
+    return _PROFILES.get(Provider(provider).value, "postfix")
 
 
 def sandbox_overrides(sandbox: Any) -> dict[str, Any]:
@@ -136,17 +161,20 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 class EmailSetup:
     """The Email Setup form (see the module docstring).
 
-    ``store`` keeps drafts; ``org_key`` names the tenant; ``overrides`` (tenant-file shape,
+    ``store`` keeps drafts (default: a :class:`DraftStore` in
+    :func:`~mailsupport.doctor.drafts.default_drafts_dir`); ``org_key`` names the tenant;
+    ``provider`` and ``auth`` (``"password"`` or ``"oauth2"``) are the first choices shown
+    (a kept draft's win); ``overrides`` (tenant-file shape,
     e.g. ``{"inbound": {"server": {"host": "127.0.0.1", "port": 50110, "ca_file": ...}}}``)
     is merged into the settings before testing, so a provider's form can be tested against
     the sandbox standing in for the provider's servers; ``dns`` and ``timeout`` are passed to
     :func:`~mailsupport.doctor.check_settings`; ``now`` returns the time for the draft.
     """
 
-    def __init__(self, *, store: DraftStore, org_key: str = "typed", provider: str = "office365",
-                 overrides: Mapping[str, Any] | None = None, dns: Any = None, timeout: float | None = None,
-                 now: Callable[[], datetime] | None = None) -> None:
-        self._store = store
+    def __init__(self, *, store: DraftStore | None = None, org_key: str = "typed",
+                 provider: Provider | str = "office365", auth: str = "password", overrides: Mapping[str, Any] | None = None, dns: Any = None,
+                 timeout: float | None = None, now: Callable[[], datetime] | None = None) -> None:
+        self._store = store if store is not None else DraftStore(default_drafts_dir())
         self._org_key = org_key
         self._overrides = dict(overrides or {})
         self._dns = dns
@@ -154,21 +182,32 @@ class EmailSetup:
         self._now = now or (lambda: datetime.now(timezone.utc))
         self._kept_secrets: dict[str, Secret] = {}
         self.report: SettingsReport | None = None
-        self._provider = w.Dropdown(options=PROVIDER_CHOICES, value=provider, description="Provider")
+        self._live: list[tuple[str, Rung]] = []
+        provider = str(getattr(provider, "value", provider))
+        known = {v for _, v in PROVIDER_CHOICES}  # a tenant file's "sandbox" provider is shown as Other
+        self._provider = w.Dropdown(options=PROVIDER_CHOICES, value=provider if provider in known else "other",
+                                    description="Provider")
+        self._auth = w.ToggleButtons(options=AUTH_CHOICES, value=auth, description="Sign in with",
+                                     style={"description_width": "14em", "button_width": "16em"})
+        self._auth_note = w.HTML()
         self._inputs: dict[str, w.Widget] = {path: self._make(path, label, kind)
                                              for path, (label, kind) in _FIELDS.items()}
         self._fields_box = w.VBox()
         self._button = w.Button(description="Test & save", button_style="primary", icon="plug")
         self._status = w.HTML()
-        self._ladder = w.Output(layout=w.Layout(border="1px solid #ccc", min_height="2em"))
+        self._steps = w.HTML()  # the connection test as a coloured step table, drawn as it runs
+        self._ladder = w.Output(layout=w.Layout(min_height="2em"))  # the same as plain text, to copy
+        self._text = w.Accordion(children=[self._ladder], titles=("Connection test as plain text (to copy)",),
+                                 selected_index=None)
         self._result = w.HTML()
         self._provider.observe(self._on_provider, names="value")
+        self._auth.observe(self._on_provider, names="value")
         self._button.on_click(self._on_click)
         self._last_good_button = w.Button(description="Use last good settings", icon="undo")
         self._last_good_button.on_click(self._on_last_good)
-        self.layout = w.VBox([w.HTML("<h3>Email Setup</h3>"), self._provider, self._fields_box,
-                              w.HBox([self._button, self._last_good_button]), self._status, self._ladder,
-                              self._result])
+        self.layout = w.VBox([w.HTML("<h3>Email Setup</h3>"), self._provider, self._auth, self._auth_note,
+                              self._fields_box, w.HBox([self._button, self._last_good_button]), self._status,
+                              self._steps, self._text, self._result])
         self._restore()
         self._show_fields()
 
@@ -204,6 +243,8 @@ class EmailSetup:
         provider = data.get("provider")
         if provider in {v for _, v in PROVIDER_CHOICES}:
             self._provider.value = provider
+        if self._provider.value in OAUTH_PROVIDERS:
+            self._auth.value = "oauth2" if _get_path(data, "inbound.server.oauth_token") else "password"
         self._kept_secrets = {}
         for path, widget in self._inputs.items():
             value = _get_path(data, path)
@@ -244,23 +285,41 @@ class EmailSetup:
 
     def _on_provider(self, change: Mapping[str, Any]) -> None:
         try:
+            self.clear_results()
             self._show_fields()
         except Exception as exc:  # JupyterLab hides callback errors: show them here
             self._status.value = f"<p style='color:#b00'>Error: {html.escape(str(exc))}</p>"
 
+    def clear_results(self) -> None:
+        """Forget the last test's report, steps, text and findings (they were for other settings)."""
+        self.report = None
+        self._live = []
+        self._status.value = ""
+        self._steps.value = ""
+        self._ladder.outputs = ()
+        self._result.value = ""
+
     def _show_fields(self) -> None:
-        self._fields_box.children = [self._inputs[p] for p in visible_fields(self._provider.value)]
+        provider = self._provider.value
+        oauth = provider in OAUTH_PROVIDERS
+        self._auth.layout.display = None if oauth else "none"
+        self._auth_note.value = (f"<p style='margin:.2em 0 .4em 14em;max-width:40em'>{_AUTH_NOTES[provider]}</p>"
+                                 if oauth else "")
+        self._fields_box.children = [self._inputs[p] for p in self.visible]
 
     # -- value ----------------------------------------------------------------------
     @property
     def visible(self) -> tuple[str, ...]:
-        """The field paths shown for the current provider."""
-        return visible_fields(self._provider.value)
+        """The field paths shown for the current provider and sign-in choice."""
+        return visible_fields(self._provider.value, self._auth.value)
 
     def set_field(self, path: str, value: Any) -> None:
-        """Set one field by its path (for scripts and headless tests)."""
+        """Set one field by its path (for scripts and headless tests); ``provider`` and ``auth``
+        set the provider dropdown and the sign-in choice."""
         if path == "provider":
             self._provider.value = value
+        elif path == "auth":
+            self._auth.value = value
         else:
             self._inputs[path].value = value
 
@@ -291,6 +350,8 @@ class EmailSetup:
 
     # -- Test & save ----------------------------------------------------------------
     def _on_rung(self, direction: str, rung: Rung) -> None:
+        self._live.append((direction, rung))
+        self._steps.value = ladder_html(self._live, title="Connection test")
         self._ladder.append_stdout(f"{direction.upper()}{format_rung(rung)}\n")
 
     def test_and_save(self) -> SettingsReport | None:
@@ -299,8 +360,8 @@ class EmailSetup:
         typed = self._typed_settings()
         self._store.save_draft(typed, now=self._now())  # nothing lost: kept before any test
         settings = _merge(json.loads(json.dumps(typed)), self._overrides)
+        self.clear_results()
         self._status.value = "<p>Draft saved. Testing the connection...</p>"
-        self._ladder.outputs = ()
         tenant, pre = preflight_data(settings)
         if tenant is None:
             self._store.record_result(self._org_key, {"ok": False, "findings": [f.to_dict() for f in pre]},
@@ -311,6 +372,7 @@ class EmailSetup:
             return None
         report = check_settings(tenant, dns=self._dns, timeout=self._timeout, on_rung=self._on_rung)
         self.report = report
+        self._steps.value = ladder_html(report, title="Connection test")  # adds skipped and not-reached steps
         self._store.record_result(tenant.org_key, report, now=self._now())
         if report.ok:
             self._status.value = "<p><b>Test passed.</b> Settings saved as the last good settings.</p>"
@@ -353,6 +415,11 @@ class EmailSetup:
     def ladder_text(self) -> str:
         """The ladder lines written so far (plain text)."""
         return "".join(o.get("text", "") for o in self._ladder.outputs)
+
+    @property
+    def steps_html(self) -> str:
+        """The coloured step table's HTML (empty before a test and after the provider changed)."""
+        return self._steps.value
 
     @property
     def status_html(self) -> str:

@@ -131,3 +131,113 @@ def test_callback_errors_are_shown_inside_the_widget(tmp_path):
     form.click()
     assert "could not run" in form.status_html and "AttributeError" in form.status_html
     assert store.draft("smithlaw").data["inbound"]["address"] == USER
+
+
+def test_a_rerun_restores_the_draft_from_the_default_folder(sb, tmp_path, monkeypatch):
+    """Without a store the form keeps drafts in $XDG_STATE_HOME/mailsupport/drafts (0700); a new form finds them."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    sb.set_profile("office365")
+    first = EmailSetup(org_key="smithlaw", provider="office365", overrides=_overrides(sb), timeout=3)
+    _fill(first)
+    first.set_field("division_signature", "Kind regards, Smith Law")
+    first.click()
+    folder = tmp_path / "state" / "mailsupport" / "drafts"
+    assert (folder / "smithlaw" / "draft.json").is_file()
+    assert folder.stat().st_mode & 0o777 == 0o700
+    again = EmailSetup(org_key="smithlaw", overrides=_overrides(sb), timeout=3)  # the notebook run again
+    assert "restored" in again.status_html
+    assert again.value["division_signature"] == "Kind regards, Smith Law"
+    assert again.value["inbound"]["server"]["password"] == Secret(PASSWORD)
+    assert again._inputs["inbound.server.password"].value == ""
+
+
+def test_default_drafts_folder_follows_xdg_state_home():
+    """$XDG_STATE_HOME when absolute, else ~/.local/state (a relative value is ignored, as the XDG spec says)."""
+    from pathlib import Path
+
+    from mailsupport.doctor.drafts import default_drafts_dir
+
+    assert default_drafts_dir({"XDG_STATE_HOME": "/srv/state", "HOME": "/home/a"}) == \
+        Path("/srv/state/mailsupport/drafts")
+    assert default_drafts_dir({"XDG_STATE_HOME": "rel", "HOME": "/home/a"}) == \
+        Path("/home/a/.local/state/mailsupport/drafts")
+    assert default_drafts_dir({"HOME": "/home/a"}) == Path("/home/a/.local/state/mailsupport/drafts")
+
+
+def test_the_step_table_colours_each_rung(sb, tmp_path):
+    """Office 365 with a password: green rungs up to a red POP3 and SMTP auth, 'final' not reached; the text stays too."""
+    import re
+
+    sb.set_profile("office365")
+    form = EmailSetup(store=DraftStore(tmp_path), org_key="smithlaw", provider="office365", overrides=_overrides(sb),
+                      timeout=3)
+    _fill(form)
+    form.click()
+    rows = re.findall(r"<tr style='background:(#[0-9a-f]+)' data-status='([^']*)'><td[^>]*>([^<]*)</td>"
+                      r"<td[^>]*><code>([^<]*)</code>", form.steps_html)
+    by_step = {(d, step): (colour, status) for colour, status, d, step in rows}
+    assert by_step[("POP3", "greeting")] == ("#dff0d8", "ok")
+    assert by_step[("POP3", "auth")] == ("#f2dede", "fail")
+    assert by_step[("SMTP", "auth")] == ("#f2dede", "fail")
+    assert by_step[("POP3", "final")][1] == by_step[("SMTP", "final")][1] == "not reached"
+    assert "basic authentication is disabled" in form.steps_html  # the server's words, in its row
+    assert "POP3  FAIL auth" in form.ladder_text  # the text wall, for copying
+    assert PASSWORD not in form.steps_html
+
+
+def test_changing_the_provider_clears_the_last_results(sb, tmp_path):
+    """Results of a test belong to its settings: a new provider empties report, steps, text and findings."""
+    sb.set_profile("office365")
+    form = EmailSetup(store=DraftStore(tmp_path), org_key="smithlaw", provider="office365", overrides=_overrides(sb),
+                      timeout=3)
+    _fill(form)
+    form.click()
+    assert form.report is not None and form.steps_html and form.result_html and form.ladder_text
+    form.set_field("provider", "gmail")
+    assert form.report is None
+    assert (form.steps_html, form.result_html, form.ladder_text, form.status_html) == ("", "", "", "")
+    assert DraftStore(tmp_path).draft("smithlaw") is not None  # what was typed is still kept
+
+
+@pytest.mark.parametrize("provider,auth,shown,hidden", [
+    ("office365", "oauth2", "inbound.server.oauth_token", "inbound.server.password"),
+    ("gmail", "oauth2", "inbound.server.oauth_token", "inbound.server.password"),
+    ("office365", "password", "inbound.server.password", "inbound.server.oauth_token"),
+    ("other", "oauth2", "inbound.server.password", "inbound.server.oauth_token"),
+], ids=["office365-oauth2", "gmail-oauth2", "office365-password", "other-has-no-oauth2"])
+def test_sign_in_choice_swaps_password_for_token(provider, auth, shown, hidden):
+    """OAuth2 replaces the password field with the access-token field, for Office 365 and Gmail only."""
+    fields = visible_fields(provider, auth)
+    assert shown in fields and hidden not in fields
+
+
+def test_office365_oauth2_token_passes_and_is_never_echoed(sb, tmp_path):
+    """The form says basic sign-in is off; a sandbox-issued token in the password-style field passes; it is kept, never shown."""
+    import ipywidgets as w
+
+    sb.set_profile("office365")
+    store = DraftStore(tmp_path)
+    form = EmailSetup(store=store, org_key="smithlaw", provider="office365", overrides=_overrides(sb), timeout=3)
+    assert "switched off password (basic) sign-in" in form._auth_note.value
+    _fill(form)
+    form.set_field("auth", "oauth2")
+    token = sb.issue_token(USER).reveal()
+    assert isinstance(form._inputs["inbound.server.oauth_token"], w.Password)
+    form.set_field("inbound.server.oauth_token", token)
+    form.click()
+    assert "Test passed" in form.status_html, form.ladder_text
+    assert "auth" in form.steps_html and "data-status='fail'" not in form.steps_html
+    assert token not in form.steps_html + form.ladder_text + form.result_html + form.status_html
+    assert store.draft("smithlaw").plain()["inbound"]["server"]["oauth_token"] == token
+    again = EmailSetup(store=store, org_key="smithlaw", overrides=_overrides(sb), timeout=3)
+    assert again._auth.value == "oauth2" and again._inputs["inbound.server.oauth_token"].value == ""
+    assert again.value["inbound"]["server"]["oauth_token"] == Secret(token)
+
+
+@pytest.mark.parametrize("provider,profile", [("office365", "office365"), ("gmail", "gmail"), ("other", "postfix"),
+                                              ("exchange", "postfix"), ("sandbox", "postfix")])
+def test_each_provider_has_a_sandbox_stand_in(provider, profile):
+    """Office 365 and Gmail get their own sandbox profile; the rest a self-hosted Postfix."""
+    from mailsupport.widgets.setup import sandbox_profile
+
+    assert sandbox_profile(provider) == profile

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,23 @@ def test_notebook_cells_hold_no_logic(path):
         tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
         bad = [type(n).__name__ for n in ast.walk(tree) if isinstance(n, banned)]
         assert bad == [], f"cell {i} has {bad}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_imports_the_library_never_the_cli(path):
+    """Notebooks are scripts of library calls: no cell imports mailsupport.cli."""
+    nb = json.loads(path.read_text())
+    source = "\n".join("".join(c["source"]) for c in _code_cells(nb))
+    assert "mailsupport.cli" not in source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_references_resolve_inside_the_repository(path):
+    """Every repository path a notebook cites exists; none points outside it (no shared/... notes)."""
+    text = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+    assert "shared/" not in text and "DESIGN.md" not in text
+    for cited in re.findall(r"`((?:docs|data|notebooks)/[^`*]+?)`", text):
+        assert (REPO / cited.split(" ")[0].rstrip("/")).exists(), cited
 
 
 def test_there_are_notebooks():

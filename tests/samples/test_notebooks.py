@@ -1,6 +1,8 @@
-"""The three sample notebooks run headless (nbclient) on the bundled samples and draw their chart."""
+"""The three sample notebooks run headless (nbclient) on the bundled samples, draw their chart and show findings whole."""
 
 from __future__ import annotations
+
+import html
 
 import pytest
 
@@ -11,9 +13,30 @@ NOTEBOOKS = ["03-catch-all-header.ipynb", "04-gmail-consolidation.ipynb", "05-si
 pytestmark = [pytest.mark.notebook, pytest.mark.timeout(300)]
 
 
+def _expected_findings(name):
+    """The findings the notebook's default parameters lead to, computed here with the library."""
+    from mailsupport.diagnose.catchall import diagnose_catch_all
+    from mailsupport.diagnose.consolidation import diagnose_consolidation
+    from mailsupport.diagnose.size import diagnose_size
+    from mailsupport.diagnose.tenant import build_tenant
+    from mailsupport.samples import scan, summarize
+    from mailsupport.samples.generate import padded_message
+
+    samples, tenant_file = REPO / "data" / "samples", str(REPO / "data" / "samples" / "tenants" / "smithlaw-postfix.toml")
+    if name.startswith("03"):
+        tenant = build_tenant(tenant_file=tenant_file, header="Delivered-To")
+        return diagnose_catch_all(list(scan(samples / "catchall-postfix.mbox")), tenant).findings
+    if name.startswith("04"):
+        tenant = build_tenant(tenant_file=tenant_file, provider="gmail")
+        return diagnose_consolidation(list(scan(samples / "gmail-takeout-consolidated.mbox")), tenant).findings
+    summaries = list(scan(samples / "sizes-mixed.mbox")) + [
+        summarize(padded_message(12_000_000), source="synthetic", position="12MB")]
+    return diagnose_size(summaries).findings
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_and_draws_a_chart(name):
-    """Every cell runs without error and one output is a PNG chart."""
+    """Every cell runs, one output is a PNG chart, and every finding's summary and remedy are shown whole."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -26,3 +49,10 @@ def test_notebook_runs_and_draws_a_chart(name):
     text = " ".join(str(o.get("data", {}).get("text/html", "")) + str(o.get("data", {}).get("text/plain", ""))
                     for o in outputs)
     assert "canary-4b1d" not in text
+    findings = _expected_findings(name)
+    assert findings
+    for f in findings:
+        assert html.escape(f.summary, quote=True) in text, f.check
+        assert html.escape(f.remedy, quote=True) in text, f.check
+    assert "<details>" in text  # evidence folded, not cut
+

@@ -48,3 +48,40 @@ def test_plot_survives_dollar_signs_in_customer_text():
 
     fig.savefig(io.BytesIO(), format="png")  # renders: unbalanced mathtext would raise
     assert any("syntax error" in t.get_text() for t in fig.axes[0].texts)
+
+
+def test_notebook_lookup_reads_the_nameserver_parameter(dns_server):
+    """'' needs a sandbox, 'system' is this machine's resolver, HOST:PORT that server (nothing is asked yet)."""
+    import pytest
+
+    from mailsupport.errors import ConfigError
+    from mailsupport.spf.widget import notebook_lookup
+
+    with pytest.raises(ConfigError, match="no sandbox was given"):
+        notebook_lookup("")
+    assert notebook_lookup("system").source == "system resolver"
+    host, port = dns_server.address
+    assert f"{host}:{port}" in notebook_lookup(f"{host}:{port}").source
+
+
+def test_editor_says_when_its_sandbox_has_stopped():
+    """Against a running sandbox the editor checks; once the sandbox stops it says so at once, and so does any check."""
+    from mailsupport.sandbox import Sandbox
+    from mailsupport.spf.widget import SandboxDns, notebook_lookup
+
+    sandbox = Sandbox(zones=[ZONES / "actionstep-vendor.zone", ZONES / "too-many-lookups.example.zone"]).start()
+    try:
+        lookup = notebook_lookup("", sandbox=sandbox)
+        assert isinstance(lookup, SandboxDns) and not lookup.stopped
+        editor = SpfEditor("too-many-lookups.example", lookup=lookup)
+        assert editor.result.verdict == "permerror"
+    finally:
+        sandbox.stop()
+    assert lookup.stopped
+    assert editor.set_record("v=spf1 include:_spf.actionstep.com ~all") is None
+    assert "The sandbox this editor points at has stopped" in editor._out.value
+    assert lookup.address in editor._out.value
+    check = check_domain("too-many-lookups.example", lookup=lookup)  # cached answers are not served either
+    assert check.verdict == "temperror"
+    assert any("sandbox this notebook started has stopped" in f.summary + f.detail + str(f.evidence)
+               for f in check.findings)
