@@ -21,7 +21,8 @@ from .faults import Action, Fault, Stage
 from .loop import BackgroundLoop
 from .mailstore import AccountState, OutboxMessage, StoredMessage, WildcardMessage
 from .profiles import PROFILES, BasicAuth, Profile
-from .sandbox import DEFAULT_SMTP_SIZE_LIMIT, Endpoint, Sandbox, profile_names
+from .profiles import profile_names
+from .sandbox import DEFAULT_SMTP_SIZE_LIMIT, Endpoint, Sandbox
 from .tls import CertKind
 
 __all__ = [

@@ -46,7 +46,7 @@ from email.utils import format_datetime
 from typing import Mapping, Sequence
 
 __all__ = ["BasicAuth", "Profile", "PROFILES", "Delivery", "build_deliveries", "get_profile",
-           "message_id_of"]
+           "message_id_of", "profile_names"]
 
 
 class BasicAuth(str, enum.Enum):
@@ -321,3 +321,8 @@ def _unique_pairs(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
             seen.add(given.lower())
             out.append((given, mailbox))
     return out
+
+
+def profile_names() -> tuple[str, ...]:
+    """The names :meth:`~mailsupport.sandbox.Sandbox.set_profile` accepts."""
+    return tuple(sorted(PROFILES))

@@ -444,11 +444,3 @@ class Sandbox:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the sandbox did not reach {what} within {timeout} s")
             time.sleep(0.01)
-
-
-def profile_names() -> tuple[str, ...]:
-    """The names :meth:`Sandbox.set_profile` accepts."""
-    return tuple(sorted(PROFILES))
-
-
-__all__.append("profile_names")
