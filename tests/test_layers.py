@@ -32,6 +32,7 @@ LAYERS = {
     "mailsupport.signature": 2,
     "mailsupport.sasl": 2,
     "mailsupport.redact": 2,
+    "mailsupport.pop3parse": 2,
     "mailsupport.spf": 2,
     "mailsupport.spf.parse": 2,
     "mailsupport.spf.evaluate": 2,
