@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also read this tenant's inbound POP3 mailbox live, without deleting anything")
     p.add_argument("--headers-only", action="store_true",
                    help="with --pop3: fetch only headers (TOP n 0), so sizes are the header sizes")
+    p.add_argument("--max-message-mb", type=float, metavar="MB",
+                   help="with --pop3: read messages up to MB megabytes (default 160); larger ones are rows "
+                        "saying so")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes for a big mbox (default: CPUs, at most 4; 1 = no workers)")
     p.set_defaults(func=_run)
@@ -293,12 +296,22 @@ def _run(args: argparse.Namespace) -> int:
     if not args.paths and not args.pop3:
         raise ConfigError("give at least one sample PATH or --pop3 TENANT_FILE", path="scan")
     settings = None
+    limits = None
     if args.pop3:
+        from dataclasses import replace
+
         from ..config import load_tenant
-        tenant = load_tenant(args.pop3)
+        from ..limits import DEFAULT_LIMITS
+        tenant = load_tenant(args.pop3, environ=os.environ)
         if tenant.inbound is None:
             raise ConfigError("the tenant has no inbound mailbox to read", path="inbound", source=args.pop3)
         settings = tenant.inbound.server
+        limits = DEFAULT_LIMITS
+        if args.max_message_mb is not None:
+            if not 0 < args.max_message_mb <= 1 << 20:
+                raise ConfigError(f"must be between 0 and {1 << 20}, not {args.max_message_mb:g}",
+                                  path="--max-message-mb")
+            limits = replace(DEFAULT_LIMITS, max_message_bytes=int(args.max_message_mb * (1 << 20)))
     out = sys.stdout
     fmt = args.format
     jobs = args.jobs if args.jobs is not None else min(os.cpu_count() or 1, 4)
@@ -316,7 +329,8 @@ def _run(args: argparse.Namespace) -> int:
         n += done[0]
         problems += done[1]
     if settings is not None:
-        done = _write_rows(scan_pop3(settings, headers_only=args.headers_only), fmt, out, first=(n == 0))
+        done = _write_rows(scan_pop3(settings, headers_only=args.headers_only, limits=limits), fmt, out,
+                           first=(n == 0))
         n += done[0]
         problems += done[1]
     if fmt == "json":
