@@ -6,7 +6,7 @@ Public API::
         summary = poll(tenant, store)              # one "check for new mail" (PollSummary)
         sent = send_queued(tenant, store)          # deliver queued mail (SendSummary)
         result = run_once(tenant, store)           # both, as the JSON `mailsupport run --once` prints
-        ingest_files(tenant, store, ["a.eml"])     # the plugin path
+        ingest_files(tenant, store, ["a.eml"])     # the plugin path (ingest_stream: stdin)
         hook = wildcard_handler(tenant, store)     # the wildcard path: hook(rcpt, raw)
         message_id = submit(tenant, store, from_addr=..., to=[...], subject=..., text=..., matter="1234")
         frame = decisions_frame(store)             # pandas table of routing decisions
@@ -26,13 +26,13 @@ from ..errors import AuthError, ConfigError, ConnectError, MailsupportError, Sto
 from ..store import Store
 from .failed import failed_forward
 from .fetch import FetchPolicy, PollSummary, account_id, poll
-from .ingest import IngestResult, decide, ingest_files, ingest_message, wildcard_handler
+from .ingest import IngestResult, decide, ingest_files, ingest_message, ingest_stream, wildcard_handler
 from .runcheck import run_config_problems
 from .send import BACKOFF, SendSummary, enqueue_message, outbound_server, send_queued, submit
 from .table import decision_rows, decisions_frame
 
 __all__ = ["FetchPolicy", "PollSummary", "poll", "account_id", "IngestResult", "decide", "ingest_message",
-           "ingest_files", "wildcard_handler", "failed_forward", "BACKOFF", "SendSummary", "submit",
+           "ingest_files", "ingest_stream", "wildcard_handler", "failed_forward", "BACKOFF", "SendSummary", "submit",
            "enqueue_message", "send_queued", "outbound_server", "run_once", "run_config_problems", "decision_rows",
            "decisions_frame"]
 
