@@ -50,8 +50,8 @@ def iter_pop3(settings: ServerSettings, *, headers_only: bool = False, limit: in
     try:
         client.capabilities()
         count, octets = client.stat()
-        client.session = Deadline(limits.session_seconds(settings.timeout, steps=2 * count + 4,
-                                                         expected_bytes=octets + count * 40),
+        client.session = Deadline(limits.session_seconds(settings.timeout, steps=3 * count + 4,
+                                                         expected_bytes=octets + count * 80),
                                   "POP3 session", server=settings.endpoint)
         sizes = client.list_sizes()
         numbers = sorted(sizes)[:limit] if limit is not None else sorted(sizes)
