@@ -198,7 +198,7 @@ class Pop3Client:
         except BaseException as exc:
             self.abort()
             error = self._translate(what, exc)
-            if error is None:
+            if error is None or error is exc:
                 raise
             raise error from (None if isinstance(exc, AnswerError) else exc)
         finally:
@@ -208,14 +208,14 @@ class Pop3Client:
         """The kit's error for ``exc`` raised during step ``what`` (``None``: not ours to translate)."""
         step = self._step
         if isinstance(exc, TimeoutError) and step is not None and (
-                step.expired() or (self._timeout or 0) < self.settings.timeout):
+                step.expired() or self._timeout is not None and self._timeout < self.settings.timeout):
             exc = step.exceeded()  # the read's timeout was what the deadline had left
         if isinstance(exc, DeadlineExceeded):
             if exc.step == what:
                 return exc
-            return DeadlineExceeded(f"{what} stopped: the {exc.step} deadline of {round(exc.seconds, 1):g} s ran out; the "
-                                    "server is too slow or sends data without end", step=what, seconds=exc.seconds,
-                                    server=self.server)
+            return DeadlineExceeded(f"{what} stopped: the {exc.step} deadline of {round(exc.seconds, 1):g} s ran "
+                                    "out; the server is too slow or sends data without end", step=what,
+                                    seconds=exc.seconds, server=self.server)
         if isinstance(exc, TimeoutError):
             return ProtocolError(f"{what} timed out: no data for {self._timeout or self.settings.timeout:g} s",
                                  server=self.server)
@@ -433,8 +433,8 @@ class Pop3Client:
             for line in self._multi("UIDL", "UIDL"):
                 number, uidl = parse_uidl_line(line)
                 if number not in sizes or number in out:
-                    raise AnswerError(f"UIDL names message {number} {'twice' if number in out else 'that LIST does not'}",
-                                      line)
+                    why = "twice" if number in out else "that LIST does not"
+                    raise AnswerError(f"UIDL names message {number} {why}", line)
                 out[number] = ListingEntry(number=number, size=sizes[number], uidl=uidl)
             return [out[n] for n in sorted(out)]
 

@@ -54,8 +54,8 @@ def run_once(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(
     except MailsupportError as exc:
         problems = [exc]
     if problems:
-        out = PollSummary(account=account, errors=tuple(
-            {"stage": "config", "uidl": "", "message": f"{p}; nothing was fetched or sent"} for p in problems)).to_dict()
+        errors = tuple({"stage": "config", "uidl": "", "message": f"{p}; nothing was fetched or sent"} for p in problems)
+        out = PollSummary(account=account, errors=errors).to_dict()
         out["send"] = SendSummary().to_dict()
         return out
     if tenant.inbound is not None and tenant.preset.fetches:

@@ -67,8 +67,8 @@ def run_config_problems(tenant: Tenant, *, queued: int = 0) -> list[ConfigError]
             out.append(exc)
         else:
             path = "vendor_relay" if tenant.outbound.use_vendor_relay else "outbound.server"
-            why = ("failed mail is forwarded to " + tenant.failed_email_address if fetches and tenant.failed_email_address
-                   else f"{queued} message(s) wait in the send queue")
+            forward = tenant.failed_email_address if fetches else None
+            why = f"failed mail is forwarded to {forward}" if forward else f"{queued} message(s) wait in the send queue"
             out += [ConfigError(f"{p.reason} ({why} through it)", path=p.path)
                     for p in _server_problems(smtp, path=path, what="SMTP", login_required=False)]
     return [p if p.source else ConfigError(p.reason, path=p.path, source=tenant.source) for p in out]

@@ -91,7 +91,8 @@ def test_petabyte_listing_is_never_retrieved(tmp_path):
     with HostileServer("pop3", at="list", how="huge-size") as srv:
         srv.deliver(FILED, uidl="u1")
         code, out, _ = run(tenant_file(tmp_path / "t.json", srv.port), tmp_path / "s")
-    assert code == 3 and out["errors"][0]["stage"] == "size" and "1,000,000,000,000,000 octets" in out["errors"][0]["message"]
+    [error] = out["errors"]
+    assert code == 3 and error["stage"] == "size" and "1,000,000,000,000,000 octets" in error["message"]
     assert srv.commands_named("RETR") == [] and srv.deleted == []
 
 
