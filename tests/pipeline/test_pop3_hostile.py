@@ -163,3 +163,15 @@ def test_errors_are_operation_errors_not_library_ones():
             with pytest.raises(OperationError):
                 client = Pop3Client(settings(srv.port)).open()
                 session(client)
+
+
+def test_data_after_the_stls_answer_is_refused():
+    """Bytes after +OK to STLS, before TLS began (an injection), end the session before any password is sent."""
+    from mailsupport.testing.faultproxy import Fault, FaultProxy
+
+    with HostileServer("pop3") as srv, FaultProxy(srv.port, [
+            Fault(command=r"^STLS$", reply=b"+OK begin TLS\r\n+OK injected answer\r\n")]) as px:
+        client = Pop3Client(settings(px.port, tls=TlsMode.STARTTLS))
+        with pytest.raises(ProtocolError, match="sent data after its STLS answer"):
+            client.open()
+        assert not client.connected and srv.commands_named("PASS") == []
