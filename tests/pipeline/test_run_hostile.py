@@ -165,3 +165,19 @@ def test_outbound_needed_only_when_something_can_be_sent(tmp_path):
     tenant = load_tenant(tenant_file(tmp_path / "t.json", 110, edit=no_smtp_no_forward))
     assert run_config_problems(tenant) == []
     assert [p.path for p in run_config_problems(tenant, queued=2)] == ["outbound.server.host"]
+
+
+def test_malformed_listing_words_are_scrubbed_escaped_and_cut(tmp_path):
+    """A broken LIST line echoing the password with terminal escapes: the summary quotes it safely."""
+    from mailsupport.testing.faultproxy import Fault, FaultProxy
+
+    line = b"1 lots \x1b[2J" + PASSWORD.encode() + b" " + b"z" * 1000
+    with HostileServer("pop3") as srv, FaultProxy(srv.port, [
+            Fault(command=r"^LIST$", reply=b"+OK\r\n" + line + b"\r\n.\r\n")]) as px:
+        srv.deliver(FILED, uidl="u1")
+        code, out, _ = run(tenant_file(tmp_path / "t.json", px.port), tmp_path / "s")
+        assert srv.deleted == []
+    [error] = out["errors"]
+    assert code == 3 and error["stage"] == "session" and "nothing deleted" in error["message"]
+    assert "'1 lots \\x1b[2J*** zzz" in error["message"] and "\x1b" not in error["message"]
+    assert "more characters)" in error["message"] and len(error["message"]) < 600
