@@ -1,6 +1,7 @@
 """The raw header block of a message: where it ends, every field, and the fast scan of a few.
 
-Owns :func:`split_header_block` (header block and body offset, LF or CRLF), :func:`parse_fields`
+Owns :func:`split_header_block` (header block and body offset, LF or CRLF), :func:`header_digest`
+(what identifies a stored copy against a server's ``TOP n 0``), :func:`parse_fields`
 (every field, unfolded) and the fast path's :func:`scan_header_block`: one regex pass over the
 block that picks out only the fields the diagnoses read (:data:`SCANNED`: the envelope headers,
 ``Received``, the addressing and MIME fields; ``X-MS-Exchange-Organization-*`` counted) into a
@@ -12,11 +13,12 @@ Pure (layer 2): no sockets, no clock, no files; imports nothing of the package.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["split_header_block", "parse_fields", "SCANNED", "HeaderScan", "scan_header_block", "CANONICAL"]
+__all__ = ["split_header_block", "header_digest", "parse_fields", "SCANNED", "HeaderScan", "scan_header_block", "CANONICAL"]
 
 #: Lower-case envelope header name -> canonical name: :data:`~mailsupport.config.CATCH_ALL_HEADERS`
 #: without ``Received-for`` (a test keeps the two equal). Spelled out here so that a scan process
@@ -46,6 +48,17 @@ def split_header_block(raw: bytes) -> tuple[bytes, int]:
     if m is None:
         return raw, len(raw)
     return raw[: m.start() + 1], m.end()
+
+
+def header_digest(raw: bytes) -> str:
+    """SHA-256 (hex) of a message's header block, line ends as LF, trailing empty lines dropped.
+
+    The same for a whole message and for its ``TOP n 0`` answer (the header block and the
+    empty line after it, RFC 1939 §7), and for CRLF and LF copies of it: what tells whether a
+    stored copy and a listed message are the same without retrieving the message.
+    """
+    block = split_header_block(raw)[0]
+    return hashlib.sha256(block.replace(b"\r\n", b"\n").rstrip(b"\n")).hexdigest()
 
 
 def parse_fields(block: bytes) -> list[tuple[str, str]]:

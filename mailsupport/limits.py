@@ -90,10 +90,14 @@ class Deadline:
         """Seconds left (> 0); raises :class:`DeadlineExceeded` when none are."""
         left = self._end - self._clock()
         if left <= 0:
-            raise DeadlineExceeded(f"{self.step} did not finish within its {self.seconds:g} s deadline; "
-                                   "the server is too slow or sends data without end", step=self.step,
-                                   seconds=self.seconds, server=self.server)
+            raise self.exceeded()
         return left
+
+    def exceeded(self) -> DeadlineExceeded:
+        """The error naming this deadline's step (for a read whose time-out was what was left of it)."""
+        return DeadlineExceeded(f"{self.step} did not finish within its {round(self.seconds, 1):g} s deadline; "
+                                "the server is too slow or sends data without end", step=self.step,
+                                seconds=self.seconds, server=self.server)
 
     def expired(self) -> bool:
         """True once the budget is spent (does not raise)."""

@@ -1,58 +1,83 @@
-"""A thin POP3 client on :mod:`poplib`: TLS verified by default, errors translated once.
+"""The POP3 client: TLS verified by default, every read bounded in bytes and time, errors translated once.
 
-Owns the POP3 conversation (RFC 1939) for the fetcher and the connection doctor:
-implicit TLS (port 995) or STLS (RFC 2595 §4), certificate verification through
-:func:`mailsupport.tlsutil.client_context`, USER/PASS only over TLS unless the tenant's
-``allow_plaintext_auth`` says otherwise, and SASL XOAUTH2 (RFC 5034 ``AUTH``) when an
-``oauth_token`` is configured.
+Owns the POP3 conversation (RFC 1939) for the fetcher (``mailsupport run``) and the live
+sample reader (``mailsupport scan --pop3``): implicit TLS (port 995) or STLS (RFC 2595 §4),
+certificate verification through :func:`mailsupport.tlsutil.client_context`, USER/PASS or SASL
+XOAUTH2 (RFC 5034 ``AUTH``, when an ``oauth_token`` is configured) — either only over TLS unless
+the tenant's ``allow_plaintext_auth`` says otherwise.
 
-Every :mod:`poplib`, :mod:`ssl` and socket error is translated here, once, into
-:mod:`mailsupport.errors` (``raise ... from exc``):
+It speaks over its own socket (no :mod:`poplib`): the framing and parsing of answers are the
+pure :mod:`mailsupport.pop3parse`, fed by :meth:`Pop3Client._recv`. Every read is bounded
+(:class:`~mailsupport.limits.Limits`): the greeting and status lines by ``max_line``; ``CAPA``
+by ``max_reply_lines``; ``LIST``/``UIDL`` by ``max_listing_lines``/``max_listing_bytes``;
+``RETR``/``TOP`` by :func:`~mailsupport.pop3parse.retr_budget` of the message's LIST size (a
+message running far past what LIST said is not trusted) and its unended lines by
+``max_message_line``; a message over ``max_message_bytes`` is an error. Every step (the
+greeting, ``STLS``, ``PASS``, ``RETR 5``...) runs under a wall-clock
+:class:`~mailsupport.limits.Deadline` of ``Limits.step_seconds`` (the message's size included
+for RETR), inside the caller's session deadline (:attr:`Pop3Client.session`) when one is given:
+before each read the socket timeout is set to what is left, so a server sending one byte a
+second ends on time and the error names the step.
 
-* :class:`ConnectError`: DNS, TCP or TLS set-up failed;
+Every socket, TLS and parse failure is translated here, once, into :mod:`mailsupport.errors`:
+
+* :class:`ConnectError`: DNS, TCP or TLS set-up failed, or the greeting/STLS was refused;
 * :class:`AuthError`: credentials rejected (``-ERR [AUTH]`` or a plain ``-ERR`` to PASS);
 * :class:`LoginRefusedError`: refused for another reason, by the RFC 3206 response codes
   ``[IN-USE]`` (another session holds the maildrop lock), ``[SYS/TEMP]``, ``[SYS/PERM]``,
-  ``[LOGIN-DELAY]`` (RFC 2449 §8.1.1, polling too often);
-* :class:`ProtocolError`: any other ``-ERR``, a time-out, or the connection closing mid-command.
+  ``[LOGIN-DELAY]`` (RFC 2449 §8.1.1, polling too often), each with what to do;
+* :class:`ProtocolError`: any other ``-ERR`` (the connection stays usable), an unreadable
+  answer, a lost connection; :class:`DeadlineExceeded` and :class:`LimitExceeded` (both
+  ProtocolErrors) for a step that ran out of time or past a limit. After anything but a
+  ``-ERR`` the connection is closed without QUIT, so the server applies no DELE.
 
-Passwords and tokens never appear in messages: only the server's reply and our own words.
+Server words reach an exception only through :meth:`Pop3Client._words`: every form of the
+password and token scrubbed (:class:`~mailsupport.redact.Redactor`), control characters
+escaped, cut to a sane length.
 
 Speed: RETR answers are read in blocks up to the terminating ``CRLF.CRLF`` (not line by
-line as :mod:`poplib` does), and when CAPA lists ``PIPELINING`` (RFC 2449 §6.6)
-:meth:`Pop3Client.retr_many` and :meth:`Pop3Client.dele_many` send a window of commands in
-one write, so a 50 KB message costs well under one round trip.
+line), and when CAPA lists ``PIPELINING`` (RFC 2449 §6.6) :meth:`Pop3Client.retr_many`,
+:meth:`Pop3Client.top_many` and :meth:`Pop3Client.dele_many` send a window of commands in one
+write, so a 50 KB message costs well under one round trip.
 
-Layer 3: imports config, errors, model, sasl, tlsutil; must not import the pipeline, sandbox
-or presentation modules.
+Layer 3: imports config, errors, limits, model, pop3parse, redact, sasl, tlsutil; must not
+import the pipeline, sandbox or presentation modules.
 """
 
 from __future__ import annotations
 
-import poplib
-import re
 import socket
 import ssl
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Iterator
+from typing import TypeVar
 
 from .config import ServerSettings, TlsMode
-from .errors import AuthError, ConfigError, ConnectError, LoginRefusedError, ProtocolError
+from .errors import (AuthError, ConfigError, ConnectError, DeadlineExceeded, LimitExceeded, LoginRefusedError,
+                     OperationError, ProtocolError)
+from .limits import DEFAULT_LIMITS, Deadline, Limits
+from .pop3parse import (AnswerError, AnswerReader, parse_capa, parse_list_line, parse_stat, parse_status,
+                        parse_uidl_line, retr_budget, shown, unstuff)
+from .redact import Redactor
 from .sasl import parse_xoauth2_error, xoauth2_initial_response
 from .tlsutil import client_context
 
 __all__ = ["Pop3Client", "ListingEntry", "REFUSAL_CODES"]
 
-# poplib refuses lines longer than 2048 octets; real mail (long base64 lines, broken
-# generators) exceeds RFC 5322's 998 often enough that the fetcher must not choke on it.
-poplib._MAXLINE = 1 << 20
-
 #: RFC 3206 / RFC 2449 response codes that mean "not now / not like this", not "wrong password".
 REFUSAL_CODES = ("IN-USE", "SYS/TEMP", "SYS/PERM", "LOGIN-DELAY")
-_CODE = re.compile(rb"^-ERR\s+\[([A-Z0-9/-]+)\]", re.I)
-_UNSTUFF = re.compile(rb"(?m)^\.\.")
+_ADVICE = {
+    "IN-USE": "another client holds the mailbox; close it (or wait) and retry",
+    "LOGIN-DELAY": "the server limits how often this mailbox may log in; poll less often",
+    "SYS/TEMP": "a temporary server problem; retry later",
+    "SYS/PERM": "a permanent server problem; contact the provider",
+}
+#: Bytes asked of the socket per read (RETR answers are read in blocks this big).
 _READ_BUFFER = 1 << 18
+#: Bytes per message expected in a LIST or UIDL answer (for the step's deadline only).
+_LISTING_LINE = 40
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,32 +89,151 @@ class ListingEntry:
     uidl: str
 
 
-def _reply_text(exc: BaseException) -> str:
-    arg = exc.args[0] if exc.args else exc
-    if isinstance(arg, bytes):
-        return arg.decode("utf-8", "replace").strip()
-    return str(arg).strip()
+class _Refused(Exception):
+    """A ``-ERR`` answer (the connection is still in step); ``line`` is the whole status line."""
+
+    def __init__(self, line: bytes, code: str) -> None:
+        super().__init__("refused")
+        self.line = line
+        self.code = code
 
 
 class Pop3Client:
     """One POP3 session. Use as a context manager; leaving it without :meth:`quit` aborts
     the session, so the server applies no DELE (RFC 1939 §6: deletions happen in UPDATE).
 
-    ``connect()`` and ``login()`` are separate so the connection doctor can report each
-    step; :meth:`open` does both.
+    ``connect()`` and ``login()`` are separate so callers can report each step; :meth:`open`
+    does both. ``limits`` bound every read; ``session`` (settable at any time) is the
+    wall-clock deadline of the whole conversation, inside which each step has its own.
     """
 
-    def __init__(self, settings: ServerSettings, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, settings: ServerSettings, *, ssl_context: ssl.SSLContext | None = None,
+                 limits: Limits = DEFAULT_LIMITS, session: Deadline | None = None) -> None:
         if not settings.host or not settings.port:
             raise ConfigError("the POP3 server needs a host and a port", path="inbound.server")
         self.settings = settings
         self.server = settings.endpoint
+        self.limits = limits
+        #: the session's deadline (``None``: each step is bounded only by its own)
+        self.session = session
         self._ctx = ssl_context
-        self._pop: poplib.POP3 | None = None
+        self._redact = Redactor.for_settings(settings)
+        self._sock: socket.socket | None = None
+        self._reader: AnswerReader | None = None
+        self._step: Deadline | None = None
+        self._timeout: float | None = None
+        self._sizes: dict[int, int] = {}
+        self._count = 0
         self.encrypted = False
         self.greeting = ""
         #: True once :meth:`capabilities` saw PIPELINING (RFC 2449 §6.6)
         self.pipelining = False
+        #: the CAPA answer (``{}`` until :meth:`capabilities`, or when the server has no CAPA)
+        self.capa: dict[str, tuple[str, ...]] = {}
+
+    def __repr__(self) -> str:
+        return f"Pop3Client({self.server}, user={self.settings.username!r}, connected={self.connected})"
+
+    # ------------------------------------------------------------------ the wire
+    def _recv(self, n: int) -> bytes:
+        """One read, its timeout the lesser of the configured one and what the step has left."""
+        timeout = self._step.timeout(self.settings.timeout) if self._step else self.settings.timeout
+        sock = self._sock
+        if sock is None:
+            raise EOFError("not connected")
+        if timeout != self._timeout:
+            sock.settimeout(timeout)
+            self._timeout = timeout
+        return sock.recv(n)
+
+    def _send(self, data: bytes) -> None:
+        timeout = self._step.timeout(self.settings.timeout) if self._step else self.settings.timeout
+        sock = self._sock
+        if sock is None:
+            raise EOFError("not connected")
+        if timeout != self._timeout:
+            sock.settimeout(timeout)
+            self._timeout = timeout
+        sock.sendall(data)
+
+    def _attach(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._timeout = None
+        self._reader = AnswerReader(self._recv, chunk=_READ_BUFFER)
+
+    def _words(self, raw: bytes | str, *, quote: bool = True) -> str:
+        """Server words fit for an exception: secrets scrubbed, control characters escaped, cut short."""
+        return shown(self._redact(raw), quote=quote)
+
+    def _status(self, what: str) -> bytes:
+        """Read one status line; its text when ``+OK``, :class:`_Refused` when ``-ERR``."""
+        assert self._reader is not None
+        line = self._reader.line(self.limits.max_line, f"the answer to {what}")
+        status = parse_status(line)
+        if not status.ok:
+            raise _Refused(line, status.code)
+        return status.text
+
+    def _command(self, command: str, what: str | None = None) -> bytes:
+        self._send(command.encode("utf-8") + b"\r\n")
+        return self._status(what or command.split(" ", 1)[0])
+
+    def _run(self, what: str, fn: Callable[[], _T], *, expected: int = 0,
+             refused: Callable[[_Refused], OperationError] | None = None) -> _T:
+        """Run one step under its deadline, translating every failure once (module docstring).
+
+        A ``-ERR`` becomes ``refused(exc)`` (default: a :class:`ProtocolError` quoting the
+        server) and leaves the connection open; anything else closes it without QUIT.
+        """
+        if self._sock is None:
+            raise ProtocolError(f"cannot {what}: not connected", server=self.server)
+        step = Deadline(self.limits.step_seconds(self.settings.timeout, expected), what, server=self.server)
+        self._step = step.sooner(self.session)
+        try:
+            return fn()
+        except _Refused as exc:
+            if refused is not None:
+                raise refused(exc) from None
+            raise ProtocolError(f"{what} failed: {self._words(exc.line)}", server=self.server) from None
+        except BaseException as exc:
+            self.abort()
+            error = self._translate(what, exc)
+            if error is None or error is exc:
+                raise
+            raise error from (None if isinstance(exc, AnswerError) else exc)
+        finally:
+            self._step = None
+
+    def _translate(self, what: str, exc: BaseException) -> OperationError | None:
+        """The kit's error for ``exc`` raised during step ``what`` (``None``: not ours to translate)."""
+        step = self._step
+        if isinstance(exc, TimeoutError) and step is not None and (
+                step.expired() or self._timeout is not None and self._timeout < self.settings.timeout):
+            exc = step.exceeded()  # the read's timeout was what the deadline had left
+        if isinstance(exc, DeadlineExceeded):
+            if exc.step == what:
+                return exc
+            return DeadlineExceeded(f"{what} stopped: the {exc.step} deadline of {round(exc.seconds, 1):g} s ran "
+                                    "out; the server is too slow or sends data without end", step=what,
+                                    seconds=exc.seconds, server=self.server)
+        if isinstance(exc, TimeoutError):
+            return ProtocolError(f"{what} timed out: no data for {self._timeout or self.settings.timeout:g} s",
+                                 server=self.server)
+        if isinstance(exc, LimitExceeded):
+            return LimitExceeded(f"{what}: {exc}; the connection was closed", what=exc.what, limit=exc.limit,
+                                 server=self.server)
+        if isinstance(exc, AnswerError):
+            return ProtocolError(f"{what}: {exc.expected}, got {self._words(exc.raw)}; the connection was closed",
+                                 server=self.server)
+        if isinstance(exc, OperationError):
+            return exc
+        if isinstance(exc, EOFError):
+            return ProtocolError(f"the server closed the connection during {what}", server=self.server)
+        if isinstance(exc, ssl.SSLError):
+            return ProtocolError(f"TLS failed during {what} ({exc.reason or exc})", server=self.server)
+        if isinstance(exc, OSError):
+            return ProtocolError(f"connection lost during {what} ({exc.strerror or exc})", server=self.server)
+        return None
 
     # ------------------------------------------------------------------ set-up
     def _context(self) -> ssl.SSLContext:
@@ -101,98 +245,120 @@ class Pop3Client:
                                   path="inbound.server.ca_file") from exc
         return self._ctx
 
-    def connect(self) -> "Pop3Client":
-        """Open the TCP (and TLS) connection and read the greeting."""
-        s = self.settings
+    def _tls_error(self, exc: BaseException) -> ConnectError:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return ConnectError(f"the server's TLS certificate was not accepted ({exc.verify_message}); "
+                                "fix the certificate, give ca_file, or (only if you accept the risk) "
+                                "verify_tls = false", server=self.server)
+        reason = getattr(exc, "reason", None) or exc
+        return ConnectError(f"TLS handshake failed ({reason}); check the port and TLS mode "
+                            f"(now {self.settings.tls.value})", server=self.server)
+
+    def _handshake(self, sock: socket.socket) -> ssl.SSLSocket:
+        """Wrap ``sock`` in TLS; the handshake is bounded by the current step's deadline."""
+        ctx = self._context()
+        step = self._step
+        sock.settimeout(step.timeout(self.settings.timeout) if step else self.settings.timeout)
         try:
+            tls = ctx.wrap_socket(sock, server_hostname=self.settings.host)
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            sock.close()
+            raise self._tls_error(exc) from exc
+        except OSError as exc:  # a time-out or reset during the handshake
+            sock.close()
+            raise ConnectError(f"TLS handshake failed ({exc.strerror or exc}); check the port and TLS mode "
+                               f"(now {self.settings.tls.value})", server=self.server) from exc
+        self.encrypted = True
+        return tls
+
+    def connect(self) -> "Pop3Client":
+        """Open the TCP (and TLS) connection and read the greeting (STLS first when configured)."""
+        s = self.settings
+        if s.tls is not TlsMode.NONE:
+            self._context()  # a bad CA file is a ConfigError before any connection
+        self._step = Deadline(self.limits.step_seconds(s.timeout), "connect", server=self.server).sooner(self.session)
+        try:
+            sock = socket.create_connection((s.host, s.port), timeout=self._step.timeout(s.timeout))
             if s.tls is TlsMode.IMPLICIT:
-                self._pop = poplib.POP3_SSL(s.host, s.port, timeout=s.timeout, context=self._context())
-                self.encrypted = True
-            else:
-                self._pop = poplib.POP3(s.host, s.port, timeout=s.timeout)
-            self.greeting = self._pop.getwelcome().decode("utf-8", "replace")
-            if s.tls is TlsMode.STARTTLS:
-                self._pop.stls(self._context())
-                self.encrypted = True
-            # a bigger read buffer than makefile()'s 8 KiB: RETR answers are read in blocks
-            # (nothing is buffered right now: the server waits for our next command)
-            self._pop.file = self._pop.sock.makefile("rb", buffering=_READ_BUFFER)
-        except ssl.SSLCertVerificationError as exc:
-            self.abort()
-            raise ConnectError(f"the server's TLS certificate was not accepted ({exc.verify_message}); "
-                               "fix the certificate, give ca_file, or (only if you accept the risk) "
-                               "verify_tls = false", server=self.server) from exc
-        except ssl.SSLError as exc:
-            self.abort()
-            raise ConnectError(f"TLS handshake failed ({exc.reason or exc}); check the port and TLS mode "
-                               f"(now {s.tls.value})", server=self.server) from exc
-        except poplib.error_proto as exc:
-            self.abort()
-            raise ConnectError(f"the server refused {'STLS' if s.tls is TlsMode.STARTTLS else 'the connection'}: "
-                               f"{_reply_text(exc)}", server=self.server) from exc
-        except (OSError, EOFError) as exc:
-            self.abort()
-            raise ConnectError(f"cannot connect ({exc}); check host, port and firewall",
+                sock = self._handshake(sock)
+        except ConnectError:
+            raise
+        except (DeadlineExceeded, OSError) as exc:
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ConnectError(f"cannot connect ({detail}); check host, port and firewall",
                                server=self.server) from exc
+        finally:
+            self._step = None
+        self._attach(sock)
+
+        def refused(kind: str) -> Callable[[_Refused], OperationError]:
+            return lambda exc: ConnectError(f"the server refused {kind}: {self._words(exc.line)}", server=self.server)
+
+        self.greeting = self._words(self._run("greeting", lambda: self._status("the greeting"),
+                                              refused=refused("the connection")), quote=False)
+        if s.tls is TlsMode.STARTTLS:
+            self._run("STLS", self._starttls, refused=refused("STLS"))
         return self
 
+    def _starttls(self) -> None:
+        self._command("STLS")
+        assert self._reader is not None and self._sock is not None
+        if self._reader.pending:
+            raise ProtocolError("the server sent data after its STLS answer, before TLS began (an injection "
+                                "attempt or a broken server); not continuing", server=self.server)
+        self._attach(self._handshake(self._sock))
+
     def login(self) -> None:
-        """Authenticate: XOAUTH2 when a token is set, else USER/PASS (only over TLS unless allowed)."""
+        """Authenticate: XOAUTH2 when a token is set, else USER/PASS; only over TLS unless allowed."""
         s = self.settings
-        pop = self._require()
-        if s.oauth_token:
-            self._xoauth2()
-            return
         if not self.encrypted and not s.allow_plaintext_auth:
-            raise ConfigError(f"refusing to send the password for {s.username!r} unencrypted to {self.server}; "
+            what = "OAuth token" if s.oauth_token else "password"
+            raise ConfigError(f"refusing to send the {what} for {s.username!r} unencrypted to {self.server}; "
                               "use tls = \"implicit\" or \"starttls\", or set allow_plaintext_auth = true "
                               "(test servers only)", path="inbound.server.tls")
+        if s.oauth_token:
+            self._run("AUTH XOAUTH2", self._xoauth2, refused=self._auth_error)
+            return
         if not s.username or s.password is None:
             raise ConfigError("POP3 login needs a username and a password (or an oauth_token)",
                               path="inbound.server")
-        try:
-            pop.user(s.username)
-            pop.pass_(s.password.reveal())
-        except poplib.error_proto as exc:
-            raise self._auth_error(exc) from exc
-        except (OSError, EOFError) as exc:
-            raise ProtocolError(f"connection lost during login ({exc})", server=self.server) from exc
+        password = s.password.reveal()
+        if any(c in s.username + password for c in "\r\n\0"):
+            raise ConfigError("the POP3 user name or password contains a line break or NUL; it cannot be sent",
+                              path="inbound.server")
+        self._run("USER", lambda: self._command(f"USER {s.username}"), refused=self._auth_error)
+        self._run("PASS", lambda: self._command(f"PASS {password}", "PASS"), refused=self._auth_error)
 
     def _xoauth2(self) -> None:
         s = self.settings
-        pop = self._require()
-        initial = xoauth2_initial_response(s.username or "", s.oauth_token)
         try:
-            resp = pop._shortcmd(f"AUTH XOAUTH2 {initial}")
-            if resp.startswith(b"+ ") or resp == b"+":
-                # RFC 5034 §4: a continuation carrying the JSON error; answer empty to get the -ERR.
-                err = parse_xoauth2_error(resp[2:])
-                pop._putcmd("")
-                try:
-                    pop._getresp()
-                except poplib.error_proto:
-                    pass
-                status = f" (status {err.status}, scope {err.scope or '?'})" if err else ""
-                raise AuthError(f"the OAuth token for {s.username!r} was refused{status}; get a fresh token",
-                                server=self.server)
-        except poplib.error_proto as exc:
-            raise self._auth_error(exc) from exc
-        except (OSError, EOFError) as exc:
-            raise ProtocolError(f"connection lost during AUTH XOAUTH2 ({exc})", server=self.server) from exc
+            initial = xoauth2_initial_response(s.username or "", s.oauth_token)
+        except ValueError as exc:
+            raise ConfigError(str(exc), path="inbound.server.username") from None
+        self._send(f"AUTH XOAUTH2 {initial}\r\n".encode("ascii"))
+        assert self._reader is not None
+        line = self._reader.line(self.limits.max_line, "the answer to AUTH")
+        if line.startswith(b"+") and not line[:3].upper() == b"+OK":
+            # RFC 5034 §4: a continuation carrying the JSON error; answer empty to get the -ERR
+            err = parse_xoauth2_error(line[1:].strip())
+            self._send(b"\r\n")
+            try:
+                self._status("AUTH")
+            except _Refused:
+                pass
+            status = f" (status {err.status}, scope {err.scope or '?'})" if err else ""
+            raise AuthError(f"the OAuth token for {s.username!r} was refused{status}; get a fresh token",
+                            server=self.server)
+        status = parse_status(line)
+        if not status.ok:
+            raise _Refused(line, status.code)
 
-    def _auth_error(self, exc: poplib.error_proto) -> AuthError:
-        text = _reply_text(exc)
-        m = _CODE.match(text.encode("utf-8", "replace"))
-        code = m.group(1).decode().upper() if m else ""
+    def _auth_error(self, exc: _Refused) -> AuthError:
+        text = self._words(exc.line)
         who = self.settings.username or "?"
-        if code in REFUSAL_CODES:
-            advice = {
-                "IN-USE": "another client holds the mailbox; close it (or wait) and retry",
-                "LOGIN-DELAY": "the server limits how often this mailbox may log in; poll less often",
-                "SYS/TEMP": "a temporary server problem; retry later",
-                "SYS/PERM": "a permanent server problem; contact the provider",
-            }[code]
-            return LoginRefusedError(f"login for {who!r} refused [{code}]: {text}; {advice}", server=self.server)
+        if exc.code in REFUSAL_CODES:
+            return LoginRefusedError(f"login for {who!r} refused [{exc.code}]: {text}; {_ADVICE[exc.code]}",
+                                     server=self.server)
         return AuthError(f"login for {who!r} rejected: {text}; check the user name and password "
                          "(or app password)", server=self.server)
 
@@ -207,144 +373,165 @@ class Pop3Client:
         return self
 
     # ------------------------------------------------------------------ commands
-    def _require(self) -> poplib.POP3:
-        if self._pop is None:
-            raise ProtocolError("not connected", server=self.server)
-        return self._pop
-
     @property
     def connected(self) -> bool:
         """False once the connection was closed or lost (no more commands possible)."""
-        return self._pop is not None
+        return self._sock is not None
 
-    def _call(self, what: str, fn, *args):
-        """Run one command, translating every library error once (module docstring)."""
-        self._require()
-        try:
-            return fn(*args)
-        except poplib.error_proto as exc:
-            text = _reply_text(exc)
-            if text.endswith("EOF"):
-                self.abort()
-                raise ProtocolError(f"the server closed the connection during {what}", server=self.server) from exc
-            raise ProtocolError(f"{what} failed: {text}", server=self.server) from exc
-        except (socket.timeout, TimeoutError) as exc:
-            self.abort()
-            raise ProtocolError(f"{what} timed out after {self.settings.timeout:g} s", server=self.server) from exc
-        except (OSError, EOFError) as exc:
-            self.abort()
-            raise ProtocolError(f"connection lost during {what} ({exc})", server=self.server) from exc
+    def _multi(self, command: str, what: str) -> Iterator[bytes]:
+        """Send ``command``; the lines of its multi-line answer, within the listing limits."""
+        self._command(command, what)
+        assert self._reader is not None
+        lim = self.limits
+        return self._reader.lines(max_line=lim.max_line, max_lines=lim.max_listing_lines,
+                                  max_bytes=lim.max_listing_bytes, what=f"the {what} answer")
 
     def capabilities(self) -> dict[str, tuple[str, ...]]:
-        """CAPA (RFC 2449) as ``{name: args}``; empty when the server has no CAPA."""
+        """CAPA (RFC 2449) as ``{name: args}``; empty when the server has no CAPA (``-ERR``)."""
+        def capa() -> list[bytes]:
+            self._command("CAPA")
+            assert self._reader is not None
+            return list(self._reader.lines(max_line=self.limits.max_line, max_lines=self.limits.max_reply_lines,
+                                           max_bytes=self.limits.max_line * self.limits.max_reply_lines,
+                                           what="the CAPA answer"))
         try:
-            caps = self._call("CAPA", self._require().capa)
+            lines = self._run("CAPA", capa)
         except ProtocolError:
-            return {}
-        out = {k.upper(): tuple(v) for k, v in caps.items()}
-        self.pipelining = "PIPELINING" in out
-        return out
+            if self.connected:  # a -ERR: the server has no CAPA (RFC 1939 servers)
+                return {}
+            raise
+        self.capa = parse_capa(lines)
+        self.pipelining = "PIPELINING" in self.capa
+        return self.capa
 
     def stat(self) -> tuple[int, int]:
         """(message count, total octets)."""
-        return self._call("STAT", self._require().stat)
+        count, octets = self._run("STAT", lambda: parse_stat(self._command("STAT")))
+        self._count = count
+        return count, octets
+
+    def list_sizes(self) -> dict[int, int]:
+        """LIST: ``{number: size}`` of every message (remembered, so RETR knows what to expect)."""
+        def read() -> dict[int, int]:
+            sizes: dict[int, int] = {}
+            for line in self._multi("LIST", "LIST"):
+                number, size = parse_list_line(line)
+                if number in sizes:
+                    raise AnswerError(f"LIST names message {number} twice", line)
+                sizes[number] = size
+            return sizes
+
+        self._sizes = self._run("LIST", read, expected=self._count * _LISTING_LINE)
+        return dict(self._sizes)
 
     def listing(self) -> tuple[ListingEntry, ...]:
-        """LIST and UIDL together: every message's number, size and unique id."""
-        _, lines, _ = self._call("LIST", self._require().list)
-        sizes = {}
-        for line in lines:
-            num, _, size = line.partition(b" ")
-            sizes[int(num)] = int(size.split()[0]) if size.strip() else 0
-        _, lines, _ = self._call("UIDL", self._require().uidl)
-        out = []
-        for line in lines:
-            parts = line.decode("utf-8", "replace").split(None, 1)
-            if len(parts) != 2:
-                raise ProtocolError(f"unreadable UIDL line {line[:80]!r}", server=self.server)
-            num = int(parts[0])
-            out.append(ListingEntry(number=num, size=sizes.get(num, 0), uidl=parts[1].strip()))
-        return tuple(out)
+        """LIST and UIDL together: every message's number, size and unique id, by number."""
+        sizes = self.list_sizes()
+
+        def read() -> list[ListingEntry]:
+            out: dict[int, ListingEntry] = {}
+            for line in self._multi("UIDL", "UIDL"):
+                number, uidl = parse_uidl_line(line)
+                if number not in sizes or number in out:
+                    why = "twice" if number in out else "that LIST does not"
+                    raise AnswerError(f"UIDL names message {number} {why}", line)
+                out[number] = ListingEntry(number=number, size=sizes[number], uidl=uidl)
+            return [out[n] for n in sorted(out)]
+
+        entries = self._run("UIDL", read, expected=len(sizes) * _LISTING_LINE)
+        if len(entries) != len(sizes):
+            missing = sorted(set(sizes) - {e.number for e in entries})[:5]
+            self.abort()
+            raise ProtocolError(f"UIDL gives no unique id for message(s) {missing} that LIST names; the server "
+                                "is broken, nothing can be fetched safely", server=self.server)
+        return tuple(entries)
+
+    def _read_message(self, what: str, number: int) -> bytes:
+        """The multi-line answer of ``RETR``/``TOP`` ``number``, bounded (module docstring), unstuffed."""
+        self._status(what)
+        assert self._reader is not None
+        listed = self._sizes.get(number)
+        lim = self.limits
+        data = unstuff(self._reader.block(max_bytes=retr_budget(listed, lim.max_message_bytes),
+                                          max_line=lim.max_message_line,
+                                          what=f"message {number}" + (f" (listed as {listed:,} octets)"
+                                                                      if listed is not None else "")))
+        if len(data) > lim.max_message_bytes:
+            raise LimitExceeded(f"message {number} is {len(data):,} bytes, over the limit of "
+                                f"{lim.max_message_bytes:,}; it stays on the server (raise the limit if it is "
+                                "genuine)", what="message", limit=lim.max_message_bytes)
+        return data
+
+    def _fetch(self, verb: str, number: int) -> bytes:
+        command = f"RETR {number}" if verb == "RETR" else f"TOP {number} 0"
+        expected = self._sizes.get(number, 0) if verb == "RETR" else 0
+
+        def one() -> bytes:
+            self._send(command.encode("ascii") + b"\r\n")
+            return self._read_message(command, number)
+
+        return self._run(command, one, expected=expected)
 
     def retr(self, number: int) -> bytes:
         """RETR: the message's bytes, dot-unstuffed, CRLF line ends (RFC 1939 §7)."""
-        def one() -> bytes:
-            self._require()._putcmd(f"RETR {number}")
-            return self._read_message()
+        return self._fetch("RETR", number)
 
-        return self._call(f"RETR {number}", one)
+    def top(self, number: int) -> bytes:
+        """``TOP number 0``: the message's header block and the empty line after it (RFC 1939 §7)."""
+        return self._fetch("TOP", number)
 
-    def retr_many(self, numbers: list[int]) -> Iterator[tuple[int, bytes | ProtocolError]]:
-        """RETR several messages; yields ``(number, bytes)`` or ``(number, ProtocolError)`` in order.
-
-        With ``PIPELINING`` (RFC 2449 §6.6) all RETR commands go out in one write and the
-        answers are read back to back, so the messages cost one round trip instead of one
-        each. A refused RETR yields its error and the rest continue; a lost connection
-        yields its error and ends the iteration.
-        """
+    def _fetch_many(self, verb: str, numbers: Sequence[int]) -> Iterator[tuple[int, bytes | ProtocolError]]:
         if not self.pipelining:
             for n in numbers:
                 try:
-                    yield n, self.retr(n)
+                    yield n, self._fetch(verb, n)
                 except ProtocolError as exc:
                     yield n, exc
                     if not self.connected:
                         return
             return
+        commands = [f"RETR {n}" if verb == "RETR" else f"TOP {n} 0" for n in numbers]
+        if not commands:
+            return
         try:
-            self._call("RETR (pipelined)", lambda: self._require().sock.sendall(
-                b"".join(f"RETR {n}\r\n".encode() for n in numbers)))
+            self._run(f"{verb} (pipelined)", lambda: self._send("".join(c + "\r\n" for c in commands).encode("ascii")))
         except ProtocolError as exc:
             yield numbers[0], exc
             return
-        for n in numbers:
+        for n, command in zip(numbers, commands):
+            expected = self._sizes.get(n, 0) if verb == "RETR" else 0
             try:
-                yield n, self._call(f"RETR {n}", self._read_message)
+                yield n, self._run(command, lambda: self._read_message(command, n), expected=expected)
             except ProtocolError as exc:
                 yield n, exc
                 if not self.connected:
                     return
 
-    def _read_message(self) -> bytes:
-        # poplib reads a multi-line answer one readline() per line (~700 calls for 50 KB);
-        # reading in blocks up to the terminator is several times faster. The end is the
-        # first CRLF "." CRLF: dot-stuffing (RFC 1939 §3) keeps it out of the data itself.
-        # peek() then read() consumes exactly up to the terminator, so a pipelined answer
-        # that follows stays in the buffer for the next call.
-        pop = self._require()
-        first = pop._getline()[0]
-        if not first.startswith(b"+"):
-            raise poplib.error_proto(first)
-        f = pop.file
-        buf = bytearray()
-        while True:
-            chunk = f.peek(1 << 16)
-            if not chunk:
-                raise poplib.error_proto(b"-ERR EOF")
-            if not buf and chunk.startswith(b".\r\n"):  # an empty message
-                f.read(3)
-                return b""
-            tail = bytes(buf[-4:])
-            i = (tail + chunk).find(b"\r\n.\r\n")
-            if i >= 0:
-                buf += f.read(i + 5 - len(tail))
-                break
-            buf += f.read(len(chunk))
-        data = bytes(buf[:-3])
-        if b"\n." in data or data.startswith(b"."):
-            data = _UNSTUFF.sub(b".", data)
-        return data
+    def retr_many(self, numbers: Sequence[int]) -> Iterator[tuple[int, bytes | ProtocolError]]:
+        """RETR several messages; yields ``(number, bytes)`` or ``(number, ProtocolError)`` in order.
+
+        With ``PIPELINING`` (RFC 2449 §6.6) all RETR commands go out in one write and the
+        answers are read back to back, so the messages cost one round trip instead of one
+        each. A refused RETR yields its error and the rest continue; a lost connection (or a
+        limit or deadline, which close it) yields its error and ends the iteration.
+        """
+        return self._fetch_many("RETR", numbers)
+
+    def top_many(self, numbers: Sequence[int]) -> Iterator[tuple[int, bytes | ProtocolError]]:
+        """``TOP n 0`` for several messages, like :meth:`retr_many`: each one's header block."""
+        return self._fetch_many("TOP", numbers)
 
     def dele(self, number: int) -> None:
         """DELE: mark for deletion (applied only after a successful QUIT)."""
-        self._call(f"DELE {number}", self._require().dele, number)
+        self._run(f"DELE {number}", lambda: self._command(f"DELE {number}", f"DELE {number}"))
 
-    def dele_many(self, numbers: list[int]) -> dict[int, str]:
+    def dele_many(self, numbers: Sequence[int]) -> dict[int, str]:
         """DELE several messages; returns ``{number: server reply}`` for each one refused.
 
         With ``PIPELINING`` in CAPA (RFC 2449 §6.6) all commands go out in one write and the
         replies are read after, saving a round trip per message; otherwise one by one.
-        Raises :class:`ProtocolError` only when the connection is lost.
+        Raises :class:`ProtocolError` only when the connection is lost (or closed after an
+        unreadable reply: the session then ends without QUIT, so nothing is deleted).
         """
         refused: dict[int, str] = {}
         if not self.pipelining or len(numbers) < 2:
@@ -358,39 +545,38 @@ class Pop3Client:
             return refused
 
         def pipelined() -> None:
-            pop = self._require()
-            pop.sock.sendall(b"".join(f"DELE {n}\r\n".encode() for n in numbers))
+            self._send("".join(f"DELE {n}\r\n" for n in numbers).encode("ascii"))
             for n in numbers:
-                line = pop._getline()[0]
-                if not line:
-                    raise poplib.error_proto(b"-ERR EOF")
-                if not line.startswith(b"+"):
-                    refused[n] = f"DELE {n} failed: {line.decode('utf-8', 'replace')}"
+                try:
+                    self._status(f"DELE {n}")
+                except _Refused as exc:
+                    refused[n] = f"DELE {n} failed: {self._words(exc.line)}"
 
-        self._call(f"DELE of {len(numbers)} messages", pipelined)
+        self._run(f"DELE of {len(numbers)} messages", pipelined)
         return refused
 
     def rset(self) -> None:
         """RSET: unmark every message marked for deletion in this session."""
-        self._call("RSET", self._require().rset)
+        self._run("RSET", lambda: self._command("RSET"))
 
     def quit(self) -> str:
         """QUIT: enter UPDATE (deletions applied) and close; returns the server's reply."""
-        resp = self._call("QUIT", self._require().quit)
-        self._pop = None
-        return resp.decode("utf-8", "replace")
+        text = self._run("QUIT", lambda: self._command("QUIT"))
+        self.abort()
+        return self._words(text, quote=False)
 
     def abort(self) -> None:
         """Close the connection without QUIT: the server discards every DELE of this session."""
-        pop, self._pop = self._pop, None
-        if pop is not None:
+        sock, self._sock = self._sock, None
+        self._reader = None
+        if sock is not None:
             try:
-                pop.close()
+                sock.close()
             except OSError:
                 pass
 
     def __enter__(self) -> "Pop3Client":
-        if self._pop is None:
+        if self._sock is None:
             self.open()
         return self
 

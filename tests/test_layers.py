@@ -35,6 +35,7 @@ LAYERS = {
     "mailsupport.sasl": 2,
     "mailsupport.redact": 2,
     "mailsupport.display": 2,  # pure HTML/text formatting, so any layer's _repr_html_ may use it
+    "mailsupport.pop3parse": 2,
     "mailsupport.spf": 2,
     "mailsupport.spf.parse": 2,
     "mailsupport.spf.evaluate": 2,

@@ -1,21 +1,29 @@
 """``mailsupport run``: poll a tenant's mailbox and send its queue, once or every N seconds.
 
 ``--once`` prints one JSON summary (fetched, routed per kind, forwarded as failed, deleted,
-skipped as already seen, kept on the server, errors, and the send pass) and exits 0 when the
-poll met no error, 3 when it did. ``--every 300`` polls like the product (every 5 minutes),
-printing one JSON line per poll, until Ctrl-C (on a terminal a bar on stderr counts the
-polls; ``--quiet`` hides it). The store (Maildir + SQLite index) defaults to
-``./mailsupport-store/<org key>``. Thin: parses, calls :func:`mailsupport.pipeline.run_once`,
-prints; imports the library lazily (never the sandbox).
+skipped as already seen, kept on the server, new messages behind reused UIDLs, errors, and the
+send pass) — always, whatever went wrong, with the error in it — and exits 0 when nothing
+went wrong, 2 when the settings (or the tenant file) cannot work, 3 when an operation failed.
+Settings are checked before the mailbox is touched (:func:`mailsupport.pipeline.run_config_problems`):
+a tenant whose outbound server is unusable is not fetched from. ``--every 300`` polls like the
+product (every 5 minutes), printing one JSON line per poll, until Ctrl-C (or a settings error); on a
+terminal a bar on stderr counts the polls (``--quiet`` hides it).
+The store (Maildir + SQLite index) defaults to ``./mailsupport-store/<org key>``.
+``--max-message-mb`` raises (or lowers) the largest message retrieved. Every string printed
+passes through the tenant's :class:`~mailsupport.redact.Redactor` (a server may echo a secret).
+Thin: parses, calls :func:`mailsupport.pipeline.run_once`, prints; imports the library lazily
+(never the sandbox).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,25 +39,82 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--accept-listing-change", action="store_true",
                    help="fetch even if the mailbox lists far more or fewer messages than the last poll left")
     p.add_argument("--quiet", "-q", action="store_true", help="with --every: no progress bar on the terminal")
+    p.add_argument("--max-message-mb", type=float, metavar="MB",
+                   help="retrieve messages up to MB megabytes (default 160); larger ones stay on the server")
     p.set_defaults(func=_run)
+
+
+def _summary(account: str, stage: str, message: str) -> dict[str, Any]:
+    """A summary of a run that did nothing, with its one error."""
+    from ..pipeline import PollSummary, SendSummary
+
+    out = PollSummary(account=account, errors=({"stage": stage, "uidl": "", "message": message},)).to_dict()
+    out["send"] = SendSummary().to_dict()
+    return out
+
+
+def _exit_code(summary: dict[str, Any]) -> int:
+    errors = [*summary["errors"], *summary["send"]["errors"]]
+    if any(e.get("stage") == "config" for e in errors):
+        return 2
+    return 3 if errors else 0
+
+
+def _scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, scrub) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrubbed(v, scrub) for v in value]
+    return value
 
 
 def _run(args: argparse.Namespace) -> int:
     from ..config import load_tenant
-    from ..pipeline import FetchPolicy, run_once
+    from ..errors import ConfigError, StoreError
+    from ..limits import DEFAULT_LIMITS
+    from ..pipeline import FetchPolicy, account_id, run_once
+    from ..redact import Redactor
     from ..store import Store
 
-    tenant = load_tenant(args.tenant)
-    store_dir = args.store or Path("mailsupport-store") / tenant.org_key
-    policy = FetchPolicy(accept_listing_change=args.accept_listing_change)
     if args.every is not None and args.every <= 0:
         print("mailsupport run: --every needs a positive number of seconds", file=sys.stderr)
         return 2
-    with Store(store_dir) as store:
+    try:
+        tenant = load_tenant(args.tenant, environ=os.environ)  # password_env = "VAR" resolves
+    except ConfigError as exc:
+        print(json.dumps(_summary("", "config", f"{exc}; nothing was fetched or sent"), indent=2, sort_keys=True))
+        return 2
+    account = account_id(tenant)
+    limits = DEFAULT_LIMITS
+    if args.max_message_mb is not None:
+        if not 0 < args.max_message_mb <= 1 << 20:
+            print(json.dumps(_summary(account, "config", f"--max-message-mb must be between 0 and {1 << 20}, not "
+                                                         f"{args.max_message_mb:g}"), indent=2, sort_keys=True))
+            return 2
+        from dataclasses import replace
+        limits = replace(DEFAULT_LIMITS, max_message_bytes=int(args.max_message_mb * (1 << 20)))
+    scrub = Redactor.for_settings(tenant.inbound.server if tenant.inbound else None, tenant.outbound.server,
+                                  tenant.vendor_relay)
+    store_dir = args.store or Path("mailsupport-store") / tenant.org_key
+    policy = FetchPolicy(accept_listing_change=args.accept_listing_change, limits=limits)
+
+    def emit(summary: dict[str, Any], write: Callable[[str], None] | None = None, **dump: Any) -> int:
+        text = json.dumps(_scrubbed(summary, scrub), sort_keys=True, **dump)
+        if write is None:
+            print(text, flush=True)
+        else:
+            write(text)
+        return _exit_code(summary)
+
+    try:
+        store = Store(store_dir)
+    except StoreError as exc:
+        return emit(_summary(account, "store", f"{exc}; nothing was fetched or sent"), indent=2)
+    with store:
         if args.every is None:
-            summary = run_once(tenant, store, policy=policy)
-            print(json.dumps(summary, indent=2, sort_keys=True))
-            return 3 if summary["errors"] or summary["send"]["errors"] else 0
+            return emit(run_once(tenant, store, policy=policy), indent=2)
         from ..progress import progress
 
         bar = progress(unit="polls", desc="run", quiet=args.quiet)  # polls, on stderr, only on a terminal
@@ -57,9 +122,13 @@ def _run(args: argparse.Namespace) -> int:
             while True:
                 started = time.monotonic()
                 summary = run_once(tenant, store, policy=policy)
-                bar.write(json.dumps(summary, sort_keys=True))
+                code = emit(summary, write=bar.write)
                 bar.update(1, note=f"last poll fetched {summary.get('fetched', 0)}")
+                if code == 2:
+                    bar.close()
+                    return 2  # settings do not fix themselves: stop instead of failing every poll
                 time.sleep(max(0.0, args.every - (time.monotonic() - started)))
         except KeyboardInterrupt:
             bar.close()
             return 0
+

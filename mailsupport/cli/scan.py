@@ -66,8 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes for a big mbox (default: CPUs, at most 4; 1 = no workers)")
     p.add_argument("--max-message-mb", type=_megabytes, default=None, metavar="MB",
-                   help="per-message cap in MiB (default 256): a bigger message is a row with its problem, "
-                        "never read into memory; see docs/limits.md")
+                   help="per-message cap in MiB (default 160), for files and --pop3 alike: a bigger message "
+                        "is a row with its problem, never read into memory; see docs/limits.md")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar (shown on stderr only on a terminal)")
     p.set_defaults(func=_run)
 
@@ -340,17 +340,22 @@ def _run(args: argparse.Namespace) -> int:
     if not args.paths and not args.pop3:
         raise ConfigError("give at least one sample PATH or --pop3 TENANT_FILE", path="scan")
     settings = None
+    limits = DEFAULT_LIMITS if args.max_message_mb is None else ReadLimits(max_message_bytes=args.max_message_mb)
+    pop3_limits = None
     if args.pop3:
+        from dataclasses import replace
+
         from ..config import load_tenant
-        tenant = load_tenant(args.pop3)
+        from ..limits import DEFAULT_LIMITS as SERVER_LIMITS
+        tenant = load_tenant(args.pop3, environ=os.environ)
         if tenant.inbound is None:
             raise ConfigError("the tenant has no inbound mailbox to read", path="inbound", source=args.pop3)
         settings = tenant.inbound.server
+        pop3_limits = replace(SERVER_LIMITS, max_message_bytes=limits.max_message_bytes)
     bar = scan_progress(args.paths, quiet=args.quiet)  # bytes, on stderr, only on a terminal
     out = bar.guard(sys.stdout)
     fmt = args.format
     jobs = args.jobs if args.jobs is not None else min(os.cpu_count() or 1, 4)
-    limits = DEFAULT_LIMITS if args.max_message_mb is None else ReadLimits(max_message_bytes=args.max_message_mb)
     if fmt == "csv":
         out.write(",".join(COLUMNS) + "\n")
     elif fmt == "json":
@@ -367,7 +372,8 @@ def _run(args: argparse.Namespace) -> int:
         n += done[0]
         problems += done[1]
     if settings is not None:
-        done = _write_rows(scan_pop3(settings, headers_only=args.headers_only), fmt, out, first=(n == 0))
+        done = _write_rows(scan_pop3(settings, headers_only=args.headers_only, limits=pop3_limits), fmt, out,
+                           first=(n == 0))
         n += done[0]
         problems += done[1]
     if fmt == "json":

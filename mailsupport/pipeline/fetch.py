@@ -1,23 +1,43 @@
 """One poll of a tenant's POP3 mailbox: list, retrieve, route, store durably, then DELE, then QUIT.
 
 Owns :func:`poll`, :class:`FetchPolicy` and :class:`PollSummary`. The order is what makes a
-crash at any instant safe (issue #3, "Nothing is lost"):
+crash at any instant safe (nothing is lost, nothing is stored twice):
 
-1. ``LIST`` + ``UIDL``; UIDLs already in the store are *skipped as already seen*.
+1. ``STAT``, ``LIST`` + ``UIDL``. A listed UIDL already in the store proves nothing by itself:
+   a server may give a deleted message's UIDL to a new one (RFC 1939 §7). With
+   download-then-delete confirmed, a known UIDL is retrieved again like a new message (step
+   2 decides by its bytes: a DELE needs the very bytes stored; known UIDLs are rare there, left
+   by an interrupted poll or a refused DELE). Without it (keep on server, where every message
+   is known at every poll) ``TOP n 0`` checks it, pipelined: the header block's digest and the
+   LIST size against the stored copy (:func:`_verified`); verified messages are *skipped as
+   already seen*, every other one is retrieved. A new message with the very header block
+   and size of the stored one but another body would be skipped there — it stays on the
+   server, nothing is deleted in that mode.
 2. ``RETR`` one message, route it (pure), and store it with its decision (and its failed-mail
    forward, queued in the same transaction) — durable on disk before anything else happens.
+   A known UIDL whose bytes are the stored copy's (same SHA-256, so the same store key) is not
+   stored twice (*already seen*); different bytes are a new message behind a reused UIDL
+   (``reused_uidls``), stored under its own key.
 3. ``DELE`` it, only when the tenant confirmed download-then-delete; POP3 applies DELE only
-   after a successful ``QUIT`` (RFC 1939 §6), so a crash before QUIT deletes nothing.
+   after a successful ``QUIT`` (RFC 1939 §6), so a crash before QUIT deletes nothing. A DELE
+   is sent only for a message stored in this session or verified to be the stored copy.
 4. ``QUIT`` after every message is stored; then the store notes what the server deleted.
+
+Every read is bounded (``FetchPolicy.limits``, :mod:`mailsupport.limits`): a message listed
+over ``max_message_bytes`` is never retrieved nor deleted, and reported with its number, UIDL,
+size and what to do; the log-in has a wall-clock deadline, and once ``STAT`` tells the
+mailbox's size the rest of the session gets one (:meth:`~mailsupport.limits.Limits.session_seconds`),
+each step inside it its own. A step that runs out of time or past a limit closes the
+connection without QUIT: nothing is deleted, and the summary names the step.
 
 Throughput without weakening step 3: RETRs go out in pipelined windows, messages are made
 durable in batches (files fsynced in parallel, one directory fsync and one index commit per
 batch) by a committer thread while the next window is retrieved, and a batch's DELEs are
 sent only after its commit returned.
 
-A rerun after a crash re-lists: stored UIDLs are skipped (and deleted if confirmed), a
-message stored but not indexed is found again by its deterministic Maildir name, so nothing
-is lost and nothing duplicated.
+A rerun after a crash re-lists: stored messages are verified (and deleted if confirmed), a
+message stored but not indexed is found again by its deterministic Maildir
+name, so nothing is lost and nothing duplicated.
 
 Never deleted, always reported: messages whose UIDL repeats in the listing (the server's
 UIDLs are not unique, RFC 1939 §7 says they must be), messages with no readable header,
@@ -39,8 +59,11 @@ from typing import Any, Callable
 
 from ..config import Tenant
 from ..errors import ProtocolError, StoreError
-from ..pop3 import Pop3Client
-from ..store import Store
+from ..headerblock import header_digest
+from ..limits import DEFAULT_LIMITS, Deadline, Limits
+from ..pop3 import ListingEntry, Pop3Client
+from ..pop3parse import listed_size_matches
+from ..store import Store, StoredCopy
 from .failed import plan_failed_forward
 from .ingest import decide
 
@@ -49,6 +72,8 @@ __all__ = ["FetchPolicy", "PollSummary", "poll", "account_id", "Checkpoint"]
 #: ``checkpoint(stage, number)``: stages are ``listed``, ``retrieved``, ``stored``, ``deleted``,
 #: ``before-quit``, ``after-quit`` (number is the POP3 message number, 0 when not about one).
 Checkpoint = Callable[[str, int], None]
+#: Steps before the session's own deadline is known: connect, greeting, STLS, USER, PASS, CAPA, STAT.
+_LOGIN_STEPS = 8
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +92,7 @@ class FetchPolicy:
     accept_listing_change: bool = False
     batch_messages: int = 32
     batch_bytes: int = 16 * 1024 * 1024
+    limits: Limits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,7 +100,11 @@ class PollSummary:
     """What one poll did; :meth:`to_dict` is the JSON ``mailsupport run --once`` prints.
 
     ``kept_on_server`` counts messages left on the server on purpose (no confirmation,
-    repeated UIDL, unreadable, refused DELE); ``errors`` are ``{"stage", "uidl", "message"}``.
+    repeated UIDL, unreadable, over the size limit, refused DELE); ``reused_uidls`` the new
+    messages found behind a UIDL already stored for another message (stored, never skipped);
+    ``errors`` are ``{"stage", "uidl", "message"}`` (stages: ``connect``, ``login``,
+    ``session``, ``list``, ``uidl``, ``size``, ``top``, ``retr``, ``parse``, ``dele``,
+    ``store``, ``config``, ``internal``).
     """
 
     account: str
@@ -85,6 +115,7 @@ class PollSummary:
     deleted: int = 0
     skipped_as_already_seen: int = 0
     kept_on_server: int = 0
+    reused_uidls: int = 0
     errors: tuple[dict[str, str], ...] = ()
     decisions: tuple[dict[str, Any], ...] = field(default=(), repr=False)
 
@@ -98,7 +129,8 @@ class PollSummary:
         return {"account": self.account, "listed": self.listed, "fetched": self.fetched,
                 "routed": dict(self.routed), "forwarded_as_failed": self.forwarded_as_failed,
                 "deleted": self.deleted, "skipped_as_already_seen": self.skipped_as_already_seen,
-                "kept_on_server": self.kept_on_server, "errors": [dict(e) for e in self.errors]}
+                "kept_on_server": self.kept_on_server, "reused_uidls": self.reused_uidls,
+                "errors": [dict(e) for e in self.errors]}
 
 
 def account_id(tenant: Tenant) -> str:
@@ -112,7 +144,7 @@ def account_id(tenant: Tenant) -> str:
 class _Tally:
     def __init__(self, account: str) -> None:
         self.account = account
-        self.listed = self.fetched = self.failed = self.deleted = self.seen = self.kept = 0
+        self.listed = self.fetched = self.failed = self.deleted = self.seen = self.kept = self.reused = 0
         self.routed: Counter[str] = Counter()
         self.errors: list[dict[str, str]] = []
         self.decisions: list[dict[str, Any]] = []
@@ -124,7 +156,7 @@ class _Tally:
         return PollSummary(account=self.account, listed=self.listed, fetched=self.fetched,
                            routed=tuple(sorted(self.routed.items())), forwarded_as_failed=self.failed,
                            deleted=self.deleted, skipped_as_already_seen=self.seen, kept_on_server=self.kept,
-                           errors=tuple(self.errors), decisions=tuple(self.decisions))
+                           reused_uidls=self.reused, errors=tuple(self.errors), decisions=tuple(self.decisions))
 
 
 def _listing_anomaly(store: Store, account: str, listed: int, policy: FetchPolicy) -> str:
@@ -145,7 +177,9 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
          checkpoint: Checkpoint | None = None, ssl_context: ssl.SSLContext | None = None,
          message_domain: str | None = None) -> PollSummary:
     """Check the tenant's mailbox once (see the module docstring). Never raises for one bad
-    message; raises :class:`OperationError` when the server cannot be reached or logged in to."""
+    message or a session that goes wrong after log-in (the summary says what happened);
+    raises :class:`OperationError` when the server cannot be reached or logged in to, and
+    :class:`ConfigError` for settings that cannot work."""
     cp = checkpoint or (lambda stage, number: None)
     account = account_id(tenant)
     tally = _Tally(account)
@@ -153,12 +187,21 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
     if inbound is None:
         tally.error("config", "", "outbound-only tenant: there is no mailbox to fetch")
         return tally.freeze()
+    server = inbound.server
+    limits = policy.limits
     confirm = inbound.confirm_download_then_delete
     deleted: list[str] = []
-    client = Pop3Client(inbound.server, ssl_context=ssl_context).open()
+    client = Pop3Client(server, ssl_context=ssl_context, limits=limits,
+                        session=Deadline(limits.session_seconds(server.timeout, steps=_LOGIN_STEPS), "POP3 log-in",
+                                         server=server.endpoint)).open()
     quit_ok = False
     try:
         client.capabilities()  # PIPELINING lets a window of RETRs, and a batch's DELEs, share a round trip
+        count, octets = client.stat()
+        # the rest of the session: LIST, UIDL, then at most TOP, RETR and DELE per message
+        client.session = Deadline(limits.session_seconds(server.timeout, steps=3 * count + 4,
+                                                         expected_bytes=octets + count * 80),
+                                  "POP3 session", server=server.endpoint)
         listing = client.listing()
         tally.listed = len(listing)
         cp("listed", 0)
@@ -174,7 +217,21 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
         for uidl in sorted(repeated):
             tally.error("uidl", uidl, f"the server lists UIDL {uidl!r} {counts[uidl]} times (UIDLs must be unique, "
                                       "RFC 1939 §7); those messages are stored but never deleted")
-        seen = store.seen_uidls(account)
+        usable = []
+        for e in listing:
+            if e.size > limits.max_message_bytes:
+                tally.error("size", e.uidl, f"message {e.number} (UIDL {e.uidl!r}) is listed as {e.size:,} octets, "
+                                            f"over the limit of {limits.max_message_bytes:,}; not retrieved, left "
+                                            "on the server: if it is genuine, raise the limit (mailsupport run "
+                                            "--max-message-mb) or fetch it with a mail client")
+                tally.kept += 1
+            else:
+                usable.append(e)
+        copies = store.stored_copies(account, {e.uidl for e in usable if e.uidl not in repeated})
+        # confirm: a known UIDL is retrieved again and its SHA-256 decides (the DELE needs the very
+        # bytes); keep: TOP n 0 against the stored copy decides (nothing is deleted either way)
+        known = {} if confirm else _verified(client, store, [e for e in usable if e.uidl in copies], copies,
+                                             tally, window=max(1, policy.batch_messages))
         batch: list[tuple[Any, bytes, Any, bool, list]] = []
         batch_bytes = 0
         in_flight: list[tuple[Future, list]] = []
@@ -198,6 +255,9 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
                         tally.routed[d.kind.value] += 1
                         tally.failed += 1 if q else 0
                         tally.decisions.append({"uidl": e.uidl, **d.to_dict()})
+                        tally.reused += 1 if e.uidl in copies else 0
+                    else:  # a known UIDL retrieved again: the very bytes are stored (same SHA-256)
+                        tally.seen += 1
                     if unreadable:
                         tally.error("parse", e.uidl, "the message has no readable header; stored and forwarded "
                                                      "as failed, left on the server")
@@ -210,13 +270,9 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
                 _dele_many(client, to_delete, tally, deleted, cp)
 
         try:
-            known = [e for e in listing if e.uidl in seen and e.uidl not in repeated]
-            fresh = [e for e in listing if not (e.uidl in seen and e.uidl not in repeated)]
-            tally.seen = len(known)
-            if confirm:  # stored by an earlier (interrupted) poll: safe to delete now
-                _dele_many(client, known, tally, deleted, cp)
-            else:
-                tally.kept += len(known)
+            fresh = [e for e in usable if e.number not in known]
+            tally.seen += len(known)
+            tally.kept += len(known)
             by_number = {e.number: e for e in fresh}
             window = max(1, policy.batch_messages)
             for start in range(0, len(fresh), window):
@@ -257,18 +313,69 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
         deleted.clear()  # the session is aborted below: the server applies no DELE
     except _SessionLost:
         deleted.clear()  # no QUIT, so no DELE of this session is applied
-    except ProtocolError as exc:  # LIST/UIDL/QUIT failed: no deletion is known to be applied
+    except ProtocolError as exc:  # STAT/LIST/UIDL/QUIT failed: no deletion is known to be applied
         tally.error("session", "", f"{exc}; nothing deleted this poll")
+        deleted.clear()
+    except Exception as exc:  # noqa: BLE001 - a fault of the kit itself: report it with what was done
+        tally.error("internal", "", f"the poll stopped on an internal error ({type(exc).__name__}: {exc}); the "
+                                    "session was aborted, nothing deleted this poll")
         deleted.clear()
     finally:
         if not quit_ok:
             client.abort()
     if quit_ok:
         tally.deleted = len(deleted)
-        store.mark_deleted(account, deleted)
-        store.record_poll(account, listed=tally.listed, left_on_server=tally.listed - len(deleted),
-                          summary=tally.freeze().to_dict())
+        try:
+            store.mark_deleted(account, deleted)
+            store.record_poll(account, listed=tally.listed, left_on_server=tally.listed - len(deleted),
+                              summary=tally.freeze().to_dict())
+        except StoreError as exc:
+            tally.error("store", "", f"{exc}; the server deleted {len(deleted)} message(s), all stored before; "
+                                     "the store could not note it")
     return tally.freeze()
+
+
+def _fits(store: Store, listed: int, copy: StoredCopy) -> bool:
+    """Whether a LIST size fits a stored copy (the copy's line ends counted only if they matter)."""
+    if listed in (copy.size, copy.size - 2):
+        return True
+    newlines = store.newlines(copy)
+    return newlines is not None and listed_size_matches(listed, copy.size, newlines)
+
+
+def _verified(client: Pop3Client, store: Store, candidates: list[ListingEntry], copies: dict[str, list[StoredCopy]],
+              tally: _Tally, *, window: int) -> dict[int, ListingEntry]:
+    """Of ``candidates`` (listed messages whose UIDL is stored), those whose header matches a stored copy.
+
+    A server may give a deleted message's UIDL to a new one (RFC 1939 §7), so a known UIDL
+    alone proves nothing. ``TOP n 0`` (pipelined when the server allows) gives the header
+    block: its digest equal to a stored copy's, and the LIST size fitting that copy
+    (:func:`~mailsupport.pop3parse.listed_size_matches`), verify it. Every other candidate —
+    a different header, a server without TOP, a refused TOP — is retrieved like a new message:
+    the store then tells by the full SHA-256 whether it was the stored copy after all.
+    Used where nothing is deleted (keep on server). Raises :class:`_SessionLost` (with the
+    error in the tally) when the connection is lost.
+    """
+    known: dict[int, ListingEntry] = {}
+    if not candidates or (client.capa and "TOP" not in client.capa):
+        return known
+    by_number = {e.number: e for e in candidates}
+    refused = False
+    for start in range(0, len(candidates), window):
+        # every answer of a pipelined window is read, even after a refusal, to keep in step
+        for number, result in client.top_many([e.number for e in candidates[start:start + window]]):
+            entry = by_number[number]
+            if isinstance(result, ProtocolError):
+                if not client.connected:
+                    tally.error("top", entry.uidl, f"{result}; nothing deleted this poll")
+                    raise _SessionLost from result
+                refused = True  # a server without TOP: the rest are checked by retrieving them
+            elif not refused and any(c.header_sha256 == header_digest(result) and _fits(store, entry.size, c)
+                                     for c in copies[entry.uidl]):
+                known[number] = entry
+        if refused:
+            break
+    return known
 
 
 def _dele_many(client: Pop3Client, entries: list, tally: _Tally, deleted: list[str], cp: Checkpoint) -> None:
@@ -291,16 +398,3 @@ def _dele_many(client: Pop3Client, entries: list, tally: _Tally, deleted: list[s
 
 class _SessionLost(Exception):
     """The POP3 connection died; the poll ends without QUIT (so without deletions)."""
-
-
-def _dele(client: Pop3Client, number: int, uidl: str, tally: _Tally, deleted: list[str], cp: Checkpoint) -> None:
-    try:
-        client.dele(number)
-    except ProtocolError as exc:
-        tally.error("dele", uidl, f"{exc}; the message is stored and stays on the server (deleted at a later poll)")
-        tally.kept += 1
-        if not client.connected:
-            raise _SessionLost from exc
-        return
-    deleted.append(uidl)
-    cp("deleted", number)

@@ -8,6 +8,9 @@ envelope, no polling).
 
 Ingested messages are stored like fetched ones (durably, with their decision, the failed
 forward queued in the same transaction); the same bytes ingested twice are stored once.
+Reading a message is bounded like retrieving one (:func:`read_limited`, ``max_bytes``,
+default :data:`~mailsupport.limits.DEFAULT_LIMITS`' ``max_message_bytes``): a bigger file is
+reported with its size and the limit, and not read further.
 
 Layer 4. Must not import presentation modules or the sandbox.
 """
@@ -17,17 +20,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import IO, Any, Callable, Iterable, Sequence
 
 from ..config import Tenant
 from ..errors import StoreError
 from ..headerblock import parse_fields, split_header_block
+from ..limits import DEFAULT_LIMITS
 from ..routing import RouteDecision, RouteKind, referenced_message_ids, route_message
-from ..samples.files import DEFAULT_LIMITS, read_regular
+from ..samples.files import read_regular
 from ..store import Store
 from .failed import plan_failed_forward
 
-__all__ = ["decide", "IngestResult", "ingest_message", "ingest_files", "wildcard_handler"]
+__all__ = ["decide", "IngestResult", "ingest_message", "ingest_files", "ingest_stream", "wildcard_handler",
+           "read_limited"]
 
 
 def decide(tenant: Tenant, raw: bytes, store: Store | None = None, *,
@@ -76,11 +81,56 @@ def ingest_message(tenant: Tenant, store: Store, raw: bytes, *, source: str = "i
                         forwarded_as_failed=bool(enqueue) and stored.created)
 
 
+def read_limited(stream: IO[bytes], max_bytes: int) -> bytes | None:
+    """At most ``max_bytes`` from ``stream`` (a file, stdin); ``None`` when it holds more (one
+    byte more is read to tell, nothing else)."""
+    data = stream.read(max_bytes + 1)
+    return None if len(data) > max_bytes else data
+
+
+def _too_large(what: str, max_bytes: int, size: int | None = None) -> str:
+    """The error for a message over ``max_bytes`` (``size`` when known)."""
+    weighs = f"is {size:,} bytes" if size is not None else "holds more"
+    return (f"{what} {weighs}, over the limit of {max_bytes:,} bytes for one message; not ingested (if it is "
+            "genuine, raise the limit: --max-message-mb)")
+
+
+def _not_ingested(source: str, error: str, reason: str) -> IngestResult:
+    return IngestResult(source=source, created=False, forwarded_as_failed=False, error=error,
+                        decision=RouteDecision(kind=RouteKind.FAILED, target="", reason=reason))
+
+
+def _read_file(path: Path, max_bytes: int) -> bytes | IngestResult:
+    # a regular file within the cap; a FIFO, a device or a bigger file is reported, never read
+    # (read_regular looks before opening and opens non-blocking, so nothing can block)
+    raw, problem = read_regular(path, max_bytes)
+    if problem:
+        reason = "over the size limit" if "over the per-message cap" in problem else "file not readable"
+        return _not_ingested(str(path), f"cannot ingest {path}: {problem}", reason)
+    return raw
+
+
+def ingest_stream(tenant: Tenant, store: Store, stream: IO[bytes], *, source: str = "ingest:-",
+                  envelope_recipients: Sequence[str] | None = None,
+                  max_bytes: int = DEFAULT_LIMITS.max_message_bytes) -> IngestResult:
+    """Ingest the one message ``stream`` holds (standard input), read up to ``max_bytes``;
+    too big, or not stored, is a result with its error."""
+    name = source.partition(":")[2] or source
+    raw = read_limited(stream, max_bytes)
+    if raw is None:
+        return _not_ingested(name, _too_large("standard input" if name == "-" else name, max_bytes),
+                             "over the size limit")
+    try:
+        return ingest_message(tenant, store, raw, source=source, envelope_recipients=envelope_recipients)
+    except StoreError as exc:
+        return _not_ingested(name, str(exc), "not stored")
+
+
 def ingest_files(tenant: Tenant, store: Store, paths: Iterable[str | os.PathLike[str]], *,
-                 envelope_recipients: Sequence[str] | None = None) -> list[IngestResult]:
+                 envelope_recipients: Sequence[str] | None = None,
+                 max_bytes: int = DEFAULT_LIMITS.max_message_bytes) -> list[IngestResult]:
     """Ingest ``.eml`` files (the plugin path). An unreadable file is reported, not fatal: one that
-    is missing, not a regular file (a FIFO, a device) or over the per-message cap of
-    :class:`~mailsupport.samples.files.ReadLimits`.
+    is missing, not a regular file (a FIFO, a device) or over ``max_bytes``.
 
     ``envelope_recipients`` are used as the SMTP envelope when the caller knows it; otherwise
     the tenant's catch-all header choice decides, exactly as for fetched mail.
@@ -88,20 +138,15 @@ def ingest_files(tenant: Tenant, store: Store, paths: Iterable[str | os.PathLike
     out = []
     for p in paths:
         path = Path(p)
-        # a regular file within the per-message cap (a FIFO, device or huge file is reported, never read)
-        raw, problem = read_regular(path, DEFAULT_LIMITS.max_message_bytes)
-        if problem:
-            out.append(IngestResult(source=str(path), created=False, forwarded_as_failed=False,
-                                    error=f"cannot read {path}: {problem}",
-                                    decision=RouteDecision(kind=RouteKind.FAILED, target="",
-                                                           reason="file not readable")))
+        raw = _read_file(path, max_bytes)
+        if isinstance(raw, IngestResult):
+            out.append(raw)
             continue
         try:
             out.append(ingest_message(tenant, store, raw, source=f"ingest:{path}",
                                       envelope_recipients=envelope_recipients))
         except StoreError as exc:
-            out.append(IngestResult(source=str(path), created=False, forwarded_as_failed=False, error=str(exc),
-                                    decision=RouteDecision(kind=RouteKind.FAILED, target="", reason="not stored")))
+            out.append(_not_ingested(str(path), str(exc), "not stored"))
     return out
 
 

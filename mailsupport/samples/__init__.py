@@ -74,11 +74,13 @@ def scan_mbox(path: str | os.PathLike[str], *, start: int = 0, end: int | None =
             yield MessageSummary(source=source, position=position, problems=(data,))
 
 
-def scan_pop3(settings: Any, *, headers_only: bool = False, limit: int | None = None
+def scan_pop3(settings: Any, *, headers_only: bool = False, limit: int | None = None, limits: Any = None
               ) -> Iterator[MessageSummary]:
-    """Summaries of a live POP3 mailbox read without deleting (see :mod:`.pop3`)."""
+    """Summaries of a live POP3 mailbox read without deleting (see :mod:`.pop3`); ``limits``
+    (:class:`~mailsupport.limits.Limits`, default the kit's) bound every read."""
+    from ..limits import DEFAULT_LIMITS
     from .pop3 import iter_pop3
-    yield from scan_raw(iter_pop3(settings, headers_only=headers_only, limit=limit))
+    yield from scan_raw(iter_pop3(settings, headers_only=headers_only, limit=limit, limits=limits or DEFAULT_LIMITS))
 
 
 def full_view(raw: bytes) -> Any:

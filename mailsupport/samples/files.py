@@ -20,6 +20,8 @@ import os
 import stat
 from dataclasses import dataclass
 
+from ..limits import DEFAULT_LIMITS as _SERVER_LIMITS
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
 if TYPE_CHECKING:  # pragma: no cover
     from typing import BinaryIO
@@ -47,9 +49,11 @@ class ReadLimits:
     """Caps on what one sample may make the reader hold or inflate; over a cap is a row, not a crash.
 
     ``max_message_bytes``: one message (an mbox message, a Maildir or ``.eml`` file, a zip
-    member, a ``.msg`` file). The default, 256 MiB, is the largest limit a real provider
-    allows (Exchange Online, configurable up to 150 MB) with the encoding margin; an mbox
-    *file* may be any size, since it is streamed a message at a time.
+    member, a ``.msg`` file). The default is the kit's one per-message cap,
+    :data:`mailsupport.limits.DEFAULT_LIMITS`' ``max_message_bytes`` (160 MiB: the largest
+    limit a real provider allows, Exchange Online's 150 MB, counted as sent, with a margin),
+    the same for files and for messages retrieved from a server; an mbox *file* may be any
+    size, since it is streamed a message at a time.
     ``max_zip_total_bytes``: everything one zip's members inflate to (16 GiB).
     ``max_zip_ratio``: inflated bytes per compressed byte of one member (100), checked once
     the member passed ``zip_ratio_grace_bytes`` (1 MiB: small, very repetitive messages
@@ -57,7 +61,7 @@ class ReadLimits:
     its central directory is read whole).
     """
 
-    max_message_bytes: int = 256 * MIB
+    max_message_bytes: int = _SERVER_LIMITS.max_message_bytes
     max_zip_total_bytes: int = 16 * 1024 * MIB
     max_zip_ratio: float = 100.0
     zip_ratio_grace_bytes: int = MIB

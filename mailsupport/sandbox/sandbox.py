@@ -30,7 +30,7 @@ from .faults import Fault, FaultSet
 from .loop import BackgroundLoop
 from .mailstore import Account, AccountState, MailStore, OutboxMessage, StoredMessage, WildcardMessage
 from .pop3 import start_pop3
-from .profiles import PROFILES, Profile, get_profile
+from .profiles import Profile, get_profile
 from .smtp import start_smtp
 from .tls import CertKind, SandboxTls
 from .world import World

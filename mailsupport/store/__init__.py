@@ -44,10 +44,11 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import StoreError
+from ..headerblock import header_digest
 from .outbox import OutboxMixin, QueuedMessage
 from .private import make_private, secret_key
 
-__all__ = ["StoredMessage", "QueuedMessage", "Store", "message_key"]
+__all__ = ["StoredMessage", "StoredCopy", "QueuedMessage", "Store", "message_key"]
 
 log = logging.getLogger("mailsupport.store")
 _INDEX = "index.sqlite3"
@@ -63,7 +64,9 @@ CREATE TABLE IF NOT EXISTS messages (
     size INTEGER NOT NULL,
     source TEXT NOT NULL,
     stored_at REAL NOT NULL,
-    deleted_at REAL
+    deleted_at REAL,
+    header_sha256 TEXT,
+    newlines INTEGER
 );
 CREATE INDEX IF NOT EXISTS messages_uidl ON messages(account, uidl);
 CREATE TABLE IF NOT EXISTS decisions (
@@ -123,6 +126,23 @@ class StoredMessage:
     created: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredCopy:
+    """What identifies a stored message against a server's listing: its SHA-256, its size
+    (against LIST) and the digest of its header block (against ``TOP n 0``; see
+    :func:`~mailsupport.headerblock.header_digest`). ``header_sha256`` is empty when the
+    Maildir file is gone (the copy cannot be checked that way). ``newlines`` (its line ends,
+    for servers whose LIST counts LF) is ``None`` until :meth:`Store.newlines` counted them:
+    counting costs more than the rest of storing a message, and is rarely needed."""
+
+    key: str
+    uidl: str
+    sha256: str
+    size: int
+    header_sha256: str
+    newlines: int | None = None
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -170,6 +190,7 @@ class Store(OutboxMixin):
             # FULL: a committed transaction survives power loss in WAL mode (NORMAL would not).
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            self._migrate()
         except OSError as exc:
             raise _store_error("create the store", self.directory, exc) from exc
         except sqlite3.Error as exc:
@@ -184,6 +205,13 @@ class Store(OutboxMixin):
         if self._forward_key is None:
             self._forward_key = secret_key(self.directory, "forward.key")
         return self._forward_key
+
+    def _migrate(self) -> None:
+        """Columns added since the first stores were written (filled lazily: :meth:`stored_copies`)."""
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(messages)")}
+        for name, kind in (("header_sha256", "TEXT"), ("newlines", "INTEGER")):
+            if name not in columns:
+                self._db.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -313,11 +341,13 @@ class Store(OutboxMixin):
                         ids.append((known[key], False))
                         continue
                     existed = self._db.execute("SELECT id FROM messages WHERE key=?", (key,)).fetchone()
+                    raw = item["raw"]
                     self._write(
-                        "INSERT INTO messages(key, account, uidl, sha256, filename, size, source, stored_at) "
-                        "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET filename=excluded.filename",
-                        (key, item["account"], item.get("uidl"), sha, f"{key}.mailsupport:2,", len(item["raw"]),
-                         item.get("source", "pop3"), self._clock()))
+                        "INSERT INTO messages(key, account, uidl, sha256, filename, size, source, stored_at, "
+                        "header_sha256, newlines) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                        "ON CONFLICT(key) DO UPDATE SET filename=excluded.filename",
+                        (key, item["account"], item.get("uidl"), sha, f"{key}.mailsupport:2,", len(raw),
+                         item.get("source", "pop3"), self._clock(), header_digest(raw), None))
                     mid = self._db.execute("SELECT id FROM messages WHERE key=?", (key,)).fetchone()[0]
                     if item.get("decision") is not None:
                         self._put_decision(mid, item["decision"])
@@ -349,6 +379,52 @@ class Store(OutboxMixin):
         """Every UIDL of ``account`` already stored."""
         rows = self._db.execute("SELECT uidl FROM messages WHERE account=? AND uidl IS NOT NULL", (account,))
         return frozenset(r[0] for r in rows)
+
+    def stored_copies(self, account: str, uidls: Iterable[str]) -> dict[str, list[StoredCopy]]:
+        """Every stored copy of each of ``uidls`` (those stored at all) for ``account``.
+
+        A UIDL may have several copies: a server may give a deleted message's UIDL to a new
+        one (RFC 1939 §7 allows it), which is then stored beside the old. Rows stored before
+        the header digest was kept get it now, from their Maildir file.
+        """
+        wanted = set(uidls)
+        rows = self._db.execute("SELECT id, key, uidl, sha256, filename, size, header_sha256, newlines "
+                                "FROM messages WHERE account=? AND uidl IS NOT NULL", (account,)).fetchall()
+        out: dict[str, list[StoredCopy]] = {}
+        for mid, key, uidl, sha, filename, size, digest, newlines in rows:
+            if uidl not in wanted:
+                continue
+            if digest is None:
+                digest, newlines = self._backfill(mid, self.maildir / "new" / filename)
+            out.setdefault(uidl, []).append(StoredCopy(key=key, uidl=uidl, sha256=sha, size=size,
+                                                       header_sha256=digest, newlines=newlines))
+        return out
+
+    def _backfill(self, mid: int, path: Path) -> tuple[str, int | None]:
+        """Header digest and line ends of a row stored without them, read from its file."""
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return "", None  # the file is gone: the copy cannot be checked against TOP
+        digest, newlines = header_digest(raw), raw.count(b"\n")
+        self._write("UPDATE messages SET header_sha256=?, newlines=? WHERE id=?", (digest, newlines, mid))
+        return digest, newlines
+
+    def newlines(self, copy: StoredCopy) -> int | None:
+        """The line ends of a stored copy (counted from its file once, then kept); ``None`` if the file is gone."""
+        if copy.newlines is not None:
+            return copy.newlines
+        row = self._db.execute("SELECT id, filename, newlines FROM messages WHERE key=?", (copy.key,)).fetchone()
+        if row is None:
+            return None
+        if row[2] is not None:
+            return row[2]
+        try:
+            count = (self.maildir / "new" / row[1]).read_bytes().count(b"\n")
+        except OSError:
+            return None
+        self._write("UPDATE messages SET newlines=? WHERE id=?", (count, row[0]))
+        return count
 
     def mark_deleted(self, account: str, uidls: Iterable[str]) -> None:
         """Record that the server confirmed (by +OK to QUIT) the deletion of these UIDLs."""
