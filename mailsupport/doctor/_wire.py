@@ -190,6 +190,8 @@ class Wire:
             raise WireError(tls_failure_code(exc), str(getattr(exc, "verify_message", "") or exc)) from exc
         except (socket.timeout, TimeoutError) as exc:
             self.close()
+            if self.deadline is not None and self.deadline.expired():
+                raise self._late(self.deadline) from None
             raise WireError("timeout", f"TLS handshake got no answer within {self.timeout:g} s") from exc
         except OSError as exc:
             self.close()
@@ -205,6 +207,7 @@ class Wire:
         if verb in _VERBS:
             self.command = verb
         self._last = b""
+        self._arm()  # sendall's timeout bounds the whole call
         try:
             self.sock.sendall(line.encode("utf-8") + b"\r\n")
         except OSError as exc:

@@ -124,7 +124,7 @@ def send_queued(tenant: Tenant, store: Store, *, now: float | None = None,
     try:
         client = SmtpClient(settings, ssl_context=ssl_context, deadline=session).open()
     except OperationError as exc:
-        errors.append({"stage": "connect", "message_id": "",
+        errors.append({"stage": getattr(exc, "step", "") or "connect", "message_id": "",
                        "message": redact(f"{exc}; {len(due)} message(s) stay queued")})
         return SendSummary(still_queued=len(store.queued()), errors=tuple(errors))
     try:

@@ -143,6 +143,19 @@ def test_the_send_pass_keeps_the_message_queued_and_names_the_step(store, at, ho
     assert store.queued()[0].attempts == 1
 
 
+@pytest.mark.parametrize("at,stage", [("greeting", "greeting"), ("ehlo", "EHLO"), ("auth", "AUTH")])
+def test_a_drip_before_the_first_message_keeps_the_queue_and_names_the_step(store, at, stage):
+    """The session cannot be opened in time: nothing is attempted, the queue stays, the error names the step."""
+    with _hostile(at, "drip") as srv:
+        tenant = _tenant(srv.port)
+        _queue_one(store, tenant)
+        summary = send_queued(tenant, store, now=0)
+    assert (summary.sent, summary.deferred, summary.still_queued) == (0, 0, 1)
+    [error] = summary.errors
+    assert error["stage"] == stage and f"{stage} did not finish within its 0.9 s deadline" in error["message"]
+    assert store.queued()[0].attempts == 0
+
+
 def test_the_send_pass_json_never_shows_an_echoed_password(store):
     """echo-secret at AUTH: the send summary (run's JSON) and the queue's last reply hold no form of the password."""
     with _hostile("auth", "echo-secret", auth_mechanisms="LOGIN") as srv:
