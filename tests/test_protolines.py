@@ -27,7 +27,7 @@ def _drain(splitter: LineSplitter, chunks: list[bytes]) -> list[bytes]:
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(lines=st.lists(line_st, max_size=20), ends=st.lists(st.sampled_from([b"\r\n", b"\n"]), min_size=20, max_size=20),
        cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=30))
 def test_any_chunking_gives_the_lines_that_were_sent(lines, ends, cuts):
@@ -36,7 +36,7 @@ def test_any_chunking_gives_the_lines_that_were_sent(lines, ends, cuts):
     assert _drain(LineSplitter(MAX), _chunks(data, cuts)) == lines
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(head=st.lists(line_st, max_size=5), long=st.integers(min_value=MAX + 1, max_value=4 * MAX),
        cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=30), ended=st.booleans())
 def test_an_overlong_line_is_refused_before_it_is_buffered_whole(head, long, cuts, ended):
@@ -69,7 +69,7 @@ def test_a_line_of_exactly_max_line_passes_with_either_ending():
 reply_text_st = st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF, blacklist_characters="\r\n"), max_size=30)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(code=st.integers(min_value=200, max_value=599), texts=st.lists(reply_text_st, min_size=1, max_size=8))
 def test_a_well_formed_reply_reads_back(code, texts):
     """ddd-text ... ddd text: the reader returns the code and every line as sent, only at the last one."""
@@ -80,7 +80,7 @@ def test_a_well_formed_reply_reads_back(code, texts):
     assert results[-1] == (code, sent)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(lines=st.lists(st.binary(max_size=12), min_size=1, max_size=6))
 def test_any_bytes_give_a_reply_none_or_a_protocol_error(lines):
     """Whatever a server sends, the reader answers a reply, 'more to come', or a ProtocolError: no other exception."""

@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ask-password", action="store_true", help="prompt for the password (not echoed)")
     p.add_argument("--ca-file", metavar="FILE", help="also trust this CA (e.g. the sandbox's)")
     p.add_argument("--nameserver", metavar="HOST[:PORT]", help="DNS server for the DNS rung and the MX check")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per-step timeout (default 30)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="timeout of each read (default: the tenant's, 30); each rung may take 3x it per exchange")
     p.add_argument("--only", choices=("pop3", "smtp"), help="check one direction only")
     p.add_argument("--sandbox", metavar="PROFILE",
                    help="test against an embedded sandbox standing in for the provider (profile: postfix, "

@@ -46,7 +46,8 @@ def probe_pop3(server: ServerSettings, *, dns: Any = None,
                timeout: float | None = None) -> ProbeResult:
     """Run the POP3 ladder against ``server`` and return every rung until the first failure.
 
-    ``timeout`` (seconds) overrides ``server.timeout`` for each connect and read.
+    ``timeout`` (seconds) overrides ``server.timeout`` for each connect and read; each rung's
+    wall-clock deadline is three times it per exchange (:mod:`mailsupport.doctor._recorder`).
     """
     wait = timeout if timeout is not None else server.timeout
     rec = Recorder(on_rung, "pop3", timeout=wait, redact=Redactor.for_settings(server))
