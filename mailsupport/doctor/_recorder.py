@@ -66,16 +66,10 @@ class Recorder:
         self.wire: Wire | None = None
         self.deadline: Deadline | None = None
 
-    def _scrub(self, rung: Rung) -> Rung:
-        r = self._redact
-        if r is None:
-            return rung
-        return Rung(step=rung.step, ok=rung.ok, ms=rung.ms, detail=r(rung.detail), reply=r(rung.reply),
-                    code=rung.code, facts=tuple((k, r(v)) for k, v in rung.facts))
-
     def add(self, rung: Rung) -> None:
         """Record a rung (scrubbed) and tell the listener (listener errors never break the ladder)."""
-        rung = self._scrub(rung)
+        if self._redact is not None:
+            rung = rung.redacted(self._redact)
         self.rungs.append(rung)
         if self._on_rung is not None:
             try:
