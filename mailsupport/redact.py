@@ -38,7 +38,8 @@ MASK = "***"
 MIN_PLAIN = 3
 #: Shortest base64 run (characters) matched: every alignment of a secret of 4+ bytes yields one.
 _MIN_B64 = 4
-_B64_TOKEN = "[A-Za-z0-9+/]*{core}[A-Za-z0-9+/]*=*"
+#: A maximal run of base64 characters with its padding (a token that may hold a secret's core).
+_B64_RUN = re.compile(r"[A-Za-z0-9+/]{4,}=*")
 
 
 def _b64_cores(data: bytes) -> list[str]:
@@ -91,29 +92,41 @@ class Redactor:
     no-op. Calling it on ``bytes`` decodes them as UTF-8 (with replacement) first.
     """
 
-    __slots__ = ("_pattern",)
+    __slots__ = ("_pattern", "_cores")
 
     def __init__(self, secrets: Iterable[str | Secret | None], *, usernames: Iterable[str | None] = ()) -> None:
         users = [u for u in usernames if u]
-        parts: list[str] = []
+        literals: set[str] = set()
+        cores: set[str] = set()
         for secret in secrets:
             if secret is None:
                 continue
-            literals, cores = secret_forms(secret, usernames=users)
-            parts.extend(_B64_TOKEN.format(core=re.escape(c)) for c in cores)
-            parts.extend(re.escape(x) for x in literals)
-        # longest alternatives first so a whole base64 blob goes before a plain substring of it
-        self._pattern = re.compile("|".join(sorted(set(parts), key=len, reverse=True))) if parts else None
+            more, found = secret_forms(secret, usernames=users)
+            literals.update(more)
+            cores.update(found)
+        # longest alternatives first so a whole SASL blob goes before a plain substring of it
+        self._pattern = (re.compile("|".join(re.escape(x) for x in sorted(literals, key=len, reverse=True)))
+                         if literals else None)
+        self._cores = tuple(sorted(cores, key=len, reverse=True))
 
     def __call__(self, text: str | bytes) -> str:
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
-        if self._pattern is None or not text:
+        if not text:
             return text
-        return self._pattern.sub(MASK, text)
+        # Base64 first, whole tokens: a core is made of base64 characters only, so it lies inside
+        # one maximal run; the run is found by a linear scan only when a core occurs at all (a
+        # single regex "run around a core" backtracks quadratically on long base64 runs).
+        if self._cores and any(core in text for core in self._cores):
+            text = _B64_RUN.sub(self._token, text)
+        return self._pattern.sub(MASK, text) if self._pattern is not None else text
+
+    def _token(self, match: re.Match[str]) -> str:
+        token = match.group()
+        return MASK if any(core in token for core in self._cores) else token
 
     def __bool__(self) -> bool:
-        return self._pattern is not None
+        return self._pattern is not None or bool(self._cores)
 
     def __repr__(self) -> str:
         return "Redactor(***)"

@@ -12,11 +12,23 @@ Every reply is a frozen :class:`SmtpReply`; a refused command raises
 and retry; 5xx is final. When the server advertises SIZE (RFC 1870) a message over it is
 refused *before* sending with :class:`~mailsupport.errors.MessageTooLarge`. CR, LF or NUL in
 an address is refused (it would inject SMTP commands); every message's line ends become CRLF
-before DATA (bare CR and LF too), so dot-stuffing covers every line (no SMTP smuggling). Library errors are translated here,
-once, ``raise ... from exc``; passwords never appear in messages.
+before DATA (bare CR and LF too), so dot-stuffing covers every line (no SMTP smuggling).
+Library errors are translated here, once, ``raise ... from exc``.
 
-Layer 3: imports config, errors, sasl, signature (for the injection check), tlsutil. Must not
-import the pipeline, sandbox or presentation modules.
+Bounded against hostile servers: every reply is read by :mod:`mailsupport.smtpio` (smtplib
+with its reply reader replaced): a line over ``Limits.max_line`` or a reply over
+``Limits.max_reply_lines`` lines is :class:`~mailsupport.errors.LimitExceeded`, a line that
+is not ``ddd[ -]text`` a :class:`~mailsupport.errors.ProtocolError`, and each step (greeting,
+EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, the final dot, RSET, QUIT) has a wall-clock deadline
+of ``Limits.step_seconds(timeout)`` (the final dot also gets time for the message's bytes),
+so a server dripping one byte a second ends as :class:`~mailsupport.errors.DeadlineExceeded`
+naming the step; an optional session deadline caps them all. These close the session and
+propagate as they are (all are ``ProtocolError``). Server words that reach a reply or an
+exception are scrubbed of the password/token in every form
+(:class:`~mailsupport.redact.Redactor`).
+
+Layer 3: imports config, errors, limits, redact, sasl, signature (for the injection check),
+smtpio, tlsutil. Must not import the pipeline, sandbox or presentation modules.
 """
 
 from __future__ import annotations
@@ -26,12 +38,15 @@ import socket
 import ssl
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .config import ServerSettings, TlsMode
 from .errors import AuthError, ConfigError, ConnectError, MessageTooLarge, ProtocolError, SmtpRejected
+from .limits import DEFAULT_LIMITS, Deadline, Limits
+from .redact import Redactor
 from .sasl import xoauth2_initial_response
 from .signature import check_header_value, crlf_line_ends
+from .smtpio import BoundedSMTP, BoundedSMTPS
 from .tlsutil import client_context
 
 __all__ = ["SmtpReply", "SmtpClient"]
@@ -63,28 +78,40 @@ class SmtpReply:
         return f"{self.code} {self.text}"
 
 
-def _reply(code: int, msg: bytes | str) -> SmtpReply:
+def _reply(code: int, msg: bytes | str, redact: Callable[[str], str] | None = None) -> SmtpReply:
+    """An :class:`SmtpReply` from smtplib's ``(code, msg)``, its text scrubbed by ``redact``."""
     text = msg.decode("utf-8", "replace") if isinstance(msg, bytes) else str(msg)
-    return SmtpReply(code=int(code), text=text.strip())
+    text = text.strip()
+    return SmtpReply(code=int(code), text=redact(text) if redact is not None else text)
 
 
 class SmtpClient:
     """One SMTP session. ``with SmtpClient(settings) as c: c.send(raw, mail_from, rcpts)``.
 
-    ``local_hostname`` is the EHLO name (default: the machine's FQDN, as smtplib does).
+    ``local_hostname`` is the EHLO name (default: the machine's FQDN, as smtplib does);
+    ``limits`` bound every reply and give each step its deadline; ``deadline`` is an optional
+    wall-clock budget for the whole session (see the module docstring).
     """
 
     def __init__(self, settings: ServerSettings, *, ssl_context: ssl.SSLContext | None = None,
-                 local_hostname: str | None = None) -> None:
+                 local_hostname: str | None = None, limits: Limits = DEFAULT_LIMITS,
+                 deadline: Deadline | None = None) -> None:
         if not settings.host or not settings.port:
             raise ConfigError("the SMTP server needs a host and a port", path="outbound.server")
         self.settings = settings
         self.server = settings.endpoint
         self._ctx = ssl_context
         self._local = local_hostname
-        self._smtp: smtplib.SMTP | None = None
+        self._limits = limits
+        self._session = deadline
+        #: scrubs the password/token (every form) out of the server's words
+        self.redact = Redactor.for_settings(settings)
+        self._smtp: BoundedSMTP | BoundedSMTPS | None = None
         self.encrypted = False
         self.size_limit: int | None = None
+
+    def _reply(self, code: int, msg: bytes | str) -> SmtpReply:
+        return _reply(code, msg, self.redact)
 
     def _context(self) -> ssl.SSLContext:
         if self._ctx is None:
@@ -101,15 +128,20 @@ class SmtpClient:
         s = self.settings
         try:
             if s.tls is TlsMode.IMPLICIT:
-                self._smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self._context(),
-                                              local_hostname=self._local)
+                self._smtp = BoundedSMTPS(timeout=s.timeout, context=self._context(), local_hostname=self._local)
                 self.encrypted = True
             else:
-                self._smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout, local_hostname=self._local)
+                self._smtp = BoundedSMTP(timeout=s.timeout, local_hostname=self._local)
+            self._smtp.bound(limits=self._limits, redact=self.redact, server=self.server, session=self._session)
+            code, msg = self._smtp.connect(s.host, s.port)
+            if code != 220:
+                r = self._reply(code, msg)
+                raise SmtpRejected(f"the server refused the session: {r}", reply=r, stage="CONNECT",
+                                   server=self.server)
             code, msg = self._smtp.ehlo()
             if code != 250:
-                raise SmtpRejected(f"EHLO refused: {_reply(code, msg)}", reply=_reply(code, msg), stage="EHLO",
-                                   server=self.server)
+                r = self._reply(code, msg)
+                raise SmtpRejected(f"EHLO refused: {r}", reply=r, stage="EHLO", server=self.server)
             if s.tls is TlsMode.STARTTLS:
                 if not self._smtp.has_extn("starttls"):
                     raise ConnectError("the server does not offer STARTTLS; use tls = \"implicit\" (port 465) "
@@ -117,7 +149,7 @@ class SmtpClient:
                 code, msg = self._smtp.starttls(context=self._context())
                 self.encrypted = True
                 self._smtp.ehlo()
-        except SmtpRejected:
+        except (SmtpRejected, ProtocolError):  # refused, or a deadline / limit / malformed reply
             self.abort()
             raise
         except ssl.SSLCertVerificationError as exc:
@@ -130,14 +162,15 @@ class SmtpClient:
                                f"(now {s.tls.value})", server=self.server) from exc
         except smtplib.SMTPResponseException as exc:
             self.abort()
-            r = _reply(exc.smtp_code, exc.smtp_error)
+            r = self._reply(exc.smtp_code, exc.smtp_error)
             raise SmtpRejected(f"the server refused the session: {r}", reply=r, stage="CONNECT",
                                server=self.server) from exc
         except (smtplib.SMTPException, OSError) as exc:
             self.abort()
-            raise ConnectError(f"cannot connect ({exc}); check host, port and firewall", server=self.server) from exc
+            raise ConnectError(self.redact(f"cannot connect ({exc}); check host, port and firewall"),
+                               server=self.server) from exc
         size = self._smtp.esmtp_features.get("size", "").strip()
-        self.size_limit = int(size) if size.isdigit() and int(size) > 0 else None
+        self.size_limit = int(size) if size.isascii() and size.isdigit() and int(size) > 0 else None
         return self
 
     def login(self) -> None:
@@ -157,19 +190,19 @@ class SmtpClient:
                 if code == 334:  # the JSON error challenge; an empty line gets the final reply
                     code, msg = smtp.docmd("")
                 if code != 235:
-                    raise AuthError(f"the OAuth token for {s.username!r} was refused: {_reply(code, msg)}",
+                    raise AuthError(f"the OAuth token for {s.username!r} was refused: {self._reply(code, msg)}",
                                     server=self.server)
             else:
                 smtp.login(s.username, s.password.reveal())
         except smtplib.SMTPAuthenticationError as exc:
-            r = _reply(exc.smtp_code, exc.smtp_error)
+            r = self._reply(exc.smtp_code, exc.smtp_error)
             raise AuthError(f"login for {s.username!r} rejected: {r}; check the user name and password "
                             "(or app password)", server=self.server) from exc
         except smtplib.SMTPNotSupportedError as exc:
             raise AuthError(f"the server offers no AUTH{'' if self.encrypted else ' before TLS'}; "
                             "check the port and TLS mode", server=self.server) from exc
         except smtplib.SMTPException as exc:
-            raise AuthError(f"login for {s.username!r} failed: {exc}", server=self.server) from exc
+            raise AuthError(self.redact(f"login for {s.username!r} failed: {exc}"), server=self.server) from exc
         except OSError as exc:
             raise ProtocolError(f"connection lost during AUTH ({exc})", server=self.server) from exc
 
@@ -210,25 +243,31 @@ class SmtpClient:
             opts = [f"SIZE={len(raw)}"] if self.size_limit is not None else []
             code, msg = smtp.mail(mail_from, opts)
             if code != 250:
+                reply = self._reply(code, msg)
                 self._reset()
-                raise SmtpRejected(f"MAIL FROM:<{mail_from}> refused: {_reply(code, msg)}",
-                                   reply=_reply(code, msg), stage=stage, server=self.server)
+                raise SmtpRejected(f"MAIL FROM:<{mail_from}> refused: {reply}",
+                                   reply=reply, stage=stage, server=self.server)
             stage = "RCPT"
             for r in rcpt_tos:
                 code, msg = smtp.rcpt(r)
                 if code not in (250, 251):
+                    reply = self._reply(code, msg)
                     self._reset()
-                    raise SmtpRejected(f"RCPT TO:<{r}> refused: {_reply(code, msg)}",
-                                       reply=_reply(code, msg), stage=stage, server=self.server)
+                    raise SmtpRejected(f"RCPT TO:<{r}> refused: {reply}",
+                                       reply=reply, stage=stage, server=self.server)
             stage = "DATA"
             code, msg = smtp.data(raw)
             if code != 250:
-                raise SmtpRejected(f"the message was refused after DATA: {_reply(code, msg)}",
-                                   reply=_reply(code, msg), stage=stage, server=self.server)
-            return _reply(code, msg)
+                reply = self._reply(code, msg)
+                raise SmtpRejected(f"the message was refused after DATA: {reply}",
+                                   reply=reply, stage=stage, server=self.server)
+            return self._reply(code, msg)
         except smtplib.SMTPResponseException as exc:
-            r = _reply(exc.smtp_code, exc.smtp_error)
+            r = self._reply(exc.smtp_code, exc.smtp_error)
             raise SmtpRejected(f"{stage} refused: {r}", reply=r, stage=stage, server=self.server) from exc
+        except ProtocolError:  # a deadline, a limit or a malformed reply: the session is over
+            self.abort()
+            raise
         except (smtplib.SMTPServerDisconnected, OSError, socket.timeout) as exc:
             self.abort()
             raise ProtocolError(f"connection lost during {stage} ({exc}); the message was not accepted",
@@ -237,7 +276,7 @@ class SmtpClient:
     def _reset(self) -> None:
         try:
             self._require().rset()
-        except (smtplib.SMTPException, OSError):
+        except (smtplib.SMTPException, OSError, ProtocolError):
             self.abort()
 
     def quit(self) -> None:
@@ -246,7 +285,7 @@ class SmtpClient:
         if smtp is not None:
             try:
                 smtp.quit()
-            except (smtplib.SMTPException, OSError):
+            except (smtplib.SMTPException, OSError, ProtocolError):
                 smtp.close()
 
     def abort(self) -> None:

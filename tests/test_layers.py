@@ -36,6 +36,7 @@ LAYERS = {
     "mailsupport.redact": 2,
     "mailsupport.display": 2,  # pure HTML/text formatting, so any layer's _repr_html_ may use it
     "mailsupport.pop3parse": 2,
+    "mailsupport.protolines": 2,
     "mailsupport.spf": 2,
     "mailsupport.spf.parse": 2,
     "mailsupport.spf.evaluate": 2,
@@ -52,6 +53,7 @@ LAYERS = {
     "mailsupport.zones": 3,
     "mailsupport.pop3": 3,
     "mailsupport.smtp": 3,
+    "mailsupport.smtpio": 3,
     "mailsupport.store": 3,
     "mailsupport.samples": 3,
     "mailsupport.pipeline": 4,

@@ -6,7 +6,10 @@ and findings as text or JSON. Passwords never come from a flag value: they come 
 tenant file, an environment variable named by ``--password-env``/``--token-env``, or a
 prompt (``--ask-password``). ``--sandbox PROFILE`` tests against an embedded sandbox that
 stands in for the provider. Exit 0 when both directions pass, 1 when not, 2 for unusable
-settings or usage, 3 when the check itself could not run.
+settings or usage, 3 when the check itself could not run. Every rung has a deadline derived
+from ``--timeout`` (see docs/limits.md), and everything printed (the live ladder, the text or
+JSON report) and saved (the draft's report) is scrubbed of the tenant's passwords and tokens
+in every form, whatever the server echoed.
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ask-password", action="store_true", help="prompt for the password (not echoed)")
     p.add_argument("--ca-file", metavar="FILE", help="also trust this CA (e.g. the sandbox's)")
     p.add_argument("--nameserver", metavar="HOST[:PORT]", help="DNS server for the DNS rung and the MX check")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per-step timeout (default 30)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="timeout of each read (default: the tenant's, 30); each rung may take 3x it per exchange")
     p.add_argument("--only", choices=("pop3", "smtp"), help="check one direction only")
     p.add_argument("--sandbox", metavar="PROFILE",
                    help="test against an embedded sandbox standing in for the provider (profile: postfix, "
@@ -126,13 +130,14 @@ def _run(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from ..config import parse_tenant
-    from ..doctor import DraftStore, check_settings
+    from ..doctor import DraftStore, check_settings, redactor_for
 
     data = build_settings(args)
     store = DraftStore(args.draft_dir) if args.draft_dir else None
     if store is not None:  # nothing lost: keep what was typed before testing anything
         store.save_draft(data, now=datetime.now(timezone.utc))
     tenant = parse_tenant(data, source=args.tenant or "<flags>")
+    redact = redactor_for(tenant)
     dns = None
     if args.nameserver:
         from ..dnslookup import make_lookup
@@ -144,12 +149,13 @@ def _run(args: argparse.Namespace) -> int:
         from ..doctor.report import format_rung
 
         def live(direction, rung):  # the ladder as it runs, on a terminal
-            print(f"{direction}:{format_rung(rung)}", flush=True)
+            print(f"{direction}:{format_rung(rung.redacted(redact))}", flush=True)
 
     if args.sandbox:
         report = _check_on_sandbox(tenant, args.sandbox, timeout=args.timeout, on_rung=live, directions=directions)
     else:
         report = check_settings(tenant, dns=dns, timeout=args.timeout, on_rung=live, directions=directions)
+    report = report.redacted(redact)  # the doctor scrubs already: a second guard at the output
     if store is not None:
         store.record_result(tenant.org_key, report, now=datetime.now(timezone.utc))
     if args.format == "json":

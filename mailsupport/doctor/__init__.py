@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .classify import SETTINGS_CHECKS, classify_probe
 from .drafts import DraftStore, FieldChange, diff_settings
-from .ladder import check_settings
+from .ladder import check_settings, redactor_for
 from .mx import check_o365_mx, evaluate_o365_mx
 from .pop3_probe import probe_pop3
 from .preflight import effective_servers, preflight, preflight_data
@@ -29,6 +29,7 @@ __all__ = [
     "SETTINGS_CHECKS",
     "classify_probe",
     "check_settings",
+    "redactor_for",
     "check_o365_mx",
     "evaluate_o365_mx",
     "probe_pop3",

@@ -1,6 +1,17 @@
-"""The rung recorder shared by the probes: times each step, turns a :class:`WireError` into a
-failed :class:`Rung`, and calls the ``on_rung`` callback as each rung ends (the widget shows
-the ladder as it runs).
+"""The rung recorder shared by the probes: times each step, gives it a wall-clock deadline,
+turns a :class:`WireError` into a failed :class:`Rung`, scrubs the server's words, and calls
+the ``on_rung`` callback as each rung ends (the widget shows the ladder as it runs).
+
+Deadlines: a rung may take ``Limits.step_seconds(timeout)`` (``3 × timeout``) for each
+exchange it has with the server (:data:`EXCHANGES`: ``starttls`` two, the command and the
+handshake; ``auth`` three, AUTH LOGIN's round trips; ``final`` four, STAT/UIDL/CAPA/QUIT or
+MAIL/RCPT/RSET/QUIT; one for the rest). The deadline is handed to the open :class:`Wire`
+(``rec.wire``) before the rung runs, so its reads stop when it is spent and the rung fails
+with code ``deadline`` naming the step.
+
+Scrubbing: every rung's detail, reply and facts go through the ``redact`` callable (a
+:class:`~mailsupport.redact.Redactor` built from the settings the probe uses) before they
+are kept or shown, so an echoed password or SASL string never reaches a report.
 
 Layer 3 helper (reads the clock with ``perf_counter`` for timings only). Must not import the
 sandbox or presentation modules.
@@ -12,10 +23,14 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ._wire import SystemResolver, WireError, is_ip_literal
+from ..limits import DEFAULT_LIMITS, Deadline, Limits
+from ._wire import SystemResolver, Wire, WireError, is_ip_literal
 from .report import Rung
 
-__all__ = ["Outcome", "Stop", "Recorder", "dns_rung"]
+__all__ = ["Outcome", "Stop", "Recorder", "dns_rung", "EXCHANGES"]
+
+#: Exchanges with the server per rung (a rung's deadline is that many step budgets); others: 1.
+EXCHANGES = {"starttls": 2, "auth": 3, "final": 4}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,15 +48,28 @@ class Stop(Exception):
 
 
 class Recorder:
-    """Collects rungs in order and reports each one to ``on_rung`` as it ends."""
+    """Collects rungs in order and reports each one to ``on_rung`` as it ends.
 
-    def __init__(self, on_rung: Callable[[str, Rung], None] | None, direction: str) -> None:
+    ``timeout`` is the per-read timeout the rung deadlines derive from; ``redact`` scrubs the
+    server's words; :attr:`wire` is the open connection (set by the probe after ``connect``),
+    :attr:`deadline` the running rung's deadline.
+    """
+
+    def __init__(self, on_rung: Callable[[str, Rung], None] | None, direction: str, *, timeout: float = 30.0,
+                 redact: Callable[[str], str] | None = None, limits: Limits = DEFAULT_LIMITS) -> None:
         self.rungs: list[Rung] = []
         self._on_rung = on_rung
         self._direction = direction
+        self._timeout = timeout
+        self._redact = redact
+        self.limits = limits
+        self.wire: Wire | None = None
+        self.deadline: Deadline | None = None
 
     def add(self, rung: Rung) -> None:
-        """Record a rung and tell the listener (listener errors never break the ladder)."""
+        """Record a rung (scrubbed) and tell the listener (listener errors never break the ladder)."""
+        if self._redact is not None:
+            rung = rung.redacted(self._redact)
         self.rungs.append(rung)
         if self._on_rung is not None:
             try:
@@ -50,7 +78,12 @@ class Recorder:
                 pass
 
     def run(self, step: str, func: Callable[[], Outcome]) -> Outcome:
-        """Run one step; on :class:`WireError` record the failure and raise :class:`Stop`."""
+        """Run one step under its deadline; on :class:`WireError` record the failure and raise
+        :class:`Stop`."""
+        seconds = self.limits.step_seconds(self._timeout) * EXCHANGES.get(step, 1)
+        self.deadline = Deadline(seconds, step)
+        if self.wire is not None:
+            self.wire.deadline = self.deadline
         start = time.perf_counter()
         try:
             outcome = func()

@@ -2,7 +2,16 @@
 
 Owns: the system-resolver fallback for the DNS rung, opening TCP, wrapping TLS (implicit or after
 STLS/STARTTLS) and translating every socket/SSL failure into a short machine code plus the
-library's words, and reading CRLF lines and multi-line replies with a deadline.
+library's words, and reading CRLF lines and multi-line replies, bounded:
+
+* each rung sets :attr:`Wire.deadline` (a wall-clock :class:`~mailsupport.limits.Deadline`);
+  before every read and handshake the socket timeout becomes ``min(timeout, time left)``, so a
+  server dripping one byte a second ends the rung on time (code ``deadline``);
+* lines go through :class:`~mailsupport.protolines.LineSplitter` (``Limits.max_line``) and
+  SMTP replies through :class:`~mailsupport.protolines.SmtpReplyReader`
+  (``Limits.max_reply_lines``); a POP3 multi-line answer may have ``max_reply_lines`` lines
+  when kept (CAPA) and ``max_listing_lines`` / ``max_listing_bytes`` when only counted (UIDL).
+  Past a limit: code ``too-long``; a reply that is not SMTP: ``bad-reply``.
 
 The probes use this instead of :mod:`poplib`/:mod:`smtplib` because the doctor needs to stop
 and report after each rung (DNS, TCP, TLS, greeting, ...), which those libraries fold into
@@ -15,15 +24,15 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
+from ..errors import DeadlineExceeded, LimitExceeded, ProtocolError
+from ..limits import DEFAULT_LIMITS, Deadline, Limits
+from ..protolines import EXCERPT, LineSplitter, SmtpReplyReader
 from ..tlsutil import client_context
 
 __all__ = ["SystemResolver", "WireError", "Wire", "tls_failure_code", "is_ip_literal"]
-
-#: Longest line we accept from a server (RFC 5321 §4.5.3.1.5 says 512 for SMTP replies;
-#: POP3 CAPA lines are shorter). Anything longer is a protocol problem, not a crash.
-MAX_LINE = 8192
 
 
 class SystemResolver:
@@ -98,18 +107,57 @@ def tls_failure_code(exc: BaseException) -> str:
     return "tls-failed"
 
 
+#: Command verbs a rung's error may name (anything else sent, e.g. a base64 AUTH line, is not named).
+_VERBS = frozenset({"CAPA", "STLS", "USER", "PASS", "AUTH", "STAT", "UIDL", "QUIT", "EHLO", "STARTTLS", "MAIL",
+                    "RCPT", "RSET"})
+
+
 @dataclass(slots=True)
 class Wire:
-    """One TCP (then maybe TLS) connection spoken line by line, with a per-read deadline."""
+    """One TCP (then maybe TLS) connection spoken line by line: ``timeout`` bounds each read,
+    :attr:`deadline` (set by each rung) the rung as a whole, :attr:`limits` every answer."""
 
     sock: socket.socket
     host: str
     timeout: float
-    _buf: bytes = b""
+    deadline: Deadline | None = None
+    limits: Limits = DEFAULT_LIMITS
+    #: the verb of the last command sent (named in errors); never its arguments
+    command: str = ""
+    _lines: LineSplitter = field(init=False)
+    _last: bytes = b""
+
+    def __post_init__(self) -> None:
+        self._lines = LineSplitter(self.limits.max_line)
+
+    def _waiting(self) -> str:
+        return f"the answer to {self.command}" if self.command else "the greeting"
+
+    def _said(self) -> str:
+        """What the server said last in this rung (the partial line, else the last line), shortened."""
+        words = self._lines.head() or self._last
+        text = words[:EXCERPT].decode("utf-8", "replace")
+        return text + ("..." if len(words) > EXCERPT or self._lines.pending() > EXCERPT else "")
+
+    def _late(self, deadline: Deadline) -> WireError:
+        return WireError("deadline", f"the {deadline.step} step (waiting for {self._waiting()}) did not finish "
+                         f"within its {deadline.seconds:g} s deadline: the server sends too slowly or without end",
+                         reply=self._said())
+
+    def _endless(self, what: str) -> WireError:
+        return WireError("too-long", f"{self._waiting()} ran past the limit of {what}: the server sends without end",
+                         reply=self._said())
 
     @classmethod
-    def connect(cls, address: str, port: int, host: str, timeout: float) -> "Wire":
+    def connect(cls, address: str, port: int, host: str, timeout: float, *, deadline: Deadline | None = None,
+                limits: Limits = DEFAULT_LIMITS) -> "Wire":
         """Open TCP to ``address:port``; ``host`` is kept for TLS server-name checks."""
+        if deadline is not None:
+            try:
+                timeout = deadline.timeout(timeout)
+            except DeadlineExceeded:
+                raise WireError("deadline", f"the {deadline.step} step ran out of its {deadline.seconds:g} s deadline "
+                                "before connecting") from None
         try:
             sock = socket.create_connection((address, port), timeout=timeout)
         except ConnectionRefusedError as exc:
@@ -119,12 +167,22 @@ class Wire:
         except OSError as exc:
             raise WireError("unreachable", f"cannot reach {address}:{port}: {exc.strerror or exc}") from exc
         sock.settimeout(timeout)
-        return cls(sock=sock, host=host, timeout=timeout)
+        return cls(sock=sock, host=host, timeout=timeout, deadline=deadline, limits=limits)
+
+    def _arm(self) -> None:
+        """Set the socket timeout for the next read or handshake: ``min(timeout, time left)``."""
+        if self.deadline is None:
+            return
+        try:
+            self.sock.settimeout(self.deadline.timeout(self.timeout))
+        except DeadlineExceeded:
+            raise self._late(self.deadline) from None
 
     def start_tls(self, *, verify: bool, ca_file: str | None) -> str:
         """TLS handshake on this connection; returns ``"TLSv1.3 <cipher>"``; raises ``WireError``."""
         ctx = client_context(verify=verify, ca_file=ca_file)
         server_name = None if is_ip_literal(self.host) and not verify else self.host
+        self._arm()  # the handshake's timeout bounds it as a whole
         try:
             tls = ctx.wrap_socket(self.sock, server_hostname=server_name)
         except (ssl.SSLError, ConnectionResetError) as exc:
@@ -132,30 +190,46 @@ class Wire:
             raise WireError(tls_failure_code(exc), str(getattr(exc, "verify_message", "") or exc)) from exc
         except (socket.timeout, TimeoutError) as exc:
             self.close()
+            if self.deadline is not None and self.deadline.expired():
+                raise self._late(self.deadline) from None
             raise WireError("timeout", f"TLS handshake got no answer within {self.timeout:g} s") from exc
         except OSError as exc:
             self.close()
             raise WireError("tls-closed", f"connection lost during the TLS handshake: {exc}") from exc
         self.sock = tls
-        self._buf = b""
+        self._lines = LineSplitter(self.limits.max_line)  # nothing sent before the handshake counts
         cipher = tls.cipher()
         return f"{tls.version()} {cipher[0] if cipher else ''}".strip()
 
     def send(self, line: str) -> None:
         """Send one command line (CRLF added)."""
+        verb = line.split(" ", 1)[0].upper()
+        if verb in _VERBS:
+            self.command = verb
+        self._last = b""
+        self._arm()  # sendall's timeout bounds the whole call
         try:
             self.sock.sendall(line.encode("utf-8") + b"\r\n")
         except OSError as exc:
             raise WireError("closed", f"the server closed the connection ({exc})") from exc
 
-    def read_line(self) -> str:
-        """One line without its CRLF; ``WireError('timeout'|'closed')`` when none comes."""
-        while b"\n" not in self._buf:
-            if len(self._buf) > MAX_LINE:
-                raise WireError("bad-reply", f"line longer than {MAX_LINE} bytes")
+    def _read_bytes(self) -> bytes:
+        """One complete line as bytes (without its line end), within the limits and the deadline."""
+        lines = self._lines
+        while True:
             try:
-                chunk = self.sock.recv(4096)
+                line = lines.line()
+            except LimitExceeded as exc:
+                raise self._endless(f"{exc.limit:,} bytes a line") from None
+            if line is not None:
+                self._last = line
+                return line
+            self._arm()
+            try:
+                chunk = self.sock.recv(65536)
             except (socket.timeout, TimeoutError) as exc:
+                if self.deadline is not None and self.deadline.expired():
+                    raise self._late(self.deadline) from None
                 raise WireError("timeout", f"the server said nothing within {self.timeout:g} s") from exc
             except ssl.SSLError as exc:
                 raise WireError(tls_failure_code(exc), str(exc)) from exc
@@ -163,29 +237,65 @@ class Wire:
                 raise WireError("closed", f"the connection was lost ({exc.strerror or exc})") from exc
             if not chunk:
                 raise WireError("closed", "the server closed the connection")
-            self._buf += chunk
-        line, _, self._buf = self._buf.partition(b"\n")
-        return line.rstrip(b"\r").decode("utf-8", "replace")
+            lines.feed(chunk)
 
-    def read_smtp_reply(self) -> tuple[int, list[str]]:
-        """An SMTP reply (RFC 5321 §4.2: ``250-`` continues, ``250 `` ends): code and lines."""
-        lines: list[str] = []
+    def read_line(self) -> str:
+        """One line without its CRLF; ``WireError`` (``timeout``, ``closed``, ``deadline``,
+        ``too-long``) when none comes in time or within the limits."""
+        return self._read_bytes().decode("utf-8", "replace")
+
+    def read_smtp_reply(self, first: str | None = None) -> tuple[int, list[str]]:
+        """An SMTP reply (RFC 5321 §4.2: ``250-`` continues, ``250 `` ends): code and lines.
+        ``first`` is a line already read (the greeting's first line)."""
+        reader = SmtpReplyReader(self.limits.max_reply_lines)
+        line = first.encode("utf-8") if first is not None else self._read_bytes()
         while True:
-            line = self.read_line()
-            lines.append(line)
-            if len(line) < 3 or not line[:3].isdigit():
-                raise WireError("bad-reply", f"not an SMTP reply: {line!r}")
-            if len(line) == 3 or line[3] != "-":
-                return int(line[:3]), lines
+            try:
+                reply = reader.add(line)
+            except LimitExceeded as exc:
+                raise self._endless(f"{exc.limit:,} lines a reply") from None
+            except ProtocolError:
+                raise WireError("bad-reply", f"{self._waiting()} is not an SMTP reply (RFC 5321 §4.2: a three-digit "
+                                "code, then a space or a hyphen)", reply=line.decode("utf-8", "replace")) from None
+            if reply is not None:
+                code, lines = reply
+                return code, [ln.decode("utf-8", "replace") for ln in lines]
+            line = self._read_bytes()
 
     def read_multiline(self) -> list[str]:
-        """A POP3 multi-line body up to the lone ``.`` (RFC 1939 §3), dot-unstuffed."""
-        out = []
+        """A POP3 multi-line body up to the lone ``.`` (RFC 1939 §3), dot-unstuffed, of at most
+        ``max_reply_lines`` lines (CAPA)."""
+        out: list[str] = []
+        for line in self._body(self.limits.max_reply_lines):
+            text = line.decode("utf-8", "replace")
+            out.append(text[1:] if text.startswith("..") else text)
+        return out
+
+    def count_multiline(self, *, check: Callable[[bytes], bool] | None = None) -> int:
+        """The number of lines of a POP3 multi-line body (UIDL, only counted), at most
+        ``max_listing_lines`` lines and ``max_listing_bytes`` bytes; a line that fails
+        ``check`` is a malformed answer (``bad-reply``) quoting it."""
+        count = 0
+        for line in self._body(self.limits.max_listing_lines):
+            count += 1
+            if check is not None and not check(line):
+                raise WireError("bad-reply", f"line {count} of the answer to {self.command} is malformed",
+                                reply=line[:EXCERPT].decode("utf-8", "replace"))
+        return count
+
+    def _body(self, most: int):
+        """The lines of a multi-line body, bounded in count and bytes (``too-long`` past them)."""
+        count = size = 0
+        cap = self.limits.max_listing_bytes
         while True:
-            line = self.read_line()
-            if line == ".":
-                return out
-            out.append(line[1:] if line.startswith("..") else line)
+            line = self._read_bytes()
+            if line == b".":
+                return
+            count += 1
+            size += len(line) + 2
+            if count > most or size > cap:
+                raise self._endless(f"{most:,} lines" if count > most else f"{cap:,} bytes")
+            yield line
 
     def close(self) -> None:
         """Close quietly."""

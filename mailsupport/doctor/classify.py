@@ -82,6 +82,9 @@ SETTINGS_CHECKS: Mapping[str, str] = {
     "settings.recipient-rejected": "The SMTP server refuses the test recipient (RCPT TO), e.g. relaying denied.",
     "settings.failed-address-unknown": "The failed-emails address does not exist at the SMTP server (550 5.1.1), so failures would bounce.",
     "settings.server-stalled": "The server stopped answering in the middle of the session.",
+    "settings.server-too-slow": "A step did not finish within its deadline (a multiple of the timeout): the server answers too slowly or sends without end.",
+    "settings.answer-without-end": "An answer ran past the doctor's limits (a line over 8 KiB, a reply of over 1,000 lines, a listing too long): the server sends without end.",
+    "settings.malformed-answer": "The server's answer does not follow the protocol (an SMTP reply without its three-digit code, a POP3 line that cannot be read).",
     "settings.size-limit-above-server": "The tenant's size limit is larger than the SMTP server's SIZE.",
     # DNS prerequisites
     "settings.o365-mx-not-protection-outlook": "For the Office 365 catch-all rule, MX must point to *.mail.protection.outlook.com.",
@@ -119,6 +122,9 @@ _REMEDY = {
     "settings.sender-rejected": "Use a sender address the SMTP account may send as.",
     "settings.recipient-rejected": "Log in with SMTP AUTH (relaying needs it), or check the failed-emails address.",
     "settings.server-stalled": "Try again later; if it repeats, report the stall to the provider with this report.",
+    "settings.server-too-slow": "Try again later; on a very slow link raise the timeout (check-settings --timeout; each step may take three times it). If it repeats, check that the port is the mail service itself (not a proxy, filter or tarpit) and report the slow step to the provider with this report.",
+    "settings.answer-without-end": "Check that the port belongs to the mail service (POP3 995/110, SMTP 587/465/25); if it does, report the endless answer to the provider with this report.",
+    "settings.malformed-answer": "Check that the port belongs to this protocol (POP3 995/110, SMTP 587/465/25); if it does, report the server's exact words (below) to the provider.",
     "settings.size-limit-above-server": "Lower the size limit to the server's SIZE, or warn users that larger mail will bounce.",
 }
 
@@ -169,7 +175,9 @@ _CODE_TO_CHECK = {
     "final-rejected": "settings.mailbox-unavailable",
     "mail-from-rejected": "settings.sender-rejected",
     "rcpt-rejected": "settings.recipient-rejected",
-    "bad-reply": "settings.server-stalled",
+    "bad-reply": "settings.malformed-answer",
+    "deadline": "settings.server-too-slow",
+    "too-long": "settings.answer-without-end",
 }
 
 _O365_HOSTS = re.compile(r"(^|\.)(office365\.com|outlook\.com|office\.com)$", re.I)
@@ -246,7 +254,7 @@ def classify_probe(probe: ProbeResult, *, provider: Provider, server: ServerSett
             summary=f"{probe.direction.upper()} {failed.step} failed: {summary}",
             detail=failed.detail + (f" — server said: {failed.reply}" if failed.reply else ""),
             remedy=remedy, reference=_reference(check), evidence=evidence))
-    delays = [r.fact("login_delay") for r in probe.rungs if r.ok and r.fact("login_delay").isdigit()]
+    delays = [r.fact("login_delay") for r in probe.rungs if r.ok and _number(r.fact("login_delay"))]
     if probe.direction == "pop3" and delays and int(delays[-1]) > POLL_INTERVAL:
         out.append(Finding(
             check="settings.login-delay", severity=Severity.WARNING, subject=subject,
@@ -266,13 +274,18 @@ def classify_probe(probe: ProbeResult, *, provider: Provider, server: ServerSett
     caps = probe.rung("capabilities")
     if probe.direction == "smtp" and caps is not None and caps.ok and size_limit:
         size = caps.fact("size")
-        if size.isdigit() and int(size) > 0 and int(size) < size_limit:
+        if _number(size) and 0 < int(size) < size_limit:
             out.append(Finding(
                 check="settings.size-limit-above-server", severity=Severity.WARNING, subject=subject,
                 summary=f"The SMTP server accepts at most {int(size):,} bytes (SIZE) but the tenant allows {size_limit:,}.",
                 remedy=_REMEDY["settings.size-limit-above-server"], reference="RFC 1870 §4",
                 evidence=(("SIZE", size), ("size_limit", str(size_limit)))))
     return out
+
+
+def _number(text: str) -> bool:
+    """True for ASCII digits only (``str.isdigit`` also accepts ``²``, which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
 
 
 def _reference(check: str) -> str:

@@ -41,11 +41,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..config import Tenant, parse_tenant, tenant_to_dict
 from ..errors import ConfigError, StoreError
 from ..model import Secret
+from ..redact import Redactor
 
 __all__ = ["SECRET_KEYS", "Draft", "DraftStore", "FieldChange", "diff_settings", "split_secrets", "merge_secrets",
            "default_drafts_dir"]
@@ -201,13 +202,29 @@ def diff_settings(before: Mapping[str, Any] | Tenant | None, after: Mapping[str,
     return tuple(changes)
 
 
-def _scrub(value: Any, secrets: Mapping[str, str]) -> Any:
-    """Replace any secret value found inside report text by ``***`` (a second guard)."""
-    text = json.dumps(value)
-    for secret in sorted(set(secrets.values()), key=len, reverse=True):
-        if len(secret) >= 3:
-            text = text.replace(json.dumps(secret)[1:-1], "***")
-    return json.loads(text)
+def _scrub(value: Any, secrets: Mapping[str, str], usernames: Iterable[str] = ()) -> Any:
+    """Every string inside ``value`` (a report as JSON data) with each secret replaced by ``***``
+    in every form a server could echo it (plain, percent-encoded, base64/SASL): a second guard."""
+    redact = Redactor(secrets.values(), usernames=usernames)
+    if not redact:
+        return value
+
+    def walk(x: Any) -> Any:
+        if isinstance(x, str):
+            return redact(x)
+        if isinstance(x, Mapping):
+            return {walk(k): walk(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [walk(v) for v in x]
+        return x
+
+    return walk(value)
+
+
+def _usernames(settings: Any) -> list[str]:
+    """The login names in a settings mapping (SASL strings embed them next to the password)."""
+    flat = _flatten(settings)
+    return [str(v) for k, v in flat.items() if k.rsplit(".", 1)[-1] in ("username", "address", "from_address") and v]
 
 
 _NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -362,7 +379,7 @@ class DraftStore:
             data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
             passed = bool(data.get("ok"))
             record.update(status="passed" if passed else "failed", tested_at=now.isoformat(),
-                          report=_scrub(data, secrets))
+                          report=_scrub(data, secrets, _usernames(record.get("settings", {}))))
             self._write(folder, "draft.json", record)
             if passed:
                 self._write(folder, "last-good.secrets.json", secrets)

@@ -4,7 +4,10 @@
 widget and ``mailsupport demo`` call. It reproduces the product's save-time connection test
 step by step (help page: "... all of your settings have gone, it will be because there was
 an error in connecting to your external email") and says which rung failed, the server's
-exact words, and what to change.
+exact words, and what to change. Every rung has a wall-clock deadline derived from the
+timeout and every answer is bounded (a slow or endless server is the finding
+``settings.server-too-slow`` / ``settings.answer-without-end`` naming the rung); the report
+is scrubbed of the tenant's passwords and tokens in every form (:func:`redactor_for`).
 
 Layer 4 (use case): calls the probes (layer 3) and the pure pre-flight/classifier. Must not
 import the sandbox or presentation modules.
@@ -16,6 +19,7 @@ from typing import Any, Callable
 
 from ..config import Provider, Tenant
 from ..model import Finding, Severity
+from ..redact import Redactor
 from .classify import classify_probe
 from .mx import check_o365_mx
 from .pop3_probe import probe_pop3
@@ -23,7 +27,7 @@ from .preflight import effective_servers, preflight
 from .report import ProbeResult, Rung, SettingsReport
 from .smtp_probe import probe_smtp
 
-__all__ = ["check_settings", "RungListener"]
+__all__ = ["check_settings", "RungListener", "redactor_for"]
 
 #: Called as each rung ends: ``(direction, rung)`` with direction ``"pop3"`` or ``"smtp"``.
 RungListener = Callable[[str, Rung], None]
@@ -37,6 +41,13 @@ def _blocked(findings: list[Finding], direction: str) -> str:
         if f.check in _BLOCKING and f.subject.startswith(direction):
             return f"not run: {f.summary}"
     return ""
+
+
+def redactor_for(tenant: Tenant) -> Redactor:
+    """A :class:`Redactor` for every password and token of ``tenant`` (mailbox, SMTP, vendor
+    relay, and the servers the doctor derives from them), for scrubbing what is shown or saved."""
+    inbound = tenant.inbound.server if tenant.inbound is not None else None
+    return Redactor.for_settings(*effective_servers(tenant), inbound, tenant.outbound.server, tenant.vendor_relay)
 
 
 def check_settings(tenant: Tenant, *, dns: Any = None, timeout: float | None = None,
@@ -83,8 +94,9 @@ def check_settings(tenant: Tenant, *, dns: Any = None, timeout: float | None = N
                                                size_limit=tenant.size_limit))
     if dns is not None:
         findings.extend(check_o365_mx(tenant, dns))
-    return SettingsReport(org_key=tenant.org_key, provider=str(tenant.provider), inbound=inbound,
-                          outbound=outbound, findings=_dedupe(findings))
+    report = SettingsReport(org_key=tenant.org_key, provider=str(tenant.provider), inbound=inbound,
+                            outbound=outbound, findings=_dedupe(findings))
+    return report.redacted(redactor_for(tenant))  # the probes scrub already: a second guard
 
 
 def _dedupe(findings: list[Finding]) -> tuple[Finding, ...]:

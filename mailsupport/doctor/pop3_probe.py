@@ -4,7 +4,9 @@ RFC 1939 (POP3), RFC 2449 (CAPA, ``[IN-USE]``/``[LOGIN-DELAY]`` response codes),
 §4 (STLS), RFC 3206 (``[AUTH]``, ``[SYS/TEMP]``, ``[SYS/PERM]``), RFC 5034 (``AUTH`` with an
 initial response; used for PLAIN and XOAUTH2). Nothing is retrieved or deleted: the last
 step is STAT and UIDL, then QUIT (no DELE was sent, so the UPDATE state removes nothing,
-RFC 1939 §6). Passwords appear as ``***`` in every rung.
+RFC 1939 §6). Passwords appear as ``***`` in every rung, and whatever the server echoes is
+scrubbed of the password/token in every form. Every rung has a wall-clock deadline and every
+answer is bounded (see :mod:`mailsupport.doctor._recorder` and :mod:`mailsupport.doctor._wire`).
 
 Layer 3 (opens sockets). Must not import the sandbox or presentation modules.
 """
@@ -15,6 +17,8 @@ import base64
 from typing import Any, Callable
 
 from ..config import ServerSettings, TlsMode
+from ..limits import Deadline
+from ..redact import Redactor
 from ..sasl import parse_xoauth2_error, xoauth2_initial_response
 from ._recorder import Outcome, Recorder, Stop, dns_rung
 from ._wire import Wire, WireError
@@ -27,20 +31,31 @@ def _ok(line: str) -> bool:
     return line.startswith("+OK")
 
 
+def _answer(wire: Wire) -> str:
+    """A one-line POP3 answer; one that is neither ``+OK`` nor ``-ERR`` (RFC 1939 §3) fails the
+    rung as a malformed answer (``bad-reply``) with the server's words."""
+    line = wire.read_line()
+    if not (line.startswith("+OK") or line.startswith("-ERR")):
+        raise WireError("bad-reply", f"the answer to {wire.command or 'the connection'} is neither +OK nor -ERR "
+                        "(RFC 1939 §3)", reply=line)
+    return line
+
+
 def probe_pop3(server: ServerSettings, *, dns: Any = None,
                on_rung: Callable[[str, Rung], None] | None = None,
                timeout: float | None = None) -> ProbeResult:
     """Run the POP3 ladder against ``server`` and return every rung until the first failure.
 
-    ``timeout`` (seconds) overrides ``server.timeout`` for each connect and read.
+    ``timeout`` (seconds) overrides ``server.timeout`` for each connect and read; each rung's
+    wall-clock deadline is three times it per exchange (:mod:`mailsupport.doctor._recorder`).
     """
-    rec = Recorder(on_rung, "pop3")
     wait = timeout if timeout is not None else server.timeout
+    rec = Recorder(on_rung, "pop3", timeout=wait, redact=Redactor.for_settings(server))
     host = server.host or ""
     wire: Wire | None = None
     try:
         address = dns_rung(rec, host, dns)
-        wire = rec.run("connect", lambda: connect_step(address, server.port, host, wait)).value
+        wire = rec.wire = rec.run("connect", lambda: connect_step(address, server.port, host, wait, rec.deadline)).value
         if server.tls is TlsMode.IMPLICIT:
             rec.run("tls", lambda: implicit_tls_step(wire, server, address, wait))
         rec.run("greeting", lambda: _greeting(wire, server, address, wait))
@@ -58,9 +73,9 @@ def probe_pop3(server: ServerSettings, *, dns: Any = None,
     return ProbeResult(direction="pop3", endpoint=server.endpoint, tls=str(server.tls), rungs=tuple(rec.rungs))
 
 
-def connect_step(address: str, port: int, host: str, wait: float) -> Outcome:
+def connect_step(address: str, port: int, host: str, wait: float, deadline: Deadline | None = None) -> Outcome:
     """The TCP rung (shared with the SMTP probe): the open :class:`Wire` is the outcome's value."""
-    wire = Wire.connect(address, port, host, wait)
+    wire = Wire.connect(address, port, host, wait, deadline=deadline)
     return Outcome(detail=f"TCP connection to {address}:{port} open", value=wire)
 
 
@@ -71,7 +86,7 @@ def implicit_tls_step(wire: Wire, server: ServerSettings, address: str, wait: fl
         version = wire.start_tls(verify=server.verify_tls, ca_file=server.ca_file)
     except WireError as exc:
         if exc.code in ("tls-on-plaintext", "tls-closed", "timeout"):
-            words = _plaintext_greeting(address, server.port, wait)
+            words = _plaintext_greeting(address, server.port, wait, wire.deadline)
             if words:
                 raise WireError("tls-on-plaintext",
                                 f"TLS handshake failed ({exc.words}); the server greets in plaintext on "
@@ -83,10 +98,11 @@ def implicit_tls_step(wire: Wire, server: ServerSettings, address: str, wait: fl
                    facts=(("tls_version", version.split()[0]),))
 
 
-def _plaintext_greeting(address: str, port: int, wait: float) -> str:
-    """What a server says in plaintext right after connect ('' when it says nothing)."""
+def _plaintext_greeting(address: str, port: int, wait: float, deadline: Deadline | None) -> str:
+    """What a server says in plaintext right after connect ('' when it says nothing), within
+    the rung's ``deadline``."""
     try:
-        probe = Wire.connect(address, port, "", min(wait, 3.0))
+        probe = Wire.connect(address, port, "", min(wait, 3.0), deadline=deadline)
     except WireError:
         return ""
     try:
@@ -97,11 +113,11 @@ def _plaintext_greeting(address: str, port: int, wait: float) -> str:
         probe.close()
 
 
-def speaks_tls(address: str, port: int, host: str, wait: float) -> str:
+def speaks_tls(address: str, port: int, host: str, wait: float, deadline: Deadline | None = None) -> str:
     """The TLS version a server negotiates straight after connect ('' when it does not):
-    evidence that a silent server expects implicit TLS."""
+    evidence that a silent server expects implicit TLS (within the rung's ``deadline``)."""
     try:
-        probe = Wire.connect(address, port, host, min(wait, 3.0))
+        probe = Wire.connect(address, port, host, min(wait, 3.0), deadline=deadline)
     except WireError:
         return ""
     try:
@@ -119,7 +135,7 @@ def read_greeting(wire: Wire, server: ServerSettings, address: str, wait: float,
         return wire.read_line()
     except WireError as exc:
         if exc.code == "timeout" and server.tls is not TlsMode.IMPLICIT:
-            version = speaks_tls(address, server.port, wire.host, wait)
+            version = speaks_tls(address, server.port, wire.host, wait, wire.deadline)
             if version:
                 suffix = f" ({tls_name})" if tls_name else ""
                 raise WireError("plaintext-on-tls",
@@ -132,15 +148,17 @@ def _greeting(wire: Wire, server: ServerSettings, address: str, wait: float) -> 
     line = read_greeting(wire, server, address, wait)
     if line.startswith("220"):
         raise WireError("wrong-protocol", "the server greets like an SMTP server, not POP3", reply=line)
-    if not _ok(line):
+    if line.startswith("-ERR"):
         raise WireError("bad-greeting", "the server's greeting is not +OK", reply=line)
+    if not _ok(line):
+        raise WireError("bad-reply", "the server's greeting is neither +OK nor -ERR (RFC 1939 §4)", reply=line)
     return Outcome(detail="POP3 server ready", reply=line)
 
 
 def _capa(wire: Wire) -> Outcome:
     # RFC 2449 §5: CAPA is optional; a -ERR means "assume USER/PASS only".
     wire.send("CAPA")
-    line = wire.read_line()
+    line = _answer(wire)
     if not _ok(line):
         return Outcome(detail="the server does not support CAPA (RFC 2449); assuming USER/PASS",
                        reply=line, facts=(("capa", "no"),))
@@ -159,7 +177,7 @@ def _stls(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
     if caps.get("capa") == "yes" and caps.get("stls") != "yes":
         raise WireError("starttls-not-offered", "the server's CAPA does not list STLS (RFC 2595 §4)")
     wire.send("STLS")
-    line = wire.read_line()
+    line = _answer(wire)
     if not _ok(line):
         raise WireError("starttls-not-offered", "the server refused STLS", reply=line)
     version = wire.start_tls(verify=server.verify_tls, ca_file=server.ca_file)
@@ -206,38 +224,45 @@ def _login(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
     if caps.get("capa") == "yes" and caps.get("user") != "yes" and "PLAIN" in mechanisms:
         token = base64.b64encode(f"\x00{user}\x00{server.password.reveal()}".encode()).decode()
         wire.send(f"AUTH PLAIN {token}")
-        line = wire.read_line()
+        line = _answer(wire)
         if not _ok(line):
             raise WireError("auth-rejected", f"AUTH PLAIN as {user} refused", reply=line, facts=(("method", "PLAIN"),))
         return Outcome(detail=f"logged in as {user} with AUTH PLAIN", reply=line, facts=(("method", "PLAIN"),))
     wire.send(f"USER {user}")
-    line = wire.read_line()
+    line = _answer(wire)
     if not _ok(line):
         raise WireError("auth-rejected", f"USER {user} refused", reply=line, facts=(("method", "USER"),))
     wire.send(f"PASS {server.password.reveal()}")
-    line = wire.read_line()
+    line = _answer(wire)
     if not _ok(line):
         raise WireError("auth-rejected", f"USER {user} / PASS *** refused", reply=line, facts=(("method", "USER"),))
     return Outcome(detail=f"logged in as {user} with USER/PASS", reply=line, facts=(("method", "USER"),))
 
 
+def _uidl_line(line: bytes) -> bool:
+    """``n uid``: a message number and a unique-id of 1 to 70 printable characters (RFC 1939 §7)."""
+    number, _, uid = line.partition(b" ")
+    return number.isdigit() and 0 < len(uid) <= 70 and all(0x21 <= c <= 0x7E for c in uid)
+
+
 def _final(wire: Wire) -> Outcome:
     wire.send("STAT")
-    line = wire.read_line()
+    line = _answer(wire)
     if not _ok(line):
         raise WireError("final-rejected", "STAT refused", reply=line)
     parts = line.split()
-    count = parts[1] if len(parts) > 1 else "?"
-    size = parts[2] if len(parts) > 2 else "?"
+    if len(parts) < 3 or not all(p.isascii() and p.isdigit() for p in parts[1:3]):
+        raise WireError("bad-reply", "the answer to STAT is not '+OK count size' (RFC 1939 §5)", reply=line)
+    count, size = parts[1], parts[2]
     wire.send("UIDL")
-    uidl = wire.read_line()
+    uidl = _answer(wire)
     listed = "UIDL not supported"
     if _ok(uidl):
-        listed = f"UIDL lists {len(wire.read_multiline())}"
+        listed = f"UIDL lists {wire.count_multiline(check=_uidl_line)}"
     facts: tuple[tuple[str, str], ...] = (("messages", count), ("bytes", size))
     # RFC 2449 §6.5: the per-user LOGIN-DELAY may be announced only after login.
     wire.send("CAPA")
-    if _ok(wire.read_line()):
+    if _ok(_answer(wire)):
         for cap in wire.read_multiline():
             if cap.upper().startswith("LOGIN-DELAY") and cap.split()[-1].isdigit():
                 facts += (("login_delay", cap.split()[-1]),)

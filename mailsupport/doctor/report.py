@@ -4,17 +4,18 @@ per direction, and the whole :class:`SettingsReport`, with plain-text and JSON r
 Pure (layer 2 values): no sockets, no clock, no environment. Must not import the probes,
 the sandbox or any presentation library (the notebook display uses the pure string builders
 of :mod:`mailsupport.display`). Secrets never reach these values: the probes write
-``PASS ***`` and never the token.
+``PASS ***`` and never the token, and scrub what the server says; every output also passes
+the report through :meth:`SettingsReport.redacted` (a second guard).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
 
 from ..model import Finding, Severity
 
-__all__ = ["Rung", "ProbeResult", "SettingsReport", "STEPS"]
+__all__ = ["Rung", "ProbeResult", "SettingsReport", "STEPS", "redact_finding", "format_rung"]
 
 #: The rungs in ladder order. ``starttls`` appears only for STLS/STARTTLS mode, ``tls`` only
 #: for implicit TLS; ``final`` is POP3 STAT+UIDL or SMTP MAIL FROM + RCPT TO + RSET.
@@ -47,6 +48,11 @@ class Rung:
                 return value
         return default
 
+    def redacted(self, redact: Callable[[str], str]) -> "Rung":
+        """This rung with ``redact`` applied to every text (detail, reply, facts)."""
+        return replace(self, detail=redact(self.detail), reply=redact(self.reply),
+                       facts=tuple((k, redact(v)) for k, v in self.facts))
+
     def to_dict(self) -> dict[str, Any]:
         """``step``, ``ok``, ``ms``, ``detail`` (+ ``reply``, ``code``, ``facts``) for JSON."""
         return {"step": self.step, "ok": self.ok, "ms": round(self.ms, 1), "detail": self.detail,
@@ -76,6 +82,10 @@ class ProbeResult:
     def failed(self) -> Rung | None:
         """The first failed rung, if any."""
         return next((r for r in self.rungs if not r.ok), None)
+
+    def redacted(self, redact: Callable[[str], str]) -> "ProbeResult":
+        """This ladder with ``redact`` applied to every rung and the skip reason."""
+        return replace(self, rungs=tuple(r.redacted(redact) for r in self.rungs), skipped=redact(self.skipped))
 
     def rung(self, step: str) -> Rung | None:
         """The rung named ``step`` (the last one when repeated), if it ran."""
@@ -112,6 +122,13 @@ class SettingsReport:
         if any(f.severity >= Severity.ERROR for f in self.findings):
             return False
         return all(p.ok or p.skipped.startswith("not used") for p in self.directions)
+
+    def redacted(self, redact: Callable[[str], str]) -> "SettingsReport":
+        """This report with ``redact`` (e.g. a :class:`~mailsupport.redact.Redactor`) applied to
+        every text of every rung and finding: what each output runs before printing or saving."""
+        return replace(self, inbound=self.inbound.redacted(redact) if self.inbound else None,
+                       outbound=self.outbound.redacted(redact) if self.outbound else None,
+                       findings=tuple(redact_finding(f, redact) for f in self.findings))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape: ``{"ok", "org_key", "provider", "inbound": {...}, "outbound": {...}, "findings"}``;
@@ -167,6 +184,12 @@ class SettingsReport:
                 + ladder_html(self) + (findings_html(self.findings) if self.findings else "")
                 + "<details><summary style='cursor:pointer'>plain text (to copy)</summary>"
                 f"<pre>{html.escape(self.format_text())}</pre></details></div>")
+
+
+def redact_finding(f: Finding, redact: Callable[[str], str]) -> Finding:
+    """``f`` with ``redact`` applied to its summary, detail, remedy, subject and evidence values."""
+    return replace(f, subject=redact(f.subject), summary=redact(f.summary), detail=redact(f.detail),
+                   remedy=redact(f.remedy), evidence=tuple((k, redact(v)) for k, v in f.evidence))
 
 
 def format_rung(r: Rung) -> str:

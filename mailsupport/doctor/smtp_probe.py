@@ -4,7 +4,9 @@ RFC 5321 (SMTP; §4.1.4 EHLO with an address literal, §4.1.1.5 RSET), RFC 3207 
 EHLO again after the upgrade), RFC 1870 (SIZE), RFC 4954 (AUTH; §4 initial response, ``334``
 continuations, ``235`` success, ``535 5.7.8`` bad credentials), RFC 8314 (465 implicit TLS).
 XOAUTH2 per Google/Microsoft's SASL XOAUTH2 description (see :mod:`mailsupport.sasl`).
-No message is ever sent: the last step resets the transaction with RSET and QUITs.
+No message is ever sent: the last step resets the transaction with RSET and QUITs. Every rung
+has a wall-clock deadline, every reply is bounded (lines and line length), and the server's
+words are scrubbed of the password/token in every form (:mod:`mailsupport.doctor._recorder`).
 
 Layer 3 (opens sockets). Must not import the sandbox or presentation modules.
 """
@@ -15,6 +17,7 @@ import base64
 from typing import Any, Callable
 
 from ..config import ServerSettings, TlsMode
+from ..redact import Redactor
 from ..sasl import parse_xoauth2_error, xoauth2_initial_response
 from ._recorder import Outcome, Recorder, Stop, dns_rung
 from ._wire import Wire, WireError
@@ -30,13 +33,13 @@ def probe_smtp(server: ServerSettings, *, mail_from: str, rcpt_to: str,
                timeout: float | None = None) -> ProbeResult:
     """Run the SMTP ladder against ``server``; the final step tries ``mail_from`` → ``rcpt_to``
     and resets (RSET) without sending a message. Returns every rung until the first failure."""
-    rec = Recorder(on_rung, "smtp")
     wait = timeout if timeout is not None else server.timeout
+    rec = Recorder(on_rung, "smtp", timeout=wait, redact=Redactor.for_settings(server))
     host = server.host or ""
     wire: Wire | None = None
     try:
         address = dns_rung(rec, host, dns)
-        wire = rec.run("connect", lambda: connect_step(address, server.port, host, wait)).value
+        wire = rec.wire = rec.run("connect", lambda: connect_step(address, server.port, host, wait, rec.deadline)).value
         if server.tls is TlsMode.IMPLICIT:
             rec.run("tls", lambda: implicit_tls_step(wire, server, address, wait))
         rec.run("greeting", lambda: _greeting(wire, server, address, wait))
@@ -62,10 +65,7 @@ def _greeting(wire: Wire, server: ServerSettings, address: str, wait: float) -> 
     line = read_greeting(wire, server, address, wait, tls_name="SMTPS, RFC 8314")
     if line.startswith("+OK") or line.startswith("-ERR"):
         raise WireError("wrong-protocol", "the server greets like a POP3 server, not SMTP", reply=line)
-    lines = [line]
-    while len(line) > 3 and line[3] == "-":
-        line = wire.read_line()
-        lines.append(line)
+    _code, lines = wire.read_smtp_reply(first=line)
     if not lines[0].startswith("220"):
         raise WireError("bad-greeting", "the server's greeting is not 220 (ready)", reply=_words(lines))
     return Outcome(detail="SMTP server ready", reply=_words(lines))

@@ -10,7 +10,10 @@ Owns :func:`submit`, :func:`send_queued`, :class:`SendSummary` and :data:`BACKOF
   the vendor relay). A 4xx reply keeps the message queued with the next attempt after
   :data:`BACKOFF`; a 5xx marks it failed with the server's reply; a connection that drops
   (mid-DATA included) keeps the rest queued. Each sent Message-ID is recorded with its
-  matter so replies route back to it.
+  matter so replies route back to it. A server that is too slow, answers without end or
+  answers nonsense ends the pass the same way (the SMTP client bounds every step; the pass as
+  a whole has a deadline of the sum of its steps' budgets), its error naming the step. Error
+  texts are scrubbed of the server's password/token here too, whatever the client did.
 
 Layer 4; the clock is read here (``now`` may be passed in for tests and replays).
 """
@@ -25,6 +28,8 @@ from typing import Any, Sequence
 
 from ..config import ServerSettings, Tenant
 from ..errors import ConfigError, MessageTooLarge, OperationError, ProtocolError, SmtpRejected
+from ..limits import DEFAULT_LIMITS, Deadline
+from ..redact import Redactor
 from ..signature import add_signature, compose_message, signature_for
 from ..smtp import SmtpClient
 from ..store import Store
@@ -111,10 +116,16 @@ def send_queued(tenant: Tenant, store: Store, *, now: float | None = None,
     if not due:
         return SendSummary(still_queued=len(store.queued()))
     settings = outbound_server(tenant)
+    redact = Redactor.for_settings(settings)  # a second guard: the client scrubs its errors already
+    # session: connect, EHLO x2, STARTTLS, AUTH, QUIT, then MAIL + DATA + final dot + RCPTs per message
+    steps = 6 + sum(3 + len(item.rcpt_tos) for item in due)
+    session = Deadline(DEFAULT_LIMITS.session_seconds(settings.timeout, steps, sum(len(item.raw) for item in due)),
+                       "send pass", server=settings.endpoint)
     try:
-        client = SmtpClient(settings, ssl_context=ssl_context).open()
+        client = SmtpClient(settings, ssl_context=ssl_context, deadline=session).open()
     except OperationError as exc:
-        errors.append({"stage": "connect", "message_id": "", "message": f"{exc}; {len(due)} message(s) stay queued"})
+        errors.append({"stage": getattr(exc, "step", "") or "connect", "message_id": "",
+                       "message": redact(f"{exc}; {len(due)} message(s) stay queued")})
         return SendSummary(still_queued=len(store.queued()), errors=tuple(errors))
     try:
         for item in due:
@@ -134,7 +145,7 @@ def send_queued(tenant: Tenant, store: Store, *, now: float | None = None,
                 errors.append({"stage": "size", "message_id": item.message_id, "message": str(exc)})
                 continue
             except SmtpRejected as exc:
-                reply_text = str(exc.reply)
+                reply_text = redact(str(exc.reply))
                 temporary = bool(getattr(exc.reply, "temporary", False))
                 if temporary and attempts < MAX_ATTEMPTS:
                     deferred += 1
@@ -145,14 +156,14 @@ def send_queued(tenant: Tenant, store: Store, *, now: float | None = None,
                     store.update_queued(item.id, state="failed", attempts=attempts, next_attempt=now,
                                         last_reply=reply_text)
                 errors.append({"stage": exc.stage, "message_id": item.message_id,
-                               "message": f"{exc}" + ("; stays queued, retried later" if temporary else "")})
+                               "message": redact(f"{exc}" + ("; stays queued, retried later" if temporary else ""))})
                 continue
-            except ProtocolError as exc:
+            except ProtocolError as exc:  # connection lost, or a step's deadline / limit / malformed reply
                 deferred += 1
                 store.update_queued(item.id, state="queued", attempts=attempts, next_attempt=now + _backoff(attempts),
-                                    last_reply=str(exc))
-                errors.append({"stage": "connection", "message_id": item.message_id,
-                               "message": f"{exc}; this and the remaining messages stay queued"})
+                                    last_reply=redact(str(exc)))
+                errors.append({"stage": getattr(exc, "step", "") or "connection", "message_id": item.message_id,
+                               "message": redact(f"{exc}; this and the remaining messages stay queued")})
                 break
             sent += 1
             store.update_queued(item.id, state="sent", attempts=attempts, next_attempt=now, last_reply=str(reply),

@@ -35,7 +35,7 @@ import ipywidgets as w
 from ..config import PRESETS, Provider
 from ..display import findings_html, ladder_html
 from ..doctor.drafts import DraftStore, default_drafts_dir, diff_settings, merge_secrets, split_secrets
-from ..doctor.ladder import check_settings
+from ..doctor.ladder import check_settings, redactor_for
 from ..doctor.preflight import preflight_data
 from ..doctor.report import Rung, SettingsReport, format_rung
 from ..model import Finding, Secret, Severity
@@ -181,6 +181,7 @@ class EmailSetup:
         self._timeout = timeout
         self._now = now or (lambda: datetime.now(timezone.utc))
         self._kept_secrets: dict[str, Secret] = {}
+        self._redact: Callable[[str], str] | None = None
         self.report: SettingsReport | None = None
         self._live: list[tuple[str, Rung]] = []
         provider = str(getattr(provider, "value", provider))
@@ -350,6 +351,7 @@ class EmailSetup:
 
     # -- Test & save ----------------------------------------------------------------
     def _on_rung(self, direction: str, rung: Rung) -> None:
+        rung = rung.redacted(self._redact) if self._redact is not None else rung
         self._live.append((direction, rung))
         self._steps.value = ladder_html(self._live, title="Connection test")
         self._ladder.append_stdout(f"{direction.upper()}{format_rung(rung)}\n")
@@ -370,7 +372,9 @@ class EmailSetup:
                                   "Fix the field below and test again.</p>")
             self._result.value = render_findings_html(pre)
             return None
+        self._redact = redactor_for(tenant)  # a second guard on all the widget shows and keeps
         report = check_settings(tenant, dns=self._dns, timeout=self._timeout, on_rung=self._on_rung)
+        report = report.redacted(self._redact)
         self.report = report
         self._steps.value = ladder_html(report, title="Connection test")  # adds skipped and not-reached steps
         self._store.record_result(tenant.org_key, report, now=self._now())
@@ -401,8 +405,9 @@ class EmailSetup:
         try:
             self.test_and_save()
         except Exception as exc:  # shown inside the widget; the draft was saved first
+            words = self._redact(str(exc)) if self._redact is not None else str(exc)
             self._status.value = (f"<p style='color:#b00'>The test could not run: {html.escape(type(exc).__name__)}: "
-                                  f"{html.escape(str(exc))}. Your draft is kept.</p>")
+                                  f"{html.escape(words)}. Your draft is kept.</p>")
         finally:
             self._button.disabled = False
 
