@@ -25,6 +25,7 @@ LAYERS = {
     "mailsupport.tenant": 2,
     "mailsupport.addresses": 2,
     "mailsupport.headers": 2,
+    "mailsupport.chain": 2,
     "mailsupport.headerblock": 2,
     "mailsupport.routing": 2,
     "mailsupport.consolidation": 2,
