@@ -40,6 +40,41 @@ CATCHALL_CHECKS = {
     "catchall.header-forgeable": "a header also appears below the receiving chain's entry hop, where the sender wrote it (worse when only the sender's copy exists)",
 }
 
+#: How the catch-all diagnosis decides who wrote a header (Markdown; ``docs/checks.md`` prints it
+#: under the check table, :mod:`mailsupport.checks`).
+CATCHALL_NOTE = """\
+**The receiving chain.** Every mail server prepends its own `Received` field, so read from the top
+the fields go back in time: first the hops the receiving organisation added (the mailbox store,
+content filters, the provider's internal relays), then the **entry hop**, the first whose `from`
+side is outside (the receiving edge's record of the client that handed the message over), then
+whatever the sending side wrote. A delivery header above the entry hop, and the `for` clause of
+any hop down to and including it, were written by the receiving side; anything below the entry
+hop is *sender-written*. The scan, every diagnosis and the router use the same walk
+(`mailsupport.chain`), and `mailsupport diagnose --mx-host` adds the tenant's own gateways to it.
+
+A real Gmail message (`data/samples/real/mailpit__testdata__plain-text.eml`, shortened):
+
+```
+Delivered-To: recipient@example.com                     receiving side (above the entry hop)
+Received: by 2002:a0c:fe87:0:0:0:0:0 with SMTP id d7csp146390qvs;
+                                                        hop 1: no from clause, Google inside
+Return-Path: <sender@example.com>
+Received: from mail-sor-f41.google.com (mail-sor-f41.google.com. [209.85.220.41])
+        by mx.google.com with SMTPS id t3-2002...
+        for <recipient@example.com>                     hop 2: the entry, its for clause trusted
+Received: from localhost.localhost ([8.8.8.8])
+        by smtp.gmail.com with ESMTPSA id s7-2002...
+        for <recipient@example.com>                     hop 3: below the entry, the sender's side
+```
+
+Hops inside the chain: no `from` clause (Google's `by 10.x`/`by 2002:…`, Postfix pickup, qmail),
+the tenant's own MX hosts, LMTP delivery, local programs (Exim `with local`, qmail-scanner),
+fetchmail retrieval, a loopback, private, shared, link-local or unique-local peer address
+(amavis `from localhost`, Exchange on-premises), Microsoft 365's internal `*.prod.outlook.com`
+hops. The entry: a provider's edge (`by mx.google.com`, `by *.mail.protection.outlook.com`),
+an authenticated or webmail submission, or any other outside peer.
+`data/samples/real/receiving-chains.csv` gives the entry hop of every real message in the repository."""
+
 #: Columns of the per-header table.
 TABLE_COLUMNS = ("header", "carries", "real_target", "mailbox", "failed", "missing", "sender_written", "sender_only")
 #: At most this many :class:`MessageRef` per sample-wide finding (the detail counts the rest).
