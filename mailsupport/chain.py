@@ -83,27 +83,30 @@ __all__ = ["Hop", "ReceivingChain", "parse_received", "receiving_chain", "entry_
 
 # ----------------------------------------------------------------------------- parsing
 
-# A comment, nested up to three levels (RFC 5322 §3.2.2 CFWS; real TLS comments nest twice).
-_C = r"\((?:[^()\\]+|\\.|\((?:[^()\\]+|\\.|\([^()]*\))*\))*\)"
+# A comment, nested up to three levels (RFC 5322 §3.2.2 CFWS; real TLS comments nest twice). Every
+# pattern here meets untrusted text: quantifiers are possessive (Python 3.11) or anchored so that
+# no input makes the engine backtrack more than linearly.
+_C = r"\((?:[^()\\]++|\\.|\((?:[^()\\]++|\\.|\([^()]*+\))*+\))*+\)"
 # Leading comments, the From-domain with its TCP-info (comments and Exim/fetchmail's bare [ip]),
 # more comments, then the By-domain. Every part optional: ``by`` only, ``(qmail …)`` only.
 _HOP_RE = re.compile(
-    r"(?:" + _C + r"\s*)*"
-    r"(?:from\s+(?P<from>[^\s();]*)(?P<info>(?:\s*(?:" + _C + r"|\[[^\]\s]*\]))*)\s*)?"
-    r"(?:" + _C + r"\s*)*"
-    r"(?:by\s+(?P<by>[^\s();]+))?", re.I)
-_BY_RE = re.compile(r"(?:^|[\s)])by\s+([^\s();]+)", re.I)
-_WITH_RE = re.compile(r"(?:^|[\s)])with\s+([^\s();]+)", re.I)
-_WITH_TEXT_RE = re.compile(r"(?:^|[\s)])with\s+([^;()]*?)\s*(?=\s(?:id|for|via)\s|[;(]|$)", re.I)
-_ID_RE = re.compile(r"(?:^|[\s)])id\s+<?([^\s;<>()]+)>?", re.I)
-_VIA_RE = re.compile(r"(?:^|[\s)])via\s+([^\s;()]+)", re.I)
-_FOR_RE = re.compile(r"\bfor\s+<?([^\s<>;]+)>?", re.I)
-_BY_UID_RE = re.compile(r"\sby\s+uid\s+\d", re.I)
+    r"(?:" + _C + r"\s*+)*+"
+    r"(?:from\s++(?P<from>[^\s();]*+)(?P<info>(?:\s*+(?:" + _C + r"|\[[^\]\s]*+\]))*+)\s*+)?"
+    r"(?:" + _C + r"\s*+)*+"
+    r"(?:by\s++(?P<by>[^\s();]++))?", re.I)
+_BY_RE = re.compile(r"(?:^|[\s)])by\s++([^\s();]++)", re.I)
+_WITH_RE = re.compile(r"(?:^|[\s)])with\s++([^\s();]++)", re.I)
+_WITH_TEXT_RE = re.compile(r"(?:^|[\s)])with\s++([^;()]*+)", re.I)
+_CLAUSE_END_RE = re.compile(r"\s(?:id|for|via)\s", re.I)
+_ID_RE = re.compile(r"(?:^|[\s)])id\s++<?([^\s;<>()]++)", re.I)
+_VIA_RE = re.compile(r"(?:^|[\s)])via\s++([^\s;()]++)", re.I)
+_FOR_RE = re.compile(r"\bfor\s++<?([^\s<>;]++)", re.I)
+_BY_UID_RE = re.compile(r"\sby\s++uid\s++\d", re.I)
 # An IPv4 address anywhere, or an IPv6 one in brackets/parentheses (``[IPv6:2607:…]``, ``(2603:10b6:…)``, ``(::1)``)
 _ADDRESS_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])"
-                         r"|(?:^|[\[(])(?:IPv6:)?([0-9A-Fa-f]*:[0-9A-Fa-f:.]*(?:%[\w.]+)?)(?:$|[\])])")
-_BEFORE_BRACKET_RE = re.compile(r"\d\.\d+\.\d|:[0-9A-Fa-f]*:")  # an address before the first "["
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)+\.?")
+                         r"|(?:^|[\[(])(?:IPv6:)?([0-9A-Fa-f]*+:[0-9A-Fa-f:.]*+(?:%[\w.]++)?+)(?:$|[\])])")
+_BEFORE_BRACKET_RE = re.compile(r"\d\.\d++\.\d|:[0-9A-Fa-f]*+:")  # an address before the first "["
+_NAME_RE = re.compile(r"(?<![A-Za-z0-9-])[A-Za-z0-9][A-Za-z0-9-]*+(?:\.[A-Za-z0-9-]++)++\.?")
 
 #: Inbound edges of the big providers: a hop ``by`` one of these is the entry (rule 3).
 EDGE_HOSTS = {"Google": "mx.google.com", "Microsoft 365": "*.mail.protection.outlook.com"}
@@ -184,12 +187,16 @@ def parse_received(value: str, *, number: int = 1, index: int = 0) -> Hop:
     cut = rest.rfind(";")
     clauses = rest if cut < 0 else rest[:cut]
     w = _WITH_TEXT_RE.search(clauses)
+    with_text = w.group(1) if w else ""
+    end = _CLAUSE_END_RE.search(with_text)
+    if end:
+        with_text = with_text[: end.start()]
     i = _ID_RE.search(clauses)
     v = _VIA_RE.search(clauses)
     f = _FOR_RE.search(clauses)
     peer = _peer(from_host, info) if m.group("from") is not None else ""
     return Hop(number=number, index=index, raw=value, from_host=from_host, from_info=info, peer=peer,
-               by_host=by, protocol=" ".join(w.group(1).split()) if w else "", id=i.group(1) if i else "",
+               by_host=by, protocol=" ".join(with_text.split()), id=i.group(1) if i else "",
                via=v.group(1) if v else "", for_address=_normalize(f.group(1)) if f else "")
 
 
