@@ -317,42 +317,61 @@ def _hosts(mx_hosts: Sequence[str]) -> _Hosts | None:
 
 # ----------------------------------------------------------------------------- the rules
 
-def _judge(value: str, hosts: _Hosts | None) -> tuple[bool, str, str, str]:
-    """``(inside, rule, by host, detail)`` of one ``Received`` value: the rules of the module docstring.
+def _decide(value: str, hosts: _Hosts | None) -> tuple[tuple[bool, str, str, str], int]:
+    """``((inside, rule, by host, detail), read)`` of one ``Received`` value: the rules of the module docstring.
 
-    The one decision every caller shares (the scan through :func:`entry_of`, the explanation
-    through :func:`receiving_chain`). ``rule`` names the rule; ``detail`` is what the reason
-    quotes (a peer, a matched host, a protocol).
+    The one decision every caller shares: :func:`receiving_chain` calls it directly, the scan
+    through :func:`_judge`'s memo. ``rule`` names the rule; ``detail`` is what the reason quotes
+    (a peer, a matched host, a protocol). ``read`` is how far into ``value`` the decision looked
+    (the rest cannot change it), except for the two markers ``uid`` and ``(fetchmail`` that
+    :func:`_judge` tests on the whole value.
     """
     m = _HOP_RE.match(value)
     by = m.group("by")
     frm = m.group("from")
     if by is None:
         found = _BY_RE.search(value, m.end())
-        by, end = (found.group(1), found.end()) if found else ("", m.end())
+        by, end = (found.group(1), found.end()) if found else ("", len(value))
     else:
         end = m.end()
     if frm is None:
-        return True, "no-from", by, ""
-    w = _WITH_RE.search(value, end)
+        return (True, "no-from", by, ""), end
     if hosts is None:
-        # the verdict depends only on the from part, the by host, the protocol and the two markers
-        key = (value[:end], w.group(1) if w else "", "uid" in value and _BY_UID_RE.search(value, end) is not None,
-               "(fetchmail" in value)
-        found = _VERDICTS.get(key)
-        if found is None:
-            found = _rules(value, frm, m.group("info") or "", by, end, w, None)
-            if end <= _KEY_MAX:
-                if len(_VERDICTS) >= _MEMO_MAX:
-                    _VERDICTS.clear()
-                _VERDICTS[key] = found
-        return found
-    return _rules(value, frm, m.group("info") or "", by, end, w, hosts)
+        edge = _EDGE_RE.search(by)
+        if edge:  # rule 3 decides before anything the rest of the value says (rule 2 needs hosts)
+            return (False, "edge", by, "Google" if edge.group(1) else "Microsoft 365"), end
+    w = _WITH_RE.search(value, end)
+    return _rules(value, frm, m.group("info") or "", by, end, w, hosts), (w.end() if w else len(value))
 
 
-#: Memo of :func:`_rules` without tenant hosts, keyed by what it reads: mail from one sending server
-#: and a provider's internal hops repeat the same from part. Bounded like the scan's other memos.
-_VERDICTS: dict[tuple[str, str, bool, bool], tuple[bool, str, str, str]] = {}
+def _judge(value: str, hosts: _Hosts | None) -> tuple[bool, str, str, str]:
+    """:func:`_decide`'s verdict, memoised for the scan: mail from one sending server and a provider's
+    internal hops repeat everything the decision reads, and only the ``id`` clause and the date differ.
+
+    The key is the text before the ``id`` clause, used only when the decision read no further than
+    that (up to the white space before ``id``, so any value with the same key decides alike) and
+    neither marker is in the value; with tenant hosts nothing is memoised. Bounded like the scan's
+    other memos.
+    """
+    if hosts is None and "uid" not in value and "(fetchmail" not in value:
+        at = value.find(" id ")
+        tab = value.find("\tid ")
+        if tab >= 0 and (at < 0 or tab < at):
+            at = tab
+        if 0 < at <= _KEY_MAX:
+            key = value[:at]
+            found = _VERDICTS.get(key)
+            if found is None:
+                found, read = _decide(value, None)
+                if read <= at:  # value[at] is white space in every value with this key: read alike
+                    if len(_VERDICTS) >= _MEMO_MAX:
+                        _VERDICTS.clear()
+                    _VERDICTS[key] = found
+            return found
+    return _decide(value, hosts)[0]
+
+
+_VERDICTS: dict[str, tuple[bool, str, str, str]] = {}
 _KEY_MAX = 1024
 
 
@@ -518,7 +537,7 @@ def receiving_chain(headers: HeaderScan | bytes | str | Sequence[tuple[str, str]
         if entry:
             hops.append(hop)
             continue
-        inside, rule, by, detail = _judge(value, hosts)
+        (inside, rule, by, detail), _read = _decide(value, hosts)
         verdict = "inside" if inside else "entry"
         hops.append(_with_verdict(hop, verdict, _reason(rule, by, detail, hop.source)))
         if not inside:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .chain import entry_of
 from .headerblock import CANONICAL, HeaderScan, parse_fields, scan_header_block, split_header_block, to_scan
@@ -102,7 +102,8 @@ class RecipientEvidence:
     ``header`` is the canonical name from :data:`~mailsupport.config.CATCH_ALL_HEADERS`
     (``Received-for`` for the ``for`` clause of a ``Received`` line); ``address`` is one
     normalized address (a comma list gives one evidence per address); ``raw`` is the whole
-    unfolded header value; ``index`` is the 0-based index of its header line in the block
+    unfolded header value (for ``Received-for``, its ``for`` clause: ``for <a@b.example>``);
+    ``index`` is the 0-based index of its header line in the block
     (continuation lines are not counted; a leading mbox ``From `` line is), so the smallest
     index is the last hop (prepended headers, Postfix local(8)). For an
     :class:`email.message.Message` or ``(name, value)`` pairs it is the field's ordinal.
@@ -156,7 +157,8 @@ def envelope_candidates(headers: HeaderInput, *, mx_hosts: Sequence[str] = ()) -
 #: equal fields share it. Bounded: cleared when full, and only values up to _MEMO_KEY_MAX characters
 #: are kept, so memory stays flat however long the scan and however odd the mail.
 _EVIDENCE_MEMO: dict[tuple[tuple[int, str, str], str], tuple[RecipientEvidence, ...]] = {}
-_FOR_MEMO: dict[str, str] = {}
+#: The same for ``Received-for`` evidence, keyed by the ``for`` clause, its field index and whether it is trusted.
+_FOR_MEMO: dict[tuple[str, int, bool], RecipientEvidence] = {}
 _MEMO_MAX = 4096
 _MEMO_KEY_MAX = 1024
 
@@ -188,21 +190,24 @@ def candidates_below(trace: Sequence[tuple[int, str, str]], boundary: int) -> tu
             m = _FOR_RE.search(value, max(0, at - 1))
             if not m:
                 continue
-            token = m.group(1)
-            address = _FOR_MEMO.get(token)
-            if address is None:
+            inside = i <= boundary
+            clause = m.group(0)
+            key = (clause, i, inside)
+            found = _FOR_MEMO.get(key)
+            if found is None:
+                token = m.group(1)
                 if "@" in token and token[:1] != "," and token[-1:] != "," and token[:7].lower() != "mailto:":
                     local, _, domain = token.rpartition("@")  # what normalize_address gives for such a token
                     address = f"{local}@{domain.lower().rstrip('.')}"
                 else:
                     address = _normalize_address(token)
-                if len(token) <= _MEMO_KEY_MAX:
+                found = RecipientEvidence(header=RECEIVED_FOR, address=address, raw=clause, index=i, trusted=inside,
+                                          position="receiving-chain" if inside else "below-entry")
+                if len(clause) <= _MEMO_KEY_MAX:
                     if len(_FOR_MEMO) >= _MEMO_MAX:
                         _FOR_MEMO.clear()
-                    _FOR_MEMO[token] = address
-            inside = i <= boundary
-            out.append(RecipientEvidence(header=RECEIVED_FOR, address=address, raw=value, index=i, trusted=inside,
-                                         position="receiving-chain" if inside else "below-entry"))
+                    _FOR_MEMO[key] = found
+            out.append(found)
             continue
         if boundary < 0:
             position = "no-received"
@@ -381,7 +386,7 @@ class MessageSummary:
     entry_by: str = ""
     provider: str = "other"
     provider_evidence: tuple[str, ...] = ()
-    problems: tuple[str, ...] = field(default_factory=tuple)
+    problems: tuple[str, ...] = ()
 
     @property
     def attachment_count(self) -> int:

@@ -321,3 +321,26 @@ def test_sender_only_header_is_never_recommended():
                   and dict(f.evidence)["header"] == "Envelope-To")
     assert forged.severity.name == "ERROR" and "current header" in forged.summary
     assert [m.message_id for m in forged.messages] == ["<e3@x>"]
+
+
+def test_memoised_verdicts_equal_fresh_decisions():
+    """The scan's memo (keyed by the text before the id clause) gives the decision the rules give from
+    scratch, for every real Received value, every form above, and look-alikes that share a key but
+    differ after it (a with clause after id, the fetchmail or uid markers, another protocol)."""
+    import random
+
+    from mailsupport import chain
+
+    values = [v for p in sorted(REAL.glob("*.eml")) for _i, n, v in to_scan(p.read_bytes()).trace if n == "received"]
+    values += [f[0] for f in FORMS] + [r for case in RULES for r in case[1]]
+    base = "from relay.example (relay.example [203.0.113.5]) by mx.firm.example"
+    values += [f"{base} id 1 with LMTP; now", f"{base} with ESMTP id 2 (fetchmail-6.4); now",
+               f"{base} with ESMTP id 3; now", f"{base} with ESMTPSA id 4; now", f"{base}\tid 5 with local; now",
+               f"{base} by uid 7 with ESMTP id 8; now", f"{base} with ESMTP\tid 9; now"]
+    rng = random.Random(3)
+    for _round in range(5):
+        chain._VERDICTS.clear()
+        rng.shuffle(values)
+        for v in values + values:  # the second pass answers from the memo where it may
+            assert chain._judge(v, None) == chain._decide(v, None)[0], v
+    assert chain._VERDICTS  # the memo was used

@@ -107,7 +107,7 @@ def _ref_candidates(trace) -> list[tuple]:
                 value, max(0, at - 1) if at >= 0 else 0)
             if m:
                 inside = chain.trusts(i, received=True)
-                out.append(("Received-for", normalize_address(m.group(1)), value, i, inside,
+                out.append(("Received-for", normalize_address(m.group(1)), m.group(0), i, inside,
                             "receiving-chain" if inside else "below-entry"))
             continue
         position = ("no-received" if chain.boundary is None else "above-entry" if chain.trusts(i)
@@ -207,7 +207,7 @@ def test_memos_never_keep_big_keys():
     value = ", ".join(f"u{k}@d.example" for k in range(2000))
     trace = [(0, "x-envelope-to", value), (1, "received", "by mx for <" + "a" * 5000 + "@d.example>")]
     assert len(candidates_from_trace(trace)) == 2001
-    assert all(len(k[0][2]) <= 1024 for k in _EVIDENCE_MEMO) and all(len(k) <= 1024 for k in _FOR_MEMO)
+    assert all(len(k[0][2]) <= 1024 for k in _EVIDENCE_MEMO) and all(len(k[0]) <= 1024 for k in _FOR_MEMO)
 
 
 def _ref_mbox(data: bytes) -> list[bytes]:
