@@ -10,7 +10,6 @@ it and with each other.
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
 
 import pytest
 
@@ -271,7 +270,7 @@ def test_google_catch_all_on_a_real_gmail_chain_recommends_received_for():
 
 
 def _takeout(x_gm_original_to: bool) -> list:
-    from mailsupport.samples.generate import gmail_copy, gmail_takeout_messages, plain_message
+    from mailsupport.samples.generate import gmail_takeout_messages
     out = []
     for name, raw in gmail_takeout_messages():
         if not x_gm_original_to:
