@@ -4,7 +4,9 @@ Each diagnosis owns its ids next to the code that emits them (``SPF_CHECKS``,
 ``DMARC_CHECKS``, ``SETTINGS_CHECKS``, ``CATCHALL_CHECKS``/``CONSOLIDATION_CHECKS``/``SIZE_CHECKS``,
 ``AUDIT_CHECKS``, ``DEMO_CHECKS``); this module gathers them for the documentation
 (``docs/checks.md``, regenerated with ``python -m mailsupport.checks > docs/checks.md``) and
-for the test that keeps the two in step.
+for the test that keeps the two in step. A family's module may explain its checks further in a
+Markdown ``<NAME>_NOTE`` next to its ``<NAME>_CHECKS`` table (``CATCHALL_NOTE``), printed under the
+table.
 
 Presentation layer: it imports the diagnoses' tables only (no I/O at import).
 """
@@ -58,6 +60,9 @@ def format_markdown() -> str:
         lines += [f"## {heading}", "", "| check | meaning |", "| --- | --- |"]
         lines += [f"| `{c}` | {_cell(m)} |" for c, m in sorted(rows)]
         lines.append("")
+        note = getattr(importlib.import_module(_module), _name.replace("_CHECKS", "_NOTE"), "")
+        if note:
+            lines += [note, ""]
     return "\n".join(lines)
 
 

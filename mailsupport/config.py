@@ -314,6 +314,18 @@ def _check_host(value: str) -> str | None:
         return f"expected a host name or IP address, got {_shown(value)}"
 
 
+def _check_mx_host(value: str) -> str | None:
+    if _check_domain(value) is None:
+        return None
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+        return None
+    except ValueError:
+        return f"expected a host name, domain, IP address or network (10.0.0.0/8), got {value!r}"
+
+
 def _check_header(value: str) -> str | None:
     for name in CATCH_ALL_HEADERS:
         if value.lower() == name.lower():
@@ -374,6 +386,7 @@ def parse_tenant(data: Mapping[str, Any], *, source: str = "<tenant>",
             catch_all_header=_canonical_header(inbound_r.string("catch_all_header", "Delivered-To",
                                                                 check=_check_header)),
             catch_all_domains=tuple(d.lower() for d in inbound_r.string_list("catch_all_domains", check=_check_domain)),
+            mx_hosts=tuple(h.lower() for h in inbound_r.string_list("mx_hosts", check=_check_mx_host)),
             confirm_download_then_delete=inbound_r.boolean("confirm_download_then_delete", False),
             server=_server(inbound_r.table("server"), preset.pop3, default_tls=TlsMode.IMPLICIT),
         )

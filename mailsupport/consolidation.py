@@ -23,6 +23,7 @@ from typing import Iterable
 from .addresses import classify_address
 from .config import Tenant
 from .headers import MessageSummary
+from .model import MessageRef
 
 __all__ = ["ConsolidationCase", "ConsolidationReport", "consolidate", "catch_all_targets"]
 
@@ -36,12 +37,14 @@ class ConsolidationCase:
     ``reached`` the targets some copy's trusted envelope header names; ``missed`` the
     targets no copy reached. ``consolidated`` is true when fewer copies arrived than
     addresses were named and at least one target was missed. ``google`` says whether a
-    copy was delivered by Google (fingerprint) or the tenant is on Gmail.
+    copy was delivered by Google (fingerprint) or the tenant is on Gmail. ``messages`` says
+    where each copy is (:class:`~mailsupport.model.MessageRef`, one per position).
     """
 
     message_id: str
     subject: str
     positions: tuple[str, ...]
+    messages: tuple[MessageRef, ...]
     expected: tuple[str, ...]
     targets: tuple[str, ...]
     copies: int
@@ -129,7 +132,8 @@ def consolidate(summaries: Iterable[MessageSummary], tenant: Tenant, *,
             tenant_google or any(s.provider == "gmail" for s in copies))
         case = ConsolidationCase(
             message_id=mid, subject=copies[0].subject,
-            positions=tuple(s.position for s in copies), expected=tuple(named),
+            positions=tuple(s.position for s in copies), messages=tuple(s.ref() for s in copies),
+            expected=tuple(named),
             targets=targets, copies=len(copies), reached=tuple(reached), missed=missed,
             google=is_google)
         if case.consolidated:

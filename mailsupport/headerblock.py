@@ -8,6 +8,9 @@ block that picks out only the fields the diagnoses read (:data:`SCANNED`: the en
 :class:`HeaderScan`, with each envelope header's and ``Received`` line's field index.
 :mod:`mailsupport.headers` builds recipient evidence, fingerprints and summaries from it.
 
+:func:`to_scan` makes the same :class:`HeaderScan` of whatever a caller holds (raw bytes or str,
+an :class:`email.message.Message`, ``(name, value)`` pairs).
+
 Pure (layer 2): no sockets, no clock, no files; imports nothing of the package.
 """
 
@@ -18,7 +21,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["split_header_block", "header_digest", "parse_fields", "SCANNED", "HeaderScan", "scan_header_block", "CANONICAL"]
+__all__ = ["split_header_block", "header_digest", "parse_fields", "SCANNED", "HeaderScan", "scan_header_block",
+           "CANONICAL", "to_scan"]
 
 #: Lower-case envelope header name -> canonical name: :data:`~mailsupport.config.CATCH_ALL_HEADERS`
 #: without ``Received-for`` (a test keeps the two equal). Spelled out here so that a scan process
@@ -194,3 +198,37 @@ def scan_header_block(block: bytes) -> HeaderScan:
     first_field = "delivered-to" if block[:13].lower() == b"delivered-to:" else ""
     has = bool(first) or ms_org > 0 or _ANY_FIELD_RE.search(block) is not None
     return HeaderScan(first, trace, ms_org, first_field, has)
+
+
+def to_scan(headers: object) -> HeaderScan:
+    """The :class:`HeaderScan` of a message given in any form the header functions accept.
+
+    ``headers`` is a :class:`HeaderScan` (returned as is), the raw message or its header block
+    as bytes or str, an :class:`email.message.Message` or ``(name, value)`` pairs (field
+    indexes are then the pairs' ordinals).
+    """
+    if isinstance(headers, HeaderScan):
+        return headers
+    if isinstance(headers, (bytes, bytearray, memoryview)):
+        return scan_header_block(split_header_block(bytes(headers))[0])
+    if isinstance(headers, str):
+        return scan_header_block(split_header_block(headers.encode("utf-8", "surrogateescape"))[0])
+    from email.message import Message
+
+    if isinstance(headers, Message):
+        pairs = [(str(k), str(v)) for k, v in headers.raw_items()]
+    else:
+        pairs = [(str(k), str(v)) for k, v in headers]  # type: ignore[attr-defined]
+    first: dict[str, str] = {}
+    trace = []
+    ms_org = 0
+    for i, (name, value) in enumerate(pairs):
+        lname = name.lower()
+        value = _UNFOLD_RE.sub("", value).strip() if "\n" in value else value.strip()
+        if lname in _TRACE:
+            trace.append((i, lname, value))
+        if lname.startswith(_MS_ORG):
+            ms_org += 1
+        first.setdefault(lname, value)
+    first_field = pairs[0][0].lower() if pairs else ""
+    return HeaderScan(first=first, trace=trace, ms_org=ms_org, first_field=first_field, has_fields=bool(pairs))

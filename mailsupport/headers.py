@@ -4,8 +4,10 @@ Owns :class:`RecipientEvidence`, :func:`envelope_candidates`, :func:`recipients_
 :class:`ProviderFingerprint`, :func:`fingerprint` and :class:`MessageSummary`. The header
 parsers they build on (:func:`split_header_block`, :func:`parse_fields`, the fast scan's
 :func:`scan_header_block` and :class:`HeaderScan`) live in :mod:`mailsupport.headerblock` and
-are re-exported here. Pure (layer 2): no sockets, no clock, no files; must not import the
-clients, the sandbox, the diagnoses or any presentation module.
+are re-exported here; which evidence the receiving side wrote is decided by
+:mod:`mailsupport.chain` (the receiving chain and its entry hop). Pure (layer 2): no sockets,
+no clock, no files; must not import the clients, the sandbox, the diagnoses or any
+presentation module.
 
 API (also used by the pipeline's router)::
 
@@ -17,12 +19,14 @@ Facts this follows (``shared/facts/provider-facts.md`` §1):
 
 * ``Delivered-To``/``X-Original-To`` are **prepended** by each delivering hop (Postfix
   local(8)/virtual(8), qmail-local(8)), so the **first** occurrence belongs to the last hop.
-* A header is only evidence of the receiving side when it sits **above the topmost
-  ``Received:`` line** (the receiving server adds its own ``Received`` first and the
-  delivery headers on top of it, RFC 5321 §4.4). Anything below was written by an earlier
-  hop or by the sender, who can write any ``Delivered-To`` they like (forgeable).
+* A header is evidence of the receiving side only when it sits **above the entry hop**: the
+  first ``Received`` whose ``from`` side is outside the receiving organisation
+  (:func:`mailsupport.chain.receiving_chain`; Gmail, Microsoft 365, amavis, LMTP and fetchmail
+  add hops of their own above it). Anything below was written by the sending side, who can
+  write any ``Delivered-To`` they like (forgeable).
 * ``Received-for`` means the ``for <addr>`` clause of a ``Received`` line (RFC 5321 §4.4
-  ``For`` clause); only the topmost ``Received`` belongs to the receiving server.
+  ``For`` clause); the clauses of the receiving chain's hops, down to and including the entry
+  hop, are the receiving side's.
 * Header names vary in case (``Delivered-to``, ``Envelope-to``); values may be bracketed
   (``<x@y>``) or comma lists (Exim ``Envelope-to`` batching several recipients).
 """
@@ -31,17 +35,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
-from .headerblock import (_TRACE, _UNFOLD_RE, CANONICAL, SCANNED, HeaderScan, parse_fields, scan_header_block,
-                          split_header_block)
+from .chain import entry_of
+from .headerblock import CANONICAL, HeaderScan, parse_fields, scan_header_block, split_header_block, to_scan
+from .model import MessageRef
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
 
 if TYPE_CHECKING:  # pragma: no cover
     from email.message import Message
+    from typing import Union
 
     from .sizes import AttachmentSize
+
+    #: What the header functions accept: a Message, raw bytes or str, (name, value) pairs or a HeaderScan.
+    HeaderInput = Union[Message, bytes, bytearray, memoryview, str, Sequence[tuple[str, str]], HeaderScan]
 
 __all__ = [
     "RecipientEvidence",
@@ -60,10 +69,10 @@ __all__ = [
     "ROW_COLUMNS",
     "split_header_block",
     "parse_fields",
-    "HeaderInput",
     "POSITIONS",
 ]
 
+from .headerblock import SCANNED  # noqa: E402  (re-exported)
 
 
 def _normalize_address(value: str) -> str:
@@ -75,60 +84,15 @@ RECEIVED_FOR = "Received-for"
 
 #: Position labels of :attr:`RecipientEvidence.position`.
 POSITIONS = {
-    "above-received": "above the topmost Received line: written by the receiving server",
-    "topmost-received": "the for clause of the topmost Received line: the receiving server",
-    "below-received": "below the topmost Received line: an earlier hop or the sender wrote it",
+    "above-entry": "above the entry hop: written by the receiving side",
+    "receiving-chain": "the for clause of a Received line of the receiving chain: the receiving side",
+    "below-entry": "below the entry hop: the sending side wrote it (an earlier hop or the sender)",
     "no-received": "the message has no Received line at all: nothing shows who wrote it",
 }
 
 _FOR_RE = re.compile(r"\bfor\s+<?([^\s<>;]+)>?", re.I)
 _ADDR_RE = re.compile(r"<([^<>]*)>|([^\s,<>;\"]+)")
 _BARE_RE = re.compile(r"[^\s,<>;\"(]+@[^\s,<>;\"(@]+")
-
-# email.message is imported only when a Message is given (it pulls in email.utils, socket, urllib...)
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import Union
-    HeaderInput = Union["Message", bytes, bytearray, memoryview, str, Sequence[tuple[str, str]], "HeaderScan"]
-
-
-def __getattr__(name: str) -> object:
-    """``HeaderInput``: what the header functions accept (a Message, raw bytes or str, (name, value)
-    pairs or a :class:`HeaderScan`), as a ``typing.Union`` made on first use so that a scan process
-    does not import :mod:`typing`."""
-    if name == "HeaderInput":
-        from typing import Union
-        return Union["Message", bytes, bytearray, memoryview, str, Sequence[tuple[str, str]], "HeaderScan"]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-
-
-def _scan_of(headers: HeaderInput) -> HeaderScan:
-    if isinstance(headers, HeaderScan):
-        return headers
-    if isinstance(headers, (bytes, bytearray, memoryview)):
-        return scan_header_block(split_header_block(bytes(headers))[0])
-    if isinstance(headers, str):
-        return scan_header_block(split_header_block(headers.encode("utf-8", "surrogateescape"))[0])
-    from email.message import Message
-
-    if isinstance(headers, Message):
-        pairs = [(str(k), str(v)) for k, v in headers.raw_items()]
-    else:
-        pairs = [(str(k), str(v)) for k, v in headers]
-    first: dict[str, str] = {}
-    trace = []
-    ms_org = 0
-    for i, (name, value) in enumerate(pairs):
-        lname = name.lower()
-        value = _UNFOLD_RE.sub("", value).strip() if "\n" in value else value.strip()
-        if lname in _TRACE:
-            trace.append((i, lname, value))
-        if lname.startswith("x-ms-exchange-organization-"):
-            ms_org += 1
-        first.setdefault(lname, value)
-    first_field = pairs[0][0].lower() if pairs else ""
-    return HeaderScan(first=first, trace=trace, ms_org=ms_org, first_field=first_field, has_fields=bool(pairs))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,13 +102,14 @@ class RecipientEvidence:
     ``header`` is the canonical name from :data:`~mailsupport.config.CATCH_ALL_HEADERS`
     (``Received-for`` for the ``for`` clause of a ``Received`` line); ``address`` is one
     normalized address (a comma list gives one evidence per address); ``raw`` is the whole
-    unfolded header value; ``index`` is the 0-based index of its header line in the block
+    unfolded header value (for ``Received-for``, its ``for`` clause: ``for <a@b.example>``);
+    ``index`` is the 0-based index of its header line in the block
     (continuation lines are not counted; a leading mbox ``From `` line is), so the smallest
     index is the last hop (prepended headers, Postfix local(8)). For an
-    :class:`email.message.Message` or ``(name, value)`` pairs it is the field's ordinal. ``trusted`` is true when the receiving side wrote it: the
-    field sits above the topmost ``Received`` line, or it is the ``for`` clause of that
-    topmost ``Received`` itself, or the message has no ``Received`` at all. ``position`` is
-    one of :data:`POSITIONS`.
+    :class:`email.message.Message` or ``(name, value)`` pairs it is the field's ordinal.
+    ``trusted`` is true when the receiving side wrote it: the field sits above the entry hop,
+    or it is the ``for`` clause of a hop of the receiving chain, or the message has no
+    ``Received`` at all (:mod:`mailsupport.chain`). ``position`` is one of :data:`POSITIONS`.
     """
 
     header: str
@@ -153,29 +118,6 @@ class RecipientEvidence:
     index: int
     trusted: bool
     position: str
-
-
-_EVIDENCE_FIELDS = ("header", "address", "raw", "index", "trusted", "position")
-if tuple(f.name for f in fields(RecipientEvidence)) != _EVIDENCE_FIELDS:  # pragma: no cover - a guard for editors
-    raise AssertionError("headers._EVIDENCE_FIELDS must list RecipientEvidence's fields in order")
-_set_header, _set_address, _set_raw, _set_index, _set_trusted, _set_ev_position = (
-    RecipientEvidence.__dict__[name].__set__ for name in _EVIDENCE_FIELDS)
-
-
-def _new_evidence(header: str, address: str, raw: str, index: int, trusted: bool, position: str) -> RecipientEvidence:
-    """``RecipientEvidence(...)`` with the fields given positionally (the per-message ``Received-for`` evidence).
-
-    The same frozen object as the dataclass ``__init__`` makes (a test compares them), with the
-    slots set through their descriptors (see :func:`_new_summary`).
-    """
-    obj = object.__new__(RecipientEvidence)
-    _set_header(obj, header)
-    _set_address(obj, address)
-    _set_raw(obj, raw)
-    _set_index(obj, index)
-    _set_trusted(obj, trusted)
-    _set_ev_position(obj, position)
-    return obj
 
 
 def _addresses(value: str) -> list[str]:
@@ -197,16 +139,17 @@ def _addresses(value: str) -> list[str]:
     return out
 
 
-def envelope_candidates(headers: HeaderInput) -> tuple[RecipientEvidence, ...]:
+def envelope_candidates(headers: HeaderInput, *, mx_hosts: Sequence[str] = ()) -> tuple[RecipientEvidence, ...]:
     """Every envelope-recipient candidate of a message, top (last hop) to bottom.
 
     ``headers`` is an :class:`email.message.Message`, the raw message (or just its header
     block) as bytes or str, or ``(name, value)`` pairs. Names are matched case-insensitively;
     bracketed values and comma lists are split into one :class:`RecipientEvidence` per
     address. ``Received`` lines give ``Received-for`` evidence when they carry a ``for``
-    clause.
+    clause. ``mx_hosts`` are the tenant's own MX/relay hosts
+    (:func:`mailsupport.chain.receiving_chain`).
     """
-    return candidates_from_trace(_scan_of(headers).trace)
+    return candidates_from_trace(to_scan(headers).trace, mx_hosts)
 
 
 #: Memo of the evidence one non-``Received`` trace field gives, keyed by the field and its position.
@@ -214,20 +157,26 @@ def envelope_candidates(headers: HeaderInput) -> tuple[RecipientEvidence, ...]:
 #: equal fields share it. Bounded: cleared when full, and only values up to _MEMO_KEY_MAX characters
 #: are kept, so memory stays flat however long the scan and however odd the mail.
 _EVIDENCE_MEMO: dict[tuple[tuple[int, str, str], str], tuple[RecipientEvidence, ...]] = {}
-_FOR_MEMO: dict[str, str] = {}
+#: The same for ``Received-for`` evidence, keyed by the ``for`` clause, its field index and whether it is trusted.
+_FOR_MEMO: dict[tuple[str, int, bool], RecipientEvidence] = {}
 _MEMO_MAX = 4096
 _MEMO_KEY_MAX = 1024
 
 
-def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[RecipientEvidence, ...]:
+def candidates_from_trace(trace: Sequence[tuple[int, str, str]],
+                          mx_hosts: Sequence[str] = ()) -> tuple[RecipientEvidence, ...]:
     """:func:`envelope_candidates` from a :class:`HeaderScan` trace (the fast path)."""
     if not trace:
         return ()
-    top_received = None
-    for i, n, _v in trace:
-        if n == "received":
-            top_received = i
-            break
+    return candidates_below(trace, entry_of(trace, mx_hosts)[1])
+
+
+def candidates_below(trace: Sequence[tuple[int, str, str]], boundary: int) -> tuple[RecipientEvidence, ...]:
+    """The candidates of a trace whose receiving chain ends at field index ``boundary``.
+
+    ``boundary`` is :func:`mailsupport.chain.entry_of`'s (-1: no ``Received``): delivery
+    headers above it and ``for`` clauses at or above it are trusted.
+    """
     out: list[RecipientEvidence] = []
     memo = _EVIDENCE_MEMO
     for entry in trace:
@@ -241,33 +190,36 @@ def candidates_from_trace(trace: Sequence[tuple[int, str, str]]) -> tuple[Recipi
             m = _FOR_RE.search(value, max(0, at - 1))
             if not m:
                 continue
-            token = m.group(1)
-            address = _FOR_MEMO.get(token)
-            if address is None:
+            inside = i <= boundary
+            clause = m.group(0)
+            key = (clause, i, inside)
+            found = _FOR_MEMO.get(key)
+            if found is None:
+                token = m.group(1)
                 if "@" in token and token[:1] != "," and token[-1:] != "," and token[:7].lower() != "mailto:":
                     local, _, domain = token.rpartition("@")  # what normalize_address gives for such a token
                     address = f"{local}@{domain.lower().rstrip('.')}"
                 else:
                     address = _normalize_address(token)
-                if len(token) <= _MEMO_KEY_MAX:
+                found = RecipientEvidence(header=RECEIVED_FOR, address=address, raw=clause, index=i, trusted=inside,
+                                          position="receiving-chain" if inside else "below-entry")
+                if len(clause) <= _MEMO_KEY_MAX:
                     if len(_FOR_MEMO) >= _MEMO_MAX:
                         _FOR_MEMO.clear()
-                    _FOR_MEMO[token] = address
-            top = i == top_received
-            out.append(_new_evidence(RECEIVED_FOR, address, value, i, top,
-                                     "topmost-received" if top else "below-received"))
+                    _FOR_MEMO[key] = found
+            out.append(found)
             continue
-        if top_received is None:
+        if boundary < 0:
             position = "no-received"
-        elif i < top_received:
-            position = "above-received"
+        elif i < boundary:
+            position = "above-entry"
         else:
-            position = "below-received"
+            position = "below-entry"
         key = (entry, position)
         found = memo.get(key)
         if found is None:
             canonical = CANONICAL[lname]
-            trusted = position != "below-received"
+            trusted = position != "below-entry"
             found = tuple(RecipientEvidence(header=canonical, address=addr, raw=value, index=i,
                                             trusted=trusted, position=position) for addr in _addresses(value))
             if len(value) <= _MEMO_KEY_MAX:
@@ -343,7 +295,7 @@ def fingerprint(headers: HeaderInput) -> ProviderFingerprint:
     ``Delivered-To`` as the very first header followed by a Google ``Received``;
     ``Envelope-to`` above the topmost ``Received`` for Exim's default ``local_delivery``).
     """
-    return fingerprint_from_scan(_scan_of(headers))
+    return fingerprint_from_scan(to_scan(headers))
 
 
 def fingerprint_from_scan(scan: HeaderScan) -> ProviderFingerprint:
@@ -410,9 +362,12 @@ class MessageSummary:
     (mbox ordinal, file name, POP3 message number). ``raw_size`` is the size the message
     would have with its bodies decoded (no base64/quoted-printable), ``encoded_size`` its size
     in bytes as stored/sent; ``attachments`` lists each attachment's sizes. ``candidates`` is
-    every envelope-recipient candidate (:func:`envelope_candidates`); ``provider`` and
-    ``provider_evidence`` come from :func:`fingerprint`. ``problems`` says what was wrong
-    with a broken message (it is still a row, never an exception).
+    every envelope-recipient candidate (:func:`envelope_candidates`); ``entry_hop`` and
+    ``entry_by`` name the receiving chain's entry hop (its number among the ``Received``
+    fields from the top, 0 when no hop's ``from`` side is outside, and its ``by`` host;
+    :mod:`mailsupport.chain`); ``provider`` and ``provider_evidence`` come from
+    :func:`fingerprint`. ``problems`` says what was wrong with a broken message (it is still
+    a row, never an exception).
     """
 
     source: str
@@ -427,9 +382,11 @@ class MessageSummary:
     encoded_size: int = 0
     attachments: tuple["AttachmentSize", ...] = ()
     candidates: tuple[RecipientEvidence, ...] = ()
+    entry_hop: int = 0
+    entry_by: str = ""
     provider: str = "other"
     provider_evidence: tuple[str, ...] = ()
-    problems: tuple[str, ...] = field(default_factory=tuple)
+    problems: tuple[str, ...] = ()
 
     @property
     def attachment_count(self) -> int:
@@ -440,6 +397,11 @@ class MessageSummary:
     def ok(self) -> bool:
         """True when the message was read without problems."""
         return not self.problems
+
+    def ref(self) -> MessageRef:
+        """The :class:`~mailsupport.model.MessageRef` a finding about this message carries."""
+        return MessageRef(message_id=self.message_id, subject=self.subject, date=self.date, from_=self.from_,
+                          source=self.source, position=self.position)
 
     def row(self) -> tuple[object, ...]:
         """The values of :meth:`to_row` as a tuple in :data:`ROW_COLUMNS` order (no dict built)."""
@@ -457,6 +419,8 @@ class MessageSummary:
             len(self.attachments),
             ";".join([str(a.encoded_size) for a in self.attachments]) if self.attachments else "",
             ";".join([f"{c.header}: {c.address} ({c.position})" for c in self.candidates]),
+            self.entry_hop,
+            self.entry_by,
             self.provider,
             "; ".join(self.provider_evidence),
             "; ".join(self.problems),
@@ -467,48 +431,7 @@ class MessageSummary:
         return dict(zip(ROW_COLUMNS, self.row()))
 
 
-#: The fields of :class:`MessageSummary`, in order (the positional arguments of :func:`_new_summary`).
-_SUMMARY_FIELDS = ("source", "position", "message_id", "date", "from_", "to", "cc", "subject", "raw_size",
-                   "encoded_size", "attachments", "candidates", "provider", "provider_evidence", "problems")
-if tuple(f.name for f in fields(MessageSummary)) != _SUMMARY_FIELDS:  # pragma: no cover - a guard for editors
-    raise AssertionError("headers._SUMMARY_FIELDS must list MessageSummary's fields in order")
-(_set_source, _set_position, _set_message_id, _set_date, _set_from, _set_to, _set_cc, _set_subject, _set_raw_size,
- _set_encoded_size, _set_attachments, _set_candidates, _set_provider, _set_provider_evidence,
- _set_problems) = (MessageSummary.__dict__[name].__set__ for name in _SUMMARY_FIELDS)
-_new_object = object.__new__
-
-
-def _new_summary(source: str, position: str, message_id: str, date: str, from_: str, to: tuple[str, ...],
-                 cc: tuple[str, ...], subject: str, raw_size: int, encoded_size: int,
-                 attachments: tuple["AttachmentSize", ...], candidates: tuple[RecipientEvidence, ...],
-                 provider: str, provider_evidence: tuple[str, ...], problems: tuple[str, ...]) -> MessageSummary:
-    """``MessageSummary(...)`` with every field given positionally, for the fast scan (one per message).
-
-    The same frozen object the dataclass ``__init__`` makes (a test compares them), built by
-    setting the slots through their descriptors: the generated ``__init__`` of a frozen class
-    calls ``object.__setattr__`` per field after parsing 15 keyword arguments (about 1.9 us
-    here, this about 0.9 us). Fields must be given in :data:`_SUMMARY_FIELDS` order.
-    """
-    obj = _new_object(MessageSummary)
-    _set_source(obj, source)
-    _set_position(obj, position)
-    _set_message_id(obj, message_id)
-    _set_date(obj, date)
-    _set_from(obj, from_)
-    _set_to(obj, to)
-    _set_cc(obj, cc)
-    _set_subject(obj, subject)
-    _set_raw_size(obj, raw_size)
-    _set_encoded_size(obj, encoded_size)
-    _set_attachments(obj, attachments)
-    _set_candidates(obj, candidates)
-    _set_provider(obj, provider)
-    _set_provider_evidence(obj, provider_evidence)
-    _set_problems(obj, problems)
-    return obj
-
-
 #: The keys of :meth:`MessageSummary.to_row`, in order.
 ROW_COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subject", "raw_size",
-               "encoded_size", "attachments", "attachment_sizes", "candidates", "provider",
-               "provider_evidence", "problems")
+               "encoded_size", "attachments", "attachment_sizes", "candidates", "entry_hop", "entry_by",
+               "provider", "provider_evidence", "problems")

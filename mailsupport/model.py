@@ -1,7 +1,9 @@
-"""Frozen value types shared by every layer: :class:`Secret`, :class:`Severity`, :class:`Finding`.
+"""Frozen value types shared by every layer: :class:`Secret`, :class:`Severity`, :class:`Finding`, :class:`MessageRef`.
 
 One ``Finding`` shape serves every diagnosis, so a batch audit is the union of findings
-and a table is one call away (:func:`findings_to_rows`).
+and a table is one call away (:func:`findings_to_rows`). A finding about messages carries a
+:class:`MessageRef` for each (Message-ID, Subject, Date, From, file and position), so a
+support engineer can find the message in the customer's mailbox from the finding alone.
 
 This module imports only the standard library.
 """
@@ -10,9 +12,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
 
-__all__ = ["Secret", "Severity", "Finding", "findings_to_rows", "FINDING_COLUMNS"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the scan path imports this module)
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Iterable, Mapping
+
+__all__ = ["Secret", "Severity", "Finding", "MessageRef", "findings_to_rows", "FINDING_COLUMNS", "MESSAGE_COLUMNS",
+           "MESSAGE_SEPARATOR", "message_cells"]
 
 
 class Secret:
@@ -84,13 +90,54 @@ class Severity(enum.IntEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MessageRef:
+    """Which message a finding is about, and where it is.
+
+    ``message_id``, ``subject`` (decoded), ``date`` and ``from_`` as the message has them (empty
+    when absent); ``source`` is the sample it was read from (a file, a folder, ``pop3://host``)
+    and ``position`` where in it (mbox ordinal, file name in a folder or zip, POP3 number).
+    """
+
+    message_id: str = ""
+    subject: str = ""
+    date: str = ""
+    from_: str = ""
+    source: str = ""
+    position: str = ""
+
+    @property
+    def place(self) -> str:
+        """``file #position`` (the file's name only; the full path is :attr:`source`)."""
+        name = self.source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        return f"{name} #{self.position}" if name else f"#{self.position}"
+
+    def label(self, width: int = 60) -> str:
+        """One line to find the message by: place, Message-ID and the subject (clipped to ``width``)."""
+        subject = " ".join(self.subject.split())
+        if len(subject) > width:
+            subject = subject[: width - 1] + "…"
+        parts = [self.place]
+        if self.message_id:
+            parts.append(self.message_id)
+        parts.append(f'"{subject}"' if subject else "(no subject)")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready dict (``from`` for ``from_``)."""
+        return {"message_id": self.message_id, "subject": self.subject, "date": self.date, "from": self.from_,
+                "source": self.source, "position": self.position}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     """One diagnosed problem (or notable fact) about a customer's set-up.
 
     ``check`` is a stable id (``spf.vendor-include-missing``); ``subject`` says what it is
     about (a domain, a message, a mailbox); ``summary`` is one sentence; ``detail`` may be
     longer; ``remedy`` says what to do; ``reference`` is an RFC section or help-page anchor;
-    ``evidence`` is a tuple of ``(label, value)`` pairs that show why.
+    ``evidence`` is a tuple of ``(label, value)`` pairs that show why; ``messages`` names the
+    message(s) it is about (one for a per-message finding, several for a finding about a
+    sample that lists them; empty for a finding about a setting or a domain).
     """
 
     check: str
@@ -101,9 +148,10 @@ class Finding:
     detail: str = ""
     reference: str = ""
     evidence: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    messages: tuple[MessageRef, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (severity as its lower-case name)."""
+        """A JSON-ready dict (severity as its lower-case name; ``messages`` as dicts)."""
         return {
             "check": self.check,
             "severity": str(self.severity),
@@ -113,14 +161,37 @@ class Finding:
             "remedy": self.remedy,
             "reference": self.reference,
             "evidence": [list(pair) for pair in self.evidence],
+            "messages": [m.to_dict() for m in self.messages],
         }
 
 
 FINDING_COLUMNS = ("check", "severity", "subject", "summary", "detail", "remedy", "reference")
+#: Table columns naming a finding's message(s) (:func:`message_cells`).
+MESSAGE_COLUMNS = ("message_id", "message_subject", "message_date", "message_from", "message_file",
+                   "message_position")
+#: How :func:`message_cells` joins the values of several messages in one cell.
+MESSAGE_SEPARATOR = " | "
+
+
+def message_cells(messages: Iterable[MessageRef]) -> dict[str, str]:
+    """The :data:`MESSAGE_COLUMNS` cells of a finding: each message's value, several joined by `` | ``.
+
+    Column by column the values stay in the same order, so the n-th part of every cell is the
+    n-th message. Empty cells for a finding about no message.
+    """
+    refs = list(messages)
+    values = (("message_id", [m.message_id for m in refs]), ("message_subject", [m.subject for m in refs]),
+              ("message_date", [m.date for m in refs]), ("message_from", [m.from_ for m in refs]),
+              ("message_file", [m.source for m in refs]), ("message_position", [m.position for m in refs]))
+    return {col: MESSAGE_SEPARATOR.join(vals) for col, vals in values}
 
 
 def findings_to_rows(findings: Iterable[Finding], **extra: str) -> list[Mapping[str, str]]:
-    """Flatten findings into rows of strings (for CSV or a DataFrame), with ``extra`` columns first."""
+    """Flatten findings into rows of strings (for CSV or a DataFrame), with ``extra`` columns first.
+
+    Columns: ``extra``, :data:`FINDING_COLUMNS`, ``evidence`` (``label=value; …``) and
+    :data:`MESSAGE_COLUMNS` (which message(s) the finding is about).
+    """
     rows = []
     for f in findings:
         row = dict(extra)
@@ -128,5 +199,6 @@ def findings_to_rows(findings: Iterable[Finding], **extra: str) -> list[Mapping[
         for col in FINDING_COLUMNS:
             row[col] = d[col]
         row["evidence"] = "; ".join(f"{k}={v}" for k, v in f.evidence)
+        row.update(message_cells(f.messages))
         rows.append(row)
     return rows

@@ -44,7 +44,7 @@ from typing import IO, Any, Iterable, Iterator, Sequence
 
 from .audit.result import TenantResult
 from .csvcells import safe_cell
-from .model import Severity
+from .model import MESSAGE_COLUMNS, Severity, message_cells
 
 __all__ = [
     "REPORT_COLUMNS", "SUMMARY_COLUMNS", "Section", "Tally", "finding_rows", "summary_rows", "tally",
@@ -52,8 +52,11 @@ __all__ = [
     "write_html", "svg_bar_chart", "findings_frame", "summary_frame", "plot_report",
 ]
 
-#: Columns of the findings table (the first six are the ones people read).
-REPORT_COLUMNS = ("tenant", "check", "severity", "subject", "summary", "remedy", "detail", "reference", "evidence")
+#: Columns of the findings table (the first six are the ones people read); the last six name the
+#: message(s) a finding is about (:data:`~mailsupport.model.MESSAGE_COLUMNS`, several joined by `` | ``).
+REPORT_COLUMNS = ("tenant", "check", "severity", "subject", "summary", "remedy", "detail", "reference", "evidence",
+                  *MESSAGE_COLUMNS)
+_FINDING_FIELDS = ("check", "severity", "subject", "summary", "remedy", "detail", "reference")
 #: Columns of the per-tenant summary.
 SUMMARY_COLUMNS = ("tenant", "provider", "worst", "findings", "critical", "error", "warning", "info", "checks")
 #: A caller-supplied block of the HTML report: (plain-text heading, already-escaped HTML).
@@ -70,14 +73,29 @@ def _sorted_findings(result: TenantResult):
 
 def finding_rows(results: Iterable[TenantResult]) -> Iterator[dict[str, str]]:
     """One dict of strings per finding, keys :data:`REPORT_COLUMNS`, worst first within a tenant."""
+    for _f, row in _finding_pairs(results):
+        yield row
+
+
+def _finding_pairs(results: Iterable[TenantResult]) -> Iterator[tuple[Any, dict[str, str]]]:
+    """``(finding, row)`` per finding, in :func:`finding_rows` order (text and HTML also show message labels)."""
     for r in results:
         for f in _sorted_findings(r):
             d = f.to_dict()
             row = {"tenant": r.tenant}
-            for col in REPORT_COLUMNS[1:-1]:
+            for col in _FINDING_FIELDS:
                 row[col] = d[col]
             row["evidence"] = "; ".join(f"{k}={v}" for k, v in f.evidence)
-            yield row
+            row.update(message_cells(f.messages))
+            yield f, row
+
+
+def _message_lines(f: Any, limit: int = 3) -> list[str]:
+    """How the text and HTML reports name a finding's messages: a label each, the rest counted."""
+    labels = [m.label() for m in f.messages[:limit]]
+    if len(f.messages) > limit:
+        labels.append(f"and {len(f.messages) - limit} more message(s)")
+    return labels
 
 
 def _summary_row(r: TenantResult) -> dict[str, Any]:
@@ -198,9 +216,11 @@ def write_text(results: Iterable[TenantResult], fp: IO[str]) -> None:
             s = _summary_row(r)
             summ.write(f"{_clip(s['tenant'], 20):20}  {_clip(s['provider'], 14):14}  {s['worst']:8}  "
                        f"{s['findings']:3} findings  {s['checks']}\n")
-            for row in finding_rows((r,)):
+            for f, row in _finding_pairs((r,)):
                 fp.write(f"{_clip(row['tenant'], 20):20}  {row['severity']:8}  {_clip(row['check'], 32):32}  "
                          f"{_clip(row['subject'], 28):28}  {_clip(row['summary'], 100)}\n")
+                for label in _message_lines(f):
+                    fp.write(f"{'':20}  {'':8}  message: {_clip(label, 130)}\n")
                 if row["remedy"]:
                     fp.write(f"{'':20}  {'':8}  -> {_clip(row['remedy'], 140)}\n")
         if not t.findings:
@@ -277,11 +297,12 @@ def _charts(t: Tally) -> str:
     ))
 
 
-def _finding_tr(row: dict[str, str]) -> str:
+def _finding_tr(row: dict[str, str], messages: Sequence[str] = ()) -> str:
     sev = row["severity"]
+    where = "<br>".join(_e(label) for label in messages)
     return (f'<tr><td>{_e(row["tenant"])}</td><td><code>{_e(row["check"])}</code></td>'
             f'<td><span class="sev {_e(sev)}">{_e(sev)}</span></td><td>{_e(row["subject"])}</td>'
-            f'<td>{_e(row["summary"])}</td><td>{_e(row["remedy"])}</td></tr>\n')
+            f'<td>{_e(row["summary"])}</td><td>{_e(row["remedy"])}</td><td>{where}</td></tr>\n')
 
 
 def _summary_tr(s: dict[str, Any]) -> str:
@@ -304,8 +325,8 @@ def write_html(results: Iterable[TenantResult], fp: IO[str], *, title: str = "ma
         for r in results:
             t.add(r)
             summ.write(_summary_tr(_summary_row(r)))
-            for row in finding_rows((r,)):
-                rows.write(_finding_tr(row))
+            for f, row in _finding_pairs((r,)):
+                rows.write(_finding_tr(row, _message_lines(f, limit=5)))
         fp.write(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
                  f'<meta name="viewport" content="width=device-width, initial-scale=1">'
                  f'<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n<h1>{_e(title)}</h1>\n')
@@ -322,7 +343,7 @@ def write_html(results: Iterable[TenantResult], fp: IO[str], *, title: str = "ma
         for line in summ:
             fp.write(line)
         fp.write('</tbody></table>\n<h2>Findings</h2><table><thead><tr>' + "".join(
-            f"<th>{c}</th>" for c in REPORT_COLUMNS[:6]) + "</tr></thead><tbody>\n")
+            f"<th>{c}</th>" for c in (*REPORT_COLUMNS[:6], "message")) + "</tr></thead><tbody>\n")
         rows.seek(0)
         for line in rows:
             fp.write(line)

@@ -13,10 +13,12 @@ rules is the product's (issue #3 "Route"):
 
 The envelope recipient is the routing truth. It comes from the SMTP envelope when there is
 one (wildcard path, ``RCPT TO``), else from the tenant's catch-all header choice — only an
-occurrence the receiving side wrote (above the topmost ``Received``, see
-:mod:`mailsupport.headers`), never a copy the sender could have written — else, for a
-single-address mailbox, the mailbox's own address. ``To``/``Cc`` are recorded as evidence
-only: a Bcc'd or list-expanded message has a ``To`` that is not its recipient.
+occurrence the receiving side wrote (above the receiving chain's entry hop, or the ``for``
+clause of a hop of that chain: :func:`mailsupport.chain.receiving_chain`, the same function
+the scan and every diagnosis use), never a copy the sender could have written — else, for a
+single-address mailbox, the mailbox's own address. The trace names the entry hop and why.
+``To``/``Cc`` are recorded as evidence only: a Bcc'd or list-expanded message has a ``To``
+that is not its recipient.
 
 What an address means is :func:`mailsupport.addresses.classify_address`'s job; this module
 only orders and explains. Pure (layer 2): no I/O, no clock; the Message-IDs we sent arrive
@@ -33,8 +35,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .addresses import TargetKind, classify_address, extract_addresses
 from .config import MailboxKind, Tenant
-from .headerblock import parse_fields, split_header_block
-from .headers import envelope_candidates, recipients_for
+from .chain import receiving_chain
+from .headerblock import parse_fields, split_header_block, to_scan
+from .headers import candidates_below, recipients_for
 
 __all__ = ["RouteKind", "RouteDecision", "route_message", "referenced_message_ids"]
 
@@ -122,7 +125,9 @@ def _envelope(tenant: Tenant, fields: list[tuple[str, str]], envelope_recipients
         trace.append(f"single-address mailbox: the envelope recipient is {inbound.address}")
         return (inbound.address,), "mailbox address"
     header = inbound.catch_all_header
-    cands = envelope_candidates(fields)
+    scan = to_scan(fields)
+    chain = receiving_chain(scan, mx_hosts=inbound.mx_hosts)
+    cands = candidates_below(scan.trace, -1 if chain.boundary is None else chain.boundary)
     for ev in cands:
         if ev.header.lower() == header.lower() and not ev.trusted:
             trace.append(f"ignored {ev.header}: {ev.address} ({ev.position}: the sender could have written it)")
@@ -133,6 +138,12 @@ def _envelope(tenant: Tenant, fields: list[tuple[str, str]], envelope_recipients
         others = sorted({f"{ev.header}: {ev.address}" for ev in cands if ev.trusted})
         hint = f"; trusted headers present: {'; '.join(others)}" if others else ""
         trace.append(f"no {header} header written by the receiving side{hint}")
+    hop = chain.entry_hop
+    if hop is not None:
+        trace.append(f"entry hop {hop.number} of {len(chain.hops)} (by {hop.by_host or '?'}): {hop.reason}")
+    elif chain.hops:
+        trace.append(f"no hop's from side is outside: the bottom of the {len(chain.hops)} Received field(s) "
+                     f"bounds the receiving side's evidence")
     return found, f"{header} header"
 
 

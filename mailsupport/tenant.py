@@ -211,12 +211,16 @@ class Inbound:
     ``catch_all_domains`` are the domains whose every address lands in this mailbox (default:
     the domain of ``address`` when ``kind`` is catch-all). ``confirm_download_then_delete``
     is the help page's checkbox: without it nothing is ever deleted from the server.
+    ``mx_hosts`` are the tenant's own MX or gateway hosts in front of the mailbox (host names,
+    domain suffixes, IP addresses or networks, e.g. a filtering service): hops received from
+    them belong to the receiving chain (:mod:`mailsupport.chain`). Empty by default.
     """
 
     address: str
     kind: MailboxKind = MailboxKind.SINGLE
     catch_all_header: str = "Delivered-To"
     catch_all_domains: tuple[str, ...] = ()
+    mx_hosts: tuple[str, ...] = ()
     confirm_download_then_delete: bool = False
     server: ServerSettings = field(default_factory=ServerSettings)
 

@@ -104,7 +104,8 @@ def read_mailbox(sandbox: Any, tenant: Tenant) -> tuple[bytes, ...]:
 
 
 def header_view(raw: bytes, *, first: int = 12) -> View:
-    """The first header fields of a message; the envelope-recipient headers the server added are marked."""
+    """The first header fields of a message; the envelope-recipient headers the receiving side added are marked
+    (above the receiving chain's entry hop, :mod:`mailsupport.chain`)."""
     block, _ = split_header_block(raw)
     fields = parse_fields(block)[:first]
     marked = tuple(sorted({c.index for c in envelope_candidates(raw) if c.trusted and c.index < len(fields)}))
@@ -113,7 +114,8 @@ def header_view(raw: bytes, *, first: int = 12) -> View:
 
 
 def compare_profiles(sandbox: Any, tenant: Tenant, to: str,
-                     profiles: Sequence[str] = ("postfix", "exim", "received-for", "gmail", "office365")) -> View:
+                     profiles: Sequence[str] = ("postfix", "exim", "received-for", "gmail", "office365",
+                                                "exchange")) -> View:
     """Deliver one message per profile and read it back: which header carries ``to`` in each.
 
     Leaves the sandbox on the profile it had. The copies are read as the mailbox stores them
@@ -131,7 +133,7 @@ def compare_profiles(sandbox: Any, tenant: Tenant, to: str,
                              what=f"the {name} copy in the mailbox")
             # read the copy as stored: Gmail and Office 365 refuse a plain POP3 password, as they really do
             raw = sandbox.mailbox(tenant.inbound.address)[-1].data
-            found = [f"{c.header}: {c.address}" + ("" if c.trusted else " (below Received)")
+            found = [f"{c.header}: {c.address}" + ("" if c.trusted else " (below the entry hop)")
                      for c in envelope_candidates(raw)]
             rows.append((name, "; ".join(found) or "(no envelope header: the recipient is lost)"))
     finally:

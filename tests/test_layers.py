@@ -27,6 +27,7 @@ LAYERS = {
     "mailsupport.csvcells": 2,
     "mailsupport.tenantfile": 2,
     "mailsupport.headers": 2,
+    "mailsupport.chain": 2,
     "mailsupport.headerblock": 2,
     "mailsupport.routing": 2,
     "mailsupport.consolidation": 2,

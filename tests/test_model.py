@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from mailsupport.model import Finding, Secret, Severity, findings_to_rows
+from mailsupport.model import MESSAGE_COLUMNS, Finding, MessageRef, Secret, Severity, findings_to_rows
 
 
 def test_secret_hides_its_value_everywhere():
@@ -48,3 +48,18 @@ def test_findings_flatten_to_rows_with_extra_columns():
     assert row["severity"] == "error" and row["evidence"] == "TXT=none"
     with pytest.raises(Exception):
         f.check = "x"
+
+
+def test_finding_rows_name_the_message_for_notebook_tables():
+    """A per-message finding's row has its Message-ID, Subject, Date, From, file and position; the label
+    clips a long subject and says where the message is."""
+    ref = MessageRef(message_id="<m@x>", subject="Re: " + "long " * 30, date="Tue, 4 Nov 2025 10:00:00 +0000",
+                     from_="a@x", source="/data/box.mbox", position="12")
+    (row,) = findings_to_rows([Finding(check="size.over-recommended", severity=Severity.WARNING,
+                                       subject=ref.label(), summary="big", messages=(ref,))])
+    assert {c: row[c] for c in MESSAGE_COLUMNS} == {
+        "message_id": "<m@x>", "message_subject": ref.subject, "message_date": "Tue, 4 Nov 2025 10:00:00 +0000",
+        "message_from": "a@x", "message_file": "/data/box.mbox", "message_position": "12"}
+    assert ref.label().startswith('box.mbox #12 <m@x> "Re: long') and len(ref.label()) < 90
+    (plain,) = findings_to_rows([Finding(check="spf.no-record", severity=Severity.ERROR, subject="d", summary="s")])
+    assert all(plain[c] == "" for c in MESSAGE_COLUMNS)

@@ -11,7 +11,7 @@ import pytest
 
 from mailsupport import report
 from mailsupport.audit.result import TenantResult
-from mailsupport.model import Finding, Severity
+from mailsupport.model import MESSAGE_COLUMNS, Finding, MessageRef, Severity
 
 EVIL = "<script>alert('x')</script> \"q\" & <b>"
 
@@ -30,8 +30,9 @@ def _results():
 
 
 def _evil_results():
+    ref = MessageRef(message_id=EVIL, subject=EVIL, date=EVIL, from_=EVIL, source=EVIL, position=EVIL)
     f = Finding(check=EVIL, severity=Severity.CRITICAL, subject=EVIL, summary=EVIL, remedy=EVIL,
-                detail=EVIL, reference=EVIL, evidence=((EVIL, EVIL),))
+                detail=EVIL, reference=EVIL, evidence=((EVIL, EVIL),), messages=(ref,))
     return [TenantResult(tenant=EVIL, provider=EVIL, source=EVIL, findings=(f,), spf_lookups=((EVIL, 3),))]
 
 
@@ -112,10 +113,42 @@ def test_hostile_values_are_escaped_or_quoted_in_every_format(fmt):
         assert "<script>" in report.format_text(results)  # plain text is not HTML: kept verbatim
     elif fmt == "csv":
         row = next(csv.DictReader(io.StringIO(report.format_csv(results))))
-        assert all(row[c] == EVIL for c in ("tenant", "check", "subject", "summary", "remedy"))
+        assert all(row[c] == EVIL for c in ("tenant", "check", "subject", "summary", "remedy", *MESSAGE_COLUMNS))
     else:
         row = json.loads(report.format_jsonl(results))
         assert row["tenant"] == EVIL and row["evidence"] == f"{EVIL}={EVIL}"
+
+
+def _message_results():
+    refs = (MessageRef(message_id="<a1@x.example>", subject="Invoice 1043", date="Mon, 3 Nov 2025 09:00:01 +0000",
+                       from_="Client <c@x.example>", source="/samples/box.mbox", position="7"),
+            MessageRef(message_id="<a2@x.example>", subject="Second", source="/samples/box.mbox", position="9"))
+    one = Finding(check="size.over-recommended", severity=Severity.WARNING, subject=refs[0].label(),
+                  summary="big", messages=refs[:1])
+    two = Finding(check="catchall.header-forgeable", severity=Severity.INFO, subject="catch-all mailbox",
+                  summary="copies", messages=refs)
+    return [TenantResult.of("smithlaw", [one, two])]
+
+
+def test_findings_name_their_messages_in_every_format():
+    """Message-ID, Subject, Date, From, file and position of a finding's messages reach the CSV and JSON
+    columns (several messages joined with | in the same order), the text report and the HTML table."""
+    results = _message_results()
+    rows = list(csv.DictReader(io.StringIO(report.format_csv(results))))
+    size = next(r for r in rows if r["check"] == "size.over-recommended")
+    assert (size["message_id"], size["message_subject"], size["message_date"], size["message_from"],
+            size["message_file"], size["message_position"]) == (
+        "<a1@x.example>", "Invoice 1043", "Mon, 3 Nov 2025 09:00:01 +0000", "Client <c@x.example>",
+        "/samples/box.mbox", "7")
+    both = next(r for r in rows if r["check"] == "catchall.header-forgeable")
+    assert both["message_id"] == "<a1@x.example> | <a2@x.example>" and both["message_position"] == "7 | 9"
+    assert json.loads(report.format_jsonl(results).splitlines()[0])["message_position"] == "7"
+    text = report.format_text(results)
+    assert 'message: box.mbox #7 <a1@x.example> "Invoice 1043"' in text and "box.mbox #9 <a2@x.example>" in text
+    page = report.render_html(results, title="t")
+    assert "box.mbox #9 &lt;a2@x.example&gt; &quot;Second&quot;" in page
+    for r in results:
+        assert TenantResult.from_json(r.to_json()) == r
 
 
 def test_svg_chart_escapes_labels_and_handles_no_data():

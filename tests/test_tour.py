@@ -24,8 +24,8 @@ def test_tenant_card_hides_passwords():
     assert "canary-4b1d-" not in str(card) + card._repr_html_()
 
 
-def test_header_view_marks_only_headers_above_the_first_received():
-    """A forged X-Original-To below Received is shown but not marked; the delivered one is marked."""
+def test_header_view_marks_only_headers_above_the_entry_hop():
+    """A forged X-Original-To below the entry hop is shown but not marked; the delivered one is marked."""
     raw = (b"X-Original-To: 1042@firm.example\nDelivered-To: box@firm.example\n"
            b"Received: from a by b for <1042@firm.example>; Mon, 2 Nov 2026 09:00:00 +0000\n"
            b"X-Original-To: forged@firm.example\nSubject: hi\n\nbody\n")

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from ..model import Finding, Severity
+from ..model import Finding, MessageRef, Severity
 
 __all__ = ["TenantResult", "finding_from_dict"]
 
@@ -30,6 +30,10 @@ def finding_from_dict(d: Mapping[str, Any]) -> Finding:
         detail=str(d.get("detail", "")),
         reference=str(d.get("reference", "")),
         evidence=tuple((str(k), str(v)) for k, v in d.get("evidence", ())),
+        messages=tuple(MessageRef(message_id=str(m.get("message_id", "")), subject=str(m.get("subject", "")),
+                                  date=str(m.get("date", "")), from_=str(m.get("from", "")),
+                                  source=str(m.get("source", "")), position=str(m.get("position", "")))
+                       for m in d.get("messages", ())),
     )
 
 

@@ -1,10 +1,13 @@
 """``mailsupport diagnose {catch-all,consolidation,size,all} PATH...``: the mailbox-sample diagnoses.
 
 The tenant comes from ``--tenant FILE`` and/or flags (``--catch-all-domain``,
-``--catch-all-mailbox``, ``--alias ADDR=USER``, ``--user``, ``--provider``); flags add to or
-override the file. Text output lists the findings (and, for catch-all, the per-header
-table); JSON has ``findings`` (``check``, ``severity``, ``subject``, ``summary``, ``remedy``,
-``evidence``) and, for catch-all, ``recommended_header`` and ``headers``.
+``--catch-all-mailbox``, ``--alias ADDR=USER``, ``--user``, ``--provider``, ``--mx-host``); flags
+add to or override the file. ``--mx-host`` names the tenant's own MX or gateway hosts in front
+of the mailbox, whose hops belong to the receiving chain. Text output lists the findings with
+the messages each is about (file #position, Message-ID, subject) and, for catch-all, the
+per-header table; JSON has ``findings`` (``check``, ``severity``, ``subject``, ``summary``,
+``remedy``, ``evidence``, ``messages``: Message-ID, subject, date, from, source, position) and,
+for catch-all, ``recommended_header`` and ``headers``.
 Exit codes: 0 clean, 1 a finding at or above ``--fail-on`` (default ``error``), 2 usage.
 """
 
@@ -32,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--user", action="append", default=[], metavar="ADDR", help="a user address (repeatable)")
     p.add_argument("--provider", metavar="NAME", help="gmail, office365, exchange, postfix, mailgun, other")
     p.add_argument("--header", metavar="NAME", help="the catch-all header the tenant uses now")
+    p.add_argument("--mx-host", action="append", default=[], metavar="HOST",
+                   help="the tenant's own MX/gateway host, domain or network in front of the mailbox (repeatable)")
     p.add_argument("--server-size", type=int, metavar="BYTES", help="the SIZE a server advertises (RFC 1870)")
     p.add_argument("--tenant", metavar="FILE", help="a tenant file (.toml/.json)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
@@ -45,7 +50,7 @@ def _text(result, out) -> None:
     if ca is not None:
         out.write(f"Catch-all header over {ca.total} message(s): recommended "
                   f"{ca.recommended_header or 'none works'} (current {ca.current_header or '-'})\n")
-        cols = ("header", "carries", "real_target", "mailbox", "failed", "missing", "sender_written")
+        cols = ("header", "carries", "real_target", "mailbox", "failed", "missing", "sender_written", "sender_only")
         widths = [16 if c == "header" else len(c) for c in cols]
         out.write("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip() + "\n")
         for r in ca.rows:
@@ -57,6 +62,10 @@ def _text(result, out) -> None:
     findings = result.findings
     for f in findings:
         out.write(f"[{f.severity}] {f.check}  {f.subject}\n    {f.summary}\n")
+        for m in f.messages[:3]:
+            out.write(f"    message: {m.label()} | {m.date or '(no date)'} | {m.from_ or '(no From)'}\n")
+        if len(f.messages) > 3:
+            out.write(f"    and {len(f.messages) - 3} more message(s)\n")
         if f.remedy:
             out.write(f"    remedy: {f.remedy}\n")
     out.write(f"{len(findings)} finding(s)\n")
@@ -71,7 +80,8 @@ def _run(args: argparse.Namespace) -> int:
 
     fail_on = None if args.fail_on.lower() == "never" else Severity.parse(args.fail_on)
     tenant = build_tenant(tenant_file=args.tenant, domains=args.catch_all_domain, mailbox=args.catch_all_mailbox,
-                          aliases=args.alias, users=args.user, provider=args.provider, header=args.header)
+                          aliases=args.alias, users=args.user, provider=args.provider, header=args.header,
+                          mx_hosts=args.mx_host)
     if args.which in ("catch-all", "consolidation", "all") and tenant.inbound is None:
         raise ConfigError("the catch-all and consolidation diagnoses need the catch-all mailbox: "
                           "give --catch-all-mailbox or --tenant", path="--catch-all-mailbox")

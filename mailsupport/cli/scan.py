@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import IO, Any
 
 COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subject", "raw_size",
-           "encoded_size", "attachments", "attachment_sizes", "candidates", "provider",
+           "encoded_size", "attachments", "attachment_sizes", "candidates", "entry_hop", "entry_by", "provider",
            "provider_evidence", "problems")
 _TABLE = (("position", 14), ("encoded_size", 12), ("attachments", 11), ("provider", 8),
           ("envelope", 34), ("subject", 30), ("problems", 30))

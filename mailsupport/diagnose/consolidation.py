@@ -4,7 +4,7 @@ Wraps :func:`mailsupport.consolidation.consolidate` into findings with check id
 ``gmail.alias-consolidated`` (:data:`CONSOLIDATION_CHECKS`): one per affected message naming
 the users who never got it, and one for the sample saying how often it happens and the
 options (route those messages by To/Cc, which cannot see Bcc recipients; or a catch-all that
-is not hosted by Google). Facts: ``shared/facts/provider-facts.md`` §2.
+is not hosted by Google). Facts: ``docs/provider-facts.md`` §2.
 
 Layer 4: imports the pure core only; must not import clients, the sandbox or presentation.
 """
@@ -53,18 +53,22 @@ class ConsolidationDiagnosis:
             "consolidated": [
                 {"message_id": c.message_id, "subject": c.subject, "copies": c.copies,
                  "expected": list(c.expected), "reached": list(c.reached), "missed": list(c.missed),
-                 "google": c.google, "positions": list(c.positions)} for c in r.cases],
+                 "google": c.google, "positions": list(c.positions),
+                 "messages": [m.to_dict() for m in c.messages]} for c in r.cases],
             "findings": [f.to_dict() for f in self.findings],
         }
 
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td>{html.escape(c.message_id)}</td><td>{html.escape(c.subject)}</td>"
+            f"<td>{html.escape(c.messages[0].date if c.messages else '')}</td>"
+            f"<td>{html.escape(c.messages[0].from_ if c.messages else '')}</td>"
+            f"<td>{html.escape(', '.join(m.place for m in c.messages))}</td>"
             f"<td>{c.copies}</td><td>{html.escape(', '.join(c.missed))}</td></tr>"
             for c in self.report.cases)
         return (f"<p>{len(self.report.cases)} of {self.report.messages} messages lost copies</p>"
-                "<table><thead><tr><th>Message-ID</th><th>subject</th><th>copies</th>"
-                f"<th>never got it</th></tr></thead><tbody>{rows}</tbody></table>")
+                "<table><thead><tr><th>Message-ID</th><th>subject</th><th>date</th><th>from</th><th>where</th>"
+                f"<th>copies</th><th>never got it</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _who(target: str) -> str:
@@ -89,16 +93,21 @@ def diagnose_consolidation(summaries: Iterable[MessageSummary], tenant: Tenant, 
                        f"(not Google-delivered): {missed} never got it.")
             sev = Severity.INFO
         findings.append(Finding(
-            check="gmail.alias-consolidated", severity=sev, subject=c.message_id, summary=summary,
-            remedy=_REMEDY, reference=_REF,
-            detail=f"Subject {c.subject!r}; addressed {', '.join(c.expected)}; copies at {', '.join(c.positions)}",
+            check="gmail.alias-consolidated", severity=sev,
+            subject=c.messages[0].label() if c.messages else c.message_id, summary=summary, remedy=_REMEDY, reference=_REF,
+            detail=(f"Subject {c.subject!r}; addressed {', '.join(c.expected)}; copies at "
+                    f"{', '.join(m.place for m in c.messages)}"),
             evidence=(("copies", str(c.copies)), ("addressed", ", ".join(c.expected)),
-                      ("reached", ", ".join(c.reached)), ("missed", ", ".join(c.missed)))))
+                      ("reached", ", ".join(c.reached)), ("missed", ", ".join(c.missed))),
+            messages=c.messages))
     if google_cases:
         findings.append(Finding(
             check="gmail.alias-consolidated", severity=Severity.WARNING, subject="sample",
             summary=(f"{len(google_cases)} of {report.messages} messages ({100 * len(google_cases) / report.messages:.1f} %) "
                      f"named several tenant addresses but arrived once."),
             remedy=_REMEDY, reference=_REF,
-            evidence=(("messages", str(report.messages)), ("consolidated", str(len(google_cases))))))
+            detail="Messages: " + ", ".join(c.messages[0].label() for c in google_cases[:8] if c.messages)
+                   + (f" and {len(google_cases) - 8} more" if len(google_cases) > 8 else ""),
+            evidence=(("messages", str(report.messages)), ("consolidated", str(len(google_cases)))),
+            messages=tuple(c.messages[0] for c in google_cases[:20] if c.messages)))
     return ConsolidationDiagnosis(report=report, findings=tuple(findings))

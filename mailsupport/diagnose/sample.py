@@ -82,9 +82,13 @@ def diagnose_summaries(summaries: Sequence[MessageSummary], tenant: Tenant, whic
 
 def diagnose_sample(paths: Iterable[str | os.PathLike[str]], tenant: Tenant, which: str = "all", *,
                     provider: str | None = None, server_size: int | None = None) -> SampleDiagnosis:
-    """Scan the sample paths once and run the chosen diagnosis (or ``all``) on them."""
+    """Scan the sample paths once and run the chosen diagnosis (or ``all``) on them.
+
+    The scan reads each message's receiving chain with the tenant's own MX hosts
+    (``inbound.mx_hosts``), as the router does, so both take the same evidence.
+    """
     from ..samples import scan
-    summaries = list(scan(*paths))
+    summaries = list(scan(*paths, mx_hosts=tenant.inbound.mx_hosts if tenant.inbound else ()))
     return diagnose_summaries(summaries, tenant, which, provider=provider, server_size=server_size)
 
 

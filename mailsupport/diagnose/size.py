@@ -3,8 +3,9 @@
 Checks (:data:`SIZE_CHECKS`): ``size.over-recommended`` (encoded size over the product's
 10 MB advice), ``size.over-provider-limit`` (over a documented provider limit, the tenant's
 limit or a server's advertised SIZE), ``size.encoding-overhead`` (the decoded message is under
-a limit but base64/quoted-printable pushes the encoded one over it). Each names the biggest
-attachments. Limits and sources: :mod:`mailsupport.sizes`.
+a limit but base64/quoted-printable pushes the encoded one over it). Each names its message
+(:class:`~mailsupport.model.MessageRef`: file and position, Message-ID, Subject, Date, From) and
+the biggest attachments. Limits and sources: :mod:`mailsupport.sizes`.
 
 Layer 4: imports the pure core only; must not import clients, the sandbox or presentation.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ..headers import MessageSummary
-from ..model import Finding, Severity
+from ..model import Finding, MessageRef, Severity
 from ..sizes import MIB, RECOMMENDED_SIZE, ProviderLimit, limits_for
 
 __all__ = ["SIZE_CHECKS", "SizeRow", "SizeDiagnosis", "diagnose_size"]
@@ -35,7 +36,7 @@ def _mb(n: int) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SizeRow:
-    """One message's sizes and the limits its encoded size is over."""
+    """One message's sizes and the limits its encoded size is over; ``message`` says which message it is."""
 
     position: str
     message_id: str
@@ -43,11 +44,13 @@ class SizeRow:
     raw_size: int
     attachments: int
     over: tuple[str, ...]
+    message: MessageRef = MessageRef()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return {"position": self.position, "message_id": self.message_id, "encoded_size": self.encoded_size,
-                "raw_size": self.raw_size, "attachments": self.attachments, "over": list(self.over)}
+                "raw_size": self.raw_size, "attachments": self.attachments, "over": list(self.over),
+                "message": self.message.to_dict()}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,9 +69,12 @@ class SizeDiagnosis:
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td>{html.escape(r.position)}</td><td>{r.encoded_size}</td><td>{r.raw_size}</td>"
+            f"<tr><td>{html.escape(r.message.place)}</td><td>{html.escape(r.message_id)}</td>"
+            f"<td>{html.escape(r.message.subject)}</td><td>{html.escape(r.message.date)}</td>"
+            f"<td>{html.escape(r.message.from_)}</td><td>{r.encoded_size}</td><td>{r.raw_size}</td>"
             f"<td>{html.escape(', '.join(r.over))}</td></tr>" for r in self.rows if r.over)
-        return ("<table><thead><tr><th>message</th><th>encoded</th><th>raw</th><th>over</th></tr></thead>"
+        return ("<table><thead><tr><th>message</th><th>Message-ID</th><th>subject</th><th>date</th><th>from</th>"
+                "<th>encoded</th><th>raw</th><th>over</th></tr></thead>"
                 f"<tbody>{rows}</tbody></table>")
 
 
@@ -88,10 +94,12 @@ def diagnose_size(summaries: Iterable[MessageSummary], *, provider: str | None =
     rows = []
     findings = []
     for s in summaries:
-        label = s.position
+        ref = s.ref()
+        label = ref.label()
+        refs = (ref,)
         over = tuple(p.label for p in limits if s.encoded_size > p.limit)
-        rows.append(SizeRow(position=label, message_id=s.message_id, encoded_size=s.encoded_size,
-                            raw_size=s.raw_size, attachments=len(s.attachments), over=over))
+        rows.append(SizeRow(position=s.position, message_id=s.message_id, encoded_size=s.encoded_size,
+                            raw_size=s.raw_size, attachments=len(s.attachments), over=over, message=ref))
         ev = (("encoded", str(s.encoded_size)), ("raw", str(s.raw_size)), ("attachments", _biggest(s)))
         if s.encoded_size > recommended:
             findings.append(Finding(
@@ -99,14 +107,15 @@ def diagnose_size(summaries: Iterable[MessageSummary], *, provider: str | None =
                 summary=f"{_mb(s.encoded_size)} encoded: over the {recommended / 1e6:.0f} MB the product recommends.",
                 remedy="Share large files as links, or split them across messages; keep each message under 10 MB.",
                 detail=f"Biggest attachments: {_biggest(s)}", reference="help page: Email Size Limits",
-                evidence=ev))
+                evidence=ev, messages=refs))
         hard = [p for p in limits if s.encoded_size > p.limit]
         if hard:
             findings.append(Finding(
                 check="size.over-provider-limit", severity=Severity.ERROR, subject=label,
                 summary=f"{_mb(s.encoded_size)} encoded: over " + ", ".join(p.label for p in hard) + ".",
                 remedy="The receiving or sending server will refuse it (552 5.3.4); send the files another way.",
-                detail=f"Biggest attachments: {_biggest(s)}", reference=hard[0].source, evidence=ev))
+                detail=f"Biggest attachments: {_biggest(s)}", reference=hard[0].source, evidence=ev,
+                messages=refs))
         pushed = [p for p in limits if s.raw_size <= p.limit < s.encoded_size]
         if s.raw_size <= recommended < s.encoded_size:
             pushed.insert(0, ProviderLimit(provider="Recommended", direction="advice", limit=recommended,
@@ -117,5 +126,6 @@ def diagnose_size(summaries: Iterable[MessageSummary], *, provider: str | None =
                 summary=(f"The files weigh {_mb(s.raw_size)}, but encoding adds {_mb(s.encoded_size - s.raw_size)} "
                          f"and pushes the message over " + ", ".join(p.label for p in pushed) + "."),
                 remedy="Count about 4/3 of the attachment sizes against a limit (base64, RFC 2045 §6.8).",
-                detail=f"Biggest attachments: {_biggest(s)}", reference="RFC 2045 §6.8", evidence=ev))
+                detail=f"Biggest attachments: {_biggest(s)}", reference="RFC 2045 §6.8", evidence=ev,
+                messages=refs))
     return SizeDiagnosis(rows=tuple(rows), limits=limits, findings=tuple(findings))

@@ -16,7 +16,7 @@ stays fast); plots live in :mod:`mailsupport.samples.plots`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
@@ -33,32 +33,38 @@ __all__ = ["scan", "scan_mbox", "scan_raw", "scan_pop3", "summarize", "full_view
            "RawMessage", "ReadLimits", "DEFAULT_LIMITS", "iter_raw", "address_list", "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subject",
-                   "raw_size", "encoded_size", "attachments", "attachment_sizes", "candidates",
-                   "provider", "provider_evidence", "problems")
+                   "raw_size", "encoded_size", "attachments", "attachment_sizes", "candidates", "entry_hop",
+                   "entry_by", "provider", "provider_evidence", "problems")
 
 
-def scan_raw(messages: Iterable[RawMessage]) -> Iterator[MessageSummary]:
+def scan_raw(messages: Iterable[RawMessage], *, mx_hosts: Sequence[str] = ()) -> Iterator[MessageSummary]:
     """Summarize raw messages one by one (a read problem becomes a summary with that problem)."""
     for item in messages:
         if item.problem:
             yield MessageSummary(source=item.source, position=item.position, problems=(item.problem,))
         else:
-            yield summarize(item.data, source=item.source, position=item.position)
+            yield summarize(item.data, source=item.source, position=item.position, mx_hosts=mx_hosts)
 
 
-def scan(*paths: str | os.PathLike[str], limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[MessageSummary]:
-    """Every message of every sample path, summarized, in order (streaming), read within ``limits``."""
+def scan(*paths: str | os.PathLike[str], limits: ReadLimits = DEFAULT_LIMITS,
+         mx_hosts: Sequence[str] = ()) -> Iterator[MessageSummary]:
+    """Every message of every sample path, summarized, in order (streaming), read within ``limits``.
+
+    ``mx_hosts`` are the tenant's own MX/gateway hosts in front of the mailbox: hops from them
+    belong to each message's receiving chain (:func:`mailsupport.chain.receiving_chain`).
+    """
     for path in paths:
         p, kind = resolve_sample(path)
         if kind == "mbox":
-            yield from scan_mbox(p, max_message_bytes=limits.max_message_bytes)
+            yield from scan_mbox(p, max_message_bytes=limits.max_message_bytes, mx_hosts=mx_hosts)
         else:
-            yield from scan_raw(iter_raw(p, limits=limits))
+            yield from scan_raw(iter_raw(p, limits=limits), mx_hosts=mx_hosts)
 
 
 def scan_mbox(path: str | os.PathLike[str], *, start: int = 0, end: int | None = None,
               first_ordinal: int | None = None,
-              max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes) -> Iterator[MessageSummary]:
+              max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes,
+              mx_hosts: Sequence[str] = ()) -> Iterator[MessageSummary]:
     """Summaries of an mbox, or of the byte range ``start:end`` of one (see :func:`~.mbox.iter_mbox_data`).
 
     Reads plain ``(position, bytes)`` pairs: no :class:`RawMessage` per message; a problem row
@@ -69,7 +75,7 @@ def scan_mbox(path: str | os.PathLike[str], *, start: int = 0, end: int | None =
     for position, data in iter_mbox_data(p, start=start, end=end, first_ordinal=first_ordinal,
                                          max_message_bytes=max_message_bytes):
         if data.__class__ is bytes:
-            yield summarize(data, source=source, position=position)
+            yield summarize(data, source=source, position=position, mx_hosts=mx_hosts)
         else:
             yield MessageSummary(source=source, position=position, problems=(data,))
 

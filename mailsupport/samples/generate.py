@@ -10,8 +10,10 @@ dates), so a test or notebook regenerates byte-identical files. The header shape
   with its own ``X-Original-To`` and no ``for`` clause.
 * Google Workspace catch-all (Takeout mbox): ``X-GM-THRID``/``X-Gmail-Labels`` added by the
   export, then ``Delivered-To: <the catch-all mailbox>`` and ``Received: by 2002:... with SMTP
-  id ...csp...``; one copy per Message-ID however many aliases To/Cc name; optionally
-  ``X-Gm-Original-To`` when the routing rule adds it.
+  id ...csp...``, Google's internal hop above its ``by mx.google.com`` entry hop, whose ``for
+  <address>`` names the alias when the sender's transaction had one recipient; one copy per
+  Message-ID however many aliases To/Cc name; optionally ``X-Gm-Original-To`` when the routing
+  rule adds it.
 
 :func:`write_bundled` writes the small files committed under ``data/samples/``;
 :func:`write_benchmark_mbox` and :func:`padded_message` make large inputs at test/bench time.
@@ -99,17 +101,23 @@ def postfix_copy(message: bytes, *, original_to: str | None, single: bool = True
 
 
 def gmail_copy(message: bytes, *, n: int = 0, original_to: str | None = None, mailbox: str = MAILBOX,
-               labels: str = "Inbox") -> bytes:
-    """``message`` as a Google Workspace catch-all stores it (Takeout's export headers on top)."""
+               labels: str = "Inbox", rcpt: str | None = None) -> bytes:
+    """``message`` as a Google Workspace catch-all stores it (Takeout's export headers on top).
+
+    ``rcpt`` is the envelope recipient of a single-recipient transaction: Google's edge hop then
+    ends with ``for <rcpt>`` as in the real ``mailpit__testdata__plain-text.eml``; a transaction
+    with several recipients gets no ``for`` clause (leave it ``None``).
+    """
     date = _DATE.format(m=n // 60 % 60, s=n % 60)
     head = [f"X-GM-THRID: {1780000000000000000 + n}", f"X-Gmail-Labels: {labels}",
             f"Delivered-To: {mailbox}",
             f"Received: by 2002:a05:6a10:{n % 9999:x}:b0:0:0:0 with SMTP id z{n}csp{100000 + n};\n        {date}"]
     if original_to:
         head.insert(3, f"X-Gm-Original-To: {original_to}")
+    for_clause = f"\n        for <{rcpt}>" if rcpt else ""
     head += ["X-Google-Smtp-Source: AGHT+IE" + "x" * 20,
              f"Received: from out.example.net (out.example.net. [192.0.2.10])\n        by mx.google.com with "
-             f"ESMTPS id a{n}si{n}.2025.11.03; {date}"]
+             f"ESMTPS id a{n}si{n}.2025.11.03{for_clause}; {date}"]
     return ("\n".join(head) + "\n").encode("ascii") + message
 
 
@@ -155,7 +163,8 @@ def gmail_takeout_messages() -> list[tuple[str, bytes]]:
     )
     for i, (to, cc, subj) in enumerate(cases, start=1):
         msg = plain_message(to=to, cc=cc, subject=subj, message_id=f"gm{i}@example.net", n=i)
-        out.append((f"gm{i}", gmail_copy(msg, n=i, original_to=to[0])))
+        single = to[0] if len(to) + len(cc) == 1 else None  # Google writes for <addr> for one recipient only
+        out.append((f"gm{i}", gmail_copy(msg, n=i, original_to=to[0], rcpt=single)))
     return out
 
 

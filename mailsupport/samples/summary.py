@@ -14,9 +14,11 @@ presentation modules.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from ..chain import entry_of
 from ..headerblock import scan_header_block, split_header_block
-from ..headers import MessageSummary, _new_summary, candidates_from_trace, decode_text, provider_from_scan
+from ..headers import MessageSummary, candidates_below, decode_text, provider_from_scan
 from ..sizes import measure_body
 
 __all__ = ["summarize", "address_list"]
@@ -43,10 +45,14 @@ def address_list(value: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def summarize(raw: bytes, *, source: str, position: str) -> MessageSummary:
-    """Summarize one message; a broken one still gives a summary whose ``problems`` say why."""
+def summarize(raw: bytes, *, source: str, position: str, mx_hosts: Sequence[str] = ()) -> MessageSummary:
+    """Summarize one message; a broken one still gives a summary whose ``problems`` say why.
+
+    ``mx_hosts`` are the tenant's own MX/relay hosts in front of the mailbox, whose hops belong
+    to the receiving chain (:func:`mailsupport.chain.receiving_chain`).
+    """
     try:
-        return _summarize(raw, source, position)
+        return _summarize(raw, source, position, mx_hosts)
     except Exception as exc:  # lenient by contract: one bad message never stops a scan
         return MessageSummary(source=source, position=position, encoded_size=len(raw),
                               raw_size=len(raw),
@@ -71,7 +77,7 @@ def _addresses_of(value: str) -> tuple[str, ...]:
     return found
 
 
-def _summarize(raw: bytes, source: str, position: str) -> MessageSummary:
+def _summarize(raw: bytes, source: str, position: str, mx_hosts: Sequence[str]) -> MessageSummary:
     if not raw or raw.isspace():  # isspace stops at the first other byte; strip() would copy
         return MessageSummary(source=source, position=position, problems=("empty message",))
     problems: list[str] = []
@@ -89,20 +95,24 @@ def _summarize(raw: bytes, source: str, position: str) -> MessageSummary:
     provider, evidence = provider_from_scan(scan)
     subject = first.get("subject", "")
     sender = first.get("from", "")
-    return _new_summary(  # MessageSummary(...) with the fields in order, positionally (headers._new_summary)
-        source,
-        position,
-        first.get("message-id", ""),  # message_id
-        first.get("date", ""),
-        decode_text(sender) if "=?" in sender else sender,  # from_
-        _addresses_of(first["to"]) if "to" in first else (),  # to
-        _addresses_of(first["cc"]) if "cc" in first else (),  # cc
-        decode_text(subject) if "=?" in subject else subject,  # subject
-        raw_size,
-        len(raw),  # encoded_size
-        tuple(attachments),
-        candidates_from_trace(scan.trace),  # candidates
-        provider,
-        evidence,  # provider_evidence
-        tuple(problems),
+    trace = scan.trace
+    entry, boundary, entry_by = entry_of(trace, mx_hosts) if trace else (0, -1, "")
+    return MessageSummary(
+        source=source,
+        position=position,
+        message_id=first.get("message-id", ""),
+        date=first.get("date", ""),
+        from_=decode_text(sender) if "=?" in sender else sender,
+        to=_addresses_of(first["to"]) if "to" in first else (),
+        cc=_addresses_of(first["cc"]) if "cc" in first else (),
+        subject=decode_text(subject) if "=?" in subject else subject,
+        raw_size=raw_size,
+        encoded_size=len(raw),
+        attachments=tuple(attachments),
+        candidates=candidates_below(trace, boundary) if trace else (),
+        entry_hop=entry,
+        entry_by=entry_by,
+        provider=provider,
+        provider_evidence=evidence,
+        problems=tuple(problems),
     )

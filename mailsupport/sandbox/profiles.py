@@ -4,34 +4,48 @@ Each :class:`Profile` carries the delivery behaviour (which envelope headers sur
 multi-recipient transaction is split into copies, duplicate suppression, POP "popped"
 semantics), the authentication policy and the exact reply texts of that system. The delivery
 logic is pure: :func:`build_deliveries` turns one SMTP transaction into the copies each
-mailbox receives, so it is testable with tables of bytes.
+mailbox receives, so it is testable with tables of bytes. The trace headers each profile
+writes are copied from a real message in ``data/samples/real/`` (:mod:`.traces` cites it for
+each profile): the same chain of hops, header order and clause forms.
 
 Facts encoded here (``shared/facts/provider-facts.md`` §1–3,
 ``shared/facts/providers-auth-spf-size.md``, DESIGN §10):
 
-* **postfix** — local(8)/virtual(8) prepend ``X-Original-To`` (address as given) and
-  ``Delivered-To`` (final mailbox) above Postfix's own ``Received``; that ``Received`` has
-  ``for <addr>`` only when the transaction had one recipient; a message to two catch-all
-  addresses arrives as two copies, each with its own ``X-Original-To`` (measured, DESIGN §10).
-  Size refusal ``552 5.3.4 Message size exceeds fixed limit``.
-* **exim** — the default ``local_delivery`` transport sets ``envelope_to_add``:
-  ``Envelope-to:`` with a comma-separated list when several original recipients were
-  batched into one delivery, plus ``Return-path`` and ``Delivery-date`` (Exim spec).
-* **received-for** — a server that leaves only the ``for <addr>`` clause of its ``Received``
-  line (sendmail style; fetchmail's ``envelope "Received"``); every recipient is relayed in a
-  transaction of its own, so each copy carries its own ``for`` clause.
-* **gmail** — ``Delivered-To: <the mailbox>`` as the first header, then
-  ``Received: by <ipv6> with SMTP id …csp…``; optional ``X-Gm-Original-To`` (Workspace
-  routing option); **one copy per Message-ID per mailbox**; POP: messages fetched by ``RETR``
+* **postfix** (``sa__BOUNCE_MESSAGE__10.eml``) — local(8)/virtual(8) prepend ``X-Original-To``
+  (address as given) and ``Delivered-To`` (final mailbox) above Postfix's own ``Received``;
+  that ``Received`` has ``for <addr>`` only when the transaction had one recipient; a message
+  to two catch-all addresses arrives as two copies, each with its own ``X-Original-To``
+  (measured, DESIGN §10). Routes by ``X-Original-To``. Size refusal ``552 5.3.4 Message size
+  exceeds fixed limit``.
+* **exim** (``sa__nice__007.eml``) — the default ``local_delivery`` transport sets
+  ``envelope_to_add``: ``Envelope-to:`` with a comma-separated list when several original
+  recipients were batched into one delivery, plus ``Return-path`` and ``Delivery-date`` (Exim
+  spec). Routes by ``Envelope-To``.
+* **received-for** (hop 3 of ``sa__nice__002.eml``) — a sendmail-style server that leaves only
+  the ``for <addr>`` clause of its ``Received`` line (fetchmail's ``envelope "Received"``); every
+  recipient is relayed in a transaction of its own, so each copy carries its own ``for``
+  clause. Routes by ``Received-for``.
+* **gmail** (``mailpit__testdata__plain-text.eml``) — ``Delivered-To: <the mailbox>`` as the
+  first header, Google's internal ``Received: by 2002:… with SMTP id …csp…`` and ``X-Received``,
+  then the entry hop ``by mx.google.com`` with ``for <addr>`` when the transaction had one
+  recipient; optional ``X-Gm-Original-To`` (Workspace routing option). Routes by
+  ``Received-for`` (single-recipient mail) or ``X-Gm-Original-To`` (with the option);
+  **one copy per Message-ID per mailbox**; POP: messages fetched by ``RETR``
   and ended with ``QUIT`` are "popped" and never offered again, even without ``DELE``, and
   the ``disposition`` setting (keep/trash) decides whether they stay; plain passwords are
   refused ("Application-specific password required") since less-secure-app access ended
   on 30 Sep 2024.
-* **office365** — no envelope header reaches the mailbox (``X-MS-Exchange-Organization-*``
-  is stripped, MS-OXCMAIL §2.2.3.2.28); basic authentication is refused for POP (since
-  1 Oct 2022) and for SMTP AUTH (``535 5.7.139 … basic authentication is disabled``;
-  ``office365-2026`` gives ``550 5.7.30 Basic authentication is not supported for Client
-  Submission``); XOAUTH2 works.
+* **office365** (``parsedmarc__aggregate__mimecast-weird-gzip.eml``) — four hops through
+  ``*.prod.outlook.com`` and ``*.mail.protection.outlook.com``, no ``for`` clause, and no
+  envelope header reaches the mailbox (``X-MS-Exchange-Organization-OriginalEnvelopeRecipients``
+  is stripped, MS-OXCMAIL §2.2.3.2.28): no header routes a catch-all; basic authentication is
+  refused for POP (since 1 Oct 2022) and for SMTP AUTH (``535 5.7.139 … basic authentication
+  is disabled``; ``office365-2026`` gives ``550 5.7.30 Basic authentication is not supported for
+  Client Submission``); XOAUTH2 works.
+* **exchange** (``mikel__error_emails__header_fields_with_empty_values.eml``) — Exchange
+  on-premises behind the firm's filtering MX: two hops (the MX, then Exchange from its private
+  address), no ``for`` clause, no envelope header: no header routes a catch-all; basic
+  authentication allowed.
 
 Pure module: no sockets, no clock (``now`` is passed in).
 """
@@ -39,11 +53,12 @@ Pure module: no sockets, no clock (``now`` is passed in).
 from __future__ import annotations
 
 import enum
-import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Mapping, Sequence
+
+from .traces import trace, with_tail
 
 __all__ = ["BasicAuth", "Profile", "PROFILES", "Delivery", "build_deliveries", "get_profile",
            "message_id_of", "profile_names"]
@@ -171,6 +186,21 @@ PROFILES: Mapping[str, Profile] = {
     ),
 }
 PROFILES = dict(PROFILES)
+PROFILES["exchange"] = Profile(
+    name="exchange", host="exchange.sandbox.test", envelope="exchange",
+    smtp_greeting="220 exchange.sandbox.test Microsoft ESMTP MAIL Service ready",
+    pop_greeting="+OK The Microsoft Exchange POP3 service is ready.",
+    smtp_auth_failed="535 5.7.3 Authentication unsuccessful",
+    smtp_oauth_failed="535 5.7.3 Authentication unsuccessful",
+    smtp_size_exceeded="552 5.3.4 Message size exceeds fixed maximum message size",
+    smtp_relay_denied="550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain",
+    smtp_unknown_user="550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+    smtp_locked="535 5.7.3 Authentication unsuccessful",
+    pop_auth_failed="-ERR Logon failure: unknown user name or bad password.",
+    pop_oauth_failed="-ERR Logon failure: unknown user name or bad password.",
+    pop_locked="-ERR Logon failure: the user account is disabled.",
+    pop_in_use="-ERR [IN-USE] The mailbox is in use by another session.",
+)
 PROFILES["office365-2026"] = replace(
     PROFILES["office365"], name="office365-2026",
     smtp_basic_refused="550 5.7.30 Basic authentication is not supported for Client Submission")
@@ -210,33 +240,6 @@ def message_id_of(data: bytes) -> str | None:
     return None
 
 
-def _h(name: str, value: str) -> bytes:
-    return f"{name}: {value}\r\n".encode("utf-8")
-
-
-def _received(profile: Profile, *, helo: str, peer: str, queue_id: str, date: str,
-              rcpt: str | None) -> bytes:
-    """The receiving server's own ``Received`` line (RFC 5321 §4.4), ``for`` only when given."""
-    for_clause = f"\r\n\tfor <{rcpt}>" if rcpt else ""
-    helo = helo or "unknown"
-    if profile.envelope == "exim":
-        text = (f"from {helo} ([{peer}])\r\n\tby {profile.host} with esmtp (Exim 4.96)\r\n"
-                f"\t(envelope-from <{{sender}}>)\r\n\tid {queue_id}{for_clause}; {date}")
-    elif profile.envelope == "received-for":
-        text = (f"from {helo} (localhost [{peer}])\r\n\tby {profile.host} (8.17.1/8.17.1) with ESMTP id "
-                f"{queue_id}{for_clause}; {date}")
-    elif profile.envelope == "gmail":
-        text = (f"from {helo} ({helo} [{peer}])\r\n\tby {profile.host} with ESMTPS id {queue_id}.sandbox"
-                f"{for_clause}; {date}")
-    elif profile.envelope == "office365":
-        text = (f"from {helo} ({peer}) by {profile.host}\r\n\t(2603:10a6:208:1::1) with Microsoft SMTP Server "
-                f"(version=TLS1_2,\r\n\tcipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.20.7891.12; {date}")
-    else:
-        text = (f"from {helo} (localhost [{peer}])\r\n\tby {profile.host} (Postfix) with ESMTP id "
-                f"{queue_id}{for_clause}; {date}")
-    return ("Received: " + text + "\r\n").encode("utf-8")
-
-
 def _unique(addresses: Sequence[str]) -> list[str]:
     seen: set[str] = set()
     out = []
@@ -263,10 +266,13 @@ def build_deliveries(profile: Profile, *, data: bytes, mail_from: str,
     pairs = [(g, m) for g, m in recipients]
     givens = _unique([g for g, _ in pairs])
     single = givens[0] if len(givens) == 1 else None
+    kind = profile.envelope
 
-    def received(rcpt: str | None) -> bytes:
-        return _received(profile, helo=helo, peer=peer, queue_id=queue_id, date=date,
-                         rcpt=rcpt).replace(b"{sender}", sender.encode("utf-8"))
+    def copy(mailbox: str, stands_for: Sequence[str], rcpt: str | None) -> Delivery:
+        head, tail = trace(kind, host=profile.host, helo=helo, peer=peer, queue_id=queue_id, date=date,
+                           sender=sender, rcpt=rcpt, mailbox=mailbox, givens=stands_for,
+                           x_gm_original_to=profile.x_gm_original_to)
+        return Delivery(mailbox=mailbox, data=head + with_tail(data, tail), recipients=tuple(stands_for))
 
     by_mailbox: dict[str, list[str]] = {}
     for given, mailbox in pairs:
@@ -274,43 +280,12 @@ def build_deliveries(profile: Profile, *, data: bytes, mail_from: str,
         if given.lower() not in (x.lower() for x in lst):
             lst.append(given)
 
-    out: list[Delivery] = []
-    kind = profile.envelope
-    if kind == "postfix":
-        # local(8)/virtual(8): one delivery per original recipient, X-Original-To above Delivered-To
-        rec = received(single)
-        for given, mailbox in _unique_pairs(pairs):
-            head = (_h("Return-Path", f"<{sender}>") + _h("X-Original-To", given)
-                    + _h("Delivered-To", mailbox) + rec)
-            out.append(Delivery(mailbox=mailbox, data=head + data, recipients=(given,)))
-    elif kind == "exim":
-        # envelope_to_add on local_delivery: batched originals as a comma list (Exim spec)
-        rec = received(single)
-        for mailbox, given_list in by_mailbox.items():
-            head = (_h("Return-path", f"<{sender}>") + _h("Envelope-to", ", ".join(given_list))
-                    + _h("Delivery-date", date) + rec)
-            out.append(Delivery(mailbox=mailbox, data=head + data, recipients=tuple(given_list)))
-    elif kind == "received-for":
-        for given, mailbox in _unique_pairs(pairs):
-            out.append(Delivery(mailbox=mailbox, data=received(given) + data, recipients=(given,)))
-    elif kind == "gmail":
-        rec = received(single)
-        for mailbox, given_list in by_mailbox.items():
-            digest = hashlib.sha256(f"{queue_id}{mailbox}".encode()).hexdigest()
-            head = (_h("Delivered-To", mailbox)
-                    + f"Received: by 2002:a05:7108:{digest[:4]}:b0:{digest[4:8]}:{digest[8:12]} "
-                      f"with SMTP id {digest[12:20]}csp{int(digest[20:26], 16)};\r\n        {date}\r\n".encode())
-            if profile.x_gm_original_to:
-                head += _h("X-Gm-Original-To", given_list[0])
-            head += _h("Return-Path", f"<{sender}>")
-            out.append(Delivery(mailbox=mailbox, data=head + rec + data, recipients=tuple(given_list)))
-    elif kind == "office365":
-        rec = received(None)
-        for mailbox, given_list in by_mailbox.items():
-            out.append(Delivery(mailbox=mailbox, data=rec + data, recipients=tuple(given_list)))
-    else:  # pragma: no cover - PROFILES is closed
-        raise ValueError(f"unknown envelope style {kind!r}")
-    return out
+    if kind in ("postfix", "received-for"):
+        # local(8)/virtual(8): one delivery per original recipient; received-for relays each on its own
+        return [copy(mailbox, (given,), single if kind == "postfix" else given)
+                for given, mailbox in _unique_pairs(pairs)]
+    # one copy per mailbox: Exim batches the originals into Envelope-to, Google and Exchange keep one
+    return [copy(mailbox, given_list, single) for mailbox, given_list in by_mailbox.items()]
 
 
 def _unique_pairs(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

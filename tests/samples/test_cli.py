@@ -88,7 +88,11 @@ def test_diagnose_size_and_all(cli):
     d = json.loads(out)
     # 120 kB encoded (89 kB decoded) and 400 kB are over SIZE 100000; the first only because of base64
     assert code == 1 and {f["check"] for f in d["findings"]} == {"size.over-provider-limit", "size.encoding-overhead"}
-    assert [f["subject"] for f in d["findings"] if f["check"] == "size.encoding-overhead"] == ["2"]
+    (over,) = [f for f in d["findings"] if f["check"] == "size.encoding-overhead"]
+    assert over["subject"] == 'sizes-mixed.mbox #2 <big2-2@example.net> "Scans (88238 bytes)"'
+    (msg,) = over["messages"]  # enough to find the message in the mailbox: where, which, from whom, when
+    assert (msg["position"], msg["message_id"], msg["subject"]) == ("2", "<big2-2@example.net>", "Scans (88238 bytes)")
+    assert msg["source"].endswith("sizes-mixed.mbox") and msg["date"] and msg["from"]
     code, out, _ = cli("diagnose", "all", GMAIL_MBOX, *TENANT, "--provider", "gmail", "--format", "json")
     d = json.loads(out)
     assert d["recommended_header"] == "X-Gm-Original-To" and d["consolidated"] and "size_limits" in d

@@ -50,12 +50,19 @@ def test_postfix_catch_all_recommends_x_original_to(tenant):
     assert "<pf6@example.net>" in choice.detail  # the unknown address is named
 
 
-def test_header_forgeable_names_the_sender_written_copy(tenant):
-    """A sender-written X-Original-To below the topmost Received is reported and not used."""
+def test_header_forgeable_names_every_sender_written_header(tenant):
+    """pf8's sender wrote X-Original-To and Delivered-To below the entry hop: one finding per header names the
+    message; both are shadowed by the receiving side's copies, and the recommended/current ones are warnings."""
     report = diagnose_catch_all(scan(POSTFIX_MBOX), tenant)
-    forged = [f for f in report.findings if f.check == "catchall.header-forgeable"]
-    assert len(forged) == 1 and "<pf8@example.net>" in forged[0].detail
-    assert {r.header: r.sender_written for r in report.rows}["X-Original-To"] == 1
+    forged = {dict(f.evidence)["header"]: f for f in report.findings if f.check == "catchall.header-forgeable"}
+    assert set(forged) == {"X-Original-To", "Delivered-To"}
+    for f in forged.values():
+        assert "<pf8@example.net>" in f.detail and [m.message_id for m in f.messages] == ["<pf8@example.net>"]
+        assert f.severity.name == "WARNING"  # recommended (X-Original-To), current (Delivered-To)
+    assert "recommended header" in forged["X-Original-To"].summary
+    assert "current header" in forged["Delivered-To"].summary
+    rows = {r.header: r for r in report.rows}
+    assert (rows["X-Original-To"].sender_written, rows["X-Original-To"].sender_only) == (1, 0)
 
 
 def test_current_setting_already_best_is_not_an_error(tenant):
@@ -147,11 +154,15 @@ def test_size_checks_on_synthetic_messages():
     diag = diagnose_size(sums)
     by = {}
     for f in diag.findings:
-        by.setdefault(f.subject, set()).add(f.check)
+        (ref,) = f.messages  # a size finding names its message: file, position, Message-ID, subject
+        assert f.subject == ref.label() and ref.source == "t" and ref.message_id
+        by.setdefault(ref.position, set()).add(f.check)
     assert "small" not in by
     assert by["twelve"] == {"size.over-recommended", "size.over-provider-limit", "size.encoding-overhead"}
     assert "size.over-provider-limit" in by["thirty"]
-    thirty = next(f for f in diag.findings if f.subject == "thirty" and f.check == "size.over-provider-limit")
+    thirty = next(f for f in diag.findings
+                  if f.messages[0].position == "thirty" and f.check == "size.over-provider-limit")
+    assert thirty.subject.startswith("t #thirty <")
     assert "Gmail send" in thirty.summary and "Gmail receive" not in thirty.summary
     assert "scan.pdf" in thirty.detail
 

@@ -14,14 +14,15 @@ def _triples(cands):
     return [(c.header, c.address, c.trusted, c.position) for c in cands]
 
 
-def test_two_delivered_to_pairs_first_is_last_hop(real):
-    """fp7 has two X-Original-To/Delivered-To pairs: only the topmost pair is above the first Received."""
+def test_two_delivered_to_pairs_both_above_the_entry_hop(real):
+    """fp7 was fetched by fetchmail and delivered again: both X-Original-To/Delivered-To pairs sit above the
+    entry hop (dogma.boxhost.net's), the last hop's pair first; only the hops below it are the sender's."""
     cands = envelope_candidates(real("sa__FORGED_MUA_OUTLOOK__fp7.eml"))
-    assert recipients_for(cands, "X-Original-To") == ("jm@localhost",)
-    assert recipients_for(cands, "Delivered-To") == ("jm@localhost.jmason.org",)
-    below = [(c.header, c.address) for c in cands if not c.trusted and c.header != "Received-for"]
-    assert below == [("X-Original-To", "jm@jmason.org"), ("Delivered-To", "jm@dogma.boxhost.net")]
-    assert recipients_for(cands, "Received-for") == ("jm@localhost",)
+    assert recipients_for(cands, "X-Original-To") == ("jm@localhost", "jm@jmason.org")
+    assert recipients_for(cands, "Delivered-To") == ("jm@localhost.jmason.org", "jm@dogma.boxhost.net")
+    below = [(c.header, c.address) for c in cands if not c.trusted]
+    assert below == [("Received-for", "ivtv-users@ivtvdriver.org"), ("Received-for", "ivtv-users@ivtvdriver.org")]
+    assert recipients_for(cands, "Received-for") == ("jm@localhost", "jm@jmason.org")
 
 
 def test_root_localhost_delivered_to_vs_x_original_to(real):
@@ -36,7 +37,8 @@ def test_root_localhost_delivered_to_vs_x_original_to(real):
     ("sa__FORGED_MUA_OUTLOOK__fp-5946-1.eml", "Envelope-To", ("xxxxx@cse.yorku.ca",)),
     ("sa__BOUNCE_MESSAGE__fp-bug5942-1.eml", "X-Envelope-To", ("OMISSIS@regione.piemonte.it",)),
     ("mailpit__testdata__plain-text.eml", "Delivered-To", ("recipient@example.com",)),
-    ("mikel__error_emails__content_transfer_encoding_plain.eml", "Delivered-To", ("em-ca-bruceg-spam@em.ca",)),
+    ("mikel__error_emails__content_transfer_encoding_plain.eml", "Delivered-To",
+     ("em-ca-bruceg-spam@em.ca", "em-ca-em-ca-bruceg@em.ca")),
     ("mikel__error_emails__content_transfer_encoding_7-bit.eml", "Delivered-To", ()),
 ], ids=["exim-envelope-to", "bracketed-envelope-to", "x-envelope-to-list", "gmail-delivered-to",
         "qmail-two-delivered-to", "no-header"])
@@ -45,11 +47,12 @@ def test_real_samples_header_values(real, name, header, expected):
     assert recipients_for(envelope_candidates(real(name)), header) == expected
 
 
-def test_qmail_alias_chain_second_delivered_to_is_an_earlier_hop(real):
-    """qmail prepends one Delivered-To per local delivery: the second sits below a qmail Received."""
+def test_qmail_alias_chain_both_delivered_to_are_the_receiving_hosts(real):
+    """qmail prepends one Delivered-To per local delivery; its own hops (no from clause, qmail-scanner by
+    uid) are the receiving chain, so the second Delivered-To is above the entry hop too."""
     cands = envelope_candidates(real("mikel__error_emails__content_transfer_encoding_plain.eml"))
     assert [(c.address, c.position) for c in cands if c.header == "Delivered-To"] == [
-        ("em-ca-bruceg-spam@em.ca", "above-received"), ("em-ca-em-ca-bruceg@em.ca", "below-received")]
+        ("em-ca-bruceg-spam@em.ca", "above-entry"), ("em-ca-em-ca-bruceg@em.ca", "above-entry")]
 
 
 def test_comma_list_gives_one_evidence_per_address(real):
@@ -60,27 +63,37 @@ def test_comma_list_gives_one_evidence_per_address(real):
 
 HAND = [
     (b"delivered-to: A@Example.COM\nReceived: by mx (Postfix) id 1 for <b@example.com>; now\n\nbody",
-     [("Delivered-To", "A@example.com", True, "above-received"),
-      ("Received-for", "b@example.com", True, "topmost-received")]),
+     [("Delivered-To", "A@example.com", True, "above-entry"),
+      ("Received-for", "b@example.com", True, "receiving-chain")]),
     (b"Envelope-to: <x@d.example>, y@d.example\r\nReceived: from a by b with esmtp (Exim 4.96)\r\n\r\n",
-     [("Envelope-To", "x@d.example", True, "above-received"), ("Envelope-To", "y@d.example", True, "above-received")]),
+     [("Envelope-To", "x@d.example", True, "above-entry"), ("Envelope-To", "y@d.example", True, "above-entry")]),
     (b"Received: by mx; now\nX-Original-To: forged@d.example\nSubject: hi\n\n",
-     [("X-Original-To", "forged@d.example", False, "below-received")]),
+     [("X-Original-To", "forged@d.example", False, "below-entry")]),
     (b"X-Gm-Original-To: alias@d.example\nSubject: no trace at all\n\n",
      [("X-Gm-Original-To", "alias@d.example", True, "no-received")]),
     (b"Delivered-To: a@d.example\n\tfolded@d.example\nReceived: x\n\n",
-     [("Delivered-To", "a@d.example", True, "above-received"),
-      ("Delivered-To", "folded@d.example", True, "above-received")]),
+     [("Delivered-To", "a@d.example", True, "above-entry"),
+      ("Delivered-To", "folded@d.example", True, "above-entry")]),
     (b"Received: from a\n\tby b\n\tfor <first@d.example>; now\nReceived: from c by a for <second@d.example>; then\n\n",
-     [("Received-for", "first@d.example", True, "topmost-received"),
-      ("Received-for", "second@d.example", False, "below-received")]),
+     [("Received-for", "first@d.example", True, "receiving-chain"),
+      ("Received-for", "second@d.example", False, "below-entry")]),
+    (b"Delivered-To: box@d.example\nReceived: by 2002:a05:6a10:1::1 with SMTP id x1csp2;\n"
+     b"X-Gm-Original-To: alias@d.example\nReceived: from mail.sender.example (mail.sender.example [203.0.113.9])\n"
+     b"  by mx.google.com with ESMTPS id y3 for <alias@d.example>; now\nX-Original-To: forged@d.example\n"
+     b"Received: from evil (evil [10.0.0.1]) by mail.sender.example for <forged@d.example>; then\n\n",
+     [("Delivered-To", "box@d.example", True, "above-entry"),
+      ("X-Gm-Original-To", "alias@d.example", True, "above-entry"),
+      ("Received-for", "alias@d.example", True, "receiving-chain"),
+      ("X-Original-To", "forged@d.example", False, "below-entry"),
+      ("Received-for", "forged@d.example", False, "below-entry")]),
 ]
 
 
 @pytest.mark.parametrize("raw,expected", HAND, ids=["case-insensitive", "crlf-bracketed-list", "sender-written",
-                                                   "no-received", "folded", "received-for-chain"])
+                                                   "no-received", "folded", "received-for-chain",
+                                                   "gmail-internal-hop-then-edge"])
 def test_hand_written_blocks(raw, expected):
-    """Names in any case, CRLF or LF, brackets, lists, folding and position relative to Received."""
+    """Names in any case, CRLF or LF, brackets, lists, folding and position relative to the entry hop."""
     assert _triples(envelope_candidates(raw)) == expected
 
 

@@ -52,7 +52,8 @@ def test_gmail_profile_keeps_one_copy_and_the_diagnosis_names_who_missed_it():
     diag = diagnose_consolidation(summaries, tenant)
     (case,) = diag.report.cases
     assert case.copies == 1 and len(case.expected) == 3 and len(case.missed) >= 2
-    assert any(f.check == "gmail.alias-consolidated" and f.subject == "<live-3@example.net>" for f in diag.findings)
+    assert any(f.check == "gmail.alias-consolidated" and "<live-3@example.net>" in f.subject
+               and f.messages[0].message_id == "<live-3@example.net>" for f in diag.findings)
 
 
 def test_postfix_profile_keeps_every_copy():

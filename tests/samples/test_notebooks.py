@@ -9,6 +9,10 @@ import pytest
 from .conftest import REPO
 
 NOTEBOOKS = ["03-catch-all-header.ipynb", "04-gmail-consolidation.ipynb", "05-size-limits.ipynb"]
+#: What each notebook's receiving-chain cells show of their real example.
+CHAIN_SHOWN = {"03-catch-all-header.ipynb": ("below the entry hop", "mx.google.com", "recipient@example.com"),
+               "04-gmail-consolidation.ipynb": ("no from clause", "mx.google.com", "203.12.160.161"),
+               "05-size-limits.ipynb": ("entry_by", "mx.google.com", "mail.protection.outlook.com")}
 
 pytestmark = [pytest.mark.notebook, pytest.mark.timeout(300)]
 
@@ -36,7 +40,8 @@ def _expected_findings(name):
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_and_draws_a_chart(name):
-    """Every cell runs, one output is a PNG chart, and every finding's summary and remedy are shown whole."""
+    """Every cell runs, one output is a PNG chart, every finding's summary and remedy are shown whole, and
+    the receiving chain of a real message is shown."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -55,4 +60,5 @@ def test_notebook_runs_and_draws_a_chart(name):
         assert html.escape(f.summary, quote=True) in text, f.check
         assert html.escape(f.remedy, quote=True) in text, f.check
     assert "<details>" in text  # evidence folded, not cut
+    assert all(part in text for part in CHAIN_SHOWN[name]), CHAIN_SHOWN[name]
 

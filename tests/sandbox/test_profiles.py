@@ -131,15 +131,35 @@ def test_gmail_dele_does_not_delete_with_keep():
 
 
 def test_office365_no_envelope_header():
-    """Office 365: nothing but Exchange's own Received line, without a for clause."""
+    """Office 365: four Microsoft hops ending at the EOP edge, no for clause, no envelope header; the
+    X-MS-Exchange-Organization fields come after the sender's own (as in the real mimecast report)."""
+    from mailsupport.chain import receiving_chain
     quay = tenant("quaylaw-office365")
     with Sandbox([quay], profile="office365") as sb:
         sb.deliver(message(), "c@outside.example", ["matters@quaylaw.example"])
         (stored,) = sb.mailbox("matters@quaylaw.example")
     msg = email.message_from_bytes(stored.data)
-    assert "Microsoft SMTP Server" in msg["Received"]
-    assert " for <" not in msg["Received"]
+    received = msg.get_all("Received")
+    assert len(received) == 4 and all("for <" not in r for r in received)
+    assert "Microsoft SMTP Server" in received[1] and ".mail.protection.outlook.com" in received[3]
     assert not any(msg[h] for h in ("Delivered-To", "X-Original-To", "Envelope-to", "X-Gm-Original-To"))
+    keys = list(msg.keys())
+    assert keys.index("Subject") < keys.index("X-MS-Exchange-Organization-AuthAs")
+    chain = receiving_chain(stored.data)
+    assert chain.entry == 4 and chain.entry_hop.by_host.endswith(".mail.protection.outlook.com")
+
+
+def test_exchange_on_premises_behind_its_mx():
+    """Exchange on-premises: the firm's MX hop and Exchange's hop from its private address, nothing else."""
+    from mailsupport.chain import receiving_chain
+    with Sandbox([tenant("smithlaw-postfix")], profile="exchange") as sb:
+        sb.deliver(message(), "c@outside.example", ["a@smithlaw.example"])
+        (stored,) = sb.mailbox(MAILBOX)
+    msg = email.message_from_bytes(stored.data)
+    received = msg.get_all("Received")
+    assert len(received) == 2 and "Microsoft SMTP Server id 8.1.393.1" in received[0]
+    assert msg["X-MS-Exchange-Organization-AuthAs"] == "Anonymous"
+    assert [h.verdict for h in receiving_chain(stored.data).hops] == ["inside", "inside"]  # loopback client
 
 
 def test_switching_profile_changes_the_next_delivery(sandbox):
@@ -160,10 +180,18 @@ def test_unknown_profile_names_the_choices(sandbox):
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_every_profile_prepends_above_the_original_header(name):
-    """Every profile only prepends: the original message follows its headers byte for byte."""
+    """Every profile prepends its trace above the original message; the Microsoft ones also append their
+    organisation fields after the sender's last field. The sender's fields and body stay byte for byte."""
     data = message()
     copies = build_deliveries(PROFILES[name], data=data, mail_from="c@o.example",
                               recipients=[("a@x.example", "m@x.example")], helo="h", peer="127.0.0.1",
                               now=datetime(2026, 11, 26, tzinfo=timezone.utc), queue_id="Q1")
-    assert copies and all(c.data.endswith(data) and c.mailbox == "m@x.example" for c in copies)
-    assert all(c.data[: -len(data)].count(b"Received:") >= 1 for c in copies)
+    assert copies and all(c.mailbox == "m@x.example" for c in copies)
+    for c in copies:
+        at = c.data.index(data.split(b"\r\n", 1)[0])  # where the sender's first field starts
+        assert c.data[:at].count(b"Received:") >= 1
+        appended = [line for line in c.data[at:].split(b"\r\n") if line.startswith(b"X-MS-Exchange-Organization-")
+                    or (line.startswith(b"Return-Path: ") and name.startswith("office365"))]
+        assert bool(appended) == name.startswith(("office365", "exchange"))
+        kept = b"\r\n".join(line for line in c.data[at:].split(b"\r\n") if line not in appended)
+        assert kept == data
