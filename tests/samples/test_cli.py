@@ -45,8 +45,10 @@ def test_scan_json_and_table(cli):
     data = json.loads(out)
     n_real = len(list(REAL.glob("*.eml")))
     assert code == 0 and len(data) == n_real + 9
+    n_problems = sum(1 for row in data if row["source"] == str(REAL) and row["problems"])
+    assert n_problems == 2  # the two real messages whose multipart boundary is never closed
     code, out, _ = cli("scan", str(REAL))
-    assert code == 0 and out.rstrip().endswith(f"{n_real} message(s), 1 with problems")
+    assert code == 0 and out.rstrip().endswith(f"{n_real} message(s), {n_problems} with problems")
 
 
 def test_scan_missing_path_is_a_usage_error(cli, tmp_path):
