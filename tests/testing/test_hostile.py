@@ -160,6 +160,26 @@ def test_smtp_echo_secret_quotes_the_credentials(mech):
     assert b"s3cret-pw" in words or base64.b64encode(b"\0u\0s3cret-pw") in words
 
 
+def test_smtp_login_only_is_offered_and_its_echo_quotes_the_real_user_and_password():
+    """Offering only LOGIN makes smtplib use it (user as initial response); the echo shows both as sent."""
+    with HostileServer("smtp", at="auth", how="echo-secret", auth_mechanisms=("LOGIN",)) as srv:
+        with smtplib.SMTP("127.0.0.1", srv.port, timeout=5) as s:
+            s.ehlo()
+            assert s.esmtp_features["auth"].split() == ["LOGIN"]
+            with pytest.raises(smtplib.SMTPAuthenticationError) as err:
+                s.login("u@example.org", "s3cret-pw")
+    assert b"user u@example.org password s3cret-pw" in err.value.smtp_error
+    assert srv.commands_named("AUTH") == ["AUTH ***"]
+
+
+def test_smtp_unoffered_mechanism_is_refused():
+    """AUTH with a mechanism the server did not offer gets 504."""
+    with HostileServer("smtp", auth_mechanisms=("LOGIN",)) as srv:
+        with smtplib.SMTP("127.0.0.1", srv.port, timeout=5) as s:
+            s.ehlo()
+            assert s.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0u\0p").decode())[0] == 504
+
+
 def test_smtp_endless_ehlo_stops_at_budget():
     """250- lines forever end at max_bytes."""
     with HostileServer("smtp", at="ehlo", how="endless-lines", max_bytes=1 << 20) as srv:
