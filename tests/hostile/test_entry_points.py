@@ -224,18 +224,26 @@ def _tail(run: CliRun, n: int = 3000) -> str:
     return _scrubbed(run.output[-n:])
 
 
+def expect(ok: object, message: str) -> None:
+    """Fail with ``message`` alone: the output in it is scrubbed, where pytest's own explanation of
+    the expression would show the raw output (and the password, when the check is about a leak)."""
+    if not ok:
+        pytest.fail(message, pytrace=False)
+
+
 def assert_ended_clearly(run: CliRun, *, limit: float, codes: tuple[int, ...], words: str, step: str,
                          success_words: str = "") -> None:
     """Ended in time with a documented code, no crash, no secret, and a message saying what happened."""
-    assert not run.timed_out, f"still running after {limit:.0f} s (killed); output ends:\n{_tail(run)}"
-    assert "Traceback" not in run.output and "MemoryError" not in run.output, _tail(run, 6000)
-    assert not revealed(PW, run.output), "the password is in the output (shown masked):\n" + _tail(run, 6000)
-    assert run.code in codes, f"exit {run.code}, expected {codes}; output ends:\n{_tail(run)}"
-    assert run.output_bytes < 64 << 10, f"{run.output_bytes} bytes of output is not a clear message"
+    expect(not run.timed_out, f"still running after {limit:.0f} s (killed); output ends:\n{_tail(run)}")
+    expect("Traceback" not in run.output and "MemoryError" not in run.output,
+           f"it crashed (exit {run.code}):\n{_tail(run, 6000)}")
+    expect(not revealed(PW, run.output), f"the password is in the output (shown masked here):\n{_tail(run, 6000)}")
+    expect(run.code in codes, f"exit {run.code}, expected {codes}; output ends:\n{_tail(run)}")
+    expect(run.output_bytes < 64 << 10, f"{run.output_bytes} bytes of output is not a clear message")
     if success_words and re.search(success_words, run.output):
         return
-    assert re.search(words, run.output, re.I), f"no words saying what happened ({words}):\n{_tail(run)}"
-    assert re.search(step, run.output, re.I), f"the step ({step}) is not named:\n{_tail(run)}"
+    expect(re.search(words, run.output, re.I), f"no words saying what happened ({words}):\n{_tail(run)}")
+    expect(re.search(step, run.output, re.I), f"the step ({step}) is not named:\n{_tail(run)}")
 
 
 def assert_no_secret_in_files(folder: Path, *, skip: str = "") -> None:
@@ -243,7 +251,7 @@ def assert_no_secret_in_files(folder: Path, *, skip: str = "") -> None:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         if skip and path.name.endswith(skip):
             continue
-        assert not revealed(PW, path.read_bytes().decode("latin-1")), f"the password is in {path.name}"
+        expect(not revealed(PW, path.read_bytes().decode("latin-1")), f"the password is in {path}")
 
 
 def assert_nothing_deleted_unstored(delivered: list[HostileMessage], srv: HostileServer, store_dir: Path) -> None:
