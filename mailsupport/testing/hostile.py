@@ -88,15 +88,14 @@ class HostileServer:
 
     ``username``/``password`` are the only credentials accepted (any, when ``password`` is
     ``None``). ``lifetime`` bounds how long the server runs at all; ``max_bytes`` how much any
-    one endless answer may send. SMTP offers ``auth_mechanisms`` in its EHLO answer (``PLAIN``
-    and/or ``LOGIN``; offer only ``LOGIN`` to make a client use it). Use as a context manager;
-    :attr:`port` is the bound port.
+    one endless answer may send. ``auth_mechanisms`` is the SMTP EHLO ``AUTH`` line (``"LOGIN"``
+    makes a client use AUTH LOGIN). Use as a context manager; :attr:`port` is the bound port.
     """
 
     def __init__(self, protocol: str, *, at: str = "greeting", how: str = "honest",
                  username: str | None = None, password: str | None = None,
                  drip_interval: float = 0.2, lifetime: float = 60.0, max_bytes: int = 1 << 31,
-                 size_limit: int | None = None, auth_mechanisms: tuple[str, ...] = ("PLAIN", "LOGIN")) -> None:
+                 size_limit: int | None = None, auth_mechanisms: str = "PLAIN LOGIN") -> None:
         points = POP3_POINTS if protocol == "pop3" else SMTP_POINTS if protocol == "smtp" else None
         if points is None:
             raise ValueError(f"protocol must be 'pop3' or 'smtp', not {protocol!r}")
@@ -108,7 +107,7 @@ class HostileServer:
         self.username, self.password = username, password
         self.drip_interval, self.lifetime, self.max_bytes = drip_interval, lifetime, max_bytes
         self.size_limit = size_limit
-        self.auth_mechanisms = tuple(m.upper() for m in auth_mechanisms)
+        self.auth_mechanisms = auth_mechanisms
         self.host = "127.0.0.1"
         self.maildrop: list[HostileMessage] = []
         #: every command line received, oldest first, as ``(session number, line)``; secrets as ``***``
@@ -389,8 +388,7 @@ class HostileServer:
             self._record(session, "AUTH ***" if verb == "AUTH" else text)
             if verb in ("EHLO", "HELO"):
                 size = f"250-SIZE {self.size_limit}\r\n" if self.size_limit else ""
-                auth = f"250-AUTH {' '.join(self.auth_mechanisms)}\r\n" if self.auth_mechanisms else ""
-                answer = f"250-hostile.test\r\n{size}{auth}250 8BITMIME\r\n".encode()
+                answer = f"250-hostile.test\r\n{size}250-AUTH {self.auth_mechanisms}\r\n250 8BITMIME\r\n".encode()
                 if not self._misbehave(conn, "ehlo", b"250 hostile.test\r\n", multiline=True):
                     self._send(conn, answer)
             elif verb == "AUTH":
@@ -432,7 +430,7 @@ class HostileServer:
     def _auth(self, conn: socket.socket, text: str, lines) -> None:
         parts = text.split()
         mech = parts[1].upper() if len(parts) > 1 else ""
-        if mech not in self.auth_mechanisms:
+        if mech not in self.auth_mechanisms.upper().split():  # only what EHLO offered
             self._send(conn, b"504 5.5.4 unrecognised authentication type\r\n")
             return
         if mech == "PLAIN":

@@ -162,7 +162,7 @@ def test_smtp_echo_secret_quotes_the_credentials(mech):
 
 def test_smtp_login_only_is_offered_and_its_echo_quotes_the_real_user_and_password():
     """Offering only LOGIN makes smtplib use it (user as initial response); the echo shows both as sent."""
-    with HostileServer("smtp", at="auth", how="echo-secret", auth_mechanisms=("LOGIN",)) as srv:
+    with HostileServer("smtp", at="auth", how="echo-secret", auth_mechanisms="LOGIN") as srv:
         with smtplib.SMTP("127.0.0.1", srv.port, timeout=5) as s:
             s.ehlo()
             assert s.esmtp_features["auth"].split() == ["LOGIN"]
@@ -174,7 +174,7 @@ def test_smtp_login_only_is_offered_and_its_echo_quotes_the_real_user_and_passwo
 
 def test_smtp_unoffered_mechanism_is_refused():
     """AUTH with a mechanism the server did not offer gets 504."""
-    with HostileServer("smtp", auth_mechanisms=("LOGIN",)) as srv:
+    with HostileServer("smtp", auth_mechanisms="LOGIN") as srv:
         with smtplib.SMTP("127.0.0.1", srv.port, timeout=5) as s:
             s.ehlo()
             assert s.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0u\0p").decode())[0] == 504

