@@ -79,7 +79,9 @@ def _addresses_of(value: str) -> tuple[str, ...]:
 
 def _summarize(raw: bytes, source: str, position: str, mx_hosts: Sequence[str]) -> MessageSummary:
     if not raw or raw.isspace():  # isspace stops at the first other byte; strip() would copy
-        return MessageSummary(source=source, position=position, problems=("empty message",))
+        # blank lines only: their bytes are the message's size, as measure() counts them
+        return MessageSummary(source=source, position=position, raw_size=len(raw), encoded_size=len(raw),
+                              problems=("empty message",))
     problems: list[str] = []
     block, body_offset = split_header_block(raw)
     scan = scan_header_block(block)

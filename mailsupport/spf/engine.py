@@ -218,11 +218,7 @@ def _target(run: _Run, tokens: tuple, domain: str, log: list[QueryTrace]) -> Gen
         if macros.uses_letter(tokens, "p"):
             values["p"] = yield from _validated_name(run, domain, log)
         name = macros.expand(tokens, values)
-    if name.endswith("."):
-        name = name[:-1]
-    while len(name) > 253 and "." in name:
-        name = name.split(".", 1)[1]
-    return name
+    return macros.truncate_domain(name)
 
 
 def _validated_name(run: _Run, domain: str, log: list[QueryTrace]) -> Gen:

@@ -21,12 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-__all__ = ["Macro", "MacroError", "tokenize", "expand", "uses_letter", "DOMAIN_LETTERS", "EXP_LETTERS"]
+__all__ = ["Macro", "MacroError", "tokenize", "expand", "uses_letter", "truncate_domain", "DOMAIN_LETTERS",
+           "EXP_LETTERS", "MAX_DOMAIN"]
 
 DOMAIN_LETTERS = frozenset("slodiphv")
 EXP_LETTERS = DOMAIN_LETTERS | frozenset("crt")
 _DELIMITERS = frozenset(".-+,/_=")
 _ESCAPES = {"%": "%", "_": " ", "-": "%20"}
+#: The longest domain name a domain-spec may expand to (RFC 7208 §7.3; RFC 1035 §2.3.4 less the root dot).
+MAX_DOMAIN = 253
 
 
 class MacroError(ValueError):
@@ -140,3 +143,19 @@ def _url_escape(text: str) -> str:
 def expand(tokens: tuple[str | Macro, ...], values: Mapping[str, str]) -> str:
     """Expand ``tokens`` with ``values`` (letter → value); a missing letter expands to ''."""
     return "".join(t if isinstance(t, str) else _transform(values.get(t.letter, ""), t) for t in tokens)
+
+
+def truncate_domain(name: str) -> str:
+    """An expanded domain-spec as it is looked up: without its trailing dot and, when longer than
+    :data:`MAX_DOMAIN` characters, with labels removed from the left until it fits (§7.3).
+
+    One search for the first dot that leaves at most 253 characters (not one copy per label
+    removed: a record of 16 KB of ``%{d}`` would otherwise cost a million copies of megabytes).
+    A name whose last label alone is too long comes back as that label (no dot left to cut at).
+    """
+    if name.endswith("."):
+        name = name[:-1]
+    if len(name) <= MAX_DOMAIN:
+        return name
+    cut = name.find(".", len(name) - MAX_DOMAIN - 1)
+    return name[cut + 1:] if cut >= 0 else name[name.rfind(".") + 1:]

@@ -36,6 +36,7 @@ from typing import Any
 from .engine import (MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_VOID_LOOKUPS, Gen, SpfResult, _addr_int, _client,
                      _net_int, _query, _Run, _select, _SpfError, _target, _void, valid_domain)
 from .evaluate import _ptr, evaluate
+from .macros import truncate_domain
 from .parse import SpfSyntaxError, parse_record
 
 __all__ = ["evaluate_many"]
@@ -64,12 +65,7 @@ def _static_name(tokens: tuple, domain: str) -> str:
     """A domain-spec without macros, as engine._target expands it (§7.3 truncation)."""
     if not all(isinstance(t, str) for t in tokens):
         raise _Unresolvable("macro")
-    name = "".join(tokens)
-    if name.endswith("."):
-        name = name[:-1]
-    while len(name) > 253 and "." in name:
-        name = name.split(".", 1)[1]
-    return name
+    return truncate_domain("".join(tokens))
 
 
 def _blocks(pairs: list[tuple[int, int]]) -> tuple[tuple[int, frozenset[int]], ...]:

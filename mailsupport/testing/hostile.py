@@ -17,6 +17,9 @@ Ways (:data:`HOWS`):
 ``endless-lines``  the positive first line, then well-formed lines forever, never the end
                    (``.`` for POP3 multi-line answers, a final ``250 `` line for SMTP)
 ``endless-line``   the positive start of the answer, then bytes forever with no line end
+``endless-listing`` (``list``/``uidl``; elsewhere as ``endless-lines``) well-formed listing
+                   lines forever, numbered 1, 2, 3...: only a client's listing limits (line
+                   count, bytes) end it, where ``endless-lines``' filler is a malformed line
 ``drip``           ``endless-lines`` sent one byte every ``drip_interval`` seconds: each
                    read gets data in time, so only a wall-clock deadline ends it
 ``malformed``      a syntactically broken answer (``LIST`` ``1 lots``, ``UIDL`` with no id,
@@ -53,7 +56,8 @@ __all__ = ["HostileServer", "POP3_POINTS", "SMTP_POINTS", "HOWS", "HostileMessag
 POP3_POINTS = ("greeting", "capa", "user", "pass", "stat", "list", "uidl", "top", "retr", "dele", "quit")
 #: Where an SMTP server can misbehave (``dot`` is the reply to the end of DATA).
 SMTP_POINTS = ("greeting", "ehlo", "auth", "mail", "rcpt", "data", "dot", "rset", "quit")
-HOWS = ("honest", "endless-lines", "endless-line", "drip", "malformed", "echo-secret", "close", "huge-size")
+HOWS = ("honest", "endless-lines", "endless-line", "endless-listing", "drip", "malformed", "echo-secret", "close",
+        "huge-size")
 
 _MULTILINE_POP3 = {"capa", "list", "uidl", "top", "retr"}
 
@@ -226,6 +230,8 @@ class HostileServer:
         head = positive.rstrip(b"\r\n")
         if how == "endless-line":
             self._endless(conn, head + b" ", b"x")
+        if how == "endless-listing" and point in ("list", "uidl"):
+            self._endless_listing(conn, positive, point)
         if self.protocol == "pop3":
             if multiline:
                 first, line = positive, b"x-hostile filler line that never ends the answer\r\n"
@@ -235,6 +241,19 @@ class HostileServer:
             first, line = b"", positive[:3] + b"-hostile reply line that never ends the reply\r\n"
         self._endless(conn, first, line, slow=how == "drip")
         return True  # pragma: no cover - _endless always raises
+
+    def _endless_listing(self, conn: socket.socket, first: bytes, point: str) -> None:
+        """``first``, then ``n size`` (LIST) or ``n id`` (UIDL) lines for n = 1, 2, 3... in blocks,
+        until the byte budget, the lifetime or the client ends it."""
+        self._send(conn, first)
+        sent, n = len(first), 0
+        while sent < self.max_bytes:
+            lines = [f"{k} {100 if point == 'list' else f'hostile-{k}'}\r\n" for k in range(n + 1, n + 4097)]
+            n += len(lines)
+            block = "".join(lines).encode()
+            self._send(conn, block)
+            sent += len(block)
+        raise _Gone()
 
     def _malformed(self, point: str) -> bytes:
         if self.protocol == "smtp":
@@ -430,6 +449,9 @@ class HostileServer:
     def _auth(self, conn: socket.socket, text: str, lines) -> None:
         parts = text.split()
         mech = parts[1].upper() if len(parts) > 1 else ""
+        if mech not in self.auth_mechanisms.upper().split():  # only what EHLO offered
+            self._send(conn, b"504 5.5.4 unrecognised authentication type\r\n")
+            return
         if mech == "PLAIN":
             arg = parts[2] if len(parts) > 2 else None
             if arg is None:
@@ -441,8 +463,11 @@ class HostileServer:
                 user, password = "", ""
             echo = f"535 5.7.8 bad credentials for AUTH PLAIN {arg}\r\n".encode()
         elif mech == "LOGIN":
-            self._send(conn, b"334 VXNlcm5hbWU6\r\n")
-            user_b64 = next(lines).decode("ascii", "replace")
+            if len(parts) > 2:  # the user name as an initial response (RFC 4954 §4), as smtplib sends it
+                user_b64 = parts[2]
+            else:
+                self._send(conn, b"334 VXNlcm5hbWU6\r\n")
+                user_b64 = next(lines).decode("ascii", "replace")
             self._send(conn, b"334 UGFzc3dvcmQ6\r\n")
             pass_b64 = next(lines).decode("ascii", "replace")
             user = base64.b64decode(user_b64 + "==").decode("utf-8", "replace")

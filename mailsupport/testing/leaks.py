@@ -21,7 +21,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9+/]{4,}={0,2}")
 
 def revealed(secret: str, text: str) -> bool:
     """True when ``text`` still shows ``secret`` plainly, percent-encoded, or inside any base64
-    token (decoded from each of its four possible cuts)."""
+    token (decoded from each of its four possible cuts, padded or not)."""
     if secret in text or quote(secret, safe="") in text:
         return True
     raw = secret.encode("utf-8")
@@ -29,7 +29,9 @@ def revealed(secret: str, text: str) -> bool:
         token = token.rstrip("=")
         for cut in range(4):  # the token may have been sliced off at any alignment
             piece = token[cut:]
-            piece = piece[: len(piece) - len(piece) % 4]
+            # keep the last partial quantum, padded: a SASL PLAIN blob ends with the password
+            piece = piece[: len(piece) - 1] if len(piece) % 4 == 1 else piece
+            piece += "=" * (-len(piece) % 4)
             try:
                 if raw in base64.b64decode(piece):
                     return True

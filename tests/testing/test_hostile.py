@@ -91,6 +91,19 @@ def test_endless_answers_stop_at_the_servers_byte_budget(at, how):
     assert data.count(b"\n") > 1000 if how == "endless-lines" and at != "greeting" else data.count(b"\n") <= 3
 
 
+@pytest.mark.parametrize("at,line", [("list", b"4097 100"), ("uidl", b"4097 hostile-4097")])
+def test_endless_listing_sends_numbered_well_formed_lines(at, line):
+    """endless-listing goes on with valid, numbered LIST/UIDL lines, never the final dot, up to the budget."""
+    script = b"USER u\r\nPASS p\r\n" + at.upper().encode() + b"\r\n"
+    with HostileServer("pop3", at=at, how="endless-listing", max_bytes=1 << 20) as srv:
+        srv.deliver(MSG)
+        data = _drain(srv.port, script)
+    lines = data.split(b"\r\n")
+    assert len(data) >= 1 << 20 and line in lines and b"." not in lines
+    start = lines.index(b"+OK listing follows")
+    assert [int(x.split()[0]) for x in lines[start + 1:start + 6]] == [1, 2, 3, 4, 5]
+
+
 def test_drip_sends_one_byte_per_interval():
     """drip gives the client data in time for every read, and only slowly."""
     with HostileServer("pop3", at="greeting", how="drip", drip_interval=0.05) as srv:
@@ -158,6 +171,26 @@ def test_smtp_echo_secret_quotes_the_credentials(mech):
                 s.auth(mech, getattr(s, f"auth_{mech.lower()}"))
     words = err.value.smtp_error
     assert b"s3cret-pw" in words or base64.b64encode(b"\0u\0s3cret-pw") in words
+
+
+def test_smtp_login_only_is_offered_and_its_echo_quotes_the_real_user_and_password():
+    """Offering only LOGIN makes smtplib use it (user as initial response); the echo shows both as sent."""
+    with HostileServer("smtp", at="auth", how="echo-secret", auth_mechanisms="LOGIN") as srv:
+        with smtplib.SMTP("127.0.0.1", srv.port, timeout=5) as s:
+            s.ehlo()
+            assert s.esmtp_features["auth"].split() == ["LOGIN"]
+            with pytest.raises(smtplib.SMTPAuthenticationError) as err:
+                s.login("u@example.org", "s3cret-pw")
+    assert b"user u@example.org password s3cret-pw" in err.value.smtp_error
+    assert srv.commands_named("AUTH") == ["AUTH ***"]
+
+
+def test_smtp_unoffered_mechanism_is_refused():
+    """AUTH with a mechanism the server did not offer gets 504."""
+    with HostileServer("smtp", auth_mechanisms="LOGIN") as srv:
+        with smtplib.SMTP("127.0.0.1", srv.port, timeout=5) as s:
+            s.ehlo()
+            assert s.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0u\0p").decode())[0] == 504
 
 
 def test_smtp_endless_ehlo_stops_at_budget():
