@@ -415,6 +415,12 @@ class Sandbox:
                                    reply=(code, msg), stage="DATA", server=server)
             return f"{code} {msg.decode(errors='replace')}"
 
+    def inbound_client(self, *, timeout: float = 30.0) -> Any:
+        """An :class:`~mailsupport.sandbox.inbound.InboundClient` on the MX listener: it names each
+        transaction's outside client (XCLIENT) and returns refusals and filed copies, never raising."""
+        from .inbound import InboundClient
+        return InboundClient(self, timeout=timeout)
+
     def mailbox(self, address: str) -> tuple[StoredMessage, ...]:
         """The messages now stored in the mailbox ``address`` lands in (``KeyError`` if none)."""
         return self.store.messages(address)
