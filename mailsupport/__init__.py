@@ -67,6 +67,8 @@ _EXPORTS = {
     "wildcard_handler": "pipeline",
     "submit": "pipeline",
     "send_queued": "pipeline",
+    "replay": "replay",
+    "ReplayResult": "replay",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
