@@ -198,8 +198,9 @@ def plan_replay(tenant: Tenant, paths: Sequence[str | os.PathLike[str]], *, prof
         at = keys.get(key) if stripped.entry_id else None
         if at is None:
             at = keys[key] = len(groups)
-            groups.append({"first": number, "messages": [], "stripped": stripped, "digest": digest,
-                           "size": len(stripped.data), "profile": guess.profile})
+            groups.append({"first": number, "messages": [], "digest": digest, "size": len(stripped.data),
+                           "profile": guess.profile, "mail_from": stripped.mail_from, "helo": stripped.helo,
+                           "client_address": stripped.client_address})  # no bytes kept: the run reads them again
         groups[at]["messages"].append(number)
         messages.append(PlannedMessage(number=number, ref=summary.ref(), guess=guess, transaction=at + 1,
                                        recipients=original_recipients(summary.candidates, mailbox=mailbox),
@@ -219,11 +220,10 @@ def plan_replay(tenant: Tenant, paths: Sequence[str | os.PathLike[str]], *, prof
             rcpts[mailbox] = None
             first = by_number[g["first"]]
             messages[first.number - 1] = replace(first, recipients=((mailbox, _FALLBACK),))
-        s = g["stripped"]
         transactions.append(Transaction(number=n, first=g["first"], messages=tuple(g["messages"]),
-                                        recipients=tuple(rcpts), mail_from=s.mail_from, helo=s.helo,
-                                        client_address=s.client_address, profile=g["profile"], digest=g["digest"],
-                                        size=g["size"]))
+                                        recipients=tuple(rcpts), mail_from=g["mail_from"], helo=g["helo"],
+                                        client_address=g["client_address"], profile=g["profile"],
+                                        digest=g["digest"], size=g["size"]))
     for t in transactions:
         for number in t.messages:
             m = messages[number - 1]

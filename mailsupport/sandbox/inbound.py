@@ -139,7 +139,10 @@ class InboundClient:
         want = (helo, address or "127.0.0.1")
         if self._as == want:
             return
-        attrs = f"ADDR={'IPV6:' if ':' in want[1] else ''}{want[1]}" if want[1] != "UNAVAILABLE" else "ADDR=[UNAVAILABLE]"
+        if want[1] == "UNAVAILABLE":
+            attrs = "ADDR=[UNAVAILABLE]"
+        else:
+            attrs = f"ADDR={'IPV6:' if ':' in want[1] else ''}{want[1]}"
         code, msg = client.docmd("XCLIENT", f"{attrs} HELO={helo}")
         if code != 220:
             raise smtplib.SMTPResponseException(code, msg)
