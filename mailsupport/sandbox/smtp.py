@@ -37,6 +37,8 @@ log = logging.getLogger("mailsupport.sandbox.smtp")
 
 #: Listener names: inbound MX, submission with STARTTLS, submission with implicit TLS.
 SMTP_LISTENERS = ("mx", "smtp", "smtp_tls")
+#: The longest line the MX takes while a replay's inbound client is open (bytes).
+REPLAY_LINE_LIMIT = 64 << 20
 
 
 class _Session(Session):
@@ -63,6 +65,10 @@ class SandboxSMTP(SMTP):
     def __init__(self, handler: "SandboxHandler", *, implicit_tls: bool = False, **kwargs: Any) -> None:
         self.world = handler.world
         self.listener = handler.listener
+        if self.listener == "mx" and self.world.xclient:
+            # A replayed message was accepted by the customer's server with whatever lines it has (Postfix's
+            # smtpd chops long lines and joins them again on delivery); RFC 5321's 1,000 stays for the rest.
+            self.line_length_limit = REPLAY_LINE_LIMIT
         super().__init__(handler, **kwargs)
         if implicit_tls or "smtp" in self.world.plaintext_auth:
             # Implicit TLS: the whole connection is TLS already (RFC 8314 §3.3), so AUTH needs no

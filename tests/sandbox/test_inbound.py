@@ -96,6 +96,21 @@ def test_refusals_come_back_per_recipient_and_per_message(smithlaw):
     assert none.refused_stage == "RCPT" and none.queue_id == ""
 
 
+def test_long_lines_of_a_replayed_message_are_taken_as_the_customer_server_took_them(smithlaw):
+    """A 5,000-byte line (HTML mail without line breaks) reaches the mailbox whole while the inbound client is
+    open; a plain client still gets RFC 5321's 500 for it."""
+    raw = message(body="x" * 5000 + "\r\n")
+    with Sandbox([smithlaw], profile="postfix") as sb:
+        with sb.inbound_client() as client:
+            got = client.deliver(raw, "c@outside.example", ["1042@smithlaw.example"])
+        assert got.refused == () and b"x" * 5000 + b"\r\n" in got.copies[0].stored.data
+        with smtplib.SMTP(sb.mx.host, sb.mx.port, timeout=10) as s:
+            s.ehlo("x.example")
+            s.mail("c@outside.example")
+            s.rcpt("1042@smithlaw.example")
+            assert s.data(raw)[0] == 500
+
+
 def test_a_copy_gmail_drops_is_reported(smithlaw):
     """Gmail keeps one copy per Message-ID: the second delivery's copy comes back with no stored message."""
     with Sandbox([smithlaw], profile="gmail") as sb, sb.inbound_client() as client:
