@@ -28,7 +28,7 @@ from typing import Any, Iterable
 
 from ..signature import crlf_line_ends
 
-__all__ = ["InboundClient", "InboundDelivery", "FiledCopy", "parse_xclient", "XCLIENT_ATTRIBUTES"]
+__all__ = ["InboundClient", "InboundDelivery", "FiledCopy", "parse_xclient", "XCLIENT_ATTRIBUTES", "inbound_client"]
 
 #: Attributes Postfix's XCLIENT takes; the sandbox acts on ADDR and HELO and accepts the others.
 XCLIENT_ATTRIBUTES = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "LOGIN", "DESTADDR", "DESTPORT")
@@ -237,3 +237,9 @@ class InboundClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def inbound_client(sandbox: Any, *, timeout: float = 30.0) -> InboundClient:
+    """An :class:`InboundClient` on ``sandbox``'s MX listener (also ``Sandbox.inbound_client()``): it names each
+    transaction's outside client (XCLIENT) and returns refusals and filed copies, never raising."""
+    return InboundClient(sandbox, timeout=timeout)

@@ -27,6 +27,7 @@ from ..errors import SmtpRejected
 from ..model import Secret
 from ..tlsutil import client_context
 from .faults import Fault, FaultSet
+from .inbound import inbound_client
 from .loop import BackgroundLoop
 from .mailstore import Account, AccountState, MailStore, OutboxMessage, StoredMessage, WildcardMessage
 from .pop3 import start_pop3
@@ -212,6 +213,7 @@ class Sandbox:
     pop3 = property(lambda self: self._endpoint("pop3"), doc="POP3, plain with STLS.")
     pop3_tls = property(lambda self: self._endpoint("pop3_tls"), doc="POP3 over implicit TLS.")
     dns = property(lambda self: self._endpoint("dns"), doc="DNS (UDP and TCP) answering the zones.")
+    inbound_client = inbound_client
 
     @property
     def ca_file(self) -> str:
@@ -414,12 +416,6 @@ class Sandbox:
                 raise SmtpRejected(f"message refused after DATA: {code} {msg.decode(errors='replace')}",
                                    reply=(code, msg), stage="DATA", server=server)
             return f"{code} {msg.decode(errors='replace')}"
-
-    def inbound_client(self, *, timeout: float = 30.0) -> Any:
-        """An :class:`~mailsupport.sandbox.inbound.InboundClient` on the MX listener: it names each
-        transaction's outside client (XCLIENT) and returns refusals and filed copies, never raising."""
-        from .inbound import InboundClient
-        return InboundClient(self, timeout=timeout)
 
     def mailbox(self, address: str) -> tuple[StoredMessage, ...]:
         """The messages now stored in the mailbox ``address`` lands in (``KeyError`` if none)."""
