@@ -67,7 +67,8 @@ _EXPORTS = {
     "wildcard_handler": "pipeline",
     "submit": "pipeline",
     "send_queued": "pipeline",
-    "replay": "replay",
+    "plan_replay": "replay",
+    "run_replay": "replay",
     "ReplayResult": "replay",
 }
 
