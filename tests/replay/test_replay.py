@@ -204,3 +204,16 @@ def test_real_messages_that_repeat_a_message_id_are_dropped_by_gmail():
     assert [m.ref.position for m in dropped] == ["mikel__plain_emails__raw_email_with_at_display_name.eml"]
     assert dropped[0].missing == ("raasdnil@gmail.com",)
     assert Path(REAL).is_dir()
+
+
+def test_matter_domain_mail_goes_through_the_wildcard_path(catchall_tenant, tmp_path):
+    """A recipient on the matter domain (<id>@<orgkey>.<wildcard domain>) is filed by the product's wildcard
+    path with the SMTP envelope, in both passes, whatever the catch-all header."""
+    rcpt = f"1043@{catchall_tenant.matter_domain}"
+    raw = postfix_copy(plain_message(to=[rcpt], subject="matter mail", message_id="w@x"), original_to=rcpt)
+    sample = tmp_path / "wildcard.mbox"
+    sample.write_bytes(mbox_bytes([raw]))
+    result = replay(catchall_tenant, [str(sample)], sandbox_factory=Sandbox)
+    (copy,) = result.messages[0].copies
+    assert (copy.before.kind, copy.before.target, copy.after.kind) == ("matter", "1043", "matter")
+    assert any("SMTP RCPT TO" in step for step in copy.before.trace)
