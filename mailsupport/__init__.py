@@ -67,6 +67,9 @@ _EXPORTS = {
     "wildcard_handler": "pipeline",
     "submit": "pipeline",
     "send_queued": "pipeline",
+    "plan_replay": "replay",
+    "run_replay": "replay",
+    "ReplayResult": "replay",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

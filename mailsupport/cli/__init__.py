@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "dmarc",
     "run",
     "ingest",
+    "replay",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_OPERATION = 0, 1, 2, 3

@@ -18,6 +18,7 @@ Layer 6: may import every other layer; only tests, the demo, notebooks and the C
 from __future__ import annotations
 
 from .faults import Action, Fault, Stage
+from .inbound import FiledCopy, InboundClient, InboundDelivery
 from .loop import BackgroundLoop
 from .mailstore import AccountState, OutboxMessage, StoredMessage, WildcardMessage
 from .profiles import PROFILES, BasicAuth, Profile
@@ -42,4 +43,7 @@ __all__ = [
     "WildcardMessage",
     "DEFAULT_SMTP_SIZE_LIMIT",
     "profile_names",
+    "InboundClient",
+    "InboundDelivery",
+    "FiledCopy",
 ]

@@ -27,6 +27,7 @@ from ..errors import SmtpRejected
 from ..model import Secret
 from ..tlsutil import client_context
 from .faults import Fault, FaultSet
+from .inbound import inbound_client
 from .loop import BackgroundLoop
 from .mailstore import Account, AccountState, MailStore, OutboxMessage, StoredMessage, WildcardMessage
 from .pop3 import start_pop3
@@ -212,6 +213,7 @@ class Sandbox:
     pop3 = property(lambda self: self._endpoint("pop3"), doc="POP3, plain with STLS.")
     pop3_tls = property(lambda self: self._endpoint("pop3_tls"), doc="POP3 over implicit TLS.")
     dns = property(lambda self: self._endpoint("dns"), doc="DNS (UDP and TCP) answering the zones.")
+    inbound_client = inbound_client
 
     @property
     def ca_file(self) -> str:

@@ -8,7 +8,9 @@ bind port 0 (DESIGN §5), so each listener is ``loop.create_server`` with a fact
 Behaviour comes from the :class:`~mailsupport.sandbox.world.World`: the profile's greeting,
 reply texts and delivery headers (with the world's ``mail_auth``, :mod:`.auth`: DKIM signing of
 relayed mail and the receiver's ``Authentication-Results``), the size limit (``SIZE`` advertised per RFC 1870 or not;
-``552`` on oversize at MAIL or after DATA, RFC 5321 §4.5.3.1.10), and the faults.
+``552`` on oversize at MAIL or after DATA, RFC 5321 §4.5.3.1.10), and the faults. While an
+:class:`~mailsupport.sandbox.inbound.InboundClient` is open, the MX accepts Postfix's XCLIENT from
+loopback clients (the replay names the sample's own client) and reports every filed copy.
 
 Layer 6: imports aiosmtpd and the sandbox modules; no other layer imports it.
 """
@@ -35,6 +37,8 @@ log = logging.getLogger("mailsupport.sandbox.smtp")
 
 #: Listener names: inbound MX, submission with STARTTLS, submission with implicit TLS.
 SMTP_LISTENERS = ("mx", "smtp", "smtp_tls")
+#: The longest line the MX takes while a replay's inbound client is open (bytes).
+REPLAY_LINE_LIMIT = 64 << 20
 
 
 class _Session(Session):
@@ -61,6 +65,10 @@ class SandboxSMTP(SMTP):
     def __init__(self, handler: "SandboxHandler", *, implicit_tls: bool = False, **kwargs: Any) -> None:
         self.world = handler.world
         self.listener = handler.listener
+        if self.listener == "mx" and self.world.xclient:
+            # A replayed message was accepted by the customer's server with whatever lines it has (Postfix's
+            # smtpd chops long lines and joins them again on delivery); RFC 5321's 1,000 stays for the rest.
+            self.line_length_limit = REPLAY_LINE_LIMIT
         super().__init__(handler, **kwargs)
         if implicit_tls or "smtp" in self.world.plaintext_auth:
             # Implicit TLS: the whole connection is TLS already (RFC 8314 §3.3), so AUTH needs no
@@ -129,6 +137,32 @@ class SandboxSMTP(SMTP):
             return
         await super().smtp_STARTTLS(arg)
 
+    async def smtp_XCLIENT(self, arg: str) -> None:
+        """Postfix's XCLIENT (``XCLIENT ADDR=192.0.2.10 HELO=out.example.net``), on the MX listener only,
+        for loopback clients only, and only while the world allows it (``World.xclient``): the rest of
+        the session is handled as if that client had connected, so the profile's ``Received`` line
+        records its address; the reply is a fresh greeting, and the client says EHLO again
+        (Postfix ``XCLIENT_README``)."""
+        from .inbound import parse_xclient
+
+        real = self.transport.get_extra_info("peername") if self.transport is not None else None
+        peer = real[0] if real else ""  # the connection's own peer: an earlier XCLIENT changed session.peer
+        if self.listener != "mx" or not self.world.xclient or peer not in ("127.0.0.1", "::1"):
+            await self.push("550 5.7.0 Error: insufficient authorization")
+            return
+        if self.envelope.mail_from is not None:
+            await self.push("503 5.5.1 Error: MAIL transaction in progress")
+            return
+        parsed = parse_xclient(arg or "")
+        if isinstance(parsed, str):
+            await self.push(parsed)
+            return
+        if "addr" in parsed:
+            self.session.peer = (parsed["addr"], 0)
+        self.session.host_name = parsed.get("helo") or None
+        self._set_rset_state()
+        await self.push(self.world.profile.smtp_greeting)
+
     async def smtp_QUIT(self, arg: str) -> None:
         """QUIT with the ``quit`` fault stage in front."""
         reply = await self.apply_fault(Stage.QUIT, _login_of(self.session) if self.session else "")
@@ -172,6 +206,8 @@ class SandboxHandler:
         limit = self.world.size_limit
         if self.world.advertise_size and limit:
             out.insert(1, f"250-SIZE {limit}")  # RFC 1870 §4
+        if self.world.xclient and not self.submission:
+            out.insert(1, "250-XCLIENT ADDR HELO NAME PROTO")
         return out
 
     # ------------------------------------------------------------ AUTH (RFC 4954)
@@ -328,6 +364,8 @@ class SandboxHandler:
                                      dedupe=profile.dedupe_message_id)
                 log.info("delivered %s to %s (%s)", queue_id, copy.mailbox,
                          "kept" if stored else "duplicate Message-ID suppressed")
+                if world.on_stored is not None:
+                    world.on_stored(queue_id, copy, stored)
         if outside:
             if auth is not None and self.submission:  # the relay signs what it sends out
                 data = await loop.run_in_executor(None, auth.sign, envelope.original_content or b"", mail_from)

@@ -71,6 +71,10 @@ class World:
         self.plaintext_auth = tuple(plaintext_auth)
         self.on_wildcard = on_wildcard
         self.mail_auth: Any = None  # a mailsupport.sandbox.auth.MailAuth: DKIM signing and Authentication-Results
+        # Postfix's XCLIENT on the MX listener for loopback clients (the replay names the sample's SMTP client)
+        self.xclient = False
+        # on_stored(queue_id, delivery, stored or None): told of every copy the MX files (None: duplicate dropped)
+        self.on_stored: Callable[[str, Any, Any], None] | None = None
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.monotonic: Callable[[], float] = time.monotonic
         self._queue_ids = itertools.count(1)
