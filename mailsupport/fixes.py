@@ -28,7 +28,7 @@ Pure (layer 2): imports only :mod:`mailsupport.model` and the standard library.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from .model import MessageRef, Severity
@@ -149,12 +149,14 @@ class FixStep:
         resolves = tuple((str(c), str(s)) for c, s in d.get("resolves", ()))
         if not resolves and d.get("check"):
             resolves = ((str(d["check"]), ""),)
-        return cls(
+        step = cls(
             host=str(d["host"]), rtype=str(d["type"]), new=str(d.get("new", "")), current=str(d.get("current", "")),
-            why=str(d.get("why", "")), verify=str(d.get("verify", "")), action=str(d.get("action", "")),
+            why=str(d.get("why", "")), verify=str(d.get("verify", "")),
             label=str(d.get("label", "")), resolves=resolves,
             severity=Severity.parse(str(d.get("severity", "warning"))), order=int(d.get("order", ORDER_DNS)),
             evidence=tuple((str(k), str(v)) for k, v in d.get("evidence", ())),
             messages=tuple(MessageRef.from_dict(m) for m in d.get("messages", ())),
             detail=str(d.get("detail", "")), path=str(d.get("path", "")))
+        action = str(d.get("action", ""))  # the full form writes the title made from where and what
+        return replace(step, action=action) if action and action != step.title else step
 

@@ -119,7 +119,7 @@ ol.steps{list-style:none;padding:0;margin:0}
 .num{font-weight:700}.sev{font-weight:600;text-transform:uppercase;font-size:.8em;letter-spacing:.04em;
  border:1px solid currentColor;padding:0 .35em;margin-left:.4em;white-space:nowrap}
 dl.fix{display:grid;grid-template-columns:9.5em 1fr;gap:.35em .8em;margin:.4em 0}
-dl.fix dt{font-weight:600}dl.fix dd{margin:0}dl.fix dd>p:first-child{margin-top:0}
+dl.fix dt{font-weight:600}dl.fix dd{margin:0}dl.fix dd>p:first-child{margin-top:0}dl.fix dd>:last-child{margin-bottom:0}
 code,pre{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;font-size:.92em}
 code.value{display:block;white-space:pre-wrap;overflow-wrap:anywhere;border:1px dashed #888;padding:.25em .5em}
 code.value.new{border:2px solid #2e7d32;font-weight:600}
