@@ -91,7 +91,10 @@ def plan_for(result: Any, *, created: str = "", version: str = "", domains: Iter
     names = list(domains) or [d for d, _n in result.spf_lookups]
     where = ", ".join(names) or "the tenant's domains"
     broken = {_kind_of(f) for f in result.findings if f.check in ("audit.check-failed", "audit.check-unavailable")}
-    checked = [KIND_CHECKED[k].format(domains=where) for k in result.checks if k in KIND_CHECKED and k not in broken]
+    # the mx kind looks only at Office 365 tenants (their catch-all rule needs the MX): for others it checked nothing
+    ran = [k for k in result.checks if k in KIND_CHECKED and k not in broken
+           and not (k == "mx" and result.provider != "office365")]
+    checked = [KIND_CHECKED[k].format(domains=where) for k in ran]
     not_checked = [_NOT_RUN[k] for k in ("settings", "samples") if k not in result.checks]
     findings = [f for f in result.findings if f.check != "audit.check-skipped"]
     return make_plan(result.fixes, findings, tenant=result.tenant, provider=result.provider,
@@ -258,7 +261,8 @@ def render_fix_text(plan: FixPlan) -> str:
     title = f"Email fix report: {plan.tenant}"
     out = [title, "=" * len(title), "", plan.verdict, "",
            f"Prepared {plan.created} with mailsupport {plan.version}"
-           + (f"; provider preset: {plan.provider}" if plan.provider else "") + f"; DNS answers from {plan.dns_source}.",
+           + (f"; provider preset: {plan.provider}" if plan.provider else "")
+           + f"; DNS answers from {plan.dns_source}.",
            "", "WHAT TO CHANGE", ""]
     if not plan.steps:
         out += ["Nothing to change.", ""]

@@ -145,7 +145,8 @@ def _server_step(f: Finding, tenant: Tenant, server: ServerSettings | None) -> F
     check = f.check
     if check in _HOST_CHECKS:
         known = _preset_host(tenant, d)
-        new = known if known and known != server.host else f"the {name} server name your provider gives (as on its certificate)"
+        new = known if known and known != server.host else \
+            f"the {name} server name your provider gives (as on its certificate)"
         return _step(f, _field(d, "host"), server.host or "(empty)", new, f"Correct the {name} server name")
     if check in _TLS_CHECKS:
         port, tls = _port_and_tls(check, d, server)
@@ -178,8 +179,10 @@ def _tenant_step(f: Finding, tenant: Tenant) -> FixStep | None:
     check = f.check
     if check in ("settings.required-field-missing", "settings.exchange-server-missing", "settings.invalid-field"):
         path = _evidence(f, "field") or "inbound.server.host"
-        known = _preset_host(tenant, "pop3" if path.startswith("inbound") else "smtp") if path.endswith(".host") else None
-        new = (known or ("your Exchange server's name, e.g. mail.yourfirm.com" if check.endswith("exchange-server-missing")
+        direction = "pop3" if path.startswith("inbound") else "smtp"
+        known = _preset_host(tenant, direction) if path.endswith(".host") else None
+        new = (known or ("your Exchange server's name, e.g. mail.yourfirm.com"
+                         if check.endswith("exchange-server-missing")
                          else "a valid value (see why)" if check == "settings.invalid-field"
                          else "the value your provider gives"))
         secret = path.endswith((".password", ".oauth_token"))
@@ -200,7 +203,8 @@ def _tenant_step(f: Finding, tenant: Tenant) -> FixStep | None:
         alias, user = _evidence(f, "alias"), _evidence(f, "user")
         owner = tenant.user_by_address(user) if user else None
         aliases = ", ".join(owner.aliases) if owner is not None else alias
-        return _step(f, f"users[{user}].aliases", aliases, ", ".join(a for a in aliases.split(", ") if a != alias) or "(none)",
+        kept = ", ".join(a for a in aliases.split(", ") if a != alias) or "(none)"
+        return _step(f, f"users[{user}].aliases", aliases, kept,
                      f"Remove the alias {alias} from {user}", label=f"the practice system's user {user}: aliases")
     if check == "settings.size-limit":
         return _step(f, "size_limit", f"{tenant.size_limit:,} bytes", "10,000,000 bytes (10 MB)",
@@ -234,7 +238,8 @@ def _provider_step(f: Finding, server: ServerSettings | None) -> FixStep | None:
         where = "the Gmail account's settings"
     verify = _VERIFY
     if f.check == "settings.gmail-pop-keeps-mail":
-        verify = "After the next poll (5 minutes), the fetched messages are in the Gmail account's Trash, not its inbox."
+        verify = ("After the next poll (5 minutes), the fetched messages are in the Gmail account's Trash, "
+                  "not its inbox.")
     return FixStep(host=f.subject, rtype="provider", label=where, current=_evidence(f, "server said"), new=remedy,
                    action=action, why=f.summary, verify=verify, resolves=((f.check, f.subject),), severity=f.severity,
                    order=ORDER_CONNECTION, evidence=f.evidence, detail=f.detail)

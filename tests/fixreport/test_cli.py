@@ -27,7 +27,8 @@ CANARY = "canary-4b1d-"
 
 
 def _outputs(out: Path) -> str:
-    return "".join(p.read_text() for p in sorted(out.rglob("*")) if p.is_file() and p.suffix in (".html", ".txt", ".json"))
+    files = [p for p in sorted(out.rglob("*")) if p.is_file() and p.suffix in (".html", ".txt", ".json")]
+    return "".join(p.read_text() for p in files)
 
 
 def _no_secret(text: str) -> None:
@@ -91,7 +92,8 @@ def sandbox():
 def _pointed_file(tmp_path: Path, sb: Sandbox, tenant, **smtp) -> Path:
     pointed = sb.tenant_settings(tenant)
     if smtp:
-        pointed = pointed.with_servers(inbound=pointed.inbound.server, outbound=replace(pointed.outbound.server, **smtp))
+        pointed = pointed.with_servers(inbound=pointed.inbound.server,
+                                       outbound=replace(pointed.outbound.server, **smtp))
     path = tmp_path / "tenant.json"
     path.write_text(json.dumps(tenant_to_dict(pointed, reveal_secrets=True)))
     return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -92,11 +93,14 @@ def test_the_steps_are_numbered_and_the_spf_record_is_exact(chen):
 
 
 def test_plan_for_says_what_was_not_checked():
-    """Kinds that did not run (no connection test, no sample) and kinds that failed are "not checked"."""
+    """Kinds that did not run (no connection test, no sample) and kinds that failed are "not checked"; the MX
+    kind, which looks only at Office 365 tenants, is not claimed for a Gmail tenant."""
     failed = Finding(check="audit.check-failed", severity=Severity.ERROR, subject="t",
                      summary="the dmarc check could not finish: TimeoutError", evidence=(("check kind", "dmarc"),))
-    skipped = Finding(check="audit.check-skipped", severity=Severity.INFO, subject="t", summary="the settings check was skipped")
-    result = TenantResult(tenant="t", checks=("config", "spf", "dmarc"), findings=(failed, skipped),
+    skipped = Finding(check="audit.check-skipped", severity=Severity.INFO, subject="t",
+                      summary="the settings check was skipped")
+    result = TenantResult(tenant="t", provider="gmail", checks=("config", "spf", "dmarc", "mx"),
+                          findings=(failed, skipped),
                           spf_lookups=(("t.example", 2),), dns_source="zone files t.zone")
     plan = plan_for(result, created="2026-01-01 00:00 UTC", version="9")
     assert [c.split(":")[0] for c in plan.checked] == ["Email Setup settings as typed", "SPF record of t.example"]
@@ -105,6 +109,8 @@ def test_plan_for_says_what_was_not_checked():
                                 "message sizes were not checked.",
                                 "The dmarc check could not finish: TimeoutError")
     assert plan.findings == () and plan.status == "ok" and plan.dns_source == "zone files t.zone"
+    office = plan_for(replace(result, provider="office365"), created="now", version="9")
+    assert office.checked[-1] == "MX records, for the Office 365 catch-all rule"
 
 
 @pytest.mark.parametrize("name, taken, expected", [

@@ -33,7 +33,8 @@ def _action(check: Any) -> str:
     if n > 1:
         return f"Replace the {n} SPF records of {check.domain} with this one"
     ids = {f.check for f in check.findings}
-    if ids & {"spf.vendor-include-missing", "spf.vendor-include-after-all"} and len(ids - {"spf.vendor-ip-not-permitted"}) == 1:
+    placement = {"spf.vendor-include-missing", "spf.vendor-include-after-all"}
+    if ids & placement and len(ids - {"spf.vendor-ip-not-permitted"}) == 1:  # only the include is wrong
         return f"Add the vendor to the SPF record of {check.domain}"
     return f"Replace the SPF record of {check.domain}"
 
