@@ -12,9 +12,12 @@ logins, DNS zones) and runs, in order:
    durably, routes and forwards what cannot be filed, a reply is sent with signature and
    disclaimer, and the answer to it is routed back to its matter;
 
-then writes ``report.html`` (self-contained, every value escaped) and ``findings.csv`` into
-``out_dir``. A step that fails becomes a ``demo.step-failed`` finding and the rest go on.
-The output folder's ``pipeline-store/`` is recreated on each run.
+then writes into ``out_dir`` the fleet report ``report.html`` (self-contained, every value
+escaped; each tenant linked to its fix report), ``findings.csv`` (with each finding's evidence
+and fix columns) and one fix report per tenant in ``tenants/`` (``NAME.html``, ``.txt``,
+``.json``: :mod:`mailsupport.fixpage`). A step that fails becomes a ``demo.step-failed``
+finding and the rest go on. The output folder's ``pipeline-store/`` and ``tenants/`` are
+recreated on each run.
 
 Presentation layer: it only calls the package (and starts the sandbox).
 """
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import html
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -31,6 +34,7 @@ from typing import Callable, Sequence
 
 from .config import Provider, Tenant, iter_tenant_files, load_tenant
 from .errors import ConfigError
+from .fixes import FixStep
 from .model import Finding, Severity
 
 __all__ = ["DemoResult", "run_demo", "default_samples_dir", "DEMO_CHECKS"]
@@ -48,13 +52,17 @@ def default_samples_dir() -> Path:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DemoResult:
-    """Where the demo wrote its outputs, and what it found (tenant name, finding)."""
+    """Where the demo wrote its outputs, and what it found (tenant name, finding).
+
+    ``tenant_pages`` maps each tenant's name to its fix report page (a path inside ``out_dir``).
+    """
 
     out_dir: Path
     html_path: Path
     csv_path: Path
     findings: tuple[tuple[str, Finding], ...]
     pipeline: dict | None = None
+    tenant_pages: dict[str, Path] = field(default_factory=dict)
 
 
 def _step_failed(step: str, exc: BaseException) -> Finding:
@@ -99,26 +107,39 @@ def _pipeline_demo(sb, tenant: Tenant, store_dir: Path, sample_messages: Sequenc
         rows = decision_rows(store)
     summary = {"first_poll": first["poll"], "send": first["send"], "second_poll": second,
                "outbox": len(sb.outbox), "refused_at_delivery": refused}
-    cells = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in ("source", "kind", "target", "reason"))
-        + "</tr>" for r in rows)
-    table = ("<table><tr><th>source</th><th>kind</th><th>target</th><th>reason</th></tr>"
-             f"{cells}</table><pre style='white-space:pre-wrap'>{html.escape(_json(summary))}</pre>")
-    return summary, table
+    return summary, _pipeline_html(summary, rows)
 
 
-def _json(value: object) -> str:
-    import json
+def _pipeline_html(summary: dict, rows: Sequence[dict]) -> str:
+    """The pipeline section: what each poll did in one short table, then the routing decisions."""
+    from .display import table_html
 
-    return json.dumps(value, indent=2, default=str)
+    def routed(poll: dict) -> str:
+        return ", ".join(f"{kind} {n}" for kind, n in sorted(poll.get("routed", {}).items())) or "nothing"
+
+    first, second, send = summary["first_poll"], summary["second_poll"], summary["send"]
+    counts = table_html(("step", "what happened"), [
+        ("first poll", f"fetched {first.get('fetched', 0)}, deleted {first.get('deleted', 0)} after storing; "
+                       f"routed: {routed(first)}; errors: {len(first.get('errors', []))}"),
+        ("send", f"sent {send.get('sent', 0)}, failed {send.get('failed', 0)}; {summary['outbox']} left the firm"),
+        ("second poll", f"fetched {second.get('fetched', 0)}; routed: {routed(second)}"),
+        ("refused at delivery", "; ".join(f"{r['sample']}: {r['refused']}" for r in summary["refused_at_delivery"])
+         or "none"),
+    ])
+    decisions = table_html(("source", "kind", "target", "reason"),
+                           [tuple(r.get(c, "") for c in ("source", "kind", "target", "reason")) for r in rows],
+                           title="Routing decisions")
+    return counts + decisions
 
 
 def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None] = lambda s: None,
              profile: str = "postfix") -> DemoResult:
     """Run every check on the sandbox and the samples; write the report and CSV into ``out_dir``."""
     from .audit import AuditOptions, TenantResult, audit_paths
+    from .display import ladder_html
     from .doctor import check_settings
     from .dnslookup import ResolverLookup
+    from .fixpage import TENANT_PAGES, write_tenant_pages
     from .report import render_html, write_csv
     from .sandbox import Sandbox
 
@@ -128,11 +149,18 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
     tenants: list[Tenant] = []
     results: dict[str, TenantResult] = {}
 
-    def add(name: str, findings: Sequence[Finding]) -> None:
-        """Append findings to a tenant's result, skipping ones the audit already reported."""
+    def add(name: str, findings: Sequence[Finding], fixes: Sequence[FixStep] = (),
+            traces: Sequence[tuple[str, str]] = (), check: str = "") -> None:
+        """Append findings (and their fix steps, traces and check kind) to a tenant's result,
+        skipping findings the audit already reported."""
         r = results.get(name) or TenantResult.of(name, (), provider=provider_of.get(name, ""))
         known = {(f.check, f.subject) for f in r.findings}
-        results[name] = replace(r, findings=r.findings + tuple(f for f in findings if (f.check, f.subject) not in known))
+        new = tuple(f for f in findings if (f.check, f.subject) not in known)
+        keys = {(f.check, f.subject) for f in new}
+        results[name] = replace(r, findings=r.findings + new,
+                                fixes=r.fixes + tuple(s for s in fixes if set(s.resolves) & keys),
+                                traces=r.traces + tuple(traces),
+                                checks=r.checks + ((check,) if check and check not in r.checks else ()))
 
     for path in tenant_files:
         try:
@@ -152,7 +180,7 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
         # 1. the batch audit over every sample tenant, DNS from the sandbox
         try:
             audited = audit_paths(tenant_files, AuditOptions(checks=("config", "spf", "mx", "samples"),
-                                                             nameserver=sb.dns.address, environ={}))
+                                                             nameserver=sb.dns.address, environ={}, traces=True))
             results.update({r.tenant: r for r in audited})  # keeps each tenant's SPF lookup counts
             progress(f"audit: {len(audited)} tenants, {sum(len(r.findings) for r in audited)} findings")
         except Exception as exc:  # noqa: BLE001 - the demo reports and carries on
@@ -163,9 +191,10 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
         for t in sandbox_tenants:
             try:
                 report = check_settings(sb.tenant_settings(t), dns=lookup, timeout=5)
-                add(t.org_key, report.findings)
-                ladders.append(f"<h3>{html.escape(t.org_key)}</h3>"
-                               f"<pre style='white-space:pre-wrap'>{html.escape(report.format_text())}</pre>")
+                add(t.org_key, report.findings, report.fixes,
+                    (("Connection test (POP3 and SMTP), step by step", report.format_text()),), check="settings")
+                ladders.append(f"<details><summary>{html.escape(t.org_key)}: {'PASS' if report.ok else 'FAIL'} "
+                               f"({len(report.findings)} findings)</summary>{ladder_html(report)}</details>")
                 progress(f"doctor: {t.org_key}: {'PASS' if report.ok else 'FAIL'}")
             except Exception as exc:  # noqa: BLE001
                 add(t.org_key, [_step_failed("connection doctor", exc)])
@@ -186,10 +215,14 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
     csv_path = out_dir / "findings.csv"
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
         write_csv(tenant_results, fh)
+    shutil.rmtree(out_dir / TENANT_PAGES, ignore_errors=True)
+    links = write_tenant_pages(tenant_results, out_dir)
     html_path = out_dir / "report.html"
     html_path.write_text(render_html(tenant_results, title="mailsupport demo: sample tenants on the sandbox",
-                                     sections=sections), encoding="utf-8")
+                                     sections=sections, link_for=lambda r: links.get(r.source or r.tenant)),
+                         encoding="utf-8")
     flat = tuple((r.tenant, f) for r in tenant_results for f in r.findings)
-    progress(f"{len(flat)} findings over {len(tenant_results)} tenants")
+    progress(f"{len(flat)} findings over {len(tenant_results)} tenants; a fix report each in {out_dir / TENANT_PAGES}")
+    pages = {r.tenant: out_dir / links[r.source or r.tenant] for r in tenant_results}
     return DemoResult(out_dir=out_dir, html_path=html_path, csv_path=csv_path, findings=flat,
-                      pipeline=pipeline_summary)
+                      pipeline=pipeline_summary, tenant_pages=pages)

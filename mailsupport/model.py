@@ -127,6 +127,13 @@ class MessageRef:
         return {"message_id": self.message_id, "subject": self.subject, "date": self.date, "from": self.from_,
                 "source": self.source, "position": self.position}
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "MessageRef":
+        """Rebuild from :meth:`to_dict` output (missing keys read as empty)."""
+        return cls(message_id=str(d.get("message_id", "")), subject=str(d.get("subject", "")),
+                   date=str(d.get("date", "")), from_=str(d.get("from", "")), source=str(d.get("source", "")),
+                   position=str(d.get("position", "")))
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
@@ -163,6 +170,16 @@ class Finding:
             "evidence": [list(pair) for pair in self.evidence],
             "messages": [m.to_dict() for m in self.messages],
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Finding":
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(check=str(d["check"]), severity=Severity.parse(str(d["severity"])),
+                   subject=str(d.get("subject", "")), summary=str(d.get("summary", "")),
+                   remedy=str(d.get("remedy", "")), detail=str(d.get("detail", "")),
+                   reference=str(d.get("reference", "")),
+                   evidence=tuple((str(k), str(v)) for k, v in d.get("evidence", ())),
+                   messages=tuple(MessageRef.from_dict(m) for m in d.get("messages", ())))
 
 
 FINDING_COLUMNS = ("check", "severity", "subject", "summary", "detail", "remedy", "reference")

@@ -4,7 +4,10 @@ Used by ``mailsupport audit`` and ``mailsupport demo``. Input is any iterable of
 :class:`~mailsupport.audit.result.TenantResult` (``TenantResult.of("smithlaw", findings)``
 wraps a plain list of findings). Pure ``format_*`` functions return strings; ``write_*``
 functions stream to an open text file and hold only counters, so a 10,000-tenant audit
-renders in flat memory.
+renders in flat memory. Each finding row carries its evidence and the fix step that resolves
+it (where, the value now, the new value: :mod:`mailsupport.fixplan`); the HTML report folds
+the evidence, charts only a fleet (more than one tenant), and links each tenant to its own fix
+report page when given ``link_for``.
 
 API (everything else is private)::
 
@@ -27,8 +30,9 @@ fragment is HTML the caller has already escaped. Every value that comes from a t
 finding or title is passed through :func:`html.escape` before it reaches the page, and the
 page has no script, no external stylesheet, font or image: it opens offline.
 
-Layer 5 (presentation): may import :mod:`mailsupport.model`, :mod:`mailsupport.csvcells` and
-:mod:`mailsupport.audit.result`; must not import clients, the sandbox or the audit runner.
+Layer 5 (presentation): may import :mod:`mailsupport.model`, :mod:`mailsupport.csvcells`,
+:mod:`mailsupport.fixplan` and :mod:`mailsupport.audit.result`; must not import clients, the
+sandbox or the audit runner.
 """
 
 from __future__ import annotations
@@ -40,22 +44,26 @@ import json
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterable, Iterator, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
 from .audit.result import TenantResult
 from .csvcells import safe_cell
+from .fixplan import order_steps, step_for
 from .model import MESSAGE_COLUMNS, Severity, message_cells
 
 __all__ = [
-    "REPORT_COLUMNS", "SUMMARY_COLUMNS", "Section", "Tally", "finding_rows", "summary_rows", "tally",
+    "REPORT_COLUMNS", "FIX_COLUMNS", "SUMMARY_COLUMNS", "Section", "Tally", "finding_rows", "summary_rows", "tally",
     "format_csv", "write_csv", "format_jsonl", "write_jsonl", "format_text", "write_text", "render_html",
     "write_html", "svg_bar_chart", "findings_frame", "summary_frame", "plot_report",
 ]
 
-#: Columns of the findings table (the first six are the ones people read); the last six name the
-#: message(s) a finding is about (:data:`~mailsupport.model.MESSAGE_COLUMNS`, several joined by `` | ``).
+#: Columns of the findings table (the first six are the ones people read); ``fix_where``,
+#: ``fix_current`` and ``fix_new`` come from the fix step that resolves the finding (empty when no
+#: step does); the last six name the message(s) a finding is about
+#: (:data:`~mailsupport.model.MESSAGE_COLUMNS`, several joined by `` | ``).
+FIX_COLUMNS = ("fix_where", "fix_current", "fix_new")
 REPORT_COLUMNS = ("tenant", "check", "severity", "subject", "summary", "remedy", "detail", "reference", "evidence",
-                  *MESSAGE_COLUMNS)
+                  *FIX_COLUMNS, *MESSAGE_COLUMNS)
 _FINDING_FIELDS = ("check", "severity", "subject", "summary", "remedy", "detail", "reference")
 #: Columns of the per-tenant summary.
 SUMMARY_COLUMNS = ("tenant", "provider", "worst", "findings", "critical", "error", "warning", "info", "checks")
@@ -80,12 +88,16 @@ def finding_rows(results: Iterable[TenantResult]) -> Iterator[dict[str, str]]:
 def _finding_pairs(results: Iterable[TenantResult]) -> Iterator[tuple[Any, dict[str, str]]]:
     """``(finding, row)`` per finding, in :func:`finding_rows` order (text and HTML also show message labels)."""
     for r in results:
+        steps = order_steps(r.fixes)
         for f in _sorted_findings(r):
             d = f.to_dict()
             row = {"tenant": r.tenant}
             for col in _FINDING_FIELDS:
                 row[col] = d[col]
             row["evidence"] = "; ".join(f"{k}={v}" for k, v in f.evidence)
+            step = step_for(steps, f)
+            row.update(fix_where=step.where if step else "", fix_current=step.current if step else "",
+                       fix_new=step.new if step else "")
             row.update(message_cells(f.messages))
             yield f, row
 
@@ -133,7 +145,7 @@ class Tally:
         """Count one tenant."""
         self.tenants += 1
         self.findings += len(r.findings)
-        self.by_provider[r.provider or "?"] += 1
+        self.by_provider[r.provider or "(unknown)"] += 1
         worst = r.worst
         self.tenants_by_worst[str(worst) if worst is not None else "ok"] += 1
         for f in r.findings:
@@ -223,6 +235,9 @@ def write_text(results: Iterable[TenantResult], fp: IO[str]) -> None:
                     fp.write(f"{'':20}  {'':8}  message: {_clip(label, 130)}\n")
                 if row["remedy"]:
                     fp.write(f"{'':20}  {'':8}  -> {_clip(row['remedy'], 140)}\n")
+                if row["fix_new"]:
+                    fp.write(f"{'':20}  {'':8}  fix: {_clip(row['fix_where'], 60)}: "
+                             f"{_clip(row['fix_current'] or '(nothing)', 60)} => {_clip(row['fix_new'], 120)}\n")
         if not t.findings:
             fp.write("(none)\n")
         fp.write("\nTenants\n-------\n")
@@ -254,6 +269,8 @@ td.n{text-align:right}
 .warning{background:#f0ad4e}.info{background:#d9edf7}.ok{background:#dff0d8}
 .charts{display:flex;flex-wrap:wrap;gap:1.5em}
 .totals span{margin-right:1.5em}
+details summary{cursor:pointer}details table{width:auto;font-size:1em}
+@media print{th{position:static}.sev{border:1px solid #000}a[href]::after{content:" (" attr(href) ")"}}
 """
 
 
@@ -297,25 +314,44 @@ def _charts(t: Tally) -> str:
     ))
 
 
-def _finding_tr(row: dict[str, str], messages: Sequence[str] = ()) -> str:
+def _evidence_cell(f: Any, row: dict[str, str]) -> str:
+    """The evidence (and the fix step's values) folded in a ``<details>`` that says how much is inside."""
+    pairs = list(f.evidence)
+    if row["fix_new"]:
+        pairs += [("fix: where", row["fix_where"]), ("fix: now", row["fix_current"] or "(nothing)"),
+                  ("fix: change to", row["fix_new"])]
+    if not pairs:
+        return ""
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in pairs)
+    return f"<details><summary>{len(pairs)} items</summary><table>{rows}</table></details>"
+
+
+def _finding_tr(f: Any, row: dict[str, str], messages: Sequence[str] = ()) -> str:
     sev = row["severity"]
     where = "<br>".join(_e(label) for label in messages)
     return (f'<tr><td>{_e(row["tenant"])}</td><td><code>{_e(row["check"])}</code></td>'
             f'<td><span class="sev {_e(sev)}">{_e(sev)}</span></td><td>{_e(row["subject"])}</td>'
-            f'<td>{_e(row["summary"])}</td><td>{_e(row["remedy"])}</td><td>{where}</td></tr>\n')
+            f'<td>{_e(row["summary"])}</td><td>{_e(row["remedy"])}</td><td>{_evidence_cell(f, row)}</td>'
+            f'<td>{where}</td></tr>\n')
 
 
-def _summary_tr(s: dict[str, Any]) -> str:
-    return (f'<tr><td>{_e(s["tenant"])}</td><td>{_e(s["provider"])}</td>'
+def _summary_tr(s: dict[str, Any], link: str | None = None) -> str:
+    name = _e(s["tenant"])
+    if link:
+        name = f'<a href="{_e(link)}">{name}</a>'
+    return (f'<tr><td>{name}</td><td>{_e(s["provider"])}</td>'
             f'<td><span class="sev {_e(s["worst"])}">{_e(s["worst"])}</span></td>'
             + "".join(f'<td class="n">{int(s[c])}</td>' for c in ("findings", "critical", "error", "warning", "info"))
             + f'<td>{_e(s["checks"])}</td></tr>\n')
 
 
 def write_html(results: Iterable[TenantResult], fp: IO[str], *, title: str = "mailsupport report",
-               sections: Sequence[Section] = ()) -> None:
-    """Write a self-contained HTML report: totals, four charts, ``sections``, summary, findings.
+               sections: Sequence[Section] = (),
+               link_for: Callable[[TenantResult], str | None] | None = None) -> None:
+    """Write a self-contained HTML report: totals, four charts (only for more than one tenant),
+    ``sections``, summary, findings (evidence folded).
 
+    ``link_for`` gives a tenant's fix report page (a relative path) to link its name to.
     One pass over ``results``: table rows are spooled to temporary files (in memory while
     small) so memory stays flat however many tenants there are.
     """
@@ -324,26 +360,29 @@ def write_html(results: Iterable[TenantResult], fp: IO[str], *, title: str = "ma
             tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8") as summ:
         for r in results:
             t.add(r)
-            summ.write(_summary_tr(_summary_row(r)))
+            summ.write(_summary_tr(_summary_row(r), link_for(r) if link_for is not None else None))
             for f, row in _finding_pairs((r,)):
-                rows.write(_finding_tr(row, _message_lines(f, limit=5)))
+                rows.write(_finding_tr(f, row, _message_lines(f, limit=5)))
         fp.write(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
                  f'<meta name="viewport" content="width=device-width, initial-scale=1">'
                  f'<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n<h1>{_e(title)}</h1>\n')
         sev = "".join(f'<span><span class="sev {s}">{s}</span> {t.by_severity.get(str(s), 0)}</span>'
                       for s in _SEVERITIES)
         fp.write(f'<p class="totals"><span>{t.tenants} tenants</span><span>{t.findings} findings</span>{sev}</p>\n')
-        fp.write(f'<h2>Charts</h2><div class="charts">{_charts(t)}</div>\n')
+        if t.tenants > 1:  # charts compare tenants: a single tenant's report has none
+            fp.write(f'<h2>Charts</h2><div class="charts">{_charts(t)}</div>\n')
         for heading, fragment in sections:
             fp.write(f"<h2>{_e(heading)}</h2>\n<div>{fragment}</div>\n")
-        fp.write('<h2>Tenants</h2><table><thead><tr>' + "".join(
+        fp.write('<h2>Tenants</h2>' + ('<p>Each tenant\'s name opens its fix report: numbered steps for the '
+                                       'customer\'s IT contact.</p>' if link_for is not None else '')
+                 + '<table><thead><tr>' + "".join(
             f"<th>{c}</th>" for c in ("tenant", "provider", "worst", "findings", "critical", "error",
                                       "warning", "info", "failing checks")) + "</tr></thead><tbody>\n")
         summ.seek(0)
         for line in summ:
             fp.write(line)
         fp.write('</tbody></table>\n<h2>Findings</h2><table><thead><tr>' + "".join(
-            f"<th>{c}</th>" for c in (*REPORT_COLUMNS[:6], "message")) + "</tr></thead><tbody>\n")
+            f"<th>{c}</th>" for c in (*REPORT_COLUMNS[:6], "evidence", "message")) + "</tr></thead><tbody>\n")
         rows.seek(0)
         for line in rows:
             fp.write(line)
@@ -351,10 +390,11 @@ def write_html(results: Iterable[TenantResult], fp: IO[str], *, title: str = "ma
 
 
 def render_html(results: Iterable[TenantResult], *, title: str = "mailsupport report",
-                sections: Sequence[Section] = ()) -> str:
+                sections: Sequence[Section] = (),
+                link_for: Callable[[TenantResult], str | None] | None = None) -> str:
     """The HTML report (see :func:`write_html`) as a string."""
     buf = io.StringIO()
-    write_html(results, buf, title=title, sections=sections)
+    write_html(results, buf, title=title, sections=sections, link_for=link_for)
     return buf.getvalue()
 
 

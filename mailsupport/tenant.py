@@ -200,8 +200,13 @@ class ServerSettings:
 
     @property
     def endpoint(self) -> str:
-        """``host:port`` for messages."""
-        return f"{self.host or '?'}:{self.port or '?'}"
+        """``host:port`` for messages; a part not set yet is said in words, never as a placeholder
+        (``server name not set, port 995``; ``mail.example.com, port not set``)."""
+        if self.host and self.port:
+            return f"{self.host}:{self.port}"
+        if self.host:
+            return f"{self.host}, port not set"
+        return f"server name not set, port {self.port}" if self.port else "server name and port not set"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -35,7 +35,9 @@ LAYERS = {
     "mailsupport.signature": 2,
     "mailsupport.sasl": 2,
     "mailsupport.redact": 2,
-    "mailsupport.display": 2,  # pure HTML/text formatting, so any layer's _repr_html_ may use it
+    "mailsupport.display": 2,
+    "mailsupport.fixes": 2,  # the one fix-step type every diagnosis builds
+    "mailsupport.fixplan": 2,  # orders and deduplicates the steps into one tenant's plan  # pure HTML/text formatting, so any layer's _repr_html_ may use it
     "mailsupport.pop3parse": 2,
     "mailsupport.protolines": 2,
     "mailsupport.spf": 2,
@@ -48,6 +50,7 @@ LAYERS = {
     "mailsupport.dmarc.render": 4,
     "mailsupport.doctor.preflight": 2,
     "mailsupport.doctor.classify": 2,
+    "mailsupport.doctor.fixes": 2,
     "mailsupport.tlsutil": 3,
     "mailsupport.limits": 3,
     "mailsupport.dnslookup": 3,

@@ -178,3 +178,44 @@ def test_tenant_result_json_round_trip():
     """A TenantResult survives its JSON line unchanged (the resume state)."""
     for r in _results() + _evil_results():
         assert TenantResult.from_json(r.to_json()) == r
+
+
+def _fixed_results():
+    from mailsupport.fixes import FixStep
+
+    spf = Finding(check="spf.vendor-include-missing", severity=Severity.ERROR, subject="a.example", summary="no include",
+                  evidence=(("record", "v=spf1 -all"),))
+    other = Finding(check="spf.vendor-include-missing", severity=Severity.ERROR, subject="b.example", summary="no include")
+    step = FixStep(host="a.example", rtype="TXT", current="v=spf1 -all", new="v=spf1 include:_spf.actionstep.com -all",
+                   resolves=(("spf.vendor-include-missing", "a.example"),), severity=Severity.ERROR,
+                   evidence=(("change", "insert the include"),), detail="trace", messages=(MessageRef(subject=EVIL),))
+    return [TenantResult(tenant="t", findings=(spf, other), fixes=(step,), traces=(("T", EVIL),), dns_source="zones")]
+
+
+def test_each_finding_row_carries_the_fix_that_resolves_it():
+    """fix_where/fix_current/fix_new come from the step naming the finding's check and subject; another
+    subject with the same check has none; the text and HTML reports show the fix too."""
+    rows = {r["subject"]: r for r in csv.DictReader(io.StringIO(report.format_csv(_fixed_results())))}
+    assert (rows["a.example"]["fix_where"], rows["a.example"]["fix_current"], rows["a.example"]["fix_new"]) == (
+        "DNS: TXT record at a.example", "v=spf1 -all", "v=spf1 include:_spf.actionstep.com -all")
+    assert rows["b.example"]["fix_new"] == "" and rows["a.example"]["evidence"] == "record=v=spf1 -all"
+    assert "fix: DNS: TXT record at a.example: v=spf1 -all => v=spf1 include:_spf.actionstep.com -all" in \
+        report.format_text(_fixed_results())
+    page = report.render_html(_fixed_results())
+    assert "<details><summary>4 items</summary>" in page and "fix: change to" in page
+
+
+def test_one_tenant_has_no_charts_and_links_are_escaped():
+    """A single tenant's report draws no fleet charts; a tenant link is escaped like every value."""
+    page = report.render_html(_fixed_results(), link_for=lambda r: f"tenants/{EVIL}.html")
+    assert "<svg" not in page and "<h2>Charts</h2>" not in page
+    assert '<a href="tenants/&lt;script&gt;' in page and "<script" not in page
+    assert report.render_html(_results()).count("<svg") == 4 and "<a href" not in report.render_html(_results())
+
+
+def test_tenant_result_with_fixes_and_traces_round_trips():
+    """Fix steps (compact in the state line), traces and the DNS source survive the JSON line."""
+    (r,) = _fixed_results()
+    line = r.to_json()
+    assert TenantResult.from_json(line) == r
+    assert '"where"' not in line and '"detail":"trace"' in line

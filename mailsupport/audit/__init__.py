@@ -1,4 +1,4 @@
-"""Batch audits of tenant configs: every check, many tenants, one report (issue #7).
+"""Batch audits of tenant configs: every check, many tenants, one report.
 
 Public API (imported lazily so ``import mailsupport.audit`` stays cheap):
 

@@ -16,6 +16,10 @@ settings     the connection doctor, inbound and outbound (only with --connect)  
 samples      catch-all, consolidation and size diagnoses of ``tenant.sample``   mailsupport.diagnose
 ===========  ================================================================  =====================
 
+Each adapter also returns the owning diagnosis's fix steps (:class:`~mailsupport.fixes.FixStep`)
+and, when the run asks for them (``CheckContext.traces``, for fix reports), its technical detail:
+the SPF evaluation trace on the SPF step, the DMARC report and the connection test's transcript.
+
 When the owning module is not importable (not built yet, or broken), the kind reports one
 ``audit.check-unavailable`` info finding per tenant instead of failing. Check ids of the
 audit itself:
@@ -40,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
 from ..config import MailboxKind, Provider, Tenant
+from ..fixes import FixStep
 from ..model import Finding, Severity
 
 __all__ = ["AUDIT_CHECKS", "CHECK_KINDS", "DEFAULT_CHECKS", "CheckOutput", "CheckContext", "ADAPTERS",
@@ -61,26 +66,30 @@ DEFAULT_CHECKS = CHECK_KINDS
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckOutput:
-    """What one check kind found for one tenant."""
+    """What one check kind found for one tenant: findings, fix steps, SPF lookup counts, traces."""
 
     findings: tuple[Finding, ...] = ()
     spf_lookups: tuple[tuple[str, int], ...] = ()
+    fixes: tuple[FixStep, ...] = ()
+    traces: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckContext:
-    """What the adapters share across a run: the DNS lookup for this tenant, --connect, timeouts."""
+    """What the adapters share across a run: the DNS lookup for this tenant, --connect, timeouts,
+    and whether to keep technical detail (``traces``) for fix reports."""
 
     lookup: Any = None
     connect: bool = False
     timeout: float = 30.0
+    traces: bool = False
 
 
 def unavailable(kind: str, subject: str, why: str) -> Finding:
     """The ``audit.check-unavailable`` finding for a check kind that cannot be loaded."""
     return Finding(check="audit.check-unavailable", severity=Severity.INFO, subject=subject,
                    summary=f"the {kind} check is not available in this installation ({why}); nothing was checked",
-                   remedy="update mailsupport, or leave this check out with --checks")
+                   remedy="update mailsupport, or leave this check kind out of the audit")
 
 
 def skipped(kind: str, subject: str, why: str) -> Finding:
@@ -97,7 +106,7 @@ def failed(kind: str, subject: str, exc: BaseException, secrets: tuple[str, ...]
             text = text.replace(s, "***")
     return Finding(check="audit.check-failed", severity=Severity.ERROR, subject=subject,
                    summary=f"the {kind} check could not finish: {text}",
-                   remedy="fix the cause named here and audit this tenant again (--resume keeps the others)",
+                   remedy="fix the cause named here and audit this tenant again (a resumed audit keeps the other tenants)",
                    evidence=(("check kind", kind),))
 
 
@@ -119,7 +128,9 @@ async def _maybe_await(value: Any) -> Any:
 
 async def _config(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     preflight = _load("mailsupport.doctor.preflight", "preflight")
-    return CheckOutput(findings=tuple(preflight(tenant)))
+    settings_fixes = _load("mailsupport.doctor.fixes", "settings_fixes")
+    findings = tuple(preflight(tenant))
+    return CheckOutput(findings=findings, fixes=settings_fixes(tenant, findings))
 
 
 async def _spf(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
@@ -130,10 +141,12 @@ async def _spf(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
                                      for d in tenant.domains))
     findings: list[Finding] = []
     counts: list[tuple[str, int]] = []
+    fixes: list[FixStep] = []
     for domain, res in zip(tenant.domains, results):
         findings.extend(res.findings)
         counts.append((domain, int(res.dns_lookups)))
-    return CheckOutput(findings=tuple(findings), spf_lookups=tuple(counts))
+        fixes.extend(res.fix_steps(detail=ctx.traces))
+    return CheckOutput(findings=tuple(findings), spf_lookups=tuple(counts), fixes=tuple(fixes))
 
 
 async def _dmarc(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
@@ -141,7 +154,10 @@ async def _dmarc(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     if ctx.lookup is None:
         raise ImportError("no DNS lookup (mailsupport.dnslookup) is available")
     results = await asyncio.gather(*(check(d, tenant=tenant, lookup=ctx.lookup) for d in tenant.domains))
-    return CheckOutput(findings=tuple(f for res in results for f in res.findings))
+    return CheckOutput(findings=tuple(f for res in results for f in res.findings),
+                       fixes=tuple(s for res in results for s in res.fixes),
+                       traces=tuple((f"DMARC and DKIM of {res.domain}", res.to_text()) for res in results)
+                       if ctx.traces else ())
 
 
 async def _mx(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
@@ -160,7 +176,8 @@ async def _mx(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
                 await ctx.lookup.aquery(domain, "MX")
             except DnsError:
                 pass  # cached too; the doctor's check reports it
-    return CheckOutput(findings=tuple(check(tenant, ctx.lookup)))
+    findings = tuple(check(tenant, ctx.lookup))
+    return CheckOutput(findings=findings, fixes=_load("mailsupport.doctor.fixes", "settings_fixes")(tenant, findings))
 
 
 async def _settings(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
@@ -174,20 +191,23 @@ async def _settings(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     report = await asyncio.to_thread(check_settings, tenant, dns=ctx.lookup, timeout=ctx.timeout)
     already = {(f.check, f.subject) for f in preflight(tenant)}
     mx_ids = {"settings.o365-mx-not-protection-outlook"}
-    return CheckOutput(findings=tuple(
-        f for f in report.findings
-        if (f.check, f.subject) not in already and f.check not in mx_ids
-        and not (f.check == "settings.dns-temporary" and f.subject.startswith("domain "))))
+    kept = {(f.check, f.subject) for f in report.findings
+            if (f.check, f.subject) not in already and f.check not in mx_ids
+            and not (f.check == "settings.dns-temporary" and f.subject.startswith("domain "))}
+    return CheckOutput(findings=tuple(f for f in report.findings if (f.check, f.subject) in kept),
+                       fixes=tuple(s for s in report.fixes if set(s.resolves) & kept),
+                       traces=(("Connection test (POP3 and SMTP), step by step", report.format_text()),)
+                       if ctx.traces else ())
 
 
 async def _samples(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     if not tenant.sample:
         return CheckOutput()
-    diagnose_all = _load("mailsupport.diagnose.sample", "diagnose_all")
+    diagnose_sample = _load("mailsupport.diagnose.sample", "diagnose_sample")
     # Known providers pick their documented size limits; others are checked against all of them.
     provider = tenant.provider.value if tenant.provider.value in ("gmail", "office365", "exchange") else None
-    return CheckOutput(findings=tuple(await asyncio.to_thread(diagnose_all, tenant.sample, tenant,
-                                                              provider=provider)))
+    result = await asyncio.to_thread(diagnose_sample, [tenant.sample], tenant, "all", provider=provider)
+    return CheckOutput(findings=result.findings, fixes=result.fixes)
 
 
 #: kind -> adapter

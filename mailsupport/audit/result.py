@@ -4,8 +4,8 @@ A batch audit is a stream of these. Each one is written as one JSON line the mom
 tenant finishes (the durable state ``--resume`` reads back), and the report
 (:mod:`mailsupport.report`) renders any iterable of them.
 
-This module is a pure value type (layer 4's data): it imports only :mod:`mailsupport.model`
-and the standard library, never clients, the runner or presentation code.
+This module is a pure value type (layer 4's data): it imports only :mod:`mailsupport.model`,
+:mod:`mailsupport.fixes` and the standard library, never clients, the runner or presentation code.
 """
 
 from __future__ import annotations
@@ -14,27 +14,15 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from ..model import Finding, MessageRef, Severity
+from ..fixes import FixStep
+from ..model import Finding, Severity
 
 __all__ = ["TenantResult", "finding_from_dict"]
 
 
 def finding_from_dict(d: Mapping[str, Any]) -> Finding:
     """Rebuild a :class:`Finding` from :meth:`Finding.to_dict` output."""
-    return Finding(
-        check=str(d["check"]),
-        severity=Severity.parse(str(d["severity"])),
-        subject=str(d.get("subject", "")),
-        summary=str(d.get("summary", "")),
-        remedy=str(d.get("remedy", "")),
-        detail=str(d.get("detail", "")),
-        reference=str(d.get("reference", "")),
-        evidence=tuple((str(k), str(v)) for k, v in d.get("evidence", ())),
-        messages=tuple(MessageRef(message_id=str(m.get("message_id", "")), subject=str(m.get("subject", "")),
-                                  date=str(m.get("date", "")), from_=str(m.get("from", "")),
-                                  source=str(m.get("source", "")), position=str(m.get("position", "")))
-                       for m in d.get("messages", ())),
-    )
+    return Finding.from_dict(d)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,8 +32,14 @@ class TenantResult:
     ``tenant`` is the org key (or the file's stem when the file cannot be loaded);
     ``source`` the tenant file (the key ``--resume`` matches on); ``provider`` the provider
     preset; ``spf_lookups`` the RFC 7208 §4.6.4 DNS-lookup count of each checked domain, as
-    ``(domain, count)`` pairs; ``checks`` the check kinds that ran (``config``, ``spf``, ...).
-    Nothing here carries a secret: findings never do, and the tenant itself is not kept.
+    ``(domain, count)`` pairs; ``checks`` the check kinds that ran (``config``, ``spf``, ...; a
+    kind that does not apply is left out: ``settings`` without connecting, ``samples`` without a
+    sample);
+    ``fixes`` the diagnoses' fix steps (:class:`~mailsupport.fixes.FixStep`, unordered: the fix
+    plan orders them); ``dns_source`` where DNS answers came from; ``traces`` ``(title, text)``
+    technical detail for the tenant's fix report (kept only when the run asks for it).
+    Nothing here carries a secret: findings and steps never do, traces are scrubbed, and the
+    tenant itself is not kept.
     """
 
     tenant: str
@@ -54,6 +48,9 @@ class TenantResult:
     findings: tuple[Finding, ...] = ()
     spf_lookups: tuple[tuple[str, int], ...] = ()
     checks: tuple[str, ...] = ()
+    fixes: tuple[FixStep, ...] = ()
+    dns_source: str = ""
+    traces: tuple[tuple[str, str], ...] = ()
 
     @property
     def worst(self) -> Severity | None:
@@ -74,6 +71,9 @@ class TenantResult:
             "checks": list(self.checks),
             "spf_lookups": [[d, n] for d, n in self.spf_lookups],
             "findings": [f.to_dict() for f in self.findings],
+            "fixes": [s.to_dict(compact=True) for s in self.fixes],
+            "dns_source": self.dns_source,
+            "traces": [[t, x] for t, x in self.traces],
         }
 
     def to_json(self) -> str:
@@ -90,6 +90,9 @@ class TenantResult:
             checks=tuple(str(c) for c in d.get("checks", ())),
             spf_lookups=tuple((str(dom), int(n)) for dom, n in d.get("spf_lookups", ())),
             findings=tuple(finding_from_dict(f) for f in d.get("findings", ())),
+            fixes=tuple(FixStep.from_dict(s) for s in d.get("fixes", ())),
+            dns_source=str(d.get("dns_source", "")),
+            traces=tuple((str(t), str(x)) for t, x in d.get("traces", ())),
         )
 
     @classmethod

@@ -26,12 +26,14 @@ from typing import IO, Any, AsyncIterator, Callable, Iterable, Iterator, Mapping
 
 from ..config import Tenant, load_tenant
 from ..errors import ConfigError
+from ..fixes import FixStep
 from ..model import Finding, Severity
 from .checks import ADAPTERS, CHECK_KINDS, DEFAULT_CHECKS, CheckContext, failed, skipped, unavailable
 from .dns import DnsSource
 from .result import TenantResult
 
-__all__ = ["AuditOptions", "AuditSummary", "iter_paths", "audit_tenant", "audit_stream", "run_audit",
+__all__ = ["AuditOptions", "AuditSummary", "iter_paths", "audit_tenant", "audit_loaded", "audit_one", "audit_stream",
+           "run_audit",
            "audit_paths", "read_state", "iter_results", "parse_checks"]
 
 
@@ -52,7 +54,8 @@ class AuditOptions:
     ``nameserver`` (``(host, port)``) sends every DNS question to one server (the sandbox's,
     or a local authoritative one); else ``zones`` (files) answer offline; else each tenant's
     own ``zones``; else the system's resolver. ``environ`` resolves ``*_env`` secrets.
-    ``tenant_timeout`` bounds one tenant's checks (then ``audit.check-failed``).
+    ``tenant_timeout`` bounds one tenant's checks (then ``audit.check-failed``). ``traces``
+    keeps each check's technical detail in the results (for fix reports; off for plain audits).
     """
 
     checks: tuple[str, ...] = DEFAULT_CHECKS
@@ -63,6 +66,7 @@ class AuditOptions:
     environ: Mapping[str, str] | None = field(default=None, compare=False)
     timeout: float = 30.0
     tenant_timeout: float = 300.0
+    traces: bool = False
 
 
 @dataclass(slots=True)
@@ -128,6 +132,11 @@ async def audit_tenant(path: Path, options: AuditOptions, dns: DnsSource) -> Ten
         ),))
     except Exception as exc:  # an unexpected bug in loading must not end the run
         return TenantResult(tenant=path.stem, source=source, findings=(failed("config", path.name, exc),))
+    return await audit_loaded(tenant, source, options, dns)
+
+
+async def audit_loaded(tenant: Tenant, source: str, options: AuditOptions, dns: DnsSource) -> TenantResult:
+    """Run each check kind on an already loaded tenant (``source``: its file); failures become findings."""
     secrets = _secrets(tenant)
     findings: list[Finding] = []
     lookups: list[tuple[str, int]] = []
@@ -137,14 +146,18 @@ async def audit_tenant(path: Path, options: AuditOptions, dns: DnsSource) -> Ten
             lookup = dns.lookup_for(tenant)
         except Exception as exc:
             lookup_error = exc
-    ctx = CheckContext(lookup=lookup, connect=options.connect, timeout=options.timeout)
+    ctx = CheckContext(lookup=lookup, connect=options.connect, timeout=options.timeout, traces=options.traces)
+    fixes: list[FixStep] = []
+    traces: list[tuple[str, str]] = []
+    ran: list[str] = []
 
     async def one(kind: str) -> None:
         if kind == "settings" and not options.connect:
-            findings.append(skipped(kind, tenant.org_key, "connecting needs --connect"))
+            findings.append(skipped(kind, tenant.org_key, "the connection test was not asked for in this run"))
             return
         if kind == "samples" and not tenant.sample:
             return
+        ran.append(kind)
         if kind in ("spf", "dmarc", "mx") and lookup_error is not None:
             findings.append(unavailable(kind, tenant.org_key, str(lookup_error))
                             if isinstance(lookup_error, ImportError) else failed(kind, tenant.org_key, lookup_error, secrets))
@@ -158,6 +171,8 @@ async def audit_tenant(path: Path, options: AuditOptions, dns: DnsSource) -> Ten
         else:
             findings.extend(out.findings)
             lookups.extend(out.spf_lookups)
+            fixes.extend(out.fixes)
+            traces.extend(out.traces)
 
     try:
         # One kind after another: the run's concurrency comes from the tenants in flight, and
@@ -171,10 +186,40 @@ async def audit_tenant(path: Path, options: AuditOptions, dns: DnsSource) -> Ten
     order = {k: i for i, k in enumerate(CHECK_KINDS)}
     return TenantResult(
         tenant=tenant.org_key, source=source, provider=str(tenant.provider),
-        checks=tuple(sorted(options.checks, key=order.__getitem__)),
+        checks=tuple(sorted(ran, key=order.__getitem__)),
         findings=tuple(sorted(findings, key=lambda f: (f.check, f.subject, f.summary))),
-        spf_lookups=tuple(sorted(lookups)),
+        spf_lookups=tuple(sorted(lookups)), fixes=tuple(fixes), traces=tuple(traces),
+        dns_source=str(getattr(lookup, "source", "") or ""),
     )
+
+
+def audit_one(path: str | os.PathLike[str], options: AuditOptions = AuditOptions(), *,
+              sample: str | os.PathLike[str] | None = None) -> TenantResult:
+    """Audit one tenant file (for its fix report): ``sample`` replaces the file's own sample path.
+
+    Unlike a batch audit, a tenant file that cannot be loaded raises
+    :class:`~mailsupport.errors.ConfigError` (naming the field): there is nothing to report on.
+    """
+    from dataclasses import replace
+
+    source = os.path.abspath(path)
+    tenant = load_tenant(path, environ=options.environ)
+    if sample is not None:
+        tenant = replace(tenant, sample=os.path.abspath(sample))
+
+    async def main() -> TenantResult:
+        dns = DnsSource(nameserver=options.nameserver, zones=options.zones, timeout=options.timeout)
+        try:
+            return await audit_loaded(tenant, source, options, dns)
+        finally:
+            await dns.aclose()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(main())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # called from a running loop (Jupyter)
+        return pool.submit(asyncio.run, main()).result()
 
 
 async def audit_stream(paths: Iterable[str | os.PathLike[str]], options: AuditOptions, *,

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "demo",
     "sandbox",
     "audit",
+    "report",
     "scan",
     "diagnose",
     "check_settings",

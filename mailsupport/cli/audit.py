@@ -1,7 +1,9 @@
 """``mailsupport audit``: every check over many tenant files, one report.
 
 Thin: parse, run :func:`mailsupport.audit.runner.run_audit` (or the Dask engine), then
-render the report from the state file with :mod:`mailsupport.report`. The state file
+render the report from the state file with :mod:`mailsupport.report`; with ``--per-tenant``
+first write each tenant's fix report into ``DIR/tenants/`` (:func:`mailsupport.fixpage.write_tenant_pages`)
+and link the HTML report's tenants to them. The state file
 (``DIR/audit-state.jsonl`` with ``--out``) gets one JSON line per tenant as it finishes;
 ``--resume`` keeps it and skips the tenants in it. A progress bar (tenants) goes to stderr,
 only on a terminal and without ``--quiet``. Exit codes: 0 clean, 1 a finding at or above ``--fail-on``, 2 usage or
@@ -38,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="exit 1 when a finding is at least this severe: info|warning|error|critical|never "
                         "(default error)")
     p.add_argument("--resume", action="store_true", help=f"keep DIR/{STATE_NAME} and skip the tenants in it")
+    p.add_argument("--per-tenant", action="store_true",
+                   help="also write each tenant's fix report (DIR/tenants/NAME.html, .txt, .json; needs --out); "
+                        "the HTML report links each tenant to its page")
     p.add_argument("--engine", choices=("local", "dask"), default="local",
                    help="local (asyncio, default) or dask (tenant shards on dask.distributed)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (default: a LocalCluster)")
@@ -84,6 +89,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.resume and args.out is None:
         print("mailsupport audit: --resume needs --out DIR (the state file lives there)", file=sys.stderr)
         return 2
+    if args.per_tenant and args.out is None:
+        print("mailsupport audit: --per-tenant needs --out DIR (the pages are written there)", file=sys.stderr)
+        return 2
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:
         print(f"mailsupport audit: no such file or folder: {', '.join(missing)}", file=sys.stderr)
@@ -99,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     options = AuditOptions(checks=checks, connect=args.connect, concurrency=args.concurrency,
                            nameserver=parse_nameserver(args.nameserver) if args.nameserver else None,
-                           zones=tuple(args.zone), environ=dict(os.environ))
+                           zones=tuple(args.zone), environ=dict(os.environ), traces=args.per_tenant)
     import tempfile
 
     tmp = None
@@ -143,22 +151,29 @@ def _write_report(args: argparse.Namespace, state_path: Path, iter_results):
                 worst[0] = w
             yield r
 
+    links: dict[str, str] = {}
+    if args.per_tenant:
+        from ..fixpage import write_tenant_pages
+
+        links = write_tenant_pages(iter_results(state_path, ordered=True), args.out)
+        print(f"fix reports: {args.out / 'tenants'} ({len(links)} tenants)", file=sys.stderr)
     if args.out is not None:
         target = args.out / FORMATS[args.format]
         with target.open("w", encoding="utf-8", newline="") as fp:
-            _write(args, report, results(), fp)
+            _write(args, report, results(), fp, links)
         print(f"{args.format} report: {target}", file=sys.stderr)
     else:
         _write(args, report, results(), sys.stdout)
     return worst[0]
 
 
-def _write(args, report, results, fp) -> None:
+def _write(args, report, results, fp, links=None) -> None:
     if args.format == "csv":
         report.write_csv(results, fp)
     elif args.format == "json":
         report.write_jsonl(results, fp)
     elif args.format == "html":
-        report.write_html(results, fp, title=args.title)
+        report.write_html(results, fp, title=args.title,
+                          link_for=(lambda r: links.get(r.source or r.tenant)) if links else None)
     else:
         report.write_text(results, fp)

@@ -1,7 +1,7 @@
 """``mailsupport demo``: the main job on the embedded sandbox and the bundled samples.
 
 Each step's line goes to stdout as it ends; on a terminal a bar on stderr counts the steps
-(``--quiet`` prints only where the report and findings were written).
+(``--quiet`` prints only where the report, the findings and the tenants' fix reports were written).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=Path, default=None,
                    help="the samples folder (default: data/samples/ of this checkout)")
     p.add_argument("--out", type=Path, default=Path("mailsupport-output"),
-                   help="where to write report.html and findings.csv (default: ./mailsupport-output)")
+                   help="where to write report.html, findings.csv and tenants/ (a fix report per tenant; "
+                        "default: ./mailsupport-output)")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="no step lines and no progress bar: print only where the outputs went")
     p.set_defaults(func=_run)
@@ -38,4 +39,5 @@ def _run(args: argparse.Namespace) -> int:
         result = run_demo(samples_dir=args.samples or default_samples_dir(), out_dir=args.out, progress=step)
     print(f"report:   {result.html_path.resolve()}")
     print(f"findings: {result.csv_path.resolve()}")
+    print(f"fix reports: {(result.out_dir / 'tenants').resolve()} (one page per tenant)")
     return 0

@@ -15,6 +15,12 @@ Checks (:data:`CATCHALL_CHECKS`): ``catchall.header-choice``, ``catchall.header-
 ``catchall.header-forgeable``. Every finding names its messages
 (:class:`~mailsupport.model.MessageRef`). Facts: ``docs/provider-facts.md`` §1.
 
+Fix steps (:attr:`CatchAllReport.fixes`): the header to select in Email Setup's Catch-All
+Header field (current next to recommended, the per-header counts as evidence, the messages the
+current header misroutes named), or, when no header routes the sample (or the recommended one
+is missing on some messages), what to change on the mail server that delivers into the
+mailbox (:data:`SERVER_FIXES`).
+
 Layer 4: imports the pure core only; must not import clients, the sandbox or presentation.
 """
 
@@ -27,6 +33,7 @@ from typing import Any, Iterable
 
 from ..addresses import TargetKind, classify_address
 from ..config import CATCH_ALL_HEADERS, Tenant
+from ..fixes import ORDER_ROUTING, FixStep
 from ..headers import MessageSummary, recipients_for
 from ..model import Finding, MessageRef, Severity
 
@@ -133,7 +140,7 @@ class CatchAllReport:
     """The per-header table, the recommended header (``None`` = none works) and the findings.
 
     ``excluded`` lists the headers left out of the recommendation because the sender alone
-    wrote them on some message.
+    wrote them on some message; ``fixes`` the steps that fix the findings (see the module docstring).
     """
 
     total: int
@@ -143,6 +150,7 @@ class CatchAllReport:
     provider: str
     findings: tuple[Finding, ...]
     excluded: tuple[str, ...] = ()
+    fixes: tuple[FixStep, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``recommended_header``, ``headers`` (the table) and ``findings``."""
@@ -239,8 +247,10 @@ def diagnose_catch_all(summaries: Iterable[MessageSummary], tenant: Tenant) -> C
     ctx = _Context(total=total, rows=rows, recommended=recommended, current=current, provider=provider,
                    misrouted=misrouted, forged=forged, sender_only=sender_only, absent=absent, no_for=no_for,
                    excluded=excluded)
+    findings = tuple(_findings(ctx))
     return CatchAllReport(total=total, rows=rows, recommended_header=recommended, current_header=current,
-                          provider=provider, findings=tuple(_findings(ctx)), excluded=excluded)
+                          provider=provider, findings=findings, excluded=excluded,
+                          fixes=_fixes(ctx, findings, tenant))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -366,3 +376,54 @@ def _forgeable(c: _Context, subject: str) -> list[Finding]:
             evidence=(("header", h), ("messages", str(len(refs))), ("sender-only", str(len(only)))),
             messages=tuple(shown[:MAX_REFS])))
     return out
+
+
+#: Where the catch-all header is chosen (help page: "Other Catch-All / Wildcard Settings").
+HEADER_FIELD = "Email Setup > Catch-All Header"
+
+
+def _row_evidence(r: HeaderRow, total: int) -> str:
+    text = (f"files {r.real_target} of {total} to a matter, alias or user; {r.mailbox} to the catch-all mailbox; "
+            f"{r.failed + r.missing} to failed emails")
+    return text + (f"; only the sender wrote it on {r.sender_only}" if r.sender_only else "")
+
+
+def _test_message(tenant: Tenant) -> str:
+    inbound = tenant.inbound
+    domain = (inbound.effective_catch_all_domains or ("the catch-all domain",))[0] if inbound else "the catch-all domain"
+    matter = tenant.matters[0].id if tenant.matters else "a matter number"
+    return (f"From a mailbox outside the firm, send a message to {matter}@{domain}. Within one poll (5 minutes) it "
+            "is filed to that matter, not to failed emails.")
+
+
+def _fixes(c: _Context, findings: tuple[Finding, ...], tenant: Tenant) -> tuple[FixStep, ...]:
+    """The fix steps for the catch-all findings (see the module docstring)."""
+    by_check = {f.check: f for f in findings}
+    out: list[FixStep] = []
+    fix = SERVER_FIXES.get(c.provider, SERVER_FIXES["other"])
+    server = f"the mail server that delivers into the catch-all mailbox ({c.provider})"
+    choice = by_check.get("catchall.header-choice")
+    rec = c.recommended
+    if choice is not None and rec and c.current != rec:
+        shown = c.misrouted.get(c.current or "", []) or c.misrouted[rec]
+        rows = [r for r in c.rows if r.carries or r.header in (rec, c.current)]
+        out.append(FixStep(
+            host="inbound.catch_all_header", rtype="setting", label=HEADER_FIELD, current=c.current or "(not set)",
+            new=rec, action=f"Set the Catch-All Header to {rec}", why=choice.summary,
+            evidence=tuple((r.header, _row_evidence(r, c.total)) for r in rows),
+            messages=tuple(shown[:MAX_REFS]), verify=_test_message(tenant),
+            resolves=((choice.check, choice.subject),), severity=choice.severity, order=ORDER_ROUTING))
+    missing = by_check.get("catchall.header-missing")
+    if missing is not None:
+        header = rec or "an envelope-recipient header"
+        refs = c.absent[rec] if rec else c.misrouted.get(c.current or "", []) or c.misrouted[CATCH_ALL_HEADERS[0]]
+        out.append(FixStep(
+            host=c.provider, rtype="provider", label=server,
+            current=missing.summary, new=fix[:1].upper() + fix[1:] + ".",
+            action=f"Make the mail server write {header} on every message it delivers",
+            why=(f"{header} is missing on some messages, so they go to failed emails." if rec else
+                 "No header the server writes names the address the sender used, so no setting routes this mailbox."),
+            messages=tuple(refs[:MAX_REFS]), verify=_test_message(tenant) + (
+                " Its headers, above the first Received line, name that address in " + header + "." if rec else ""),
+            resolves=((missing.check, missing.subject),), severity=missing.severity, order=ORDER_ROUTING))
+    return tuple(out)

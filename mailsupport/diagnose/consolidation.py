@@ -4,7 +4,9 @@ Wraps :func:`mailsupport.consolidation.consolidate` into findings with check id
 ``gmail.alias-consolidated`` (:data:`CONSOLIDATION_CHECKS`): one per affected message naming
 the users who never got it, and one for the sample saying how often it happens and the
 options (route those messages by To/Cc, which cannot see Bcc recipients; or a catch-all that
-is not hosted by Google). Facts: ``docs/provider-facts.md`` §2.
+is not hosted by Google). Facts: ``docs/provider-facts.md`` §2. The fix step
+(:attr:`ConsolidationDiagnosis.fixes`) is the provider-side option, with the other one as
+evidence and the affected messages named.
 
 Layer 4: imports the pure core only; must not import clients, the sandbox or presentation.
 """
@@ -17,6 +19,7 @@ from typing import Any, Iterable
 
 from ..config import Tenant
 from ..consolidation import ConsolidationReport, consolidate
+from ..fixes import ORDER_ROUTING, FixStep
 from ..headers import MessageSummary
 from ..model import Finding, Severity
 
@@ -39,10 +42,11 @@ _REMEDY = "Options: " + "; or ".join(OPTIONS) + "."
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConsolidationDiagnosis:
-    """The grouping report (copies per Message-ID) and the findings."""
+    """The grouping report (copies per Message-ID), the findings and the fix step."""
 
     report: ConsolidationReport
     findings: tuple[Finding, ...]
+    fixes: tuple[FixStep, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: counts, the affected messages and the findings."""
@@ -110,4 +114,27 @@ def diagnose_consolidation(summaries: Iterable[MessageSummary], tenant: Tenant, 
                    + (f" and {len(google_cases) - 8} more" if len(google_cases) > 8 else ""),
             evidence=(("messages", str(report.messages)), ("consolidated", str(len(google_cases)))),
             messages=tuple(c.messages[0] for c in google_cases[:20] if c.messages)))
-    return ConsolidationDiagnosis(report=report, findings=tuple(findings))
+    return ConsolidationDiagnosis(report=report, findings=tuple(findings), fixes=_fixes(report, findings, tenant))
+
+
+def _fixes(report: ConsolidationReport, findings: list[Finding], tenant: Tenant) -> tuple[FixStep, ...]:
+    google = [f for f in findings if f.severity >= Severity.WARNING]
+    cases = [c for c in report.cases if c.google]
+    if not google or not cases:
+        return ()
+    missed = sorted({_who(t) for c in cases for t in c.missed})
+    users = [u.address for u in tenant.users[:2]]
+    example = " and ".join(users) if len(users) == 2 else "two of the firm's addresses"
+    return (FixStep(
+        host="Google Workspace", rtype="provider", label="where the catch-all mailbox is hosted (Google Workspace)",
+        action="Host the catch-all mailbox where every addressee gets a copy",
+        current=(f"Google keeps one copy per message: {len(cases)} of {report.messages} messages in the sample "
+                 f"reached only some of their addressees"),
+        new=OPTIONS[1][:1].upper() + OPTIONS[1][1:] + ".",
+        why=(f"{', '.join(missed[:6])}{' and others' if len(missed) > 6 else ''} never got messages addressed to "
+             "them; the vendor cannot change how Google delivers."),
+        evidence=(("or instead", OPTIONS[0]),),
+        messages=tuple(m for c in cases[:20] for m in c.messages[:1]),
+        verify=f"From outside the firm, send one message to {example}: each gets it in the practice system.",
+        resolves=tuple((f.check, f.subject) for f in google), severity=max(f.severity for f in google),
+        order=ORDER_ROUTING),)

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Sequence
 
 from ..config import Tenant
 from ..errors import ConfigError
+from ..fixes import FixStep
 from ..headers import MessageSummary
 from ..model import Finding
 from .catchall import CATCHALL_CHECKS, CatchAllReport, diagnose_catch_all
@@ -47,6 +48,12 @@ class SampleDiagnosis:
             if part is not None:
                 out.extend(part.findings)
         return tuple(out)
+
+    @property
+    def fixes(self) -> tuple[FixStep, ...]:
+        """Every diagnosis's fix steps, catch-all first."""
+        return tuple(s for part in (self.catch_all, self.consolidation, self.size) if part is not None
+                     for s in part.fixes)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``findings`` (check, severity, subject, summary, remedy, evidence, ...) and extras."""

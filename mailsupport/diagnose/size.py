@@ -7,6 +7,10 @@ a limit but base64/quoted-printable pushes the encoded one over it). Each names 
 (:class:`~mailsupport.model.MessageRef`: file and position, Message-ID, Subject, Date, From) and
 the biggest attachments. Limits and sources: :mod:`mailsupport.sizes`.
 
+Fix step (:attr:`SizeDiagnosis.fixes`): one piece of advice for the firm's users (keep each
+message under the 10 MB advice; share larger files as links), naming the messages over a limit
+and counting them per limit.
+
 Layer 4: imports the pure core only; must not import clients, the sandbox or presentation.
 """
 
@@ -16,6 +20,7 @@ import html
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ..fixes import ORDER_ADVICE, FixStep
 from ..headers import MessageSummary
 from ..model import Finding, MessageRef, Severity
 from ..sizes import MIB, RECOMMENDED_SIZE, ProviderLimit, limits_for
@@ -55,11 +60,12 @@ class SizeRow:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SizeDiagnosis:
-    """Per-message size rows, the limits used and the findings."""
+    """Per-message size rows, the limits used, the findings and the fix step (see the module docstring)."""
 
     rows: tuple[SizeRow, ...]
     limits: tuple[ProviderLimit, ...]
     findings: tuple[Finding, ...]
+    fixes: tuple[FixStep, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``limits``, ``messages`` and ``findings``."""
@@ -128,4 +134,28 @@ def diagnose_size(summaries: Iterable[MessageSummary], *, provider: str | None =
                 remedy="Count about 4/3 of the attachment sizes against a limit (base64, RFC 2045 §6.8).",
                 detail=f"Biggest attachments: {_biggest(s)}", reference="RFC 2045 §6.8", evidence=ev,
                 messages=refs))
-    return SizeDiagnosis(rows=tuple(rows), limits=limits, findings=tuple(findings))
+    return SizeDiagnosis(rows=tuple(rows), limits=limits, findings=tuple(findings),
+                         fixes=_fixes(rows, limits, findings, recommended))
+
+
+def _fixes(rows: list[SizeRow], limits: tuple[ProviderLimit, ...], findings: list[Finding],
+           recommended: int) -> tuple[FixStep, ...]:
+    if not findings:
+        return ()
+    big = sorted((r for r in rows if r.encoded_size > recommended or r.over), key=lambda r: -r.encoded_size)
+    counts = [(p.label, sum(1 for r in rows if r.encoded_size > p.limit)) for p in limits]
+    evidence = ((f"over the {recommended / 1e6:.0f} MB advice", str(sum(1 for r in rows if r.encoded_size > recommended))),
+                *((f"over {label}", f"{n} message(s)") for label, n in counts if n))
+    largest = f"; the largest is {_mb(big[0].encoded_size)} encoded" if big else ""
+    return (FixStep(
+        host="users", rtype="advice", label="how the firm's users send attachments",
+        action=f"Keep each message under {recommended / 1e6:.0f} MB: share larger files as links",
+        current=f"{len(big)} of {len(rows)} messages in the sample are over a limit{largest}",
+        new=(f"each message under {recommended / 1e6:.0f} MB as sent (attachments count about 4/3 of their size "
+             "once encoded); larger files shared as links or split across messages"),
+        why="Servers refuse mail over their limit (552 5.3.4): the sender gets a bounce and the firm never sees it.",
+        evidence=evidence, messages=tuple(r.message for r in big[:20]),
+        verify="Send the largest of these files again as a link (or split): it arrives. A new mailbox sample shows "
+               "no message over the limit.",
+        resolves=tuple((f.check, f.subject) for f in findings), severity=max(f.severity for f in findings),
+        order=ORDER_ADVICE),)

@@ -6,19 +6,22 @@ decide "spam or rejected" for unauthenticated mail by DMARC (RFC 7489): the From
 must be aligned with the SPF-authenticated MAIL FROM domain or with a valid DKIM
 signature's ``d=``. A domain with ``p=quarantine``/``p=reject`` whose mail leaves through
 the vendor's relay can pass SPF and still fail DMARC; these findings say so per path, with
-the exact records to publish (:class:`~mailsupport.dmarc.fixes.FixStep`).
+the exact records to publish (:class:`~mailsupport.fixes.FixStep`, each naming the findings it
+resolves; the steps of a path also resolve the path's alignment and DMARC-failure findings).
 
-Pure (layer 2): imports model and the dmarc core (keys are duck-typed DkimKey values).
+Pure (layer 2): imports model, fixes and the dmarc core (keys are duck-typed DkimKey values).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+
+from ..fixes import ORDER_POLICY, FixStep, dig
 from ..model import Finding, Severity
 from .align import DmarcOutcome, PolicyLookup, aligned
-from .fixes import FixStep, repair_record, starting_record, stricter_record
+from .fixes import repair_record, starting_record, stricter_record
 from .paths import SendingPath
 
 __all__ = ["DMARC_CHECKS", "PathVerdict", "diagnose"]
@@ -79,15 +82,22 @@ def _f(domain: str, check: str, severity: Severity, summary: str, remedy: str, *
                    reference=reference, evidence=evidence)
 
 
-def _dig(host: str, rtype: str = "TXT") -> str:
-    return f"dig +short {rtype} {host}"
+_dig = dig
+#: How to check a change to the relay's settings: what a receiver wrote on a real message.
+_TEST_MESSAGE = ("Send a message through the vendor to a Gmail or Outlook.com mailbox and open its headers: "
+                 "Authentication-Results says dmarc=pass.")
+_RELAY = "the vendor relay (ask the vendor's support to change it)"
+
+
+def _step(check: str, domain: str, severity: Severity, **kw: Any) -> FixStep:
+    """A fix step resolving the finding ``check`` about ``domain``."""
+    return FixStep(resolves=((check, domain),), severity=severity, **kw)
 
 
 def _policy_findings(policy: PolicyLookup, report: str) -> tuple[list[Finding], list[FixStep]]:
     domain, org = policy.domain, policy.org_domain
     out: list[Finding] = []
     fixes: list[FixStep] = []
-    verify = f"mailsupport dmarc {domain}"
     if policy.status == "temperror":
         out.append(_f(domain, "dmarc.dns-temporary-failure", Severity.ERROR,
                       f"The DMARC record of {domain} could not be fetched: {policy.error}",
@@ -97,9 +107,10 @@ def _policy_findings(policy: PolicyLookup, report: str) -> tuple[list[Finding], 
     if policy.status == "none":
         host = f"_dmarc.{org}"
         new = starting_record(report)
-        fixes.append(FixStep(check="dmarc.no-record", host=host, rtype="TXT", current="", new=new,
-                             why="start monitoring: receivers send aggregate reports, nothing is blocked",
-                             verify=_dig(host)))
+        fixes.append(_step("dmarc.no-record", domain, Severity.WARNING, host=host, rtype="TXT", current="", new=new,
+                           action=f"Publish a DMARC record for {org}",
+                           why="start monitoring: receivers send aggregate reports, nothing is blocked",
+                           verify=_dig(host)))
         out.append(_f(domain, "dmarc.no-record", Severity.WARNING,
                       f"{domain} publishes no DMARC record (asked {', '.join(policy.asked)}): Gmail, Yahoo and "
                       "Outlook treat its mail as unauthenticated bulk and file more of it as spam.",
@@ -111,9 +122,9 @@ def _policy_findings(policy: PolicyLookup, report: str) -> tuple[list[Finding], 
     host = policy.location
     if policy.status == "multiple":
         keep = next((r for r in policy.records if _parses(r)), None) or repair_record(policy.records[0], report)
-        fixes.append(FixStep(check="dmarc.multiple-records", host=host, rtype="TXT",
-                             current=" | ".join(policy.records), new=keep,
-                             why="one DMARC record only: with several, receivers apply none", verify=_dig(host)))
+        fixes.append(_step("dmarc.multiple-records", domain, Severity.ERROR, host=host, rtype="TXT",
+                           current="\n".join(policy.records), new=keep, action=f"Keep one DMARC record at {host}",
+                           why="one DMARC record only: with several, receivers apply none", verify=_dig(host)))
         out.append(_f(domain, "dmarc.multiple-records", Severity.ERROR,
                       f"{host} has {len(policy.records)} DMARC records; receivers apply no policy at all.",
                       f"Delete all but one: keep \"{keep}\".", reference="RFC 7489 §6.6.3 step 5",
@@ -122,9 +133,9 @@ def _policy_findings(policy: PolicyLookup, report: str) -> tuple[list[Finding], 
     if policy.syntax_error is not None:
         err = policy.syntax_error
         new = repair_record(policy.records[0], report)
-        fixes.append(FixStep(check="dmarc.syntax-error", host=host, rtype="TXT", current=policy.records[0],
-                             new=new, why=f"the record does not parse ({err.reason}): receivers ignore it",
-                             verify=verify))
+        fixes.append(_step("dmarc.syntax-error", domain, Severity.ERROR, host=host, rtype="TXT",
+                           current=policy.records[0], new=new, action=f"Repair the DMARC record at {host}",
+                           why=f"the record does not parse ({err.reason}): receivers ignore it", verify=_dig(host)))
         out.append(_f(domain, "dmarc.syntax-error", Severity.ERROR,
                       f"The DMARC record at {host} has a syntax error: {err.reason}; receivers ignore it.",
                       f"Publish \"{new}\" instead.", detail=err.marked(), reference="RFC 7489 §6.4",
@@ -135,9 +146,10 @@ def _policy_findings(policy: PolicyLookup, report: str) -> tuple[list[Finding], 
     applied = policy.policy or "none"
     if applied == "none":
         new = stricter_record(rec.text)
-        fixes.append(FixStep(check="dmarc.policy-none", host=host, rtype="TXT", current=rec.text, new=new,
-                             why="after the aggregate reports show every legitimate path aligned: protect the "
-                                 "domain against spoofing", verify=_dig(host)))
+        fixes.append(_step("dmarc.policy-none", domain, Severity.INFO, host=host, rtype="TXT", current=rec.text,
+                           new=new, order=ORDER_POLICY, action=f"Later: ask receivers to quarantine spoofed mail ({host})",
+                           why="after the aggregate reports show every legitimate path aligned: protect the "
+                               "domain against spoofing", verify=_dig(host)))
         scope = " (sp=none for subdomains)" if policy.inherited and rec.sp else ""
         out.append(_f(domain, "dmarc.policy-none", Severity.INFO,
                       f"{host} asks receivers only to report failing mail (p=none{scope}): monitoring, no protection.",
@@ -177,22 +189,26 @@ def _key_findings(v: PathVerdict) -> tuple[list[Finding], list[FixStep]]:
                           "Check the domain's DNS servers answer TXT queries.", reference="RFC 6376 §6.1.2",
                           evidence=ev))
         elif key.status == "missing":
-            fixes.append(FixStep(check="dkim.selector-missing", host=key.name, rtype=rtype, current=current, new=new,
-                                 why=f"the {path.label} signs with s={ident.selector} d={ident.domain}; without "
-                                     "the key receivers cannot verify it", verify=_dig(key.name), path=path.kind))
+            fixes.append(_step("dkim.selector-missing", domain, Severity.WARNING, host=key.name, rtype=rtype,
+                               current=current, new=new, action=f"Publish the DKIM key of the {path.label}",
+                               why=f"the {path.label} signs with s={ident.selector} d={ident.domain}; without "
+                                   "the key receivers cannot verify it", verify=_dig(key.name, rtype), path=path.kind))
             out.append(_f(domain, "dkim.selector-missing", Severity.WARNING,
                           f"{key.name} has no DKIM key, so the {path.label}'s signatures (s={ident.selector}) "
                           "cannot verify.", how, reference="RFC 6376 §3.6.2.1", evidence=ev))
         elif key.status in ("invalid", "revoked"):
-            fixes.append(FixStep(check="dkim.key-invalid", host=key.name, rtype=rtype, current=current, new=new,
-                                 why=key.problem, verify=_dig(key.name), path=path.kind))
+            fixes.append(_step("dkim.key-invalid", domain, Severity.ERROR, host=key.name, rtype=rtype, current=current,
+                               new=new, action=f"Replace the DKIM key record at {key.name}", why=key.problem,
+                               verify=_dig(key.name, rtype), path=path.kind))
             out.append(_f(domain, "dkim.key-invalid", Severity.ERROR,
                           f"The DKIM key at {key.name} cannot be used: {key.problem}.", how,
                           reference="RFC 6376 §3.6.1", evidence=ev + (("record", key.record),)))
         elif key.status == "short" or (key.key_type == "rsa" and 0 < key.bits < 2048):
             short = key.status == "short"
-            fixes.append(FixStep(check="dkim.key-too-short", host=key.name, rtype=rtype, current=current, new=new,
-                                 why=f"{key.bits}-bit RSA key", verify=_dig(key.name), path=path.kind))
+            fixes.append(_step("dkim.key-too-short", domain, Severity.ERROR if short else Severity.WARNING,
+                               host=key.name, rtype=rtype, current=current, new=new,
+                               action=f"Replace the {key.bits}-bit DKIM key at {key.name}",
+                               why=f"{key.bits}-bit RSA key", verify=_dig(key.name, rtype), path=path.kind))
             out.append(_f(domain, "dkim.key-too-short", Severity.ERROR if short else Severity.WARNING,
                           f"The DKIM key at {key.name} is {key.bits}-bit RSA: "
                           + ("receivers must not accept it, so the signature fails." if short else
@@ -214,22 +230,25 @@ def _path_findings(v: PathVerdict, policy: PolicyLookup) -> tuple[list[Finding],
         if not v.spf_domain_aligned:
             why = (f"the {path.label} uses MAIL FROM @{path.mail_from_domain}, not aligned with {domain}"
                    + (f" (SPF {v.spf_result} there)" if v.spf_result else ""))
-            fixes.append(FixStep(check="dmarc.spf-not-aligned", host="sending.relay_mail_from_domain", rtype="setting",
-                                 current=path.mail_from_domain, new=domain,
-                                 why="an aligned envelope sender lets SPF count for DMARC", path=path.kind,
-                                 verify=f"mailsupport dmarc {domain} --path {path.kind}"))
+            fixes.append(_step("dmarc.spf-not-aligned", domain, Severity.INFO if dkim_ok else Severity.WARNING,
+                               host="sending.relay_mail_from_domain", rtype="setting",
+                               label=f"{_RELAY}: its envelope sender (MAIL FROM) domain",
+                               current=path.mail_from_domain, new=domain,
+                               why="an aligned envelope sender lets SPF count for DMARC", path=path.kind,
+                               verify=_TEST_MESSAGE))
             remedy = (f"Have the relay send with MAIL FROM @{domain} (tenant setting "
                       "sending.relay_mail_from_domain) and keep the vendor include in its SPF record, or rely on "
                       "an aligned DKIM signature.")
         else:
             why = f"SPF gives {v.spf_result} for the {path.label}'s IPs at {path.mail_from_domain}"
             remedy = (f"Publish the SPF record \"{v.spf_suggestion}\" at {path.mail_from_domain}."
-                      if v.spf_suggestion else f"Fix the SPF record of {path.mail_from_domain} (mailsupport spf).")
+                      if v.spf_suggestion else f"Fix the SPF record of {path.mail_from_domain} (see the SPF check).")
             if v.spf_suggestion:
-                fixes.append(FixStep(check="dmarc.spf-not-aligned", host=path.mail_from_domain, rtype="TXT",
-                                     current=v.spf_record or "", new=v.spf_suggestion,
-                                     why=f"SPF must pass for the {path.label}'s IPs", path=path.kind,
-                                     verify=f"mailsupport spf {path.mail_from_domain}"))
+                fixes.append(_step("dmarc.spf-not-aligned", domain, Severity.INFO if dkim_ok else Severity.WARNING,
+                                   host=path.mail_from_domain, rtype="TXT", current=v.spf_record or "",
+                                   new=v.spf_suggestion, action=f"Publish this SPF record for {path.mail_from_domain}",
+                                   why=f"SPF must pass for the {path.label}'s IPs", path=path.kind,
+                                   verify=_dig(path.mail_from_domain)))
         out.append(_f(domain, "dmarc.spf-not-aligned", Severity.INFO if dkim_ok else Severity.WARNING,
                       f"SPF does not count for DMARC on the {path.label}: {why}."
                       + (" DMARC rests on DKIM alone." if dkim_ok else ""), remedy,
@@ -240,16 +259,19 @@ def _path_findings(v: PathVerdict, policy: PolicyLookup) -> tuple[list[Finding],
         off = [i for i in path.dkim if not aligned(i.domain, domain, mode)]
         if off:
             why = f"it signs with d={off[0].domain}, not aligned with {domain}"
-            fixes.append(FixStep(check="dmarc.dkim-not-aligned", host="sending.relay_dkim_domain", rtype="setting",
-                                 current=off[0].domain, new=domain, path=path.kind,
-                                 why="an aligned d= lets DKIM count for DMARC (and survives forwarding)",
-                                 verify=f"mailsupport dmarc {domain} --path {path.kind}"))
+            fixes.append(_step("dmarc.dkim-not-aligned", domain, Severity.INFO if spf_ok else Severity.WARNING,
+                               host="sending.relay_dkim_domain", rtype="setting",
+                               label=f"{_RELAY}: the domain it signs DKIM with (d=)",
+                               current=off[0].domain, new=domain, path=path.kind,
+                               why="an aligned d= lets DKIM count for DMARC (and survives forwarding)",
+                               verify=_TEST_MESSAGE))
             if path.kind == "vendor" and path.dkim[0].target:
                 ident = path.dkim[0]
-                fixes.append(FixStep(check="dmarc.dkim-not-aligned", host=f"{ident.selector}._domainkey.{domain}",
-                                     rtype="CNAME", current="", new=ident.target, path=path.kind,
-                                     why="the key the relay signs your domain with",
-                                     verify=_dig(f"{ident.selector}._domainkey.{domain}")))
+                fixes.append(_step("dmarc.dkim-not-aligned", domain, Severity.INFO if spf_ok else Severity.WARNING,
+                                   host=f"{ident.selector}._domainkey.{domain}", rtype="CNAME", current="",
+                                   new=ident.target, path=path.kind, action=f"Publish the DKIM key of the {path.label}",
+                                   why="the key the relay signs your domain with",
+                                   verify=_dig(f"{ident.selector}._domainkey.{domain}", "CNAME")))
         elif not usable:
             why = "its key record is not usable (see the dkim finding)"
         else:
@@ -274,6 +296,11 @@ def _path_findings(v: PathVerdict, policy: PolicyLookup) -> tuple[list[Finding],
                        "Turn on DKIM signing for your domain at your mail provider (the robust fix), or list "
                        "your server's address in your SPF record."),
                       reference="RFC 7489 §6.6.2, §6.7", evidence=ev))
+    # any of the path's records repairs the path: each also resolves its alignment/failure findings
+    path_keys = tuple((f.check, f.subject) for f in out if f.check.startswith("dmarc."))
+    worst = max((f.severity for f in out), default=Severity.INFO)
+    fixes = [replace(x, resolves=tuple(dict.fromkeys(x.resolves + path_keys)),
+                     severity=max(x.severity, worst)) for x in fixes]
     return out, fixes
 
 
@@ -286,11 +313,13 @@ def diagnose(policy: PolicyLookup, verdicts: tuple[PathVerdict, ...], *,
         f, x = _path_findings(v, policy)
         findings += f
         fixes += x
-    seen: set[tuple[str, str, str]] = set()
-    unique = []
+    unique: dict[tuple[str, str, str], FixStep] = {}
     for step in fixes:
         key = (step.host, step.rtype, step.new)
-        if key not in seen:
-            seen.add(key)
-            unique.append(step)
-    return tuple(findings), tuple(unique)
+        if key in unique:  # one record asked for by several findings: one step resolving them all
+            kept = unique[key]
+            unique[key] = replace(kept, resolves=tuple(dict.fromkeys(kept.resolves + step.resolves)),
+                                  severity=max(kept.severity, step.severity))
+        else:
+            unique[key] = step
+    return tuple(findings), tuple(unique.values())

@@ -1,54 +1,19 @@
-"""Fix steps as data: each record to publish (or setting to change), for reports to include.
+"""The DMARC records a fix step publishes: pure text builders.
 
-A :class:`FixStep` names the DNS owner (``host``), the record type (``TXT``, ``CNAME``, or
-``setting`` for a tenant setting of the product), what is there now (``current``, empty
-when nothing), what to publish (``new``), why, and how to check it afterwards (a command a
-support engineer can run). Every DMARC/DKIM finding that has a fix carries its steps
-(:attr:`mailsupport.dmarc.DmarcCheck.fixes`); ``to_dict`` gives the JSON shape the fix
-report and ``mailsupport dmarc --format json`` use.
-
-The builders here are pure text: a starting DMARC record (``p=none`` with ``rua``, §6.4),
-a record repaired from a broken one (the tags that parse kept), and the next policy step.
-Pure (layer 2): imports the record parser only.
+A starting DMARC record (``p=none`` with ``rua``, §6.4), a record repaired from a broken one
+(the tags that parse kept), and the next policy step. The steps themselves are the kit's one
+fix-step type, :class:`mailsupport.fixes.FixStep` (re-exported here): each DMARC/DKIM finding
+that has a fix carries its steps (:attr:`mailsupport.dmarc.DmarcCheck.fixes`), and ``to_dict``
+gives the JSON shape the fix report and ``mailsupport dmarc --format json`` use.
+Pure (layer 2): imports the record parser and :mod:`mailsupport.fixes` only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
+from ..fixes import FixStep
 from .record import DmarcSyntaxError, parse_dmarc
 
 __all__ = ["FixStep", "starting_record", "repair_record", "stricter_record"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FixStep:
-    """One change to make: ``rtype`` record at ``host`` from ``current`` to ``new`` (see module docstring).
-
-    ``check`` is the finding id it fixes; ``path`` the sending path it concerns (empty: any).
-    """
-
-    check: str
-    host: str
-    rtype: str
-    current: str
-    new: str
-    why: str
-    verify: str = ""
-    path: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON, CSV rows, the fix report)."""
-        return {"check": self.check, "host": self.host, "type": self.rtype, "current": self.current,
-                "new": self.new, "why": self.why, "verify": self.verify, "path": self.path}
-
-    def describe(self) -> str:
-        """One line: ``host TYPE new`` (or a setting change)."""
-        if self.rtype == "setting":
-            return f"set {self.host} = {self.new}" + (f" (now {self.current})" if self.current else "")
-        now = f" (now: {self.current})" if self.current else " (nothing published now)"
-        return f"{self.host} {self.rtype} {self.new}{now}"
 
 
 def starting_record(report_address: str) -> str:

@@ -122,7 +122,7 @@ _REMEDY = {
     "settings.sender-rejected": "Use a sender address the SMTP account may send as.",
     "settings.recipient-rejected": "Log in with SMTP AUTH (relaying needs it), or check the failed-emails address.",
     "settings.server-stalled": "Try again later; if it repeats, report the stall to the provider with this report.",
-    "settings.server-too-slow": "Try again later; on a very slow link raise the timeout (check-settings --timeout; each step may take three times it). If it repeats, check that the port is the mail service itself (not a proxy, filter or tarpit) and report the slow step to the provider with this report.",
+    "settings.server-too-slow": "Try again later; on a very slow link raise the connection test's timeout (each step may take three times it). If it repeats, check that the port is the mail service itself (not a proxy, filter or tarpit) and report the slow step to the provider with this report.",
     "settings.answer-without-end": "Check that the port belongs to the mail service (POP3 995/110, SMTP 587/465/25); if it does, report the endless answer to the provider with this report.",
     "settings.malformed-answer": "Check that the port belongs to this protocol (POP3 995/110, SMTP 587/465/25); if it does, report the server's exact words (below) to the provider.",
     "settings.size-limit-above-server": "Lower the size limit to the server's SIZE, or warn users that larger mail will bounce.",

@@ -15,12 +15,14 @@ import the sandbox or presentation modules.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 from ..config import Provider, Tenant
 from ..model import Finding, Severity
 from ..redact import Redactor
 from .classify import classify_probe
+from .fixes import settings_fixes
 from .mx import check_o365_mx
 from .pop3_probe import probe_pop3
 from .preflight import effective_servers, preflight
@@ -96,7 +98,8 @@ def check_settings(tenant: Tenant, *, dns: Any = None, timeout: float | None = N
         findings.extend(check_o365_mx(tenant, dns))
     report = SettingsReport(org_key=tenant.org_key, provider=str(tenant.provider), inbound=inbound,
                             outbound=outbound, findings=_dedupe(findings))
-    return report.redacted(redactor_for(tenant))  # the probes scrub already: a second guard
+    report = report.redacted(redactor_for(tenant))  # the probes scrub already: a second guard
+    return replace(report, fixes=settings_fixes(tenant, report.findings))
 
 
 def _dedupe(findings: list[Finding]) -> tuple[Finding, ...]:

@@ -78,7 +78,7 @@ def effective_servers(tenant: Tenant) -> tuple[ServerSettings | None, ServerSett
 
 
 def _subject(direction: str, server: ServerSettings | None) -> str:
-    return f"{direction} {server.endpoint if server else '?'}"
+    return f"{direction} {server.endpoint if server else 'server not set'}"
 
 
 def _get(tenant: Tenant, path: str) -> Any:
@@ -102,7 +102,7 @@ def preflight_data(data: Mapping[str, Any], *, source: str = "<settings>") -> tu
     try:
         tenant = parse_tenant(data, source=source)
     except ConfigError as exc:
-        return None, [_finding("settings.invalid-field", Severity.ERROR, f"field {exc.path or '?'}",
+        return None, [_finding("settings.invalid-field", Severity.ERROR, f"field {exc.path or 'of the settings'}",
                                f"{exc.path or 'settings'}: {exc.reason}",
                                "Correct this field and test again; everything else you typed is kept.",
                                evidence=(("field", exc.path),))]

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
+from ..fixes import FixStep
 from ..model import Finding, Severity
 
-__all__ = ["Rung", "ProbeResult", "SettingsReport", "STEPS", "redact_finding", "format_rung"]
+__all__ = ["Rung", "ProbeResult", "SettingsReport", "STEPS", "redact_finding", "redact_step", "format_rung"]
 
 #: The rungs in ladder order. ``starttls`` appears only for STLS/STARTTLS mode, ``tls`` only
 #: for implicit TLS; ``final`` is POP3 STAT+UIDL or SMTP MAIL FROM + RCPT TO + RSET.
@@ -101,8 +102,9 @@ class SettingsReport:
     """Everything the doctor found for one tenant's settings.
 
     ``findings`` are the pre-flight findings followed by those classified from the ladders
-    (deduplicated by check and subject). The report passes when no finding is an error and
-    every direction that should run did run and passed.
+    (deduplicated by check and subject); ``fixes`` the Email Setup fields (or provider
+    settings) to change for them (:func:`mailsupport.doctor.fixes.settings_fixes`). The report
+    passes when no finding is an error and every direction that should run did run and passed.
     """
 
     org_key: str
@@ -110,6 +112,7 @@ class SettingsReport:
     inbound: ProbeResult | None = None
     outbound: ProbeResult | None = None
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    fixes: tuple[FixStep, ...] = ()
 
     @property
     def directions(self) -> tuple[ProbeResult, ...]:
@@ -128,7 +131,8 @@ class SettingsReport:
         every text of every rung and finding: what each output runs before printing or saving."""
         return replace(self, inbound=self.inbound.redacted(redact) if self.inbound else None,
                        outbound=self.outbound.redacted(redact) if self.outbound else None,
-                       findings=tuple(redact_finding(f, redact) for f in self.findings))
+                       findings=tuple(redact_finding(f, redact) for f in self.findings),
+                       fixes=tuple(redact_step(s, redact) for s in self.fixes))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape: ``{"ok", "org_key", "provider", "inbound": {...}, "outbound": {...}, "findings"}``;
@@ -190,6 +194,13 @@ def redact_finding(f: Finding, redact: Callable[[str], str]) -> Finding:
     """``f`` with ``redact`` applied to its summary, detail, remedy, subject and evidence values."""
     return replace(f, subject=redact(f.subject), summary=redact(f.summary), detail=redact(f.detail),
                    remedy=redact(f.remedy), evidence=tuple((k, redact(v)) for k, v in f.evidence))
+
+
+def redact_step(s: FixStep, redact: Callable[[str], str]) -> FixStep:
+    """``s`` with ``redact`` applied to every text a fix step shows."""
+    return replace(s, current=redact(s.current), new=redact(s.new), why=redact(s.why), detail=redact(s.detail),
+                   evidence=tuple((k, redact(v)) for k, v in s.evidence),
+                   resolves=tuple((c, redact(x)) for c, x in s.resolves))
 
 
 def format_rung(r: Rung) -> str:

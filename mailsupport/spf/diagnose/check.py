@@ -23,6 +23,7 @@ from typing import Any, Iterable, Sequence
 from ...config import DEFAULT_VENDOR_INCLUDE
 from ...dnslookup import CachedLookup, DnsLookup, make_lookup
 from ...errors import OperationError
+from ...fixes import FixStep
 from ...model import Finding, Severity
 from ..engine import Gen, SpfResult, _query, _SpfError, run_async, run_sync
 from ..resolve import evaluate_many
@@ -31,6 +32,7 @@ from ..parse import SpfRecord, SpfSyntaxError, is_spf_record, parse_record
 from ..suggest import flatten_networks, suggest_record
 from ..trace import RecordTrace
 from .findings import SpfFacts, diagnose, include_costs
+from .fixes import spf_fix_steps
 
 __all__ = ["SpfCheck", "check_domain", "check_domain_async", "check_domains", "check_domains_async",
            "vendor_ips"]
@@ -77,8 +79,17 @@ class SpfCheck:
         """True when no finding is an error or worse."""
         return all(f.severity < Severity.ERROR for f in self.findings)
 
+    @property
+    def fixes(self) -> tuple[FixStep, ...]:
+        """The fix step: publish :attr:`suggested_record` at the domain's TXT (none when nothing to fix)."""
+        return spf_fix_steps(self)
+
+    def fix_steps(self, *, detail: bool = False) -> tuple[FixStep, ...]:
+        """:attr:`fixes`, with the current record's evaluation trace as each step's detail when ``detail``."""
+        return spf_fix_steps(self, detail=detail)
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of the CLI (keys listed in issue #4)."""
+        """The JSON shape of ``mailsupport spf --format json``."""
         from .render import check_to_dict
 
         return check_to_dict(self)
@@ -189,7 +200,7 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
         findings += (Finding(check="spf.vendor-ip-not-permitted", severity=Severity.WARNING, subject=domain,
                              summary=f"No sending IPs could be read from {vendor_include} "
                                      f"({vendor_error or 'no ip4/ip6 terms'}), so they were not checked.",
-                             remedy="Check the vendor include name (--vendor-include) and its DNS."),)
+                             remedy="Check the vendor include's name (the tenant's vendor_include setting) and its DNS."),)
     suggestion = None
     s_lookups = s_verdict = None
     if not txt_error and any(f.severity >= Severity.WARNING for f in findings):
