@@ -19,8 +19,9 @@ API::
     page_stem(tenant, taken) -> str                          a file name for a tenant's page
     write_fix_files(plan, out_dir, stem) -> FixFiles         the .html, .txt and .json files
     write_tenant_pages(results, out_dir) -> {source: href}   every tenant's files, for the fleet report's links
-    write_fix_report(tenant_file, out_dir, *, sample, connect, zones, nameserver) -> FixReport
+    write_fix_report(tenant_file, out_dir, *, sample, connect, zones, nameserver, replay_sandbox) -> FixReport
                                                              what ``mailsupport report`` runs
+    with_replay_evidence(plan, evidence) -> FixPlan          the catch-all step quoting a replay's counts
 
 Layer 5 (presentation): may call the audit (layer 4) to run the checks; must not import the
 sandbox or clients.
@@ -35,7 +36,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .fixes import FixStep
 from .fixplan import FixPlan, make_plan
@@ -43,7 +44,10 @@ from .model import Finding, MessageRef
 
 __all__ = ["plan_for", "render_fix_html", "render_fix_text", "render_fix_json", "page_stem", "FixFiles",
            "write_fix_files", "write_tenant_pages", "TENANT_PAGES", "FixReport", "write_fix_report", "KIND_CHECKED",
-           "created_now"]
+           "created_now", "with_replay_evidence", "CATCH_ALL_SETTING"]
+
+#: Where the catch-all header is set (the catch-all diagnosis's step ``host``).
+CATCH_ALL_SETTING = "inbound.catch_all_header"
 
 #: The folder (inside an audit's or the demo's output) that holds one fix report per tenant.
 TENANT_PAGES = "tenants"
@@ -368,12 +372,16 @@ class FixReport:
 def write_fix_report(tenant_file: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
                      sample: str | os.PathLike[str] | None = None, connect: bool = False,
                      zones: Iterable[str] = (), nameserver: tuple[str, int] | None = None, timeout: float = 30.0,
-                     environ: Mapping[str, str] | None = None, stem: str = "fix-report") -> FixReport:
+                     environ: Mapping[str, str] | None = None, stem: str = "fix-report",
+                     replay_sandbox: Callable[..., Any] | None = None) -> FixReport:
     """Run every check on one tenant and write its fix report (``fix-report.html``, ``.txt``, ``.json``).
 
     ``sample`` replaces the tenant file's mailbox sample; ``connect`` runs the connection test
     against the tenant's servers; DNS comes from ``nameserver``, else ``zones``, else the tenant
-    file's zones, else the system resolver. A tenant file that cannot be loaded raises
+    file's zones, else the system resolver. ``replay_sandbox`` (a sandbox factory such as
+    :class:`mailsupport.sandbox.Sandbox`; the caller chooses, this module starts none itself)
+    replays the sample with the current and the recommended catch-all header, and the catch-all
+    step quotes the counts (:func:`with_replay_evidence`). A tenant file that cannot be loaded raises
     :class:`~mailsupport.errors.ConfigError`; customer problems are the report's content.
     """
     from .audit.checks import CHECK_KINDS
@@ -383,4 +391,31 @@ def write_fix_report(tenant_file: str | os.PathLike[str], out_dir: str | os.Path
                            timeout=timeout, traces=True, environ=environ)
     result = audit_one(tenant_file, options, sample=sample)
     plan = plan_for(result)
+    step = next((s for s in plan.steps if s.host == CATCH_ALL_SETTING), None)
+    if replay_sandbox is not None and step is not None:
+        from dataclasses import replace as _replace
+
+        from .config import load_tenant
+        from .replay import plan_replay, run_replay
+
+        tenant = load_tenant(tenant_file, environ=environ)
+        if sample is not None:
+            tenant = _replace(tenant, sample=os.path.abspath(sample))
+        if tenant.sample:
+            # the sample through the sandbox twice: the current header, then the step's new one
+            replayed = run_replay(plan_replay(tenant, [tenant.sample]), sandbox_factory=replay_sandbox)
+            plan = with_replay_evidence(plan, replayed.evidence())
     return FixReport(plan=plan, result=result, files=write_fix_files(plan, out_dir, stem))
+
+
+def with_replay_evidence(plan: FixPlan, evidence: str) -> FixPlan:
+    """``plan`` with its catch-all step quoting a replay of the customer's own sample (``evidence``,
+    the sentence :meth:`mailsupport.replay.ReplayResult.evidence` gives): the counts that show
+    the change works on their mail, not only on the diagnosis's reading of it."""
+    from dataclasses import replace as _replace
+
+    steps = tuple(_replace(s, why=f"{s.why} Replayed on your own mail: {evidence}".strip(),
+                           evidence=(*s.evidence, ("replay", evidence)))
+                  if s.host == CATCH_ALL_SETTING else s for s in plan.steps)
+    return _replace(plan, steps=steps, checked=(*plan.checked, "Replay of the mailbox sample through the "
+                                                "sandbox, with the current and the recommended catch-all header"))

@@ -3,7 +3,8 @@
 Thin: parse, call :func:`mailsupport.fixpage.write_fix_report` (every check on the tenant, the
 fix steps ordered into one plan), print where the files went. Writes ``fix-report.html`` (one
 self-contained page), ``fix-report.txt`` (the same plan for an e-mail) and ``fix-report.json``
-(the same plan as data) into ``--out``. Exit codes: 0 written (whatever it found), 2 usage or
+(the same plan as data) into ``--out``. ``--replay`` replays the mailbox sample through the
+embedded sandbox (:mod:`mailsupport.replay`) and the catch-all step quotes the counts. Exit codes: 0 written (whatever it found), 2 usage or
 an unreadable tenant file, 3 the checks could not run.
 """
 
@@ -29,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "default: the tenant file's own, if any")
     p.add_argument("--connect", action="store_true",
                    help="also test the connection to the tenant's mailbox and SMTP server")
+    p.add_argument("--replay", action="store_true",
+                   help="replay the mailbox sample through the embedded sandbox with the current and the "
+                        "recommended catch-all header, and quote the counts in the catch-all step")
     p.add_argument("--out", required=True, type=Path, metavar="DIR",
                    help="where to write fix-report.html, fix-report.txt and fix-report.json")
     p.add_argument("--zone", action="append", default=[], metavar="FILE",
@@ -49,8 +53,12 @@ def _run(args: argparse.Namespace) -> int:
             print(f"mailsupport report: {label}: no such file or folder: {path}", file=sys.stderr)
             return 2
     nameserver = parse_nameserver(args.nameserver) if args.nameserver else None
+    sandbox = None
+    if args.replay:
+        from ..sandbox import Sandbox as sandbox  # started only for the replay, on loopback
     report = write_fix_report(args.tenant, args.out, sample=args.sample, connect=args.connect, zones=args.zone,
-                              nameserver=nameserver, timeout=args.timeout, environ=dict(os.environ))
+                              nameserver=nameserver, timeout=args.timeout, environ=dict(os.environ),
+                              replay_sandbox=sandbox)
     print(report.plan.verdict)
     for label, path in (("page", report.files.html_path), ("text", report.files.text_path),
                         ("json", report.files.json_path)):

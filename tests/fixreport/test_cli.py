@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
 import socket
@@ -79,6 +80,27 @@ def test_sample_option_adds_the_catch_all_step_and_without_it_says_not_checked(t
     page = (tmp_path / "b" / "fix-report.html").read_text()
     assert "Email Setup &gt; Catch-All Header" in page and "&lt;pf1@example.net&gt;" in page
     _no_secret(_outputs(tmp_path / "a") + _outputs(tmp_path / "b") + capsys.readouterr().out)
+
+
+def test_replay_puts_the_counts_of_the_customers_own_mail_into_the_catch_all_step(tmp_path, capsys):
+    """With --replay the sample goes through the sandbox twice and the catch-all step quotes what the current
+    and the recommended header did to it, with the same counts as a replay run on its own."""
+    from mailsupport.replay import plan_replay, run_replay
+
+    tenant_file = _without_sample(tmp_path)
+    mbox = SAMPLES / "catchall-postfix.mbox"
+    assert main(["report", "--tenant", str(tenant_file), "--sample", str(mbox), "--replay",
+                 "--out", str(tmp_path / "r")]) == 0
+    data = json.loads((tmp_path / "r" / "fix-report.json").read_text())
+    header = next(s for s in data["steps"] if s["host"] == "inbound.catch_all_header")
+    tenant = replace(load_tenant(tenant_file, environ={}), sample=str(mbox))
+    expected = run_replay(plan_replay(tenant, [str(mbox)]), sandbox_factory=Sandbox).evidence()
+    assert ["replay", expected] in [list(pair) for pair in header["evidence"]]
+    assert "went to failed emails; with X-Original-To" in expected
+    assert any("Replay of the mailbox sample" in line for line in data["checked"])
+    page = (tmp_path / "r" / "fix-report.html").read_text()
+    assert html.escape(expected, quote=True) in page
+    _no_secret(_outputs(tmp_path / "r") + capsys.readouterr().out)
 
 
 @pytest.fixture(scope="module")
