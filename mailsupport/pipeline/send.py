@@ -1,11 +1,14 @@
 """Sending: compose, sign, size-check and queue outgoing mail, then deliver the queue over SMTP.
 
-Owns :func:`submit`, :func:`send_queued`, :class:`SendSummary` and :data:`BACKOFF`.
+Owns :func:`submit`, :func:`enqueue_message`, :func:`enqueue_messages`, :func:`send_queued`,
+:class:`OutgoingMessage`, :class:`SendSummary` and :data:`BACKOFF`.
 
 * :func:`submit` composes the message (CR/LF in any field refused), adds the signature (the
   user's, else the division's) and the disclaimer, refuses a message over the tenant's size
   limit *before* it is queued (:class:`~mailsupport.errors.MessageTooLarge` with size and
-  limit), and queues it with its Message-ID and matter.
+  limit), and queues it with its Message-ID and matter. :func:`enqueue_messages` queues a
+  batch of composed messages in one durable transaction (group commit: one fsync, not one per
+  message).
 * :func:`send_queued` sends every due message over one connection to the tenant's server (or
   the vendor relay). A 4xx reply keeps the message queued with the next attempt after
   :data:`BACKOFF`; a 5xx marks it failed with the server's reply; a connection that drops
@@ -34,7 +37,8 @@ from ..signature import add_signature, compose_message, signature_for
 from ..smtp import SmtpClient
 from ..store import Store
 
-__all__ = ["BACKOFF", "SendSummary", "submit", "enqueue_message", "send_queued", "outbound_server"]
+__all__ = ["BACKOFF", "SendSummary", "OutgoingMessage", "submit", "enqueue_message", "enqueue_messages", "send_queued",
+           "outbound_server"]
 
 #: Seconds to wait before attempt 2, 3, 4, ... after a 4xx (the last value repeats).
 BACKOFF = (60.0, 300.0, 900.0, 3600.0)
@@ -87,6 +91,17 @@ def submit(tenant: Tenant, store: Store, *, from_addr: str, to: Sequence[str], s
     return message_id
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutgoingMessage:
+    """A composed message for :func:`enqueue_messages`: its bytes, envelope, matter and Message-ID."""
+
+    raw: bytes
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    matter: str = ""
+    message_id: str = ""
+
+
 def enqueue_message(tenant: Tenant, store: Store, raw: bytes, *, mail_from: str, rcpt_tos: Sequence[str],
                     matter: str = "", message_id: str = "") -> int:
     """Sign an already composed message (signature of ``mail_from``'s user, else the division's,
@@ -94,12 +109,29 @@ def enqueue_message(tenant: Tenant, store: Store, raw: bytes, *, mail_from: str,
 
     Returns the queue id. Raises :class:`MessageTooLarge` (size and limit) before queueing.
     """
-    raw = add_signature(raw, signature=signature_for(tenant, mail_from), disclaimer=tenant.disclaimer)
-    if len(raw) > tenant.size_limit:
-        raise MessageTooLarge(f"the message to {', '.join(rcpt_tos)} is {len(raw)} bytes, over the tenant's "
-                              f"limit of {tenant.size_limit} bytes; not sent (attach less or share a link)",
-                              size=len(raw), limit=tenant.size_limit)
-    return store.enqueue(raw, mail_from=mail_from, rcpt_tos=list(rcpt_tos), matter=matter, message_id=message_id)
+    return enqueue_messages(tenant, store, [OutgoingMessage(raw=raw, mail_from=mail_from, rcpt_tos=tuple(rcpt_tos),
+                                                            matter=matter, message_id=message_id)])[0]
+
+
+def enqueue_messages(tenant: Tenant, store: Store, messages: Sequence[OutgoingMessage]) -> list[int]:
+    """:func:`enqueue_message` for a batch: every message is signed and size-checked first, then
+    all are queued in one durable transaction (one ``synchronous=FULL`` commit instead of one
+    per message). Returns the queue ids in order.
+
+    All or nothing: a message over the limit raises :class:`MessageTooLarge` naming it, and an
+    unsafe address or a message that cannot be signed raises too, before anything is queued.
+    """
+    rows = []
+    for n, m in enumerate(messages, 1):
+        raw = add_signature(m.raw, signature=signature_for(tenant, m.mail_from), disclaimer=tenant.disclaimer)
+        if len(raw) > tenant.size_limit:
+            which = f" (message {n} of {len(messages)}; none of them was queued)" if len(messages) > 1 else ""
+            raise MessageTooLarge(f"the message to {', '.join(m.rcpt_tos)} is {len(raw)} bytes, over the tenant's "
+                                  f"limit of {tenant.size_limit} bytes{which}; not sent (attach less or share a link)",
+                                  size=len(raw), limit=tenant.size_limit)
+        rows.append({"raw": raw, "mail_from": m.mail_from, "rcpt_tos": list(m.rcpt_tos), "matter": m.matter,
+                     "message_id": m.message_id})
+    return store.enqueue_batch(rows)
 
 
 def _backoff(attempts: int) -> float:

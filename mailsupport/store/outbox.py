@@ -2,16 +2,17 @@
 
 Owns :class:`QueuedMessage` and :class:`OutboxMixin`, the part of
 :class:`~mailsupport.store.Store` that the sender and the router's reply rule use. Queueing is
-committed with ``synchronous=FULL`` (a queued message survives a power cut); a send outcome
-with ``NORMAL`` (after a power cut it may be sent again, never lost). Layer 3; must not import
-the network clients, the pipeline or presentation modules.
+committed with ``synchronous=FULL`` (a queued message survives a power cut), a batch in one
+transaction (one fsync for all); a send outcome with ``NORMAL`` (after a power cut it may be
+sent again, never lost). Layer 3; must not import the network clients, the pipeline or
+presentation modules.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 __all__ = ["QueuedMessage", "OutboxMixin"]
 
@@ -69,6 +70,21 @@ class OutboxMixin:
                           "VALUES (?,?,?,?,?,?)",
                           (mail_from, json.dumps(list(rcpt_tos)), raw, matter, message_id, 0.0))
         return int(cur.lastrowid)
+
+    def enqueue_batch(self, items: Iterable[Mapping[str, Any]]) -> list[int]:
+        """:meth:`enqueue` for several messages (keyword dicts) in one transaction: one
+        ``synchronous=FULL`` commit (one WAL fsync) for all of them. Every one is queued durably
+        when this returns, or (an error) none is; returns their queue ids in order."""
+        with self._lock:
+            self._write("BEGIN IMMEDIATE")
+            try:
+                ids = [self.enqueue(**item) for item in items]
+                self._write("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        return ids
 
     def queued(self, *, due_at: float | None = None, state: str = "queued") -> list[QueuedMessage]:
         """Queue entries in ``state`` (due at or before ``due_at`` when given), oldest first."""
