@@ -18,6 +18,10 @@ Owns :func:`submit`, :func:`enqueue_message`, :func:`enqueue_messages`, :func:`s
   a whole has a deadline of the sum of its steps' budgets), its error naming the step. Error
   texts are scrubbed of the server's password/token here too, whatever the client did.
 
+Send outcomes (sent, deferred, failed) are committed in groups (:data:`OUTCOMES_PER_COMMIT`)
+at ``synchronous=NORMAL``: after a crash or power cut the last of them may be lost, and those
+messages are sent again; a queued message is never lost.
+
 Layer 4; the clock is read here (``now`` may be passed in for tests and replays).
 """
 
@@ -35,7 +39,8 @@ from ..limits import DEFAULT_LIMITS, Deadline
 from ..redact import Redactor
 from ..signature import add_signature, compose_message, signature_for
 from ..smtp import SmtpClient
-from ..store import Store
+from ..store import QueuedMessage, Store
+from .fetch import Checkpoint
 
 __all__ = ["BACKOFF", "SendSummary", "OutgoingMessage", "submit", "enqueue_message", "enqueue_messages", "send_queued",
            "outbound_server"]
@@ -44,6 +49,11 @@ __all__ = ["BACKOFF", "SendSummary", "OutgoingMessage", "submit", "enqueue_messa
 BACKOFF = (60.0, 300.0, 900.0, 3600.0)
 #: After this many temporary failures the message is given up (reported as failed).
 MAX_ATTEMPTS = 12
+#: Send outcomes are committed together (a group commit at ``synchronous=NORMAL``) once this
+#: many wait or :data:`OUTCOME_COMMIT_SECONDS` passed since the last commit, and when the pass
+#: ends: a crash in between has those messages sent again, it never loses one.
+OUTCOMES_PER_COMMIT = 32
+OUTCOME_COMMIT_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,9 +148,36 @@ def _backoff(attempts: int) -> float:
     return BACKOFF[min(attempts, len(BACKOFF)) - 1]
 
 
+class _Outcomes:
+    """The pass's send outcomes waiting for their commit (see :data:`OUTCOMES_PER_COMMIT`)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._waiting: list[dict[str, Any]] = []
+        self._since = time.monotonic()
+
+    def add(self, item: QueuedMessage, *, state: str, attempts: int, next_attempt: float, last_reply: str) -> None:
+        """One message's outcome; a sent one also records its Message-ID -> matter."""
+        self._waiting.append({"queue_id": item.id, "state": state, "attempts": attempts, "next_attempt": next_attempt,
+                              "last_reply": last_reply, "sent_matter": item.matter if state == "sent" else "",
+                              "message_id": item.message_id})
+        if len(self._waiting) >= OUTCOMES_PER_COMMIT or time.monotonic() - self._since >= OUTCOME_COMMIT_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit every waiting outcome in one transaction."""
+        self._store.record_outcomes(self._waiting)
+        self._waiting.clear()
+        self._since = time.monotonic()
+
+
 def send_queued(tenant: Tenant, store: Store, *, now: float | None = None,
-                ssl_context: ssl.SSLContext | None = None) -> SendSummary:
-    """Send every queued message that is due, over one connection (see the module docstring)."""
+                ssl_context: ssl.SSLContext | None = None, checkpoint: Checkpoint | None = None) -> SendSummary:
+    """Send every queued message that is due, over one connection (see the module docstring).
+
+    ``checkpoint("sent", n)`` is called when the server accepted the pass's ``n``-th message,
+    before its outcome is recorded (the seam the crash test kills the process at).
+    """
     now = time.time() if now is None else now
     due = store.queued(due_at=now)
     sent = deferred = failed = 0
@@ -159,6 +196,7 @@ def send_queued(tenant: Tenant, store: Store, *, now: float | None = None,
         errors.append({"stage": getattr(exc, "step", "") or "connect", "message_id": "",
                        "message": redact(f"{exc}; {len(due)} message(s) stay queued")})
         return SendSummary(still_queued=len(store.queued()), errors=tuple(errors))
+    outcomes = _Outcomes(store)
     try:
         for item in due:
             attempts = item.attempts + 1
@@ -166,14 +204,14 @@ def send_queued(tenant: Tenant, store: Store, *, now: float | None = None,
                 failed += 1
                 err = MessageTooLarge(f"{len(item.raw)} bytes is over the limit of {tenant.size_limit}",
                                       size=len(item.raw), limit=tenant.size_limit)
-                store.update_queued(item.id, state="failed", attempts=attempts, next_attempt=now, last_reply=str(err))
+                outcomes.add(item, state="failed", attempts=attempts, next_attempt=now, last_reply=str(err))
                 errors.append({"stage": "size", "message_id": item.message_id, "message": str(err)})
                 continue
             try:
                 reply = client.send(item.raw, item.mail_from, item.rcpt_tos)
             except MessageTooLarge as exc:
                 failed += 1
-                store.update_queued(item.id, state="failed", attempts=attempts, next_attempt=now, last_reply=str(exc))
+                outcomes.add(item, state="failed", attempts=attempts, next_attempt=now, last_reply=str(exc))
                 errors.append({"stage": "size", "message_id": item.message_id, "message": str(exc)})
                 continue
             except SmtpRejected as exc:
@@ -181,26 +219,29 @@ def send_queued(tenant: Tenant, store: Store, *, now: float | None = None,
                 temporary = bool(getattr(exc.reply, "temporary", False))
                 if temporary and attempts < MAX_ATTEMPTS:
                     deferred += 1
-                    store.update_queued(item.id, state="queued", attempts=attempts,
-                                        next_attempt=now + _backoff(attempts), last_reply=reply_text)
+                    outcomes.add(item, state="queued", attempts=attempts, next_attempt=now + _backoff(attempts),
+                                 last_reply=reply_text)
                 else:
                     failed += 1
-                    store.update_queued(item.id, state="failed", attempts=attempts, next_attempt=now,
-                                        last_reply=reply_text)
+                    outcomes.add(item, state="failed", attempts=attempts, next_attempt=now, last_reply=reply_text)
                 errors.append({"stage": exc.stage, "message_id": item.message_id,
                                "message": redact(f"{exc}" + ("; stays queued, retried later" if temporary else ""))})
                 continue
             except ProtocolError as exc:  # connection lost, or a step's deadline / limit / malformed reply
                 deferred += 1
-                store.update_queued(item.id, state="queued", attempts=attempts, next_attempt=now + _backoff(attempts),
-                                    last_reply=redact(str(exc)))
+                outcomes.add(item, state="queued", attempts=attempts, next_attempt=now + _backoff(attempts),
+                             last_reply=redact(str(exc)))
                 errors.append({"stage": getattr(exc, "step", "") or "connection", "message_id": item.message_id,
                                "message": redact(f"{exc}; this and the remaining messages stay queued")})
                 break
             sent += 1
-            store.update_queued(item.id, state="sent", attempts=attempts, next_attempt=now, last_reply=str(reply),
-                                sent_matter=item.matter, message_id=item.message_id)
+            if checkpoint is not None:
+                checkpoint("sent", sent)
+            outcomes.add(item, state="sent", attempts=attempts, next_attempt=now, last_reply=str(reply))
     finally:
-        client.quit()
+        try:
+            outcomes.commit()
+        finally:
+            client.quit()
     return SendSummary(sent=sent, deferred=deferred, failed=failed, still_queued=len(store.queued()),
                        errors=tuple(errors))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = ["QueuedMessage", "OutboxMixin"]
 
@@ -103,17 +103,27 @@ class OutboxMixin:
                       sent_matter: str = "", message_id: str = "") -> None:
         """Record the outcome of one send attempt (and, when ``sent_matter`` is given, the sent
         Message-ID -> matter, in the same transaction)."""
+        self.record_outcomes([{"queue_id": queue_id, "state": state, "attempts": attempts,
+                               "next_attempt": next_attempt, "last_reply": last_reply, "sent_matter": sent_matter,
+                               "message_id": message_id}])
+
+    def record_outcomes(self, outcomes: Sequence[Mapping[str, Any]]) -> None:
+        """:meth:`update_queued` for several attempts (keyword dicts with ``queue_id``) in one
+        transaction (a group commit)."""
+        if not outcomes:
+            return
         with self._lock:
-            # NORMAL: after a power cut this update may be lost and the message sent again, but
-            # never lost; a process crash keeps it (WAL). Queueing itself stays FULL.
+            # NORMAL: after a power cut these updates may be lost and the messages sent again, but
+            # never lost; a process crash keeps them (WAL). Queueing itself stays FULL.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._write("BEGIN IMMEDIATE")
             try:
-                self._write("UPDATE queue SET state=?, attempts=?, next_attempt=?, last_reply=? WHERE id=?",
-                            (state, attempts, next_attempt, last_reply, queue_id))
-                if sent_matter and message_id:
-                    self._write("INSERT OR REPLACE INTO sent(message_id, matter, sent_at) VALUES (?,?,?)",
-                                (message_id.strip(), sent_matter, self._clock()))
+                for o in outcomes:
+                    self._write("UPDATE queue SET state=?, attempts=?, next_attempt=?, last_reply=? WHERE id=?",
+                                (o["state"], o["attempts"], o["next_attempt"], o["last_reply"], o["queue_id"]))
+                    if o.get("sent_matter") and o.get("message_id"):
+                        self._write("INSERT OR REPLACE INTO sent(message_id, matter, sent_at) VALUES (?,?,?)",
+                                    (o["message_id"].strip(), o["sent_matter"], self._clock()))
                 self._write("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
