@@ -9,6 +9,7 @@ Public API::
         ingest_files(tenant, store, ["a.eml"])     # the plugin path (ingest_stream: stdin)
         hook = wildcard_handler(tenant, store)     # the wildcard path: hook(rcpt, raw)
         message_id = submit(tenant, store, from_addr=..., to=[...], subject=..., text=..., matter="1234")
+        ids = enqueue_messages(tenant, store, [OutgoingMessage(raw=..., mail_from=..., rcpt_tos=(...,))])
         frame = decisions_frame(store)             # pandas table of routing decisions
 
 Modules: :mod:`.fetch` (POP3 poll), :mod:`.ingest` (push paths, ``decide``), :mod:`.failed`
@@ -28,13 +29,14 @@ from .failed import failed_forward
 from .fetch import FetchPolicy, PollSummary, account_id, poll
 from .ingest import IngestResult, decide, ingest_files, ingest_message, ingest_stream, wildcard_handler
 from .runcheck import run_config_problems
-from .send import BACKOFF, SendSummary, enqueue_message, outbound_server, send_queued, submit
+from .send import (BACKOFF, OutgoingMessage, SendSummary, enqueue_message, enqueue_messages, outbound_server,
+                   send_queued, submit)
 from .table import decision_rows, decisions_frame
 
 __all__ = ["FetchPolicy", "PollSummary", "poll", "account_id", "IngestResult", "decide", "ingest_message",
            "ingest_files", "ingest_stream", "wildcard_handler", "failed_forward", "BACKOFF", "SendSummary", "submit",
-           "enqueue_message", "send_queued", "outbound_server", "run_once", "run_config_problems", "decision_rows",
-           "decisions_frame"]
+           "enqueue_message", "enqueue_messages", "OutgoingMessage", "send_queued", "outbound_server", "run_once",
+           "run_config_problems", "decision_rows", "decisions_frame"]
 
 
 def run_once(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(), now: float | None = None,

@@ -2,16 +2,17 @@
 
 Owns :class:`QueuedMessage` and :class:`OutboxMixin`, the part of
 :class:`~mailsupport.store.Store` that the sender and the router's reply rule use. Queueing is
-committed with ``synchronous=FULL`` (a queued message survives a power cut); a send outcome
-with ``NORMAL`` (after a power cut it may be sent again, never lost). Layer 3; must not import
-the network clients, the pipeline or presentation modules.
+committed with ``synchronous=FULL`` (a queued message survives a power cut), a batch in one
+transaction (one fsync for all); a send outcome with ``NORMAL`` (after a power cut it may be
+sent again, never lost). Layer 3; must not import the network clients, the pipeline or
+presentation modules.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = ["QueuedMessage", "OutboxMixin"]
 
@@ -70,6 +71,21 @@ class OutboxMixin:
                           (mail_from, json.dumps(list(rcpt_tos)), raw, matter, message_id, 0.0))
         return int(cur.lastrowid)
 
+    def enqueue_batch(self, items: Iterable[Mapping[str, Any]]) -> list[int]:
+        """:meth:`enqueue` for several messages (keyword dicts) in one transaction: one
+        ``synchronous=FULL`` commit (one WAL fsync) for all of them. Every one is queued durably
+        when this returns, or (an error) none is; returns their queue ids in order."""
+        with self._lock:
+            self._write("BEGIN IMMEDIATE")
+            try:
+                ids = [self.enqueue(**item) for item in items]
+                self._write("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        return ids
+
     def queued(self, *, due_at: float | None = None, state: str = "queued") -> list[QueuedMessage]:
         """Queue entries in ``state`` (due at or before ``due_at`` when given), oldest first."""
         sql = ("SELECT id, mail_from, rcpt_tos, raw, matter, message_id, state, attempts, next_attempt, last_reply "
@@ -87,17 +103,27 @@ class OutboxMixin:
                       sent_matter: str = "", message_id: str = "") -> None:
         """Record the outcome of one send attempt (and, when ``sent_matter`` is given, the sent
         Message-ID -> matter, in the same transaction)."""
+        self.record_outcomes([{"queue_id": queue_id, "state": state, "attempts": attempts,
+                               "next_attempt": next_attempt, "last_reply": last_reply, "sent_matter": sent_matter,
+                               "message_id": message_id}])
+
+    def record_outcomes(self, outcomes: Sequence[Mapping[str, Any]]) -> None:
+        """:meth:`update_queued` for several attempts (keyword dicts with ``queue_id``) in one
+        transaction (a group commit)."""
+        if not outcomes:
+            return
         with self._lock:
-            # NORMAL: after a power cut this update may be lost and the message sent again, but
-            # never lost; a process crash keeps it (WAL). Queueing itself stays FULL.
+            # NORMAL: after a power cut these updates may be lost and the messages sent again, but
+            # never lost; a process crash keeps them (WAL). Queueing itself stays FULL.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._write("BEGIN IMMEDIATE")
             try:
-                self._write("UPDATE queue SET state=?, attempts=?, next_attempt=?, last_reply=? WHERE id=?",
-                            (state, attempts, next_attempt, last_reply, queue_id))
-                if sent_matter and message_id:
-                    self._write("INSERT OR REPLACE INTO sent(message_id, matter, sent_at) VALUES (?,?,?)",
-                                (message_id.strip(), sent_matter, self._clock()))
+                for o in outcomes:
+                    self._write("UPDATE queue SET state=?, attempts=?, next_attempt=?, last_reply=? WHERE id=?",
+                                (o["state"], o["attempts"], o["next_attempt"], o["last_reply"], o["queue_id"]))
+                    if o.get("sent_matter") and o.get("message_id"):
+                        self._write("INSERT OR REPLACE INTO sent(message_id, matter, sent_at) VALUES (?,?,?)",
+                                    (o["message_id"].strip(), o["sent_matter"], self._clock()))
                 self._write("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
