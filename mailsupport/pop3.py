@@ -135,8 +135,9 @@ class Pop3Client:
         return f"Pop3Client({self.server}, user={self.settings.username!r}, connected={self.connected})"
 
     # ------------------------------------------------------------------ the wire
-    def _recv(self, n: int) -> bytes:
-        """One read, its timeout the lesser of the configured one and what the step has left."""
+    def _timed_socket(self) -> socket.socket:
+        """The socket, its timeout the lesser of the configured one and what the step has left
+        (so a server that drips bytes still ends at the step's deadline)."""
         timeout = self._step.timeout(self.settings.timeout) if self._step else self.settings.timeout
         sock = self._sock
         if sock is None:
@@ -144,17 +145,15 @@ class Pop3Client:
         if timeout != self._timeout:
             sock.settimeout(timeout)
             self._timeout = timeout
-        return sock.recv(n)
+        return sock
+
+    def _recv(self, n: int) -> bytes:
+        """One read under the step's deadline."""
+        return self._timed_socket().recv(n)
 
     def _send(self, data: bytes) -> None:
-        timeout = self._step.timeout(self.settings.timeout) if self._step else self.settings.timeout
-        sock = self._sock
-        if sock is None:
-            raise EOFError("not connected")
-        if timeout != self._timeout:
-            sock.settimeout(timeout)
-            self._timeout = timeout
-        sock.sendall(data)
+        """One write under the step's deadline."""
+        self._timed_socket().sendall(data)
 
     def _attach(self, sock: socket.socket) -> None:
         self._sock = sock
