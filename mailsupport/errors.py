@@ -19,6 +19,10 @@ exceptions mean the tool itself could not do its job. The tree::
         └── DnsError
             └── DnsTempError           a temporary DNS failure (timeout, SERVFAIL)
 
+Outside the tree, :class:`RecordSyntaxError` (a ``ValueError``) is what the pure record parsers
+(SPF, DMARC) raise for a customer's broken record; the diagnoses turn it into a finding, since a
+customer problem is data, not a failure of the tool.
+
 Messages say what happened (with values), where, and what to do. They never carry
 secrets: :class:`~mailsupport.model.Secret` renders as ``***``.
 
@@ -43,6 +47,7 @@ __all__ = [
     "MessageTooLarge",
     "DnsError",
     "DnsTempError",
+    "RecordSyntaxError",
 ]
 
 
@@ -145,3 +150,29 @@ class DnsError(OperationError):
 
 class DnsTempError(DnsError):
     """A DNS lookup failed for now (timeout, SERVFAIL): try again later."""
+
+
+class RecordSyntaxError(ValueError):
+    """A DNS policy record (SPF, DMARC) breaks its grammar.
+
+    ``record`` is the text, ``position`` the 0-based offset of the problem, ``reason`` the
+    message without location; subclasses name the part it was found in (an SPF term, a DMARC
+    tag) by :attr:`PART`. :meth:`marked` draws a caret under the problem.
+    """
+
+    #: what the record's parts are called (``term``, ``tag``), for the message
+    PART = "part"
+
+    def __init__(self, reason: str, *, record: str, position: int, part: str = "") -> None:
+        self.reason = reason
+        self.record = record
+        self.position = position
+        self.part = part
+        where = f" in {self.PART} {part!r}" if part else ""
+        super().__init__(f"{reason}{where} (at character {position + 1})")
+
+    def marked(self) -> str:
+        """The record with a caret line under the problem (non-printables shown escaped)."""
+        shown = self.record.encode("unicode_escape").decode("ascii")
+        prefix = self.record[: self.position].encode("unicode_escape").decode("ascii")
+        return f"{shown}\n{' ' * len(prefix)}^ {self.reason}"

@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import RecordSyntaxError
+
 __all__ = ["DmarcRecord", "DmarcSyntaxError", "DmarcTag", "parse_dmarc", "is_dmarc_record", "POLICIES"]
 
 POLICIES = ("none", "quarantine", "reject")
@@ -34,26 +36,19 @@ _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s!,;]+(?:!\d+[kmgtKMGT]?)?\Z")
 _FO = frozenset("01ds")
 
 
-class DmarcSyntaxError(ValueError):
-    """A DMARC record breaks the RFC 7489 grammar (receivers then ignore it).
+class DmarcSyntaxError(RecordSyntaxError):
+    """A DMARC record breaks the RFC 7489 grammar (receivers then ignore it); ``tag`` is the tag
+    in which the problem was found (see :class:`~mailsupport.errors.RecordSyntaxError`)."""
 
-    ``record`` is the text, ``position`` the offset of the problem, ``tag`` the tag it was
-    found in, ``reason`` the message without location.
-    """
+    PART = "tag"
 
     def __init__(self, reason: str, *, record: str, position: int, tag: str = "") -> None:
-        self.reason = reason
-        self.record = record
-        self.position = position
-        self.tag = tag
-        where = f" in tag {tag!r}" if tag else ""
-        super().__init__(f"{reason}{where} (at character {position + 1})")
+        super().__init__(reason, record=record, position=position, part=tag)
 
-    def marked(self) -> str:
-        """The record with a caret line under the problem (non-printables shown escaped)."""
-        shown = self.record.encode("unicode_escape").decode("ascii")
-        prefix = self.record[: self.position].encode("unicode_escape").decode("ascii")
-        return f"{shown}\n{' ' * len(prefix)}^ {self.reason}"
+    @property
+    def tag(self) -> str:
+        """The tag in which the problem was found."""
+        return self.part
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,6 +1,6 @@
 """The SPF record parser (RFC 7208 §4.5, §4.6, §5, §6, §12 ABNF): text in, :class:`SpfRecord` out.
 
-Pure: no DNS, no I/O; imports only the standard library and :mod:`.macros`. Every syntax
+Pure: no DNS, no I/O; imports only the standard library, :mod:`.macros` and the error base Every syntax
 error is an :class:`SpfSyntaxError` carrying the offset of the offending term, and
 :meth:`SpfSyntaxError.marked` draws a caret under it. The whole record is checked before
 evaluation starts (§4.6: "syntax errors anywhere in the record" give permerror).
@@ -24,6 +24,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+from ..errors import RecordSyntaxError
 from .macros import Macro, MacroError, tokenize
 
 __all__ = [
@@ -64,26 +65,19 @@ class Qualifier(str, enum.Enum):
         return {"+": "pass", "-": "fail", "~": "softfail", "?": "neutral"}[self.value]
 
 
-class SpfSyntaxError(ValueError):
-    """A record breaks the RFC 7208 grammar (result: permerror).
+class SpfSyntaxError(RecordSyntaxError):
+    """A record breaks the RFC 7208 grammar (result: permerror); ``term`` is the term in which
+    the problem was found (see :class:`~mailsupport.errors.RecordSyntaxError`)."""
 
-    ``record`` is the text, ``position`` the offset of the problem, ``term`` the term in
-    which it was found, ``reason`` the message without location.
-    """
+    PART = "term"
 
     def __init__(self, reason: str, *, record: str, position: int, term: str = "") -> None:
-        self.reason = reason
-        self.record = record
-        self.position = position
-        self.term = term
-        where = f" in term {term!r}" if term else ""
-        super().__init__(f"{reason}{where} (at character {position + 1})")
+        super().__init__(reason, record=record, position=position, part=term)
 
-    def marked(self) -> str:
-        """The record with a caret line under the problem (non-printables shown escaped)."""
-        shown = self.record.encode("unicode_escape").decode("ascii")
-        prefix = self.record[: self.position].encode("unicode_escape").decode("ascii")
-        return f"{shown}\n{' ' * len(prefix)}^ {self.reason}"
+    @property
+    def term(self) -> str:
+        """The term in which the problem was found."""
+        return self.part
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
