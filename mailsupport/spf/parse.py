@@ -1,6 +1,6 @@
 """The SPF record parser (RFC 7208 §4.5, §4.6, §5, §6, §12 ABNF): text in, :class:`SpfRecord` out.
 
-Pure: no DNS, no I/O; imports only the standard library, :mod:`.macros` and the error base Every syntax
+Pure: no DNS, no I/O; imports only the standard library, :mod:`.macros` and the error base. Every syntax
 error is an :class:`SpfSyntaxError` carrying the offset of the offending term, and
 :meth:`SpfSyntaxError.marked` draws a caret under it. The whole record is checked before
 evaluation starts (§4.6: "syntax errors anywhere in the record" give permerror).
