@@ -25,7 +25,7 @@ from ...dnslookup import CachedLookup, DnsLookup, make_lookup
 from ...errors import OperationError
 from ...fixes import FixStep
 from ...model import Finding, Severity
-from ..engine import Gen, SpfResult, _query, _SpfError, run_async, run_sync
+from ..engine import EvaluationStopped, Gen, SpfResult, ask, run_async, run_sync
 from ..resolve import evaluate_many
 from ..expand import tree
 from ..parse import SpfRecord, SpfSyntaxError, is_spf_record, parse_record
@@ -149,15 +149,15 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
         records = (record.strip(),)
     else:
         try:
-            ans = yield from _query(domain, "TXT", log)
+            ans = yield from ask(domain, "TXT", log)
             records = tuple(r for r in ans.records if is_spf_record(r))
-        except _SpfError as err:
+        except EvaluationStopped as err:
             txt_error = err.reason
     has_mx = False
     if not records and not txt_error:
         try:
-            has_mx = bool((yield from _query(domain, "MX", log)).records)
-        except _SpfError:
+            has_mx = bool((yield from ask(domain, "MX", log)).records)
+        except EvaluationStopped:
             pass
     parsed: SpfRecord | None = None
     syntax: SpfSyntaxError | None = None
