@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from email.utils import getaddresses
 
-from .config import Tenant
+from .tenant import Tenant
 
 __all__ = ["normalize_address", "extract_addresses", "TargetKind", "AddressTarget", "classify_address"]
 

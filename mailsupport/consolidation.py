@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .addresses import classify_address
-from .config import Tenant
 from .headers import MessageSummary
 from .model import MessageRef
+from .tenant import Tenant
 
 __all__ = ["ConsolidationCase", "ConsolidationReport", "consolidate", "catch_all_targets"]
 

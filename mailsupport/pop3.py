@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TypeVar
 
-from .config import ServerSettings, TlsMode
+from .tenant import ServerSettings, TlsMode
 from .errors import (AuthError, ConfigError, ConnectError, DeadlineExceeded, LimitExceeded, LoginRefusedError,
                      OperationError, ProtocolError)
 from .limits import DEFAULT_LIMITS, Deadline, Limits

@@ -152,3 +152,68 @@ def test_module_respects_its_layer(path):
         elif layer <= 2 and top in PURE_FORBIDDEN:
             problems.append(f"line {node.lineno}: pure-core module imports {imported}")
     assert problems == []
+
+
+# --------------------------------------------------------------------------- the tenant model, not the config hub
+
+#: Pure-core modules that need the tenant-file loader itself (mailsupport.config), not only the model's types.
+USES_LOADER = {
+    "mailsupport.doctor.preflight": "checks typed settings with the loader's own validation (parse_tenant)",
+    "mailsupport.replay.changes": "edits a tenant's file data and validates it again (tenant_to_dict, parse_tenant)",
+}
+#: Modules another branch is editing while this rule lands: they still take a type through the hub.
+NOT_YET_MOVED = {"mailsupport.samples.generate", "mailsupport.samples.pop3", "mailsupport.dmarc.check",
+                 "mailsupport.audit.checks", "mailsupport.audit.dns", "mailsupport.audit.generate",
+                 "mailsupport.audit.runner"}
+
+
+def _from_imports(path: Path, name: str):
+    """Every ``from X import a, b`` of a module as (absolute X, names, node), relative imports resolved."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                if node.level > 1:
+                    base = base[: -(node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            yield module, [alias.name for alias in node.names], node
+
+
+def _tenant_names() -> set[str]:
+    tree = ast.parse((PKG / "tenant.py").read_text())
+    return {n.id for node in tree.body if isinstance(node, ast.Assign) for n in node.targets
+            if isinstance(n, ast.Name)} | {node.name for node in tree.body if isinstance(node, ast.ClassDef)} | \
+        {node.target.id for node in tree.body if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
+
+
+PURE = [p for p in MODULES if (_layer(_module_name(p)) or 9) <= 2
+        and _module_name(p) not in ("mailsupport.config", *USES_LOADER)]
+
+
+@pytest.mark.parametrize("path", PURE, ids=[_module_name(p) for p in PURE])
+def test_pure_core_does_not_import_the_config_hub(path):
+    """A pure-core module takes tenant types from mailsupport.tenant; only the loader's own users import mailsupport.config."""
+    name = _module_name(path)
+    hub = [f"line {node.lineno}: from {module} import {', '.join(names)}"
+           for module, names, node in _from_imports(path, name) if module == "mailsupport.config"]
+    hub += [f"line {node.lineno}: import {alias.name}" for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Import) for alias in node.names if alias.name == "mailsupport.config"]
+    assert hub == []
+
+
+def test_types_come_from_the_tenant_model_not_the_config_hub():
+    """No module imports a name mailsupport.tenant defines through mailsupport.config (which only re-exports it)."""
+    model = _tenant_names()
+    assert {"Tenant", "ServerSettings", "PRESETS", "CATCH_ALL_HEADERS"} <= model
+    through_hub = []
+    for path in MODULES:
+        name = _module_name(path)
+        if name in ("mailsupport.config", *NOT_YET_MOVED):
+            continue
+        for module, names, node in _from_imports(path, name):
+            if module == "mailsupport.config" and set(names) & model:
+                through_hub.append(f"{name} line {node.lineno}: {sorted(set(names) & model)}")
+    assert through_hub == []

@@ -19,7 +19,7 @@ from typing import Mapping
 
 from typing import Any
 
-from ..config import Provider, ServerSettings, TlsMode
+from ..tenant import Provider, ServerSettings, TlsMode
 from ..model import Finding, Severity
 
 # ProbeResult/Rung (mailsupport.doctor.report) are read duck-typed here, not imported, so this

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..config import MailboxKind, Provider, Tenant
 from ..errors import DnsError
 from ..model import Finding, Severity
+from ..tenant import MailboxKind, Provider, Tenant
 
 __all__ = ["O365_MX_SUFFIX", "evaluate_o365_mx", "check_o365_mx"]
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import Tenant, parse_tenant
+from ..config import parse_tenant
+from ..tenant import Tenant
 
 __all__ = ["catchall_message", "padded_message", "pipeline_tenant", "TEST_DATE"]
 

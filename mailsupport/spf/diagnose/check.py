@@ -20,7 +20,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from ...config import DEFAULT_VENDOR_INCLUDE
+from ...tenant import DEFAULT_VENDOR_INCLUDE
 from ...dnslookup import CachedLookup, DnsLookup, make_lookup
 from ...errors import OperationError
 from ...fixes import FixStep

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from ...config import DEFAULT_VENDOR_INCLUDE
 from ...model import Finding, Severity
+from ...tenant import DEFAULT_VENDOR_INCLUDE
 from ..engine import MAX_DNS_LOOKUPS, MAX_VOID_LOOKUPS, SpfResult
 from ..parse import Mechanism, SpfRecord, SpfSyntaxError
 from ..trace import RecordTrace
