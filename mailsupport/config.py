@@ -57,7 +57,7 @@ import re
 import reprlib
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Literal, Mapping, overload
 
 from .errors import ConfigError
 from .model import Secret
@@ -155,8 +155,19 @@ class _Reader:
     def has(self, key: str) -> bool:
         return key in self.data
 
+    @overload
+    def string(self, key: str, default: str, *, check: Callable[[str], str | None] | None = None,
+               required: bool = False) -> str: ...
+    @overload
+    def string(self, key: str, default: None = None, *, check: Callable[[str], str | None] | None = None,
+               required: Literal[True]) -> str: ...
+    @overload
+    def string(self, key: str, default: None = None, *, check: Callable[[str], str | None] | None = None,
+               required: bool = False) -> str | None: ...
+
     def string(self, key: str, default: str | None = None, *, check: Callable[[str], str | None] | None = None,
                required: bool = False) -> str | None:
+        """The text at ``key`` (one line unless a multi-line field), checked; ``default`` when absent."""
         value = self.raw(key)
         if value is None:
             if required:

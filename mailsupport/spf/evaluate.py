@@ -22,6 +22,7 @@ Layer 2 (pure core): imports errors and the spf modules only; answers are
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from . import macros
@@ -64,18 +65,19 @@ def _check_host(run: RunState, domain: str, override: str | None = None, chain: 
         return err
 
     if override is not None:
-        text: str | None = override
+        text = override
     else:
         try:
             ans = yield from ask(domain, "TXT", log)
         except EvaluationStopped as err:
             raise fail(err, None, "DNS failure fetching the record") from None
-        text, error = select_record(ans, domain)
+        found, error = select_record(ans, domain)
         if error:
             raise fail(EvaluationStopped("permerror", error), None, "several SPF records")
-        if text is None:
+        if found is None:
             return "none", None, RecordTrace(domain=domain, record=None, query=log[0], result="none",
                                              decided_by="no SPF record")
+        text = found
     try:
         record = parse_record(text)
     except SpfSyntaxError as exc:
@@ -102,7 +104,7 @@ def _check_host(run: RunState, domain: str, override: str | None = None, chain: 
     except EvaluationStopped as err:
         culprit = mechs[index].text if index < len(mechs) else (record.redirect.text if record.redirect else "")
         if err.limit:
-            remaining = list(mechs[index + 1:])
+            remaining: list[Mechanism | Modifier] = list(mechs[index + 1:])
             if record.redirect is not None and index < len(mechs):
                 remaining.append(record.redirect)
             for term in remaining:
@@ -258,23 +260,23 @@ def evaluate(ip: str, domain: str, *, sender: str = "", helo: str = "", receiver
     run = RunState(ip, sender, helo, receiver, now, max_lookups, max_voids)
     run.memo = memo
     domain = domain.rstrip(".") if domain != "." else domain
-    base = dict(domain=domain, ip=str(run.ip), sender=run.sender)
+    outcome = functools.partial(SpfResult, domain=domain, ip=str(run.ip), sender=run.sender)
     if not valid_domain(domain):
         # §4.3: a malformed or single-label domain -> none, without any DNS query
-        return SpfResult(result="none", reason=f"{domain!r} is not a valid multi-label domain name", **base)
+        return outcome(result="none", reason=f"{domain!r} is not a valid multi-label domain name")
     try:
         result, exp, trace = yield from _check_host(run, domain, override=record)
     except EvaluationStopped as err:
         stopped = run.stopped_at if run.stopped_at is not None else run.lookups
-        return SpfResult(result=err.result, reason=err.reason, dns_lookups=stopped,
-                         void_lookups=run.voids, lookups_total=run.lookups, limit_exceeded=err.limit,
-                         trace=err.trace, **base)
+        return outcome(result=err.result, reason=err.reason, dns_lookups=stopped,
+                       void_lookups=run.voids, lookups_total=run.lookups, limit_exceeded=err.limit,
+                       trace=err.trace)
     explanation, default = "", False
     if result == "fail":
         explanation, default = yield from _explain(run, exp, domain)
-    return SpfResult(result=result, explanation=explanation, explanation_default=default,
-                     dns_lookups=run.lookups, void_lookups=run.voids, lookups_total=run.lookups,
-                     trace=trace, **base)
+    return outcome(result=result, explanation=explanation, explanation_default=default,
+                   dns_lookups=run.lookups, void_lookups=run.voids, lookups_total=run.lookups,
+                   trace=trace)
 
 
 def _explain(run: RunState, exp: tuple[Modifier, str] | None, top: str) -> Gen:

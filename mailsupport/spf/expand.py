@@ -89,18 +89,20 @@ def _domains(trace: RecordTrace | None) -> frozenset[str]:
 
 def _audit_record(run: RunState, domain: str, chain: tuple, *, probe: bool, override: str | None = None) -> Gen:
     log: list[QueryTrace] = []
-    text = override
-    if override is None:
+    if override is not None:
+        text = override
+    else:
         try:
             ans = yield from ask(domain, "TXT", log)
         except EvaluationStopped as err:
             return RecordTrace(domain=domain, record=None, query=log[0], result="temperror",
                                error=err.reason, evaluated=False)
-        text, error = select_record(ans, domain)
-        if error or text is None:
+        found, error = select_record(ans, domain)
+        if error or found is None:
             return RecordTrace(domain=domain, record=None, query=log[0],
                                result="permerror" if error else "none",
                                error=error or "no SPF record", evaluated=False)
+        text = found
     try:
         record = parse_record(text)
     except SpfSyntaxError as exc:

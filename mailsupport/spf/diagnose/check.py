@@ -129,10 +129,10 @@ def vendor_ips(vendor_tree: RecordTrace | None, limit: int = MAX_VENDOR_IPS) -> 
 
 #: Per cached lookup (one run): the vendor include's tree and IPs (the same for every
 #: domain) and the evaluated include subtrees (see mailsupport.spf.evaluate's memo).
-_VENDOR_TREES: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
+_VENDOR_TREES: "weakref.WeakKeyDictionary[Any, dict[Any, Any]]" = weakref.WeakKeyDictionary()
 
 
-def _memo(lookup: DnsLookup) -> dict[str, Any] | None:
+def _memo(lookup: DnsLookup) -> dict[Any, Any] | None:
     # Only a CachedLookup's answers are fixed for the run, so only then may the tree be reused.
     if not isinstance(lookup, CachedLookup):
         return None
@@ -140,7 +140,7 @@ def _memo(lookup: DnsLookup) -> dict[str, Any] | None:
 
 
 def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, helo: str,
-           record: str | None, source: str, memo: dict[str, Any] | None = None) -> Gen:
+           record: str | None, source: str, memo: dict[Any, Any] | None = None) -> Gen:
     domain = domain.strip().rstrip(".").lower()
     log: list = []
     txt_error = ""
@@ -231,7 +231,7 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
 RECENT_VERDICTS = 512
 
 
-def _remember(memo: dict[str, Any], domain: str, ips: tuple[str, ...], results: Sequence[SpfResult]) -> None:
+def _remember(memo: dict[Any, Any], domain: str, ips: tuple[str, ...], results: Sequence[SpfResult]) -> None:
     """Keep the vendor IPs' results for ``domain`` a short while: the audit's dmarc kind checks the
     same domain right after (mailsupport.dmarc.check reads them instead of evaluating again)."""
     recent = memo.setdefault("recent-verdicts", {})
