@@ -11,7 +11,7 @@ a Unicode line break (U+0085, U+2028, U+2029), nor a secret a line break or NUL.
 Provider presets (:data:`PRESETS`) fill the server settings the product knows and say which
 fields the user must type, as the help page lists them: Office 365 and Gmail need address +
 password; Exchange also the server; Other needs everything; Outbound-only needs only SMTP.
-Ports and TLS modes follow Thunderbird's ISPDB (``shared/facts/providers-auth-spf-size.md``).
+Ports and TLS modes follow Thunderbird's ISPDB (``docs/provider-facts.md`` §5).
 
 A minimal tenant file::
 

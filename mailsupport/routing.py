@@ -1,7 +1,7 @@
 """The router: one pure function deciding where a received message is filed, and why.
 
-Owns :class:`RouteKind`, :class:`RouteDecision` and :func:`route_message`. The order of
-rules is the product's (issue #3 "Route"):
+Owns :class:`RouteKind`, :class:`RouteDecision` and :func:`route_message`. The rules, in
+the order the product applies them:
 
 1. a **matter** address (``<matterID>@<orgkey>.<wildcard domain>`` or
    ``<matterID>@<catch-all domain>``);

@@ -2,7 +2,7 @@
 
 The catch-all is built from a mail-flow (transport) rule, which sees only mail that reaches
 Exchange Online Protection, so the domain's MX must be ``<tenant>.mail.protection.outlook.com``
-(``shared/facts/providers-auth-spf-size.md``, "Office 365 catch-all"; help page "Office 365
+(``docs/provider-facts.md`` §7, "Office 365 catch-all"; help page "Office 365
 Exchange": "The MX records must point to Office 365"). A third-party gateway in front
 (Mimecast, Proofpoint) may break the rule.
 

@@ -9,7 +9,7 @@ failed-emails address (Step 4) and whether it sits on the catch-all domain (ever
 notice would land back in the mailbox: a loop), aliases that are also real mailbox
 addresses, the size limit (the help page advises 10 MB), a password that would travel
 without TLS, and Gmail's POP disposition (POP "deletes" only if the account trashes fetched
-mail; ``shared/facts/providers-auth-spf-size.md``).
+mail; ``docs/provider-facts.md`` §4).
 
 Pure (layer 2): no sockets, clock or environment. Must not import the probes, the sandbox or
 presentation modules.

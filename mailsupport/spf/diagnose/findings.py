@@ -1,8 +1,8 @@
 """The pure SPF diagnosis: :class:`SpfFacts` in, findings out (check ids in
 :data:`mailsupport.spf.diagnose.SPF_CHECKS`).
 
-Pure: imports model, config and the spf core only. Facts come from
-``shared/facts/providers-auth-spf-size.md`` (SPF section) and RFC 7208.
+Pure: imports model, the tenant model and the spf core only. Facts come from
+``docs/provider-facts.md`` §6 and RFC 7208.
 """
 
 from __future__ import annotations
