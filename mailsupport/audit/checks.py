@@ -43,7 +43,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
-from ..config import MailboxKind, Provider, Tenant
+from ..tenant import MailboxKind, Provider, Tenant
 from ..fixes import FixStep
 from ..model import Finding, Severity
 

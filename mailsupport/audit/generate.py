@@ -36,7 +36,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import DEFAULT_VENDOR_INCLUDE
+from ..tenant import DEFAULT_VENDOR_INCLUDE
 
 __all__ = ["Fleet", "generate_fleet", "PROVIDER_ZONES", "VARIANTS"]
 

@@ -132,8 +132,10 @@ def vendor_ips(vendor_tree: RecordTrace | None, limit: int = MAX_VENDOR_IPS) -> 
 _VENDOR_TREES: "weakref.WeakKeyDictionary[Any, dict[Any, Any]]" = weakref.WeakKeyDictionary()
 
 
-def _memo(lookup: DnsLookup) -> dict[Any, Any] | None:
-    # Only a CachedLookup's answers are fixed for the run, so only then may the tree be reused.
+def run_memo(lookup: DnsLookup) -> dict[Any, Any] | None:
+    """The memo the checks of one run share (the vendor include's tree, evaluated include subtrees,
+    recent vendor-IP verdicts, which :mod:`mailsupport.dmarc.check` reads too), or None: only a
+    :class:`CachedLookup`'s answers are fixed for the run, so only then may they be reused."""
     if not isinstance(lookup, CachedLookup):
         return None
     return _VENDOR_TREES.setdefault(lookup, {})
@@ -256,7 +258,7 @@ def check_domain(domain: str, *, vendor_include: str = DEFAULT_VENDOR_INCLUDE,
     """
     lookup = lookup or make_lookup()
     gen = _check(domain, vendor_include=vendor_include, ip=ip, sender=sender, helo=helo,
-                 record=record, source=lookup.source, memo=_memo(lookup))
+                 record=record, source=lookup.source, memo=run_memo(lookup))
     return run_sync(gen, lookup)
 
 
@@ -266,7 +268,7 @@ async def check_domain_async(domain: str, *, vendor_include: str = DEFAULT_VENDO
     """The async form of :func:`check_domain` (for many domains on one event loop)."""
     lookup = lookup or make_lookup()
     gen = _check(domain, vendor_include=vendor_include, ip=ip, sender=sender, helo=helo,
-                 record=record, source=lookup.source, memo=_memo(lookup))
+                 record=record, source=lookup.source, memo=run_memo(lookup))
     return await run_async(gen, lookup)
 
 
