@@ -33,7 +33,7 @@ _EXPORTS = {
     "Severity": "model",
     "Finding": "model",
     "MessageRef": "model",
-    "Tenant": "config",
+    "Tenant": "tenant",
     "load_tenant": "config",
     "Sandbox": "sandbox",
     "check_settings": "doctor",

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from email.utils import getaddresses
 
-from .config import Tenant
+from .tenant import Tenant
 
 __all__ = ["normalize_address", "extract_addresses", "TargetKind", "AddressTarget", "classify_address"]
 
@@ -116,9 +116,9 @@ def classify_address(tenant: Tenant, address: str) -> AddressTarget:
 
     aliases = tenant.alias_map()
     if lower in aliases:
-        user = aliases[lower]
-        return AddressTarget(address=addr, kind=TargetKind.ALIAS, target=user,
-                             reason=f"alias of user {user}")
+        owner = aliases[lower]
+        return AddressTarget(address=addr, kind=TargetKind.ALIAS, target=owner,
+                             reason=f"alias of user {owner}")
     user = tenant.user_by_address(addr)
     if user is not None:
         return AddressTarget(address=addr, kind=TargetKind.USER, target=user.address,

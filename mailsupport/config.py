@@ -11,7 +11,7 @@ a Unicode line break (U+0085, U+2028, U+2029), nor a secret a line break or NUL.
 Provider presets (:data:`PRESETS`) fill the server settings the product knows and say which
 fields the user must type, as the help page lists them: Office 365 and Gmail need address +
 password; Exchange also the server; Other needs everything; Outbound-only needs only SMTP.
-Ports and TLS modes follow Thunderbird's ISPDB (``shared/facts/providers-auth-spf-size.md``).
+Ports and TLS modes follow Thunderbird's ISPDB (``docs/provider-facts.md`` §5).
 
 A minimal tenant file::
 
@@ -57,7 +57,7 @@ import re
 import reprlib
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Literal, Mapping, overload
 
 from .errors import ConfigError
 from .model import Secret
@@ -155,8 +155,19 @@ class _Reader:
     def has(self, key: str) -> bool:
         return key in self.data
 
+    @overload
+    def string(self, key: str, default: str, *, check: Callable[[str], str | None] | None = None,
+               required: bool = False) -> str: ...
+    @overload
+    def string(self, key: str, default: None = None, *, check: Callable[[str], str | None] | None = None,
+               required: Literal[True]) -> str: ...
+    @overload
+    def string(self, key: str, default: None = None, *, check: Callable[[str], str | None] | None = None,
+               required: bool = False) -> str | None: ...
+
     def string(self, key: str, default: str | None = None, *, check: Callable[[str], str | None] | None = None,
                required: bool = False) -> str | None:
+        """The text at ``key`` (one line unless a multi-line field), checked; ``default`` when absent."""
         value = self.raw(key)
         if value is None:
             if required:

@@ -1,7 +1,7 @@
 """Gmail alias consolidation: one delivered copy where a catch-all should have had several.
 
-Google keeps one copy of a message per mailbox and Message-ID (``shared/facts/
-provider-facts.md`` §2: no primary Google document, observed behaviour), so a message whose
+Google keeps one copy of a message per mailbox and Message-ID (``docs/provider-facts.md``
+§2: no primary Google document, observed behaviour), so a message whose
 To/Cc names three of the tenant's aliases on a Google-hosted catch-all arrives **once**; a
 Postfix catch-all would store three copies, one per envelope recipient, each with its own
 ``X-Original-To``. A router that files by the envelope header then files the one copy to one
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .addresses import classify_address
-from .config import Tenant
 from .headers import MessageSummary
 from .model import MessageRef
+from .tenant import Tenant
 
 __all__ = ["ConsolidationCase", "ConsolidationReport", "consolidate", "catch_all_targets"]
 

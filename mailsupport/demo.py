@@ -32,10 +32,11 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .config import Provider, Tenant, iter_tenant_files, load_tenant
+from .config import iter_tenant_files, load_tenant
 from .errors import ConfigError
 from .fixes import FixStep
 from .model import Finding, Severity
+from .tenant import Provider, Tenant
 
 __all__ = ["DemoResult", "run_demo", "default_samples_dir", "DEMO_CHECKS"]
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from .errors import DeadlineExceeded
 
@@ -79,7 +80,7 @@ class Deadline:
 
     __slots__ = ("seconds", "step", "server", "_end", "_clock")
 
-    def __init__(self, seconds: float, step: str, *, server: str = "", clock=time.monotonic) -> None:
+    def __init__(self, seconds: float, step: str, *, server: str = "", clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self.step = step
         self.server = server

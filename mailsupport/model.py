@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the scan path imports this module)
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Iterable, Mapping
+    from typing import Any, Iterable, Mapping, NoReturn
 
 __all__ = ["Secret", "Severity", "Finding", "MessageRef", "findings_to_rows", "FINDING_COLUMNS", "MESSAGE_COLUMNS",
            "MESSAGE_SEPARATOR", "message_cells"]
@@ -30,6 +30,7 @@ class Secret:
     """
 
     __slots__ = ("_value",)
+    _value: str
 
     def __init__(self, value: str) -> None:
         if isinstance(value, Secret):
@@ -63,7 +64,7 @@ class Secret:
     def __hash__(self) -> int:
         return hash(("Secret", self._value))
 
-    def __reduce__(self):  # never pickle the value by accident
+    def __reduce__(self) -> NoReturn:  # never pickle the value by accident
         raise TypeError("Secret values are not picklable")
 
 
@@ -209,7 +210,7 @@ def findings_to_rows(findings: Iterable[Finding], **extra: str) -> list[Mapping[
     Columns: ``extra``, :data:`FINDING_COLUMNS`, ``evidence`` (``label=value; …``) and
     :data:`MESSAGE_COLUMNS` (which message(s) the finding is about).
     """
-    rows = []
+    rows: list[Mapping[str, str]] = []
     for f in findings:
         row = dict(extra)
         d = f.to_dict()

@@ -40,7 +40,16 @@ line), and when CAPA lists ``PIPELINING`` (RFC 2449 §6.6) :meth:`Pop3Client.ret
 :meth:`Pop3Client.top_many` and :meth:`Pop3Client.dele_many` send a window of commands in one
 write, so a 50 KB message costs well under one round trip.
 
-Layer 3: imports config, errors, limits, model, pop3parse, redact, sasl, tlsutil; must not
+What the block reader relies on (:meth:`mailsupport.pop3parse.AnswerReader.block`): the
+framing of RFC 1939 §3 — a multi-line answer ends with exactly ``CRLF.CRLF`` and a line of the
+message that begins with ``.`` is stuffed with a second one. A server that ends its answer
+with a bare ``LF.LF`` is not understood as ending: the read runs to the message's byte budget
+and stops with :class:`LimitExceeded` naming the message, never with a message cut short.
+The framing is tested over plain bytes at every chunking (``tests/test_pop3parse.py``),
+against misbehaving servers (``tests/pipeline/test_pop3_hostile.py``) and against Dovecot
+(``tests/pipeline/test_fetch.py``).
+
+Layer 3: imports tenant, errors, limits, model, pop3parse, redact, sasl, tlsutil; must not
 import the pipeline, sandbox or presentation modules.
 """
 
@@ -53,7 +62,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TypeVar
 
-from .config import ServerSettings, TlsMode
+from .tenant import ServerSettings, TlsMode
 from .errors import (AuthError, ConfigError, ConnectError, DeadlineExceeded, LimitExceeded, LoginRefusedError,
                      OperationError, ProtocolError)
 from .limits import DEFAULT_LIMITS, Deadline, Limits

@@ -233,8 +233,12 @@ class AnswerReader:
         """A multi-line answer's data up to its terminating ``CRLF.CRLF``, still dot-stuffed,
         with CRLF line ends (the last line's included); ``b""`` for an empty answer.
 
-        Reads in blocks, not line by line. :class:`LimitExceeded` when more than ``max_bytes``
-        arrive without the terminator, or a line stays unended for more than ``max_line`` bytes.
+        Reads in blocks, not line by line: each ``recv`` is searched for the terminator from
+        where the last search stopped (less its 4-byte overlap), so the cost is linear in the
+        message. It relies on RFC 1939 §3 framing, the terminator being exactly ``CRLF.CRLF``:
+        one a server writes as ``LF.LF`` is not taken as the end. :class:`LimitExceeded` when
+        more than ``max_bytes`` arrive without the terminator, or a line stays unended for more
+        than ``max_line`` bytes.
         """
         while self.pending < 3 and b".\r\n".startswith(self._buf[self._pos:]):
             self._fill()  # too few bytes yet to tell an empty answer from a message

@@ -1,7 +1,7 @@
 """The router: one pure function deciding where a received message is filed, and why.
 
-Owns :class:`RouteKind`, :class:`RouteDecision` and :func:`route_message`. The order of
-rules is the product's (issue #3 "Route"):
+Owns :class:`RouteKind`, :class:`RouteDecision` and :func:`route_message`. The rules, in
+the order the product applies them:
 
 1. a **matter** address (``<matterID>@<orgkey>.<wildcard domain>`` or
    ``<matterID>@<catch-all domain>``);
@@ -34,10 +34,10 @@ from email.message import Message
 from typing import Any, Iterable, Mapping, Sequence
 
 from .addresses import TargetKind, classify_address, extract_addresses
-from .config import MailboxKind, Tenant
 from .chain import receiving_chain
 from .headerblock import parse_fields, split_header_block, to_scan
 from .headers import candidates_below, recipients_for
+from .tenant import MailboxKind, Tenant
 
 __all__ = ["RouteKind", "RouteDecision", "route_message", "referenced_message_ids"]
 

@@ -43,7 +43,7 @@ from email.mime.text import MIMEText
 from io import BytesIO
 from typing import Sequence
 
-from .config import Tenant
+from .tenant import Tenant
 from .errors import MailsupportError
 
 __all__ = ["SIGNED_HEADER", "UnsafeHeaderError", "SignatureError", "check_header_value", "crlf_line_ends",

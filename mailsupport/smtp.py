@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Callable, Sequence
 
-from .config import ServerSettings, TlsMode
+from .tenant import ServerSettings, TlsMode
 from .errors import AuthError, ConfigError, ConnectError, MessageTooLarge, ProtocolError, SmtpRejected
 from .limits import DEFAULT_LIMITS, Deadline, Limits
 from .redact import Redactor

@@ -5,7 +5,7 @@ Types only (no parsing): :class:`Tenant` and its parts (:class:`Inbound`, :class
 (:class:`Provider`, :class:`TlsMode`, :class:`MailboxKind`), and :data:`PRESETS`: what
 choosing a provider on the Email Setup page fills in and which fields the user must still
 type (help page; ports and TLS modes from Thunderbird's ISPDB, see
-``shared/facts/providers-auth-spf-size.md``). Reading and validating tenant files is
+``docs/provider-facts.md`` §5). Reading and validating tenant files is
 :mod:`mailsupport.config`, which re-exports every name here.
 
 Pure (layer 2): imports only the standard library and :mod:`mailsupport.model`.

@@ -22,9 +22,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any, Sequence
 
-from .config import Tenant, tenant_to_dict
+from .config import tenant_to_dict
 from .headerblock import parse_fields, split_header_block
 from .headers import envelope_candidates
+from .tenant import Tenant
 
 __all__ = ["View", "tenant_card", "send_as_outsider", "read_mailbox", "header_view", "compare_profiles"]
 

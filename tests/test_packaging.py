@@ -22,10 +22,10 @@ def _norm(req: str) -> str:
 
 
 def test_environment_yml_mirrors_pyproject():
-    """Every runtime, notebook and test dependency of pyproject.toml is in environment.yml and vice versa."""
+    """Every runtime, notebook, test and lint dependency of pyproject.toml is in environment.yml and vice versa."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     wanted = {_norm(r) for r in project["dependencies"]}
-    for extra in ("notebook", "test"):
+    for extra in ("notebook", "test", "lint"):
         wanted |= {_norm(r) for r in project["optional-dependencies"].get(extra, [])}
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     conda = {_norm(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}

@@ -1,4 +1,4 @@
-"""Adapters from the audit to the other issues' checks: one small async function per check kind.
+"""Adapters from the audit to the checks other modules own: one small async function per check kind.
 
 The audit writes no check of its own: each adapter calls the module that owns the check
 and returns its findings (plus SPF lookup counts). Check kinds:
@@ -43,7 +43,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
-from ..config import MailboxKind, Provider, Tenant
+from ..tenant import MailboxKind, Provider, Tenant
 from ..fixes import FixStep
 from ..model import Finding, Severity
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from ..config import Tenant
+from ..tenant import Tenant
 
 __all__ = ["DnsSource", "CACHE_ENTRIES"]
 

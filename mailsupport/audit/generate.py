@@ -1,8 +1,8 @@
 """A deterministic generator of varied tenants and the zone files that answer for them.
 
 :func:`generate_fleet` writes ``N`` tenant files and a handful of zone files to a folder, the
-same bytes for the same ``(n, seed)``. It exists for the audit's tests and benchmark (issue
-#7), so the fleet is realistic where the checks look:
+same bytes for the same ``(n, seed)``. It exists for the audit's tests and benchmark
+(``benchmarks/bench_audit.py``), so the fleet is realistic where the checks look:
 
 - SPF records with real-world include chains (Google's three netblock includes, Office 365,
   Mailgun, SendGrid, Mailchimp, Salesforce) and a share of broken ones: the vendor include
@@ -10,7 +10,7 @@ same bytes for the same ``(n, seed)``. It exists for the audit's tests and bench
   terms (§4.6.4: more than 10), two ``v=spf1`` records (§4.5, permerror), ``ptr`` (§5.5,
   deprecated), ``+all``, more than two void lookups (§4.6.4) and no record at all;
 - MX to Office 365 (``*.mail.protection.outlook.com``, needed for an Office 365 catch-all,
-  ``shared/facts/providers-auth-spf-size.md``) or to the tenant's own host, sometimes wrong;
+  ``docs/provider-facts.md`` §7) or to the tenant's own host, sometimes wrong;
 - a provider mix, with a share of configs the pre-flight rejects (download-then-delete not
   confirmed, failed-mail address on the catch-all domain, an alias that is the mailbox);
 - DMARC and DKIM (drawn from a second random stream, so the SPF/MX/config fleet is unchanged
@@ -36,7 +36,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import DEFAULT_VENDOR_INCLUDE
+from ..tenant import DEFAULT_VENDOR_INCLUDE
 
 __all__ = ["Fleet", "generate_fleet", "PROVIDER_ZONES", "VARIANTS"]
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, AsyncIterator, Callable, Iterable, Iterator, Mapping
 
-from ..config import Tenant, load_tenant
+from ..config import load_tenant
+from ..tenant import Tenant
 from ..errors import ConfigError
 from ..fixes import FixStep
 from ..model import Finding, Severity

@@ -38,11 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ..config import DEFAULT_VENDOR_INCLUDE
     from ..dnslookup import make_lookup
     from ..errors import ConfigError
     from ..model import Severity
     from ..spf.diagnose import check_domains_async
+    from ..tenant import DEFAULT_VENDOR_INCLUDE
 
     if args.ip:
         try:

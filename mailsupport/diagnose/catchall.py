@@ -1,6 +1,6 @@
 """Catch-all header choice: which envelope header routes a sample's messages to real targets.
 
-For every candidate header of :data:`~mailsupport.config.CATCH_ALL_HEADERS` and every message
+For every candidate header of :data:`~mailsupport.tenant.CATCH_ALL_HEADERS` and every message
 of a sample this module asks: does the receiving side's copy of the header exist (above the
 receiving chain's entry hop, or the ``for`` clause of one of the chain's hops:
 :mod:`mailsupport.chain`, the same walk the scan and the router use), and where would the
@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ..addresses import TargetKind, classify_address
-from ..config import CATCH_ALL_HEADERS, Tenant
 from ..fixes import ORDER_ROUTING, FixStep
 from ..headers import MessageSummary, recipients_for
 from ..model import Finding, MessageRef, Severity
+from ..tenant import CATCH_ALL_HEADERS, Tenant
 
 __all__ = ["CATCHALL_CHECKS", "HeaderRow", "CatchAllReport", "diagnose_catch_all", "SERVER_FIXES",
            "TABLE_COLUMNS", "MAX_REFS"]

@@ -17,11 +17,11 @@ import html
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from ..config import Tenant
 from ..consolidation import ConsolidationReport, consolidate
 from ..fixes import ORDER_ROUTING, FixStep
 from ..headers import MessageSummary
 from ..model import Finding, Severity
+from ..tenant import Tenant
 
 __all__ = ["CONSOLIDATION_CHECKS", "ConsolidationDiagnosis", "diagnose_consolidation", "OPTIONS"]
 

@@ -14,11 +14,11 @@ import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from ..config import Tenant
 from ..errors import ConfigError
 from ..fixes import FixStep
 from ..headers import MessageSummary
 from ..model import Finding
+from ..tenant import Tenant
 from .catchall import CATCHALL_CHECKS, CatchAllReport, diagnose_catch_all
 from .consolidation import CONSOLIDATION_CHECKS, ConsolidationDiagnosis, diagnose_consolidation
 from .size import SIZE_CHECKS, SizeDiagnosis, diagnose_size
@@ -116,8 +116,9 @@ def demo_diagnoses(samples_dir: str | os.PathLike[str]) -> dict[str, SampleDiagn
     from dataclasses import replace
     from pathlib import Path
 
-    from ..config import Provider, load_tenant
+    from ..config import load_tenant
     from ..samples import scan
+    from ..tenant import Provider
 
     root = Path(samples_dir)
     tenant = load_tenant(root / "tenants" / "smithlaw-postfix.toml", environ={})

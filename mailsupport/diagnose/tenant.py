@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Sequence
 
-from ..config import Inbound, MailboxKind, Provider, Tenant, User, load_tenant
+from ..config import load_tenant
 from ..errors import ConfigError
+from ..tenant import Inbound, MailboxKind, Provider, Tenant, User
 
 __all__ = ["build_tenant"]
 
@@ -23,7 +24,7 @@ __all__ = ["build_tenant"]
 def build_tenant(*, tenant_file: str | None = None, domains: Sequence[str] = (), mailbox: str | None = None,
                  aliases: Sequence[str] = (), users: Sequence[str] = (), provider: str | None = None,
                  header: str | None = None, mx_hosts: Sequence[str] = ()) -> Tenant:
-    """A :class:`~mailsupport.config.Tenant` from a file and/or typed values (the values win).
+    """A :class:`~mailsupport.tenant.Tenant` from a file and/or typed values (the values win).
 
     ``aliases`` are ``ADDR=USER`` pairs; ``mailbox``, ``domains`` and ``header`` make the
     inbound mailbox a catch-all with them; an unknown ``provider`` name means ``other``.

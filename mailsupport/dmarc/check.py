@@ -18,11 +18,11 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..config import Tenant
+from ..tenant import Tenant
 from ..dnslookup import DnsLookup, make_lookup
 from ..errors import DnsError
 from ..model import Finding, Severity
-from ..spf.diagnose.check import _memo, vendor_ips
+from ..spf.diagnose.check import run_memo, vendor_ips
 from ..spf.engine import run_async, run_sync
 from ..spf.expand import tree
 from ..spf.parse import is_spf_record
@@ -199,7 +199,7 @@ def check_domain(domain: str, *, tenant: Tenant | None = None, paths: Iterable[s
     """
     lookup = lookup or make_lookup()
     chosen = domain_paths(domain, tenant=tenant, paths=paths, ips=ips, selectors=selectors)
-    return run_sync(_check(domain, chosen, lookup.source, _memo(lookup)), lookup)
+    return run_sync(_check(domain, chosen, lookup.source, run_memo(lookup)), lookup)
 
 
 async def check_domain_async(domain: str, *, tenant: Tenant | None = None, paths: Iterable[str] | None = None,
@@ -209,7 +209,7 @@ async def check_domain_async(domain: str, *, tenant: Tenant | None = None, paths
     lookup = lookup or make_lookup()
     chosen = domain_paths(domain, tenant=tenant, paths=paths, ips=ips, selectors=selectors)
     await _prefetch(domain, chosen, lookup)
-    return await run_async(_check(domain, chosen, lookup.source, _memo(lookup)), lookup)
+    return await run_async(_check(domain, chosen, lookup.source, run_memo(lookup)), lookup)
 
 
 async def _prefetch(domain: str, paths: tuple[SendingPath, ...], lookup: DnsLookup) -> None:

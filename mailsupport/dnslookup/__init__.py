@@ -35,8 +35,8 @@ from typing import Any, Iterable
 from ..errors import ConfigError, DnsError, DnsTempError
 from ..zones import ZoneData, load_zone_files
 from . import wire  # noqa: F401  (the submodule, for ``from mailsupport.dnslookup import wire``)
-from .answer import (QUERY_TYPES, AnswerStatus, DnsAnswer, DnsLookup, MxRecord, _from_rrsets, _norm, _qname,
-                     parse_nameserver)
+from .answer import (QUERY_TYPES, AnswerStatus, DnsAnswer, DnsLookup, MxRecord, answer_from_rrsets, dns_name,
+                     normalize_name, parse_nameserver)
 from .resolver import ResolverLookup
 
 __all__ = [
@@ -71,12 +71,12 @@ class ZoneLookup:
 
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Answer from the zone data."""
-        res = self.zone_data.resolve(_qname(name), rdtype)
+        res = self.zone_data.resolve(dns_name(name), rdtype)
         if res.status in ("timeout", "servfail"):
             what = "timed out" if res.status == "timeout" else "server failure (SERVFAIL)"
             raise DnsTempError(f"{name} {rdtype}: {what} (fault mark in the zone data)", server=self.source)
         status = AnswerStatus.NXDOMAIN if res.status == "nxdomain" else AnswerStatus.NOERROR
-        return _from_rrsets(name, rdtype, res.rrsets, status)
+        return answer_from_rrsets(name, rdtype, res.rrsets, status)
 
     async def aquery(self, name: str, rdtype: str) -> DnsAnswer:
         """Same as :meth:`query` (no I/O to wait for)."""
@@ -133,11 +133,11 @@ class CachedLookup:
     def peek(self, name: str, rdtype: str) -> DnsAnswer | None:
         """The cached answer, or None when the question has not been answered yet (a cached
         temporary failure is raised again, as :meth:`query` would)."""
-        return self._cached((_norm(name), rdtype))
+        return self._cached((normalize_name(name), rdtype))
 
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Answer from the cache, or ask the wrapped lookup once."""
-        key = (_norm(name), rdtype)
+        key = (normalize_name(name), rdtype)
         hit = self._cached(key)
         if hit is not None:
             return hit
@@ -152,7 +152,7 @@ class CachedLookup:
 
     async def aquery(self, name: str, rdtype: str) -> DnsAnswer:
         """Answer from the cache, or ask once even when many tasks ask at the same time."""
-        key = (_norm(name), rdtype)
+        key = (normalize_name(name), rdtype)
         hit = self._cached(key)
         if hit is not None:
             return hit

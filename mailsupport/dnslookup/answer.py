@@ -1,8 +1,10 @@
 """DNS answers as the kit sees them: :class:`DnsAnswer`, :class:`AnswerStatus`, :class:`MxRecord`, the :class:`DnsLookup` protocol.
 
-Also the conversions every backend shares: a name to a dnspython name (cached), dnspython
-records (or :mod:`.wire`'s fast reading of them) to a :class:`DnsAnswer`, and
-``host[:port]`` nameserver text. Re-exported by :mod:`mailsupport.dnslookup`.
+Also the conversions every backend shares (public names for the backends of this package, not in
+``__all__``): a name to a dnspython name (:func:`dns_name`, cached), a name as answers carry it
+(:func:`normalize_name`), dnspython records (:func:`answer_from_rrsets`) or :mod:`.wire`'s fast
+reading of them (:func:`answer_from_decoded`) to a :class:`DnsAnswer`, and ``host[:port]``
+nameserver text. Re-exported by :mod:`mailsupport.dnslookup`.
 Layer 3 (client): may import errors; no sockets here.
 """
 
@@ -101,7 +103,8 @@ class DnsLookup(Protocol):
 
 # -- conversions ---------------------------------------------------------------------
 @functools.lru_cache(maxsize=2048)
-def _qname(name: str) -> dns.name.Name:
+def dns_name(name: str) -> dns.name.Name:
+    """``name`` as a dnspython Name, or :class:`DnsError` saying why it cannot be asked (cached)."""
     # names recur across a run's questions (and dns.name.from_text is costly); Names are immutable
     try:
         return dns.name.from_text(name)
@@ -110,7 +113,8 @@ def _qname(name: str) -> dns.name.Name:
                        "the name is over 255, or a label is empty)") from exc
 
 
-def _norm(name: str) -> str:
+def normalize_name(name: str) -> str:
+    """A name as answers carry it: lower case, without the final dot (the root stays ``.``)."""
     return name.rstrip(".").lower() if name != "." else "."
 
 
@@ -120,40 +124,42 @@ def _convert(rdtype: str, rdata: Any) -> Any:
     if rdtype in ("A", "AAAA"):
         return rdata.address
     if rdtype == "MX":
-        return MxRecord(preference=rdata.preference, exchange=_norm(rdata.exchange.to_text()))
+        return MxRecord(preference=rdata.preference, exchange=normalize_name(rdata.exchange.to_text()))
     if rdtype in ("PTR", "CNAME"):
-        return _norm(rdata.target.to_text())
+        return normalize_name(rdata.target.to_text())
     return rdata.to_text()
 
 
-def _from_rrsets(name: str, rdtype: str, rrsets: Iterable[Any], status: AnswerStatus) -> DnsAnswer:
+def answer_from_rrsets(name: str, rdtype: str, rrsets: Iterable[Any], status: AnswerStatus) -> DnsAnswer:
+    """The :class:`DnsAnswer` for dnspython's answer rrsets (NOERROR without records is NODATA)."""
     wanted = dns.rdatatype.from_text(rdtype)
     records: list[Any] = []
     ttl = 0
-    canonical = _norm(name)
+    canonical = normalize_name(name)
     for rrset in rrsets:
         if rrset.rdtype == wanted:
             records.extend(_convert(rdtype, r) for r in rrset)
             ttl = rrset.ttl
-            canonical = _norm(rrset.name.to_text())
+            canonical = normalize_name(rrset.name.to_text())
     if status is AnswerStatus.NOERROR and not records:
         status = AnswerStatus.NODATA
-    return DnsAnswer(name=_norm(name), rdtype=rdtype, status=status, records=tuple(records),
+    return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=status, records=tuple(records),
                      ttl=ttl, canonical_name=canonical)
 
 
-def _from_fast(name: str, rdtype: str, fast: tuple[int, tuple[Any, ...], int, str | None]) -> DnsAnswer:
-    # the same DnsAnswer _from_rrsets builds from dnspython's parse of the same message
+def answer_from_decoded(name: str, rdtype: str, fast: tuple[int, tuple[Any, ...], int, str | None]) -> DnsAnswer:
+    """The :class:`DnsAnswer` for :func:`mailsupport.dnslookup.wire.decode`'s reading of a response: the
+    same one :func:`answer_from_rrsets` builds from dnspython's parse of the same message."""
     rcode, records, ttl, owner = fast
     if rcode == 3:
-        return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
-                         canonical_name=_norm(name))
+        return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
+                         canonical_name=normalize_name(name))
     if not records:
-        return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NODATA, canonical_name=_norm(name))
+        return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NODATA, canonical_name=normalize_name(name))
     if rdtype == "MX":
         records = tuple(MxRecord(preference=p, exchange=e) for p, e in records)
-    return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NOERROR, records=records, ttl=ttl,
-                     canonical_name=owner or _norm(name))
+    return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NOERROR, records=records, ttl=ttl,
+                     canonical_name=owner or normalize_name(name))
 
 
 # -- backends ------------------------------------------------------------------------

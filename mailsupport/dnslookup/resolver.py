@@ -32,7 +32,8 @@ import dns.resolver
 
 from ..errors import DnsError, DnsTempError
 from . import wire
-from .answer import AnswerStatus, DnsAnswer, _from_fast, _from_rrsets, _norm, _qname, parse_nameserver
+from .answer import (AnswerStatus, DnsAnswer, answer_from_decoded, answer_from_rrsets, dns_name, normalize_name,
+                     parse_nameserver)
 
 __all__ = ["ResolverLookup"]
 
@@ -74,25 +75,25 @@ class ResolverLookup:
 
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask synchronously."""
-        qname = _qname(name)
+        qname = dns_name(name)
         if self._servers:
             return self._direct_sync(name, qname, rdtype)
         try:
             ans = self._sync.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
         except dns.exception.DNSException as exc:
             return self._failed(name, rdtype, exc)
-        return _from_rrsets(name, rdtype, ans.response.answer, AnswerStatus.NOERROR)
+        return answer_from_rrsets(name, rdtype, ans.response.answer, AnswerStatus.NOERROR)
 
     async def aquery(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask asynchronously (dnspython's asyncio resolver)."""
-        qname = _qname(name)
+        qname = dns_name(name)
         if self._servers:
             return await self._direct_async(name, qname, rdtype)
         try:
             ans = await self._async.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
         except dns.exception.DNSException as exc:
             return self._failed(name, rdtype, exc)
-        return _from_rrsets(name, rdtype, ans.response.answer, AnswerStatus.NOERROR)
+        return answer_from_rrsets(name, rdtype, ans.response.answer, AnswerStatus.NOERROR)
 
     # Given nameservers are asked directly (dns.query), skipping the stub resolver's
     # machinery; the policy (which server next, how long, what an answer means) is one
@@ -214,11 +215,11 @@ class ResolverLookup:
 
     def _failed(self, name: str, rdtype: str, exc: Exception) -> DnsAnswer:
         if isinstance(exc, dns.resolver.NXDOMAIN):
-            return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
-                             canonical_name=_norm(name))
+            return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
+                             canonical_name=normalize_name(name))
         if isinstance(exc, dns.resolver.NoAnswer):
-            return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NODATA,
-                             canonical_name=_norm(name))
+            return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NODATA,
+                             canonical_name=normalize_name(name))
         if isinstance(exc, dns.resolver.YXDOMAIN):
             raise DnsError(f"{name} {rdtype}: the name is too long after a DNAME", server=self.source) from exc
         if isinstance(exc, dns.resolver.LifetimeTimeout):
@@ -262,15 +263,15 @@ class _Resolution:
         """The answer for a response, or None when the next server should be asked."""
         name, rdtype = self._name, self._rdtype
         if isinstance(response, tuple):  # read by wire.decode: (rcode, records, ttl, owner)
-            return _from_fast(name, rdtype, response)
+            return answer_from_decoded(name, rdtype, response)
         rcode = response.rcode()
         if rcode == dns.rcode.NXDOMAIN:
-            return DnsAnswer(name=_norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
-                             canonical_name=_norm(name))
+            return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
+                             canonical_name=normalize_name(name))
         if rcode != dns.rcode.NOERROR:
             self._last = dns.resolver.NoNameservers()  # SERVFAIL, REFUSED, ...: the next server
             return None
-        return _from_rrsets(name, rdtype, response.answer, AnswerStatus.NOERROR)
+        return answer_from_rrsets(name, rdtype, response.answer, AnswerStatus.NOERROR)
 
     def give_up(self) -> DnsAnswer:
         """No try gave an answer: raise :class:`DnsTempError` (timed out or server failure)."""

@@ -11,6 +11,17 @@ records, escaped labels, trailing bytes) returns None and the caller parses the 
 with dnspython as before. Parsing a few hundred bytes this way costs a tenth of
 ``dns.message.from_wire``, which was most of the CPU of a batch SPF check.
 
+What it relies on: dnspython's parse rules, mirrored rather than imported — the header and
+section counts, name compression (pointer hops, their limit, no forward or self pointers),
+the 255-octet name limit, TXT strings joined as dnspython's rdata gives them, IPv6 text from
+``dns.ipv6.inet_ntoa`` — and the package's own conversion of dnspython rdata
+(:mod:`mailsupport.dnslookup.answer`). When dnspython changes a rule, the two can differ, so
+``tests/spf/test_dns_wire.py`` compares them on real answers of the sandbox DNS server and
+``tests/spf/test_dns_wire_properties.py`` fuzzes them against each other (Hypothesis: answers
+dnspython builds, then the same bytes damaged one by one): whenever :func:`decode` answers,
+the answer must equal dnspython's. Anything it is unsure of goes to dnspython, which stays
+the reference.
+
 Layer 3 (client helper): imports only the standard library and ``dns.ipv6`` (for the
 same IPv6 text as dnspython).
 """

@@ -7,7 +7,7 @@ the sandbox or presentation modules.
 Every check id is ``settings.<cause>`` and is documented in :data:`SETTINGS_CHECKS`. Login
 failures are told apart by the server's words (RFC 3206 response codes for POP3, RFC 2449
 ``[IN-USE]``/``[LOGIN-DELAY]``, RFC 3463 enhanced status codes for SMTP) and by what the
-providers do now (``shared/facts/providers-auth-spf-size.md``): Exchange Online refuses Basic
+providers do now (``docs/provider-facts.md`` §4): Exchange Online refuses Basic
 authentication for POP since 1 Oct 2022 and answers SMTP AUTH with ``5.7.30``/``5.7.139``;
 Google ended "less secure apps" on 30 Sep 2024 (app password or OAuth needed).
 """
@@ -19,7 +19,7 @@ from typing import Mapping
 
 from typing import Any
 
-from ..config import Provider, ServerSettings, TlsMode
+from ..tenant import Provider, ServerSettings, TlsMode
 from ..model import Finding, Severity
 
 # ProbeResult/Rung (mailsupport.doctor.report) are read duck-typed here, not imported, so this

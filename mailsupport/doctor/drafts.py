@@ -43,10 +43,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from ..config import Tenant, parse_tenant, tenant_to_dict
+from ..config import parse_tenant, tenant_to_dict
 from ..errors import ConfigError, StoreError
 from ..model import Secret
 from ..redact import Redactor
+from ..tenant import Tenant
 
 __all__ = ["SECRET_KEYS", "Draft", "DraftStore", "FieldChange", "diff_settings", "split_secrets", "merge_secrets",
            "default_drafts_dir"]

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..config import PRESETS, ServerSettings, Tenant, TlsMode
 from ..fixes import ORDER_CONNECTION, ORDER_DNS, FixStep, dig
 from ..model import Finding
+from ..tenant import PRESETS, ServerSettings, Tenant, TlsMode
 from .preflight import effective_servers
 
 __all__ = ["SETUP_FIELDS", "settings_fixes", "STANDARD_PORTS"]

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable
 
-from ..config import Provider, Tenant
 from ..model import Finding, Severity
 from ..redact import Redactor
+from ..tenant import Provider, Tenant
 from .classify import classify_probe
 from .fixes import settings_fixes
 from .mx import check_o365_mx

@@ -2,7 +2,7 @@
 
 The catch-all is built from a mail-flow (transport) rule, which sees only mail that reaches
 Exchange Online Protection, so the domain's MX must be ``<tenant>.mail.protection.outlook.com``
-(``shared/facts/providers-auth-spf-size.md``, "Office 365 catch-all"; help page "Office 365
+(``docs/provider-facts.md`` §7, "Office 365 catch-all"; help page "Office 365
 Exchange": "The MX records must point to Office 365"). A third-party gateway in front
 (Mimecast, Proofpoint) may break the rule.
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..config import MailboxKind, Provider, Tenant
 from ..errors import DnsError
 from ..model import Finding, Severity
+from ..tenant import MailboxKind, Provider, Tenant
 
 __all__ = ["O365_MX_SUFFIX", "evaluate_o365_mx", "check_o365_mx"]
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import base64
 from typing import Any, Callable
 
-from ..config import ServerSettings, TlsMode
 from ..limits import Deadline
 from ..redact import Redactor
 from ..sasl import parse_xoauth2_error, xoauth2_initial_response
+from ..tenant import ServerSettings, TlsMode
 from ._recorder import Outcome, Recorder, Stop, dns_rung
 from ._wire import Wire, WireError
 from .report import ProbeResult, Rung

@@ -2,14 +2,14 @@
 
 Checks, each a ``settings.*`` id documented in
 :data:`mailsupport.doctor.classify.SETTINGS_CHECKS`: the fields the chosen provider needs
-(:data:`mailsupport.config.PRESETS`, from the help page's Step 2a), port/TLS pairs that cannot
+(:data:`mailsupport.tenant.PRESETS`, from the help page's Step 2a), port/TLS pairs that cannot
 work (995/465 are implicit TLS from the first byte, RFC 8314 §3; 110/587/25 start in plaintext
 and upgrade with STLS/STARTTLS), the download-then-delete confirmation (Step 2b), the
 failed-emails address (Step 4) and whether it sits on the catch-all domain (every failure
 notice would land back in the mailbox: a loop), aliases that are also real mailbox
 addresses, the size limit (the help page advises 10 MB), a password that would travel
 without TLS, and Gmail's POP disposition (POP "deletes" only if the account trashes fetched
-mail; ``shared/facts/providers-auth-spf-size.md``).
+mail; ``docs/provider-facts.md`` §4).
 
 Pure (layer 2): no sockets, clock or environment. Must not import the probes, the sandbox or
 presentation modules.
@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..config import DEFAULT_SIZE_LIMIT, PRESETS, Provider, ServerSettings, Tenant, TlsMode, parse_tenant
+from ..config import parse_tenant
+from ..tenant import DEFAULT_SIZE_LIMIT, PRESETS, Provider, ServerSettings, Tenant, TlsMode
 from ..errors import ConfigError
 from ..model import Finding, Severity
 from .classify import tls_port_advice

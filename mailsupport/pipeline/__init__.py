@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import Tenant
+from ..tenant import Tenant
 from ..errors import AuthError, ConfigError, ConnectError, MailsupportError, StoreError
 from ..store import Store
 from .failed import failed_forward

@@ -15,11 +15,11 @@ import os
 import tempfile
 from typing import Any, Iterable
 
-from ..config import Tenant
 from ..errors import SampleError
 from ..samples import summarize
 from ..samples.readers import iter_raw
 from ..store import Store
+from ..tenant import Tenant
 from .fetch import poll
 from .ingest import wildcard_handler
 from .send import send_queued, submit

@@ -29,7 +29,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any, Callable
 
 from ..headerblock import parse_fields, split_header_block
-from ..config import Tenant
+from ..tenant import Tenant
 from ..routing import RouteDecision, RouteKind
 from ..signature import check_header_value, crlf_line_ends
 

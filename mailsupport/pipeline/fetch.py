@@ -57,13 +57,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..config import Tenant
 from ..errors import ProtocolError, StoreError
 from ..headerblock import header_digest
 from ..limits import DEFAULT_LIMITS, Deadline, Limits
 from ..pop3 import ListingEntry, Pop3Client
 from ..pop3parse import listed_size_matches
 from ..store import Store, StoredCopy
+from ..tenant import Tenant
 from .failed import plan_failed_forward
 from .ingest import decide
 

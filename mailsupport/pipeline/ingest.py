@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Sequence
 
-from ..config import Tenant
 from ..errors import StoreError
 from ..headerblock import parse_fields, split_header_block
 from ..limits import DEFAULT_LIMITS
 from ..routing import RouteDecision, RouteKind, referenced_message_ids, route_message
 from ..samples.files import read_regular
 from ..store import Store
+from ..tenant import Tenant
 from .failed import plan_failed_forward
 
 __all__ = ["decide", "IngestResult", "ingest_message", "ingest_files", "ingest_stream", "wildcard_handler",

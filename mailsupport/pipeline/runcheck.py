@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import ssl
 
-from ..config import ServerSettings, Tenant, TlsMode
 from ..errors import ConfigError
+from ..tenant import ServerSettings, Tenant, TlsMode
 from ..tlsutil import client_context
 from .send import outbound_server
 

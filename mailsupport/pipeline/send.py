@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from email.utils import formatdate, make_msgid
 from typing import Any, Sequence
 
-from ..config import ServerSettings, Tenant
+from ..tenant import ServerSettings, Tenant
 from ..errors import ConfigError, MessageTooLarge, OperationError, ProtocolError, SmtpRejected
 from ..limits import DEFAULT_LIMITS, Deadline
 from ..redact import Redactor

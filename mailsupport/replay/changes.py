@@ -27,8 +27,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from ..config import Inbound, Tenant, parse_tenant, tenant_to_dict
+from ..config import parse_tenant, tenant_to_dict
 from ..errors import ConfigError
+from ..tenant import Inbound, Tenant
 
 __all__ = ["Change", "parse_change", "apply_changes", "catch_all_change"]
 

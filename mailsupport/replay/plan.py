@@ -26,7 +26,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from ..config import Tenant
 from ..consolidation import consolidate
 from ..diagnose.catchall import CatchAllReport, diagnose_catch_all
 from ..display import Table
@@ -34,6 +33,7 @@ from ..errors import ConfigError
 from ..headers import MessageSummary
 from ..model import MessageRef
 from ..samples import DEFAULT_LIMITS, ReadLimits, iter_raw, summarize
+from ..tenant import Tenant
 from .changes import Change, apply_changes, catch_all_change
 from .envelope import original_recipients, strip_receiving_side
 from .infer import PROFILE_NAMES, PROFILE_ROUTES, ServerGuess, guess_server, writes_for

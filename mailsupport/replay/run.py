@@ -38,12 +38,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..config import ServerSettings, Tenant, TlsMode
 from ..errors import ConnectError, SampleError
 from ..model import Secret
 from ..pipeline.fetch import FetchPolicy, poll
 from ..pipeline.ingest import ingest_message
 from ..store import Store
+from ..tenant import ServerSettings, Tenant, TlsMode
 from .changes import Change
 from .envelope import strip_receiving_side, trusted_candidates
 from .infer import size_limit_for
@@ -218,7 +218,7 @@ def _missing(copies: list[_Copy]) -> tuple[str, ...]:
 
 
 def _predicted(plan: ReplayPlan, tenant: Tenant) -> tuple[tuple[str, int], ...]:
-    from ..config import MailboxKind
+    from ..tenant import MailboxKind
 
     if tenant.inbound is None or tenant.inbound.kind is not MailboxKind.CATCH_ALL:
         return ()

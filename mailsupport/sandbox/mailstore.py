@@ -8,7 +8,7 @@ outbox of mail submitted for outside addresses and the matter-domain ("wildcard"
 POP3 view rules live here too: a session sees a snapshot of the messages not deleted (and,
 under Gmail's POP semantics, not already "popped"); UIDLs are fixed at delivery, so they are
 stable across sessions (RFC 1939 §7). Gmail keeps one copy per Message-ID per mailbox
-(``shared/facts/provider-facts.md`` §2).
+(``docs/provider-facts.md`` §2).
 
 No sockets; time comes from the caller.
 """

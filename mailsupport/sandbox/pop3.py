@@ -9,7 +9,7 @@ dot-stuffed (§3). Extended response codes ``[AUTH]``, ``[IN-USE]``, ``[SYS/TEMP
 ``[LOGIN-DELAY]`` (RFC 2449 §8, RFC 3206).
 
 Profiles decide the texts, the auth policy (Office 365 refuses USER/PASS, Google wants an
-app password) and Gmail's "popped" semantics (``shared/facts/providers-auth-spf-size.md``).
+app password) and Gmail's "popped" semantics (``docs/provider-facts.md`` §4).
 
 Layer 6: imports the sandbox modules only.
 """

@@ -8,14 +8,14 @@ mailbox receives, so it is testable with tables of bytes. The trace headers each
 writes are copied from a real message in ``data/samples/real/`` (:mod:`.traces` cites it for
 each profile): the same chain of hops, header order and clause forms.
 
-Facts encoded here (``shared/facts/provider-facts.md`` §1–3,
-``shared/facts/providers-auth-spf-size.md``, DESIGN §10):
+Facts encoded here (``docs/provider-facts.md`` §1–4 and §7; Postfix and Exim as measured on
+loopback, ``docs/architecture.md``, "Real servers on loopback"):
 
 * **postfix** (``sa__BOUNCE_MESSAGE__10.eml``) — local(8)/virtual(8) prepend ``X-Original-To``
   (address as given) and ``Delivered-To`` (final mailbox) above Postfix's own ``Received``;
   that ``Received`` has ``for <addr>`` only when the transaction had one recipient; a message
   to two catch-all addresses arrives as two copies, each with its own ``X-Original-To``
-  (measured, DESIGN §10). Routes by ``X-Original-To``. Size refusal ``552 5.3.4 Message size
+  (measured on Postfix 3.7). Routes by ``X-Original-To``. Size refusal ``552 5.3.4 Message size
   exceeds fixed limit``.
 * **exim** (``sa__nice__007.eml``) — the default ``local_delivery`` transport sets
   ``envelope_to_add``: ``Envelope-to:`` with a comma-separated list when several original

@@ -22,7 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from ..config import MailboxKind, ServerSettings, Tenant, TlsMode, load_tenant
+from ..config import load_tenant
+from ..tenant import MailboxKind, ServerSettings, Tenant, TlsMode
 from ..errors import SmtpRejected
 from ..model import Secret
 from ..tlsutil import client_context
@@ -75,7 +76,7 @@ class Endpoint:
 class Sandbox:
     """Real SMTP, POP3 and DNS servers on loopback for tests, notebooks and the demo.
 
-    ``tenants`` are :class:`~mailsupport.config.Tenant` objects or tenant file paths;
+    ``tenants`` are :class:`~mailsupport.tenant.Tenant` objects or tenant file paths;
     ``zones`` are zone file paths or :class:`~mailsupport.zones.ZoneData` (the tenants' own
     ``zones`` are added); ``faults`` are :class:`~mailsupport.sandbox.faults.Fault`;
     ``smtp_size_limit`` defaults to Postfix's 10 240 000 bytes (0 = no limit);

@@ -3,7 +3,7 @@
 Three kinds of listener (:func:`start_smtp`): ``mx`` (inbound, no AUTH, accepts mail for the
 sandbox's domains and matter domains), ``smtp`` (submission: STARTTLS then AUTH PLAIN/LOGIN/
 XOAUTH2) and ``smtp_tls`` (submission over implicit TLS). aiosmtpd's ``Controller`` cannot
-bind port 0 (DESIGN §5), so each listener is ``loop.create_server`` with a factory.
+bind port 0, so each listener is ``loop.create_server`` with a factory.
 
 Behaviour comes from the :class:`~mailsupport.sandbox.world.World`: the profile's greeting,
 reply texts and delivery headers (with the world's ``mail_auth``, :mod:`.auth`: DKIM signing of

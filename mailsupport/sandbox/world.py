@@ -103,7 +103,7 @@ class World:
 
         Office 365 refuses basic auth before looking at the password; Google accepts only an
         app password and says so when the account password is tried
-        (``shared/facts/providers-auth-spf-size.md``).
+        (``docs/provider-facts.md`` §4).
         """
         state = self.store.state(username)
         if state.locked:

@@ -1,9 +1,18 @@
-"""The SPF evaluation engine's state and primitives (RFC 7208), shared by :mod:`.evaluate`
-and :mod:`.expand`: the limits and result type, the per-run state (:class:`_Run`: counters,
-macro values, the include memo), DNS questions as generator steps (:func:`_query` yields
-``(name, rdtype)`` and receives a :class:`~mailsupport.dnslookup.DnsAnswer`, used by duck
-typing), domain-spec expansion, record selection, the limit counters, address matching, and
-the sync/async drivers :func:`run_sync`/:func:`run_async`.
+"""The SPF evaluation engine's state and primitives (RFC 7208), shared by the spf modules.
+
+For every caller (``__all__``): the limits, the result type :class:`SpfResult`,
+:func:`valid_domain` and the sync/async drivers :func:`run_sync`/:func:`run_async`, which drive
+any generator that yields ``(name, rdtype)`` questions (the SPF, DMARC and DKIM code alike).
+
+For the evaluators of this package (:mod:`.evaluate`, :mod:`.expand`, :mod:`.resolve`,
+:mod:`.diagnose.check`) — public names, but not API outside ``mailsupport.spf``: the per-run
+state (:class:`RunState`: counters, macro values, the include memo :class:`SubtreeMemo`), DNS
+questions as generator steps (:func:`ask` yields ``(name, rdtype)`` and receives a
+:class:`~mailsupport.dnslookup.DnsAnswer`, used by duck typing), the early end of an evaluation
+(:class:`EvaluationStopped`, a permerror or temperror; never leaves the package),
+domain-spec expansion (:func:`expand_target`, :func:`validated_name`), record selection
+(:func:`select_record`), the limit counters (:func:`charge_lookup`, :func:`count_void`) and
+address matching (:func:`net_match`, :func:`in_net`, :func:`ptr_match`).
 
 Layer 2 (pure core): imports errors and the spf modules only; no sockets, clock or
 environment (the drivers call whatever lookup they are given).
@@ -29,7 +38,7 @@ MAX_DNS_LOOKUPS = 10
 MAX_VOID_LOOKUPS = 2
 MAX_MX_NAMES = 10
 MAX_PTR_NAMES = 10
-_MAX_AUDIT_RECORDS = 60
+MAX_TREE_RECORDS = 60  # a lookup tree is cut after this many records (the static tree, not evaluation)
 DEFAULT_EXPLANATION = "%{i} is not one of %{d}'s designated mail servers"
 
 Query = tuple[str, str]
@@ -62,7 +71,11 @@ class SpfResult:
     trace: RecordTrace | None = None
 
 
-class _SpfError(Exception):
+class EvaluationStopped(Exception):
+    """An evaluation ends early with ``result`` (permerror or temperror) and why; ``limit`` when a
+    §4.6.4 limit stopped it. Control flow inside the spf package: the evaluators turn it into an
+    :class:`SpfResult`, so it never reaches a caller (not part of :mod:`mailsupport.errors`)."""
+
     def __init__(self, result: str, reason: str, *, limit: bool = False) -> None:
         super().__init__(reason)
         self.result = result
@@ -81,12 +94,13 @@ def valid_domain(name: str) -> bool:
     return len(labels) >= 2 and all(0 < len(label) <= 63 for label in labels)
 
 
-def _reverse_name(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+def reverse_name(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """The ``in-addr.arpa``/``ip6.arpa`` name a PTR question asks for ``ip``."""
     return ip.reverse_pointer
 
 
 @dataclass(frozen=True, slots=True)
-class _Memo:
+class SubtreeMemo:
     """An include subtree already evaluated in this run (answers come from one cache).
 
     Reused for the same target (and client IP, when evaluating) only when no macro was
@@ -124,7 +138,7 @@ def _shift(trace: RecordTrace, delta: int) -> RecordTrace:
 
 
 @functools.lru_cache(maxsize=4096)
-def _client(ip: str) -> tuple[Any, int, bool]:
+def client_address(ip: str) -> tuple[Any, int, bool]:
     """(address, its integer, is IPv4) for a client IP text (a batch checks few IPs many times)."""
     addr = ipaddress.ip_address(ip.strip())
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
@@ -132,12 +146,12 @@ def _client(ip: str) -> tuple[Any, int, bool]:
     return addr, int(addr), isinstance(addr, ipaddress.IPv4Address)
 
 
-class _Run:
+class RunState:
     """Mutable state of one check_host() run (counters, macro values)."""
 
     def __init__(self, ip: str, sender: str, helo: str, receiver: str, now: int,
                  max_lookups: int, max_voids: int) -> None:
-        self.ip, self.ip_int, self.v4 = _client(ip)
+        self.ip, self.ip_int, self.v4 = client_address(ip)
         local, _, sdomain = sender.rpartition("@")
         self.local = local or "postmaster"  # §4.3: empty local-part -> "postmaster"
         self.sender = f"{self.local}@{sdomain}"
@@ -153,11 +167,12 @@ class _Run:
         self.stopped_at: int | None = None  # lookups counted when a limit stopped evaluation
         self.over_marked = False
         self.audit_records = 0
-        self.memo: dict[Any, _Memo] | None = None
+        self.memo: dict[Any, SubtreeMemo] | None = None
         self.tainted = False  # a macro expansion or a cut (loop, size) happened in this subtree
         self._validated: str | None = None
 
     def values(self, domain: str) -> dict[str, str]:
+        """The macro letters' values (§7.3) for a record at ``domain``."""
         if self.v4:
             i = str(self.ip)
         else:
@@ -189,8 +204,8 @@ def _qtrace(ans: Any) -> QueryTrace:
     return QueryTrace(name=ans.name, rdtype=ans.rdtype, outcome=outcome)
 
 
-def _query(name: str, rdtype: str, log: list[QueryTrace]) -> Gen:
-    """Ask one question; DNS failure -> _SpfError('temperror'); bad name -> void."""
+def ask(name: str, rdtype: str, log: list[QueryTrace]) -> Gen:
+    """Ask one question; DNS failure -> EvaluationStopped('temperror'); bad name -> void."""
     name = name[:-1] if name.endswith(".") and len(name) > 1 else name
     if not valid_domain(name):
         log.append(QueryTrace(name=name, rdtype=rdtype, outcome="invalid",
@@ -200,7 +215,7 @@ def _query(name: str, rdtype: str, log: list[QueryTrace]) -> Gen:
         ans = yield (name, rdtype)
     except DnsTempError as exc:
         log.append(QueryTrace(name=name, rdtype=rdtype, outcome="temperror", records=(str(exc),)))
-        raise _SpfError("temperror", f"DNS lookup {name} {rdtype} failed: {exc}") from None
+        raise EvaluationStopped("temperror", f"DNS lookup {name} {rdtype} failed: {exc}") from None
     except DnsError as exc:
         log.append(QueryTrace(name=name, rdtype=rdtype, outcome="invalid", records=(str(exc),)))
         return _Void(name, rdtype)
@@ -208,7 +223,7 @@ def _query(name: str, rdtype: str, log: list[QueryTrace]) -> Gen:
     return ans
 
 
-def _target(run: _Run, tokens: tuple, domain: str, log: list[QueryTrace]) -> Gen:
+def expand_target(run: RunState, tokens: tuple, domain: str, log: list[QueryTrace]) -> Gen:
     """Expand a domain-spec (§7) and apply the §7.3 253-octet left truncation."""
     if all(isinstance(t, str) for t in tokens):
         name = "".join(tokens)  # no macros: nothing to expand
@@ -216,26 +231,26 @@ def _target(run: _Run, tokens: tuple, domain: str, log: list[QueryTrace]) -> Gen
         run.tainted = True  # depends on the sender/client: not memoisable
         values = run.values(domain)
         if macros.uses_letter(tokens, "p"):
-            values["p"] = yield from _validated_name(run, domain, log)
+            values["p"] = yield from validated_name(run, domain, log)
         name = macros.expand(tokens, values)
     return macros.truncate_domain(name)
 
 
-def _validated_name(run: _Run, domain: str, log: list[QueryTrace]) -> Gen:
+def validated_name(run: RunState, domain: str, log: list[QueryTrace]) -> Gen:
     """The %{p} macro (§7.3 with §5.5): a validated reverse name, or "unknown"."""
     if run._validated is not None:
         return run._validated
     found: list[str] = []
     try:
-        ptr = yield from _query(_reverse_name(run.ip), "PTR", log)
+        ptr = yield from ask(reverse_name(run.ip), "PTR", log)
         for name in ptr.records[:MAX_PTR_NAMES]:
             try:
-                addrs = yield from _query(name, "A" if run.v4 else "AAAA", log)
-            except _SpfError:
+                addrs = yield from ask(name, "A" if run.v4 else "AAAA", log)
+            except EvaluationStopped:
                 continue
             if any(ipaddress.ip_address(a) == run.ip for a in addrs.records):
                 found.append(name)
-    except _SpfError:
+    except EvaluationStopped:
         pass
     best = "unknown"
     d = domain.lower()
@@ -250,7 +265,7 @@ def _validated_name(run: _Run, domain: str, log: list[QueryTrace]) -> Gen:
     return best
 
 
-def _select(answer: Any, domain: str) -> tuple[str | None, str | None]:
+def select_record(answer: Any, domain: str) -> tuple[str | None, str | None]:
     """§4.5: (record, error). None record and None error means no SPF record."""
     records = [r for r in answer.records if is_spf_record(r)]
     if len(records) > 1:
@@ -258,51 +273,76 @@ def _select(answer: Any, domain: str) -> tuple[str | None, str | None]:
     return (records[0] if records else None), None
 
 
-def _charge(run: _Run) -> None:
+def charge_lookup(run: RunState) -> None:
+    """Count one DNS-querying term; past the limit, stop with permerror (§4.6.4)."""
     run.lookups += 1
     if run.lookups > run.max_lookups:
         run.limit_hit = True
         if run.stopped_at is None:
             run.stopped_at = run.lookups
-        raise _SpfError("permerror", f"more than {run.max_lookups} DNS-querying terms "
+        raise EvaluationStopped("permerror", f"more than {run.max_lookups} DNS-querying terms "
                         "(include, a, mx, ptr, exists, redirect) (§4.6.4)", limit=True)
 
 
-def _void(run: _Run, ans: Any) -> bool:
+def count_void(run: RunState, ans: Any) -> bool:
+    """Is ``ans`` void (no records)? Counts it; past the void limit, stop with permerror (§4.6.4)."""
     if ans.records:
         return False
     run.voids += 1
     if run.voids > run.max_voids:
         if run.stopped_at is None:
             run.stopped_at = run.lookups
-        raise _SpfError("permerror", f"more than {run.max_voids} void DNS lookups "
+        raise EvaluationStopped("permerror", f"more than {run.max_voids} void DNS lookups "
                         "(NXDOMAIN or no records) (§4.6.4)", limit=True)
     return True
 
 
+def ptr_match(run: RunState, target: str, log: list[QueryTrace]) -> Gen:
+    """§5.5: match if a validated reverse name of the client equals or ends in ``target``."""
+    try:
+        ans = yield from ask(reverse_name(run.ip), "PTR", log)
+    except EvaluationStopped:
+        return False  # §5.5: a DNS error on the PTR lookup -> no match
+    count_void(run, ans)
+    want = target.lower().rstrip(".")
+    for name in ans.records[:MAX_PTR_NAMES]:  # §4.6.4: only the first 10 names
+        low = name.lower()
+        if low != want and not low.endswith("." + want):
+            continue
+        try:
+            addrs = yield from ask(name, "A" if run.v4 else "AAAA", log)
+        except EvaluationStopped:
+            continue  # §5.5: DNS error on the A lookup -> skip this name
+        if any(ipaddress.ip_address(a) == run.ip for a in addrs.records):
+            return True
+    return False
+
+
 @functools.lru_cache(maxsize=2048)
-def _addr_int(addr: str) -> tuple[int, int]:
+def addr_int(addr: str) -> tuple[int, int]:
+    """(IP version, the address as an integer) of an address text (answers repeat, so cached)."""
     ip = ipaddress.ip_address(addr)
     return ip.version, int(ip)
 
 
 @functools.lru_cache(maxsize=2048)
-def _net_int(network: Any) -> tuple[int, int, int]:
+def net_int(network: Any) -> tuple[int, int, int]:
+    """(IP version, network address as an integer, prefix length) of an ip4/ip6 network (cached)."""
     return network.version, int(network.network_address), network.prefixlen
 
 
-def _net_match(run: _Run, network: Any) -> bool:
+def net_match(run: RunState, network: Any) -> bool:
     """Is the client inside an ip4/ip6 network? (integer compare; networks recur, so cached)"""
-    version, value, prefix = _net_int(network)
+    version, value, prefix = net_int(network)
     if version != (4 if run.v4 else 6):
         return False
     shift = (32 if run.v4 else 128) - prefix
     return (value >> shift) == (run.ip_int >> shift)
 
 
-def _in_net(addr: str, run: _Run, cidr: int | None) -> bool:
+def in_net(addr: str, run: RunState, cidr: int | None) -> bool:
     """Is the client in ``addr/cidr``? (integer prefix compare; answers repeat, so cached)"""
-    version, value = _addr_int(addr)
+    version, value = addr_int(addr)
     if version != (4 if run.v4 else 6):
         return False
     bits = 32 if run.v4 else 128

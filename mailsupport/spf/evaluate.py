@@ -22,15 +22,15 @@ Layer 2 (pure core): imports errors and the spf modules only; answers are
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 from typing import Any
 
 from . import macros
-from .engine import (DEFAULT_EXPLANATION, MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_PTR_NAMES, MAX_VOID_LOOKUPS,
-                     RESULTS, DnsLookup, Gen, SpfResult, _charge, _in_net, _Memo, _net_match, _query,
-                     _reverse_name, _Run, _select, _SpfError, _target, _validated_name, _void, run_async,
-                     run_sync, valid_domain)
-from .expand import _audit_term, tree
+from .engine import (DEFAULT_EXPLANATION, MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_VOID_LOOKUPS, RESULTS, DnsLookup,
+                     EvaluationStopped, Gen, RunState, SpfResult, SubtreeMemo, ask, charge_lookup, count_void,
+                     expand_target, in_net, net_match, ptr_match, run_async, run_sync, select_record, valid_domain,
+                     validated_name)
+from .expand import expand_term, tree
 from .parse import Mechanism, Modifier, SpfSyntaxError, parse_record
 from .trace import QueryTrace, RecordTrace, TermTrace
 
@@ -52,35 +52,36 @@ __all__ = [
 ]
 
 
-def _check_host(run: _Run, domain: str, override: str | None = None, chain: tuple[str, ...] = ()) -> Gen:
-    """Evaluate one record; returns (result, exp_source, RecordTrace) or raises _SpfError
+def _check_host(run: RunState, domain: str, override: str | None = None, chain: tuple[str, ...] = ()) -> Gen:
+    """Evaluate one record; returns (result, exp_source, RecordTrace) or raises EvaluationStopped
     with ``.trace`` set."""
     log: list[QueryTrace] = []
     terms: list[TermTrace] = []
 
-    def fail(err: _SpfError, text: str | None, decided: str) -> _SpfError:
+    def fail(err: EvaluationStopped, text: str | None, decided: str) -> EvaluationStopped:
         err.trace = RecordTrace(domain=domain, record=text, query=log[0] if log else None,
                                 terms=tuple(terms), result=err.result, decided_by=decided,
                                 error=err.reason)
         return err
 
     if override is not None:
-        text: str | None = override
+        text = override
     else:
         try:
-            ans = yield from _query(domain, "TXT", log)
-        except _SpfError as err:
+            ans = yield from ask(domain, "TXT", log)
+        except EvaluationStopped as err:
             raise fail(err, None, "DNS failure fetching the record") from None
-        text, error = _select(ans, domain)
+        found, error = select_record(ans, domain)
         if error:
-            raise fail(_SpfError("permerror", error), None, "several SPF records")
-        if text is None:
+            raise fail(EvaluationStopped("permerror", error), None, "several SPF records")
+        if found is None:
             return "none", None, RecordTrace(domain=domain, record=None, query=log[0], result="none",
                                              decided_by="no SPF record")
+        text = found
     try:
         record = parse_record(text)
     except SpfSyntaxError as exc:
-        raise fail(_SpfError("permerror", f"syntax error: {exc}"), text, "syntax error") from None
+        raise fail(EvaluationStopped("permerror", f"syntax error: {exc}"), text, "syntax error") from None
     chain = (*chain, domain.lower())
     index = 0
     mechs = record.mechanisms
@@ -100,14 +101,14 @@ def _check_host(run: _Run, domain: str, override: str | None = None, chain: tupl
             result, exp, _child = yield from _redirect(run, redirect, domain, terms, chain)
             return result, exp, RecordTrace(domain=domain, record=text, query=log[0] if log else None,
                                             terms=tuple(terms), result=result, decided_by=redirect.text)
-    except _SpfError as err:
+    except EvaluationStopped as err:
         culprit = mechs[index].text if index < len(mechs) else (record.redirect.text if record.redirect else "")
         if err.limit:
-            remaining = list(mechs[index + 1:])
+            remaining: list[Mechanism | Modifier] = list(mechs[index + 1:])
             if record.redirect is not None and index < len(mechs):
                 remaining.append(record.redirect)
             for term in remaining:
-                terms.append((yield from _audit_term(run, term, domain, chain, probe=False)))
+                terms.append((yield from expand_term(run, term, domain, chain, probe=False)))
         raise fail(err, text, culprit) from None
     # §4.7: no mechanism matched and no redirect -> neutral
     return "neutral", None, RecordTrace(domain=domain, record=text, query=log[0] if log else None,
@@ -120,7 +121,7 @@ def _not_reached(mech: Mechanism, lookups: int) -> TermTrace:
                      note="an earlier term matched", evaluated=False)
 
 
-def _mechanism(run: _Run, mech: Mechanism, domain: str, terms: list[TermTrace], chain: tuple) -> Gen:
+def _mechanism(run: RunState, mech: Mechanism, domain: str, terms: list[TermTrace], chain: tuple) -> Gen:
     """Evaluate one directive; append its TermTrace; return True on match."""
     log: list[QueryTrace] = []
     cost = 1 if mech.costs_lookup else 0
@@ -129,45 +130,45 @@ def _mechanism(run: _Run, mech: Mechanism, domain: str, terms: list[TermTrace], 
     note = ""
     try:
         if cost:
-            _charge(run)
+            charge_lookup(run)
         name = mech.name
         if name == "all":
             matched = True
         elif name in ("ip4", "ip6"):
-            matched = mech.network is not None and _net_match(run, mech.network)
+            matched = mech.network is not None and net_match(run, mech.network)
         elif name == "a":
-            target = yield from _target(run, mech.macro, domain, log) if mech.macro else _same(domain)
-            ans = yield from _query(target, "A" if run.v4 else "AAAA", log)
-            _void(run, ans)
+            target = yield from expand_target(run, mech.macro, domain, log) if mech.macro else _same(domain)
+            ans = yield from ask(target, "A" if run.v4 else "AAAA", log)
+            count_void(run, ans)
             cidr = mech.ip4_cidr if run.v4 else mech.ip6_cidr
-            matched = any(_in_net(a, run, cidr) for a in ans.records)
+            matched = any(in_net(a, run, cidr) for a in ans.records)
         elif name == "mx":
-            target = yield from _target(run, mech.macro, domain, log) if mech.macro else _same(domain)
-            ans = yield from _query(target, "MX", log)
-            _void(run, ans)
+            target = yield from expand_target(run, mech.macro, domain, log) if mech.macro else _same(domain)
+            ans = yield from ask(target, "MX", log)
+            count_void(run, ans)
             if len(ans.records) > MAX_MX_NAMES:
                 # §4.6.4: more than 10 MX names -> permerror for the mx mechanism
-                raise _SpfError("permerror", f"{target} has {len(ans.records)} MX records; "
+                raise EvaluationStopped("permerror", f"{target} has {len(ans.records)} MX records; "
                                 f"the mx mechanism allows at most {MAX_MX_NAMES} (§4.6.4)")
             cidr = mech.ip4_cidr if run.v4 else mech.ip6_cidr
             matched = False
             for mx in sorted(ans.records, key=lambda r: r.preference):
                 if mx.exchange in (".", ""):
                     continue  # null MX (RFC 7505)
-                addrs = yield from _query(mx.exchange, "A" if run.v4 else "AAAA", log)
-                if any(_in_net(a, run, cidr) for a in addrs.records):
+                addrs = yield from ask(mx.exchange, "A" if run.v4 else "AAAA", log)
+                if any(in_net(a, run, cidr) for a in addrs.records):
                     matched = True
                     break
         elif name == "ptr":
-            target = yield from _target(run, mech.macro, domain, log) if mech.macro else _same(domain)
-            matched = yield from _ptr(run, target, log)
+            target = yield from expand_target(run, mech.macro, domain, log) if mech.macro else _same(domain)
+            matched = yield from ptr_match(run, target, log)
         elif name == "exists":
-            target = yield from _target(run, mech.macro, domain, log)
-            ans = yield from _query(target, "A", log)  # §5.7: always an A query
-            _void(run, ans)
+            target = yield from expand_target(run, mech.macro, domain, log)
+            ans = yield from ask(target, "A", log)  # §5.7: always an A query
+            count_void(run, ans)
             matched = bool(ans.records)
         else:  # include
-            target = yield from _target(run, mech.macro, domain, log)
+            target = yield from expand_target(run, mech.macro, domain, log)
             key = ("eval", target.lower(), run.ip_int, run.v4)
             hit = run.memo.get(key) if run.memo is not None and not run.limit_hit else None
             if hit is not None and run.lookups + hit.lookups <= run.max_lookups \
@@ -181,19 +182,19 @@ def _mechanism(run: _Run, mech: Mechanism, domain: str, terms: list[TermTrace], 
                 run.tainted = False
                 try:
                     result, _exp, child = yield from _check_host(run, target, chain=chain)
-                except _SpfError as err:
+                except EvaluationStopped as err:
                     child = err.trace
                     raise
                 finally:
                     inner, run.tainted = run.tainted, outer or run.tainted
                 if run.memo is not None and not inner and not run.limit_hit:
-                    run.memo[key] = _Memo(result, child, base, run.lookups - base, run.voids - voids0)
+                    run.memo[key] = SubtreeMemo(result, child, base, run.lookups - base, run.voids - voids0)
             # §5.2: pass -> match; fail/softfail/neutral -> no match; none -> permerror
             if result == "none":
-                raise _SpfError("permerror", f"include:{target} has no SPF record (§5.2)")
+                raise EvaluationStopped("permerror", f"include:{target} has no SPF record (§5.2)")
             matched = result == "pass"
             note = f"included result {result}"
-    except _SpfError as err:
+    except EvaluationStopped as err:
         terms.append(TermTrace(term=mech.text, cost=cost, lookups=run.lookups, queries=tuple(log),
                                void=run.voids > voids_before, outcome="error", result=err.result,
                                note=err.reason, over_limit=_mark_over(run, err, cost, child), child=child))
@@ -204,7 +205,7 @@ def _mechanism(run: _Run, mech: Mechanism, domain: str, terms: list[TermTrace], 
     return matched
 
 
-def _mark_over(run: _Run, err: _SpfError, cost: int, child: RecordTrace | None) -> bool:
+def _mark_over(run: RunState, err: EvaluationStopped, cost: int, child: RecordTrace | None) -> bool:
     """True for the one term whose own lookup went over the limit."""
     if err.limit and cost and child is None and run.limit_hit and not run.over_marked:
         run.over_marked = True
@@ -217,42 +218,21 @@ def _same(domain: str) -> Gen:
     yield  # pragma: no cover - makes this a generator
 
 
-def _ptr(run: _Run, target: str, log: list[QueryTrace]) -> Gen:
-    """§5.5: match if a validated reverse name of the client equals or ends in ``target``."""
-    try:
-        ans = yield from _query(_reverse_name(run.ip), "PTR", log)
-    except _SpfError:
-        return False  # §5.5: a DNS error on the PTR lookup -> no match
-    _void(run, ans)
-    want = target.lower().rstrip(".")
-    for name in ans.records[:MAX_PTR_NAMES]:  # §4.6.4: only the first 10 names
-        low = name.lower()
-        if low != want and not low.endswith("." + want):
-            continue
-        try:
-            addrs = yield from _query(name, "A" if run.v4 else "AAAA", log)
-        except _SpfError:
-            continue  # §5.5: DNS error on the A lookup -> skip this name
-        if any(ipaddress.ip_address(a) == run.ip for a in addrs.records):
-            return True
-    return False
-
-
-def _redirect(run: _Run, mod: Modifier, domain: str, terms: list[TermTrace], chain: tuple) -> Gen:
+def _redirect(run: RunState, mod: Modifier, domain: str, terms: list[TermTrace], chain: tuple) -> Gen:
     """§6.1: the result of check_host() on the target; ``none`` becomes permerror."""
     log: list[QueryTrace] = []
     child = None
     try:
-        _charge(run)
-        target = yield from _target(run, mod.macro, domain, log)
+        charge_lookup(run)
+        target = yield from expand_target(run, mod.macro, domain, log)
         try:
             result, exp, child = yield from _check_host(run, target, chain=chain)
-        except _SpfError as err:
+        except EvaluationStopped as err:
             child = err.trace
             raise
         if result == "none":
-            raise _SpfError("permerror", f"redirect={target} has no SPF record (§6.1)")
-    except _SpfError as err:
+            raise EvaluationStopped("permerror", f"redirect={target} has no SPF record (§6.1)")
+    except EvaluationStopped as err:
         terms.append(TermTrace(term=mod.text, cost=1, lookups=run.lookups, queries=tuple(log),
                                outcome="error", result=err.result, note=err.reason, child=child,
                                over_limit=_mark_over(run, err, 1, child)))
@@ -277,29 +257,29 @@ def evaluate(ip: str, domain: str, *, sender: str = "", helo: str = "", receiver
     include subtrees already evaluated for the same client IP.
     """
     sender = sender or f"postmaster@{domain}"
-    run = _Run(ip, sender, helo, receiver, now, max_lookups, max_voids)
+    run = RunState(ip, sender, helo, receiver, now, max_lookups, max_voids)
     run.memo = memo
     domain = domain.rstrip(".") if domain != "." else domain
-    base = dict(domain=domain, ip=str(run.ip), sender=run.sender)
+    outcome = functools.partial(SpfResult, domain=domain, ip=str(run.ip), sender=run.sender)
     if not valid_domain(domain):
         # §4.3: a malformed or single-label domain -> none, without any DNS query
-        return SpfResult(result="none", reason=f"{domain!r} is not a valid multi-label domain name", **base)
+        return outcome(result="none", reason=f"{domain!r} is not a valid multi-label domain name")
     try:
         result, exp, trace = yield from _check_host(run, domain, override=record)
-    except _SpfError as err:
+    except EvaluationStopped as err:
         stopped = run.stopped_at if run.stopped_at is not None else run.lookups
-        return SpfResult(result=err.result, reason=err.reason, dns_lookups=stopped,
-                         void_lookups=run.voids, lookups_total=run.lookups, limit_exceeded=err.limit,
-                         trace=err.trace, **base)
+        return outcome(result=err.result, reason=err.reason, dns_lookups=stopped,
+                       void_lookups=run.voids, lookups_total=run.lookups, limit_exceeded=err.limit,
+                       trace=err.trace)
     explanation, default = "", False
     if result == "fail":
         explanation, default = yield from _explain(run, exp, domain)
-    return SpfResult(result=result, explanation=explanation, explanation_default=default,
-                     dns_lookups=run.lookups, void_lookups=run.voids, lookups_total=run.lookups,
-                     trace=trace, **base)
+    return outcome(result=result, explanation=explanation, explanation_default=default,
+                   dns_lookups=run.lookups, void_lookups=run.voids, lookups_total=run.lookups,
+                   trace=trace)
 
 
-def _explain(run: _Run, exp: tuple[Modifier, str] | None, top: str) -> Gen:
+def _explain(run: RunState, exp: tuple[Modifier, str] | None, top: str) -> Gen:
     """§6.2: fetch and expand the exp= text; any problem gives the default explanation."""
     default = macros.expand(macros.tokenize(DEFAULT_EXPLANATION, explanation=True), run.values(top))
     if exp is None:
@@ -307,16 +287,16 @@ def _explain(run: _Run, exp: tuple[Modifier, str] | None, top: str) -> Gen:
     mod, domain = exp
     log: list[QueryTrace] = []
     try:
-        target = yield from _target(run, mod.macro, domain, log)
-        ans = yield from _query(target, "TXT", log)
+        target = yield from expand_target(run, mod.macro, domain, log)
+        ans = yield from ask(target, "TXT", log)
         if len(ans.records) != 1 or not ans.records[0].isascii():
             return default, True
         values = run.values(domain)
         tokens = macros.tokenize(ans.records[0], explanation=True)
         if macros.uses_letter(tokens, "p"):
-            values["p"] = yield from _validated_name(run, domain, log)
+            values["p"] = yield from validated_name(run, domain, log)
         return macros.expand(tokens, values), False
-    except (_SpfError, macros.MacroError):
+    except (EvaluationStopped, macros.MacroError):
         return default, True
 
 

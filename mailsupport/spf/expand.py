@@ -12,15 +12,15 @@ from __future__ import annotations
 
 
 from . import macros
-from .engine import (_MAX_AUDIT_RECORDS, MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_VOID_LOOKUPS, Gen, _Memo, _query,
-                     _Run, _select, _SpfError)
+from .engine import (MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_TREE_RECORDS, MAX_VOID_LOOKUPS, EvaluationStopped, Gen,
+                     RunState, SubtreeMemo, ask, select_record)
 from .parse import Mechanism, Modifier, SpfSyntaxError, parse_record
 from .trace import QueryTrace, RecordTrace, TermTrace
 
 __all__ = ["tree"]
 
 
-def _audit_term(run: _Run, term: Mechanism | Modifier, domain: str, chain: tuple, *, probe: bool) -> Gen:
+def expand_term(run: RunState, term: Mechanism | Modifier, domain: str, chain: tuple, *, probe: bool) -> Gen:
     """A TermTrace for a term that is only expanded: cost counted, includes followed."""
     log: list[QueryTrace] = []
     name = term.name
@@ -39,7 +39,7 @@ def _audit_term(run: _Run, term: Mechanism | Modifier, domain: str, chain: tuple
     if name in ("include", "redirect"):
         if dynamic:
             note = "target depends on the sender (macros); not expanded"
-        elif run.audit_records >= _MAX_AUDIT_RECORDS:
+        elif run.audit_records >= MAX_TREE_RECORDS:
             note = "tree too large; not expanded further"
             run.tainted = True
         else:
@@ -62,19 +62,19 @@ def _audit_term(run: _Run, term: Mechanism | Modifier, domain: str, chain: tuple
                 child = yield from _audit_record(run, target, chain, probe=probe)
                 inner, run.tainted = run.tainted, outer or run.tainted
                 if run.memo is not None and not inner and run.lookups <= run.max_lookups:
-                    run.memo[key] = _Memo("", child, base, run.lookups - base, run.voids - voids0,
+                    run.memo[key] = SubtreeMemo("", child, base, run.lookups - base, run.voids - voids0,
                                           run.audit_records - records0, domains=_domains(child))
     elif probe and name in ("a", "mx", "exists") and not dynamic:
         target = macros.expand(term.macro, {}).rstrip(".") if term.macro else domain
         rdtype = {"a": "A", "mx": "MX", "exists": "A"}[name]
         try:
-            ans = yield from _query(target, rdtype, log)
+            ans = yield from ask(target, rdtype, log)
             void = not ans.records
             if void:
                 run.voids += 1
             if name == "mx" and len(ans.records) > MAX_MX_NAMES:
                 note = f"{len(ans.records)} MX names: over the limit of {MAX_MX_NAMES} (permerror)"
-        except _SpfError as err:
+        except EvaluationStopped as err:
             note = err.reason
     return TermTrace(term=term.text, cost=cost, lookups=run.lookups, queries=tuple(log), void=void,
                      outcome="not evaluated", over_limit=over, evaluated=False, note=note, child=child)
@@ -87,20 +87,22 @@ def _domains(trace: RecordTrace | None) -> frozenset[str]:
     return frozenset(n.domain.lower() for _d, n in trace.walk() if isinstance(n, RecordTrace))
 
 
-def _audit_record(run: _Run, domain: str, chain: tuple, *, probe: bool, override: str | None = None) -> Gen:
+def _audit_record(run: RunState, domain: str, chain: tuple, *, probe: bool, override: str | None = None) -> Gen:
     log: list[QueryTrace] = []
-    text = override
-    if override is None:
+    if override is not None:
+        text = override
+    else:
         try:
-            ans = yield from _query(domain, "TXT", log)
-        except _SpfError as err:
+            ans = yield from ask(domain, "TXT", log)
+        except EvaluationStopped as err:
             return RecordTrace(domain=domain, record=None, query=log[0], result="temperror",
                                error=err.reason, evaluated=False)
-        text, error = _select(ans, domain)
-        if error or text is None:
+        found, error = select_record(ans, domain)
+        if error or found is None:
             return RecordTrace(domain=domain, record=None, query=log[0],
                                result="permerror" if error else "none",
                                error=error or "no SPF record", evaluated=False)
+        text = found
     try:
         record = parse_record(text)
     except SpfSyntaxError as exc:
@@ -115,7 +117,7 @@ def _audit_record(run: _Run, domain: str, chain: tuple, *, probe: bool, override
             terms.append(TermTrace(term=term.text, lookups=run.lookups, outcome="not evaluated",
                                    evaluated=False, note="after 'all': never evaluated"))
             continue
-        terms.append((yield from _audit_term(run, term, domain, chain, probe=probe)))
+        terms.append((yield from expand_term(run, term, domain, chain, probe=probe)))
         seen_all = seen_all or (isinstance(term, Mechanism) and term.name == "all")
     return RecordTrace(domain=domain, record=text, query=log[0] if log else None, terms=tuple(terms),
                        evaluated=False)
@@ -126,7 +128,7 @@ def _audit_record(run: _Run, domain: str, chain: tuple, *, probe: bool, override
 def tree(domain: str, *, record: str | None = None, max_lookups: int = MAX_DNS_LOOKUPS,
          memo: dict | None = None) -> Gen:
     """Generator for :func:`lookup_tree`: returns (RecordTrace, total lookups, void lookups)."""
-    run = _Run("192.0.2.0", f"postmaster@{domain}", "", "unknown", 0, max_lookups, MAX_VOID_LOOKUPS)
+    run = RunState("192.0.2.0", f"postmaster@{domain}", "", "unknown", 0, max_lookups, MAX_VOID_LOOKUPS)
     run.memo = memo
     trace = yield from _audit_record(run, domain.rstrip("."), (), probe=True, override=record)
     return trace, run.lookups, run.voids

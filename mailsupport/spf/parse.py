@@ -241,25 +241,27 @@ def _parse_term(term: str, pos: int, record: str) -> Mechanism | Modifier:
     name = mech.group(2).lower()
     rest = mech.group(3)
     arg_pos = pos + len(mech.group(1)) + len(name)
-    kw = dict(qualifier=qualifier, name=name, text=term, position=pos)
     if name == "all":
         if rest:
             raise _fail("'all' takes no argument", record, arg_pos, term)
-        return Mechanism(**kw)
+        return Mechanism(qualifier=qualifier, name=name, text=term, position=pos)
     if name in ("ip4", "ip6"):
-        return Mechanism(**kw, network=_ip_network(name, rest, record, arg_pos, term))
+        return Mechanism(qualifier=qualifier, name=name, text=term, position=pos,
+                         network=_ip_network(name, rest, record, arg_pos, term))
     if name in ("include", "exists"):
         if not rest.startswith(":"):
             raise _fail(f"'{name}' needs ':domain'", record, arg_pos, term)
-        spec = rest[1:]
-        return Mechanism(**kw, domain_spec=spec, macro=_domain_spec(spec, record, arg_pos + 1, term))
+        domain = rest[1:]
+        return Mechanism(qualifier=qualifier, name=name, text=term, position=pos,
+                         domain_spec=domain, macro=_domain_spec(domain, record, arg_pos + 1, term))
     if name == "ptr":
         if not rest:
-            return Mechanism(**kw)
+            return Mechanism(qualifier=qualifier, name=name, text=term, position=pos)
         if not rest.startswith(":"):
             raise _fail("'ptr' takes only ':domain' (no CIDR length)", record, arg_pos, term)
-        spec = rest[1:]
-        return Mechanism(**kw, domain_spec=spec, macro=_domain_spec(spec, record, arg_pos + 1, term))
+        domain = rest[1:]
+        return Mechanism(qualifier=qualifier, name=name, text=term, position=pos,
+                         domain_spec=domain, macro=_domain_spec(domain, record, arg_pos + 1, term))
     # a / mx: [ ":" domain-spec ] [ dual-cidr-length ]
     spec: str | None = None
     cidr_text = rest
@@ -278,10 +280,11 @@ def _parse_term(term: str, pos: int, record: str) -> Mechanism | Modifier:
     if ip6_cidr is not None and ip6_cidr > 128:
         raise _fail(f"IPv6 CIDR length //{ip6_cidr} is over 128", record, arg_pos, term)
     macro = _domain_spec(spec, record, arg_pos + 1, term) if spec is not None else ()
-    return Mechanism(**kw, domain_spec=spec, macro=macro, ip4_cidr=ip4_cidr, ip6_cidr=ip6_cidr)
+    return Mechanism(qualifier=qualifier, name=name, text=term, position=pos,
+                     domain_spec=spec, macro=macro, ip4_cidr=ip4_cidr, ip6_cidr=ip6_cidr)
 
 
-def _ip_network(name: str, rest: str, record: str, pos: int, term: str):
+def _ip_network(name: str, rest: str, record: str, pos: int, term: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     if not rest.startswith(":") or len(rest) == 1:
         raise _fail(f"'{name}' needs ':address[/length]'", record, pos, term)
     addr, slash, length = rest[1:].partition("/")

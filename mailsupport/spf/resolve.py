@@ -33,9 +33,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import (MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_VOID_LOOKUPS, Gen, SpfResult, _addr_int, _client,
-                     _net_int, _query, _Run, _select, _SpfError, _target, _void, valid_domain)
-from .evaluate import _ptr, evaluate
+from .engine import (MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_VOID_LOOKUPS, EvaluationStopped, Gen, RunState, SpfResult,
+                     addr_int, ask, client_address, count_void, expand_target, net_int, ptr_match, select_record,
+                     valid_domain)
+from .evaluate import evaluate
 from .macros import truncate_domain
 from .parse import SpfSyntaxError, parse_record
 
@@ -109,11 +110,11 @@ def _resolve_record(domain: str, v4: bool, memo: dict | None, chain: tuple[str, 
     chain = (*chain, domain.lower())
     try:
         if text is None:
-            text, error = _select((yield from _query(domain, "TXT", log)), domain)
+            text, error = select_record((yield from ask(domain, "TXT", log)), domain)
             if error or text is None:
                 raise _Unresolvable("no or several records")
         record = parse_record(text)
-    except (_SpfError, SpfSyntaxError):
+    except (EvaluationStopped, SpfSyntaxError):
         raise _Unresolvable("DNS failure or syntax error") from None
     bits = 32 if v4 else 128
     version = 4 if v4 else 6
@@ -132,7 +133,7 @@ def _resolve_record(domain: str, v4: bool, memo: dict | None, chain: tuple[str, 
             if name in ("ip4", "ip6"):
                 pairs = []
                 if mech.network is not None:
-                    nv, value, prefix = _net_int(mech.network)
+                    nv, value, prefix = net_int(mech.network)
                     if nv == version:
                         pairs.append((value, bits - prefix))
                 steps.append((_NETS, result, 0, 0, _blocks(pairs)))
@@ -152,7 +153,7 @@ def _resolve_record(domain: str, v4: bool, memo: dict | None, chain: tuple[str, 
             target = _static_name(mech.macro, domain) if mech.macro else domain
             cidr = mech.ip4_cidr if v4 else mech.ip6_cidr
             shift = bits - (cidr if cidr is not None else bits)
-            ans = yield from _query(target, "MX" if name == "mx" else addr_type, log)
+            ans = yield from ask(target, "MX" if name == "mx" else addr_type, log)
             void = 0 if ans.records else 1
             voids += void
             if name == "a":
@@ -164,10 +165,10 @@ def _resolve_record(domain: str, v4: bool, memo: dict | None, chain: tuple[str, 
                 for mx in sorted(ans.records, key=lambda r: r.preference):
                     if mx.exchange in (".", ""):
                         continue  # null MX (RFC 7505)
-                    addresses.extend((yield from _query(mx.exchange, addr_type, log)).records)
+                    addresses.extend((yield from ask(mx.exchange, addr_type, log)).records)
             pairs = []
             for addr in addresses:
-                av, value = _addr_int(addr)
+                av, value = addr_int(addr)
                 if av == version:
                     pairs.append((value, shift))
             steps.append((_NETS, result, 1, void, _blocks(pairs)))
@@ -178,17 +179,17 @@ def _resolve_record(domain: str, v4: bool, memo: dict | None, chain: tuple[str, 
             redirect = yield from _resolve(target, v4, memo, chain)
             lookups += redirect.lookups
             voids += redirect.voids
-    except _SpfError:
+    except EvaluationStopped:
         raise _Unresolvable("DNS failure") from None
     if lookups > MAX_DNS_LOOKUPS or voids > MAX_VOID_LOOKUPS:
         raise _Unresolvable("a client could reach a limit")
     return _Resolved(domain, tuple(steps), redirect, lookups, voids)
 
 
-def _walk(res: _Resolved, run: _Run) -> Gen:
+def _walk(res: _Resolved, run: RunState) -> Gen:
     """check_host() over a resolved record for ``run``'s client: returns the result and
     counts lookups and voids on ``run``; ``exists``/``ptr`` ask their questions as
-    evaluate() does. Raises _SpfError (the caller then evaluates in full) where evaluate()
+    evaluate() does. Raises EvaluationStopped (the caller then evaluates in full) where evaluate()
     would stop with an error: a DNS failure or the void limit."""
     ip_int = run.ip_int
     for kind, result, cost, void, payload in res.steps:
@@ -196,7 +197,7 @@ def _walk(res: _Resolved, run: _Run) -> Gen:
         if void:
             run.voids += 1
             if run.voids > run.max_voids:
-                raise _SpfError("permerror", "void lookup limit", limit=True)
+                raise EvaluationStopped("permerror", "void lookup limit", limit=True)
         if kind == _ALL:
             return result
         if kind == _NETS:
@@ -208,15 +209,15 @@ def _walk(res: _Resolved, run: _Run) -> Gen:
                 return result
         elif kind == _EXISTS:
             log: list = []
-            target = yield from _target(run, payload, res.domain, log)
-            ans = yield from _query(target, "A", log)  # §5.7: always an A query
-            _void(run, ans)
+            target = yield from expand_target(run, payload, res.domain, log)
+            ans = yield from ask(target, "A", log)  # §5.7: always an A query
+            count_void(run, ans)
             if ans.records:
                 return result
         else:
             log = []
-            target = (yield from _target(run, payload, res.domain, log)) if payload else res.domain
-            if (yield from _ptr(run, target, log)):
+            target = (yield from expand_target(run, payload, res.domain, log)) if payload else res.domain
+            if (yield from ptr_match(run, target, log)):
                 return result
     if res.redirect is not None:
         run.lookups += 1
@@ -242,7 +243,7 @@ def evaluate_many(ips: tuple[str, ...] | list[str], domain: str, *, sender: str 
     resolved: dict[bool, _Resolved | None] = {}
     for ip in ips[1:] if trace_first else ips:
         res: SpfResult | None = None
-        _addr, _ip_int, v4 = _client(ip)
+        _addr, _ip_int, v4 = client_address(ip)
         if valid_domain(name) and (first is None or first.result not in ("none", "temperror", "permerror")):
             if v4 not in resolved:
                 try:
@@ -251,11 +252,11 @@ def evaluate_many(ips: tuple[str, ...] | list[str], domain: str, *, sender: str 
                     resolved[v4] = None
             tree = resolved[v4]
             if tree is not None:
-                run = _Run(ip, sender or f"postmaster@{name}", helo, "unknown", 0, MAX_DNS_LOOKUPS,
+                run = RunState(ip, sender or f"postmaster@{name}", helo, "unknown", 0, MAX_DNS_LOOKUPS,
                            MAX_VOID_LOOKUPS)
                 try:
                     result = yield from _walk(tree, run)
-                except _SpfError:
+                except EvaluationStopped:
                     result = "fail"  # an error on the way: evaluate() says which, below
                 if result != "fail":
                     res = SpfResult(result=result, domain=name, ip=str(run.ip), sender=run.sender,

@@ -88,10 +88,10 @@ def suggest_record(records: Sequence[str], *, vendor_include: str, has_mx: bool 
     vendor_term = f"include:{vendor_include}"
     changes: list[str] = []
     if not records:
-        terms = (["mx"] if has_mx else []) + [vendor_term, "~all"]
+        fresh = (["mx"] if has_mx else []) + [vendor_term, "~all"]
         changes.append("publish a new record" + (" (mx covers the domain's own mail servers)" if has_mx else ""))
-        return Suggestion(record="v=spf1 " + " ".join(terms), changes=tuple(changes),
-                          lookups=len(terms) - 1)
+        return Suggestion(record="v=spf1 " + " ".join(fresh), changes=tuple(changes),
+                          lookups=len(fresh) - 1)
     terms: list[str] = []
     for rec in records:
         terms.extend(rec.split()[1:])

@@ -16,9 +16,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from ..config import DEFAULT_VENDOR_INCLUDE
 from ..dnslookup import CachedLookup, DnsAnswer, DnsLookup, ResolverLookup, make_lookup
 from ..errors import ConfigError, DnsTempError
+from ..tenant import DEFAULT_VENDOR_INCLUDE
 from .diagnose import SpfCheck, check_domain
 
 __all__ = ["SpfEditor", "SandboxDns", "notebook_lookup"]

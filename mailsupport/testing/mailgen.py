@@ -1,6 +1,6 @@
 """Deterministic test messages shaped like a Postfix catch-all delivery, and tenants to match.
 
-Owns :func:`catchall_message` (the headers Postfix's virtual(8) really writes, DESIGN §10:
+Owns :func:`catchall_message` (the headers Postfix's virtual(8) really writes, measured on Postfix 3.7:
 ``X-Original-To`` and ``Delivered-To`` above the receiving ``Received: ... for <addr>``),
 :func:`padded_message` (about N bytes, for benchmarks) and :func:`pipeline_tenant` (a tenant
 pointed at a POP3/SMTP server on loopback).
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import Tenant, parse_tenant
+from ..config import parse_tenant
+from ..tenant import Tenant
 
 __all__ = ["catchall_message", "padded_message", "pipeline_tenant", "TEST_DATE"]
 

@@ -1,9 +1,10 @@
 """Private Postfix and Dovecot instances on loopback, for integration tests and benchmarks.
 
-Owns starting and stopping real Debian mail servers as root from one private directory,
-as DESIGN §10 measured: ``postfix -c DIR start`` with ``maillog_file`` (no syslog here),
-chroot off in ``master.cf``, every parent directory traversable by the ``postfix`` and
-``dovecot`` users; ``dovecot -c CONF`` stopped through its master PID. Ports come from the
+Owns starting and stopping real Debian mail servers as root from one private directory, as
+measured on loopback (``docs/architecture.md``, "Real servers on loopback"): ``postfix -c DIR
+start`` with ``maillog_file`` (no syslog here), chroot off in ``master.cf``, every parent
+directory traversable by the ``postfix`` and ``dovecot`` users; ``dovecot -c CONF`` stopped
+through its master PID. Ports come from the
 kernel (bind to port 0, read, release) and everything listens on 127.0.0.1 only.
 
 Signals go only to processes the kit started: run directories live in this user's parent

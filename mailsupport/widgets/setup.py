@@ -2,7 +2,7 @@
 
 It mirrors the product's Admin > Email > Email Setup page (help page, Steps 1-4): a provider
 dropdown (Outbound only, Microsoft Office 365, Microsoft Exchange Server, Gmail/Google Apps,
-Other) that shows exactly the fields that provider needs (:data:`mailsupport.config.PRESETS`),
+Other) that shows exactly the fields that provider needs (:data:`mailsupport.tenant.PRESETS`),
 the download-then-delete confirmation, signature and disclaimer, and the failed-emails
 address. Office 365 and Gmail also offer OAuth2: "Sign in with" switches the password field
 for an access-token field (XOAUTH2), and Office 365 says that password (basic) sign-in is off.
@@ -32,7 +32,7 @@ from typing import Any, Callable, Mapping
 
 import ipywidgets as w
 
-from ..config import PRESETS, Provider
+from ..tenant import PRESETS, Provider
 from ..display import findings_html, ladder_html
 from ..doctor.drafts import DraftStore, default_drafts_dir, diff_settings, merge_secrets, split_secrets
 from ..doctor.ladder import check_settings, redactor_for

@@ -102,7 +102,7 @@ def jupyterlab(tmp_path):
 
 
 def _run_all(page) -> None:
-    """Run > Run All Cells, once the kernel is idle (DESIGN of the browser tests: wait, then run)."""
+    """Run > Run All Cells, once the kernel is idle (wait for idle, then run: CONTRIBUTING.md, browser tests)."""
     from playwright.sync_api import expect
 
     expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60_000)

@@ -41,7 +41,7 @@ def test_postfix_catch_all_recommends_x_original_to(tenant):
     assert report.recommended_header == "X-Original-To"
     assert (rows["Delivered-To"].carries, rows["Delivered-To"].mailbox, rows["Delivered-To"].real_target) == (9, 9, 0)
     assert (rows["X-Original-To"].real_target, rows["X-Original-To"].failed) == (8, 1)
-    # the two copies of a two-recipient message carry no `for` clause (DESIGN §10)
+    # the two copies of a two-recipient message carry no `for` clause (as Postfix writes them: docs/architecture.md, Real servers on loopback)
     assert rows["Received-for"].missing == 2
     choice = next(f for f in report.findings if f.check == "catchall.header-choice")
     assert choice.severity.name == "ERROR" and "Delivered-To" in choice.summary

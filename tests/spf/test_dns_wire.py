@@ -62,9 +62,9 @@ def _reference(name: str, rdtype: str, data: bytes):
     """What the package built from dnspython's parse before the fast reader existed."""
     msg = dns.message.from_wire(data)
     if msg.rcode() == 3:
-        return dl.DnsAnswer(name=dla._norm(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
-                            canonical_name=dla._norm(name))
-    return dla._from_rrsets(name, rdtype, msg.answer, AnswerStatus.NOERROR)
+        return dl.DnsAnswer(name=dla.normalize_name(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
+                            canonical_name=dla.normalize_name(name))
+    return dla.answer_from_rrsets(name, rdtype, msg.answer, AnswerStatus.NOERROR)
 
 
 def test_fast_reader_equals_dnspython_on_real_answers(wire_server):
@@ -77,7 +77,7 @@ def test_fast_reader_equals_dnspython_on_real_answers(wire_server):
     try:
         for name in NAMES:
             for rdtype in TYPES:
-                qwire, qlower = dlr._wire_name(dla._qname(name))
+                qwire, qlower = dlr._wire_name(dla.dns_name(name))
                 qtype = dns.rdatatype.from_text(rdtype)
                 sock.send(wire.question(4321, qwire, qtype))
                 data = sock.recv(65535)
@@ -86,7 +86,7 @@ def test_fast_reader_equals_dnspython_on_real_answers(wire_server):
                     fallback += 1
                     continue
                 fast += 1
-                assert dla._from_fast(name, rdtype, got) == _reference(name, rdtype, data), (name, rdtype)
+                assert dla.answer_from_decoded(name, rdtype, got) == _reference(name, rdtype, data), (name, rdtype)
     finally:
         sock.close()
     assert fast >= 80 and fallback >= 3  # escaped labels, CNAME chains, TXT twins go to dnspython

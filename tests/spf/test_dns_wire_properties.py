@@ -75,17 +75,17 @@ def responses(draw):
 
 def _agree(qname: str, qtype: str, data: bytes) -> bool:
     """The oracle: when the fast reader answers, dnspython must parse and convert to the same thing."""
-    qwire, qlower = dlr._wire_name(dla._qname(qname))
+    qwire, qlower = dlr._wire_name(dla.dns_name(qname))
     fast = wire.decode(data, qlower, dns.rdatatype.from_text(qtype))
     if fast is None:
         return False
     msg = dns.message.from_wire(data)  # must not raise when the fast reader accepted the bytes
     if msg.rcode() == 3:
-        ref = dla.DnsAnswer(name=dla._norm(qname), rdtype=qtype, status=AnswerStatus.NXDOMAIN,
-                            canonical_name=dla._norm(qname))
+        ref = dla.DnsAnswer(name=dla.normalize_name(qname), rdtype=qtype, status=AnswerStatus.NXDOMAIN,
+                            canonical_name=dla.normalize_name(qname))
     else:
-        ref = dla._from_rrsets(qname, qtype, msg.answer, AnswerStatus.NOERROR)
-    assert dla._from_fast(qname, qtype, fast) == ref
+        ref = dla.answer_from_rrsets(qname, qtype, msg.answer, AnswerStatus.NOERROR)
+    assert dla.answer_from_decoded(qname, qtype, fast) == ref
     return True
 
 

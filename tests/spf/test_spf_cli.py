@@ -23,7 +23,7 @@ def _zone(name: str) -> str:
 
 
 def test_json_output_has_the_documented_keys(capsys):
-    """--format json prints one object per domain with the issue's keys; findings exit 1."""
+    """--format json prints one object per domain with the documented keys; findings exit 1."""
     code = cli.main(["spf", "vendor-include-after-all.example", "--zone", VENDOR_ZONE,
                      "--zone", _zone("vendor-include-after-all.example"), "--format", "json"])
     out = json.loads(capsys.readouterr().out)

@@ -20,12 +20,12 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from ...config import DEFAULT_VENDOR_INCLUDE
+from ...tenant import DEFAULT_VENDOR_INCLUDE
 from ...dnslookup import CachedLookup, DnsLookup, make_lookup
 from ...errors import OperationError
 from ...fixes import FixStep
 from ...model import Finding, Severity
-from ..engine import Gen, SpfResult, _query, _SpfError, run_async, run_sync
+from ..engine import EvaluationStopped, Gen, SpfResult, ask, run_async, run_sync
 from ..resolve import evaluate_many
 from ..expand import tree
 from ..parse import SpfRecord, SpfSyntaxError, is_spf_record, parse_record
@@ -129,18 +129,20 @@ def vendor_ips(vendor_tree: RecordTrace | None, limit: int = MAX_VENDOR_IPS) -> 
 
 #: Per cached lookup (one run): the vendor include's tree and IPs (the same for every
 #: domain) and the evaluated include subtrees (see mailsupport.spf.evaluate's memo).
-_VENDOR_TREES: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
+_VENDOR_TREES: "weakref.WeakKeyDictionary[Any, dict[Any, Any]]" = weakref.WeakKeyDictionary()
 
 
-def _memo(lookup: DnsLookup) -> dict[str, Any] | None:
-    # Only a CachedLookup's answers are fixed for the run, so only then may the tree be reused.
+def run_memo(lookup: DnsLookup) -> dict[Any, Any] | None:
+    """The memo the checks of one run share (the vendor include's tree, evaluated include subtrees,
+    recent vendor-IP verdicts, which :mod:`mailsupport.dmarc.check` reads too), or None: only a
+    :class:`CachedLookup`'s answers are fixed for the run, so only then may they be reused."""
     if not isinstance(lookup, CachedLookup):
         return None
     return _VENDOR_TREES.setdefault(lookup, {})
 
 
 def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, helo: str,
-           record: str | None, source: str, memo: dict[str, Any] | None = None) -> Gen:
+           record: str | None, source: str, memo: dict[Any, Any] | None = None) -> Gen:
     domain = domain.strip().rstrip(".").lower()
     log: list = []
     txt_error = ""
@@ -149,15 +151,15 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
         records = (record.strip(),)
     else:
         try:
-            ans = yield from _query(domain, "TXT", log)
+            ans = yield from ask(domain, "TXT", log)
             records = tuple(r for r in ans.records if is_spf_record(r))
-        except _SpfError as err:
+        except EvaluationStopped as err:
             txt_error = err.reason
     has_mx = False
     if not records and not txt_error:
         try:
-            has_mx = bool((yield from _query(domain, "MX", log)).records)
-        except _SpfError:
+            has_mx = bool((yield from ask(domain, "MX", log)).records)
+        except EvaluationStopped:
             pass
     parsed: SpfRecord | None = None
     syntax: SpfSyntaxError | None = None
@@ -231,7 +233,7 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
 RECENT_VERDICTS = 512
 
 
-def _remember(memo: dict[str, Any], domain: str, ips: tuple[str, ...], results: Sequence[SpfResult]) -> None:
+def _remember(memo: dict[Any, Any], domain: str, ips: tuple[str, ...], results: Sequence[SpfResult]) -> None:
     """Keep the vendor IPs' results for ``domain`` a short while: the audit's dmarc kind checks the
     same domain right after (mailsupport.dmarc.check reads them instead of evaluating again)."""
     recent = memo.setdefault("recent-verdicts", {})
@@ -256,7 +258,7 @@ def check_domain(domain: str, *, vendor_include: str = DEFAULT_VENDOR_INCLUDE,
     """
     lookup = lookup or make_lookup()
     gen = _check(domain, vendor_include=vendor_include, ip=ip, sender=sender, helo=helo,
-                 record=record, source=lookup.source, memo=_memo(lookup))
+                 record=record, source=lookup.source, memo=run_memo(lookup))
     return run_sync(gen, lookup)
 
 
@@ -266,7 +268,7 @@ async def check_domain_async(domain: str, *, vendor_include: str = DEFAULT_VENDO
     """The async form of :func:`check_domain` (for many domains on one event loop)."""
     lookup = lookup or make_lookup()
     gen = _check(domain, vendor_include=vendor_include, ip=ip, sender=sender, helo=helo,
-                 record=record, source=lookup.source, memo=_memo(lookup))
+                 record=record, source=lookup.source, memo=run_memo(lookup))
     return await run_async(gen, lookup)
 
 

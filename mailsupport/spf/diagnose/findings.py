@@ -1,8 +1,8 @@
 """The pure SPF diagnosis: :class:`SpfFacts` in, findings out (check ids in
 :data:`mailsupport.spf.diagnose.SPF_CHECKS`).
 
-Pure: imports model, config and the spf core only. Facts come from
-``shared/facts/providers-auth-spf-size.md`` (SPF section) and RFC 7208.
+Pure: imports model, the tenant model and the spf core only. Facts come from
+``docs/provider-facts.md`` §6 and RFC 7208.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from ...config import DEFAULT_VENDOR_INCLUDE
 from ...model import Finding, Severity
+from ...tenant import DEFAULT_VENDOR_INCLUDE
 from ..engine import MAX_DNS_LOOKUPS, MAX_VOID_LOOKUPS, SpfResult
 from ..parse import Mechanism, SpfRecord, SpfSyntaxError
-from ..trace import RecordTrace
+from ..trace import RecordTrace, TermTrace
 
 __all__ = ["SPF_CHECKS", "SpfFacts", "diagnose", "include_costs"]
 
@@ -133,7 +133,7 @@ def diagnose(facts: SpfFacts) -> tuple[Finding, ...]:
                       evidence=(("lookups", str(facts.lookups)), ("over the limit at", " > ".join(path)))
                       + tuple((t, str(c)) for c, t in worst)))
     if facts.voids > MAX_VOID_LOOKUPS:
-        voided = [n.term for _d, n in facts.tree.walk() if getattr(n, "void", False)] if facts.tree else []
+        voided = [n.term for _d, n in facts.tree.walk() if isinstance(n, TermTrace) and n.void] if facts.tree else []
         out.append(_f(facts, "spf.too-many-void-lookups", Severity.ERROR,
                       f"{facts.voids} lookups in the SPF tree find nothing (limit {MAX_VOID_LOOKUPS}); "
                       "receivers return permerror.",
@@ -158,7 +158,7 @@ def _record_findings(facts: SpfFacts, rec: SpfRecord) -> list[Finding]:
     all_pos = next((i for i, m in enumerate(mechs) if m.name == "all"), None)
     vendor_pos = [i for i, m in enumerate(mechs) if _is_vendor(m, vendor)]
     before = [i for i in vendor_pos if all_pos is None or i < all_pos]
-    if vendor_pos and not before:
+    if vendor_pos and not before and all_pos is not None:  # all_pos is set when no include is before it
         out.append(_f(facts, "spf.vendor-include-after-all", Severity.ERROR,
                       f"include:{vendor} comes after '{mechs[all_pos].text}', so receivers never "
                       "evaluate it and the vendor's servers are not authorised.",
