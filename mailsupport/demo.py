@@ -180,7 +180,7 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
                                           if isinstance(ep, dict) and "port" in ep))
         # 1. the batch audit over every sample tenant, DNS from the sandbox
         try:
-            audited = audit_paths(tenant_files, AuditOptions(checks=("config", "spf", "mx", "samples"),
+            audited = audit_paths(tenant_files, AuditOptions(checks=("config", "spf", "dmarc", "mx", "samples"),
                                                              nameserver=sb.dns.address, environ={}, traces=True))
             results.update({r.tenant: r for r in audited})  # keeps each tenant's SPF lookup counts
             progress(f"audit: {len(audited)} tenants, {sum(len(r.findings) for r in audited)} findings")
