@@ -132,10 +132,12 @@ MESSAGES = _messages()
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    """300 generated benchmark messages (plain, QP alternatives, base64 attachments; Postfix and Google)."""
-    path = tmp_path_factory.mktemp("gen") / "g.mbox"
-    write_benchmark_mbox(path, 300)
-    return [(pos, data) for pos, data in iter_mbox_data(path)]
+    """300 generated benchmark messages (plain, QP alternatives, base64 attachments; Postfix and Google)
+    and 120 of the heavy mix (2-9 Received lines, one to three attachments of up to megabytes)."""
+    folder = tmp_path_factory.mktemp("gen")
+    write_benchmark_mbox(folder / "g.mbox", 300)
+    write_benchmark_mbox(folder / "h.mbox", 120, heavy=True)
+    return [(pos, data) for name in ("g.mbox", "h.mbox") for pos, data in iter_mbox_data(folder / name)]
 
 
 def _check(raw: bytes) -> None:
@@ -165,7 +167,7 @@ def test_fast_summary_equals_references(name, raw):
 
 
 def test_fast_summary_equals_references_on_generated_mail(generated):
-    """The benchmark's generated mix gives the same summaries as the references, message by message."""
+    """The benchmark's generated mixes (light and heavy) give the same summaries as the references, message by message."""
     for _pos, raw in generated:
         _check(raw)
         _check(raw.replace(b"\n", b"\r\n"))
