@@ -254,32 +254,25 @@ def count_mbox_messages(path: Path, end: int | None = None) -> int:
     return n
 
 
-def mbox_split_points(path: Path, parts: int, *, count_cost: float = 0.0) -> list[int]:
-    """``parts + 1`` byte offsets cutting an mbox into ranges that start at From_ lines.
+def mbox_split_points(path: Path, parts: int) -> list[int]:
+    """Up to ``parts + 1`` byte offsets cutting an mbox into about equal ranges that start at From_ lines.
 
-    ``count_cost``: what counting the messages before a range costs per byte, relative to
-    scanning a byte (a worker of a later range counts them first, :func:`count_mbox_messages`).
-    With it, later ranges are cut shorter so every worker has about the same work: range ``k``
-    costs its length plus ``count_cost`` times its start. ``0`` cuts equal byte ranges.
+    The first is 0 and the last the file size; each other one is the first From_ line (after a
+    blank line) at or after ``k / parts`` of the file, found by reading forward from there in
+    64 KiB blocks. Ranges that would be empty (one message longer than a range) are merged.
     """
     size = path.stat().st_size
-    # fractions b_k with b_1 = C and b_(k+1) = b_k * (1 - count_cost) + C, b_parts = 1
-    keep = 1.0 - min(max(count_cost, 0.0), 0.5)
-    unit = 1.0 / sum(keep ** j for j in range(parts))
-    fractions = [0.0]
-    for _k in range(1, parts):
-        fractions.append(fractions[-1] * keep + unit)
     points = [0]
-    block = max(CHUNK, 2 * _LOOKBACK)
+    block = 16 * _LOOKBACK
+    separator = re.compile(_SEPARATOR)
     with _open(path) as fh:
         for k in range(1, parts):
-            target = max(points[-1], min(size, int(size * fractions[k])))
-            offset = target
+            offset = max(points[-1], size * k // parts)
             point = size
-            while True:
+            while offset < size:
                 fh.seek(offset)
                 data = fh.read(block)
-                match = re.compile(_SEPARATOR).search(data)
+                match = separator.search(data)
                 if match:
                     point = offset + match.start(1)
                     break

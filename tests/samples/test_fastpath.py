@@ -295,15 +295,18 @@ def test_csv_lines_with_any_characters_read_back_as_their_cells():
     assert [tuple(map(original_cell, r)) for r in csv.reader(io.StringIO(text, newline=""))] == rows
 
 
-def test_split_points_with_count_cost_shorten_later_ranges(generated, tmp_path):
-    """With a counting cost, cuts still fall on From_ lines, cover the file, and later ranges are shorter."""
+def test_split_points_fall_on_from_lines_and_cover_the_file(generated, tmp_path):
+    """Cuts fall on From_ lines, in order, cover the file, and split it into about equal ranges."""
     from mailsupport.samples.readers import mbox_split_points
     path = tmp_path / "s.mbox"
     path.write_bytes(mbox_bytes([raw for _p, raw in generated]))
     data = path.read_bytes()
-    for parts in (2, 3, 4):
-        points = mbox_split_points(path, parts, count_cost=0.2)
-        assert points[0] == 0 and points[-1] == len(data) and len(points) == parts + 1
-        assert all(data[x:x + 5] == b"From " for x in points[:-1])
-        sizes = [b - a for a, b in zip(points, points[1:])]
-        assert sizes[0] > sizes[-1]
+    starts = set(from_line_starts(data))
+    for parts in (2, 3, 4, 16):
+        points = mbox_split_points(path, parts)
+        assert points[0] == 0 and points[-1] == len(data) and points == sorted(set(points))
+        assert all(x in starts for x in points[:-1])
+        # each cut is the first From_ line after the cut before it and at or after some k/parts of the file
+        targets = [len(data) * k // parts for k in range(1, parts)]
+        for prev, x in zip(points, points[1:-1]):
+            assert any(x == min((y for y in starts if y > prev and y >= t), default=None) for t in targets)

@@ -1,0 +1,201 @@
+"""From sample paths to message summaries, in one process or in several: :func:`scan` and :func:`scan_map`.
+
+:func:`scan` yields every :class:`~mailsupport.headers.MessageSummary` of the samples in order.
+:func:`scan_map` yields ``(source, position, fn(summary))`` in the same order, running ``fn`` in
+the process that summarized the message, so a caller that turns summaries into text (the
+``scan`` command's rows) sends only that text between processes.
+
+With ``jobs`` above 1 an mbox of at least :data:`PARALLEL_MIN_BYTES` is cut at From_ lines into
+byte ranges of about :data:`TASK_BYTES` (:func:`~mailsupport.samples.mbox.mbox_split_points`),
+and a pool of ``jobs`` forked worker processes (:mod:`concurrent.futures`) summarizes them,
+each range's messages numbered from 1. This process takes the results in file order, at most
+two ranges per worker ahead (memory stays flat), and numbers the messages: a range's ordinals
+follow the messages of the ranges before it, so nobody counts messages twice. Anything else
+(a small mbox, Maildir, folder, zip, ``.eml``, ``jobs=1``, no ``fork``) is read in this
+process, message by message. A worker that fails fails the scan with a
+:class:`~mailsupport.errors.SampleError` naming its byte range; when the consumer stops
+early, the pool is shut down (running ranges finish, queued ones are dropped).
+
+Layer 3 (file I/O and worker processes, no sockets). Must not import diagnoses or presentation modules.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
+from ..errors import SampleError
+from ..headers import MessageSummary
+from .files import DEFAULT_LIMITS, RawMessage, ReadLimits
+from .mbox import iter_mbox_data, mbox_split_points
+from .readers import iter_raw, resolve_sample
+from .summary import summarize
+
+__all__ = ["scan", "scan_map", "scan_mbox", "scan_raw", "default_jobs", "PARALLEL_MIN_BYTES", "TASK_BYTES"]
+
+#: A smaller mbox is read in the calling process: starting workers would cost more than they save.
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+#: About how many bytes of an mbox one worker task summarizes (a range ends at a From_ line).
+TASK_BYTES = 4 * 1024 * 1024
+
+
+def default_jobs() -> int:
+    """The number of processes a scan uses unless told: one per CPU, at most 4."""
+    return min(os.cpu_count() or 1, 4)
+
+
+def scan(*paths: str | os.PathLike[str], jobs: int = 1, limits: ReadLimits = DEFAULT_LIMITS,
+         mx_hosts: Sequence[str] = ()) -> Iterator[MessageSummary]:
+    """Every message of every sample path, summarized, in order (streaming), read within ``limits``.
+
+    ``jobs`` above 1 lets a big mbox be summarized by that many worker processes (see the
+    module docstring). ``mx_hosts`` are the tenant's own MX/gateway hosts in front of the
+    mailbox: hops from them belong to each message's receiving chain
+    (:func:`mailsupport.chain.receiving_chain`).
+    """
+    if jobs <= 1:
+        for path in paths:
+            yield from _scan_path(path, limits, mx_hosts)
+        return
+    from dataclasses import replace
+
+    for _source, position, summary in scan_map(_same, *paths, jobs=jobs, limits=limits, mx_hosts=mx_hosts):
+        yield summary if summary.position == position else replace(summary, position=position)
+
+
+def scan_map(fn: Callable[[MessageSummary], T], *paths: str | os.PathLike[str], jobs: int = 1,
+             limits: ReadLimits = DEFAULT_LIMITS, mx_hosts: Sequence[str] = (),
+             on_bytes: Callable[[int], object] | None = None) -> Iterator[tuple[str, str, T]]:
+    """``(source, position, fn(summary))`` for every message of every sample path, in order.
+
+    ``fn`` runs where the message was summarized: in a worker process for a range of a big
+    mbox (``jobs`` above 1), so it must be a module-level function and its result picklable.
+    There the summary's ``position`` counts from 1 within the range: use the ``position``
+    given alongside, which is the message's place in the sample. ``on_bytes`` (a progress
+    bar's ``update``) is called with the bytes done: each message's encoded size, or each
+    range's length once its results arrive.
+    """
+    for path in paths:
+        p, kind = resolve_sample(path)
+        if jobs > 1 and kind == "mbox" and hasattr(os, "fork") and p.stat().st_size >= PARALLEL_MIN_BYTES:
+            yield from _scan_ranges(fn, p, jobs, limits.max_message_bytes, tuple(mx_hosts), on_bytes)
+            continue
+        for summary in _scan_path(p, limits, mx_hosts, kind):
+            if on_bytes is not None:
+                on_bytes(summary.encoded_size)
+            yield summary.source, summary.position, fn(summary)
+
+
+def scan_raw(messages: Iterable[RawMessage], *, mx_hosts: Sequence[str] = ()) -> Iterator[MessageSummary]:
+    """Summarize raw messages one by one (a read problem becomes a summary with that problem)."""
+    for item in messages:
+        if item.problem:
+            yield MessageSummary(source=item.source, position=item.position, problems=(item.problem,))
+        else:
+            yield summarize(item.data, source=item.source, position=item.position, mx_hosts=mx_hosts)
+
+
+def scan_mbox(path: str | os.PathLike[str], *, start: int = 0, end: int | None = None,
+              first_ordinal: int | None = None,
+              max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes,
+              mx_hosts: Sequence[str] = ()) -> Iterator[MessageSummary]:
+    """Summaries of an mbox, or of the byte range ``start:end`` of one (see :func:`~.mbox.iter_mbox_data`).
+
+    Reads plain ``(position, bytes)`` pairs: no :class:`RawMessage` per message; a problem row
+    (no From_ line at the start, a message over ``max_message_bytes``) comes as its text.
+    """
+    p = Path(path)
+    source = str(p)
+    for position, data in iter_mbox_data(p, start=start, end=end, first_ordinal=first_ordinal,
+                                         max_message_bytes=max_message_bytes):
+        if data.__class__ is bytes:
+            yield summarize(data, source=source, position=position, mx_hosts=mx_hosts)
+        else:
+            yield MessageSummary(source=source, position=position, problems=(data,))
+
+
+def _scan_path(path: str | os.PathLike[str], limits: ReadLimits, mx_hosts: Sequence[str],
+               kind: str | None = None) -> Iterator[MessageSummary]:
+    """Every summary of one sample path, in this process."""
+    if kind is None:
+        path, kind = resolve_sample(path)
+    if kind == "mbox":
+        yield from scan_mbox(path, max_message_bytes=limits.max_message_bytes, mx_hosts=mx_hosts)
+    else:
+        yield from scan_raw(iter_raw(path, limits=limits), mx_hosts=mx_hosts)
+
+
+def _same(summary: MessageSummary) -> MessageSummary:
+    return summary
+
+
+def _scan_range(fn: Callable[[MessageSummary], Any], path: str, start: int, end: int, max_message_bytes: int,
+                mx_hosts: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """A worker's task: ``(position within the range, fn(summary))`` of every message of ``path[start:end]``."""
+    return [(s.position, fn(s)) for s in scan_mbox(path, start=start, end=end, first_ordinal=1,
+                                                     max_message_bytes=max_message_bytes, mx_hosts=mx_hosts)]
+
+
+def _quiet_worker() -> None:
+    """Workers leave Ctrl-C to this process, which stops the pool (no traceback from each worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _scan_ranges(fn: Callable[[MessageSummary], Any], path: Path, jobs: int, max_message_bytes: int,
+                 mx_hosts: tuple[str, ...], on_bytes: Callable[[int], object] | None
+                 ) -> Iterator[tuple[str, str, Any]]:
+    """:func:`scan_map` of one big mbox: its ranges summarized by a pool of ``jobs`` forked workers."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    source = str(path)
+    points = mbox_split_points(path, max(4 * jobs, -(-path.stat().st_size // TASK_BYTES)))
+    ranges = iter(zip(points, points[1:]))
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_quiet_worker)
+    pending: deque = deque()
+    base = 0  # messages in the ranges already given out
+
+    def failed(start: int, end: int, exc: BaseException) -> SampleError:
+        return SampleError(f"a scan worker process failed on bytes {start}-{end}: {type(exc).__name__}: {exc}; "
+                           "run with --jobs 1 (jobs=1) to scan in one process", source=source)
+
+    try:
+        while True:
+            for a, b in ranges:  # keep every worker busy, with its next range queued
+                try:
+                    pending.append((a, b, pool.submit(_scan_range, fn, source, a, b, max_message_bytes, mx_hosts)))
+                except BrokenProcessPool as exc:  # a worker died: its range's result says so, else this
+                    if not pending:
+                        raise failed(a, b, exc) from exc
+                    break
+                if len(pending) >= 2 * jobs:
+                    break
+            if not pending:
+                break
+            start, end, future = pending.popleft()
+            try:
+                results = future.result()
+            except Exception as exc:  # the worker's own error, or BrokenProcessPool when it died
+                raise failed(start, end, exc) from exc
+            count = 0
+            for position, value in results:
+                if position != "0":  # "0": the row of an mbox not starting with a From_ line
+                    count = int(position)
+                    position = str(base + count)
+                yield source, position, value
+            base += count
+            if on_bytes is not None:
+                on_bytes(end - start)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
