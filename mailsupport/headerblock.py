@@ -41,17 +41,20 @@ _UNFOLD_RE = re.compile(r"\r?\n")
 _BLANK_RE = re.compile(rb"\n\r?\n")
 
 
-def split_header_block(raw: bytes) -> tuple[bytes, int]:
+def split_header_block(raw: bytes | bytearray, start: int = 0, end: int | None = None) -> tuple[bytes, int]:
     """``(header_block, body_offset)`` of a raw message (LF or CRLF line ends).
 
     The header block ends at the first empty line (RFC 5322 §2.1); a message without one is
-    all header and its body offset is ``len(raw)``. The block keeps the line break of its
-    last line.
+    all header and its body offset is its end. The block keeps the line break of its last
+    line. ``start``/``end``: the message is ``raw[start:end]`` (the body offset counts in
+    ``raw``), so a reader's buffer is looked at in place.
     """
-    m = _BLANK_RE.search(raw)
+    if end is None:
+        end = len(raw)
+    m = _BLANK_RE.search(raw, start, end)
     if m is None:
-        return raw, len(raw)
-    return raw[: m.start() + 1], m.end()
+        return raw[start:end], end
+    return raw[start: m.start() + 1], m.end()
 
 
 def header_digest(raw: bytes) -> str:

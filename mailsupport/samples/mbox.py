@@ -28,8 +28,8 @@ from pathlib import Path
 from ..errors import SampleError
 from .files import DEFAULT_LIMITS, open_regular, over_cap_problem
 
-__all__ = ["FROM_LINE", "MBOX_START_PROBLEM", "iter_mbox_data", "count_mbox_messages", "mbox_split_points",
-           "unescape"]
+__all__ = ["FROM_LINE", "MBOX_START_PROBLEM", "iter_mbox_data", "iter_mbox_spans", "count_mbox_messages",
+           "mbox_split_points", "unescape"]
 
 #: Bytes read at a time.
 CHUNK = 1 << 20
@@ -68,20 +68,32 @@ def unescape(msg: bytes) -> bytes:
     return _FROM_ESCAPE.sub(rb"\1", msg)
 
 
-def _cut(buf: bytearray, view: memoryview, line_start: int, stop: int) -> bytes:
-    """The message whose ``From_`` line starts at ``line_start`` and which ends at ``stop``: from
-    the line after ``From_`` up to ``stop``, less the one blank separator line (LF or CRLF) that
-    precedes the next ``From_`` line, in a single copy. The From_ line's own line end may be the
-    first half of that pair: a message of nothing but the separator is empty."""
+def _span(buf: bytearray, line_start: int, stop: int) -> tuple[int, int]:
+    """Where the message whose ``From_`` line starts at ``line_start`` and which ends at ``stop`` lies
+    in ``buf``: from the line after ``From_`` up to ``stop``, less the one blank separator line (LF
+    or CRLF) that precedes the next ``From_`` line. The From_ line's own line end may be the first
+    half of that pair: a message of nothing but the separator is empty."""
     eol = buf.find(b"\n", line_start, stop)
     if eol < 0:
-        return b""
+        return stop, stop
     body_start = eol + 1
     if stop - 4 >= body_start - 2 and buf.startswith(b"\r\n\r\n", stop - 4, stop):
         stop -= 2
     elif stop - 2 >= body_start - 1 and buf.startswith(b"\n\n", stop - 2, stop):
         stop -= 1
-    return view[body_start:stop].tobytes()
+    return body_start, max(body_start, stop)
+
+
+def _message(buf: bytearray, view: memoryview, line_start: int, stop: int, quoted: bool, cap: int
+             ) -> tuple[bytes | bytearray | str, int, int]:
+    """``(data, begin, stop)`` of the message at ``buf[line_start:stop]`` (see :func:`iter_mbox_spans`)."""
+    begin, stop = _span(buf, line_start, stop)
+    if stop - begin > cap:
+        return over_cap_problem(stop - begin, cap), 0, 0
+    if quoted:
+        msg = unescape(view[begin:stop].tobytes())
+        return msg, 0, len(msg)
+    return buf, begin, stop
 
 
 def _skipped(size: int, cap: int) -> str:
@@ -99,13 +111,28 @@ def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None, first_
                    max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes) -> Iterator[tuple[str, bytes | str]]:
     """``(position, message bytes)`` of every message of an mbox, or ``(position, problem text)``.
 
-    The problem rows: :data:`MBOX_START_PROBLEM` (position ``"0"``) for a file that does not
-    start with ``From ``, and a message over ``max_message_bytes`` (dropped while read, so
-    memory stays bounded). ``start``/``end`` limit the scan to a byte range whose ends are
-    From_ line starts (:func:`mbox_split_points`), so several processes can share one big
-    mbox; ``first_ordinal`` is the position of the first message there (counted when not
-    given). Reads 1 MiB chunks into one reused buffer, doubled while one message fills most of
-    it (so a big message is read in linear time) up to the cap.
+    :func:`iter_mbox_spans` with each message copied out of the reader's buffer.
+    """
+    for position, data, begin, stop in iter_mbox_spans(path, start=start, end=end, first_ordinal=first_ordinal,
+                                                        max_message_bytes=max_message_bytes):
+        yield position, (data if data.__class__ is not bytearray else bytes(memoryview(data)[begin:stop]))
+
+
+def iter_mbox_spans(path: Path, *, start: int = 0, end: int | None = None, first_ordinal: int | None = None,
+                    max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes
+                    ) -> Iterator[tuple[str, bytes | bytearray | str, int, int]]:
+    """``(position, data, begin, stop)`` of every message of an mbox: the message is ``data[begin:stop]``.
+
+    ``data`` is the reader's own buffer (a ``bytearray``, valid only until the next item: look,
+    do not keep), or ``bytes`` for a message whose ``>From`` quoting was undone, or a problem
+    text (``begin == stop == 0``): :data:`MBOX_START_PROBLEM` (position ``"0"``) for a file that
+    does not start with ``From ``, and a message over ``max_message_bytes`` (dropped while
+    read, so memory stays bounded). No message is copied: the fast scan summarizes it where it
+    was read. ``start``/``end`` limit the scan to a byte range whose ends are From_ line starts
+    (:func:`mbox_split_points`), so several processes can share one big mbox; ``first_ordinal``
+    is the position of the first message there (counted when not given). Reads 1 MiB chunks
+    into one reused buffer, doubled while one message fills most of it (so a big message is
+    read in linear time) up to the cap.
     """
     fh = _open(path)
     if first_ordinal is None:
@@ -135,7 +162,7 @@ def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None, first_
 
         filled = fill(0)
         if filled and buf[:5] != b"From ":
-            yield "0", MBOX_START_PROBLEM
+            yield "0", MBOX_START_PROBLEM, 0, 0
         pos = 0  # start of the current message's From_ line in buf
         search = 1  # where the next line start may be (earlier bytes were searched already)
         quoted = False  # the current message may have a quoted ">From " line (mboxrd/mboxo)
@@ -157,13 +184,9 @@ def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None, first_
                         continue
                     ordinal += 1
                     if skipped < 0:
-                        msg = _cut(buf, view, pos, nxt)
-                        if len(msg) <= cap:
-                            yield str(ordinal), (unescape(msg) if quoted else msg)
-                        else:
-                            yield str(ordinal), over_cap_problem(len(msg), cap)
+                        yield (str(ordinal), *_message(buf, view, pos, nxt, quoted, cap))
                     else:
-                        yield str(ordinal), _skipped(skipped + nxt - pos, cap)
+                        yield str(ordinal), _skipped(skipped + nxt - pos, cap), 0, 0
                         skipped = -1
                     quoted = False
                     pos = nxt
@@ -205,13 +228,9 @@ def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None, first_
                 if filled:  # the last message runs to the end of the file
                     ordinal += 1
                     if skipped >= 0:
-                        yield str(ordinal), _skipped(skipped + filled, cap)
+                        yield str(ordinal), _skipped(skipped + filled, cap), 0, 0
                     else:
-                        msg = _cut(buf, view, 0, filled)
-                        if len(msg) <= cap:
-                            yield str(ordinal), (unescape(msg) if quoted else msg)
-                        else:
-                            yield str(ordinal), over_cap_problem(len(msg), cap)
+                        yield (str(ordinal), *_message(buf, view, 0, filled, quoted, cap))
                 break
         finally:
             view.release()

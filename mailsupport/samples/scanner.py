@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from ..errors import SampleError
 from ..headers import MessageSummary
 from .files import DEFAULT_LIMITS, RawMessage, ReadLimits
-from .mbox import iter_mbox_data, mbox_split_points
+from .mbox import iter_mbox_spans, mbox_split_points
 from .readers import iter_raw, resolve_sample
 from .summary import summarize
 
@@ -107,19 +107,19 @@ def scan_mbox(path: str | os.PathLike[str], *, start: int = 0, end: int | None =
               first_ordinal: int | None = None,
               max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes,
               mx_hosts: Sequence[str] = ()) -> Iterator[MessageSummary]:
-    """Summaries of an mbox, or of the byte range ``start:end`` of one (see :func:`~.mbox.iter_mbox_data`).
+    """Summaries of an mbox, or of the byte range ``start:end`` of one (see :func:`~.mbox.iter_mbox_spans`).
 
-    Reads plain ``(position, bytes)`` pairs: no :class:`RawMessage` per message; a problem row
-    (no From_ line at the start, a message over ``max_message_bytes``) comes as its text.
+    Each message is summarized where the reader's buffer holds it (no copy); a problem row (no
+    From_ line at the start, a message over ``max_message_bytes``) comes as its text.
     """
     p = Path(path)
     source = str(p)
-    for position, data in iter_mbox_data(p, start=start, end=end, first_ordinal=first_ordinal,
-                                         max_message_bytes=max_message_bytes):
-        if data.__class__ is bytes:
-            yield summarize(data, source=source, position=position, mx_hosts=mx_hosts)
-        else:
+    for position, data, begin, stop in iter_mbox_spans(p, start=start, end=end, first_ordinal=first_ordinal,
+                                                        max_message_bytes=max_message_bytes):
+        if data.__class__ is str:
             yield MessageSummary(source=source, position=position, problems=(data,))
+        else:
+            yield summarize(data, source=source, position=position, mx_hosts=mx_hosts, start=begin, end=stop)
 
 
 def _scan_path(path: str | os.PathLike[str], limits: ReadLimits, mx_hosts: Sequence[str],

@@ -146,6 +146,9 @@ def _check(raw: bytes) -> None:
     assert (fast.first, fast.trace, fast.ms_org, fast.first_field, fast.has_fields) == (
         ref.first, ref.trace, ref.ms_org, ref.first_field, ref.has_fields)
     s = summarize(raw, source="s", position="p")
+    # in place, as the mbox reader hands it over: a range of a bigger buffer, with bytes on both sides
+    framed = bytearray(b"From x\n\n" + raw + b"\n\nFrom y\n--b--\n")
+    assert summarize(framed, source="s", position="p", start=8, end=8 + len(raw)) == s
     assert [dataclasses.astuple(c) for c in s.candidates] == _ref_candidates(ref.trace)
     chain = receiving_chain(raw)
     assert (s.entry_hop, s.entry_by) == (chain.entry, chain.entry_hop.by_host if chain.entry_hop else "")

@@ -136,3 +136,18 @@ def test_the_size_advice_is_the_tenant_default():
     from mailsupport.tenant import DEFAULT_SIZE_LIMIT
 
     assert RECOMMENDED_SIZE == DEFAULT_SIZE_LIMIT == 10_000_000
+
+
+def test_delimiter_search_equals_find(monkeypatch):
+    """The dash-stepping delimiter search finds exactly what bytes.find finds, dense dashes or none, in any range."""
+    from mailsupport import sizes
+    from mailsupport.sizes import _DASH_STEPS, _find_delimiter
+    rng = random.Random(11)
+    delim = b"--b-1"
+    pieces = [b"-", b"--", b"a", b"\n", b"--b", b"--b-1", b"QUJD", b"-" * (_DASH_STEPS + 3)]
+    monkeypatch.setattr(sizes, "_NEAR", 7)  # the near search ends inside most buffers
+    for _ in range(3000):
+        buf = bytearray(b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))))
+        pos = rng.randint(0, len(buf))
+        end = rng.randint(pos, len(buf))
+        assert _find_delimiter(buf, delim, pos, end) == buf.find(delim, pos, end)
