@@ -16,7 +16,6 @@ Pure (layer 2): no sockets, no clock, no files; imports nothing of the package.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,6 +63,8 @@ def header_digest(raw: bytes) -> str:
     empty line after it, RFC 1939 §7), and for CRLF and LF copies of it: what tells whether a
     stored copy and a listed message are the same without retrieving the message.
     """
+    import hashlib  # here: the scan never needs it (a few ms of its start)
+
     block = split_header_block(raw)[0]
     return hashlib.sha256(block.replace(b"\r\n", b"\n").rstrip(b"\n")).hexdigest()
 

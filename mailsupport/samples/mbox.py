@@ -10,11 +10,13 @@ puts two spaces before it, UUCP a trailing ``remote from HOST``. Any other line 
 ``From `` is body text. Body lines quoted as ``>From `` (``>>From `` ...) lose one ``>``
 (mboxrd; Google Takeout writes mboxrd).
 
-:func:`iter_mbox_data` is the fast scan's reader: one reused buffer, and one regex pass that
-finds both the From_ lines and the quoted lines. A message over the per-message cap
+:func:`iter_mbox_spans` is the fast scan's reader: one reused buffer, and one regex pass that
+finds both the From_ lines and the quoted lines; each message is handed over where the buffer
+holds it (:func:`iter_mbox_data` copies it out). A message over the per-message cap
 (:class:`~mailsupport.samples.files.ReadLimits`) is a problem row: its bytes are dropped as
 they are read, never held, and the reader goes on at the next From_ line; the file itself may
-be any size.
+be any size. A byte range ``start:end`` gives the messages whose From_ line starts in it, the
+last read on past ``end``: cut a file anywhere and each message belongs to exactly one range.
 
 Layer 3 (file I/O only, no sockets). Must not import diagnoses or presentation modules.
 """
@@ -29,7 +31,7 @@ from ..errors import SampleError
 from .files import DEFAULT_LIMITS, open_regular, over_cap_problem
 
 __all__ = ["FROM_LINE", "MBOX_START_PROBLEM", "iter_mbox_data", "iter_mbox_spans", "count_mbox_messages",
-           "mbox_split_points", "unescape"]
+           "unescape"]
 
 #: Bytes read at a time.
 CHUNK = 1 << 20
@@ -54,10 +56,6 @@ _from_line = re.compile(FROM_LINE).match
 # checked (blank line before it, sender and date) by _from_line. Keeping the pass this plain keeps
 # the scan as fast as a split on every "From " line: the check runs once per candidate line.
 _SCAN_RE = re.compile(rb"\n>*From ")
-# A blank line and a From_ line in one pattern (for counting and cutting ranges; group 1: the From_ line;
-# compiled on first use, through re's cache). The From_ line's own line end is only looked at, never
-# consumed, so it can be the first line end of the next match (an empty message).
-_SEPARATOR = rb"\n\r?\n(" + FROM_LINE + rb")"
 _FROM_ESCAPE = re.compile(rb"^>(>*From )", re.M)
 #: How far back a search must start again after a read: longer than any blank line + From_ line.
 _LOOKBACK = 4096
@@ -128,9 +126,13 @@ def iter_mbox_spans(path: Path, *, start: int = 0, end: int | None = None, first
     text (``begin == stop == 0``): :data:`MBOX_START_PROBLEM` (position ``"0"``) for a file that
     does not start with ``From ``, and a message over ``max_message_bytes`` (dropped while
     read, so memory stays bounded). No message is copied: the fast scan summarizes it where it
-    was read. ``start``/``end`` limit the scan to a byte range whose ends are From_ line starts
-    (:func:`mbox_split_points`), so several processes can share one big mbox; ``first_ordinal``
-    is the position of the first message there (counted when not given). Reads 1 MiB chunks
+    was read.
+
+    ``start``/``end``: only the messages whose From_ line starts at a byte offset in
+    ``[start, end)``, read whole (the last one runs past ``end`` to the next From_ line), so
+    any cut of a file into byte ranges gives each message to exactly one range: worker
+    processes share a big mbox without anyone finding the boundaries first. ``first_ordinal``
+    is the position of the range's first message (counted when not given). Reads 1 MiB chunks
     into one reused buffer, doubled while one message fills most of it (so a big message is
     read in linear time) up to the cap.
     """
@@ -142,29 +144,19 @@ def iter_mbox_spans(path: Path, *, start: int = 0, end: int | None = None, first
     # a message taking more of the buffer than this (its From_ line and separator included) is over the cap
     limit = cap + _LOOKBACK
     with fh:
-        remaining = None if end is None else end - start
-        if start:
-            fh.seek(start)
+        # from 3 bytes before start: a From_ line there needs the blank line (LF or CRLF) before it
+        base = max(0, start - 3)  # the file offset of buf[0]
+        fh.seek(base)
         # one buffer for the whole file: read into it, move the unfinished message to its front
         # (no new 1 MiB object per chunk); it doubles while one message fills most of it
         buf = bytearray(max(CHUNK, 5))  # at least the 5 bytes of "From " to tell an mbox start
         view = memoryview(buf)
-
-        def fill(at: int) -> int:
-            nonlocal remaining
-            room = len(buf) - at if remaining is None else min(len(buf) - at, remaining)
-            if room <= 0:
-                return 0
-            got = fh.readinto(view[at:at + room]) or 0
-            if remaining is not None:
-                remaining -= got
-            return got
-
-        filled = fill(0)
-        if filled and buf[:5] != b"From ":
+        filled = fh.readinto(view) or 0
+        if not start and filled and buf[:5] != b"From ":
             yield "0", MBOX_START_PROBLEM, 0, 0
-        pos = 0  # start of the current message's From_ line in buf
-        search = 1  # where the next line start may be (earlier bytes were searched already)
+        # start of the current message's From_ line in buf; -1 while looking for the range's first one
+        pos = 0 if not start else -1
+        search = max(1, start - 1 - base)  # where the next line start may be (earlier bytes were searched)
         quoted = False  # the current message may have a quoted ">From " line (mboxrd/mboxo)
         skipped = -1  # bytes of the current message dropped so far (it is over the cap); -1: kept
         finder = _SCAN_RE.finditer
@@ -182,50 +174,70 @@ def iter_mbox_spans(path: Path, *, start: int = 0, end: int | None = None, first
                     if not ((buf[at - 1] == 10 or (buf[at - 1] == 13 and at >= 2 and buf[at - 2] == 10))
                             and _from_line(buf, nxt, filled)):
                         continue
-                    ordinal += 1
-                    if skipped < 0:
-                        yield (str(ordinal), *_message(buf, view, pos, nxt, quoted, cap))
+                    if pos < 0:  # looking for the range's first message
+                        if base + nxt < start:
+                            continue
+                        if end is not None and base + nxt >= end:
+                            return
                     else:
-                        yield str(ordinal), _skipped(skipped + nxt - pos, cap), 0, 0
-                        skipped = -1
+                        ordinal += 1
+                        if skipped < 0:
+                            yield (str(ordinal), *_message(buf, view, pos, nxt, quoted, cap))
+                        else:
+                            yield str(ordinal), _skipped(skipped + nxt - pos, cap), 0, 0
+                            skipped = -1
+                        if end is not None and base + nxt >= end:  # the next range's first message
+                            return
                     quoted = False
                     pos = nxt
-                tail = filled - pos
-                if skipped < 0 and tail > limit:
-                    skipped = 0
-                if skipped >= 0:
-                    # over the cap: keep only what may hold the start of the next From_ line (and the two
-                    # bytes before it that tell a blank line)
-                    keep = min(tail, _LOOKBACK)
-                    skipped += tail - keep
-                    pos = filled - keep
-                    tail = keep
-                    search = 2
+                if pos < 0:
+                    # before the range's first message: keep only the last line start and the two bytes
+                    # before it (they tell a blank line); a line longer than _LOOKBACK is no From_ line
+                    last = buf.rfind(b"\n", max(search, filled - _LOOKBACK), filled)
+                    cut = max(0, (last if last >= 0 else filled) - 2)
+                    search = max(1, last - cut) if last >= 0 else 1
+                    if end is not None and base + cut + search + 1 >= end:
+                        return  # every From_ line still to come starts at or after end: the range has none
+                    tail = filled - cut
                 else:
-                    # search again from the last line start: a "From " line may straddle the end. Never
-                    # more than _LOOKBACK back (linear time): a longer last line is no From_ line
-                    window = max(pos + 1, filled - _LOOKBACK)
-                    last = buf.rfind(b"\n", window, filled)
-                    if last < 0:
-                        # the last line began long before: it could be a quoted ">...>From " line whose
-                        # "From " is still to come; unquoting the whole message is exact either way
-                        quoted = True
-                        search = window - pos
+                    tail = filled - pos
+                    if skipped < 0 and tail > limit:
+                        skipped = 0
+                    if skipped >= 0:
+                        # over the cap: keep only what may hold the start of the next From_ line (and the two
+                        # bytes before it that tell a blank line)
+                        keep = min(tail, _LOOKBACK)
+                        skipped += tail - keep
+                        pos = filled - keep
+                        tail = keep
+                        search = 2
                     else:
-                        search = last - pos
-                if pos:
-                    view[:tail] = view[pos:filled]
+                        # search again from the last line start: a "From " line may straddle the end. Never
+                        # more than _LOOKBACK back (linear time): a longer last line is no From_ line
+                        window = max(pos + 1, filled - _LOOKBACK)
+                        last = buf.rfind(b"\n", window, filled)
+                        if last < 0:
+                            # the last line began long before: it could be a quoted ">...>From " line whose
+                            # "From " is still to come; unquoting the whole message is exact either way
+                            quoted = True
+                            search = window - pos
+                        else:
+                            search = last - pos
+                    cut = pos
                     pos = 0
+                if cut:
+                    view[:tail] = view[cut:filled]
+                    base += cut
                 filled = tail
                 if tail * 2 > len(buf) and len(buf) < limit + CHUNK:
                     view.release()
                     buf.extend(bytes(min(len(buf), limit + CHUNK - len(buf))))
                     view = memoryview(buf)
-                got = fill(tail)
+                got = fh.readinto(view[tail:]) or 0
                 if got:
                     filled += got
                     continue
-                if filled:  # the last message runs to the end of the file
+                if filled and pos >= 0:  # the last message runs to the end of the file
                     ordinal += 1
                     if skipped >= 0:
                         yield str(ordinal), _skipped(skipped + filled, cap), 0, 0
@@ -237,69 +249,7 @@ def iter_mbox_spans(path: Path, *, start: int = 0, end: int | None = None, first
 
 
 def count_mbox_messages(path: Path, end: int | None = None) -> int:
-    """How many messages start before byte ``end`` of an mbox (all of them without ``end``).
-
-    Reads into one reused buffer keeping the last bytes of each chunk in front of the next (a
-    blank line and From_ line may straddle two chunks); a worker scanning a later byte range
-    counts the messages before it with this.
-    """
-    n = 0
-    buf = bytearray(max(CHUNK, 5) + _LOOKBACK)
-    keep = 0  # bytes of the previous chunk kept at the front
-    finditer = re.compile(_SEPARATOR).finditer
-    with _open(path) as fh, memoryview(buf) as view:
-        remaining = end
-        first = True
-        while remaining is None or remaining > 0:
-            room = len(buf) - keep if remaining is None else min(len(buf) - keep, remaining)
-            got = fh.readinto(view[keep:keep + room])
-            if not got:
-                break
-            if remaining is not None:
-                remaining -= got
-            filled = keep + got
-            if first and buf.startswith(b"From "):
-                n += 1
-            first = False
-            # a From_ line starting in the last _LOOKBACK bytes may be incomplete: counted with the next read
-            settled = filled - _LOOKBACK
-            for match in finditer(buf, 0, filled):
-                if match.start() >= settled:
-                    break
-                n += 1
-            keep = min(_LOOKBACK, filled)
-            view[:keep] = view[filled - keep:filled]
-        n += sum(1 for _m in finditer(buf, 0, keep))
-    return n
-
-
-def mbox_split_points(path: Path, parts: int) -> list[int]:
-    """Up to ``parts + 1`` byte offsets cutting an mbox into about equal ranges that start at From_ lines.
-
-    The first is 0 and the last the file size; each other one is the first From_ line (after a
-    blank line) at or after ``k / parts`` of the file, found by reading forward from there in
-    64 KiB blocks. Ranges that would be empty (one message longer than a range) are merged.
-    """
-    size = path.stat().st_size
-    points = [0]
-    block = 16 * _LOOKBACK
-    separator = re.compile(_SEPARATOR)
-    with _open(path) as fh:
-        for k in range(1, parts):
-            offset = max(points[-1], size * k // parts)
-            point = size
-            while offset < size:
-                fh.seek(offset)
-                data = fh.read(block)
-                match = separator.search(data)
-                if match:
-                    point = offset + match.start(1)
-                    break
-                if len(data) < block:
-                    break
-                offset += len(data) - _LOOKBACK
-            if point > points[-1]:
-                points.append(point)
-    if points[-1] != size:
-        points.append(size)
-    return points
+    """How many messages start before byte ``end`` of an mbox (all of them without ``end``): the
+    ordinal :func:`iter_mbox_spans` gives the last of them."""
+    return sum(1 for position, _data, _begin, _stop in iter_mbox_spans(path, end=end, first_ordinal=1)
+               if position != "0")

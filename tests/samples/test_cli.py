@@ -124,10 +124,11 @@ def test_scan_as_a_process():
 
 @pytest.fixture
 def small_ranges(monkeypatch):
-    """Worker processes for any mbox (no 8 MB minimum), each range about 64 KiB."""
+    """Worker processes for any mbox (no 8 MB minimum), byte ranges of 16-64 KiB."""
     from mailsupport.samples import scanner
     monkeypatch.setattr(scanner, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(scanner, "TASK_BYTES", 1 << 16)
+    monkeypatch.setattr(scanner, "TASK_MIN_BYTES", 1 << 14)
+    monkeypatch.setattr(scanner, "TASK_MAX_BYTES", 1 << 16)
     return scanner
 
 
@@ -211,7 +212,7 @@ def test_workers_give_the_same_rows_on_tricky_cells_in_every_format(cli, small_r
     from mailsupport.cli import scan as scan_cmd
     path = tmp_path / 'box, "quoted".mbox'
     _tricky_mbox(path, 57)
-    small_ranges.TASK_BYTES = 1 << 10
+    small_ranges.TASK_MIN_BYTES = small_ranges.TASK_MAX_BYTES = 1 << 10  # most ranges start inside a message
     one = cli("scan", str(path), "--format", fmt, "--jobs", "1")
     many = cli("scan", str(path), "--format", fmt, "--jobs", str(jobs))
     assert one == many and one[0] == 0
@@ -223,15 +224,20 @@ def test_workers_give_the_same_rows_on_tricky_cells_in_every_format(cli, small_r
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "table"])
-def test_workers_with_a_range_per_message(cli, small_ranges, monkeypatch, tmp_path, fmt):
-    """Cut at every From_ line (ranges of one message, boundaries right at each message): same output."""
+@pytest.mark.parametrize("cut", ["at-from-lines", "every-97-bytes"])
+def test_workers_with_ranges_cut_anywhere(cli, small_ranges, monkeypatch, tmp_path, fmt, cut):
+    """Ranges of one message each (cut right at each From_ line), or cut every 97 bytes (inside From_ lines,
+    headers and bodies, most ranges holding no From_ line at all): the same output as one process."""
     path = tmp_path / "m.mbox"
     _tricky_mbox(path, 12)
     data = path.read_bytes()
-    cuts = [0] + [i + 1 for i in range(len(data)) if data.startswith(b"\nFrom ", i)] + [len(data)]
-    assert len(cuts) == 13
+    if cut == "at-from-lines":
+        points = [0] + [i + 1 for i in range(len(data)) if data.startswith(b"\nFrom ", i)] + [len(data)]
+        assert len(points) == 13
+    else:
+        points = [*range(0, len(data), 97), len(data)]
     one = cli("scan", str(path), "--format", fmt, "--jobs", "1")
-    monkeypatch.setattr(small_ranges, "mbox_split_points", lambda p, parts: cuts)
+    monkeypatch.setattr(small_ranges, "_ranges", lambda size, jobs: zip(points, points[1:]))
     many = cli("scan", str(path), "--format", fmt, "--jobs", "2")
     assert one == many and one[0] == 0
 

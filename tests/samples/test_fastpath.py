@@ -298,18 +298,14 @@ def test_csv_lines_with_any_characters_read_back_as_their_cells():
     assert [tuple(map(original_cell, r)) for r in csv.reader(io.StringIO(text, newline=""))] == rows
 
 
-def test_split_points_fall_on_from_lines_and_cover_the_file(generated, tmp_path):
-    """Cuts fall on From_ lines, in order, cover the file, and split it into about equal ranges."""
-    from mailsupport.samples.readers import mbox_split_points
-    path = tmp_path / "s.mbox"
-    path.write_bytes(mbox_bytes([raw for _p, raw in generated]))
-    data = path.read_bytes()
-    starts = set(from_line_starts(data))
-    for parts in (2, 3, 4, 16):
-        points = mbox_split_points(path, parts)
-        assert points[0] == 0 and points[-1] == len(data) and points == sorted(set(points))
-        assert all(x in starts for x in points[:-1])
-        # each cut is the first From_ line after the cut before it and at or after some k/parts of the file
-        targets = [len(data) * k // parts for k in range(1, parts)]
-        for prev, x in zip(points, points[1:-1]):
-            assert any(x == min((y for y in starts if y > prev and y >= t), default=None) for t in targets)
+@pytest.mark.parametrize("size", [0, 1, 5 << 20, 134_590_300, 769_475_298])
+@pytest.mark.parametrize("jobs", [2, 4])
+def test_worker_ranges_cover_the_file_long_ones_first(size, jobs):
+    """The parallel scan's byte ranges cover the file end to end, each within the task bounds (the last may
+    be shorter), longest first, so the workers finish together."""
+    from mailsupport.samples.scanner import TASK_MAX_BYTES, TASK_MIN_BYTES, _ranges
+    ranges = list(_ranges(size, jobs))
+    assert [a for a, _b in ranges] == ([0] + [b for _a, b in ranges[:-1]] if size else [])
+    assert (ranges[-1][1] if ranges else 0) == size
+    lengths = [b - a for a, b in ranges]
+    assert all(TASK_MIN_BYTES <= n <= TASK_MAX_BYTES for n in lengths[:-1]) and lengths == sorted(lengths, reverse=True)
