@@ -21,13 +21,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["split_header_block", "header_digest", "parse_fields", "SCANNED", "HeaderScan", "scan_header_block",
-           "CANONICAL", "to_scan"]
+           "ENVELOPE_HEADERS", "CANONICAL", "to_scan"]
 
-#: Lower-case envelope header name -> canonical name: :data:`~mailsupport.config.CATCH_ALL_HEADERS`
-#: without ``Received-for`` (a test keeps the two equal). Spelled out here so that a scan process
-#: never imports the tenant configuration.
-CANONICAL = {"delivered-to": "Delivered-To", "x-original-to": "X-Original-To", "envelope-to": "Envelope-To",
-             "x-envelope-to": "X-Envelope-To", "x-gm-original-to": "X-Gm-Original-To"}
+#: The envelope headers: the fields a delivering hop writes the envelope recipient into, as
+#: spelled canonically. :data:`mailsupport.config.CATCH_ALL_HEADERS` is these and ``Received-for``
+#: (the ``for`` clause of a ``Received`` line); defined here, the lowest module, so that a scan
+#: process never imports the tenant configuration.
+ENVELOPE_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "X-Gm-Original-To")
+#: Lower-case envelope header name -> canonical name.
+CANONICAL = {name.lower(): name for name in ENVELOPE_HEADERS}
 
 
 # One header field: name, colon, value with its folded continuation lines (RFC 5322 §2.2,
@@ -81,9 +83,8 @@ def parse_fields(block: bytes) -> list[tuple[str, str]]:
 
 
 #: Lower-case names the fast scan picks out (besides X-MS-Exchange-Organization-*).
-SCANNED = ("delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "x-gm-original-to", "received",
-           "message-id", "date", "from", "to", "cc", "subject", "content-type", "content-transfer-encoding",
-           "content-disposition")
+SCANNED = (*CANONICAL, "received", "message-id", "date", "from", "to", "cc", "subject", "content-type",
+           "content-transfer-encoding", "content-disposition")
 #: The envelope headers (CATCH_ALL_HEADERS lower-cased, ``Received-for`` being a Received line) and Received.
 _TRACE = frozenset(CANONICAL) | {"received"}
 # A literal "\n" first lets the regex engine jump from line to line (the block gets a "\n" prepended).
