@@ -1,12 +1,12 @@
 """``mailsupport scan PATH... [--format table|csv|json] [--jobs N] [--max-message-mb MB] [--pop3 TENANT_FILE]``: one row per message.
 
 Thin: parses the options and writes one row per message of
-:func:`mailsupport.samples.scan_map`, which reads every sample (a big mbox in ``--jobs``
-worker processes, default one per CPU, at most 4) and gives the rows back in file order. A
-row is made in two halves: :data:`FORMATS`' ``tail`` (every column after the source and the
-position, made from the summary where it was made, so only text crosses between processes)
-and ``line``, which puts the source and the position in front. Rows are written 256 at a
-time, so any mbox prints in flat memory. If the output goes away (``scan ... | head``), the
+:func:`mailsupport.samples.scan_batches`, which reads every sample (a big mbox in ``--jobs``
+worker processes, default one per CPU, at most 4) and gives the rows back in file order, in
+batches. A row is made in two halves: :data:`FORMATS`' ``tail`` (every column after the
+source and the position, made from the summary where it was made, so only text crosses
+between processes) and ``line``, which puts the source and the position in front. Each batch
+is written at once, so any mbox prints in flat memory. If the output goes away (``scan ... | head``), the
 workers are stopped and the command ends quietly (:func:`mailsupport.cli.run`).
 
 ``--pop3 TENANT_FILE`` also reads the tenant's live inbound POP3 mailbox, never deleting
@@ -37,7 +37,6 @@ if TYPE_CHECKING:  # pragma: no cover
 COLUMNS = ROW_COLUMNS
 _TABLE = (("position", 14), ("encoded_size", 12), ("attachments", 11), ("provider", 8),
           ("envelope", 34), ("subject", 30), ("problems", 30))
-_BATCH = 256
 #: A cell (after the first) starting with a formula character or a quote, in cells joined by "\x1f".
 _cell_start = re.compile("\x1f[" + re.escape("".join(FORMULA_STARTS)) + "']").search
 _FIRST = frozenset((*FORMULA_STARTS, "'"))
@@ -180,27 +179,23 @@ FORMATS = {
 }
 
 
-def write_rows(rows: Iterable[tuple[str, str, tuple[str, bool]]], fmt: Format, out: IO[str], *,
+def write_rows(batches: Iterable[tuple[str, list[str], list[tuple[str, bool]]]], fmt: Format, out: IO[str], *,
                after: int = 0) -> tuple[int, int]:
-    """Write ``(source, position, tail)`` rows in ``fmt`` after ``after`` rows already written (no head
-    or end); returns (messages, messages with problems).
+    """Write rows in ``fmt`` after ``after`` rows already written (no head or end); returns (messages,
+    messages with problems).
 
-    The rows are :func:`mailsupport.samples.scan_map`'s with ``fmt.tail``; written
-    :data:`_BATCH` at a time, each batch after ``fmt.sep`` when rows came before it.
+    The batches are :func:`mailsupport.samples.scan_batches`' with ``fmt.tail``: ``(source,
+    positions, tails)``; each is written at once, after ``fmt.sep`` when rows came before it.
     """
     n = problems = 0
-    pending: list[str] = []
     line = fmt.line
-    for source, position, (tail, bad) in rows:
-        pending.append(line(source, position, tail))
-        problems += bad
-        if len(pending) >= _BATCH:
-            out.write((fmt.sep if n + after else "") + fmt.sep.join(pending))
-            n += len(pending)
-            pending.clear()
-    if pending:
-        out.write((fmt.sep if n + after else "") + fmt.sep.join(pending))
-        n += len(pending)
+    for source, positions, tails in batches:
+        if not tails:
+            continue
+        out.write((fmt.sep if n + after else "") + fmt.sep.join([line(source, position, tail)
+                                                                 for position, (tail, _bad) in zip(positions, tails)]))
+        n += len(tails)
+        problems += sum([bad for _tail, bad in tails])
     return n, problems
 
 
@@ -210,7 +205,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from ..errors import ConfigError
     from ..progress import scan_progress
-    from ..samples import DEFAULT_LIMITS, ReadLimits, default_jobs, scan_map, scan_pop3
+    from ..samples import DEFAULT_LIMITS, ReadLimits, batched, default_jobs, scan_batches, scan_pop3
 
     if not args.paths and not args.pop3:
         raise ConfigError("give at least one sample PATH or --pop3 TENANT_FILE", path="scan")
@@ -238,15 +233,14 @@ def _run(args: argparse.Namespace) -> int:
     out.write(fmt.head)
     n = problems = 0
     for path in args.paths:
-        rows = scan_map(fmt.tail, path, jobs=jobs, limits=limits, on_bytes=bar.update if bar.active else None)
+        rows = scan_batches(fmt.tail, path, jobs=jobs, limits=limits, on_bytes=bar.update if bar.active else None)
         with closing(rows):  # a closed output stops the workers here, not when the generator is collected
             done = write_rows(rows, fmt, out, after=n)
         bar.path_done()
         n += done[0]
         problems += done[1]
     if settings is not None:
-        rows = ((s.source, s.position, fmt.tail(s))
-                for s in scan_pop3(settings, headers_only=args.headers_only, limits=pop3_limits))
+        rows = batched(scan_pop3(settings, headers_only=args.headers_only, limits=pop3_limits), fmt.tail)
         done = write_rows(rows, fmt, out, after=n)
         n += done[0]
         problems += done[1]

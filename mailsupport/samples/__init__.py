@@ -6,8 +6,9 @@
   :func:`scan_pop3`). Streaming and lenient, within :class:`ReadLimits` (a message over the
   per-message cap, a zip member over its caps, a FIFO or device: each a row with its problem);
   ``jobs=N`` summarizes a big mbox in N worker processes, results still in order.
-* :func:`scan_map` — ``fn(summary)`` of every message, run where it was summarized (what the
-  ``scan`` command uses to make its rows in the workers); see :mod:`.scanner`.
+* :func:`scan_batches` — ``fn(summary)`` of every message in ``(source, positions, values)``
+  batches, run where it was summarized (what the ``scan`` command uses to make its rows in the
+  workers); see :mod:`.scanner`.
 * :func:`summarize` — the fast path for one raw message (header scan + size counting).
 * :func:`full_view` — mail-parser's complete parse of one message, for a closer look.
 * :func:`summaries_frame` — the summaries as a pandas DataFrame in one call.
@@ -27,10 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover
 from ..headers import ROW_COLUMNS, MessageSummary
 from .files import DEFAULT_LIMITS, RawMessage, ReadLimits
 from .readers import iter_raw
-from .scanner import default_jobs, scan, scan_map, scan_mbox, scan_raw
+from .scanner import batched, default_jobs, scan, scan_batches, scan_mbox, scan_raw
 from .summary import address_list, summarize
 
-__all__ = ["scan", "scan_map", "scan_mbox", "scan_raw", "scan_pop3", "summarize", "full_view", "summaries_frame",
+__all__ = ["scan", "scan_batches", "batched", "scan_mbox", "scan_raw", "scan_pop3", "summarize", "full_view", "summaries_frame",
            "default_jobs", "RawMessage", "ReadLimits", "DEFAULT_LIMITS", "iter_raw", "address_list", "ROW_COLUMNS"]
 
 

@@ -1,9 +1,9 @@
-"""From sample paths to message summaries, in one process or in several: :func:`scan` and :func:`scan_map`.
+"""From sample paths to message summaries, in one process or in several: :func:`scan` and :func:`scan_batches`.
 
 :func:`scan` yields every :class:`~mailsupport.headers.MessageSummary` of the samples in order.
-:func:`scan_map` yields ``(source, position, fn(summary))`` in the same order, running ``fn`` in
-the process that summarized the message, so a caller that turns summaries into text (the
-``scan`` command's rows) sends only that text between processes.
+:func:`scan_batches` yields them as ``(source, positions, values)`` batches in the same order,
+each value ``fn(summary)`` computed in the process that summarized the message, so a caller that
+turns summaries into text (the ``scan`` command's rows) sends only that text between processes.
 
 With ``jobs`` above 1 an mbox of at least :data:`PARALLEL_MIN_BYTES` is cut into byte ranges
 (:func:`_ranges`: a quarter of what is left per worker, within :data:`TASK_MIN_BYTES` and
@@ -13,11 +13,11 @@ From_ line starts in each range (:func:`~mailsupport.samples.mbox.iter_mbox_span
 last message is read on past its end, so nobody looks for boundaries first), numbered from 1.
 This process takes the results in file order, at most two ranges per worker ahead (memory
 stays flat), and numbers the messages: a range's ordinals follow the messages of the ranges
-before it, so nobody counts messages twice. Anything else
-(a small mbox, Maildir, folder, zip, ``.eml``, ``jobs=1``, no ``fork``) is read in this
-process, message by message. A worker that fails fails the scan with a
-:class:`~mailsupport.errors.SampleError` naming its byte range; when the consumer stops
-early, the pool is shut down (running ranges finish, queued ones are dropped).
+before it, so nobody counts messages twice. Anything else (a small mbox, Maildir, folder,
+zip, ``.eml``, ``jobs=1``, no ``fork``) is read in this process, message by message. A
+worker that fails fails the scan with a :class:`~mailsupport.errors.SampleError` naming its
+byte range; when the consumer stops early, the pool is shut down (running ranges finish,
+queued ones are dropped).
 
 Layer 3 (file I/O and worker processes, no sockets). Must not import diagnoses or presentation modules.
 """
@@ -42,8 +42,8 @@ from .mbox import iter_mbox_spans
 from .readers import iter_raw, resolve_sample
 from .summary import summarize
 
-__all__ = ["scan", "scan_map", "scan_mbox", "scan_raw", "default_jobs", "PARALLEL_MIN_BYTES", "TASK_MIN_BYTES",
-           "TASK_MAX_BYTES"]
+__all__ = ["scan", "scan_batches", "batched", "scan_mbox", "scan_raw", "default_jobs", "PARALLEL_MIN_BYTES",
+           "TASK_MIN_BYTES", "TASK_MAX_BYTES"]
 
 #: A smaller mbox is read in the calling process: starting workers would cost more than they save.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -72,31 +72,52 @@ def scan(*paths: str | os.PathLike[str], jobs: int = 1, limits: ReadLimits = DEF
         return
     from dataclasses import replace
 
-    for _source, position, summary in scan_map(_same, *paths, jobs=jobs, limits=limits, mx_hosts=mx_hosts):
-        yield summary if summary.position == position else replace(summary, position=position)
+    for _source, positions, summaries in scan_batches(_same, *paths, jobs=jobs, limits=limits, mx_hosts=mx_hosts):
+        for position, summary in zip(positions, summaries):
+            yield summary if summary.position == position else replace(summary, position=position)
 
 
-def scan_map(fn: Callable[[MessageSummary], T], *paths: str | os.PathLike[str], jobs: int = 1,
-             limits: ReadLimits = DEFAULT_LIMITS, mx_hosts: Sequence[str] = (),
-             on_bytes: Callable[[int], object] | None = None) -> Iterator[tuple[str, str, T]]:
-    """``(source, position, fn(summary))`` for every message of every sample path, in order.
+def scan_batches(fn: Callable[[MessageSummary], T], *paths: str | os.PathLike[str], jobs: int = 1,
+                 limits: ReadLimits = DEFAULT_LIMITS, mx_hosts: Sequence[str] = (),
+                 on_bytes: Callable[[int], object] | None = None) -> Iterator[tuple[str, list[str], list[T]]]:
+    """Every message of every sample path as ``(source, positions, values)`` batches, in order.
 
-    ``fn`` runs where the message was summarized: in a worker process for a range of a big
-    mbox (``jobs`` above 1), so it must be a module-level function and its result picklable.
-    There the summary's ``position`` counts from 1 within the range: use the ``position``
-    given alongside, which is the message's place in the sample. ``on_bytes`` (a progress
-    bar's ``update``) is called with the bytes done: each message's encoded size, or each
-    range's length once its results arrive.
+    ``values[i]`` is ``fn(summary)`` of the message at ``positions[i]`` of ``source``. ``fn``
+    runs where the message was summarized: in a worker process for a range of a big mbox
+    (``jobs`` above 1), so it must be a module-level function and its result picklable; there
+    the summary's own ``position`` counts from 1 within the range, so use ``positions``.
+    ``on_bytes`` (a progress bar's ``update``) is called with the bytes done, once per batch.
     """
     for path in paths:
         p, kind = resolve_sample(path)
         if jobs > 1 and kind == "mbox" and hasattr(os, "fork") and p.stat().st_size >= PARALLEL_MIN_BYTES:
             yield from _scan_ranges(fn, p, jobs, limits.max_message_bytes, tuple(mx_hosts), on_bytes)
-            continue
-        for summary in _scan_path(p, limits, mx_hosts, kind):
-            if on_bytes is not None:
-                on_bytes(summary.encoded_size)
-            yield summary.source, summary.position, fn(summary)
+        else:
+            yield from batched(_scan_path(p, limits, mx_hosts, kind), fn, on_bytes)
+
+
+def batched(summaries: Iterable[MessageSummary], fn: Callable[[MessageSummary], T],
+            on_bytes: Callable[[int], object] | None = None, size: int = 256
+            ) -> Iterator[tuple[str, list[str], list[T]]]:
+    """:func:`scan_batches`' batches of summaries made in this process (at most ``size`` each, one source)."""
+    source = ""
+    positions: list[str] = []
+    values: list[T] = []
+    done = 0
+    for summary in summaries:
+        if summary.source != source or len(values) >= size:
+            if values:
+                if on_bytes is not None:
+                    on_bytes(done)
+                yield source, positions, values
+            source, positions, values, done = summary.source, [], [], 0
+        positions.append(summary.position)
+        values.append(fn(summary))
+        done += summary.encoded_size
+    if values:
+        if on_bytes is not None:
+            on_bytes(done)
+        yield source, positions, values
 
 
 def scan_raw(messages: Iterable[RawMessage], *, mx_hosts: Sequence[str] = ()) -> Iterator[MessageSummary]:
@@ -143,10 +164,16 @@ def _same(summary: MessageSummary) -> MessageSummary:
 
 
 def _scan_range(fn: Callable[[MessageSummary], Any], path: str, start: int, end: int, max_message_bytes: int,
-                mx_hosts: tuple[str, ...]) -> list[tuple[str, Any]]:
-    """A worker's task: ``(position within the range, fn(summary))`` of every message of ``path[start:end]``."""
-    return [(s.position, fn(s)) for s in scan_mbox(path, start=start, end=end, first_ordinal=1,
-                                                     max_message_bytes=max_message_bytes, mx_hosts=mx_hosts)]
+                mx_hosts: tuple[str, ...]) -> tuple[bool, list[Any]]:
+    """A worker's task: ``fn(summary)`` of every message of ``path[start:end]``, and whether the first is
+    the row of an mbox not starting with a From_ line (position ``"0"``; the others count from 1)."""
+    zero = False
+    values = []
+    for s in scan_mbox(path, start=start, end=end, first_ordinal=1, max_message_bytes=max_message_bytes,
+                       mx_hosts=mx_hosts):
+        zero = zero or s.position == "0"
+        values.append(fn(s))
+    return zero, values
 
 
 def _ranges(size: int, jobs: int) -> Iterator[tuple[int, int]]:
@@ -172,8 +199,8 @@ def _start_worker() -> None:
 
 def _scan_ranges(fn: Callable[[MessageSummary], Any], path: Path, jobs: int, max_message_bytes: int,
                  mx_hosts: tuple[str, ...], on_bytes: Callable[[int], object] | None
-                 ) -> Iterator[tuple[str, str, Any]]:
-    """:func:`scan_map` of one big mbox: its ranges summarized by a pool of ``jobs`` forked workers."""
+                 ) -> Iterator[tuple[str, list[str], list[Any]]]:
+    """:func:`scan_batches` of one big mbox: its ranges summarized by a pool of ``jobs`` forked workers."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -203,17 +230,13 @@ def _scan_ranges(fn: Callable[[MessageSummary], Any], path: Path, jobs: int, max
                 break
             start, end, future = pending.popleft()
             try:
-                results = future.result()
+                zero, values = future.result()
             except Exception as exc:  # the worker's own error, or BrokenProcessPool when it died
                 raise failed(start, end, exc) from exc
-            count = 0
-            for position, value in results:
-                if position != "0":  # "0": the row of an mbox not starting with a From_ line
-                    count = int(position)
-                    position = str(base + count)
-                yield source, position, value
-            base += count
             if on_bytes is not None:
                 on_bytes(end - start)
+            count = len(values) - zero
+            yield source, ["0"] * zero + [str(k) for k in range(base + 1, base + count + 1)], values
+            base += count
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
