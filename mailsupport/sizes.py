@@ -323,27 +323,22 @@ def _part_headers(buf: bytes, start: int, end: int) -> tuple[str | None, str | N
     return found[0], found[1], found[2], body
 
 
-#: Bytes after the search start where :func:`_find_delimiter` looks for the delimiter itself.
+#: Bytes after the search start where :func:`_part_ranges` looks for the next delimiter as usual.
 _NEAR = 8192
-#: ``-``s :func:`_find_delimiter` steps through one by one before it searches for the delimiter again.
+#: ``-``s :func:`_find_delimiter_far` steps through one by one before it searches for the delimiter again.
 _DASH_STEPS = 16
 
 
-def _find_delimiter(buf: bytes, delim: bytes, pos: int, end: int) -> int:
+def _find_delimiter_far(buf: bytes, delim: bytes, pos: int, end: int) -> int:
     """``buf.find(delim, pos, end)`` for a MIME delimiter (it starts with ``-``), fast over base64 bodies.
 
-    The first :data:`_NEAR` bytes (a part's header lines and a short text) are searched as
-    usual. Further on, as base64 never holds a ``-``, the search steps from ``-`` to ``-``, each
-    found by a one-byte search (``memchr``, at memory speed): an attachment's body is passed in
-    one sweep. After :data:`_DASH_STEPS` dashes that start no delimiter (text full of dashes),
-    the delimiter is searched for directly from there.
+    Base64 never holds a ``-``: the search steps from ``-`` to ``-``, each found by a one-byte
+    search (``memchr``, at memory speed), so an attachment's body is passed in one sweep. After
+    :data:`_DASH_STEPS` dashes that start no delimiter (text full of dashes), the delimiter is
+    searched for directly from there.
     """
     find = buf.find
-    near = min(end, pos + _NEAR)
-    i = find(delim, pos, near)
-    if i >= 0 or near == end:
-        return i
-    i = find(b"-", max(pos, near - len(delim) + 1), end)  # a delimiter may straddle ``near``
+    i = find(b"-", pos, end)
     for _step in range(_DASH_STEPS):
         if i < 0 or buf.startswith(delim, i, end):
             return i
@@ -361,7 +356,12 @@ def _part_ranges(buf: bytes, start: int, end: int, boundary: bytes) -> tuple[lis
     closed = False
     find = buf.find
     while True:
-        i = _find_delimiter(buf, delim, pos, end)
+        # the next delimiter is usually near (after a part's header lines and a short text); past
+        # _NEAR bytes (an attachment) the search steps over the body (a delimiter may straddle _NEAR)
+        near = min(end, pos + _NEAR)
+        i = find(delim, pos, near)
+        if i < 0 and near < end:
+            i = _find_delimiter_far(buf, delim, max(pos, near - dlen + 1), end)
         if i < 0:
             break
         if i == start or buf[i - 1] == 10:  # at a line start
