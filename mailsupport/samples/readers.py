@@ -3,8 +3,8 @@
 One entry point, :func:`iter_raw`, yields :class:`RawMessage` values one at a time, so memory
 stays flat however many messages a sample holds (it grows only with the largest single
 message, itself capped). The fast scan reads an mbox through
-:func:`~mailsupport.samples.mbox.iter_mbox_data` (plain ``(position, bytes)`` pairs, one reused
-read buffer, From_ lines and ``>From`` quoting found in one regex pass). Lenient: a message
+:func:`~mailsupport.samples.mbox.iter_mbox_spans` (each message looked at where one reused read
+buffer holds it, From_ lines and ``>From`` quoting found in one regex pass). Lenient: a message
 that cannot be read becomes a ``RawMessage`` with ``problem`` set; only a sample that cannot
 be opened at all raises :class:`~mailsupport.errors.SampleError`.
 
