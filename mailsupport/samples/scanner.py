@@ -49,7 +49,7 @@ __all__ = ["scan", "scan_batches", "batched", "scan_mbox", "scan_raw", "default_
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 #: The shortest and the longest byte range of an mbox one worker task summarizes.
 TASK_MIN_BYTES = 1024 * 1024
-TASK_MAX_BYTES = 16 * 1024 * 1024
+TASK_MAX_BYTES = 8 * 1024 * 1024
 
 
 def default_jobs() -> int:
