@@ -83,7 +83,8 @@ process taking the results: ~35 ms of CPU, a tenth of it page faults for the res
 the workers' pipe and page-fault system time). Targets not reached on this shared machine: heavy
 20,000 msg/s (18,365 best, 19,105 table) and 30x mail-parser (22.4x; one process is 14.2x
 mail-parser per CPU second, so two fully free CPUs give at most ~28x); light 40,000 msg/s (34,569 best; main
-38,800). Peak memory is flat: 21-26 MB light, 22 MB heavy, at 10,000 and 20,000 messages.
+38,800). Peak memory: 22 MB heavy at 10,000 and 20,000 messages; light 21.4 / 25.7 MB in that run,
+21.4 / 22.4 MB since the ranges are capped at 8 MiB (the rows this process holds in flight).
 
 Where the heavy corpus's time goes (perf, one process): the From_ line scan of the mbox reader
 (one regex pass over every byte, ~1.8 GB/s) about a fifth, bytes.count for base64 line breaks and
