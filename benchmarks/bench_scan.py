@@ -1,81 +1,105 @@
-"""Benchmark the fast sample scan against mail-parser and the stdlib parser (not a test).
+"""Benchmark the sample scan against mail-parser and the stdlib parser, on two corpora (not a test).
 
 Usage::
 
     .venv/bin/python benchmarks/bench_scan.py [--messages 10000] [--process-messages 20000]
-                                               [--workdir DIR] [--rounds 5] [--heavy]
+        [--corpus light,heavy] [--workdir DIR] [--rounds 5] [--peer-rounds 3]
 
-Generates (deterministically) a 10,000-message mbox of mixed sizes and attachments (50 % plain
-text, 40 % text + HTML in quoted-printable, 10 % with one or two base64 PDF attachments; every
-message with a DKIM signature and the usual client headers, half delivered by a Postfix
-catch-all, half by Google) and a 20,000-message one, then measures in the same run, each
-engine in its own fresh process so memory is comparable:
+Two generated corpora (:func:`mailsupport.samples.generate.write_benchmark_mbox`, seeded, so
+byte-identical run to run; the 10,000-message file is the first half of the 20,000 one):
 
-* ``fast``: :func:`mailsupport.samples.scan` in-process (every :class:`MessageSummary` field:
-  header scan, exact encoded/decoded sizes, attachments, envelope candidates with positions,
-  provider fingerprint), at 10,000 and at 20,000 messages (peak memory flat = streaming);
-* ``mail-parser``: ``mailparser.parse_from_bytes`` on every message of the 10,000 mbox,
-  ``--peer-rounds`` times (3) interleaved with ours; ratios are best against best and median
-  against median;
-* ``stdlib``: ``email.parser.BytesParser(policy=policy.default)`` on every message, reading
-  the same headers the fast path reads and the attachments;
+* ``light``: about 6.7 KB a message: 50 % plain text, 40 % text + HTML in quoted-printable,
+  10 % with one or two 2-40 KB base64 PDFs;
+* ``heavy``: a real firm mailbox's shape, about 39 KB a message (median 11 KB, 90th
+  percentile 100 KB): 2-9 ``Received`` lines, log-normal text lengths, 20 % multipart/mixed
+  with one to three base64 attachments of log-normal size within 2 KB-4 MB.
+
+Every message has a DKIM signature and the usual client headers; half arrive through a
+Postfix catch-all, half through Google. For each corpus, in the same run, each engine in its
+own fresh process so memory is comparable, rounds interleaved (other sessions share this
+machine: the load average is printed before and after):
+
 * ``mailsupport scan`` as a whole process (the installed ``mailsupport`` script, interpreter
-  start and imports included, stdout to /dev/null): ``--format csv`` (every column) with ``--jobs 1``
-  and with the default jobs (one process per CPU, at most 4), and the default ``table`` format
-  with the default jobs; over 20,000 messages, and with default jobs over 10,000 for memory.
+  start and imports included, stdout to /dev/null): ``--format csv`` with the default jobs
+  (one process per CPU, at most 4) over 20,000 and over 10,000 messages, ``table`` with the
+  default jobs and ``csv --jobs 1`` over 20,000;
+* ``fast``: :func:`mailsupport.samples.scan` in-process, one process, over 10,000 messages
+  (every round) and 20,000 (once);
+* ``mail-parser``: ``mailparser.parse_from_bytes`` on every message of the 10,000 file,
+  ``--peer-rounds`` times, interleaved with ours;
+* ``stdlib`` (light corpus only, once): ``email.parser.BytesParser(policy=policy.default)``
+  reading the same headers and the attachments.
 
-Each whole-process case and the fast path run ``--rounds`` times, interleaved; best and median
-are reported (other sessions share this machine: the load average is printed before and after).
-Memory is peak RSS (``ru_maxrss``; for a whole process, the largest of the process and its
-workers). Rates are messages per wall second and per CPU second (user + system, workers
-included). Targets from issue #5: the whole ``mailsupport scan`` process >= 20,000 messages/s
-and >= 30x mail-parser's rate in the same run.
+Reported: best and median seconds, messages and MB per wall second, messages per CPU second
+(user + system, workers included), peak RSS (``ru_maxrss``; a whole process: the largest of
+it and its workers). Ratios to mail-parser are taken on the same messages (ours over the
+10,000-message file) and on the 20,000-message file's rate, best against best and median
+against median in wall time, and in CPU time. Targets: whole process with the default jobs
+>= 40,000 msg/s (light) and >= 20,000 msg/s and >= 30x mail-parser (heavy); peak memory
+flat (< 40 MB) from 10,000 to 20,000 messages.
 
-Last runs (2026-11-26, second session; default mix, 67.0 MB / 134.6 MB; ``--rounds 5``,
-``--peer-rounds 3``; the package byte-compiled by ``./dev`` as in a regular install, so no
-process compiles it from source although ``PYTHONDONTWRITEBYTECODE=1`` is set here). Load
-average 0.79 before / 1.01 after::
+Last runs (2026-12-06, this tree, then main at 17f0d0d with the same script right after;
+``--rounds 5 --peer-rounds 3``; other engineers' jobs running, load average 0.9-1.9 for this
+tree and 1.8-2.3 for main, so medians are noisy and best rounds and CPU rates say more)::
 
-    engine                                  msgs rounds  best s median s best msg/s median msg/s  MB/s msg/cpu-s peak MB
-    mailsupport scan csv --jobs 1          20000      5   0.771    0.784      25936        25496 174.5     25971    17.8
-    mailsupport scan csv (default jobs)    20000      5   0.424    0.442      47183        45248 317.5     25546    18.8
-    mailsupport scan table (default jobs)  20000      5   0.425    0.427      47013        46808 316.4     25352    17.8
-    mailsupport scan csv (default jobs)    10000      5   0.241    0.247      41495        40474 277.8     23523    18.5
-    fast (in-process)                      10000      5   0.316    0.323      31625        30954 211.8     31625    18.8
-    mail-parser                            10000      3   6.622    6.658       1510         1502  10.1      1511    25.3
-    fast (in-process)                      20000      1   0.637    0.637      31388        31388 211.2     31393    19.7
-    stdlib                                 10000      1  12.005   12.005        833          833   5.6       834    21.9
+    this tree, light                       msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
+    scan csv (default jobs) [20000]       20000      5   0.579    1.031      34569        19399  232.6     19165    25.7
+    scan csv (default jobs) [10000]       10000      5   0.341    0.561      29326        17824  196.4     17617    21.4
+    scan table (default jobs) [20000]     20000      5   0.573    0.986      34896        20281  234.8     19963    22.9
+    scan csv --jobs 1 [20000]             20000      5   0.965    1.132      20735        17674  139.5     20848    18.5
+    fast in-process [10000]               10000      5   0.394    0.443      25380        22569  169.9     25640    19.2
+    mail-parser [10000]                   10000      3   5.930    6.256       1686         1598   11.3      1735    25.8
+    fast in-process [20000]               20000      1   0.906    0.906      22070        22070  148.5     24110    19.9
+    stdlib [10000]                        10000      1  12.873   12.873        777          777    5.2       906    22.3
+    (csv default jobs / mail-parser: 20.5x best/best over 20,000, 17.4x on the same 10,000; 11.0x CPU)
 
-i.e. the whole process over 20,000 messages: 47,200 msg/s best with the default two processes
-(target 20,000): 31.2x mail-parser's best round (csv; table 31.1x), 30.1x median against median
-(table 31.2x); 17.2x with ``--jobs 1``, 20.9x for the in-process fast path; 16.9x in CPU time.
-The run before (load 0.56-0.80): 32.0x best/best, but 25.8x median/median as two of our five csv
-rounds were slowed by other jobs (table 31.4x / 29.4x). With mail-parser measured once (earlier
-runs, best against its single round): 31.4x, 31.5x, 31.5x and 32.3x (``./dev bench``). Peak
-memory flat: 18.8 / 19.7 MB in-process, 18.5 / 18.8 MB for the whole process at 10,000 / 20,000
-messages.
+    this tree, heavy (38.5 KB a message)   msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
+    scan csv (default jobs) [20000]       20000      5   1.089    1.302      18365        15360  706.6      9566    22.3
+    scan csv (default jobs) [10000]       10000      5   0.565    0.604      17694        16562  661.3      9494    22.2
+    scan table (default jobs) [20000]     20000      5   1.047    1.132      19105        17671  735.0      9898    22.0
+    scan csv --jobs 1 [20000]             20000      5   1.937    1.956      10325        10226  397.2     10389    21.5
+    fast in-process [10000]               10000      5   0.849    0.893      11780        11199  440.2     11830    22.9
+    mail-parser [10000]                   10000      3  12.176   12.181        821          821   30.7       833    46.6
+    fast in-process [20000]               20000      1   1.729    1.729      11569        11569  445.1     11676    22.8
+    (csv default jobs / mail-parser: 22.4x best/best over 20,000, 21.5x on the same 10,000; 11.5x CPU)
 
-What moved it from ~29x (each measured on the whole process, 20k messages, csv, best of 9-11):
-byte-compiled modules (0.474 -> 0.462 s); workers no longer count the messages before their
-range, the parent numbers their rows while copying them out (0.455 -> 0.447 s); no ``typing``
-import on the scan path; the usual ``boundary="..."`` read without the parameter regex and the
-worker range 1 % shorter (-> 0.433 s); the header regex matching names by a case-sensitive
-first letter (-> 0.424 s).
+    main, light                            msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
+    scan csv (default jobs) [20000]       20000      5   0.515    0.936      38800        21378  261.1     20808    23.4
+    scan csv --jobs 1 [20000]             20000      5   0.943    0.965      21211        20732  142.7     21276    22.3
+    fast in-process [10000]               10000      5   0.386    0.407      25910        24579  173.5     25911    22.8
+    mail-parser [10000]                   10000      3   5.546    5.678       1803         1761   12.1      1814    26.0
+    main, heavy
+    scan csv (default jobs) [20000]       20000      5   1.187    2.239      16850         8934  648.3      8876    27.5
+    scan csv --jobs 1 [20000]             20000      5   2.125    2.184       9412         9160  362.1      9529    26.9
+    fast in-process [10000]               10000      5   0.924    0.965      10827        10362  404.6     10930    28.1
+    mail-parser [10000]                   10000      3  12.100   12.682        826          789   30.9       828    46.9
 
-The first session's last runs (load 0.41 / 0.75, modules compiled from source): default jobs
-42,995 msg/s best / 42,107 median, 30.4x mail-parser (1,416 msg/s then); next run 28.8x as
-mail-parser ran at 1,485 msg/s; ``--jobs 1`` 24,302; fast path 29,893.
+So on the heavy corpus this tree is 9-10 % faster per CPU second than main (whole process
+9,566 vs 8,876 msg/cpu-s; in-process 11,830 vs 10,930) with peak memory 22 MB instead of 27.5;
+on the light corpus the one-process paths are within 2 % of main and the default-jobs whole
+process is 8 % behind per CPU second (19,165 vs 20,808): the worker pool costs about 60 ms of a
+0.5 s run (16 ms importing concurrent.futures and multiprocessing before the first fork; this
+process taking the results: ~35 ms of CPU, a tenth of it page faults for the results' buffers;
+the workers' pipe and page-fault system time). Targets not reached on this shared machine: heavy
+20,000 msg/s (18,365 best, 19,105 table) and 30x mail-parser (22.4x; one process is 14.2x
+mail-parser per CPU second, so two fully free CPUs give at most ~28x); light 40,000 msg/s (34,569 best; main
+38,800). Peak memory: 22 MB heavy at 10,000 and 20,000 messages; light 21.4 / 25.7 MB in that run,
+21.4 / 22.4 MB since the ranges are capped at 8 MiB (the rows this process holds in flight).
 
-Before the latest round of changes (whole-process start: only the chosen subcommand's module,
-no zipfile/tempfile/csv imports for an mbox scan; summaries and Received-for evidence built
-positionally; one quote/line-break test per CSV row), load about 1.0: default jobs 36,920 msg/s
-best / 32,233 median, 27.9x mail-parser (1,324 msg/s then); ``--jobs 1`` 21,133; fast path 27,718.
-With the start-up changes alone (load 0.5): default jobs 39,588 best / 37,582 median, 26.9x
-(mail-parser 1,472). Earlier (load 1.04-1.23, ``--rounds 7``): default jobs 39,388 best / 35,177
-median, 26.9x; ``--jobs 1`` 22,936.
+Where the heavy corpus's time goes (perf, one process): the From_ line scan of the mbox reader
+(one regex pass over every byte, ~1.8 GB/s) about a fifth, bytes.count for base64 line breaks and
+quoted-printable escapes a tenth, the kernel's read copy 4 %, the header block's regex 5 %, the
+rest Python per message and per MIME part. What moved it: summaries made where the reader's buffer
+holds the message (no copy), MIME delimiters found past an attachment by stepping from '-' to '-'
+with memchr (base64 has none), workers finding their own message boundaries (no serial pass over
+the cuts), gc.freeze in the scan processes.
 
-Before this round of work (same machine, load 2.4-3.2): fast path 14,492 msg/s, whole process
-12,856 msg/s with ``--jobs 1`` and 12,540 with default jobs, 13.8x mail-parser.
+Baseline recorded before this work (main at 17f0d0d, load average 2.7-3.7)::
+
+    light: csv default jobs 20000: 1.019 s best (19,627 msg/s), 18,994 msg/cpu-s; --jobs 1 19,734 msg/s;
+           fast in-process 24,150 msg/s; mail-parser 1,128 msg/s (15.3x best/best, 11.8x CPU)
+    heavy: csv default jobs 20000: 2.045 s best (9,778 msg/s), 8,542 msg/cpu-s; --jobs 1 8,760 msg/s;
+           fast in-process 9,920 msg/s; mail-parser 689 msg/s (12.7x best/best, 11.6x CPU); peak 27.5 MB
 """
 
 from __future__ import annotations
@@ -93,6 +117,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve()
 PY = sys.executable
+CORPORA = ("light", "heavy")
 
 
 def _child(engine: str, path: str) -> None:
@@ -155,85 +180,107 @@ def _whole_process(path: Path, messages: int, fmt: str, jobs: int | None) -> dic
 
 
 def _label(fmt: str, jobs: int | None, messages: int) -> str:
-    return f"mailsupport scan {fmt} " + (f"--jobs {jobs}" if jobs is not None else "(default jobs)") + \
-        ("" if messages == 20_000 else f" [{messages}]")
+    return f"scan {fmt} " + (f"--jobs {jobs}" if jobs is not None else "(default jobs)") + f" [{messages}]"
+
+
+class _Runs:
+    """Timed runs per label: best, median, CPU and peak memory."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, list[dict]] = {}
+        self.mb: dict[str, float] = {}
+
+    def add(self, label: str, run: dict, mb: float) -> None:
+        self.runs.setdefault(label, []).append(run)
+        self.mb[label] = mb
+
+    def stats(self, label: str) -> dict:
+        rs = self.runs[label]
+        secs = sorted(r["seconds"] for r in rs)
+        cpus = sorted(r["cpu"] for r in rs)
+        n = rs[0]["messages"]
+        return {"n": n, "rounds": len(rs), "best": secs[0], "median": statistics.median(secs),
+                "rate": n / secs[0], "median_rate": n / statistics.median(secs),
+                "cpu_rate": n / cpus[0], "median_cpu_rate": n / statistics.median(cpus),
+                "mbps": self.mb[label] / secs[0], "peak": max(r["peak_kb"] for r in rs) / 1024}
+
+
+def _bench_corpus(corpus: str, args: argparse.Namespace, work: Path) -> None:
+    from mailsupport.samples.generate import write_benchmark_mbox
+
+    small, big = work / f"{corpus}-{args.messages}.mbox", work / f"{corpus}-{args.process_messages}.mbox"
+    for path, count in ((small, args.messages), (big, args.process_messages)):
+        if not path.exists():
+            write_benchmark_mbox(path, count, heavy=corpus == "heavy")
+    mb = {small: small.stat().st_size / 1e6, big: big.stat().st_size / 1e6}
+    load = os.getloadavg()
+    print(f"\n== {corpus}: {small.name} ({args.messages} msgs, {mb[small]:.1f} MB, "
+          f"{mb[small] * 1e3 / args.messages:.1f} KB a message), {big.name} ({args.process_messages} msgs, "
+          f"{mb[big]:.1f} MB); {os.cpu_count()} CPUs; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+          flush=True)
+    cases = [("csv", None, big, args.process_messages), ("csv", None, small, args.messages),
+             ("table", None, big, args.process_messages), ("csv", 1, big, args.process_messages)]
+    runs = _Runs()
+    for round_ in range(max(args.rounds, args.peer_rounds)):
+        if round_ < args.rounds:
+            for fmt, jobs, path, count in cases:
+                runs.add(_label(fmt, jobs, count), _whole_process(path, count, fmt, jobs), mb[path])
+            runs.add(f"fast in-process [{args.messages}]", _run_child("fast", small), mb[small])
+        if round_ < args.peer_rounds:
+            runs.add(f"mail-parser [{args.messages}]", _run_child("mail-parser", small), mb[small])
+    runs.add(f"fast in-process [{args.process_messages}]", _run_child("fast", big), mb[big])
+    if corpus == "light" and not args.no_stdlib:
+        runs.add(f"stdlib [{args.messages}]", _run_child("stdlib", small), mb[small])
+    load = os.getloadavg()
+
+    print(f"{'engine':36} {'msgs':>6} {'rounds':>6} {'best s':>7} {'median s':>8} {'best msg/s':>10} "
+          f"{'median msg/s':>12} {'MB/s':>6} {'msg/cpu-s':>9} {'peak MB':>7}")
+    for label in runs.runs:
+        s = runs.stats(label)
+        print(f"{label:36} {s['n']:>6} {s['rounds']:>6} {s['best']:>7.3f} {s['median']:>8.3f} {s['rate']:>10.0f} "
+              f"{s['median_rate']:>12.0f} {s['mbps']:>6.1f} {s['cpu_rate']:>9.0f} {s['peak']:>7.1f}")
+    print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    mp = runs.stats(f"mail-parser [{args.messages}]")
+    for label in (_label("csv", None, args.messages), _label("csv", None, args.process_messages),
+                  _label("table", None, args.process_messages), _label("csv", 1, args.process_messages),
+                  f"fast in-process [{args.messages}]"):
+        s = runs.stats(label)
+        print(f"{label:36} / mail-parser: {s['rate'] / mp['rate']:5.1f}x best/best, "
+              f"{s['median_rate'] / mp['median_rate']:5.1f}x median/median (wall); "
+              f"{s['cpu_rate'] / mp['cpu_rate']:5.1f}x best, {s['median_cpu_rate'] / mp['median_cpu_rate']:5.1f}x "
+              f"median (CPU)")
+    whole = runs.stats(_label("csv", None, args.process_messages))
+    print(f"{corpus}: whole process, default jobs, {args.process_messages} msgs: {whole['rate']:.0f} msg/s best, "
+          f"{whole['median_rate']:.0f} median, {whole['mbps']:.0f} MB/s; peak memory "
+          f"{runs.stats(_label('csv', None, args.messages))['peak']:.1f} MB at {args.messages} msgs, "
+          f"{whole['peak']:.1f} MB at {args.process_messages} (in-process: "
+          f"{runs.stats(f'fast in-process [{args.messages}]')['peak']:.1f} / "
+          f"{runs.stats(f'fast in-process [{args.process_messages}]')['peak']:.1f} MB)", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Generate the inputs, run every engine, print the table."""
+    """Generate the inputs, run every engine on each corpus, print the tables."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--messages", type=int, default=10_000)
     ap.add_argument("--process-messages", type=int, default=20_000)
-    ap.add_argument("--workdir", type=Path)
-    ap.add_argument("--rounds", type=int, default=5, help="rounds of the fast path and of each whole-process case")
-    ap.add_argument("--peer-rounds", type=int, default=3,
-                    help="rounds of mail-parser, interleaved with the first of ours (the stdlib parser runs once)")
-    ap.add_argument("--heavy", action="store_true", help="the attachment-rich firm mailbox mix (about 17 KB a message)")
+    ap.add_argument("--corpus", default="light,heavy", help="comma-separated: light, heavy (default both)")
+    ap.add_argument("--workdir", type=Path, help="where the generated mboxes are kept (reused when present)")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of each of our cases")
+    ap.add_argument("--peer-rounds", type=int, default=3, help="rounds of mail-parser, interleaved with ours")
+    ap.add_argument("--no-stdlib", action="store_true", help="leave out the stdlib parser's single round")
     ap.add_argument("--child", nargs=2, metavar=("ENGINE", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         _child(*args.child)
         return 0
-    from mailsupport.samples.generate import write_benchmark_mbox
-
+    corpora = [c.strip() for c in args.corpus.split(",") if c.strip()]
+    unknown = set(corpora) - set(CORPORA)
+    if unknown:
+        ap.error(f"unknown corpus {', '.join(sorted(unknown))}; choose from {', '.join(CORPORA)}")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-scan-"))
     work.mkdir(parents=True, exist_ok=True)
-    kind = "heavy" if args.heavy else "mixed"
-    small, big = work / f"{kind}-{args.messages}.mbox", work / f"{kind}-{args.process_messages}.mbox"
-    for path, count in ((small, args.messages), (big, args.process_messages)):
-        if not path.exists():
-            write_benchmark_mbox(path, count, heavy=args.heavy)
-    mb = {small: small.stat().st_size / 1e6, big: big.stat().st_size / 1e6}
-    load_before = os.getloadavg()
-    print(f"inputs: {small} ({args.messages} msgs, {mb[small]:.1f} MB), {big} ({args.process_messages} msgs, "
-          f"{mb[big]:.1f} MB); {os.cpu_count()} CPUs; load average {load_before[0]:.2f} {load_before[1]:.2f} "
-          f"{load_before[2]:.2f}", flush=True)
-
-    cases = [("csv", 1, big, args.process_messages), ("csv", None, big, args.process_messages),
-             ("table", None, big, args.process_messages), ("csv", None, small, args.messages)]
-    runs: dict[str, list[tuple[dict, float]]] = {}
-    for _round in range(args.rounds):
-        for fmt, jobs, path, count in cases:
-            runs.setdefault(_label(fmt, jobs, count), []).append((_whole_process(path, count, fmt, jobs), mb[path]))
-        runs.setdefault("fast", []).append((_run_child("fast", small), mb[small]))
-        if _round < args.peer_rounds:
-            runs.setdefault("mail-parser", []).append((_run_child("mail-parser", small), mb[small]))
-    runs.setdefault(f"fast [{args.process_messages}]", []).append((_run_child("fast", big), mb[big]))
-    runs.setdefault("mail-parser", []).extend(
-        (_run_child("mail-parser", small), mb[small]) for _ in range(args.peer_rounds - args.rounds))
-    runs["stdlib"] = [(_run_child("stdlib", small), mb[small])]
-    load_after = os.getloadavg()
-
-    print(f"{'engine':40} {'msgs':>6} {'rounds':>6} {'best s':>7} {'median s':>8} {'best msg/s':>10} "
-          f"{'median msg/s':>12} {'MB/s':>6} {'msg/cpu-s':>9} {'peak MB':>7}")
-    rate: dict[str, tuple[float, float, float]] = {}
-    for label, rs in runs.items():
-        secs = sorted(r["seconds"] for r, _mb in rs)
-        best, median = secs[0], statistics.median(secs)
-        n = rs[0][0]["messages"]
-        cpu = min(r["cpu"] for r, _mb in rs)
-        peak = max(r["peak_kb"] for r, _mb in rs) / 1024
-        rate[label] = (n / best, n / median, n / cpu)
-        print(f"{label:40} {n:>6} {len(rs):>6} {best:>7.3f} {median:>8.3f} {n / best:>10.0f} {n / median:>12.0f} "
-              f"{rs[0][1] / best:>6.1f} {n / cpu:>9.0f} {peak:>7.1f}")
-    mp = rate["mail-parser"]
-    print(f"load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
-    for label in ("fast", _label("csv", 1, args.process_messages), _label("csv", None, args.process_messages),
-                  _label("table", None, args.process_messages)):
-        r = rate[label]
-        print(f"{label:40} / mail-parser: {r[0] / mp[0]:5.1f}x best/best wall, {r[1] / mp[1]:5.1f}x median/median "
-              f"wall, {r[2] / mp[2]:5.1f}x CPU; / stdlib: {r[0] / rate['stdlib'][0]:5.1f}x best wall")
-    peaks = {label: max(r["peak_kb"] for r, _mb in rs) / 1024 for label, rs in runs.items()}
-    print(f"peak memory, fast path in-process: {peaks['fast']:.1f} MB at {args.messages} msgs, "
-          f"{peaks[f'fast [{args.process_messages}]']:.1f} MB at {args.process_messages}; whole process (default "
-          f"jobs, csv): {peaks[_label('csv', None, args.messages)]:.1f} MB at {args.messages}, "
-          f"{peaks[_label('csv', None, args.process_messages)]:.1f} MB at {args.process_messages}")
-    best_label = max((_label(f, j, args.process_messages) for f, j, _p, c in cases if c == args.process_messages),
-                     key=lambda label: rate[label][0])
-    best_proc, median_proc = rate[best_label][0], rate[best_label][1]
-    print(f"best whole-process rate over {args.process_messages} msgs ({best_label}): {best_proc:.0f} msg/s "
-          f"(target >= 20000), {best_proc / mp[0]:.1f}x mail-parser's best round, {median_proc / mp[1]:.1f}x "
-          f"median/median (target >= 30x)")
+    for corpus in corpora:
+        _bench_corpus(corpus, args, work)
     return 0
 
 

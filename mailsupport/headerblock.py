@@ -16,19 +16,20 @@ Pure (layer 2): no sockets, no clock, no files; imports nothing of the package.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["split_header_block", "header_digest", "parse_fields", "SCANNED", "HeaderScan", "scan_header_block",
-           "CANONICAL", "to_scan"]
+           "ENVELOPE_HEADERS", "CANONICAL", "to_scan"]
 
-#: Lower-case envelope header name -> canonical name: :data:`~mailsupport.config.CATCH_ALL_HEADERS`
-#: without ``Received-for`` (a test keeps the two equal). Spelled out here so that a scan process
-#: never imports the tenant configuration.
-CANONICAL = {"delivered-to": "Delivered-To", "x-original-to": "X-Original-To", "envelope-to": "Envelope-To",
-             "x-envelope-to": "X-Envelope-To", "x-gm-original-to": "X-Gm-Original-To"}
+#: The envelope headers: the fields a delivering hop writes the envelope recipient into, as
+#: spelled canonically. :data:`mailsupport.config.CATCH_ALL_HEADERS` is these and ``Received-for``
+#: (the ``for`` clause of a ``Received`` line); defined here, the lowest module, so that a scan
+#: process never imports the tenant configuration.
+ENVELOPE_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "X-Gm-Original-To")
+#: Lower-case envelope header name -> canonical name.
+CANONICAL = {name.lower(): name for name in ENVELOPE_HEADERS}
 
 
 # One header field: name, colon, value with its folded continuation lines (RFC 5322 §2.2,
@@ -41,17 +42,20 @@ _UNFOLD_RE = re.compile(r"\r?\n")
 _BLANK_RE = re.compile(rb"\n\r?\n")
 
 
-def split_header_block(raw: bytes) -> tuple[bytes, int]:
+def split_header_block(raw: bytes | bytearray, start: int = 0, end: int | None = None) -> tuple[bytes, int]:
     """``(header_block, body_offset)`` of a raw message (LF or CRLF line ends).
 
     The header block ends at the first empty line (RFC 5322 §2.1); a message without one is
-    all header and its body offset is ``len(raw)``. The block keeps the line break of its
-    last line.
+    all header and its body offset is its end. The block keeps the line break of its last
+    line. ``start``/``end``: the message is ``raw[start:end]`` (the body offset counts in
+    ``raw``), so a reader's buffer is looked at in place.
     """
-    m = _BLANK_RE.search(raw)
+    if end is None:
+        end = len(raw)
+    m = _BLANK_RE.search(raw, start, end)
     if m is None:
-        return raw, len(raw)
-    return raw[: m.start() + 1], m.end()
+        return raw[start:end], end
+    return raw[start: m.start() + 1], m.end()
 
 
 def header_digest(raw: bytes) -> str:
@@ -61,6 +65,8 @@ def header_digest(raw: bytes) -> str:
     empty line after it, RFC 1939 §7), and for CRLF and LF copies of it: what tells whether a
     stored copy and a listed message are the same without retrieving the message.
     """
+    import hashlib  # here: the scan never needs it (a few ms of its start)
+
     block = split_header_block(raw)[0]
     return hashlib.sha256(block.replace(b"\r\n", b"\n").rstrip(b"\n")).hexdigest()
 
@@ -77,9 +83,8 @@ def parse_fields(block: bytes) -> list[tuple[str, str]]:
 
 
 #: Lower-case names the fast scan picks out (besides X-MS-Exchange-Organization-*).
-SCANNED = ("delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "x-gm-original-to", "received",
-           "message-id", "date", "from", "to", "cc", "subject", "content-type", "content-transfer-encoding",
-           "content-disposition")
+SCANNED = (*CANONICAL, "received", "message-id", "date", "from", "to", "cc", "subject", "content-type",
+           "content-transfer-encoding", "content-disposition")
 #: The envelope headers (CATCH_ALL_HEADERS lower-cased, ``Received-for`` being a Received line) and Received.
 _TRACE = frozenset(CANONICAL) | {"received"}
 # A literal "\n" first lets the regex engine jump from line to line (the block gets a "\n" prepended).

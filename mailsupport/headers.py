@@ -15,7 +15,7 @@ API (also used by the pipeline's router)::
                                                 # a sequence of (name, value) pairs
     addrs = recipients_for(cands, "X-Original-To")   # trusted addresses, last hop first
 
-Facts this follows (``shared/facts/provider-facts.md`` §1):
+Facts this follows (``docs/provider-facts.md`` §1):
 
 * ``Delivered-To``/``X-Original-To`` are **prepended** by each delivering hop (Postfix
   local(8)/virtual(8), qmail-local(8)), so the **first** occurrence belongs to the last hop.

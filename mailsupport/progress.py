@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO, Any, Callable, Iterable, Iterator
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every scan's start)
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable, Iterable, Iterator
+    from typing import IO, Any
 
 __all__ = ["Progress", "ScanProgress", "progress", "scan_progress", "notebook_progress", "shown", "sample_bytes"]
 

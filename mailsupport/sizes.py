@@ -11,7 +11,7 @@ attachments weigh on disk): base64 carries 3 bytes in 4 characters plus line bre
 2045 §6.8, 76-character lines), so a base64 attachment grows by about 35 %;
 quoted-printable grows by 2 bytes per escaped octet plus soft line breaks (RFC 2045 §6.7).
 
-Limits (``shared/facts/provider-facts.md`` §3): Postfix ``message_size_limit`` default
+Limits (``docs/provider-facts.md`` §3): Postfix ``message_size_limit`` default
 10 240 000 bytes (postconf(5)); Gmail 25 MB to send and 50 MB to receive; Exchange Online
 35 MB send / 36 MB receive by default; Mailgun 25 MB. Vendors write "MB"; this module reads
 Google's, Microsoft's and Mailgun's MB as MiB (1 048 576 bytes, what their clients
@@ -303,7 +303,7 @@ def _part_headers(buf: bytes, start: int, end: int) -> tuple[str | None, str | N
     else:
         hend = m.start() + 1
         body = m.end()
-    key = buf[max(0, start - 1):hend]  # with the line break before the part, so its first line matches
+    key = bytes(buf[max(0, start - 1):hend])  # with the line break before the part, so its first line matches
     found = _PART_MEMO.get(key)
     if found is None:
         out: list[str | None] = [None, None, None]
@@ -323,6 +323,29 @@ def _part_headers(buf: bytes, start: int, end: int) -> tuple[str | None, str | N
     return found[0], found[1], found[2], body
 
 
+#: Bytes after the search start where :func:`_part_ranges` looks for the next delimiter as usual.
+_NEAR = 8192
+#: ``-``s :func:`_find_delimiter_far` steps through one by one before it searches for the delimiter again.
+_DASH_STEPS = 16
+
+
+def _find_delimiter_far(buf: bytes, delim: bytes, pos: int, end: int) -> int:
+    """``buf.find(delim, pos, end)`` for a MIME delimiter (it starts with ``-``), fast over base64 bodies.
+
+    Base64 never holds a ``-``: the search steps from ``-`` to ``-``, each found by a one-byte
+    search (``memchr``, at memory speed), so an attachment's body is passed in one sweep. After
+    :data:`_DASH_STEPS` dashes that start no delimiter (text full of dashes), the delimiter is
+    searched for directly from there.
+    """
+    find = buf.find
+    i = find(b"-", pos, end)
+    for _step in range(_DASH_STEPS):
+        if i < 0 or buf.startswith(delim, i, end):
+            return i
+        i = find(b"-", i + 1, end)
+    return i if i < 0 else find(delim, i, end)
+
+
 def _part_ranges(buf: bytes, start: int, end: int, boundary: bytes) -> tuple[list[tuple[int, int]], bool]:
     """Ranges of the body parts between ``--boundary`` lines (RFC 2046 §5.1.1) and whether it closed."""
     delim = b"--" + boundary
@@ -333,7 +356,12 @@ def _part_ranges(buf: bytes, start: int, end: int, boundary: bytes) -> tuple[lis
     closed = False
     find = buf.find
     while True:
-        i = find(delim, pos, end)
+        # the next delimiter is usually near (after a part's header lines and a short text); past
+        # _NEAR bytes (an attachment) the search steps over the body (a delimiter may straddle _NEAR)
+        near = min(end, pos + _NEAR)
+        i = find(delim, pos, near)
+        if i < 0 and near < end:
+            i = _find_delimiter_far(buf, delim, max(pos, near - dlen + 1), end)
         if i < 0:
             break
         if i == start or buf[i - 1] == 10:  # at a line start
@@ -434,14 +462,17 @@ def measure(raw: bytes, *, fields: list[tuple[str, str]] | None = None,
     return SizeReport(encoded_size=len(raw), raw_size=raw_size, attachments=tuple(atts), problems=tuple(problems))
 
 
-def measure_body(raw: bytes, body_offset: int, headers: Mapping[str, str]
-                 ) -> tuple[int, list[AttachmentSize], list[str]]:
+def measure_body(raw: bytes | bytearray, body_offset: int, headers: Mapping[str, str], *, start: int = 0,
+                 end: int | None = None) -> tuple[int, list[AttachmentSize], list[str]]:
     """``(raw size, attachments, problems)`` of :func:`measure`, without building a :class:`SizeReport`.
 
     ``headers`` maps the lower-case names ``content-type``, ``content-transfer-encoding`` and
     ``content-disposition`` to the message's first value of each (other keys are ignored, so
-    the fast scan passes its whole first-value map); the encoded size is ``len(raw)``.
+    the fast scan passes its whole first-value map); the message is ``raw[start:end]`` (its
+    encoded size ``end - start``) and its body starts at ``body_offset`` in ``raw``.
     """
+    if end is None:
+        end = len(raw)
     get = headers.get
     ct_value = get("content-type")
     cte_value = get("content-transfer-encoding")
@@ -449,8 +480,8 @@ def measure_body(raw: bytes, body_offset: int, headers: Mapping[str, str]
     if not disp and ct_value is not None and (cte_value is None or cte_value in _IDENTITY):
         ctype, multipart, named = _content_type(ct_value)
         if not multipart and not named:  # one plain body counted as it is: the usual short message
-            return len(raw), [], []
+            return end - start, [], []
     atts: list[AttachmentSize] = []
     problems: list[str] = []
-    raw_body = _walk(ct_value, cte_value, disp, raw, body_offset, len(raw), 0, atts, problems)
-    return body_offset + raw_body, atts, problems
+    raw_body = _walk(ct_value, cte_value, disp, raw, body_offset, end, 0, atts, problems)
+    return body_offset - start + raw_body, atts, problems

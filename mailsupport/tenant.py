@@ -8,7 +8,8 @@ type (help page; ports and TLS modes from Thunderbird's ISPDB, see
 ``docs/provider-facts.md`` §5). Reading and validating tenant files is
 :mod:`mailsupport.config`, which re-exports every name here.
 
-Pure (layer 2): imports only the standard library and :mod:`mailsupport.model`.
+Pure (layer 2): imports only the standard library, :mod:`mailsupport.model` and
+:mod:`mailsupport.headerblock` (the envelope header names).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
+from .headerblock import ENVELOPE_HEADERS
 from .model import Secret
 
 __all__ = [
@@ -50,16 +52,10 @@ DEFAULT_VENDOR_INCLUDE = "_spf.actionstep.com"
 DEFAULT_RELAY_DKIM_SELECTOR = "actionstep"
 DEFAULT_RELAY_DKIM_TARGET = "dkim.actionstep.com"
 
-#: Headers a catch-all mailbox can carry the real recipient in; ``Received-for`` means the
-#: ``for <addr>`` clause of the receiving server's ``Received`` line.
-CATCH_ALL_HEADERS = (
-    "Delivered-To",
-    "X-Original-To",
-    "Envelope-To",
-    "X-Envelope-To",
-    "X-Gm-Original-To",
-    "Received-for",
-)
+#: Headers a catch-all mailbox can carry the real recipient in: the envelope headers
+#: (:data:`mailsupport.headerblock.ENVELOPE_HEADERS`) and ``Received-for``, the ``for <addr>``
+#: clause of the receiving server's ``Received`` line.
+CATCH_ALL_HEADERS = (*ENVELOPE_HEADERS, "Received-for")
 
 
 class Provider(str, enum.Enum):

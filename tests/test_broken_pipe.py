@@ -17,7 +17,7 @@ SAMPLES = REPO / "data" / "samples"
 @pytest.fixture(scope="module")
 def big_mbox(tmp_path_factory):
     """An mbox over the 8 MB the scan needs before it starts worker processes."""
-    from mailsupport.cli.scan import PARALLEL_MIN_BYTES
+    from mailsupport.samples.scanner import PARALLEL_MIN_BYTES
     from mailsupport.samples.generate import write_benchmark_mbox
     path = tmp_path_factory.mktemp("pipe") / "big.mbox"
     count = 1000

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from mailsupport import report
 from mailsupport.audit.result import TenantResult
-from mailsupport.cli.scan import COLUMNS, _write_rows
+from mailsupport.cli.scan import FORMATS, write_rows
 from mailsupport.csvcells import FORMULA_STARTS, original_cell, read_csv, safe_cell
 from mailsupport.model import Finding, Severity
-from mailsupport.samples import summarize
+from mailsupport.samples import batched, summarize
 
 SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -76,8 +76,8 @@ def test_scan_csv_is_safe_and_reads_back(fields, position):
     formulas): no cell starts a formula, and read_csv gives back exactly each summary's cells."""
     summaries = [summarize(_message(*f), source="/tmp/s.zip", position=position) for f in fields]
     out = io.StringIO()
-    out.write(",".join(COLUMNS) + "\n")
-    _write_rows(summaries, "csv", out, first=True)
+    out.write(FORMATS["csv"].head)
+    write_rows(batched(summaries, FORMATS["csv"].tail, size=2), FORMATS["csv"], out)
     text = out.getvalue()
     raw_rows = list(csv.reader(io.StringIO(text, newline="")))
     assert not any(_starts_as_formula(cell) for row in raw_rows for cell in row)

@@ -170,9 +170,6 @@ USES_LOADER = {
     "mailsupport.doctor.preflight": "checks typed settings with the loader's own validation (parse_tenant)",
     "mailsupport.replay.changes": "edits a tenant's file data and validates it again (tenant_to_dict, parse_tenant)",
 }
-#: Modules the scan branch (h/scanperf) is editing while this rule lands: they still take a type
-#: through the hub until it merges.
-NOT_YET_MOVED = {"mailsupport.samples.generate", "mailsupport.samples.pop3"}
 
 
 def _from_imports(path: Path, name: str):
@@ -219,7 +216,7 @@ def test_types_come_from_the_tenant_model_not_the_config_hub():
     through_hub = []
     for path in MODULES:
         name = _module_name(path)
-        if name in ("mailsupport.config", *NOT_YET_MOVED):
+        if name == "mailsupport.config":
             continue
         for module, names, node in _from_imports(path, name):
             if module == "mailsupport.config" and set(names) & model:

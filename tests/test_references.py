@@ -63,11 +63,6 @@ REPO_PATH = re.compile(r"(?<![\w/.-])(?:docs|benchmarks|notebooks|tests|tools|ma
                        r"\.(?:md|py|ipynb|csv|toml|mbox|eml|zone)\b|\bCONTRIBUTING\.md\b")
 #: The tests that state these rules name the patterns they forbid.
 RULE_FILES = {"tests/test_references.py", "tests/notebooks/test_notebook_style.py"}
-#: Files the scan branch (h/scanperf) is rewriting while this check lands: their one reference each
-#: (headers.py, sizes.py: ``docs/provider-facts.md`` §1/§3; cli/__init__.py: exit codes are the
-#: CLI's own; samples/generate.py: §1 and docs/architecture.md) is reworded when it merges.
-NOT_YET_REWORDED = {"mailsupport/headers.py", "mailsupport/sizes.py", "mailsupport/cli/__init__.py",
-                    "mailsupport/samples/generate.py", "benchmarks/bench_scan.py"}
 
 
 def _texts():
@@ -93,7 +88,7 @@ def test_the_scan_covers_every_kind_of_text():
             "notebooks/02-spf.ipynb", "tests/test_layers.py", "CONTRIBUTING.md", "docs/architecture.md"} <= set(TEXTS)
 
 
-@pytest.mark.parametrize("rel", sorted(set(TEXTS) - RULE_FILES - NOT_YET_REWORDED))
+@pytest.mark.parametrize("rel", sorted(set(TEXTS) - RULE_FILES))
 def test_text_cites_nothing_outside_the_repository(rel):
     """No docstring, comment, notebook cell or doc points at the shared folder, its DESIGN notes or a numbered issue."""
     text = TEXTS[rel]

@@ -2,7 +2,7 @@
 
 Each subcommand lives in its own module here with ``register(subparsers)`` that adds its
 parser and sets ``func``; the handler parses, calls one library function, and formats.
-Exit codes (DESIGN §8): 0 clean, 1 findings at or above ``--fail-on``, 2 usage or
+Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage or
 configuration error, 3 an operation failed; 141 (128 + SIGPIPE, what a shell reports for a
 program killed by a closed pipe) when the output was closed early, as by ``mailsupport scan
 ... | head``: the command stops quietly, with no traceback (:func:`run`).

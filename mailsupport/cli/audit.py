@@ -17,6 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from .options import add_fail_on, add_format, fail_on, findings_exit, usage_error
+
 FORMATS = {"text": "report.txt", "csv": "findings.csv", "json": "findings.jsonl", "html": "report.html"}
 STATE_NAME = "audit-state.jsonl"
 
@@ -33,12 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "settings needs --connect, samples a sample path in the tenant file)")
     p.add_argument("--connect", action="store_true", help="run the connection doctor (inbound and outbound)")
     p.add_argument("--concurrency", type=int, default=32, metavar="N", help="tenants audited at once (default 32)")
-    p.add_argument("--format", choices=tuple(FORMATS), default="text", help="report format (default text)")
+    add_format(p, tuple(FORMATS), what="report format")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help=f"write {STATE_NAME} and the report here (default: report to stdout)")
-    p.add_argument("--fail-on", default="error", metavar="LEVEL",
-                   help="exit 1 when a finding is at least this severe: info|warning|error|critical|never "
-                        "(default error)")
+    add_fail_on(p)
     p.add_argument("--resume", action="store_true", help=f"keep DIR/{STATE_NAME} and skip the tenants in it")
     p.add_argument("--per-tenant", action="store_true",
                    help="also write each tenant's fix report (DIR/tenants/NAME.html, .txt, .json; needs --out); "
@@ -75,27 +75,20 @@ class _Counter:
 def _run(args: argparse.Namespace) -> int:
     from ..audit.runner import AuditOptions, iter_paths, iter_results, parse_checks, read_state, run_audit
     from ..dnslookup import parse_nameserver
-    from ..model import Severity
-
+    level = fail_on(args)
     try:
         checks = parse_checks(args.checks)
-        fail_on = None if args.fail_on.lower() == "never" else Severity.parse(args.fail_on)
     except ValueError as exc:
-        print(f"mailsupport audit: {exc}", file=sys.stderr)
-        return 2
+        return usage_error("audit", str(exc))
     if args.concurrency < 1:
-        print("mailsupport audit: --concurrency must be at least 1", file=sys.stderr)
-        return 2
+        return usage_error("audit", "--concurrency must be at least 1")
     if args.resume and args.out is None:
-        print("mailsupport audit: --resume needs --out DIR (the state file lives there)", file=sys.stderr)
-        return 2
+        return usage_error("audit", "--resume needs --out DIR (the state file lives there)")
     if args.per_tenant and args.out is None:
-        print("mailsupport audit: --per-tenant needs --out DIR (the pages are written there)", file=sys.stderr)
-        return 2
+        return usage_error("audit", "--per-tenant needs --out DIR (the pages are written there)")
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:
-        print(f"mailsupport audit: no such file or folder: {', '.join(missing)}", file=sys.stderr)
-        return 2
+        return usage_error("audit", f"no such file or folder: {', '.join(missing)}")
     if args.notebook is not None:
         from ..audit.notebook import run_audit_notebook
 
@@ -135,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if tmp is not None:
             tmp.cleanup()
-    return 1 if fail_on is not None and worst is not None and worst >= fail_on else 0
+    return findings_exit(() if worst is None else (worst,), level)
 
 
 def _write_report(args: argparse.Namespace, state_path: Path, iter_results):

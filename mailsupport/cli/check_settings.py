@@ -20,6 +20,8 @@ import os
 import sys
 from typing import Any
 
+from .options import add_format
+
 __all__ = ["register", "build_settings"]
 
 _TLS = ("implicit", "starttls", "none")
@@ -34,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "TLS, greeting, capabilities, login, a harmless last step), name the step that failed "
                     "with the server's exact words, and say what to change. Nothing is sent or deleted.")
     p.add_argument("--tenant", metavar="FILE", help="tenant file (.toml/.json); flags below override it")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    add_format(p)
     p.add_argument("--provider", choices=_PROVIDERS, help="provider preset (default: the file's, else other)")
     p.add_argument("--org-key", default=None, help="tenant key when no file is given (default: typed)")
     p.add_argument("--address", help="the inbound mailbox address (login / email address)")

@@ -17,6 +17,7 @@ import argparse
 import sys
 
 from ..errors import ConfigError
+from .options import add_fail_on, add_format, fail_on, findings_exit
 
 __all__ = ["register"]
 
@@ -39,9 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the tenant's own MX/gateway host, domain or network in front of the mailbox (repeatable)")
     p.add_argument("--server-size", type=int, metavar="BYTES", help="the SIZE a server advertises (RFC 1870)")
     p.add_argument("--tenant", metavar="FILE", help="a tenant file (.toml/.json)")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
-    p.add_argument("--fail-on", default="error", metavar="LEVEL",
-                   help="exit 1 when a finding is at least this severe (info|warning|error|critical|never)")
+    add_format(p)
+    add_fail_on(p)
     p.set_defaults(func=_run)
 
 
@@ -76,9 +76,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from ..diagnose.sample import diagnose_sample
     from ..diagnose.tenant import build_tenant
-    from ..model import Severity
-
-    fail_on = None if args.fail_on.lower() == "never" else Severity.parse(args.fail_on)
+    level = fail_on(args)
     tenant = build_tenant(tenant_file=args.tenant, domains=args.catch_all_domain, mailbox=args.catch_all_mailbox,
                           aliases=args.alias, users=args.user, provider=args.provider, header=args.header,
                           mx_hosts=args.mx_host)
@@ -91,5 +89,4 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         _text(result, sys.stdout)
-    worst = max((f.severity for f in result.findings), default=None)
-    return 1 if fail_on is not None and worst is not None and worst >= fail_on else 0
+    return findings_exit((f.severity for f in result.findings), level)

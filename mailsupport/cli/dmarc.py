@@ -17,6 +17,8 @@ import ipaddress
 import json
 import sys
 
+from .options import add_format, findings_exit
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``dmarc`` subcommand."""
@@ -39,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="answer DNS offline from this zone file (repeatable)")
     p.add_argument("--nameserver", metavar="HOST[:PORT]", help="ask this DNS server (e.g. the sandbox's)")
     p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="DNS timeout per question")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    add_format(p)
     p.set_defaults(func=_run)
 
 
@@ -90,5 +92,4 @@ def _run(args: argparse.Namespace) -> int:
         print(f"mailsupport: operation failed: no DMARC record could be fetched from {lookup.source} "
               "(timeout or SERVFAIL); check --nameserver/--zone and try again", file=sys.stderr)
         return 3
-    worst = max((f.severity for r in results for f in r.findings), default=None)
-    return 1 if worst is not None and worst >= Severity.ERROR else 0
+    return findings_exit((f.severity for r in results for f in r.findings), Severity.ERROR)

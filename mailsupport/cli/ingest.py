@@ -16,6 +16,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .options import add_format
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``ingest`` subcommand."""
@@ -25,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("messages", nargs="+", type=Path, metavar="MESSAGE.eml",
                    help="messages to ingest ('-': one message from standard input)")
     p.add_argument("--store", type=Path, metavar="DIR", help="store directory (default ./mailsupport-store/ORGKEY)")
-    p.add_argument("--format", choices=("json", "text"), default="json", help="output format (default json)")
+    add_format(p, ("json", "text"))
     p.add_argument("--rcpt", action="append", default=None, metavar="ADDRESS",
                    help="the envelope recipient, when known (repeatable); otherwise the tenant's catch-all "
                         "header decides, as for fetched mail")

@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+from .options import usage_error
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,8 +80,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..store import Store
 
     if args.every is not None and args.every <= 0:
-        print("mailsupport run: --every needs a positive number of seconds", file=sys.stderr)
-        return 2
+        return usage_error("run", "--every needs a positive number of seconds")
     try:
         tenant = load_tenant(args.tenant, environ=os.environ)  # password_env = "VAR" resolves
     except ConfigError as exc:

@@ -16,6 +16,8 @@ import sys
 import threading
 from pathlib import Path
 
+from .options import usage_error
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``sandbox`` subcommand (imports nothing heavy: the servers load only when it runs)."""
@@ -49,8 +51,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         get_profile(args.profile)
     except ValueError as exc:
-        print(f"mailsupport sandbox: {exc}", file=sys.stderr)
-        return 2
+        return usage_error("sandbox", str(exc))
     tenants = [load_tenant(path, environ=os.environ) for path in args.tenant]
     stop = threading.Event()
 

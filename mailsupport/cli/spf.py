@@ -13,6 +13,8 @@ import ipaddress
 import json
 import sys
 
+from .options import add_format, findings_exit
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``spf`` subcommand."""
@@ -31,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vendor-include", default=None, metavar="NAME",
                    help="the vendor's SPF include (default _spf.actionstep.com)")
     p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="DNS timeout per question")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    add_format(p)
     p.set_defaults(func=_run)
 
 
@@ -62,5 +64,4 @@ def _run(args: argparse.Namespace) -> int:
         print(f"mailsupport: operation failed: no SPF record could be fetched from {lookup.source} "
               "(timeout or SERVFAIL); check --nameserver/--zone and try again", file=sys.stderr)
         return 3
-    worst = max((f.severity for r in results for f in r.findings), default=None)
-    return 1 if worst is not None and worst >= Severity.ERROR else 0
+    return findings_exit((f.severity for r in results for f in r.findings), Severity.ERROR)

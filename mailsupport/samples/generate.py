@@ -2,7 +2,8 @@
 
 Everything here is a pure function of its arguments (a seeded :class:`random.Random`, fixed
 dates), so a test or notebook regenerates byte-identical files. The header shapes follow
-``shared/facts/provider-facts.md`` §1 and DESIGN §10 (measured on Postfix 3.7):
+``docs/provider-facts.md`` §1 and ``docs/architecture.md``, "Real servers on loopback"
+(measured on Postfix 3.7):
 
 * Postfix virtual-alias catch-all into one mailbox: ``X-Original-To: <address as sent>``,
   ``Delivered-To: <the catch-all mailbox>``, and ``Received: ... (Postfix) ... for <addr>``
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ..config import Inbound, MailboxKind, Matter, Provider, Tenant, User
+from ..tenant import Inbound, MailboxKind, Matter, Provider, Tenant, User
 
 __all__ = ["demo_tenant", "postfix_copy", "gmail_copy", "plain_message", "padded_message",
            "catchall_postfix_messages", "gmail_takeout_messages", "mbox_bytes",
@@ -273,57 +274,97 @@ def _bench_text(rng: random.Random, lo: int, hi: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _bench_message(rng: random.Random, i: int, to: str, blob: bytes, heavy: bool = False) -> bytes:
+def _bench_message(rng: random.Random, i: int, to: str, blob: bytes) -> bytes:
+    """One message of the default (light) benchmark mix."""
+    head = _bench_head(rng, i, to)
+    kind = rng.random()
+    text = _bench_text(rng, 100, 1500)
+    if kind < 0.5:
+        return (head + "Content-Type: text/plain; charset=utf-8\n\n" + text).encode()
+    if kind < 0.9:
+        return (head + _alternative(text, i)).encode()
+    sizes = (rng.randint(2_000, 40_000) for _k in range(1 if rng.random() < 0.7 else 2))  # drawn one by one
+    return (head + _mixed(rng, i, _alternative(text, i), sizes, blob)).encode()
+
+
+def _bench_head(rng: random.Random, i: int, to: str, relays: int = 0) -> str:
+    date = _DATE.format(m=i // 60 % 60, s=i % 60)
+    hops = "".join(f"Received: from relay{k}.example.net (relay{k}.example.net [198.51.100.{k + 1}])\n\tby "
+                   f"relay{k + 1}.example.net with ESMTPS id {i:06X}{k}\n\t(version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384);"
+                   f" {date}\n" for k in range(relays))
+    return (hops + f"From: Client {i % 97} <client{i % 97}@example.net>\nTo: {to}\n"
+            f"Subject: Re: {rng.choice(_WORDS)} {i}\nDate: {date}\nMessage-ID: <bench{i}@example.net>\n"
+            "MIME-Version: 1.0\n" + _bench_headers(rng, i))
+
+
+def _alternative(text: str, i: int) -> str:
+    """A multipart/alternative entity (its Content-Type line first): the text and an HTML copy, quoted-printable."""
     import quopri
 
-    date = _DATE.format(m=i // 60 % 60, s=i % 60)
-    head = (f"From: Client {i % 97} <client{i % 97}@example.net>\nTo: {to}\nSubject: Re: {rng.choice(_WORDS)} {i}\n"
-            f"Date: {date}\nMessage-ID: <bench{i}@example.net>\nMIME-Version: 1.0\n" + _bench_headers(rng, i))
-    kind = rng.random()
-    text = _bench_text(rng, 300, 3000) if heavy else _bench_text(rng, 100, 1500)
-    if not heavy and kind < 0.5 or heavy and kind < 0.3:
-        return (head + "Content-Type: text/plain; charset=utf-8\n\n" + text).encode()
     qp_text = quopri.encodestring(text.replace("\n", " — \n").encode()).decode()
     html = quopri.encodestring(("<html><body><p>" + text.replace("\n", "</p>\n<p>") + "</p></body></html>")
                                .encode()).decode()
     alt_b = f"alt-{i:06d}"
-    alternative = (f'Content-Type: multipart/alternative; boundary="{alt_b}"\n\n--{alt_b}\n'
-                   f"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
-                   f"{qp_text}\n--{alt_b}\nContent-Type: text/html; charset=utf-8\n"
-                   f"Content-Transfer-Encoding: quoted-printable\n\n{html}\n--{alt_b}--\n")
-    if kind < (0.8 if heavy else 0.9):
-        return (head + alternative).encode()
+    return (f'Content-Type: multipart/alternative; boundary="{alt_b}"\n\n--{alt_b}\n'
+            f"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+            f"{qp_text}\n--{alt_b}\nContent-Type: text/html; charset=utf-8\n"
+            f"Content-Transfer-Encoding: quoted-printable\n\n{html}\n--{alt_b}--\n")
+
+
+def _mixed(rng: random.Random, i: int, first: str, sizes: Iterable[int], blob: bytes) -> str:
+    """A multipart/mixed entity (its Content-Type line first): ``first``, then a base64 PDF of each size."""
     mix_b = f"mix-{i:06d}"
-    parts = [f"--{mix_b}\n{alternative}"]
-    for k in range(1 if rng.random() < 0.7 else 2):
-        size = rng.randint(5_000, 60_000) if heavy else rng.randint(2_000, 40_000)
+    parts = [f"--{mix_b}\n{first}"]
+    for k, size in enumerate(sizes):
         start = rng.randint(0, len(blob) - size)
         enc = base64.encodebytes(blob[start:start + size]).decode("ascii")
         parts.append(f'--{mix_b}\nContent-Type: application/pdf; name="doc{i}-{k}.pdf"\n'
                      f'Content-Disposition: attachment; filename="doc{i}-{k}.pdf"\n'
                      f"Content-Transfer-Encoding: base64\n\n{enc}")
-    return (head + f'Content-Type: multipart/mixed; boundary="{mix_b}"\n\n' + "\n".join(parts)
-            + f"\n--{mix_b}--\n").encode()
+    return f'Content-Type: multipart/mixed; boundary="{mix_b}"\n\n' + "\n".join(parts) + f"\n--{mix_b}--\n"
+
+
+#: Decoded attachment sizes of the heavy mix: log-normal (median 33 KB, mean 60 KB), kept within 2 KB-4 MB.
+HEAVY_ATTACHMENT = (2_000, 4_000_000)
+
+
+def _heavy_message(rng: random.Random, i: int, to: str, blob: bytes) -> bytes:
+    """One message of the heavy mix: a real law-firm mailbox's shape (see :func:`write_benchmark_mbox`)."""
+    head = _bench_head(rng, i, to, relays=rng.randint(1, 7))
+    length = int(rng.lognormvariate(8.2, 0.7))
+    text = _bench_text(rng, length, length)
+    kind = rng.random()
+    if kind < 0.2:
+        lo, hi = HEAVY_ATTACHMENT
+        sizes = [min(hi, max(lo, int(rng.lognormvariate(10.4, 1.1)))) for _k in range(rng.choice((1, 1, 1, 2, 2, 3)))]
+        return (head + _mixed(rng, i, _alternative(text, i), sizes, blob)).encode()
+    if kind < 0.5:
+        return (head + "Content-Type: text/plain; charset=utf-8\n\n" + text).encode()
+    return (head + _alternative(text, i)).encode()
 
 
 def write_benchmark_mbox(path: Path, count: int, *, seed: int = 1, heavy: bool = False) -> int:
     """Write a ``count``-message mbox of mixed sizes and attachments; returns the bytes written.
 
-    Default mix (seeded), about 8 KB a message: 50 % plain text, 40 % text + HTML alternatives
-    in quoted-printable, 10 % with one or two 2-40 KB base64 PDF attachments. ``heavy`` is a
-    firm's attachment-rich mailbox, about 17 KB a message: 30 % / 50 % / 20 % with longer texts
-    and 5-60 KB attachments. Every message carries a DKIM signature and the usual client
-    headers; half arrive through a Postfix catch-all, half through Google.
-    Streams message by message, so memory stays flat however large ``count`` is.
+    Default (light) mix, seeded, about 6.7 KB a message: 50 % plain text, 40 % text + HTML
+    alternatives in quoted-printable, 10 % with one or two 2-40 KB base64 PDF attachments.
+    ``heavy`` has the shape of a real firm's mailbox, about 39 KB a message (median about
+    11 KB, 90th percentile about 100 KB): 2-9 ``Received`` lines, log-normal text lengths,
+    30 % plain text, 50 % alternatives, 20 % multipart/mixed with one to three base64
+    attachments of log-normal size (median 33 KB decoded, kept within 2 KB-4 MB). Every
+    message carries a DKIM signature and the usual client headers; half arrive through a
+    Postfix catch-all, half through Google. Streams message by message, so memory stays flat
+    however large ``count`` is.
     """
     rng = random.Random(seed)
     total = 0
-    blob = rng.randbytes(300_000)
+    blob = rng.randbytes(HEAVY_ATTACHMENT[1] + 1 if heavy else 300_000)
+    make = _heavy_message if heavy else _bench_message
     targets = [f"{1000 + i}@{DOMAIN}" for i in range(50)] + [f"conveyancing@{DOMAIN}", f"litigation@{DOMAIN}"]
     with path.open("wb") as fh:
         for i in range(count):
             to = rng.choice(targets)
-            msg = _bench_message(rng, i, to, blob, heavy)
+            msg = make(rng, i, to, blob)
             raw = postfix_copy(msg, original_to=to, n=i) if i % 2 else gmail_copy(msg, n=i, original_to=to)
             data = mbox_bytes([raw])
             fh.write(data)

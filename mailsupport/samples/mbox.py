@@ -10,11 +10,13 @@ puts two spaces before it, UUCP a trailing ``remote from HOST``. Any other line 
 ``From `` is body text. Body lines quoted as ``>From `` (``>>From `` ...) lose one ``>``
 (mboxrd; Google Takeout writes mboxrd).
 
-:func:`iter_mbox_data` is the fast scan's reader: one reused buffer, and one regex pass that
-finds both the From_ lines and the quoted lines. A message over the per-message cap
+:func:`iter_mbox_spans` is the fast scan's reader: one reused buffer, and one regex pass that
+finds both the From_ lines and the quoted lines; each message is handed over where the buffer
+holds it (:func:`iter_mbox_data` copies it out). A message over the per-message cap
 (:class:`~mailsupport.samples.files.ReadLimits`) is a problem row: its bytes are dropped as
 they are read, never held, and the reader goes on at the next From_ line; the file itself may
-be any size.
+be any size. A byte range ``start:end`` gives the messages whose From_ line starts in it, the
+last read on past ``end``: cut a file anywhere and each message belongs to exactly one range.
 
 Layer 3 (file I/O only, no sockets). Must not import diagnoses or presentation modules.
 """
@@ -28,7 +30,7 @@ from pathlib import Path
 from ..errors import SampleError
 from .files import DEFAULT_LIMITS, open_regular, over_cap_problem
 
-__all__ = ["FROM_LINE", "MBOX_START_PROBLEM", "iter_mbox_data", "count_mbox_messages", "mbox_split_points",
+__all__ = ["FROM_LINE", "MBOX_START_PROBLEM", "iter_mbox_data", "iter_mbox_spans", "count_mbox_messages",
            "unescape"]
 
 #: Bytes read at a time.
@@ -54,10 +56,6 @@ _from_line = re.compile(FROM_LINE).match
 # checked (blank line before it, sender and date) by _from_line. Keeping the pass this plain keeps
 # the scan as fast as a split on every "From " line: the check runs once per candidate line.
 _SCAN_RE = re.compile(rb"\n>*From ")
-# A blank line and a From_ line in one pattern (for counting and cutting ranges; group 1: the From_ line;
-# compiled on first use, through re's cache). The From_ line's own line end is only looked at, never
-# consumed, so it can be the first line end of the next match (an empty message).
-_SEPARATOR = rb"\n\r?\n(" + FROM_LINE + rb")"
 _FROM_ESCAPE = re.compile(rb"^>(>*From )", re.M)
 #: How far back a search must start again after a read: longer than any blank line + From_ line.
 _LOOKBACK = 4096
@@ -68,20 +66,32 @@ def unescape(msg: bytes) -> bytes:
     return _FROM_ESCAPE.sub(rb"\1", msg)
 
 
-def _cut(buf: bytearray, view: memoryview, line_start: int, stop: int) -> bytes:
-    """The message whose ``From_`` line starts at ``line_start`` and which ends at ``stop``: from
-    the line after ``From_`` up to ``stop``, less the one blank separator line (LF or CRLF) that
-    precedes the next ``From_`` line, in a single copy. The From_ line's own line end may be the
-    first half of that pair: a message of nothing but the separator is empty."""
+def _span(buf: bytearray, line_start: int, stop: int) -> tuple[int, int]:
+    """Where the message whose ``From_`` line starts at ``line_start`` and which ends at ``stop`` lies
+    in ``buf``: from the line after ``From_`` up to ``stop``, less the one blank separator line (LF
+    or CRLF) that precedes the next ``From_`` line. The From_ line's own line end may be the first
+    half of that pair: a message of nothing but the separator is empty."""
     eol = buf.find(b"\n", line_start, stop)
     if eol < 0:
-        return b""
+        return stop, stop
     body_start = eol + 1
     if stop - 4 >= body_start - 2 and buf.startswith(b"\r\n\r\n", stop - 4, stop):
         stop -= 2
     elif stop - 2 >= body_start - 1 and buf.startswith(b"\n\n", stop - 2, stop):
         stop -= 1
-    return view[body_start:stop].tobytes()
+    return body_start, max(body_start, stop)
+
+
+def _message(buf: bytearray, view: memoryview, line_start: int, stop: int, quoted: bool, cap: int
+             ) -> tuple[bytes | bytearray | str, int, int]:
+    """``(data, begin, stop)`` of the message at ``buf[line_start:stop]`` (see :func:`iter_mbox_spans`)."""
+    begin, stop = _span(buf, line_start, stop)
+    if stop - begin > cap:
+        return over_cap_problem(stop - begin, cap), 0, 0
+    if quoted:
+        msg = unescape(view[begin:stop].tobytes())
+        return msg, 0, len(msg)
+    return buf, begin, stop
 
 
 def _skipped(size: int, cap: int) -> str:
@@ -99,13 +109,32 @@ def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None, first_
                    max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes) -> Iterator[tuple[str, bytes | str]]:
     """``(position, message bytes)`` of every message of an mbox, or ``(position, problem text)``.
 
-    The problem rows: :data:`MBOX_START_PROBLEM` (position ``"0"``) for a file that does not
-    start with ``From ``, and a message over ``max_message_bytes`` (dropped while read, so
-    memory stays bounded). ``start``/``end`` limit the scan to a byte range whose ends are
-    From_ line starts (:func:`mbox_split_points`), so several processes can share one big
-    mbox; ``first_ordinal`` is the position of the first message there (counted when not
-    given). Reads 1 MiB chunks into one reused buffer, doubled while one message fills most of
-    it (so a big message is read in linear time) up to the cap.
+    :func:`iter_mbox_spans` with each message copied out of the reader's buffer.
+    """
+    for position, data, begin, stop in iter_mbox_spans(path, start=start, end=end, first_ordinal=first_ordinal,
+                                                        max_message_bytes=max_message_bytes):
+        yield position, (data if data.__class__ is not bytearray else bytes(memoryview(data)[begin:stop]))
+
+
+def iter_mbox_spans(path: Path, *, start: int = 0, end: int | None = None, first_ordinal: int | None = None,
+                    max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes
+                    ) -> Iterator[tuple[str, bytes | bytearray | str, int, int]]:
+    """``(position, data, begin, stop)`` of every message of an mbox: the message is ``data[begin:stop]``.
+
+    ``data`` is the reader's own buffer (a ``bytearray``, valid only until the next item: look,
+    do not keep), or ``bytes`` for a message whose ``>From`` quoting was undone, or a problem
+    text (``begin == stop == 0``): :data:`MBOX_START_PROBLEM` (position ``"0"``) for a file that
+    does not start with ``From ``, and a message over ``max_message_bytes`` (dropped while
+    read, so memory stays bounded). No message is copied: the fast scan summarizes it where it
+    was read.
+
+    ``start``/``end``: only the messages whose From_ line starts at a byte offset in
+    ``[start, end)``, read whole (the last one runs past ``end`` to the next From_ line), so
+    any cut of a file into byte ranges gives each message to exactly one range: worker
+    processes share a big mbox without anyone finding the boundaries first. ``first_ordinal``
+    is the position of the range's first message (counted when not given). Reads 1 MiB chunks
+    into one reused buffer, doubled while one message fills most of it (so a big message is
+    read in linear time) up to the cap.
     """
     fh = _open(path)
     if first_ordinal is None:
@@ -115,29 +144,19 @@ def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None, first_
     # a message taking more of the buffer than this (its From_ line and separator included) is over the cap
     limit = cap + _LOOKBACK
     with fh:
-        remaining = None if end is None else end - start
-        if start:
-            fh.seek(start)
+        # from 3 bytes before start: a From_ line there needs the blank line (LF or CRLF) before it
+        base = max(0, start - 3)  # the file offset of buf[0]
+        fh.seek(base)
         # one buffer for the whole file: read into it, move the unfinished message to its front
         # (no new 1 MiB object per chunk); it doubles while one message fills most of it
         buf = bytearray(max(CHUNK, 5))  # at least the 5 bytes of "From " to tell an mbox start
         view = memoryview(buf)
-
-        def fill(at: int) -> int:
-            nonlocal remaining
-            room = len(buf) - at if remaining is None else min(len(buf) - at, remaining)
-            if room <= 0:
-                return 0
-            got = fh.readinto(view[at:at + room]) or 0
-            if remaining is not None:
-                remaining -= got
-            return got
-
-        filled = fill(0)
-        if filled and buf[:5] != b"From ":
-            yield "0", MBOX_START_PROBLEM
-        pos = 0  # start of the current message's From_ line in buf
-        search = 1  # where the next line start may be (earlier bytes were searched already)
+        filled = fh.readinto(view) or 0
+        if not start and filled and buf[:5] != b"From ":
+            yield "0", MBOX_START_PROBLEM, 0, 0
+        # start of the current message's From_ line in buf; -1 while looking for the range's first one
+        pos = 0 if not start else -1
+        search = max(1, start - 1 - base)  # where the next line start may be (earlier bytes were searched)
         quoted = False  # the current message may have a quoted ">From " line (mboxrd/mboxo)
         skipped = -1  # bytes of the current message dropped so far (it is over the cap); -1: kept
         finder = _SCAN_RE.finditer
@@ -155,139 +174,82 @@ def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None, first_
                     if not ((buf[at - 1] == 10 or (buf[at - 1] == 13 and at >= 2 and buf[at - 2] == 10))
                             and _from_line(buf, nxt, filled)):
                         continue
-                    ordinal += 1
-                    if skipped < 0:
-                        msg = _cut(buf, view, pos, nxt)
-                        if len(msg) <= cap:
-                            yield str(ordinal), (unescape(msg) if quoted else msg)
-                        else:
-                            yield str(ordinal), over_cap_problem(len(msg), cap)
+                    if pos < 0:  # looking for the range's first message
+                        if base + nxt < start:
+                            continue
+                        if end is not None and base + nxt >= end:
+                            return
                     else:
-                        yield str(ordinal), _skipped(skipped + nxt - pos, cap)
-                        skipped = -1
+                        ordinal += 1
+                        if skipped < 0:
+                            yield (str(ordinal), *_message(buf, view, pos, nxt, quoted, cap))
+                        else:
+                            yield str(ordinal), _skipped(skipped + nxt - pos, cap), 0, 0
+                            skipped = -1
+                        if end is not None and base + nxt >= end:  # the next range's first message
+                            return
                     quoted = False
                     pos = nxt
-                tail = filled - pos
-                if skipped < 0 and tail > limit:
-                    skipped = 0
-                if skipped >= 0:
-                    # over the cap: keep only what may hold the start of the next From_ line (and the two
-                    # bytes before it that tell a blank line)
-                    keep = min(tail, _LOOKBACK)
-                    skipped += tail - keep
-                    pos = filled - keep
-                    tail = keep
-                    search = 2
+                if pos < 0:
+                    # before the range's first message: keep only the last line start and the two bytes
+                    # before it (they tell a blank line); a line longer than _LOOKBACK is no From_ line
+                    last = buf.rfind(b"\n", max(search, filled - _LOOKBACK), filled)
+                    cut = max(0, (last if last >= 0 else filled) - 2)
+                    search = max(1, last - cut) if last >= 0 else 1
+                    if end is not None and base + cut + search + 1 >= end:
+                        return  # every From_ line still to come starts at or after end: the range has none
+                    tail = filled - cut
                 else:
-                    # search again from the last line start: a "From " line may straddle the end. Never
-                    # more than _LOOKBACK back (linear time): a longer last line is no From_ line
-                    window = max(pos + 1, filled - _LOOKBACK)
-                    last = buf.rfind(b"\n", window, filled)
-                    if last < 0:
-                        # the last line began long before: it could be a quoted ">...>From " line whose
-                        # "From " is still to come; unquoting the whole message is exact either way
-                        quoted = True
-                        search = window - pos
+                    tail = filled - pos
+                    if skipped < 0 and tail > limit:
+                        skipped = 0
+                    if skipped >= 0:
+                        # over the cap: keep only what may hold the start of the next From_ line (and the two
+                        # bytes before it that tell a blank line)
+                        keep = min(tail, _LOOKBACK)
+                        skipped += tail - keep
+                        pos = filled - keep
+                        tail = keep
+                        search = 2
                     else:
-                        search = last - pos
-                if pos:
-                    view[:tail] = view[pos:filled]
+                        # search again from the last line start: a "From " line may straddle the end. Never
+                        # more than _LOOKBACK back (linear time): a longer last line is no From_ line
+                        window = max(pos + 1, filled - _LOOKBACK)
+                        last = buf.rfind(b"\n", window, filled)
+                        if last < 0:
+                            # the last line began long before: it could be a quoted ">...>From " line whose
+                            # "From " is still to come; unquoting the whole message is exact either way
+                            quoted = True
+                            search = window - pos
+                        else:
+                            search = last - pos
+                    cut = pos
                     pos = 0
+                if cut:
+                    view[:tail] = view[cut:filled]
+                    base += cut
                 filled = tail
                 if tail * 2 > len(buf) and len(buf) < limit + CHUNK:
                     view.release()
                     buf.extend(bytes(min(len(buf), limit + CHUNK - len(buf))))
                     view = memoryview(buf)
-                got = fill(tail)
+                got = fh.readinto(view[tail:]) or 0
                 if got:
                     filled += got
                     continue
-                if filled:  # the last message runs to the end of the file
+                if filled and pos >= 0:  # the last message runs to the end of the file
                     ordinal += 1
                     if skipped >= 0:
-                        yield str(ordinal), _skipped(skipped + filled, cap)
+                        yield str(ordinal), _skipped(skipped + filled, cap), 0, 0
                     else:
-                        msg = _cut(buf, view, 0, filled)
-                        if len(msg) <= cap:
-                            yield str(ordinal), (unescape(msg) if quoted else msg)
-                        else:
-                            yield str(ordinal), over_cap_problem(len(msg), cap)
+                        yield (str(ordinal), *_message(buf, view, 0, filled, quoted, cap))
                 break
         finally:
             view.release()
 
 
 def count_mbox_messages(path: Path, end: int | None = None) -> int:
-    """How many messages start before byte ``end`` of an mbox (all of them without ``end``).
-
-    Reads into one reused buffer keeping the last bytes of each chunk in front of the next (a
-    blank line and From_ line may straddle two chunks); a worker scanning a later byte range
-    counts the messages before it with this.
-    """
-    n = 0
-    buf = bytearray(max(CHUNK, 5) + _LOOKBACK)
-    keep = 0  # bytes of the previous chunk kept at the front
-    finditer = re.compile(_SEPARATOR).finditer
-    with _open(path) as fh, memoryview(buf) as view:
-        remaining = end
-        first = True
-        while remaining is None or remaining > 0:
-            room = len(buf) - keep if remaining is None else min(len(buf) - keep, remaining)
-            got = fh.readinto(view[keep:keep + room])
-            if not got:
-                break
-            if remaining is not None:
-                remaining -= got
-            filled = keep + got
-            if first and buf.startswith(b"From "):
-                n += 1
-            first = False
-            # a From_ line starting in the last _LOOKBACK bytes may be incomplete: counted with the next read
-            settled = filled - _LOOKBACK
-            for match in finditer(buf, 0, filled):
-                if match.start() >= settled:
-                    break
-                n += 1
-            keep = min(_LOOKBACK, filled)
-            view[:keep] = view[filled - keep:filled]
-        n += sum(1 for _m in finditer(buf, 0, keep))
-    return n
-
-
-def mbox_split_points(path: Path, parts: int, *, count_cost: float = 0.0) -> list[int]:
-    """``parts + 1`` byte offsets cutting an mbox into ranges that start at From_ lines.
-
-    ``count_cost``: what counting the messages before a range costs per byte, relative to
-    scanning a byte (a worker of a later range counts them first, :func:`count_mbox_messages`).
-    With it, later ranges are cut shorter so every worker has about the same work: range ``k``
-    costs its length plus ``count_cost`` times its start. ``0`` cuts equal byte ranges.
-    """
-    size = path.stat().st_size
-    # fractions b_k with b_1 = C and b_(k+1) = b_k * (1 - count_cost) + C, b_parts = 1
-    keep = 1.0 - min(max(count_cost, 0.0), 0.5)
-    unit = 1.0 / sum(keep ** j for j in range(parts))
-    fractions = [0.0]
-    for _k in range(1, parts):
-        fractions.append(fractions[-1] * keep + unit)
-    points = [0]
-    block = max(CHUNK, 2 * _LOOKBACK)
-    with _open(path) as fh:
-        for k in range(1, parts):
-            target = max(points[-1], min(size, int(size * fractions[k])))
-            offset = target
-            point = size
-            while True:
-                fh.seek(offset)
-                data = fh.read(block)
-                match = re.compile(_SEPARATOR).search(data)
-                if match:
-                    point = offset + match.start(1)
-                    break
-                if len(data) < block:
-                    break
-                offset += len(data) - _LOOKBACK
-            if point > points[-1]:
-                points.append(point)
-    if points[-1] != size:
-        points.append(size)
-    return points
+    """How many messages start before byte ``end`` of an mbox (all of them without ``end``): the
+    ordinal :func:`iter_mbox_spans` gives the last of them."""
+    return sum(1 for position, _data, _begin, _stop in iter_mbox_spans(path, end=end, first_ordinal=1)
+               if position != "0")

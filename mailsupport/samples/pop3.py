@@ -1,6 +1,6 @@
 """Reading a live POP3 mailbox as a sample, **without deleting anything**.
 
-:func:`iter_pop3` logs in with :class:`~mailsupport.config.ServerSettings` through the kit's one
+:func:`iter_pop3` logs in with :class:`~mailsupport.tenant.ServerSettings` through the kit's one
 POP3 client, :class:`~mailsupport.pop3.Pop3Client` (verified TLS, STLS, XOAUTH2, plaintext
 login only with ``allow_plaintext_auth``, the RFC 3206 ``[AUTH]``/``[IN-USE]`` advice, every
 read bounded in bytes and time, echoed secrets scrubbed), lists the messages and fetches
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..config import ServerSettings
+from ..tenant import ServerSettings
 from ..errors import ProtocolError
 from ..limits import DEFAULT_LIMITS, Deadline, Limits
 from ..pop3 import Pop3Client

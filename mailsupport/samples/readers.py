@@ -3,8 +3,8 @@
 One entry point, :func:`iter_raw`, yields :class:`RawMessage` values one at a time, so memory
 stays flat however many messages a sample holds (it grows only with the largest single
 message, itself capped). The fast scan reads an mbox through
-:func:`~mailsupport.samples.mbox.iter_mbox_data` (plain ``(position, bytes)`` pairs, one reused
-read buffer, From_ lines and ``>From`` quoting found in one regex pass). Lenient: a message
+:func:`~mailsupport.samples.mbox.iter_mbox_spans` (each message looked at where one reused read
+buffer holds it, From_ lines and ``>From`` quoting found in one regex pass). Lenient: a message
 that cannot be read becomes a ``RawMessage`` with ``problem`` set; only a sample that cannot
 be opened at all raises :class:`~mailsupport.errors.SampleError`.
 
@@ -31,11 +31,11 @@ from pathlib import Path
 from ..errors import SampleError
 from .archive import iter_zip
 from .files import DEFAULT_LIMITS, RawMessage, ReadLimits, read_regular, special_problem
-from .mbox import CHUNK, MBOX_START_PROBLEM, count_mbox_messages, iter_mbox_data, mbox_split_points
+from .mbox import CHUNK, MBOX_START_PROBLEM, count_mbox_messages, iter_mbox_data
 from .outlook import MSG_PROBLEM, msg_bytes
 
 __all__ = ["RawMessage", "ReadLimits", "DEFAULT_LIMITS", "iter_raw", "iter_mbox", "iter_mbox_data",
-           "MBOX_START_PROBLEM", "resolve_sample", "count_mbox_messages", "mbox_split_points", "iter_maildir",
+           "MBOX_START_PROBLEM", "resolve_sample", "count_mbox_messages", "iter_maildir",
            "iter_folder", "iter_zip", "sample_kind", "MSG_PROBLEM", "CHUNK"]
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

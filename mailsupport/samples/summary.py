@@ -23,6 +23,9 @@ from ..sizes import measure_body
 
 __all__ = ["summarize", "address_list"]
 
+#: What ``bytes.isspace`` counts as white space; a message of nothing else is empty.
+_SPACE = b" \t\n\r\x0b\x0c"
+_NOT_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c]")
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\([^()]*\)')
 _TOKEN = re.compile(r"<([^<>]*)>|([^\s,<>;:\"]+@[^\s,<>;:\"]+)")
 
@@ -45,17 +48,20 @@ def address_list(value: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def summarize(raw: bytes, *, source: str, position: str, mx_hosts: Sequence[str] = ()) -> MessageSummary:
+def summarize(raw: bytes | bytearray, *, source: str, position: str, mx_hosts: Sequence[str] = (), start: int = 0,
+              end: int | None = None) -> MessageSummary:
     """Summarize one message; a broken one still gives a summary whose ``problems`` say why.
 
     ``mx_hosts`` are the tenant's own MX/relay hosts in front of the mailbox, whose hops belong
-    to the receiving chain (:func:`mailsupport.chain.receiving_chain`).
+    to the receiving chain (:func:`mailsupport.chain.receiving_chain`). ``start``/``end``: the
+    message is ``raw[start:end]``, looked at in place (an mbox reader's buffer).
     """
+    if end is None:
+        end = len(raw)
     try:
-        return _summarize(raw, source, position, mx_hosts)
+        return _summarize(raw, start, end, source, position, mx_hosts)
     except Exception as exc:  # lenient by contract: one bad message never stops a scan
-        return MessageSummary(source=source, position=position, encoded_size=len(raw),
-                              raw_size=len(raw),
+        return MessageSummary(source=source, position=position, encoded_size=end - start, raw_size=end - start,
                               problems=(f"could not summarize: {type(exc).__name__}: {exc}",))
 
 
@@ -77,21 +83,22 @@ def _addresses_of(value: str) -> tuple[str, ...]:
     return found
 
 
-def _summarize(raw: bytes, source: str, position: str, mx_hosts: Sequence[str]) -> MessageSummary:
-    if not raw or raw.isspace():  # isspace stops at the first other byte; strip() would copy
+def _summarize(raw: bytes | bytearray, start: int, end: int, source: str, position: str,
+               mx_hosts: Sequence[str]) -> MessageSummary:
+    if start >= end or (raw[start] in _SPACE and _NOT_SPACE.search(raw, start, end) is None):
         # blank lines only: their bytes are the message's size, as measure() counts them
-        return MessageSummary(source=source, position=position, raw_size=len(raw), encoded_size=len(raw),
+        return MessageSummary(source=source, position=position, raw_size=end - start, encoded_size=end - start,
                               problems=("empty message",))
     problems: list[str] = []
-    block, body_offset = split_header_block(raw)
+    block, body_offset = split_header_block(raw, start, end)
     scan = scan_header_block(block)
     if not scan.has_fields:
         problems.append("no header fields: this does not look like an email message")
-    elif body_offset >= len(raw) and not raw.endswith(b"\n\n") and not raw.endswith(b"\r\n\r\n"):
+    elif body_offset >= end and not raw.endswith(b"\n\n", start, end) and not raw.endswith(b"\r\n\r\n", start, end):
         problems.append("no empty line between header and body")
     first = scan.first
     # the scan's first-value map holds the top-level Content-* values measure_body reads
-    raw_size, attachments, size_problems = measure_body(raw, body_offset, first)
+    raw_size, attachments, size_problems = measure_body(raw, body_offset, first, start=start, end=end)
     if size_problems:
         problems.extend(size_problems)
     provider, evidence = provider_from_scan(scan)
@@ -109,7 +116,7 @@ def _summarize(raw: bytes, source: str, position: str, mx_hosts: Sequence[str]) 
         cc=_addresses_of(first["cc"]) if "cc" in first else (),
         subject=decode_text(subject) if "=?" in subject else subject,
         raw_size=raw_size,
-        encoded_size=len(raw),
+        encoded_size=end - start,
         attachments=tuple(attachments),
         candidates=candidates_below(trace, boundary) if trace else (),
         entry_hop=entry,

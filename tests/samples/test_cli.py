@@ -124,14 +124,22 @@ def test_scan_as_a_process():
     assert r.returncode == 0 and len(r.stdout.strip().splitlines()) == 10
 
 
+@pytest.fixture
+def small_ranges(monkeypatch):
+    """Worker processes for any mbox (no 8 MB minimum), byte ranges of 16-64 KiB."""
+    from mailsupport.samples import scanner
+    monkeypatch.setattr(scanner, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(scanner, "TASK_MIN_BYTES", 1 << 14)
+    monkeypatch.setattr(scanner, "TASK_MAX_BYTES", 1 << 16)
+    return scanner
+
+
 @pytest.mark.parametrize("fmt", ["csv", "json", "table"])
-def test_scan_with_workers_gives_the_same_output(cli, monkeypatch, tmp_path, fmt):
+def test_scan_with_workers_gives_the_same_output(cli, small_ranges, tmp_path, fmt):
     """An mbox cut into byte ranges for worker processes prints exactly what one process prints."""
-    from mailsupport.cli import scan as scan_cmd
     from mailsupport.samples.generate import write_benchmark_mbox
     path = tmp_path / "mixed.mbox"
     write_benchmark_mbox(path, 300)
-    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
     one = cli("scan", str(path), "--format", fmt, "--jobs", "1")
     three = cli("scan", str(path), "--format", fmt, "--jobs", "3")
     assert one == three and one[0] == 0
@@ -139,53 +147,53 @@ def test_scan_with_workers_gives_the_same_output(cli, monkeypatch, tmp_path, fmt
         assert [r["position"] for r in json.loads(one[1])] == [str(i) for i in range(1, 301)]
 
 
-def test_scan_worker_failure_is_a_clear_error(cli, monkeypatch, tmp_path):
-    """A worker process that dies makes the scan fail with an error saying so, never a silent short output."""
-    import mailsupport.samples as samples_pkg
-    from mailsupport.cli import scan as scan_cmd
+def test_scan_worker_failure_is_a_clear_error(cli, small_ranges, monkeypatch, tmp_path):
+    """A worker process that fails makes the scan fail with an error naming its byte range, never a silent
+    short output."""
     from mailsupport.samples.generate import write_benchmark_mbox
     path = tmp_path / "w.mbox"
     write_benchmark_mbox(path, 60)
-    real_scan_mbox = samples_pkg.scan_mbox
+    real_scan_mbox = small_ranges.scan_mbox
 
-    def failing_in_workers(p, *, start=0, end=None, first_ordinal=None, max_message_bytes):
+    def failing_in_workers(p, *, start=0, end=None, first_ordinal=None, max_message_bytes, mx_hosts=()):
         if start:
             raise RuntimeError("disk went away")
         return real_scan_mbox(p, start=start, end=end, first_ordinal=first_ordinal,
-                              max_message_bytes=max_message_bytes)
+                              max_message_bytes=max_message_bytes, mx_hosts=mx_hosts)
 
-    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(samples_pkg, "scan_mbox", failing_in_workers)
+    monkeypatch.setattr(small_ranges, "scan_mbox", failing_in_workers)
     code, _out, err = cli("scan", str(path), "--format", "csv", "--jobs", "2")
-    assert code == 2 and "worker process failed" in err and "--jobs 1" in err
+    assert code == 2 and "worker process failed on bytes" in err and "disk went away" in err and "--jobs 1" in err
 
 
-def test_worker_rows_that_do_not_match_their_numbers_fail_the_scan(cli, monkeypatch, tmp_path):
-    """Worker rows are renumbered by the parent only when each starts with its source and number in the
-    range; a row that does not (here: positions off by one) fails the scan clearly, never prints wrong numbers."""
-    import dataclasses
+def test_a_killed_worker_is_a_clear_error(cli, small_ranges, monkeypatch, tmp_path):
+    """A worker process that dies outright (no exception to send back) fails the scan with an error too."""
+    import os
 
-    import mailsupport.samples as samples_pkg
-    from mailsupport.cli import scan as scan_cmd
     from mailsupport.samples.generate import write_benchmark_mbox
-    path = tmp_path / "w.mbox"
+    path = tmp_path / "k.mbox"
     write_benchmark_mbox(path, 60)
-    real_scan_mbox = samples_pkg.scan_mbox
+    real_scan_mbox = small_ranges.scan_mbox
 
-    def shifted_in_workers(p, *, start=0, end=None, first_ordinal=None, max_message_bytes):
-        for s in real_scan_mbox(p, start=start, end=end, first_ordinal=first_ordinal,
-                                max_message_bytes=max_message_bytes):
-            yield dataclasses.replace(s, position=str(int(s.position) + 1)) if start else s
+    def dying_in_workers(p, *, start=0, **kw):
+        if start:
+            os._exit(9)
+        return real_scan_mbox(p, start=start, **kw)
 
-    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(samples_pkg, "scan_mbox", shifted_in_workers)
-    for fmt in ("csv", "json", "table"):
-        code, out, err = cli("scan", str(path), "--format", fmt, "--jobs", "2")
-        assert code == 2 and "worker process failed" in err and "--jobs 1" in err
-        with pytest.raises(RuntimeError, match="row 1 of the range does not start with its source and number"):
-            shifted = (dataclasses.replace(s, position=str(int(s.position) + 1)) for s in real_scan_mbox(path))
-            scan_cmd._write_worker_rows(shifted, fmt, io.StringIO(),
-                                        io.BytesIO(), scan_cmd._row_head(fmt, str(path)))
+    monkeypatch.setattr(small_ranges, "scan_mbox", dying_in_workers)
+    code, _out, err = cli("scan", str(path), "--format", "json", "--jobs", "2")
+    assert code == 2 and "worker process failed" in err and "BrokenProcessPool" in err
+
+
+def test_library_scan_with_jobs_equals_one_process(small_ranges, tmp_path):
+    """samples.scan(..., jobs=N) gives the same summaries, positions included, as one process, in order."""
+    from mailsupport.samples import scan
+    from mailsupport.samples.generate import write_benchmark_mbox
+    path = tmp_path / "lib.mbox"
+    write_benchmark_mbox(path, 150)
+    one = list(scan(path, REAL))
+    assert list(scan(path, REAL, jobs=3)) == one
+    assert [s.position for s in one[:150]] == [str(i) for i in range(1, 151)]
 
 
 def _tricky_mbox(path, n):
@@ -200,14 +208,13 @@ def _tricky_mbox(path, n):
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "table"])
 @pytest.mark.parametrize("jobs", [2, 4])
-def test_workers_give_the_same_rows_on_tricky_cells_in_every_format(cli, monkeypatch, tmp_path, fmt, jobs):
-    """Worker rows (each worker numbering its range's messages after the earlier ranges') equal one
-    process's in every format: cells CSV must quote (a comma, quote, LF or CR), non-ASCII, and a
-    source path that CSV must quote."""
+def test_workers_give_the_same_rows_on_tricky_cells_in_every_format(cli, small_ranges, tmp_path, fmt, jobs):
+    """Worker rows (each range's messages numbered after the earlier ranges') equal one process's in every
+    format: cells CSV must quote (a comma, quote, LF or CR), non-ASCII, and a source path that CSV must quote."""
     from mailsupport.cli import scan as scan_cmd
     path = tmp_path / 'box, "quoted".mbox'
     _tricky_mbox(path, 57)
-    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
+    small_ranges.TASK_MIN_BYTES = small_ranges.TASK_MAX_BYTES = 1 << 10  # most ranges start inside a message
     one = cli("scan", str(path), "--format", fmt, "--jobs", "1")
     many = cli("scan", str(path), "--format", fmt, "--jobs", str(jobs))
     assert one == many and one[0] == 0
@@ -219,42 +226,28 @@ def test_workers_give_the_same_rows_on_tricky_cells_in_every_format(cli, monkeyp
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "table"])
-def test_workers_with_a_range_per_message(cli, monkeypatch, tmp_path, fmt):
-    """Cut at every From_ line (ranges of one message, boundaries right at each message): same output."""
-    from mailsupport.cli import scan as scan_cmd
-    from mailsupport.samples import mbox as readers
+@pytest.mark.parametrize("cut", ["at-from-lines", "every-97-bytes"])
+def test_workers_with_ranges_cut_anywhere(cli, small_ranges, monkeypatch, tmp_path, fmt, cut):
+    """Ranges of one message each (cut right at each From_ line), or cut every 97 bytes (inside From_ lines,
+    headers and bodies, most ranges holding no From_ line at all): the same output as one process."""
     path = tmp_path / "m.mbox"
     _tricky_mbox(path, 12)
     data = path.read_bytes()
-    cuts = [0] + [i + 1 for i in range(len(data)) if data.startswith(b"\nFrom ", i)] + [len(data)]
-    assert len(cuts) == 13
-    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
+    if cut == "at-from-lines":
+        points = [0] + [i + 1 for i in range(len(data)) if data.startswith(b"\nFrom ", i)] + [len(data)]
+        assert len(points) == 13
+    else:
+        points = [*range(0, len(data), 97), len(data)]
     one = cli("scan", str(path), "--format", fmt, "--jobs", "1")
-    monkeypatch.setattr(readers, "mbox_split_points", lambda p, parts, count_cost=0.0: cuts)
+    monkeypatch.setattr(small_ranges, "_ranges", lambda size, jobs: zip(points, points[1:]))
     many = cli("scan", str(path), "--format", fmt, "--jobs", "2")
     assert one == many and one[0] == 0
 
 
-def test_workers_copy_into_a_text_stream(monkeypatch, tmp_path):
-    """Worker rows appended to an in-memory text stream (notebooks, tests: no file descriptor) equal one process's."""
-    from mailsupport.cli import scan as scan_cmd
-    from mailsupport.samples import scan
-    path = tmp_path / "t.mbox"
-    _tricky_mbox(path, 40)
-    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
-    for fmt in ("csv", "json", "table"):
-        one, many = io.StringIO(), io.StringIO()
-        assert scan_cmd._write_rows(scan(path), fmt, one, first=True) == scan_cmd._parallel(
-            str(path), fmt, 3, many, first=True)
-        assert one.getvalue() == many.getvalue()
-
-
-def test_workers_with_a_cr_in_the_source_path(cli, monkeypatch, tmp_path):
+def test_workers_with_a_cr_in_the_source_path(cli, small_ranges, tmp_path):
     """A source path with a CR (a quoted CSV cell in front of every row): workers give the same output."""
-    from mailsupport.cli import scan as scan_cmd
     path = tmp_path / "odd\rname.mbox"
     _tricky_mbox(path, 30)
-    monkeypatch.setattr(scan_cmd, "PARALLEL_MIN_BYTES", 0)
     one = cli("scan", str(path), "--format", "csv", "--jobs", "1")
     many = cli("scan", str(path), "--format", "csv", "--jobs", "3")
     assert one == many and one[0] == 0

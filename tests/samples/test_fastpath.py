@@ -132,10 +132,12 @@ MESSAGES = _messages()
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    """300 generated benchmark messages (plain, QP alternatives, base64 attachments; Postfix and Google)."""
-    path = tmp_path_factory.mktemp("gen") / "g.mbox"
-    write_benchmark_mbox(path, 300)
-    return [(pos, data) for pos, data in iter_mbox_data(path)]
+    """300 generated benchmark messages (plain, QP alternatives, base64 attachments; Postfix and Google)
+    and 120 of the heavy mix (2-9 Received lines, one to three attachments of up to megabytes)."""
+    folder = tmp_path_factory.mktemp("gen")
+    write_benchmark_mbox(folder / "g.mbox", 300)
+    write_benchmark_mbox(folder / "h.mbox", 120, heavy=True)
+    return [(pos, data) for name in ("g.mbox", "h.mbox") for pos, data in iter_mbox_data(folder / name)]
 
 
 def _check(raw: bytes) -> None:
@@ -144,6 +146,9 @@ def _check(raw: bytes) -> None:
     assert (fast.first, fast.trace, fast.ms_org, fast.first_field, fast.has_fields) == (
         ref.first, ref.trace, ref.ms_org, ref.first_field, ref.has_fields)
     s = summarize(raw, source="s", position="p")
+    # in place, as the mbox reader hands it over: a range of a bigger buffer, with bytes on both sides
+    framed = bytearray(b"From x\n\n" + raw + b"\n\nFrom y\n--b--\n")
+    assert summarize(framed, source="s", position="p", start=8, end=8 + len(raw)) == s
     assert [dataclasses.astuple(c) for c in s.candidates] == _ref_candidates(ref.trace)
     chain = receiving_chain(raw)
     assert (s.entry_hop, s.entry_by) == (chain.entry, chain.entry_hop.by_host if chain.entry_hop else "")
@@ -165,7 +170,7 @@ def test_fast_summary_equals_references(name, raw):
 
 
 def test_fast_summary_equals_references_on_generated_mail(generated):
-    """The benchmark's generated mix gives the same summaries as the references, message by message."""
+    """The benchmark's generated mixes (light and heavy) give the same summaries as the references, message by message."""
     for _pos, raw in generated:
         _check(raw)
         _check(raw.replace(b"\n", b"\r\n"))
@@ -293,15 +298,14 @@ def test_csv_lines_with_any_characters_read_back_as_their_cells():
     assert [tuple(map(original_cell, r)) for r in csv.reader(io.StringIO(text, newline=""))] == rows
 
 
-def test_split_points_with_count_cost_shorten_later_ranges(generated, tmp_path):
-    """With a counting cost, cuts still fall on From_ lines, cover the file, and later ranges are shorter."""
-    from mailsupport.samples.readers import mbox_split_points
-    path = tmp_path / "s.mbox"
-    path.write_bytes(mbox_bytes([raw for _p, raw in generated]))
-    data = path.read_bytes()
-    for parts in (2, 3, 4):
-        points = mbox_split_points(path, parts, count_cost=0.2)
-        assert points[0] == 0 and points[-1] == len(data) and len(points) == parts + 1
-        assert all(data[x:x + 5] == b"From " for x in points[:-1])
-        sizes = [b - a for a, b in zip(points, points[1:])]
-        assert sizes[0] > sizes[-1]
+@pytest.mark.parametrize("size", [0, 1, 5 << 20, 134_590_300, 769_475_298])
+@pytest.mark.parametrize("jobs", [2, 4])
+def test_worker_ranges_cover_the_file_long_ones_first(size, jobs):
+    """The parallel scan's byte ranges cover the file end to end, each within the task bounds (the last may
+    be shorter), longest first, so the workers finish together."""
+    from mailsupport.samples.scanner import TASK_MAX_BYTES, TASK_MIN_BYTES, _ranges
+    ranges = list(_ranges(size, jobs))
+    assert [a for a, _b in ranges] == ([0] + [b for _a, b in ranges[:-1]] if size else [])
+    assert (ranges[-1][1] if ranges else 0) == size
+    lengths = [b - a for a, b in ranges]
+    assert all(TASK_MIN_BYTES <= n <= TASK_MAX_BYTES for n in lengths[:-1]) and lengths == sorted(lengths, reverse=True)

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailsupport.samples import mbox
-from mailsupport.samples.mbox import count_mbox_messages, iter_mbox_data, mbox_split_points
+from mailsupport.samples.mbox import count_mbox_messages, iter_mbox_data
 
 from .mbox_reference import split_mbox
 from .test_mbox_from_lines import WRITERS
@@ -97,16 +97,17 @@ def test_reader_equals_the_line_by_line_reference(lines, first, size, crlf):
 
 @SETTINGS
 @given(lines=st.lists(line, max_size=80), first=st.sampled_from(list(WRITERS.values())),
-       parts=st.integers(min_value=2, max_value=5))
-def test_worker_ranges_give_every_message_once(lines, first, parts):
-    """Byte ranges cut by mbox_split_points, read one by one (each counting the messages before it), give
-    exactly the whole file's messages and positions."""
+       cuts=st.lists(st.floats(min_value=0, max_value=1), max_size=5), size=chunk_size)
+def test_worker_ranges_give_every_message_once(lines, first, cuts, size):
+    """Any cut of the file into byte ranges, read range by range (each message read by the range its From_
+    line starts in, each range counting the messages before it), gives exactly the whole file's messages
+    and positions, at any read chunk size."""
     raw = first + b"\n" + b"\n".join(lines)
+    points = sorted({0, len(raw), *(int(c * len(raw)) for c in cuts)})
     with _file(raw) as p:
         whole = list(iter_mbox_data(p))
-        points = mbox_split_points(p, parts)
-        assert points[0] == 0 and points[-1] == len(raw) and points == sorted(set(points))
-        ranged = [item for a, b in zip(points, points[1:]) for item in iter_mbox_data(p, start=a, end=b)]
+        with _chunk(size):
+            ranged = [item for a, b in zip(points, points[1:]) for item in iter_mbox_data(p, start=a, end=b)]
         assert ranged == whole
 
 

@@ -13,6 +13,7 @@ from mailsupport.samples.generate import mbox_bytes, plain_message, write_benchm
 from mailsupport.samples.readers import iter_raw, sample_kind
 
 from .conftest import REAL, SAMPLES
+from .mbox_reference import from_line_starts
 
 MSGS = [plain_message(to=[f"u{i}@d.example"], subject=f"s{i}", message_id=f"m{i}@x", n=i,
                       body=f"line\nFrom here on, body {i}\n") for i in range(3)]
@@ -120,15 +121,20 @@ def test_frame_and_full_view():
 
 
 def test_mbox_byte_ranges_cover_every_message_once(tmp_path):
-    """Split points fall on From_ lines; the ranges give every message once with global positions."""
-    from mailsupport.samples.readers import count_mbox_messages, iter_mbox, mbox_split_points
+    """Byte ranges cut anywhere give every message once (to the range its From_ line starts in), with
+    global positions; a range inside one message gives nothing."""
+    from mailsupport.samples.readers import count_mbox_messages, iter_mbox
     p = tmp_path / "m.mbox"
     write_benchmark_mbox(p, 200)
     whole = [(r.position, r.data) for r in iter_mbox(p)]
-    points = mbox_split_points(p, 4)
+    size = p.stat().st_size
+    points = [0, size // 5 + 1, size // 3, size // 2 + 17, size - 100, size]
     parts = [(r.position, r.data) for a, b in zip(points, points[1:]) for r in iter_mbox(p, start=a, end=b)]
     assert parts == whole and count_mbox_messages(p) == 200
-    assert all(p.read_bytes()[x:x + 5] == b"From " for x in points[:-1])
+    starts = from_line_starts(p.read_bytes())
+    assert count_mbox_messages(p, size // 2) == sum(1 for x in starts if x < size // 2)
+    inside = p.read_bytes().index(b"Content-Type") + 1  # a 3-byte range within the first message
+    assert list(iter_mbox(p, start=inside, end=inside + 3)) == []
 
 
 def test_bundled_synthetic_samples_are_reproducible(tmp_path):

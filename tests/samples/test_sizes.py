@@ -136,3 +136,31 @@ def test_the_size_advice_is_the_tenant_default():
     from mailsupport.tenant import DEFAULT_SIZE_LIMIT
 
     assert RECOMMENDED_SIZE == DEFAULT_SIZE_LIMIT == 10_000_000
+
+
+def test_delimiter_search_equals_find(monkeypatch):
+    """The dash-stepping delimiter search finds exactly what bytes.find finds, dense dashes or none, in any range."""
+    from mailsupport.sizes import _DASH_STEPS, _find_delimiter_far
+    rng = random.Random(11)
+    delim = b"--b-1"
+    pieces = [b"-", b"--", b"a", b"\n", b"--b", b"--b-1", b"QUJD", b"-" * (_DASH_STEPS + 3)]
+    for _ in range(3000):
+        buf = bytearray(b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))))
+        pos = rng.randint(0, len(buf))
+        end = rng.randint(pos, len(buf))
+        assert _find_delimiter_far(buf, delim, pos, end) == buf.find(delim, pos, end)
+
+
+@pytest.mark.parametrize("near", [5, 64, 8192], ids=["near-5", "near-64", "near-default"])
+def test_parts_found_past_the_near_window_are_the_same_parts(monkeypatch, near):
+    """Wherever the near window ends (delimiters straddling it, dashes in part headers and in bodies), the
+    attachments found and their sizes are the stdlib's, for LF and CRLF copies."""
+    from mailsupport import sizes
+    monkeypatch.setattr(sizes, "_NEAR", near)
+    for seed in range(8):
+        raw = _message(seed)
+        for data in (raw, raw.replace(b"\n", b"\r\n")):
+            report = measure(data)
+            stdlib = _stdlib_leaf_sizes(data)
+            assert report.problems == () and len(report.attachments) == len(stdlib) - 1
+            assert all(a.raw_size in stdlib for a in report.attachments)
