@@ -10,7 +10,6 @@ Layer 3 (client).
 from __future__ import annotations
 
 import asyncio
-import functools
 import secrets
 import socket
 import threading
@@ -23,7 +22,6 @@ import dns.asyncresolver
 import dns.exception
 import dns.flags
 import dns.message
-import dns.name
 import dns.nameserver
 import dns.query
 import dns.rcode
@@ -74,9 +72,9 @@ class ResolverLookup:
 
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask synchronously."""
-        qname = _qname(name)
         if self._servers:
-            return self._direct_sync(name, qname, rdtype)
+            return self._direct_sync(name, _question_name(name), rdtype)
+        qname = _qname(name)
         try:
             ans = self._sync.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
         except dns.exception.DNSException as exc:
@@ -85,9 +83,9 @@ class ResolverLookup:
 
     async def aquery(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask asynchronously (dnspython's asyncio resolver)."""
-        qname = _qname(name)
         if self._servers:
-            return await self._direct_async(name, qname, rdtype)
+            return await self._direct_async(name, _question_name(name), rdtype)
+        qname = _qname(name)
         try:
             ans = await self._async.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
         except dns.exception.DNSException as exc:
@@ -98,12 +96,12 @@ class ResolverLookup:
     # machinery; the policy (which server next, how long, what an answer means) is one
     # sans-I/O _Resolution, driven here by a sync and an async shell, as dnspython's
     # resolver drives its own _Resolution.
-    def _direct_sync(self, name: str, qname: dns.name.Name, rdtype: str) -> DnsAnswer:
+    def _direct_sync(self, name: str, qwire: tuple[bytes, bytes], rdtype: str) -> DnsAnswer:
         res = _Resolution(self, name, rdtype)
         while (attempt := res.next_attempt()) is not None:
             host, port, timeout = attempt
             try:
-                response = self._ask_sync(qname, rdtype, host, port, timeout)
+                response = self._ask_sync(name, qwire, rdtype, host, port, timeout)
             except (OSError, dns.exception.DNSException) as exc:
                 res.failed(exc)
                 continue
@@ -112,12 +110,12 @@ class ResolverLookup:
                 return answer
         return res.give_up()
 
-    async def _direct_async(self, name: str, qname: dns.name.Name, rdtype: str) -> DnsAnswer:
+    async def _direct_async(self, name: str, qwire: tuple[bytes, bytes], rdtype: str) -> DnsAnswer:
         res = _Resolution(self, name, rdtype)
         while (attempt := res.next_attempt()) is not None:
             host, port, timeout = attempt
             try:
-                response = await self._ask_async(qname, rdtype, host, port, timeout)
+                response = await self._ask_async(name, qwire, rdtype, host, port, timeout)
             except (OSError, dns.exception.DNSException) as exc:
                 res.failed(exc)
                 continue
@@ -126,7 +124,7 @@ class ResolverLookup:
                 return answer
         return res.give_up()
 
-    def _ask_sync(self, qname: dns.name.Name, rdtype: str, host: str, port: int,
+    def _ask_sync(self, name: str, qwire: tuple[bytes, bytes], rdtype: str, host: str, port: int,
                   timeout: float) -> Any:
         # One connected UDP socket per (thread, server), kept for the lookup's life; answers
         # to earlier, abandoned questions are skipped by message id.
@@ -140,8 +138,7 @@ class ResolverLookup:
             socks[(host, port)] = sock
         wire_id = secrets.randbits(16)  # unpredictable (RFC 5452), from the OS CSPRNG; the OS picks the source port
         qtype = dns.rdatatype.from_text(rdtype)
-        qwire, qlower = _wire_name(qname)
-        sock.send(wire.question(wire_id, qwire, qtype))
+        sock.send(wire.question(wire_id, qwire[0], qtype))
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -154,12 +151,12 @@ class ResolverLookup:
                 raise dns.exception.Timeout(timeout=timeout) from None
             if len(data) >= 2 and int.from_bytes(data[:2], "big") == wire_id:
                 break
-        response = _read_udp(data, qname, qlower, qtype)
+        response = _read_udp(data, name, qwire[1], qtype)
         if response is _TRUNCATED:  # RFC 7766: ask again over TCP
-            return dns.query.tcp(dns.message.make_query(qname, rdtype), host, port=port, timeout=timeout)
+            return dns.query.tcp(dns.message.make_query(_qname(name), rdtype), host, port=port, timeout=timeout)
         return response
 
-    async def _ask_async(self, qname: dns.name.Name, rdtype: str, host: str, port: int,
+    async def _ask_async(self, name: str, qwire: tuple[bytes, bytes], rdtype: str, host: str, port: int,
                          timeout: float) -> Any:
         # One connected UDP socket per (event loop, server) carries every concurrent question,
         # matched by message id; a truncated answer is asked again over TCP (RFC 7766).
@@ -184,8 +181,7 @@ class ResolverLookup:
         mux.pending[wire_id] = future
         try:
             # the question in wire format, built directly (RFC 1035 §4.1.1: RD set, one question)
-            qwire, qlower = _wire_name(qname)
-            mux.transport.sendto(wire.question(wire_id, qwire, qtype))
+            mux.transport.sendto(wire.question(wire_id, qwire[0], qtype))
             timer = loop.call_later(timeout, _expire, future)  # lighter than asyncio.timeout
             try:
                 data = await future
@@ -202,9 +198,10 @@ class ResolverLookup:
                 # idle: close unless another question goes out first (so sockets never
                 # outlive a short-lived event loop such as asyncio.run's)
                 loop.call_soon(mux.close_if_idle)
-        response = _read_udp(data, qname, qlower, qtype)
+        response = _read_udp(data, name, qwire[1], qtype)
         if response is _TRUNCATED:  # RFC 7766: ask again over TCP
-            return await dns.asyncquery.tcp(dns.message.make_query(qname, rdtype), host, port=port, timeout=timeout)
+            return await dns.asyncquery.tcp(dns.message.make_query(_qname(name), rdtype), host, port=port,
+                                            timeout=timeout)
         return response
 
     async def aclose(self) -> None:
@@ -280,11 +277,12 @@ class _Resolution:
 _TRUNCATED = object()
 
 
-def _read_udp(data: bytes, qname: dns.name.Name, qlower: bytes, qtype: int) -> Any:
+def _read_udp(data: bytes, name: str, qlower: bytes, qtype: int) -> Any:
     """A UDP answer: the fast reader's tuple, dnspython's message, or ``_TRUNCATED``."""
     fast = wire.decode(data, qlower, qtype)
     if fast is not None:
         return fast
+    qname = _qname(name)
     response = dns.message.from_wire(data)
     question = response.question[0] if response.question else None
     if question is None or question.name != qname or question.rdtype != qtype:
@@ -292,10 +290,12 @@ def _read_udp(data: bytes, qname: dns.name.Name, qlower: bytes, qtype: int) -> A
     return _TRUNCATED if response.flags & dns.flags.TC else response
 
 
-@functools.lru_cache(maxsize=2048)
-def _wire_name(name: dns.name.Name) -> tuple[bytes, bytes]:
-    # the name as sent, and lower-cased to match the answer's question (names compare caselessly)
-    data = name.to_wire()
+def _question_name(name: str) -> tuple[bytes, bytes]:
+    """The name in wire form as sent, and lower-cased to match the answer's question (names
+    compare caselessly); :class:`DnsError` for a name that cannot be asked."""
+    data = wire.name(name)
+    if data is None:  # not plain: dnspython encodes it (escapes, IDNA) or says why it cannot
+        data = _qname(name).to_wire()
     return data, data.lower()
 
 
