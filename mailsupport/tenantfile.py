@@ -53,7 +53,11 @@ def read_tenant_text(path: str | Path) -> str:
             raise ConfigError(f"the file is {st.st_size:,} bytes, over the {MAX_TENANT_BYTES:,}-byte cap for a "
                               "tenant file: is it the right file?", source=source)
         with p.open("rb") as fh:
-            raw = fh.read(MAX_TENANT_BYTES + 1)
+            # what stat() reported and one byte more, in case the file grew since (then up to the
+            # cap): read(cap + 1) would allocate a 4 MiB buffer for every small file
+            raw = fh.read(st.st_size + 1)
+            if len(raw) > st.st_size:
+                raw += fh.read(MAX_TENANT_BYTES + 1 - len(raw))
     except OSError as exc:
         raise ConfigError(f"cannot read the tenant file ({exc.strerror or exc})", source=source) from exc
     if len(raw) > MAX_TENANT_BYTES:
