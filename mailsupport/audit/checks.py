@@ -126,9 +126,11 @@ async def _spf(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     check = _load("mailsupport.spf", "check_domain_async")  # the public, lazily re-exported name
     if ctx.lookup is None:
         raise ImportError("no DNS lookup (mailsupport.dnslookup) is available")
-    # one domain after another: the run's concurrency comes from the tenants in flight (a task
-    # per domain cost more CPU than the overlap gained)
-    results = [await check(d, vendor_include=tenant.vendor_include, lookup=ctx.lookup) for d in tenant.domains]
+    # One domain after another: the run's concurrency comes from the tenants in flight (a task
+    # per domain cost more CPU than the overlap gained). The audit keeps only findings, so the
+    # suggested record is not built (`mailsupport spf DOMAIN` shows it).
+    results = [await check(d, vendor_include=tenant.vendor_include, lookup=ctx.lookup, suggest=False)
+               for d in tenant.domains]
     findings: list[Finding] = []
     counts: list[tuple[str, int]] = []
     for domain, res in zip(tenant.domains, results):
