@@ -127,9 +127,10 @@ async def _spf(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     if ctx.lookup is None:
         raise ImportError("no DNS lookup (mailsupport.dnslookup) is available")
     # One domain after another: the run's concurrency comes from the tenants in flight (a task
-    # per domain cost more CPU than the overlap gained). The audit keeps only findings, so the
-    # suggested record is not built (`mailsupport spf DOMAIN` shows it).
-    results = [await check(d, vendor_include=tenant.vendor_include, lookup=ctx.lookup, suggest=False)
+    # per domain cost more CPU than the overlap gained). The audit keeps only findings, so
+    # neither the suggested record nor the evaluation trace is built (`mailsupport spf DOMAIN`
+    # shows them).
+    results = [await check(d, vendor_include=tenant.vendor_include, lookup=ctx.lookup, detail=False)
                for d in tenant.domains]
     findings: list[Finding] = []
     counts: list[tuple[str, int]] = []
