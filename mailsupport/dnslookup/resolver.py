@@ -2,8 +2,9 @@
 
 Questions to given nameservers skip the stub resolver: one UDP question (built and, when
 plain, read by :mod:`.wire`), TCP when truncated (RFC 7766), the next server on timeout or
-SERVFAIL; async questions share one UDP socket per loop and server (:class:`_UdpMux`). The
-system resolver is dnspython's. Re-exported by :mod:`mailsupport.dnslookup`.
+SERVFAIL; async questions share one non-blocking UDP socket per loop and server
+(:class:`_UdpMux`), which reads every waiting answer when it is readable and sends the questions
+asked meanwhile together. The system resolver is dnspython's. Re-exported by :mod:`mailsupport.dnslookup`.
 Layer 3 (client).
 """
 
@@ -161,27 +162,19 @@ class ResolverLookup:
         # One connected UDP socket per (event loop, server) carries every concurrent question,
         # matched by message id; a truncated answer is asked again over TCP (RFC 7766).
         loop = asyncio.get_running_loop()
-        muxes = self._muxes.setdefault(loop, {})
+        muxes = self._muxes.get(loop)
+        if muxes is None:
+            muxes = self._muxes[loop] = {}
         mux = muxes.get((host, port))
         if mux is None or mux.closed:
-            mux = _UdpMux()
-            muxes[(host, port)] = mux  # before the await: concurrent callers share this one
-            try:
-                await loop.create_datagram_endpoint(lambda: mux, remote_addr=(host, port))
-            except BaseException as exc:
-                mux.closed = True
-                if not mux.ready.done():
-                    mux.ready.set_exception(exc if isinstance(exc, Exception) else ConnectionError())
-                    mux.ready.exception()  # retrieved: concurrent waiters re-raise it
-                raise
-        await mux.ready
+            mux = muxes[(host, port)] = _UdpMux(loop, host, port)
         wire_id = mux.new_id()
         qtype = dns.rdatatype.from_text(rdtype)
         future = loop.create_future()
         mux.pending[wire_id] = future
         try:
             # the question in wire format, built directly (RFC 1035 §4.1.1: RD set, one question)
-            mux.transport.sendto(wire.question(wire_id, qwire[0], qtype))
+            mux.send(wire.question(wire_id, qwire[0], qtype))
             timer = loop.call_later(timeout, _expire, future)  # lighter than asyncio.timeout
             try:
                 data = await future
@@ -304,14 +297,26 @@ def _expire(future: asyncio.Future[bytes]) -> None:
         future.set_exception(TimeoutError())
 
 
-class _UdpMux(asyncio.DatagramProtocol):
-    """A connected UDP socket shared by concurrent questions, answers routed by message id."""
+class _UdpMux:
+    """A connected UDP socket shared by concurrent questions, answers routed by message id.
 
-    def __init__(self) -> None:
-        self.transport: asyncio.DatagramTransport | None = None
+    Answers are read until the socket is empty each time it is readable; questions asked in
+    the meantime are sent together once the loop gets to them (one wake-up of the server for
+    several questions, not one each)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, host: str, port: int) -> None:
         self.pending: dict[int, asyncio.Future[bytes]] = {}
         self.closed = False
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = loop
+        self._outbox: list[bytes] = []
+        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            self._sock.setblocking(False)
+            self._sock.connect((host, port))
+            loop.add_reader(self._sock.fileno(), self._read)
+        except BaseException:
+            self._sock.close()
+            raise
 
     def new_id(self) -> int:
         while True:
@@ -319,38 +324,48 @@ class _UdpMux(asyncio.DatagramProtocol):
             if wire_id not in self.pending:
                 return wire_id
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        if not self.ready.done():
-            self.ready.set_result(None)
+    def send(self, data: bytes) -> None:
+        if not self._outbox:
+            self._loop.call_soon(self._flush)
+        self._outbox.append(data)
+
+    def _flush(self) -> None:
+        out, self._outbox = self._outbox, []
+        if self.closed:
+            return
+        for data in out:
+            try:
+                self._sock.send(data)
+            except OSError:
+                pass  # full buffer, ICMP unreachable...: the question times out and the next try runs
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self._sock.recv(65535)
+            except BlockingIOError:
+                return
+            except OSError:  # ICMP unreachable and the like: that question times out and the
+                return       # next try runs; called again while answers wait
+            if len(data) >= 2:
+                future = self.pending.pop(int.from_bytes(data[:2], "big"), None)
+                if future is not None and not future.done():
+                    future.set_result(data)
 
     def close_if_idle(self) -> None:
         if not self.pending:
             self.close()
 
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        if len(data) >= 2:
-            future = self.pending.pop(int.from_bytes(data[:2], "big"), None)
-            if future is not None and not future.done():
-                future.set_result(data)
-
-    def error_received(self, exc: Exception) -> None:
-        pass  # ICMP unreachable and the like: the question times out and the next try runs
-
-    def connection_lost(self, exc: Exception | None) -> None:
+    def close(self) -> None:
+        if self.closed:
+            return
         self.closed = True
-        if not self.ready.done():
-            self.ready.set_exception(ConnectionError("the DNS socket closed"))
-            self.ready.exception()  # retrieved: the waiters get it
+        self._loop.remove_reader(self._sock.fileno())
+        self._sock.close()
         for future in self.pending.values():
             if not future.done():
                 future.set_exception(ConnectionError("the DNS socket closed"))
         self.pending.clear()
-
-    def close(self) -> None:
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()
 
 
 def _as_timeout(exc: Exception | None) -> Exception:
