@@ -39,6 +39,7 @@ _TC = 0x0200
 _NAME_TYPES = (5, 12)  # CNAME, PTR: one name as rdata
 _TXT_TYPES = (16, 99)
 _PLAIN_NAME = re.compile(r"(?:[A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}\.?")
+_LENGTHS = [bytes((n,)) for n in range(64)]  # a label's length octet
 
 
 def name(text: str) -> bytes | None:
@@ -50,7 +51,7 @@ def name(text: str) -> bytes | None:
     cost when every name is new, as in an audit)."""
     if _PLAIN_NAME.fullmatch(text) is None:
         return None
-    data = b"".join(bytes((len(label),)) + label.encode() for label in text.rstrip(".").split(".")) + b"\0"
+    data = b"".join([_LENGTHS[len(label)] + label for label in text.rstrip(".").encode().split(b".")]) + b"\0"
     return data if len(data) <= 255 else None
 
 
