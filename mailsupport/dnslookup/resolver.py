@@ -3,14 +3,15 @@
 Questions to given nameservers skip the stub resolver: one UDP question (built and, when
 plain, read by :mod:`.wire`), TCP when truncated (RFC 7766), the next server on timeout or
 SERVFAIL; async questions share one non-blocking UDP socket per loop and server
-(:class:`_UdpMux`), which reads every waiting answer when it is readable and sends the questions
-asked meanwhile together. The system resolver is dnspython's. Re-exported by :mod:`mailsupport.dnslookup`.
-Layer 3 (client).
+(:class:`_UdpMux`), which reads every waiting answer when it is readable, sends the questions
+asked meanwhile together and times them out with one timer. The system resolver is
+dnspython's. Re-exported by :mod:`mailsupport.dnslookup`. Layer 3 (client).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 import socket
 import threading
@@ -170,22 +171,17 @@ class ResolverLookup:
             mux = muxes[(host, port)] = _UdpMux(loop, host, port)
         wire_id = mux.new_id()
         qtype = dns.rdatatype.from_text(rdtype)
-        future = loop.create_future()
-        mux.pending[wire_id] = future
+        # the question in wire format, built directly (RFC 1035 §4.1.1: RD set, one question)
+        future = mux.ask(wire_id, wire.question(wire_id, qwire[0], qtype), timeout)
         try:
-            # the question in wire format, built directly (RFC 1035 §4.1.1: RD set, one question)
-            mux.send(wire.question(wire_id, qwire[0], qtype))
-            timer = loop.call_later(timeout, _expire, future)  # lighter than asyncio.timeout
-            try:
-                data = await future
-            finally:
-                timer.cancel()
+            data = await future
         except TimeoutError:
             raise dns.exception.Timeout(timeout=timeout) from None
         finally:
             # only our own entry: once our answer popped it, another question may already
             # have been given the same id (it must keep waiting for its own answer)
-            if mux.pending.get(wire_id) is future:
+            entry = mux.pending.get(wire_id)
+            if entry is not None and entry[0] is future:
                 del mux.pending[wire_id]
             if not mux.pending:
                 # idle: close unless another question goes out first (so sockets never
@@ -292,23 +288,21 @@ def _question_name(name: str) -> tuple[bytes, bytes]:
     return data, data.lower()
 
 
-def _expire(future: asyncio.Future[bytes]) -> None:
-    if not future.done():
-        future.set_exception(TimeoutError())
-
-
 class _UdpMux:
     """A connected UDP socket shared by concurrent questions, answers routed by message id.
 
     Answers are read until the socket is empty each time it is readable; questions asked in
     the meantime are sent together once the loop gets to them (one wake-up of the server for
-    several questions, not one each)."""
+    several questions, not one each). One timer, set for the earliest deadline of the
+    questions waiting, times them out (not a timer per question)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, host: str, port: int) -> None:
-        self.pending: dict[int, asyncio.Future[bytes]] = {}
+        self.pending: dict[int, tuple[asyncio.Future[bytes], float]] = {}  # id -> (answer, deadline)
         self.closed = False
         self._loop = loop
         self._outbox: list[bytes] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
         try:
             self._sock.setblocking(False)
@@ -324,10 +318,39 @@ class _UdpMux:
             if wire_id not in self.pending:
                 return wire_id
 
-    def send(self, data: bytes) -> None:
+    def ask(self, wire_id: int, data: bytes, timeout: float) -> asyncio.Future[bytes]:
+        """Send ``data`` (with the next batch) and return the future of its answer, which fails
+        with TimeoutError after ``timeout`` seconds."""
+        future = self._loop.create_future()
+        deadline = self._loop.time() + timeout
+        self.pending[wire_id] = (future, deadline)
+        if deadline < self._timer_at:
+            self._set_timer(deadline)
         if not self._outbox:
             self._loop.call_soon(self._flush)
         self._outbox.append(data)
+        return future
+
+    def _set_timer(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = when
+        self._timer = self._loop.call_at(when, self._expire)
+
+    def _expire(self) -> None:
+        """Time out the questions past their deadline; set the timer for the next one."""
+        self._timer, self._timer_at = None, math.inf
+        now = self._loop.time()
+        later = math.inf
+        for future, deadline in self.pending.values():
+            if future.done():
+                continue
+            if deadline <= now:
+                future.set_exception(TimeoutError())
+            elif deadline < later:
+                later = deadline
+        if later < math.inf:
+            self._set_timer(later)
 
     def _flush(self) -> None:
         out, self._outbox = self._outbox, []
@@ -348,9 +371,9 @@ class _UdpMux:
             except OSError:  # ICMP unreachable and the like: that question times out and the
                 return       # next try runs; called again while answers wait
             if len(data) >= 2:
-                future = self.pending.pop(int.from_bytes(data[:2], "big"), None)
-                if future is not None and not future.done():
-                    future.set_result(data)
+                entry = self.pending.pop(int.from_bytes(data[:2], "big"), None)
+                if entry is not None and not entry[0].done():
+                    entry[0].set_result(data)
 
     def close_if_idle(self) -> None:
         if not self.pending:
@@ -360,9 +383,11 @@ class _UdpMux:
         if self.closed:
             return
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
         self._loop.remove_reader(self._sock.fileno())
         self._sock.close()
-        for future in self.pending.values():
+        for future, _deadline in self.pending.values():
             if not future.done():
                 future.set_exception(ConnectionError("the DNS socket closed"))
         self.pending.clear()

@@ -166,3 +166,30 @@ def test_a_closed_port_fails_the_question_and_the_loop_goes_on() -> None:
         answer = asyncio.run(run(ResolverLookup.for_nameserver(dead, timeout=0.5),
                                  ResolverLookup.for_nameserver(server.address, timeout=2)))
     assert answer.status is AnswerStatus.NXDOMAIN
+
+
+def test_unanswered_questions_each_time_out_however_they_overlap() -> None:
+    """Questions a server never answers all end in a temporary failure: the first, one asked while
+    it waited, and one asked after the first had failed (the socket's one timer follows each deadline)."""
+    from mailsupport.errors import DnsTempError
+
+    async def run(lookup, server):
+        async def late(after):
+            deadline = asyncio.get_running_loop().time() + 5
+            while len(server.held) < after:  # asked only once the server holds the earlier ones
+                assert asyncio.get_running_loop().time() < deadline, "the server never got the first question"
+                await asyncio.sleep(0.01)
+            return await lookup.aquery(f"q{after}.silent.test", "TXT")
+
+        try:
+            first = asyncio.ensure_future(lookup.aquery("q0.silent.test", "TXT"))
+            outcomes = await asyncio.gather(first, late(1), return_exceptions=True)
+            outcomes.append(await asyncio.gather(late(2), return_exceptions=True))
+            return outcomes
+        finally:
+            await lookup.aclose()
+
+    with BurstDns(burst=1000) as server:  # holds every question, answers none
+        outcomes = asyncio.run(run(ResolverLookup.for_nameserver(server.address, timeout=0.3), server))
+    first, second, (third,) = outcomes
+    assert all(isinstance(o, DnsTempError) and "timed out" in str(o) for o in (first, second, third))
