@@ -18,6 +18,7 @@ import json
 import re
 import stat
 import tomllib
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,11 @@ def read_tenant_text(path: str | Path) -> str:
             raise ConfigError(f"the file is {st.st_size:,} bytes, over the {MAX_TENANT_BYTES:,}-byte cap for a "
                               "tenant file: is it the right file?", source=source)
         with p.open("rb") as fh:
-            raw = fh.read(MAX_TENANT_BYTES + 1)
+            # what stat() reported and one byte more, in case the file grew since (then up to the
+            # cap): read(cap + 1) would allocate a 4 MiB buffer for every small file
+            raw = fh.read(st.st_size + 1)
+            if len(raw) > st.st_size:
+                raw += fh.read(MAX_TENANT_BYTES + 1 - len(raw))
     except OSError as exc:
         raise ConfigError(f"cannot read the tenant file ({exc.strerror or exc})", source=source) from exc
     if len(raw) > MAX_TENANT_BYTES:
@@ -90,7 +95,33 @@ def nesting_problem(text: str, *, json_syntax: bool, max_depth: int = MAX_DEPTH)
     ``{"users": [{`` is). The path is the field path of the value that goes too
     deep (``users[0].aliases[0][0]``); for TOML the table header and key come first, then the
     indexes and inline-table keys (``users[0].aliases[0][0]`` there too).
+
+    The scan is skipped when a count shows no value can be that deep (:func:`_shallow`), as
+    for every ordinary tenant file.
     """
+    if _shallow(text, json_syntax=json_syntax, max_depth=max_depth):
+        return None
+    return _scan(text, json_syntax=json_syntax, max_depth=max_depth)
+
+
+def _shallow(text: str, *, json_syntax: bool, max_depth: int) -> bool:
+    """True when nothing in ``text`` can be nested ``max_depth`` deep, by counting alone.
+
+    Every level the scan counts is an opening bracket or brace (counted anywhere, strings too),
+    or for TOML the root table, an array of tables' extra level, and a header's parts (one more
+    than its dots, all on the header's line). The scan reports a problem only when an opener
+    would go past ``max_depth``, so with at most ``max_depth`` openers in a JSON file, or
+    ``openers + most dots on one line + 3`` within ``max_depth`` for TOML, it cannot. A real
+    tenant file has about ten openers and four dots on a line.
+    """
+    openers = text.count("[") + text.count("{")
+    if json_syntax:
+        return openers <= max_depth
+    return openers + max(map(str.count, text.split("\n"), repeat("."))) + 3 <= max_depth
+
+
+def _scan(text: str, *, json_syntax: bool, max_depth: int) -> tuple[str, str] | None:
+    """The token scan behind :func:`nesting_problem`."""
     stack: list[list[Any]] = []  # [opener, key or index, expecting a key]
     base = ""  # TOML: the current [table] header (an array of tables with its index: users[1])
     headers: dict[str, int] = {}  # TOML: [[name]] headers seen so far, by name

@@ -167,3 +167,29 @@ def test_broken_toml_and_missing_file_are_config_errors(tmp_path):
     assert err.value.source == str(bad)
     with pytest.raises(ConfigError, match="cannot read"):
         load_tenant(tmp_path / "missing.toml")
+
+
+def test_tenant_text_is_read_whole_and_within_the_cap(tmp_path):
+    """A file is read to its end, exactly; one over the 4 MiB cap (sparse, nothing written) is refused by size."""
+    from mailsupport.tenantfile import MAX_TENANT_BYTES, read_tenant_text
+
+    text = "description = \"caf\u00e9\"\n" * 500
+    small = tmp_path / "t.toml"
+    small.write_text(text, encoding="utf-8")
+    assert read_tenant_text(small) == text
+    big = tmp_path / "big.toml"
+    with big.open("wb") as fh:
+        fh.truncate(MAX_TENANT_BYTES + 1)
+    with pytest.raises(ConfigError, match="over the 4,194,304-byte cap"):
+        read_tenant_text(big)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs Linux /proc")
+def test_tenant_text_longer_than_its_stat_size_is_read_whole():
+    """A regular file whose size stat() under-reports (as one growing while read; /proc files say 0)
+    is still read to its end, not cut at the reported size."""
+    from mailsupport.tenantfile import read_tenant_text
+
+    assert Path("/proc/self/status").stat().st_size == 0
+    text = read_tenant_text("/proc/self/status")
+    assert text.startswith("Name:") and "\nPid:" in text

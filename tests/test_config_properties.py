@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from mailsupport.config import Tenant, load_tenant, parse_tenant
 from mailsupport.errors import ConfigError
-from mailsupport.tenantfile import MAX_DEPTH
+from mailsupport.tenantfile import MAX_DEPTH, _scan, nesting_problem
 
 SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -81,6 +81,20 @@ def test_nesting_past_the_cap_names_the_field(depth, suffix, inline):
     assert err.value.path.startswith("users[0].aliases")
     if depth + 3 > MAX_DEPTH:  # the file's root table, users and users[0] enclose aliases
         assert f"nested more than {MAX_DEPTH} deep" in str(err.value)
+
+
+NESTING_PIECES = ["[", "{", "[[", "]]", "]", "}", ",", "\n", "a", "a.b.c", " = ", '"s.[{"', "'t'", "# [{.\n",
+                  "[a.b.c.d.e]\n", "[[x.y]]\n", "k = [", "k = {", '"""m\n[\n"""', ":", '{"k": [']
+
+
+@SETTINGS
+@given(text=st.lists(st.sampled_from(NESTING_PIECES), max_size=120).map("".join), json_syntax=st.booleans(),
+       max_depth=st.integers(min_value=1, max_value=40))
+def test_nesting_check_skips_the_scan_only_when_the_scan_finds_nothing(text, json_syntax, max_depth):
+    """The counting shortcut never hides a problem: the answer is always the full token scan's
+    (texts of brackets, braces, headers, dotted keys, strings and comments, around any cap)."""
+    assert nesting_problem(text, json_syntax=json_syntax, max_depth=max_depth) == \
+        _scan(text, json_syntax=json_syntax, max_depth=max_depth)
 
 
 SEPARATORS = {"NUL": "\x00", "TAB": "\t", "CR": "\r", "LF": "\n", "NEL": "\x85", "LINE SEPARATOR": "\u2028",

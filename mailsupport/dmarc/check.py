@@ -14,7 +14,6 @@ Layer 4 (use case): imports the dmarc and spf cores, the DKIM client and dnslook
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -208,19 +207,4 @@ async def check_domain_async(domain: str, *, tenant: Tenant | None = None, paths
     """The async form of :func:`check_domain` (many domains on one event loop: the audit)."""
     lookup = lookup or make_lookup()
     chosen = domain_paths(domain, tenant=tenant, paths=paths, ips=ips, selectors=selectors)
-    await _prefetch(domain, chosen, lookup)
     return await run_async(_check(domain, chosen, lookup.source, run_memo(lookup)), lookup)
-
-
-async def _prefetch(domain: str, paths: tuple[SendingPath, ...], lookup: DnsLookup) -> None:
-    """Ask the first questions of every part at once (the policy record, each DKIM selector), so
-    a cached lookup holds them when the sequential check asks: one round trip instead of several."""
-    if not hasattr(lookup, "peek"):
-        return  # only a cache keeps the answers for the check
-    questions = {(f"_dmarc.{domain.strip().rstrip('.').lower()}", "TXT")}
-    for path in paths:
-        questions |= {(i.name, "CNAME" if i.target else "TXT") for i in path.dkim}
-    results = await asyncio.gather(*(lookup.aquery(n, t) for n, t in questions), return_exceptions=True)
-    for r in results:
-        if isinstance(r, BaseException) and not isinstance(r, DnsError):
-            raise r

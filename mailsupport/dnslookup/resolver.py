@@ -2,15 +2,16 @@
 
 Questions to given nameservers skip the stub resolver: one UDP question (built and, when
 plain, read by :mod:`.wire`), TCP when truncated (RFC 7766), the next server on timeout or
-SERVFAIL; async questions share one UDP socket per loop and server (:class:`_UdpMux`). The
-system resolver is dnspython's. Re-exported by :mod:`mailsupport.dnslookup`.
-Layer 3 (client).
+SERVFAIL; async questions share one non-blocking UDP socket per loop and server
+(:class:`_UdpMux`), which reads every waiting answer when it is readable, sends the questions
+asked meanwhile together and times them out with one timer. The system resolver is
+dnspython's. Re-exported by :mod:`mailsupport.dnslookup`. Layer 3 (client).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import math
 import secrets
 import socket
 import threading
@@ -23,7 +24,6 @@ import dns.asyncresolver
 import dns.exception
 import dns.flags
 import dns.message
-import dns.name
 import dns.nameserver
 import dns.query
 import dns.rcode
@@ -75,9 +75,9 @@ class ResolverLookup:
 
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask synchronously."""
-        qname = dns_name(name)
         if self._servers:
-            return self._direct_sync(name, qname, rdtype)
+            return self._direct_sync(name, _question_name(name), rdtype)
+        qname = dns_name(name)
         try:
             ans = self._sync.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
         except dns.exception.DNSException as exc:
@@ -86,9 +86,9 @@ class ResolverLookup:
 
     async def aquery(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask asynchronously (dnspython's asyncio resolver)."""
-        qname = dns_name(name)
         if self._servers:
-            return await self._direct_async(name, qname, rdtype)
+            return await self._direct_async(name, _question_name(name), rdtype)
+        qname = dns_name(name)
         try:
             ans = await self._async.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
         except dns.exception.DNSException as exc:
@@ -99,12 +99,12 @@ class ResolverLookup:
     # machinery; the policy (which server next, how long, what an answer means) is one
     # sans-I/O _Resolution, driven here by a sync and an async shell, as dnspython's
     # resolver drives its own _Resolution.
-    def _direct_sync(self, name: str, qname: dns.name.Name, rdtype: str) -> DnsAnswer:
+    def _direct_sync(self, name: str, qwire: tuple[bytes, bytes], rdtype: str) -> DnsAnswer:
         res = _Resolution(self, name, rdtype)
         while (attempt := res.next_attempt()) is not None:
             host, port, timeout = attempt
             try:
-                response = self._ask_sync(qname, rdtype, host, port, timeout)
+                response = self._ask_sync(name, qwire, rdtype, host, port, timeout)
             except (OSError, dns.exception.DNSException) as exc:
                 res.failed(exc)
                 continue
@@ -113,12 +113,12 @@ class ResolverLookup:
                 return answer
         return res.give_up()
 
-    async def _direct_async(self, name: str, qname: dns.name.Name, rdtype: str) -> DnsAnswer:
+    async def _direct_async(self, name: str, qwire: tuple[bytes, bytes], rdtype: str) -> DnsAnswer:
         res = _Resolution(self, name, rdtype)
         while (attempt := res.next_attempt()) is not None:
             host, port, timeout = attempt
             try:
-                response = await self._ask_async(qname, rdtype, host, port, timeout)
+                response = await self._ask_async(name, qwire, rdtype, host, port, timeout)
             except (OSError, dns.exception.DNSException) as exc:
                 res.failed(exc)
                 continue
@@ -127,7 +127,7 @@ class ResolverLookup:
                 return answer
         return res.give_up()
 
-    def _ask_sync(self, qname: dns.name.Name, rdtype: str, host: str, port: int,
+    def _ask_sync(self, name: str, qwire: tuple[bytes, bytes], rdtype: str, host: str, port: int,
                   timeout: float) -> Any:
         # One connected UDP socket per (thread, server), kept for the lookup's life; answers
         # to earlier, abandoned questions are skipped by message id.
@@ -141,8 +141,7 @@ class ResolverLookup:
             socks[(host, port)] = sock
         wire_id = secrets.randbits(16)  # unpredictable (RFC 5452), from the OS CSPRNG; the OS picks the source port
         qtype = dns.rdatatype.from_text(rdtype)
-        qwire, qlower = _wire_name(qname)
-        sock.send(wire.question(wire_id, qwire, qtype))
+        sock.send(wire.question(wire_id, qwire[0], qtype))
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -155,57 +154,44 @@ class ResolverLookup:
                 raise dns.exception.Timeout(timeout=timeout) from None
             if len(data) >= 2 and int.from_bytes(data[:2], "big") == wire_id:
                 break
-        response = _read_udp(data, qname, qlower, qtype)
+        response = _read_udp(data, name, qwire[1], qtype)
         if response is _TRUNCATED:  # RFC 7766: ask again over TCP
-            return dns.query.tcp(dns.message.make_query(qname, rdtype), host, port=port, timeout=timeout)
+            return dns.query.tcp(dns.message.make_query(dns_name(name), rdtype), host, port=port, timeout=timeout)
         return response
 
-    async def _ask_async(self, qname: dns.name.Name, rdtype: str, host: str, port: int,
+    async def _ask_async(self, name: str, qwire: tuple[bytes, bytes], rdtype: str, host: str, port: int,
                          timeout: float) -> Any:
         # One connected UDP socket per (event loop, server) carries every concurrent question,
         # matched by message id; a truncated answer is asked again over TCP (RFC 7766).
         loop = asyncio.get_running_loop()
-        muxes = self._muxes.setdefault(loop, {})
+        muxes = self._muxes.get(loop)
+        if muxes is None:
+            muxes = self._muxes[loop] = {}
         mux = muxes.get((host, port))
         if mux is None or mux.closed:
-            mux = _UdpMux()
-            muxes[(host, port)] = mux  # before the await: concurrent callers share this one
-            try:
-                await loop.create_datagram_endpoint(lambda: mux, remote_addr=(host, port))
-            except BaseException as exc:
-                mux.closed = True
-                if not mux.ready.done():
-                    mux.ready.set_exception(exc if isinstance(exc, Exception) else ConnectionError())
-                    mux.ready.exception()  # retrieved: concurrent waiters re-raise it
-                raise
-        await mux.ready
+            mux = muxes[(host, port)] = _UdpMux(loop, host, port)
         wire_id = mux.new_id()
         qtype = dns.rdatatype.from_text(rdtype)
-        future = loop.create_future()
-        mux.pending[wire_id] = future
+        # the question in wire format, built directly (RFC 1035 §4.1.1: RD set, one question)
+        future = mux.ask(wire_id, wire.question(wire_id, qwire[0], qtype), timeout)
         try:
-            # the question in wire format, built directly (RFC 1035 §4.1.1: RD set, one question)
-            qwire, qlower = _wire_name(qname)
-            mux.transport.sendto(wire.question(wire_id, qwire, qtype))
-            timer = loop.call_later(timeout, _expire, future)  # lighter than asyncio.timeout
-            try:
-                data = await future
-            finally:
-                timer.cancel()
+            data = await future
         except TimeoutError:
             raise dns.exception.Timeout(timeout=timeout) from None
         finally:
             # only our own entry: once our answer popped it, another question may already
             # have been given the same id (it must keep waiting for its own answer)
-            if mux.pending.get(wire_id) is future:
+            entry = mux.pending.get(wire_id)
+            if entry is not None and entry[0] is future:
                 del mux.pending[wire_id]
             if not mux.pending:
                 # idle: close unless another question goes out first (so sockets never
                 # outlive a short-lived event loop such as asyncio.run's)
                 loop.call_soon(mux.close_if_idle)
-        response = _read_udp(data, qname, qlower, qtype)
+        response = _read_udp(data, name, qwire[1], qtype)
         if response is _TRUNCATED:  # RFC 7766: ask again over TCP
-            return await dns.asyncquery.tcp(dns.message.make_query(qname, rdtype), host, port=port, timeout=timeout)
+            return await dns.asyncquery.tcp(dns.message.make_query(dns_name(name), rdtype), host, port=port,
+                                            timeout=timeout)
         return response
 
     async def aclose(self) -> None:
@@ -281,11 +267,12 @@ class _Resolution:
 _TRUNCATED = object()
 
 
-def _read_udp(data: bytes, qname: dns.name.Name, qlower: bytes, qtype: int) -> Any:
+def _read_udp(data: bytes, name: str, qlower: bytes, qtype: int) -> Any:
     """A UDP answer: the fast reader's tuple, dnspython's message, or ``_TRUNCATED``."""
     fast = wire.decode(data, qlower, qtype)
     if fast is not None:
         return fast
+    qname = dns_name(name)
     response = dns.message.from_wire(data)
     question = response.question[0] if response.question else None
     if question is None or question.name != qname or question.rdtype != qtype:
@@ -293,26 +280,38 @@ def _read_udp(data: bytes, qname: dns.name.Name, qlower: bytes, qtype: int) -> A
     return _TRUNCATED if response.flags & dns.flags.TC else response
 
 
-@functools.lru_cache(maxsize=2048)
-def _wire_name(name: dns.name.Name) -> tuple[bytes, bytes]:
-    # the name as sent, and lower-cased to match the answer's question (names compare caselessly)
-    data = name.to_wire()
+def _question_name(name: str) -> tuple[bytes, bytes]:
+    """The name in wire form as sent, and lower-cased to match the answer's question (names
+    compare caselessly); :class:`DnsError` for a name that cannot be asked."""
+    data = wire.name(name)
+    if data is None:  # not plain: dnspython encodes it (escapes, IDNA) or says why it cannot
+        data = dns_name(name).to_wire()
     return data, data.lower()
 
 
-def _expire(future: asyncio.Future[bytes]) -> None:
-    if not future.done():
-        future.set_exception(TimeoutError())
+class _UdpMux:
+    """A connected UDP socket shared by concurrent questions, answers routed by message id.
 
+    Answers are read until the socket is empty each time it is readable; questions asked in
+    the meantime are sent together once the loop gets to them (one wake-up of the server for
+    several questions, not one each). One timer, set for the earliest deadline of the
+    questions waiting, times them out (not a timer per question)."""
 
-class _UdpMux(asyncio.DatagramProtocol):
-    """A connected UDP socket shared by concurrent questions, answers routed by message id."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.DatagramTransport | None = None
-        self.pending: dict[int, asyncio.Future[bytes]] = {}
+    def __init__(self, loop: asyncio.AbstractEventLoop, host: str, port: int) -> None:
+        self.pending: dict[int, tuple[asyncio.Future[bytes], float]] = {}  # id -> (answer, deadline)
         self.closed = False
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = loop
+        self._outbox: list[bytes] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            self._sock.setblocking(False)
+            self._sock.connect((host, port))
+            loop.add_reader(self._sock.fileno(), self._read)
+        except BaseException:
+            self._sock.close()
+            raise
 
     def new_id(self) -> int:
         while True:
@@ -320,38 +319,79 @@ class _UdpMux(asyncio.DatagramProtocol):
             if wire_id not in self.pending:
                 return wire_id
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        if not self.ready.done():
-            self.ready.set_result(None)
+    def ask(self, wire_id: int, data: bytes, timeout: float) -> asyncio.Future[bytes]:
+        """Send ``data`` (with the next batch) and return the future of its answer, which fails
+        with TimeoutError after ``timeout`` seconds."""
+        future = self._loop.create_future()
+        deadline = self._loop.time() + timeout
+        self.pending[wire_id] = (future, deadline)
+        if deadline < self._timer_at:
+            self._set_timer(deadline)
+        if not self._outbox:
+            self._loop.call_soon(self._flush)
+        self._outbox.append(data)
+        return future
+
+    def _set_timer(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = when
+        self._timer = self._loop.call_at(when, self._expire)
+
+    def _expire(self) -> None:
+        """Time out the questions past their deadline; set the timer for the next one."""
+        self._timer, self._timer_at = None, math.inf
+        now = self._loop.time()
+        later = math.inf
+        for future, deadline in self.pending.values():
+            if future.done():
+                continue
+            if deadline <= now:
+                future.set_exception(TimeoutError())
+            elif deadline < later:
+                later = deadline
+        if later < math.inf:
+            self._set_timer(later)
+
+    def _flush(self) -> None:
+        out, self._outbox = self._outbox, []
+        if self.closed:
+            return
+        for data in out:
+            try:
+                self._sock.send(data)
+            except OSError:
+                pass  # full buffer, ICMP unreachable...: the question times out and the next try runs
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self._sock.recv(65535)
+            except BlockingIOError:
+                return
+            except OSError:  # ICMP unreachable and the like: that question times out and the
+                return       # next try runs; called again while answers wait
+            if len(data) >= 2:
+                entry = self.pending.pop(int.from_bytes(data[:2], "big"), None)
+                if entry is not None and not entry[0].done():
+                    entry[0].set_result(data)
 
     def close_if_idle(self) -> None:
         if not self.pending:
             self.close()
 
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        if len(data) >= 2:
-            future = self.pending.pop(int.from_bytes(data[:2], "big"), None)
-            if future is not None and not future.done():
-                future.set_result(data)
-
-    def error_received(self, exc: Exception) -> None:
-        pass  # ICMP unreachable and the like: the question times out and the next try runs
-
-    def connection_lost(self, exc: Exception | None) -> None:
+    def close(self) -> None:
+        if self.closed:
+            return
         self.closed = True
-        if not self.ready.done():
-            self.ready.set_exception(ConnectionError("the DNS socket closed"))
-            self.ready.exception()  # retrieved: the waiters get it
-        for future in self.pending.values():
+        if self._timer is not None:
+            self._timer.cancel()
+        self._loop.remove_reader(self._sock.fileno())
+        self._sock.close()
+        for future, _deadline in self.pending.values():
             if not future.done():
                 future.set_exception(ConnectionError("the DNS socket closed"))
         self.pending.clear()
-
-    def close(self) -> None:
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()
 
 
 def _as_timeout(exc: Exception | None) -> Exception:

@@ -8,6 +8,7 @@ import socket
 import struct
 
 import dns.message
+import dns.name
 import dns.rdatatype
 import pytest
 
@@ -15,6 +16,7 @@ import mailsupport.dnslookup as dl
 import mailsupport.dnslookup.answer as dla
 import mailsupport.dnslookup.resolver as dlr
 from mailsupport.dnslookup import AnswerStatus, wire
+from mailsupport.errors import DnsError
 from mailsupport.zones import zone_from_text
 
 ZONE = r"""$ORIGIN wire.test.
@@ -77,7 +79,7 @@ def test_fast_reader_equals_dnspython_on_real_answers(wire_server):
     try:
         for name in NAMES:
             for rdtype in TYPES:
-                qwire, qlower = dlr._wire_name(dla.dns_name(name))
+                qwire, qlower = dlr._question_name(name)
                 qtype = dns.rdatatype.from_text(rdtype)
                 sock.send(wire.question(4321, qwire, qtype))
                 data = sock.recv(65535)
@@ -144,3 +146,39 @@ def test_crafted_answers_read_fast_or_step_aside():
     for why, data in steps_aside.items():
         qtype = 5 if why.startswith("two CNAMEs") else 1
         assert wire.decode(data, QL, qtype) is None, why
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("wire.test", id="relative-looking"),
+    pytest.param("Mixed-Case.Wire.TEST.", id="case-kept-trailing-dot"),
+    pytest.param("selector1._domainkey.under_score.wire.test", id="underscores"),
+    pytest.param("a" * 63 + ".test", id="label-63"),
+    pytest.param(".".join(["b" * 63] * 3) + "." + "c" * 61, id="name-255"),
+])
+def test_plain_names_are_encoded_as_dnspython_does(text):
+    """A plain name's wire form built from its text is dnspython's, byte for byte."""
+    assert wire.name(text) == dns.name.from_text(text).to_wire()
+
+
+@pytest.mark.parametrize("text, problem", [
+    pytest.param("a..test", "empty", id="empty-label"),
+    pytest.param("a" * 64 + ".test", "63 octets", id="label-64"),
+    pytest.param(".".join(["b" * 63] * 4), "255", id="name-256"),
+])
+def test_names_that_cannot_be_asked_are_refused_by_dnspython(text, problem):
+    """The fast encoder steps aside and the question fails with dnspython's reason, as before."""
+    assert wire.name(text) is None
+    with pytest.raises(DnsError, match=problem):
+        dlr._question_name(text)
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("caf\u00e9.test", id="idna"),
+    pytest.param("m\\.x.wire.test", id="escaped-dot"),
+    pytest.param("*.wire.test", id="wildcard"),
+    pytest.param(".", id="root"),
+])
+def test_other_names_go_to_dnspython(text):
+    """Names that are not plain (IDNA, escapes, wildcards, the root) are encoded by dnspython."""
+    assert wire.name(text) is None
+    assert dlr._question_name(text)[0] == dns.name.from_text(text).to_wire()

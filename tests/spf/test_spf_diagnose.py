@@ -58,8 +58,23 @@ def test_sample_zone_reproduces_its_finding(domain, sample_lookup):
         assert result.suggestion_lookups <= 10
 
 
+@pytest.mark.parametrize("domain", sorted(CASES))
+def test_without_detail_the_findings_are_the_same(domain, sample_lookup):
+    """``detail=False`` (the audit's way) gives the same findings, verdicts and lookup counts, no
+    suggested record, and no evaluation trace where the results pass."""
+    full = check_domain(domain, lookup=sample_lookup)
+    lean = check_domain(domain, lookup=sample_lookup, detail=False)
+    assert lean.findings == full.findings and lean.verdicts == full.verdicts
+    assert (lean.dns_lookups, lean.void_lookups, lean.records) == (full.dns_lookups, full.void_lookups, full.records)
+    assert lean.suggested_record is None and lean.suggestion_verdict is None and lean.suggestion_lookups is None
+    if full.verdict == "pass":
+        assert full.trace is not None and lean.trace is None
+
+
 def test_healthy_tenant_domain_has_no_findings(sample_lookup):
-    """The sample tenant's domain passes for every vendor IP and needs no suggestion."""
+    """The sample tenant's domain passes for every vendor IP and needs no suggestion, also without detail."""
+    lean = check_domain("smithlaw.example", lookup=sample_lookup, detail=False)
+    assert lean.findings == () and lean.verdict == "pass" and lean.trace is None and lean.dns_lookups == 2
     result = check_domain("smithlaw.example", lookup=sample_lookup)
     assert result.findings == () and result.suggested_record is None
     assert result.verdict == "pass" and len(result.verdicts) == 3

@@ -49,8 +49,8 @@ class SpfCheck:
     ``verdicts`` lists ``(ip, result)``; ``evaluation`` is the full result (with trace) for
     the first IP. ``dns_lookups``/``void_lookups`` count the whole static tree
     (:attr:`tree`), which is what a receiver may spend. ``suggested_record`` is None when
-    nothing needs fixing; ``suggestion_verdict``/``suggestion_lookups`` come from evaluating
-    the suggestion through DNS.
+    nothing needs fixing (or the check ran with ``detail=False``); ``suggestion_verdict``/
+    ``suggestion_lookups`` come from evaluating the suggestion through DNS.
     """
 
     domain: str
@@ -142,7 +142,8 @@ def run_memo(lookup: DnsLookup) -> dict[Any, Any] | None:
 
 
 def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, helo: str,
-           record: str | None, source: str, memo: dict[Any, Any] | None = None) -> Gen:
+           record: str | None, source: str, memo: dict[Any, Any] | None = None, detail: bool = True,
+           suggest: bool = True) -> Gen:
     domain = domain.strip().rstrip(".").lower()
     log: list = []
     txt_error = ""
@@ -190,7 +191,7 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
     override = record if record is not None else None
     # one full evaluation (its trace is shown), the other IPs matched against the resolved tree
     evaluated = yield from evaluate_many(ips, domain, sender=sender or f"postmaster@{domain}", helo=helo,
-                                         record=override, memo=memo)
+                                         record=override, memo=memo, trace_first=detail)
     results: list[tuple[str, SpfResult]] = list(zip(ips, evaluated))
     if memo is not None and override is None and not ip and not sender:
         _remember(memo, domain, ips, evaluated)
@@ -205,7 +206,7 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
                              remedy="Check the vendor include's name (the tenant's vendor_include setting) and its DNS."),)
     suggestion = None
     s_lookups = s_verdict = None
-    if not txt_error and any(f.severity >= Severity.WARNING for f in findings):
+    if suggest and not txt_error and any(f.severity >= Severity.WARNING for f in findings):
         costs = include_costs(static)
         flat = {t.term: flatten_networks(t.child) for t in (static.terms if static else ()) if t.child}
         void_terms = [t.term for t in (static.terms if static else ()) if t.void]
@@ -249,26 +250,35 @@ def _combine(results: Sequence[str]) -> str:
 
 def check_domain(domain: str, *, vendor_include: str = DEFAULT_VENDOR_INCLUDE,
                  lookup: DnsLookup | None = None, ip: str | None = None, sender: str = "",
-                 helo: str = "", record: str | None = None) -> SpfCheck:
+                 helo: str = "", record: str | None = None, detail: bool = True,
+                 suggest: bool | None = None) -> SpfCheck:
     """Check ``domain``'s SPF (see :class:`SpfCheck`).
 
     ``lookup`` defaults to the system resolver. ``ip``/``sender``/``helo`` check one
     client instead of the vendor IPs; ``record`` evaluates that text as the domain's
-    record (to try an edit before publishing it).
+    record (to try an edit before publishing it). ``detail=False`` gives the same findings,
+    verdicts and counts with less work, for a batch that keeps only those (the audit): every
+    vendor IP is matched against the resolved record tree, the trace built only where a result
+    needs the full evaluation, and (unless ``suggest`` says otherwise) no suggested record.
+    ``suggest`` (default: as ``detail``) decides whether the suggested record, which the fix
+    steps publish, is worked out for a domain with findings.
     """
     lookup = lookup or make_lookup()
     gen = _check(domain, vendor_include=vendor_include, ip=ip, sender=sender, helo=helo,
-                 record=record, source=lookup.source, memo=run_memo(lookup))
+                 record=record, source=lookup.source, memo=run_memo(lookup), detail=detail,
+                 suggest=detail if suggest is None else suggest)
     return run_sync(gen, lookup)
 
 
 async def check_domain_async(domain: str, *, vendor_include: str = DEFAULT_VENDOR_INCLUDE,
                              lookup: DnsLookup | None = None, ip: str | None = None, sender: str = "",
-                             helo: str = "", record: str | None = None) -> SpfCheck:
+                             helo: str = "", record: str | None = None, detail: bool = True,
+                             suggest: bool | None = None) -> SpfCheck:
     """The async form of :func:`check_domain` (for many domains on one event loop)."""
     lookup = lookup or make_lookup()
     gen = _check(domain, vendor_include=vendor_include, ip=ip, sender=sender, helo=helo,
-                 record=record, source=lookup.source, memo=run_memo(lookup))
+                 record=record, source=lookup.source, memo=run_memo(lookup), detail=detail,
+                 suggest=detail if suggest is None else suggest)
     return await run_async(gen, lookup)
 
 
