@@ -61,8 +61,15 @@ from pathlib import Path
 from mailsupport.pipeline import OutgoingMessage, enqueue_message, enqueue_messages, poll, send_queued
 from mailsupport.store import Store
 from mailsupport.testing.mailgen import padded_message, pipeline_tenant
-from mailsupport.testing.realservers import (MAIL_UID, Dovecot, Postfix, missing_real_servers, private_root,
-                                             wait_for_maildir, write_maildir)
+from mailsupport.testing.realservers import (
+    MAIL_UID,
+    Dovecot,
+    Postfix,
+    missing_real_servers,
+    private_root,
+    wait_for_maildir,
+    write_maildir,
+)
 
 
 def load(dovecot: Dovecot, user: str, messages: list[bytes]) -> None:

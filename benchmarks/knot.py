@@ -18,8 +18,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 __all__ = ["KnotServer", "free_port", "knotd_path"]
 
@@ -71,7 +71,7 @@ zone:
 {zones}
 """
 
-    def start(self, *, deadline: float = 60.0) -> "KnotServer":
+    def start(self, *, deadline: float = 60.0) -> KnotServer:
         """Write the config, start knotd, and wait until it answers the last zone's SOA."""
         binary = knotd_path()
         if binary is None:
@@ -124,7 +124,7 @@ zone:
             self._dir.cleanup()
             self._dir = None
 
-    def __enter__(self) -> "KnotServer":
+    def __enter__(self) -> KnotServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

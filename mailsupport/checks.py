@@ -14,7 +14,7 @@ Presentation layer: it imports the diagnoses' tables only (no I/O at import).
 from __future__ import annotations
 
 import importlib
-from typing import Mapping
+from collections.abc import Mapping
 
 __all__ = ["FAMILIES", "all_checks", "format_markdown"]
 

@@ -55,13 +55,13 @@ from __future__ import annotations
 import enum
 import re
 import reprlib
+from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, overload
+from typing import Any, Literal, overload
 
 from .errors import ConfigError
 from .model import Secret
-from .tenantfile import parse_tenant_text, read_tenant_text
 from .tenant import (
     CATCH_ALL_HEADERS,
     DEFAULT_SIZE_LIMIT,
@@ -72,14 +72,15 @@ from .tenant import (
     Matter,
     Outbound,
     Preset,
-    SendingAuth,
     Provider,
+    SendingAuth,
     ServerPreset,
     ServerSettings,
     Tenant,
     TlsMode,
     User,
 )
+from .tenantfile import parse_tenant_text, read_tenant_text
 
 __all__ = [
     # re-exported from mailsupport.tenant
@@ -240,7 +241,7 @@ class _Reader:
             out.append(item)
         return tuple(out)
 
-    def table(self, key: str) -> "_Reader | None":
+    def table(self, key: str) -> _Reader | None:
         value = self.raw(key)
         if value is None:
             return None
@@ -248,7 +249,7 @@ class _Reader:
             raise self.fail(key, f"expected a table, got {type(value).__name__}")
         return _Reader(value, self.sub(key), self.source, self.environ)
 
-    def tables(self, key: str) -> list["_Reader"]:
+    def tables(self, key: str) -> list[_Reader]:
         value = self.raw(key)
         if value is None:
             return []

@@ -17,8 +17,8 @@ Pure (layer 2): no I/O; must not import clients, the sandbox, diagnoses or prese
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .addresses import classify_address
 from .headers import MessageSummary

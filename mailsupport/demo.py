@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import html
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Callable, Sequence
 
 from .config import iter_tenant_files, load_tenant
 from .errors import ConfigError
@@ -138,8 +138,8 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
     """Run every check on the sandbox and the samples; write the report and CSV into ``out_dir``."""
     from .audit import AuditOptions, TenantResult, audit_paths
     from .display import ladder_html
-    from .doctor import check_settings
     from .dnslookup import ResolverLookup
+    from .doctor import check_settings
     from .fixpage import TENANT_PAGES, write_tenant_pages
     from .report import render_html, write_csv
     from .sandbox import Sandbox

@@ -28,8 +28,9 @@ module level, nor clients, the sandbox or use cases (rungs and results are duck-
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from .model import Finding, Severity
 
@@ -173,7 +174,7 @@ class Table:
 
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping[str, Any]], *, columns: Sequence[str] | None = None,
-                  **kw: Any) -> "Table":
+                  **kw: Any) -> Table:
         """A table from mappings (e.g. ``summary_rows`` or ``decision_rows``): ``columns`` picks and
         orders the keys (default: the first row's)."""
         rows = list(rows)

@@ -28,8 +28,9 @@ Pure (layer 2): imports only :mod:`mailsupport.model` and the standard library.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from .model import MessageRef, Severity
 
@@ -144,7 +145,7 @@ class FixStep:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "FixStep":
+    def from_dict(cls, d: Mapping[str, Any]) -> FixStep:
         """Rebuild a step from :meth:`to_dict` output (an older line without some keys reads too)."""
         resolves = tuple((str(c), str(s)) for c, s in d.get("resolves", ()))
         if not resolves and d.get("check"):

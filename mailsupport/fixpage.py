@@ -33,10 +33,11 @@ import html
 import json
 import os
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from .fixes import FixStep
 from .fixplan import FixPlan, make_plan
@@ -72,7 +73,7 @@ _KIND_RE = re.compile(r"^the (\w+) check")
 
 def created_now() -> str:
     """The current date and time as the report prints it (UTC, to the minute)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _kind_of(f: Finding) -> str:

@@ -17,8 +17,9 @@ Pure (layer 2): imports :mod:`mailsupport.model` and :mod:`mailsupport.fixes` on
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .fixes import FixStep
 from .model import Finding, Severity
@@ -150,7 +151,7 @@ class FixPlan:
                 "traces": [{"title": t, "text": x} for t, x in self.traces]}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "FixPlan":
+    def from_dict(cls, d: Mapping[str, Any]) -> FixPlan:
         """Rebuild a plan from :meth:`to_dict` output."""
         return cls(tenant=str(d["tenant"]), provider=str(d.get("provider", "")), created=str(d.get("created", "")),
                    version=str(d.get("version", "")), dns_source=str(d.get("dns_source", "")),

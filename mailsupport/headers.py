@@ -45,12 +45,11 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms
 
 if TYPE_CHECKING:  # pragma: no cover
     from email.message import Message
-    from typing import Union
 
     from .sizes import AttachmentSize
 
     #: What the header functions accept: a Message, raw bytes or str, (name, value) pairs or a HeaderScan.
-    HeaderInput = Union[Message, bytes, bytearray, memoryview, str, Sequence[tuple[str, str]], HeaderScan]
+    HeaderInput = Message | bytes | bytearray | memoryview | str | Sequence[tuple[str, str]] | HeaderScan
 
 __all__ = [
     "RecipientEvidence",
@@ -380,7 +379,7 @@ class MessageSummary:
     subject: str = ""
     raw_size: int = 0
     encoded_size: int = 0
-    attachments: tuple["AttachmentSize", ...] = ()
+    attachments: tuple[AttachmentSize, ...] = ()
     candidates: tuple[RecipientEvidence, ...] = ()
     entry_hop: int = 0
     entry_by: str = ""

@@ -34,8 +34,8 @@ Layer 3 (used by the clients and the doctor); standard library and :mod:`mailsup
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .errors import DeadlineExceeded
 
@@ -108,7 +108,7 @@ class Deadline:
         """The socket timeout for the next read: ``min(per_read, remaining())``."""
         return min(per_read, self.remaining())
 
-    def sooner(self, other: "Deadline | None") -> "Deadline":
+    def sooner(self, other: Deadline | None) -> Deadline:
         """Whichever of ``self`` and ``other`` ends first (a step inside a session)."""
         if other is None or self._end <= other._end:
             return self

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the scan path imports this module)
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Iterable, Mapping, NoReturn
+    from collections.abc import Iterable, Mapping
+    from typing import Any, NoReturn
 
 __all__ = ["Secret", "Severity", "Finding", "MessageRef", "findings_to_rows", "FINDING_COLUMNS", "MESSAGE_COLUMNS",
            "MESSAGE_SEPARATOR", "message_cells"]
@@ -80,7 +81,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
     @classmethod
-    def parse(cls, text: str) -> "Severity":
+    def parse(cls, text: str) -> Severity:
         """Parse ``info|warning|error|critical`` (any case)."""
         try:
             return cls[text.strip().upper()]
@@ -129,7 +130,7 @@ class MessageRef:
                 "source": self.source, "position": self.position}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "MessageRef":
+    def from_dict(cls, d: Mapping[str, Any]) -> MessageRef:
         """Rebuild from :meth:`to_dict` output (missing keys read as empty)."""
         return cls(message_id=str(d.get("message_id", "")), subject=str(d.get("subject", "")),
                    date=str(d.get("date", "")), from_=str(d.get("from", "")), source=str(d.get("source", "")),
@@ -173,7 +174,7 @@ class Finding:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Finding":
+    def from_dict(cls, d: Mapping[str, Any]) -> Finding:
         """Rebuild from :meth:`to_dict` output."""
         return cls(check=str(d["check"]), severity=Severity.parse(str(d["severity"])),
                    subject=str(d.get("subject", "")), summary=str(d.get("summary", "")),

@@ -62,14 +62,32 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TypeVar
 
-from .tenant import ServerSettings, TlsMode
-from .errors import (AuthError, ConfigError, ConnectError, DeadlineExceeded, LimitExceeded, LoginRefusedError,
-                     OperationError, ProtocolError)
+from .errors import (
+    AuthError,
+    ConfigError,
+    ConnectError,
+    DeadlineExceeded,
+    LimitExceeded,
+    LoginRefusedError,
+    OperationError,
+    ProtocolError,
+)
 from .limits import DEFAULT_LIMITS, Deadline, Limits
-from .pop3parse import (AnswerError, AnswerReader, parse_capa, parse_list_line, parse_stat, parse_status,
-                        parse_uidl_line, retr_budget, shown, unstuff)
+from .pop3parse import (
+    AnswerError,
+    AnswerReader,
+    parse_capa,
+    parse_list_line,
+    parse_stat,
+    parse_status,
+    parse_uidl_line,
+    retr_budget,
+    shown,
+    unstuff,
+)
 from .redact import Redactor
 from .sasl import parse_xoauth2_error, xoauth2_initial_response
+from .tenant import ServerSettings, TlsMode
 from .tlsutil import client_context
 
 __all__ = ["Pop3Client", "ListingEntry", "REFUSAL_CODES"]
@@ -279,7 +297,7 @@ class Pop3Client:
         self.encrypted = True
         return tls
 
-    def connect(self) -> "Pop3Client":
+    def connect(self) -> Pop3Client:
         """Open the TCP (and TLS) connection and read the greeting (STLS first when configured)."""
         s = self.settings
         if s.tls is not TlsMode.NONE:
@@ -370,7 +388,7 @@ class Pop3Client:
         return AuthError(f"login for {who!r} rejected: {text}; check the user name and password "
                          "(or app password)", server=self.server)
 
-    def open(self) -> "Pop3Client":
+    def open(self) -> Pop3Client:
         """:meth:`connect` then :meth:`login`; aborts the connection if login fails."""
         self.connect()
         try:
@@ -509,7 +527,7 @@ class Pop3Client:
         for n, command in zip(numbers, commands):
             expected = self._sizes.get(n, 0) if verb == "RETR" else 0
             try:
-                yield n, self._run(command, lambda: self._read_message(command, n), expected=expected)
+                yield n, self._run(command, lambda: self._read_message(command, n), expected=expected)  # noqa: B023 (called in this iteration)
             except ProtocolError as exc:
                 yield n, exc
                 if not self.connected:
@@ -583,7 +601,7 @@ class Pop3Client:
             except OSError:
                 pass
 
-    def __enter__(self) -> "Pop3Client":
+    def __enter__(self) -> Pop3Client:
         if self._sock is None:
             self.open()
         return self

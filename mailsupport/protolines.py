@@ -19,7 +19,7 @@ Pure (layer 2): standard library and :mod:`mailsupport.errors` only; no sockets 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import LimitExceeded, ProtocolError
 

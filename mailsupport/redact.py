@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable
+
 from .model import Secret
 
 __all__ = ["Redactor", "secret_forms", "MASK", "MIN_PLAIN"]
@@ -132,7 +133,7 @@ class Redactor:
         return "Redactor(***)"
 
     @classmethod
-    def for_settings(cls, *settings: object) -> "Redactor":
+    def for_settings(cls, *settings: object) -> Redactor:
         """A redactor for the ``password``, ``oauth_token`` and ``username`` of server settings
         (any objects with those attributes; missing ones are skipped)."""
         secrets: list[str | Secret | None] = []

@@ -43,8 +43,9 @@ import io
 import json
 import tempfile
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterable, Iterator, Sequence
+from typing import IO, Any
 
 from .audit.result import TenantResult
 from .csvcells import safe_cell

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from .addresses import TargetKind, classify_address, extract_addresses
 from .chain import receiving_chain

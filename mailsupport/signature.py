@@ -35,16 +35,16 @@ import email
 import html
 import quopri
 import re
+from collections.abc import Sequence
 from email import policy as email_policy
 from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
-from email.parser import BytesHeaderParser
 from email.mime.text import MIMEText
+from email.parser import BytesHeaderParser
 from io import BytesIO
-from typing import Sequence
 
-from .tenant import Tenant
 from .errors import MailsupportError
+from .tenant import Tenant
 
 __all__ = ["SIGNED_HEADER", "UnsafeHeaderError", "SignatureError", "check_header_value", "crlf_line_ends",
            "signature_for", "add_signature", "compose_message"]
@@ -212,10 +212,10 @@ def _signature_text(signature: str, disclaimer: str, nl: str) -> str:
 def _signature_html(signature: str, disclaimer: str) -> str:
     out = []
     if signature.strip():
-        lines = "<br>\n".join(html.escape(l) for l in signature.strip("\r\n").splitlines())
+        lines = "<br>\n".join(html.escape(line) for line in signature.strip("\r\n").splitlines())
         out.append(f'<div class="mailsupport-signature">-- <br>\n{lines}</div>')
     if disclaimer.strip():
-        lines = "<br>\n".join(html.escape(l) for l in disclaimer.strip("\r\n").splitlines())
+        lines = "<br>\n".join(html.escape(line) for line in disclaimer.strip("\r\n").splitlines())
         out.append(f'<div class="mailsupport-disclaimer"><small>{lines}</small></div>')
     return "\n" + "\n".join(out) + "\n"
 

@@ -23,8 +23,8 @@ the EHLO ``SIZE`` keyword (RFC 1870 §4), which :func:`limits_for` takes as ``se
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from .headerblock import parse_fields, split_header_block
 

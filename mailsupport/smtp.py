@@ -34,19 +34,18 @@ smtpio, tlsutil. Must not import the pipeline, sandbox or presentation modules.
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Callable, Sequence
 
-from .tenant import ServerSettings, TlsMode
 from .errors import AuthError, ConfigError, ConnectError, MessageTooLarge, ProtocolError, SmtpRejected
 from .limits import DEFAULT_LIMITS, Deadline, Limits
 from .redact import Redactor
 from .sasl import xoauth2_initial_response
 from .signature import check_header_value, crlf_line_ends
 from .smtpio import BoundedSMTP, BoundedSMTPS
+from .tenant import ServerSettings, TlsMode
 from .tlsutil import client_context
 
 __all__ = ["SmtpReply", "SmtpClient"]
@@ -123,7 +122,7 @@ class SmtpClient:
         return self._ctx
 
     # ------------------------------------------------------------------ set-up
-    def connect(self) -> "SmtpClient":
+    def connect(self) -> SmtpClient:
         """Connect, EHLO, STARTTLS when configured (then EHLO again), read SIZE."""
         s = self.settings
         try:
@@ -206,7 +205,7 @@ class SmtpClient:
         except OSError as exc:
             raise ProtocolError(f"connection lost during AUTH ({exc})", server=self.server) from exc
 
-    def open(self) -> "SmtpClient":
+    def open(self) -> SmtpClient:
         """:meth:`connect` then :meth:`login`."""
         self.connect()
         try:
@@ -268,7 +267,7 @@ class SmtpClient:
         except ProtocolError:  # a deadline, a limit or a malformed reply: the session is over
             self.abort()
             raise
-        except (smtplib.SMTPServerDisconnected, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
             self.abort()
             raise ProtocolError(f"connection lost during {stage} ({exc}); the message was not accepted",
                                 server=self.server) from exc
@@ -294,7 +293,7 @@ class SmtpClient:
         if smtp is not None:
             smtp.close()
 
-    def __enter__(self) -> "SmtpClient":
+    def __enter__(self) -> SmtpClient:
         if self._smtp is None:
             self.open()
         return self

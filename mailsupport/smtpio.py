@@ -32,7 +32,7 @@ import smtplib
 import socket
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import DeadlineExceeded, LimitExceeded, ProtocolError
 from .limits import Deadline, Limits
@@ -165,7 +165,7 @@ class _Bounded:
             sys.audit("smtplib.send", self, data)
             try:
                 sock.sendall(data)
-            except (socket.timeout, TimeoutError) as exc:
+            except TimeoutError as exc:
                 self._left()  # the step's deadline, if that is what ended it
                 raise smtplib.SMTPServerDisconnected(f"Server not connected ({exc})") from exc
             except OSError as exc:
@@ -221,7 +221,7 @@ class _Bounded:
             self._use_timeout(sock, left if left < self.timeout else self.timeout)
             try:
                 chunk = sock.recv(_CHUNK)
-            except (socket.timeout, TimeoutError) as exc:
+            except TimeoutError as exc:
                 self._left()  # raises when the step's time is spent
                 raise smtplib.SMTPServerDisconnected(f"Connection unexpectedly closed: {exc}") from exc
             except OSError as exc:

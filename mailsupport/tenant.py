@@ -15,8 +15,8 @@ Pure (layer 2): imports only the standard library, :mod:`mailsupport.model` and
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 
 from .headerblock import ENVELOPE_HEADERS
 from .model import Secret
@@ -339,7 +339,7 @@ class Tenant:
         return None
 
     def with_servers(self, *, inbound: ServerSettings | None = None,
-                     outbound: ServerSettings | None = None) -> "Tenant":
+                     outbound: ServerSettings | None = None) -> Tenant:
         """A copy with the inbound and/or outbound server settings replaced (e.g. sandbox ports)."""
         t = self
         if inbound is not None and t.inbound is not None:

@@ -16,11 +16,12 @@ Presentation layer: only calls the package (and the sandbox it is given).
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Any, Sequence
+from typing import Any
 
 from .config import tenant_to_dict
 from .headerblock import parse_fields, split_header_block
@@ -88,7 +89,7 @@ def send_as_outsider(sandbox: Any, to: Sequence[str] | str, *, subject: str = "H
     msg["From"] = sender
     msg["To"] = ", ".join(rcpts)
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc))
+    msg["Date"] = format_datetime(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     msg["Message-ID"] = make_msgid(domain="outside.example")
     msg.set_content(text)
     reply = sandbox.deliver(msg.as_bytes(), sender, rcpts)
@@ -130,7 +131,7 @@ def compare_profiles(sandbox: Any, tenant: Tenant, to: str,
             sandbox.set_profile(name)
             before = len(sandbox.mailbox(tenant.inbound.address))
             send_as_outsider(sandbox, to, subject=f"through {name}")
-            sandbox.wait_for(lambda: len(sandbox.mailbox(tenant.inbound.address)) > before,
+            sandbox.wait_for(lambda: len(sandbox.mailbox(tenant.inbound.address)) > before,  # noqa: B023 (waited for here)
                              what=f"the {name} copy in the mailbox")
             # read the copy as stored: Gmail and Office 365 refuse a plain POP3 password, as they really do
             raw = sandbox.mailbox(tenant.inbound.address)[-1].data

@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -123,7 +124,7 @@ class ZoneData:
         """Every owner name, as text without the trailing dot."""
         return tuple(n.to_text(omit_final_dot=True) for n in self._nodes)
 
-    def merged(self, other: "ZoneData") -> "ZoneData":
+    def merged(self, other: ZoneData) -> ZoneData:
         """A new ZoneData with ``other``'s nodes added (``other`` wins per name and type)."""
         nodes = dict(self._nodes)
         for name, node in other._nodes.items():
@@ -183,7 +184,7 @@ class ZoneData:
 
     # -- building ----------------------------------------------------------------------
     @classmethod
-    def from_zones(cls, zones: Iterable[dns.zone.Zone]) -> "ZoneData":
+    def from_zones(cls, zones: Iterable[dns.zone.Zone]) -> ZoneData:
         """Build from parsed dnspython zones, turning ``_fault.<name>`` TXT records into marks."""
         builder: dict[dns.name.Name, dict[str, Any]] = {}
         for zone in zones:
@@ -206,7 +207,7 @@ class ZoneData:
                     for n, e in builder.items()})
 
     @classmethod
-    def from_mapping(cls, zonedata: Mapping[str, Iterable[Any]]) -> "ZoneData":
+    def from_mapping(cls, zonedata: Mapping[str, Iterable[Any]]) -> ZoneData:
         """Build from the openspf suite's ``zonedata`` mapping (see the suite's README).
 
         ``SPF`` entries are also served as TXT unless the name has explicit TXT entries;

@@ -17,8 +17,8 @@ SAMPLES = REPO / "data" / "samples"
 @pytest.fixture(scope="module")
 def big_mbox(tmp_path_factory):
     """An mbox over the 8 MB the scan needs before it starts worker processes."""
-    from mailsupport.samples.scanner import PARALLEL_MIN_BYTES
     from mailsupport.samples.generate import write_benchmark_mbox
+    from mailsupport.samples.scanner import PARALLEL_MIN_BYTES
     path = tmp_path_factory.mktemp("pipe") / "big.mbox"
     count = 1000
     while write_benchmark_mbox(path, count) <= PARALLEL_MIN_BYTES:

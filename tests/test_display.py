@@ -6,8 +6,16 @@ import re
 
 import pytest
 
-from mailsupport.display import (SEVERITY_COLOURS, Table, findings_html, findings_table, ladder_html, ladder_rows,
-                                 severity_badge, table_html)
+from mailsupport.display import (
+    SEVERITY_COLOURS,
+    Table,
+    findings_html,
+    findings_table,
+    ladder_html,
+    ladder_rows,
+    severity_badge,
+    table_html,
+)
 from mailsupport.doctor.report import ProbeResult, Rung, SettingsReport
 from mailsupport.model import Finding, Severity
 

@@ -248,7 +248,7 @@ def test_no_module_imports_another_modules_private_name():
     for path in MODULES:
         name = _module_name(path)
         modules = set()  # local names bound to mailsupport modules
-        for module, names, node in _from_imports(path, name):
+        for module, _names, node in _from_imports(path, name):
             if not module.startswith("mailsupport"):
                 continue
             for alias in node.names:

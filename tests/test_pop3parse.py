@@ -7,9 +7,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailsupport.errors import LimitExceeded
-from mailsupport.pop3parse import (RETR_MARGIN, AnswerError, AnswerReader, listed_size_matches, parse_capa,
-                                   parse_list_line, parse_stat, parse_status, parse_uidl_line, retr_budget, shown,
-                                   unstuff)
+from mailsupport.pop3parse import (
+    RETR_MARGIN,
+    AnswerError,
+    AnswerReader,
+    listed_size_matches,
+    parse_capa,
+    parse_list_line,
+    parse_stat,
+    parse_status,
+    parse_uidl_line,
+    retr_budget,
+    shown,
+    unstuff,
+)
 
 
 def feeder(data: bytes, cuts: list[int] | None = None):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mailsupport.progress import Progress, progress, scan_progress, shown
+from mailsupport.progress import progress, scan_progress, shown
 from mailsupport.testing.terminal import run_on_terminal
 
 REPO = Path(__file__).resolve().parents[1]

@@ -40,12 +40,13 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
-from ..tenant import MailboxKind, Provider, Tenant
 from ..fixes import FixStep
 from ..model import Finding, Severity
+from ..tenant import MailboxKind, Provider, Tenant
 
 __all__ = ["AUDIT_CHECKS", "CHECK_KINDS", "DEFAULT_CHECKS", "CheckOutput", "CheckContext", "ADAPTERS",
            "unavailable", "failed", "skipped"]

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Callable, Iterable
 
 from .result import TenantResult
 from .runner import AuditOptions, AuditSummary, audit_stream, iter_paths

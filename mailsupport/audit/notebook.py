@@ -11,8 +11,8 @@ Layer 4 helper; must not import presentation code at module level.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 __all__ = ["AUDIT_NOTEBOOK", "inject_parameters", "run_audit_notebook"]
 

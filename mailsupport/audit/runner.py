@@ -20,15 +20,16 @@ import asyncio
 import concurrent.futures
 import json
 import os
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from typing import IO, Any
 
 from ..config import load_tenant
-from ..tenant import Tenant
 from ..errors import ConfigError
 from ..fixes import FixStep
 from ..model import Finding, Severity
+from ..tenant import Tenant
 from .checks import ADAPTERS, CHECK_KINDS, DEFAULT_CHECKS, CheckContext, failed, skipped, unavailable
 from .dns import DnsSource
 from .result import TenantResult
@@ -181,7 +182,7 @@ async def audit_loaded(tenant: Tenant, source: str, options: AuditOptions, dns: 
         async with asyncio.timeout(options.tenant_timeout):
             for kind in options.checks:
                 await one(kind)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         findings.append(failed("audit", tenant.org_key,
                                TimeoutError(f"the checks took longer than {options.tenant_timeout:g} s"), secrets))
     order = {k: i for i, k in enumerate(CHECK_KINDS)}

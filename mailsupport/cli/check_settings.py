@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import UTC
 from typing import Any
 
 from .options import add_format
@@ -129,7 +130,7 @@ def build_settings(args: argparse.Namespace, *, environ: Any = None) -> dict[str
 
 
 def _run(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from ..config import parse_tenant
     from ..doctor import DraftStore, check_settings, redactor_for
@@ -137,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
     data = build_settings(args)
     store = DraftStore(args.draft_dir) if args.draft_dir else None
     if store is not None:  # nothing lost: keep what was typed before testing anything
-        store.save_draft(data, now=datetime.now(timezone.utc))
+        store.save_draft(data, now=datetime.now(UTC))
     tenant = parse_tenant(data, source=args.tenant or "<flags>")
     redact = redactor_for(tenant)
     dns = None
@@ -159,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
         report = check_settings(tenant, dns=dns, timeout=args.timeout, on_rung=live, directions=directions)
     report = report.redacted(redact)  # the doctor scrubs already: a second guard at the output
     if store is not None:
-        store.record_result(tenant.org_key, report, now=datetime.now(timezone.utc))
+        store.record_result(tenant.org_key, report, now=datetime.now(UTC))
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from ..addresses import TargetKind, classify_address
 from ..fixes import ORDER_ROUTING, FixStep

@@ -11,8 +11,9 @@ Layer 4: may read samples (layer 3 readers); must not import the sandbox or pres
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..errors import ConfigError
 from ..fixes import FixStep

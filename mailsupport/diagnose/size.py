@@ -17,8 +17,9 @@ Layer 4: imports the pure core only; must not import clients, the sandbox or pre
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from ..fixes import ORDER_ADVICE, FixStep
 from ..headers import MessageSummary

@@ -11,8 +11,8 @@ sandbox or presentation code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 from ..config import load_tenant
 from ..errors import ConfigError

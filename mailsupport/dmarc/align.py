@@ -22,8 +22,9 @@ Pure (layer 2): imports the record parser, errors and ``publicsuffixlist`` (load
 from __future__ import annotations
 
 import functools
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
-from typing import Any, Generator, Iterable
+from typing import Any
 
 from ..errors import DnsError, DnsTempError
 from .record import DmarcRecord, DmarcSyntaxError, is_dmarc_record, parse_dmarc

@@ -14,10 +14,10 @@ Layer 4 (use case): imports the dmarc and spf cores, the DKIM client and dnslook
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from ..tenant import Tenant
 from ..dnslookup import DnsLookup, make_lookup
 from ..errors import DnsError
 from ..model import Finding, Severity
@@ -27,6 +27,7 @@ from ..spf.expand import tree
 from ..spf.parse import is_spf_record
 from ..spf.resolve import evaluate_many
 from ..spf.suggest import suggest_record
+from ..tenant import Tenant
 from .align import PolicyLookup, discover_policy, evaluate
 from .dkimcheck import DkimKey, fetch_key
 from .findings import PathVerdict, diagnose

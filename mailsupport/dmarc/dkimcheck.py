@@ -20,8 +20,9 @@ from __future__ import annotations
 import binascii
 import functools
 import re
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Callable, Generator
+from typing import Any
 
 from ..errors import DnsError, DnsTempError
 

@@ -25,9 +25,10 @@ Layer 4 (use case): reads samples through :mod:`mailsupport.samples.readers`, DN
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import getaddresses
-from typing import Any, Iterator
+from typing import Any
 
 from ..headerblock import parse_fields, split_header_block
 from ..spf.engine import run_sync

@@ -14,9 +14,9 @@ Pure (layer 2): imports model, fixes and the dmarc core (keys are duck-typed Dki
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
-
+from typing import Any
 
 from ..fixes import ORDER_POLICY, FixStep, dig
 from ..model import Finding, Severity

@@ -22,8 +22,14 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from ..tenant import (DEFAULT_RELAY_DKIM_SELECTOR, DEFAULT_RELAY_DKIM_TARGET, DEFAULT_VENDOR_INCLUDE, Provider,
-                      SendingAuth, Tenant)
+from ..tenant import (
+    DEFAULT_RELAY_DKIM_SELECTOR,
+    DEFAULT_RELAY_DKIM_TARGET,
+    DEFAULT_VENDOR_INCLUDE,
+    Provider,
+    SendingAuth,
+    Tenant,
+)
 
 __all__ = ["PATHS", "SendingPath", "DkimIdentity", "sending_path", "default_path", "PROVIDER_SELECTORS"]
 

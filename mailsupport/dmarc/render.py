@@ -19,7 +19,7 @@ __all__ = ["check_to_dict", "check_to_text", "check_to_html", "evidence_to_dict"
            "evidence_to_html"]
 
 
-def _verdict_dict(v: "PathVerdict") -> dict[str, Any]:
+def _verdict_dict(v: PathVerdict) -> dict[str, Any]:
     o = v.outcome
     return {
         "path": v.path.kind, "label": v.path.label, "mail_from_domain": v.path.mail_from_domain,
@@ -33,7 +33,7 @@ def _verdict_dict(v: "PathVerdict") -> dict[str, Any]:
     }
 
 
-def check_to_dict(check: "DmarcCheck") -> dict[str, Any]:
+def check_to_dict(check: DmarcCheck) -> dict[str, Any]:
     """The CLI's JSON object for one domain."""
     p = check.policy
     return {
@@ -46,7 +46,7 @@ def check_to_dict(check: "DmarcCheck") -> dict[str, Any]:
     }
 
 
-def _verdict_lines(v: "PathVerdict") -> list[str]:
+def _verdict_lines(v: PathVerdict) -> list[str]:
     o = v.outcome
     lines = [f"  path: {v.path.label}"]
     spf = v.spf_result or "not evaluated (no sending IP known: give --ip)"
@@ -67,7 +67,7 @@ def _verdict_lines(v: "PathVerdict") -> list[str]:
     return lines
 
 
-def check_to_text(check: "DmarcCheck") -> str:
+def check_to_text(check: DmarcCheck) -> str:
     """A plain-text report for one domain."""
     p = check.policy
     lines = [f"DMARC for {check.domain} (organisational domain {p.org_domain}; answers from {check.source})"]
@@ -94,7 +94,7 @@ def _colour(result: str) -> str:
     return {"pass": "#070", "none": "#888", "unknown": "#888"}.get(result, "#b00")
 
 
-def check_to_html(check: "DmarcCheck") -> str:
+def check_to_html(check: DmarcCheck) -> str:
     """HTML for Jupyter: per-path table, findings, fix steps (all escaped)."""
     p = check.policy
     recs = "".join(f"<li><code>{escape(r)}</code></li>" for r in p.records) or "<li>(no DMARC record)</li>"
@@ -123,12 +123,12 @@ def check_to_html(check: "DmarcCheck") -> str:
             f"<code>{escape(p.policy or 'none')}</code></h4><ul>{recs}</ul>{paths}{findings}{fixes}</div>")
 
 
-def evidence_to_dict(table: "EvidenceTable") -> list[dict[str, Any]]:
+def evidence_to_dict(table: EvidenceTable) -> list[dict[str, Any]]:
     """One dict per message (the JSON of ``mailsupport dmarc --sample``)."""
     return [row.to_dict() for row in table.rows]
 
 
-def evidence_to_text(table: "EvidenceTable") -> str:
+def evidence_to_text(table: EvidenceTable) -> str:
     """The evidence table as text: per message, what the receiver computed and what the kit computes now."""
     lines = [f"Evidence from {table.source}: {len(table.rows)} messages (DNS answers from {table.dns_source})"]
     for r in table.rows:
@@ -142,7 +142,7 @@ def evidence_to_text(table: "EvidenceTable") -> str:
     return "\n".join(lines)
 
 
-def evidence_to_html(table: "EvidenceTable") -> str:
+def evidence_to_html(table: EvidenceTable) -> str:
     """The evidence table as HTML (escaped)."""
     head = ("<tr><th>message</th><th>From</th><th>receiver</th><th>receiver spf / dkim / dmarc</th>"
             "<th>kit spf / dkim / dmarc now</th><th>note</th></tr>")

@@ -29,14 +29,24 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import ConfigError, DnsError, DnsTempError
 from ..zones import ZoneData, load_zone_files
 from . import wire  # noqa: F401  (the submodule, for ``from mailsupport.dnslookup import wire``)
-from .answer import (QUERY_TYPES, AnswerStatus, DnsAnswer, DnsLookup, MxRecord, answer_from_rrsets, dns_name,
-                     normalize_name, parse_nameserver)
+from .answer import (
+    QUERY_TYPES,
+    AnswerStatus,
+    DnsAnswer,
+    DnsLookup,
+    MxRecord,
+    answer_from_rrsets,
+    dns_name,
+    normalize_name,
+    parse_nameserver,
+)
 from .resolver import ResolverLookup
 
 __all__ = [
@@ -61,7 +71,7 @@ class ZoneLookup:
         self.source = source
 
     @classmethod
-    def from_files(cls, paths: Iterable[str | Path]) -> "ZoneLookup":
+    def from_files(cls, paths: Iterable[str | Path]) -> ZoneLookup:
         """Load zone files (see :func:`mailsupport.zones.load_zone_file`)."""
         paths = [Path(p) for p in paths]
         return cls(load_zone_files(paths), source="zone files " + ", ".join(p.name for p in paths))

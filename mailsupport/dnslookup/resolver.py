@@ -17,7 +17,8 @@ import socket
 import threading
 import time
 import weakref
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import dns.asyncquery
 import dns.asyncresolver
@@ -32,8 +33,15 @@ import dns.resolver
 
 from ..errors import DnsError, DnsTempError
 from . import wire
-from .answer import (AnswerStatus, DnsAnswer, answer_from_decoded, answer_from_rrsets, dns_name, normalize_name,
-                     parse_nameserver)
+from .answer import (
+    AnswerStatus,
+    DnsAnswer,
+    answer_from_decoded,
+    answer_from_rrsets,
+    dns_name,
+    normalize_name,
+    parse_nameserver,
+)
 
 __all__ = ["ResolverLookup"]
 
@@ -65,7 +73,7 @@ class ResolverLookup:
         self._muxes: weakref.WeakKeyDictionary[Any, dict[tuple[str, int], _UdpMux]] = weakref.WeakKeyDictionary()
 
     @classmethod
-    def for_nameserver(cls, address: str | tuple[str, int], *, timeout: float = 5.0) -> "ResolverLookup":
+    def for_nameserver(cls, address: str | tuple[str, int], *, timeout: float = 5.0) -> ResolverLookup:
         """A lookup that asks one nameserver, given as ``"host[:port]"`` or ``(host, port)``."""
         host, port = parse_nameserver(address) if isinstance(address, str) else address
         return cls([(host, int(port))], timeout=timeout)
@@ -150,7 +158,7 @@ class ResolverLookup:
             sock.settimeout(left)
             try:
                 data = sock.recv(65535)
-            except socket.timeout:
+            except TimeoutError:
                 raise dns.exception.Timeout(timeout=timeout) from None
             if len(data) >= 2 and int.from_bytes(data[:2], "big") == wire_id:
                 break

@@ -130,7 +130,7 @@ def _rdata(data: bytes, pos: int, end: int, rtype: int) -> Any:
             return None
         return b"".join(parts).decode("utf-8", "replace")  # RFC 7208 §3.3: strings joined
     if rtype == 1:
-        return "%d.%d.%d.%d" % tuple(data[pos:end]) if end - pos == 4 else None
+        return ".".join(map(str, data[pos:end])) if end - pos == 4 else None
     if rtype == 28:
         return dns.ipv6.inet_ntoa(data[pos:end]) if end - pos == 16 else None
     if rtype == 15:

@@ -20,8 +20,9 @@ sandbox or presentation modules.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..limits import DEFAULT_LIMITS, Deadline, Limits
 from ._wire import SystemResolver, Wire, WireError, is_ip_literal

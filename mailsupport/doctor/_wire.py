@@ -24,8 +24,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..errors import DeadlineExceeded, LimitExceeded, ProtocolError
 from ..limits import DEFAULT_LIMITS, Deadline, Limits
@@ -150,7 +150,7 @@ class Wire:
 
     @classmethod
     def connect(cls, address: str, port: int, host: str, timeout: float, *, deadline: Deadline | None = None,
-                limits: Limits = DEFAULT_LIMITS) -> "Wire":
+                limits: Limits = DEFAULT_LIMITS) -> Wire:
         """Open TCP to ``address:port``; ``host`` is kept for TLS server-name checks."""
         if deadline is not None:
             try:
@@ -162,7 +162,7 @@ class Wire:
             sock = socket.create_connection((address, port), timeout=timeout)
         except ConnectionRefusedError as exc:
             raise WireError("refused", f"connection refused by {address}:{port} ({exc.strerror})") from exc
-        except (socket.timeout, TimeoutError) as exc:
+        except TimeoutError as exc:
             raise WireError("timeout", f"no answer from {address}:{port} within {timeout:g} s") from exc
         except OSError as exc:
             raise WireError("unreachable", f"cannot reach {address}:{port}: {exc.strerror or exc}") from exc
@@ -188,7 +188,7 @@ class Wire:
         except (ssl.SSLError, ConnectionResetError) as exc:
             self.close()
             raise WireError(tls_failure_code(exc), str(getattr(exc, "verify_message", "") or exc)) from exc
-        except (socket.timeout, TimeoutError) as exc:
+        except TimeoutError as exc:
             self.close()
             if self.deadline is not None and self.deadline.expired():
                 raise self._late(self.deadline) from None
@@ -227,7 +227,7 @@ class Wire:
             self._arm()
             try:
                 chunk = self.sock.recv(65536)
-            except (socket.timeout, TimeoutError) as exc:
+            except TimeoutError as exc:
                 if self.deadline is not None and self.deadline.expired():
                     raise self._late(self.deadline) from None
                 raise WireError("timeout", f"the server said nothing within {self.timeout:g} s") from exc

@@ -15,12 +15,11 @@ Google ended "less secure apps" on 30 Sep 2024 (app password or OAuth needed).
 from __future__ import annotations
 
 import re
-from typing import Mapping
-
+from collections.abc import Mapping
 from typing import Any
 
-from ..tenant import Provider, ServerSettings, TlsMode
 from ..model import Finding, Severity
+from ..tenant import Provider, ServerSettings, TlsMode
 
 # ProbeResult/Rung (mailsupport.doctor.report) are read duck-typed here, not imported, so this
 # layer-2 module depends on nothing above the pure core.

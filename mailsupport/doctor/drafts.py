@@ -37,11 +37,12 @@ import os
 import re
 import secrets as secrets_module
 import stat
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from ..config import parse_tenant, tenant_to_dict
 from ..errors import ConfigError, StoreError

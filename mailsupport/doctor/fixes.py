@@ -20,7 +20,7 @@ Pure (layer 2): imports config, model, fixes and the doctor's pre-flight only.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..fixes import ORDER_CONNECTION, ORDER_DNS, FixStep, dig
 from ..model import Finding

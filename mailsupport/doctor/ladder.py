@@ -15,8 +15,9 @@ import the sandbox or presentation modules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from ..model import Finding, Severity
 from ..redact import Redactor

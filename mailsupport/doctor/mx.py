@@ -12,7 +12,8 @@ Exchange": "The MX records must point to Office 365"). A third-party gateway in 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..errors import DnsError
 from ..model import Finding, Severity

@@ -14,7 +14,8 @@ Layer 3 (opens sockets). Must not import the sandbox or presentation modules.
 from __future__ import annotations
 
 import base64
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..limits import Deadline
 from ..redact import Redactor

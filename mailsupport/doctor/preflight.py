@@ -17,12 +17,13 @@ presentation modules.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..config import parse_tenant
-from ..tenant import DEFAULT_SIZE_LIMIT, PRESETS, Provider, ServerSettings, Tenant, TlsMode
 from ..errors import ConfigError
 from ..model import Finding, Severity
+from ..tenant import DEFAULT_SIZE_LIMIT, PRESETS, Provider, ServerSettings, Tenant, TlsMode
 from .classify import tls_port_advice
 
 __all__ = ["preflight", "preflight_data", "effective_servers", "IMPOSSIBLE_PORT_TLS"]

@@ -10,8 +10,9 @@ the report through :meth:`SettingsReport.redacted` (a second guard).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from ..fixes import FixStep
 from ..model import Finding, Severity
@@ -49,7 +50,7 @@ class Rung:
                 return value
         return default
 
-    def redacted(self, redact: Callable[[str], str]) -> "Rung":
+    def redacted(self, redact: Callable[[str], str]) -> Rung:
         """This rung with ``redact`` applied to every text (detail, reply, facts)."""
         return replace(self, detail=redact(self.detail), reply=redact(self.reply),
                        facts=tuple((k, redact(v)) for k, v in self.facts))
@@ -84,7 +85,7 @@ class ProbeResult:
         """The first failed rung, if any."""
         return next((r for r in self.rungs if not r.ok), None)
 
-    def redacted(self, redact: Callable[[str], str]) -> "ProbeResult":
+    def redacted(self, redact: Callable[[str], str]) -> ProbeResult:
         """This ladder with ``redact`` applied to every rung and the skip reason."""
         return replace(self, rungs=tuple(r.redacted(redact) for r in self.rungs), skipped=redact(self.skipped))
 
@@ -126,7 +127,7 @@ class SettingsReport:
             return False
         return all(p.ok or p.skipped.startswith("not used") for p in self.directions)
 
-    def redacted(self, redact: Callable[[str], str]) -> "SettingsReport":
+    def redacted(self, redact: Callable[[str], str]) -> SettingsReport:
         """This report with ``redact`` (e.g. a :class:`~mailsupport.redact.Redactor`) applied to
         every text of every rung and finding: what each output runs before printing or saving."""
         return replace(self, inbound=self.inbound.redacted(redact) if self.inbound else None,

@@ -22,15 +22,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..tenant import Tenant
 from ..errors import AuthError, ConfigError, ConnectError, MailsupportError, StoreError
 from ..store import Store
+from ..tenant import Tenant
 from .failed import failed_forward
 from .fetch import FetchPolicy, PollSummary, account_id, poll
 from .ingest import IngestResult, decide, ingest_files, ingest_message, ingest_stream, wildcard_handler
 from .runcheck import run_config_problems
-from .send import (BACKOFF, OutgoingMessage, SendSummary, enqueue_message, enqueue_messages, outbound_server,
-                   send_queued, submit)
+from .send import (
+    BACKOFF,
+    OutgoingMessage,
+    SendSummary,
+    enqueue_message,
+    enqueue_messages,
+    outbound_server,
+    send_queued,
+    submit,
+)
 from .table import decision_rows, decisions_frame
 
 __all__ = ["FetchPolicy", "PollSummary", "poll", "account_id", "IngestResult", "decide", "ingest_message",

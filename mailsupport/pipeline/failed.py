@@ -20,18 +20,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import replace
-from enum import Enum
 from email import policy as email_policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any, Callable
+from enum import Enum
+from typing import Any
 
 from ..headerblock import parse_fields, split_header_block
-from ..tenant import Tenant
 from ..routing import RouteDecision, RouteKind
 from ..signature import check_header_value, crlf_line_ends
+from ..tenant import Tenant
 
 __all__ = ["failed_forward", "plan_failed_forward", "FORWARD_MARKER", "MarkerCheck", "check_marker",
            "forward_marker"]

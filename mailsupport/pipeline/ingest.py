@@ -18,9 +18,10 @@ Layer 4. Must not import presentation modules or the sandbox.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Sequence
+from typing import IO, Any
 
 from ..errors import StoreError
 from ..headerblock import parse_fields, split_header_block

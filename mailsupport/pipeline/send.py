@@ -29,17 +29,18 @@ from __future__ import annotations
 
 import ssl
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import formatdate, make_msgid
-from typing import Any, Sequence
+from typing import Any
 
-from ..tenant import ServerSettings, Tenant
 from ..errors import ConfigError, MessageTooLarge, OperationError, ProtocolError, SmtpRejected
 from ..limits import DEFAULT_LIMITS, Deadline
 from ..redact import Redactor
 from ..signature import add_signature, compose_message, signature_for
 from ..smtp import SmtpClient
 from ..store import QueuedMessage, Store
+from ..tenant import ServerSettings, Tenant
 from .fetch import Checkpoint
 
 __all__ = ["BACKOFF", "SendSummary", "OutgoingMessage", "submit", "enqueue_message", "enqueue_messages", "send_queued",

@@ -104,7 +104,7 @@ class _Lane:
         self.store: Store | None = None
         self.client: Any = None
 
-    def __enter__(self) -> "_Lane":
+    def __enter__(self) -> _Lane:
         if not self.sandbox.running:
             self.sandbox.start()
         self.sandbox.set_disposition("trash")  # Gmail's popped copies go, so memory stays flat

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import base64
 import random
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from ..tenant import Inbound, MailboxKind, Matter, Provider, Tenant, User
 

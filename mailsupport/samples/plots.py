@@ -12,7 +12,8 @@ Layer 5 (presentation): takes the diagnoses' results; must not import clients or
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..charts import finish_axes, top_of
 

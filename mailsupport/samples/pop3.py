@@ -21,12 +21,12 @@ Layer 3 (through the POP3 client, the only socket user here).
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from ..tenant import ServerSettings
 from ..errors import ProtocolError
 from ..limits import DEFAULT_LIMITS, Deadline, Limits
 from ..pop3 import Pop3Client
+from ..tenant import ServerSettings
 from .readers import RawMessage
 
 __all__ = ["iter_pop3"]

@@ -20,9 +20,10 @@ Layer 6: imports the dmarc and spf cores, dnslookup's offline lookup and the zon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import getaddresses
-from typing import Any, Callable
+from typing import Any
 
 from ..dmarc.align import discover_policy, evaluate
 from ..dmarc.dkimcheck import verify_message

@@ -97,7 +97,7 @@ class DnsServer:
             self._tcp = None
         self._address = None
 
-    async def __aenter__(self) -> "DnsServer":
+    async def __aenter__(self) -> DnsServer:
         await self.start()
         return self
 

@@ -23,8 +23,9 @@ import ipaddress
 import re
 import smtplib
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from ..signature import crlf_line_ends
 
@@ -232,7 +233,7 @@ class InboundClient:
         if self._world.on_stored == self._on_stored:
             self._world.on_stored = None
 
-    def __enter__(self) -> "InboundClient":
+    def __enter__(self) -> InboundClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

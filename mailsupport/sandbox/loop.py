@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import Any, Awaitable, Coroutine, TypeVar
+from collections.abc import Awaitable, Coroutine
+from typing import Any, TypeVar
 
 __all__ = ["BackgroundLoop"]
 
@@ -58,7 +59,7 @@ class BackgroundLoop:
         return self._thread is not None and self._thread.is_alive() and self._loop is not None \
             and self._loop.is_running()
 
-    def start(self) -> "BackgroundLoop":
+    def start(self) -> BackgroundLoop:
         """Start the thread and wait until its loop is running. Returns ``self``."""
         with self._lock:
             if self._thread is not None:
@@ -88,7 +89,7 @@ class BackgroundLoop:
             finally:
                 loop.close()
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> "concurrent.futures.Future[T]":
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Schedule ``coro`` on the loop and return a :class:`concurrent.futures.Future`."""
         if not self.running:
             coro.close()
@@ -134,7 +135,7 @@ class BackgroundLoop:
             if thread.is_alive():
                 raise RuntimeError(f"the background loop {self._name!r} did not stop within {timeout} s")
 
-    def __enter__(self) -> "BackgroundLoop":
+    def __enter__(self) -> BackgroundLoop:
         if self._thread is None:
             self.start()
         return self

@@ -104,7 +104,7 @@ class Pop3Session(Authorization):
                 while True:
                     try:
                         line = await asyncio.wait_for(self.reader.readline(), IDLE_TIMEOUT)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         await self.send("-ERR Disconnected for inactivity.")
                         break
                     if not line:

@@ -53,10 +53,10 @@ Pure module: no sockets, no clock (``now`` is passed in).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.utils import format_datetime
-from typing import Mapping, Sequence
 
 from .traces import trace, with_tail
 

@@ -18,14 +18,15 @@ import smtplib
 import tempfile
 import time
 import weakref
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from ..config import load_tenant
-from ..tenant import MailboxKind, ServerSettings, Tenant, TlsMode
 from ..errors import SmtpRejected
 from ..model import Secret
+from ..tenant import MailboxKind, ServerSettings, Tenant, TlsMode
 from ..tlsutil import client_context
 from .faults import Fault, FaultSet
 from .inbound import inbound_client
@@ -129,7 +130,7 @@ class Sandbox:
                 f"{[t.org_key for t in self.tenants]!r}, mailboxes={list(self.store.mailboxes())!r})")
 
     # ------------------------------------------------------------------ life cycle
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         """Start the loop and every server. Returns ``self``."""
         if self._loop is not None:
             raise RuntimeError("this Sandbox is already running")
@@ -195,7 +196,7 @@ class Sandbox:
         """True between :meth:`start` and :meth:`stop` (its servers answer)."""
         return self._loop is not None
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start() if self._loop is None else self
 
     def __exit__(self, *exc: object) -> None:

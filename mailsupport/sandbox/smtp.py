@@ -62,7 +62,7 @@ def _login_of(session: Session) -> str:
 class SandboxSMTP(SMTP):
     """aiosmtpd's protocol plus the sandbox's connect/greeting/STARTTLS/QUIT faults."""
 
-    def __init__(self, handler: "SandboxHandler", *, implicit_tls: bool = False, **kwargs: Any) -> None:
+    def __init__(self, handler: SandboxHandler, *, implicit_tls: bool = False, **kwargs: Any) -> None:
         self.world = handler.world
         self.listener = handler.listener
         if self.listener == "mx" and self.world.xclient:

@@ -16,8 +16,9 @@ import hmac
 import itertools
 import logging
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from .faults import Fault, FaultSet, Stage
 from .mailstore import MailStore
@@ -75,7 +76,7 @@ class World:
         self.xclient = False
         # on_stored(queue_id, delivery, stored or None): told of every copy the MX files (None: duplicate dropped)
         self.on_stored: Callable[[str, Any, Any], None] | None = None
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.monotonic: Callable[[], float] = time.monotonic
         self._queue_ids = itertools.count(1)
         self._sessions = itertools.count(1)

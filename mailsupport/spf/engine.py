@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
-from typing import Any, Generator
+from typing import Any
 
 from ..errors import DnsError, DnsTempError
 from . import macros

@@ -26,10 +26,31 @@ import functools
 from typing import Any
 
 from . import macros
-from .engine import (DEFAULT_EXPLANATION, MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_VOID_LOOKUPS, RESULTS, DnsLookup,
-                     EvaluationStopped, Gen, RunState, SpfResult, SubtreeMemo, ask, charge_lookup, count_void,
-                     expand_target, in_net, net_match, ptr_match, run_async, run_sync, select_record, valid_domain,
-                     validated_name)
+from .engine import (
+    DEFAULT_EXPLANATION,
+    MAX_DNS_LOOKUPS,
+    MAX_MX_NAMES,
+    MAX_VOID_LOOKUPS,
+    RESULTS,
+    DnsLookup,
+    EvaluationStopped,
+    Gen,
+    RunState,
+    SpfResult,
+    SubtreeMemo,
+    ask,
+    charge_lookup,
+    count_void,
+    expand_target,
+    in_net,
+    net_match,
+    ptr_match,
+    run_async,
+    run_sync,
+    select_record,
+    valid_domain,
+    validated_name,
+)
 from .expand import expand_term, tree
 from .parse import Mechanism, Modifier, SpfSyntaxError, parse_record
 from .trace import QueryTrace, RecordTrace, TermTrace

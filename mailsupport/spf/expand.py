@@ -10,10 +10,19 @@ Layer 2 (pure core): imports the spf modules only.
 
 from __future__ import annotations
 
-
 from . import macros
-from .engine import (MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_TREE_RECORDS, MAX_VOID_LOOKUPS, EvaluationStopped, Gen,
-                     RunState, SubtreeMemo, ask, select_record)
+from .engine import (
+    MAX_DNS_LOOKUPS,
+    MAX_MX_NAMES,
+    MAX_TREE_RECORDS,
+    MAX_VOID_LOOKUPS,
+    EvaluationStopped,
+    Gen,
+    RunState,
+    SubtreeMemo,
+    ask,
+    select_record,
+)
 from .parse import Mechanism, Modifier, SpfSyntaxError, parse_record
 from .trace import QueryTrace, RecordTrace, TermTrace
 

@@ -18,8 +18,8 @@ means "URL-escape the value" (§7.3).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 __all__ = ["Macro", "MacroError", "tokenize", "expand", "uses_letter", "truncate_domain", "DOMAIN_LETTERS",
            "EXP_LETTERS", "MAX_DOMAIN"]

@@ -33,9 +33,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import (MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_VOID_LOOKUPS, EvaluationStopped, Gen, RunState, SpfResult,
-                     addr_int, ask, client_address, count_void, expand_target, net_int, ptr_match, select_record,
-                     valid_domain)
+from .engine import (
+    MAX_DNS_LOOKUPS,
+    MAX_MX_NAMES,
+    MAX_VOID_LOOKUPS,
+    EvaluationStopped,
+    Gen,
+    RunState,
+    SpfResult,
+    addr_int,
+    ask,
+    client_address,
+    count_void,
+    expand_target,
+    net_int,
+    ptr_match,
+    select_record,
+    valid_domain,
+)
 from .evaluate import evaluate
 from .macros import truncate_domain
 from .parse import SpfSyntaxError, parse_record
@@ -53,7 +68,7 @@ class _Resolved:
 
     domain: str
     steps: tuple[tuple[int, str, int, int, Any], ...]
-    redirect: "_Resolved | None"
+    redirect: _Resolved | None
     lookups: int
     voids: int
 

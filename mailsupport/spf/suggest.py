@@ -19,8 +19,8 @@ its verdict for the vendor IPs. Pure (layer 2): imports the spf modules only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from .engine import MAX_DNS_LOOKUPS, MAX_VOID_LOOKUPS
 from .parse import SpfSyntaxError, parse_record

@@ -11,8 +11,9 @@ presentation modules.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 __all__ = ["QueuedMessage", "OutboxMixin"]
 

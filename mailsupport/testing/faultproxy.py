@@ -52,7 +52,7 @@ class FaultProxy:
         self._thread = threading.Thread(target=self._accept, name="faultproxy", daemon=True)
         self.fired: list[str] = []
 
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> FaultProxy:
         self._thread.start()
         return self
 

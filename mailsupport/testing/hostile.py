@@ -132,7 +132,7 @@ class HostileServer:
         self._accepter = threading.Thread(target=self._accept, name=f"hostile-{protocol}", daemon=True)
 
     # ------------------------------------------------------------------ lifecycle
-    def __enter__(self) -> "HostileServer":
+    def __enter__(self) -> HostileServer:
         self._started = time.monotonic()
         self._accepter.start()
         return self
@@ -166,7 +166,7 @@ class HostileServer:
         while not self._stop.is_set() and time.monotonic() - self._started < self.lifetime:
             try:
                 conn, _ = self._listener.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             with self._lock:
                 self.sessions += 1
@@ -277,7 +277,7 @@ class HostileServer:
                 self._alive()
                 try:
                     chunk = conn.recv(65536)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 except OSError as exc:
                     raise _Gone() from exc

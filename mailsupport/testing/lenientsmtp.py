@@ -39,7 +39,7 @@ class ReceivedMessage:
 
 
 class _Handler(socketserver.BaseRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def _lines(self):
         buf = b""
@@ -101,7 +101,7 @@ class _Handler(socketserver.BaseRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
-    owner: "LenientSmtpServer"
+    owner: LenientSmtpServer
 
 
 class LenientSmtpServer:
@@ -118,7 +118,7 @@ class LenientSmtpServer:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="lenient-smtp", daemon=True)
 
-    def __enter__(self) -> "LenientSmtpServer":
+    def __enter__(self) -> LenientSmtpServer:
         self._thread.start()
         return self
 

@@ -34,9 +34,9 @@ import socket
 import stat
 import subprocess
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 __all__ = ["missing_real_servers", "other_mail_transport_agents", "require_real_servers", "free_port", "private_root",
            "started_here", "Dovecot", "Postfix", "MAIL_UID", "write_maildir", "wait_for_maildir"]
@@ -283,7 +283,7 @@ class Dovecot:
         """The Maildir Dovecot serves for ``user``."""
         return (self.mail_root or self.root / "mail") / user / "Maildir"
 
-    def start(self) -> "Dovecot":
+    def start(self) -> Dovecot:
         """Write the configuration, start ``dovecot -c CONF`` and wait until POP3 listens."""
         import trustme
 
@@ -398,7 +398,7 @@ service pop3-login {{
             except ProcessLookupError:
                 pass
 
-    def __enter__(self) -> "Dovecot":
+    def __enter__(self) -> Dovecot:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -456,7 +456,7 @@ class Postfix:
                                stdin=subprocess.DEVNULL, timeout=60)
         return r.returncode, log.read_text(errors="replace")
 
-    def start(self) -> "Postfix":
+    def start(self) -> Postfix:
         """Write main.cf/master.cf and the lookup tables, ``postfix -c DIR start``, wait for SMTP."""
         root = self.root
         etc = self.config_dir
@@ -546,7 +546,7 @@ biff = no
             except OSError:
                 pass
 
-    def __enter__(self) -> "Postfix":
+    def __enter__(self) -> Postfix:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -27,18 +27,19 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import ipywidgets as w
 
-from ..tenant import PRESETS, Provider
 from ..display import findings_html, ladder_html
 from ..doctor.drafts import DraftStore, default_drafts_dir, diff_settings, merge_secrets, split_secrets
 from ..doctor.ladder import check_settings, redactor_for
 from ..doctor.preflight import preflight_data
 from ..doctor.report import Rung, SettingsReport, format_rung
 from ..model import Finding, Secret, Severity
+from ..tenant import PRESETS, Provider
 
 __all__ = ["EmailSetup", "PROVIDER_CHOICES", "AUTH_CHOICES", "OAUTH_PROVIDERS", "visible_fields",
            "render_findings_html", "sandbox_overrides", "sandbox_profile"]
@@ -179,7 +180,7 @@ class EmailSetup:
         self._overrides = dict(overrides or {})
         self._dns = dns
         self._timeout = timeout
-        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._now = now or (lambda: datetime.now(UTC))
         self._kept_secrets: dict[str, Secret] = {}
         self._redact: Callable[[str], str] | None = None
         self.report: SettingsReport | None = None

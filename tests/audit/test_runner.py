@@ -11,8 +11,7 @@ import pytest
 
 from mailsupport.audit import checks
 from mailsupport.audit.result import TenantResult
-from mailsupport.audit.runner import (AuditOptions, audit_paths, iter_results, parse_checks, read_state,
-                                      run_audit)
+from mailsupport.audit.runner import AuditOptions, audit_paths, iter_results, parse_checks, read_state, run_audit
 from mailsupport.model import Severity
 
 OFFLINE = AuditOptions(checks=("config", "mx"), concurrency=8)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from dmarc_suite import DMARC_ZONES
 
 from mailsupport.dmarc.align import organizational_domain
 from mailsupport.dmarc.dkimcheck import dnsfunc_for, verify_message
@@ -20,8 +21,6 @@ from mailsupport.dmarc.record import DmarcSyntaxError, parse_dmarc
 from mailsupport.dnslookup import ZoneLookup
 from mailsupport.sandbox.auth import DkimSigner
 from mailsupport.zones import load_zone_files
-
-from dmarc_suite import DMARC_ZONES
 
 checkdmarc_dmarc = pytest.importorskip("checkdmarc.dmarc")
 checkdmarc_utils = pytest.importorskip("checkdmarc.utils")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import collections
 
+from dmarc_suite import REPO
+
 from mailsupport.audit.generate import generate_fleet
 from mailsupport.audit.runner import AuditOptions, audit_paths
 from mailsupport.dmarc import DMARC_CHECKS
-
-from dmarc_suite import REPO
 
 
 def test_fleet_audit_reports_every_dmarc_shape(tmp_path):

@@ -7,14 +7,13 @@ import dataclasses
 import json
 
 import pytest
+from dmarc_suite import DMARC_ZONES, ZONES
 
 from mailsupport.config import parse_tenant
 from mailsupport.dmarc import DMARC_CHECKS, check_domain
 from mailsupport.dnslookup import CachedLookup, ZoneLookup
 from mailsupport.model import Severity
 from mailsupport.zones import zone_from_text
-
-from dmarc_suite import DMARC_ZONES, ZONES
 
 # symptom domain -> the check ids the vendor path gives for it
 CASES = {

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from dmarc_suite import REPO, ZONES
 
 from mailsupport import cli
-
-from dmarc_suite import REPO, ZONES
 
 VENDOR = str(ZONES / "actionstep-vendor.zone")
 

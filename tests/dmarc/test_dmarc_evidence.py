@@ -5,6 +5,7 @@ samples' Authentication-Results (Google, Exchange Online, ARC) are parsed with a
 from __future__ import annotations
 
 import pytest
+from dmarc_suite import REPO
 
 from mailsupport.config import load_tenant
 from mailsupport.dmarc.evidence import message_evidence, parse_auth_results, read_evidence
@@ -12,8 +13,6 @@ from mailsupport.dnslookup import CachedLookup, ResolverLookup, ZoneLookup
 from mailsupport.sandbox import Sandbox
 from mailsupport.sandbox.auth import relay_journey
 from mailsupport.zones import load_zone_files, zone_from_text
-
-from dmarc_suite import REPO
 
 REAL = REPO / "data" / "samples" / "real"
 TENANT = REPO / "data" / "samples" / "tenants" / "smithlaw-postfix.toml"

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from mailsupport.config import Tenant, parse_tenant
-from mailsupport.doctor import check_settings
 from mailsupport.dnslookup import ResolverLookup
+from mailsupport.doctor import check_settings
 from mailsupport.sandbox.sandbox import Sandbox
 from mailsupport.zones import zone_from_text
 

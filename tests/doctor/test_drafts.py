@@ -6,7 +6,7 @@ import json
 import os
 import pwd
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,8 +15,8 @@ from mailsupport.doctor.report import ProbeResult, Rung, SettingsReport
 from mailsupport.errors import ConfigError, StoreError
 from mailsupport.model import Finding, Secret, Severity
 
-NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
-LATER = datetime(2026, 11, 26, 9, 5, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+LATER = datetime(2026, 11, 26, 9, 5, tzinfo=UTC)
 PASSWORD = "typed-secret-77"
 
 SETTINGS = {

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -26,7 +26,7 @@ PASSWORD = "canary-4b1d-doctor-hostile-pw"
 USER = "alice@firm.example"
 #: per-read timeout: one-exchange rungs get 3 x 0.3 s; the drip sends a byte every 0.05 s
 TIMEOUT = 0.3
-NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
 def _settings(pop_port: int, smtp_port: int) -> dict:
@@ -52,7 +52,7 @@ class Servers:
         self.settings = _settings(pop.port, smtp.port)
         self.tenant = parse_tenant(self.settings)
 
-    def __enter__(self) -> "Servers":
+    def __enter__(self) -> Servers:
         return self
 
     def __exit__(self, *exc: object) -> None:

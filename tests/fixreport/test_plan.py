@@ -10,7 +10,7 @@ from mailsupport.fixes import ORDER_ADVICE, ORDER_CONNECTION, ORDER_DNS, ORDER_P
 from mailsupport.fixplan import FixPlan, make_plan, order_steps, step_for
 from mailsupport.model import Finding, MessageRef, Severity
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 def _step(host, rtype, new, *, sev=W, order=ORDER_DNS, resolves=(), **kw):
@@ -28,7 +28,7 @@ HEADER_AGAIN = _step("inbound.catch_all_header", "setting", "X-Original-To", sev
 ADVICE_A = _step("users", "advice", "keep messages under 10 MB", order=ORDER_ADVICE)
 ADVICE_B = _step("users", "advice", "share files as links", order=ORDER_ADVICE)
 PORT = _step("inbound.server.tls", "setting", "port 995, TLS implicit", sev=E, order=ORDER_CONNECTION)
-POLICY = _step("_dmarc.b.example", "TXT", "v=DMARC1; p=quarantine", sev=I, order=ORDER_POLICY)
+POLICY = _step("_dmarc.b.example", "TXT", "v=DMARC1; p=quarantine", sev=INFO, order=ORDER_POLICY)
 
 
 @pytest.mark.parametrize("steps, expected", [
@@ -69,7 +69,7 @@ def _finding(check, sev, subject="a.example"):
 
 @pytest.mark.parametrize("findings, steps, status, starts, says", [
     ([], [], "ok", "No change needed", ["no problem"]),
-    ([_finding("dmarc.policy-none", I)], [POLICY], "ok", "No change needed", ["1 optional improvement"]),
+    ([_finding("dmarc.policy-none", INFO)], [POLICY], "ok", "No change needed", ["1 optional improvement"]),
     ([_finding("dmarc.no-record", W)], [DMARC], "recommended", "Recommended: 1 change below fixes 1 of the 1 problem",
      ["(1 warning)", "First: Publish a TXT record at _dmarc.a.example"]),
     ([_finding("spf.no-record", E), _finding("dmarc.no-record", W), _finding("size.over-recommended", W, "m")],

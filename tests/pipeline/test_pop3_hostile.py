@@ -7,8 +7,15 @@ import traceback
 import pytest
 
 from mailsupport.config import ServerSettings, TlsMode
-from mailsupport.errors import (AuthError, ConfigError, ConnectError, DeadlineExceeded, LimitExceeded,
-                                OperationError, ProtocolError)
+from mailsupport.errors import (
+    AuthError,
+    ConfigError,
+    ConnectError,
+    DeadlineExceeded,
+    LimitExceeded,
+    OperationError,
+    ProtocolError,
+)
 from mailsupport.limits import Deadline, Limits
 from mailsupport.model import Secret
 from mailsupport.pop3 import Pop3Client

@@ -19,8 +19,8 @@ from mailsupport.diagnose.catchall import diagnose_catch_all
 from mailsupport.headers import recipients_for
 from mailsupport.routing import RouteKind, route_message
 from mailsupport.samples import summarize
-from mailsupport.sandbox import Sandbox
 from mailsupport.samples.generate import plain_message
+from mailsupport.sandbox import Sandbox
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 pytestmark = pytest.mark.timeout(120)

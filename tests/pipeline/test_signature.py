@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from mailsupport.signature import (SIGNED_HEADER, SignatureError, UnsafeHeaderError, add_signature,
-                                   compose_message, signature_for)
+from mailsupport.signature import (
+    SIGNED_HEADER,
+    SignatureError,
+    UnsafeHeaderError,
+    add_signature,
+    compose_message,
+    signature_for,
+)
 from mailsupport.testing.mailgen import pipeline_tenant
 
 SIG = "Jane <Smith> & Co\nSolicitor"

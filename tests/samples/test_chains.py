@@ -251,8 +251,8 @@ def test_google_catch_all_on_a_real_gmail_chain_recommends_received_for():
     """The real mailpit Gmail message as a Workspace catch-all stores it (the catch-all mailbox in
     Delivered-To): Google's own mx.google.com hop is the entry, its for clause is the receiving side's
     evidence, and Received-for is the answer (it used to be "none works", the for counted sender-written)."""
-    from mailsupport.diagnose.catchall import diagnose_catch_all
     from mailsupport.config import User
+    from mailsupport.diagnose.catchall import diagnose_catch_all
     raw = (REAL / "mailpit__testdata__plain-text.eml").read_bytes()
     as_catch_all = raw.replace(b"Delivered-To: recipient@example.com", b"Delivered-To: catchall@example.com", 1)
     tenant = Tenant(org_key="t", inbound=Inbound(address="catchall@example.com", kind=MailboxKind.CATCH_ALL,
@@ -284,8 +284,8 @@ def _takeout(x_gm_original_to: bool) -> list:
 def test_google_takeout_catch_all_choice(x_gm, expected):
     """A Google catch-all routes by Received-for where the sender's transaction had one recipient, and by
     X-Gm-Original-To when the routing option is on; the missing for clauses are explained."""
-    from mailsupport.samples.generate import demo_tenant
     from mailsupport.diagnose.catchall import diagnose_catch_all
+    from mailsupport.samples.generate import demo_tenant
     report = diagnose_catch_all(_takeout(x_gm), demo_tenant())
     assert report.recommended_header == expected
     if not x_gm:
@@ -297,8 +297,8 @@ def test_google_takeout_catch_all_choice(x_gm, expected):
 def test_sender_only_header_is_never_recommended():
     """A header that on some message exists only as the sender's copy is excluded even though it files more
     messages, the choice says so, and the forgeable finding is an error when the tenant routes by it."""
-    from mailsupport.samples.generate import demo_tenant, plain_message, postfix_copy
     from mailsupport.diagnose.catchall import diagnose_catch_all
+    from mailsupport.samples.generate import demo_tenant, plain_message, postfix_copy
     tenant = demo_tenant(header="Envelope-To")
     hop = "Received: from out.example.net (out.example.net [192.0.2.10])\n\tby mail.smithlaw.example with esmtp id {n}\n"
     msgs = []

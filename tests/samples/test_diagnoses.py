@@ -10,7 +10,7 @@ import pytest
 from mailsupport.config import Provider
 from mailsupport.diagnose.catchall import CATCHALL_CHECKS, diagnose_catch_all
 from mailsupport.diagnose.consolidation import CONSOLIDATION_CHECKS, diagnose_consolidation
-from mailsupport.diagnose.sample import SAMPLE_CHECKS, diagnose_sample, diagnose_all
+from mailsupport.diagnose.sample import SAMPLE_CHECKS, diagnose_all, diagnose_sample
 from mailsupport.diagnose.size import SIZE_CHECKS, diagnose_size
 from mailsupport.samples import scan, summarize
 from mailsupport.samples.generate import demo_tenant, gmail_copy, padded_message, plain_message, postfix_copy

@@ -20,8 +20,15 @@ import pytest
 from mailsupport.addresses import normalize_address
 from mailsupport.chain import receiving_chain
 from mailsupport.headerblock import _TRACE, CANONICAL, SCANNED, HeaderScan, scan_header_block, split_header_block
-from mailsupport.headers import (_EVIDENCE_MEMO, _MEMO_MAX, _addresses, candidates_from_trace, decode_text,
-                                 fingerprint_from_scan, provider_from_scan)
+from mailsupport.headers import (
+    _EVIDENCE_MEMO,
+    _MEMO_MAX,
+    _addresses,
+    candidates_from_trace,
+    decode_text,
+    fingerprint_from_scan,
+    provider_from_scan,
+)
 from mailsupport.samples import scan
 from mailsupport.samples.generate import mbox_bytes, write_benchmark_mbox
 from mailsupport.samples.readers import iter_mbox_data

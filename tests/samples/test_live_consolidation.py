@@ -21,11 +21,11 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def _deliver_and_fetch(profile: str):
-    from mailsupport.config import Provider, load_tenant
-    from mailsupport.sandbox.sandbox import Sandbox
     from dataclasses import replace
 
+    from mailsupport.config import Provider, load_tenant
     from mailsupport.model import Secret
+    from mailsupport.sandbox.sandbox import Sandbox
 
     tenant = load_tenant(TENANT_FILE, environ={})
     app_password = Secret("canary-4b1d-app-password")  # Google wants an app password for POP3

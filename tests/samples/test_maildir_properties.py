@@ -34,7 +34,7 @@ def test_maildir_gives_new_then_cur_sorted_within_the_cap(new, cur, cap):
         rows = [(r.position, r.data, r.problem) for r in iter_maildir(root, limits=ReadLimits(max_message_bytes=cap))]
     expected = [(f"new/{n}", new[n]) for n in sorted(new)] + [(f"cur/{n}", cur[n]) for n in sorted(cur)]
     assert [pos for pos, _d, _p in rows] == [pos for pos, _d in expected]
-    for (pos, data, problem), (_pos, original) in zip(rows, expected):
+    for (_pos, data, problem), (_, original) in zip(rows, expected):
         if len(original) <= cap:
             assert (data, problem) == (original, "")
         else:

@@ -9,8 +9,15 @@ from email.message import EmailMessage
 
 import pytest
 
-from mailsupport.sizes import (MIB, POSTFIX_DEFAULT_LIMIT, PROVIDER_LIMITS, base64_decoded_size, limits_for, measure,
-                               qp_decoded_size)
+from mailsupport.sizes import (
+    MIB,
+    POSTFIX_DEFAULT_LIMIT,
+    PROVIDER_LIMITS,
+    base64_decoded_size,
+    limits_for,
+    measure,
+    qp_decoded_size,
+)
 
 
 def _stdlib_leaf_sizes(raw: bytes):
@@ -124,7 +131,7 @@ def test_rfc2231_continuations_decode_like_the_stdlib(disposition, expected):
     """Parameter continuations (RFC 2231 §3, as extract-msg and Python write long or non-ASCII names)
     give the same file name as email's get_filename."""
     raw = ("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/pdf\n"
-           f"Content-Disposition: {disposition}\n\nxyz\n--b--\n").encode("utf-8")
+           f"Content-Disposition: {disposition}\n\nxyz\n--b--\n").encode()
     assert measure(raw).attachments[0].filename == expected
     if expected:  # the stdlib itself raises TypeError on the malformed mix
         assert email.message_from_bytes(raw).get_payload()[0].get_filename() == expected

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import email
 import poplib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from mailsupport.config import TlsMode
 from mailsupport.sandbox import Sandbox
-from mailsupport.tlsutil import client_context
 from mailsupport.sandbox.profiles import PROFILES, build_deliveries
+from mailsupport.tlsutil import client_context
 
 from .conftest import message, tenant
 
@@ -185,7 +185,7 @@ def test_every_profile_prepends_above_the_original_header(name):
     data = message()
     copies = build_deliveries(PROFILES[name], data=data, mail_from="c@o.example",
                               recipients=[("a@x.example", "m@x.example")], helo="h", peer="127.0.0.1",
-                              now=datetime(2026, 11, 26, tzinfo=timezone.utc), queue_id="Q1")
+                              now=datetime(2026, 11, 26, tzinfo=UTC), queue_id="Q1")
     assert copies and all(c.mailbox == "m@x.example" for c in copies)
     for c in copies:
         at = c.data.index(data.split(b"\r\n", 1)[0])  # where the sender's first field starts

@@ -32,7 +32,7 @@ class RecordingDns:
         while not self._stop.is_set():
             try:
                 data, peer = self.sock.recvfrom(4096)
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             if len(data) < 12:
                 continue
@@ -41,7 +41,7 @@ class RecordingDns:
             # QR, RD, RA, NXDOMAIN; the question echoed back, nothing else
             self.sock.sendto(struct.pack("!HHHHHH", qid, 0x8183, 1, 0, 0, 0) + data[12:], peer)
 
-    def __enter__(self) -> "RecordingDns":
+    def __enter__(self) -> RecordingDns:
         self._thread.start()
         return self
 
@@ -107,7 +107,7 @@ class BurstDns:
         while not self._stop.is_set():
             try:
                 data, peer = self.sock.recvfrom(4096)
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self.held.append((data, peer))
             if len(self.held) == self.burst:
@@ -115,7 +115,7 @@ class BurstDns:
                     qid = struct.unpack_from("!H", question)[0]
                     self.sock.sendto(struct.pack("!HHHHHH", qid, 0x8183, 1, 0, 0, 0) + question[12:], to)
 
-    def __enter__(self) -> "BurstDns":
+    def __enter__(self) -> BurstDns:
         self._thread.start()
         return self
 

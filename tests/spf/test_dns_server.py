@@ -11,8 +11,15 @@ import dns.query
 import dns.rcode
 import pytest
 
-from mailsupport.dnslookup import (AnswerStatus, CachedLookup, MxRecord, ResolverLookup, ZoneLookup,
-                                   make_lookup, parse_nameserver)
+from mailsupport.dnslookup import (
+    AnswerStatus,
+    CachedLookup,
+    MxRecord,
+    ResolverLookup,
+    ZoneLookup,
+    make_lookup,
+    parse_nameserver,
+)
 from mailsupport.errors import ConfigError, DnsTempError
 from mailsupport.sandbox.dns import DnsServer
 from mailsupport.zones import ZoneData, zone_from_text
@@ -127,7 +134,7 @@ def test_server_start_stop_frees_the_port(background_loop):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((host, port))
     with pytest.raises(RuntimeError):
-        server.address
+        _ = server.address
 
 
 @pytest.mark.parametrize("text,expected", [("127.0.0.1", ("127.0.0.1", 53)), ("127.0.0.1:5353", ("127.0.0.1", 5353)),

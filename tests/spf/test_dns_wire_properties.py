@@ -31,7 +31,7 @@ TYPES = ("A", "AAAA", "MX", "TXT", "PTR", "CNAME", "SPF")
 
 def _rdata_text(rdtype: str):
     if rdtype == "A":
-        return st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: "%d.%d.%d.%d" % t)
+        return st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: ".".join(map(str, t)))
     if rdtype == "AAAA":
         return st.lists(st.integers(0, 0xFFFF), min_size=8, max_size=8).map(lambda h: ":".join(f"{x:x}" for x in h))
     if rdtype == "MX":

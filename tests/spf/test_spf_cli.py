@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from spf_suite import SPF_ZONES, ZONES
 
 from mailsupport import cli
-from spf_suite import SPF_ZONES, ZONES
 
 VENDOR_ZONE = str(ZONES / "actionstep-vendor.zone")
 

@@ -6,15 +6,13 @@ The suite is vendored in ``tests/data/spf/`` (see its PROVENANCE.md); a missing 
 
 from __future__ import annotations
 
-import pytest
-
 import asyncio
+
+import spf_suite as suite
 
 from mailsupport.dnslookup import CachedLookup, ResolverLookup
 from mailsupport.spf.evaluate import acheck_host, check_host
 from mailsupport.zones import ZoneData
-
-import spf_suite as suite
 
 
 def _run_suite(path, dns_server):

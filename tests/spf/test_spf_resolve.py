@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import spf_suite as suite
 
 from mailsupport.dnslookup import CachedLookup, ZoneLookup
 from mailsupport.spf.engine import run_sync
 from mailsupport.spf.evaluate import evaluate
 from mailsupport.spf.resolve import evaluate_many
 from mailsupport.zones import ZoneData
-
-import spf_suite as suite
 
 EXTRA_IPS = ("192.0.2.1", "1.2.3.4", "10.0.0.1", "2001:db8::1", "::ffff:192.0.2.10", "192.0.2.200")
 

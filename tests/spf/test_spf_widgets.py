@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from spf_suite import ZONES
+
 from mailsupport.dnslookup import make_lookup
 from mailsupport.spf import check_domain
 from mailsupport.spf.plot import plot_lookup_tree
 from mailsupport.spf.widget import SpfEditor
-from spf_suite import ZONES
 
 
 def _lookup():

@@ -25,7 +25,7 @@ def _drain(port: int, send: bytes = b"", *, limit: float = 10.0) -> bytes:
         while time.monotonic() < deadline:
             try:
                 chunk = s.recv(1 << 16)
-            except socket.timeout:
+            except TimeoutError:
                 break
             if not chunk:
                 break

@@ -17,18 +17,19 @@ import asyncio
 import ipaddress
 import sys
 import weakref
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from ...tenant import DEFAULT_VENDOR_INCLUDE
 from ...dnslookup import CachedLookup, DnsLookup, make_lookup
 from ...errors import OperationError
 from ...fixes import FixStep
 from ...model import Finding, Severity
+from ...tenant import DEFAULT_VENDOR_INCLUDE
 from ..engine import EvaluationStopped, Gen, SpfResult, ask, run_async, run_sync
-from ..resolve import evaluate_many
 from ..expand import tree
 from ..parse import SpfRecord, SpfSyntaxError, is_spf_record, parse_record
+from ..resolve import evaluate_many
 from ..suggest import flatten_networks, suggest_record
 from ..trace import RecordTrace
 from .findings import SpfFacts, diagnose, include_costs
@@ -129,7 +130,7 @@ def vendor_ips(vendor_tree: RecordTrace | None, limit: int = MAX_VENDOR_IPS) -> 
 
 #: Per cached lookup (one run): the vendor include's tree and IPs (the same for every
 #: domain) and the evaluated include subtrees (see mailsupport.spf.evaluate's memo).
-_VENDOR_TREES: "weakref.WeakKeyDictionary[Any, dict[Any, Any]]" = weakref.WeakKeyDictionary()
+_VENDOR_TREES: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
 
 def run_memo(lookup: DnsLookup) -> dict[Any, Any] | None:

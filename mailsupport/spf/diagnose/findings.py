@@ -7,8 +7,8 @@ Pure: imports model, the tenant model and the spf core only. Facts come from
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from ...model import Finding, Severity
 from ...tenant import DEFAULT_VENDOR_INCLUDE

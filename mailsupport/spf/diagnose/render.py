@@ -112,7 +112,7 @@ def trace_to_html(node: RecordTrace | None, *, open_: bool = True) -> str:
             f'{query}<ul style="list-style:none;margin-left:1em">{terms}</ul></details>')
 
 
-def check_to_dict(check: "SpfCheck") -> dict[str, Any]:
+def check_to_dict(check: SpfCheck) -> dict[str, Any]:
     """The CLI's JSON object for one domain."""
     return {
         "domain": check.domain,
@@ -130,7 +130,7 @@ def check_to_dict(check: "SpfCheck") -> dict[str, Any]:
     }
 
 
-def check_to_text(check: "SpfCheck") -> str:
+def check_to_text(check: SpfCheck) -> str:
     """A plain-text report for one domain."""
     lines = [f"SPF for {check.domain} (vendor include {check.vendor_include}; answers from {check.source})"]
     if check.records:
@@ -156,7 +156,7 @@ def check_to_text(check: "SpfCheck") -> str:
     return "\n".join(lines)
 
 
-def check_to_html(check: "SpfCheck") -> str:
+def check_to_html(check: SpfCheck) -> str:
     """HTML for Jupyter: summary table, findings, suggestion, collapsible trace (all escaped)."""
     colour = {"pass": "#070"}.get(check.verdict, "#b00")
     recs = "".join(f"<li><code>{escape(r)}</code></li>" for r in check.records) or "<li>(none)</li>"
