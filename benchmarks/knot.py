@@ -50,14 +50,14 @@ class KnotServer:
     def _config(self, root: Path) -> str:
         zones = "\n".join(f'  - domain: "{o}"\n    file: "{p}"' for o, p in self.zones)
         return f"""server:
-    rundir: "{root / 'run'}"
+    rundir: "{root / "run"}"
     user: root:root
     listen: {self.host}@{self.port}
     udp-workers: {self.workers}
     tcp-workers: 1
     background-workers: 1
 database:
-    storage: "{root / 'db'}"
+    storage: "{root / "db"}"
 log:
   - target: stderr
     any: error
@@ -99,8 +99,11 @@ zone:
             if self._proc.poll() is not None:
                 raise RuntimeError("knotd exited: " + (root / "knotd.log").read_text(errors="replace")[-2000:])
             try:
-                ok = all(dns.query.udp(dns.message.make_query(n, "SOA"), self.host, port=self.port,
-                                       timeout=0.5).rcode() == dns.rcode.NOERROR for n in (names[0], names[-1]))
+                ok = all(
+                    dns.query.udp(dns.message.make_query(n, "SOA"), self.host, port=self.port, timeout=0.5).rcode()
+                    == dns.rcode.NOERROR
+                    for n in (names[0], names[-1])
+                )
             except Exception:
                 ok = False
             if ok:

@@ -80,7 +80,9 @@ class Deadline:
 
     __slots__ = ("seconds", "step", "server", "_end", "_clock")
 
-    def __init__(self, seconds: float, step: str, *, server: str = "", clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, seconds: float, step: str, *, server: str = "", clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.seconds = seconds
         self.step = step
         self.server = server
@@ -96,9 +98,13 @@ class Deadline:
 
     def exceeded(self) -> DeadlineExceeded:
         """The error naming this deadline's step (for a read whose time-out was what was left of it)."""
-        return DeadlineExceeded(f"{self.step} did not finish within its {round(self.seconds, 1):g} s deadline; "
-                                "the server is too slow or sends data without end", step=self.step,
-                                seconds=self.seconds, server=self.server)
+        return DeadlineExceeded(
+            f"{self.step} did not finish within its {round(self.seconds, 1):g} s deadline; "
+            "the server is too slow or sends data without end",
+            step=self.step,
+            seconds=self.seconds,
+            server=self.server,
+        )
 
     def expired(self) -> bool:
         """True once the budget is spent (does not raise)."""

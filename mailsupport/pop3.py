@@ -134,8 +134,14 @@ class Pop3Client:
     wall-clock deadline of the whole conversation, inside which each step has its own.
     """
 
-    def __init__(self, settings: ServerSettings, *, ssl_context: ssl.SSLContext | None = None,
-                 limits: Limits = DEFAULT_LIMITS, session: Deadline | None = None) -> None:
+    def __init__(
+        self,
+        settings: ServerSettings,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        session: Deadline | None = None,
+    ) -> None:
         if not settings.host or not settings.port:
             raise ConfigError("the POP3 server needs a host and a port", path="inbound.server")
         self.settings = settings
@@ -204,8 +210,14 @@ class Pop3Client:
         self._send(command.encode("utf-8") + b"\r\n")
         return self._status(what or command.split(" ", 1)[0])
 
-    def _run(self, what: str, fn: Callable[[], _T], *, expected: int = 0,
-             refused: Callable[[_Refused], OperationError] | None = None) -> _T:
+    def _run(
+        self,
+        what: str,
+        fn: Callable[[], _T],
+        *,
+        expected: int = 0,
+        refused: Callable[[_Refused], OperationError] | None = None,
+    ) -> _T:
         """Run one step under its deadline, translating every failure once (module docstring).
 
         A ``-ERR`` becomes ``refused(exc)`` (default: a :class:`ProtocolError` quoting the
@@ -233,24 +245,34 @@ class Pop3Client:
     def _translate(self, what: str, exc: BaseException) -> OperationError | None:
         """The kit's error for ``exc`` raised during step ``what`` (``None``: not ours to translate)."""
         step = self._step
-        if isinstance(exc, TimeoutError) and step is not None and (
-                step.expired() or self._timeout is not None and self._timeout < self.settings.timeout):
+        if (
+            isinstance(exc, TimeoutError)
+            and step is not None
+            and (step.expired() or self._timeout is not None and self._timeout < self.settings.timeout)
+        ):
             exc = step.exceeded()  # the read's timeout was what the deadline had left
         if isinstance(exc, DeadlineExceeded):
             if exc.step == what:
                 return exc
-            return DeadlineExceeded(f"{what} stopped: the {exc.step} deadline of {round(exc.seconds, 1):g} s ran "
-                                    "out; the server is too slow or sends data without end", step=what,
-                                    seconds=exc.seconds, server=self.server)
+            return DeadlineExceeded(
+                f"{what} stopped: the {exc.step} deadline of {round(exc.seconds, 1):g} s ran "
+                "out; the server is too slow or sends data without end",
+                step=what,
+                seconds=exc.seconds,
+                server=self.server,
+            )
         if isinstance(exc, TimeoutError):
-            return ProtocolError(f"{what} timed out: no data for {self._timeout or self.settings.timeout:g} s",
-                                 server=self.server)
+            return ProtocolError(
+                f"{what} timed out: no data for {self._timeout or self.settings.timeout:g} s", server=self.server
+            )
         if isinstance(exc, LimitExceeded):
-            return LimitExceeded(f"{what}: {exc}; the connection was closed", what=exc.what, limit=exc.limit,
-                                 server=self.server)
+            return LimitExceeded(
+                f"{what}: {exc}; the connection was closed", what=exc.what, limit=exc.limit, server=self.server
+            )
         if isinstance(exc, AnswerError):
-            return ProtocolError(f"{what}: {exc.expected}, got {self._words(exc.raw)}; the connection was closed",
-                                 server=self.server)
+            return ProtocolError(
+                f"{what}: {exc.expected}, got {self._words(exc.raw)}; the connection was closed", server=self.server
+            )
         if isinstance(exc, OperationError):
             return exc
         if isinstance(exc, EOFError):
@@ -267,18 +289,24 @@ class Pop3Client:
             try:
                 self._ctx = client_context(verify=self.settings.verify_tls, ca_file=self.settings.ca_file)
             except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"cannot load the CA file {self.settings.ca_file!r}: {exc}",
-                                  path="inbound.server.ca_file") from exc
+                raise ConfigError(
+                    f"cannot load the CA file {self.settings.ca_file!r}: {exc}", path="inbound.server.ca_file"
+                ) from exc
         return self._ctx
 
     def _tls_error(self, exc: BaseException) -> ConnectError:
         if isinstance(exc, ssl.SSLCertVerificationError):
-            return ConnectError(f"the server's TLS certificate was not accepted ({exc.verify_message}); "
-                                "fix the certificate, give ca_file, or (only if you accept the risk) "
-                                "verify_tls = false", server=self.server)
+            return ConnectError(
+                f"the server's TLS certificate was not accepted ({exc.verify_message}); "
+                "fix the certificate, give ca_file, or (only if you accept the risk) "
+                "verify_tls = false",
+                server=self.server,
+            )
         reason = getattr(exc, "reason", None) or exc
-        return ConnectError(f"TLS handshake failed ({reason}); check the port and TLS mode "
-                            f"(now {self.settings.tls.value})", server=self.server)
+        return ConnectError(
+            f"TLS handshake failed ({reason}); check the port and TLS mode (now {self.settings.tls.value})",
+            server=self.server,
+        )
 
     def _handshake(self, sock: socket.socket) -> ssl.SSLSocket:
         """Wrap ``sock`` in TLS; the handshake is bounded by the current step's deadline."""
@@ -292,8 +320,11 @@ class Pop3Client:
             raise self._tls_error(exc) from exc
         except OSError as exc:  # a time-out or reset during the handshake
             sock.close()
-            raise ConnectError(f"TLS handshake failed ({exc.strerror or exc}); check the port and TLS mode "
-                               f"(now {self.settings.tls.value})", server=self.server) from exc
+            raise ConnectError(
+                f"TLS handshake failed ({exc.strerror or exc}); check the port and TLS mode "
+                f"(now {self.settings.tls.value})",
+                server=self.server,
+            ) from exc
         self.encrypted = True
         return tls
 
@@ -311,8 +342,7 @@ class Pop3Client:
             raise
         except (DeadlineExceeded, OSError) as exc:
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise ConnectError(f"cannot connect ({detail}); check host, port and firewall",
-                               server=self.server) from exc
+            raise ConnectError(f"cannot connect ({detail}); check host, port and firewall", server=self.server) from exc
         finally:
             self._step = None
         self._attach(sock)
@@ -320,8 +350,9 @@ class Pop3Client:
         def refused(kind: str) -> Callable[[_Refused], OperationError]:
             return lambda exc: ConnectError(f"the server refused {kind}: {self._words(exc.line)}", server=self.server)
 
-        self.greeting = self._words(self._run("greeting", lambda: self._status("the greeting"),
-                                              refused=refused("the connection")), quote=False)
+        self.greeting = self._words(
+            self._run("greeting", lambda: self._status("the greeting"), refused=refused("the connection")), quote=False
+        )
         if s.tls is TlsMode.STARTTLS:
             self._run("STLS", self._starttls, refused=refused("STLS"))
         return self
@@ -330,8 +361,11 @@ class Pop3Client:
         self._command("STLS")
         assert self._reader is not None and self._sock is not None
         if self._reader.pending:
-            raise ProtocolError("the server sent data after its STLS answer, before TLS began (an injection "
-                                "attempt or a broken server); not continuing", server=self.server)
+            raise ProtocolError(
+                "the server sent data after its STLS answer, before TLS began (an injection "
+                "attempt or a broken server); not continuing",
+                server=self.server,
+            )
         self._attach(self._handshake(self._sock))
 
     def login(self) -> None:
@@ -339,19 +373,22 @@ class Pop3Client:
         s = self.settings
         if not self.encrypted and not s.allow_plaintext_auth:
             what = "OAuth token" if s.oauth_token else "password"
-            raise ConfigError(f"refusing to send the {what} for {s.username!r} unencrypted to {self.server}; "
-                              "use tls = \"implicit\" or \"starttls\", or set allow_plaintext_auth = true "
-                              "(test servers only)", path="inbound.server.tls")
+            raise ConfigError(
+                f"refusing to send the {what} for {s.username!r} unencrypted to {self.server}; "
+                'use tls = "implicit" or "starttls", or set allow_plaintext_auth = true '
+                "(test servers only)",
+                path="inbound.server.tls",
+            )
         if s.oauth_token:
             self._run("AUTH XOAUTH2", self._xoauth2, refused=self._auth_error)
             return
         if not s.username or s.password is None:
-            raise ConfigError("POP3 login needs a username and a password (or an oauth_token)",
-                              path="inbound.server")
+            raise ConfigError("POP3 login needs a username and a password (or an oauth_token)", path="inbound.server")
         password = s.password.reveal()
         if any(c in s.username + password for c in "\r\n\0"):
-            raise ConfigError("the POP3 user name or password contains a line break or NUL; it cannot be sent",
-                              path="inbound.server")
+            raise ConfigError(
+                "the POP3 user name or password contains a line break or NUL; it cannot be sent", path="inbound.server"
+            )
         self._run("USER", lambda: self._command(f"USER {s.username}"), refused=self._auth_error)
         self._run("PASS", lambda: self._command(f"PASS {password}", "PASS"), refused=self._auth_error)
 
@@ -373,8 +410,9 @@ class Pop3Client:
             except _Refused:
                 pass
             status = f" (status {err.status}, scope {err.scope or '?'})" if err else ""
-            raise AuthError(f"the OAuth token for {s.username!r} was refused{status}; get a fresh token",
-                            server=self.server)
+            raise AuthError(
+                f"the OAuth token for {s.username!r} was refused{status}; get a fresh token", server=self.server
+            )
         status = parse_status(line)
         if not status.ok:
             raise _Refused(line, status.code)
@@ -383,10 +421,13 @@ class Pop3Client:
         text = self._words(exc.line)
         who = self.settings.username or "?"
         if exc.code in REFUSAL_CODES:
-            return LoginRefusedError(f"login for {who!r} refused [{exc.code}]: {text}; {_ADVICE[exc.code]}",
-                                     server=self.server)
-        return AuthError(f"login for {who!r} rejected: {text}; check the user name and password "
-                         "(or app password)", server=self.server)
+            return LoginRefusedError(
+                f"login for {who!r} refused [{exc.code}]: {text}; {_ADVICE[exc.code]}", server=self.server
+            )
+        return AuthError(
+            f"login for {who!r} rejected: {text}; check the user name and password (or app password)",
+            server=self.server,
+        )
 
     def open(self) -> Pop3Client:
         """:meth:`connect` then :meth:`login`; aborts the connection if login fails."""
@@ -409,17 +450,28 @@ class Pop3Client:
         self._command(command, what)
         assert self._reader is not None
         lim = self.limits
-        return self._reader.lines(max_line=lim.max_line, max_lines=lim.max_listing_lines,
-                                  max_bytes=lim.max_listing_bytes, what=f"the {what} answer")
+        return self._reader.lines(
+            max_line=lim.max_line,
+            max_lines=lim.max_listing_lines,
+            max_bytes=lim.max_listing_bytes,
+            what=f"the {what} answer",
+        )
 
     def capabilities(self) -> dict[str, tuple[str, ...]]:
         """CAPA (RFC 2449) as ``{name: args}``; empty when the server has no CAPA (``-ERR``)."""
+
         def capa() -> list[bytes]:
             self._command("CAPA")
             assert self._reader is not None
-            return list(self._reader.lines(max_line=self.limits.max_line, max_lines=self.limits.max_reply_lines,
-                                           max_bytes=self.limits.max_line * self.limits.max_reply_lines,
-                                           what="the CAPA answer"))
+            return list(
+                self._reader.lines(
+                    max_line=self.limits.max_line,
+                    max_lines=self.limits.max_reply_lines,
+                    max_bytes=self.limits.max_line * self.limits.max_reply_lines,
+                    what="the CAPA answer",
+                )
+            )
+
         try:
             lines = self._run("CAPA", capa)
         except ProtocolError:
@@ -438,6 +490,7 @@ class Pop3Client:
 
     def list_sizes(self) -> dict[int, int]:
         """LIST: ``{number: size}`` of every message (remembered, so RETR knows what to expect)."""
+
         def read() -> dict[int, int]:
             sizes: dict[int, int] = {}
             for line in self._multi("LIST", "LIST"):
@@ -468,8 +521,11 @@ class Pop3Client:
         if len(entries) != len(sizes):
             missing = sorted(set(sizes) - {e.number for e in entries})[:5]
             self.abort()
-            raise ProtocolError(f"UIDL gives no unique id for message(s) {missing} that LIST names; the server "
-                                "is broken, nothing can be fetched safely", server=self.server)
+            raise ProtocolError(
+                f"UIDL gives no unique id for message(s) {missing} that LIST names; the server "
+                "is broken, nothing can be fetched safely",
+                server=self.server,
+            )
         return tuple(entries)
 
     def _read_message(self, what: str, number: int) -> bytes:
@@ -478,14 +534,21 @@ class Pop3Client:
         assert self._reader is not None
         listed = self._sizes.get(number)
         lim = self.limits
-        data = unstuff(self._reader.block(max_bytes=retr_budget(listed, lim.max_message_bytes),
-                                          max_line=lim.max_message_line,
-                                          what=f"message {number}" + (f" (listed as {listed:,} octets)"
-                                                                      if listed is not None else "")))
+        data = unstuff(
+            self._reader.block(
+                max_bytes=retr_budget(listed, lim.max_message_bytes),
+                max_line=lim.max_message_line,
+                what=f"message {number}" + (f" (listed as {listed:,} octets)" if listed is not None else ""),
+            )
+        )
         if len(data) > lim.max_message_bytes:
-            raise LimitExceeded(f"message {number} is {len(data):,} bytes, over the limit of "
-                                f"{lim.max_message_bytes:,}; it stays on the server (raise the limit if it is "
-                                "genuine)", what="message", limit=lim.max_message_bytes)
+            raise LimitExceeded(
+                f"message {number} is {len(data):,} bytes, over the limit of "
+                f"{lim.max_message_bytes:,}; it stays on the server (raise the limit if it is "
+                "genuine)",
+                what="message",
+                limit=lim.max_message_bytes,
+            )
         return data
 
     def _fetch(self, verb: str, number: int) -> bytes:
@@ -606,6 +669,7 @@ class Pop3Client:
             self.open()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.abort()

@@ -132,8 +132,9 @@ class ZoneData:
             if old is None:
                 nodes[name] = node
             else:
-                nodes[name] = Node(records={**old.records, **node.records},
-                                   faults={**old.faults, **node.faults}, ttl=node.ttl)
+                nodes[name] = Node(
+                    records={**old.records, **node.records}, faults={**old.faults, **node.faults}, ttl=node.ttl
+                )
         return ZoneData(nodes)
 
     # -- answering -------------------------------------------------------------------
@@ -203,8 +204,7 @@ class ZoneData:
                     rdatas = tuple(rds)
                     entry["records"][rds.rdtype] = entry["records"].get(rds.rdtype, ()) + rdatas
                     entry["ttl"] = rds.ttl
-        return cls({n: Node(records=e["records"], faults=e["faults"], ttl=e["ttl"])
-                    for n, e in builder.items()})
+        return cls({n: Node(records=e["records"], faults=e["faults"], ttl=e["ttl"]) for n, e in builder.items()})
 
     @classmethod
     def from_mapping(cls, zonedata: Mapping[str, Iterable[Any]]) -> ZoneData:
@@ -237,8 +237,8 @@ class ZoneData:
             if not explicit_txt and dns.rdatatype.SPF in records:
                 # "auto-magic duplication of SPF to TXT" (suite header comment).
                 records[dns.rdatatype.TXT] = [
-                    dns.rdtypes.ANY.TXT.TXT(_IN, dns.rdatatype.TXT, r.strings)
-                    for r in records[dns.rdatatype.SPF]]
+                    dns.rdtypes.ANY.TXT.TXT(_IN, dns.rdatatype.TXT, r.strings) for r in records[dns.rdatatype.SPF]
+                ]
             nodes[name] = Node(records={k: tuple(v) for k, v in records.items()}, faults=faults)
         return cls(nodes)
 
@@ -250,8 +250,7 @@ def _add_fault(faults: dict[int | None, Fault], rdata: Any, where: str) -> None:
     try:
         fault = Fault(words[0].lower())
     except ValueError:
-        raise ConfigError(f"unknown fault {words[0]!r}: expected 'timeout' or 'servfail'",
-                          path=where) from None
+        raise ConfigError(f"unknown fault {words[0]!r}: expected 'timeout' or 'servfail'", path=where) from None
     if len(words) == 1:
         faults[None] = fault
     for word in words[1:]:
@@ -267,7 +266,7 @@ def _txt_strings(value: Any) -> list[bytes]:
     for part in parts:
         raw = str(part).encode("utf-8")
         # one character-string holds at most 255 octets (RFC 1035 §3.3)
-        out.extend(raw[i:i + 255] for i in range(0, len(raw), 255))
+        out.extend(raw[i : i + 255] for i in range(0, len(raw), 255))
         if not raw:
             out.append(b"")
     # "null text (no strings) is illegal" (suite, 3.3): serve one empty string instead.
@@ -309,12 +308,14 @@ def zone_from_text(text: str, *, origin: str | None = None, source: str = "<zone
     if not re.search(r"^\$TTL\b", text, re.M):
         text, shift = f"$TTL {DEFAULT_TTL}\n" + text, 1  # a default TTL when the file has none
     try:
-        zone = dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False,
-                                  filename=source)
+        zone = dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False, filename=source)
     except dns.exception.DNSException as exc:
         message = re.sub(rf"{re.escape(source)}:(\d+):", lambda m: f"line {int(m.group(1)) - shift}:", str(exc))
-        raise ConfigError(f"cannot parse zone file: {message}. Check the record syntax "
-                          "(RFC 1035 master format) and that $ORIGIN is set.", source=source) from exc
+        raise ConfigError(
+            f"cannot parse zone file: {message}. Check the record syntax "
+            "(RFC 1035 master format) and that $ORIGIN is set.",
+            source=source,
+        ) from exc
     return ZoneData.from_zones([zone])
 
 

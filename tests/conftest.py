@@ -25,9 +25,13 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 settings.register_profile("ci", max_examples=50, deadline=None, database=None, print_blob=True)
 settings.register_profile(
-    "fuzz", max_examples=2000, deadline=None, print_blob=True,
+    "fuzz",
+    max_examples=2000,
+    deadline=None,
+    print_blob=True,
     database=DirectoryBasedExampleDatabase(str(Path(__file__).resolve().parents[1] / ".hypothesis" / "examples")),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 settings.load_profile("ci")  # --hypothesis-profile NAME, read after this file, chooses another
 
 CANARY = "canary-4b1d-"
@@ -47,8 +51,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _leaks:
         tr = session.config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
-            tr.write_line("SECRET LEAK: a canary password appeared in the output of: " + ", ".join(sorted(set(_leaks))),
-                          red=True)
+            tr.write_line(
+                "SECRET LEAK: a canary password appeared in the output of: " + ", ".join(sorted(set(_leaks))), red=True
+            )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

@@ -28,8 +28,13 @@ FAIL_ON_LEVELS = ("info", "warning", "error", "critical", "never")
 EXIT_USAGE = 2
 
 
-def add_format(parser: argparse.ArgumentParser, choices: Sequence[str] = ("text", "json"), *,
-               default: str | None = None, what: str = "output format") -> None:
+def add_format(
+    parser: argparse.ArgumentParser,
+    choices: Sequence[str] = ("text", "json"),
+    *,
+    default: str | None = None,
+    what: str = "output format",
+) -> None:
     """Add ``--format`` (``choices``; ``default``: the first) to a command's parser."""
     default = default or choices[0]
     parser.add_argument("--format", choices=tuple(choices), default=default, help=f"{what} (default {default})")
@@ -37,9 +42,12 @@ def add_format(parser: argparse.ArgumentParser, choices: Sequence[str] = ("text"
 
 def add_fail_on(parser: argparse.ArgumentParser, default: str = "error") -> None:
     """Add ``--fail-on LEVEL`` (one of :data:`FAIL_ON_LEVELS`) to a command's parser."""
-    parser.add_argument("--fail-on", default=default, metavar="LEVEL",
-                        help=f"exit 1 when a finding is at least this severe: {'|'.join(FAIL_ON_LEVELS)} "
-                             f"(default {default})")
+    parser.add_argument(
+        "--fail-on",
+        default=default,
+        metavar="LEVEL",
+        help=f"exit 1 when a finding is at least this severe: {'|'.join(FAIL_ON_LEVELS)} (default {default})",
+    )
 
 
 def fail_on(args: argparse.Namespace) -> Severity | None:
@@ -54,8 +62,9 @@ def fail_on(args: argparse.Namespace) -> Severity | None:
     try:
         return Severity.parse(text)
     except ValueError:
-        raise ConfigError(f"unknown severity {args.fail_on!r}: expected one of {', '.join(FAIL_ON_LEVELS)}",
-                          path="--fail-on") from None
+        raise ConfigError(
+            f"unknown severity {args.fail_on!r}: expected one of {', '.join(FAIL_ON_LEVELS)}", path="--fail-on"
+        ) from None
 
 
 def findings_exit(severities: Iterable[Severity], level: Severity | None) -> int:

@@ -110,7 +110,8 @@ class CachedLookup:
         self.source = inner.source
         self.max_entries = max_entries
         self._answers: dict[tuple[str, str], DnsAnswer | DnsError] = (
-            {} if max_entries is None else collections.OrderedDict())
+            {} if max_entries is None else collections.OrderedDict()
+        )
         self._pending: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self.hits = 0
         self.misses = 0
@@ -187,8 +188,14 @@ class CachedLookup:
         return answer
 
 
-def make_lookup(*, zones: Iterable[str | Path] = (), nameserver: str | None = None,
-                timeout: float = 5.0, cache: bool = True, max_entries: int | None = None) -> DnsLookup:
+def make_lookup(
+    *,
+    zones: Iterable[str | Path] = (),
+    nameserver: str | None = None,
+    timeout: float = 5.0,
+    cache: bool = True,
+    max_entries: int | None = None,
+) -> DnsLookup:
     """Build the lookup a command asks for: zone files (offline) if given, else the
     nameserver ``host[:port]`` if given, else the system resolver; cached per run
     (``max_entries`` bounds the cache, see :class:`CachedLookup`)."""

@@ -90,7 +90,7 @@ def _name(data: bytes, pos: int, end: int) -> tuple[str, int] | None:
             stop = pos + 1 + count
             if stop > end:
                 return None
-            label = data[pos + 1:stop]
+            label = data[pos + 1 : stop]
             if label.translate(None, _PLAIN):
                 return None  # a byte dnspython would escape in text: leave it to dnspython
             labels.append(label)
@@ -124,7 +124,7 @@ def _rdata(data: bytes, pos: int, end: int, rtype: int) -> Any:
             stop = pos + 1 + data[pos]
             if stop > end:
                 return None
-            parts.append(data[pos + 1:stop])
+            parts.append(data[pos + 1 : stop])
             pos = stop
         if not parts:
             return None

@@ -56,8 +56,9 @@ class BackgroundLoop:
     @property
     def running(self) -> bool:
         """True between :meth:`start` and :meth:`stop`."""
-        return self._thread is not None and self._thread.is_alive() and self._loop is not None \
-            and self._loop.is_running()
+        return (
+            self._thread is not None and self._thread.is_alive() and self._loop is not None and self._loop.is_running()
+        )
 
     def start(self) -> BackgroundLoop:
         """Start the thread and wait until its loop is running. Returns ``self``."""
@@ -103,8 +104,9 @@ class BackgroundLoop:
         (the coroutine is cancelled then). Must not be called from the loop's own thread.
         """
         if threading.current_thread() is self._thread:
-            raise RuntimeError("BackgroundLoop.run() called from the loop's own thread would deadlock; "
-                               "await the coroutine instead")
+            raise RuntimeError(
+                "BackgroundLoop.run() called from the loop's own thread would deadlock; await the coroutine instead"
+            )
         if not asyncio.iscoroutine(coro):
             awaitable = coro
 

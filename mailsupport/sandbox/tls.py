@@ -62,8 +62,12 @@ class SandboxTls:
         # common_name too: fetchmail's sslcertck wants a subject CN besides the SANs
         self._write(CertKind.GOOD, self._ca.issue_cert(*SERVER_NAMES, common_name="localhost"))
         past = _dt.datetime(2020, 1, 1, tzinfo=_dt.UTC)
-        self._write(CertKind.EXPIRED, self._ca.issue_cert(
-            *SERVER_NAMES, common_name="localhost", not_before=past, not_after=past + _dt.timedelta(days=30)))
+        self._write(
+            CertKind.EXPIRED,
+            self._ca.issue_cert(
+                *SERVER_NAMES, common_name="localhost", not_before=past, not_after=past + _dt.timedelta(days=30)
+            ),
+        )
         self._write(CertKind.WRONG_HOST, self._ca.issue_cert("mail.wrong-host.invalid"))
         rogue = trustme.CA(organization_name="self-signed, not the sandbox CA")
         self._write_pems(CertKind.SELF_SIGNED, rogue.cert_pem.bytes(), rogue.private_key_pem.bytes())

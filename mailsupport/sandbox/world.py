@@ -56,12 +56,20 @@ def _same(a: str, b: str) -> bool:
 class World:
     """Shared, mutable sandbox state (set-up from the façade; read by the servers)."""
 
-    def __init__(self, *, store: MailStore, tls: SandboxTls, profile: str = "postfix",
-                 faults: FaultSet | None = None, size_limit: int | None = None,
-                 advertise_size: bool = True, apop: bool = False,
-                 plaintext_auth: tuple[str, ...] = ("pop3",),
-                 on_wildcard: Callable[[str, bytes], object] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: MailStore,
+        tls: SandboxTls,
+        profile: str = "postfix",
+        faults: FaultSet | None = None,
+        size_limit: int | None = None,
+        advertise_size: bool = True,
+        apop: bool = False,
+        plaintext_auth: tuple[str, ...] = ("pop3",),
+        on_wildcard: Callable[[str, bytes], object] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.store = store
         self.tls = tls
         self.profile: Profile = get_profile(profile)

@@ -23,18 +23,41 @@ SETTINGS = {
     "org_key": "smithlaw",
     "provider": "other",
     "failed_email_address": "it@elsewhere.example",
-    "inbound": {"address": "matters@smithlaw.example", "confirm_download_then_delete": True,
-                "server": {"host": "mail.smithlaw.example", "port": 995, "tls": "implicit",
-                           "username": "matters@smithlaw.example", "password": PASSWORD}},
+    "inbound": {
+        "address": "matters@smithlaw.example",
+        "confirm_download_then_delete": True,
+        "server": {
+            "host": "mail.smithlaw.example",
+            "port": 995,
+            "tls": "implicit",
+            "username": "matters@smithlaw.example",
+            "password": PASSWORD,
+        },
+    },
 }
 
 
 def _report(ok: bool) -> SettingsReport:
-    rung = Rung(step="auth", ok=ok, ms=3.0, detail="USER/PASS ***",
-                reply="+OK" if ok else f"-ERR [AUTH] bad password {PASSWORD}")
+    rung = Rung(
+        step="auth",
+        ok=ok,
+        ms=3.0,
+        detail="USER/PASS ***",
+        reply="+OK" if ok else f"-ERR [AUTH] bad password {PASSWORD}",
+    )
     probe = ProbeResult(direction="pop3", endpoint="mail.smithlaw.example:995", tls="implicit", rungs=(rung,))
-    findings = () if ok else (Finding(check="settings.auth-failed", severity=Severity.ERROR,
-                                      subject="pop3 mail.smithlaw.example:995", summary="bad password"),)
+    findings = (
+        ()
+        if ok
+        else (
+            Finding(
+                check="settings.auth-failed",
+                severity=Severity.ERROR,
+                subject="pop3 mail.smithlaw.example:995",
+                summary="bad password",
+            ),
+        )
+    )
     return SettingsReport(org_key="smithlaw", provider="other", inbound=probe, findings=findings)
 
 

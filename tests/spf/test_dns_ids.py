@@ -77,6 +77,7 @@ def _ask_async(lookup, names):
             return [(await lookup.aquery(n, "TXT")).status for n in names]
         finally:
             await lookup.aclose()
+
     return asyncio.run(run())
 
 
@@ -163,8 +164,12 @@ def test_a_closed_port_fails_the_question_and_the_loop_goes_on() -> None:
             await live.aclose()
 
     with RecordingDns() as server:
-        answer = asyncio.run(run(ResolverLookup.for_nameserver(dead, timeout=0.5),
-                                 ResolverLookup.for_nameserver(server.address, timeout=2)))
+        answer = asyncio.run(
+            run(
+                ResolverLookup.for_nameserver(dead, timeout=0.5),
+                ResolverLookup.for_nameserver(server.address, timeout=2),
+            )
+        )
     assert answer.status is AnswerStatus.NXDOMAIN
 
 

@@ -60,8 +60,12 @@ def test_rfc7208_suite_through_the_async_driver_and_cache(dns_server):
         async def run_all(cases=cases, lookup=lookup):
             try:
                 memo: dict = {}  # include subtrees shared between the cases (one cache)
-                return await asyncio.gather(*(acheck_host(ip, domain, lookup=lookup, memo=memo, **kw)
-                                              for ip, domain, kw in map(suite.call_args, cases)))
+                return await asyncio.gather(
+                    *(
+                        acheck_host(ip, domain, lookup=lookup, memo=memo, **kw)
+                        for ip, domain, kw in map(suite.call_args, cases)
+                    )
+                )
             finally:
                 await lookup.aclose()
 
@@ -71,4 +75,3 @@ def test_rfc7208_suite_through_the_async_driver_and_cache(dns_server):
             if msg:
                 failures.append(msg)
     assert failures == [] and total == 203
-
