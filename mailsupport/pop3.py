@@ -19,7 +19,8 @@ for RETR), inside the caller's session deadline (:attr:`Pop3Client.session`) whe
 before each read the socket timeout is set to what is left, so a server sending one byte a
 second ends on time and the error names the step.
 
-Every socket, TLS and parse failure is translated here, once, into :mod:`mailsupport.errors`:
+Every socket, TLS and parse failure is translated once (:mod:`mailsupport.pop3errors`) into
+:mod:`mailsupport.errors`:
 
 * :class:`ConnectError`: DNS, TCP or TLS set-up failed, or the greeting/STLS was refused;
 * :class:`AuthError`: credentials rejected (``-ERR [AUTH]`` or a plain ``-ERR`` to PASS);
@@ -49,7 +50,7 @@ The framing is tested over plain bytes at every chunking (``tests/test_pop3parse
 against misbehaving servers (``tests/pipeline/test_pop3_hostile.py``) and against Dovecot
 (``tests/pipeline/test_fetch.py``).
 
-Layer 3: imports tenant, errors, limits, model, pop3parse, redact, sasl, tlsutil; must not
+Layer 3: imports tenant, errors, limits, model, pop3errors, pop3parse, redact, sasl, tlsutil; must not
 import the pipeline, sandbox or presentation modules.
 """
 
@@ -68,11 +69,11 @@ from .errors import (
     ConnectError,
     DeadlineExceeded,
     LimitExceeded,
-    LoginRefusedError,
     OperationError,
     ProtocolError,
 )
 from .limits import DEFAULT_LIMITS, Deadline, Limits
+from .pop3errors import REFUSAL_CODES, Refused, auth_error, tls_error, translate
 from .pop3parse import (
     AnswerError,
     AnswerReader,
@@ -92,14 +93,7 @@ from .tlsutil import client_context
 
 __all__ = ["Pop3Client", "ListingEntry", "REFUSAL_CODES"]
 
-#: RFC 3206 / RFC 2449 response codes that mean "not now / not like this", not "wrong password".
-REFUSAL_CODES = ("IN-USE", "SYS/TEMP", "SYS/PERM", "LOGIN-DELAY")
-_ADVICE = {
-    "IN-USE": "another client holds the mailbox; close it (or wait) and retry",
-    "LOGIN-DELAY": "the server limits how often this mailbox may log in; poll less often",
-    "SYS/TEMP": "a temporary server problem; retry later",
-    "SYS/PERM": "a permanent server problem; contact the provider",
-}
+
 #: Bytes asked of the socket per read (RETR answers are read in blocks this big).
 _READ_BUFFER = 1 << 18
 #: Bytes per message expected in a LIST or UIDL answer (for the step's deadline only).
@@ -114,15 +108,6 @@ class ListingEntry:
     number: int
     size: int
     uidl: str
-
-
-class _Refused(Exception):
-    """A ``-ERR`` answer (the connection is still in step); ``line`` is the whole status line."""
-
-    def __init__(self, line: bytes, code: str) -> None:
-        super().__init__("refused")
-        self.line = line
-        self.code = code
 
 
 class Pop3Client:
@@ -198,12 +183,12 @@ class Pop3Client:
         return shown(self._redact(raw), quote=quote)
 
     def _status(self, what: str) -> bytes:
-        """Read one status line; its text when ``+OK``, :class:`_Refused` when ``-ERR``."""
+        """Read one status line; its text when ``+OK``, :class:`Refused` when ``-ERR``."""
         assert self._reader is not None
         line = self._reader.line(self.limits.max_line, f"the answer to {what}")
         status = parse_status(line)
         if not status.ok:
-            raise _Refused(line, status.code)
+            raise Refused(line, status.code)
         return status.text
 
     def _command(self, command: str, what: str | None = None) -> bytes:
@@ -216,7 +201,7 @@ class Pop3Client:
         fn: Callable[[], _T],
         *,
         expected: int = 0,
-        refused: Callable[[_Refused], OperationError] | None = None,
+        refused: Callable[[Refused], OperationError] | None = None,
     ) -> _T:
         """Run one step under its deadline, translating every failure once (module docstring).
 
@@ -229,7 +214,7 @@ class Pop3Client:
         self._step = step.sooner(self.session)
         try:
             return fn()
-        except _Refused as exc:
+        except Refused as exc:
             if refused is not None:
                 raise refused(exc) from None
             raise ProtocolError(f"{what} failed: {self._words(exc.line)}", server=self.server) from None
@@ -251,37 +236,7 @@ class Pop3Client:
             and (step.expired() or self._timeout is not None and self._timeout < self.settings.timeout)
         ):
             exc = step.exceeded()  # the read's timeout was what the deadline had left
-        if isinstance(exc, DeadlineExceeded):
-            if exc.step == what:
-                return exc
-            return DeadlineExceeded(
-                f"{what} stopped: the {exc.step} deadline of {round(exc.seconds, 1):g} s ran "
-                "out; the server is too slow or sends data without end",
-                step=what,
-                seconds=exc.seconds,
-                server=self.server,
-            )
-        if isinstance(exc, TimeoutError):
-            return ProtocolError(
-                f"{what} timed out: no data for {self._timeout or self.settings.timeout:g} s", server=self.server
-            )
-        if isinstance(exc, LimitExceeded):
-            return LimitExceeded(
-                f"{what}: {exc}; the connection was closed", what=exc.what, limit=exc.limit, server=self.server
-            )
-        if isinstance(exc, AnswerError):
-            return ProtocolError(
-                f"{what}: {exc.expected}, got {self._words(exc.raw)}; the connection was closed", server=self.server
-            )
-        if isinstance(exc, OperationError):
-            return exc
-        if isinstance(exc, EOFError):
-            return ProtocolError(f"the server closed the connection during {what}", server=self.server)
-        if isinstance(exc, ssl.SSLError):
-            return ProtocolError(f"TLS failed during {what} ({exc.reason or exc})", server=self.server)
-        if isinstance(exc, OSError):
-            return ProtocolError(f"connection lost during {what} ({exc.strerror or exc})", server=self.server)
-        return None
+        return translate(what, exc, self.server, timeout=self._timeout or self.settings.timeout, words=self._words)
 
     # ------------------------------------------------------------------ set-up
     def _context(self) -> ssl.SSLContext:
@@ -294,20 +249,6 @@ class Pop3Client:
                 ) from exc
         return self._ctx
 
-    def _tls_error(self, exc: BaseException) -> ConnectError:
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return ConnectError(
-                f"the server's TLS certificate was not accepted ({exc.verify_message}); "
-                "fix the certificate, give ca_file, or (only if you accept the risk) "
-                "verify_tls = false",
-                server=self.server,
-            )
-        reason = getattr(exc, "reason", None) or exc
-        return ConnectError(
-            f"TLS handshake failed ({reason}); check the port and TLS mode (now {self.settings.tls.value})",
-            server=self.server,
-        )
-
     def _handshake(self, sock: socket.socket) -> ssl.SSLSocket:
         """Wrap ``sock`` in TLS; the handshake is bounded by the current step's deadline."""
         ctx = self._context()
@@ -317,7 +258,7 @@ class Pop3Client:
             tls = ctx.wrap_socket(sock, server_hostname=self.settings.host)
         except (ssl.SSLError, ssl.CertificateError) as exc:
             sock.close()
-            raise self._tls_error(exc) from exc
+            raise tls_error(exc, self.server, self.settings.tls) from exc
         except OSError as exc:  # a time-out or reset during the handshake
             sock.close()
             raise ConnectError(
@@ -347,7 +288,7 @@ class Pop3Client:
             self._step = None
         self._attach(sock)
 
-        def refused(kind: str) -> Callable[[_Refused], OperationError]:
+        def refused(kind: str) -> Callable[[Refused], OperationError]:
             return lambda exc: ConnectError(f"the server refused {kind}: {self._words(exc.line)}", server=self.server)
 
         self.greeting = self._words(
@@ -407,7 +348,7 @@ class Pop3Client:
             self._send(b"\r\n")
             try:
                 self._status("AUTH")
-            except _Refused:
+            except Refused:
                 pass
             status = f" (status {err.status}, scope {err.scope or '?'})" if err else ""
             raise AuthError(
@@ -415,19 +356,10 @@ class Pop3Client:
             )
         status = parse_status(line)
         if not status.ok:
-            raise _Refused(line, status.code)
+            raise Refused(line, status.code)
 
-    def _auth_error(self, exc: _Refused) -> AuthError:
-        text = self._words(exc.line)
-        who = self.settings.username or "?"
-        if exc.code in REFUSAL_CODES:
-            return LoginRefusedError(
-                f"login for {who!r} refused [{exc.code}]: {text}; {_ADVICE[exc.code]}", server=self.server
-            )
-        return AuthError(
-            f"login for {who!r} rejected: {text}; check the user name and password (or app password)",
-            server=self.server,
-        )
+    def _auth_error(self, exc: Refused) -> AuthError:
+        return auth_error(exc, self.settings.username or "?", self.server, self._words)
 
     def open(self) -> Pop3Client:
         """:meth:`connect` then :meth:`login`; aborts the connection if login fails."""
@@ -638,7 +570,7 @@ class Pop3Client:
             for n in numbers:
                 try:
                     self._status(f"DELE {n}")
-                except _Refused as exc:
+                except Refused as exc:
                     refused[n] = f"DELE {n} failed: {self._words(exc.line)}"
 
         self._run(f"DELE of {len(numbers)} messages", pipelined)

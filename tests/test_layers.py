@@ -41,6 +41,7 @@ LAYERS = {
     "mailsupport.fixes": 2,  # the one fix-step type every diagnosis builds
     "mailsupport.fixplan": 2,  # orders and deduplicates the steps into one tenant's plan
     "mailsupport.pop3parse": 2,
+    "mailsupport.pop3errors": 3,
     "mailsupport.protolines": 2,
     "mailsupport.spf": 2,
     "mailsupport.spf.parse": 2,
