@@ -105,8 +105,9 @@ def child(args: argparse.Namespace) -> None:
     # checks one by one (a stat each, as for files named on the command line); the whole fleet
     # goes as its folder, as `mailsupport audit FOLDER` does.
     paths = [args.tenants_dir] if not args.limit else itertools.islice(iter_paths([args.tenants_dir]), args.limit)
-    options = AuditOptions(checks=tuple(args.checks.split(",")), concurrency=args.concurrency,
-                           nameserver=(args.host, args.port))
+    options = AuditOptions(
+        checks=tuple(args.checks.split(",")), concurrency=args.concurrency, nameserver=(args.host, args.port)
+    )
     with open(args.state, "w") as state:
         start, cpu0 = time.perf_counter(), time.process_time()
         summary = run_audit(paths, options, state=state)
@@ -120,20 +121,50 @@ def child(args: argparse.Namespace) -> None:
     with html_path.open("w") as fp:
         report.write_html(iter_results(args.state), fp, title="bench")
     html_s = time.perf_counter() - start
-    print(json.dumps({"tenants": summary.tenants, "findings": summary.findings, "seconds": elapsed,
-                      "cpu_seconds": cpu, "maxrss_audit_mb": audit_rss,
-                      "html_seconds": html_s, "html_mb": html_path.stat().st_size / 1e6,
-                      "by_severity": summary.by_severity,
-                      "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "tenants": summary.tenants,
+                "findings": summary.findings,
+                "seconds": elapsed,
+                "cpu_seconds": cpu,
+                "maxrss_audit_mb": audit_rss,
+                "html_seconds": html_s,
+                "html_mb": html_path.stat().st_size / 1e6,
+                "by_severity": summary.by_severity,
+                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def run_child(fleet_dir: Path, host: str, port: int, limit: int, concurrency: int, checks: str) -> dict:
     """Run :func:`child` in a fresh interpreter and return its numbers (``limit`` 0: every tenant)."""
     state = fleet_dir / f"state-{limit}.jsonl"
-    out = subprocess.run([sys.executable, __file__, "--child", "--tenants-dir", str(fleet_dir / "tenants"),
-                          "--host", host, "--port", str(port), "--limit", str(limit), "--state", str(state),
-                          "--concurrency", str(concurrency), "--checks", checks],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            "--tenants-dir",
+            str(fleet_dir / "tenants"),
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--limit",
+            str(limit),
+            "--state",
+            str(state),
+            "--concurrency",
+            str(concurrency),
+            "--checks",
+            checks,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     ids: dict[str, int] = {}
     with state.open() as fp:
@@ -197,9 +228,15 @@ def run_checkdmarc(domains: list[str], host: str, port: int, checks: str = "conf
         spf_s += t1 - t0
         mx_s += t2 - t1
         dmarc_s += t3 - t2
-    return {"domains": len(domains), "seconds": spf_s + mx_s + dmarc_s, "spf_seconds": spf_s, "mx_seconds": mx_s,
-            "dmarc_seconds": dmarc_s, "cpu_seconds": time.process_time() - cpu0,
-            "spf_errors": errors}
+    return {
+        "domains": len(domains),
+        "seconds": spf_s + mx_s + dmarc_s,
+        "spf_seconds": spf_s,
+        "mx_seconds": mx_s,
+        "dmarc_seconds": dmarc_s,
+        "cpu_seconds": time.process_time() - cpu0,
+        "spf_errors": errors,
+    }
 
 
 def run_dask(fleet_dir: Path, host: str, port: int, args: argparse.Namespace) -> dict:
@@ -207,15 +244,19 @@ def run_dask(fleet_dir: Path, host: str, port: int, args: argparse.Namespace) ->
     from mailsupport.audit.dask_engine import run_audit_dask
     from mailsupport.audit.runner import AuditOptions
 
-    options = AuditOptions(checks=tuple(args.checks.split(",")), concurrency=args.concurrency,
-                           nameserver=(host, port))
+    options = AuditOptions(checks=tuple(args.checks.split(",")), concurrency=args.concurrency, nameserver=(host, port))
     start = time.perf_counter()
     with open(fleet_dir / "state-dask.jsonl", "w") as state:
-        summary = run_audit_dask([fleet_dir / "tenants"], options, state=state, n_workers=args.dask_workers,
-                                 shard_size=500)
+        summary = run_audit_dask(
+            [fleet_dir / "tenants"], options, state=state, n_workers=args.dask_workers, shard_size=500
+        )
     elapsed = time.perf_counter() - start
-    return {"tenants": summary.tenants, "seconds": elapsed, "tenants_per_s": summary.tenants / elapsed,
-            "workers": args.dask_workers}
+    return {
+        "tenants": summary.tenants,
+        "seconds": elapsed,
+        "tenants_per_s": summary.tenants / elapsed,
+        "workers": args.dask_workers,
+    }
 
 
 def share(domains: list[str] | tuple[str, ...], n: int, index: int) -> list[str]:
@@ -224,37 +265,61 @@ def share(domains: list[str] | tuple[str, ...], n: int, index: int) -> list[str]
     if not n or n >= len(domains):
         return list(domains)
     step = len(domains) // n
-    return list(domains[index % step::step][:n])
+    return list(domains[index % step :: step][:n])
 
 
 def _rates(ours: dict, theirs: dict) -> dict:
     """One round's rates and ratios, wall and per CPU second."""
     o, o_cpu = ours["tenants"] / ours["seconds"], ours["tenants"] / ours["cpu_seconds"]
     t, t_cpu = theirs["domains"] / theirs["seconds"], theirs["domains"] / theirs["cpu_seconds"]
-    return {"audit_tenants_per_s": round(o, 1), "audit_tenants_per_cpu_s": round(o_cpu, 1),
-            "checkdmarc_domains_per_s": round(t, 1), "checkdmarc_domains_per_cpu_s": round(t_cpu, 1),
-            "checkdmarc_spf_only_domains_per_s": round(theirs["domains"] / theirs["spf_seconds"], 1),
-            "ratio": round(o / t, 2), "ratio_per_cpu_second": round(o_cpu / t_cpu, 2)}
+    return {
+        "audit_tenants_per_s": round(o, 1),
+        "audit_tenants_per_cpu_s": round(o_cpu, 1),
+        "checkdmarc_domains_per_s": round(t, 1),
+        "checkdmarc_domains_per_cpu_s": round(t_cpu, 1),
+        "checkdmarc_spf_only_domains_per_s": round(theirs["domains"] / theirs["spf_seconds"], 1),
+        "ratio": round(o / t, 2),
+        "ratio_per_cpu_second": round(o_cpu / t_cpu, 2),
+    }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tenants", type=int, default=10_000)
     p.add_argument("--small", type=int, default=1_000, help="the smaller run for the memory comparison")
-    p.add_argument("--mid", type=int, default=5_000,
-                   help="a middle run: memory grows until the bounded caches (answers, parsed records) fill, "
-                        "then stays flat; 0 to skip")
+    p.add_argument(
+        "--mid",
+        type=int,
+        default=5_000,
+        help="a middle run: memory grows until the bounded caches (answers, parsed records) fill, "
+        "then stays flat; 0 to skip",
+    )
     p.add_argument("--concurrency", type=int, default=32)
-    p.add_argument("--checks", default="config,spf,mx",
-                   help="audit check kinds; checkdmarc runs its SPF check plus its MX lookup and/or DMARC check "
-                        "when mx/dmarc are among them (e.g. --checks spf,dmarc)")
-    p.add_argument("--rounds", type=int, default=3,
-                   help="interleaved rounds, each the audit of every tenant then checkdmarc over its share")
-    p.add_argument("--checkdmarc-domains", type=int, default=1_000,
-                   help="domains checkdmarc checks each round, spread over the fleet, a different share each "
-                        "round (0 = all the fleet's domains every round)")
-    p.add_argument("--dask-workers", type=int, default=0,
-                   help="also time --engine dask on a LocalCluster of this many worker processes (0: skip)")
+    p.add_argument(
+        "--checks",
+        default="config,spf,mx",
+        help="audit check kinds; checkdmarc runs its SPF check plus its MX lookup and/or DMARC check "
+        "when mx/dmarc are among them (e.g. --checks spf,dmarc)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="interleaved rounds, each the audit of every tenant then checkdmarc over its share",
+    )
+    p.add_argument(
+        "--checkdmarc-domains",
+        type=int,
+        default=1_000,
+        help="domains checkdmarc checks each round, spread over the fleet, a different share each "
+        "round (0 = all the fleet's domains every round)",
+    )
+    p.add_argument(
+        "--dask-workers",
+        type=int,
+        default=0,
+        help="also time --engine dask on a LocalCluster of this many worker processes (0: skip)",
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--tenants-dir", help=argparse.SUPPRESS)
     p.add_argument("--host", help=argparse.SUPPRESS)
@@ -276,20 +341,25 @@ def main() -> None:
             print(f"knotd on {knot.host}:{knot.port}", flush=True)
             load_before = os.getloadavg()
             small = run_child(Path(tmp), knot.host, knot.port, args.small, args.concurrency, args.checks)
-            mid = run_child(Path(tmp), knot.host, knot.port, args.mid, args.concurrency, args.checks) \
-                if 0 < args.mid < args.tenants else None
+            mid = (
+                run_child(Path(tmp), knot.host, knot.port, args.mid, args.concurrency, args.checks)
+                if 0 < args.mid < args.tenants
+                else None
+            )
             rounds: list[tuple[dict, dict, dict]] = []
             for r in range(max(1, args.rounds)):  # interleaved: the load of the moment hits both alike
                 big = run_child(Path(tmp), knot.host, knot.port, 0, args.concurrency, args.checks)
-                cd = run_checkdmarc(share(fleet.domains, args.checkdmarc_domains, r), knot.host, knot.port,
-                                    args.checks)
+                cd = run_checkdmarc(share(fleet.domains, args.checkdmarc_domains, r), knot.host, knot.port, args.checks)
                 rates = _rates(big, cd)
                 rounds.append((big, cd, rates))
-                print(f"round {r + 1}: audit {rates['audit_tenants_per_s']:.0f} tenants/s "
-                      f"({rates['audit_tenants_per_cpu_s']:.0f} per CPU s), checkdmarc "
-                      f"{rates['checkdmarc_domains_per_s']:.0f} domains/s ({rates['checkdmarc_domains_per_cpu_s']:.0f} "
-                      f"per CPU s): {rates['ratio']:.1f}x wall, {rates['ratio_per_cpu_second']:.1f}x per CPU second; "
-                      f"load {os.getloadavg()[0]:.1f}", flush=True)
+                print(
+                    f"round {r + 1}: audit {rates['audit_tenants_per_s']:.0f} tenants/s "
+                    f"({rates['audit_tenants_per_cpu_s']:.0f} per CPU s), checkdmarc "
+                    f"{rates['checkdmarc_domains_per_s']:.0f} domains/s ({rates['checkdmarc_domains_per_cpu_s']:.0f} "
+                    f"per CPU s): {rates['ratio']:.1f}x wall, {rates['ratio_per_cpu_second']:.1f}x per CPU second; "
+                    f"load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
             dask = run_dask(Path(tmp), knot.host, knot.port, args) if args.dask_workers else None
             load_after = os.getloadavg()
     big = rounds[0][0]
@@ -302,8 +372,20 @@ def main() -> None:
         "load_average_1_5_15_after": [round(x, 2) for x in load_after],
         "audit_small": {k: small[k] for k in ("tenants", "seconds", "maxrss_audit_mb", "maxrss_mb")},
         "audit_mid": {k: mid[k] for k in ("tenants", "seconds", "maxrss_audit_mb", "maxrss_mb")} if mid else None,
-        "audit_big": {k: big[k] for k in ("tenants", "seconds", "cpu_seconds", "maxrss_audit_mb", "maxrss_mb", "findings",
-                                          "by_severity", "html_seconds", "html_mb")},
+        "audit_big": {
+            k: big[k]
+            for k in (
+                "tenants",
+                "seconds",
+                "cpu_seconds",
+                "maxrss_audit_mb",
+                "maxrss_mb",
+                "findings",
+                "by_severity",
+                "html_seconds",
+                "html_mb",
+            )
+        },
         "best": {k: max(v) for k, v in every.items()},
         "median": {k: round(statistics.median(v), 2) for k, v in every.items()},
         "every_round": every,
@@ -315,25 +397,35 @@ def main() -> None:
     }
     print(json.dumps(report, indent=2))
     med, best = report["median"], report["best"]
-    print(f"\naudit: {big['tenants']} tenants, {med['audit_tenants_per_s']:.0f} tenants/s median of {len(rounds)} rounds "
-          f"(best {best['audit_tenants_per_s']:.0f}); peak RSS after the audit {big['maxrss_audit_mb']:.0f} MB "
-          f"({small['tenants']} tenants: {small['maxrss_audit_mb']:.0f} MB), after the HTML report "
-          f"{big['maxrss_mb']:.0f} MB ({small['maxrss_mb']:.0f} MB)")
+    print(
+        f"\naudit: {big['tenants']} tenants, {med['audit_tenants_per_s']:.0f} tenants/s median of {len(rounds)} rounds "
+        f"(best {best['audit_tenants_per_s']:.0f}); peak RSS after the audit {big['maxrss_audit_mb']:.0f} MB "
+        f"({small['tenants']} tenants: {small['maxrss_audit_mb']:.0f} MB), after the HTML report "
+        f"{big['maxrss_mb']:.0f} MB ({small['maxrss_mb']:.0f} MB)"
+    )
     if mid:
-        print(f"memory after the audit: {small['tenants']}: {small['maxrss_audit_mb']:.0f} MB, "
-              f"{mid['tenants']}: {mid['maxrss_audit_mb']:.0f} MB, {big['tenants']}: {big['maxrss_audit_mb']:.0f} MB")
-    print(f"checkdmarc: {report['checkdmarc_domains_per_round']} domains a round, {med['checkdmarc_domains_per_s']:.0f} "
-          f"domains/s median (best {best['checkdmarc_domains_per_s']:.0f}); its SPF check alone "
-          f"{med['checkdmarc_spf_only_domains_per_s']:.0f}/s")
+        print(
+            f"memory after the audit: {small['tenants']}: {small['maxrss_audit_mb']:.0f} MB, "
+            f"{mid['tenants']}: {mid['maxrss_audit_mb']:.0f} MB, {big['tenants']}: {big['maxrss_audit_mb']:.0f} MB"
+        )
+    print(
+        f"checkdmarc: {report['checkdmarc_domains_per_round']} domains a round, {med['checkdmarc_domains_per_s']:.0f} "
+        f"domains/s median (best {best['checkdmarc_domains_per_s']:.0f}); its SPF check alone "
+        f"{med['checkdmarc_spf_only_domains_per_s']:.0f}/s"
+    )
     if dask:
-        print(f"dask engine ({args.dask_workers} worker processes): {dask['tenants_per_s']:.0f} tenants/s "
-              f"= {dask['tenants_per_s'] / med['checkdmarc_domains_per_s']:.1f}x checkdmarc")
+        print(
+            f"dask engine ({args.dask_workers} worker processes): {dask['tenants_per_s']:.0f} tenants/s "
+            f"= {dask['tenants_per_s'] / med['checkdmarc_domains_per_s']:.1f}x checkdmarc"
+        )
     what = "+".join(k.upper() for k in ("spf", "mx", "dmarc") if k in args.checks.split(","))
-    print(f"ratio vs checkdmarc {what} (target >= 10x), per round: "
-          + ", ".join(f"{w:.1f}x" for w in every["ratio"])
-          + f"; median {med['ratio']:.1f}x, best {best['ratio']:.1f}x wall; per CPU second median "
-          f"{med['ratio_per_cpu_second']:.1f}x, best {best['ratio_per_cpu_second']:.1f}x "
-          "(CPU time is steadier than wall time on a shared machine)")
+    print(
+        f"ratio vs checkdmarc {what} (target >= 10x), per round: "
+        + ", ".join(f"{w:.1f}x" for w in every["ratio"])
+        + f"; median {med['ratio']:.1f}x, best {best['ratio']:.1f}x wall; per CPU second median "
+        f"{med['ratio_per_cpu_second']:.1f}x, best {best['ratio_per_cpu_second']:.1f}x "
+        "(CPU time is steadier than wall time on a shared machine)"
+    )
 
 
 if __name__ == "__main__":

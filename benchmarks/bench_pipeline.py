@@ -61,8 +61,15 @@ from pathlib import Path
 from mailsupport.pipeline import OutgoingMessage, enqueue_message, enqueue_messages, poll, send_queued
 from mailsupport.store import Store
 from mailsupport.testing.mailgen import padded_message, pipeline_tenant
-from mailsupport.testing.realservers import (MAIL_UID, Dovecot, Postfix, missing_real_servers, private_root,
-                                             wait_for_maildir, write_maildir)
+from mailsupport.testing.realservers import (
+    MAIL_UID,
+    Dovecot,
+    Postfix,
+    missing_real_servers,
+    private_root,
+    wait_for_maildir,
+    write_maildir,
+)
 
 
 def load(dovecot: Dovecot, user: str, messages: list[bytes]) -> None:
@@ -93,13 +100,20 @@ def bench_fetchmail(dovecot: Dovecot, user: str, work: Path) -> int:
     out = work / "files"
     out.mkdir()
     rc = work / "fetchmailrc"
-    rc.write_text(f'poll 127.0.0.1 service {dovecot.port} protocol pop3 auth password\n'
-                  f'  user "{user}" password "{dovecot.password}" sslproto "" no sslcertck fetchall nokeep\n'
-                  f'  mda "/bin/sh -c \'cat > $(mktemp {out}/msg.XXXXXXXX)\'"\n')
+    rc.write_text(
+        f"poll 127.0.0.1 service {dovecot.port} protocol pop3 auth password\n"
+        f'  user "{user}" password "{dovecot.password}" sslproto "" no sslcertck fetchall nokeep\n'
+        f"  mda \"/bin/sh -c 'cat > $(mktemp {out}/msg.XXXXXXXX)'\"\n"
+    )
     rc.chmod(0o600)
     env = {**os.environ, "HOME": str(work), "FETCHMAILHOME": str(work)}
-    subprocess.run(["fetchmail", "-f", str(rc), "-N", "--nosyslog", "-s", "--pidfile", str(work / "fm.pid")],
-                   env=env, check=False, capture_output=True, timeout=600)
+    subprocess.run(
+        ["fetchmail", "-f", str(rc), "-N", "--nosyslog", "-s", "--pidfile", str(work / "fm.pid")],
+        env=env,
+        check=False,
+        capture_output=True,
+        timeout=600,
+    )
     return len(list(out.iterdir()))
 
 
@@ -110,12 +124,13 @@ def bench_getmail(dovecot: Dovecot, user: str, work: Path) -> int:
         (maildir / sub).mkdir(parents=True, exist_ok=True)
         os.chown(maildir / sub, MAIL_UID, MAIL_UID)  # getmail refuses to deliver as root: user = nobody
     rc = work / "getmailrc"
-    rc.write_text(f"[retriever]\ntype = SimplePOP3Retriever\nserver = 127.0.0.1\nport = {dovecot.port}\n"
-                  f"username = {user}\npassword = {dovecot.password}\ntimeout = 30\n\n"
-                  f"[destination]\ntype = Maildir\npath = {maildir}/\nuser = {pwd.getpwuid(MAIL_UID).pw_name}\n\n"
-                  f"[options]\nread_all = true\ndelete = true\nverbose = 0\nmessage_log_syslog = false\n")
-    subprocess.run(["getmail", f"--getmaildir={work}", f"--rcfile={rc}"], check=False, capture_output=True,
-                   timeout=900)
+    rc.write_text(
+        f"[retriever]\ntype = SimplePOP3Retriever\nserver = 127.0.0.1\nport = {dovecot.port}\n"
+        f"username = {user}\npassword = {dovecot.password}\ntimeout = 30\n\n"
+        f"[destination]\ntype = Maildir\npath = {maildir}/\nuser = {pwd.getpwuid(MAIL_UID).pw_name}\n\n"
+        f"[options]\nread_all = true\ndelete = true\nverbose = 0\nmessage_log_syslog = false\n"
+    )
+    subprocess.run(["getmail", f"--getmaildir={work}", f"--rcfile={rc}"], check=False, capture_output=True, timeout=900)
     return len(list((maildir / "new").iterdir()))
 
 
@@ -138,11 +153,16 @@ def run_fetch(root: Path, n: int, size: int, repeat: int) -> dict:
                 got = fn(dovecot, user, work)
                 elapsed = time.perf_counter() - t0
                 left = sum(1 for s in ("new", "cur") for _ in (dovecot.maildir(user) / s).iterdir())
-                print(f"fetch {name:10s} round {rnd + 1}: {got:5d} msgs in {elapsed:7.2f} s = "
-                      f"{got / elapsed:8.1f} msg/s (left on server: {left})", flush=True)
+                print(
+                    f"fetch {name:10s} round {rnd + 1}: {got:5d} msgs in {elapsed:7.2f} s = "
+                    f"{got / elapsed:8.1f} msg/s (left on server: {left})",
+                    flush=True,
+                )
                 shutil.rmtree(work, ignore_errors=True)
                 if got != n:  # getmail6 sometimes stalls until its socket timeout: keep the round visible
-                    incomplete.append({"contender": name, "round": rnd + 1, "messages": got, "seconds": round(elapsed, 1)})
+                    incomplete.append(
+                        {"contender": name, "round": rnd + 1, "messages": got, "seconds": round(elapsed, 1)}
+                    )
                 else:
                     rounds[-1][name] = elapsed
                 if got == n and (name not in best or elapsed < best[name]["seconds"]):
@@ -175,10 +195,20 @@ def _send_bare(tenant, store, raws: list[bytes]) -> None:
 def _send_ours(tenant, store, raws: list[bytes]) -> None:
     """Ours: the batch signed and queued in one durable commit, then sent over one connection,
     each Message-ID recorded for reply routing."""
-    enqueue_messages(tenant, store, [OutgoingMessage(raw=raw, mail_from="jane@catchall.example",
-                                                     rcpt_tos=("client@outside.example",), matter="1001",
-                                                     message_id=f"<bare{i}@catchall.example>")
-                                     for i, raw in enumerate(raws)])
+    enqueue_messages(
+        tenant,
+        store,
+        [
+            OutgoingMessage(
+                raw=raw,
+                mail_from="jane@catchall.example",
+                rcpt_tos=("client@outside.example",),
+                matter="1001",
+                message_id=f"<bare{i}@catchall.example>",
+            )
+            for i, raw in enumerate(raws)
+        ],
+    )
     summary = send_queued(tenant, store)
     assert summary.sent == len(raws), summary.errors
 
@@ -186,8 +216,15 @@ def _send_ours(tenant, store, raws: list[bytes]) -> None:
 def _send_ours_one_by_one(tenant, store, raws: list[bytes]) -> None:
     """Ours with one enqueue call (one durable commit) per message, as single submissions are."""
     for i, raw in enumerate(raws):
-        enqueue_message(tenant, store, raw, mail_from="jane@catchall.example", rcpt_tos=["client@outside.example"],
-                        matter="1001", message_id=f"<bare{i}@catchall.example>")
+        enqueue_message(
+            tenant,
+            store,
+            raw,
+            mail_from="jane@catchall.example",
+            rcpt_tos=["client@outside.example"],
+            matter="1001",
+            message_id=f"<bare{i}@catchall.example>",
+        )
     summary = send_queued(tenant, store)
     assert summary.sent == len(raws), summary.errors
 
@@ -200,20 +237,30 @@ def run_send(root: Path, n: int, repeat: int = 1) -> dict:
 
     from mailsupport.signature import compose_message
 
-    text = ("Dear client,\n\nplease find our advice below.\n\n" + "Lorem ipsum dolor sit amet. " * 40 + "\n")
-    raws = [compose_message(from_addr="jane@catchall.example", to=["client@outside.example"],
-                            subject=f"Advice {i}", text=text, message_id=f"<bare{i}@catchall.example>",
-                            date="Thu, 26 Nov 2026 09:00:00 +0000") for i in range(n)]
+    text = "Dear client,\n\nplease find our advice below.\n\n" + "Lorem ipsum dolor sit amet. " * 40 + "\n"
+    raws = [
+        compose_message(
+            from_addr="jane@catchall.example",
+            to=["client@outside.example"],
+            subject=f"Advice {i}",
+            text=text,
+            message_id=f"<bare{i}@catchall.example>",
+            date="Thu, 26 Nov 2026 09:00:00 +0000",
+        )
+        for i in range(n)
+    ]
     rounds: list[dict[str, float]] = []
     cpu: dict[str, list[float]] = {name: [] for name in SENDERS}
     outside = root / "send-mail" / "outside" / "Maildir"
-    with Dovecot(root / "dovecot-send", users=["mailbox", "outside"], mail_root=root / "send-mail"), \
-            Postfix(root / "postfix", mail_root=root / "send-mail") as postfix:
+    with (
+        Dovecot(root / "dovecot-send", users=["mailbox", "outside"], mail_root=root / "send-mail"),
+        Postfix(root / "postfix", mail_root=root / "send-mail") as postfix,
+    ):
         tenant = pipeline_tenant(smtp_port=postfix.port)
         names = list(SENDERS)
         for rnd in range(repeat):
             rounds.append({})
-            for name in names[rnd % len(names):] + names[:rnd % len(names)]:  # rotated: no contender always first
+            for name in names[rnd % len(names) :] + names[: rnd % len(names)]:  # rotated: no contender always first
                 with Store(Path(tempfile.mkdtemp(prefix="bench-send-", dir=root))) as store:
                     c0, t0 = time.process_time(), time.perf_counter()
                     SENDERS[name](tenant, store, raws)
@@ -224,20 +271,31 @@ def run_send(root: Path, n: int, repeat: int = 1) -> dict:
                 for path in delivered:
                     path.unlink()
             r = rounds[-1]
-            print(f"send  round {rnd + 1}: " + ", ".join(f"{k} {n / v:6.1f} msg/s" for k, v in r.items()) +
-                  f"; ours/bare {r['bare_smtplib'] / r['ours']:.2f}, one by one/bare "
-                  f"{r['bare_smtplib'] / r['ours_one_by_one']:.2f} (load {os.getloadavg()[0]:.1f})", flush=True)
+            print(
+                f"send  round {rnd + 1}: "
+                + ", ".join(f"{k} {n / v:6.1f} msg/s" for k, v in r.items())
+                + f"; ours/bare {r['bare_smtplib'] / r['ours']:.2f}, one by one/bare "
+                f"{r['bare_smtplib'] / r['ours_one_by_one']:.2f} (load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
     results: dict = {"rounds": repeat}
     for name in SENDERS:
         secs = [r[name] for r in rounds]
-        results[name] = {"messages": n, "best_seconds": round(min(secs), 3), "best_msgs_per_s": round(n / min(secs), 1),
-                         "median_msgs_per_s": round(n / statistics.median(secs), 1),
-                         "cpu_us_per_msg_median": round(statistics.median(cpu[name]) / n * 1e6)}
+        results[name] = {
+            "messages": n,
+            "best_seconds": round(min(secs), 3),
+            "best_msgs_per_s": round(n / min(secs), 1),
+            "median_msgs_per_s": round(n / statistics.median(secs), 1),
+            "cpu_us_per_msg_median": round(statistics.median(cpu[name]) / n * 1e6),
+        }
     results["ratios_vs_bare_smtplib"] = {}
     for name in ("ours", "ours_one_by_one"):
         per_round = [round(r["bare_smtplib"] / r[name], 2) for r in rounds]
-        results["ratios_vs_bare_smtplib"][name] = {"per_round": per_round, "best": max(per_round),
-                                                   "median": _paired(rounds, "bare_smtplib", name)}
+        results["ratios_vs_bare_smtplib"][name] = {
+            "per_round": per_round,
+            "best": max(per_round),
+            "median": _paired(rounds, "bare_smtplib", name),
+        }
     return results
 
 

@@ -129,10 +129,12 @@ def _child(engine: str, path: str) -> None:
     n = 0
     if engine == "fast":
         from mailsupport.samples import scan
+
         for _s in scan(path):
             n += 1
     elif engine == "mail-parser":
         import mailparser
+
         for raw in iter_raw(path):
             m = mailparser.parse_from_bytes(raw.data)
             _ = (m.message_id, m.to, m.subject, m.attachments)
@@ -140,16 +142,32 @@ def _child(engine: str, path: str) -> None:
     elif engine == "stdlib":
         from email import policy
         from email.parser import BytesParser
+
         parser = BytesParser(policy=policy.default)
         for raw in iter_raw(path):
             m = parser.parsebytes(raw.data)
-            _ = (m["Message-ID"], m["To"], m["Subject"], m.get_all("Delivered-To"), m.get_all("Received"),
-                 [p.get_filename() for p in m.iter_attachments()])
+            _ = (
+                m["Message-ID"],
+                m["To"],
+                m["Subject"],
+                m.get_all("Delivered-To"),
+                m.get_all("Received"),
+                [p.get_filename() for p in m.iter_attachments()],
+            )
             n += 1
     seconds = time.perf_counter() - t0
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"engine": engine, "messages": n, "seconds": seconds, "peak_kb": usage.ru_maxrss,
-                      "cpu": usage.ru_utime + usage.ru_stime - cpu0}))
+    print(
+        json.dumps(
+            {
+                "engine": engine,
+                "messages": n,
+                "seconds": seconds,
+                "peak_kb": usage.ru_maxrss,
+                "cpu": usage.ru_utime + usage.ru_stime - cpu0,
+            }
+        )
+    )
 
 
 def _run_child(engine: str, path: Path) -> dict:
@@ -175,8 +193,12 @@ def _whole_process(path: Path, messages: int, fmt: str, jobs: int | None) -> dic
     seconds = time.perf_counter() - t0
     if status != 0:
         raise SystemExit(f"mailsupport scan failed with status {status}")
-    return {"seconds": seconds, "peak_kb": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime,
-            "messages": messages}
+    return {
+        "seconds": seconds,
+        "peak_kb": usage.ru_maxrss,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "messages": messages,
+    }
 
 
 def _label(fmt: str, jobs: int | None, messages: int) -> str:
@@ -199,10 +221,18 @@ class _Runs:
         secs = sorted(r["seconds"] for r in rs)
         cpus = sorted(r["cpu"] for r in rs)
         n = rs[0]["messages"]
-        return {"n": n, "rounds": len(rs), "best": secs[0], "median": statistics.median(secs),
-                "rate": n / secs[0], "median_rate": n / statistics.median(secs),
-                "cpu_rate": n / cpus[0], "median_cpu_rate": n / statistics.median(cpus),
-                "mbps": self.mb[label] / secs[0], "peak": max(r["peak_kb"] for r in rs) / 1024}
+        return {
+            "n": n,
+            "rounds": len(rs),
+            "best": secs[0],
+            "median": statistics.median(secs),
+            "rate": n / secs[0],
+            "median_rate": n / statistics.median(secs),
+            "cpu_rate": n / cpus[0],
+            "median_cpu_rate": n / statistics.median(cpus),
+            "mbps": self.mb[label] / secs[0],
+            "peak": max(r["peak_kb"] for r in rs) / 1024,
+        }
 
 
 def _bench_corpus(corpus: str, args: argparse.Namespace, work: Path) -> None:
@@ -214,12 +244,18 @@ def _bench_corpus(corpus: str, args: argparse.Namespace, work: Path) -> None:
             write_benchmark_mbox(path, count, heavy=corpus == "heavy")
     mb = {small: small.stat().st_size / 1e6, big: big.stat().st_size / 1e6}
     load = os.getloadavg()
-    print(f"\n== {corpus}: {small.name} ({args.messages} msgs, {mb[small]:.1f} MB, "
-          f"{mb[small] * 1e3 / args.messages:.1f} KB a message), {big.name} ({args.process_messages} msgs, "
-          f"{mb[big]:.1f} MB); {os.cpu_count()} CPUs; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
-          flush=True)
-    cases = [("csv", None, big, args.process_messages), ("csv", None, small, args.messages),
-             ("table", None, big, args.process_messages), ("csv", 1, big, args.process_messages)]
+    print(
+        f"\n== {corpus}: {small.name} ({args.messages} msgs, {mb[small]:.1f} MB, "
+        f"{mb[small] * 1e3 / args.messages:.1f} KB a message), {big.name} ({args.process_messages} msgs, "
+        f"{mb[big]:.1f} MB); {os.cpu_count()} CPUs; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+        flush=True,
+    )
+    cases = [
+        ("csv", None, big, args.process_messages),
+        ("csv", None, small, args.messages),
+        ("table", None, big, args.process_messages),
+        ("csv", 1, big, args.process_messages),
+    ]
     runs = _Runs()
     for round_ in range(max(args.rounds, args.peer_rounds)):
         if round_ < args.rounds:
@@ -233,29 +269,42 @@ def _bench_corpus(corpus: str, args: argparse.Namespace, work: Path) -> None:
         runs.add(f"stdlib [{args.messages}]", _run_child("stdlib", small), mb[small])
     load = os.getloadavg()
 
-    print(f"{'engine':36} {'msgs':>6} {'rounds':>6} {'best s':>7} {'median s':>8} {'best msg/s':>10} "
-          f"{'median msg/s':>12} {'MB/s':>6} {'msg/cpu-s':>9} {'peak MB':>7}")
+    print(
+        f"{'engine':36} {'msgs':>6} {'rounds':>6} {'best s':>7} {'median s':>8} {'best msg/s':>10} "
+        f"{'median msg/s':>12} {'MB/s':>6} {'msg/cpu-s':>9} {'peak MB':>7}"
+    )
     for label in runs.runs:
         s = runs.stats(label)
-        print(f"{label:36} {s['n']:>6} {s['rounds']:>6} {s['best']:>7.3f} {s['median']:>8.3f} {s['rate']:>10.0f} "
-              f"{s['median_rate']:>12.0f} {s['mbps']:>6.1f} {s['cpu_rate']:>9.0f} {s['peak']:>7.1f}")
+        print(
+            f"{label:36} {s['n']:>6} {s['rounds']:>6} {s['best']:>7.3f} {s['median']:>8.3f} {s['rate']:>10.0f} "
+            f"{s['median_rate']:>12.0f} {s['mbps']:>6.1f} {s['cpu_rate']:>9.0f} {s['peak']:>7.1f}"
+        )
     print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     mp = runs.stats(f"mail-parser [{args.messages}]")
-    for label in (_label("csv", None, args.messages), _label("csv", None, args.process_messages),
-                  _label("table", None, args.process_messages), _label("csv", 1, args.process_messages),
-                  f"fast in-process [{args.messages}]"):
+    for label in (
+        _label("csv", None, args.messages),
+        _label("csv", None, args.process_messages),
+        _label("table", None, args.process_messages),
+        _label("csv", 1, args.process_messages),
+        f"fast in-process [{args.messages}]",
+    ):
         s = runs.stats(label)
-        print(f"{label:36} / mail-parser: {s['rate'] / mp['rate']:5.1f}x best/best, "
-              f"{s['median_rate'] / mp['median_rate']:5.1f}x median/median (wall); "
-              f"{s['cpu_rate'] / mp['cpu_rate']:5.1f}x best, {s['median_cpu_rate'] / mp['median_cpu_rate']:5.1f}x "
-              f"median (CPU)")
+        print(
+            f"{label:36} / mail-parser: {s['rate'] / mp['rate']:5.1f}x best/best, "
+            f"{s['median_rate'] / mp['median_rate']:5.1f}x median/median (wall); "
+            f"{s['cpu_rate'] / mp['cpu_rate']:5.1f}x best, {s['median_cpu_rate'] / mp['median_cpu_rate']:5.1f}x "
+            f"median (CPU)"
+        )
     whole = runs.stats(_label("csv", None, args.process_messages))
-    print(f"{corpus}: whole process, default jobs, {args.process_messages} msgs: {whole['rate']:.0f} msg/s best, "
-          f"{whole['median_rate']:.0f} median, {whole['mbps']:.0f} MB/s; peak memory "
-          f"{runs.stats(_label('csv', None, args.messages))['peak']:.1f} MB at {args.messages} msgs, "
-          f"{whole['peak']:.1f} MB at {args.process_messages} (in-process: "
-          f"{runs.stats(f'fast in-process [{args.messages}]')['peak']:.1f} / "
-          f"{runs.stats(f'fast in-process [{args.process_messages}]')['peak']:.1f} MB)", flush=True)
+    print(
+        f"{corpus}: whole process, default jobs, {args.process_messages} msgs: {whole['rate']:.0f} msg/s best, "
+        f"{whole['median_rate']:.0f} median, {whole['mbps']:.0f} MB/s; peak memory "
+        f"{runs.stats(_label('csv', None, args.messages))['peak']:.1f} MB at {args.messages} msgs, "
+        f"{whole['peak']:.1f} MB at {args.process_messages} (in-process: "
+        f"{runs.stats(f'fast in-process [{args.messages}]')['peak']:.1f} / "
+        f"{runs.stats(f'fast in-process [{args.process_messages}]')['peak']:.1f} MB)",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,22 +61,30 @@ PROVIDERS = {  # origin -> zone body (after SOA); names relative to the origin
         '_netblocks TXT "v=spf1 ip4:35.190.247.0/24 ip4:64.233.160.0/19 ip4:66.102.0.0/20 '
         'ip4:66.249.80.0/20 ip4:72.14.192.0/18 ip4:74.125.0.0/16 ~all"\n'
         '_netblocks2 TXT "v=spf1 ip6:2001:4860:4000::/36 ip6:2404:6800:4000::/36 ip6:2607:f8b0:4000::/36 ~all"\n'
-        '_netblocks3 TXT "v=spf1 ip4:172.217.0.0/19 ip4:172.217.32.0/20 ip4:108.177.8.0/21 ~all"\n'),
+        '_netblocks3 TXT "v=spf1 ip4:172.217.0.0/19 ip4:172.217.32.0/20 ip4:108.177.8.0/21 ~all"\n'
+    ),
     "outlook.test": (
         'spf.protection TXT "v=spf1 include:spfa.protection.outlook.test include:spfb.protection.outlook.test -all"\n'
         'spfa.protection TXT "v=spf1 ip4:40.92.0.0/15 ip4:40.107.0.0/16 ip4:52.100.0.0/14 ip4:104.47.0.0/17 -all"\n'
-        'spfb.protection TXT "v=spf1 ip6:2a01:111:f400::/48 ip6:2a01:111:f403::/49 ip4:23.103.128.0/19 -all"\n'),
+        'spfb.protection TXT "v=spf1 ip6:2a01:111:f400::/48 ip6:2a01:111:f403::/49 ip4:23.103.128.0/19 -all"\n'
+    ),
     "salesforce.test": (
         '_spf TXT "v=spf1 exists:%{i}._spf.mta.salesforce.test include:_spfblocks.salesforce.test -all"\n'
         '_spfblocks TXT "v=spf1 ip4:13.108.0.0/14 ip4:96.43.144.0/20 ip4:136.146.128.0/20 -all"\n'
-        '13.108.1.1._spf.mta A 127.0.0.2\n'),
+        "13.108.1.1._spf.mta A 127.0.0.2\n"
+    ),
     "sendgrid.test": 'spf TXT "v=spf1 ip4:167.89.0.0/17 ip4:208.117.48.0/20 ip4:50.31.32.0/19 ~all"\n',
     "mcsv.test": 'servers TXT "v=spf1 ip4:205.201.128.0/20 ip4:198.2.128.0/18 ip4:148.105.8.0/21 ?all"\n',
     "zendesk.test": 'mail TXT "v=spf1 ip4:192.161.144.0/20 ip4:185.12.80.0/22 ~all"\n',
 }
-INCLUDES = {"google": "_spf.google.test", "o365": "spf.protection.outlook.test",
-            "sf": "_spf.salesforce.test", "sg": "spf.sendgrid.test", "mc": "servers.mcsv.test",
-            "zd": "mail.zendesk.test"}
+INCLUDES = {
+    "google": "_spf.google.test",
+    "o365": "spf.protection.outlook.test",
+    "sf": "_spf.salesforce.test",
+    "sg": "spf.sendgrid.test",
+    "mc": "servers.mcsv.test",
+    "zd": "mail.zendesk.test",
+}
 PROVIDER_IPS = ["74.125.3.7", "40.92.4.4", "13.108.1.1", "167.89.1.1", "205.201.130.9", "66.249.81.2"]
 VENDOR = "include:_spf.actionstep.com"
 
@@ -88,8 +96,11 @@ def generate(n: int, seed: int) -> tuple[str, list[tuple[str, str]]]:
     for k in range(n):
         name = f"firm{k:04d}"
         domain = f"{name}.bench.example"
-        lines += [f"{name} MX 10 mail.{name}", f"mail.{name} A 198.51.100.{k % 250 + 1}",
-                  f"{name} A 198.51.100.{(k * 7) % 250 + 1}"]
+        lines += [
+            f"{name} MX 10 mail.{name}",
+            f"mail.{name} A 198.51.100.{k % 250 + 1}",
+            f"{name} A 198.51.100.{(k * 7) % 250 + 1}",
+        ]
         mail = rnd.choice(["google", "o365", "o365", "google", None])
         extra = rnd.sample(["sf", "sg", "mc", "zd"], k=rnd.choice([0, 0, 1, 1, 2]))
         terms = ["mx"] + ([f"include:{INCLUDES[mail]}"] if mail else []) + [f"include:{INCLUDES[e]}" for e in extra]
@@ -106,8 +117,20 @@ def generate(n: int, seed: int) -> tuple[str, list[tuple[str, str]]]:
         elif fault < 0.89:
             records = [" ".join(["v=spf1", *terms, "ip4:198.51.100.300", VENDOR, "~all"])]  # syntax
         elif fault < 0.93:  # too many lookups
-            records = [" ".join(["v=spf1", "a", "mx", "include:_spf.google.test", "include:spf.protection.outlook.test",
-                                 "include:_spf.salesforce.test", VENDOR, "~all"])]
+            records = [
+                " ".join(
+                    [
+                        "v=spf1",
+                        "a",
+                        "mx",
+                        "include:_spf.google.test",
+                        "include:spf.protection.outlook.test",
+                        "include:_spf.salesforce.test",
+                        VENDOR,
+                        "~all",
+                    ]
+                )
+            ]
         elif fault < 0.96:  # void lookups
             records = [" ".join(["v=spf1", f"a:old1.{domain}", f"a:old2.{domain}", f"a:old3.{domain}", VENDOR, "~all"])]
         elif fault < 0.98:
@@ -116,8 +139,13 @@ def generate(n: int, seed: int) -> tuple[str, list[tuple[str, str]]]:
             records = [" ".join(["v=spf1", *terms, VENDOR, "+all"])]
         lines += [f'{name} TXT "{r}"' for r in records]
         which = rnd.random()
-        ip = rnd.choice(VENDOR_IPS) if which < 0.5 else rnd.choice(PROVIDER_IPS) if which < 0.8 else \
-            f"203.0.113.{rnd.randrange(100, 250)}"
+        ip = (
+            rnd.choice(VENDOR_IPS)
+            if which < 0.5
+            else rnd.choice(PROVIDER_IPS)
+            if which < 0.8
+            else f"203.0.113.{rnd.randrange(100, 250)}"
+        )
         cases.append((domain, ip))
     return "\n".join(lines) + "\n", cases
 
@@ -178,8 +206,9 @@ def run_ours_check_domain(cases, host, port, concurrency) -> tuple[float, dict]:
 
     lookup = CachedLookup(ResolverLookup.for_nameserver((host, port), timeout=2.0))
     t0 = time.perf_counter()
-    results = asyncio.run(check_domains_async([d for d, _ in cases], lookup=lookup, concurrency=concurrency,
-                                              progress=False))
+    results = asyncio.run(
+        check_domains_async([d for d, _ in cases], lookup=lookup, concurrency=concurrency, progress=False)
+    )
     elapsed = time.perf_counter() - t0
     checks: dict[str, int] = {}
     for r in results:
@@ -266,7 +295,9 @@ def main() -> int:
     p.add_argument("--domains", type=int, default=1000)
     p.add_argument("--concurrency", type=int, default=64)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--repeat", type=int, default=5, help="rounds; each tool's best round counts (shared CPUs are noisy)")
+    p.add_argument(
+        "--repeat", type=int, default=5, help="rounds; each tool's best round counts (shared CPUs are noisy)"
+    )
     p.add_argument("--skip-checkdmarc", action="store_true")
     args = p.parse_args()
     if knotd_path() is None:
@@ -309,9 +340,14 @@ def main() -> int:
     differ = {d: (ours_seq[d], theirs[d]) for d, _ in cases if ours_seq[d] != theirs[d]}
     ptr_domains = {line.split()[0] + ".bench.example" for line in tenants.splitlines() if " ptr " in line}
     rate = lambda s: round(n / s, 1) if s else None  # noqa: E731
-    names = {"seq": "ours_check_host_sequential", "con": "ours_check_host_concurrent",
-             "diag": "ours_check_domain_full_diagnosis", "tree": "ours_lookup_tree", "pyspf": "pyspf",
-             "cd": "checkdmarc"}
+    names = {
+        "seq": "ours_check_host_sequential",
+        "con": "ours_check_host_concurrent",
+        "diag": "ours_check_domain_full_diagnosis",
+        "tree": "ours_lookup_tree",
+        "pyspf": "pyspf",
+        "cd": "checkdmarc",
+    }
     summary = {
         "domains": n,
         "knot": f"{h}:{port}",
@@ -340,8 +376,10 @@ def main() -> int:
         "cpu_seconds_per_1000_best_round": {names[k]: round(v / n * 1000, 3) for k, v in cpu.items()},
         "verdict_agreement_with_pyspf": f"{len(agree)}/{n}",
         "disagreements_on_ptr_records": sum(d in ptr_domains for d in differ),
-        "disagreement_note": ("ptr on a reverse name the server REFUSES: RFC 7208 §5.5 says a DNS error in "
-                              "the PTR lookup makes ptr not match (ours); pyspf returns temperror"),
+        "disagreement_note": (
+            "ptr on a reverse name the server REFUSES: RFC 7208 §5.5 says a DNS error in "
+            "the PTR lookup makes ptr not match (ours); pyspf returns temperror"
+        ),
         "verdicts_concurrent_equal_sequential": all(ours_con[d] == ours_seq[d] for d, _ in cases),
         "disagreements": dict(list(differ.items())[:10]),
         "checkdmarc_invalid_or_raised": cd_err,

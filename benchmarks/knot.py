@@ -18,8 +18,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 __all__ = ["KnotServer", "free_port", "knotd_path"]
 
@@ -50,14 +50,14 @@ class KnotServer:
     def _config(self, root: Path) -> str:
         zones = "\n".join(f'  - domain: "{o}"\n    file: "{p}"' for o, p in self.zones)
         return f"""server:
-    rundir: "{root / 'run'}"
+    rundir: "{root / "run"}"
     user: root:root
     listen: {self.host}@{self.port}
     udp-workers: {self.workers}
     tcp-workers: 1
     background-workers: 1
 database:
-    storage: "{root / 'db'}"
+    storage: "{root / "db"}"
 log:
   - target: stderr
     any: error
@@ -71,7 +71,7 @@ zone:
 {zones}
 """
 
-    def start(self, *, deadline: float = 60.0) -> "KnotServer":
+    def start(self, *, deadline: float = 60.0) -> KnotServer:
         """Write the config, start knotd, and wait until it answers the last zone's SOA."""
         binary = knotd_path()
         if binary is None:
@@ -99,8 +99,11 @@ zone:
             if self._proc.poll() is not None:
                 raise RuntimeError("knotd exited: " + (root / "knotd.log").read_text(errors="replace")[-2000:])
             try:
-                ok = all(dns.query.udp(dns.message.make_query(n, "SOA"), self.host, port=self.port,
-                                       timeout=0.5).rcode() == dns.rcode.NOERROR for n in (names[0], names[-1]))
+                ok = all(
+                    dns.query.udp(dns.message.make_query(n, "SOA"), self.host, port=self.port, timeout=0.5).rcode()
+                    == dns.rcode.NOERROR
+                    for n in (names[0], names[-1])
+                )
             except Exception:
                 ok = False
             if ok:
@@ -124,7 +127,7 @@ zone:
             self._dir.cleanup()
             self._dir = None
 
-    def __enter__(self) -> "KnotServer":
+    def __enter__(self) -> KnotServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

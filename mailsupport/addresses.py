@@ -100,38 +100,48 @@ def classify_address(tenant: Tenant, address: str) -> AddressTarget:
         if key in known_matters:
             m = known_matters[key]
             name = f" ({m.name})" if m.name else ""
-            return AddressTarget(address=addr, kind=TargetKind.MATTER, target=m.id,
-                                 reason=f"matter {m.id}{name}: {where}")
+            return AddressTarget(
+                address=addr, kind=TargetKind.MATTER, target=m.id, reason=f"matter {m.id}{name}: {where}"
+            )
         if not known_matters and local.isdigit():
-            return AddressTarget(address=addr, kind=TargetKind.MATTER, target=local,
-                                 reason=f"matter {local}: numeric local part {where}")
+            return AddressTarget(
+                address=addr, kind=TargetKind.MATTER, target=local, reason=f"matter {local}: numeric local part {where}"
+            )
         return None
 
     if tenant.matter_domain and domain == tenant.matter_domain:
         found = matter(f"address on the matter domain {tenant.matter_domain}")
         if found:
             return found
-        return AddressTarget(address=addr, kind=TargetKind.UNKNOWN,
-                             reason=f"{local!r} is not a known matter id on {tenant.matter_domain}")
+        return AddressTarget(
+            address=addr,
+            kind=TargetKind.UNKNOWN,
+            reason=f"{local!r} is not a known matter id on {tenant.matter_domain}",
+        )
 
     aliases = tenant.alias_map()
     if lower in aliases:
         owner = aliases[lower]
-        return AddressTarget(address=addr, kind=TargetKind.ALIAS, target=owner,
-                             reason=f"alias of user {owner}")
+        return AddressTarget(address=addr, kind=TargetKind.ALIAS, target=owner, reason=f"alias of user {owner}")
     user = tenant.user_by_address(addr)
     if user is not None:
-        return AddressTarget(address=addr, kind=TargetKind.USER, target=user.address,
-                             reason="a user's own address")
+        return AddressTarget(address=addr, kind=TargetKind.USER, target=user.address, reason="a user's own address")
     inbound = tenant.inbound
     if inbound is not None and domain in inbound.effective_catch_all_domains:
         found = matter(f"on the catch-all domain {domain}")
         if found:
             return found
     if inbound is not None and lower == inbound.address.lower():
-        return AddressTarget(address=addr, kind=TargetKind.MAILBOX, target=inbound.address,
-                             reason="the inbound mailbox's own address: no matter or user in it")
+        return AddressTarget(
+            address=addr,
+            kind=TargetKind.MAILBOX,
+            target=inbound.address,
+            reason="the inbound mailbox's own address: no matter or user in it",
+        )
     if inbound is not None and domain in inbound.effective_catch_all_domains:
-        return AddressTarget(address=addr, kind=TargetKind.UNKNOWN,
-                             reason=f"no matter, alias or user is {addr} (catch-all domain {domain})")
+        return AddressTarget(
+            address=addr,
+            kind=TargetKind.UNKNOWN,
+            reason=f"no matter, alias or user is {addr} (catch-all domain {domain})",
+        )
     return AddressTarget(address=addr, kind=TargetKind.UNKNOWN, reason=f"{addr} is not one of the tenant's addresses")

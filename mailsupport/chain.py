@@ -78,8 +78,7 @@ from dataclasses import dataclass
 
 from .headerblock import HeaderScan, to_scan
 
-__all__ = ["Hop", "ReceivingChain", "parse_received", "receiving_chain", "entry_of", "received_fields",
-           "EDGE_HOSTS"]
+__all__ = ["Hop", "ReceivingChain", "parse_received", "receiving_chain", "entry_of", "received_fields", "EDGE_HOSTS"]
 
 # ----------------------------------------------------------------------------- parsing
 
@@ -93,7 +92,9 @@ _HOP_RE = re.compile(
     r"(?:" + _C + r"\s*+)*+"
     r"(?:from\s++(?P<from>[^\s();]*+)(?P<info>(?:\s*+(?:" + _C + r"|\[[^\]\s]*+\]))*+)\s*+)?"
     r"(?:" + _C + r"\s*+)*+"
-    r"(?:by\s++(?P<by>[^\s();]++))?", re.I)
+    r"(?:by\s++(?P<by>[^\s();]++))?",
+    re.I,
+)
 _BY_RE = re.compile(r"(?:^|[\s)])by\s++([^\s();]++)", re.I)
 _WITH_RE = re.compile(r"(?:^|[\s)])with\s++([^\s();]++)", re.I)
 _WITH_TEXT_RE = re.compile(r"(?:^|[\s)])with\s++([^;()]*+)", re.I)
@@ -103,16 +104,21 @@ _VIA_RE = re.compile(r"(?:^|[\s)])via\s++([^\s;()]++)", re.I)
 _FOR_RE = re.compile(r"\bfor\s++<?([^\s<>;]++)", re.I)
 _BY_UID_RE = re.compile(r"\sby\s++uid\s++\d", re.I)
 # An IPv4 address anywhere, or an IPv6 one in brackets/parentheses (``[IPv6:2607:…]``, ``(2603:10b6:…)``, ``(::1)``)
-_ADDRESS_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])"
-                         r"|(?:^|[\[(])(?:IPv6:)?([0-9A-Fa-f]*+:[0-9A-Fa-f:.]*+(?:%[\w.]++)?+)(?:$|[\])])")
+_ADDRESS_RE = re.compile(
+    r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])"
+    r"|(?:^|[\[(])(?:IPv6:)?([0-9A-Fa-f]*+:[0-9A-Fa-f:.]*+(?:%[\w.]++)?+)(?:$|[\])])"
+)
 _BEFORE_BRACKET_RE = re.compile(r"\d\.\d++\.\d|:[0-9A-Fa-f]*+:")  # an address before the first "["
 _NAME_RE = re.compile(r"(?<![A-Za-z0-9-])[A-Za-z0-9][A-Za-z0-9-]*+(?:\.[A-Za-z0-9-]++)++\.?")
 
 #: Inbound edges of the big providers: a hop ``by`` one of these is the entry (rule 3).
 EDGE_HOSTS = {"Google": "mx.google.com", "Microsoft 365": "*.mail.protection.outlook.com"}
 _EDGE_RE = re.compile(r"^(mx\.google\.com)\.?$|\.mail\.protection\.outlook\.com\.?$", re.I)
-_MS_INTERNAL = re.compile(r"\.(?:prod\.outlook\.com|prod\.protection\.outlook\.com|outlook\.office365\.com|"
-                          r"prod\.exchangelabs\.com)\.?$", re.I)
+_MS_INTERNAL = re.compile(
+    r"\.(?:prod\.outlook\.com|prod\.protection\.outlook\.com|outlook\.office365\.com|"
+    r"prod\.exchangelabs\.com)\.?$",
+    re.I,
+)
 #: RFC 3848 authenticated submission, webmail and Outlook's own protocol: the sender's client (rule 4).
 _SUBMISSION = frozenset({"esmtpa", "esmtpsa", "utf8smtpa", "utf8smtpsa", "http", "mapi"})
 _RETRIEVAL = frozenset({"pop3", "pop", "imap", "imap4", "kpop", "apop", "sdps", "odmr"})
@@ -154,9 +160,20 @@ class Hop:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready dict of every field."""
-        return {"number": self.number, "index": self.index, "from": self.from_host, "peer": self.peer,
-                "by": self.by_host, "with": self.protocol, "id": self.id, "via": self.via,
-                "for": self.for_address, "verdict": self.verdict, "reason": self.reason, "raw": self.raw}
+        return {
+            "number": self.number,
+            "index": self.index,
+            "from": self.from_host,
+            "peer": self.peer,
+            "by": self.by_host,
+            "with": self.protocol,
+            "id": self.id,
+            "via": self.via,
+            "for": self.for_address,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "raw": self.raw,
+        }
 
 
 def _normalize(token: str) -> str:
@@ -195,9 +212,19 @@ def parse_received(value: str, *, number: int = 1, index: int = 0) -> Hop:
     v = _VIA_RE.search(clauses)
     f = _FOR_RE.search(clauses)
     peer = _peer(from_host, info) if m.group("from") is not None else ""
-    return Hop(number=number, index=index, raw=value, from_host=from_host, from_info=info, peer=peer,
-               by_host=by, protocol=" ".join(with_text.split()), id=i.group(1) if i else "",
-               via=v.group(1) if v else "", for_address=_normalize(f.group(1)) if f else "")
+    return Hop(
+        number=number,
+        index=index,
+        raw=value,
+        from_host=from_host,
+        from_info=info,
+        peer=peer,
+        by_host=by,
+        protocol=" ".join(with_text.split()),
+        id=i.group(1) if i else "",
+        via=v.group(1) if v else "",
+        for_address=_normalize(f.group(1)) if f else "",
+    )
 
 
 def _peer(from_host: str, info: str) -> str:
@@ -205,7 +232,7 @@ def _peer(from_host: str, info: str) -> str:
     at = info.find("[")
     if at >= 0:  # the usual "(name [address])": one bracketed address first in the TCP-info
         end = info.find("]", at)
-        text = info[at + 1:end]
+        text = info[at + 1 : end]
         if text[:5] == "IPv6:":
             text = text[5:]
         if end > 0 and not _BEFORE_BRACKET_RE.search(info, 0, at) and _ip(text) is not None:
@@ -269,6 +296,7 @@ def _internal_kind(peer: str) -> str:
 
 # ----------------------------------------------------------------------------- tenant hosts
 
+
 @dataclass(frozen=True, slots=True)
 class _Hosts:
     names: tuple[str, ...]
@@ -316,6 +344,7 @@ def _hosts(mx_hosts: Sequence[str]) -> _Hosts | None:
 
 
 # ----------------------------------------------------------------------------- the rules
+
 
 def _decide(value: str, hosts: _Hosts | None) -> tuple[tuple[bool, str, str, str], int]:
     """``((inside, rule, by host, detail), read)`` of one ``Received`` value: the rules of the module docstring.
@@ -375,8 +404,9 @@ _VERDICTS: dict[str, tuple[bool, str, str, str]] = {}
 _KEY_MAX = 1024
 
 
-def _rules(value: str, frm: str, info: str, by: str, end: int, w: re.Match[str] | None,
-           hosts: _Hosts | None) -> tuple[bool, str, str, str]:
+def _rules(
+    value: str, frm: str, info: str, by: str, end: int, w: re.Match[str] | None, hosts: _Hosts | None
+) -> tuple[bool, str, str, str]:
     """Rules 2-10 for a hop with a ``from`` clause (see :func:`_judge`)."""
     peer = None
     if hosts is not None:
@@ -430,12 +460,16 @@ def _reason(rule: str, by: str, detail: str, source: str) -> str:
         "link-local": f"link-local peer {detail}",
         "unique-local": f"internal IPv6 peer {detail} (unique local)",
         "microsoft": f"same provider: Microsoft 365 internal hop from {detail}",
-        "outside": (f"entry: from {source} is outside" if detail
-                    else f"entry: from {source} (no peer address recorded) is not shown to be inside"),
+        "outside": (
+            f"entry: from {source} is outside"
+            if detail
+            else f"entry: from {source} (no peer address recorded) is not shown to be inside"
+        ),
     }[rule]
 
 
 # ----------------------------------------------------------------------------- the chain
+
 
 def received_fields(trace: Iterable[tuple[int, str, str]]) -> list[tuple[int, str]]:
     """``(field index, value)`` of every ``Received`` in a :class:`HeaderScan` trace, top first."""
@@ -519,8 +553,9 @@ class ReceivingChain:
         return {"entry": self.entry, "boundary": self.boundary, "hops": [h.to_dict() for h in self.hops]}
 
 
-def receiving_chain(headers: HeaderScan | bytes | str | Sequence[tuple[str, str]] | object, *,
-                    mx_hosts: Sequence[str] = ()) -> ReceivingChain:
+def receiving_chain(
+    headers: HeaderScan | bytes | str | Sequence[tuple[str, str]] | object, *, mx_hosts: Sequence[str] = ()
+) -> ReceivingChain:
     """The receiving chain of a message (see the module docstring for the rules).
 
     ``headers`` is a :class:`HeaderScan`, the raw message (or its header block) as bytes or
@@ -546,11 +581,15 @@ def receiving_chain(headers: HeaderScan | bytes | str | Sequence[tuple[str, str]
         boundary: int | None = hops[entry - 1].index
     else:
         boundary = hops[-1].index if hops else None
-    below = tuple(_with_verdict(h, "below", "below the entry hop: written by the sending side")
-                  for h in hops[entry:]) if entry else ()
+    below = (
+        tuple(_with_verdict(h, "below", "below the entry hop: written by the sending side") for h in hops[entry:])
+        if entry
+        else ()
+    )
     return ReceivingChain(hops=tuple(hops[: entry or len(hops)]) + below, entry=entry, boundary=boundary)
 
 
 def _with_verdict(hop: Hop, verdict: str, reason: str) -> Hop:
     from dataclasses import replace
+
     return replace(hop, verdict=verdict, reason=reason)

@@ -20,8 +20,15 @@ def top_of(shown: int, total: int, what: str) -> str:
     return f"{total} {what}" if shown >= total else f"top {shown} of {total} {what}"
 
 
-def finish_axes(ax: Any, *, xlabel: str, ylabel: str, count_axis: str | None = None, legend: bool = True,
-                handles: list[Any] | None = None) -> None:
+def finish_axes(
+    ax: Any,
+    *,
+    xlabel: str,
+    ylabel: str,
+    count_axis: str | None = None,
+    legend: bool = True,
+    handles: list[Any] | None = None,
+) -> None:
     """Label both axes, put whole-number ticks on the ``count_axis`` (``"x"``/``"y"``) and
     place the legend (of the labelled artists, or ``handles``) outside the plot area, to the
     right, so it never covers data."""
@@ -33,5 +40,4 @@ def finish_axes(ax: Any, *, xlabel: str, ylabel: str, count_axis: str | None = N
         getattr(ax, f"{count_axis}axis").set_major_locator(MaxNLocator(integer=True))
     if legend:
         extra = {"handles": handles} if handles is not None else {}
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8, frameon=False,
-                  **extra)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8, frameon=False, **extra)

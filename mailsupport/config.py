@@ -55,13 +55,13 @@ from __future__ import annotations
 import enum
 import re
 import reprlib
+from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, overload
+from typing import Any, Literal, overload
 
 from .errors import ConfigError
 from .model import Secret
-from .tenantfile import parse_tenant_text, read_tenant_text
 from .tenant import (
     CATCH_ALL_HEADERS,
     DEFAULT_SIZE_LIMIT,
@@ -72,29 +72,49 @@ from .tenant import (
     Matter,
     Outbound,
     Preset,
-    SendingAuth,
     Provider,
+    SendingAuth,
     ServerPreset,
     ServerSettings,
     Tenant,
     TlsMode,
     User,
 )
+from .tenantfile import parse_tenant_text, read_tenant_text
 
 __all__ = [
     # re-exported from mailsupport.tenant
-    "Provider", "TlsMode", "MailboxKind", "CATCH_ALL_HEADERS", "DEFAULT_SIZE_LIMIT", "DEFAULT_VENDOR_INCLUDE",
-    "ServerPreset", "Preset", "PRESETS", "ServerSettings", "Inbound", "Outbound", "SendingAuth", "User", "Matter", "Tenant",
+    "Provider",
+    "TlsMode",
+    "MailboxKind",
+    "CATCH_ALL_HEADERS",
+    "DEFAULT_SIZE_LIMIT",
+    "DEFAULT_VENDOR_INCLUDE",
+    "ServerPreset",
+    "Preset",
+    "PRESETS",
+    "ServerSettings",
+    "Inbound",
+    "Outbound",
+    "SendingAuth",
+    "User",
+    "Matter",
+    "Tenant",
     # reading and writing tenant files
-    "parse_tenant", "load_tenant", "tenant_to_dict", "iter_tenant_files",
+    "parse_tenant",
+    "load_tenant",
+    "tenant_to_dict",
+    "iter_tenant_files",
 ]
 
 
 # --------------------------------------------------------------------------- parsing
 
 _ADDRESS_RE = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*"
-                        r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+)
 _ORG_KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 #: Refused in every one-line field (addresses, names, hosts, ids): C0 controls (NUL, TAB, CR, LF...), DEL,
 #: and every other character str.splitlines breaks at (NEL U+0085, U+2028, U+2029): in a header or a
@@ -105,9 +125,18 @@ _TEXT_BAD = re.compile("\x00")
 #: Refused in secrets: a line break or NUL would end a POP3/SMTP command early (never shown back).
 _SECRET_BAD = re.compile("[\x00\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _MULTI_LINE_FIELDS = ("signature", "division_signature", "disclaimer")
-_NAMES = {"\x00": "NUL", "\t": "TAB", "\n": "LF (line feed)", "\r": "CR (carriage return)", "\x0b": "VT",
-          "\x0c": "FF", "\x7f": "DEL", "\x85": "NEL (U+0085)", "\u2028": "LINE SEPARATOR (U+2028)",
-          "\u2029": "PARAGRAPH SEPARATOR (U+2029)"}
+_NAMES = {
+    "\x00": "NUL",
+    "\t": "TAB",
+    "\n": "LF (line feed)",
+    "\r": "CR (carriage return)",
+    "\x0b": "VT",
+    "\x0c": "FF",
+    "\x7f": "DEL",
+    "\x85": "NEL (U+0085)",
+    "\u2028": "LINE SEPARATOR (U+2028)",
+    "\u2029": "PARAGRAPH SEPARATOR (U+2029)",
+}
 _SHOWN = reprlib.Repr()
 _SHOWN.maxstring = _SHOWN.maxother = 80
 _SHOWN.maxlevel = 2
@@ -125,15 +154,16 @@ def _bad_char(value: str, pattern: re.Pattern[str]) -> str | None:
         return None
     ch = found.group()
     name = _NAMES.get(ch, f"control character U+{ord(ch):04X}")
-    return (f"must not contain {name} (character {found.start() + 1}): a control character or line break "
-            "would corrupt the header or command it goes into")
+    return (
+        f"must not contain {name} (character {found.start() + 1}): a control character or line break "
+        "would corrupt the header or command it goes into"
+    )
 
 
 class _Reader:
     """Walks a parsed mapping, tracking the path of each field for error messages."""
 
-    def __init__(self, data: Mapping[str, Any], path: str, source: str,
-                 environ: Mapping[str, str]) -> None:
+    def __init__(self, data: Mapping[str, Any], path: str, source: str, environ: Mapping[str, str]) -> None:
         if not isinstance(data, Mapping):
             raise ConfigError(f"expected a table, got {type(data).__name__}", path=path, source=source)
         self.data = data
@@ -156,17 +186,36 @@ class _Reader:
         return key in self.data
 
     @overload
-    def string(self, key: str, default: str, *, check: Callable[[str], str | None] | None = None,
-               required: bool = False) -> str: ...
+    def string(
+        self, key: str, default: str, *, check: Callable[[str], str | None] | None = None, required: bool = False
+    ) -> str: ...
     @overload
-    def string(self, key: str, default: None = None, *, check: Callable[[str], str | None] | None = None,
-               required: Literal[True]) -> str: ...
+    def string(
+        self,
+        key: str,
+        default: None = None,
+        *,
+        check: Callable[[str], str | None] | None = None,
+        required: Literal[True],
+    ) -> str: ...
     @overload
-    def string(self, key: str, default: None = None, *, check: Callable[[str], str | None] | None = None,
-               required: bool = False) -> str | None: ...
+    def string(
+        self,
+        key: str,
+        default: None = None,
+        *,
+        check: Callable[[str], str | None] | None = None,
+        required: bool = False,
+    ) -> str | None: ...
 
-    def string(self, key: str, default: str | None = None, *, check: Callable[[str], str | None] | None = None,
-               required: bool = False) -> str | None:
+    def string(
+        self,
+        key: str,
+        default: str | None = None,
+        *,
+        check: Callable[[str], str | None] | None = None,
+        required: bool = False,
+    ) -> str | None:
         """The text at ``key`` (one line unless a multi-line field), checked; ``default`` when absent."""
         value = self.raw(key)
         if value is None:
@@ -240,7 +289,7 @@ class _Reader:
             out.append(item)
         return tuple(out)
 
-    def table(self, key: str) -> "_Reader | None":
+    def table(self, key: str) -> _Reader | None:
         value = self.raw(key)
         if value is None:
             return None
@@ -248,7 +297,7 @@ class _Reader:
             raise self.fail(key, f"expected a table, got {type(value).__name__}")
         return _Reader(value, self.sub(key), self.source, self.environ)
 
-    def tables(self, key: str) -> list["_Reader"]:
+    def tables(self, key: str) -> list[_Reader]:
         value = self.raw(key)
         if value is None:
             return []
@@ -274,8 +323,10 @@ class _Reader:
             if env_name not in self.environ:
                 raise self.fail(env_key, f"environment variable {env_name} is not set")
             if _SECRET_BAD.search(self.environ[env_name]):  # never shown: only that it is there
-                raise self.fail(env_key, f"environment variable {env_name} holds a line break or NUL: it would "
-                                         "end the login command early")
+                raise self.fail(
+                    env_key,
+                    f"environment variable {env_name} holds a line break or NUL: it would end the login command early",
+                )
             return Secret(self.environ[env_name])
         if value is None:
             return None
@@ -304,7 +355,9 @@ def _check_domain(value: str) -> str | None:
     return None
 
 
-_SELECTOR_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*$")
+_SELECTOR_RE = re.compile(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*$"
+)
 
 
 def _check_selector(value: str) -> str | None:
@@ -370,17 +423,24 @@ def _server(r: _Reader | None, preset: ServerPreset | None, *, default_tls: TlsM
     return settings
 
 
-def parse_tenant(data: Mapping[str, Any], *, source: str = "<tenant>",
-                 environ: Mapping[str, str] | None = None) -> Tenant:
+def parse_tenant(
+    data: Mapping[str, Any], *, source: str = "<tenant>", environ: Mapping[str, str] | None = None
+) -> Tenant:
     """Validate a parsed tenant mapping and build a :class:`Tenant`.
 
     ``environ`` resolves ``password_env``-style references (none resolve when omitted).
     Raises :class:`ConfigError` with the path of the first bad field.
     """
     r = _Reader(data, "", source, environ or {})
-    org_key = r.string("org_key", required=True,
-                       check=lambda v: None if _ORG_KEY_RE.match(v) else
-                       f"expected lower-case letters, digits and hyphens (a DNS label), got {_shown(v)}")
+    org_key = r.string(
+        "org_key",
+        required=True,
+        check=lambda v: (
+            None
+            if _ORG_KEY_RE.match(v)
+            else f"expected lower-case letters, digits and hyphens (a DNS label), got {_shown(v)}"
+        ),
+    )
     provider = r.choice("provider", Provider, Provider.OTHER)
     preset = PRESETS[provider]
 
@@ -388,14 +448,17 @@ def parse_tenant(data: Mapping[str, Any], *, source: str = "<tenant>",
     inbound_r = r.table("inbound")
     if inbound_r is not None:
         if not preset.fetches:
-            raise r.fail("inbound", f"the {preset.label!r} provider does not fetch mail; remove [inbound] "
-                                    "or choose another provider")
+            raise r.fail(
+                "inbound",
+                f"the {preset.label!r} provider does not fetch mail; remove [inbound] or choose another provider",
+            )
         kind = inbound_r.choice("kind", MailboxKind, MailboxKind.SINGLE)
         inbound = Inbound(
             address=inbound_r.string("address", required=True, check=_check_address),
             kind=kind,
-            catch_all_header=_canonical_header(inbound_r.string("catch_all_header", "Delivered-To",
-                                                                check=_check_header)),
+            catch_all_header=_canonical_header(
+                inbound_r.string("catch_all_header", "Delivered-To", check=_check_header)
+            ),
             catch_all_domains=tuple(d.lower() for d in inbound_r.string_list("catch_all_domains", check=_check_domain)),
             mx_hosts=tuple(h.lower() for h in inbound_r.string_list("mx_hosts", check=_check_mx_host)),
             confirm_download_then_delete=inbound_r.boolean("confirm_download_then_delete", False),
@@ -435,9 +498,15 @@ def parse_tenant(data: Mapping[str, Any], *, source: str = "<tenant>",
     matters = []
     seen_matters: set[str] = set()
     for mr in r.tables("matters"):
-        mid = mr.string("id", required=True,
-                        check=lambda v: None if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", v) else
-                        f"expected a matter id usable as an address local part (letters, digits, . _ -), got {_shown(v)}")
+        mid = mr.string(
+            "id",
+            required=True,
+            check=lambda v: (
+                None
+                if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", v)
+                else f"expected a matter id usable as an address local part (letters, digits, . _ -), got {_shown(v)}"
+            ),
+        )
         if mid.lower() in seen_matters:
             raise mr.fail("id", f"matter id {mid!r} appears twice")
         seen_matters.add(mid.lower())
@@ -447,14 +516,21 @@ def parse_tenant(data: Mapping[str, Any], *, source: str = "<tenant>",
     sending = SendingAuth()
     send_r = r.table("sending")
     if send_r is not None:
-        path = send_r.string("path", check=lambda v: None if v in ("vendor", "own") else
-                             f"expected 'vendor' (the vendor's relay) or 'own' (the tenant's SMTP server), got {v!r}")
+        path = send_r.string(
+            "path",
+            check=lambda v: (
+                None
+                if v in ("vendor", "own")
+                else f"expected 'vendor' (the vendor's relay) or 'own' (the tenant's SMTP server), got {v!r}"
+            ),
+        )
         sending = SendingAuth(
             path=path,
             relay_mail_from_domain=send_r.string("relay_mail_from_domain", check=_check_domain),
             relay_dkim_domain=send_r.string("relay_dkim_domain", check=_check_domain),
-            relay_dkim_selector=send_r.string("relay_dkim_selector", sending.relay_dkim_selector,
-                                              check=_check_selector),
+            relay_dkim_selector=send_r.string(
+                "relay_dkim_selector", sending.relay_dkim_selector, check=_check_selector
+            ),
             relay_dkim_target=send_r.string("relay_dkim_target", sending.relay_dkim_target, check=_check_domain),
             own_dkim_selectors=send_r.string_list("own_dkim_selectors", check=_check_selector),
             report_address=send_r.string("report_address", check=_check_address),
@@ -528,8 +604,11 @@ def _value_to_plain(value: Any, reveal: bool) -> Any:
     if isinstance(value, tuple):
         return [_value_to_plain(v, reveal) for v in value]
     if hasattr(value, "__dataclass_fields__"):
-        return {f.name: _value_to_plain(getattr(value, f.name), reveal)
-                for f in fields(value) if getattr(value, f.name) is not None}
+        return {
+            f.name: _value_to_plain(getattr(value, f.name), reveal)
+            for f in fields(value)
+            if getattr(value, f.name) is not None
+        }
     return value
 
 

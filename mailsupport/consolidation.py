@@ -17,8 +17,8 @@ Pure (layer 2): no I/O; must not import clients, the sandbox, diagnoses or prese
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .addresses import classify_address
 from .headers import MessageSummary
@@ -95,8 +95,9 @@ def catch_all_targets(tenant: Tenant, addresses: Iterable[str]) -> dict[str, str
     return out
 
 
-def consolidate(summaries: Iterable[MessageSummary], tenant: Tenant, *,
-                google: bool | None = None) -> ConsolidationReport:
+def consolidate(
+    summaries: Iterable[MessageSummary], tenant: Tenant, *, google: bool | None = None
+) -> ConsolidationReport:
     """Group by Message-ID and find the messages whose copies were consolidated.
 
     ``google`` forces the Google verdict (``None``: a copy fingerprinted ``gmail`` or a
@@ -128,15 +129,21 @@ def consolidate(summaries: Iterable[MessageSummary], tenant: Tenant, *,
                     reached.setdefault(named[ev.address.lower()], None)
         targets = tuple(dict.fromkeys(named.values()))
         missed = tuple(t for t in targets if t not in reached)
-        is_google = google if google is not None else (
-            tenant_google or any(s.provider == "gmail" for s in copies))
+        is_google = google if google is not None else (tenant_google or any(s.provider == "gmail" for s in copies))
         case = ConsolidationCase(
-            message_id=mid, subject=copies[0].subject,
-            positions=tuple(s.position for s in copies), messages=tuple(s.ref() for s in copies),
+            message_id=mid,
+            subject=copies[0].subject,
+            positions=tuple(s.position for s in copies),
+            messages=tuple(s.ref() for s in copies),
             expected=tuple(named),
-            targets=targets, copies=len(copies), reached=tuple(reached), missed=missed,
-            google=is_google)
+            targets=targets,
+            copies=len(copies),
+            reached=tuple(reached),
+            missed=missed,
+            google=is_google,
+        )
         if case.consolidated:
             cases.append(case)
-    return ConsolidationReport(messages=len(groups), copies_per_message=tuple(counts),
-                               cases=tuple(cases), without_message_id=no_id)
+    return ConsolidationReport(
+        messages=len(groups), copies_per_message=tuple(counts), cases=tuple(cases), without_message_id=no_id
+    )

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import html
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Callable, Sequence
 
 from .config import iter_tenant_files, load_tenant
 from .errors import ConfigError
@@ -67,9 +67,13 @@ class DemoResult:
 
 
 def _step_failed(step: str, exc: BaseException) -> Finding:
-    return Finding(check="demo.step-failed", severity=Severity.ERROR, subject=step,
-                   summary=f"the {step} step could not run: {type(exc).__name__}: {exc}",
-                   remedy="Run that step on its own (see the README's command list) to see the full error.")
+    return Finding(
+        check="demo.step-failed",
+        severity=Severity.ERROR,
+        subject=step,
+        summary=f"the {step} step could not run: {type(exc).__name__}: {exc}",
+        remedy="Run that step on its own (see the README's command list) to see the full error.",
+    )
 
 
 def _pipeline_demo(sb, tenant: Tenant, store_dir: Path, sample_messages: Sequence[Path]) -> tuple[dict, str]:
@@ -106,8 +110,13 @@ def _pipeline_demo(sb, tenant: Tenant, store_dir: Path, sample_messages: Sequenc
             sb.deliver(reply.as_bytes(), "client@outside.example", [str(reply["To"])])
         second = run_once(live, store)
         rows = decision_rows(store)
-    summary = {"first_poll": first["poll"], "send": first["send"], "second_poll": second,
-               "outbox": len(sb.outbox), "refused_at_delivery": refused}
+    summary = {
+        "first_poll": first["poll"],
+        "send": first["send"],
+        "second_poll": second,
+        "outbox": len(sb.outbox),
+        "refused_at_delivery": refused,
+    }
     return summary, _pipeline_html(summary, rows)
 
 
@@ -119,27 +128,38 @@ def _pipeline_html(summary: dict, rows: Sequence[dict]) -> str:
         return ", ".join(f"{kind} {n}" for kind, n in sorted(poll.get("routed", {}).items())) or "nothing"
 
     first, second, send = summary["first_poll"], summary["second_poll"], summary["send"]
-    counts = table_html(("step", "what happened"), [
-        ("first poll", f"fetched {first.get('fetched', 0)}, deleted {first.get('deleted', 0)} after storing; "
-                       f"routed: {routed(first)}; errors: {len(first.get('errors', []))}"),
-        ("send", f"sent {send.get('sent', 0)}, failed {send.get('failed', 0)}; {summary['outbox']} left the firm"),
-        ("second poll", f"fetched {second.get('fetched', 0)}; routed: {routed(second)}"),
-        ("refused at delivery", "; ".join(f"{r['sample']}: {r['refused']}" for r in summary["refused_at_delivery"])
-         or "none"),
-    ])
-    decisions = table_html(("source", "kind", "target", "reason"),
-                           [tuple(r.get(c, "") for c in ("source", "kind", "target", "reason")) for r in rows],
-                           title="Routing decisions")
+    counts = table_html(
+        ("step", "what happened"),
+        [
+            (
+                "first poll",
+                f"fetched {first.get('fetched', 0)}, deleted {first.get('deleted', 0)} after storing; "
+                f"routed: {routed(first)}; errors: {len(first.get('errors', []))}",
+            ),
+            ("send", f"sent {send.get('sent', 0)}, failed {send.get('failed', 0)}; {summary['outbox']} left the firm"),
+            ("second poll", f"fetched {second.get('fetched', 0)}; routed: {routed(second)}"),
+            (
+                "refused at delivery",
+                "; ".join(f"{r['sample']}: {r['refused']}" for r in summary["refused_at_delivery"]) or "none",
+            ),
+        ],
+    )
+    decisions = table_html(
+        ("source", "kind", "target", "reason"),
+        [tuple(r.get(c, "") for c in ("source", "kind", "target", "reason")) for r in rows],
+        title="Routing decisions",
+    )
     return counts + decisions
 
 
-def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None] = lambda s: None,
-             profile: str = "postfix") -> DemoResult:
+def run_demo(
+    *, samples_dir: Path, out_dir: Path, progress: Callable[[str], None] = lambda s: None, profile: str = "postfix"
+) -> DemoResult:
     """Run every check on the sandbox and the samples; write the report and CSV into ``out_dir``."""
     from .audit import AuditOptions, TenantResult, audit_paths
     from .display import ladder_html
-    from .doctor import check_settings
     from .dnslookup import ResolverLookup
+    from .doctor import check_settings
     from .fixpage import TENANT_PAGES, write_tenant_pages
     from .report import render_html, write_csv
     from .sandbox import Sandbox
@@ -150,18 +170,26 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
     tenants: list[Tenant] = []
     results: dict[str, TenantResult] = {}
 
-    def add(name: str, findings: Sequence[Finding], fixes: Sequence[FixStep] = (),
-            traces: Sequence[tuple[str, str]] = (), check: str = "") -> None:
+    def add(
+        name: str,
+        findings: Sequence[Finding],
+        fixes: Sequence[FixStep] = (),
+        traces: Sequence[tuple[str, str]] = (),
+        check: str = "",
+    ) -> None:
         """Append findings (and their fix steps, traces and check kind) to a tenant's result,
         skipping findings the audit already reported."""
         r = results.get(name) or TenantResult.of(name, (), provider=provider_of.get(name, ""))
         known = {(f.check, f.subject) for f in r.findings}
         new = tuple(f for f in findings if (f.check, f.subject) not in known)
         keys = {(f.check, f.subject) for f in new}
-        results[name] = replace(r, findings=r.findings + new,
-                                fixes=r.fixes + tuple(s for s in fixes if set(s.resolves) & keys),
-                                traces=r.traces + tuple(traces),
-                                checks=r.checks + ((check,) if check and check not in r.checks else ()))
+        results[name] = replace(
+            r,
+            findings=r.findings + new,
+            fixes=r.fixes + tuple(s for s in fixes if set(s.resolves) & keys),
+            traces=r.traces + tuple(traces),
+            checks=r.checks + ((check,) if check and check not in r.checks else ()),
+        )
 
     for path in tenant_files:
         try:
@@ -173,15 +201,30 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
     zones = sorted((samples_dir / "zones").glob("*.zone"))
     sections: list[tuple[str, str]] = []
     pipeline_summary = None
-    progress(f"starting the sandbox ({profile} profile) for {len(sandbox_tenants)} sandbox tenants "
-             f"of {len(tenants)} sample tenants, {len(zones)} zone files")
+    progress(
+        f"starting the sandbox ({profile} profile) for {len(sandbox_tenants)} sandbox tenants "
+        f"of {len(tenants)} sample tenants, {len(zones)} zone files"
+    )
     with Sandbox(sandbox_tenants, profile=profile, zones=zones) as sb:
-        progress("sandbox: " + ", ".join(f"{name} 127.0.0.1:{ep['port']}" for name, ep in sb.endpoints().items()
-                                          if isinstance(ep, dict) and "port" in ep))
+        progress(
+            "sandbox: "
+            + ", ".join(
+                f"{name} 127.0.0.1:{ep['port']}"
+                for name, ep in sb.endpoints().items()
+                if isinstance(ep, dict) and "port" in ep
+            )
+        )
         # 1. the batch audit over every sample tenant, DNS from the sandbox
         try:
-            audited = audit_paths(tenant_files, AuditOptions(checks=("config", "spf", "dmarc", "mx", "samples"),
-                                                             nameserver=sb.dns.address, environ={}, traces=True))
+            audited = audit_paths(
+                tenant_files,
+                AuditOptions(
+                    checks=("config", "spf", "dmarc", "mx", "samples"),
+                    nameserver=sb.dns.address,
+                    environ={},
+                    traces=True,
+                ),
+            )
             results.update({r.tenant: r for r in audited})  # keeps each tenant's SPF lookup counts
             progress(f"audit: {len(audited)} tenants, {sum(len(r.findings) for r in audited)} findings")
         except Exception as exc:  # noqa: BLE001 - the demo reports and carries on
@@ -192,10 +235,17 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
         for t in sandbox_tenants:
             try:
                 report = check_settings(sb.tenant_settings(t), dns=lookup, timeout=5)
-                add(t.org_key, report.findings, report.fixes,
-                    (("Connection test (POP3 and SMTP), step by step", report.format_text()),), check="settings")
-                ladders.append(f"<details><summary>{html.escape(t.org_key)}: {'PASS' if report.ok else 'FAIL'} "
-                               f"({len(report.findings)} findings)</summary>{ladder_html(report)}</details>")
+                add(
+                    t.org_key,
+                    report.findings,
+                    report.fixes,
+                    (("Connection test (POP3 and SMTP), step by step", report.format_text()),),
+                    check="settings",
+                )
+                ladders.append(
+                    f"<details><summary>{html.escape(t.org_key)}: {'PASS' if report.ok else 'FAIL'} "
+                    f"({len(report.findings)} findings)</summary>{ladder_html(report)}</details>"
+                )
                 progress(f"doctor: {t.org_key}: {'PASS' if report.ok else 'FAIL'}")
             except Exception as exc:  # noqa: BLE001
                 add(t.org_key, [_step_failed("connection doctor", exc)])
@@ -207,8 +257,10 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
                 samples = sorted((samples_dir / "real").glob("*.eml"))[:6]
                 pipeline_summary, table = _pipeline_demo(sb, target, out_dir / "pipeline-store", samples)
                 sections.append((f"Pipeline: fetch, route, store, send for {target.org_key}", table))
-                progress(f"pipeline: {target.org_key}: fetched {pipeline_summary['first_poll'].get('fetched')} "
-                         f"then {pipeline_summary['second_poll'].get('fetched')}; sent {pipeline_summary['outbox']}")
+                progress(
+                    f"pipeline: {target.org_key}: fetched {pipeline_summary['first_poll'].get('fetched')} "
+                    f"then {pipeline_summary['second_poll'].get('fetched')}; sent {pipeline_summary['outbox']}"
+                )
             except Exception as exc:  # noqa: BLE001
                 add(target.org_key, [_step_failed("pipeline", exc)])
 
@@ -219,11 +271,23 @@ def run_demo(*, samples_dir: Path, out_dir: Path, progress: Callable[[str], None
     shutil.rmtree(out_dir / TENANT_PAGES, ignore_errors=True)
     links = write_tenant_pages(tenant_results, out_dir)
     html_path = out_dir / "report.html"
-    html_path.write_text(render_html(tenant_results, title="mailsupport demo: sample tenants on the sandbox",
-                                     sections=sections, link_for=lambda r: links.get(r.source or r.tenant)),
-                         encoding="utf-8")
+    html_path.write_text(
+        render_html(
+            tenant_results,
+            title="mailsupport demo: sample tenants on the sandbox",
+            sections=sections,
+            link_for=lambda r: links.get(r.source or r.tenant),
+        ),
+        encoding="utf-8",
+    )
     flat = tuple((r.tenant, f) for r in tenant_results for f in r.findings)
     progress(f"{len(flat)} findings over {len(tenant_results)} tenants; a fix report each in {out_dir / TENANT_PAGES}")
     pages = {r.tenant: out_dir / links[r.source or r.tenant] for r in tenant_results}
-    return DemoResult(out_dir=out_dir, html_path=html_path, csv_path=csv_path, findings=flat,
-                      pipeline=pipeline_summary, tenant_pages=pages)
+    return DemoResult(
+        out_dir=out_dir,
+        html_path=html_path,
+        csv_path=csv_path,
+        findings=flat,
+        pipeline=pipeline_summary,
+        tenant_pages=pages,
+    )

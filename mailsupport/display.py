@@ -28,13 +28,23 @@ module level, nor clients, the sandbox or use cases (rungs and results are duck-
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from .model import Finding, Severity
 
-__all__ = ["SEVERITY_COLOURS", "FINDING_COLUMNS", "Table", "severity_badge", "table_html", "findings_html",
-           "findings_table", "ladder_rows", "ladder_html"]
+__all__ = [
+    "SEVERITY_COLOURS",
+    "FINDING_COLUMNS",
+    "Table",
+    "severity_badge",
+    "table_html",
+    "findings_html",
+    "findings_table",
+    "ladder_rows",
+    "ladder_html",
+]
 
 #: Background and text colour of each severity's label (``ok`` for "nothing found").
 SEVERITY_COLOURS: Mapping[str, tuple[str, str]] = {
@@ -49,8 +59,10 @@ FINDING_COLUMNS = ("severity", "check", "subject", "summary", "remedy", "evidenc
 
 _TABLE = "border-collapse:collapse;margin:.3em 0;font-size:90%;width:auto"
 # break-word (not anywhere): a column is never squeezed below its longest word, which wraps only if it must
-_CELL = ("text-align:left;vertical-align:top;padding:3px 8px;border:1px solid #d0d0d0;"
-         "white-space:pre-wrap;overflow-wrap:break-word")
+_CELL = (
+    "text-align:left;vertical-align:top;padding:3px 8px;border:1px solid #d0d0d0;"
+    "white-space:pre-wrap;overflow-wrap:break-word"
+)
 _HEAD = _CELL + ";background:#f3f3f3;font-weight:600;white-space:nowrap"
 _INNER = "border-collapse:collapse;font-size:95%"
 _INNER_CELL = "text-align:left;vertical-align:top;padding:1px 6px;white-space:pre-wrap;overflow-wrap:break-word"
@@ -67,13 +79,18 @@ def severity_badge(severity: Severity | str | None) -> str:
     """One severity as a coloured, escaped label (unknown names get a neutral grey)."""
     name = "ok" if severity is None else str(severity).lower()
     bg, fg = SEVERITY_COLOURS.get(name, ("#e0e0e0", "#222222"))
-    return (f"<span style='background:{bg};color:{fg};font-weight:600;padding:1px 6px;"
-            f"border-radius:3px;white-space:nowrap'>{_e(name)}</span>")
+    return (
+        f"<span style='background:{bg};color:{fg};font-weight:600;padding:1px 6px;"
+        f"border-radius:3px;white-space:nowrap'>{_e(name)}</span>"
+    )
 
 
 def _is_pairs(value: Any) -> bool:
-    return (isinstance(value, (tuple, list)) and bool(value)
-            and all(isinstance(v, (tuple, list)) and len(v) == 2 for v in value))
+    return (
+        isinstance(value, (tuple, list))
+        and bool(value)
+        and all(isinstance(v, (tuple, list)) and len(v) == 2 for v in value)
+    )
 
 
 def _cell_html(value: Any) -> str:
@@ -81,8 +98,11 @@ def _cell_html(value: Any) -> str:
     if isinstance(value, Severity):
         return severity_badge(value)
     if _is_pairs(value):
-        rows = "".join(f"<tr><th style='{_INNER_CELL};font-weight:600;white-space:nowrap'>{_e(k)}</th>"
-                       f"<td style='{_INNER_CELL}'>{_e(v)}</td></tr>" for k, v in value)
+        rows = "".join(
+            f"<tr><th style='{_INNER_CELL};font-weight:600;white-space:nowrap'>{_e(k)}</th>"
+            f"<td style='{_INNER_CELL}'>{_e(v)}</td></tr>"
+            for k, v in value
+        )
         return f"<table style='{_INNER}'>{rows}</table>"
     if isinstance(value, (tuple, list)):
         if not value:
@@ -104,13 +124,18 @@ def _expandable(value: Any, noun: str) -> str:
     if n == 0:
         return ""
     label = f"{n} {noun}" if isinstance(value, (tuple, list)) else noun
-    return (f"<details><summary style='cursor:pointer'>{_e(label)}</summary>"
-            f"{_cell_html(value)}</details>")
+    return f"<details><summary style='cursor:pointer'>{_e(label)}</summary>{_cell_html(value)}</details>"
 
 
-def table_html(columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
-               expand: Mapping[str, str] | None = None, severity: str | None = None,
-               title: str = "", note: str = "") -> str:
+def table_html(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    expand: Mapping[str, str] | None = None,
+    severity: str | None = None,
+    title: str = "",
+    note: str = "",
+) -> str:
     """An escaped HTML table of ``rows`` (sequences in ``columns`` order).
 
     ``expand`` maps a column to the noun its closed ``<details>`` summary counts
@@ -136,15 +161,19 @@ def table_html(columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
                 inner = severity_badge(value)
             else:
                 inner = _cell_html(value)
-            width = ";min-width:16em;max-width:48em" if name in _WIDE else ";white-space:nowrap" if name in _NOWRAP else ""
+            width = (
+                ";min-width:16em;max-width:48em" if name in _WIDE else ";white-space:nowrap" if name in _NOWRAP else ""
+            )
             cells.append(f"<td style='{_CELL}{width}'>{inner}</td>")
         body.append(f"<tr{edge}>{''.join(cells)}</tr>")
     if not body:
         body.append(f"<tr><td style='{_CELL}' colspan='{max(len(columns), 1)}'>(none)</td></tr>")
     caption = f"<h4 style='margin:.6em 0 .2em'>{_e(title)}</h4>" if title else ""
     after = f"<p style='margin:.2em 0'>{_e(note)}</p>" if note else ""
-    return (f"<div class='mailsupport-table'>{caption}<table style='{_TABLE}'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>{after}</div>")
+    return (
+        f"<div class='mailsupport-table'>{caption}<table style='{_TABLE}'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>{after}</div>"
+    )
 
 
 def _plain(value: Any) -> str:
@@ -172,8 +201,7 @@ class Table:
     severity: str | None = None
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Mapping[str, Any]], *, columns: Sequence[str] | None = None,
-                  **kw: Any) -> "Table":
+    def from_rows(cls, rows: Iterable[Mapping[str, Any]], *, columns: Sequence[str] | None = None, **kw: Any) -> Table:
         """A table from mappings (e.g. ``summary_rows`` or ``decision_rows``): ``columns`` picks and
         orders the keys (default: the first row's)."""
         rows = list(rows)
@@ -189,8 +217,9 @@ class Table:
         return tuple(r[at] for r in self.rows)
 
     def _repr_html_(self) -> str:
-        return table_html(self.columns, self.rows, expand=dict(self.expand), severity=self.severity,
-                          title=self.title, note=self.note)
+        return table_html(
+            self.columns, self.rows, expand=dict(self.expand), severity=self.severity, title=self.title, note=self.note
+        )
 
     def __str__(self) -> str:
         """Plain text, one block per row, every value whole (for logs, terminals and copying)."""
@@ -212,8 +241,10 @@ class Table:
         """The rows as a pandas DataFrame (sequences joined as in ``str``), for filtering and sorting."""
         import pandas as pd
 
-        return pd.DataFrame([[_plain(v) if isinstance(v, (tuple, list)) else v for v in r] for r in self.rows],
-                            columns=list(self.columns))
+        return pd.DataFrame(
+            [[_plain(v) if isinstance(v, (tuple, list)) else v for v in r] for r in self.rows],
+            columns=list(self.columns),
+        )
 
 
 def _finding_row(f: Finding) -> tuple[Any, ...]:
@@ -240,13 +271,13 @@ def _flatten(items: Iterable[Any]) -> tuple[list[tuple[str, Finding]], bool]:
             out += [(label, f) for f in ordered]
             labelled = True
         else:
-            raise TypeError(f"expected a Finding, a (label, Finding) pair or a result with findings, "
-                            f"got {type(item).__name__}")
+            raise TypeError(
+                f"expected a Finding, a (label, Finding) pair or a result with findings, got {type(item).__name__}"
+            )
     return out, labelled
 
 
-def findings_table(findings: Iterable[Any], *, title: str = "Findings", label: str = "tenant",
-                   note: str = "") -> Table:
+def findings_table(findings: Iterable[Any], *, title: str = "Findings", label: str = "tenant", note: str = "") -> Table:
     """Findings as a :class:`Table`: severity colour, full summary and remedy, evidence expandable.
 
     ``findings`` may hold :class:`~mailsupport.model.Finding` objects, ``(label, finding)``
@@ -257,8 +288,9 @@ def findings_table(findings: Iterable[Any], *, title: str = "Findings", label: s
     flat, labelled = _flatten(findings)
     columns = ((label,) if labelled else ()) + FINDING_COLUMNS
     rows = tuple(((name,) if labelled else ()) + _finding_row(f) for name, f in flat)
-    return Table(columns=columns, rows=rows, title=title, note=note, expand=(("evidence", "items"),),
-                 severity="severity")
+    return Table(
+        columns=columns, rows=rows, title=title, note=note, expand=(("evidence", "items"),), severity="severity"
+    )
 
 
 def findings_html(findings: Iterable[Any], *, title: str = "", note: str = "") -> str:
@@ -270,8 +302,12 @@ def findings_html(findings: Iterable[Any], *, title: str = "", note: str = "") -
 
 #: Steps of a ladder in order (``tls`` only for implicit TLS, ``starttls`` only for STLS/STARTTLS).
 _STEPS = ("dns", "connect", "tls", "greeting", "capabilities", "starttls", "auth", "final")
-_STATUS = {"ok": ("ok", "#dff0d8", "#1e6b1e"), "fail": ("FAIL", "#f2dede", "#a01010"),
-           "not reached": ("not reached", "#f4f4f4", "#777777"), "skipped": ("skipped", "#f4f4f4", "#777777")}
+_STATUS = {
+    "ok": ("ok", "#dff0d8", "#1e6b1e"),
+    "fail": ("FAIL", "#f2dede", "#a01010"),
+    "not reached": ("not reached", "#f4f4f4", "#777777"),
+    "skipped": ("skipped", "#f4f4f4", "#777777"),
+}
 LADDER_COLUMNS = ("direction", "step", "status", "ms", "what happened", "server said")
 
 
@@ -280,10 +316,13 @@ def _remaining(probe: Any, ran: Sequence[Any]) -> list[str]:
     if not ran or all(r.ok for r in ran):
         return []
     tls = str(getattr(probe, "tls", "")).lower()
-    steps = [s for s in _STEPS if not (s == "tls" and tls != "implicit")
-             and not (s == "starttls" and tls not in ("starttls", "stls"))]
+    steps = [
+        s
+        for s in _STEPS
+        if not (s == "tls" and tls != "implicit") and not (s == "starttls" and tls not in ("starttls", "stls"))
+    ]
     last = ran[-1].step
-    return steps[steps.index(last) + 1:] if last in steps else []
+    return steps[steps.index(last) + 1 :] if last in steps else []
 
 
 def ladder_rows(report: Any) -> list[tuple[str, str, str, str, str, str]]:
@@ -330,9 +369,12 @@ def ladder_html(report: Any, *, title: str = "") -> str:
             f"<td style='{_CELL};white-space:nowrap;color:{fg};font-weight:700'>{_e(label)}</td>"
             f"<td style='{_CELL};white-space:nowrap;text-align:right'>{_e(ms)}</td>"
             f"<td style='{_CELL};min-width:16em;max-width:48em'>{_e(what)}</td>"
-            f"<td style='{_CELL};max-width:40em'><code>{_e(said)}</code></td></tr>")
+            f"<td style='{_CELL};max-width:40em'><code>{_e(said)}</code></td></tr>"
+        )
     if not body:
         body.append(f"<tr><td style='{_CELL}' colspan='{len(LADDER_COLUMNS)}'>(no step has run)</td></tr>")
     caption = f"<h4 style='margin:.6em 0 .2em'>{_e(title)}</h4>" if title else ""
-    return (f"<div class='mailsupport-ladder'>{caption}<table style='{_TABLE}'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+    return (
+        f"<div class='mailsupport-ladder'>{caption}<table style='{_TABLE}'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )

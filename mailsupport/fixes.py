@@ -28,13 +28,23 @@ Pure (layer 2): imports only :mod:`mailsupport.model` and the standard library.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from .model import MessageRef, Severity
 
-__all__ = ["FixStep", "DNS_TYPES", "KINDS", "ORDER_CONNECTION", "ORDER_DNS", "ORDER_POLICY", "ORDER_ROUTING",
-           "ORDER_ADVICE", "dig"]
+__all__ = [
+    "FixStep",
+    "DNS_TYPES",
+    "KINDS",
+    "ORDER_CONNECTION",
+    "ORDER_DNS",
+    "ORDER_POLICY",
+    "ORDER_ROUTING",
+    "ORDER_ADVICE",
+    "dig",
+]
 
 #: Record types a step may ask to publish in DNS.
 DNS_TYPES = ("TXT", "CNAME", "MX")
@@ -112,8 +122,11 @@ class FixStep:
         if self.action:
             return self.action
         if self.is_dns:
-            return (f"Change the {self.rtype} record at {self.host}" if self.current
-                    else f"Publish a {self.rtype} record at {self.host}")
+            return (
+                f"Change the {self.rtype} record at {self.host}"
+                if self.current
+                else f"Publish a {self.rtype} record at {self.host}"
+            )
         if self.rtype == "setting":
             return f"Change {self.label or self.host}"
         return f"{(self.label or self.host)[:1].upper()}{(self.label or self.host)[1:]}: {self.new}"
@@ -133,30 +146,51 @@ class FixStep:
         ``compact`` (the audit's state file) leaves out what is derived (``where``, ``check``,
         ``checks``) and every empty value.
         """
-        d = {"action": self.action if compact else self.title, "where": self.where, "check": self.check,
-             "checks": list(self.checks), "severity": str(self.severity), "order": self.order, "host": self.host,
-             "type": self.rtype, "label": self.label, "current": self.current, "new": self.new, "why": self.why,
-             "verify": self.verify, "resolves": [list(pair) for pair in self.resolves],
-             "evidence": [list(pair) for pair in self.evidence],
-             "messages": [m.to_dict() for m in self.messages], "detail": self.detail, "path": self.path}
+        d = {
+            "action": self.action if compact else self.title,
+            "where": self.where,
+            "check": self.check,
+            "checks": list(self.checks),
+            "severity": str(self.severity),
+            "order": self.order,
+            "host": self.host,
+            "type": self.rtype,
+            "label": self.label,
+            "current": self.current,
+            "new": self.new,
+            "why": self.why,
+            "verify": self.verify,
+            "resolves": [list(pair) for pair in self.resolves],
+            "evidence": [list(pair) for pair in self.evidence],
+            "messages": [m.to_dict() for m in self.messages],
+            "detail": self.detail,
+            "path": self.path,
+        }
         if compact:
             return {k: v for k, v in d.items() if v not in ("", []) and k not in ("where", "check", "checks")}
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "FixStep":
+    def from_dict(cls, d: Mapping[str, Any]) -> FixStep:
         """Rebuild a step from :meth:`to_dict` output (an older line without some keys reads too)."""
         resolves = tuple((str(c), str(s)) for c, s in d.get("resolves", ()))
         if not resolves and d.get("check"):
             resolves = ((str(d["check"]), ""),)
         step = cls(
-            host=str(d["host"]), rtype=str(d["type"]), new=str(d.get("new", "")), current=str(d.get("current", "")),
-            why=str(d.get("why", "")), verify=str(d.get("verify", "")),
-            label=str(d.get("label", "")), resolves=resolves,
-            severity=Severity.parse(str(d.get("severity", "warning"))), order=int(d.get("order", ORDER_DNS)),
+            host=str(d["host"]),
+            rtype=str(d["type"]),
+            new=str(d.get("new", "")),
+            current=str(d.get("current", "")),
+            why=str(d.get("why", "")),
+            verify=str(d.get("verify", "")),
+            label=str(d.get("label", "")),
+            resolves=resolves,
+            severity=Severity.parse(str(d.get("severity", "warning"))),
+            order=int(d.get("order", ORDER_DNS)),
             evidence=tuple((str(k), str(v)) for k, v in d.get("evidence", ())),
             messages=tuple(MessageRef.from_dict(m) for m in d.get("messages", ())),
-            detail=str(d.get("detail", "")), path=str(d.get("path", "")))
+            detail=str(d.get("detail", "")),
+            path=str(d.get("path", "")),
+        )
         action = str(d.get("action", ""))  # the full form writes the title made from where and what
         return replace(step, action=action) if action and action != step.title else step
-

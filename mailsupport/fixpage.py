@@ -33,18 +33,33 @@ import html
 import json
 import os
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from .fixes import FixStep
 from .fixplan import FixPlan, make_plan
 from .model import Finding, MessageRef
 
-__all__ = ["plan_for", "render_fix_html", "render_fix_text", "render_fix_json", "page_stem", "FixFiles",
-           "write_fix_files", "write_tenant_pages", "TENANT_PAGES", "FixReport", "write_fix_report", "KIND_CHECKED",
-           "created_now", "with_replay_evidence", "CATCH_ALL_SETTING"]
+__all__ = [
+    "plan_for",
+    "render_fix_html",
+    "render_fix_text",
+    "render_fix_json",
+    "page_stem",
+    "FixFiles",
+    "write_fix_files",
+    "write_tenant_pages",
+    "TENANT_PAGES",
+    "FixReport",
+    "write_fix_report",
+    "KIND_CHECKED",
+    "created_now",
+    "with_replay_evidence",
+    "CATCH_ALL_SETTING",
+]
 
 #: Where the catch-all header is set (the catch-all diagnosis's step ``host``).
 CATCH_ALL_SETTING = "inbound.catch_all_header"
@@ -55,7 +70,7 @@ TENANT_PAGES = "tenants"
 #: What each audit check kind looks at, as the report's "What was checked" says it.
 KIND_CHECKED = {
     "config": "Email Setup settings as typed: required fields, port and TLS, the download-then-delete box, "
-              "the failed-emails address, aliases, the size limit",
+    "the failed-emails address, aliases, the size limit",
     "spf": "SPF record of {domains}: does it authorise the vendor's servers",
     "dmarc": "DMARC and DKIM of {domains}: will receivers accept mail the practice system sends",
     "mx": "MX records, for the Office 365 catch-all rule",
@@ -65,14 +80,14 @@ KIND_CHECKED = {
 _NOT_RUN = {
     "settings": "The connection to the mailbox and the SMTP server was not tested in this run.",
     "samples": "No mailbox sample was given, so the catch-all header, Gmail consolidation and message sizes "
-               "were not checked.",
+    "were not checked.",
 }
 _KIND_RE = re.compile(r"^the (\w+) check")
 
 
 def created_now() -> str:
     """The current date and time as the report prints it (UTC, to the minute)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _kind_of(f: Finding) -> str:
@@ -96,15 +111,26 @@ def plan_for(result: Any, *, created: str = "", version: str = "", domains: Iter
     where = ", ".join(names) or "the tenant's domains"
     broken = {_kind_of(f) for f in result.findings if f.check in ("audit.check-failed", "audit.check-unavailable")}
     # the mx kind looks only at Office 365 tenants (their catch-all rule needs the MX): for others it checked nothing
-    ran = [k for k in result.checks if k in KIND_CHECKED and k not in broken
-           and not (k == "mx" and result.provider != "office365")]
+    ran = [
+        k
+        for k in result.checks
+        if k in KIND_CHECKED and k not in broken and not (k == "mx" and result.provider != "office365")
+    ]
     checked = [KIND_CHECKED[k].format(domains=where) for k in ran]
     not_checked = [_NOT_RUN[k] for k in ("settings", "samples") if k not in result.checks]
     findings = [f for f in result.findings if f.check != "audit.check-skipped"]
-    return make_plan(result.fixes, findings, tenant=result.tenant, provider=result.provider,
-                     created=created or created_now(), version=version or __version__,
-                     dns_source=result.dns_source or "no DNS was asked", checked=checked, not_checked=not_checked,
-                     traces=result.traces)
+    return make_plan(
+        result.fixes,
+        findings,
+        tenant=result.tenant,
+        provider=result.provider,
+        created=created or created_now(),
+        version=version or __version__,
+        dns_source=result.dns_source or "no DNS was asked",
+        checked=checked,
+        not_checked=not_checked,
+        traces=result.traces,
+    )
 
 
 # ----------------------------------------------------------------------------- HTML
@@ -192,19 +218,24 @@ def _step_html(n: int, s: FixStep) -> str:
     why = f"<p>{_e(_sentence(s.why))}</p>" if s.why else ""
     why += _pairs_html(s.evidence)
     if s.messages:
-        why += (f"<p>The messages that show it ({len(s.messages)}):</p><ul class='messages'>"
-                + "".join(_message_html(m) for m in s.messages) + "</ul>")
-    detail = (f"<details><summary>Technical detail</summary><pre>{_e(s.detail)}</pre></details>"
-              if s.detail else "")
+        why += (
+            f"<p>The messages that show it ({len(s.messages)}):</p><ul class='messages'>"
+            + "".join(_message_html(m) for m in s.messages)
+            + "</ul>"
+        )
+    detail = f"<details><summary>Technical detail</summary><pre>{_e(s.detail)}</pre></details>" if s.detail else ""
     checks = ", ".join(s.checks)
-    return (f"<li class='step {_e(sev)}' id='step-{n}'><h3><span class='num'>Step {n}.</span> {_e(s.title)}"
-            f"<span class='sev'>{_e(sev)}</span></h3><dl class='fix'>"
-            f"<dt>Where</dt><dd>{_e(s.where)}</dd>"
-            f"<dt>Now</dt><dd><code class='value current'>{_e(_now_value(s))}</code></dd>"
-            f"<dt>Change to</dt><dd><code class='value new'>{_e(s.new)}</code></dd>"
-            f"<dt>Why</dt><dd>{why or '&nbsp;'}</dd>"
-            f"<dt>Check it worked</dt><dd>{_e(_sentence(s.verify)) or '&nbsp;'}</dd></dl>"
-            + (f"<p class='resolves'>Resolves: {_e(checks)}</p>" if checks else "") + f"{detail}</li>\n")
+    return (
+        f"<li class='step {_e(sev)}' id='step-{n}'><h3><span class='num'>Step {n}.</span> {_e(s.title)}"
+        f"<span class='sev'>{_e(sev)}</span></h3><dl class='fix'>"
+        f"<dt>Where</dt><dd>{_e(s.where)}</dd>"
+        f"<dt>Now</dt><dd><code class='value current'>{_e(_now_value(s))}</code></dd>"
+        f"<dt>Change to</dt><dd><code class='value new'>{_e(s.new)}</code></dd>"
+        f"<dt>Why</dt><dd>{why or '&nbsp;'}</dd>"
+        f"<dt>Check it worked</dt><dd>{_e(_sentence(s.verify)) or '&nbsp;'}</dd></dl>"
+        + (f"<p class='resolves'>Resolves: {_e(checks)}</p>" if checks else "")
+        + f"{detail}</li>\n"
+    )
 
 
 def _finding_html(f: Finding) -> str:
@@ -212,47 +243,54 @@ def _finding_html(f: Finding) -> str:
     if f.messages:
         extra += "<ul class='messages'>" + "".join(_message_html(m) for m in f.messages[:10]) + "</ul>"
     folded = f"<details><summary>Evidence</summary>{extra}</details>" if extra else ""
-    return (f"<tr><td><span class='sev'>{_e(f.severity)}</span></td><td>{_e(f.subject)}</td>"
-            f"<td>{_e(f.summary)}{folded}</td><td>{_e(f.remedy)}</td><td><code>{_e(f.check)}</code></td></tr>\n")
+    return (
+        f"<tr><td><span class='sev'>{_e(f.severity)}</span></td><td>{_e(f.subject)}</td>"
+        f"<td>{_e(f.summary)}{folded}</td><td>{_e(f.remedy)}</td><td><code>{_e(f.check)}</code></td></tr>\n"
+    )
 
 
 def render_fix_html(plan: FixPlan) -> str:
     """The fix report page (see the module docstring)."""
     title = f"Email fix report: {plan.tenant}"
     status = plan.status.replace(" ", "-")
-    parts = [f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-             f"<meta http-equiv='Content-Security-Policy' content=\"{_CSP}\">"
-             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-             f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n",
-             f"<header><h1>{_e(title)}</h1>\n<p class='verdict {_e(status)}' id='verdict'>{_e(plan.verdict)}</p>\n"
-             f"<p class='meta'>Prepared {_e(plan.created)} with mailsupport {_e(plan.version)}"
-             + (f" &middot; provider preset: {_e(plan.provider)}" if plan.provider else "")
-             + f" &middot; DNS answers from {_e(plan.dns_source)}</p></header>\n"]
+    parts = [
+        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{_CSP}\">"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n",
+        f"<header><h1>{_e(title)}</h1>\n<p class='verdict {_e(status)}' id='verdict'>{_e(plan.verdict)}</p>\n"
+        f"<p class='meta'>Prepared {_e(plan.created)} with mailsupport {_e(plan.version)}"
+        + (f" &middot; provider preset: {_e(plan.provider)}" if plan.provider else "")
+        + f" &middot; DNS answers from {_e(plan.dns_source)}</p></header>\n",
+    ]
     parts.append("<h2>What to change</h2>\n")
     if plan.steps:
-        parts.append("<ol class='steps'>\n" + "".join(_step_html(i, s) for i, s in enumerate(plan.steps, 1))
-                     + "</ol>\n")
+        parts.append(
+            "<ol class='steps'>\n" + "".join(_step_html(i, s) for i, s in enumerate(plan.steps, 1)) + "</ol>\n"
+        )
     else:
         parts.append("<p>Nothing to change.</p>\n")
     others = plan.unresolved
     if others:
-        parts.append("<h2>Also found</h2>\n<p>These have no single change to make; each says what to do.</p>\n"
-                     "<table class='also'><thead><tr><th>severity</th><th>about</th><th>what</th><th>what to do</th>"
-                     "<th>check</th></tr></thead><tbody>\n" + "".join(_finding_html(f) for f in others)
-                     + "</tbody></table>\n")
-    parts.append("<h2>What was checked</h2>\n<ul>" + "".join(f"<li>{_e(c)}</li>" for c in plan.checked)
-                 + "</ul>\n")
+        parts.append(
+            "<h2>Also found</h2>\n<p>These have no single change to make; each says what to do.</p>\n"
+            "<table class='also'><thead><tr><th>severity</th><th>about</th><th>what</th><th>what to do</th>"
+            "<th>check</th></tr></thead><tbody>\n" + "".join(_finding_html(f) for f in others) + "</tbody></table>\n"
+        )
+    parts.append("<h2>What was checked</h2>\n<ul>" + "".join(f"<li>{_e(c)}</li>" for c in plan.checked) + "</ul>\n")
     if plan.not_checked:
-        parts.append("<h3>Not checked</h3>\n<ul>" + "".join(f"<li>{_e(c)}</li>" for c in plan.not_checked)
-                     + "</ul>\n")
+        parts.append("<h3>Not checked</h3>\n<ul>" + "".join(f"<li>{_e(c)}</li>" for c in plan.not_checked) + "</ul>\n")
     if plan.traces:
-        parts.append("<h2>Technical detail</h2>\n" + "".join(
-            f"<details><summary>{_e(t)}</summary><pre>{_e(x)}</pre></details>\n" for t, x in plan.traces))
+        parts.append(
+            "<h2>Technical detail</h2>\n"
+            + "".join(f"<details><summary>{_e(t)}</summary><pre>{_e(x)}</pre></details>\n" for t, x in plan.traces)
+        )
     parts.append("</body></html>\n")
     return "".join(parts)
 
 
 # ----------------------------------------------------------------------------- text and JSON
+
 
 def _wrap_field(name: str, value: str, width: int = 17) -> list[str]:
     lines = (value or "").splitlines() or [""]
@@ -263,11 +301,19 @@ def _wrap_field(name: str, value: str, width: int = 17) -> list[str]:
 def render_fix_text(plan: FixPlan) -> str:
     """The same plan as plain text (for an e-mail): every step's values whole, traces at the end."""
     title = f"Email fix report: {plan.tenant}"
-    out = [title, "=" * len(title), "", plan.verdict, "",
-           f"Prepared {plan.created} with mailsupport {plan.version}"
-           + (f"; provider preset: {plan.provider}" if plan.provider else "")
-           + f"; DNS answers from {plan.dns_source}.",
-           "", "WHAT TO CHANGE", ""]
+    out = [
+        title,
+        "=" * len(title),
+        "",
+        plan.verdict,
+        "",
+        f"Prepared {plan.created} with mailsupport {plan.version}"
+        + (f"; provider preset: {plan.provider}" if plan.provider else "")
+        + f"; DNS answers from {plan.dns_source}.",
+        "",
+        "WHAT TO CHANGE",
+        "",
+    ]
     if not plan.steps:
         out += ["Nothing to change.", ""]
     for i, s in enumerate(plan.steps, 1):
@@ -277,8 +323,12 @@ def render_fix_text(plan: FixPlan) -> str:
         out += _wrap_field("Change to", s.new)
         out += _wrap_field("Why", _sentence(s.why))
         out += [f"    - {k}: {v}" for k, v in s.evidence]
-        out += [f"    - message: {m.label(200)}" + (f" from {m.from_}" if m.from_ else "")
-                + (f" on {m.date}" if m.date else "") for m in s.messages]
+        out += [
+            f"    - message: {m.label(200)}"
+            + (f" from {m.from_}" if m.from_ else "")
+            + (f" on {m.date}" if m.date else "")
+            for m in s.messages
+        ]
         out += _wrap_field("Check it worked", _sentence(s.verify))
         if s.checks:
             out += _wrap_field("Resolves", ", ".join(s.checks))
@@ -310,6 +360,7 @@ def render_fix_json(plan: FixPlan) -> str:
 
 
 # ----------------------------------------------------------------------------- files
+
 
 def page_stem(tenant: str, taken: set[str] | None = None) -> str:
     """A file name stem for ``tenant``'s page: letters, digits, ``.``, ``_``, ``-`` only (others
@@ -344,8 +395,7 @@ def write_fix_files(plan: FixPlan, out_dir: str | os.PathLike[str], stem: str) -
     return files
 
 
-def write_tenant_pages(results: Iterable[Any], out_dir: str | os.PathLike[str], *,
-                       created: str = "") -> dict[str, str]:
+def write_tenant_pages(results: Iterable[Any], out_dir: str | os.PathLike[str], *, created: str = "") -> dict[str, str]:
     """Write each result's fix report into ``out_dir/tenants/`` (``<tenant>.html``, ``.txt``, ``.json``,
     one name per tenant file); returns tenant file (``source``, else the tenant name) -> the page's
     path relative to ``out_dir``, for the fleet report to link. Streams: one tenant at a time."""
@@ -369,11 +419,19 @@ class FixReport:
     files: FixFiles
 
 
-def write_fix_report(tenant_file: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
-                     sample: str | os.PathLike[str] | None = None, connect: bool = False,
-                     zones: Iterable[str] = (), nameserver: tuple[str, int] | None = None, timeout: float = 30.0,
-                     environ: Mapping[str, str] | None = None, stem: str = "fix-report",
-                     replay_sandbox: Callable[..., Any] | None = None) -> FixReport:
+def write_fix_report(
+    tenant_file: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    sample: str | os.PathLike[str] | None = None,
+    connect: bool = False,
+    zones: Iterable[str] = (),
+    nameserver: tuple[str, int] | None = None,
+    timeout: float = 30.0,
+    environ: Mapping[str, str] | None = None,
+    stem: str = "fix-report",
+    replay_sandbox: Callable[..., Any] | None = None,
+) -> FixReport:
     """Run every check on one tenant and write its fix report (``fix-report.html``, ``.txt``, ``.json``).
 
     ``sample`` replaces the tenant file's mailbox sample; ``connect`` runs the connection test
@@ -387,8 +445,15 @@ def write_fix_report(tenant_file: str | os.PathLike[str], out_dir: str | os.Path
     from .audit.checks import CHECK_KINDS
     from .audit.runner import AuditOptions, audit_one
 
-    options = AuditOptions(checks=CHECK_KINDS, connect=connect, nameserver=nameserver, zones=tuple(zones),
-                           timeout=timeout, traces=True, environ=environ)
+    options = AuditOptions(
+        checks=CHECK_KINDS,
+        connect=connect,
+        nameserver=nameserver,
+        zones=tuple(zones),
+        timeout=timeout,
+        traces=True,
+        environ=environ,
+    )
     result = audit_one(tenant_file, options, sample=sample)
     plan = plan_for(result)
     step = next((s for s in plan.steps if s.host == CATCH_ALL_SETTING), None)
@@ -414,8 +479,21 @@ def with_replay_evidence(plan: FixPlan, evidence: str) -> FixPlan:
     the change works on their mail, not only on the diagnosis's reading of it."""
     from dataclasses import replace as _replace
 
-    steps = tuple(_replace(s, why=f"{s.why} Replayed on your own mail: {evidence}".strip(),
-                           evidence=(*s.evidence, ("replay", evidence)))
-                  if s.host == CATCH_ALL_SETTING else s for s in plan.steps)
-    return _replace(plan, steps=steps, checked=(*plan.checked, "Replay of the mailbox sample through the "
-                                                "sandbox, with the current and the recommended catch-all header"))
+    steps = tuple(
+        _replace(
+            s,
+            why=f"{s.why} Replayed on your own mail: {evidence}".strip(),
+            evidence=(*s.evidence, ("replay", evidence)),
+        )
+        if s.host == CATCH_ALL_SETTING
+        else s
+        for s in plan.steps
+    )
+    return _replace(
+        plan,
+        steps=steps,
+        checked=(
+            *plan.checked,
+            "Replay of the mailbox sample through the sandbox, with the current and the recommended catch-all header",
+        ),
+    )

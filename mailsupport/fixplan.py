@@ -17,8 +17,9 @@ Pure (layer 2): imports :mod:`mailsupport.model` and :mod:`mailsupport.fixes` on
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .fixes import FixStep
 from .model import Finding, Severity
@@ -47,8 +48,14 @@ def _merge(first: FixStep, other: FixStep) -> FixStep:
     resolves = tuple(dict.fromkeys(first.resolves + other.resolves))
     evidence = tuple(dict.fromkeys(first.evidence + other.evidence))
     messages = tuple(dict.fromkeys(first.messages + other.messages))[:MAX_STEP_MESSAGES]
-    return replace(first, resolves=resolves, evidence=evidence, messages=messages,
-                   severity=max(first.severity, other.severity), order=min(first.order, other.order))
+    return replace(
+        first,
+        resolves=resolves,
+        evidence=evidence,
+        messages=messages,
+        severity=max(first.severity, other.severity),
+        order=min(first.order, other.order),
+    )
 
 
 def order_steps(steps: Iterable[FixStep]) -> tuple[FixStep, ...]:
@@ -62,8 +69,7 @@ def order_steps(steps: Iterable[FixStep]) -> tuple[FixStep, ...]:
         else:
             merged[key] = step
             first_seen[key] = i
-    return tuple(merged[k] for k in sorted(merged, key=lambda k: (-merged[k].severity, merged[k].order,
-                                                                   first_seen[k])))
+    return tuple(merged[k] for k in sorted(merged, key=lambda k: (-merged[k].severity, merged[k].order, first_seen[k])))
 
 
 def step_for(steps: Iterable[FixStep], finding: Finding) -> FixStep | None:
@@ -97,14 +103,22 @@ class FixPlan:
     @property
     def problems(self) -> tuple[Finding, ...]:
         """The findings that are warnings or worse, worst first."""
-        return tuple(sorted((f for f in self.findings if f.severity >= Severity.WARNING),
-                            key=lambda f: (-f.severity, f.check, f.subject)))
+        return tuple(
+            sorted(
+                (f for f in self.findings if f.severity >= Severity.WARNING),
+                key=lambda f: (-f.severity, f.check, f.subject),
+            )
+        )
 
     @property
     def unresolved(self) -> tuple[Finding, ...]:
         """Findings no step resolves (they need a person to look at them), worst first."""
-        return tuple(sorted((f for f in self.findings if step_for(self.steps, f) is None),
-                            key=lambda f: (-f.severity, f.check, f.subject)))
+        return tuple(
+            sorted(
+                (f for f in self.findings if step_for(self.steps, f) is None),
+                key=lambda f: (-f.severity, f.check, f.subject),
+            )
+        )
 
     @property
     def status(self) -> str:
@@ -130,8 +144,10 @@ class FixPlan:
             return text + "."
         counts = ", ".join(f"{c} {s}{'' if c == 1 else 's'}" for s, c in _count(problems))
         lead = "Action needed" if self.status == "action needed" else "Recommended"
-        text = (f"{lead}: {steps} below fix{'es' if n == 1 else ''} {len(fixed)} of the {len(problems)} "
-                f"problem{'' if len(problems) == 1 else 's'} found ({counts})")
+        text = (
+            f"{lead}: {steps} below fix{'es' if n == 1 else ''} {len(fixed)} of the {len(problems)} "
+            f"problem{'' if len(problems) == 1 else 's'} found ({counts})"
+        )
         rest = len(problems) - len(fixed)
         if rest:
             text += f"; {rest} more need{'s' if rest == 1 else ''} a closer look (see 'Also found')"
@@ -141,24 +157,37 @@ class FixPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data: the JSON form of the fix report (:meth:`from_dict` reads it back)."""
-        return {"tenant": self.tenant, "provider": self.provider, "created": self.created, "version": self.version,
-                "dns_source": self.dns_source, "status": self.status, "verdict": self.verdict,
-                "steps": [dict(s.to_dict(), number=i) for i, s in enumerate(self.steps, 1)],
-                "also_found": [f.to_dict() for f in self.unresolved],
-                "findings": [f.to_dict() for f in self.findings],
-                "checked": list(self.checked), "not_checked": list(self.not_checked),
-                "traces": [{"title": t, "text": x} for t, x in self.traces]}
+        return {
+            "tenant": self.tenant,
+            "provider": self.provider,
+            "created": self.created,
+            "version": self.version,
+            "dns_source": self.dns_source,
+            "status": self.status,
+            "verdict": self.verdict,
+            "steps": [dict(s.to_dict(), number=i) for i, s in enumerate(self.steps, 1)],
+            "also_found": [f.to_dict() for f in self.unresolved],
+            "findings": [f.to_dict() for f in self.findings],
+            "checked": list(self.checked),
+            "not_checked": list(self.not_checked),
+            "traces": [{"title": t, "text": x} for t, x in self.traces],
+        }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "FixPlan":
+    def from_dict(cls, d: Mapping[str, Any]) -> FixPlan:
         """Rebuild a plan from :meth:`to_dict` output."""
-        return cls(tenant=str(d["tenant"]), provider=str(d.get("provider", "")), created=str(d.get("created", "")),
-                   version=str(d.get("version", "")), dns_source=str(d.get("dns_source", "")),
-                   steps=tuple(FixStep.from_dict(s) for s in d.get("steps", ())),
-                   findings=tuple(Finding.from_dict(f) for f in d.get("findings", ())),
-                   checked=tuple(str(x) for x in d.get("checked", ())),
-                   not_checked=tuple(str(x) for x in d.get("not_checked", ())),
-                   traces=tuple((str(t["title"]), str(t["text"])) for t in d.get("traces", ())))
+        return cls(
+            tenant=str(d["tenant"]),
+            provider=str(d.get("provider", "")),
+            created=str(d.get("created", "")),
+            version=str(d.get("version", "")),
+            dns_source=str(d.get("dns_source", "")),
+            steps=tuple(FixStep.from_dict(s) for s in d.get("steps", ())),
+            findings=tuple(Finding.from_dict(f) for f in d.get("findings", ())),
+            checked=tuple(str(x) for x in d.get("checked", ())),
+            not_checked=tuple(str(x) for x in d.get("not_checked", ())),
+            traces=tuple((str(t["title"]), str(t["text"])) for t in d.get("traces", ())),
+        )
 
 
 def _count(findings: Iterable[Finding]) -> list[tuple[str, int]]:
@@ -168,9 +197,19 @@ def _count(findings: Iterable[Finding]) -> list[tuple[str, int]]:
     return [(str(s), counts[s]) for s in sorted(counts, reverse=True)]
 
 
-def make_plan(steps: Iterable[FixStep], findings: Iterable[Finding], *, tenant: str, provider: str = "",
-              created: str = "", version: str = "", dns_source: str = "", checked: Iterable[str] = (),
-              not_checked: Iterable[str] = (), traces: Iterable[tuple[str, str]] = ()) -> FixPlan:
+def make_plan(
+    steps: Iterable[FixStep],
+    findings: Iterable[Finding],
+    *,
+    tenant: str,
+    provider: str = "",
+    created: str = "",
+    version: str = "",
+    dns_source: str = "",
+    checked: Iterable[str] = (),
+    not_checked: Iterable[str] = (),
+    traces: Iterable[tuple[str, str]] = (),
+) -> FixPlan:
     """A :class:`FixPlan`: ``steps`` ordered and deduplicated; the run's own findings
     (:data:`INTERNAL_CHECKS`) turned into "not checked" sentences."""
     kept: list[Finding] = []
@@ -180,6 +219,15 @@ def make_plan(steps: Iterable[FixStep], findings: Iterable[Finding], *, tenant: 
             skipped.append(f.summary[:1].upper() + f.summary[1:])
         else:
             kept.append(f)
-    return FixPlan(tenant=tenant, steps=order_steps(steps), findings=tuple(kept), provider=provider, created=created,
-                   version=version, dns_source=dns_source, checked=tuple(checked),
-                   not_checked=tuple(dict.fromkeys(skipped)), traces=tuple(traces))
+    return FixPlan(
+        tenant=tenant,
+        steps=order_steps(steps),
+        findings=tuple(kept),
+        provider=provider,
+        created=created,
+        version=version,
+        dns_source=dns_source,
+        checked=tuple(checked),
+        not_checked=tuple(dict.fromkeys(skipped)),
+        traces=tuple(traces),
+    )

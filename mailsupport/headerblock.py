@@ -20,8 +20,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["split_header_block", "header_digest", "parse_fields", "SCANNED", "HeaderScan", "scan_header_block",
-           "ENVELOPE_HEADERS", "CANONICAL", "to_scan"]
+__all__ = [
+    "split_header_block",
+    "header_digest",
+    "parse_fields",
+    "SCANNED",
+    "HeaderScan",
+    "scan_header_block",
+    "ENVELOPE_HEADERS",
+    "CANONICAL",
+    "to_scan",
+]
 
 #: The envelope headers: the fields a delivering hop writes the envelope recipient into, as
 #: spelled canonically. :data:`mailsupport.config.CATCH_ALL_HEADERS` is these and ``Received-for``
@@ -55,7 +64,7 @@ def split_header_block(raw: bytes | bytearray, start: int = 0, end: int | None =
     m = _BLANK_RE.search(raw, start, end)
     if m is None:
         return raw[start:end], end
-    return raw[start: m.start() + 1], m.end()
+    return raw[start : m.start() + 1], m.end()
 
 
 def header_digest(raw: bytes) -> str:
@@ -78,13 +87,26 @@ def parse_fields(block: bytes) -> list[tuple[str, str]]:
     bytes that are not UTF-8 become U+FFFD instead of failing.
     """
     text = block.decode("utf-8", "replace")
-    return [(name, (_UNFOLD_RE.sub("", value) if "\n" in value else value).strip())
-            for name, value in _FIELD_RE.findall(text)]
+    return [
+        (name, (_UNFOLD_RE.sub("", value) if "\n" in value else value).strip())
+        for name, value in _FIELD_RE.findall(text)
+    ]
 
 
 #: Lower-case names the fast scan picks out (besides X-MS-Exchange-Organization-*).
-SCANNED = (*CANONICAL, "received", "message-id", "date", "from", "to", "cc", "subject", "content-type",
-           "content-transfer-encoding", "content-disposition")
+SCANNED = (
+    *CANONICAL,
+    "received",
+    "message-id",
+    "date",
+    "from",
+    "to",
+    "cc",
+    "subject",
+    "content-type",
+    "content-transfer-encoding",
+    "content-disposition",
+)
 #: The envelope headers (CATCH_ALL_HEADERS lower-cased, ``Received-for`` being a Received line) and Received.
 _TRACE = frozenset(CANONICAL) | {"received"}
 # A literal "\n" first lets the regex engine jump from line to line (the block gets a "\n" prepended).
@@ -138,16 +160,24 @@ def _case_free_names(words: Iterable[str]) -> str:
 # Run on the decoded block with a "\n" prepended. The blanks after the colon are left out of the
 # value (stripped anyway), so most values need no strip copy. re.ASCII: names match case-insensitively
 # in ASCII only, as on the wire.
-_LINE_RE = re.compile(r"\n(?:(" + _case_free_names((*SCANNED, _MS_ORG)) + r")[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)|(?=[^ \t]))",
-                      re.A)
+_LINE_RE = re.compile(
+    r"\n(?:(" + _case_free_names((*SCANNED, _MS_ORG)) + r")[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)|(?=[^ \t]))", re.A
+)
 #: What ``bytes.strip()`` strips: the ASCII whitespace of the raw value.
 _WS = " \t\n\r\x0b\x0c"
 _NAMES = {n: n for n in SCANNED}
 # the spellings real mail uses, so most names need no .lower() (any other case still works)
 _NAMES.update({n.title(): n for n in SCANNED})
-for _k, _v in (("Message-ID", "message-id"), ("X-Original-To", "x-original-to"), ("X-Envelope-To", "x-envelope-to"),
-               ("X-Gm-Original-To", "x-gm-original-to"), ("Delivered-to", "delivered-to"),
-               ("Envelope-to", "envelope-to"), ("Content-type", "content-type"), ("CC", "cc")):
+for _k, _v in (
+    ("Message-ID", "message-id"),
+    ("X-Original-To", "x-original-to"),
+    ("X-Envelope-To", "x-envelope-to"),
+    ("X-Gm-Original-To", "x-gm-original-to"),
+    ("Delivered-to", "delivered-to"),
+    ("Envelope-to", "envelope-to"),
+    ("Content-type", "content-type"),
+    ("CC", "cc"),
+):
     _NAMES[_k] = _v
 _ANY_FIELD_RE = re.compile(rb"^[!-9;-~]+[ \t]*:", re.M)
 

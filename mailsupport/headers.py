@@ -45,12 +45,11 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms
 
 if TYPE_CHECKING:  # pragma: no cover
     from email.message import Message
-    from typing import Union
 
     from .sizes import AttachmentSize
 
     #: What the header functions accept: a Message, raw bytes or str, (name, value) pairs or a HeaderScan.
-    HeaderInput = Union[Message, bytes, bytearray, memoryview, str, Sequence[tuple[str, str]], HeaderScan]
+    HeaderInput = Message | bytes | bytearray | memoryview | str | Sequence[tuple[str, str]] | HeaderScan
 
 __all__ = [
     "RecipientEvidence",
@@ -77,6 +76,7 @@ from .headerblock import SCANNED  # noqa: E402  (re-exported)
 
 def _normalize_address(value: str) -> str:
     from .addresses import normalize_address
+
     return normalize_address(value)
 
 
@@ -163,8 +163,9 @@ _MEMO_MAX = 4096
 _MEMO_KEY_MAX = 1024
 
 
-def candidates_from_trace(trace: Sequence[tuple[int, str, str]],
-                          mx_hosts: Sequence[str] = ()) -> tuple[RecipientEvidence, ...]:
+def candidates_from_trace(
+    trace: Sequence[tuple[int, str, str]], mx_hosts: Sequence[str] = ()
+) -> tuple[RecipientEvidence, ...]:
     """:func:`envelope_candidates` from a :class:`HeaderScan` trace (the fast path)."""
     if not trace:
         return ()
@@ -201,8 +202,14 @@ def candidates_below(trace: Sequence[tuple[int, str, str]], boundary: int) -> tu
                     address = f"{local}@{domain.lower().rstrip('.')}"
                 else:
                     address = _normalize_address(token)
-                found = RecipientEvidence(header=RECEIVED_FOR, address=address, raw=clause, index=i, trusted=inside,
-                                          position="receiving-chain" if inside else "below-entry")
+                found = RecipientEvidence(
+                    header=RECEIVED_FOR,
+                    address=address,
+                    raw=clause,
+                    index=i,
+                    trusted=inside,
+                    position="receiving-chain" if inside else "below-entry",
+                )
                 if len(clause) <= _MEMO_KEY_MAX:
                     if len(_FOR_MEMO) >= _MEMO_MAX:
                         _FOR_MEMO.clear()
@@ -220,8 +227,12 @@ def candidates_below(trace: Sequence[tuple[int, str, str]], boundary: int) -> tu
         if found is None:
             canonical = CANONICAL[lname]
             trusted = position != "below-entry"
-            found = tuple(RecipientEvidence(header=canonical, address=addr, raw=value, index=i,
-                                            trusted=trusted, position=position) for addr in _addresses(value))
+            found = tuple(
+                RecipientEvidence(
+                    header=canonical, address=addr, raw=value, index=i, trusted=trusted, position=position
+                )
+                for addr in _addresses(value)
+            )
             if len(value) <= _MEMO_KEY_MAX:
                 if len(memo) >= _MEMO_MAX:
                     memo.clear()
@@ -331,8 +342,9 @@ def provider_from_scan(scan: HeaderScan) -> tuple[str, tuple[str, ...]]:
     if provider == "other" and scan.ms_org:
         provider = "exchange"
         evidence.append(f"{scan.ms_org} X-MS-Exchange-Organization-* header(s)")
-    if provider == "other" and any(n == "envelope-to" and (top_index is None or i < top_index)
-                                   for i, n, _v in scan.trace):
+    if provider == "other" and any(
+        n == "envelope-to" and (top_index is None or i < top_index) for i, n, _v in scan.trace
+    ):
         provider = "exim"
         evidence.append("Envelope-to above the topmost Received (Exim local_delivery)")
     if provider == "gmail" and scan.first_field == "delivered-to":
@@ -353,6 +365,7 @@ def decode_text(value: str) -> str:
 
 
 # --------------------------------------------------------------------------- summary
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MessageSummary:
@@ -380,7 +393,7 @@ class MessageSummary:
     subject: str = ""
     raw_size: int = 0
     encoded_size: int = 0
-    attachments: tuple["AttachmentSize", ...] = ()
+    attachments: tuple[AttachmentSize, ...] = ()
     candidates: tuple[RecipientEvidence, ...] = ()
     entry_hop: int = 0
     entry_by: str = ""
@@ -400,8 +413,14 @@ class MessageSummary:
 
     def ref(self) -> MessageRef:
         """The :class:`~mailsupport.model.MessageRef` a finding about this message carries."""
-        return MessageRef(message_id=self.message_id, subject=self.subject, date=self.date, from_=self.from_,
-                          source=self.source, position=self.position)
+        return MessageRef(
+            message_id=self.message_id,
+            subject=self.subject,
+            date=self.date,
+            from_=self.from_,
+            source=self.source,
+            position=self.position,
+        )
 
     def row(self) -> tuple[object, ...]:
         """The values of :meth:`to_row` as a tuple in :data:`ROW_COLUMNS` order (no dict built)."""
@@ -432,6 +451,23 @@ class MessageSummary:
 
 
 #: The keys of :meth:`MessageSummary.to_row`, in order.
-ROW_COLUMNS = ("source", "position", "message_id", "date", "from", "to", "cc", "subject", "raw_size",
-               "encoded_size", "attachments", "attachment_sizes", "candidates", "entry_hop", "entry_by",
-               "provider", "provider_evidence", "problems")
+ROW_COLUMNS = (
+    "source",
+    "position",
+    "message_id",
+    "date",
+    "from",
+    "to",
+    "cc",
+    "subject",
+    "raw_size",
+    "encoded_size",
+    "attachments",
+    "attachment_sizes",
+    "candidates",
+    "entry_hop",
+    "entry_by",
+    "provider",
+    "provider_evidence",
+    "problems",
+)

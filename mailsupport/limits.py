@@ -34,8 +34,8 @@ Layer 3 (used by the clients and the doctor); standard library and :mod:`mailsup
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .errors import DeadlineExceeded
 
@@ -80,7 +80,9 @@ class Deadline:
 
     __slots__ = ("seconds", "step", "server", "_end", "_clock")
 
-    def __init__(self, seconds: float, step: str, *, server: str = "", clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, seconds: float, step: str, *, server: str = "", clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.seconds = seconds
         self.step = step
         self.server = server
@@ -96,9 +98,13 @@ class Deadline:
 
     def exceeded(self) -> DeadlineExceeded:
         """The error naming this deadline's step (for a read whose time-out was what was left of it)."""
-        return DeadlineExceeded(f"{self.step} did not finish within its {round(self.seconds, 1):g} s deadline; "
-                                "the server is too slow or sends data without end", step=self.step,
-                                seconds=self.seconds, server=self.server)
+        return DeadlineExceeded(
+            f"{self.step} did not finish within its {round(self.seconds, 1):g} s deadline; "
+            "the server is too slow or sends data without end",
+            step=self.step,
+            seconds=self.seconds,
+            server=self.server,
+        )
 
     def expired(self) -> bool:
         """True once the budget is spent (does not raise)."""
@@ -108,7 +114,7 @@ class Deadline:
         """The socket timeout for the next read: ``min(per_read, remaining())``."""
         return min(per_read, self.remaining())
 
-    def sooner(self, other: "Deadline | None") -> "Deadline":
+    def sooner(self, other: Deadline | None) -> Deadline:
         """Whichever of ``self`` and ``other`` ends first (a step inside a session)."""
         if other is None or self._end <= other._end:
             return self

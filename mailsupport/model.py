@@ -15,10 +15,20 @@ from dataclasses import dataclass, field
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the scan path imports this module)
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Iterable, Mapping, NoReturn
+    from collections.abc import Iterable, Mapping
+    from typing import Any, NoReturn
 
-__all__ = ["Secret", "Severity", "Finding", "MessageRef", "findings_to_rows", "FINDING_COLUMNS", "MESSAGE_COLUMNS",
-           "MESSAGE_SEPARATOR", "message_cells"]
+__all__ = [
+    "Secret",
+    "Severity",
+    "Finding",
+    "MessageRef",
+    "findings_to_rows",
+    "FINDING_COLUMNS",
+    "MESSAGE_COLUMNS",
+    "MESSAGE_SEPARATOR",
+    "message_cells",
+]
 
 
 class Secret:
@@ -80,14 +90,12 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
     @classmethod
-    def parse(cls, text: str) -> "Severity":
+    def parse(cls, text: str) -> Severity:
         """Parse ``info|warning|error|critical`` (any case)."""
         try:
             return cls[text.strip().upper()]
         except KeyError:
-            raise ValueError(
-                f"unknown severity {text!r}: expected one of info, warning, error, critical"
-            ) from None
+            raise ValueError(f"unknown severity {text!r}: expected one of info, warning, error, critical") from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,15 +133,26 @@ class MessageRef:
 
     def to_dict(self) -> dict[str, str]:
         """JSON-ready dict (``from`` for ``from_``)."""
-        return {"message_id": self.message_id, "subject": self.subject, "date": self.date, "from": self.from_,
-                "source": self.source, "position": self.position}
+        return {
+            "message_id": self.message_id,
+            "subject": self.subject,
+            "date": self.date,
+            "from": self.from_,
+            "source": self.source,
+            "position": self.position,
+        }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "MessageRef":
+    def from_dict(cls, d: Mapping[str, Any]) -> MessageRef:
         """Rebuild from :meth:`to_dict` output (missing keys read as empty)."""
-        return cls(message_id=str(d.get("message_id", "")), subject=str(d.get("subject", "")),
-                   date=str(d.get("date", "")), from_=str(d.get("from", "")), source=str(d.get("source", "")),
-                   position=str(d.get("position", "")))
+        return cls(
+            message_id=str(d.get("message_id", "")),
+            subject=str(d.get("subject", "")),
+            date=str(d.get("date", "")),
+            from_=str(d.get("from", "")),
+            source=str(d.get("source", "")),
+            position=str(d.get("position", "")),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,20 +192,24 @@ class Finding:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Finding":
+    def from_dict(cls, d: Mapping[str, Any]) -> Finding:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(check=str(d["check"]), severity=Severity.parse(str(d["severity"])),
-                   subject=str(d.get("subject", "")), summary=str(d.get("summary", "")),
-                   remedy=str(d.get("remedy", "")), detail=str(d.get("detail", "")),
-                   reference=str(d.get("reference", "")),
-                   evidence=tuple((str(k), str(v)) for k, v in d.get("evidence", ())),
-                   messages=tuple(MessageRef.from_dict(m) for m in d.get("messages", ())))
+        return cls(
+            check=str(d["check"]),
+            severity=Severity.parse(str(d["severity"])),
+            subject=str(d.get("subject", "")),
+            summary=str(d.get("summary", "")),
+            remedy=str(d.get("remedy", "")),
+            detail=str(d.get("detail", "")),
+            reference=str(d.get("reference", "")),
+            evidence=tuple((str(k), str(v)) for k, v in d.get("evidence", ())),
+            messages=tuple(MessageRef.from_dict(m) for m in d.get("messages", ())),
+        )
 
 
 FINDING_COLUMNS = ("check", "severity", "subject", "summary", "detail", "remedy", "reference")
 #: Table columns naming a finding's message(s) (:func:`message_cells`).
-MESSAGE_COLUMNS = ("message_id", "message_subject", "message_date", "message_from", "message_file",
-                   "message_position")
+MESSAGE_COLUMNS = ("message_id", "message_subject", "message_date", "message_from", "message_file", "message_position")
 #: How :func:`message_cells` joins the values of several messages in one cell.
 MESSAGE_SEPARATOR = " | "
 
@@ -198,9 +221,14 @@ def message_cells(messages: Iterable[MessageRef]) -> dict[str, str]:
     n-th message. Empty cells for a finding about no message.
     """
     refs = list(messages)
-    values = (("message_id", [m.message_id for m in refs]), ("message_subject", [m.subject for m in refs]),
-              ("message_date", [m.date for m in refs]), ("message_from", [m.from_ for m in refs]),
-              ("message_file", [m.source for m in refs]), ("message_position", [m.position for m in refs]))
+    values = (
+        ("message_id", [m.message_id for m in refs]),
+        ("message_subject", [m.subject for m in refs]),
+        ("message_date", [m.date for m in refs]),
+        ("message_from", [m.from_ for m in refs]),
+        ("message_file", [m.source for m in refs]),
+        ("message_position", [m.position for m in refs]),
+    )
     return {col: MESSAGE_SEPARATOR.join(vals) for col, vals in values}
 
 

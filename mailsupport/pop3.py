@@ -19,7 +19,8 @@ for RETR), inside the caller's session deadline (:attr:`Pop3Client.session`) whe
 before each read the socket timeout is set to what is left, so a server sending one byte a
 second ends on time and the error names the step.
 
-Every socket, TLS and parse failure is translated here, once, into :mod:`mailsupport.errors`:
+Every socket, TLS and parse failure is translated once (:mod:`mailsupport.pop3errors`) into
+:mod:`mailsupport.errors`:
 
 * :class:`ConnectError`: DNS, TCP or TLS set-up failed, or the greeting/STLS was refused;
 * :class:`AuthError`: credentials rejected (``-ERR [AUTH]`` or a plain ``-ERR`` to PASS);
@@ -49,7 +50,7 @@ The framing is tested over plain bytes at every chunking (``tests/test_pop3parse
 against misbehaving servers (``tests/pipeline/test_pop3_hostile.py``) and against Dovecot
 (``tests/pipeline/test_fetch.py``).
 
-Layer 3: imports tenant, errors, limits, model, pop3parse, redact, sasl, tlsutil; must not
+Layer 3: imports tenant, errors, limits, model, pop3errors, pop3parse, redact, sasl, tlsutil; must not
 import the pipeline, sandbox or presentation modules.
 """
 
@@ -62,26 +63,37 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TypeVar
 
-from .tenant import ServerSettings, TlsMode
-from .errors import (AuthError, ConfigError, ConnectError, DeadlineExceeded, LimitExceeded, LoginRefusedError,
-                     OperationError, ProtocolError)
+from .errors import (
+    AuthError,
+    ConfigError,
+    ConnectError,
+    DeadlineExceeded,
+    LimitExceeded,
+    OperationError,
+    ProtocolError,
+)
 from .limits import DEFAULT_LIMITS, Deadline, Limits
-from .pop3parse import (AnswerError, AnswerReader, parse_capa, parse_list_line, parse_stat, parse_status,
-                        parse_uidl_line, retr_budget, shown, unstuff)
+from .pop3errors import REFUSAL_CODES, Refused, auth_error, tls_error, translate
+from .pop3parse import (
+    AnswerError,
+    AnswerReader,
+    parse_capa,
+    parse_list_line,
+    parse_stat,
+    parse_status,
+    parse_uidl_line,
+    retr_budget,
+    shown,
+    unstuff,
+)
 from .redact import Redactor
 from .sasl import parse_xoauth2_error, xoauth2_initial_response
+from .tenant import ServerSettings, TlsMode
 from .tlsutil import client_context
 
 __all__ = ["Pop3Client", "ListingEntry", "REFUSAL_CODES"]
 
-#: RFC 3206 / RFC 2449 response codes that mean "not now / not like this", not "wrong password".
-REFUSAL_CODES = ("IN-USE", "SYS/TEMP", "SYS/PERM", "LOGIN-DELAY")
-_ADVICE = {
-    "IN-USE": "another client holds the mailbox; close it (or wait) and retry",
-    "LOGIN-DELAY": "the server limits how often this mailbox may log in; poll less often",
-    "SYS/TEMP": "a temporary server problem; retry later",
-    "SYS/PERM": "a permanent server problem; contact the provider",
-}
+
 #: Bytes asked of the socket per read (RETR answers are read in blocks this big).
 _READ_BUFFER = 1 << 18
 #: Bytes per message expected in a LIST or UIDL answer (for the step's deadline only).
@@ -98,15 +110,6 @@ class ListingEntry:
     uidl: str
 
 
-class _Refused(Exception):
-    """A ``-ERR`` answer (the connection is still in step); ``line`` is the whole status line."""
-
-    def __init__(self, line: bytes, code: str) -> None:
-        super().__init__("refused")
-        self.line = line
-        self.code = code
-
-
 class Pop3Client:
     """One POP3 session. Use as a context manager; leaving it without :meth:`quit` aborts
     the session, so the server applies no DELE (RFC 1939 §6: deletions happen in UPDATE).
@@ -116,8 +119,14 @@ class Pop3Client:
     wall-clock deadline of the whole conversation, inside which each step has its own.
     """
 
-    def __init__(self, settings: ServerSettings, *, ssl_context: ssl.SSLContext | None = None,
-                 limits: Limits = DEFAULT_LIMITS, session: Deadline | None = None) -> None:
+    def __init__(
+        self,
+        settings: ServerSettings,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        session: Deadline | None = None,
+    ) -> None:
         if not settings.host or not settings.port:
             raise ConfigError("the POP3 server needs a host and a port", path="inbound.server")
         self.settings = settings
@@ -174,20 +183,26 @@ class Pop3Client:
         return shown(self._redact(raw), quote=quote)
 
     def _status(self, what: str) -> bytes:
-        """Read one status line; its text when ``+OK``, :class:`_Refused` when ``-ERR``."""
+        """Read one status line; its text when ``+OK``, :class:`Refused` when ``-ERR``."""
         assert self._reader is not None
         line = self._reader.line(self.limits.max_line, f"the answer to {what}")
         status = parse_status(line)
         if not status.ok:
-            raise _Refused(line, status.code)
+            raise Refused(line, status.code)
         return status.text
 
     def _command(self, command: str, what: str | None = None) -> bytes:
         self._send(command.encode("utf-8") + b"\r\n")
         return self._status(what or command.split(" ", 1)[0])
 
-    def _run(self, what: str, fn: Callable[[], _T], *, expected: int = 0,
-             refused: Callable[[_Refused], OperationError] | None = None) -> _T:
+    def _run(
+        self,
+        what: str,
+        fn: Callable[[], _T],
+        *,
+        expected: int = 0,
+        refused: Callable[[Refused], OperationError] | None = None,
+    ) -> _T:
         """Run one step under its deadline, translating every failure once (module docstring).
 
         A ``-ERR`` becomes ``refused(exc)`` (default: a :class:`ProtocolError` quoting the
@@ -199,7 +214,7 @@ class Pop3Client:
         self._step = step.sooner(self.session)
         try:
             return fn()
-        except _Refused as exc:
+        except Refused as exc:
             if refused is not None:
                 raise refused(exc) from None
             raise ProtocolError(f"{what} failed: {self._words(exc.line)}", server=self.server) from None
@@ -215,33 +230,13 @@ class Pop3Client:
     def _translate(self, what: str, exc: BaseException) -> OperationError | None:
         """The kit's error for ``exc`` raised during step ``what`` (``None``: not ours to translate)."""
         step = self._step
-        if isinstance(exc, TimeoutError) and step is not None and (
-                step.expired() or self._timeout is not None and self._timeout < self.settings.timeout):
+        if (
+            isinstance(exc, TimeoutError)
+            and step is not None
+            and (step.expired() or self._timeout is not None and self._timeout < self.settings.timeout)
+        ):
             exc = step.exceeded()  # the read's timeout was what the deadline had left
-        if isinstance(exc, DeadlineExceeded):
-            if exc.step == what:
-                return exc
-            return DeadlineExceeded(f"{what} stopped: the {exc.step} deadline of {round(exc.seconds, 1):g} s ran "
-                                    "out; the server is too slow or sends data without end", step=what,
-                                    seconds=exc.seconds, server=self.server)
-        if isinstance(exc, TimeoutError):
-            return ProtocolError(f"{what} timed out: no data for {self._timeout or self.settings.timeout:g} s",
-                                 server=self.server)
-        if isinstance(exc, LimitExceeded):
-            return LimitExceeded(f"{what}: {exc}; the connection was closed", what=exc.what, limit=exc.limit,
-                                 server=self.server)
-        if isinstance(exc, AnswerError):
-            return ProtocolError(f"{what}: {exc.expected}, got {self._words(exc.raw)}; the connection was closed",
-                                 server=self.server)
-        if isinstance(exc, OperationError):
-            return exc
-        if isinstance(exc, EOFError):
-            return ProtocolError(f"the server closed the connection during {what}", server=self.server)
-        if isinstance(exc, ssl.SSLError):
-            return ProtocolError(f"TLS failed during {what} ({exc.reason or exc})", server=self.server)
-        if isinstance(exc, OSError):
-            return ProtocolError(f"connection lost during {what} ({exc.strerror or exc})", server=self.server)
-        return None
+        return translate(what, exc, self.server, timeout=self._timeout or self.settings.timeout, words=self._words)
 
     # ------------------------------------------------------------------ set-up
     def _context(self) -> ssl.SSLContext:
@@ -249,18 +244,10 @@ class Pop3Client:
             try:
                 self._ctx = client_context(verify=self.settings.verify_tls, ca_file=self.settings.ca_file)
             except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"cannot load the CA file {self.settings.ca_file!r}: {exc}",
-                                  path="inbound.server.ca_file") from exc
+                raise ConfigError(
+                    f"cannot load the CA file {self.settings.ca_file!r}: {exc}", path="inbound.server.ca_file"
+                ) from exc
         return self._ctx
-
-    def _tls_error(self, exc: BaseException) -> ConnectError:
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return ConnectError(f"the server's TLS certificate was not accepted ({exc.verify_message}); "
-                                "fix the certificate, give ca_file, or (only if you accept the risk) "
-                                "verify_tls = false", server=self.server)
-        reason = getattr(exc, "reason", None) or exc
-        return ConnectError(f"TLS handshake failed ({reason}); check the port and TLS mode "
-                            f"(now {self.settings.tls.value})", server=self.server)
 
     def _handshake(self, sock: socket.socket) -> ssl.SSLSocket:
         """Wrap ``sock`` in TLS; the handshake is bounded by the current step's deadline."""
@@ -271,15 +258,18 @@ class Pop3Client:
             tls = ctx.wrap_socket(sock, server_hostname=self.settings.host)
         except (ssl.SSLError, ssl.CertificateError) as exc:
             sock.close()
-            raise self._tls_error(exc) from exc
+            raise tls_error(exc, self.server, self.settings.tls) from exc
         except OSError as exc:  # a time-out or reset during the handshake
             sock.close()
-            raise ConnectError(f"TLS handshake failed ({exc.strerror or exc}); check the port and TLS mode "
-                               f"(now {self.settings.tls.value})", server=self.server) from exc
+            raise ConnectError(
+                f"TLS handshake failed ({exc.strerror or exc}); check the port and TLS mode "
+                f"(now {self.settings.tls.value})",
+                server=self.server,
+            ) from exc
         self.encrypted = True
         return tls
 
-    def connect(self) -> "Pop3Client":
+    def connect(self) -> Pop3Client:
         """Open the TCP (and TLS) connection and read the greeting (STLS first when configured)."""
         s = self.settings
         if s.tls is not TlsMode.NONE:
@@ -293,17 +283,17 @@ class Pop3Client:
             raise
         except (DeadlineExceeded, OSError) as exc:
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise ConnectError(f"cannot connect ({detail}); check host, port and firewall",
-                               server=self.server) from exc
+            raise ConnectError(f"cannot connect ({detail}); check host, port and firewall", server=self.server) from exc
         finally:
             self._step = None
         self._attach(sock)
 
-        def refused(kind: str) -> Callable[[_Refused], OperationError]:
+        def refused(kind: str) -> Callable[[Refused], OperationError]:
             return lambda exc: ConnectError(f"the server refused {kind}: {self._words(exc.line)}", server=self.server)
 
-        self.greeting = self._words(self._run("greeting", lambda: self._status("the greeting"),
-                                              refused=refused("the connection")), quote=False)
+        self.greeting = self._words(
+            self._run("greeting", lambda: self._status("the greeting"), refused=refused("the connection")), quote=False
+        )
         if s.tls is TlsMode.STARTTLS:
             self._run("STLS", self._starttls, refused=refused("STLS"))
         return self
@@ -312,8 +302,11 @@ class Pop3Client:
         self._command("STLS")
         assert self._reader is not None and self._sock is not None
         if self._reader.pending:
-            raise ProtocolError("the server sent data after its STLS answer, before TLS began (an injection "
-                                "attempt or a broken server); not continuing", server=self.server)
+            raise ProtocolError(
+                "the server sent data after its STLS answer, before TLS began (an injection "
+                "attempt or a broken server); not continuing",
+                server=self.server,
+            )
         self._attach(self._handshake(self._sock))
 
     def login(self) -> None:
@@ -321,19 +314,22 @@ class Pop3Client:
         s = self.settings
         if not self.encrypted and not s.allow_plaintext_auth:
             what = "OAuth token" if s.oauth_token else "password"
-            raise ConfigError(f"refusing to send the {what} for {s.username!r} unencrypted to {self.server}; "
-                              "use tls = \"implicit\" or \"starttls\", or set allow_plaintext_auth = true "
-                              "(test servers only)", path="inbound.server.tls")
+            raise ConfigError(
+                f"refusing to send the {what} for {s.username!r} unencrypted to {self.server}; "
+                'use tls = "implicit" or "starttls", or set allow_plaintext_auth = true '
+                "(test servers only)",
+                path="inbound.server.tls",
+            )
         if s.oauth_token:
             self._run("AUTH XOAUTH2", self._xoauth2, refused=self._auth_error)
             return
         if not s.username or s.password is None:
-            raise ConfigError("POP3 login needs a username and a password (or an oauth_token)",
-                              path="inbound.server")
+            raise ConfigError("POP3 login needs a username and a password (or an oauth_token)", path="inbound.server")
         password = s.password.reveal()
         if any(c in s.username + password for c in "\r\n\0"):
-            raise ConfigError("the POP3 user name or password contains a line break or NUL; it cannot be sent",
-                              path="inbound.server")
+            raise ConfigError(
+                "the POP3 user name or password contains a line break or NUL; it cannot be sent", path="inbound.server"
+            )
         self._run("USER", lambda: self._command(f"USER {s.username}"), refused=self._auth_error)
         self._run("PASS", lambda: self._command(f"PASS {password}", "PASS"), refused=self._auth_error)
 
@@ -352,25 +348,20 @@ class Pop3Client:
             self._send(b"\r\n")
             try:
                 self._status("AUTH")
-            except _Refused:
+            except Refused:
                 pass
             status = f" (status {err.status}, scope {err.scope or '?'})" if err else ""
-            raise AuthError(f"the OAuth token for {s.username!r} was refused{status}; get a fresh token",
-                            server=self.server)
+            raise AuthError(
+                f"the OAuth token for {s.username!r} was refused{status}; get a fresh token", server=self.server
+            )
         status = parse_status(line)
         if not status.ok:
-            raise _Refused(line, status.code)
+            raise Refused(line, status.code)
 
-    def _auth_error(self, exc: _Refused) -> AuthError:
-        text = self._words(exc.line)
-        who = self.settings.username or "?"
-        if exc.code in REFUSAL_CODES:
-            return LoginRefusedError(f"login for {who!r} refused [{exc.code}]: {text}; {_ADVICE[exc.code]}",
-                                     server=self.server)
-        return AuthError(f"login for {who!r} rejected: {text}; check the user name and password "
-                         "(or app password)", server=self.server)
+    def _auth_error(self, exc: Refused) -> AuthError:
+        return auth_error(exc, self.settings.username or "?", self.server, self._words)
 
-    def open(self) -> "Pop3Client":
+    def open(self) -> Pop3Client:
         """:meth:`connect` then :meth:`login`; aborts the connection if login fails."""
         self.connect()
         try:
@@ -391,17 +382,28 @@ class Pop3Client:
         self._command(command, what)
         assert self._reader is not None
         lim = self.limits
-        return self._reader.lines(max_line=lim.max_line, max_lines=lim.max_listing_lines,
-                                  max_bytes=lim.max_listing_bytes, what=f"the {what} answer")
+        return self._reader.lines(
+            max_line=lim.max_line,
+            max_lines=lim.max_listing_lines,
+            max_bytes=lim.max_listing_bytes,
+            what=f"the {what} answer",
+        )
 
     def capabilities(self) -> dict[str, tuple[str, ...]]:
         """CAPA (RFC 2449) as ``{name: args}``; empty when the server has no CAPA (``-ERR``)."""
+
         def capa() -> list[bytes]:
             self._command("CAPA")
             assert self._reader is not None
-            return list(self._reader.lines(max_line=self.limits.max_line, max_lines=self.limits.max_reply_lines,
-                                           max_bytes=self.limits.max_line * self.limits.max_reply_lines,
-                                           what="the CAPA answer"))
+            return list(
+                self._reader.lines(
+                    max_line=self.limits.max_line,
+                    max_lines=self.limits.max_reply_lines,
+                    max_bytes=self.limits.max_line * self.limits.max_reply_lines,
+                    what="the CAPA answer",
+                )
+            )
+
         try:
             lines = self._run("CAPA", capa)
         except ProtocolError:
@@ -420,6 +422,7 @@ class Pop3Client:
 
     def list_sizes(self) -> dict[int, int]:
         """LIST: ``{number: size}`` of every message (remembered, so RETR knows what to expect)."""
+
         def read() -> dict[int, int]:
             sizes: dict[int, int] = {}
             for line in self._multi("LIST", "LIST"):
@@ -450,8 +453,11 @@ class Pop3Client:
         if len(entries) != len(sizes):
             missing = sorted(set(sizes) - {e.number for e in entries})[:5]
             self.abort()
-            raise ProtocolError(f"UIDL gives no unique id for message(s) {missing} that LIST names; the server "
-                                "is broken, nothing can be fetched safely", server=self.server)
+            raise ProtocolError(
+                f"UIDL gives no unique id for message(s) {missing} that LIST names; the server "
+                "is broken, nothing can be fetched safely",
+                server=self.server,
+            )
         return tuple(entries)
 
     def _read_message(self, what: str, number: int) -> bytes:
@@ -460,14 +466,21 @@ class Pop3Client:
         assert self._reader is not None
         listed = self._sizes.get(number)
         lim = self.limits
-        data = unstuff(self._reader.block(max_bytes=retr_budget(listed, lim.max_message_bytes),
-                                          max_line=lim.max_message_line,
-                                          what=f"message {number}" + (f" (listed as {listed:,} octets)"
-                                                                      if listed is not None else "")))
+        data = unstuff(
+            self._reader.block(
+                max_bytes=retr_budget(listed, lim.max_message_bytes),
+                max_line=lim.max_message_line,
+                what=f"message {number}" + (f" (listed as {listed:,} octets)" if listed is not None else ""),
+            )
+        )
         if len(data) > lim.max_message_bytes:
-            raise LimitExceeded(f"message {number} is {len(data):,} bytes, over the limit of "
-                                f"{lim.max_message_bytes:,}; it stays on the server (raise the limit if it is "
-                                "genuine)", what="message", limit=lim.max_message_bytes)
+            raise LimitExceeded(
+                f"message {number} is {len(data):,} bytes, over the limit of "
+                f"{lim.max_message_bytes:,}; it stays on the server (raise the limit if it is "
+                "genuine)",
+                what="message",
+                limit=lim.max_message_bytes,
+            )
         return data
 
     def _fetch(self, verb: str, number: int) -> bytes:
@@ -509,7 +522,7 @@ class Pop3Client:
         for n, command in zip(numbers, commands):
             expected = self._sizes.get(n, 0) if verb == "RETR" else 0
             try:
-                yield n, self._run(command, lambda: self._read_message(command, n), expected=expected)
+                yield n, self._run(command, lambda: self._read_message(command, n), expected=expected)  # noqa: B023 (called in this iteration)
             except ProtocolError as exc:
                 yield n, exc
                 if not self.connected:
@@ -557,7 +570,7 @@ class Pop3Client:
             for n in numbers:
                 try:
                     self._status(f"DELE {n}")
-                except _Refused as exc:
+                except Refused as exc:
                     refused[n] = f"DELE {n} failed: {self._words(exc.line)}"
 
         self._run(f"DELE of {len(numbers)} messages", pipelined)
@@ -583,11 +596,12 @@ class Pop3Client:
             except OSError:
                 pass
 
-    def __enter__(self) -> "Pop3Client":
+    def __enter__(self) -> Pop3Client:
         if self._sock is None:
             self.open()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.abort()

@@ -30,9 +30,21 @@ from dataclasses import dataclass
 
 from .errors import LimitExceeded, ProtocolError
 
-__all__ = ["Status", "AnswerError", "AnswerReader", "parse_status", "parse_stat", "parse_list_line",
-           "parse_uidl_line", "parse_capa", "unstuff", "shown", "retr_budget", "listed_size_matches",
-           "RETR_MARGIN"]
+__all__ = [
+    "Status",
+    "AnswerError",
+    "AnswerReader",
+    "parse_status",
+    "parse_stat",
+    "parse_list_line",
+    "parse_uidl_line",
+    "parse_capa",
+    "unstuff",
+    "shown",
+    "retr_budget",
+    "listed_size_matches",
+    "RETR_MARGIN",
+]
 
 #: Bytes a message may run past twice its LIST size before it is no longer trusted (see :func:`retr_budget`).
 RETR_MARGIN = 64 * 1024
@@ -189,7 +201,7 @@ class AnswerReader:
     def _fill(self) -> None:
         """Drop what was consumed, then append one ``recv``; :class:`EOFError` when the stream ended."""
         if self._pos:
-            del self._buf[:self._pos]  # bytearray drops a prefix in place, without copying the rest
+            del self._buf[: self._pos]  # bytearray drops a prefix in place, without copying the rest
             self._pos = 0
         chunk = self._recv(self._chunk)
         if not chunk:
@@ -204,7 +216,7 @@ class AnswerReader:
             if i >= 0:
                 if i - self._pos > limit:
                     break
-                line = bytes(self._buf[self._pos:i])
+                line = bytes(self._buf[self._pos : i])
                 self._pos = i + 1
                 return line[:-1] if line.endswith(b"\r") else line
             scanned = len(self._buf) - self._pos
@@ -240,7 +252,7 @@ class AnswerReader:
         more than ``max_bytes`` arrive without the terminator, or a line stays unended for more
         than ``max_line`` bytes.
         """
-        while self.pending < 3 and b".\r\n".startswith(self._buf[self._pos:]):
+        while self.pending < 3 and b".\r\n".startswith(self._buf[self._pos :]):
             self._fill()  # too few bytes yet to tell an empty answer from a message
         if self._buf.startswith(b".\r\n", self._pos):
             self._pos += 3
@@ -250,18 +262,20 @@ class AnswerReader:
         while True:
             i = self._buf.find(_TERMINATOR, self._pos + scanned)
             if i >= 0:
-                data = bytes(self._buf[self._pos:i + 2])
+                data = bytes(self._buf[self._pos : i + 2])
                 self._pos = i + 5
                 return data
             have = len(self._buf) - self._pos
             if have > max_bytes:
-                raise LimitExceeded(f"{what} ran past {max_bytes:,} bytes without its end", what="bytes",
-                                    limit=max_bytes)
+                raise LimitExceeded(
+                    f"{what} ran past {max_bytes:,} bytes without its end", what="bytes", limit=max_bytes
+                )
             nl = self._buf.rfind(b"\n", self._pos + line_start)
             if nl >= 0:
                 line_start = nl + 1 - self._pos
             if have - line_start > max_line:
-                raise LimitExceeded(f"a line of {what} ran past {max_line:,} bytes without a line end",
-                                    what="line", limit=max_line)
+                raise LimitExceeded(
+                    f"a line of {what} ran past {max_line:,} bytes without a line end", what="line", limit=max_line
+                )
             scanned = max(0, have - 4)
             self._fill()  # drops only bytes before _pos: offsets from _pos stay valid

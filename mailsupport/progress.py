@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every scan's start)
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable, Iterable, Iterator
@@ -95,8 +96,9 @@ class Progress:
         else:
             print(text, file=file, flush=True)
 
-    def track(self, items: Iterable[Any], *, size: Callable[[Any], int] | None = None,
-              scale: float = 1.0) -> Iterator[Any]:
+    def track(
+        self, items: Iterable[Any], *, size: Callable[[Any], int] | None = None, scale: float = 1.0
+    ) -> Iterator[Any]:
         """Yield ``items``, advancing by ``size(item)`` (default 1) times ``scale``.
 
         The bar is updated every :data:`_EVERY` items, so a fast loop pays one addition per
@@ -130,7 +132,7 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -155,8 +157,14 @@ class _Guarded:
         return getattr(self._out, name)
 
 
-def progress(*, total: float | Callable[[], float] | None = None, unit: str = "it", desc: str = "",
-             quiet: bool = False, stream: IO[str] | None = None) -> Progress:
+def progress(
+    *,
+    total: float | Callable[[], float] | None = None,
+    unit: str = "it",
+    desc: str = "",
+    quiet: bool = False,
+    stream: IO[str] | None = None,
+) -> Progress:
     """A bar on ``stream`` (default stderr) when :func:`shown`, else a silent :class:`Progress`.
 
     ``total`` may be a function, called only when the bar is shown (counting can cost);
@@ -170,8 +178,9 @@ def progress(*, total: float | Callable[[], float] | None = None, unit: str = "i
     if callable(total):
         total = total()
 
-    return Progress(tqdm(total=total, desc=desc, file=stream, mininterval=0.25, leave=True,
-                         **_units(unit), **_shape(stream)))
+    return Progress(
+        tqdm(total=total, desc=desc, file=stream, mininterval=0.25, leave=True, **_units(unit), **_shape(stream))
+    )
 
 
 def _units(unit: str) -> dict[str, Any]:
@@ -202,8 +211,9 @@ class ScanProgress(Progress):
         self._sizes = list(sizes)
         self._done = 0
 
-    def track(self, items: Iterable[Any], *, size: Callable[[Any], int] | None = None,
-              scale: float = 1.0) -> Iterator[Any]:
+    def track(
+        self, items: Iterable[Any], *, size: Callable[[Any], int] | None = None, scale: float = 1.0
+    ) -> Iterator[Any]:
         """Yield message summaries, advancing by each one's ``encoded_size`` (see :meth:`Progress.track`)."""
         return super().track(items, size=size or _encoded_size, scale=scale)
 
@@ -218,8 +228,9 @@ def _encoded_size(summary: Any) -> int:
     return summary.encoded_size
 
 
-def scan_progress(paths: Iterable[str | os.PathLike[str]], *, quiet: bool = False,
-                  stream: IO[str] | None = None) -> ScanProgress:
+def scan_progress(
+    paths: Iterable[str | os.PathLike[str]], *, quiet: bool = False, stream: IO[str] | None = None
+) -> ScanProgress:
     """A :class:`ScanProgress` over ``paths`` (sized by :func:`sample_bytes`, only when shown)."""
     paths = list(paths)
     sizes: list[int] = []

@@ -19,7 +19,7 @@ Pure (layer 2): standard library and :mod:`mailsupport.errors` only; no sockets 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import LimitExceeded, ProtocolError
 
@@ -56,7 +56,7 @@ class LineSplitter:
     def feed(self, data: bytes) -> None:
         """Add bytes received from the server."""
         if self._pos:
-            self._buf = self._buf[self._pos:] + data
+            self._buf = self._buf[self._pos :] + data
             self._scan -= self._pos
             self._pos = 0
         else:
@@ -84,7 +84,7 @@ class LineSplitter:
 
     def head(self, size: int = EXCERPT) -> bytes:
         """The first ``size`` bytes received after the last complete line (for error messages)."""
-        return self._buf[self._pos:self._pos + size]
+        return self._buf[self._pos : self._pos + size]
 
     def __repr__(self) -> str:
         return f"LineSplitter(max_line={self.max_line}, pending={self.pending()})"
@@ -115,7 +115,6 @@ class SmtpReplyReader:
         self._lines.append(line)
         if sep == b"-":
             if len(self._lines) >= self.max_lines:
-                raise LimitExceeded(f"a reply of more than {self.max_lines} lines", what="lines",
-                                    limit=self.max_lines)
+                raise LimitExceeded(f"a reply of more than {self.max_lines} lines", what="lines", limit=self.max_lines)
             return None
         return int(code), self._lines

@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable
+
 from .model import Secret
 
 __all__ = ["Redactor", "secret_forms", "MASK", "MIN_PLAIN"]
@@ -50,7 +51,7 @@ def _b64_cores(data: bytes) -> list[str]:
         lead = (0, 2, 3)[k]  # characters that mix the k unknown leading bytes in
         n = k + len(data)
         trail = 0 if n % 3 == 0 else 1  # the last character mixes in the bytes that follow
-        core = enc[lead:len(enc) - trail]
+        core = enc[lead : len(enc) - trail]
         if len(core) >= _MIN_B64:
             cores.append(core)
     return cores
@@ -58,8 +59,9 @@ def _b64_cores(data: bytes) -> list[str]:
 
 def _percent(s: str, *, plus: bool = False) -> str:
     """RFC 3986 percent-encoding of ``s`` (``+`` for spaces when ``plus``, as HTML forms do)."""
-    out = "".join(c if c.isascii() and (c.isalnum() or c in "-._~") else "".join(f"%{b:02X}" for b in c.encode())
-                  for c in s)
+    out = "".join(
+        c if c.isascii() and (c.isalnum() or c in "-._~") else "".join(f"%{b:02X}" for b in c.encode()) for c in s
+    )
     return out.replace("%20", "+") if plus else out
 
 
@@ -76,8 +78,11 @@ def secret_forms(secret: str | Secret, *, usernames: Iterable[str] = ()) -> tupl
     literals = {s, _percent(s), _percent(s, plus=True)} if len(s) >= MIN_PLAIN else set()
     for user in usernames:
         u = user.encode("utf-8")
-        for blob in (b"\0" + u + b"\0" + raw, u + b"\0" + u + b"\0" + raw,
-                     b"user=" + u + b"\x01auth=Bearer " + raw + b"\x01\x01"):
+        for blob in (
+            b"\0" + u + b"\0" + raw,
+            u + b"\0" + u + b"\0" + raw,
+            b"user=" + u + b"\x01auth=Bearer " + raw + b"\x01\x01",
+        ):
             literals.add(base64.b64encode(blob).decode("ascii"))
     literals.add(base64.b64encode(raw).decode("ascii"))
     cores = _b64_cores(raw)
@@ -105,8 +110,9 @@ class Redactor:
             literals.update(more)
             cores.update(found)
         # longest alternatives first so a whole SASL blob goes before a plain substring of it
-        self._pattern = (re.compile("|".join(re.escape(x) for x in sorted(literals, key=len, reverse=True)))
-                         if literals else None)
+        self._pattern = (
+            re.compile("|".join(re.escape(x) for x in sorted(literals, key=len, reverse=True))) if literals else None
+        )
         self._cores = tuple(sorted(cores, key=len, reverse=True))
 
     def __call__(self, text: str | bytes) -> str:
@@ -132,7 +138,7 @@ class Redactor:
         return "Redactor(***)"
 
     @classmethod
-    def for_settings(cls, *settings: object) -> "Redactor":
+    def for_settings(cls, *settings: object) -> Redactor:
         """A redactor for the ``password``, ``oauth_token`` and ``username`` of server settings
         (any objects with those attributes; missing ones are skipped)."""
         secrets: list[str | Secret | None] = []

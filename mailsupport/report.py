@@ -43,8 +43,9 @@ import io
 import json
 import tempfile
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterable, Iterator, Sequence
+from typing import IO, Any
 
 from .audit.result import TenantResult
 from .csvcells import safe_cell
@@ -52,9 +53,26 @@ from .fixplan import order_steps, step_for
 from .model import MESSAGE_COLUMNS, Severity, message_cells
 
 __all__ = [
-    "REPORT_COLUMNS", "FIX_COLUMNS", "SUMMARY_COLUMNS", "Section", "Tally", "finding_rows", "summary_rows", "tally",
-    "format_csv", "write_csv", "format_jsonl", "write_jsonl", "format_text", "write_text", "render_html",
-    "write_html", "svg_bar_chart", "findings_frame", "summary_frame", "plot_report",
+    "REPORT_COLUMNS",
+    "FIX_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "Section",
+    "Tally",
+    "finding_rows",
+    "summary_rows",
+    "tally",
+    "format_csv",
+    "write_csv",
+    "format_jsonl",
+    "write_jsonl",
+    "format_text",
+    "write_text",
+    "render_html",
+    "write_html",
+    "svg_bar_chart",
+    "findings_frame",
+    "summary_frame",
+    "plot_report",
 ]
 
 #: Columns of the findings table (the first six are the ones people read); ``fix_where``,
@@ -62,8 +80,19 @@ __all__ = [
 #: step does); the last six name the message(s) a finding is about
 #: (:data:`~mailsupport.model.MESSAGE_COLUMNS`, several joined by `` | ``).
 FIX_COLUMNS = ("fix_where", "fix_current", "fix_new")
-REPORT_COLUMNS = ("tenant", "check", "severity", "subject", "summary", "remedy", "detail", "reference", "evidence",
-                  *FIX_COLUMNS, *MESSAGE_COLUMNS)
+REPORT_COLUMNS = (
+    "tenant",
+    "check",
+    "severity",
+    "subject",
+    "summary",
+    "remedy",
+    "detail",
+    "reference",
+    "evidence",
+    *FIX_COLUMNS,
+    *MESSAGE_COLUMNS,
+)
 _FINDING_FIELDS = ("check", "severity", "subject", "summary", "remedy", "detail", "reference")
 #: Columns of the per-tenant summary.
 SUMMARY_COLUMNS = ("tenant", "provider", "worst", "findings", "critical", "error", "warning", "info", "checks")
@@ -96,8 +125,11 @@ def _finding_pairs(results: Iterable[TenantResult]) -> Iterator[tuple[Any, dict[
                 row[col] = d[col]
             row["evidence"] = "; ".join(f"{k}={v}" for k, v in f.evidence)
             step = step_for(steps, f)
-            row.update(fix_where=step.where if step else "", fix_current=step.current if step else "",
-                       fix_new=step.new if step else "")
+            row.update(
+                fix_where=step.where if step else "",
+                fix_current=step.current if step else "",
+                fix_new=step.new if step else "",
+            )
             row.update(message_cells(f.messages))
             yield f, row
 
@@ -156,8 +188,10 @@ class Tally:
 
     def spf_bars(self) -> list[tuple[str, int]]:
         """Domains per lookup count, 0 to 10 and "11+" (over the RFC 7208 limit)."""
-        return [(str(n) if n <= _SPF_LIMIT else f"{_SPF_LIMIT + 1}+", self.spf_lookups.get(n, 0))
-                for n in range(_SPF_LIMIT + 2)]
+        return [
+            (str(n) if n <= _SPF_LIMIT else f"{_SPF_LIMIT + 1}+", self.spf_lookups.get(n, 0))
+            for n in range(_SPF_LIMIT + 2)
+        ]
 
 
 def tally(results: Iterable[TenantResult]) -> Tally:
@@ -169,6 +203,7 @@ def tally(results: Iterable[TenantResult]) -> Tally:
 
 
 # ----------------------------------------------------------------------------- CSV / JSONL / text
+
 
 def write_csv(results: Iterable[TenantResult], fp: IO[str]) -> int:
     """Write the findings table as CSV (header row first); returns the number of rows.
@@ -226,18 +261,24 @@ def write_text(results: Iterable[TenantResult], fp: IO[str]) -> None:
         for r in results:
             t.add(r)
             s = _summary_row(r)
-            summ.write(f"{_clip(s['tenant'], 20):20}  {_clip(s['provider'], 14):14}  {s['worst']:8}  "
-                       f"{s['findings']:3} findings  {s['checks']}\n")
+            summ.write(
+                f"{_clip(s['tenant'], 20):20}  {_clip(s['provider'], 14):14}  {s['worst']:8}  "
+                f"{s['findings']:3} findings  {s['checks']}\n"
+            )
             for f, row in _finding_pairs((r,)):
-                fp.write(f"{_clip(row['tenant'], 20):20}  {row['severity']:8}  {_clip(row['check'], 32):32}  "
-                         f"{_clip(row['subject'], 28):28}  {_clip(row['summary'], 100)}\n")
+                fp.write(
+                    f"{_clip(row['tenant'], 20):20}  {row['severity']:8}  {_clip(row['check'], 32):32}  "
+                    f"{_clip(row['subject'], 28):28}  {_clip(row['summary'], 100)}\n"
+                )
                 for label in _message_lines(f):
                     fp.write(f"{'':20}  {'':8}  message: {_clip(label, 130)}\n")
                 if row["remedy"]:
                     fp.write(f"{'':20}  {'':8}  -> {_clip(row['remedy'], 140)}\n")
                 if row["fix_new"]:
-                    fp.write(f"{'':20}  {'':8}  fix: {_clip(row['fix_where'], 60)}: "
-                             f"{_clip(row['fix_current'] or '(nothing)', 60)} => {_clip(row['fix_new'], 120)}\n")
+                    fp.write(
+                        f"{'':20}  {'':8}  fix: {_clip(row['fix_where'], 60)}: "
+                        f"{_clip(row['fix_current'] or '(nothing)', 60)} => {_clip(row['fix_new'], 120)}\n"
+                    )
         if not t.findings:
             fp.write("(none)\n")
         fp.write("\nTenants\n-------\n")
@@ -278,26 +319,31 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def svg_bar_chart(title: str, bars: Sequence[tuple[str, int]], *, width: int = 540,
-                  highlight: Sequence[str] = ()) -> str:
+def svg_bar_chart(
+    title: str, bars: Sequence[tuple[str, int]], *, width: int = 540, highlight: Sequence[str] = ()
+) -> str:
     """One horizontal bar chart as inline SVG; labels and title are escaped; ``highlight`` bars are red."""
     bars = list(bars)
     row_h, label_w, top = 18, 260, 26
     height = top + row_h * max(len(bars), 1) + 8
     peak = max((v for _, v in bars), default=0) or 1
     span = width - label_w - 50
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'font-family="sans-serif" font-size="11"><title>{_e(title)}</title>',
-             f'<text x="0" y="14" font-size="13" font-weight="bold">{_e(title)}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'font-family="sans-serif" font-size="11"><title>{_e(title)}</title>',
+        f'<text x="0" y="14" font-size="13" font-weight="bold">{_e(title)}</text>',
+    ]
     if not bars:
         parts.append(f'<text x="0" y="{top + 12}">(no data)</text>')
     for i, (label, value) in enumerate(bars):
         y = top + i * row_h
         w = round(span * value / peak)
         colour = "#d9534f" if label in highlight else "#4a7ab5"
-        parts.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{_e(_clip(label, 42))}</text>'
-                     f'<rect x="{label_w}" y="{y + 2}" width="{w}" height="{row_h - 5}" fill="{colour}"/>'
-                     f'<text x="{label_w + w + 4}" y="{y + 12}">{int(value)}</text>')
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{_e(_clip(label, 42))}</text>'
+            f'<rect x="{label_w}" y="{y + 2}" width="{w}" height="{row_h - 5}" fill="{colour}"/>'
+            f'<text x="{label_w + w + 4}" y="{y + 12}">{int(value)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -306,20 +352,26 @@ def _charts(t: Tally) -> str:
     by_check = sorted(t.by_check.items(), key=lambda kv: (-kv[1], kv[0]))[:30]
     by_sev = [(str(s), t.by_severity.get(str(s), 0)) for s in _SEVERITIES]
     spf = t.spf_bars()
-    return "".join(f"<div>{c}</div>" for c in (
-        svg_bar_chart("Findings by check", by_check),
-        svg_bar_chart("Findings by severity", by_sev, highlight=("critical", "error")),
-        svg_bar_chart("SPF DNS lookups per domain (limit 10)", spf, highlight=(spf[-1][0],)),
-        svg_bar_chart("Tenants by provider", sorted(t.by_provider.items(), key=lambda kv: (-kv[1], kv[0]))),
-    ))
+    return "".join(
+        f"<div>{c}</div>"
+        for c in (
+            svg_bar_chart("Findings by check", by_check),
+            svg_bar_chart("Findings by severity", by_sev, highlight=("critical", "error")),
+            svg_bar_chart("SPF DNS lookups per domain (limit 10)", spf, highlight=(spf[-1][0],)),
+            svg_bar_chart("Tenants by provider", sorted(t.by_provider.items(), key=lambda kv: (-kv[1], kv[0]))),
+        )
+    )
 
 
 def _evidence_cell(f: Any, row: dict[str, str]) -> str:
     """The evidence (and the fix step's values) folded in a ``<details>`` that says how much is inside."""
     pairs = list(f.evidence)
     if row["fix_new"]:
-        pairs += [("fix: where", row["fix_where"]), ("fix: now", row["fix_current"] or "(nothing)"),
-                  ("fix: change to", row["fix_new"])]
+        pairs += [
+            ("fix: where", row["fix_where"]),
+            ("fix: now", row["fix_current"] or "(nothing)"),
+            ("fix: change to", row["fix_new"]),
+        ]
     if not pairs:
         return ""
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in pairs)
@@ -329,25 +381,34 @@ def _evidence_cell(f: Any, row: dict[str, str]) -> str:
 def _finding_tr(f: Any, row: dict[str, str], messages: Sequence[str] = ()) -> str:
     sev = row["severity"]
     where = "<br>".join(_e(label) for label in messages)
-    return (f'<tr><td>{_e(row["tenant"])}</td><td><code>{_e(row["check"])}</code></td>'
-            f'<td><span class="sev {_e(sev)}">{_e(sev)}</span></td><td>{_e(row["subject"])}</td>'
-            f'<td>{_e(row["summary"])}</td><td>{_e(row["remedy"])}</td><td>{_evidence_cell(f, row)}</td>'
-            f'<td>{where}</td></tr>\n')
+    return (
+        f"<tr><td>{_e(row['tenant'])}</td><td><code>{_e(row['check'])}</code></td>"
+        f'<td><span class="sev {_e(sev)}">{_e(sev)}</span></td><td>{_e(row["subject"])}</td>'
+        f"<td>{_e(row['summary'])}</td><td>{_e(row['remedy'])}</td><td>{_evidence_cell(f, row)}</td>"
+        f"<td>{where}</td></tr>\n"
+    )
 
 
 def _summary_tr(s: dict[str, Any], link: str | None = None) -> str:
     name = _e(s["tenant"])
     if link:
         name = f'<a href="{_e(link)}">{name}</a>'
-    return (f'<tr><td>{name}</td><td>{_e(s["provider"])}</td>'
-            f'<td><span class="sev {_e(s["worst"])}">{_e(s["worst"])}</span></td>'
-            + "".join(f'<td class="n">{int(s[c])}</td>' for c in ("findings", "critical", "error", "warning", "info"))
-            + f'<td>{_e(s["checks"])}</td></tr>\n')
+    return (
+        f"<tr><td>{name}</td><td>{_e(s['provider'])}</td>"
+        f'<td><span class="sev {_e(s["worst"])}">{_e(s["worst"])}</span></td>'
+        + "".join(f'<td class="n">{int(s[c])}</td>' for c in ("findings", "critical", "error", "warning", "info"))
+        + f"<td>{_e(s['checks'])}</td></tr>\n"
+    )
 
 
-def write_html(results: Iterable[TenantResult], fp: IO[str], *, title: str = "mailsupport report",
-               sections: Sequence[Section] = (),
-               link_for: Callable[[TenantResult], str | None] | None = None) -> None:
+def write_html(
+    results: Iterable[TenantResult],
+    fp: IO[str],
+    *,
+    title: str = "mailsupport report",
+    sections: Sequence[Section] = (),
+    link_for: Callable[[TenantResult], str | None] | None = None,
+) -> None:
     """Write a self-contained HTML report: totals, four charts (only for more than one tenant),
     ``sections``, summary, findings (evidence folded).
 
@@ -356,42 +417,73 @@ def write_html(results: Iterable[TenantResult], fp: IO[str], *, title: str = "ma
     small) so memory stays flat however many tenants there are.
     """
     t = Tally()
-    with tempfile.SpooledTemporaryFile(max_size=4 << 20, mode="w+", encoding="utf-8") as rows, \
-            tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8") as summ:
+    with (
+        tempfile.SpooledTemporaryFile(max_size=4 << 20, mode="w+", encoding="utf-8") as rows,
+        tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8") as summ,
+    ):
         for r in results:
             t.add(r)
             summ.write(_summary_tr(_summary_row(r), link_for(r) if link_for is not None else None))
             for f, row in _finding_pairs((r,)):
                 rows.write(_finding_tr(f, row, _message_lines(f, limit=5)))
-        fp.write(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                 f'<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n<h1>{_e(title)}</h1>\n')
-        sev = "".join(f'<span><span class="sev {s}">{s}</span> {t.by_severity.get(str(s), 0)}</span>'
-                      for s in _SEVERITIES)
+        fp.write(
+            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n<h1>{_e(title)}</h1>\n"
+        )
+        sev = "".join(
+            f'<span><span class="sev {s}">{s}</span> {t.by_severity.get(str(s), 0)}</span>' for s in _SEVERITIES
+        )
         fp.write(f'<p class="totals"><span>{t.tenants} tenants</span><span>{t.findings} findings</span>{sev}</p>\n')
         if t.tenants > 1:  # charts compare tenants: a single tenant's report has none
             fp.write(f'<h2>Charts</h2><div class="charts">{_charts(t)}</div>\n')
         for heading, fragment in sections:
             fp.write(f"<h2>{_e(heading)}</h2>\n<div>{fragment}</div>\n")
-        fp.write('<h2>Tenants</h2>' + ('<p>Each tenant\'s name opens its fix report: numbered steps for the '
-                                       'customer\'s IT contact.</p>' if link_for is not None else '')
-                 + '<table><thead><tr>' + "".join(
-            f"<th>{c}</th>" for c in ("tenant", "provider", "worst", "findings", "critical", "error",
-                                      "warning", "info", "failing checks")) + "</tr></thead><tbody>\n")
+        fp.write(
+            "<h2>Tenants</h2>"
+            + (
+                "<p>Each tenant's name opens its fix report: numbered steps for the customer's IT contact.</p>"
+                if link_for is not None
+                else ""
+            )
+            + "<table><thead><tr>"
+            + "".join(
+                f"<th>{c}</th>"
+                for c in (
+                    "tenant",
+                    "provider",
+                    "worst",
+                    "findings",
+                    "critical",
+                    "error",
+                    "warning",
+                    "info",
+                    "failing checks",
+                )
+            )
+            + "</tr></thead><tbody>\n"
+        )
         summ.seek(0)
         for line in summ:
             fp.write(line)
-        fp.write('</tbody></table>\n<h2>Findings</h2><table><thead><tr>' + "".join(
-            f"<th>{c}</th>" for c in (*REPORT_COLUMNS[:6], "evidence", "message")) + "</tr></thead><tbody>\n")
+        fp.write(
+            "</tbody></table>\n<h2>Findings</h2><table><thead><tr>"
+            + "".join(f"<th>{c}</th>" for c in (*REPORT_COLUMNS[:6], "evidence", "message"))
+            + "</tr></thead><tbody>\n"
+        )
         rows.seek(0)
         for line in rows:
             fp.write(line)
         fp.write("</tbody></table>\n</body></html>\n")
 
 
-def render_html(results: Iterable[TenantResult], *, title: str = "mailsupport report",
-                sections: Sequence[Section] = (),
-                link_for: Callable[[TenantResult], str | None] | None = None) -> str:
+def render_html(
+    results: Iterable[TenantResult],
+    *,
+    title: str = "mailsupport report",
+    sections: Sequence[Section] = (),
+    link_for: Callable[[TenantResult], str | None] | None = None,
+) -> str:
     """The HTML report (see :func:`write_html`) as a string."""
     buf = io.StringIO()
     write_html(results, buf, title=title, sections=sections, link_for=link_for)
@@ -399,6 +491,7 @@ def render_html(results: Iterable[TenantResult], *, title: str = "mailsupport re
 
 
 # ----------------------------------------------------------------------------- frames and figures
+
 
 def findings_frame(results: Iterable[TenantResult]):
     """The findings table as a pandas DataFrame (columns :data:`REPORT_COLUMNS`)."""
@@ -426,10 +519,20 @@ def plot_report(results: Iterable[TenantResult]):
     checks = sorted(t.by_check.items(), key=lambda kv: (-kv[1], kv[0]))
     spf = t.spf_bars()
     data = (  # title, bars, x label, y label, bars drawn red
-        (f"Findings by check ({top_of(min(20, len(checks)), len(checks), 'checks')})", checks[:20],
-         "findings", "check", ()),
-        ("Findings by severity", [(str(s), t.by_severity.get(str(s), 0)) for s in _SEVERITIES],
-         "findings", "severity", ("critical", "error")),
+        (
+            f"Findings by check ({top_of(min(20, len(checks)), len(checks), 'checks')})",
+            checks[:20],
+            "findings",
+            "check",
+            (),
+        ),
+        (
+            "Findings by severity",
+            [(str(s), t.by_severity.get(str(s), 0)) for s in _SEVERITIES],
+            "findings",
+            "severity",
+            ("critical", "error"),
+        ),
         ("SPF DNS lookups per domain (RFC 7208 limit: 10)", spf, "domains", "DNS lookups", (spf[-1][0],)),
         ("Tenants by provider", sorted(t.by_provider.items()), "tenants", "provider", ()),
     )

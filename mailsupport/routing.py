@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from .addresses import TargetKind, classify_address, extract_addresses
 from .chain import receiving_chain
@@ -78,10 +79,16 @@ class RouteDecision:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (as the store keeps it)."""
-        return {"kind": self.kind.value, "target": self.target, "reason": self.reason,
-                "recipient": self.recipient, "recipients": list(self.recipients),
-                "recipient_source": self.recipient_source, "trace": list(self.trace),
-                "evidence": [list(p) for p in self.evidence]}
+        return {
+            "kind": self.kind.value,
+            "target": self.target,
+            "reason": self.reason,
+            "recipient": self.recipient,
+            "recipients": list(self.recipients),
+            "recipient_source": self.recipient_source,
+            "trace": list(self.trace),
+            "evidence": [list(p) for p in self.evidence],
+        }
 
 
 def _fields(message: bytes | Message | Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -108,12 +115,12 @@ def referenced_message_ids(fields: Iterable[tuple[str, str]]) -> tuple[str, ...]
     return tuple(out)
 
 
-_PRIORITY = {TargetKind.MATTER: RouteKind.MATTER, TargetKind.ALIAS: RouteKind.ALIAS,
-             TargetKind.USER: RouteKind.USER}
+_PRIORITY = {TargetKind.MATTER: RouteKind.MATTER, TargetKind.ALIAS: RouteKind.ALIAS, TargetKind.USER: RouteKind.USER}
 
 
-def _envelope(tenant: Tenant, fields: list[tuple[str, str]], envelope_recipients: Sequence[str] | None,
-              trace: list[str]) -> tuple[tuple[str, ...], str]:
+def _envelope(
+    tenant: Tenant, fields: list[tuple[str, str]], envelope_recipients: Sequence[str] | None, trace: list[str]
+) -> tuple[tuple[str, ...], str]:
     if envelope_recipients is not None:
         trace.append(f"envelope recipients from SMTP RCPT TO: {', '.join(envelope_recipients) or '(none)'}")
         return tuple(envelope_recipients), "SMTP envelope"
@@ -142,14 +149,20 @@ def _envelope(tenant: Tenant, fields: list[tuple[str, str]], envelope_recipients
     if hop is not None:
         trace.append(f"entry hop {hop.number} of {len(chain.hops)} (by {hop.by_host or '?'}): {hop.reason}")
     elif chain.hops:
-        trace.append(f"no hop's from side is outside: the bottom of the {len(chain.hops)} Received field(s) "
-                     f"bounds the receiving side's evidence")
+        trace.append(
+            f"no hop's from side is outside: the bottom of the {len(chain.hops)} Received field(s) "
+            f"bounds the receiving side's evidence"
+        )
     return found, f"{header} header"
 
 
-def route_message(tenant: Tenant, message: bytes | Message | Sequence[tuple[str, str]], *,
-                  envelope_recipients: Sequence[str] | None = None,
-                  sent_matters: Mapping[str, str] | None = None) -> RouteDecision:
+def route_message(
+    tenant: Tenant,
+    message: bytes | Message | Sequence[tuple[str, str]],
+    *,
+    envelope_recipients: Sequence[str] | None = None,
+    sent_matters: Mapping[str, str] | None = None,
+) -> RouteDecision:
     """Decide where ``message`` is filed for ``tenant``.
 
     ``message`` is the raw message (only its header block is read), an
@@ -184,9 +197,16 @@ def route_message(tenant: Tenant, message: bytes | Message | Sequence[tuple[str,
         kind = _PRIORITY[best.kind]
         if others:
             trace.append(f"also addressed to {', '.join(others)}; the {kind.value} rule comes first")
-        return RouteDecision(kind=kind, target=best.target, reason=f"{best.address} is {best.reason}",
-                             recipient=best.address, recipients=tuple(recipients), recipient_source=source,
-                             trace=tuple(trace), evidence=tuple(evidence))
+        return RouteDecision(
+            kind=kind,
+            target=best.target,
+            reason=f"{best.address} is {best.reason}",
+            recipient=best.address,
+            recipients=tuple(recipients),
+            recipient_source=source,
+            trace=tuple(trace),
+            evidence=tuple(evidence),
+        )
 
     refs = referenced_message_ids(fields)
     sent = sent_matters or {}
@@ -194,20 +214,35 @@ def route_message(tenant: Tenant, message: bytes | Message | Sequence[tuple[str,
         matter = sent.get(mid)
         if matter:
             trace.append(f"replies to {mid}, which we sent from matter {matter}")
-            return RouteDecision(kind=RouteKind.REPLY, target=matter,
-                                 reason=f"a reply to our message {mid} sent from matter {matter}",
-                                 recipients=tuple(recipients), recipient_source=source,
-                                 trace=tuple(trace), evidence=tuple(evidence))
+            return RouteDecision(
+                kind=RouteKind.REPLY,
+                target=matter,
+                reason=f"a reply to our message {mid} sent from matter {matter}",
+                recipients=tuple(recipients),
+                recipient_source=source,
+                trace=tuple(trace),
+                evidence=tuple(evidence),
+            )
     if refs:
         trace.append(f"references {len(refs)} Message-ID(s), none of them sent by us")
 
     shown = [a for name, v in fields if name.lower() in ("to", "cc") for a in extract_addresses(v)]
     if not recipients and shown:
         trace.append(f"To/Cc name {', '.join(shown[:5])}, but they are evidence only, not the envelope")
-    why = ("no envelope recipient could be determined" if not recipients
-           else f"no matter, alias or user for {', '.join(recipients)}")
+    why = (
+        "no envelope recipient could be determined"
+        if not recipients
+        else f"no matter, alias or user for {', '.join(recipients)}"
+    )
     failed = tenant.failed_email_address or ""
     where = f"forwarded to {failed}" if failed else "no failed_email_address configured: kept in the store"
     trace.append(f"failed: {where}")
-    return RouteDecision(kind=RouteKind.FAILED, target=failed, reason=why, recipients=tuple(recipients),
-                         recipient_source=source, trace=tuple(trace), evidence=tuple(evidence))
+    return RouteDecision(
+        kind=RouteKind.FAILED,
+        target=failed,
+        reason=why,
+        recipients=tuple(recipients),
+        recipient_source=source,
+        trace=tuple(trace),
+        evidence=tuple(evidence),
+    )

@@ -51,5 +51,6 @@ def parse_xoauth2_error(challenge: str | bytes) -> Xoauth2Error | None:
         return None
     if not isinstance(data, dict) or "status" not in data:
         return None
-    return Xoauth2Error(status=str(data.get("status", "")), schemes=str(data.get("schemes", "")),
-                        scope=str(data.get("scope", "")))
+    return Xoauth2Error(
+        status=str(data.get("status", "")), schemes=str(data.get("schemes", "")), scope=str(data.get("scope", ""))
+    )

@@ -35,19 +35,27 @@ import email
 import html
 import quopri
 import re
+from collections.abc import Sequence
 from email import policy as email_policy
 from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
-from email.parser import BytesHeaderParser
 from email.mime.text import MIMEText
+from email.parser import BytesHeaderParser
 from io import BytesIO
-from typing import Sequence
 
-from .tenant import Tenant
 from .errors import MailsupportError
+from .tenant import Tenant
 
-__all__ = ["SIGNED_HEADER", "UnsafeHeaderError", "SignatureError", "check_header_value", "crlf_line_ends",
-           "signature_for", "add_signature", "compose_message"]
+__all__ = [
+    "SIGNED_HEADER",
+    "UnsafeHeaderError",
+    "SignatureError",
+    "check_header_value",
+    "crlf_line_ends",
+    "signature_for",
+    "add_signature",
+    "compose_message",
+]
 
 #: Marks a message whose signature and disclaimer were added.
 SIGNED_HEADER = "X-Mailsupport-Signed"
@@ -71,8 +79,10 @@ class UnsafeHeaderError(MailsupportError, ValueError):
     def __init__(self, field: str, value: str) -> None:
         self.field = field
         shown = value[:80]  # repr below shows every line break and NUL escaped
-        super().__init__(f"{field} contains a line break or NUL ({shown!r}); remove it: it would let the "
-                         "text inject extra headers or SMTP commands")
+        super().__init__(
+            f"{field} contains a line break or NUL ({shown!r}); remove it: it would let the "
+            "text inject extra headers or SMTP commands"
+        )
 
 
 class SignatureError(MailsupportError, ValueError):
@@ -115,9 +125,21 @@ def signature_for(tenant: Tenant, user_address: str | None) -> str:
 
 # --------------------------------------------------------------------------- composing
 
-def compose_message(*, from_addr: str, to: Sequence[str], subject: str, text: str, message_id: str,
-                    date: str, from_name: str = "", cc: Sequence[str] = (), html_body: str | None = None,
-                    in_reply_to: str = "", references: Sequence[str] = ()) -> bytes:
+
+def compose_message(
+    *,
+    from_addr: str,
+    to: Sequence[str],
+    subject: str,
+    text: str,
+    message_id: str,
+    date: str,
+    from_name: str = "",
+    cc: Sequence[str] = (),
+    html_body: str | None = None,
+    in_reply_to: str = "",
+    references: Sequence[str] = (),
+) -> bytes:
     """A new RFC 5322 message (CRLF line ends). Every header value is checked for CR/LF first."""
     check_header_value("From address", from_addr)
     check_header_value("From name", from_name)
@@ -150,6 +172,7 @@ def compose_message(*, from_addr: str, to: Sequence[str], subject: str, text: st
 
 
 # --------------------------------------------------------------------------- signing
+
 
 class _RawValue(str):
     """A header value exactly as it was in the message (whitespace and folding included)."""
@@ -185,8 +208,10 @@ def _body_parts(part: Message) -> list[Message]:
     if maintype == "multipart":
         sub = part.get_content_subtype()
         if sub in ("signed", "encrypted"):
-            raise SignatureError(f"the message is multipart/{sub} (RFC 1847): adding a signature or disclaimer "
-                                 "would break it; add them before signing or encrypting")
+            raise SignatureError(
+                f"the message is multipart/{sub} (RFC 1847): adding a signature or disclaimer "
+                "would break it; add them before signing or encrypting"
+            )
         children = part.get_payload()
         if not isinstance(children, list) or not children:
             return []
@@ -194,7 +219,7 @@ def _body_parts(part: Message) -> list[Message]:
             return [p for child in children for p in _body_parts(child)]
         return _body_parts(children[0])
     if part.get_content_type() in ("text/plain", "text/html"):
-        if (part.get("Content-Disposition", "").split(";")[0].strip().lower() == "attachment"):
+        if part.get("Content-Disposition", "").split(";")[0].strip().lower() == "attachment":
             return []
         return [part]
     return []
@@ -212,10 +237,10 @@ def _signature_text(signature: str, disclaimer: str, nl: str) -> str:
 def _signature_html(signature: str, disclaimer: str) -> str:
     out = []
     if signature.strip():
-        lines = "<br>\n".join(html.escape(l) for l in signature.strip("\r\n").splitlines())
+        lines = "<br>\n".join(html.escape(line) for line in signature.strip("\r\n").splitlines())
         out.append(f'<div class="mailsupport-signature">-- <br>\n{lines}</div>')
     if disclaimer.strip():
-        lines = "<br>\n".join(html.escape(l) for l in disclaimer.strip("\r\n").splitlines())
+        lines = "<br>\n".join(html.escape(line) for line in disclaimer.strip("\r\n").splitlines())
         out.append(f'<div class="mailsupport-disclaimer"><small>{lines}</small></div>')
     return "\n" + "\n".join(out) + "\n"
 
@@ -235,10 +260,13 @@ def _sign_part(part: Message, signature: str, disclaimer: str) -> str:
     if part.get_content_subtype() == "html":
         block = _signature_html(signature, disclaimer)
         ends = list(_BODY_END.finditer(text))
-        text = text[:ends[-1].start()] + block + text[ends[-1].start():] if ends else text + block
+        text = text[: ends[-1].start()] + block + text[ends[-1].start() :] if ends else text + block
     else:
-        text = text + _signature_text(signature, disclaimer, nl) if text.endswith(nl) or not text \
+        text = (
+            text + _signature_text(signature, disclaimer, nl)
+            if text.endswith(nl) or not text
             else text + nl + _signature_text(signature, disclaimer, nl).lstrip("\r\n")
+        )
     try:
         data = text.encode(charset, "surrogateescape")
     except UnicodeEncodeError:
@@ -276,7 +304,7 @@ def add_signature(raw: bytes, *, signature: str, disclaimer: str) -> bytes:
 def _linesep(raw: bytes) -> str:
     """The line end a signed message is written with: CRLF when its header block uses it."""
     head_end = raw.find(b"\n\n")
-    crlf = head_end < 0 and b"\r\n" in raw or b"\r\n" in raw[:max(head_end, 0) or len(raw)]
+    crlf = head_end < 0 and b"\r\n" in raw or b"\r\n" in raw[: max(head_end, 0) or len(raw)]
     return "\r\n" if crlf else "\n"
 
 
@@ -292,10 +320,11 @@ def _sign_single_part(raw: bytes, signature: str, disclaimer: str) -> bytes | No
     end = raw.find(nl + nl)
     if end <= 0:
         return None
-    head = raw[:end + len(nl)]
+    head = raw[: end + len(nl)]
     lines = head.split(nl)[:-1]
-    if (head.count(b"\r") + head.count(b"\n") != len(nl) * len(lines)
-            or not all(_FIELD.match(line) or line[:1] in (b" ", b"\t") for line in lines)):
+    if head.count(b"\r") + head.count(b"\n") != len(nl) * len(lines) or not all(
+        _FIELD.match(line) or line[:1] in (b" ", b"\t") for line in lines
+    ):
         return None
     msg = BytesHeaderParser(policy=_VERBATIM).parsebytes(head)  # the same header reading as the MIME path
     if msg.get(SIGNED_HEADER) is not None:
@@ -303,7 +332,7 @@ def _sign_single_part(raw: bytes, signature: str, disclaimer: str) -> bytes | No
     if msg.defects or msg.get_content_maintype() != "text" or [msg] != _body_parts(msg):
         return None
     headers = list(msg.raw_items())
-    msg.set_payload(raw[end + 2 * len(nl):].decode("ascii", "surrogateescape"))  # as the parser sets it
+    msg.set_payload(raw[end + 2 * len(nl) :].decode("ascii", "surrogateescape"))  # as the parser sets it
     payload = _sign_part(msg, signature, disclaimer)
     if list(msg.raw_items()) != headers:  # the charset or the encoding changed: written as the generator does
         policy = _VERBATIM.clone(linesep=nl.decode("ascii"))
@@ -338,5 +367,6 @@ def _sign_mime(raw: bytes, signature: str, disclaimer: str) -> bytes:
     msg[SIGNED_HEADER] = _SIGNED_VALUE
     out = BytesIO()
     BytesGenerator(out, mangle_from_=False, policy=_VERBATIM).flatten(
-        msg, unixfrom=msg.get_unixfrom() is not None, linesep=_linesep(raw))
+        msg, unixfrom=msg.get_unixfrom() is not None, linesep=_linesep(raw)
+    )
     return out.getvalue()

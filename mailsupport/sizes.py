@@ -23,8 +23,8 @@ the EHLO ``SIZE`` keyword (RFC 1870 §4), which :func:`limits_for` takes as ``se
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from .headerblock import parse_fields, split_header_block
 
@@ -74,18 +74,31 @@ class ProviderLimit:
 
 
 PROVIDER_LIMITS: tuple[ProviderLimit, ...] = (
-    ProviderLimit(provider="Postfix default", direction="receive", limit=POSTFIX_DEFAULT_LIMIT,
-                  source=f"postconf(5) message_size_limit; {_FACTS}"),
-    ProviderLimit(provider="Gmail", direction="send", limit=25 * MIB,
-                  source=f"Gmail 25 MB send limit; {_FACTS}"),
-    ProviderLimit(provider="Gmail", direction="receive", limit=50 * MIB,
-                  source=f"Gmail 50 MB receive limit since 2017-03-01; {_FACTS}"),
-    ProviderLimit(provider="Office 365", direction="send", limit=35 * MIB,
-                  source=f"Exchange Online default 35 MB send; {_FACTS}"),
-    ProviderLimit(provider="Office 365", direction="receive", limit=36 * MIB,
-                  source=f"Exchange Online default 36 MB receive; {_FACTS}"),
-    ProviderLimit(provider="Mailgun", direction="send", limit=25 * MIB,
-                  source=f"Mailgun 25 MB maximum message size; {_FACTS}"),
+    ProviderLimit(
+        provider="Postfix default",
+        direction="receive",
+        limit=POSTFIX_DEFAULT_LIMIT,
+        source=f"postconf(5) message_size_limit; {_FACTS}",
+    ),
+    ProviderLimit(provider="Gmail", direction="send", limit=25 * MIB, source=f"Gmail 25 MB send limit; {_FACTS}"),
+    ProviderLimit(
+        provider="Gmail",
+        direction="receive",
+        limit=50 * MIB,
+        source=f"Gmail 50 MB receive limit since 2017-03-01; {_FACTS}",
+    ),
+    ProviderLimit(
+        provider="Office 365", direction="send", limit=35 * MIB, source=f"Exchange Online default 35 MB send; {_FACTS}"
+    ),
+    ProviderLimit(
+        provider="Office 365",
+        direction="receive",
+        limit=36 * MIB,
+        source=f"Exchange Online default 36 MB receive; {_FACTS}",
+    ),
+    ProviderLimit(
+        provider="Mailgun", direction="send", limit=25 * MIB, source=f"Mailgun 25 MB maximum message size; {_FACTS}"
+    ),
 )
 
 _PROVIDER_KEYS = {
@@ -99,8 +112,9 @@ _PROVIDER_KEYS = {
 }
 
 
-def limits_for(provider: str | None = None, *, tenant_limit: int | None = None,
-               server_size: int | None = None) -> tuple[ProviderLimit, ...]:
+def limits_for(
+    provider: str | None = None, *, tenant_limit: int | None = None, server_size: int | None = None
+) -> tuple[ProviderLimit, ...]:
     """The limits to check a message against, smallest first.
 
     ``provider`` (``gmail``, ``office365``, ``exchange``, ``postfix``, ``mailgun``; ``None``
@@ -114,15 +128,23 @@ def limits_for(provider: str | None = None, *, tenant_limit: int | None = None,
         names = _PROVIDER_KEYS.get(provider.strip().lower(), ())
         rows = [p for p in PROVIDER_LIMITS if p.provider in names]
     if tenant_limit:
-        rows.append(ProviderLimit(provider="Tenant", direction="configured", limit=tenant_limit,
-                                  source="tenant size_limit"))
+        rows.append(
+            ProviderLimit(provider="Tenant", direction="configured", limit=tenant_limit, source="tenant size_limit")
+        )
     if server_size:
-        rows.append(ProviderLimit(provider="Server SIZE", direction="advertised", limit=server_size,
-                                  source="EHLO SIZE keyword, RFC 1870 §4"))
+        rows.append(
+            ProviderLimit(
+                provider="Server SIZE",
+                direction="advertised",
+                limit=server_size,
+                source="EHLO SIZE keyword, RFC 1870 §4",
+            )
+        )
     return tuple(sorted(rows, key=lambda p: p.limit))
 
 
 # --------------------------------------------------------------------------- counting
+
 
 def base64_decoded_size(data: bytes) -> int:
     """Exact decoded length of a well-formed base64 body: 6 bits per alphabet character, padding excluded.
@@ -248,7 +270,7 @@ def _leaf_raw(buf: bytes, start: int, end: int, cte: str) -> int:
         n = end - start - buf.count(b"\n", start, end)
         if buf.find(b"\r", start, end) >= 0:
             n -= buf.count(b"\r", start, end)
-        tail = buf[max(start, end - 8):end]
+        tail = buf[max(start, end - 8) : end]
         n -= tail.count(b"=") + tail.count(b" ") + tail.count(b"\t")
         return n * 6 // 8
     if cte == "quoted-printable":
@@ -303,7 +325,7 @@ def _part_headers(buf: bytes, start: int, end: int) -> tuple[str | None, str | N
     else:
         hend = m.start() + 1
         body = m.end()
-    key = bytes(buf[max(0, start - 1):hend])  # with the line break before the part, so its first line matches
+    key = bytes(buf[max(0, start - 1) : hend])  # with the line break before the part, so its first line matches
     found = _PART_MEMO.get(key)
     if found is None:
         out: list[str | None] = [None, None, None]
@@ -398,8 +420,17 @@ def _content_type(ct_value: str) -> tuple[str, bool, bool]:
     return found
 
 
-def _walk(ct_value: str | None, cte_value: str | None, disp: str | None, buf: bytes, start: int, end: int,
-          depth: int, atts: list[AttachmentSize], problems: list[str]) -> int:
+def _walk(
+    ct_value: str | None,
+    cte_value: str | None,
+    disp: str | None,
+    buf: bytes,
+    start: int,
+    end: int,
+    depth: int,
+    atts: list[AttachmentSize],
+    problems: list[str],
+) -> int:
     """Return the decoded size of the entity body ``buf[start:end]``, recording attachments.
 
     ``ct_value``/``cte_value``/``disp``: the entity's Content-Type, Content-Transfer-Encoding and
@@ -432,8 +463,9 @@ def _walk(ct_value: str | None, cte_value: str | None, disp: str | None, buf: by
     disp, dparams = _params(disp or "")
     name = _filename(_params(ct_value)[1], dparams)
     if disp == "attachment" or (name and not ctype.startswith("text/")) or (disp != "inline" and name):
-        atts.append(AttachmentSize(filename=name, content_type=ctype, encoding=cte,
-                                   encoded_size=end - start, raw_size=raw))
+        atts.append(
+            AttachmentSize(filename=name, content_type=ctype, encoding=cte, encoded_size=end - start, raw_size=raw)
+        )
     return raw
 
 
@@ -442,8 +474,13 @@ def _walk(ct_value: str | None, cte_value: str | None, disp: str | None, buf: by
 _IDENTITY = frozenset(("7bit", "8bit", "binary"))
 
 
-def measure(raw: bytes, *, fields: list[tuple[str, str]] | None = None,
-            body_offset: int | None = None, content_headers: dict[str, str] | None = None) -> SizeReport:
+def measure(
+    raw: bytes,
+    *,
+    fields: list[tuple[str, str]] | None = None,
+    body_offset: int | None = None,
+    content_headers: dict[str, str] | None = None,
+) -> SizeReport:
     """Count the encoded and raw (decoded) size of a message and of each attachment.
 
     ``fields``/``body_offset`` may be passed when the caller already split the header block
@@ -462,8 +499,9 @@ def measure(raw: bytes, *, fields: list[tuple[str, str]] | None = None,
     return SizeReport(encoded_size=len(raw), raw_size=raw_size, attachments=tuple(atts), problems=tuple(problems))
 
 
-def measure_body(raw: bytes | bytearray, body_offset: int, headers: Mapping[str, str], *, start: int = 0,
-                 end: int | None = None) -> tuple[int, list[AttachmentSize], list[str]]:
+def measure_body(
+    raw: bytes | bytearray, body_offset: int, headers: Mapping[str, str], *, start: int = 0, end: int | None = None
+) -> tuple[int, list[AttachmentSize], list[str]]:
     """``(raw size, attachments, problems)`` of :func:`measure`, without building a :class:`SizeReport`.
 
     ``headers`` maps the lower-case names ``content-type``, ``content-transfer-encoding`` and

@@ -34,19 +34,18 @@ smtpio, tlsutil. Must not import the pipeline, sandbox or presentation modules.
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Callable, Sequence
 
-from .tenant import ServerSettings, TlsMode
 from .errors import AuthError, ConfigError, ConnectError, MessageTooLarge, ProtocolError, SmtpRejected
 from .limits import DEFAULT_LIMITS, Deadline, Limits
 from .redact import Redactor
 from .sasl import xoauth2_initial_response
 from .signature import check_header_value, crlf_line_ends
 from .smtpio import BoundedSMTP, BoundedSMTPS
+from .tenant import ServerSettings, TlsMode
 from .tlsutil import client_context
 
 __all__ = ["SmtpReply", "SmtpClient"]
@@ -93,9 +92,15 @@ class SmtpClient:
     wall-clock budget for the whole session (see the module docstring).
     """
 
-    def __init__(self, settings: ServerSettings, *, ssl_context: ssl.SSLContext | None = None,
-                 local_hostname: str | None = None, limits: Limits = DEFAULT_LIMITS,
-                 deadline: Deadline | None = None) -> None:
+    def __init__(
+        self,
+        settings: ServerSettings,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        deadline: Deadline | None = None,
+    ) -> None:
         if not settings.host or not settings.port:
             raise ConfigError("the SMTP server needs a host and a port", path="outbound.server")
         self.settings = settings
@@ -118,12 +123,13 @@ class SmtpClient:
             try:
                 self._ctx = client_context(verify=self.settings.verify_tls, ca_file=self.settings.ca_file)
             except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"cannot load the CA file {self.settings.ca_file!r}: {exc}",
-                                  path="outbound.server.ca_file") from exc
+                raise ConfigError(
+                    f"cannot load the CA file {self.settings.ca_file!r}: {exc}", path="outbound.server.ca_file"
+                ) from exc
         return self._ctx
 
     # ------------------------------------------------------------------ set-up
-    def connect(self) -> "SmtpClient":
+    def connect(self) -> SmtpClient:
         """Connect, EHLO, STARTTLS when configured (then EHLO again), read SIZE."""
         s = self.settings
         try:
@@ -136,16 +142,17 @@ class SmtpClient:
             code, msg = self._smtp.connect(s.host, s.port)
             if code != 220:
                 r = self._reply(code, msg)
-                raise SmtpRejected(f"the server refused the session: {r}", reply=r, stage="CONNECT",
-                                   server=self.server)
+                raise SmtpRejected(f"the server refused the session: {r}", reply=r, stage="CONNECT", server=self.server)
             code, msg = self._smtp.ehlo()
             if code != 250:
                 r = self._reply(code, msg)
                 raise SmtpRejected(f"EHLO refused: {r}", reply=r, stage="EHLO", server=self.server)
             if s.tls is TlsMode.STARTTLS:
                 if not self._smtp.has_extn("starttls"):
-                    raise ConnectError("the server does not offer STARTTLS; use tls = \"implicit\" (port 465) "
-                                       "or check the port", server=self.server)
+                    raise ConnectError(
+                        'the server does not offer STARTTLS; use tls = "implicit" (port 465) or check the port',
+                        server=self.server,
+                    )
                 code, msg = self._smtp.starttls(context=self._context())
                 self.encrypted = True
                 self._smtp.ehlo()
@@ -154,21 +161,28 @@ class SmtpClient:
             raise
         except ssl.SSLCertVerificationError as exc:
             self.abort()
-            raise ConnectError(f"the server's TLS certificate was not accepted ({exc.verify_message}); fix it, "
-                               "give ca_file, or (accepting the risk) verify_tls = false", server=self.server) from exc
+            raise ConnectError(
+                f"the server's TLS certificate was not accepted ({exc.verify_message}); fix it, "
+                "give ca_file, or (accepting the risk) verify_tls = false",
+                server=self.server,
+            ) from exc
         except ssl.SSLError as exc:
             self.abort()
-            raise ConnectError(f"TLS handshake failed ({exc.reason or exc}); check the port and TLS mode "
-                               f"(now {s.tls.value})", server=self.server) from exc
+            raise ConnectError(
+                f"TLS handshake failed ({exc.reason or exc}); check the port and TLS mode (now {s.tls.value})",
+                server=self.server,
+            ) from exc
         except smtplib.SMTPResponseException as exc:
             self.abort()
             r = self._reply(exc.smtp_code, exc.smtp_error)
-            raise SmtpRejected(f"the server refused the session: {r}", reply=r, stage="CONNECT",
-                               server=self.server) from exc
+            raise SmtpRejected(
+                f"the server refused the session: {r}", reply=r, stage="CONNECT", server=self.server
+            ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             self.abort()
-            raise ConnectError(self.redact(f"cannot connect ({exc}); check host, port and firewall"),
-                               server=self.server) from exc
+            raise ConnectError(
+                self.redact(f"cannot connect ({exc}); check host, port and firewall"), server=self.server
+            ) from exc
         size = self._smtp.esmtp_features.get("size", "").strip()
         self.size_limit = int(size) if size.isascii() and size.isdigit() and int(size) > 0 else None
         return self
@@ -180,9 +194,12 @@ class SmtpClient:
         if not s.username or (s.password is None and not s.oauth_token):
             return  # an open relay / IP-authorised submission (the vendor relay, tests)
         if not self.encrypted and not s.allow_plaintext_auth:
-            raise ConfigError(f"refusing to send the password for {s.username!r} unencrypted to {self.server}; "
-                              "use tls = \"starttls\" or \"implicit\", or set allow_plaintext_auth = true "
-                              "(test servers only)", path="outbound.server.tls")
+            raise ConfigError(
+                f"refusing to send the password for {s.username!r} unencrypted to {self.server}; "
+                'use tls = "starttls" or "implicit", or set allow_plaintext_auth = true '
+                "(test servers only)",
+                path="outbound.server.tls",
+            )
         try:
             if s.oauth_token:
                 initial = xoauth2_initial_response(s.username, s.oauth_token)
@@ -190,23 +207,28 @@ class SmtpClient:
                 if code == 334:  # the JSON error challenge; an empty line gets the final reply
                     code, msg = smtp.docmd("")
                 if code != 235:
-                    raise AuthError(f"the OAuth token for {s.username!r} was refused: {self._reply(code, msg)}",
-                                    server=self.server)
+                    raise AuthError(
+                        f"the OAuth token for {s.username!r} was refused: {self._reply(code, msg)}", server=self.server
+                    )
             else:
                 smtp.login(s.username, s.password.reveal())
         except smtplib.SMTPAuthenticationError as exc:
             r = self._reply(exc.smtp_code, exc.smtp_error)
-            raise AuthError(f"login for {s.username!r} rejected: {r}; check the user name and password "
-                            "(or app password)", server=self.server) from exc
+            raise AuthError(
+                f"login for {s.username!r} rejected: {r}; check the user name and password (or app password)",
+                server=self.server,
+            ) from exc
         except smtplib.SMTPNotSupportedError as exc:
-            raise AuthError(f"the server offers no AUTH{'' if self.encrypted else ' before TLS'}; "
-                            "check the port and TLS mode", server=self.server) from exc
+            raise AuthError(
+                f"the server offers no AUTH{'' if self.encrypted else ' before TLS'}; check the port and TLS mode",
+                server=self.server,
+            ) from exc
         except smtplib.SMTPException as exc:
             raise AuthError(self.redact(f"login for {s.username!r} failed: {exc}"), server=self.server) from exc
         except OSError as exc:
             raise ProtocolError(f"connection lost during AUTH ({exc})", server=self.server) from exc
 
-    def open(self) -> "SmtpClient":
+    def open(self) -> SmtpClient:
         """:meth:`connect` then :meth:`login`."""
         self.connect()
         try:
@@ -235,8 +257,12 @@ class SmtpClient:
         for i, r in enumerate(rcpt_tos):
             check_header_value(f"RCPT TO address [{i}]", r)
         if self.size_limit is not None and len(raw) > self.size_limit:
-            raise MessageTooLarge(f"the message is {len(raw)} bytes, over the {self.size_limit}-byte SIZE the "
-                                  f"server {self.server} advertises; not sent", size=len(raw), limit=self.size_limit)
+            raise MessageTooLarge(
+                f"the message is {len(raw)} bytes, over the {self.size_limit}-byte SIZE the "
+                f"server {self.server} advertises; not sent",
+                size=len(raw),
+                limit=self.size_limit,
+            )
         smtp = self._require()
         stage = "MAIL"
         try:
@@ -245,22 +271,23 @@ class SmtpClient:
             if code != 250:
                 reply = self._reply(code, msg)
                 self._reset()
-                raise SmtpRejected(f"MAIL FROM:<{mail_from}> refused: {reply}",
-                                   reply=reply, stage=stage, server=self.server)
+                raise SmtpRejected(
+                    f"MAIL FROM:<{mail_from}> refused: {reply}", reply=reply, stage=stage, server=self.server
+                )
             stage = "RCPT"
             for r in rcpt_tos:
                 code, msg = smtp.rcpt(r)
                 if code not in (250, 251):
                     reply = self._reply(code, msg)
                     self._reset()
-                    raise SmtpRejected(f"RCPT TO:<{r}> refused: {reply}",
-                                       reply=reply, stage=stage, server=self.server)
+                    raise SmtpRejected(f"RCPT TO:<{r}> refused: {reply}", reply=reply, stage=stage, server=self.server)
             stage = "DATA"
             code, msg = smtp.data(raw)
             if code != 250:
                 reply = self._reply(code, msg)
-                raise SmtpRejected(f"the message was refused after DATA: {reply}",
-                                   reply=reply, stage=stage, server=self.server)
+                raise SmtpRejected(
+                    f"the message was refused after DATA: {reply}", reply=reply, stage=stage, server=self.server
+                )
             return self._reply(code, msg)
         except smtplib.SMTPResponseException as exc:
             r = self._reply(exc.smtp_code, exc.smtp_error)
@@ -268,10 +295,11 @@ class SmtpClient:
         except ProtocolError:  # a deadline, a limit or a malformed reply: the session is over
             self.abort()
             raise
-        except (smtplib.SMTPServerDisconnected, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
             self.abort()
-            raise ProtocolError(f"connection lost during {stage} ({exc}); the message was not accepted",
-                                server=self.server) from exc
+            raise ProtocolError(
+                f"connection lost during {stage} ({exc}); the message was not accepted", server=self.server
+            ) from exc
 
     def _reset(self) -> None:
         try:
@@ -294,13 +322,14 @@ class SmtpClient:
         if smtp is not None:
             smtp.close()
 
-    def __enter__(self) -> "SmtpClient":
+    def __enter__(self) -> SmtpClient:
         if self._smtp is None:
             self.open()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             self.quit()
         else:

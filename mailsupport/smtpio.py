@@ -32,7 +32,7 @@ import smtplib
 import socket
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import DeadlineExceeded, LimitExceeded, ProtocolError
 from .limits import Deadline, Limits
@@ -44,8 +44,9 @@ __all__ = ["BoundedSMTP", "BoundedSMTPS", "FINAL_DOT"]
 
 #: Commands that start a step of their own; any other line sent (an AUTH continuation, which
 #: carries base64 credentials) continues the current step and never names one.
-_VERBS = frozenset({"EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "QUIT", "NOOP",
-                    "VRFY", "EXPN", "HELP"})
+_VERBS = frozenset(
+    {"EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "QUIT", "NOOP", "VRFY", "EXPN", "HELP"}
+)
 #: The step that sends the message after DATA's 354 and reads the reply to its final dot.
 FINAL_DOT = "final dot"
 _CHUNK = 65536
@@ -68,8 +69,7 @@ class _Bounded:
     timeout: float
     command_encoding: str
 
-    def bound(self, *, limits: Limits, redact: Callable[[str], str], server: str,
-              session: Deadline | None) -> None:
+    def bound(self, *, limits: Limits, redact: Callable[[str], str], server: str, session: Deadline | None) -> None:
         """Set the limits, the scrubber for quoted words, the server's name and the session's
         deadline (``None``: steps only); call before :meth:`connect`."""
         self._limits = limits
@@ -105,12 +105,20 @@ class _Bounded:
             return left
         if self._capped and self._session is not None:
             session = self._session
-            raise DeadlineExceeded(f"{self._step} did not finish: the {session.step} ran out of its "
-                                   f"{session.seconds:g} s deadline; the server is too slow or sends data without end",
-                                   step=self._step, seconds=session.seconds, server=self._server)
-        raise DeadlineExceeded(f"{self._step} did not finish within its {self._seconds:g} s deadline; the server is "
-                               "too slow or sends data without end", step=self._step, seconds=self._seconds,
-                               server=self._server)
+            raise DeadlineExceeded(
+                f"{self._step} did not finish: the {session.step} ran out of its "
+                f"{session.seconds:g} s deadline; the server is too slow or sends data without end",
+                step=self._step,
+                seconds=session.seconds,
+                server=self._server,
+            )
+        raise DeadlineExceeded(
+            f"{self._step} did not finish within its {self._seconds:g} s deadline; the server is "
+            "too slow or sends data without end",
+            step=self._step,
+            seconds=self._seconds,
+            server=self._server,
+        )
 
     def _what(self) -> str:
         step = self._step
@@ -165,7 +173,7 @@ class _Bounded:
             sys.audit("smtplib.send", self, data)
             try:
                 sock.sendall(data)
-            except (socket.timeout, TimeoutError) as exc:
+            except TimeoutError as exc:
                 self._left()  # the step's deadline, if that is what ended it
                 raise smtplib.SMTPServerDisconnected(f"Server not connected ({exc})") from exc
             except OSError as exc:
@@ -188,13 +196,19 @@ class _Bounded:
                     reply = reader.add(self._line())
             if self._step == "STARTTLS" and reply[0] == 220 and self._lines.pending():
                 # RFC 3207 §5: nothing may follow the 220 before the handshake (response injection)
-                raise ProtocolError(f"the server sent {self._lines.pending()} more bytes after its STARTTLS reply, "
-                                    "before the TLS handshake (a response injection); not continuing",
-                                    server=self._server)
+                raise ProtocolError(
+                    f"the server sent {self._lines.pending()} more bytes after its STARTTLS reply, "
+                    "before the TLS handshake (a response injection); not continuing",
+                    server=self._server,
+                )
         except LimitExceeded as exc:
             self.close()  # type: ignore[attr-defined]
-            raise LimitExceeded(f"{self._what()} ran past the limit: {exc}; the server sends without end",
-                                what=exc.what, limit=exc.limit, server=self._server) from None
+            raise LimitExceeded(
+                f"{self._what()} ran past the limit: {exc}; the server sends without end",
+                what=exc.what,
+                limit=exc.limit,
+                server=self._server,
+            ) from None
         except (DeadlineExceeded, smtplib.SMTPServerDisconnected):
             self.close()  # type: ignore[attr-defined]
             raise
@@ -221,7 +235,7 @@ class _Bounded:
             self._use_timeout(sock, left if left < self.timeout else self.timeout)
             try:
                 chunk = sock.recv(_CHUNK)
-            except (socket.timeout, TimeoutError) as exc:
+            except TimeoutError as exc:
                 self._left()  # raises when the step's time is spent
                 raise smtplib.SMTPServerDisconnected(f"Connection unexpectedly closed: {exc}") from exc
             except OSError as exc:

@@ -15,8 +15,8 @@ Pure (layer 2): imports only the standard library, :mod:`mailsupport.model` and
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 
 from .headerblock import ENVELOPE_HEADERS
 from .model import Secret
@@ -127,8 +127,13 @@ PRESETS: Mapping[Provider, Preset] = {
         label="Outbound only",
         pop3=None,
         smtp=ServerPreset(host=None, port=25, tls=TlsMode.STARTTLS),
-        required=("outbound.from_address", "outbound.server.host", "outbound.server.port",
-                  "outbound.server.username", "outbound.server.password"),
+        required=(
+            "outbound.from_address",
+            "outbound.server.host",
+            "outbound.server.port",
+            "outbound.server.username",
+            "outbound.server.password",
+        ),
         fetches=False,
     ),
     Provider.OFFICE365: Preset(
@@ -158,8 +163,14 @@ PRESETS: Mapping[Provider, Preset] = {
         label="Other email provider",
         pop3=ServerPreset(host=None, port=995, tls=TlsMode.IMPLICIT),
         smtp=ServerPreset(host=None, port=587, tls=TlsMode.STARTTLS),
-        required=("inbound.address", "inbound.server.host", "inbound.server.port",
-                  "inbound.server.username", "inbound.server.password", "inbound.kind"),
+        required=(
+            "inbound.address",
+            "inbound.server.host",
+            "inbound.server.port",
+            "inbound.server.username",
+            "inbound.server.password",
+            "inbound.kind",
+        ),
         asks_catch_all=True,
     ),
     Provider.SANDBOX: Preset(
@@ -338,8 +349,7 @@ class Tenant:
                 return user
         return None
 
-    def with_servers(self, *, inbound: ServerSettings | None = None,
-                     outbound: ServerSettings | None = None) -> "Tenant":
+    def with_servers(self, *, inbound: ServerSettings | None = None, outbound: ServerSettings | None = None) -> Tenant:
         """A copy with the inbound and/or outbound server settings replaced (e.g. sandbox ports)."""
         t = self
         if inbound is not None and t.inbound is not None:

@@ -35,8 +35,11 @@ MAX_DEPTH = 32
 _JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{},:]')
 # TOML: comments, the four string forms (an unterminated one runs to the end, so the scan stays
 # linear), bare keys, brackets, separators and line ends.
-_TOML_TOKENS = re.compile(r'''#[^\n]*|"""(?:[^\\]|\\.)*?(?:"""|\Z)|\'\'\'.*?(?:\'\'\'|\Z)|"[^"\\\n]*(?:\\.[^"\\\n]*)*"?'''
-                          r"""|'[^'\n]*'?|[A-Za-z0-9_-]+|[\[\]{},=\n]""", re.S)
+_TOML_TOKENS = re.compile(
+    r'''#[^\n]*|"""(?:[^\\]|\\.)*?(?:"""|\Z)|\'\'\'.*?(?:\'\'\'|\Z)|"[^"\\\n]*(?:\\.[^"\\\n]*)*"?'''
+    r"""|'[^'\n]*'?|[A-Za-z0-9_-]+|[\[\]{},=\n]""",
+    re.S,
+)
 _TOML_HEADER = re.compile(r"\[\[?([^\]\n]*)\]\]?")
 
 
@@ -47,12 +50,20 @@ def read_tenant_text(path: str | Path) -> str:
     try:
         st = p.stat()
         if not stat.S_ISREG(st.st_mode):
-            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode)
-                    else "a device or socket")
+            kind = (
+                "a folder"
+                if stat.S_ISDIR(st.st_mode)
+                else "a FIFO (named pipe)"
+                if stat.S_ISFIFO(st.st_mode)
+                else "a device or socket"
+            )
             raise ConfigError(f"{kind}, not a regular file: give a .toml or .json tenant file", source=source)
         if st.st_size > MAX_TENANT_BYTES:
-            raise ConfigError(f"the file is {st.st_size:,} bytes, over the {MAX_TENANT_BYTES:,}-byte cap for a "
-                              "tenant file: is it the right file?", source=source)
+            raise ConfigError(
+                f"the file is {st.st_size:,} bytes, over the {MAX_TENANT_BYTES:,}-byte cap for a "
+                "tenant file: is it the right file?",
+                source=source,
+            )
         with p.open("rb") as fh:
             # what stat() reported and one byte more, in case the file grew since (then up to the
             # cap): read(cap + 1) would allocate a 4 MiB buffer for every small file
@@ -62,8 +73,9 @@ def read_tenant_text(path: str | Path) -> str:
     except OSError as exc:
         raise ConfigError(f"cannot read the tenant file ({exc.strerror or exc})", source=source) from exc
     if len(raw) > MAX_TENANT_BYTES:
-        raise ConfigError(f"the file grew past the {MAX_TENANT_BYTES:,}-byte cap for a tenant file while read",
-                          source=source)
+        raise ConfigError(
+            f"the file grew past the {MAX_TENANT_BYTES:,}-byte cap for a tenant file while read", source=source
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -149,8 +161,10 @@ def _scan(text: str, *, json_syntax: bool, max_depth: int) -> tuple[str, str] | 
                     continue
             if outer + len(stack) >= max_depth:
                 path = _field_path(stack, "" if json_syntax else ".".join(p for p in (base, key or "") if p))
-                return path, (f"arrays and tables nested more than {max_depth} deep "
-                              f"({_position(text, match.start())}): no tenant file needs that")
+                return path, (
+                    f"arrays and tables nested more than {max_depth} deep "
+                    f"({_position(text, match.start())}): no tenant file needs that"
+                )
             stack.append([c, 0 if c == "[" else None, c == "{"])
         elif c in "]}":
             if stack:
@@ -185,8 +199,7 @@ def parse_tenant_text(text: str, *, source: str, json_syntax: bool) -> Any:
     try:
         return json.loads(text) if json_syntax else tomllib.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                          source=source) from None
+        raise ConfigError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", source=source) from None
     except RecursionError:  # the nesting check reads both syntaxes loosely; the parser has the last word

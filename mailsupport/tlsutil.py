@@ -15,8 +15,9 @@ import ssl
 __all__ = ["client_context"]
 
 
-def client_context(*, verify: bool = True, ca_file: str | None = None,
-                   minimum_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2) -> ssl.SSLContext:
+def client_context(
+    *, verify: bool = True, ca_file: str | None = None, minimum_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
+) -> ssl.SSLContext:
     """An :class:`ssl.SSLContext` for a mail client.
 
     ``verify`` (default true) checks the chain and the host name; ``ca_file`` is trusted in

@@ -16,11 +16,12 @@ Presentation layer: only calls the package (and the sandbox it is given).
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Any, Sequence
+from typing import Any
 
 from .config import tenant_to_dict
 from .headerblock import parse_fields, split_header_block
@@ -54,9 +55,13 @@ class View:
         e = html.escape
         head = "".join(f"<th style='text-align:left'>{e(c)}</th>" for c in self.columns)
         body = "".join(
-            "<tr" + (" style='background:#fff3bf'" if i in self.marked else "") + ">"
-            + "".join(f"<td style='text-align:left'><code>{e(v)}</code></td>" for v in r) + "</tr>"
-            for i, r in enumerate(self.rows))
+            "<tr"
+            + (" style='background:#fff3bf'" if i in self.marked else "")
+            + ">"
+            + "".join(f"<td style='text-align:left'><code>{e(v)}</code></td>" for v in r)
+            + "</tr>"
+            for i, r in enumerate(self.rows)
+        )
         note = f"<p>{e(self.note)}</p>" if self.note else ""
         return f"<h4>{e(self.title)}</h4><table><tr>{head}</tr>{body}</table>{note}"
 
@@ -76,24 +81,32 @@ def tenant_card(tenant: Tenant) -> View:
     """Every field of the tenant as ``path = value``; passwords show as ``***``."""
     rows: list[tuple[str, str]] = []
     _flatten("", tenant_to_dict(tenant), rows)
-    return View(title=f"Tenant {tenant.org_key} ({tenant.preset.label})", columns=("field", "value"),
-                rows=tuple(rows))
+    return View(title=f"Tenant {tenant.org_key} ({tenant.preset.label})", columns=("field", "value"), rows=tuple(rows))
 
 
-def send_as_outsider(sandbox: Any, to: Sequence[str] | str, *, subject: str = "Hello from outside",
-                     sender: str = "client@outside.example", text: str = "Please file this.\n") -> View:
+def send_as_outsider(
+    sandbox: Any,
+    to: Sequence[str] | str,
+    *,
+    subject: str = "Hello from outside",
+    sender: str = "client@outside.example",
+    text: str = "Please file this.\n",
+) -> View:
     """Compose a message and deliver it through the sandbox's MX listener as an outside server would."""
     rcpts = [to] if isinstance(to, str) else list(to)
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = ", ".join(rcpts)
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc))
+    msg["Date"] = format_datetime(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     msg["Message-ID"] = make_msgid(domain="outside.example")
     msg.set_content(text)
     reply = sandbox.deliver(msg.as_bytes(), sender, rcpts)
-    return View(title="Delivered over SMTP", columns=("envelope sender", "recipients", "Message-ID", "server said"),
-                rows=((sender, ", ".join(rcpts), msg["Message-ID"], reply),))
+    return View(
+        title="Delivered over SMTP",
+        columns=("envelope sender", "recipients", "Message-ID", "server said"),
+        rows=((sender, ", ".join(rcpts), msg["Message-ID"], reply),),
+    )
 
 
 def read_mailbox(sandbox: Any, tenant: Tenant) -> tuple[bytes, ...]:
@@ -110,13 +123,20 @@ def header_view(raw: bytes, *, first: int = 12) -> View:
     block, _ = split_header_block(raw)
     fields = parse_fields(block)[:first]
     marked = tuple(sorted({c.index for c in envelope_candidates(raw) if c.trusted and c.index < len(fields)}))
-    return View(title="Header, top first (marked: envelope recipient added on delivery)",
-                columns=("field", "value"), rows=tuple((n, v) for n, v in fields), marked=marked)
+    return View(
+        title="Header, top first (marked: envelope recipient added on delivery)",
+        columns=("field", "value"),
+        rows=tuple((n, v) for n, v in fields),
+        marked=marked,
+    )
 
 
-def compare_profiles(sandbox: Any, tenant: Tenant, to: str,
-                     profiles: Sequence[str] = ("postfix", "exim", "received-for", "gmail", "office365",
-                                                "exchange")) -> View:
+def compare_profiles(
+    sandbox: Any,
+    tenant: Tenant,
+    to: str,
+    profiles: Sequence[str] = ("postfix", "exim", "received-for", "gmail", "office365", "exchange"),
+) -> View:
     """Deliver one message per profile and read it back: which header carries ``to`` in each.
 
     Leaves the sandbox on the profile it had. The copies are read as the mailbox stores them
@@ -130,15 +150,22 @@ def compare_profiles(sandbox: Any, tenant: Tenant, to: str,
             sandbox.set_profile(name)
             before = len(sandbox.mailbox(tenant.inbound.address))
             send_as_outsider(sandbox, to, subject=f"through {name}")
-            sandbox.wait_for(lambda: len(sandbox.mailbox(tenant.inbound.address)) > before,
-                             what=f"the {name} copy in the mailbox")
+            sandbox.wait_for(
+                lambda: len(sandbox.mailbox(tenant.inbound.address)) > before,  # noqa: B023 (waited for here)
+                what=f"the {name} copy in the mailbox",
+            )
             # read the copy as stored: Gmail and Office 365 refuse a plain POP3 password, as they really do
             raw = sandbox.mailbox(tenant.inbound.address)[-1].data
-            found = [f"{c.header}: {c.address}" + ("" if c.trusted else " (below the entry hop)")
-                     for c in envelope_candidates(raw)]
+            found = [
+                f"{c.header}: {c.address}" + ("" if c.trusted else " (below the entry hop)")
+                for c in envelope_candidates(raw)
+            ]
             rows.append((name, "; ".join(found) or "(no envelope header: the recipient is lost)"))
     finally:
         sandbox.set_profile(original)
-    return View(title=f"Where each profile puts the recipient of mail to {to}",
-                columns=("profile", "envelope-recipient evidence in the delivered copy"), rows=tuple(rows),
-                note="Set the tenant's catch_all_header to the header that names the address as sent.")
+    return View(
+        title=f"Where each profile puts the recipient of mail to {to}",
+        columns=("profile", "envelope-recipient evidence in the delivered copy"),
+        rows=tuple(rows),
+        note="Set the tenant's catch_all_header to the header that names the address as sent.",
+    )

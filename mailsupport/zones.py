@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -123,7 +124,7 @@ class ZoneData:
         """Every owner name, as text without the trailing dot."""
         return tuple(n.to_text(omit_final_dot=True) for n in self._nodes)
 
-    def merged(self, other: "ZoneData") -> "ZoneData":
+    def merged(self, other: ZoneData) -> ZoneData:
         """A new ZoneData with ``other``'s nodes added (``other`` wins per name and type)."""
         nodes = dict(self._nodes)
         for name, node in other._nodes.items():
@@ -131,8 +132,9 @@ class ZoneData:
             if old is None:
                 nodes[name] = node
             else:
-                nodes[name] = Node(records={**old.records, **node.records},
-                                   faults={**old.faults, **node.faults}, ttl=node.ttl)
+                nodes[name] = Node(
+                    records={**old.records, **node.records}, faults={**old.faults, **node.faults}, ttl=node.ttl
+                )
         return ZoneData(nodes)
 
     # -- answering -------------------------------------------------------------------
@@ -183,7 +185,7 @@ class ZoneData:
 
     # -- building ----------------------------------------------------------------------
     @classmethod
-    def from_zones(cls, zones: Iterable[dns.zone.Zone]) -> "ZoneData":
+    def from_zones(cls, zones: Iterable[dns.zone.Zone]) -> ZoneData:
         """Build from parsed dnspython zones, turning ``_fault.<name>`` TXT records into marks."""
         builder: dict[dns.name.Name, dict[str, Any]] = {}
         for zone in zones:
@@ -202,11 +204,10 @@ class ZoneData:
                     rdatas = tuple(rds)
                     entry["records"][rds.rdtype] = entry["records"].get(rds.rdtype, ()) + rdatas
                     entry["ttl"] = rds.ttl
-        return cls({n: Node(records=e["records"], faults=e["faults"], ttl=e["ttl"])
-                    for n, e in builder.items()})
+        return cls({n: Node(records=e["records"], faults=e["faults"], ttl=e["ttl"]) for n, e in builder.items()})
 
     @classmethod
-    def from_mapping(cls, zonedata: Mapping[str, Iterable[Any]]) -> "ZoneData":
+    def from_mapping(cls, zonedata: Mapping[str, Iterable[Any]]) -> ZoneData:
         """Build from the openspf suite's ``zonedata`` mapping (see the suite's README).
 
         ``SPF`` entries are also served as TXT unless the name has explicit TXT entries;
@@ -236,8 +237,8 @@ class ZoneData:
             if not explicit_txt and dns.rdatatype.SPF in records:
                 # "auto-magic duplication of SPF to TXT" (suite header comment).
                 records[dns.rdatatype.TXT] = [
-                    dns.rdtypes.ANY.TXT.TXT(_IN, dns.rdatatype.TXT, r.strings)
-                    for r in records[dns.rdatatype.SPF]]
+                    dns.rdtypes.ANY.TXT.TXT(_IN, dns.rdatatype.TXT, r.strings) for r in records[dns.rdatatype.SPF]
+                ]
             nodes[name] = Node(records={k: tuple(v) for k, v in records.items()}, faults=faults)
         return cls(nodes)
 
@@ -249,8 +250,7 @@ def _add_fault(faults: dict[int | None, Fault], rdata: Any, where: str) -> None:
     try:
         fault = Fault(words[0].lower())
     except ValueError:
-        raise ConfigError(f"unknown fault {words[0]!r}: expected 'timeout' or 'servfail'",
-                          path=where) from None
+        raise ConfigError(f"unknown fault {words[0]!r}: expected 'timeout' or 'servfail'", path=where) from None
     if len(words) == 1:
         faults[None] = fault
     for word in words[1:]:
@@ -266,7 +266,7 @@ def _txt_strings(value: Any) -> list[bytes]:
     for part in parts:
         raw = str(part).encode("utf-8")
         # one character-string holds at most 255 octets (RFC 1035 §3.3)
-        out.extend(raw[i:i + 255] for i in range(0, len(raw), 255))
+        out.extend(raw[i : i + 255] for i in range(0, len(raw), 255))
         if not raw:
             out.append(b"")
     # "null text (no strings) is illegal" (suite, 3.3): serve one empty string instead.
@@ -308,12 +308,14 @@ def zone_from_text(text: str, *, origin: str | None = None, source: str = "<zone
     if not re.search(r"^\$TTL\b", text, re.M):
         text, shift = f"$TTL {DEFAULT_TTL}\n" + text, 1  # a default TTL when the file has none
     try:
-        zone = dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False,
-                                  filename=source)
+        zone = dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False, filename=source)
     except dns.exception.DNSException as exc:
         message = re.sub(rf"{re.escape(source)}:(\d+):", lambda m: f"line {int(m.group(1)) - shift}:", str(exc))
-        raise ConfigError(f"cannot parse zone file: {message}. Check the record syntax "
-                          "(RFC 1035 master format) and that $ORIGIN is set.", source=source) from exc
+        raise ConfigError(
+            f"cannot parse zone file: {message}. Check the record syntax "
+            "(RFC 1035 master format) and that $ORIGIN is set.",
+            source=source,
+        ) from exc
     return ZoneData.from_zones([zone])
 
 

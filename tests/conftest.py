@@ -13,6 +13,8 @@ more, no deadline since the machine may be loaded, no example database written);
 failing and interesting ones in ``.hypothesis/`` so the next run replays them. A test that
 fixes ``max_examples`` in its own ``@settings`` keeps that number under both profiles;
 leave it to the profile unless the test must stay small.
+
+The ``cli`` fixture runs ``mailsupport`` in-process, for the tests of every command.
 """
 
 from __future__ import annotations
@@ -25,10 +27,28 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 settings.register_profile("ci", max_examples=50, deadline=None, database=None, print_blob=True)
 settings.register_profile(
-    "fuzz", max_examples=2000, deadline=None, print_blob=True,
+    "fuzz",
+    max_examples=2000,
+    deadline=None,
+    print_blob=True,
     database=DirectoryBasedExampleDatabase(str(Path(__file__).resolve().parents[1] / ".hypothesis" / "examples")),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 settings.load_profile("ci")  # --hypothesis-profile NAME, read after this file, chooses another
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``mailsupport`` in-process; returns (exit code, stdout, stderr). For any test of a command."""
+    from mailsupport.cli import main
+
+    def run(*argv):
+        code = main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
 
 CANARY = "canary-4b1d-"
 _leaks: list[str] = []
@@ -47,8 +67,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _leaks:
         tr = session.config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
-            tr.write_line("SECRET LEAK: a canary password appeared in the output of: " + ", ".join(sorted(set(_leaks))),
-                          red=True)
+            tr.write_line(
+                "SECRET LEAK: a canary password appeared in the output of: " + ", ".join(sorted(set(_leaks))), red=True
+            )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

@@ -7,18 +7,23 @@ import pytest
 from mailsupport.addresses import TargetKind, classify_address, extract_addresses, normalize_address
 from mailsupport.config import parse_tenant
 
-TENANT = parse_tenant({
-    "org_key": "smithlaw",
-    "domains": ["smithlaw.example"],
-    "wildcard_domain": "actionstep.example",
-    "inbound": {"address": "matters@smithlaw.example", "kind": "catch-all"},
-    "users": [{"address": "jane@smithlaw.example", "aliases": ["conveyancing@smithlaw.example"]}],
-    "matters": [{"id": "1042", "name": "Estate of Brown"}],
-})
-NO_MATTER_LIST = parse_tenant({
-    "org_key": "smithlaw", "wildcard_domain": "actionstep.example",
-    "inbound": {"address": "matters@smithlaw.example", "kind": "catch-all"},
-})
+TENANT = parse_tenant(
+    {
+        "org_key": "smithlaw",
+        "domains": ["smithlaw.example"],
+        "wildcard_domain": "actionstep.example",
+        "inbound": {"address": "matters@smithlaw.example", "kind": "catch-all"},
+        "users": [{"address": "jane@smithlaw.example", "aliases": ["conveyancing@smithlaw.example"]}],
+        "matters": [{"id": "1042", "name": "Estate of Brown"}],
+    }
+)
+NO_MATTER_LIST = parse_tenant(
+    {
+        "org_key": "smithlaw",
+        "wildcard_domain": "actionstep.example",
+        "inbound": {"address": "matters@smithlaw.example", "kind": "catch-all"},
+    }
+)
 
 
 @pytest.mark.parametrize(
@@ -38,9 +43,21 @@ NO_MATTER_LIST = parse_tenant({
         (NO_MATTER_LIST, "abc@smithlaw.actionstep.example", TargetKind.UNKNOWN, ""),
         (TENANT, "not-an-address", TargetKind.UNKNOWN, ""),
     ],
-    ids=["matter-wildcard", "matter-case", "unknown-matter", "matter-on-catch-all", "alias", "user",
-         "mailbox", "unknown-on-catch-all", "foreign", "numeric-any", "numeric-wildcard",
-         "non-numeric-wildcard", "garbage"],
+    ids=[
+        "matter-wildcard",
+        "matter-case",
+        "unknown-matter",
+        "matter-on-catch-all",
+        "alias",
+        "user",
+        "mailbox",
+        "unknown-on-catch-all",
+        "foreign",
+        "numeric-any",
+        "numeric-wildcard",
+        "non-numeric-wildcard",
+        "garbage",
+    ],
 )
 def test_classify_address(tenant, address, kind, target):
     """Each address gets the kind and target the product's filing rules give it, with a reason."""
@@ -72,4 +89,7 @@ def test_normalize_address(value, expected):
 def test_extract_addresses_handles_lists_and_groups():
     """Comma lists, display names and groups all yield their addresses in order."""
     assert extract_addresses('a@x.example, "B" <b@x.example>, team: c@x.example;') == (
-        "a@x.example", "b@x.example", "c@x.example")
+        "a@x.example",
+        "b@x.example",
+        "c@x.example",
+    )

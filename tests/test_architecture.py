@@ -16,7 +16,7 @@ MODULE_ROW = re.compile(r"^\| `(mailsupport/[\w/]+\.py)` \| (.+) \|$", re.M)
 def _section(start: str, end: str) -> str:
     """The text between two HTML comments of the document (the tables the checks below read)."""
     head = DOC.index(start)
-    return DOC[head:DOC.index(end, head)]
+    return DOC[head : DOC.index(end, head)]
 
 
 def test_layer_table_is_the_enforced_map():

@@ -17,8 +17,9 @@ SAMPLES = REPO / "data" / "samples"
 @pytest.fixture(scope="module")
 def big_mbox(tmp_path_factory):
     """An mbox over the 8 MB the scan needs before it starts worker processes."""
-    from mailsupport.samples.scanner import PARALLEL_MIN_BYTES
     from mailsupport.samples.generate import write_benchmark_mbox
+    from mailsupport.samples.scanner import PARALLEL_MIN_BYTES
+
     path = tmp_path_factory.mktemp("pipe") / "big.mbox"
     count = 1000
     while write_benchmark_mbox(path, count) <= PARALLEL_MIN_BYTES:
@@ -28,8 +29,9 @@ def big_mbox(tmp_path_factory):
 
 def _like_head(args: list[str], lines: int) -> tuple[int, str]:
     """Run ``mailsupport ARGS | head -LINES``: read that many lines, close the pipe, wait (with a deadline)."""
-    proc = subprocess.Popen([sys.executable, "-m", "mailsupport", *args], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailsupport", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         for _ in range(lines):
             assert proc.stdout.readline()
@@ -43,9 +45,11 @@ def _like_head(args: list[str], lines: int) -> tuple[int, str]:
         proc.stderr.close()
 
 
-@pytest.mark.parametrize("args", [["--format", "csv", "--jobs", "1"], ["--format", "csv", "--jobs", "2"],
-                                  ["--format", "table", "--jobs", "2"]],
-                         ids=["csv-one-process", "csv-with-workers", "table-with-workers"])
+@pytest.mark.parametrize(
+    "args",
+    [["--format", "csv", "--jobs", "1"], ["--format", "csv", "--jobs", "2"], ["--format", "table", "--jobs", "2"]],
+    ids=["csv-one-process", "csv-with-workers", "table-with-workers"],
+)
 def test_scan_into_a_closed_pipe_exits_quietly(big_mbox, args):
     """`scan BIG.mbox | head -3`: exit 141 with nothing on stderr (no BrokenPipeError traceback, no
     worker complaint), with and without worker processes."""
@@ -54,15 +58,20 @@ def test_scan_into_a_closed_pipe_exits_quietly(big_mbox, args):
     assert err == ""
 
 
-@pytest.mark.parametrize("args", [
-    ["audit", str(SAMPLES / "tenants"), "--checks", "config", "--format", "text", "--fail-on", "never"],
-    ["spf", "smithlaw.example", "--zone", str(SAMPLES / "zones" / "smithlaw.example.zone")],
-    ["scan", str(SAMPLES / "real"), "--format", "json"],
-], ids=["audit", "spf", "scan-folder"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["audit", str(SAMPLES / "tenants"), "--checks", "config", "--format", "text", "--fail-on", "never"],
+        ["spf", "smithlaw.example", "--zone", str(SAMPLES / "zones" / "smithlaw.example.zone")],
+        ["scan", str(SAMPLES / "real"), "--format", "json"],
+    ],
+    ids=["audit", "spf", "scan-folder"],
+)
 def test_other_printing_commands_into_a_closed_pipe_exit_quietly(args):
     """Any command whose reader goes away before it printed everything ends with 141 and no traceback."""
-    proc = subprocess.Popen([sys.executable, "-m", "mailsupport", *args], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailsupport", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     proc.stdout.close()  # the reader is gone before the first line
     try:
         code = proc.wait(timeout=120)

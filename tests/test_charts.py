@@ -11,14 +11,24 @@ from mailsupport.model import Finding, Severity
 
 pytest.importorskip("matplotlib")
 
-RED = (0xd9 / 255, 0x53 / 255, 0x4f / 255)
+RED = (0xD9 / 255, 0x53 / 255, 0x4F / 255)
 
 
 def _results(checks: int) -> list[TenantResult]:
-    findings = tuple(Finding(check=f"demo.check-{i:02d}", severity=Severity.ERROR if i % 3 else Severity.INFO,
-                             subject="x", summary="s") for i in range(checks))
-    return [TenantResult(tenant="smithlaw", provider="gmail", findings=findings,
-                         spf_lookups=(("smithlaw.example", 4), ("too-many.example", 13)))]
+    findings = tuple(
+        Finding(
+            check=f"demo.check-{i:02d}", severity=Severity.ERROR if i % 3 else Severity.INFO, subject="x", summary="s"
+        )
+        for i in range(checks)
+    )
+    return [
+        TenantResult(
+            tenant="smithlaw",
+            provider="gmail",
+            findings=findings,
+            spf_lookups=(("smithlaw.example", 4), ("too-many.example", 13)),
+        )
+    ]
 
 
 def _figure(results):
@@ -29,9 +39,15 @@ def _figure(results):
     return fig
 
 
-@pytest.mark.parametrize("shown,total,expected", [
-    (6, 6, "6 messages"), (40, 55, "top 40 of 55 messages"), (50, 6, "6 messages"),
-], ids=["all", "cut", "fewer-than-limit"])
+@pytest.mark.parametrize(
+    "shown,total,expected",
+    [
+        (6, 6, "6 messages"),
+        (40, 55, "top 40 of 55 messages"),
+        (50, 6, "6 messages"),
+    ],
+    ids=["all", "cut", "fewer-than-limit"],
+)
 def test_top_of_says_when_a_chart_is_cut(shown, total, expected):
     """The title wording names the cut only when there is one."""
     assert top_of(shown, total, "messages") == expected
@@ -57,8 +73,9 @@ def test_report_figure_draws_errors_and_the_spf_overflow_red():
     """Error/critical severities and the '11+' lookups bucket are red, the rest blue."""
     fig = _figure(_results(5))
     severity, spf = fig.axes[1], fig.axes[2]
-    red_severities = [t.get_text() for t, p in zip(severity.get_yticklabels(), severity.patches)
-                      if p.get_facecolor()[:3] == RED]
+    red_severities = [
+        t.get_text() for t, p in zip(severity.get_yticklabels(), severity.patches) if p.get_facecolor()[:3] == RED
+    ]
     assert red_severities == ["critical", "error"]
     red_buckets = [t.get_text() for t, p in zip(spf.get_yticklabels(), spf.patches) if p.get_facecolor()[:3] == RED]
     assert red_buckets == ["11+"]

@@ -8,7 +8,9 @@ from pathlib import Path
 from mailsupport.checks import all_checks, format_markdown
 
 REPO = Path(__file__).resolve().parents[1]
-ID_RE = re.compile(r"""["']((?:spf|dmarc|dkim|catchall|gmail|size|settings|audit|demo)\.[a-z0-9]+(?:-[a-z0-9]+)*)["']""")
+ID_RE = re.compile(
+    r"""["']((?:spf|dmarc|dkim|catchall|gmail|size|settings|audit|demo)\.[a-z0-9]+(?:-[a-z0-9]+)*)["']"""
+)
 
 
 def test_every_check_id_in_the_code_is_documented():

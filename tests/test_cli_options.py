@@ -15,10 +15,18 @@ from mailsupport.model import Severity
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 
-@pytest.mark.parametrize("text,level", [("never", None), ("NEVER", None), ("info", Severity.INFO),
-                                        (" Warning ", Severity.WARNING), ("error", Severity.ERROR),
-                                        ("critical", Severity.CRITICAL)],
-                         ids=["never", "never-upper", "info", "warning-padded", "error", "critical"])
+@pytest.mark.parametrize(
+    "text,level",
+    [
+        ("never", None),
+        ("NEVER", None),
+        ("info", Severity.INFO),
+        (" Warning ", Severity.WARNING),
+        ("error", Severity.ERROR),
+        ("critical", Severity.CRITICAL),
+    ],
+    ids=["never", "never-upper", "info", "warning-padded", "error", "critical"],
+)
 def test_fail_on_reads_every_level(text, level):
     """--fail-on takes each severity (any case, spaces around) and never."""
     assert fail_on(argparse.Namespace(fail_on=text)) is level
@@ -31,13 +39,17 @@ def test_an_unknown_fail_on_is_an_error_naming_the_option_and_the_levels():
     assert "'sometimes'" in str(caught.value) and all(level in str(caught.value) for level in FAIL_ON_LEVELS)
 
 
-@pytest.mark.parametrize("severities,level,code", [
-    ((), Severity.INFO, 0),
-    ((Severity.WARNING,), Severity.ERROR, 0),
-    ((Severity.WARNING, Severity.ERROR), Severity.ERROR, 1),
-    ((Severity.CRITICAL,), None, 0),
-    ((Severity.INFO,), Severity.INFO, 1),
-], ids=["no-findings", "below", "reached", "never", "equal"])
+@pytest.mark.parametrize(
+    "severities,level,code",
+    [
+        ((), Severity.INFO, 0),
+        ((Severity.WARNING,), Severity.ERROR, 0),
+        ((Severity.WARNING, Severity.ERROR), Severity.ERROR, 1),
+        ((Severity.CRITICAL,), None, 0),
+        ((Severity.INFO,), Severity.INFO, 1),
+    ],
+    ids=["no-findings", "below", "reached", "never", "equal"],
+)
 def test_findings_exit(severities, level, code):
     """Exit 1 exactly when a finding is at least the level; never (None) is always 0."""
     assert findings_exit(iter(severities), level) == code

@@ -67,7 +67,9 @@ def test_presets_required_fields_follow_the_help_page():
     """O365 and Gmail need address + password, Exchange adds the server, Other needs everything."""
     assert set(PRESETS[Provider.OFFICE365].required) == {"inbound.address", "inbound.server.password"}
     assert "inbound.server.host" in PRESETS[Provider.EXCHANGE].required
-    assert {"inbound.server.host", "inbound.server.port", "inbound.server.username"} <= set(PRESETS[Provider.OTHER].required)
+    assert {"inbound.server.host", "inbound.server.port", "inbound.server.username"} <= set(
+        PRESETS[Provider.OTHER].required
+    )
     assert PRESETS[Provider.OUTBOUND_ONLY].fetches is False
 
 
@@ -85,24 +87,60 @@ def test_outbound_only_refuses_an_inbound_mailbox():
         ({**MINIMAL, "org_key": "Acme Law"}, "org_key", "DNS label"),
         ({**MINIMAL, "domains": ["ok.example", "not a domain"]}, "domains[1]", "domain name"),
         ({**MINIMAL, "provider": "yahoo"}, "provider", "expected one of"),
-        ({**MINIMAL, "users": [{"address": "a@acme.example"}, {"address": "b@acme.example"},
-                               {"address": "c@acme.example", "aliases": ["nope"]}]},
-         "users[2].aliases[0]", "email address"),
-        ({**MINIMAL, "users": [{"address": "a@acme.example", "aliases": ["a@acme.example"]}]},
-         "users[0].aliases[0]", "already used at users[0].address"),
-        ({**MINIMAL, "inbound": {"address": "m@acme.example", "catch_all_header": "X-Foo"}},
-         "inbound.catch_all_header", "Delivered-To"),
-        ({**MINIMAL, "inbound": {"address": "m@acme.example", "server": {"port": 99999}}},
-         "inbound.server.port", "0 to 65535"),
-        ({**MINIMAL, "inbound": {"address": "m@acme.example", "server": {"prot": 995}}},
-         "inbound.server.prot", "not a known field"),
+        (
+            {
+                **MINIMAL,
+                "users": [
+                    {"address": "a@acme.example"},
+                    {"address": "b@acme.example"},
+                    {"address": "c@acme.example", "aliases": ["nope"]},
+                ],
+            },
+            "users[2].aliases[0]",
+            "email address",
+        ),
+        (
+            {**MINIMAL, "users": [{"address": "a@acme.example", "aliases": ["a@acme.example"]}]},
+            "users[0].aliases[0]",
+            "already used at users[0].address",
+        ),
+        (
+            {**MINIMAL, "inbound": {"address": "m@acme.example", "catch_all_header": "X-Foo"}},
+            "inbound.catch_all_header",
+            "Delivered-To",
+        ),
+        (
+            {**MINIMAL, "inbound": {"address": "m@acme.example", "server": {"port": 99999}}},
+            "inbound.server.port",
+            "0 to 65535",
+        ),
+        (
+            {**MINIMAL, "inbound": {"address": "m@acme.example", "server": {"prot": 995}}},
+            "inbound.server.prot",
+            "not a known field",
+        ),
         ({**MINIMAL, "matters": [{"id": "1"}, {"id": "1"}]}, "matters[1].id", "twice"),
-        ({**MINIMAL, "failed_email_address": "it@acme.example\r\nBcc: x@evil.example"},
-         "failed_email_address", "must not contain CR"),
+        (
+            {**MINIMAL, "failed_email_address": "it@acme.example\r\nBcc: x@evil.example"},
+            "failed_email_address",
+            "must not contain CR",
+        ),
         ({**MINIMAL, "size_limit": "10MB"}, "size_limit", "whole number"),
     ],
-    ids=["missing-org-key", "bad-org-key", "bad-domain", "unknown-provider", "bad-alias",
-         "alias-clash", "bad-header", "port-range", "typo-field", "duplicate-matter", "crlf", "size-type"],
+    ids=[
+        "missing-org-key",
+        "bad-org-key",
+        "bad-domain",
+        "unknown-provider",
+        "bad-alias",
+        "alias-clash",
+        "bad-header",
+        "port-range",
+        "typo-field",
+        "duplicate-matter",
+        "crlf",
+        "size-type",
+    ],
 )
 def test_config_errors_name_the_exact_path(data, path, words):
     """A broken field raises ConfigError whose path is the field's exact path and says what is expected."""
@@ -128,8 +166,7 @@ def test_catch_all_domain_defaults_to_the_mailbox_domain():
 
 def test_secrets_never_print_and_errors_do_not_echo_them():
     """Passwords are Secrets: repr/str of the tenant hide them, and a wrong-typed password is not echoed."""
-    t = parse_tenant({**MINIMAL, "inbound": {"address": "m@acme.example",
-                                             "server": {"password": "canary-4b1d-cfg"}}})
+    t = parse_tenant({**MINIMAL, "inbound": {"address": "m@acme.example", "server": {"password": "canary-4b1d-cfg"}}})
     assert "canary-4b1d-cfg" not in repr(t) and "canary-4b1d-cfg" not in str(t)
     assert t.inbound.server.password.reveal() == "canary-4b1d-cfg"
     with pytest.raises(ConfigError) as err:
@@ -173,7 +210,7 @@ def test_tenant_text_is_read_whole_and_within_the_cap(tmp_path):
     """A file is read to its end, exactly; one over the 4 MiB cap (sparse, nothing written) is refused by size."""
     from mailsupport.tenantfile import MAX_TENANT_BYTES, read_tenant_text
 
-    text = "description = \"caf\u00e9\"\n" * 500
+    text = 'description = "caf\u00e9"\n' * 500
     small = tmp_path / "t.toml"
     small.write_text(text, encoding="utf-8")
     assert read_tenant_text(small) == text

@@ -19,17 +19,53 @@ from mailsupport.tenantfile import MAX_DEPTH, _scan, nesting_problem
 
 SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-FIELDS = ["org_key", "domains", "wildcard_domain", "provider", "inbound", "outbound", "users", "matters",
-          "address", "kind", "server", "host", "port", "tls", "password", "aliases", "name", "id", "size_limit",
-          "failed_email_address", "catch_all_header", "timeout", "description"]
-scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20),
-                   st.sampled_from(["acme", "acme.example", "a@acme.example", "other", "gmail", "catch-all",
-                                    "implicit", "X-Original-To", "1042"]))
-value = st.recursive(scalar, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.text(max_size=5)), inner,
-                                                 max_size=5)), max_leaves=25)
-tenant_like = st.fixed_dictionaries({"org_key": st.sampled_from(["acme", "Acme", ""])},
-                                    optional={k: value for k in FIELDS[1:8] + ["size_limit", "description"]})
+FIELDS = [
+    "org_key",
+    "domains",
+    "wildcard_domain",
+    "provider",
+    "inbound",
+    "outbound",
+    "users",
+    "matters",
+    "address",
+    "kind",
+    "server",
+    "host",
+    "port",
+    "tls",
+    "password",
+    "aliases",
+    "name",
+    "id",
+    "size_limit",
+    "failed_email_address",
+    "catch_all_header",
+    "timeout",
+    "description",
+]
+scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=20),
+    st.sampled_from(
+        ["acme", "acme.example", "a@acme.example", "other", "gmail", "catch-all", "implicit", "X-Original-To", "1042"]
+    ),
+)
+value = st.recursive(
+    scalar,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.text(max_size=5)), inner, max_size=5),
+    ),
+    max_leaves=25,
+)
+tenant_like = st.fixed_dictionaries(
+    {"org_key": st.sampled_from(["acme", "Acme", ""])},
+    optional={k: value for k in FIELDS[1:8] + ["size_limit", "description"]},
+)
 
 
 @SETTINGS
@@ -51,8 +87,10 @@ def _load(text: str, suffix: str):
 
 
 @SETTINGS
-@given(text=st.one_of(st.text(max_size=300), st.text(alphabet='[]{}",:=\n#\'ab1 .', max_size=300)),
-       suffix=st.sampled_from([".json", ".toml"]))
+@given(
+    text=st.one_of(st.text(max_size=300), st.text(alphabet="[]{}\",:=\n#'ab1 .", max_size=300)),
+    suffix=st.sampled_from([".json", ".toml"]),
+)
 def test_any_file_text_loads_or_is_a_config_error(text, suffix):
     """Any file text, valid syntax or not, as JSON or TOML: a Tenant or a ConfigError, never another exception."""
     try:
@@ -62,16 +100,16 @@ def test_any_file_text_loads_or_is_a_config_error(text, suffix):
 
 
 @SETTINGS
-@given(depth=st.integers(min_value=1, max_value=3000), suffix=st.sampled_from([".json", ".toml"]),
-       inline=st.booleans())
+@given(depth=st.integers(min_value=1, max_value=3000), suffix=st.sampled_from([".json", ".toml"]), inline=st.booleans())
 def test_nesting_past_the_cap_names_the_field(depth, suffix, inline):
     """A value nested ``depth`` arrays (or inline tables) deep in users[0].aliases: past the cap (counting
     the three tables and arrays around it) it is a ConfigError naming that field and the depth; within
     it, an ordinary type error at the same field."""
     inner = "1"
     for _ in range(depth):
-        inner = ("{ k = " + inner + " }" if suffix == ".toml" else '{"k": ' + inner + "}") if inline else \
-            "[" + inner + "]"
+        inner = (
+            ("{ k = " + inner + " }" if suffix == ".toml" else '{"k": ' + inner + "}") if inline else "[" + inner + "]"
+        )
     if suffix == ".json":
         text = '{"org_key": "acme", "users": [{"address": "a@acme.example", "aliases": ' + inner + "}]}"
     else:
@@ -83,26 +121,60 @@ def test_nesting_past_the_cap_names_the_field(depth, suffix, inline):
         assert f"nested more than {MAX_DEPTH} deep" in str(err.value)
 
 
-NESTING_PIECES = ["[", "{", "[[", "]]", "]", "}", ",", "\n", "a", "a.b.c", " = ", '"s.[{"', "'t'", "# [{.\n",
-                  "[a.b.c.d.e]\n", "[[x.y]]\n", "k = [", "k = {", '"""m\n[\n"""', ":", '{"k": [']
+NESTING_PIECES = [
+    "[",
+    "{",
+    "[[",
+    "]]",
+    "]",
+    "}",
+    ",",
+    "\n",
+    "a",
+    "a.b.c",
+    " = ",
+    '"s.[{"',
+    "'t'",
+    "# [{.\n",
+    "[a.b.c.d.e]\n",
+    "[[x.y]]\n",
+    "k = [",
+    "k = {",
+    '"""m\n[\n"""',
+    ":",
+    '{"k": [',
+]
 
 
 @SETTINGS
-@given(text=st.lists(st.sampled_from(NESTING_PIECES), max_size=120).map("".join), json_syntax=st.booleans(),
-       max_depth=st.integers(min_value=1, max_value=40))
+@given(
+    text=st.lists(st.sampled_from(NESTING_PIECES), max_size=120).map("".join),
+    json_syntax=st.booleans(),
+    max_depth=st.integers(min_value=1, max_value=40),
+)
 def test_nesting_check_skips_the_scan_only_when_the_scan_finds_nothing(text, json_syntax, max_depth):
     """The counting shortcut never hides a problem: the answer is always the full token scan's
     (texts of brackets, braces, headers, dotted keys, strings and comments, around any cap)."""
-    assert nesting_problem(text, json_syntax=json_syntax, max_depth=max_depth) == \
-        _scan(text, json_syntax=json_syntax, max_depth=max_depth)
+    assert nesting_problem(text, json_syntax=json_syntax, max_depth=max_depth) == _scan(
+        text, json_syntax=json_syntax, max_depth=max_depth
+    )
 
 
-SEPARATORS = {"NUL": "\x00", "TAB": "\t", "CR": "\r", "LF": "\n", "NEL": "\x85", "LINE SEPARATOR": "\u2028",
-              "PARAGRAPH SEPARATOR": "\u2029", "VT": "\x0b"}
+SEPARATORS = {
+    "NUL": "\x00",
+    "TAB": "\t",
+    "CR": "\r",
+    "LF": "\n",
+    "NEL": "\x85",
+    "LINE SEPARATOR": "\u2028",
+    "PARAGRAPH SEPARATOR": "\u2029",
+    "VT": "\x0b",
+}
 PLACES = {
     "users[0].address": lambda bad: {"users": [{"address": f"jane{bad}@acme.example"}]},
-    "users[0].aliases[1]": lambda bad: {"users": [{"address": "j@acme.example",
-                                                   "aliases": ["a@acme.example", f"b@acme.example{bad}"]}]},
+    "users[0].aliases[1]": lambda bad: {
+        "users": [{"address": "j@acme.example", "aliases": ["a@acme.example", f"b@acme.example{bad}"]}]
+    },
     "users[0].name": lambda bad: {"users": [{"address": "j@acme.example", "name": f"Jane{bad}Doe"}]},
     "matters[0].name": lambda bad: {"matters": [{"id": "1042", "name": f"Smith{bad}"}]},
     "inbound.address": lambda bad: {"inbound": {"address": f"{bad}m@acme.example"}},
@@ -139,9 +211,11 @@ def test_deep_json_file_through_the_cli_exits_2_naming_the_field(tmp_path, capsy
     """`check-settings` on a tenant JSON nested 100,000 deep exits 2 (configuration error) with the field
     path, not a RecursionError."""
     from mailsupport.cli import main
+
     p = tmp_path / "deep.json"
-    p.write_text(json.dumps({"org_key": "acme"})[:-1] + ', "users": [{"aliases": ' + "[" * 100_000 + "]" * 100_000
-                 + "}]}")
+    p.write_text(
+        json.dumps({"org_key": "acme"})[:-1] + ', "users": [{"aliases": ' + "[" * 100_000 + "]" * 100_000 + "}]}"
+    )
     assert main(["check-settings", "--tenant", str(p)]) == 2
     err = capsys.readouterr().err
     assert "users[0].aliases[0][0]" in err and "nested more than" in err and "Traceback" not in err

@@ -25,8 +25,11 @@ SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # text that likes to start with what spreadsheets run: formula characters, quotes, separators, line ends
 risky = st.one_of(
     st.text(max_size=30),
-    st.builds(lambda head, rest: head + rest, st.sampled_from([*FORMULA_STARTS, "'", "''", "'=", "\"", ","]),
-              st.text(alphabet="=+-@'\"\t\r\n,;abc ", max_size=12)),
+    st.builds(
+        lambda head, rest: head + rest,
+        st.sampled_from([*FORMULA_STARTS, "'", "''", "'=", '"', ","]),
+        st.text(alphabet="=+-@'\"\t\r\n,;abc ", max_size=12),
+    ),
 )
 
 
@@ -48,8 +51,10 @@ def test_safe_cell_never_starts_a_formula_and_is_undone_exactly(text):
 @given(cells=st.lists(st.tuples(risky, risky, risky), min_size=1, max_size=4), tenant=risky)
 def test_findings_csv_is_safe_and_reads_back(cells, tenant):
     """The findings table: no cell of the CSV starts a formula; read_csv gives back every original value."""
-    findings = tuple(Finding(check="x.check", severity=Severity.WARNING, subject=a, summary=b, remedy=c,
-                             evidence=((a, c),)) for a, b, c in cells)
+    findings = tuple(
+        Finding(check="x.check", severity=Severity.WARNING, subject=a, summary=b, remedy=c, evidence=((a, c),))
+        for a, b, c in cells
+    )
     results = [TenantResult(tenant=tenant, provider="p", source="s", findings=findings)]
     text = report.format_csv(results)
     raw_rows = list(csv.reader(io.StringIO(text, newline="")))
@@ -59,18 +64,22 @@ def test_findings_csv_is_safe_and_reads_back(cells, tenant):
 
 
 def _message(subject: str, sender: str, message_id: str) -> bytes:
-    return (f"From: {sender}\nTo: a@b.example\nSubject: {subject}\nMessage-ID: {message_id}\n\nbody\n"
-            ).encode("utf-8", "surrogatepass")
+    return (f"From: {sender}\nTo: a@b.example\nSubject: {subject}\nMessage-ID: {message_id}\n\nbody\n").encode(
+        "utf-8", "surrogatepass"
+    )
 
 
 header_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=25)
-risky_header = st.one_of(header_text, st.builds(lambda h, r: h + r, st.sampled_from([*"=+-@'", "'=", " ="]),
-                                                 header_text))
+risky_header = st.one_of(
+    header_text, st.builds(lambda h, r: h + r, st.sampled_from([*"=+-@'", "'=", " ="]), header_text)
+)
 
 
 @SETTINGS
-@given(fields=st.lists(st.tuples(risky_header, risky_header, risky_header), min_size=1, max_size=5),
-       position=st.sampled_from(["1", "=cmd|' /C calc'!A0.eml", "-x.eml", "@sum.eml"]))
+@given(
+    fields=st.lists(st.tuples(risky_header, risky_header, risky_header), min_size=1, max_size=5),
+    position=st.sampled_from(["1", "=cmd|' /C calc'!A0.eml", "-x.eml", "@sum.eml"]),
+)
 def test_scan_csv_is_safe_and_reads_back(fields, position):
     """`scan --format csv` rows (subjects, senders, Message-IDs and zip member names that begin like
     formulas): no cell starts a formula, and read_csv gives back exactly each summary's cells."""

@@ -80,15 +80,22 @@ def test_demo_findings_csv_keeps_evidence_and_gains_the_fix_columns(demo):
     chen = next(r for r in rows if r["tenant"] == "chenpartners" and r["check"] == "spf.vendor-include-missing")
     assert chen["evidence"] == "record=v=spf1 include:_spf.google.com ~all"
     assert (chen["fix_current"], chen["fix_new"]) == (
-        "v=spf1 include:_spf.google.com ~all", "v=spf1 include:_spf.google.com include:_spf.actionstep.com ~all")
+        "v=spf1 include:_spf.google.com ~all",
+        "v=spf1 include:_spf.google.com include:_spf.actionstep.com ~all",
+    )
     wright = next(r for r in rows if r["check"] == "settings.exchange-server-missing")
     assert "?" not in wright["subject"] and wright["fix_where"].startswith("Email Setup > Server name")
 
 
 def test_demo_command_prints_where_it_wrote(tmp_path):
     """The CLI prints the report and findings paths and exits 0."""
-    out = subprocess.run([sys.executable, "-m", "mailsupport", "demo", "--out", str(tmp_path / "o")],
-                         capture_output=True, text=True, timeout=300, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, "-m", "mailsupport", "demo", "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     assert out.returncode == 0, out.stderr
     assert f"report:   {tmp_path / 'o' / 'report.html'}" in out.stdout
     assert f"fix reports: {tmp_path / 'o' / 'tenants'}" in out.stdout

@@ -50,16 +50,19 @@ def _all_script_and_code_files() -> list[Path]:
 
 def test_nothing_kills_processes_by_name() -> None:
     """No script, module, test or benchmark kills by process name (it would hit a production daemon)."""
-    offenders = [str(p.relative_to(REPO)) for p in _all_script_and_code_files()
-                 if p.is_file() and KILL_BY_NAME.search(p.read_text(errors="replace"))]
+    offenders = [
+        str(p.relative_to(REPO))
+        for p in _all_script_and_code_files()
+        if p.is_file() and KILL_BY_NAME.search(p.read_text(errors="replace"))
+    ]
     assert offenders == []
 
 
 def test_dev_installs_through_the_helper() -> None:
     """./dev's debian_packages goes through tools/debian-packages and never calls apt-get itself."""
     text = (REPO / "dev").read_text()
-    body = text[text.index("debian_packages() {"):]
-    body = body[:body.index("\n}\n")]
+    body = text[text.index("debian_packages() {") :]
+    body = body[: body.index("\n}\n")]
     assert "tools/debian-packages install" in body
     assert "apt-get install" not in body
 
@@ -77,15 +80,20 @@ def debroot(tmp_path: Path):
     apt.write_text(_FAKE_APT)
     apt.chmod(0o755)
     log = tmp_path / "apt.log"
-    env = {**os.environ, "DEBIAN_ROOT": str(root), "APT_LOG": str(log),
-           "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "DEBIAN_ROOT": str(root),
+        "APT_LOG": str(log),
+        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     return root, env, log
 
 
 def _installed(root: Path, **packages: str) -> None:
     """Write a dpkg status file listing ``name=provides`` as installed."""
     (root / "var/lib/dpkg/status").write_text(
-        "".join(_STANZA.format(name=name.replace("_", "-"), provides=provides) for name, provides in packages.items()))
+        "".join(_STANZA.format(name=name.replace("_", "-"), provides=provides) for name, provides in packages.items())
+    )
 
 
 def _run(env: dict[str, str], *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -147,12 +155,16 @@ def test_only_postfix_over_another_mta_runs_no_apt_get(debroot) -> None:
     assert not log.exists()
 
 
-@pytest.mark.parametrize(("packages", "expected"), [
-    ({"postfix": "default-mta, mail-transport-agent"}, ""),
-    ({"exim4_daemon_heavy": "mail-transport-agent"}, "exim4-daemon-heavy\n"),
-    ({"sendmail_bin": "mail-transport-agent (= 8.17)", "mailutils": "mail-reader"}, "sendmail-bin\n"),
-    ({"mailutils": "mail-reader"}, ""),
-], ids=["postfix-only", "exim", "sendmail-versioned-provides", "no-mta"])
+@pytest.mark.parametrize(
+    ("packages", "expected"),
+    [
+        ({"postfix": "default-mta, mail-transport-agent"}, ""),
+        ({"exim4_daemon_heavy": "mail-transport-agent"}, "exim4-daemon-heavy\n"),
+        ({"sendmail_bin": "mail-transport-agent (= 8.17)", "mailutils": "mail-reader"}, "sendmail-bin\n"),
+        ({"mailutils": "mail-reader"}, ""),
+    ],
+    ids=["postfix-only", "exim", "sendmail-versioned-provides", "no-mta"],
+)
 def test_other_mta_lists_installed_mtas_but_postfix(debroot, packages: dict[str, str], expected: str) -> None:
     """other-mta (and the test kit's skip reason) name every installed mail-transport-agent but postfix."""
     root, env, _log = debroot

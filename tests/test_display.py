@@ -6,8 +6,16 @@ import re
 
 import pytest
 
-from mailsupport.display import (SEVERITY_COLOURS, Table, findings_html, findings_table, ladder_html, ladder_rows,
-                                 severity_badge, table_html)
+from mailsupport.display import (
+    SEVERITY_COLOURS,
+    Table,
+    findings_html,
+    findings_table,
+    ladder_html,
+    ladder_rows,
+    severity_badge,
+    table_html,
+)
 from mailsupport.doctor.report import ProbeResult, Rung, SettingsReport
 from mailsupport.model import Finding, Severity
 
@@ -16,10 +24,16 @@ LONG = "Share large files as links, or split them across messages; " * 6  # far 
 
 
 def _finding(**kw) -> Finding:
-    base = dict(check="size.over-recommended", severity=Severity.WARNING, subject="mbox#3",
-                summary="12 MB encoded: over the 10 MB the product recommends.", remedy=LONG.strip(),
-                detail="the body is base64", reference="docs/provider-facts.md §3",
-                evidence=(("encoded", "12000000"), ("attachments", "scan.pdf application/pdf 11.9 MB")))
+    base = dict(
+        check="size.over-recommended",
+        severity=Severity.WARNING,
+        subject="mbox#3",
+        summary="12 MB encoded: over the 10 MB the product recommends.",
+        remedy=LONG.strip(),
+        detail="the body is base64",
+        reference="docs/provider-facts.md §3",
+        evidence=(("encoded", "12000000"), ("attachments", "scan.pdf application/pdf 11.9 MB")),
+    )
     base.update(kw)
     return Finding(**base)
 
@@ -123,16 +137,25 @@ def test_to_frame_keeps_full_values():
 
 
 def _report() -> SettingsReport:
-    pop = ProbeResult(direction="pop3", endpoint="127.0.0.1:995", tls="implicit", rungs=(
-        Rung(step="dns", ok=True, ms=1.2, detail="127.0.0.1"),
-        Rung(step="connect", ok=True, ms=0.4, detail="connected"),
-        Rung(step="tls", ok=True, ms=3.0, detail="TLSv1.3"),
-        Rung(step="greeting", ok=True, ms=0.8, detail="greeting", reply="+OK ready"),
-        Rung(step="capabilities", ok=True, ms=0.5, detail="USER SASL"),
-        Rung(step="auth", ok=False, ms=2.0, detail="login refused", reply=HOSTILE, code="auth-rejected"),
-    ))
-    smtp = ProbeResult(direction="smtp", endpoint="vendor relay", tls="-",
-                       skipped="not used: outbound mail goes through the vendor's relay")
+    pop = ProbeResult(
+        direction="pop3",
+        endpoint="127.0.0.1:995",
+        tls="implicit",
+        rungs=(
+            Rung(step="dns", ok=True, ms=1.2, detail="127.0.0.1"),
+            Rung(step="connect", ok=True, ms=0.4, detail="connected"),
+            Rung(step="tls", ok=True, ms=3.0, detail="TLSv1.3"),
+            Rung(step="greeting", ok=True, ms=0.8, detail="greeting", reply="+OK ready"),
+            Rung(step="capabilities", ok=True, ms=0.5, detail="USER SASL"),
+            Rung(step="auth", ok=False, ms=2.0, detail="login refused", reply=HOSTILE, code="auth-rejected"),
+        ),
+    )
+    smtp = ProbeResult(
+        direction="smtp",
+        endpoint="vendor relay",
+        tls="-",
+        skipped="not used: outbound mail goes through the vendor's relay",
+    )
     return SettingsReport(org_key="smithlaw", provider="other", inbound=pop, outbound=smtp)
 
 
@@ -140,8 +163,15 @@ def test_ladder_rows_mark_each_rung_and_what_was_not_reached():
     """Passed rungs are ok, the failed one fail, the steps after it 'not reached', a skipped direction 'skipped'."""
     rows = ladder_rows(_report())
     assert [(r[1], r[2]) for r in rows] == [
-        ("dns", "ok"), ("connect", "ok"), ("tls", "ok"), ("greeting", "ok"), ("capabilities", "ok"),
-        ("auth", "fail"), ("final", "not reached"), ("-", "skipped")]
+        ("dns", "ok"),
+        ("connect", "ok"),
+        ("tls", "ok"),
+        ("greeting", "ok"),
+        ("capabilities", "ok"),
+        ("auth", "fail"),
+        ("final", "not reached"),
+        ("-", "skipped"),
+    ]
     assert rows[-1][4].startswith("not used")
 
 

@@ -41,6 +41,7 @@ LAYERS = {
     "mailsupport.fixes": 2,  # the one fix-step type every diagnosis builds
     "mailsupport.fixplan": 2,  # orders and deduplicates the steps into one tenant's plan
     "mailsupport.pop3parse": 2,
+    "mailsupport.pop3errors": 3,
     "mailsupport.protolines": 2,
     "mailsupport.spf": 2,
     "mailsupport.spf.parse": 2,
@@ -97,8 +98,21 @@ LAYERS = {
 # Presentation that must start a sandbox (the demo, `mailsupport sandbox`): lazy imports only.
 MAY_USE_SANDBOX = ("mailsupport.demo", "mailsupport.cli", "mailsupport.widgets")
 
-PURE_FORBIDDEN = {"socket", "ssl", "poplib", "smtplib", "asyncio", "sqlite3", "subprocess", "dns", "threading",
-                  "time", "os", "urllib", "http"}
+PURE_FORBIDDEN = {
+    "socket",
+    "ssl",
+    "poplib",
+    "smtplib",
+    "asyncio",
+    "sqlite3",
+    "subprocess",
+    "dns",
+    "threading",
+    "time",
+    "os",
+    "urllib",
+    "http",
+}
 
 
 def _module_name(path: Path) -> str:
@@ -189,23 +203,40 @@ def _from_imports(path: Path, name: str):
 
 def _tenant_names() -> set[str]:
     tree = ast.parse((PKG / "tenant.py").read_text())
-    return {n.id for node in tree.body if isinstance(node, ast.Assign) for n in node.targets
-            if isinstance(n, ast.Name)} | {node.name for node in tree.body if isinstance(node, ast.ClassDef)} | \
-        {node.target.id for node in tree.body if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
+    return (
+        {n.id for node in tree.body if isinstance(node, ast.Assign) for n in node.targets if isinstance(n, ast.Name)}
+        | {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+        | {
+            node.target.id
+            for node in tree.body
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+        }
+    )
 
 
-PURE = [p for p in MODULES if (_layer(_module_name(p)) or 9) <= 2
-        and _module_name(p) not in ("mailsupport.config", *USES_LOADER)]
+PURE = [
+    p
+    for p in MODULES
+    if (_layer(_module_name(p)) or 9) <= 2 and _module_name(p) not in ("mailsupport.config", *USES_LOADER)
+]
 
 
 @pytest.mark.parametrize("path", PURE, ids=[_module_name(p) for p in PURE])
 def test_pure_core_does_not_import_the_config_hub(path):
     """A pure-core module takes tenant types from mailsupport.tenant; only loader users import mailsupport.config."""
     name = _module_name(path)
-    hub = [f"line {node.lineno}: from {module} import {', '.join(names)}"
-           for module, names, node in _from_imports(path, name) if module == "mailsupport.config"]
-    hub += [f"line {node.lineno}: import {alias.name}" for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, ast.Import) for alias in node.names if alias.name == "mailsupport.config"]
+    hub = [
+        f"line {node.lineno}: from {module} import {', '.join(names)}"
+        for module, names, node in _from_imports(path, name)
+        if module == "mailsupport.config"
+    ]
+    hub += [
+        f"line {node.lineno}: import {alias.name}"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name == "mailsupport.config"
+    ]
     assert hub == []
 
 
@@ -248,7 +279,7 @@ def test_no_module_imports_another_modules_private_name():
     for path in MODULES:
         name = _module_name(path)
         modules = set()  # local names bound to mailsupport modules
-        for module, names, node in _from_imports(path, name):
+        for module, _names, node in _from_imports(path, name):
             if not module.startswith("mailsupport"):
                 continue
             for alias in node.names:
@@ -261,7 +292,12 @@ def test_no_module_imports_another_modules_private_name():
             if isinstance(node, ast.Import):
                 modules |= {a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("mailsupport")}
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules
-                    and node.attr.startswith("_") and not node.attr.startswith("__")):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
                 found.append(f"{name} line {node.lineno}: {node.value.id}.{node.attr}")
     assert found == []

@@ -49,6 +49,6 @@ def test_step_budget_grows_with_size_but_not_past_the_message_cap():
     lim = Limits(step_factor=2, min_rate=1000, max_message_bytes=10_000)
     assert lim.step_seconds(3) == 6
     assert lim.step_seconds(3, 5000) == 11
-    assert lim.step_seconds(3, 10 ** 15) == 16
+    assert lim.step_seconds(3, 10**15) == 16
     assert lim.session_seconds(3, steps=4, expected_bytes=2000) == 26
     assert DEFAULT_LIMITS.max_message_bytes > 150_000_000

@@ -48,16 +48,19 @@ def test_public_names_resolve_and_all_is_complete():
 
 def test_import_is_light():
     """`import mailsupport` and building the CLI parser load no pandas, matplotlib, ipywidgets or tqdm."""
-    code = ("import sys, mailsupport, mailsupport.cli as c; c.build_parser(); "
-            "print(','.join(m for m in ('pandas','matplotlib','ipywidgets','IPython','tqdm') if m in sys.modules))")
+    code = (
+        "import sys, mailsupport, mailsupport.cli as c; c.build_parser(); "
+        "print(','.join(m for m in ('pandas','matplotlib','ipywidgets','IPython','tqdm') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
 
 def test_every_module_has_a_docstring():
     """Every module of the package says what it owns."""
-    missing = [str(p.relative_to(REPO)) for p in PKG.rglob("*.py")
-               if ast.get_docstring(ast.parse(p.read_text())) is None]
+    missing = [
+        str(p.relative_to(REPO)) for p in PKG.rglob("*.py") if ast.get_docstring(ast.parse(p.read_text())) is None
+    ]
     assert missing == []
 
 

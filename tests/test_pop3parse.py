@@ -7,9 +7,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailsupport.errors import LimitExceeded
-from mailsupport.pop3parse import (RETR_MARGIN, AnswerError, AnswerReader, listed_size_matches, parse_capa,
-                                   parse_list_line, parse_stat, parse_status, parse_uidl_line, retr_budget, shown,
-                                   unstuff)
+from mailsupport.pop3parse import (
+    RETR_MARGIN,
+    AnswerError,
+    AnswerReader,
+    listed_size_matches,
+    parse_capa,
+    parse_list_line,
+    parse_stat,
+    parse_status,
+    parse_uidl_line,
+    retr_budget,
+    shown,
+    unstuff,
+)
 
 
 def feeder(data: bytes, cuts: list[int] | None = None):
@@ -40,23 +51,30 @@ def stuffed(lines: list[bytes]) -> bytes:
     return b"".join((b"." + ln if ln.startswith(b".") else ln) + b"\r\n" for ln in lines) + b".\r\n"
 
 
-@pytest.mark.parametrize("line,ok,text,code", [
-    (b"+OK", True, b"", ""),
-    (b"+OK 2 320", True, b"2 320", ""),
-    (b"+ok lower case", True, b"lower case", ""),
-    (b"-ERR", False, b"", ""),
-    (b"-ERR [IN-USE] mailbox locked", False, b"[IN-USE] mailbox locked", "IN-USE"),
-    (b"-ERR [sys/temp] later", False, b"[sys/temp] later", "SYS/TEMP"),
-    (b"-ERR\tno", False, b"no", ""),
-], ids=["bare-ok", "ok-text", "lower-case", "bare-err", "in-use-code", "code-upper-cased", "tab"])
+@pytest.mark.parametrize(
+    "line,ok,text,code",
+    [
+        (b"+OK", True, b"", ""),
+        (b"+OK 2 320", True, b"2 320", ""),
+        (b"+ok lower case", True, b"lower case", ""),
+        (b"-ERR", False, b"", ""),
+        (b"-ERR [IN-USE] mailbox locked", False, b"[IN-USE] mailbox locked", "IN-USE"),
+        (b"-ERR [sys/temp] later", False, b"[sys/temp] later", "SYS/TEMP"),
+        (b"-ERR\tno", False, b"no", ""),
+    ],
+    ids=["bare-ok", "ok-text", "lower-case", "bare-err", "in-use-code", "code-upper-cased", "tab"],
+)
 def test_status_lines(line, ok, text, code):
     """+OK/-ERR lines give ok, the text and the RFC 2449 response code."""
     status = parse_status(line)
     assert (status.ok, status.text, status.code) == (ok, text, code)
 
 
-@pytest.mark.parametrize("line", [b"", b"*OK hello", b"+OKAY", b"+ OK?", b"-ERROR x", b"OK", b"\x00+OK"],
-                         ids=["empty", "star", "okay", "plus-space", "error", "no-sign", "nul-first"])
+@pytest.mark.parametrize(
+    "line",
+    [b"", b"*OK hello", b"+OKAY", b"+ OK?", b"-ERROR x", b"OK", b"\x00+OK"],
+    ids=["empty", "star", "okay", "plus-space", "error", "no-sign", "nul-first"],
+)
 def test_malformed_status_lines(line):
     """Anything else is an AnswerError keeping the bytes that came."""
     with pytest.raises(AnswerError) as err:
@@ -64,43 +82,81 @@ def test_malformed_status_lines(line):
     assert err.value.raw == line
 
 
-@pytest.mark.parametrize("text,expected", [
-    (b"2 320", (2, 320)), (b"0 0", (0, 0)), (b"1 10 extra", (1, 10)),
-], ids=["plain", "empty-mailbox", "trailing-text"])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (b"2 320", (2, 320)),
+        (b"0 0", (0, 0)),
+        (b"1 10 extra", (1, 10)),
+    ],
+    ids=["plain", "empty-mailbox", "trailing-text"],
+)
 def test_stat(text, expected):
     """STAT gives (count, octets)."""
     assert parse_stat(text) == expected
 
 
-@pytest.mark.parametrize("text", [b"many", b"1", b"-1 2", b"1 2x", b"", b"9" * 5000 + b" 1"],
-                         ids=["word", "one-number", "negative", "suffix", "empty", "5000-digits"])
+@pytest.mark.parametrize(
+    "text",
+    [b"many", b"1", b"-1 2", b"1 2x", b"", b"9" * 5000 + b" 1"],
+    ids=["word", "one-number", "negative", "suffix", "empty", "5000-digits"],
+)
 def test_malformed_stat(text):
     """A STAT answer that is not two numbers is an AnswerError (never a ValueError)."""
     with pytest.raises(AnswerError):
         parse_stat(text)
 
 
-@pytest.mark.parametrize("parse,line,expected", [
-    (parse_list_line, b"1 120", (1, 120)),
-    (parse_list_line, b"7 120 more info", (7, 120)),
-    (parse_list_line, b"3\t0", (3, 0)),
-    (parse_uidl_line, b"1 whqtswO00WBw418f9t5JxYwZ", (1, "whqtswO00WBw418f9t5JxYwZ")),
-    (parse_uidl_line, b"2 " + b"~" * 255, (2, "~" * 255)),
-    (parse_uidl_line, b"4 a.b-c ", (4, "a.b-c")),
-], ids=["list", "list-extra", "list-tab", "uidl", "uidl-255", "uidl-trailing-space"])
+@pytest.mark.parametrize(
+    "parse,line,expected",
+    [
+        (parse_list_line, b"1 120", (1, 120)),
+        (parse_list_line, b"7 120 more info", (7, 120)),
+        (parse_list_line, b"3\t0", (3, 0)),
+        (parse_uidl_line, b"1 whqtswO00WBw418f9t5JxYwZ", (1, "whqtswO00WBw418f9t5JxYwZ")),
+        (parse_uidl_line, b"2 " + b"~" * 255, (2, "~" * 255)),
+        (parse_uidl_line, b"4 a.b-c ", (4, "a.b-c")),
+    ],
+    ids=["list", "list-extra", "list-tab", "uidl", "uidl-255", "uidl-trailing-space"],
+)
 def test_listing_lines(parse, line, expected):
     """LIST and UIDL lines give (number, size) and (number, unique id)."""
     assert parse(line) == expected
 
 
-@pytest.mark.parametrize("parse,line", [
-    (parse_list_line, b"1 lots"), (parse_list_line, b"0 12"), (parse_list_line, b""),
-    (parse_list_line, b"x 1"), (parse_list_line, b"1"), (parse_list_line, b"1 " + b"9" * 30),
-    (parse_uidl_line, b"1"), (parse_uidl_line, b"seven x"), (parse_uidl_line, b"1 a b"),
-    (parse_uidl_line, b"1 \x01"), (parse_uidl_line, b"0 zero"), (parse_uidl_line, b"1 " + b"a" * 256),
-    (parse_uidl_line, "1 \u00e9".encode()),
-], ids=["list-word", "list-zero", "list-empty", "list-letter", "list-no-size", "list-30-digits",
-        "uidl-no-id", "uidl-word", "uidl-two-ids", "uidl-control", "uidl-zero", "uidl-256", "uidl-non-ascii"])
+@pytest.mark.parametrize(
+    "parse,line",
+    [
+        (parse_list_line, b"1 lots"),
+        (parse_list_line, b"0 12"),
+        (parse_list_line, b""),
+        (parse_list_line, b"x 1"),
+        (parse_list_line, b"1"),
+        (parse_list_line, b"1 " + b"9" * 30),
+        (parse_uidl_line, b"1"),
+        (parse_uidl_line, b"seven x"),
+        (parse_uidl_line, b"1 a b"),
+        (parse_uidl_line, b"1 \x01"),
+        (parse_uidl_line, b"0 zero"),
+        (parse_uidl_line, b"1 " + b"a" * 256),
+        (parse_uidl_line, "1 \u00e9".encode()),
+    ],
+    ids=[
+        "list-word",
+        "list-zero",
+        "list-empty",
+        "list-letter",
+        "list-no-size",
+        "list-30-digits",
+        "uidl-no-id",
+        "uidl-word",
+        "uidl-two-ids",
+        "uidl-control",
+        "uidl-zero",
+        "uidl-256",
+        "uidl-non-ascii",
+    ],
+)
 def test_malformed_listing_lines(parse, line):
     """Broken LIST/UIDL lines are AnswerErrors carrying the line."""
     with pytest.raises(AnswerError) as err:
@@ -138,10 +194,19 @@ def test_shown_escapes_and_truncates():
     assert shown(b"\xff ok", quote=False) == "\ufffd ok"
 
 
-@pytest.mark.parametrize("listed,size,newlines,same", [
-    (100, 100, 5, True), (98, 100, 5, True), (95, 100, 5, True), (94, 100, 5, True),
-    (99, 100, 5, False), (101, 100, 5, False), (0, 100, 5, False),
-], ids=["crlf", "crlf-added-final", "lf", "lf-added-final", "off-by-one", "bigger", "zero"])
+@pytest.mark.parametrize(
+    "listed,size,newlines,same",
+    [
+        (100, 100, 5, True),
+        (98, 100, 5, True),
+        (95, 100, 5, True),
+        (94, 100, 5, True),
+        (99, 100, 5, False),
+        (101, 100, 5, False),
+        (0, 100, 5, False),
+    ],
+    ids=["crlf", "crlf-added-final", "lf", "lf-added-final", "off-by-one", "bigger", "zero"],
+)
 def test_listed_size_matches(listed, size, newlines, same):
     """LIST sizes counted with CRLF or LF, with or without the final line end added on RETR, fit."""
     assert listed_size_matches(listed, size, newlines) is same
@@ -184,9 +249,14 @@ def test_empty_message_block():
     assert reader.line(10) == b"+OK"
 
 
-@pytest.mark.parametrize("how,what", [
-    ("endless-lines", "bytes"), ("endless-line", "line"),
-], ids=["endless-lines", "endless-line"])
+@pytest.mark.parametrize(
+    "how,what",
+    [
+        ("endless-lines", "bytes"),
+        ("endless-line", "line"),
+    ],
+    ids=["endless-lines", "endless-line"],
+)
 def test_block_stops_at_its_limits(how, what):
     """A message that never ends stops at max_bytes; a line that never ends at max_line."""
     unit = b"filler line\r\n" * 100 if how == "endless-lines" else b"x" * 1000
@@ -196,9 +266,15 @@ def test_block_stops_at_its_limits(how, what):
     assert err.value.what == what
 
 
-@pytest.mark.parametrize("unit,what", [
-    (b"CAPA-ITEM\r\n", "lines"), (b"A" * 900 + b"\r\n", "bytes"), (b"x" * 64, "line"),
-], ids=["too-many-lines", "too-many-bytes", "unended-line"])
+@pytest.mark.parametrize(
+    "unit,what",
+    [
+        (b"CAPA-ITEM\r\n", "lines"),
+        (b"A" * 900 + b"\r\n", "bytes"),
+        (b"x" * 64, "line"),
+    ],
+    ids=["too-many-lines", "too-many-bytes", "unended-line"],
+)
 def test_multiline_stops_at_its_limits(unit, what):
     """A multi-line answer that never ends stops at its line count, its bytes or its line length."""
     reader = AnswerReader(endless(unit))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mailsupport.progress import Progress, progress, scan_progress, shown
+from mailsupport.progress import progress, scan_progress, shown
 from mailsupport.testing.terminal import run_on_terminal
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,9 +85,11 @@ def test_calling_the_progress_counts_one_item_with_a_note():
 
 def test_tqdm_is_not_imported_without_a_bar():
     """A piped run never loads tqdm (import weight)."""
-    code = ("import io, sys; from mailsupport.progress import progress, scan_progress; "
-            "progress(stream=io.StringIO()); scan_progress(['x'], stream=io.StringIO()); "
-            "print('tqdm' in sys.modules)")
+    code = (
+        "import io, sys; from mailsupport.progress import progress, scan_progress; "
+        "progress(stream=io.StringIO()); scan_progress(['x'], stream=io.StringIO()); "
+        "print('tqdm' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "False"
 
@@ -118,8 +120,9 @@ def test_scan_rows_and_bar_share_a_terminal_without_tearing():
 
 def test_scan_piped_or_quiet_draws_nothing():
     """Piped stderr carries no bar; --quiet on a terminal draws none either."""
-    piped = subprocess.run(_cli("scan", str(SAMPLE), "--format", "csv"), capture_output=True, text=True,
-                           cwd=REPO, timeout=60)
+    piped = subprocess.run(
+        _cli("scan", str(SAMPLE), "--format", "csv"), capture_output=True, text=True, cwd=REPO, timeout=60
+    )
     assert piped.returncode == 0 and piped.stderr == ""
     quiet = run_on_terminal(_cli("scan", str(SAMPLE), "--format", "csv", "--quiet"), cwd=str(REPO))
     assert quiet.returncode == 0 and BAR not in quiet.terminal and "scan" not in quiet.terminal
@@ -130,7 +133,9 @@ def test_parallel_scan_of_a_big_mbox_reaches_the_whole_file(tmp_path):
     body = (b"line of body text " * 4 + b"\n") * 400
     with (tmp_path / "big.mbox").open("wb") as fh:
         for i in range(300):
-            fh.write(b"From sender@example.net Mon Nov  3 09:00:00 2025\nSubject: m%d\nMessage-ID: <m%d@x>\n\n" % (i, i))
+            fh.write(
+                b"From sender@example.net Mon Nov  3 09:00:00 2025\nSubject: m%d\nMessage-ID: <m%d@x>\n\n" % (i, i)
+            )
             fh.write(body + b"\n")
     assert (tmp_path / "big.mbox").stat().st_size > 8 * 1024 * 1024  # over the parallel threshold
     run = run_on_terminal(_cli("scan", str(tmp_path / "big.mbox"), "--format", "csv", "--jobs", "2"), cwd=str(REPO))
@@ -142,8 +147,9 @@ def test_parallel_scan_of_a_big_mbox_reaches_the_whole_file(tmp_path):
 def test_audit_counts_tenants_on_a_terminal_and_keeps_json_clean():
     """The audit's bar counts every tenant file on stderr; the JSON lines on stdout carry none of it."""
     total = len(list(TENANTS.glob("*.toml")))
-    run = run_on_terminal(_cli("audit", str(TENANTS), "--checks", "config", "--format", "json", "--fail-on", "never"),
-                          cwd=str(REPO))
+    run = run_on_terminal(
+        _cli("audit", str(TENANTS), "--checks", "config", "--format", "json", "--fail-on", "never"), cwd=str(REPO)
+    )
     assert run.returncode == 0
     assert f"{total}/{total}" in run.terminal and "tenants/s" in run.terminal
     assert BAR not in run.stdout
@@ -171,9 +177,12 @@ def test_run_every_counts_polls_and_prints_clean_json_lines(tmp_path):
         tenant_file = tmp_path / "t.json"
         tenant_file.write_text(json.dumps(tenant_to_dict(sb.tenant_settings(tenant), reveal_secrets=True)))
         sb.deliver(b"Subject: a\r\n\r\nx\r\n", "c@outside.example", ["1042@smithlaw.example"])
-        run = run_on_terminal(_cli("run", "--tenant", str(tenant_file), "--every", "0.2", "--store",
-                                   str(tmp_path / "store")),
-                              cwd=str(REPO), timeout=60, interrupt_when=lambda shown: "run: 2 polls" in shown)
+        run = run_on_terminal(
+            _cli("run", "--tenant", str(tenant_file), "--every", "0.2", "--store", str(tmp_path / "store")),
+            cwd=str(REPO),
+            timeout=60,
+            interrupt_when=lambda shown: "run: 2 polls" in shown,
+        )
     assert run.returncode == 0  # Ctrl-C ends the loop cleanly
     summaries = [json.loads(line) for line in run.stdout.splitlines()]
     assert len(summaries) >= 2 and summaries[0]["fetched"] == 1 and summaries[1]["fetched"] == 0

@@ -28,8 +28,11 @@ def _drain(splitter: LineSplitter, chunks: list[bytes]) -> list[bytes]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(lines=st.lists(line_st, max_size=20), ends=st.lists(st.sampled_from([b"\r\n", b"\n"]), min_size=20, max_size=20),
-       cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=30))
+@given(
+    lines=st.lists(line_st, max_size=20),
+    ends=st.lists(st.sampled_from([b"\r\n", b"\n"]), min_size=20, max_size=20),
+    cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=30),
+)
 def test_any_chunking_gives_the_lines_that_were_sent(lines, ends, cuts):
     """However recv() cuts the stream, the splitter returns exactly the lines sent, CRLF or LF ended."""
     data = b"".join(line + end for line, end in zip(lines, ends))
@@ -37,8 +40,12 @@ def test_any_chunking_gives_the_lines_that_were_sent(lines, ends, cuts):
 
 
 @settings(max_examples=150, deadline=None)
-@given(head=st.lists(line_st, max_size=5), long=st.integers(min_value=MAX + 1, max_value=4 * MAX),
-       cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=30), ended=st.booleans())
+@given(
+    head=st.lists(line_st, max_size=5),
+    long=st.integers(min_value=MAX + 1, max_value=4 * MAX),
+    cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=30),
+    ended=st.booleans(),
+)
 def test_an_overlong_line_is_refused_before_it_is_buffered_whole(head, long, cuts, ended):
     """A line over max_line raises LimitExceeded by the time max_line + 2 of its bytes are held;
     the lines before it come out, and memory never holds more than max_line + 2 + one chunk."""
@@ -98,9 +105,11 @@ def test_a_bare_code_is_a_whole_reply():
     assert SmtpReplyReader(10).add(b"250") == (250, [b"250"])
 
 
-@pytest.mark.parametrize("line", [b"2x0 what", b"25", b"", b"+OK hello", "²²² digits elsewhere".encode(),
-                                  b"250hello", b"\x00\xff\xfe junk"],
-                         ids=["letter-in-code", "short", "empty", "pop3", "unicode-digits", "no-separator", "binary"])
+@pytest.mark.parametrize(
+    "line",
+    [b"2x0 what", b"25", b"", b"+OK hello", "²²² digits elsewhere".encode(), b"250hello", b"\x00\xff\xfe junk"],
+    ids=["letter-in-code", "short", "empty", "pop3", "unicode-digits", "no-separator", "binary"],
+)
 def test_malformed_lines_are_protocol_errors_quoting_the_words(line):
     """Lines that are not ddd / ddd text / ddd-text are refused with the words quoted."""
     reader = SmtpReplyReader(10)

@@ -16,21 +16,27 @@ secrets_st = st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF), min_s
 users_st = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=30)
 
 
-@pytest.mark.parametrize("words", [
-    "-ERR [AUTH] invalid login for password {pw}",
-    "535 5.7.8 bad credentials for AUTH PLAIN {plain}",
-    "535 5.7.8 LOGIN refused for {login} ({pw})",
-    "334 {xoauth}",
-    "-ERR token {pw_url} expired",
-], ids=["plain", "sasl-plain", "login", "xoauth2", "url-encoded"])
+@pytest.mark.parametrize(
+    "words",
+    [
+        "-ERR [AUTH] invalid login for password {pw}",
+        "535 5.7.8 bad credentials for AUTH PLAIN {plain}",
+        "535 5.7.8 LOGIN refused for {login} ({pw})",
+        "334 {xoauth}",
+        "-ERR token {pw_url} expired",
+    ],
+    ids=["plain", "sasl-plain", "login", "xoauth2", "url-encoded"],
+)
 def test_each_echo_shape_is_scrubbed(words):
     """The shapes real servers echo come out without the password, the rest of the words intact."""
     pw, user = "hunter2 & co/é", "alice@firm.example"
     text = words.format(
-        pw=pw, plain=base64.b64encode(f"\0{user}\0{pw}".encode()).decode(),
+        pw=pw,
+        plain=base64.b64encode(f"\0{user}\0{pw}".encode()).decode(),
         login=base64.b64encode(pw.encode()).decode(),
         xoauth=base64.b64encode(f"user={user}\x01auth=Bearer {pw}\x01\x01".encode()).decode(),
-        pw_url="hunter2%20%26%20co%2F%C3%A9")
+        pw_url="hunter2%20%26%20co%2F%C3%A9",
+    )
     out = Redactor([Secret(pw)], usernames=[user])(text)
     assert not revealed(pw, out)
     assert MASK in out
@@ -38,8 +44,14 @@ def test_each_echo_shape_is_scrubbed(words):
 
 
 @settings(max_examples=200, deadline=None)
-@given(secret=secrets_st, user=users_st, prefix=st.binary(max_size=5), suffix=st.binary(max_size=5),
-       before=st.text(max_size=20), after=st.text(max_size=20))
+@given(
+    secret=secrets_st,
+    user=users_st,
+    prefix=st.binary(max_size=5),
+    suffix=st.binary(max_size=5),
+    before=st.text(max_size=20),
+    after=st.text(max_size=20),
+)
 def test_base64_at_any_alignment_is_scrubbed(secret, user, prefix, suffix, before, after):
     """The secret base64-encoded inside any blob, at any offset, is found and masked."""
     blob = base64.b64encode(prefix + secret.encode() + suffix).decode()
@@ -58,6 +70,7 @@ def test_text_without_the_secret_is_left_alone(secret, text):
 
 def test_for_settings_reads_password_token_and_user_and_ignores_missing():
     """for_settings takes what settings carry; nothing to hide means no change and a false redactor."""
+
     class S:
         username = "bob"
         password = Secret("s3cret-pw")

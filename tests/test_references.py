@@ -59,8 +59,10 @@ OUTSIDE = {
 ISSUE = re.compile(r"\b[Ii]ssues?\s+#?\d+")
 PROJECT = re.compile(r"[A-Za-z].*[./-]|[./-].*[A-Za-z]")
 #: Paths into the repository that a text may cite; each must exist.
-REPO_PATH = re.compile(r"(?<![\w/.-])(?:docs|benchmarks|notebooks|tests|tools|mailsupport|data)/[\w./-]*\w"
-                       r"\.(?:md|py|ipynb|csv|toml|mbox|eml|zone)\b|\bCONTRIBUTING\.md\b")
+REPO_PATH = re.compile(
+    r"(?<![\w/.-])(?:docs|benchmarks|notebooks|tests|tools|mailsupport|data)/[\w./-]*\w"
+    r"\.(?:md|py|ipynb|csv|toml|mbox|eml|zone)\b|\bCONTRIBUTING\.md\b"
+)
 #: The tests that state these rules name the patterns they forbid.
 RULE_FILES = {"tests/test_references.py", "tests/notebooks/test_notebook_style.py"}
 
@@ -68,8 +70,20 @@ RULE_FILES = {"tests/test_references.py", "tests/notebooks/test_notebook_style.p
 def _texts():
     """Every text file of the repository a reader follows: code with its docstrings and comments,
     tests, benchmarks, notebooks (markdown and code cells), docs and the project's own files."""
-    patterns = ("mailsupport/**/*.py", "tests/**/*.py", "benchmarks/*.py", "notebooks/*.ipynb", "docs/*.md",
-                "tools/*", "*.md", "pyproject.toml", "environment.yml", "dev", ".ci/*", ".pre-commit-config.yaml")
+    patterns = (
+        "mailsupport/**/*.py",
+        "tests/**/*.py",
+        "benchmarks/*.py",
+        "notebooks/*.ipynb",
+        "docs/*.md",
+        "tools/*",
+        "*.md",
+        "pyproject.toml",
+        "environment.yml",
+        "dev",
+        ".ci/*",
+        ".pre-commit-config.yaml",
+    )
     seen = set()
     for pattern in patterns:
         for path in sorted(REPO.glob(pattern)):
@@ -84,8 +98,16 @@ TEXTS = dict(_texts())
 
 def test_the_scan_covers_every_kind_of_text():
     """The reference checks below read the package, tests, benchmarks, notebooks, docs and README."""
-    assert {"README.md", "docs/provider-facts.md", "mailsupport/routing.py", "benchmarks/bench_spf.py",
-            "notebooks/02-spf.ipynb", "tests/test_layers.py", "CONTRIBUTING.md", "docs/architecture.md"} <= set(TEXTS)
+    assert {
+        "README.md",
+        "docs/provider-facts.md",
+        "mailsupport/routing.py",
+        "benchmarks/bench_spf.py",
+        "notebooks/02-spf.ipynb",
+        "tests/test_layers.py",
+        "CONTRIBUTING.md",
+        "docs/architecture.md",
+    } <= set(TEXTS)
 
 
 @pytest.mark.parametrize("rel", sorted(set(TEXTS) - RULE_FILES))

@@ -18,21 +18,39 @@ EVIL = "<script>alert('x')</script> \"q\" & <b>"
 
 def _results():
     return [
-        TenantResult(tenant="smithlaw", provider="gmail", spf_lookups=(("smithlaw.example", 4),),
-                     findings=(
-                         Finding(check="spf.vendor-include-missing", severity=Severity.ERROR,
-                                 subject="smithlaw.example", summary="no vendor include",
-                                 remedy="add include:_spf.actionstep.com", evidence=(("record", "v=spf1 -all"),)),
-                         Finding(check="config.ok", severity=Severity.INFO, subject="smithlaw", summary="fine"),
-                     )),
+        TenantResult(
+            tenant="smithlaw",
+            provider="gmail",
+            spf_lookups=(("smithlaw.example", 4),),
+            findings=(
+                Finding(
+                    check="spf.vendor-include-missing",
+                    severity=Severity.ERROR,
+                    subject="smithlaw.example",
+                    summary="no vendor include",
+                    remedy="add include:_spf.actionstep.com",
+                    evidence=(("record", "v=spf1 -all"),),
+                ),
+                Finding(check="config.ok", severity=Severity.INFO, subject="smithlaw", summary="fine"),
+            ),
+        ),
         TenantResult(tenant="jonesco", provider="office365", spf_lookups=(("jones.example", 12),), findings=()),
     ]
 
 
 def _evil_results():
     ref = MessageRef(message_id=EVIL, subject=EVIL, date=EVIL, from_=EVIL, source=EVIL, position=EVIL)
-    f = Finding(check=EVIL, severity=Severity.CRITICAL, subject=EVIL, summary=EVIL, remedy=EVIL,
-                detail=EVIL, reference=EVIL, evidence=((EVIL, EVIL),), messages=(ref,))
+    f = Finding(
+        check=EVIL,
+        severity=Severity.CRITICAL,
+        subject=EVIL,
+        summary=EVIL,
+        remedy=EVIL,
+        detail=EVIL,
+        reference=EVIL,
+        evidence=((EVIL, EVIL),),
+        messages=(ref,),
+    )
     return [TenantResult(tenant=EVIL, provider=EVIL, source=EVIL, findings=(f,), spf_lookups=((EVIL, 3),))]
 
 
@@ -81,8 +99,7 @@ def test_text_report_lists_findings_and_totals():
 
 def test_html_is_self_contained_with_charts_and_sections():
     """The page has four inline SVG charts, the caller's sections, and nothing fetched from outside."""
-    page = report.render_html(_results(), title="Weekly audit",
-                              sections=[("Sandbox run", "<p>3 messages</p>")])
+    page = report.render_html(_results(), title="Weekly audit", sections=[("Sandbox run", "<p>3 messages</p>")])
     assert page.count("<svg") == 4
     assert "<h2>Sandbox run</h2>\n<div><p>3 messages</p></div>" in page
     assert not re.search(r"(src|href)=|<script|<link|@import|url\(", page)
@@ -92,7 +109,7 @@ def test_html_is_self_contained_with_charts_and_sections():
 def test_csv_cells_with_line_breaks_read_back_exactly():
     """A finding whose text holds a lone CR, an LF or a CRLF (a server's reply, a decoded subject)
     reads back from the CSV cell for cell."""
-    odd = "line one\rstill one\nline two\r\nthree, \"quoted\""
+    odd = 'line one\rstill one\nline two\r\nthree, "quoted"'
     f = Finding(check="x.y", severity=Severity.WARNING, subject=odd, summary=odd, remedy="r")
     text = report.format_csv([TenantResult(tenant="t\r1", provider="p", source="s", findings=(f,))])
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
@@ -120,13 +137,31 @@ def test_hostile_values_are_escaped_or_quoted_in_every_format(fmt):
 
 
 def _message_results():
-    refs = (MessageRef(message_id="<a1@x.example>", subject="Invoice 1043", date="Mon, 3 Nov 2025 09:00:01 +0000",
-                       from_="Client <c@x.example>", source="/samples/box.mbox", position="7"),
-            MessageRef(message_id="<a2@x.example>", subject="Second", source="/samples/box.mbox", position="9"))
-    one = Finding(check="size.over-recommended", severity=Severity.WARNING, subject=refs[0].label(),
-                  summary="big", messages=refs[:1])
-    two = Finding(check="catchall.header-forgeable", severity=Severity.INFO, subject="catch-all mailbox",
-                  summary="copies", messages=refs)
+    refs = (
+        MessageRef(
+            message_id="<a1@x.example>",
+            subject="Invoice 1043",
+            date="Mon, 3 Nov 2025 09:00:01 +0000",
+            from_="Client <c@x.example>",
+            source="/samples/box.mbox",
+            position="7",
+        ),
+        MessageRef(message_id="<a2@x.example>", subject="Second", source="/samples/box.mbox", position="9"),
+    )
+    one = Finding(
+        check="size.over-recommended",
+        severity=Severity.WARNING,
+        subject=refs[0].label(),
+        summary="big",
+        messages=refs[:1],
+    )
+    two = Finding(
+        check="catchall.header-forgeable",
+        severity=Severity.INFO,
+        subject="catch-all mailbox",
+        summary="copies",
+        messages=refs,
+    )
     return [TenantResult.of("smithlaw", [one, two])]
 
 
@@ -136,10 +171,21 @@ def test_findings_name_their_messages_in_every_format():
     results = _message_results()
     rows = list(csv.DictReader(io.StringIO(report.format_csv(results))))
     size = next(r for r in rows if r["check"] == "size.over-recommended")
-    assert (size["message_id"], size["message_subject"], size["message_date"], size["message_from"],
-            size["message_file"], size["message_position"]) == (
-        "<a1@x.example>", "Invoice 1043", "Mon, 3 Nov 2025 09:00:01 +0000", "Client <c@x.example>",
-        "/samples/box.mbox", "7")
+    assert (
+        size["message_id"],
+        size["message_subject"],
+        size["message_date"],
+        size["message_from"],
+        size["message_file"],
+        size["message_position"],
+    ) == (
+        "<a1@x.example>",
+        "Invoice 1043",
+        "Mon, 3 Nov 2025 09:00:01 +0000",
+        "Client <c@x.example>",
+        "/samples/box.mbox",
+        "7",
+    )
     both = next(r for r in rows if r["check"] == "catchall.header-forgeable")
     assert both["message_id"] == "<a1@x.example> | <a2@x.example>" and both["message_position"] == "7 | 9"
     assert json.loads(report.format_jsonl(results).splitlines()[0])["message_position"] == "7"
@@ -183,12 +229,27 @@ def test_tenant_result_json_round_trip():
 def _fixed_results():
     from mailsupport.fixes import FixStep
 
-    spf = Finding(check="spf.vendor-include-missing", severity=Severity.ERROR, subject="a.example", summary="no include",
-                  evidence=(("record", "v=spf1 -all"),))
-    other = Finding(check="spf.vendor-include-missing", severity=Severity.ERROR, subject="b.example", summary="no include")
-    step = FixStep(host="a.example", rtype="TXT", current="v=spf1 -all", new="v=spf1 include:_spf.actionstep.com -all",
-                   resolves=(("spf.vendor-include-missing", "a.example"),), severity=Severity.ERROR,
-                   evidence=(("change", "insert the include"),), detail="trace", messages=(MessageRef(subject=EVIL),))
+    spf = Finding(
+        check="spf.vendor-include-missing",
+        severity=Severity.ERROR,
+        subject="a.example",
+        summary="no include",
+        evidence=(("record", "v=spf1 -all"),),
+    )
+    other = Finding(
+        check="spf.vendor-include-missing", severity=Severity.ERROR, subject="b.example", summary="no include"
+    )
+    step = FixStep(
+        host="a.example",
+        rtype="TXT",
+        current="v=spf1 -all",
+        new="v=spf1 include:_spf.actionstep.com -all",
+        resolves=(("spf.vendor-include-missing", "a.example"),),
+        severity=Severity.ERROR,
+        evidence=(("change", "insert the include"),),
+        detail="trace",
+        messages=(MessageRef(subject=EVIL),),
+    )
     return [TenantResult(tenant="t", findings=(spf, other), fixes=(step,), traces=(("T", EVIL),), dns_source="zones")]
 
 
@@ -197,10 +258,15 @@ def test_each_finding_row_carries_the_fix_that_resolves_it():
     subject with the same check has none; the text and HTML reports show the fix too."""
     rows = {r["subject"]: r for r in csv.DictReader(io.StringIO(report.format_csv(_fixed_results())))}
     assert (rows["a.example"]["fix_where"], rows["a.example"]["fix_current"], rows["a.example"]["fix_new"]) == (
-        "DNS: TXT record at a.example", "v=spf1 -all", "v=spf1 include:_spf.actionstep.com -all")
+        "DNS: TXT record at a.example",
+        "v=spf1 -all",
+        "v=spf1 include:_spf.actionstep.com -all",
+    )
     assert rows["b.example"]["fix_new"] == "" and rows["a.example"]["evidence"] == "record=v=spf1 -all"
-    assert "fix: DNS: TXT record at a.example: v=spf1 -all => v=spf1 include:_spf.actionstep.com -all" in \
-        report.format_text(_fixed_results())
+    assert (
+        "fix: DNS: TXT record at a.example: v=spf1 -all => v=spf1 include:_spf.actionstep.com -all"
+        in report.format_text(_fixed_results())
+    )
     page = report.render_html(_fixed_results())
     assert "<details><summary>4 items</summary>" in page and "fix: change to" in page
 

@@ -40,15 +40,25 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
-from ..tenant import MailboxKind, Provider, Tenant
 from ..fixes import FixStep
 from ..model import Finding, Severity
+from ..tenant import MailboxKind, Provider, Tenant
 
-__all__ = ["AUDIT_CHECKS", "CHECK_KINDS", "DEFAULT_CHECKS", "CheckOutput", "CheckContext", "ADAPTERS",
-           "unavailable", "failed", "skipped"]
+__all__ = [
+    "AUDIT_CHECKS",
+    "CHECK_KINDS",
+    "DEFAULT_CHECKS",
+    "CheckOutput",
+    "CheckContext",
+    "ADAPTERS",
+    "unavailable",
+    "failed",
+    "skipped",
+]
 
 #: The audit's own check ids -> one-line meaning (the other ids belong to the checks it runs).
 AUDIT_CHECKS: Mapping[str, str] = {
@@ -87,15 +97,23 @@ class CheckContext:
 
 def unavailable(kind: str, subject: str, why: str) -> Finding:
     """The ``audit.check-unavailable`` finding for a check kind that cannot be loaded."""
-    return Finding(check="audit.check-unavailable", severity=Severity.INFO, subject=subject,
-                   summary=f"the {kind} check is not available in this installation ({why}); nothing was checked",
-                   remedy="update mailsupport, or leave this check kind out of the audit")
+    return Finding(
+        check="audit.check-unavailable",
+        severity=Severity.INFO,
+        subject=subject,
+        summary=f"the {kind} check is not available in this installation ({why}); nothing was checked",
+        remedy="update mailsupport, or leave this check kind out of the audit",
+    )
 
 
 def skipped(kind: str, subject: str, why: str) -> Finding:
     """The ``audit.check-skipped`` finding for a check kind that does not apply to a tenant."""
-    return Finding(check="audit.check-skipped", severity=Severity.INFO, subject=subject,
-                   summary=f"the {kind} check was skipped: {why}")
+    return Finding(
+        check="audit.check-skipped",
+        severity=Severity.INFO,
+        subject=subject,
+        summary=f"the {kind} check was skipped: {why}",
+    )
 
 
 def failed(kind: str, subject: str, exc: BaseException, secrets: tuple[str, ...] = ()) -> Finding:
@@ -104,10 +122,14 @@ def failed(kind: str, subject: str, exc: BaseException, secrets: tuple[str, ...]
     for s in secrets:
         if s:
             text = text.replace(s, "***")
-    return Finding(check="audit.check-failed", severity=Severity.ERROR, subject=subject,
-                   summary=f"the {kind} check could not finish: {text}",
-                   remedy="fix the cause named here and audit this tenant again (a resumed audit keeps the other tenants)",
-                   evidence=(("check kind", kind),))
+    return Finding(
+        check="audit.check-failed",
+        severity=Severity.ERROR,
+        subject=subject,
+        summary=f"the {kind} check could not finish: {text}",
+        remedy="fix the cause named here and audit this tenant again (a resumed audit keeps the other tenants)",
+        evidence=(("check kind", kind),),
+    )
 
 
 def _load(module: str, name: str) -> Callable[..., Any]:
@@ -126,6 +148,7 @@ async def _maybe_await(value: Any) -> Any:
 # ----------------------------------------------------------------------------- adapters
 # Each adapter: async (tenant, ctx) -> CheckOutput. ImportError means "unavailable".
 
+
 async def _config(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     preflight = _load("mailsupport.doctor.preflight", "preflight")
     settings_fixes = _load("mailsupport.doctor.fixes", "settings_fixes")
@@ -141,8 +164,10 @@ async def _spf(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     # per domain cost more CPU than the overlap gained). The suggested record is worked out for
     # a domain with findings (its fix step publishes it); the evaluation trace only when the run
     # keeps technical detail (fix reports).
-    results = [await check(d, vendor_include=tenant.vendor_include, lookup=ctx.lookup, detail=ctx.traces,
-                           suggest=True) for d in tenant.domains]
+    results = [
+        await check(d, vendor_include=tenant.vendor_include, lookup=ctx.lookup, detail=ctx.traces, suggest=True)
+        for d in tenant.domains
+    ]
     findings: list[Finding] = []
     counts: list[tuple[str, int]] = []
     fixes: list[FixStep] = []
@@ -158,10 +183,11 @@ async def _dmarc(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     if ctx.lookup is None:
         raise ImportError("no DNS lookup (mailsupport.dnslookup) is available")
     results = [await check(d, tenant=tenant, lookup=ctx.lookup) for d in tenant.domains]  # as in _spf
-    return CheckOutput(findings=tuple(f for res in results for f in res.findings),
-                       fixes=tuple(s for res in results for s in res.fixes),
-                       traces=tuple((f"DMARC and DKIM of {res.domain}", res.to_text()) for res in results)
-                       if ctx.traces else ())
+    return CheckOutput(
+        findings=tuple(f for res in results for f in res.findings),
+        fixes=tuple(s for res in results for s in res.fixes),
+        traces=tuple((f"DMARC and DKIM of {res.domain}", res.to_text()) for res in results) if ctx.traces else (),
+    )
 
 
 async def _mx(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
@@ -173,8 +199,11 @@ async def _mx(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     # The doctor's check asks synchronously; ask the same questions asynchronously first so
     # they land in the run's shared cache and the sync call never blocks the event loop.
     # Only Office 365 catch-all tenants are checked (the doctor returns nothing for others).
-    if tenant.provider is Provider.OFFICE365 and tenant.inbound is not None \
-            and tenant.inbound.kind is MailboxKind.CATCH_ALL:
+    if (
+        tenant.provider is Provider.OFFICE365
+        and tenant.inbound is not None
+        and tenant.inbound.kind is MailboxKind.CATCH_ALL
+    ):
         for domain in tenant.inbound.effective_catch_all_domains:
             try:
                 await ctx.lookup.aquery(domain, "MX")
@@ -195,13 +224,18 @@ async def _settings(tenant: Tenant, ctx: CheckContext) -> CheckOutput:
     report = await asyncio.to_thread(check_settings, tenant, dns=ctx.lookup, timeout=ctx.timeout)
     already = {(f.check, f.subject) for f in preflight(tenant)}
     mx_ids = {"settings.o365-mx-not-protection-outlook"}
-    kept = {(f.check, f.subject) for f in report.findings
-            if (f.check, f.subject) not in already and f.check not in mx_ids
-            and not (f.check == "settings.dns-temporary" and f.subject.startswith("domain "))}
-    return CheckOutput(findings=tuple(f for f in report.findings if (f.check, f.subject) in kept),
-                       fixes=tuple(s for s in report.fixes if set(s.resolves) & kept),
-                       traces=(("Connection test (POP3 and SMTP), step by step", report.format_text()),)
-                       if ctx.traces else ())
+    kept = {
+        (f.check, f.subject)
+        for f in report.findings
+        if (f.check, f.subject) not in already
+        and f.check not in mx_ids
+        and not (f.check == "settings.dns-temporary" and f.subject.startswith("domain "))
+    }
+    return CheckOutput(
+        findings=tuple(f for f in report.findings if (f.check, f.subject) in kept),
+        fixes=tuple(s for s in report.fixes if set(s.resolves) & kept),
+        traces=(("Connection test (POP3 and SMTP), step by step", report.format_text()),) if ctx.traces else (),
+    )
 
 
 async def _samples(tenant: Tenant, ctx: CheckContext) -> CheckOutput:

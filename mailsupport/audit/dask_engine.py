@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Callable, Iterable
 
 from .result import TenantResult
 from .runner import AuditOptions, AuditSummary, audit_stream, iter_paths
@@ -45,10 +45,17 @@ def run_shard(paths: list[str], options: AuditOptions, worker_environ: bool = Tr
     return asyncio.run(main())
 
 
-def run_audit_dask(paths: Iterable[str | os.PathLike[str]], options: AuditOptions, *,
-                   scheduler: str | None = None, state=None, skip: Iterable[str] = (),
-                   on_result: Callable[[TenantResult], None] | None = None,
-                   shard_size: int = DEFAULT_SHARD, n_workers: int = 2) -> AuditSummary:
+def run_audit_dask(
+    paths: Iterable[str | os.PathLike[str]],
+    options: AuditOptions,
+    *,
+    scheduler: str | None = None,
+    state=None,
+    skip: Iterable[str] = (),
+    on_result: Callable[[TenantResult], None] | None = None,
+    shard_size: int = DEFAULT_SHARD,
+    n_workers: int = 2,
+) -> AuditSummary:
     """Like :func:`~mailsupport.audit.runner.run_audit`, with shards run on Dask workers."""
     try:
         from distributed import Client, LocalCluster, as_completed
@@ -57,15 +64,16 @@ def run_audit_dask(paths: Iterable[str | os.PathLike[str]], options: AuditOption
 
     skip_set = {os.path.abspath(s) for s in skip}
     todo = [os.path.abspath(p) for p in iter_paths(paths) if os.path.abspath(p) not in skip_set]
-    shards = [todo[i:i + shard_size] for i in range(0, len(todo), shard_size)]
+    shards = [todo[i : i + shard_size] for i in range(0, len(todo), shard_size)]
     summary = AuditSummary()
     # never ship the driver's environment (it may hold secrets) to the workers: each worker
     # resolves *_env secret references from its own environment (LocalCluster workers inherit ours)
     opts = replace(options, environ=None)
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, host="127.0.0.1")
+        cluster = LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        )
     try:
         with Client(scheduler or cluster) as client:
             futures = [client.submit(run_shard, shard, opts, pure=False) for shard in shards]

@@ -36,8 +36,14 @@ def _cached(inner: Any, limit: int = CACHE_ENTRIES) -> Any:
 class DnsSource:
     """Hands each tenant its DNS lookup; one shared, cached lookup per run where possible."""
 
-    def __init__(self, *, nameserver: tuple[str, int] | None = None, zones: tuple[str, ...] = (),
-                 timeout: float = 5.0, cache_entries: int = CACHE_ENTRIES) -> None:
+    def __init__(
+        self,
+        *,
+        nameserver: tuple[str, int] | None = None,
+        zones: tuple[str, ...] = (),
+        timeout: float = 5.0,
+        cache_entries: int = CACHE_ENTRIES,
+    ) -> None:
         self._cache_entries = cache_entries
         self._nameserver = nameserver
         self._zones = tuple(zones)
@@ -79,8 +85,11 @@ class DnsSource:
     def stats(self) -> dict[str, int]:
         """Cache hits, misses and current size of the shared lookup (0 when none was made)."""
         s = self._shared
-        return {"hits": getattr(s, "hits", 0), "misses": getattr(s, "misses", 0),
-                "entries": len(getattr(s, "_answers", ()))}
+        return {
+            "hits": getattr(s, "hits", 0),
+            "misses": getattr(s, "misses", 0),
+            "entries": len(getattr(s, "_answers", ())),
+        }
 
     async def aclose(self) -> None:
         """Release resources (the dnspython lookups hold none between queries)."""

@@ -40,9 +40,10 @@ from ..tenant import DEFAULT_VENDOR_INCLUDE
 
 __all__ = ["Fleet", "generate_fleet", "PROVIDER_ZONES", "VARIANTS"]
 
+
 def _chunks(text: str, size: int = 200) -> list[str]:
     """A TXT value cut into character-strings of at most ``size`` octets (RFC 1035 §3.3.14)."""
-    return [text[i:i + size] for i in range(0, len(text), size)]
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 _SOA = "@ 3600 IN SOA ns1.{origin}. hostmaster.{origin}. 1 3600 900 604800 300\n@ 3600 IN NS ns1.{origin}.\nns1 3600 IN A 127.0.0.1\n"
@@ -57,27 +58,41 @@ SHORT_DKIM_KEY = "MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAMYU79EWMx+RzdK4NBCQicAtVmmtje
 #: Include targets under their real names: origin -> records (relative owner, type, data).
 #: Shapes follow the published records (Google nests three netblock includes; Office 365 one).
 PROVIDER_ZONES: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "actionstep.com": (("_spf", "TXT", '"v=spf1 ip4:203.0.113.0/26 ip4:198.51.100.16/28 ~all"'),
-                       ("dkim", "TXT", " ".join(f'"{c}"' for c in _chunks(f"v=DKIM1; k=rsa; p={VENDOR_DKIM_KEY}")))),
+    "actionstep.com": (
+        ("_spf", "TXT", '"v=spf1 ip4:203.0.113.0/26 ip4:198.51.100.16/28 ~all"'),
+        ("dkim", "TXT", " ".join(f'"{c}"' for c in _chunks(f"v=DKIM1; k=rsa; p={VENDOR_DKIM_KEY}"))),
+    ),
     "google.com": (
-        ("_spf", "TXT", '"v=spf1 include:_netblocks.google.com include:_netblocks2.google.com include:_netblocks3.google.com ~all"'),
+        (
+            "_spf",
+            "TXT",
+            '"v=spf1 include:_netblocks.google.com include:_netblocks2.google.com include:_netblocks3.google.com ~all"',
+        ),
         ("_netblocks", "TXT", '"v=spf1 ip4:35.190.247.0/24 ip4:64.233.160.0/19 ip4:66.102.0.0/20 ~all"'),
         ("_netblocks2", "TXT", '"v=spf1 ip6:2001:4860:4000::/36 ip6:2404:6800:4000::/36 ~all"'),
         ("_netblocks3", "TXT", '"v=spf1 ip4:172.217.0.0/19 ip4:108.177.96.0/19 ~all"'),
     ),
     "outlook.com": (
-        ("spf.protection", "TXT", '"v=spf1 ip4:40.92.0.0/15 ip4:40.107.0.0/16 ip4:52.100.0.0/14 ip6:2a01:111:f400::/48 -all"'),
+        (
+            "spf.protection",
+            "TXT",
+            '"v=spf1 ip4:40.92.0.0/15 ip4:40.107.0.0/16 ip4:52.100.0.0/14 ip6:2a01:111:f400::/48 -all"',
+        ),
         ("*.mail.protection", "A", "52.101.68.10"),
     ),
-    "mailgun.org": (("", "TXT", '"v=spf1 include:_spf.mailgun.org ~all"'),
-                    ("_spf", "TXT", '"v=spf1 ip4:209.61.151.0/24 ip4:166.78.68.0/22 ~all"')),
+    "mailgun.org": (
+        ("", "TXT", '"v=spf1 include:_spf.mailgun.org ~all"'),
+        ("_spf", "TXT", '"v=spf1 ip4:209.61.151.0/24 ip4:166.78.68.0/22 ~all"'),
+    ),
     "sendgrid.net": (("", "TXT", '"v=spf1 ip4:167.89.0.0/17 ip4:208.117.48.0/20 ~all"'),),
     "mcsv.net": (("servers", "TXT", '"v=spf1 ip4:205.201.128.0/20 ip4:198.2.128.0/18 ~all"'),),
     # the parent of every chunk zone: its organisational domain (RFC 7489 §3.2 with the PSL, where
     # "example" is a public suffix), asked for _dmarc when a tenant has no record; empty
     "fleet.example": (),
-    "salesforce.com": (("_spf", "TXT", '"v=spf1 include:_spfblock.salesforce.com ~all"'),
-                       ("_spfblock", "TXT", '"v=spf1 ip4:13.108.0.0/14 ip4:96.43.144.0/20 ~all"')),
+    "salesforce.com": (
+        ("_spf", "TXT", '"v=spf1 include:_spfblock.salesforce.com ~all"'),
+        ("_spfblock", "TXT", '"v=spf1 ip4:13.108.0.0/14 ip4:96.43.144.0/20 ~all"'),
+    ),
 }
 
 _INCLUDES = {
@@ -90,11 +105,41 @@ _INCLUDES = {
 _EXTRAS = ("include:mailgun.org", "include:sendgrid.net", "include:servers.mcsv.net", "include:_spf.salesforce.com")
 
 #: The SPF variants and their share (out of 100): most are fine, each broken kind appears.
-VARIANTS = (("ok", 52), ("vendor-missing", 8), ("after-all", 6), ("too-many", 6), ("multiple", 5),
-            ("ptr", 5), ("plus-all", 4), ("void", 5), ("no-record", 4), ("soft-extras", 5))
+VARIANTS = (
+    ("ok", 52),
+    ("vendor-missing", 8),
+    ("after-all", 6),
+    ("too-many", 6),
+    ("multiple", 5),
+    ("ptr", 5),
+    ("plus-all", 4),
+    ("void", 5),
+    ("no-record", 4),
+    ("soft-extras", 5),
+)
 _PROVIDERS = (("office365", 35), ("gmail", 25), ("exchange", 15), ("other", 20), ("outbound-only", 5))
-_WORDS = ("smith", "jones", "harbour", "brown", "chen", "patel", "nguyen", "walker", "king", "wright",
-          "scott", "green", "baker", "adams", "hill", "clarke", "lee", "young", "hall", "allen")
+_WORDS = (
+    "smith",
+    "jones",
+    "harbour",
+    "brown",
+    "chen",
+    "patel",
+    "nguyen",
+    "walker",
+    "king",
+    "wright",
+    "scott",
+    "green",
+    "baker",
+    "adams",
+    "hill",
+    "clarke",
+    "lee",
+    "young",
+    "hall",
+    "allen",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,8 +173,10 @@ def _spf(rng: random.Random, provider: str, variant: str, name: str) -> list[str
         "soft-extras": [f"v=spf1 ip4:192.0.2.{rng.randrange(1, 250)} {mid} {vendor} -all"],
         "vendor-missing": [f"v=spf1 {mid} ~all"],
         "after-all": [f"v=spf1 {mid} ~all {vendor}"],
-        "too-many": [f"v=spf1 a mx include:_spf.google.com include:spf.protection.outlook.com include:mailgun.org "
-                     f"include:_spf.salesforce.com include:sendgrid.net {vendor} ~all"],
+        "too-many": [
+            f"v=spf1 a mx include:_spf.google.com include:spf.protection.outlook.com include:mailgun.org "
+            f"include:_spf.salesforce.com include:sendgrid.net {vendor} ~all"
+        ],
         "multiple": [f"v=spf1 {mid} ~all", f"v=spf1 {vendor} ~all"],
         "ptr": [f"v=spf1 a mx ptr {vendor} ~all"],
         "plus-all": [f"v=spf1 {mid} {vendor} +all"],
@@ -148,9 +195,12 @@ def _dmarc_dkim(rng: random.Random, label: str, domain: str, provider: str, vend
     lines = []
     rua = f"rua=mailto:dmarc@{domain}"
     dmarc = {
-        "none": [], "p-none": [f"v=DMARC1; p=none; {rua}"], "quarantine": [f"v=DMARC1; p=quarantine; {rua}"],
-        "reject": [f"v=DMARC1; p=reject; adkim=r; {rua}"], "syntax": [f"v=DMARC1; p=quarantine; pct=200; {rua}"],
-        "multiple": ["v=DMARC1; p=none", f"v=DMARC1; p=reject; {rua}"]
+        "none": [],
+        "p-none": [f"v=DMARC1; p=none; {rua}"],
+        "quarantine": [f"v=DMARC1; p=quarantine; {rua}"],
+        "reject": [f"v=DMARC1; p=reject; adkim=r; {rua}"],
+        "syntax": [f"v=DMARC1; p=quarantine; pct=200; {rua}"],
+        "multiple": ["v=DMARC1; p=none", f"v=DMARC1; p=reject; {rua}"],
     }[_pick(rng, DMARC_VARIANTS)]
     lines += [f"_dmarc.{label} IN TXT {_txt(t)}" for t in dmarc]
     dkim = _pick(rng, DKIM_VARIANTS)
@@ -161,8 +211,11 @@ def _dmarc_dkim(rng: random.Random, label: str, domain: str, provider: str, vend
     for sel in selectors:
         owner = f"{sel}._domainkey.{label}"
         if dkim == "cname":
-            lines.append(f"{owner} IN CNAME dkim.actionstep.com." if vendor
-                         else f"{owner} IN TXT {_txt(f'v=DKIM1; k=rsa; p={OWN_DKIM_KEY}')}")
+            lines.append(
+                f"{owner} IN CNAME dkim.actionstep.com."
+                if vendor
+                else f"{owner} IN TXT {_txt(f'v=DKIM1; k=rsa; p={OWN_DKIM_KEY}')}"
+            )
         elif dkim == "short":
             lines.append(f"{owner} IN TXT {_txt(f'v=DKIM1; k=rsa; p={SHORT_DKIM_KEY}')}")
         elif dkim == "invalid":
@@ -174,8 +227,9 @@ def _toml_str(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid TOML basic string
 
 
-def _tenant_toml(i: int, org: str, domain: str, provider: str, zones: list[str], quirk: str,
-                 vendor: bool = False) -> str:
+def _tenant_toml(
+    i: int, org: str, domain: str, provider: str, zones: list[str], quirk: str, vendor: bool = False
+) -> str:
     inbound_addr = f"matters@{domain}"
     lines = [
         f"description = {_toml_str(f'generated tenant {i} ({provider})')}",
@@ -189,28 +243,40 @@ def _tenant_toml(i: int, org: str, domain: str, provider: str, zones: list[str],
         lines.append("zones = [" + ", ".join(_toml_str(z) for z in zones) + "]")
     password = f"canary-4b1d-gen-{i}"
     if provider != "outbound-only":
-        lines += ["", "[inbound]", f"address = {_toml_str(inbound_addr)}", 'kind = "catch-all"',
-                  f"confirm_download_then_delete = {'false' if quirk == 'no-confirm' else 'true'}",
-                  "", "[inbound.server]"]
+        lines += [
+            "",
+            "[inbound]",
+            f"address = {_toml_str(inbound_addr)}",
+            'kind = "catch-all"',
+            f"confirm_download_then_delete = {'false' if quirk == 'no-confirm' else 'true'}",
+            "",
+            "[inbound.server]",
+        ]
         if provider in ("exchange", "other"):
             lines.append(f"host = {_toml_str('mail.' + domain)}")
         if provider == "other":
             lines += ["port = 995", f"username = {_toml_str(inbound_addr)}"]
         lines.append(f"password = {_toml_str(password)}")
     else:
-        lines += ["", "[outbound]", f"from_address = {_toml_str('office@' + domain)}", "", "[outbound.server]",
-                  f"host = {_toml_str('smtp.' + domain)}", "port = 587",
-                  f"username = {_toml_str('office@' + domain)}", f"password = {_toml_str(password)}"]
+        lines += [
+            "",
+            "[outbound]",
+            f"from_address = {_toml_str('office@' + domain)}",
+            "",
+            "[outbound.server]",
+            f"host = {_toml_str('smtp.' + domain)}",
+            "port = 587",
+            f"username = {_toml_str('office@' + domain)}",
+            f"password = {_toml_str(password)}",
+        ]
     alias = inbound_addr if quirk == "alias-clash" and provider != "outbound-only" else f"reception@{domain}"
-    lines += ["", "[[users]]", f"address = {_toml_str('principal@' + domain)}",
-              f"aliases = [{_toml_str(alias)}]"]
+    lines += ["", "[[users]]", f"address = {_toml_str('principal@' + domain)}", f"aliases = [{_toml_str(alias)}]"]
     if vendor:
         lines += ["", "[sending]", 'path = "vendor"']
     return "\n".join(lines) + "\n"
 
 
-def generate_fleet(out_dir: str | Path, n: int, *, seed: int = 7, chunk: int = 1000,
-                   zones_field: bool = True) -> Fleet:
+def generate_fleet(out_dir: str | Path, n: int, *, seed: int = 7, chunk: int = 1000, zones_field: bool = True) -> Fleet:
     """Write ``n`` tenants (``out_dir/tenants``) and their zones (``out_dir/zones``); deterministic.
 
     With ``zones_field=False`` the tenant files do not name their zone files (for runs where

@@ -11,8 +11,8 @@ Layer 4 helper; must not import presentation code at module level.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 __all__ = ["AUDIT_NOTEBOOK", "inject_parameters", "run_audit_notebook"]
 
@@ -32,8 +32,9 @@ def inject_parameters(nb, **params) -> None:
     nb.cells.insert(index + 1, cell)
 
 
-def run_audit_notebook(out: str | Path, *, paths: Sequence[str], checks: str,
-                       notebook: str | Path = AUDIT_NOTEBOOK, timeout: int = 600) -> Path:
+def run_audit_notebook(
+    out: str | Path, *, paths: Sequence[str], checks: str, notebook: str | Path = AUDIT_NOTEBOOK, timeout: int = 600
+) -> Path:
     """Execute the audit notebook for ``paths`` and ``checks``; write the executed copy to ``out``."""
     import nbformat
     from nbclient import NotebookClient
@@ -43,8 +44,9 @@ def run_audit_notebook(out: str | Path, *, paths: Sequence[str], checks: str,
         raise FileNotFoundError(f"the audit notebook {src} is missing: run from a checkout of mailsupport")
     nb = nbformat.read(src, as_version=4)
     inject_parameters(nb, tenants=[str(Path(p).resolve()) for p in paths], checks=checks)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(src.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(src.parent)}}
+    ).execute()
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)

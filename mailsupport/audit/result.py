@@ -11,8 +11,9 @@ This module is a pure value type (layer 4's data): it imports only :mod:`mailsup
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..fixes import FixStep
 from ..model import Finding, Severity
@@ -58,7 +59,7 @@ class TenantResult:
         return max((f.severity for f in self.findings), default=None)
 
     @classmethod
-    def of(cls, tenant: str, findings: Iterable[Finding], **kw: Any) -> "TenantResult":
+    def of(cls, tenant: str, findings: Iterable[Finding], **kw: Any) -> TenantResult:
         """Convenience for callers with a plain list of findings (the demo)."""
         return cls(tenant=tenant, findings=tuple(findings), **kw)
 
@@ -81,7 +82,7 @@ class TenantResult:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "TenantResult":
+    def from_dict(cls, d: Mapping[str, Any]) -> TenantResult:
         """Rebuild from :meth:`to_dict` output."""
         return cls(
             tenant=str(d["tenant"]),
@@ -96,6 +97,6 @@ class TenantResult:
         )
 
     @classmethod
-    def from_json(cls, line: str) -> "TenantResult":
+    def from_json(cls, line: str) -> TenantResult:
         """Rebuild from one line written by :meth:`to_json`."""
         return cls.from_dict(json.loads(line))

@@ -20,22 +20,34 @@ import asyncio
 import concurrent.futures
 import json
 import os
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from typing import IO, Any
 
 from ..config import load_tenant
-from ..tenant import Tenant
 from ..errors import ConfigError
 from ..fixes import FixStep
 from ..model import Finding, Severity
+from ..tenant import Tenant
 from .checks import ADAPTERS, CHECK_KINDS, DEFAULT_CHECKS, CheckContext, failed, skipped, unavailable
 from .dns import DnsSource
 from .result import TenantResult
 
-__all__ = ["AuditOptions", "AuditSummary", "iter_paths", "audit_tenant", "audit_loaded", "audit_one", "audit_stream",
-           "run_audit",
-           "audit_paths", "read_state", "iter_results", "parse_checks"]
+__all__ = [
+    "AuditOptions",
+    "AuditSummary",
+    "iter_paths",
+    "audit_tenant",
+    "audit_loaded",
+    "audit_one",
+    "audit_stream",
+    "run_audit",
+    "audit_paths",
+    "read_state",
+    "iter_results",
+    "parse_checks",
+]
 
 
 def parse_checks(text: str | Iterable[str]) -> tuple[str, ...]:
@@ -43,8 +55,9 @@ def parse_checks(text: str | Iterable[str]) -> tuple[str, ...]:
     items = [c.strip().lower() for c in (text.split(",") if isinstance(text, str) else text) if c.strip()]
     unknown = [c for c in items if c not in CHECK_KINDS]
     if unknown or not items:
-        raise ValueError(f"unknown check kind(s) {', '.join(unknown) or '(none given)'}: "
-                         f"choose from {', '.join(CHECK_KINDS)}")
+        raise ValueError(
+            f"unknown check kind(s) {', '.join(unknown) or '(none given)'}: choose from {', '.join(CHECK_KINDS)}"
+        )
     return tuple(k for k in CHECK_KINDS if k in items)
 
 
@@ -125,12 +138,21 @@ async def audit_tenant(path: Path, options: AuditOptions, dns: DnsSource) -> Ten
     try:
         tenant = load_tenant(path, environ=options.environ)  # a small file: read inline
     except ConfigError as exc:
-        return TenantResult(tenant=path.stem, source=source, checks=("config",), findings=(Finding(
-            check="audit.tenant-invalid", severity=Severity.ERROR, subject=path.name,
-            summary=f"the tenant file cannot be loaded: {exc.reason}",
-            remedy=f"fix {exc.path or 'the file'} in {path.name} and audit it again",
-            evidence=(("file", source), ("field", exc.path)),
-        ),))
+        return TenantResult(
+            tenant=path.stem,
+            source=source,
+            checks=("config",),
+            findings=(
+                Finding(
+                    check="audit.tenant-invalid",
+                    severity=Severity.ERROR,
+                    subject=path.name,
+                    summary=f"the tenant file cannot be loaded: {exc.reason}",
+                    remedy=f"fix {exc.path or 'the file'} in {path.name} and audit it again",
+                    evidence=(("file", source), ("field", exc.path)),
+                ),
+            ),
+        )
     except Exception as exc:  # an unexpected bug in loading must not end the run
         return TenantResult(tenant=path.stem, source=source, findings=(failed("config", path.name, exc),))
     return await audit_loaded(tenant, source, options, dns)
@@ -160,8 +182,11 @@ async def audit_loaded(tenant: Tenant, source: str, options: AuditOptions, dns: 
             return
         ran.append(kind)
         if kind in ("spf", "dmarc", "mx") and lookup_error is not None:
-            findings.append(unavailable(kind, tenant.org_key, str(lookup_error))
-                            if isinstance(lookup_error, ImportError) else failed(kind, tenant.org_key, lookup_error, secrets))
+            findings.append(
+                unavailable(kind, tenant.org_key, str(lookup_error))
+                if isinstance(lookup_error, ImportError)
+                else failed(kind, tenant.org_key, lookup_error, secrets)
+            )
             return
         try:
             out = await ADAPTERS[kind](tenant, ctx)
@@ -181,21 +206,35 @@ async def audit_loaded(tenant: Tenant, source: str, options: AuditOptions, dns: 
         async with asyncio.timeout(options.tenant_timeout):
             for kind in options.checks:
                 await one(kind)
-    except asyncio.TimeoutError:
-        findings.append(failed("audit", tenant.org_key,
-                               TimeoutError(f"the checks took longer than {options.tenant_timeout:g} s"), secrets))
+    except TimeoutError:
+        findings.append(
+            failed(
+                "audit",
+                tenant.org_key,
+                TimeoutError(f"the checks took longer than {options.tenant_timeout:g} s"),
+                secrets,
+            )
+        )
     order = {k: i for i, k in enumerate(CHECK_KINDS)}
     return TenantResult(
-        tenant=tenant.org_key, source=source, provider=str(tenant.provider),
+        tenant=tenant.org_key,
+        source=source,
+        provider=str(tenant.provider),
         checks=tuple(sorted(ran, key=order.__getitem__)),
         findings=tuple(sorted(findings, key=lambda f: (f.check, f.subject, f.summary))),
-        spf_lookups=tuple(sorted(lookups)), fixes=tuple(fixes), traces=tuple(traces),
+        spf_lookups=tuple(sorted(lookups)),
+        fixes=tuple(fixes),
+        traces=tuple(traces),
         dns_source=str(getattr(lookup, "source", "") or ""),
     )
 
 
-def audit_one(path: str | os.PathLike[str], options: AuditOptions = AuditOptions(), *,
-              sample: str | os.PathLike[str] | None = None) -> TenantResult:
+def audit_one(
+    path: str | os.PathLike[str],
+    options: AuditOptions = AuditOptions(),
+    *,
+    sample: str | os.PathLike[str] | None = None,
+) -> TenantResult:
     """Audit one tenant file (for its fix report): ``sample`` replaces the file's own sample path.
 
     Unlike a batch audit, a tenant file that cannot be loaded raises
@@ -223,9 +262,13 @@ def audit_one(path: str | os.PathLike[str], options: AuditOptions = AuditOptions
         return pool.submit(asyncio.run, main()).result()
 
 
-async def audit_stream(paths: Iterable[str | os.PathLike[str]], options: AuditOptions, *,
-                       skip: frozenset[str] | set[str] = frozenset(),
-                       dns: DnsSource | None = None) -> AsyncIterator[TenantResult]:
+async def audit_stream(
+    paths: Iterable[str | os.PathLike[str]],
+    options: AuditOptions,
+    *,
+    skip: frozenset[str] | set[str] = frozenset(),
+    dns: DnsSource | None = None,
+) -> AsyncIterator[TenantResult]:
     """Yield each tenant's result as it finishes (completion order), ``concurrency`` at a time.
 
     ``skip`` holds absolute tenant file paths (``TenantResult.source``) already done.
@@ -241,8 +284,9 @@ async def audit_stream(paths: Iterable[str | os.PathLike[str]], options: AuditOp
                 try:
                     result = await audit_tenant(path, options, dns)
                 except Exception as exc:  # a bug in the audit itself: this tenant fails, not the run
-                    result = TenantResult(tenant=path.stem, source=os.path.abspath(path),
-                                          findings=(failed("audit", path.name, exc),))
+                    result = TenantResult(
+                        tenant=path.stem, source=os.path.abspath(path), findings=(failed("audit", path.name, exc),)
+                    )
                 await queue.put(result)
         finally:
             await queue.put(None)
@@ -314,9 +358,14 @@ def iter_results(path: str | os.PathLike[str], *, ordered: bool = False) -> Iter
             yield TenantResult.from_json(fp.readline().decode("utf-8"))
 
 
-def run_audit(paths: Iterable[str | os.PathLike[str]], options: AuditOptions = AuditOptions(), *,
-              state: IO[str] | None = None, skip: Iterable[str] = (),
-              on_result: Callable[[TenantResult], None] | None = None) -> AuditSummary:
+def run_audit(
+    paths: Iterable[str | os.PathLike[str]],
+    options: AuditOptions = AuditOptions(),
+    *,
+    state: IO[str] | None = None,
+    skip: Iterable[str] = (),
+    on_result: Callable[[TenantResult], None] | None = None,
+) -> AuditSummary:
     """Audit tenants, writing each result as a JSON line to ``state`` (flushed) as it finishes.
 
     Returns counts only; results go to ``state`` and ``on_result`` (progress, other writers).
@@ -344,8 +393,13 @@ def run_audit(paths: Iterable[str | os.PathLike[str]], options: AuditOptions = A
     return summary
 
 
-def audit_paths(paths: Iterable[str | os.PathLike[str]], options: AuditOptions = AuditOptions(), *,
-                on_result: Callable[[TenantResult], None] | None = None, **kw: Any) -> list[TenantResult]:
+def audit_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    options: AuditOptions = AuditOptions(),
+    *,
+    on_result: Callable[[TenantResult], None] | None = None,
+    **kw: Any,
+) -> list[TenantResult]:
     """Audit tenants and return every result, sorted by tenant file (for notebooks and tests);
     ``on_result`` also sees each result as it finishes (a notebook's progress bar)."""
     out: list[TenantResult] = []

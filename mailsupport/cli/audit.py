@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from .options import add_fail_on, add_format, fail_on, findings_exit, usage_error
+from .options import add_dns_options, add_fail_on, add_format, fail_on, findings_exit, usage_error
 
 FORMATS = {"text": "report.txt", "csv": "findings.csv", "json": "findings.jsonl", "html": "report.html"}
 STATE_NAME = "audit-state.jsonl"
@@ -26,32 +26,52 @@ STATE_NAME = "audit-state.jsonl"
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``audit`` subcommand."""
     p = sub.add_parser(
-        "audit", help="audit many tenant files: config, SPF, DMARC, MX, settings, samples; one report",
+        "audit",
+        help="audit many tenant files: config, SPF, DMARC, MX, settings, samples; one report",
         description="Run every check over tenant files (or folders of them) concurrently, writing each "
-                    "tenant's findings as it finishes, and render one report (text, CSV, JSON lines or HTML).")
+        "tenant's findings as it finishes, and render one report (text, CSV, JSON lines or HTML).",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="tenant files (.toml/.json) or folders of them")
-    p.add_argument("--checks", default="config,spf,dmarc,mx,settings,samples",
-                   help="comma-separated check kinds: config,spf,dmarc,mx,settings,samples (default: all; "
-                        "settings needs --connect, samples a sample path in the tenant file)")
+    p.add_argument(
+        "--checks",
+        default="config,spf,dmarc,mx,settings,samples",
+        help="comma-separated check kinds: config,spf,dmarc,mx,settings,samples (default: all; "
+        "settings needs --connect, samples a sample path in the tenant file)",
+    )
     p.add_argument("--connect", action="store_true", help="run the connection doctor (inbound and outbound)")
     p.add_argument("--concurrency", type=int, default=32, metavar="N", help="tenants audited at once (default 32)")
     add_format(p, tuple(FORMATS), what="report format")
-    p.add_argument("--out", type=Path, metavar="DIR",
-                   help=f"write {STATE_NAME} and the report here (default: report to stdout)")
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help=f"write {STATE_NAME} and the report here (default: report to stdout)"
+    )
     add_fail_on(p)
     p.add_argument("--resume", action="store_true", help=f"keep DIR/{STATE_NAME} and skip the tenants in it")
-    p.add_argument("--per-tenant", action="store_true",
-                   help="also write each tenant's fix report (DIR/tenants/NAME.html, .txt, .json; needs --out); "
-                        "the HTML report links each tenant to its page")
-    p.add_argument("--engine", choices=("local", "dask"), default="local",
-                   help="local (asyncio, default) or dask (tenant shards on dask.distributed)")
+    p.add_argument(
+        "--per-tenant",
+        action="store_true",
+        help="also write each tenant's fix report (DIR/tenants/NAME.html, .txt, .json; needs --out); "
+        "the HTML report links each tenant to its page",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="local (asyncio, default) or dask (tenant shards on dask.distributed)",
+    )
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (default: a LocalCluster)")
-    p.add_argument("--nameserver", metavar="HOST[:PORT]", help="ask this DNS server for every question")
-    p.add_argument("--zone", action="append", default=[], metavar="FILE",
-                   help="answer DNS from these zone files for every tenant (repeatable)")
+    add_dns_options(
+        p,
+        zone_help="answer DNS from these zone files for every tenant (repeatable)",
+        nameserver_help="ask this DNS server for every question",
+        timeout=False,
+    )
     p.add_argument("--title", default="mailsupport audit", help="title of the HTML report")
-    p.add_argument("--notebook", type=Path, metavar="OUT.ipynb",
-                   help="instead, execute the audit notebook with these paths and checks and save it here")
+    p.add_argument(
+        "--notebook",
+        type=Path,
+        metavar="OUT.ipynb",
+        help="instead, execute the audit notebook with these paths and checks and save it here",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar (shown on stderr only on a terminal)")
     p.set_defaults(func=_run)
 
@@ -75,6 +95,7 @@ class _Counter:
 def _run(args: argparse.Namespace) -> int:
     from ..audit.runner import AuditOptions, iter_paths, iter_results, parse_checks, read_state, run_audit
     from ..dnslookup import parse_nameserver
+
     level = fail_on(args)
     try:
         checks = parse_checks(args.checks)
@@ -94,13 +115,20 @@ def _run(args: argparse.Namespace) -> int:
 
         # the notebook never connects: leave out the settings kind rather than report it skipped
         nb_checks = [c for c in checks if c != "settings"] or ["config"]
-        out = run_audit_notebook(args.notebook, paths=[str(Path(p).resolve()) for p in args.paths],
-                                 checks=",".join(nb_checks))
+        out = run_audit_notebook(
+            args.notebook, paths=[str(Path(p).resolve()) for p in args.paths], checks=",".join(nb_checks)
+        )
         print(f"notebook: {out}")
         return 0
-    options = AuditOptions(checks=checks, connect=args.connect, concurrency=args.concurrency,
-                           nameserver=parse_nameserver(args.nameserver) if args.nameserver else None,
-                           zones=tuple(args.zone), environ=dict(os.environ), traces=args.per_tenant)
+    options = AuditOptions(
+        checks=checks,
+        connect=args.connect,
+        concurrency=args.concurrency,
+        nameserver=parse_nameserver(args.nameserver) if args.nameserver else None,
+        zones=tuple(args.zone),
+        environ=dict(os.environ),
+        traces=args.per_tenant,
+    )
     import tempfile
 
     tmp = None
@@ -114,8 +142,9 @@ def _run(args: argparse.Namespace) -> int:
         skip = read_state(state_path) if args.resume else set()
         from ..progress import progress
 
-        bar = progress(total=lambda: sum(1 for _ in iter_paths(args.paths)), unit="tenants", desc="audit",
-                       quiet=args.quiet)
+        bar = progress(
+            total=lambda: sum(1 for _ in iter_paths(args.paths)), unit="tenants", desc="audit", quiet=args.quiet
+        )
         with bar, state_path.open("a" if args.resume else "w", encoding="utf-8") as state:
             kw = dict(state=state, skip=skip, on_result=_Counter(bar))
             if args.engine == "dask":
@@ -166,7 +195,8 @@ def _write(args, report, results, fp, links=None) -> None:
     elif args.format == "json":
         report.write_jsonl(results, fp)
     elif args.format == "html":
-        report.write_html(results, fp, title=args.title,
-                          link_for=(lambda r: links.get(r.source or r.tenant)) if links else None)
+        report.write_html(
+            results, fp, title=args.title, link_for=(lambda r: links.get(r.source or r.tenant)) if links else None
+        )
     else:
         report.write_text(results, fp)

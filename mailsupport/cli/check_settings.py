@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import UTC
 from typing import Any
 
 from .options import add_format
@@ -31,10 +32,12 @@ _PROVIDERS = ("outbound-only", "office365", "exchange", "gmail", "other", "sandb
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``check-settings`` subcommand."""
     p = sub.add_parser(
-        "check-settings", help="test a tenant's POP3 and SMTP settings rung by rung (connection doctor)",
+        "check-settings",
+        help="test a tenant's POP3 and SMTP settings rung by rung (connection doctor)",
         description="Reproduce the Email Setup page's save-time connection test step by step (DNS, TCP, "
-                    "TLS, greeting, capabilities, login, a harmless last step), name the step that failed "
-                    "with the server's exact words, and say what to change. Nothing is sent or deleted.")
+        "TLS, greeting, capabilities, login, a harmless last step), name the step that failed "
+        "with the server's exact words, and say what to change. Nothing is sent or deleted.",
+    )
     p.add_argument("--tenant", metavar="FILE", help="tenant file (.toml/.json); flags below override it")
     add_format(p)
     p.add_argument("--provider", choices=_PROVIDERS, help="provider preset (default: the file's, else other)")
@@ -53,15 +56,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ask-password", action="store_true", help="prompt for the password (not echoed)")
     p.add_argument("--ca-file", metavar="FILE", help="also trust this CA (e.g. the sandbox's)")
     p.add_argument("--nameserver", metavar="HOST[:PORT]", help="DNS server for the DNS rung and the MX check")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                   help="timeout of each read (default: the tenant's, 30); each rung may take 3x it per exchange")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="timeout of each read (default: the tenant's, 30); each rung may take 3x it per exchange",
+    )
     p.add_argument("--only", choices=("pop3", "smtp"), help="check one direction only")
-    p.add_argument("--sandbox", metavar="PROFILE",
-                   help="test against an embedded sandbox standing in for the provider (profile: postfix, "
-                        "exim, gmail, office365, office365-2026, ...) instead of the real servers")
-    p.add_argument("--draft-dir", metavar="DIR",
-                   help="keep the settings as a draft here before testing, with the report afterwards "
-                        "(a folder of your own, not writable by others; made 0700 if missing)")
+    p.add_argument(
+        "--sandbox",
+        metavar="PROFILE",
+        help="test against an embedded sandbox standing in for the provider (profile: postfix, "
+        "exim, gmail, office365, office365-2026, ...) instead of the real servers",
+    )
+    p.add_argument(
+        "--draft-dir",
+        metavar="DIR",
+        help="keep the settings as a draft here before testing, with the report afterwards "
+        "(a folder of your own, not writable by others; made 0700 if missing)",
+    )
     p.set_defaults(func=_run)
 
 
@@ -93,16 +107,26 @@ def build_settings(args: argparse.Namespace, *, environ: Any = None) -> dict[str
         if args.address:
             inbound["address"] = args.address
         server = inbound.setdefault("server", {})
-        for key, value in (("host", args.pop_host), ("port", args.pop_port), ("tls", args.pop_tls),
-                           ("username", args.pop_user), ("ca_file", args.ca_file)):
+        for key, value in (
+            ("host", args.pop_host),
+            ("port", args.pop_port),
+            ("tls", args.pop_tls),
+            ("username", args.pop_user),
+            ("ca_file", args.ca_file),
+        ):
             if value is not None:
                 server[key] = value
     outbound = data.setdefault("outbound", {})
     if args.from_address:
         outbound["from_address"] = args.from_address
     oserver = outbound.setdefault("server", {})
-    for key, value in (("host", args.smtp_host), ("port", args.smtp_port), ("tls", args.smtp_tls),
-                       ("username", args.smtp_user), ("ca_file", args.ca_file)):
+    for key, value in (
+        ("host", args.smtp_host),
+        ("port", args.smtp_port),
+        ("tls", args.smtp_tls),
+        ("username", args.smtp_user),
+        ("ca_file", args.ca_file),
+    ):
         if value is not None:
             oserver[key] = value
     password = None
@@ -129,7 +153,7 @@ def build_settings(args: argparse.Namespace, *, environ: Any = None) -> dict[str
 
 
 def _run(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from ..config import parse_tenant
     from ..doctor import DraftStore, check_settings, redactor_for
@@ -137,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
     data = build_settings(args)
     store = DraftStore(args.draft_dir) if args.draft_dir else None
     if store is not None:  # nothing lost: keep what was typed before testing anything
-        store.save_draft(data, now=datetime.now(timezone.utc))
+        store.save_draft(data, now=datetime.now(UTC))
     tenant = parse_tenant(data, source=args.tenant or "<flags>")
     redact = redactor_for(tenant)
     dns = None
@@ -159,7 +183,7 @@ def _run(args: argparse.Namespace) -> int:
         report = check_settings(tenant, dns=dns, timeout=args.timeout, on_rung=live, directions=directions)
     report = report.redacted(redact)  # the doctor scrubs already: a second guard at the output
     if store is not None:
-        store.record_result(tenant.org_key, report, now=datetime.now(timezone.utc))
+        store.record_result(tenant.org_key, report, now=datetime.now(UTC))
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -181,4 +205,3 @@ def _check_on_sandbox(tenant: Any, profile: str, **kwargs: Any) -> Any:
     with sandbox:
         dns = ResolverLookup.for_nameserver(sandbox.dns.address, timeout=5.0)
         return check_settings(sandbox.tenant_settings(tenant), dns=dns, **kwargs)
-

@@ -12,16 +12,28 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``demo`` subcommand."""
-    p = sub.add_parser("demo", help="start the sandbox, seed it from data/samples/, run every check, write the report",
-                       description="Start the embedded sandbox, seed it from the bundled samples, run every "
-                                   "check and write an HTML report and the findings as CSV.")
-    p.add_argument("--samples", type=Path, default=None,
-                   help="the samples folder (default: data/samples/ of this checkout)")
-    p.add_argument("--out", type=Path, default=Path("mailsupport-output"),
-                   help="where to write report.html, findings.csv and tenants/ (a fix report per tenant; "
-                        "default: ./mailsupport-output)")
-    p.add_argument("--quiet", "-q", action="store_true",
-                   help="no step lines and no progress bar: print only where the outputs went")
+    p = sub.add_parser(
+        "demo",
+        help="start the sandbox, seed it from data/samples/, run every check, write the report",
+        description="Start the embedded sandbox, seed it from the bundled samples, run every "
+        "check and write an HTML report and the findings as CSV.",
+    )
+    p.add_argument(
+        "--samples", type=Path, default=None, help="the samples folder (default: data/samples/ of this checkout)"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("mailsupport-output"),
+        help="where to write report.html, findings.csv and tenants/ (a fix report per tenant; "
+        "default: ./mailsupport-output)",
+    )
+    p.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no step lines and no progress bar: print only where the outputs went",
+    )
     p.set_defaults(func=_run)
 
 

@@ -17,30 +17,43 @@ import ipaddress
 import json
 import sys
 
-from .options import add_format, findings_exit
+from .options import add_dns_options, add_format, findings_exit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``dmarc`` subcommand."""
     p = sub.add_parser(
-        "dmarc", help="DMARC, DKIM and alignment of mail the product sends: per path, with the records to publish",
+        "dmarc",
+        help="DMARC, DKIM and alignment of mail the product sends: per path, with the records to publish",
         description="For each domain and sending path (the vendor relay, or the tenant's own SMTP server) say "
-                    "whether SPF passes and aligns, whether DKIM can align, and the DMARC result a receiver "
-                    "would compute (RFC 7489), with the exact records to publish; --sample compares the "
-                    "Authentication-Results of real messages with the kit's own verification.")
+        "whether SPF passes and aligns, whether DKIM can align, and the DMARC result a receiver "
+        "would compute (RFC 7489), with the exact records to publish; --sample compares the "
+        "Authentication-Results of real messages with the kit's own verification.",
+    )
     p.add_argument("domains", nargs="*", metavar="DOMAIN", help="From domains to check (default: the tenant's)")
-    p.add_argument("--path", choices=("vendor", "own", "both"), default=None,
-                   help="sending path: vendor relay, own SMTP server, or both (default: the tenant's, else vendor)")
+    p.add_argument(
+        "--path",
+        choices=("vendor", "own", "both"),
+        default=None,
+        help="sending path: vendor relay, own SMTP server, or both (default: the tenant's, else vendor)",
+    )
     p.add_argument("--tenant", metavar="FILE", help="tenant file: its domains, [sending] settings and provider")
     p.add_argument("--sample", metavar="PATH", help="also read this sample (mbox, Maildir, folder, zip, .eml)")
-    p.add_argument("--ip", action="append", default=[], metavar="IP",
-                   help="the sending IP to evaluate SPF for (repeatable; default: the path's own)")
-    p.add_argument("--selector", action="append", default=[], metavar="NAME",
-                   help="DKIM selector the path signs with (repeatable; default: the path's own)")
-    p.add_argument("--zone", action="append", default=[], metavar="FILE",
-                   help="answer DNS offline from this zone file (repeatable)")
-    p.add_argument("--nameserver", metavar="HOST[:PORT]", help="ask this DNS server (e.g. the sandbox's)")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="DNS timeout per question")
+    p.add_argument(
+        "--ip",
+        action="append",
+        default=[],
+        metavar="IP",
+        help="the sending IP to evaluate SPF for (repeatable; default: the path's own)",
+    )
+    p.add_argument(
+        "--selector",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="DKIM selector the path signs with (repeatable; default: the path's own)",
+    )
+    add_dns_options(p)
     add_format(p)
     p.set_defaults(func=_run)
 
@@ -69,8 +82,12 @@ def _run(args: argparse.Namespace) -> int:
     paths = ("vendor", "own") if args.path == "both" else ((args.path,) if args.path else None)
 
     async def all_domains():
-        return [await check_domain_async(d, tenant=tenant, paths=paths, lookup=lookup, ips=tuple(args.ip),
-                                         selectors=tuple(args.selector)) for d in domains]
+        return [
+            await check_domain_async(
+                d, tenant=tenant, paths=paths, lookup=lookup, ips=tuple(args.ip), selectors=tuple(args.selector)
+            )
+            for d in domains
+        ]
 
     results = asyncio.run(all_domains()) if domains else []
     evidence = None
@@ -81,15 +98,20 @@ def _run(args: argparse.Namespace) -> int:
     if args.format == "json":
         from ..dmarc.render import evidence_to_dict
 
-        out = {"domains": [r.to_dict() for r in results],
-               "evidence": evidence_to_dict(evidence) if evidence is not None else None}
+        out = {
+            "domains": [r.to_dict() for r in results],
+            "evidence": evidence_to_dict(evidence) if evidence is not None else None,
+        }
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         parts = [r.to_text() for r in results] + ([evidence.to_text()] if evidence is not None else [])
         sys.stdout.write("\n\n".join(parts) + "\n")
     if results and all(r.policy.status == "temperror" for r in results):
-        print(f"mailsupport: operation failed: no DMARC record could be fetched from {lookup.source} "
-              "(timeout or SERVFAIL); check --nameserver/--zone and try again", file=sys.stderr)
+        print(
+            f"mailsupport: operation failed: no DMARC record could be fetched from {lookup.source} "
+            "(timeout or SERVFAIL); check --nameserver/--zone and try again",
+            file=sys.stderr,
+        )
         return 3
     return findings_exit((f.severity for r in results for f in r.findings), Severity.ERROR)

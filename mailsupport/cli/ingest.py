@@ -21,18 +21,36 @@ from .options import add_format
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``ingest`` subcommand."""
-    p = sub.add_parser("ingest", help="route .eml files through the same router (the plugin path)",
-                       description="Route and store messages pushed in directly, as the product's plugin does.")
+    p = sub.add_parser(
+        "ingest",
+        help="route .eml files through the same router (the plugin path)",
+        description="Route and store messages pushed in directly, as the product's plugin does.",
+    )
     p.add_argument("--tenant", required=True, type=Path, metavar="FILE", help="the tenant file (.toml/.json)")
-    p.add_argument("messages", nargs="+", type=Path, metavar="MESSAGE.eml",
-                   help="messages to ingest ('-': one message from standard input)")
+    p.add_argument(
+        "messages",
+        nargs="+",
+        type=Path,
+        metavar="MESSAGE.eml",
+        help="messages to ingest ('-': one message from standard input)",
+    )
     p.add_argument("--store", type=Path, metavar="DIR", help="store directory (default ./mailsupport-store/ORGKEY)")
     add_format(p, ("json", "text"))
-    p.add_argument("--rcpt", action="append", default=None, metavar="ADDRESS",
-                   help="the envelope recipient, when known (repeatable); otherwise the tenant's catch-all "
-                        "header decides, as for fetched mail")
-    p.add_argument("--max-message-mb", type=float, default=160.0, metavar="MB",
-                   help="the largest message read (default 160); bigger ones are reported, not ingested")
+    p.add_argument(
+        "--rcpt",
+        action="append",
+        default=None,
+        metavar="ADDRESS",
+        help="the envelope recipient, when known (repeatable); otherwise the tenant's catch-all "
+        "header decides, as for fetched mail",
+    )
+    p.add_argument(
+        "--max-message-mb",
+        type=float,
+        default=160.0,
+        metavar="MB",
+        help="the largest message read (default 160); bigger ones are reported, not ingested",
+    )
     p.set_defaults(func=_run)
 
 
@@ -57,13 +75,21 @@ def _run(args: argparse.Namespace) -> int:
             if str(path) != "-":
                 results += ingest_files(tenant, store, [path], envelope_recipients=args.rcpt, max_bytes=max_bytes)
                 continue
-            results.append(ingest_stream(tenant, store, sys.stdin.buffer, envelope_recipients=args.rcpt,
-                                         max_bytes=max_bytes))
+            results.append(
+                ingest_stream(tenant, store, sys.stdin.buffer, envelope_recipients=args.rcpt, max_bytes=max_bytes)
+            )
     for r in results:
         if args.format == "json":
             d = r.to_dict()
-            print(json.dumps({k: d[k] for k in ("source", "kind", "target", "reason", "created",
-                                                "forwarded_as_failed", "error")}, sort_keys=True))
+            print(
+                json.dumps(
+                    {
+                        k: d[k]
+                        for k in ("source", "kind", "target", "reason", "created", "forwarded_as_failed", "error")
+                    },
+                    sort_keys=True,
+                )
+            )
         else:
             status = r.error or ("stored" if r.created else "already stored")
             print(f"{r.source}\t{r.decision.kind.value}\t{r.decision.target or '-'}\t{r.decision.reason}\t{status}")

@@ -24,19 +24,31 @@ __all__ = ["register"]
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``replay`` subcommand."""
-    p = sub.add_parser("replay", help="replay a mailbox sample through the tenant's settings, before and after",
-                       description="Send every message of a customer's mailbox sample again, as the server that "
-                                   "received it would have, through the real pipeline on two embedded sandboxes: "
-                                   "once with the tenant's current settings, once with the change (default: the "
-                                   "catch-all header the diagnosis recommends). The sample is only read.")
+    p = sub.add_parser(
+        "replay",
+        help="replay a mailbox sample through the tenant's settings, before and after",
+        description="Send every message of a customer's mailbox sample again, as the server that "
+        "received it would have, through the real pipeline on two embedded sandboxes: "
+        "once with the tenant's current settings, once with the change (default: the "
+        "catch-all header the diagnosis recommends). The sample is only read.",
+    )
     p.add_argument("samples", nargs="+", metavar="SAMPLE", help="mbox, Maildir, folder or zip of .eml, .eml or .msg")
     p.add_argument("--tenant", required=True, type=Path, metavar="FILE", help="the tenant file (.toml/.json)")
-    p.add_argument("--profile", default="auto", metavar="auto|NAME",
-                   help="the receiving server for every message: postfix, exim, received-for, gmail, office365 or "
-                        "exchange (default auto: each message's own, from its receiving chain)")
-    p.add_argument("--change", action="append", default=[], metavar="KEY=VALUE",
-                   help="a setting to try instead of the recommended header, as the tenant file names it: "
-                        "catch_all_header=Envelope-To, users[0].aliases+=sales@firm.example (repeatable)")
+    p.add_argument(
+        "--profile",
+        default="auto",
+        metavar="auto|NAME",
+        help="the receiving server for every message: postfix, exim, received-for, gmail, office365 or "
+        "exchange (default auto: each message's own, from its receiving chain)",
+    )
+    p.add_argument(
+        "--change",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting to try instead of the recommended header, as the tenant file names it: "
+        "catch_all_header=Envelope-To, users[0].aliases+=sales@firm.example (repeatable)",
+    )
     p.add_argument("--format", choices=("text", "json", "html"), default="text", help="output format (default text)")
     p.add_argument("--out", type=Path, metavar="DIR", help="also write replay.json and replay.html into DIR")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar (shown on stderr only on a terminal)")

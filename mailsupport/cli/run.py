@@ -21,27 +21,38 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .options import usage_error
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``run`` subcommand."""
-    p = sub.add_parser("run", help="fetch, route, store and send a tenant's mail (once or every N seconds)",
-                       description="Poll the tenant's POP3 mailbox (store durably before any DELE), route every "
-                                   "message, forward failed ones, and send the outgoing queue.")
+    p = sub.add_parser(
+        "run",
+        help="fetch, route, store and send a tenant's mail (once or every N seconds)",
+        description="Poll the tenant's POP3 mailbox (store durably before any DELE), route every "
+        "message, forward failed ones, and send the outgoing queue.",
+    )
     p.add_argument("--tenant", required=True, type=Path, metavar="FILE", help="the tenant file (.toml/.json)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="one poll, print the JSON summary (default)")
     mode.add_argument("--every", type=float, metavar="SECONDS", help="poll every SECONDS until Ctrl-C")
     p.add_argument("--store", type=Path, metavar="DIR", help="store directory (default ./mailsupport-store/ORGKEY)")
-    p.add_argument("--accept-listing-change", action="store_true",
-                   help="fetch even if the mailbox lists far more or fewer messages than the last poll left")
+    p.add_argument(
+        "--accept-listing-change",
+        action="store_true",
+        help="fetch even if the mailbox lists far more or fewer messages than the last poll left",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="with --every: no progress bar on the terminal")
-    p.add_argument("--max-message-mb", type=float, metavar="MB",
-                   help="retrieve messages up to MB megabytes (default 160); larger ones stay on the server")
+    p.add_argument(
+        "--max-message-mb",
+        type=float,
+        metavar="MB",
+        help="retrieve messages up to MB megabytes (default 160); larger ones stay on the server",
+    )
     p.set_defaults(func=_run)
 
 
@@ -90,13 +101,24 @@ def _run(args: argparse.Namespace) -> int:
     limits = DEFAULT_LIMITS
     if args.max_message_mb is not None:
         if not 0 < args.max_message_mb <= 1 << 20:
-            print(json.dumps(_summary(account, "config", f"--max-message-mb must be between 0 and {1 << 20}, not "
-                                                         f"{args.max_message_mb:g}"), indent=2, sort_keys=True))
+            print(
+                json.dumps(
+                    _summary(
+                        account,
+                        "config",
+                        f"--max-message-mb must be between 0 and {1 << 20}, not {args.max_message_mb:g}",
+                    ),
+                    indent=2,
+                    sort_keys=True,
+                )
+            )
             return 2
         from dataclasses import replace
+
         limits = replace(DEFAULT_LIMITS, max_message_bytes=int(args.max_message_mb * (1 << 20)))
-    scrub = Redactor.for_settings(tenant.inbound.server if tenant.inbound else None, tenant.outbound.server,
-                                  tenant.vendor_relay)
+    scrub = Redactor.for_settings(
+        tenant.inbound.server if tenant.inbound else None, tenant.outbound.server, tenant.vendor_relay
+    )
     store_dir = args.store or Path("mailsupport-store") / tenant.org_key
     policy = FetchPolicy(accept_listing_change=args.accept_listing_change, limits=limits)
 
@@ -131,4 +153,3 @@ def _run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             bar.close()
             return 0
-

@@ -35,8 +35,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The CSV/JSON columns: :data:`mailsupport.headers.ROW_COLUMNS`.
 COLUMNS = ROW_COLUMNS
-_TABLE = (("position", 14), ("encoded_size", 12), ("attachments", 11), ("provider", 8),
-          ("envelope", 34), ("subject", 30), ("problems", 30))
+_TABLE = (
+    ("position", 14),
+    ("encoded_size", 12),
+    ("attachments", 11),
+    ("provider", 8),
+    ("envelope", 34),
+    ("subject", 30),
+    ("problems", 30),
+)
 #: A cell (after the first) starting with a formula character or a quote, in cells joined by "\x1f".
 _cell_start = re.compile("\x1f[" + re.escape("".join(FORMULA_STARTS)) + "']").search
 _FIRST = frozenset((*FORMULA_STARTS, "'"))
@@ -44,21 +51,40 @@ _FIRST = frozenset((*FORMULA_STARTS, "'"))
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``scan`` subcommand."""
-    p = sub.add_parser("scan", help="summarize every message of mailbox samples (mbox, Maildir, .eml folder/zip)",
-                       description="Read mailbox samples (mbox such as Google Takeout, Maildir, a folder or zip "
-                                   "of .eml files) and print one row per message: sizes, attachments, envelope "
-                                   "recipient candidates, provider fingerprint, problems.")
+    p = sub.add_parser(
+        "scan",
+        help="summarize every message of mailbox samples (mbox, Maildir, .eml folder/zip)",
+        description="Read mailbox samples (mbox such as Google Takeout, Maildir, a folder or zip "
+        "of .eml files) and print one row per message: sizes, attachments, envelope "
+        "recipient candidates, provider fingerprint, problems.",
+    )
     p.add_argument("paths", nargs="*", metavar="PATH", help="sample files or folders")
     p.add_argument("--format", choices=tuple(FORMATS), default="table", help="output format (default table)")
-    p.add_argument("--pop3", metavar="TENANT_FILE",
-                   help="also read this tenant's inbound POP3 mailbox live, without deleting anything")
-    p.add_argument("--headers-only", action="store_true",
-                   help="with --pop3: fetch only headers (TOP n 0), so sizes are the header sizes")
-    p.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="worker processes for a big mbox (default: CPUs, at most 4; 1 = no workers)")
-    p.add_argument("--max-message-mb", type=_megabytes, default=None, metavar="MB",
-                   help="per-message cap in MiB (default 160), for files and --pop3 alike: a bigger message "
-                        "is a row with its problem, never read into memory; see docs/limits.md")
+    p.add_argument(
+        "--pop3",
+        metavar="TENANT_FILE",
+        help="also read this tenant's inbound POP3 mailbox live, without deleting anything",
+    )
+    p.add_argument(
+        "--headers-only",
+        action="store_true",
+        help="with --pop3: fetch only headers (TOP n 0), so sizes are the header sizes",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes for a big mbox (default: CPUs, at most 4; 1 = no workers)",
+    )
+    p.add_argument(
+        "--max-message-mb",
+        type=_megabytes,
+        default=None,
+        metavar="MB",
+        help="per-message cap in MiB (default 160), for files and --pop3 alike: a bigger message "
+        "is a row with its problem, never read into memory; see docs/limits.md",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar (shown on stderr only on a terminal)")
     p.set_defaults(func=_run)
 
@@ -76,6 +102,7 @@ def _megabytes(text: str) -> int:
 
 # ----------------------------------------------------------------------------- CSV
 
+
 def _csv_cells(cells: Iterable[object]) -> str:
     r"""Cells as one CSV line without its line end (RFC 4180 §2): a cell with a comma, quote, LF or CR
     is quoted, quotes doubled; a cell a spreadsheet would run as a formula gets a ``'`` in front
@@ -89,8 +116,7 @@ def _csv_cells(cells: Iterable[object]) -> str:
     """
     strs = [cell if cell.__class__ is str else str(cell) for cell in cells]
     joined = "\x1f".join(strs)
-    if ('"' in joined or "\n" in joined or "\r" in joined or _cell_start(joined) is not None
-            or strs[0][:1] in _FIRST):
+    if '"' in joined or "\n" in joined or "\r" in joined or _cell_start(joined) is not None or strs[0][:1] in _FIRST:
         out = []
         for cell in strs:
             cell = safe_cell(cell)
@@ -122,6 +148,7 @@ def _csv_row(source: str, position: str, tail: str) -> str:
 
 # ----------------------------------------------------------------------------- JSON
 
+
 def _json_tail(s: MessageSummary) -> tuple[str, bool]:
     import json
 
@@ -136,6 +163,7 @@ def _json_row(source: str, position: str, tail: str) -> str:
 
 
 # ----------------------------------------------------------------------------- table
+
 
 def _clip(text: object, width: int) -> str:
     text = " ".join(str(text).split())
@@ -155,6 +183,7 @@ def _table_row(_source: str, position: str, tail: str) -> str:
 
 # ----------------------------------------------------------------------------- formats
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Format:
     """One output format: what comes before the rows, each row's two halves, the separator, the end.
@@ -172,15 +201,20 @@ class Format:
 
 
 FORMATS = {
-    "table": Format(head="  ".join(name.ljust(w) for name, w in _TABLE).rstrip() + "\n", tail=_table_tail,
-                    line=_table_row, end=lambda n, problems: f"{n} message(s), {problems} with problems\n"),
+    "table": Format(
+        head="  ".join(name.ljust(w) for name, w in _TABLE).rstrip() + "\n",
+        tail=_table_tail,
+        line=_table_row,
+        end=lambda n, problems: f"{n} message(s), {problems} with problems\n",
+    ),
     "csv": Format(head=",".join(COLUMNS) + "\n", tail=_csv_tail, line=_csv_row),
     "json": Format(head="[", tail=_json_tail, line=_json_row, sep=",", end=lambda _n, _p: "\n]\n"),
 }
 
 
-def write_rows(batches: Iterable[tuple[str, list[str], list[tuple[str, bool]]]], fmt: Format, out: IO[str], *,
-               after: int = 0) -> tuple[int, int]:
+def write_rows(
+    batches: Iterable[tuple[str, list[str], list[tuple[str, bool]]]], fmt: Format, out: IO[str], *, after: int = 0
+) -> tuple[int, int]:
     """Write rows in ``fmt`` after ``after`` rows already written (no head or end); returns (messages,
     messages with problems).
 
@@ -192,8 +226,10 @@ def write_rows(batches: Iterable[tuple[str, list[str], list[tuple[str, bool]]]],
     for source, positions, tails in batches:
         if not tails:
             continue
-        out.write((fmt.sep if n + after else "") + fmt.sep.join([line(source, position, tail)
-                                                                 for position, (tail, _bad) in zip(positions, tails)]))
+        out.write(
+            (fmt.sep if n + after else "")
+            + fmt.sep.join([line(source, position, tail) for position, (tail, _bad) in zip(positions, tails)])
+        )
         n += len(tails)
         problems += sum([bad for _tail, bad in tails])
     return n, problems
@@ -217,6 +253,7 @@ def _run(args: argparse.Namespace) -> int:
 
         from ..config import load_tenant
         from ..limits import DEFAULT_LIMITS as SERVER_LIMITS
+
         tenant = load_tenant(args.pop3, environ=os.environ)
         if tenant.inbound is None:
             raise ConfigError("the tenant has no inbound mailbox to read", path="inbound", source=args.pop3)
@@ -227,6 +264,7 @@ def _run(args: argparse.Namespace) -> int:
     # everything imported so far lives until the command exits: the collector need not walk it again
     # during the scan (gc.freeze; the workers do the same), which saves 3-7 % of a scan's time
     import gc
+
     gc.freeze()
     bar = scan_progress(args.paths, quiet=args.quiet)  # bytes, on stderr, only on a terminal
     out = bar.guard(sys.stdout)

@@ -13,26 +13,26 @@ import ipaddress
 import json
 import sys
 
-from .options import add_format, findings_exit
+from .options import add_dns_options, add_format, findings_exit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``spf`` subcommand."""
     p = sub.add_parser(
-        "spf", help="check domains' SPF records: verdict, lookup tree, findings, suggested record",
+        "spf",
+        help="check domains' SPF records: verdict, lookup tree, findings, suggested record",
         description="Evaluate each domain's SPF record (RFC 7208) for the vendor's sending IPs (from the "
-                    "vendor include's own record) or for --ip, explain the result as a lookup tree, "
-                    "and suggest the smallest edit that fixes any problem.")
+        "vendor include's own record) or for --ip, explain the result as a lookup tree, "
+        "and suggest the smallest edit that fixes any problem.",
+    )
     p.add_argument("domains", nargs="+", metavar="DOMAIN", help="domains to check")
     p.add_argument("--ip", help="check this client IP instead of the vendor's sending IPs")
     p.add_argument("--sender", default="", metavar="ADDR", help="MAIL FROM address (default postmaster@DOMAIN)")
     p.add_argument("--helo", default="", metavar="NAME", help="HELO/EHLO name (for the %%{h} macro)")
-    p.add_argument("--zone", action="append", default=[], metavar="FILE",
-                   help="answer DNS offline from this zone file (repeatable)")
-    p.add_argument("--nameserver", metavar="HOST[:PORT]", help="ask this DNS server (e.g. the sandbox's)")
-    p.add_argument("--vendor-include", default=None, metavar="NAME",
-                   help="the vendor's SPF include (default _spf.actionstep.com)")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="DNS timeout per question")
+    p.add_argument(
+        "--vendor-include", default=None, metavar="NAME", help="the vendor's SPF include (default _spf.actionstep.com)"
+    )
+    add_dns_options(p)
     add_format(p)
     p.set_defaults(func=_run)
 
@@ -52,16 +52,26 @@ def _run(args: argparse.Namespace) -> int:
         except ValueError:
             raise ConfigError(f"--ip {args.ip!r} is not an IPv4 or IPv6 address") from None
     lookup = make_lookup(zones=args.zone, nameserver=args.nameserver, timeout=args.timeout)
-    results = asyncio.run(check_domains_async(
-        args.domains, vendor_include=args.vendor_include or DEFAULT_VENDOR_INCLUDE, lookup=lookup,
-        ip=args.ip, sender=args.sender, helo=args.helo))
+    results = asyncio.run(
+        check_domains_async(
+            args.domains,
+            vendor_include=args.vendor_include or DEFAULT_VENDOR_INCLUDE,
+            lookup=lookup,
+            ip=args.ip,
+            sender=args.sender,
+            helo=args.helo,
+        )
+    )
     if args.format == "json":
         json.dump([r.to_dict() for r in results], sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write("\n\n".join(r.to_text() for r in results) + "\n")
     if all(r.verdict == "temperror" and not r.records for r in results):
-        print(f"mailsupport: operation failed: no SPF record could be fetched from {lookup.source} "
-              "(timeout or SERVFAIL); check --nameserver/--zone and try again", file=sys.stderr)
+        print(
+            f"mailsupport: operation failed: no SPF record could be fetched from {lookup.source} "
+            "(timeout or SERVFAIL); check --nameserver/--zone and try again",
+            file=sys.stderr,
+        )
         return 3
     return findings_exit((f.severity for r in results for f in r.findings), Severity.ERROR)

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from ..addresses import TargetKind, classify_address
 from ..fixes import ORDER_ROUTING, FixStep
@@ -37,8 +38,15 @@ from ..headers import MessageSummary, recipients_for
 from ..model import Finding, MessageRef, Severity
 from ..tenant import CATCH_ALL_HEADERS, Tenant
 
-__all__ = ["CATCHALL_CHECKS", "HeaderRow", "CatchAllReport", "diagnose_catch_all", "SERVER_FIXES",
-           "TABLE_COLUMNS", "MAX_REFS"]
+__all__ = [
+    "CATCHALL_CHECKS",
+    "HeaderRow",
+    "CatchAllReport",
+    "diagnose_catch_all",
+    "SERVER_FIXES",
+    "TABLE_COLUMNS",
+    "MAX_REFS",
+]
 
 #: Check id -> one-line meaning.
 CATCHALL_CHECKS = {
@@ -91,19 +99,19 @@ _REF = "docs/provider-facts.md §1"
 #: What to change on the server so a usable header appears, by delivering system (facts §1).
 SERVER_FIXES = {
     "postfix": "Postfix: keep enable_original_recipient = yes (X-Original-To, the address as sent) "
-               "and deliver with local(8)/virtual(8); behind LMTP set Dovecot "
-               "lmtp_hdr_delivery_address = original with one recipient per transaction",
+    "and deliver with local(8)/virtual(8); behind LMTP set Dovecot "
+    "lmtp_hdr_delivery_address = original with one recipient per transaction",
     "exim": "Exim: set envelope_to_add = true on the local delivery transport (Envelope-to)",
     "qmail": "qmail: Delivered-To carries the local part prefixed for virtual domains; "
-             "strip the prefix (fetchmail qvirtual) or map the virtual domain to a user per address",
+    "strip the prefix (fetchmail qvirtual) or map the virtual domain to a user per address",
     "gmail": "Google Workspace: route by Received-for (mx.google.com writes for <address> when the "
-             "sender's transaction has one recipient), and in the Default routing rule for the catch-all "
-             "tick 'Add X-Gm-Original-To header' for the rest",
+    "sender's transaction has one recipient), and in the Default routing rule for the catch-all "
+    "tick 'Add X-Gm-Original-To header' for the rest",
     "exchange": "Exchange/Office 365 does not keep the envelope recipient in delivered mail "
-                "(X-MS-Exchange-Organization-* headers are stripped, MS-OXCMAIL §2.2.3.2.28): "
-                "add a transport rule that stamps the recipient, or host the catch-all elsewhere",
+    "(X-MS-Exchange-Organization-* headers are stripped, MS-OXCMAIL §2.2.3.2.28): "
+    "add a transport rule that stamps the recipient, or host the catch-all elsewhere",
     "other": "make the server that delivers into the mailbox add the envelope recipient "
-             "(X-Original-To / Delivered-To / Envelope-To) above its own Received line",
+    "(X-Original-To / Delivered-To / Envelope-To) above its own Received line",
 }
 
 
@@ -168,10 +176,13 @@ class CatchAllReport:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in TABLE_COLUMNS)
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(str(getattr(r, c)))}</td>" for c in TABLE_COLUMNS) + "</tr>"
-            for r in self.rows)
+            for r in self.rows
+        )
         rec = html.escape(self.recommended_header or "none works")
-        return (f"<p>Recommended header: <b>{rec}</b> ({self.total} messages)</p>"
-                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        return (
+            f"<p>Recommended header: <b>{rec}</b> ({self.total} messages)</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
 
 
 def _outcome(tenant: Tenant, addresses: tuple[str, ...]) -> str:
@@ -232,25 +243,50 @@ def diagnose_catch_all(summaries: Iterable[MessageSummary], tenant: Tenant) -> C
             st[outcome] += 1
             if outcome != "real":
                 misrouted[h].append(ref)
-    rows = tuple(HeaderRow(header=h, carries=stats[h]["carries"], real_target=stats[h]["real"],
-                           mailbox=stats[h]["mailbox"], failed=stats[h]["failed"],
-                           missing=stats[h]["missing"], sender_written=stats[h]["sender_written"],
-                           sender_only=stats[h]["sender_only"],
-                           misrouted=tuple(r.label() for r in misrouted[h]))
-                 for h in CATCH_ALL_HEADERS)
+    rows = tuple(
+        HeaderRow(
+            header=h,
+            carries=stats[h]["carries"],
+            real_target=stats[h]["real"],
+            mailbox=stats[h]["mailbox"],
+            failed=stats[h]["failed"],
+            missing=stats[h]["missing"],
+            sender_written=stats[h]["sender_written"],
+            sender_only=stats[h]["sender_only"],
+            misrouted=tuple(r.label() for r in misrouted[h]),
+        )
+        for h in CATCH_ALL_HEADERS
+    )
     provider = providers.most_common(1)[0][0] if providers else "other"
     excluded = tuple(r.header for r in rows if r.sender_only)
     usable = [r for r in rows if r.header not in excluded]
     best = max(usable, key=lambda r: (r.real_target, -r.failed, -CATCH_ALL_HEADERS.index(r.header)), default=None)
     recommended = best.header if best is not None and best.real_target > 0 else None
     current = tenant.inbound.catch_all_header if tenant.inbound else None
-    ctx = _Context(total=total, rows=rows, recommended=recommended, current=current, provider=provider,
-                   misrouted=misrouted, forged=forged, sender_only=sender_only, absent=absent, no_for=no_for,
-                   excluded=excluded)
+    ctx = _Context(
+        total=total,
+        rows=rows,
+        recommended=recommended,
+        current=current,
+        provider=provider,
+        misrouted=misrouted,
+        forged=forged,
+        sender_only=sender_only,
+        absent=absent,
+        no_for=no_for,
+        excluded=excluded,
+    )
     findings = tuple(_findings(ctx))
-    return CatchAllReport(total=total, rows=rows, recommended_header=recommended, current_header=current,
-                          provider=provider, findings=findings, excluded=excluded,
-                          fixes=_fixes(ctx, findings, tenant))
+    return CatchAllReport(
+        total=total,
+        rows=rows,
+        recommended_header=recommended,
+        current_header=current,
+        provider=provider,
+        findings=findings,
+        excluded=excluded,
+        fixes=_fixes(ctx, findings, tenant),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -283,15 +319,26 @@ def _findings(c: _Context) -> list[Finding]:
         return out
     recommended = c.recommended
     if recommended is None:
-        out.append(Finding(
-            check="catchall.header-missing", severity=Severity.ERROR, subject=subject,
-            summary=f"No candidate header routes any of the {c.total} messages to a matter, alias or user"
-                    + (" without trusting a copy only the sender wrote." if c.excluded else "."),
-            remedy=fix, reference=_REF,
-            detail="Every header is missing, names only the catch-all mailbox, names unknown addresses, "
-                   "or exists on some message only as the sender's copy.",
-            evidence=tuple((r.header, f"carries {r.carries}, mailbox {r.mailbox}, failed {r.failed}, "
-                                      f"sender-only {r.sender_only}") for r in c.rows)))
+        out.append(
+            Finding(
+                check="catchall.header-missing",
+                severity=Severity.ERROR,
+                subject=subject,
+                summary=f"No candidate header routes any of the {c.total} messages to a matter, alias or user"
+                + (" without trusting a copy only the sender wrote." if c.excluded else "."),
+                remedy=fix,
+                reference=_REF,
+                detail="Every header is missing, names only the catch-all mailbox, names unknown addresses, "
+                "or exists on some message only as the sender's copy.",
+                evidence=tuple(
+                    (
+                        r.header,
+                        f"carries {r.carries}, mailbox {r.mailbox}, failed {r.failed}, sender-only {r.sender_only}",
+                    )
+                    for r in c.rows
+                ),
+            )
+        )
     else:
         out.extend(_choice(c, by_name, subject, fix))
     out.extend(_forgeable(c, subject))
@@ -303,45 +350,79 @@ def _choice(c: _Context, by_name: dict[str, HeaderRow], subject: str, fix: str) 
     best = by_name[recommended.lower()]
     cur = by_name.get((c.current or "").lower())
     total = c.total
-    others = tuple((r.header, f"misroutes {len(r.misrouted)}: {_list(r.misrouted, 5)}")
-                   for r in c.rows if r.header != recommended and r.misrouted)
+    others = tuple(
+        (r.header, f"misroutes {len(r.misrouted)}: {_list(r.misrouted, 5)}")
+        for r in c.rows
+        if r.header != recommended and r.misrouted
+    )
     if cur is None or cur.header == recommended:
         sev = Severity.INFO if best.real_target == total else Severity.WARNING
-        summary = (f"{recommended} routes {best.real_target} of {total} messages to a real target"
-                   + (" (the tenant's current setting)." if cur is not None else "."))
+        summary = f"{recommended} routes {best.real_target} of {total} messages to a real target" + (
+            " (the tenant's current setting)." if cur is not None else "."
+        )
         remedy = "" if cur is not None else f"Set the catch-all header to {recommended}."
     else:
         sev = Severity.ERROR if cur.real_target < best.real_target or cur.sender_only else Severity.WARNING
-        summary = (f"The tenant routes by {cur.header}, which files {cur.real_target} of {total} messages "
-                   f"to a real target; {recommended} files {best.real_target}.")
+        summary = (
+            f"The tenant routes by {cur.header}, which files {cur.real_target} of {total} messages "
+            f"to a real target; {recommended} files {best.real_target}."
+        )
         remedy = f"Change the catch-all header from {cur.header} to {recommended}."
     skipped = [h for h in c.excluded if by_name[h.lower()].real_target > best.real_target]
-    note = (f" {', '.join(skipped)} would file more, but on some messages only the sender wrote it: "
-            "never route by a header the sender can write.") if skipped else ""
-    out = [Finding(
-        check="catchall.header-choice", severity=sev, subject=subject, summary=summary + note, remedy=remedy,
-        reference=_REF,
-        detail=(f"Messages {recommended} does not file to a real target: {_labels(c.misrouted[recommended])}"
-                if best.misrouted else f"{recommended} files every message of the sample."),
-        evidence=((("recommended", recommended), ("current", c.current or "")) + others
-                  + ((("excluded", ", ".join(c.excluded)),) if c.excluded else ())),
-        messages=tuple(c.misrouted[recommended][:MAX_REFS]))]
+    note = (
+        (
+            f" {', '.join(skipped)} would file more, but on some messages only the sender wrote it: "
+            "never route by a header the sender can write."
+        )
+        if skipped
+        else ""
+    )
+    out = [
+        Finding(
+            check="catchall.header-choice",
+            severity=sev,
+            subject=subject,
+            summary=summary + note,
+            remedy=remedy,
+            reference=_REF,
+            detail=(
+                f"Messages {recommended} does not file to a real target: {_labels(c.misrouted[recommended])}"
+                if best.misrouted
+                else f"{recommended} files every message of the sample."
+            ),
+            evidence=(
+                (("recommended", recommended), ("current", c.current or ""))
+                + others
+                + ((("excluded", ", ".join(c.excluded)),) if c.excluded else ())
+            ),
+            messages=tuple(c.misrouted[recommended][:MAX_REFS]),
+        )
+    ]
     if best.missing:
         absent = c.absent[recommended]
         detail = f"Messages without it: {_labels(absent)}."
         if recommended == "Received-for":
             several = [ref for ref, many, _by in c.no_for if many]
-            detail += (f" {len(several)} of them name several addresses in To/Cc: the sender's transaction most "
-                       "likely had several recipients, and a server writes for <address> only for a "
-                       "transaction with one (RFC 5321 §4.4; Postfix, Exim and Google do so)."
-                       if several else
-                       " Their entry hops wrote no for clause although To/Cc name one address.")
-        out.append(Finding(
-            check="catchall.header-missing", severity=Severity.WARNING, subject=subject,
-            summary=f"{best.missing} of {total} messages have no {recommended} written by the receiving side.",
-            remedy=f"These go to failed mail. {fix}.", reference=_REF, detail=detail,
-            evidence=(("header", recommended), ("missing", str(best.missing))),
-            messages=tuple(absent[:MAX_REFS])))
+            detail += (
+                f" {len(several)} of them name several addresses in To/Cc: the sender's transaction most "
+                "likely had several recipients, and a server writes for <address> only for a "
+                "transaction with one (RFC 5321 §4.4; Postfix, Exim and Google do so)."
+                if several
+                else " Their entry hops wrote no for clause although To/Cc name one address."
+            )
+        out.append(
+            Finding(
+                check="catchall.header-missing",
+                severity=Severity.WARNING,
+                subject=subject,
+                summary=f"{best.missing} of {total} messages have no {recommended} written by the receiving side.",
+                remedy=f"These go to failed mail. {fix}.",
+                reference=_REF,
+                detail=detail,
+                evidence=(("header", recommended), ("missing", str(best.missing))),
+                messages=tuple(absent[:MAX_REFS]),
+            )
+        )
     return out
 
 
@@ -355,26 +436,42 @@ def _forgeable(c: _Context, subject: str) -> list[Finding]:
         key = h in (c.current, c.recommended)
         if only:
             sev = Severity.ERROR if key else Severity.WARNING
-            summary = (f"{len(only)} message(s) carry {h} only below the receiving chain's entry hop, where the "
-                       f"sender wrote it; {len(refs)} carry a sender-written copy in all.")
-            remedy = (f"Never route by {h}: a router that takes its first copy files these messages wherever the "
-                      f"sender chose. The kit routes only by the receiving side's copies.")
+            summary = (
+                f"{len(only)} message(s) carry {h} only below the receiving chain's entry hop, where the "
+                f"sender wrote it; {len(refs)} carry a sender-written copy in all."
+            )
+            remedy = (
+                f"Never route by {h}: a router that takes its first copy files these messages wherever the "
+                f"sender chose. The kit routes only by the receiving side's copies."
+            )
             shown = only
         else:
             sev = Severity.WARNING if key else Severity.INFO
-            summary = (f"{len(refs)} message(s) also carry a sender-written {h} below the receiving chain's entry "
-                       f"hop; the receiving side's copy sits above it.")
-            remedy = (f"Route only by the receiving side's {h} (above the entry hop, as this kit does); never by "
-                      f"a copy below it, or a sender can file mail anywhere.")
+            summary = (
+                f"{len(refs)} message(s) also carry a sender-written {h} below the receiving chain's entry "
+                f"hop; the receiving side's copy sits above it."
+            )
+            remedy = (
+                f"Route only by the receiving side's {h} (above the entry hop, as this kit does); never by "
+                f"a copy below it, or a sender can file mail anywhere."
+            )
             shown = refs
-        role = ("the tenant's current header" if h == c.current else
-                "the recommended header" if h == c.recommended else "")
-        out.append(Finding(
-            check="catchall.header-forgeable", severity=sev, subject=subject,
-            summary=summary + (f" It is {role}." if role else ""), remedy=remedy,
-            detail=f"Messages: {_labels(shown)}", reference="RFC 5321 §4.4 (trace headers are prepended)",
-            evidence=(("header", h), ("messages", str(len(refs))), ("sender-only", str(len(only)))),
-            messages=tuple(shown[:MAX_REFS])))
+        role = (
+            "the tenant's current header" if h == c.current else "the recommended header" if h == c.recommended else ""
+        )
+        out.append(
+            Finding(
+                check="catchall.header-forgeable",
+                severity=sev,
+                subject=subject,
+                summary=summary + (f" It is {role}." if role else ""),
+                remedy=remedy,
+                detail=f"Messages: {_labels(shown)}",
+                reference="RFC 5321 §4.4 (trace headers are prepended)",
+                evidence=(("header", h), ("messages", str(len(refs))), ("sender-only", str(len(only)))),
+                messages=tuple(shown[:MAX_REFS]),
+            )
+        )
     return out
 
 
@@ -383,17 +480,23 @@ HEADER_FIELD = "Email Setup > Catch-All Header"
 
 
 def _row_evidence(r: HeaderRow, total: int) -> str:
-    text = (f"files {r.real_target} of {total} to a matter, alias or user; {r.mailbox} to the catch-all mailbox; "
-            f"{r.failed + r.missing} to failed emails")
+    text = (
+        f"files {r.real_target} of {total} to a matter, alias or user; {r.mailbox} to the catch-all mailbox; "
+        f"{r.failed + r.missing} to failed emails"
+    )
     return text + (f"; only the sender wrote it on {r.sender_only}" if r.sender_only else "")
 
 
 def _test_message(tenant: Tenant) -> str:
     inbound = tenant.inbound
-    domain = (inbound.effective_catch_all_domains or ("the catch-all domain",))[0] if inbound else "the catch-all domain"
+    domain = (
+        (inbound.effective_catch_all_domains or ("the catch-all domain",))[0] if inbound else "the catch-all domain"
+    )
     matter = tenant.matters[0].id if tenant.matters else "a matter number"
-    return (f"From a mailbox outside the firm, send a message to {matter}@{domain}. Within one poll (5 minutes) it "
-            "is filed to that matter, not to failed emails.")
+    return (
+        f"From a mailbox outside the firm, send a message to {matter}@{domain}. Within one poll (5 minutes) it "
+        "is filed to that matter, not to failed emails."
+    )
 
 
 def _fixes(c: _Context, findings: tuple[Finding, ...], tenant: Tenant) -> tuple[FixStep, ...]:
@@ -407,23 +510,46 @@ def _fixes(c: _Context, findings: tuple[Finding, ...], tenant: Tenant) -> tuple[
     if choice is not None and rec and c.current != rec:
         shown = c.misrouted.get(c.current or "", []) or c.misrouted[rec]
         rows = [r for r in c.rows if r.carries or r.header in (rec, c.current)]
-        out.append(FixStep(
-            host="inbound.catch_all_header", rtype="setting", label=HEADER_FIELD, current=c.current or "(not set)",
-            new=rec, action=f"Set the Catch-All Header to {rec}", why=choice.summary,
-            evidence=tuple((r.header, _row_evidence(r, c.total)) for r in rows),
-            messages=tuple(shown[:MAX_REFS]), verify=_test_message(tenant),
-            resolves=((choice.check, choice.subject),), severity=choice.severity, order=ORDER_ROUTING))
+        out.append(
+            FixStep(
+                host="inbound.catch_all_header",
+                rtype="setting",
+                label=HEADER_FIELD,
+                current=c.current or "(not set)",
+                new=rec,
+                action=f"Set the Catch-All Header to {rec}",
+                why=choice.summary,
+                evidence=tuple((r.header, _row_evidence(r, c.total)) for r in rows),
+                messages=tuple(shown[:MAX_REFS]),
+                verify=_test_message(tenant),
+                resolves=((choice.check, choice.subject),),
+                severity=choice.severity,
+                order=ORDER_ROUTING,
+            )
+        )
     missing = by_check.get("catchall.header-missing")
     if missing is not None:
         header = rec or "an envelope-recipient header"
         refs = c.absent[rec] if rec else c.misrouted.get(c.current or "", []) or c.misrouted[CATCH_ALL_HEADERS[0]]
-        out.append(FixStep(
-            host=c.provider, rtype="provider", label=server,
-            current=missing.summary, new=fix[:1].upper() + fix[1:] + ".",
-            action=f"Make the mail server write {header} on every message it delivers",
-            why=(f"{header} is missing on some messages, so they go to failed emails." if rec else
-                 "No header the server writes names the address the sender used, so no setting routes this mailbox."),
-            messages=tuple(refs[:MAX_REFS]), verify=_test_message(tenant) + (
-                " Its headers, above the first Received line, name that address in " + header + "." if rec else ""),
-            resolves=((missing.check, missing.subject),), severity=missing.severity, order=ORDER_ROUTING))
+        out.append(
+            FixStep(
+                host=c.provider,
+                rtype="provider",
+                label=server,
+                current=missing.summary,
+                new=fix[:1].upper() + fix[1:] + ".",
+                action=f"Make the mail server write {header} on every message it delivers",
+                why=(
+                    f"{header} is missing on some messages, so they go to failed emails."
+                    if rec
+                    else "No header the server writes names the address the sender used, so no setting routes this mailbox."
+                ),
+                messages=tuple(refs[:MAX_REFS]),
+                verify=_test_message(tenant)
+                + (" Its headers, above the first Received line, name that address in " + header + "." if rec else ""),
+                resolves=((missing.check, missing.subject),),
+                severity=missing.severity,
+                order=ORDER_ROUTING,
+            )
+        )
     return tuple(out)

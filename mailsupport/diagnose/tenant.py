@@ -11,8 +11,8 @@ sandbox or presentation code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 from ..config import load_tenant
 from ..errors import ConfigError
@@ -21,9 +21,17 @@ from ..tenant import Inbound, MailboxKind, Provider, Tenant, User
 __all__ = ["build_tenant"]
 
 
-def build_tenant(*, tenant_file: str | None = None, domains: Sequence[str] = (), mailbox: str | None = None,
-                 aliases: Sequence[str] = (), users: Sequence[str] = (), provider: str | None = None,
-                 header: str | None = None, mx_hosts: Sequence[str] = ()) -> Tenant:
+def build_tenant(
+    *,
+    tenant_file: str | None = None,
+    domains: Sequence[str] = (),
+    mailbox: str | None = None,
+    aliases: Sequence[str] = (),
+    users: Sequence[str] = (),
+    provider: str | None = None,
+    header: str | None = None,
+    mx_hosts: Sequence[str] = (),
+) -> Tenant:
     """A :class:`~mailsupport.tenant.Tenant` from a file and/or typed values (the values win).
 
     ``aliases`` are ``ADDR=USER`` pairs; ``mailbox``, ``domains`` and ``header`` make the
@@ -46,13 +54,18 @@ def build_tenant(*, tenant_file: str | None = None, domains: Sequence[str] = (),
     inbound = tenant.inbound
     if mailbox or domains or header or mx_hosts:
         if inbound is None and not mailbox:
-            raise ConfigError("give --catch-all-mailbox (or a tenant file with an inbound mailbox)",
-                              path="--catch-all-mailbox")
+            raise ConfigError(
+                "give --catch-all-mailbox (or a tenant file with an inbound mailbox)", path="--catch-all-mailbox"
+            )
         base = inbound or Inbound(address=mailbox, kind=MailboxKind.CATCH_ALL)
-        inbound = replace(base, address=mailbox or base.address, kind=MailboxKind.CATCH_ALL,
-                          catch_all_domains=tuple(d.lower() for d in domains) or base.catch_all_domains,
-                          catch_all_header=header or base.catch_all_header,
-                          mx_hosts=tuple(dict.fromkeys((*base.mx_hosts, *(h.strip().lower() for h in mx_hosts)))))
+        inbound = replace(
+            base,
+            address=mailbox or base.address,
+            kind=MailboxKind.CATCH_ALL,
+            catch_all_domains=tuple(d.lower() for d in domains) or base.catch_all_domains,
+            catch_all_header=header or base.catch_all_header,
+            mx_hosts=tuple(dict.fromkeys((*base.mx_hosts, *(h.strip().lower() for h in mx_hosts)))),
+        )
     prov = tenant.provider
     if provider:
         try:

@@ -22,14 +22,14 @@ Pure (layer 2): imports the record parser, errors and ``publicsuffixlist`` (load
 from __future__ import annotations
 
 import functools
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
-from typing import Any, Generator, Iterable
+from typing import Any
 
 from ..errors import DnsError, DnsTempError
 from .record import DmarcRecord, DmarcSyntaxError, is_dmarc_record, parse_dmarc
 
-__all__ = ["organizational_domain", "aligned", "PolicyLookup", "discover_policy", "DmarcOutcome", "evaluate",
-           "RESULTS"]
+__all__ = ["organizational_domain", "aligned", "PolicyLookup", "discover_policy", "DmarcOutcome", "evaluate", "RESULTS"]
 
 #: DMARC results as Authentication-Results writes them (RFC 7489 §11.2).
 RESULTS = ("pass", "fail", "none", "temperror", "permerror")
@@ -146,8 +146,17 @@ def discover_policy(domain: str) -> Gen:
             record = parse_dmarc(found[0])
         except DmarcSyntaxError as exc:
             syntax = exc
-    return PolicyLookup(domain=domain, org_domain=org, location=location, records=found, others=others,
-                        record=record, syntax_error=syntax, inherited=inherited, asked=tuple(asked))
+    return PolicyLookup(
+        domain=domain,
+        org_domain=org,
+        location=location,
+        records=found,
+        others=others,
+        record=record,
+        syntax_error=syntax,
+        inherited=inherited,
+        asked=tuple(asked),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,8 +179,9 @@ class DmarcOutcome:
     reason: str = ""
 
 
-def evaluate(from_domain: str, lookup: PolicyLookup, *, spf: tuple[str, str] | None,
-             dkim: Iterable[tuple[str, str]] = ()) -> DmarcOutcome:
+def evaluate(
+    from_domain: str, lookup: PolicyLookup, *, spf: tuple[str, str] | None, dkim: Iterable[tuple[str, str]] = ()
+) -> DmarcOutcome:
     """The DMARC result (§6.6.2, §11.2): ``spf`` is ``(result, MAIL FROM domain)``, ``dkim``
     ``(result, d=)`` per signature."""
     record = lookup.record
@@ -186,8 +196,9 @@ def evaluate(from_domain: str, lookup: PolicyLookup, *, spf: tuple[str, str] | N
     if status == "none":
         return DmarcOutcome(result="none", reason="no DMARC record", **base)
     if status == "multiple":
-        return DmarcOutcome(result="permerror", reason=f"{len(lookup.records)} DMARC records at {lookup.location}",
-                            **base)
+        return DmarcOutcome(
+            result="permerror", reason=f"{len(lookup.records)} DMARC records at {lookup.location}", **base
+        )
     if record is None:
         return DmarcOutcome(result="permerror", reason=str(lookup.syntax_error), **base)
     policy = lookup.policy
@@ -204,5 +215,11 @@ def evaluate(from_domain: str, lookup: PolicyLookup, *, spf: tuple[str, str] | N
         why.append(f"DKIM pass for d={', '.join(passes)} not aligned ({'strict' if adkim == 's' else 'relaxed'})")
     else:
         why.append("no passing DKIM signature")
-    return DmarcOutcome(result="fail", policy=policy, disposition=policy or "none", sampled=record.pct >= 100,
-                        reason="; ".join(why), **base)
+    return DmarcOutcome(
+        result="fail",
+        policy=policy,
+        disposition=policy or "none",
+        sampled=record.pct >= 100,
+        reason="; ".join(why),
+        **base,
+    )

@@ -14,10 +14,10 @@ Layer 4 (use case): imports the dmarc and spf cores, the DKIM client and dnslook
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from ..tenant import Tenant
 from ..dnslookup import DnsLookup, make_lookup
 from ..errors import DnsError
 from ..model import Finding, Severity
@@ -27,6 +27,7 @@ from ..spf.expand import tree
 from ..spf.parse import is_spf_record
 from ..spf.resolve import evaluate_many
 from ..spf.suggest import suggest_record
+from ..tenant import Tenant
 from .align import PolicyLookup, discover_policy, evaluate
 from .dkimcheck import DkimKey, fetch_key
 from .findings import PathVerdict, diagnose
@@ -128,9 +129,15 @@ def _vendor_key(key: DkimKey, target: str) -> Any:
         theirs = ()
     if theirs and key.record in theirs:
         return key
-    return DkimKey(name=key.name, status="invalid", record=key.record, cname=key.cname, key_type=key.key_type,
-                   bits=key.bits, problem=f"this is not the vendor's key (expected a CNAME to {target}), so the "
-                                          "relay's signatures fail")
+    return DkimKey(
+        name=key.name,
+        status="invalid",
+        record=key.record,
+        cname=key.cname,
+        key_type=key.key_type,
+        bits=key.bits,
+        problem=f"this is not the vendor's key (expected a CNAME to {target}), so the relay's signatures fail",
+    )
 
 
 def _verdict(path: SendingPath, policy: PolicyLookup, memo: dict | None) -> Any:
@@ -142,8 +149,9 @@ def _verdict(path: SendingPath, policy: PolicyLookup, memo: dict | None) -> Any:
         recent = memo.get("recent-verdicts") if memo is not None else None
         results = recent.get((mail_from, tuple(ips))) if recent else None  # the spf kind's, just computed
         if results is None:
-            results = yield from evaluate_many(tuple(ips), mail_from, sender=f"postmaster@{mail_from}", memo=memo,
-                                               trace_first=False)
+            results = yield from evaluate_many(
+                tuple(ips), mail_from, sender=f"postmaster@{mail_from}", memo=memo, trace_first=False
+            )
         pairs = tuple((ip, r.result) for ip, r in zip(ips, results))
         spf_result = _combine([r for _ip, r in pairs])
         records = yield from _spf_records(mail_from)
@@ -158,14 +166,25 @@ def _verdict(path: SendingPath, policy: PolicyLookup, memo: dict | None) -> Any:
         keys.append(key)
     outcome = None
     if spf_result is not None or path.dkim:
-        outcome = evaluate(path.from_domain, policy,
-                           spf=(spf_result, path.mail_from_domain) if spf_result is not None else None,
-                           dkim=[("pass" if k.usable else "fail", i.domain) for i, k in zip(path.dkim, keys)])
+        outcome = evaluate(
+            path.from_domain,
+            policy,
+            spf=(spf_result, path.mail_from_domain) if spf_result is not None else None,
+            dkim=[("pass" if k.usable else "fail", i.domain) for i, k in zip(path.dkim, keys)],
+        )
         if spf_result is None and outcome.result == "fail":
             outcome = None  # the result depends on the SPF of a server whose address is not known
     aspf = policy.record.aspf if policy.record is not None else "r"
-    return PathVerdict(path=path, spf_result=spf_result, spf_ips=pairs, spf_record=record, spf_suggestion=suggestion,
-                       keys=tuple(keys), outcome=outcome, aspf=aspf)
+    return PathVerdict(
+        path=path,
+        spf_result=spf_result,
+        spf_ips=pairs,
+        spf_record=record,
+        spf_suggestion=suggestion,
+        keys=tuple(keys),
+        outcome=outcome,
+        aspf=aspf,
+    )
 
 
 def _check(domain: str, paths: tuple[SendingPath, ...], source: str, memo: dict | None) -> Any:
@@ -176,20 +195,33 @@ def _check(domain: str, paths: tuple[SendingPath, ...], source: str, memo: dict 
         verdicts.append((yield from _verdict(path, policy, memo)))
     report = paths[0].report_address if paths else ""
     findings, fixes = diagnose(policy, tuple(verdicts), report_address=report)
-    return DmarcCheck(domain=domain, policy=policy, verdicts=tuple(verdicts), findings=findings, fixes=fixes,
-                      source=source)
+    return DmarcCheck(
+        domain=domain, policy=policy, verdicts=tuple(verdicts), findings=findings, fixes=fixes, source=source
+    )
 
 
-def domain_paths(domain: str, *, tenant: Tenant | None = None, paths: Iterable[str] | None = None,
-                 ips: tuple[str, ...] = (), selectors: tuple[str, ...] = ()) -> tuple[SendingPath, ...]:
+def domain_paths(
+    domain: str,
+    *,
+    tenant: Tenant | None = None,
+    paths: Iterable[str] | None = None,
+    ips: tuple[str, ...] = (),
+    selectors: tuple[str, ...] = (),
+) -> tuple[SendingPath, ...]:
     """The sending paths to check for ``domain``: ``paths`` by name, else the tenant's own path."""
     kinds = tuple(paths) if paths else (default_path(tenant),)
     return tuple(sending_path(domain, k, tenant=tenant, ips=ips, selectors=selectors) for k in kinds)
 
 
-def check_domain(domain: str, *, tenant: Tenant | None = None, paths: Iterable[str] | None = None,
-                 lookup: DnsLookup | None = None, ips: tuple[str, ...] = (),
-                 selectors: tuple[str, ...] = ()) -> DmarcCheck:
+def check_domain(
+    domain: str,
+    *,
+    tenant: Tenant | None = None,
+    paths: Iterable[str] | None = None,
+    lookup: DnsLookup | None = None,
+    ips: tuple[str, ...] = (),
+    selectors: tuple[str, ...] = (),
+) -> DmarcCheck:
     """Check ``domain``'s DMARC for its sending paths (see :class:`DmarcCheck`).
 
     ``paths`` names ``vendor`` and/or ``own`` (default: the tenant's path, or ``vendor``);
@@ -201,9 +233,15 @@ def check_domain(domain: str, *, tenant: Tenant | None = None, paths: Iterable[s
     return run_sync(_check(domain, chosen, lookup.source, run_memo(lookup)), lookup)
 
 
-async def check_domain_async(domain: str, *, tenant: Tenant | None = None, paths: Iterable[str] | None = None,
-                             lookup: DnsLookup | None = None, ips: tuple[str, ...] = (),
-                             selectors: tuple[str, ...] = ()) -> DmarcCheck:
+async def check_domain_async(
+    domain: str,
+    *,
+    tenant: Tenant | None = None,
+    paths: Iterable[str] | None = None,
+    lookup: DnsLookup | None = None,
+    ips: tuple[str, ...] = (),
+    selectors: tuple[str, ...] = (),
+) -> DmarcCheck:
     """The async form of :func:`check_domain` (many domains on one event loop: the audit)."""
     lookup = lookup or make_lookup()
     chosen = domain_paths(domain, tenant=tenant, paths=paths, ips=ips, selectors=selectors)

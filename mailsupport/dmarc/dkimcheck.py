@@ -20,13 +20,22 @@ from __future__ import annotations
 import binascii
 import functools
 import re
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Callable, Generator
+from typing import Any
 
 from ..errors import DnsError, DnsTempError
 
-__all__ = ["DkimKey", "DkimSignature", "fetch_key", "judge_key", "verify_message", "dnsfunc_for",
-           "MIN_KEY_BITS", "RECOMMENDED_KEY_BITS"]
+__all__ = [
+    "DkimKey",
+    "DkimSignature",
+    "fetch_key",
+    "judge_key",
+    "verify_message",
+    "dnsfunc_for",
+    "MIN_KEY_BITS",
+    "RECOMMENDED_KEY_BITS",
+]
 
 #: RFC 8301 §3.2: verifiers MUST NOT accept RSA keys under 1024 bits; signers SHOULD use 2048.
 MIN_KEY_BITS = 1024
@@ -81,8 +90,12 @@ def _judge(text: str) -> tuple[str, str, int, str]:
         return "invalid", "", 0, f"dkimpy cannot use this key record: {exc}"
     kind = ktag.decode() if isinstance(ktag, bytes) else str(ktag)
     if kind == "rsa" and bits < MIN_KEY_BITS:
-        return "short", kind, bits, (f"a {bits}-bit RSA key: receivers must not accept keys under "
-                                     f"{MIN_KEY_BITS} bits (RFC 8301 §3.2)")
+        return (
+            "short",
+            kind,
+            bits,
+            (f"a {bits}-bit RSA key: receivers must not accept keys under {MIN_KEY_BITS} bits (RFC 8301 §3.2)"),
+        )
     return "ok", kind, bits, ""
 
 
@@ -182,8 +195,11 @@ def verify_message(raw: bytes, lookup: Any) -> tuple[DkimSignature, ...]:
     try:
         d = dkim.DKIM(raw, minkey=MIN_KEY_BITS)
     except Exception as exc:  # noqa: BLE001 - a message dkimpy cannot split into headers and body
-        return (DkimSignature(index=0, domain="", selector="", result="permerror",
-                              reason=f"dkimpy cannot read the message: {exc}"),)
+        return (
+            DkimSignature(
+                index=0, domain="", selector="", result="permerror", reason=f"dkimpy cannot read the message: {exc}"
+            ),
+        )
     sigs = [v for k, v in d.headers if k.lower() == b"dkim-signature"]
     out: list[DkimSignature] = []
     for i, value in enumerate(sigs):
@@ -213,8 +229,11 @@ def verify_message(raw: bytes, lookup: Any) -> tuple[DkimSignature, ...]:
         except dkim.DKIMException as exc:
             out.append(DkimSignature(result="permerror", reason=str(exc), **base))
             continue
-        out.append(DkimSignature(result="pass" if ok else "fail",
-                                 reason="" if ok else "signature did not verify (headers changed or wrong key)",
-                                 **base))
+        out.append(
+            DkimSignature(
+                result="pass" if ok else "fail",
+                reason="" if ok else "signature did not verify (headers changed or wrong key)",
+                **base,
+            )
+        )
     return tuple(out)
-

@@ -25,9 +25,10 @@ Layer 4 (use case): reads samples through :mod:`mailsupport.samples.readers`, DN
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import getaddresses
-from typing import Any, Iterator
+from typing import Any
 
 from ..headerblock import parse_fields, split_header_block
 from ..spf.engine import run_sync
@@ -35,8 +36,15 @@ from ..spf.evaluate import evaluate as spf_evaluate
 from .align import discover_policy, evaluate
 from .dkimcheck import DkimSignature, verify_message
 
-__all__ = ["EvidenceRow", "EvidenceTable", "message_evidence", "read_evidence", "evidence_of", "parse_auth_results",
-           "MAX_MESSAGES"]
+__all__ = [
+    "EvidenceRow",
+    "EvidenceTable",
+    "message_evidence",
+    "read_evidence",
+    "evidence_of",
+    "parse_auth_results",
+    "MAX_MESSAGES",
+]
 
 #: At most this many messages of one sample are examined (a sample is evidence, not a mailbox).
 MAX_MESSAGES = 500
@@ -74,8 +82,10 @@ class EvidenceRow:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON): every field, the signatures as ``result d= s= reason``."""
         out = {k: getattr(self, k) for k in self.__slots__ if k != "signatures"}
-        out["signatures"] = [{"domain": s.domain, "selector": s.selector, "result": s.result, "reason": s.reason}
-                             for s in self.signatures]
+        out["signatures"] = [
+            {"domain": s.domain, "selector": s.selector, "result": s.result, "reason": s.reason}
+            for s in self.signatures
+        ]
         return out
 
 
@@ -191,17 +201,22 @@ def _note(row: dict[str, str], sigs: tuple[DkimSignature, ...]) -> str:
     notes = []
     rs, ks = row["receiver_spf"].split(" ")[0], row["kit_spf"].split(" ")[0]
     if rs and ks and rs != ks:
-        notes.append(f"SPF: the receiver got {rs}, the kit {ks} now (the record changed, or it is not in the DNS "
-                     "data given)")
+        notes.append(
+            f"SPF: the receiver got {rs}, the kit {ks} now (the record changed, or it is not in the DNS data given)"
+        )
     rd, kd = row["receiver_dkim"], row["kit_dkim"]
     if rd.startswith("pass") and not kd.startswith("pass"):
         missing = [s for s in sigs if s.key is not None and s.key.status in ("missing", "temperror")]
         if missing:
-            notes.append(f"DKIM: the key {missing[0].key.name} is not published now (rotated, or not in the DNS "
-                         "data given), so the kit cannot re-verify the signature the receiver accepted")
+            notes.append(
+                f"DKIM: the key {missing[0].key.name} is not published now (rotated, or not in the DNS "
+                "data given), so the kit cannot re-verify the signature the receiver accepted"
+            )
         elif any(s.result == "fail" for s in sigs):
-            notes.append("DKIM: the signature no longer verifies: the copy was changed after the receiver checked "
-                         "it (edited, anonymised or re-encoded)")
+            notes.append(
+                "DKIM: the signature no longer verifies: the copy was changed after the receiver checked "
+                "it (edited, anonymised or re-encoded)"
+            )
     rm, km = row["receiver_dmarc"].split(" ")[0], row["kit_dmarc"]
     if rm and km and rm != km:
         notes.append(f"DMARC: the receiver computed {rm}, the kit {km} from today's records and the results above")
@@ -240,13 +255,32 @@ def message_evidence(raw: bytes, lookup: Any, *, source: str = "", position: str
         policy = run_sync(discover_policy(from_domain), lookup)
         outcome = evaluate(from_domain, policy, spf=spf_pair, dkim=[(s.result, s.domain) for s in sigs])
         kit_dmarc, reason = outcome.result, outcome.reason
-    row = dict(receiver_spf=results.get("spf", ""), kit_spf=kit_spf, receiver_dkim=results.get("dkim", ""),
-               kit_dkim=kit_dkim, receiver_dmarc=results.get("dmarc", ""), kit_dmarc=kit_dmarc)
-    return EvidenceRow(source=source, position=position, from_domain=from_domain, mail_from_domain=mail_from,
-                       client_ip=client_ip, receiver=authserv, header=header, receiver_spf=results.get("spf", ""),
-                       receiver_dkim=row["receiver_dkim"], receiver_dmarc=row["receiver_dmarc"], kit_spf=kit_spf,
-                       kit_dkim=kit_dkim, kit_dmarc=kit_dmarc, kit_reason=reason, signatures=sigs,
-                       note=_note(row, sigs))
+    row = dict(
+        receiver_spf=results.get("spf", ""),
+        kit_spf=kit_spf,
+        receiver_dkim=results.get("dkim", ""),
+        kit_dkim=kit_dkim,
+        receiver_dmarc=results.get("dmarc", ""),
+        kit_dmarc=kit_dmarc,
+    )
+    return EvidenceRow(
+        source=source,
+        position=position,
+        from_domain=from_domain,
+        mail_from_domain=mail_from,
+        client_ip=client_ip,
+        receiver=authserv,
+        header=header,
+        receiver_spf=results.get("spf", ""),
+        receiver_dkim=row["receiver_dkim"],
+        receiver_dmarc=row["receiver_dmarc"],
+        kit_spf=kit_spf,
+        kit_dkim=kit_dkim,
+        kit_dmarc=kit_dmarc,
+        kit_reason=reason,
+        signatures=sigs,
+        note=_note(row, sigs),
+    )
 
 
 def iter_evidence(path: str, lookup: Any, *, limit: int = MAX_MESSAGES) -> Iterator[EvidenceRow]:
@@ -265,12 +299,15 @@ def iter_evidence(path: str, lookup: Any, *, limit: int = MAX_MESSAGES) -> Itera
 def evidence_of(messages: Any, *, lookup: Any, source: str = "messages") -> EvidenceTable:
     """The :class:`EvidenceTable` of raw messages in hand (e.g. copies from the sandbox), at most
     :data:`MAX_MESSAGES`."""
-    rows = tuple(message_evidence(raw, lookup, source=source, position=f"message {i + 1}")
-                 for i, raw in enumerate(list(messages)[:MAX_MESSAGES]))
+    rows = tuple(
+        message_evidence(raw, lookup, source=source, position=f"message {i + 1}")
+        for i, raw in enumerate(list(messages)[:MAX_MESSAGES])
+    )
     return EvidenceTable(source=source, dns_source=getattr(lookup, "source", ""), rows=rows)
 
 
 def read_evidence(path: str, *, lookup: Any, limit: int = MAX_MESSAGES) -> EvidenceTable:
     """The :class:`EvidenceTable` of a sample (see module docstring)."""
-    return EvidenceTable(source=str(path), dns_source=getattr(lookup, "source", ""),
-                         rows=tuple(iter_evidence(path, lookup, limit=limit)))
+    return EvidenceTable(
+        source=str(path), dns_source=getattr(lookup, "source", ""), rows=tuple(iter_evidence(path, lookup, limit=limit))
+    )

@@ -25,8 +25,7 @@ def repair_record(text: str, report_address: str) -> str:
     """``text`` with the tags that break it dropped (a valid ``p`` kept, else ``p=none``)."""
     chunks = [c.strip() for c in text.split(";") if c.strip()]
     pairs = [(c.partition("=")[0].strip().lower(), c.partition("=")[2].strip()) for c in chunks]
-    policy = next((v.lower() for n, v in pairs if n == "p" and v.lower() in ("none", "quarantine", "reject")),
-                  "none")
+    policy = next((v.lower() for n, v in pairs if n == "p" and v.lower() in ("none", "quarantine", "reject")), "none")
     kept = ["v=DMARC1", f"p={policy}"]
     seen = {"v", "p"}
     for name, value in pairs:

@@ -22,8 +22,14 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from ..tenant import (DEFAULT_RELAY_DKIM_SELECTOR, DEFAULT_RELAY_DKIM_TARGET, DEFAULT_VENDOR_INCLUDE, Provider,
-                      SendingAuth, Tenant)
+from ..tenant import (
+    DEFAULT_RELAY_DKIM_SELECTOR,
+    DEFAULT_RELAY_DKIM_TARGET,
+    DEFAULT_VENDOR_INCLUDE,
+    Provider,
+    SendingAuth,
+    Tenant,
+)
 
 __all__ = ["PATHS", "SendingPath", "DkimIdentity", "sending_path", "default_path", "PROVIDER_SELECTORS"]
 
@@ -106,8 +112,14 @@ def _looks_like_ip(text: str) -> bool:
     return True
 
 
-def sending_path(from_domain: str, kind: str = "vendor", *, tenant: Tenant | None = None,
-                 ips: tuple[str, ...] = (), selectors: tuple[str, ...] = ()) -> SendingPath:
+def sending_path(
+    from_domain: str,
+    kind: str = "vendor",
+    *,
+    tenant: Tenant | None = None,
+    ips: tuple[str, ...] = (),
+    selectors: tuple[str, ...] = (),
+) -> SendingPath:
     """The :class:`SendingPath` of ``kind`` for mail from ``from_domain``.
 
     ``ips`` overrides the client addresses; ``selectors`` the DKIM selectors (for ``own``;
@@ -121,11 +133,20 @@ def sending_path(from_domain: str, kind: str = "vendor", *, tenant: Tenant | Non
     report = auth.report_address or f"dmarc-reports@{domain}"
     if kind == "vendor":
         selector = selectors[0] if selectors else (auth.relay_dkim_selector or DEFAULT_RELAY_DKIM_SELECTOR)
-        dkim = DkimIdentity(selector=selector, domain=(auth.relay_dkim_domain or domain).lower(),
-                            target=auth.relay_dkim_target or DEFAULT_RELAY_DKIM_TARGET)
-        return SendingPath(kind=kind, from_domain=domain,
-                           mail_from_domain=(auth.relay_mail_from_domain or domain).lower(),
-                           dkim=(dkim,), ips=tuple(ips), vendor_include=include, report_address=report)
+        dkim = DkimIdentity(
+            selector=selector,
+            domain=(auth.relay_dkim_domain or domain).lower(),
+            target=auth.relay_dkim_target or DEFAULT_RELAY_DKIM_TARGET,
+        )
+        return SendingPath(
+            kind=kind,
+            from_domain=domain,
+            mail_from_domain=(auth.relay_mail_from_domain or domain).lower(),
+            dkim=(dkim,),
+            ips=tuple(ips),
+            vendor_include=include,
+            report_address=report,
+        )
     provider = tenant.provider if tenant is not None else Provider.OTHER
     chosen = selectors or auth.own_dkim_selectors or PROVIDER_SELECTORS.get(provider, ())
     host = ""
@@ -134,6 +155,13 @@ def sending_path(from_domain: str, kind: str = "vendor", *, tenant: Tenant | Non
     if host and not _is_public_ip(host) and _looks_like_ip(host):
         host = ""
     addresses = tuple(ips) or ((host,) if host and _is_public_ip(host) else ())
-    return SendingPath(kind=kind, from_domain=domain, mail_from_domain=domain,
-                       dkim=tuple(DkimIdentity(selector=s, domain=domain) for s in chosen), ips=addresses,
-                       vendor_include=include, smtp_host=host, report_address=report)
+    return SendingPath(
+        kind=kind,
+        from_domain=domain,
+        mail_from_domain=domain,
+        dkim=tuple(DkimIdentity(selector=s, domain=domain) for s in chosen),
+        ips=addresses,
+        vendor_include=include,
+        smtp_host=host,
+        report_address=report,
+    )

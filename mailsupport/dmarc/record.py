@@ -125,13 +125,17 @@ def _split(text: str) -> list[tuple[int, str]]:
 
 def _uris(value: str, tag: DmarcTag, text: str) -> tuple[str, ...]:
     out = []
-    offset = tag.position + text[tag.position:].index("=") + 1
+    offset = tag.position + text[tag.position :].index("=") + 1
     for raw in value.split(","):
         uri = raw.strip(" \t")
         if not _URI.match(uri):
             pos = offset + text[offset:].find(uri) if uri else offset
-            raise DmarcSyntaxError(f"{uri!r} is not a report URI (expected e.g. mailto:dmarc@example.com)",
-                                   record=text, position=max(pos, tag.position), tag=tag.name)
+            raise DmarcSyntaxError(
+                f"{uri!r} is not a report URI (expected e.g. mailto:dmarc@example.com)",
+                record=text,
+                position=max(pos, tag.position),
+                tag=tag.name,
+            )
         out.append(uri)
     return tuple(out)
 
@@ -152,11 +156,13 @@ def parse_dmarc(text: str) -> DmarcRecord:
         seen[tag.name] = tag
         tags.append(tag)
     if not tags or tags[0].name != "v":
-        raise DmarcSyntaxError("the record must start with v=DMARC1", record=text,
-                               position=tags[0].position if tags else 0)
+        raise DmarcSyntaxError(
+            "the record must start with v=DMARC1", record=text, position=tags[0].position if tags else 0
+        )
     if tags[0].value != "DMARC1":
-        raise DmarcSyntaxError(f"version {tags[0].value!r}: only 'DMARC1' exists", record=text,
-                               position=tags[0].position, tag="v")
+        raise DmarcSyntaxError(
+            f"version {tags[0].value!r}: only 'DMARC1' exists", record=text, position=tags[0].position, tag="v"
+        )
 
     def fail(tag: DmarcTag, reason: str) -> DmarcSyntaxError:
         return DmarcSyntaxError(reason, record=text, position=tag.position, tag=tag.name)
@@ -171,8 +177,12 @@ def parse_dmarc(text: str) -> DmarcRecord:
 
     p = policy("p")
     if p is None:
-        raise DmarcSyntaxError("the required p= tag (none, quarantine or reject) is missing", record=text,
-                               position=len(text.rstrip()), tag="p")
+        raise DmarcSyntaxError(
+            "the required p= tag (none, quarantine or reject) is missing",
+            record=text,
+            position=len(text.rstrip()),
+            tag="p",
+        )
     values: dict = {"sp": policy("sp"), "np": policy("np")}
     for name in ("adkim", "aspf"):
         tag = seen.get(name)
@@ -202,5 +212,6 @@ def parse_dmarc(text: str) -> DmarcRecord:
             raise fail(tag, f"rf={tag.value!r}: expected report format keywords separated by ':'")
         values["rf"] = tag.value
     unknown = tuple(t.name for t in tags if t.name not in _KNOWN)
-    return DmarcRecord(text=text, tags=tuple(tags), p=p, unknown=unknown,
-                       **{k: v for k, v in values.items() if v is not None})
+    return DmarcRecord(
+        text=text, tags=tuple(tags), p=p, unknown=unknown, **{k: v for k, v in values.items() if v is not None}
+    )

@@ -29,14 +29,24 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import ConfigError, DnsError, DnsTempError
 from ..zones import ZoneData, load_zone_files
 from . import wire  # noqa: F401  (the submodule, for ``from mailsupport.dnslookup import wire``)
-from .answer import (QUERY_TYPES, AnswerStatus, DnsAnswer, DnsLookup, MxRecord, answer_from_rrsets, dns_name,
-                     normalize_name, parse_nameserver)
+from .answer import (
+    QUERY_TYPES,
+    AnswerStatus,
+    DnsAnswer,
+    DnsLookup,
+    MxRecord,
+    answer_from_rrsets,
+    dns_name,
+    normalize_name,
+    parse_nameserver,
+)
 from .resolver import ResolverLookup
 
 __all__ = [
@@ -61,7 +71,7 @@ class ZoneLookup:
         self.source = source
 
     @classmethod
-    def from_files(cls, paths: Iterable[str | Path]) -> "ZoneLookup":
+    def from_files(cls, paths: Iterable[str | Path]) -> ZoneLookup:
         """Load zone files (see :func:`mailsupport.zones.load_zone_file`)."""
         paths = [Path(p) for p in paths]
         return cls(load_zone_files(paths), source="zone files " + ", ".join(p.name for p in paths))
@@ -100,7 +110,8 @@ class CachedLookup:
         self.source = inner.source
         self.max_entries = max_entries
         self._answers: dict[tuple[str, str], DnsAnswer | DnsError] = (
-            {} if max_entries is None else collections.OrderedDict())
+            {} if max_entries is None else collections.OrderedDict()
+        )
         self._pending: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self.hits = 0
         self.misses = 0
@@ -177,8 +188,14 @@ class CachedLookup:
         return answer
 
 
-def make_lookup(*, zones: Iterable[str | Path] = (), nameserver: str | None = None,
-                timeout: float = 5.0, cache: bool = True, max_entries: int | None = None) -> DnsLookup:
+def make_lookup(
+    *,
+    zones: Iterable[str | Path] = (),
+    nameserver: str | None = None,
+    timeout: float = 5.0,
+    cache: bool = True,
+    max_entries: int | None = None,
+) -> DnsLookup:
     """Build the lookup a command asks for: zone files (offline) if given, else the
     nameserver ``host[:port]`` if given, else the system resolver; cached per run
     (``max_entries`` bounds the cache, see :class:`CachedLookup`)."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import dns.exception
 import dns.name
@@ -109,8 +110,9 @@ def dns_name(name: str) -> dns.name.Name:
     try:
         return dns.name.from_text(name)
     except dns.exception.DNSException as exc:
-        raise DnsError(f"cannot query {name!r}: {exc} (a label is over 63 octets, "
-                       "the name is over 255, or a label is empty)") from exc
+        raise DnsError(
+            f"cannot query {name!r}: {exc} (a label is over 63 octets, the name is over 255, or a label is empty)"
+        ) from exc
 
 
 def normalize_name(name: str) -> str:
@@ -143,8 +145,14 @@ def answer_from_rrsets(name: str, rdtype: str, rrsets: Iterable[Any], status: An
             canonical = normalize_name(rrset.name.to_text())
     if status is AnswerStatus.NOERROR and not records:
         status = AnswerStatus.NODATA
-    return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=status, records=tuple(records),
-                     ttl=ttl, canonical_name=canonical)
+    return DnsAnswer(
+        name=normalize_name(name),
+        rdtype=rdtype,
+        status=status,
+        records=tuple(records),
+        ttl=ttl,
+        canonical_name=canonical,
+    )
 
 
 def answer_from_decoded(name: str, rdtype: str, fast: tuple[int, tuple[Any, ...], int, str | None]) -> DnsAnswer:
@@ -152,14 +160,23 @@ def answer_from_decoded(name: str, rdtype: str, fast: tuple[int, tuple[Any, ...]
     same one :func:`answer_from_rrsets` builds from dnspython's parse of the same message."""
     rcode, records, ttl, owner = fast
     if rcode == 3:
-        return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
-                         canonical_name=normalize_name(name))
+        return DnsAnswer(
+            name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN, canonical_name=normalize_name(name)
+        )
     if not records:
-        return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NODATA, canonical_name=normalize_name(name))
+        return DnsAnswer(
+            name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NODATA, canonical_name=normalize_name(name)
+        )
     if rdtype == "MX":
         records = tuple(MxRecord(preference=p, exchange=e) for p, e in records)
-    return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NOERROR, records=records, ttl=ttl,
-                     canonical_name=owner or normalize_name(name))
+    return DnsAnswer(
+        name=normalize_name(name),
+        rdtype=rdtype,
+        status=AnswerStatus.NOERROR,
+        records=records,
+        ttl=ttl,
+        canonical_name=owner or normalize_name(name),
+    )
 
 
 # -- backends ------------------------------------------------------------------------

@@ -17,7 +17,8 @@ import socket
 import threading
 import time
 import weakref
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import dns.asyncquery
 import dns.asyncresolver
@@ -32,8 +33,15 @@ import dns.resolver
 
 from ..errors import DnsError, DnsTempError
 from . import wire
-from .answer import (AnswerStatus, DnsAnswer, answer_from_decoded, answer_from_rrsets, dns_name, normalize_name,
-                     parse_nameserver)
+from .answer import (
+    AnswerStatus,
+    DnsAnswer,
+    answer_from_decoded,
+    answer_from_rrsets,
+    dns_name,
+    normalize_name,
+    parse_nameserver,
+)
 
 __all__ = ["ResolverLookup"]
 
@@ -45,8 +53,7 @@ class ResolverLookup:
     raise :class:`DnsTempError` naming the name, type and server.
     """
 
-    def __init__(self, nameservers: Iterable[tuple[str, int]] | None = None, *,
-                 timeout: float = 5.0) -> None:
+    def __init__(self, nameservers: Iterable[tuple[str, int]] | None = None, *, timeout: float = 5.0) -> None:
         servers = list(nameservers or ())
         configure = not servers
         self._sync = dns.resolver.Resolver(configure=configure)
@@ -57,15 +64,14 @@ class ResolverLookup:
             res.lifetime = timeout
             res.timeout = min(timeout, 2.0)
             res.cache = None
-        self.source = ("nameserver " + ", ".join(f"{h}:{p}" for h, p in servers)
-                       if servers else "system resolver")
+        self.source = "nameserver " + ", ".join(f"{h}:{p}" for h, p in servers) if servers else "system resolver"
         self._servers = servers
         self._timeout = timeout
         self._local = threading.local()
         self._muxes: weakref.WeakKeyDictionary[Any, dict[tuple[str, int], _UdpMux]] = weakref.WeakKeyDictionary()
 
     @classmethod
-    def for_nameserver(cls, address: str | tuple[str, int], *, timeout: float = 5.0) -> "ResolverLookup":
+    def for_nameserver(cls, address: str | tuple[str, int], *, timeout: float = 5.0) -> ResolverLookup:
         """A lookup that asks one nameserver, given as ``"host[:port]"`` or ``(host, port)``."""
         host, port = parse_nameserver(address) if isinstance(address, str) else address
         return cls([(host, int(port))], timeout=timeout)
@@ -127,8 +133,9 @@ class ResolverLookup:
                 return answer
         return res.give_up()
 
-    def _ask_sync(self, name: str, qwire: tuple[bytes, bytes], rdtype: str, host: str, port: int,
-                  timeout: float) -> Any:
+    def _ask_sync(
+        self, name: str, qwire: tuple[bytes, bytes], rdtype: str, host: str, port: int, timeout: float
+    ) -> Any:
         # One connected UDP socket per (thread, server), kept for the lookup's life; answers
         # to earlier, abandoned questions are skipped by message id.
         socks = self._local.__dict__.setdefault("socks", {})
@@ -150,7 +157,7 @@ class ResolverLookup:
             sock.settimeout(left)
             try:
                 data = sock.recv(65535)
-            except socket.timeout:
+            except TimeoutError:
                 raise dns.exception.Timeout(timeout=timeout) from None
             if len(data) >= 2 and int.from_bytes(data[:2], "big") == wire_id:
                 break
@@ -159,8 +166,9 @@ class ResolverLookup:
             return dns.query.tcp(dns.message.make_query(dns_name(name), rdtype), host, port=port, timeout=timeout)
         return response
 
-    async def _ask_async(self, name: str, qwire: tuple[bytes, bytes], rdtype: str, host: str, port: int,
-                         timeout: float) -> Any:
+    async def _ask_async(
+        self, name: str, qwire: tuple[bytes, bytes], rdtype: str, host: str, port: int, timeout: float
+    ) -> Any:
         # One connected UDP socket per (event loop, server) carries every concurrent question,
         # matched by message id; a truncated answer is asked again over TCP (RFC 7766).
         loop = asyncio.get_running_loop()
@@ -190,8 +198,9 @@ class ResolverLookup:
                 loop.call_soon(mux.close_if_idle)
         response = _read_udp(data, name, qwire[1], qtype)
         if response is _TRUNCATED:  # RFC 7766: ask again over TCP
-            return await dns.asyncquery.tcp(dns.message.make_query(dns_name(name), rdtype), host, port=port,
-                                            timeout=timeout)
+            return await dns.asyncquery.tcp(
+                dns.message.make_query(dns_name(name), rdtype), host, port=port, timeout=timeout
+            )
         return response
 
     async def aclose(self) -> None:
@@ -201,11 +210,19 @@ class ResolverLookup:
 
     def _failed(self, name: str, rdtype: str, exc: Exception) -> DnsAnswer:
         if isinstance(exc, dns.resolver.NXDOMAIN):
-            return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
-                             canonical_name=normalize_name(name))
+            return DnsAnswer(
+                name=normalize_name(name),
+                rdtype=rdtype,
+                status=AnswerStatus.NXDOMAIN,
+                canonical_name=normalize_name(name),
+            )
         if isinstance(exc, dns.resolver.NoAnswer):
-            return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NODATA,
-                             canonical_name=normalize_name(name))
+            return DnsAnswer(
+                name=normalize_name(name),
+                rdtype=rdtype,
+                status=AnswerStatus.NODATA,
+                canonical_name=normalize_name(name),
+            )
         if isinstance(exc, dns.resolver.YXDOMAIN):
             raise DnsError(f"{name} {rdtype}: the name is too long after a DNAME", server=self.source) from exc
         if isinstance(exc, dns.resolver.LifetimeTimeout):
@@ -214,8 +231,9 @@ class ResolverLookup:
             reason = "server failure (SERVFAIL or refused)"
         else:
             reason = f"{type(exc).__name__}: {exc}"
-        raise DnsTempError(f"{name} {rdtype}: {reason}; try again later or check the DNS server",
-                           server=self.source) from exc
+        raise DnsTempError(
+            f"{name} {rdtype}: {reason}; try again later or check the DNS server", server=self.source
+        ) from exc
 
 
 class _Resolution:
@@ -252,8 +270,12 @@ class _Resolution:
             return answer_from_decoded(name, rdtype, response)
         rcode = response.rcode()
         if rcode == dns.rcode.NXDOMAIN:
-            return DnsAnswer(name=normalize_name(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
-                             canonical_name=normalize_name(name))
+            return DnsAnswer(
+                name=normalize_name(name),
+                rdtype=rdtype,
+                status=AnswerStatus.NXDOMAIN,
+                canonical_name=normalize_name(name),
+            )
         if rcode != dns.rcode.NOERROR:
             self._last = dns.resolver.NoNameservers()  # SERVFAIL, REFUSED, ...: the next server
             return None
@@ -370,7 +392,7 @@ class _UdpMux:
             except BlockingIOError:
                 return
             except OSError:  # ICMP unreachable and the like: that question times out and the
-                return       # next try runs; called again while answers wait
+                return  # next try runs; called again while answers wait
             if len(data) >= 2:
                 entry = self.pending.pop(int.from_bytes(data[:2], "big"), None)
                 if entry is not None and not entry[0].done():
@@ -397,5 +419,8 @@ class _UdpMux:
 def _as_timeout(exc: Exception | None) -> Exception:
     if isinstance(exc, dns.resolver.NoNameservers):
         return exc
-    return dns.resolver.LifetimeTimeout(timeout=0.0, errors=[]) if exc is None or isinstance(
-        exc, dns.exception.Timeout) else dns.resolver.NoNameservers()
+    return (
+        dns.resolver.LifetimeTimeout(timeout=0.0, errors=[])
+        if exc is None or isinstance(exc, dns.exception.Timeout)
+        else dns.resolver.NoNameservers()
+    )

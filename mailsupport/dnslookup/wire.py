@@ -90,7 +90,7 @@ def _name(data: bytes, pos: int, end: int) -> tuple[str, int] | None:
             stop = pos + 1 + count
             if stop > end:
                 return None
-            label = data[pos + 1:stop]
+            label = data[pos + 1 : stop]
             if label.translate(None, _PLAIN):
                 return None  # a byte dnspython would escape in text: leave it to dnspython
             labels.append(label)
@@ -124,13 +124,13 @@ def _rdata(data: bytes, pos: int, end: int, rtype: int) -> Any:
             stop = pos + 1 + data[pos]
             if stop > end:
                 return None
-            parts.append(data[pos + 1:stop])
+            parts.append(data[pos + 1 : stop])
             pos = stop
         if not parts:
             return None
         return b"".join(parts).decode("utf-8", "replace")  # RFC 7208 §3.3: strings joined
     if rtype == 1:
-        return "%d.%d.%d.%d" % tuple(data[pos:end]) if end - pos == 4 else None
+        return ".".join(map(str, data[pos:end])) if end - pos == 4 else None
     if rtype == 28:
         return dns.ipv6.inet_ntoa(data[pos:end]) if end - pos == 16 else None
     if rtype == 15:

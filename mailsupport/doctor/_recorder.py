@@ -20,8 +20,9 @@ sandbox or presentation modules.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..limits import DEFAULT_LIMITS, Deadline, Limits
 from ._wire import SystemResolver, Wire, WireError, is_ip_literal
@@ -55,8 +56,15 @@ class Recorder:
     :attr:`deadline` the running rung's deadline.
     """
 
-    def __init__(self, on_rung: Callable[[str, Rung], None] | None, direction: str, *, timeout: float = 30.0,
-                 redact: Callable[[str], str] | None = None, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self,
+        on_rung: Callable[[str, Rung], None] | None,
+        direction: str,
+        *,
+        timeout: float = 30.0,
+        redact: Callable[[str], str] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
         self.rungs: list[Rung] = []
         self._on_rung = on_rung
         self._direction = direction
@@ -88,11 +96,28 @@ class Recorder:
         try:
             outcome = func()
         except WireError as exc:
-            self.add(Rung(step=step, ok=False, ms=(time.perf_counter() - start) * 1000.0,
-                          detail=exc.words, reply=exc.reply, code=exc.code, facts=exc.facts))
+            self.add(
+                Rung(
+                    step=step,
+                    ok=False,
+                    ms=(time.perf_counter() - start) * 1000.0,
+                    detail=exc.words,
+                    reply=exc.reply,
+                    code=exc.code,
+                    facts=exc.facts,
+                )
+            )
             raise Stop from exc
-        self.add(Rung(step=step, ok=True, ms=(time.perf_counter() - start) * 1000.0,
-                      detail=outcome.detail, reply=outcome.reply, facts=outcome.facts))
+        self.add(
+            Rung(
+                step=step,
+                ok=True,
+                ms=(time.perf_counter() - start) * 1000.0,
+                detail=outcome.detail,
+                reply=outcome.reply,
+                facts=outcome.facts,
+            )
+        )
         return outcome
 
 
@@ -109,8 +134,7 @@ def dns_rung(rec: Recorder, host: str, lookup: Any = None) -> str:
         if not host:
             raise WireError("no-host", "no server name is set")
         if is_ip_literal(host):
-            return Outcome(detail=f"{host} is an IP address (no DNS lookup needed)",
-                           facts=(("address", host),))
+            return Outcome(detail=f"{host} is an IP address (no DNS lookup needed)", facts=(("address", host),))
         try:
             if lookup is None:
                 addresses = SystemResolver().addresses(host)

@@ -24,8 +24,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..errors import DeadlineExceeded, LimitExceeded, ProtocolError
 from ..limits import DEFAULT_LIMITS, Deadline, Limits
@@ -73,8 +73,7 @@ class WireError(Exception):
     exact words of the library; ``reply`` the server's exact words when it said something;
     ``facts`` what was learnt before the failure (login method, XOAUTH2 status)."""
 
-    def __init__(self, code: str, words: str, *, reply: str = "",
-                 facts: tuple[tuple[str, str], ...] = ()) -> None:
+    def __init__(self, code: str, words: str, *, reply: str = "", facts: tuple[tuple[str, str], ...] = ()) -> None:
         self.code = code
         self.words = words
         self.reply = reply
@@ -96,11 +95,19 @@ def tls_failure_code(exc: BaseException) -> str:
             return "cert-wrong-host"
         return "cert-invalid"
     text = str(exc).upper()
-    if "WRONG_VERSION_NUMBER" in text or "RECORD_LAYER_FAILURE" in text or "PACKET_LENGTH_TOO_LONG" in text \
-            or "HTTP_REQUEST" in text:
+    if (
+        "WRONG_VERSION_NUMBER" in text
+        or "RECORD_LAYER_FAILURE" in text
+        or "PACKET_LENGTH_TOO_LONG" in text
+        or "HTTP_REQUEST" in text
+    ):
         return "tls-on-plaintext"
-    if "UNSUPPORTED_PROTOCOL" in text or "PROTOCOL_VERSION" in text or "NO_PROTOCOLS_AVAILABLE" in text \
-            or "VERSION_TOO_LOW" in text:
+    if (
+        "UNSUPPORTED_PROTOCOL" in text
+        or "PROTOCOL_VERSION" in text
+        or "NO_PROTOCOLS_AVAILABLE" in text
+        or "VERSION_TOO_LOW" in text
+    ):
         return "tls-version"
     if isinstance(exc, (ssl.SSLEOFError, ConnectionResetError)) or "EOF" in text:
         return "tls-closed"
@@ -108,8 +115,9 @@ def tls_failure_code(exc: BaseException) -> str:
 
 
 #: Command verbs a rung's error may name (anything else sent, e.g. a base64 AUTH line, is not named).
-_VERBS = frozenset({"CAPA", "STLS", "USER", "PASS", "AUTH", "STAT", "UIDL", "QUIT", "EHLO", "STARTTLS", "MAIL",
-                    "RCPT", "RSET"})
+_VERBS = frozenset(
+    {"CAPA", "STLS", "USER", "PASS", "AUTH", "STAT", "UIDL", "QUIT", "EHLO", "STARTTLS", "MAIL", "RCPT", "RSET"}
+)
 
 
 @dataclass(slots=True)
@@ -140,29 +148,45 @@ class Wire:
         return text + ("..." if len(words) > EXCERPT or self._lines.pending() > EXCERPT else "")
 
     def _late(self, deadline: Deadline) -> WireError:
-        return WireError("deadline", f"the {deadline.step} step (waiting for {self._waiting()}) did not finish "
-                         f"within its {deadline.seconds:g} s deadline: the server sends too slowly or without end",
-                         reply=self._said())
+        return WireError(
+            "deadline",
+            f"the {deadline.step} step (waiting for {self._waiting()}) did not finish "
+            f"within its {deadline.seconds:g} s deadline: the server sends too slowly or without end",
+            reply=self._said(),
+        )
 
     def _endless(self, what: str) -> WireError:
-        return WireError("too-long", f"{self._waiting()} ran past the limit of {what}: the server sends without end",
-                         reply=self._said())
+        return WireError(
+            "too-long",
+            f"{self._waiting()} ran past the limit of {what}: the server sends without end",
+            reply=self._said(),
+        )
 
     @classmethod
-    def connect(cls, address: str, port: int, host: str, timeout: float, *, deadline: Deadline | None = None,
-                limits: Limits = DEFAULT_LIMITS) -> "Wire":
+    def connect(
+        cls,
+        address: str,
+        port: int,
+        host: str,
+        timeout: float,
+        *,
+        deadline: Deadline | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> Wire:
         """Open TCP to ``address:port``; ``host`` is kept for TLS server-name checks."""
         if deadline is not None:
             try:
                 timeout = deadline.timeout(timeout)
             except DeadlineExceeded:
-                raise WireError("deadline", f"the {deadline.step} step ran out of its {deadline.seconds:g} s deadline "
-                                "before connecting") from None
+                raise WireError(
+                    "deadline",
+                    f"the {deadline.step} step ran out of its {deadline.seconds:g} s deadline before connecting",
+                ) from None
         try:
             sock = socket.create_connection((address, port), timeout=timeout)
         except ConnectionRefusedError as exc:
             raise WireError("refused", f"connection refused by {address}:{port} ({exc.strerror})") from exc
-        except (socket.timeout, TimeoutError) as exc:
+        except TimeoutError as exc:
             raise WireError("timeout", f"no answer from {address}:{port} within {timeout:g} s") from exc
         except OSError as exc:
             raise WireError("unreachable", f"cannot reach {address}:{port}: {exc.strerror or exc}") from exc
@@ -188,7 +212,7 @@ class Wire:
         except (ssl.SSLError, ConnectionResetError) as exc:
             self.close()
             raise WireError(tls_failure_code(exc), str(getattr(exc, "verify_message", "") or exc)) from exc
-        except (socket.timeout, TimeoutError) as exc:
+        except TimeoutError as exc:
             self.close()
             if self.deadline is not None and self.deadline.expired():
                 raise self._late(self.deadline) from None
@@ -227,7 +251,7 @@ class Wire:
             self._arm()
             try:
                 chunk = self.sock.recv(65536)
-            except (socket.timeout, TimeoutError) as exc:
+            except TimeoutError as exc:
                 if self.deadline is not None and self.deadline.expired():
                     raise self._late(self.deadline) from None
                 raise WireError("timeout", f"the server said nothing within {self.timeout:g} s") from exc
@@ -255,8 +279,12 @@ class Wire:
             except LimitExceeded as exc:
                 raise self._endless(f"{exc.limit:,} lines a reply") from None
             except ProtocolError:
-                raise WireError("bad-reply", f"{self._waiting()} is not an SMTP reply (RFC 5321 §4.2: a three-digit "
-                                "code, then a space or a hyphen)", reply=line.decode("utf-8", "replace")) from None
+                raise WireError(
+                    "bad-reply",
+                    f"{self._waiting()} is not an SMTP reply (RFC 5321 §4.2: a three-digit "
+                    "code, then a space or a hyphen)",
+                    reply=line.decode("utf-8", "replace"),
+                ) from None
             if reply is not None:
                 code, lines = reply
                 return code, [ln.decode("utf-8", "replace") for ln in lines]
@@ -279,8 +307,11 @@ class Wire:
         for line in self._body(self.limits.max_listing_lines):
             count += 1
             if check is not None and not check(line):
-                raise WireError("bad-reply", f"line {count} of the answer to {self.command} is malformed",
-                                reply=line[:EXCERPT].decode("utf-8", "replace"))
+                raise WireError(
+                    "bad-reply",
+                    f"line {count} of the answer to {self.command} is malformed",
+                    reply=line[:EXCERPT].decode("utf-8", "replace"),
+                )
         return count
 
     def _body(self, most: int):

@@ -15,12 +15,11 @@ Google ended "less secure apps" on 30 Sep 2024 (app password or OAuth needed).
 from __future__ import annotations
 
 import re
-from typing import Mapping
-
+from collections.abc import Mapping
 from typing import Any
 
-from ..tenant import Provider, ServerSettings, TlsMode
 from ..model import Finding, Severity
+from ..tenant import Provider, ServerSettings, TlsMode
 
 # ProbeResult/Rung (mailsupport.doctor.report) are read duck-typed here, not imported, so this
 # layer-2 module depends on nothing above the pure core.
@@ -133,8 +132,10 @@ POLL_INTERVAL = 300
 
 _SEVERITY = {"settings.size-limit-above-server": Severity.WARNING, "settings.login-delay": Severity.WARNING}
 
-_PORT_TLS = {"pop3": {995: TlsMode.IMPLICIT, 110: TlsMode.STARTTLS},
-             "smtp": {465: TlsMode.IMPLICIT, 587: TlsMode.STARTTLS, 25: TlsMode.STARTTLS}}
+_PORT_TLS = {
+    "pop3": {995: TlsMode.IMPLICIT, 110: TlsMode.STARTTLS},
+    "smtp": {465: TlsMode.IMPLICIT, 587: TlsMode.STARTTLS, 25: TlsMode.STARTTLS},
+}
 
 
 def tls_port_advice(direction: str, port: int, tls: TlsMode) -> str:
@@ -221,18 +222,23 @@ def _check_for(rung: Rung, direction: str, provider: Provider, server: ServerSet
     if rung.code in ("mail-from-rejected", "rcpt-rejected") and re.search(r"\b5\.7\.(30|139)\b", rung.reply):
         return "settings.o365-basic-auth-retired"
     if rung.code in ("mail-from-rejected", "rcpt-rejected") and (
-            rung.reply.startswith("530") or re.search(r"\b5\.7\.(0|57)\b.*authenticat", rung.reply, re.I)):
+        rung.reply.startswith("530") or re.search(r"\b5\.7\.(0|57)\b.*authenticat", rung.reply, re.I)
+    ):
         return "settings.credentials-missing"  # RFC 4954 §6: 530 5.7.0 Authentication required
     if rung.code == "timeout":
-        return "settings.connection-timeout" if rung.step == "connect" else (
-            "settings.no-greeting" if rung.step == "greeting" else "settings.server-stalled")
+        return (
+            "settings.connection-timeout"
+            if rung.step == "connect"
+            else ("settings.no-greeting" if rung.step == "greeting" else "settings.server-stalled")
+        )
     if rung.code == "closed":
         return "settings.connection-dropped"
     return _CODE_TO_CHECK.get(rung.code, "settings.server-stalled")
 
 
-def classify_probe(probe: ProbeResult, *, provider: Provider, server: ServerSettings,
-                   size_limit: int = 0) -> list[Finding]:
+def classify_probe(
+    probe: ProbeResult, *, provider: Provider, server: ServerSettings, size_limit: int = 0
+) -> list[Finding]:
     """Findings for one direction's ladder: the failed rung's cause with its remedy and the
     server's exact words as evidence, plus warnings learnt from passing rungs (SIZE)."""
     subject = f"{probe.direction} {probe.endpoint}"
@@ -249,37 +255,64 @@ def classify_probe(probe: ProbeResult, *, provider: Provider, server: ServerSett
         if failed.reply:
             evidence += (("server said", failed.reply),)
         summary = SETTINGS_CHECKS[check]
-        out.append(Finding(
-            check=check, severity=_SEVERITY.get(check, Severity.ERROR), subject=subject,
-            summary=f"{probe.direction.upper()} {failed.step} failed: {summary}",
-            detail=failed.detail + (f" — server said: {failed.reply}" if failed.reply else ""),
-            remedy=remedy, reference=_reference(check), evidence=evidence))
+        out.append(
+            Finding(
+                check=check,
+                severity=_SEVERITY.get(check, Severity.ERROR),
+                subject=subject,
+                summary=f"{probe.direction.upper()} {failed.step} failed: {summary}",
+                detail=failed.detail + (f" — server said: {failed.reply}" if failed.reply else ""),
+                remedy=remedy,
+                reference=_reference(check),
+                evidence=evidence,
+            )
+        )
     delays = [r.fact("login_delay") for r in probe.rungs if r.ok and _number(r.fact("login_delay"))]
     if probe.direction == "pop3" and delays and int(delays[-1]) > POLL_INTERVAL:
-        out.append(Finding(
-            check="settings.login-delay", severity=Severity.WARNING, subject=subject,
-            summary=(f"The server allows one login every {int(delays[-1])} s (LOGIN-DELAY) but the product "
-                     f"polls every {POLL_INTERVAL} s, so some polls will be refused; this test was a login too."),
-            remedy="Ask the provider to lower the login delay for this mailbox, or expect mail to arrive later.",
-            reference="RFC 2449 §6.5; help page: POP Mailbox (every 5 minutes)",
-            evidence=(("LOGIN-DELAY", delays[-1]), ("poll interval", str(POLL_INTERVAL)))))
+        out.append(
+            Finding(
+                check="settings.login-delay",
+                severity=Severity.WARNING,
+                subject=subject,
+                summary=(
+                    f"The server allows one login every {int(delays[-1])} s (LOGIN-DELAY) but the product "
+                    f"polls every {POLL_INTERVAL} s, so some polls will be refused; this test was a login too."
+                ),
+                remedy="Ask the provider to lower the login delay for this mailbox, or expect mail to arrive later.",
+                reference="RFC 2449 §6.5; help page: POP Mailbox (every 5 minutes)",
+                evidence=(("LOGIN-DELAY", delays[-1]), ("poll interval", str(POLL_INTERVAL))),
+            )
+        )
     final = probe.rung("final")
     if final is not None and final.ok and final.fact("rcpt_unknown"):
-        out.append(Finding(
-            check="settings.failed-address-unknown", severity=Severity.WARNING, subject=subject,
-            summary=f"The SMTP server says {final.fact('rcpt_unknown')} does not exist, so failed emails sent "
-                    "there would bounce.",
-            detail=final.detail, remedy="Create that mailbox, or choose an existing failed-emails address.",
-            reference="RFC 3463 §3.2 (X.1.1)", evidence=(("server said", final.reply),)))
+        out.append(
+            Finding(
+                check="settings.failed-address-unknown",
+                severity=Severity.WARNING,
+                subject=subject,
+                summary=f"The SMTP server says {final.fact('rcpt_unknown')} does not exist, so failed emails sent "
+                "there would bounce.",
+                detail=final.detail,
+                remedy="Create that mailbox, or choose an existing failed-emails address.",
+                reference="RFC 3463 §3.2 (X.1.1)",
+                evidence=(("server said", final.reply),),
+            )
+        )
     caps = probe.rung("capabilities")
     if probe.direction == "smtp" and caps is not None and caps.ok and size_limit:
         size = caps.fact("size")
         if _number(size) and 0 < int(size) < size_limit:
-            out.append(Finding(
-                check="settings.size-limit-above-server", severity=Severity.WARNING, subject=subject,
-                summary=f"The SMTP server accepts at most {int(size):,} bytes (SIZE) but the tenant allows {size_limit:,}.",
-                remedy=_REMEDY["settings.size-limit-above-server"], reference="RFC 1870 §4",
-                evidence=(("SIZE", size), ("size_limit", str(size_limit)))))
+            out.append(
+                Finding(
+                    check="settings.size-limit-above-server",
+                    severity=Severity.WARNING,
+                    subject=subject,
+                    summary=f"The SMTP server accepts at most {int(size):,} bytes (SIZE) but the tenant allows {size_limit:,}.",
+                    remedy=_REMEDY["settings.size-limit-above-server"],
+                    reference="RFC 1870 §4",
+                    evidence=(("SIZE", size), ("size_limit", str(size_limit))),
+                )
+            )
     return out
 
 

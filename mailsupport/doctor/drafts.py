@@ -37,11 +37,12 @@ import os
 import re
 import secrets as secrets_module
 import stat
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from ..config import parse_tenant, tenant_to_dict
 from ..errors import ConfigError, StoreError
@@ -49,8 +50,16 @@ from ..model import Secret
 from ..redact import Redactor
 from ..tenant import Tenant
 
-__all__ = ["SECRET_KEYS", "Draft", "DraftStore", "FieldChange", "diff_settings", "split_secrets", "merge_secrets",
-           "default_drafts_dir"]
+__all__ = [
+    "SECRET_KEYS",
+    "Draft",
+    "DraftStore",
+    "FieldChange",
+    "diff_settings",
+    "split_secrets",
+    "merge_secrets",
+    "default_drafts_dir",
+]
 
 #: Keys whose values are secrets wherever they appear in the settings mapping.
 SECRET_KEYS = frozenset({"password", "oauth_token"})
@@ -173,11 +182,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def diff_settings(before: Mapping[str, Any] | Tenant | None, after: Mapping[str, Any] | Tenant | None) -> tuple[FieldChange, ...]:
+def diff_settings(
+    before: Mapping[str, Any] | Tenant | None, after: Mapping[str, Any] | Tenant | None
+) -> tuple[FieldChange, ...]:
     """Field-by-field differences from ``before`` (e.g. last good) to ``after`` (the draft).
 
     Secret fields are compared by value but shown only as ``set``/``unset``/``changed``.
     """
+
     def norm(x: Any) -> tuple[dict[str, Any], dict[str, str]]:
         if x is None:
             return {}, {}
@@ -233,8 +245,10 @@ _MAX_FILE = 4 << 20  # a kept draft is a few KB; anything this big is not ours
 
 
 def _refuse(path: Path, why: str, fix: str) -> ConfigError:
-    return ConfigError(f"the drafts folder {path} {why}, so another user could read the kept passwords or plant "
-                       f"settings; {fix}", path="--draft-dir")
+    return ConfigError(
+        f"the drafts folder {path} {why}, so another user could read the kept passwords or plant settings; {fix}",
+        path="--draft-dir",
+    )
 
 
 def _open_private_dir(name: str | Path, path: Path, *, dir_fd: int | None, create: bool) -> int | None:
@@ -252,18 +266,27 @@ def _open_private_dir(name: str | Path, path: Path, *, dir_fd: int | None, creat
         return None
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise _refuse(path, "is a symbolic link or not a folder",
-                          "give --draft-dir a real folder of your own (e.g. made with mkdir -m 700)") from exc
+            raise _refuse(
+                path,
+                "is a symbolic link or not a folder",
+                "give --draft-dir a real folder of your own (e.g. made with mkdir -m 700)",
+            ) from exc
         raise
     try:
         st = os.fstat(fd)
         if st.st_uid != os.geteuid():
-            raise _refuse(path, f"belongs to another user (uid {st.st_uid})",
-                          "use a folder you own for --draft-dir (e.g. made with mkdir -m 700)")
+            raise _refuse(
+                path,
+                f"belongs to another user (uid {st.st_uid})",
+                "use a folder you own for --draft-dir (e.g. made with mkdir -m 700)",
+            )
         mode = stat.S_IMODE(st.st_mode)
         if mode & 0o022:
-            raise _refuse(path, f"is writable by other users (mode {mode:04o})",
-                          f"run chmod go-w {path} or use a private folder for --draft-dir")
+            raise _refuse(
+                path,
+                f"is writable by other users (mode {mode:04o})",
+                f"run chmod go-w {path} or use a private folder for --draft-dir",
+            )
         if dir_fd is not None and mode & 0o077:
             os.fchmod(fd, 0o700)  # a tenant folder holds the secrets files: owner only
     except BaseException:
@@ -297,8 +320,10 @@ class DraftStore:
                 if root_fd is not None:
                     fd = _open_private_dir(slug, folder, dir_fd=root_fd, create=create)
             except OSError as exc:
-                raise StoreError(f"cannot {'create' if create else 'open'} the drafts folder {folder}: "
-                                 f"{exc.strerror or exc}; choose a writable --draft-dir") from exc
+                raise StoreError(
+                    f"cannot {'create' if create else 'open'} the drafts folder {folder}: "
+                    f"{exc.strerror or exc}; choose a writable --draft-dir"
+                ) from exc
             yield None if fd is None else (fd, folder)
         finally:
             for d in (fd, root_fd):
@@ -315,7 +340,7 @@ class DraftStore:
             try:
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -336,8 +361,9 @@ class DraftStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StoreError(f"cannot read {folder / name}: {exc.strerror or exc} (a symbolic link is never "
-                             "followed); remove it") from exc
+            raise StoreError(
+                f"cannot read {folder / name}: {exc.strerror or exc} (a symbolic link is never followed); remove it"
+            ) from exc
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
@@ -361,8 +387,14 @@ class DraftStore:
         with self._folder(org_key, create=True) as folder:
             assert folder is not None
             self._write(folder, "draft.secrets.json", secrets)
-            record = {"org_key": org_key, "status": "untested", "saved_at": now.isoformat(),
-                      "settings": clean, "secret_fields": sorted(secrets), "report": None}
+            record = {
+                "org_key": org_key,
+                "status": "untested",
+                "saved_at": now.isoformat(),
+                "settings": clean,
+                "secret_fields": sorted(secrets),
+                "report": None,
+            }
             self._write(folder, "draft.json", record)
             return self._load(folder, "draft")
 
@@ -379,8 +411,11 @@ class DraftStore:
             secrets = self._read(folder, "draft.secrets.json") or {}
             data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
             passed = bool(data.get("ok"))
-            record.update(status="passed" if passed else "failed", tested_at=now.isoformat(),
-                          report=_scrub(data, secrets, _usernames(record.get("settings", {}))))
+            record.update(
+                status="passed" if passed else "failed",
+                tested_at=now.isoformat(),
+                report=_scrub(data, secrets, _usernames(record.get("settings", {}))),
+            )
             self._write(folder, "draft.json", record)
             if passed:
                 self._write(folder, "last-good.secrets.json", secrets)
@@ -394,10 +429,13 @@ class DraftStore:
         if record is None:
             return None
         secrets = self._read(folder, f"{name}.secrets.json") or {}
-        return Draft(org_key=record.get("org_key", folder[1].name),
-                     data=merge_secrets(record.get("settings", {}), secrets, reveal=False),
-                     status=record.get("status", "untested"), saved_at=record.get("saved_at", ""),
-                     report=record.get("report"))
+        return Draft(
+            org_key=record.get("org_key", folder[1].name),
+            data=merge_secrets(record.get("settings", {}), secrets, reveal=False),
+            status=record.get("status", "untested"),
+            saved_at=record.get("saved_at", ""),
+            report=record.get("report"),
+        )
 
     def draft(self, org_key: str) -> Draft | None:
         """The kept draft of ``org_key`` (``None`` when nothing was saved)."""

@@ -20,7 +20,7 @@ Pure (layer 2): imports config, model, fixes and the doctor's pre-flight only.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..fixes import ORDER_CONNECTION, ORDER_DNS, FixStep, dig
 from ..model import Finding
@@ -51,20 +51,43 @@ SETUP_FIELDS = {
     "size_limit": "Email Setup > Size limit",
 }
 #: The port that goes with each TLS mode (RFC 8314 §3; RFC 2595 §4; RFC 6409).
-STANDARD_PORTS = {("pop3", TlsMode.IMPLICIT): 995, ("pop3", TlsMode.STARTTLS): 110,
-                  ("smtp", TlsMode.IMPLICIT): 465, ("smtp", TlsMode.STARTTLS): 587}
-_TLS_FOR_PORT = {("pop3", 995): TlsMode.IMPLICIT, ("pop3", 110): TlsMode.STARTTLS,
-                 ("smtp", 465): TlsMode.IMPLICIT, ("smtp", 587): TlsMode.STARTTLS, ("smtp", 25): TlsMode.STARTTLS}
-_VERIFY = ("Save the settings in Email Setup (Admin > Email > Email Setup): the connection test runs, and the "
-           "settings stay on the page only when it passes.")
-_HOST_CHECKS = ("settings.dns-name-not-found", "settings.dns-no-address", "settings.certificate-wrong-host",
-                "settings.certificate-invalid")
+STANDARD_PORTS = {
+    ("pop3", TlsMode.IMPLICIT): 995,
+    ("pop3", TlsMode.STARTTLS): 110,
+    ("smtp", TlsMode.IMPLICIT): 465,
+    ("smtp", TlsMode.STARTTLS): 587,
+}
+_TLS_FOR_PORT = {
+    ("pop3", 995): TlsMode.IMPLICIT,
+    ("pop3", 110): TlsMode.STARTTLS,
+    ("smtp", 465): TlsMode.IMPLICIT,
+    ("smtp", 587): TlsMode.STARTTLS,
+    ("smtp", 25): TlsMode.STARTTLS,
+}
+_VERIFY = (
+    "Save the settings in Email Setup (Admin > Email > Email Setup): the connection test runs, and the "
+    "settings stay on the page only when it passes."
+)
+_HOST_CHECKS = (
+    "settings.dns-name-not-found",
+    "settings.dns-no-address",
+    "settings.certificate-wrong-host",
+    "settings.certificate-invalid",
+)
 _PORT_CHECKS = ("settings.connection-refused", "settings.wrong-protocol")
-_TLS_CHECKS = ("settings.tls-mode-mismatch", "settings.port-tls-impossible", "settings.starttls-not-offered",
-               "settings.plaintext-auth", "settings.auth-not-offered")
+_TLS_CHECKS = (
+    "settings.tls-mode-mismatch",
+    "settings.port-tls-impossible",
+    "settings.starttls-not-offered",
+    "settings.plaintext-auth",
+    "settings.auth-not-offered",
+)
 _PASSWORD_CHECKS = ("settings.auth-failed", "settings.credentials-missing")
-_OAUTH_CHECKS = ("settings.o365-basic-auth-retired", "settings.gmail-app-password-required",
-                 "settings.oauth-token-expired")
+_OAUTH_CHECKS = (
+    "settings.o365-basic-auth-retired",
+    "settings.gmail-app-password-required",
+    "settings.oauth-token-expired",
+)
 #: Provider-side causes: what to ask for, in one line.
 _PROVIDER_ACTIONS = {
     "settings.account-locked": "Unlock the mailbox account at the provider",
@@ -116,9 +139,22 @@ def _preset_host(tenant: Tenant, direction: str) -> str | None:
 
 def _step(f: Finding, path: str, current: str, new: str, action: str, **kw) -> FixStep:
     label = kw.pop("label", SETUP_FIELDS.get(path, ""))
-    return FixStep(host=path, rtype="setting", label=label, current=current, new=new,
-                   action=action, why=f.summary, verify=kw.pop("verify", _VERIFY), resolves=((f.check, f.subject),),
-                   severity=f.severity, order=ORDER_CONNECTION, evidence=f.evidence, detail=f.detail, **kw)
+    return FixStep(
+        host=path,
+        rtype="setting",
+        label=label,
+        current=current,
+        new=new,
+        action=action,
+        why=f.summary,
+        verify=kw.pop("verify", _VERIFY),
+        resolves=((f.check, f.subject),),
+        severity=f.severity,
+        order=ORDER_CONNECTION,
+        evidence=f.evidence,
+        detail=f.detail,
+        **kw,
+    )
 
 
 def _port_and_tls(check: str, d: str, server: ServerSettings) -> tuple[int, TlsMode]:
@@ -145,33 +181,65 @@ def _server_step(f: Finding, tenant: Tenant, server: ServerSettings | None) -> F
     check = f.check
     if check in _HOST_CHECKS:
         known = _preset_host(tenant, d)
-        new = known if known and known != server.host else \
-            f"the {name} server name your provider gives (as on its certificate)"
+        new = (
+            known
+            if known and known != server.host
+            else f"the {name} server name your provider gives (as on its certificate)"
+        )
         return _step(f, _field(d, "host"), server.host or "(empty)", new, f"Correct the {name} server name")
     if check in _TLS_CHECKS:
         port, tls = _port_and_tls(check, d, server)
-        return _step(f, _field(d, "tls"), f"port {server.port or '(empty)'}, TLS {server.tls}",
-                     f"port {port}, TLS {tls}", f"Set the {name} port and TLS mode to port {port}, TLS {tls}")
+        return _step(
+            f,
+            _field(d, "tls"),
+            f"port {server.port or '(empty)'}, TLS {server.tls}",
+            f"port {port}, TLS {tls}",
+            f"Set the {name} port and TLS mode to port {port}, TLS {tls}",
+        )
     if check in _PORT_CHECKS:
         port = STANDARD_PORTS.get((d, server.tls), 995 if d == "pop3" else 587)
         new = str(port) if port != server.port else f"the {name} port your provider lists for TLS {server.tls}"
         return _step(f, _field(d, "port"), str(server.port or "(empty)"), new, f"Correct the {name} port number")
     if check in _PASSWORD_CHECKS:
-        return _step(f, _field(d, "password"), _secret_state(server, "password"),
-                     "the mailbox's current password (retype it; the user name is usually the full address)",
-                     f"Retype the {name} password")
+        return _step(
+            f,
+            _field(d, "password"),
+            _secret_state(server, "password"),
+            "the mailbox's current password (retype it; the user name is usually the full address)",
+            f"Retype the {name} password",
+        )
     if check in _OAUTH_CHECKS:
         google = check == "settings.gmail-app-password-required"
-        new = ("an app password (with 2-Step Verification), or an OAuth2 access token" if google else
-               "a fresh OAuth2 access token" if check == "settings.oauth-token-expired" else
-               "OAuth2 access token (XOAUTH2), issued for this mailbox")
+        new = (
+            "an app password (with 2-Step Verification), or an OAuth2 access token"
+            if google
+            else "a fresh OAuth2 access token"
+            if check == "settings.oauth-token-expired"
+            else "OAuth2 access token (XOAUTH2), issued for this mailbox"
+        )
         current = "OAuth2 access token (expired)" if check == "settings.oauth-token-expired" else "password"
-        return _step(f, _field(d, "oauth_token"), current, new, f"Sign in to {name} with "
-                     + ("an app password or OAuth2" if google else "a new OAuth2 token" if "expired" in current
-                        else "OAuth2 instead of a password"))
+        return _step(
+            f,
+            _field(d, "oauth_token"),
+            current,
+            new,
+            f"Sign in to {name} with "
+            + (
+                "an app password or OAuth2"
+                if google
+                else "a new OAuth2 token"
+                if "expired" in current
+                else "OAuth2 instead of a password"
+            ),
+        )
     if check == "settings.sender-rejected":
-        return _step(f, "outbound.from_address", tenant.outbound.from_address or "(empty)",
-                     "an address the SMTP account may send as", "Use a sender address the SMTP account may send as")
+        return _step(
+            f,
+            "outbound.from_address",
+            tenant.outbound.from_address or "(empty)",
+            "an address the SMTP account may send as",
+            "Use a sender address the SMTP account may send as",
+        )
     return None
 
 
@@ -181,51 +249,83 @@ def _tenant_step(f: Finding, tenant: Tenant) -> FixStep | None:
         path = _evidence(f, "field") or "inbound.server.host"
         direction = "pop3" if path.startswith("inbound") else "smtp"
         known = _preset_host(tenant, direction) if path.endswith(".host") else None
-        new = (known or ("your Exchange server's name, e.g. mail.yourfirm.com"
-                         if check.endswith("exchange-server-missing")
-                         else "a valid value (see why)" if check == "settings.invalid-field"
-                         else "the value your provider gives"))
+        new = known or (
+            "your Exchange server's name, e.g. mail.yourfirm.com"
+            if check.endswith("exchange-server-missing")
+            else "a valid value (see why)"
+            if check == "settings.invalid-field"
+            else "the value your provider gives"
+        )
         secret = path.endswith((".password", ".oauth_token"))
         current = "(empty)" if check != "settings.invalid-field" else ("(set)" if secret else "(as typed)")
         label = SETUP_FIELDS.get(path, path).split(" > ", 1)[-1]
         return _step(f, path, current, new, f"Fill in {label}" if current == "(empty)" else f"Correct {label}")
     if check == "settings.download-delete-not-confirmed":
-        return _step(f, "inbound.confirm_download_then_delete", "not ticked",
-                     "ticked, for a new mailbox used only by the practice system", "Tick the download-then-delete box")
+        return _step(
+            f,
+            "inbound.confirm_download_then_delete",
+            "not ticked",
+            "ticked, for a new mailbox used only by the practice system",
+            "Tick the download-then-delete box",
+        )
     if check in ("settings.failed-address-missing", "settings.failed-address-loop", "settings.failed-address-unknown"):
         domains = tenant.inbound.effective_catch_all_domains if tenant.inbound else ()
         aliases = tenant.alias_map()
         own = next((u.address for u in tenant.users if u.address.lower() not in aliases), None)
         new = own or ("a person's own mailbox" + (f", not on {', '.join(domains)}" if domains else ""))
-        return _step(f, "failed_email_address", tenant.failed_email_address or "(empty)", new,
-                     "Choose where failed emails go" if check.endswith("missing") else "Change where failed emails go")
+        return _step(
+            f,
+            "failed_email_address",
+            tenant.failed_email_address or "(empty)",
+            new,
+            "Choose where failed emails go" if check.endswith("missing") else "Change where failed emails go",
+        )
     if check == "settings.alias-is-mailbox":
         alias, user = _evidence(f, "alias"), _evidence(f, "user")
         owner = tenant.user_by_address(user) if user else None
         aliases = ", ".join(owner.aliases) if owner is not None else alias
         kept = ", ".join(a for a in aliases.split(", ") if a != alias) or "(none)"
-        return _step(f, f"users[{user}].aliases", aliases, kept,
-                     f"Remove the alias {alias} from {user}", label=f"the practice system's user {user}: aliases")
+        return _step(
+            f,
+            f"users[{user}].aliases",
+            aliases,
+            kept,
+            f"Remove the alias {alias} from {user}",
+            label=f"the practice system's user {user}: aliases",
+        )
     if check == "settings.size-limit":
-        return _step(f, "size_limit", f"{tenant.size_limit:,} bytes", "10,000,000 bytes (10 MB)",
-                     "Set the size limit to 10 MB")
+        return _step(
+            f, "size_limit", f"{tenant.size_limit:,} bytes", "10,000,000 bytes (10 MB)", "Set the size limit to 10 MB"
+        )
     if check == "settings.size-limit-above-server":
         size = _evidence(f, "SIZE")
-        return _step(f, "size_limit", f"{tenant.size_limit:,} bytes",
-                     f"{int(size):,} bytes (the SMTP server's SIZE)" if size.isascii() and size.isdigit() else size,
-                     "Lower the size limit to what the SMTP server accepts")
+        return _step(
+            f,
+            "size_limit",
+            f"{tenant.size_limit:,} bytes",
+            f"{int(size):,} bytes (the SMTP server's SIZE)" if size.isascii() and size.isdigit() else size,
+            "Lower the size limit to what the SMTP server accepts",
+        )
     return None
 
 
 def _mx_step(f: Finding) -> FixStep:
     domain = f.subject.removeprefix("domain ").strip()
     target = f"{domain.replace('.', '-')}.mail.protection.outlook.com"
-    return FixStep(host=domain, rtype="MX", current=_evidence(f, "MX"), new=f"0 {target}",
-                   action=f"Point the MX record of {domain} at Exchange Online Protection",
-                   label="at the DNS host of the domain; Microsoft 365 admin center > Settings > Domains shows the "
-                         "exact value", why=f.summary, verify=f"Run `{dig(domain, 'MX')}`: the first host ends in "
-                                                                ".mail.protection.outlook.com.",
-                   resolves=((f.check, f.subject),), severity=f.severity, order=ORDER_DNS, evidence=f.evidence)
+    return FixStep(
+        host=domain,
+        rtype="MX",
+        current=_evidence(f, "MX"),
+        new=f"0 {target}",
+        action=f"Point the MX record of {domain} at Exchange Online Protection",
+        label="at the DNS host of the domain; Microsoft 365 admin center > Settings > Domains shows the exact value",
+        why=f.summary,
+        verify=f"Run `{dig(domain, 'MX')}`: the first host ends in .mail.protection.outlook.com.",
+        resolves=((f.check, f.subject),),
+        severity=f.severity,
+        order=ORDER_DNS,
+        evidence=f.evidence,
+    )
 
 
 def _provider_step(f: Finding, server: ServerSettings | None) -> FixStep | None:
@@ -238,11 +338,24 @@ def _provider_step(f: Finding, server: ServerSettings | None) -> FixStep | None:
         where = "the Gmail account's settings"
     verify = _VERIFY
     if f.check == "settings.gmail-pop-keeps-mail":
-        verify = ("After the next poll (5 minutes), the fetched messages are in the Gmail account's Trash, "
-                  "not its inbox.")
-    return FixStep(host=f.subject, rtype="provider", label=where, current=_evidence(f, "server said"), new=remedy,
-                   action=action, why=f.summary, verify=verify, resolves=((f.check, f.subject),), severity=f.severity,
-                   order=ORDER_CONNECTION, evidence=f.evidence, detail=f.detail)
+        verify = (
+            "After the next poll (5 minutes), the fetched messages are in the Gmail account's Trash, not its inbox."
+        )
+    return FixStep(
+        host=f.subject,
+        rtype="provider",
+        label=where,
+        current=_evidence(f, "server said"),
+        new=remedy,
+        action=action,
+        why=f.summary,
+        verify=verify,
+        resolves=((f.check, f.subject),),
+        severity=f.severity,
+        order=ORDER_CONNECTION,
+        evidence=f.evidence,
+        detail=f.detail,
+    )
 
 
 def settings_fixes(tenant: Tenant, findings: Iterable[Finding]) -> tuple[FixStep, ...]:

@@ -15,8 +15,9 @@ import the sandbox or presentation modules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from ..model import Finding, Severity
 from ..redact import Redactor
@@ -52,9 +53,14 @@ def redactor_for(tenant: Tenant) -> Redactor:
     return Redactor.for_settings(*effective_servers(tenant), inbound, tenant.outbound.server, tenant.vendor_relay)
 
 
-def check_settings(tenant: Tenant, *, dns: Any = None, timeout: float | None = None,
-                   on_rung: RungListener | None = None,
-                   directions: tuple[str, ...] = ("pop3", "smtp")) -> SettingsReport:
+def check_settings(
+    tenant: Tenant,
+    *,
+    dns: Any = None,
+    timeout: float | None = None,
+    on_rung: RungListener | None = None,
+    directions: tuple[str, ...] = ("pop3", "smtp"),
+) -> SettingsReport:
     """Check a tenant's inbound (POP3) and outbound (SMTP) settings end to end.
 
     ``dns`` is a :class:`mailsupport.dnslookup.DnsLookup` for the DNS rung and the Office 365
@@ -68,36 +74,53 @@ def check_settings(tenant: Tenant, *, dns: Any = None, timeout: float | None = N
     outbound: ProbeResult | None = None
     if tenant.inbound is None:
         if tenant.provider is Provider.OUTBOUND_ONLY:
-            inbound = ProbeResult(direction="pop3", endpoint="-", tls="-",
-                                  skipped="not used: outbound only, no mailbox is fetched")
+            inbound = ProbeResult(
+                direction="pop3", endpoint="-", tls="-", skipped="not used: outbound only, no mailbox is fetched"
+            )
     elif "pop3" in directions and pop3 is not None:
         reason = _blocked(findings, "pop3")
         if reason:
             inbound = ProbeResult(direction="pop3", endpoint=pop3.endpoint, tls=str(pop3.tls), skipped=reason)
         else:
             inbound = probe_pop3(pop3, dns=dns, on_rung=on_rung, timeout=timeout)
-            findings.extend(classify_probe(inbound, provider=tenant.provider, server=pop3,
-                                           size_limit=tenant.size_limit))
+            findings.extend(
+                classify_probe(inbound, provider=tenant.provider, server=pop3, size_limit=tenant.size_limit)
+            )
     if "smtp" in directions:
         if smtp is None:
-            outbound = ProbeResult(direction="smtp", endpoint="vendor relay", tls="-",
-                                   skipped="not used: outbound mail goes through the vendor's relay")
+            outbound = ProbeResult(
+                direction="smtp",
+                endpoint="vendor relay",
+                tls="-",
+                skipped="not used: outbound mail goes through the vendor's relay",
+            )
         else:
             reason = _blocked(findings, "smtp")
             if reason:
                 outbound = ProbeResult(direction="smtp", endpoint=smtp.endpoint, tls=str(smtp.tls), skipped=reason)
             else:
-                mail_from = (tenant.outbound.from_address or (tenant.inbound.address if tenant.inbound else None)
-                             or smtp.username or f"postmaster@{tenant.org_key}.invalid")
+                mail_from = (
+                    tenant.outbound.from_address
+                    or (tenant.inbound.address if tenant.inbound else None)
+                    or smtp.username
+                    or f"postmaster@{tenant.org_key}.invalid"
+                )
                 rcpt_to = tenant.failed_email_address or mail_from
-                outbound = probe_smtp(smtp, mail_from=mail_from, rcpt_to=rcpt_to, dns=dns,
-                                      on_rung=on_rung, timeout=timeout)
-                findings.extend(classify_probe(outbound, provider=tenant.provider, server=smtp,
-                                               size_limit=tenant.size_limit))
+                outbound = probe_smtp(
+                    smtp, mail_from=mail_from, rcpt_to=rcpt_to, dns=dns, on_rung=on_rung, timeout=timeout
+                )
+                findings.extend(
+                    classify_probe(outbound, provider=tenant.provider, server=smtp, size_limit=tenant.size_limit)
+                )
     if dns is not None:
         findings.extend(check_o365_mx(tenant, dns))
-    report = SettingsReport(org_key=tenant.org_key, provider=str(tenant.provider), inbound=inbound,
-                            outbound=outbound, findings=_dedupe(findings))
+    report = SettingsReport(
+        org_key=tenant.org_key,
+        provider=str(tenant.provider),
+        inbound=inbound,
+        outbound=outbound,
+        findings=_dedupe(findings),
+    )
     report = report.redacted(redactor_for(tenant))  # the probes scrub already: a second guard
     return replace(report, fixes=settings_fixes(tenant, report.findings))
 

@@ -12,7 +12,8 @@ Exchange": "The MX records must point to Office 365"). A third-party gateway in 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..errors import DnsError
 from ..model import Finding, Severity
@@ -23,8 +24,10 @@ __all__ = ["O365_MX_SUFFIX", "evaluate_o365_mx", "check_o365_mx"]
 #: Exchange Online Protection's MX host suffix.
 O365_MX_SUFFIX = ".mail.protection.outlook.com"
 _CHECK = "settings.o365-mx-not-protection-outlook"
-_REMEDY = ("Point the domain's MX record at <yourtenant>.mail.protection.outlook.com (Microsoft 365 admin "
-           "center > Settings > Domains shows the exact value); keep any filtering gateway behind it.")
+_REMEDY = (
+    "Point the domain's MX record at <yourtenant>.mail.protection.outlook.com (Microsoft 365 admin "
+    "center > Settings > Domains shows the exact value); keep any filtering gateway behind it."
+)
 
 
 def evaluate_o365_mx(domain: str, exchanges: Sequence[str], *, nxdomain: bool = False) -> list[Finding]:
@@ -40,11 +43,21 @@ def evaluate_o365_mx(domain: str, exchanges: Sequence[str], *, nxdomain: bool = 
     elif not hosts:
         summary = f"The domain {domain} has no MX record; the Office 365 catch-all rule never sees its mail."
     else:
-        summary = (f"The MX of {domain} points to {hosts[0]}, not *{O365_MX_SUFFIX}: the Office 365 "
-                   "catch-all rule never sees mail that is delivered elsewhere first.")
-    return [Finding(check=_CHECK, severity=Severity.ERROR, subject=f"domain {domain}", summary=summary,
-                    remedy=_REMEDY, reference="help page: Office 365 Exchange (MX must point to Office 365)",
-                    evidence=(("MX", ", ".join(hosts) or ("NXDOMAIN" if nxdomain else "none")),))]
+        summary = (
+            f"The MX of {domain} points to {hosts[0]}, not *{O365_MX_SUFFIX}: the Office 365 "
+            "catch-all rule never sees mail that is delivered elsewhere first."
+        )
+    return [
+        Finding(
+            check=_CHECK,
+            severity=Severity.ERROR,
+            subject=f"domain {domain}",
+            summary=summary,
+            remedy=_REMEDY,
+            reference="help page: Office 365 Exchange (MX must point to Office 365)",
+            evidence=(("MX", ", ".join(hosts) or ("NXDOMAIN" if nxdomain else "none")),),
+        )
+    ]
 
 
 def check_o365_mx(tenant: Tenant, lookup: Any) -> list[Finding]:
@@ -60,11 +73,18 @@ def check_o365_mx(tenant: Tenant, lookup: Any) -> list[Finding]:
         try:
             answer = lookup.query(domain, "MX")
         except DnsError as exc:
-            out.append(Finding(check="settings.dns-temporary", severity=Severity.WARNING, subject=f"domain {domain}",
-                               summary=f"Could not read the MX of {domain}: {exc}",
-                               remedy="Try again later; the MX check was not done."))
+            out.append(
+                Finding(
+                    check="settings.dns-temporary",
+                    severity=Severity.WARNING,
+                    subject=f"domain {domain}",
+                    summary=f"Could not read the MX of {domain}: {exc}",
+                    remedy="Try again later; the MX check was not done.",
+                )
+            )
             continue
         records = sorted(answer.records, key=lambda r: r.preference)
-        out.extend(evaluate_o365_mx(domain, [r.exchange for r in records],
-                                    nxdomain=answer.status is AnswerStatus.NXDOMAIN))
+        out.extend(
+            evaluate_o365_mx(domain, [r.exchange for r in records], nxdomain=answer.status is AnswerStatus.NXDOMAIN)
+        )
     return out

@@ -14,7 +14,8 @@ Layer 3 (opens sockets). Must not import the sandbox or presentation modules.
 from __future__ import annotations
 
 import base64
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..limits import Deadline
 from ..redact import Redactor
@@ -36,14 +37,21 @@ def _answer(wire: Wire) -> str:
     rung as a malformed answer (``bad-reply``) with the server's words."""
     line = wire.read_line()
     if not (line.startswith("+OK") or line.startswith("-ERR")):
-        raise WireError("bad-reply", f"the answer to {wire.command or 'the connection'} is neither +OK nor -ERR "
-                        "(RFC 1939 §3)", reply=line)
+        raise WireError(
+            "bad-reply",
+            f"the answer to {wire.command or 'the connection'} is neither +OK nor -ERR (RFC 1939 §3)",
+            reply=line,
+        )
     return line
 
 
-def probe_pop3(server: ServerSettings, *, dns: Any = None,
-               on_rung: Callable[[str, Rung], None] | None = None,
-               timeout: float | None = None) -> ProbeResult:
+def probe_pop3(
+    server: ServerSettings,
+    *,
+    dns: Any = None,
+    on_rung: Callable[[str, Rung], None] | None = None,
+    timeout: float | None = None,
+) -> ProbeResult:
     """Run the POP3 ladder against ``server`` and return every rung until the first failure.
 
     ``timeout`` (seconds) overrides ``server.timeout`` for each connect and read; each rung's
@@ -88,14 +96,19 @@ def implicit_tls_step(wire: Wire, server: ServerSettings, address: str, wait: fl
         if exc.code in ("tls-on-plaintext", "tls-closed", "timeout"):
             words = _plaintext_greeting(address, server.port, wait, wire.deadline)
             if words:
-                raise WireError("tls-on-plaintext",
-                                f"TLS handshake failed ({exc.words}); the server greets in plaintext on "
-                                f"port {server.port}, so it expects STARTTLS/STLS or no TLS here",
-                                reply=words) from exc
+                raise WireError(
+                    "tls-on-plaintext",
+                    f"TLS handshake failed ({exc.words}); the server greets in plaintext on "
+                    f"port {server.port}, so it expects STARTTLS/STLS or no TLS here",
+                    reply=words,
+                ) from exc
         raise
-    return Outcome(detail=f"TLS established ({version}), certificate valid for {wire.host}"
-                   if server.verify_tls else f"TLS established ({version}), certificate NOT checked",
-                   facts=(("tls_version", version.split()[0]),))
+    return Outcome(
+        detail=f"TLS established ({version}), certificate valid for {wire.host}"
+        if server.verify_tls
+        else f"TLS established ({version}), certificate NOT checked",
+        facts=(("tls_version", version.split()[0]),),
+    )
 
 
 def _plaintext_greeting(address: str, port: int, wait: float, deadline: Deadline | None) -> str:
@@ -138,9 +151,11 @@ def read_greeting(wire: Wire, server: ServerSettings, address: str, wait: float,
             version = speaks_tls(address, server.port, wire.host, wait, wire.deadline)
             if version:
                 suffix = f" ({tls_name})" if tls_name else ""
-                raise WireError("plaintext-on-tls",
-                                f"no greeting within {wait:g} s, but the server answers a TLS handshake "
-                                f"({version}): port {server.port} uses implicit TLS{suffix}") from exc
+                raise WireError(
+                    "plaintext-on-tls",
+                    f"no greeting within {wait:g} s, but the server answers a TLS handshake "
+                    f"({version}): port {server.port} uses implicit TLS{suffix}",
+                ) from exc
         raise
 
 
@@ -160,17 +175,25 @@ def _capa(wire: Wire) -> Outcome:
     wire.send("CAPA")
     line = _answer(wire)
     if not _ok(line):
-        return Outcome(detail="the server does not support CAPA (RFC 2449); assuming USER/PASS",
-                       reply=line, facts=(("capa", "no"),))
+        return Outcome(
+            detail="the server does not support CAPA (RFC 2449); assuming USER/PASS",
+            reply=line,
+            facts=(("capa", "no"),),
+        )
     caps = wire.read_multiline()
     names = {c.split()[0].upper(): c for c in caps if c.strip()}
     sasl = " ".join(names.get("SASL", "SASL").split()[1:])
-    facts = (("capa", "yes"), ("stls", "yes" if "STLS" in names else "no"),
-             ("user", "yes" if "USER" in names else "no"), ("mechanisms", sasl))
+    facts = (
+        ("capa", "yes"),
+        ("stls", "yes" if "STLS" in names else "no"),
+        ("user", "yes" if "USER" in names else "no"),
+        ("mechanisms", sasl),
+    )
     if "LOGIN-DELAY" in names:
         facts += (("login_delay", names["LOGIN-DELAY"].split()[-1]),)
-    return Outcome(detail="capabilities: " + ", ".join(c for c in caps if c.strip()),
-                   reply="; ".join(caps), facts=facts)
+    return Outcome(
+        detail="capabilities: " + ", ".join(c for c in caps if c.strip()), reply="; ".join(caps), facts=facts
+    )
 
 
 def _stls(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
@@ -181,8 +204,9 @@ def _stls(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
     if not _ok(line):
         raise WireError("starttls-not-offered", "the server refused STLS", reply=line)
     version = wire.start_tls(verify=server.verify_tls, ca_file=server.ca_file)
-    return Outcome(detail=f"STLS upgraded the connection ({version})", reply=line,
-                   facts=(("tls_version", version.split()[0]),))
+    return Outcome(
+        detail=f"STLS upgraded the connection ({version})", reply=line, facts=(("tls_version", version.split()[0]),)
+    )
 
 
 def _login(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
@@ -193,8 +217,11 @@ def _login(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
         # octets (RFC 2449 §4), and bearer tokens are much longer, so send it after the
         # server's "+ " continuation (the form Microsoft documents for Exchange Online POP).
         if caps.get("capa") == "yes" and "XOAUTH2" not in mechanisms:
-            raise WireError("auth-not-offered", "the server's CAPA SASL line does not offer XOAUTH2, so the "
-                            "OAuth token cannot be used here", reply=caps.get("mechanisms", ""))
+            raise WireError(
+                "auth-not-offered",
+                "the server's CAPA SASL line does not offer XOAUTH2, so the OAuth token cannot be used here",
+                reply=caps.get("mechanisms", ""),
+            )
         wire.send("AUTH XOAUTH2")
         line = wire.read_line()
         if line.startswith("-"):
@@ -218,9 +245,11 @@ def _login(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
     if not server.password:
         raise WireError("no-credentials", "no password or OAuth token is set, so login was not tried")
     if server.tls is TlsMode.NONE and not server.allow_plaintext_auth:
-        raise WireError("plaintext-auth-blocked",
-                        "not sending the password over an unencrypted connection (set TLS, or "
-                        "allow_plaintext_auth for a trusted network)")
+        raise WireError(
+            "plaintext-auth-blocked",
+            "not sending the password over an unencrypted connection (set TLS, or "
+            "allow_plaintext_auth for a trusted network)",
+        )
     if caps.get("capa") == "yes" and caps.get("user") != "yes" and "PLAIN" in mechanisms:
         token = base64.b64encode(f"\x00{user}\x00{server.password.reveal()}".encode()).decode()
         wire.send(f"AUTH PLAIN {token}")
@@ -271,5 +300,8 @@ def _final(wire: Wire) -> Outcome:
         wire.read_line()
     except WireError:
         pass
-    return Outcome(detail=f"mailbox holds {count} messages ({size} bytes); {listed}; nothing retrieved or deleted",
-                   reply=line, facts=facts)
+    return Outcome(
+        detail=f"mailbox holds {count} messages ({size} bytes); {listed}; nothing retrieved or deleted",
+        reply=line,
+        facts=facts,
+    )

@@ -10,8 +10,9 @@ the report through :meth:`SettingsReport.redacted` (a second guard).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from ..fixes import FixStep
 from ..model import Finding, Severity
@@ -49,15 +50,26 @@ class Rung:
                 return value
         return default
 
-    def redacted(self, redact: Callable[[str], str]) -> "Rung":
+    def redacted(self, redact: Callable[[str], str]) -> Rung:
         """This rung with ``redact`` applied to every text (detail, reply, facts)."""
-        return replace(self, detail=redact(self.detail), reply=redact(self.reply),
-                       facts=tuple((k, redact(v)) for k, v in self.facts))
+        return replace(
+            self,
+            detail=redact(self.detail),
+            reply=redact(self.reply),
+            facts=tuple((k, redact(v)) for k, v in self.facts),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """``step``, ``ok``, ``ms``, ``detail`` (+ ``reply``, ``code``, ``facts``) for JSON."""
-        return {"step": self.step, "ok": self.ok, "ms": round(self.ms, 1), "detail": self.detail,
-                "reply": self.reply, "code": self.code, "facts": dict(self.facts)}
+        return {
+            "step": self.step,
+            "ok": self.ok,
+            "ms": round(self.ms, 1),
+            "detail": self.detail,
+            "reply": self.reply,
+            "code": self.code,
+            "facts": dict(self.facts),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,7 +96,7 @@ class ProbeResult:
         """The first failed rung, if any."""
         return next((r for r in self.rungs if not r.ok), None)
 
-    def redacted(self, redact: Callable[[str], str]) -> "ProbeResult":
+    def redacted(self, redact: Callable[[str], str]) -> ProbeResult:
         """This ladder with ``redact`` applied to every rung and the skip reason."""
         return replace(self, rungs=tuple(r.redacted(redact) for r in self.rungs), skipped=redact(self.skipped))
 
@@ -126,13 +138,16 @@ class SettingsReport:
             return False
         return all(p.ok or p.skipped.startswith("not used") for p in self.directions)
 
-    def redacted(self, redact: Callable[[str], str]) -> "SettingsReport":
+    def redacted(self, redact: Callable[[str], str]) -> SettingsReport:
         """This report with ``redact`` (e.g. a :class:`~mailsupport.redact.Redactor`) applied to
         every text of every rung and finding: what each output runs before printing or saving."""
-        return replace(self, inbound=self.inbound.redacted(redact) if self.inbound else None,
-                       outbound=self.outbound.redacted(redact) if self.outbound else None,
-                       findings=tuple(redact_finding(f, redact) for f in self.findings),
-                       fixes=tuple(redact_step(s, redact) for s in self.fixes))
+        return replace(
+            self,
+            inbound=self.inbound.redacted(redact) if self.inbound else None,
+            outbound=self.outbound.redacted(redact) if self.outbound else None,
+            findings=tuple(redact_finding(f, redact) for f in self.findings),
+            fixes=tuple(redact_step(s, redact) for s in self.fixes),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape: ``{"ok", "org_key", "provider", "inbound": {...}, "outbound": {...}, "findings"}``;
@@ -174,7 +189,6 @@ class SettingsReport:
                     lines.append(f"      what to do: {f.remedy}")
         return "\n".join(lines)
 
-
     def _repr_html_(self) -> str:
         """Notebook display: PASS/FAIL, the coloured step table, the findings, and the text
         report folded below for copying; every value HTML-escaped (:mod:`mailsupport.display`)."""
@@ -184,23 +198,38 @@ class SettingsReport:
 
         colour = "#070" if self.ok else "#b00"
         title = f"Settings check for {self.org_key} ({self.provider})"
-        return (f"<div><b style='color:{colour}'>{'PASS' if self.ok else 'FAIL'}</b> {html.escape(title)}"
-                + ladder_html(self) + (findings_html(self.findings) if self.findings else "")
-                + "<details><summary style='cursor:pointer'>plain text (to copy)</summary>"
-                f"<pre>{html.escape(self.format_text())}</pre></details></div>")
+        return (
+            f"<div><b style='color:{colour}'>{'PASS' if self.ok else 'FAIL'}</b> {html.escape(title)}"
+            + ladder_html(self)
+            + (findings_html(self.findings) if self.findings else "")
+            + "<details><summary style='cursor:pointer'>plain text (to copy)</summary>"
+            f"<pre>{html.escape(self.format_text())}</pre></details></div>"
+        )
 
 
 def redact_finding(f: Finding, redact: Callable[[str], str]) -> Finding:
     """``f`` with ``redact`` applied to its summary, detail, remedy, subject and evidence values."""
-    return replace(f, subject=redact(f.subject), summary=redact(f.summary), detail=redact(f.detail),
-                   remedy=redact(f.remedy), evidence=tuple((k, redact(v)) for k, v in f.evidence))
+    return replace(
+        f,
+        subject=redact(f.subject),
+        summary=redact(f.summary),
+        detail=redact(f.detail),
+        remedy=redact(f.remedy),
+        evidence=tuple((k, redact(v)) for k, v in f.evidence),
+    )
 
 
 def redact_step(s: FixStep, redact: Callable[[str], str]) -> FixStep:
     """``s`` with ``redact`` applied to every text a fix step shows."""
-    return replace(s, current=redact(s.current), new=redact(s.new), why=redact(s.why), detail=redact(s.detail),
-                   evidence=tuple((k, redact(v)) for k, v in s.evidence),
-                   resolves=tuple((c, redact(x)) for c, x in s.resolves))
+    return replace(
+        s,
+        current=redact(s.current),
+        new=redact(s.new),
+        why=redact(s.why),
+        detail=redact(s.detail),
+        evidence=tuple((k, redact(v)) for k, v in s.evidence),
+        resolves=tuple((c, redact(x)) for c, x in s.resolves),
+    )
 
 
 def format_rung(r: Rung) -> str:

@@ -14,7 +14,8 @@ Layer 3 (opens sockets). Must not import the sandbox or presentation modules.
 from __future__ import annotations
 
 import base64
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..redact import Redactor
 from ..sasl import parse_xoauth2_error, xoauth2_initial_response
@@ -27,10 +28,15 @@ from .report import ProbeResult, Rung
 __all__ = ["probe_smtp"]
 
 
-def probe_smtp(server: ServerSettings, *, mail_from: str, rcpt_to: str,
-               dns: Any = None,
-               on_rung: Callable[[str, Rung], None] | None = None,
-               timeout: float | None = None) -> ProbeResult:
+def probe_smtp(
+    server: ServerSettings,
+    *,
+    mail_from: str,
+    rcpt_to: str,
+    dns: Any = None,
+    on_rung: Callable[[str, Rung], None] | None = None,
+    timeout: float | None = None,
+) -> ProbeResult:
     """Run the SMTP ladder against ``server``; the final step tries ``mail_from`` → ``rcpt_to``
     and resets (RSET) without sending a message. Returns every rung until the first failure."""
     wait = timeout if timeout is not None else server.timeout
@@ -81,9 +87,11 @@ def _ehlo(wire: Wire) -> Outcome:
     keywords = {ln[4:].split()[0].upper(): ln[4:] for ln in lines[1:] if len(ln) > 4 and ln[4:].split()}
     auth = keywords.get("AUTH", "AUTH")
     size = keywords.get("SIZE", "")
-    facts = (("starttls", "yes" if "STARTTLS" in keywords else "no"),
-             ("mechanisms", " ".join(auth.split()[1:])),
-             ("size", size.split()[1] if len(size.split()) > 1 else ("0" if size else "")))
+    facts = (
+        ("starttls", "yes" if "STARTTLS" in keywords else "no"),
+        ("mechanisms", " ".join(auth.split()[1:])),
+        ("size", size.split()[1] if len(size.split()) > 1 else ("0" if size else "")),
+    )
     return Outcome(detail="EHLO: " + ", ".join(ln[4:] for ln in lines[1:]), reply=_words(lines), facts=facts)
 
 
@@ -95,32 +103,42 @@ def _starttls(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outco
     if code != 220:
         raise WireError("starttls-not-offered", "the server refused STARTTLS", reply=_words(lines))
     version = wire.start_tls(verify=server.verify_tls, ca_file=server.ca_file)
-    return Outcome(detail=f"STARTTLS upgraded the connection ({version})", reply=_words(lines),
-                   facts=(("tls_version", version.split()[0]),))
+    return Outcome(
+        detail=f"STARTTLS upgraded the connection ({version})",
+        reply=_words(lines),
+        facts=(("tls_version", version.split()[0]),),
+    )
 
 
 def _auth(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
     user = server.username or ""
     mechanisms = caps.get("mechanisms", "").upper().split()
     if not server.oauth_token and not server.password:
-        return Outcome(detail="no password or token set: continuing without login (relay by address)",
-                       facts=(("method", "none"),))
+        return Outcome(
+            detail="no password or token set: continuing without login (relay by address)", facts=(("method", "none"),)
+        )
     if server.tls is TlsMode.NONE and not server.allow_plaintext_auth:
-        raise WireError("plaintext-auth-blocked",
-                        "not sending the password over an unencrypted connection (set TLS, or "
-                        "allow_plaintext_auth for a trusted network)")
+        raise WireError(
+            "plaintext-auth-blocked",
+            "not sending the password over an unencrypted connection (set TLS, or "
+            "allow_plaintext_auth for a trusted network)",
+        )
     if not mechanisms:
         raise WireError("auth-not-offered", "the server's EHLO reply offers no AUTH mechanism (RFC 4954)")
     if server.oauth_token:
         if "XOAUTH2" not in mechanisms:
-            raise WireError("auth-not-offered", "the server's EHLO AUTH line does not offer XOAUTH2, so the "
-                            "OAuth token cannot be used here", reply=caps.get("mechanisms", ""))
+            raise WireError(
+                "auth-not-offered",
+                "the server's EHLO AUTH line does not offer XOAUTH2, so the OAuth token cannot be used here",
+                reply=caps.get("mechanisms", ""),
+            )
         # RFC 4954 §4: initial response on the AUTH line.
         wire.send(f"AUTH XOAUTH2 {xoauth2_initial_response(user, server.oauth_token)}")
         code, lines = wire.read_smtp_reply()
         if code == 235:
-            return Outcome(detail=f"logged in as {user} with XOAUTH2", reply=_words(lines),
-                           facts=(("method", "XOAUTH2"),))
+            return Outcome(
+                detail=f"logged in as {user} with XOAUTH2", reply=_words(lines), facts=(("method", "XOAUTH2"),)
+            )
         facts: tuple[tuple[str, str], ...] = (("method", "XOAUTH2"),)
         words = _words(lines)
         if code == 334:
@@ -150,8 +168,9 @@ def _auth(wire: Wire, server: ServerSettings, caps: dict[str, str]) -> Outcome:
             code, lines = wire.read_smtp_reply()
         method = "LOGIN"
     if code != 235:
-        raise WireError("auth-rejected", f"AUTH {method} as {user} refused", reply=_words(lines),
-                        facts=(("method", method),))
+        raise WireError(
+            "auth-rejected", f"AUTH {method} as {user} refused", reply=_words(lines), facts=(("method", method),)
+        )
     return Outcome(detail=f"logged in as {user} with AUTH {method}", reply=_words(lines), facts=(("method", method),))
 
 
@@ -181,10 +200,15 @@ def _final(wire: Wire, mail_from: str, rcpt_to: str) -> Outcome:
     if code not in (250, 251) and _unknown_user(rcpt):
         # RFC 3463 X.1.1 "bad destination mailbox": the login and submission work; it is the
         # test recipient (the failed-emails address) that does not exist. Classified as a warning.
-        return Outcome(detail=f"MAIL FROM:<{mail_from}> accepted; RCPT TO:<{rcpt_to}> refused as an unknown "
-                       "mailbox, then RSET (no message sent)", reply=_words(rcpt),
-                       facts=(("rcpt_unknown", rcpt_to),))
+        return Outcome(
+            detail=f"MAIL FROM:<{mail_from}> accepted; RCPT TO:<{rcpt_to}> refused as an unknown "
+            "mailbox, then RSET (no message sent)",
+            reply=_words(rcpt),
+            facts=(("rcpt_unknown", rcpt_to),),
+        )
     if code not in (250, 251):
         raise WireError("rcpt-rejected", f"RCPT TO:<{rcpt_to}> refused", reply=_words(rcpt))
-    return Outcome(detail=f"MAIL FROM:<{mail_from}> and RCPT TO:<{rcpt_to}> accepted, then RSET (no message sent)",
-                   reply=_words(rcpt))
+    return Outcome(
+        detail=f"MAIL FROM:<{mail_from}> and RCPT TO:<{rcpt_to}> accepted, then RSET (no message sent)",
+        reply=_words(rcpt),
+    )

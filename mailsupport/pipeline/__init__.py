@@ -22,25 +22,60 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..tenant import Tenant
 from ..errors import AuthError, ConfigError, ConnectError, MailsupportError, StoreError
 from ..store import Store
+from ..tenant import Tenant
 from .failed import failed_forward
 from .fetch import FetchPolicy, PollSummary, account_id, poll
 from .ingest import IngestResult, decide, ingest_files, ingest_message, ingest_stream, wildcard_handler
 from .runcheck import run_config_problems
-from .send import (BACKOFF, OutgoingMessage, SendSummary, enqueue_message, enqueue_messages, outbound_server,
-                   send_queued, submit)
+from .send import (
+    BACKOFF,
+    OutgoingMessage,
+    SendSummary,
+    enqueue_message,
+    enqueue_messages,
+    outbound_server,
+    send_queued,
+    submit,
+)
 from .table import decision_rows, decisions_frame
 
-__all__ = ["FetchPolicy", "PollSummary", "poll", "account_id", "IngestResult", "decide", "ingest_message",
-           "ingest_files", "ingest_stream", "wildcard_handler", "failed_forward", "BACKOFF", "SendSummary", "submit",
-           "enqueue_message", "enqueue_messages", "OutgoingMessage", "send_queued", "outbound_server", "run_once",
-           "run_config_problems", "decision_rows", "decisions_frame"]
+__all__ = [
+    "FetchPolicy",
+    "PollSummary",
+    "poll",
+    "account_id",
+    "IngestResult",
+    "decide",
+    "ingest_message",
+    "ingest_files",
+    "ingest_stream",
+    "wildcard_handler",
+    "failed_forward",
+    "BACKOFF",
+    "SendSummary",
+    "submit",
+    "enqueue_message",
+    "enqueue_messages",
+    "OutgoingMessage",
+    "send_queued",
+    "outbound_server",
+    "run_once",
+    "run_config_problems",
+    "decision_rows",
+    "decisions_frame",
+]
 
 
-def run_once(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(), now: float | None = None,
-             ssl_context: Any = None) -> dict[str, Any]:
+def run_once(
+    tenant: Tenant,
+    store: Store,
+    *,
+    policy: FetchPolicy = FetchPolicy(),
+    now: float | None = None,
+    ssl_context: Any = None,
+) -> dict[str, Any]:
     """One poll (unless the tenant is outbound-only) then one pass over the send queue.
 
     Returns the JSON-ready summary: the poll's counts plus ``"send"``. Never raises for what
@@ -56,7 +91,9 @@ def run_once(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(
     except MailsupportError as exc:
         problems = [exc]
     if problems:
-        errors = tuple({"stage": "config", "uidl": "", "message": f"{p}; nothing was fetched or sent"} for p in problems)
+        errors = tuple(
+            {"stage": "config", "uidl": "", "message": f"{p}; nothing was fetched or sent"} for p in problems
+        )
         out = PollSummary(account=account, errors=errors).to_dict()
         out["send"] = SendSummary().to_dict()
         return out
@@ -64,15 +101,17 @@ def run_once(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(
         try:
             out = poll(tenant, store, policy=policy, ssl_context=ssl_context).to_dict()
         except Exception as exc:  # noqa: BLE001 - reported with its stage, never a traceback
-            out = PollSummary(account=account, errors=({"stage": _stage(exc), "uidl": "", "message": _text(exc)},
-                                                       )).to_dict()
+            out = PollSummary(
+                account=account, errors=({"stage": _stage(exc), "uidl": "", "message": _text(exc)},)
+            ).to_dict()
     else:
         out = PollSummary(account=account).to_dict()
     try:
         out["send"] = send_queued(tenant, store, now=now, ssl_context=ssl_context).to_dict()
     except Exception as exc:  # noqa: BLE001 - the poll's counts are printed with this error
-        out["send"] = SendSummary(errors=({"stage": _stage(exc, "send"), "message_id": "",
-                                           "message": _text(exc)},)).to_dict()
+        out["send"] = SendSummary(
+            errors=({"stage": _stage(exc, "send"), "message_id": "", "message": _text(exc)},)
+        ).to_dict()
     return out
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..errors import SampleError
 from ..samples import summarize
@@ -33,8 +34,11 @@ _SENDER = "client@outside.example"
 def demo_messages(tenant: Tenant) -> list[tuple[str, str, bytes]]:
     """``(label, envelope recipient, raw message)`` for each case the demo shows."""
     inbound = tenant.inbound
-    domain = (inbound.effective_catch_all_domains or (inbound.address.rpartition("@")[2],))[0] if inbound else \
-        (tenant.domains[0] if tenant.domains else "example.com")
+    domain = (
+        (inbound.effective_catch_all_domains or (inbound.address.rpartition("@")[2],))[0]
+        if inbound
+        else (tenant.domains[0] if tenant.domains else "example.com")
+    )
     matter = tenant.matters[0].id if tenant.matters else "1042"
     user = tenant.users[0] if tenant.users else None
     cases = [("matter address on the catch-all domain", f"{matter}@{domain}", "")]
@@ -43,15 +47,18 @@ def demo_messages(tenant: Tenant) -> list[tuple[str, str, bytes]]:
     if user:
         cases.append(("a user's own address", user.address, ""))
     cases.append(("unknown address: failed", f"nobody@{domain}", ""))
-    cases.append(("forged X-Original-To written by the sender", f"nobody2@{domain}",
-                  f"X-Original-To: {matter}@{domain}\r\n"))
+    cases.append(
+        ("forged X-Original-To written by the sender", f"nobody2@{domain}", f"X-Original-To: {matter}@{domain}\r\n")
+    )
     if tenant.matter_domain:
         cases.append(("wildcard path: matter domain over SMTP", f"{matter}@{tenant.matter_domain}", ""))
     out = []
     for i, (label, rcpt, extra) in enumerate(cases, 1):
-        raw = (f"From: Client <{_SENDER}>\r\nTo: {rcpt}\r\nSubject: Demo {i}: {label}\r\n"
-               f"Message-ID: <demo-{i}@outside.example>\r\n{extra}MIME-Version: 1.0\r\n"
-               f"Content-Type: text/plain; charset=utf-8\r\n\r\nHello, this is demo message {i}.\r\n").encode()
+        raw = (
+            f"From: Client <{_SENDER}>\r\nTo: {rcpt}\r\nSubject: Demo {i}: {label}\r\n"
+            f"Message-ID: <demo-{i}@outside.example>\r\n{extra}MIME-Version: 1.0\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\nHello, this is demo message {i}.\r\n"
+        ).encode()
         out.append((label, rcpt, raw))
     return out
 
@@ -86,14 +93,20 @@ def customer_messages(paths: Iterable[str | os.PathLike[str]], tenant: Tenant) -
                 raise SampleError(raw.problem or "empty message", source=f"{raw.source} {raw.position}".strip())
             summary = summarize(raw.data, source=raw.source, position=raw.position)
             rcpt = next((a for a in summary.to + summary.cc if a.rpartition("@")[2].lower() in domains), fallback)
-            where = os.path.basename(raw.source) + ("" if raw.position == os.path.basename(raw.source)
-                                                    else f" #{raw.position}")
+            where = os.path.basename(raw.source) + (
+                "" if raw.position == os.path.basename(raw.source) else f" #{raw.position}"
+            )
             out.append((f"{where}: {summary.subject or '(no subject)'}", rcpt, raw.data))
     return out
 
 
-def run_pipeline_demo(sandbox: Any, tenant: Tenant, store: Store | None = None, *,
-                      messages: Iterable[tuple[str, str, bytes]] | None = None) -> dict[str, Any]:
+def run_pipeline_demo(
+    sandbox: Any,
+    tenant: Tenant,
+    store: Store | None = None,
+    *,
+    messages: Iterable[tuple[str, str, bytes]] | None = None,
+) -> dict[str, Any]:
     """Run the pipeline once on ``sandbox`` for ``tenant``; returns a JSON-ready summary.
 
     ``messages`` are ``(label, envelope recipient, raw)`` to deliver (default:
@@ -109,16 +122,29 @@ def run_pipeline_demo(sandbox: Any, tenant: Tenant, store: Store | None = None, 
     sandbox.set_on_wildcard(hook)
     local = sandbox.tenant_settings(tenant)
     delivered = {}
-    for label, rcpt, raw in (demo_messages(tenant) if messages is None else messages):
+    for label, rcpt, raw in demo_messages(tenant) if messages is None else messages:
         sandbox.deliver(raw, _SENDER, [rcpt])
         delivered[label] = rcpt
     summary = poll(local, store)
     matter_rows = [r for r in decision_rows(store) if r["kind"] == "matter"]
     answered = ""
     if matter_rows and local.outbound.from_address:
-        answered = submit(local, store, from_addr=local.outbound.from_address, to=[_SENDER],
-                          subject="Re: your email", text="Thank you, we have filed your email to the matter.",
-                          matter=matter_rows[0]["target"], in_reply_to="<demo-1@outside.example>")
+        answered = submit(
+            local,
+            store,
+            from_addr=local.outbound.from_address,
+            to=[_SENDER],
+            subject="Re: your email",
+            text="Thank you, we have filed your email to the matter.",
+            matter=matter_rows[0]["target"],
+            in_reply_to="<demo-1@outside.example>",
+        )
     sent = send_queued(local, store)
-    return {"store": str(store.directory), "delivered": delivered, "poll": summary.to_dict(),
-            "send": sent.to_dict(), "answer_message_id": answered, "decisions": decision_rows(store)}
+    return {
+        "store": str(store.directory),
+        "delivered": delivered,
+        "poll": summary.to_dict(),
+        "send": sent.to_dict(),
+        "answer_message_id": answered,
+        "decisions": decision_rows(store),
+    }

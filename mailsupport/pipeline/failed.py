@@ -20,21 +20,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import replace
-from enum import Enum
 from email import policy as email_policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any, Callable
+from enum import Enum
+from typing import Any
 
 from ..headerblock import parse_fields, split_header_block
-from ..tenant import Tenant
 from ..routing import RouteDecision, RouteKind
 from ..signature import check_header_value, crlf_line_ends
+from ..tenant import Tenant
 
-__all__ = ["failed_forward", "plan_failed_forward", "FORWARD_MARKER", "MarkerCheck", "check_marker",
-           "forward_marker"]
+__all__ = ["failed_forward", "plan_failed_forward", "FORWARD_MARKER", "MarkerCheck", "check_marker", "forward_marker"]
 
 #: Marks our own failed-mail forwards, so one that comes back (a failed-emails address on the
 #: catch-all domain) is never forwarded again: no mail loop. Its value carries a proof
@@ -55,12 +55,17 @@ def _subject(raw: bytes) -> str:
     return "(no subject)"
 
 
-def failed_forward(raw: bytes, decision: RouteDecision, *, from_addr: str, to_addr: str,
-                   message_id: str, date: str, key: bytes) -> bytes:
+def failed_forward(
+    raw: bytes, decision: RouteDecision, *, from_addr: str, to_addr: str, message_id: str, date: str, key: bytes
+) -> bytes:
     """A message to ``to_addr`` explaining why ``raw`` could not be filed, with ``raw`` attached;
     its :data:`FORWARD_MARKER` is proved with the store's secret ``key`` (:func:`forward_marker`)."""
-    for field, value in (("failed-email From", from_addr), ("failed-email To", to_addr),
-                         ("Message-ID", message_id), ("Date", date)):
+    for field, value in (
+        ("failed-email From", from_addr),
+        ("failed-email To", to_addr),
+        ("Message-ID", message_id),
+        ("Date", date),
+    ):
         check_header_value(field, value)
     head = EmailMessage(policy=email_policy.SMTP)
     head["From"] = from_addr
@@ -100,17 +105,21 @@ def failed_forward(raw: bytes, decision: RouteDecision, *, from_addr: str, to_ad
     text_part = body.as_bytes(policy=email_policy.SMTP)
     b = boundary.encode()
     header_block = b"".join(email_policy.SMTP.fold_binary(k, v) for k, v in head.items()) + b"\r\n"
-    return b"".join([
-        header_block,
-        b"This is a MIME-formatted message.\r\n",
-        b"--" + b + b"\r\n", text_part, b"\r\n",
-        b"--" + b + b"\r\n",
-        b"Content-Type: message/rfc822\r\n",
-        f"Content-Transfer-Encoding: {cte}\r\n".encode(),
-        b'Content-Disposition: attachment; filename="original.eml"\r\n\r\n',
-        original,
-        b"--" + b + b"--\r\n",
-    ])
+    return b"".join(
+        [
+            header_block,
+            b"This is a MIME-formatted message.\r\n",
+            b"--" + b + b"\r\n",
+            text_part,
+            b"\r\n",
+            b"--" + b + b"\r\n",
+            b"Content-Type: message/rfc822\r\n",
+            f"Content-Transfer-Encoding: {cte}\r\n".encode(),
+            b'Content-Disposition: attachment; filename="original.eml"\r\n\r\n',
+            original,
+            b"--" + b + b"--\r\n",
+        ]
+    )
 
 
 class MarkerCheck(Enum):
@@ -150,8 +159,9 @@ def check_marker(raw: bytes, key: bytes) -> MarkerCheck:
     return MarkerCheck.NOT_OURS
 
 
-def plan_failed_forward(tenant: Tenant, raw: bytes, decision: RouteDecision, domain: str | None = None, *,
-                        key: Callable[[], bytes]) -> tuple[RouteDecision, list[dict[str, Any]]]:
+def plan_failed_forward(
+    tenant: Tenant, raw: bytes, decision: RouteDecision, domain: str | None = None, *, key: Callable[[], bytes]
+) -> tuple[RouteDecision, list[dict[str, Any]]]:
     """The decision (its trace noting any forward marker) and the queue entries (``Store.enqueue``
     keywords) it causes: the failed forward, or none.
 
@@ -166,19 +176,34 @@ def plan_failed_forward(tenant: Tenant, raw: bytes, decision: RouteDecision, dom
     secret = key()
     check = check_marker(raw, secret)
     if check is MarkerCheck.OURS:
-        note = (f"{FORWARD_MARKER}: our own failed-mail forward (its proof matches this store's key): "
-                "not forwarded again, so no mail loop")
+        note = (
+            f"{FORWARD_MARKER}: our own failed-mail forward (its proof matches this store's key): "
+            "not forwarded again, so no mail loop"
+        )
         return replace(decision, trace=(*decision.trace, note)), []
     if check is MarkerCheck.NOT_OURS:
-        note = (f"{FORWARD_MARKER} present but not written by this kit (no proof matching this store's key): "
-                "ignored; handled like any unroutable message")
+        note = (
+            f"{FORWARD_MARKER} present but not written by this kit (no proof matching this store's key): "
+            "ignored; handled like any unroutable message"
+        )
         decision = replace(decision, trace=(*decision.trace, note))
     if not tenant.failed_email_address:
         return decision, []
-    sender = tenant.outbound.from_address or (tenant.inbound.address if tenant.inbound else "") \
+    sender = (
+        tenant.outbound.from_address
+        or (tenant.inbound.address if tenant.inbound else "")
         or tenant.failed_email_address
+    )
     mid = make_msgid(domain=domain or sender.rpartition("@")[2] or None)
-    fwd = failed_forward(raw, decision, from_addr=sender, to_addr=tenant.failed_email_address,
-                         message_id=mid, date=formatdate(localtime=False), key=secret)
-    return decision, [{"raw": fwd, "mail_from": sender, "rcpt_tos": [tenant.failed_email_address], "matter": "",
-                       "message_id": mid}]
+    fwd = failed_forward(
+        raw,
+        decision,
+        from_addr=sender,
+        to_addr=tenant.failed_email_address,
+        message_id=mid,
+        date=formatdate(localtime=False),
+        key=secret,
+    )
+    return decision, [
+        {"raw": fwd, "mail_from": sender, "rcpt_tos": [tenant.failed_email_address], "matter": "", "message_id": mid}
+    ]

@@ -53,9 +53,10 @@ from __future__ import annotations
 
 import ssl
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ProtocolError, StoreError
 from ..headerblock import header_digest
@@ -126,11 +127,18 @@ class PollSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (without the per-message decisions)."""
-        return {"account": self.account, "listed": self.listed, "fetched": self.fetched,
-                "routed": dict(self.routed), "forwarded_as_failed": self.forwarded_as_failed,
-                "deleted": self.deleted, "skipped_as_already_seen": self.skipped_as_already_seen,
-                "kept_on_server": self.kept_on_server, "reused_uidls": self.reused_uidls,
-                "errors": [dict(e) for e in self.errors]}
+        return {
+            "account": self.account,
+            "listed": self.listed,
+            "fetched": self.fetched,
+            "routed": dict(self.routed),
+            "forwarded_as_failed": self.forwarded_as_failed,
+            "deleted": self.deleted,
+            "skipped_as_already_seen": self.skipped_as_already_seen,
+            "kept_on_server": self.kept_on_server,
+            "reused_uidls": self.reused_uidls,
+            "errors": [dict(e) for e in self.errors],
+        }
 
 
 def account_id(tenant: Tenant) -> str:
@@ -153,10 +161,19 @@ class _Tally:
         self.errors.append({"stage": stage, "uidl": uidl, "message": message})
 
     def freeze(self) -> PollSummary:
-        return PollSummary(account=self.account, listed=self.listed, fetched=self.fetched,
-                           routed=tuple(sorted(self.routed.items())), forwarded_as_failed=self.failed,
-                           deleted=self.deleted, skipped_as_already_seen=self.seen, kept_on_server=self.kept,
-                           reused_uidls=self.reused, errors=tuple(self.errors), decisions=tuple(self.decisions))
+        return PollSummary(
+            account=self.account,
+            listed=self.listed,
+            fetched=self.fetched,
+            routed=tuple(sorted(self.routed.items())),
+            forwarded_as_failed=self.failed,
+            deleted=self.deleted,
+            skipped_as_already_seen=self.seen,
+            kept_on_server=self.kept,
+            reused_uidls=self.reused,
+            errors=tuple(self.errors),
+            decisions=tuple(self.decisions),
+        )
 
 
 def _listing_anomaly(store: Store, account: str, listed: int, policy: FetchPolicy) -> str:
@@ -165,17 +182,27 @@ def _listing_anomaly(store: Store, account: str, listed: int, policy: FetchPolic
         return ""
     expected = last["left_on_server"]
     if expected >= policy.min_expected and listed < expected * policy.shrink_ratio:
-        return (f"the mailbox lists {listed} messages but {expected} were left on the server by the last poll; "
-                "someone else may be deleting mail or the account changed")
+        return (
+            f"the mailbox lists {listed} messages but {expected} were left on the server by the last poll; "
+            "someone else may be deleting mail or the account changed"
+        )
     if listed - expected > max(policy.grow_min, policy.grow_ratio * expected):
-        return (f"the mailbox lists {listed} messages but {expected} were left by the last poll; a restored "
-                "backup or a different mailbox would be filed twice")
+        return (
+            f"the mailbox lists {listed} messages but {expected} were left by the last poll; a restored "
+            "backup or a different mailbox would be filed twice"
+        )
     return ""
 
 
-def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
-         checkpoint: Checkpoint | None = None, ssl_context: ssl.SSLContext | None = None,
-         message_domain: str | None = None) -> PollSummary:
+def poll(
+    tenant: Tenant,
+    store: Store,
+    *,
+    policy: FetchPolicy = FetchPolicy(),
+    checkpoint: Checkpoint | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    message_domain: str | None = None,
+) -> PollSummary:
     """Check the tenant's mailbox once (see the module docstring). Never raises for one bad
     message or a session that goes wrong after log-in (the summary says what happened);
     raises :class:`OperationError` when the server cannot be reached or logged in to, and
@@ -191,47 +218,76 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
     limits = policy.limits
     confirm = inbound.confirm_download_then_delete
     deleted: list[str] = []
-    client = Pop3Client(server, ssl_context=ssl_context, limits=limits,
-                        session=Deadline(limits.session_seconds(server.timeout, steps=_LOGIN_STEPS), "POP3 log-in",
-                                         server=server.endpoint)).open()
+    client = Pop3Client(
+        server,
+        ssl_context=ssl_context,
+        limits=limits,
+        session=Deadline(
+            limits.session_seconds(server.timeout, steps=_LOGIN_STEPS), "POP3 log-in", server=server.endpoint
+        ),
+    ).open()
     quit_ok = False
     try:
         client.capabilities()  # PIPELINING lets a window of RETRs, and a batch's DELEs, share a round trip
         count, octets = client.stat()
         # the rest of the session: LIST, UIDL, then at most TOP, RETR and DELE per message
-        client.session = Deadline(limits.session_seconds(server.timeout, steps=3 * count + 4,
-                                                         expected_bytes=octets + count * 80),
-                                  "POP3 session", server=server.endpoint)
+        client.session = Deadline(
+            limits.session_seconds(server.timeout, steps=3 * count + 4, expected_bytes=octets + count * 80),
+            "POP3 session",
+            server=server.endpoint,
+        )
         listing = client.listing()
         tally.listed = len(listing)
         cp("listed", 0)
         anomaly = _listing_anomaly(store, account, len(listing), policy)
         if anomaly:
-            tally.error("list", "", anomaly + "; nothing fetched or deleted: check the mailbox, then poll with "
-                                              "accept_listing_change (--accept-listing-change)")
+            tally.error(
+                "list",
+                "",
+                anomaly + "; nothing fetched or deleted: check the mailbox, then poll with "
+                "accept_listing_change (--accept-listing-change)",
+            )
             tally.kept = len(listing)
             client.quit()
             return tally.freeze()
         counts = Counter(e.uidl for e in listing)
         repeated = {u for u, n in counts.items() if n > 1}
         for uidl in sorted(repeated):
-            tally.error("uidl", uidl, f"the server lists UIDL {uidl!r} {counts[uidl]} times (UIDLs must be unique, "
-                                      "RFC 1939 §7); those messages are stored but never deleted")
+            tally.error(
+                "uidl",
+                uidl,
+                f"the server lists UIDL {uidl!r} {counts[uidl]} times (UIDLs must be unique, "
+                "RFC 1939 §7); those messages are stored but never deleted",
+            )
         usable = []
         for e in listing:
             if e.size > limits.max_message_bytes:
-                tally.error("size", e.uidl, f"message {e.number} (UIDL {e.uidl!r}) is listed as {e.size:,} octets, "
-                                            f"over the limit of {limits.max_message_bytes:,}; not retrieved, left "
-                                            "on the server: if it is genuine, raise the limit (mailsupport run "
-                                            "--max-message-mb) or fetch it with a mail client")
+                tally.error(
+                    "size",
+                    e.uidl,
+                    f"message {e.number} (UIDL {e.uidl!r}) is listed as {e.size:,} octets, "
+                    f"over the limit of {limits.max_message_bytes:,}; not retrieved, left "
+                    "on the server: if it is genuine, raise the limit (mailsupport run "
+                    "--max-message-mb) or fetch it with a mail client",
+                )
                 tally.kept += 1
             else:
                 usable.append(e)
         copies = store.stored_copies(account, {e.uidl for e in usable if e.uidl not in repeated})
         # confirm: a known UIDL is retrieved again and its SHA-256 decides (the DELE needs the very
         # bytes); keep: TOP n 0 against the stored copy decides (nothing is deleted either way)
-        known = {} if confirm else _verified(client, store, [e for e in usable if e.uidl in copies], copies,
-                                             tally, window=max(1, policy.batch_messages))
+        known = (
+            {}
+            if confirm
+            else _verified(
+                client,
+                store,
+                [e for e in usable if e.uidl in copies],
+                copies,
+                tally,
+                window=max(1, policy.batch_messages),
+            )
+        )
         batch: list[tuple[Any, bytes, Any, bool, list]] = []
         batch_bytes = 0
         in_flight: list[tuple[Future, list]] = []
@@ -239,8 +295,17 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
 
         def submit_batch() -> None:
             # the group commit runs in a thread while RETR goes on; DELE waits for it (finish)
-            items = [{"raw": raw, "account": account, "uidl": e.uidl, "source": "pop3", "decision": d.to_dict(),
-                      "enqueue": q} for e, raw, d, _u, q in batch]
+            items = [
+                {
+                    "raw": raw,
+                    "account": account,
+                    "uidl": e.uidl,
+                    "source": "pop3",
+                    "decision": d.to_dict(),
+                    "enqueue": q,
+                }
+                for e, raw, d, _u, q in batch
+            ]
             in_flight.append((committer.submit(store.put_batch, items), list(batch)))
             batch.clear()
 
@@ -259,8 +324,11 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
                     else:  # a known UIDL retrieved again: the very bytes are stored (same SHA-256)
                         tally.seen += 1
                     if unreadable:
-                        tally.error("parse", e.uidl, "the message has no readable header; stored and forwarded "
-                                                     "as failed, left on the server")
+                        tally.error(
+                            "parse",
+                            e.uidl,
+                            "the message has no readable header; stored and forwarded as failed, left on the server",
+                        )
                 to_delete = []
                 for e, _raw, _d, unreadable, _q in done:
                     if e.uidl in repeated or unreadable or not confirm or not dele:
@@ -278,7 +346,8 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
             for start in range(0, len(fresh), window):
                 finish(dele=True, wait=False)  # between windows no RETR is outstanding, so DELE may go
                 for position, (number, result) in enumerate(
-                        client.retr_many([e.number for e in fresh[start:start + window]]), start):
+                    client.retr_many([e.number for e in fresh[start : start + window]]), start
+                ):
                     entry = by_number[number]
                     if isinstance(result, ProtocolError):
                         tally.error("retr", entry.uidl, f"{result}; the message stays on the server")
@@ -292,8 +361,9 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
                     raw = result
                     cp("retrieved", entry.number)
                     decision, unreadable = decide(tenant, raw, store)
-                    decision, forwards = plan_failed_forward(tenant, raw, decision, message_domain,
-                                                             key=store.forward_key)
+                    decision, forwards = plan_failed_forward(
+                        tenant, raw, decision, message_domain, key=store.forward_key
+                    )
                     batch.append((entry, raw, decision, unreadable, forwards))
                     batch_bytes += len(raw)
                     if len(batch) >= policy.batch_messages or batch_bytes >= policy.batch_bytes:
@@ -317,8 +387,12 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
         tally.error("session", "", f"{exc}; nothing deleted this poll")
         deleted.clear()
     except Exception as exc:  # noqa: BLE001 - a fault of the kit itself: report it with what was done
-        tally.error("internal", "", f"the poll stopped on an internal error ({type(exc).__name__}: {exc}); the "
-                                    "session was aborted, nothing deleted this poll")
+        tally.error(
+            "internal",
+            "",
+            f"the poll stopped on an internal error ({type(exc).__name__}: {exc}); the "
+            "session was aborted, nothing deleted this poll",
+        )
         deleted.clear()
     finally:
         if not quit_ok:
@@ -327,11 +401,18 @@ def poll(tenant: Tenant, store: Store, *, policy: FetchPolicy = FetchPolicy(),
         tally.deleted = len(deleted)
         try:
             store.mark_deleted(account, deleted)
-            store.record_poll(account, listed=tally.listed, left_on_server=tally.listed - len(deleted),
-                              summary=tally.freeze().to_dict())
+            store.record_poll(
+                account,
+                listed=tally.listed,
+                left_on_server=tally.listed - len(deleted),
+                summary=tally.freeze().to_dict(),
+            )
         except StoreError as exc:
-            tally.error("store", "", f"{exc}; the server deleted {len(deleted)} message(s), all stored before; "
-                                     "the store could not note it")
+            tally.error(
+                "store",
+                "",
+                f"{exc}; the server deleted {len(deleted)} message(s), all stored before; the store could not note it",
+            )
     return tally.freeze()
 
 
@@ -343,8 +424,15 @@ def _fits(store: Store, listed: int, copy: StoredCopy) -> bool:
     return newlines is not None and listed_size_matches(listed, copy.size, newlines)
 
 
-def _verified(client: Pop3Client, store: Store, candidates: list[ListingEntry], copies: dict[str, list[StoredCopy]],
-              tally: _Tally, *, window: int) -> dict[int, ListingEntry]:
+def _verified(
+    client: Pop3Client,
+    store: Store,
+    candidates: list[ListingEntry],
+    copies: dict[str, list[StoredCopy]],
+    tally: _Tally,
+    *,
+    window: int,
+) -> dict[int, ListingEntry]:
     """Of ``candidates`` (listed messages whose UIDL is stored), those whose header matches a stored copy.
 
     A server may give a deleted message's UIDL to a new one (RFC 1939 §7), so a known UIDL
@@ -363,15 +451,16 @@ def _verified(client: Pop3Client, store: Store, candidates: list[ListingEntry], 
     refused = False
     for start in range(0, len(candidates), window):
         # every answer of a pipelined window is read, even after a refusal, to keep in step
-        for number, result in client.top_many([e.number for e in candidates[start:start + window]]):
+        for number, result in client.top_many([e.number for e in candidates[start : start + window]]):
             entry = by_number[number]
             if isinstance(result, ProtocolError):
                 if not client.connected:
                     tally.error("top", entry.uidl, f"{result}; nothing deleted this poll")
                     raise _SessionLost from result
                 refused = True  # a server without TOP: the rest are checked by retrieving them
-            elif not refused and any(c.header_sha256 == header_digest(result) and _fits(store, entry.size, c)
-                                     for c in copies[entry.uidl]):
+            elif not refused and any(
+                c.header_sha256 == header_digest(result) and _fits(store, entry.size, c) for c in copies[entry.uidl]
+            ):
                 known[number] = entry
         if refused:
             break
@@ -388,8 +477,11 @@ def _dele_many(client: Pop3Client, entries: list, tally: _Tally, deleted: list[s
         raise _SessionLost from exc
     for e in entries:
         if e.number in refused:
-            tally.error("dele", e.uidl, f"{refused[e.number]}; the message is stored and stays on the server "
-                                        "(deleted at a later poll)")
+            tally.error(
+                "dele",
+                e.uidl,
+                f"{refused[e.number]}; the message is stored and stays on the server (deleted at a later poll)",
+            )
             tally.kept += 1
         else:
             deleted.append(e.uidl)

@@ -35,14 +35,18 @@ def _server_problems(settings: ServerSettings, *, path: str, what: str, login_re
         out.append(ConfigError(f"the {what} server has no port", path=f"{path}.port"))
     has_login = bool(settings.username) and (settings.password is not None or settings.oauth_token is not None)
     if login_required and not has_login:
-        out.append(ConfigError(f"the {what} login needs a username and a password (or an oauth_token)",
-                               path=path))
+        out.append(ConfigError(f"the {what} login needs a username and a password (or an oauth_token)", path=path))
     if any(c in (settings.username or "") for c in "\r\n\0"):
         out.append(ConfigError(f"the {what} user name contains a line break or NUL", path=f"{path}.username"))
     if has_login and settings.tls is TlsMode.NONE and not settings.allow_plaintext_auth:
-        out.append(ConfigError(f"the {what} password for {settings.username!r} would be sent unencrypted; use "
-                               "tls = \"implicit\" or \"starttls\", or set allow_plaintext_auth = true (test "
-                               "servers only)", path=f"{path}.tls"))
+        out.append(
+            ConfigError(
+                f"the {what} password for {settings.username!r} would be sent unencrypted; use "
+                'tls = "implicit" or "starttls", or set allow_plaintext_auth = true (test '
+                "servers only)",
+                path=f"{path}.tls",
+            )
+        )
     if settings.tls is not TlsMode.NONE:
         try:
             client_context(verify=settings.verify_tls, ca_file=settings.ca_file)
@@ -69,6 +73,8 @@ def run_config_problems(tenant: Tenant, *, queued: int = 0) -> list[ConfigError]
             path = "vendor_relay" if tenant.outbound.use_vendor_relay else "outbound.server"
             forward = tenant.failed_email_address if fetches else None
             why = f"failed mail is forwarded to {forward}" if forward else f"{queued} message(s) wait in the send queue"
-            out += [ConfigError(f"{p.reason} ({why} through it)", path=p.path)
-                    for p in _server_problems(smtp, path=path, what="SMTP", login_required=False)]
+            out += [
+                ConfigError(f"{p.reason} ({why} through it)", path=p.path)
+                for p in _server_problems(smtp, path=path, what="SMTP", login_required=False)
+            ]
     return [p if p.source else ConfigError(p.reason, path=p.path, source=tenant.source) for p in out]

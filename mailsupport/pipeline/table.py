@@ -25,9 +25,17 @@ def decision_rows(store: Store) -> list[dict[str, Any]]:
     for d in store.decisions():
         trace = d["trace"]
         steps = trace.get("trace", []) if isinstance(trace, dict) else trace
-        rows.append({"message": d["message"], "source": d["source"], "uidl": d["uidl"] or "",
-                     "kind": d["kind"], "target": d["target"], "reason": d["reason"],
-                     "trace": " | ".join(str(s) for s in steps)})
+        rows.append(
+            {
+                "message": d["message"],
+                "source": d["source"],
+                "uidl": d["uidl"] or "",
+                "kind": d["kind"],
+                "target": d["target"],
+                "reason": d["reason"],
+                "trace": " | ".join(str(s) for s in steps),
+            }
+        )
     return rows
 
 
@@ -38,10 +46,15 @@ def decisions_table(store: Store, *, title: str = "Routing decisions") -> Table:
     for d in store.decisions():
         trace = d["trace"]
         steps = trace.get("trace", []) if isinstance(trace, dict) else trace
-        rows.append((d["message"], d["source"], d["kind"], d["target"], d["reason"],
-                     tuple(str(s) for s in steps or ())))
-    return Table(columns=("message", "source", "kind", "target", "reason", "trace"), rows=tuple(rows),
-                 title=title, expand=(("trace", "steps"),))
+        rows.append(
+            (d["message"], d["source"], d["kind"], d["target"], d["reason"], tuple(str(s) for s in steps or ()))
+        )
+    return Table(
+        columns=("message", "source", "kind", "target", "reason", "trace"),
+        rows=tuple(rows),
+        title=title,
+        expand=(("trace", "steps"),),
+    )
 
 
 def decisions_frame(store: Store):

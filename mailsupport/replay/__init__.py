@@ -35,7 +35,26 @@ from .plan import PlannedMessage, ReplayPlan, Transaction, plan_replay
 from .result import CopyReplay, MessageReplay, Outcome, PassSummary, ReplayResult
 from .run import replay, run_replay
 
-__all__ = ["Change", "parse_change", "apply_changes", "catch_all_change", "Stripped", "strip_receiving_side",
-           "original_recipients", "PROFILE_NAMES", "ServerGuess", "guess_server", "PlannedMessage", "Transaction",
-           "ReplayPlan", "plan_replay", "Outcome", "CopyReplay", "MessageReplay", "PassSummary", "ReplayResult",
-           "replay", "run_replay"]
+__all__ = [
+    "Change",
+    "parse_change",
+    "apply_changes",
+    "catch_all_change",
+    "Stripped",
+    "strip_receiving_side",
+    "original_recipients",
+    "PROFILE_NAMES",
+    "ServerGuess",
+    "guess_server",
+    "PlannedMessage",
+    "Transaction",
+    "ReplayPlan",
+    "plan_replay",
+    "Outcome",
+    "CopyReplay",
+    "MessageReplay",
+    "PassSummary",
+    "ReplayResult",
+    "replay",
+    "run_replay",
+]

@@ -33,8 +33,11 @@ from ..tenant import Inbound, Tenant
 
 __all__ = ["Change", "parse_change", "apply_changes", "catch_all_change"]
 
-_CHANGE_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:\[\d+\])*(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[\d+\])*)*)"
-                        r"\s*(\+?=)(.*)$", re.S)
+_CHANGE_RE = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:\[\d+\])*(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[\d+\])*)*)"
+    r"\s*(\+?=)(.*)$",
+    re.S,
+)
 _SEGMENT_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
 _SECRET = ("password", "password_env", "oauth_token", "oauth_token_env")
 _TOP = frozenset(f.name for f in fields(Tenant)) | {"description"}
@@ -65,16 +68,22 @@ def parse_change(text: str) -> Change:
     """
     m = _CHANGE_RE.match(text)
     if m is None:
-        raise ConfigError(f"expected KEY=VALUE or KEY+=VALUE with KEY a tenant field path such as "
-                          f"inbound.catch_all_header or users[0].aliases, got {text[:80]!r}", path="--change")
+        raise ConfigError(
+            f"expected KEY=VALUE or KEY+=VALUE with KEY a tenant field path such as "
+            f"inbound.catch_all_header or users[0].aliases, got {text[:80]!r}",
+            path="--change",
+        )
     path, op, value = m.group(1), m.group(2), m.group(3).strip()
     first = _SEGMENT_RE.match(path).group(1)
     if first not in _TOP and first in _INBOUND:
         path = f"inbound.{path}"
     last = _SEGMENT_RE.findall(path)[-1][0]
     if last in _SECRET:
-        raise ConfigError("passwords and tokens are not changed with --change: they come from the tenant file "
-                          "or its environment only", path=path)
+        raise ConfigError(
+            "passwords and tokens are not changed with --change: they come from the tenant file "
+            "or its environment only",
+            path=path,
+        )
     return Change(path=path, op=op, value=value)
 
 

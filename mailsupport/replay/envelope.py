@@ -39,16 +39,35 @@ from ..chain import ReceivingChain, receiving_chain
 from ..headerblock import scan_header_block, split_header_block
 from ..headers import RecipientEvidence, candidates_below
 
-__all__ = ["TRACE_FIELDS", "Stripped", "strip_receiving_side", "original_recipients", "trusted_candidates", "AS_SENT",
-           "field_spans"]
+__all__ = [
+    "TRACE_FIELDS",
+    "Stripped",
+    "strip_receiving_side",
+    "original_recipients",
+    "trusted_candidates",
+    "AS_SENT",
+    "field_spans",
+]
 
 #: Fields a receiving server writes when it files a message (lower case). Removed when they sit above the
 #: entry hop (anywhere when the message has no ``Received``): the profile writes its own.
-TRACE_FIELDS = frozenset({
-    "delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "x-gm-original-to", "return-path",
-    "delivery-date", "x-received", "received-spf", "authentication-results", "arc-seal",
-    "arc-message-signature", "arc-authentication-results",
-})
+TRACE_FIELDS = frozenset(
+    {
+        "delivered-to",
+        "x-original-to",
+        "envelope-to",
+        "x-envelope-to",
+        "x-gm-original-to",
+        "return-path",
+        "delivery-date",
+        "x-received",
+        "received-spf",
+        "authentication-results",
+        "arc-seal",
+        "arc-message-signature",
+        "arc-authentication-results",
+    }
+)
 _MS_ORG = b"x-ms-exchange-organization-"
 #: Evidence headers that keep the recipient as the sender's server gave it (RCPT TO), most faithful first.
 AS_SENT = ("X-Original-To", "Envelope-To", "X-Envelope-To", "X-Gm-Original-To", "Received-for")
@@ -91,7 +110,7 @@ def field_spans(block: bytes) -> list[tuple[int, int, int, bytes]]:
     while at < n:
         end = block.find(b"\n", at)
         end = n if end < 0 else end + 1
-        if block[at:at + 1] in (b" ", b"\t") and out:
+        if block[at : at + 1] in (b" ", b"\t") and out:
             i, start, _old, name = out[-1]
             out[-1] = (i, start, end, name)
         else:
@@ -126,8 +145,12 @@ def strip_receiving_side(raw: bytes, *, mx_hosts: Sequence[str] = ()) -> Strippe
     mail_from = ""
     for index, start, end, name in spans:
         above = boundary is None or index < boundary
-        drop = (index in hops or name.startswith(_MS_ORG) or (above and name.decode("ascii") in TRACE_FIELDS)
-                or (index == 0 and not name and block[start:start + 5] == b"From "))
+        drop = (
+            index in hops
+            or name.startswith(_MS_ORG)
+            or (above and name.decode("ascii") in TRACE_FIELDS)
+            or (index == 0 and not name and block[start : start + 5] == b"From ")
+        )
         if drop:
             if name:
                 removed.append(block[start:end].split(b":", 1)[0].decode("ascii", "replace").strip())
@@ -144,9 +167,16 @@ def strip_receiving_side(raw: bytes, *, mx_hosts: Sequence[str] = ()) -> Strippe
     helo = source.from_host.rstrip(".") if source is not None else ""
     if not _HELO_RE.match(helo):
         helo = "unknown"  # no from clause, or a HELO no EHLO command could carry
-    data = b"".join(keep) + raw[len(block):]
-    return Stripped(data=data, removed=tuple(removed), helo=helo, client_address=address, mail_from=mail_from,
-                    chain=chain, entry_id=entry.id if entry is not None else "")
+    data = b"".join(keep) + raw[len(block) :]
+    return Stripped(
+        data=data,
+        removed=tuple(removed),
+        helo=helo,
+        client_address=address,
+        mail_from=mail_from,
+        chain=chain,
+        entry_id=entry.id if entry is not None else "",
+    )
 
 
 def original_recipients(candidates: Iterable[RecipientEvidence], *, mailbox: str = "") -> tuple[tuple[str, str], ...]:
@@ -181,5 +211,6 @@ def trusted_candidates(raw: bytes, *, mx_hosts: Sequence[str] = ()) -> tuple[Rec
     missing-copy check read)."""
     scan = scan_header_block(split_header_block(raw)[0])
     chain = receiving_chain(scan, mx_hosts=mx_hosts)
-    return tuple(ev for ev in candidates_below(scan.trace, -1 if chain.boundary is None else chain.boundary)
-                 if ev.trusted)
+    return tuple(
+        ev for ev in candidates_below(scan.trace, -1 if chain.boundary is None else chain.boundary) if ev.trusted
+    )

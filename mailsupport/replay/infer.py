@@ -40,8 +40,15 @@ from ..chain import EDGE_HOSTS, ReceivingChain
 from ..headers import RecipientEvidence
 from ..sizes import POSTFIX_DEFAULT_LIMIT, PROVIDER_LIMITS
 
-__all__ = ["PROFILE_NAMES", "ServerGuess", "guess_server", "size_limit_for", "PROFILE_HEADERS", "PROFILE_ROUTES",
-           "writes_for"]
+__all__ = [
+    "PROFILE_NAMES",
+    "ServerGuess",
+    "guess_server",
+    "size_limit_for",
+    "PROFILE_HEADERS",
+    "PROFILE_ROUTES",
+    "writes_for",
+]
 
 #: The sandbox profiles a replay may use (``mailsupport.sandbox.profile_names`` without variants).
 PROFILE_NAMES = ("postfix", "exim", "received-for", "gmail", "office365", "exchange")
@@ -57,10 +64,19 @@ PROFILE_HEADERS = {
     "exchange": frozenset(),
 }
 #: The header each profile's server keeps the recipient in, when the tenant routes by it (``None``: none).
-PROFILE_ROUTES = {"postfix": "X-Original-To", "exim": "Envelope-To", "received-for": "Received-for",
-                  "gmail": "Received-for", "office365": None, "exchange": None}
-_MS = re.compile(r"\.(?:protection\.outlook\.com|prod\.outlook\.com|outlook\.office365\.com"
-                 r"|prod\.exchangelabs\.com)\.?$", re.I)
+PROFILE_ROUTES = {
+    "postfix": "X-Original-To",
+    "exim": "Envelope-To",
+    "received-for": "Received-for",
+    "gmail": "Received-for",
+    "office365": None,
+    "exchange": None,
+}
+_MS = re.compile(
+    r"\.(?:protection\.outlook\.com|prod\.outlook\.com|outlook\.office365\.com"
+    r"|prod\.exchangelabs\.com)\.?$",
+    re.I,
+)
 _GOOGLE_EDGE = EDGE_HOSTS["Google"]
 
 
@@ -75,8 +91,12 @@ class ServerGuess:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready dict of every field."""
-        return {"profile": self.profile, "reason": self.reason, "exact": self.exact,
-                "x_gm_original_to": self.x_gm_original_to}
+        return {
+            "profile": self.profile,
+            "reason": self.reason,
+            "exact": self.exact,
+            "x_gm_original_to": self.x_gm_original_to,
+        }
 
 
 def _headers(trusted: Iterable[RecipientEvidence], mailbox: str) -> set[str]:
@@ -100,8 +120,9 @@ def _inexact(profile: str, found: set[str]) -> str:
     return f"; approximate: the {profile} profile's server does not write {named}"
 
 
-def guess_server(chain: ReceivingChain, candidates: Iterable[RecipientEvidence], *, provider: str = "other",
-                 mailbox: str = "") -> ServerGuess:
+def guess_server(
+    chain: ReceivingChain, candidates: Iterable[RecipientEvidence], *, provider: str = "other", mailbox: str = ""
+) -> ServerGuess:
     """The profile for one message (the table of the module docstring).
 
     ``chain`` is the message's receiving chain, ``candidates`` its envelope evidence (only the
@@ -119,31 +140,50 @@ def guess_server(chain: ReceivingChain, candidates: Iterable[RecipientEvidence],
     entry = chain.entry_hop
     if (entry is not None and entry.by_host.lower().rstrip(".") == _GOOGLE_EDGE) or provider == "gmail":
         where = f"entry hop by {entry.by_host}" if entry is not None else "Google's fingerprint"
-        return ServerGuess(profile="gmail", reason=f"Google received it ({where})" + _inexact("gmail", found),
-                           exact=exact("gmail"), x_gm_original_to="X-Gm-Original-To" in plain)
+        return ServerGuess(
+            profile="gmail",
+            reason=f"Google received it ({where})" + _inexact("gmail", found),
+            exact=exact("gmail"),
+            x_gm_original_to="X-Gm-Original-To" in plain,
+        )
     ms = next((h for h in chain.chain if _MS.search(h.by_host or "")), None)
     if ms is not None:
-        return ServerGuess(profile="office365", reason=f"Microsoft 365 received it (hop by {ms.by_host})",
-                           exact=not found)
+        return ServerGuess(
+            profile="office365", reason=f"Microsoft 365 received it (hop by {ms.by_host})", exact=not found
+        )
     if provider == "exchange":
-        return ServerGuess(profile="exchange", reason="Exchange received it (Microsoft SMTP Server hop)",
-                           exact=not found)
+        return ServerGuess(
+            profile="exchange", reason="Exchange received it (Microsoft SMTP Server hop)", exact=not found
+        )
     if "Envelope-To" in plain:
-        return ServerGuess(profile="exim", reason="the receiving side wrote Envelope-To (Exim's local delivery)"
-                           + _inexact("exim", found), exact=exact("exim"))
+        return ServerGuess(
+            profile="exim",
+            reason="the receiving side wrote Envelope-To (Exim's local delivery)" + _inexact("exim", found),
+            exact=exact("exim"),
+        )
     if "X-Original-To" in plain:
-        return ServerGuess(profile="postfix", reason="the receiving side wrote X-Original-To (Postfix's local "
-                                                     "or virtual delivery)" + _inexact("postfix", found),
-                           exact=exact("postfix"))
+        return ServerGuess(
+            profile="postfix",
+            reason="the receiving side wrote X-Original-To (Postfix's local "
+            "or virtual delivery)" + _inexact("postfix", found),
+            exact=exact("postfix"),
+        )
     if plain and plain <= {"Received-for", "Delivered-To"} and "Delivered-To" not in found:
-        return ServerGuess(profile="received-for", reason="only the receiving chain's for clause names the "
-                                                          "recipient", exact=True)
+        return ServerGuess(
+            profile="received-for", reason="only the receiving chain's for clause names the recipient", exact=True
+        )
     if not found or found == {"Delivered-To:mailbox"}:
-        return ServerGuess(profile="exchange", reason="the receiving side wrote no envelope recipient; the exchange "
-                                                      "profile writes none either", exact=True)
+        return ServerGuess(
+            profile="exchange",
+            reason="the receiving side wrote no envelope recipient; the exchange profile writes none either",
+            exact=True,
+        )
     named = ", ".join(sorted(plain))
-    return ServerGuess(profile="postfix", reason=f"no profile writes what this server wrote ({named}); "
-                                                 "replayed through postfix", exact=False)
+    return ServerGuess(
+        profile="postfix",
+        reason=f"no profile writes what this server wrote ({named}); replayed through postfix",
+        exact=False,
+    )
 
 
 def writes_for(profile: str, recipients: int) -> bool:

@@ -116,13 +116,23 @@ class ReplayPlan:
         rows = []
         for m in self.messages:
             g = m.guess
-            rows.append((m.number, m.ref.label(), g.profile if g else "-", "yes" if m.exact else "no",
-                         tuple(f"{a} ({h})" for a, h in m.recipients), m.transaction or "-",
-                         m.problem or (g.reason if g else "")))
-        return Table(columns=("#", "message", "profile", "exact", "envelope", "transaction", "why"),
-                     rows=tuple(rows), title=f"The replay's plan: {len(self.messages)} message(s), "
-                                             f"{len(self.transactions)} SMTP transaction(s)",
-                     note=f"Change to try: {'; '.join(str(c) for c in self.changes) or 'none'} ({self.change_reason}).")
+            rows.append(
+                (
+                    m.number,
+                    m.ref.label(),
+                    g.profile if g else "-",
+                    "yes" if m.exact else "no",
+                    tuple(f"{a} ({h})" for a, h in m.recipients),
+                    m.transaction or "-",
+                    m.problem or (g.reason if g else ""),
+                )
+            )
+        return Table(
+            columns=("#", "message", "profile", "exact", "envelope", "transaction", "why"),
+            rows=tuple(rows),
+            title=f"The replay's plan: {len(self.messages)} message(s), {len(self.transactions)} SMTP transaction(s)",
+            note=f"Change to try: {'; '.join(str(c) for c in self.changes) or 'none'} ({self.change_reason}).",
+        )
 
     def profiles(self) -> tuple[tuple[str, int], ...]:
         """Each profile used and how many sample messages it replays, most used first."""
@@ -136,8 +146,9 @@ def read_sample(paths: Iterable[str | os.PathLike[str]], limits: ReadLimits = DE
         yield from iter_raw(os.path.expanduser(os.fspath(path)), limits=limits)
 
 
-def _changes(tenant: Tenant, changes: Sequence[Change] | None, report: CatchAllReport,
-             forced: str | None) -> tuple[tuple[Change, ...], str]:
+def _changes(
+    tenant: Tenant, changes: Sequence[Change] | None, report: CatchAllReport, forced: str | None
+) -> tuple[tuple[Change, ...], str]:
     """The changes to try and why: those given, else the diagnosis's header (with a profile chosen by
     hand, the header that profile's server writes the recipient in: the sample's server was another)."""
     if changes:
@@ -158,8 +169,14 @@ def _changes(tenant: Tenant, changes: Sequence[Change] | None, report: CatchAllR
     return (catch_all_change(best),), f"the catch-all diagnosis recommends {best}"
 
 
-def plan_replay(tenant: Tenant, paths: Sequence[str | os.PathLike[str]], *, profile: str = "auto",
-                changes: Sequence[Change] | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> ReplayPlan:
+def plan_replay(
+    tenant: Tenant,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    profile: str = "auto",
+    changes: Sequence[Change] | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+) -> ReplayPlan:
     """Read the sample once and plan the replay (see the module docstring).
 
     ``profile`` is ``auto`` (each message through the profile its receiving chain shows) or one
@@ -170,8 +187,11 @@ def plan_replay(tenant: Tenant, paths: Sequence[str | os.PathLike[str]], *, prof
     """
     inbound = tenant.inbound
     if inbound is None:
-        raise ConfigError("a replay polls the tenant's mailbox, and this tenant has none (outbound only)",
-                          path="inbound", source=tenant.source)
+        raise ConfigError(
+            "a replay polls the tenant's mailbox, and this tenant has none (outbound only)",
+            path="inbound",
+            source=tenant.source,
+        )
     if profile != "auto" and profile not in PROFILE_NAMES:
         raise ConfigError(f"expected auto or one of {', '.join(PROFILE_NAMES)}, got {profile!r}", path="--profile")
     mx_hosts = inbound.mx_hosts
@@ -190,23 +210,41 @@ def plan_replay(tenant: Tenant, paths: Sequence[str | os.PathLike[str]], *, prof
         stripped = strip_receiving_side(raw.data, mx_hosts=mx_hosts)
         guess = guess_server(stripped.chain, summary.candidates, provider=summary.provider, mailbox=mailbox)
         if profile != "auto" and guess.profile != profile:
-            guess = ServerGuess(profile=profile, reason=f"--profile {profile} (the receiving chain shows "
-                                                        f"{guess.profile}: {guess.reason})",
-                                exact=False, x_gm_original_to=guess.x_gm_original_to)
+            guess = ServerGuess(
+                profile=profile,
+                reason=f"--profile {profile} (the receiving chain shows {guess.profile}: {guess.reason})",
+                exact=False,
+                x_gm_original_to=guess.x_gm_original_to,
+            )
         digest = hashlib.sha256(stripped.data).hexdigest()
         key = (digest, stripped.entry_id, guess.profile)
         at = keys.get(key) if stripped.entry_id else None
         if at is None:
             at = keys[key] = len(groups)
-            groups.append({"first": number, "messages": [], "digest": digest, "size": len(stripped.data),
-                           "profile": guess.profile, "mail_from": stripped.mail_from, "helo": stripped.helo,
-                           "client_address": stripped.client_address})  # no bytes kept: the run reads them again
+            groups.append(
+                {
+                    "first": number,
+                    "messages": [],
+                    "digest": digest,
+                    "size": len(stripped.data),
+                    "profile": guess.profile,
+                    "mail_from": stripped.mail_from,
+                    "helo": stripped.helo,
+                    "client_address": stripped.client_address,
+                }
+            )  # no bytes kept: the run reads them again
         groups[at]["messages"].append(number)
-        messages.append(PlannedMessage(number=number, ref=summary.ref(), guess=guess, transaction=at + 1,
-                                       recipients=original_recipients(summary.candidates, mailbox=mailbox),
-                                       removed=stripped.removed,
-                                       has_for=any(ev.trusted and ev.header == "Received-for"
-                                                   for ev in summary.candidates)))
+        messages.append(
+            PlannedMessage(
+                number=number,
+                ref=summary.ref(),
+                guess=guess,
+                transaction=at + 1,
+                recipients=original_recipients(summary.candidates, mailbox=mailbox),
+                removed=stripped.removed,
+                has_for=any(ev.trusted and ev.header == "Received-for" for ev in summary.candidates),
+            )
+        )
     report = diagnose_catch_all(summaries, tenant)
     _recover(messages, summaries, tenant)
     transactions = []
@@ -220,28 +258,55 @@ def plan_replay(tenant: Tenant, paths: Sequence[str | os.PathLike[str]], *, prof
             rcpts[mailbox] = None
             first = by_number[g["first"]]
             messages[first.number - 1] = replace(first, recipients=((mailbox, _FALLBACK),))
-        transactions.append(Transaction(number=n, first=g["first"], messages=tuple(g["messages"]),
-                                        recipients=tuple(rcpts), mail_from=g["mail_from"], helo=g["helo"],
-                                        client_address=g["client_address"], profile=g["profile"],
-                                        digest=g["digest"], size=g["size"]))
+        transactions.append(
+            Transaction(
+                number=n,
+                first=g["first"],
+                messages=tuple(g["messages"]),
+                recipients=tuple(rcpts),
+                mail_from=g["mail_from"],
+                helo=g["helo"],
+                client_address=g["client_address"],
+                profile=g["profile"],
+                digest=g["digest"],
+                size=g["size"],
+            )
+        )
     for t in transactions:
         for number in t.messages:
             m = messages[number - 1]
             if m.guess is not None and m.guess.exact and writes_for(t.profile, len(t.recipients)) != m.has_for:
-                said = ("gets a for clause the sample's entry hop does not have (its transaction had recipients "
-                        "the sample does not name)") if not m.has_for else "gets no for clause, which the sample has"
-                guess = replace(m.guess, exact=False,
-                                reason=f"{m.guess.reason}; approximate: the replayed transaction {said}")
+                said = (
+                    (
+                        "gets a for clause the sample's entry hop does not have (its transaction had recipients "
+                        "the sample does not name)"
+                    )
+                    if not m.has_for
+                    else "gets no for clause, which the sample has"
+                )
+                guess = replace(
+                    m.guess, exact=False, reason=f"{m.guess.reason}; approximate: the replayed transaction {said}"
+                )
                 messages[number - 1] = replace(m, guess=guess)
     exact = {(m.ref.source, m.ref.position) for m in messages if m.exact}
     exact_report = diagnose_catch_all([s for s in summaries if (s.source, s.position) in exact], tenant)
     chosen, reason = _changes(tenant, changes, report, None if profile == "auto" else profile)
     after = apply_changes(tenant, chosen)
     gm = any(m.guess is not None and m.guess.x_gm_original_to for m in messages)
-    return ReplayPlan(tenant=tenant, after=after, changes=chosen, change_reason=reason,
-                      paths=tuple(os.fspath(p) for p in paths), profile=profile, x_gm_original_to=gm,
-                      messages=tuple(messages), transactions=tuple(transactions), diagnosis=report,
-                      exact_diagnosis=exact_report, limits=limits)
+    return ReplayPlan(
+        tenant=tenant,
+        after=after,
+        changes=chosen,
+        change_reason=reason,
+        paths=tuple(os.fspath(p) for p in paths),
+        profile=profile,
+        x_gm_original_to=gm,
+        messages=tuple(messages),
+        transactions=tuple(transactions),
+        diagnosis=report,
+        exact_diagnosis=exact_report,
+        limits=limits,
+    )
 
 
 def _recover(messages: list[PlannedMessage], summaries: list[MessageSummary], tenant: Tenant) -> None:

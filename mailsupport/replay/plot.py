@@ -20,9 +20,17 @@ from .result import OTHER_KINDS, ROUTED_KINDS
 __all__ = ["plot_replay", "KIND_COLOURS"]
 
 #: Colour of each kind: real targets in greens, failed red, what the pipeline never saw in greys.
-KIND_COLOURS = {"matter": "#2f7d3b", "alias": "#4fa35d", "user": "#87c58f", "reply": "#b9dfbe",
-                "failed": "#c0392b", "refused": "#7f7f7f", "not-kept": "#a6a6a6", "elsewhere": "#c8c8c8",
-                "not-fetched": "#e0a030"}
+KIND_COLOURS = {
+    "matter": "#2f7d3b",
+    "alias": "#4fa35d",
+    "user": "#87c58f",
+    "reply": "#b9dfbe",
+    "failed": "#c0392b",
+    "refused": "#7f7f7f",
+    "not-kept": "#a6a6a6",
+    "elsewhere": "#c8c8c8",
+    "not-fetched": "#e0a030",
+}
 
 
 def plot_replay(result: Any) -> Any:

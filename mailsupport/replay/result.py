@@ -26,8 +26,16 @@ from typing import Any
 from ..display import Table
 from ..model import MessageRef
 
-__all__ = ["ROUTED_KINDS", "OTHER_KINDS", "Outcome", "CopyReplay", "MessageReplay", "PassSummary", "ReplayResult",
-           "pass_summary"]
+__all__ = [
+    "ROUTED_KINDS",
+    "OTHER_KINDS",
+    "Outcome",
+    "CopyReplay",
+    "MessageReplay",
+    "PassSummary",
+    "ReplayResult",
+    "pass_summary",
+]
 
 #: The router's kinds, in the order counts are shown.
 ROUTED_KINDS = ("matter", "alias", "user", "reply", "failed")
@@ -58,8 +66,13 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every field."""
-        return {"kind": self.kind, "target": self.target, "reason": self.reason, "recipient": self.recipient,
-                "trace": list(self.trace)}
+        return {
+            "kind": self.kind,
+            "target": self.target,
+            "reason": self.reason,
+            "recipient": self.recipient,
+            "trace": list(self.trace),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,8 +88,12 @@ class CopyReplay:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every field."""
-        return {"recipients": list(self.recipients), "recovered": self.recovered, "before": self.before.to_dict(),
-                "after": self.after.to_dict()}
+        return {
+            "recipients": list(self.recipients),
+            "recovered": self.recovered,
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,11 +122,18 @@ class MessageReplay:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the message (as findings name it), the replay facts and each copy."""
-        return {"number": self.number, "message": self.ref.to_dict(), "profile": self.profile,
-                "profile_reason": self.profile_reason, "exact": self.exact,
-                "recipients": [{"address": a, "from": h} for a, h in self.recipients],
-                "transaction": self.transaction, "copies": [c.to_dict() for c in self.copies],
-                "missing": list(self.missing), "note": self.note}
+        return {
+            "number": self.number,
+            "message": self.ref.to_dict(),
+            "profile": self.profile,
+            "profile_reason": self.profile_reason,
+            "exact": self.exact,
+            "recipients": [{"address": a, "from": h} for a, h in self.recipients],
+            "transaction": self.transaction,
+            "copies": [c.to_dict() for c in self.copies],
+            "missing": list(self.missing),
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,24 +195,45 @@ class PassSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready counts (without the messages, which :meth:`ReplayResult.to_dict` adds)."""
-        return {"settings": list(self.settings), "header": self.header, "routed": dict(self.routed),
-                "real": self.real, "failed": self.failed, "total": self.total, "not_routed": dict(self.other),
-                "predicted": dict(self.predicted) or None, "exact": dict(self.exact) or None,
-                "agrees_with_diagnosis": self.agrees,
-                "errors": list(self.errors)}
+        return {
+            "settings": list(self.settings),
+            "header": self.header,
+            "routed": dict(self.routed),
+            "real": self.real,
+            "failed": self.failed,
+            "total": self.total,
+            "not_routed": dict(self.other),
+            "predicted": dict(self.predicted) or None,
+            "exact": dict(self.exact) or None,
+            "agrees_with_diagnosis": self.agrees,
+            "errors": list(self.errors),
+        }
 
 
-def pass_summary(name: str, outcomes: list[Outcome], *, settings: tuple[str, ...], header: str,
-                 predicted: tuple[tuple[str, int], ...] = (), exact: list[Outcome] | None = None,
-                 errors: tuple[str, ...] = ()) -> PassSummary:
+def pass_summary(
+    name: str,
+    outcomes: list[Outcome],
+    *,
+    settings: tuple[str, ...],
+    header: str,
+    predicted: tuple[tuple[str, int], ...] = (),
+    exact: list[Outcome] | None = None,
+    errors: tuple[str, ...] = (),
+) -> PassSummary:
     """Count ``outcomes`` (and ``exact``: those of the messages replayed exactly) into a :class:`PassSummary`."""
     counts = Counter(o.kind for o in outcomes)
     ex = Counter(o.kind for o in (exact or ()))
     exact_counts = (("real", sum(ex[k] for k in _REAL)), ("failed", ex["failed"])) if predicted else ()
-    return PassSummary(name=name, settings=settings, header=header,
-                       routed=tuple((k, counts.get(k, 0)) for k in ROUTED_KINDS),
-                       other=tuple((k, counts[k]) for k in OTHER_KINDS if counts.get(k)),
-                       predicted=predicted, exact=exact_counts, errors=errors)
+    return PassSummary(
+        name=name,
+        settings=settings,
+        header=header,
+        routed=tuple((k, counts.get(k, 0)) for k in ROUTED_KINDS),
+        other=tuple((k, counts[k]) for k in OTHER_KINDS if counts.get(k)),
+        predicted=predicted,
+        exact=exact_counts,
+        errors=errors,
+    )
 
 
 #: Columns of :meth:`ReplayResult.table`.
@@ -225,16 +270,28 @@ class ReplayResult:
         for m in self.messages:
             for c in m.copies:
                 o = getattr(c, which)
-                out.append({"number": m.number, "message": m.ref.to_dict(), "recipients": list(c.recipients),
-                            "kind": o.kind, "target": o.target, "reason": o.reason, "recipient": o.recipient})
+                out.append(
+                    {
+                        "number": m.number,
+                        "message": m.ref.to_dict(),
+                        "recipients": list(c.recipients),
+                        "kind": o.kind,
+                        "target": o.target,
+                        "reason": o.reason,
+                        "recipient": o.recipient,
+                    }
+                )
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``before`` and ``after`` (each with ``routed`` counts by kind and its ``messages``
         list), every message with both outcomes, the missing copies and :meth:`evidence`."""
         return {
-            "tenant": self.tenant, "sample": list(self.sample), "profile": self.profile,
-            "profiles": dict(self.profiles), "change_reason": self.change_reason,
+            "tenant": self.tenant,
+            "sample": list(self.sample),
+            "profile": self.profile,
+            "profiles": dict(self.profiles),
+            "change_reason": self.change_reason,
             "recommended_header": self.recommended_header,
             "before": {**self.before.to_dict(), "messages": self._pass_messages("before")},
             "after": {**self.after.to_dict(), "messages": self._pass_messages("after")},
@@ -268,26 +325,46 @@ class ReplayResult:
             if not m.copies:
                 rows.append((m.number, m.ref.label(), m.profile, envelope, m.note or "-", m.note or "-", m.note))
             for c in m.copies:
-                rows.append((m.number, m.ref.label(), m.profile + ("" if m.exact else " (approximate)"),
-                             ", ".join(c.recipients) or envelope, c.before.label(), c.after.label(),
-                             c.after.reason))
-        return Table(columns=TABLE_COLUMNS, rows=tuple(rows), title="Where each message went, before and after",
-                     note=self.evidence())
+                rows.append(
+                    (
+                        m.number,
+                        m.ref.label(),
+                        m.profile + ("" if m.exact else " (approximate)"),
+                        ", ".join(c.recipients) or envelope,
+                        c.before.label(),
+                        c.after.label(),
+                        c.after.reason,
+                    )
+                )
+        return Table(
+            columns=TABLE_COLUMNS,
+            rows=tuple(rows),
+            title="Where each message went, before and after",
+            note=self.evidence(),
+        )
 
     def counts_table(self) -> Table:
         """The counts of both passes by kind (and what the diagnosis predicted)."""
         kinds = ROUTED_KINDS + tuple(k for k in OTHER_KINDS if self.before.count(k) or self.after.count(k))
-        rows = [(p.name, p.label(), *(p.count(k) for k in kinds),
-                 "" if p.agrees is None else ("yes" if p.agrees else "no")) for p in (self.before, self.after)]
-        return Table(columns=("pass", "settings", *kinds, "as diagnosed"), rows=tuple(rows),
-                     title=f"Replay of {sum(n for _p, n in self.profiles)} message(s) through "
-                           f"{', '.join(f'{p} ({n})' for p, n in self.profiles) or 'no profile'}")
+        rows = [
+            (p.name, p.label(), *(p.count(k) for k in kinds), "" if p.agrees is None else ("yes" if p.agrees else "no"))
+            for p in (self.before, self.after)
+        ]
+        return Table(
+            columns=("pass", "settings", *kinds, "as diagnosed"),
+            rows=tuple(rows),
+            title=f"Replay of {sum(n for _p, n in self.profiles)} message(s) through "
+            f"{', '.join(f'{p} ({n})' for p, n in self.profiles) or 'no profile'}",
+        )
 
     def missing_table(self) -> Table:
         """The recipients the server kept no copy for (a consolidating server: Gmail, Exchange), by message."""
         rows = tuple((ref.label(), ref.date, ref.from_, rcpt) for ref, rcpt in self.missing_copies)
-        return Table(columns=("message", "date", "from", "no copy names"), rows=rows,
-                     title="Recipients the server kept no copy for")
+        return Table(
+            columns=("message", "date", "from", "no copy names"),
+            rows=rows,
+            title="Recipients the server kept no copy for",
+        )
 
     def format_text(self) -> str:
         """Plain text: the counts, then one block per message with each copy before and after."""
@@ -304,8 +381,10 @@ class ReplayResult:
             if m.note:
                 out.append(f"    {m.note}")
             for c in m.copies:
-                out.append(f"    to {', '.join(c.recipients) or '?'}{' (from To/Cc)' if c.recovered else ''}: "
-                           f"before {c.before.label()}; after {c.after.label()} ({c.after.reason})")
+                out.append(
+                    f"    to {', '.join(c.recipients) or '?'}{' (from To/Cc)' if c.recovered else ''}: "
+                    f"before {c.before.label()}; after {c.after.label()} ({c.after.reason})"
+                )
             if m.missing:
                 out.append(f"    the server kept no copy naming: {', '.join(m.missing)}")
         return "\n".join(out)
@@ -316,8 +395,10 @@ class ReplayResult:
     def html_page(self) -> str:
         """A self-contained HTML page: the counts, the evidence sentence and every copy (all values escaped)."""
         title = html.escape(f"Replay of {', '.join(self.sample)} for {self.tenant}")
-        return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{title}</title></head>"
-                f"<body style='font-family:sans-serif'><h2>{title}</h2>{self._repr_html_()}</body></html>\n")
+        return (
+            f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{title}</title></head>"
+            f"<body style='font-family:sans-serif'><h2>{title}</h2>{self._repr_html_()}</body></html>\n"
+        )
 
     def _repr_html_(self) -> str:
         return self.counts_table()._repr_html_() + self.table()._repr_html_()

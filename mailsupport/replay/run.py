@@ -68,26 +68,39 @@ class _Copy:
 
 
 def _outcome(decision: dict[str, Any]) -> Outcome:
-    return Outcome(kind=str(decision.get("kind", "")), target=str(decision.get("target", "")),
-                   reason=str(decision.get("reason", "")), recipient=str(decision.get("recipient", "")),
-                   trace=tuple(str(s) for s in decision.get("trace", ())))
+    return Outcome(
+        kind=str(decision.get("kind", "")),
+        target=str(decision.get("target", "")),
+        reason=str(decision.get("reason", "")),
+        recipient=str(decision.get("recipient", "")),
+        trace=tuple(str(s) for s in decision.get("trace", ())),
+    )
 
 
 def _lane_tenant(tenant: Tenant) -> Tenant:
     """``tenant`` with a login of the replay's own (an XOAUTH2 token made here) and download-then-delete on;
     no SMTP login (the replay sends nothing). Routing settings are untouched."""
     inbound = tenant.inbound
-    server = ServerSettings(host="127.0.0.1", port=0, tls=TlsMode.STARTTLS, username=inbound.address,
-                            oauth_token=Secret("replay-" + secrets.token_urlsafe(24)))
-    return replace(tenant, inbound=replace(inbound, confirm_download_then_delete=True, server=server),
-                   outbound=replace(tenant.outbound, use_vendor_relay=True, server=ServerSettings()))
+    server = ServerSettings(
+        host="127.0.0.1",
+        port=0,
+        tls=TlsMode.STARTTLS,
+        username=inbound.address,
+        oauth_token=Secret("replay-" + secrets.token_urlsafe(24)),
+    )
+    return replace(
+        tenant,
+        inbound=replace(inbound, confirm_download_then_delete=True, server=server),
+        outbound=replace(tenant.outbound, use_vendor_relay=True, server=ServerSettings()),
+    )
 
 
 class _Lane:
     """One pass: its sandbox, its store, the copies of every transaction and their outcomes."""
 
-    def __init__(self, name: str, tenant: Tenant, plan: ReplayPlan, factory: Callable[..., Any],
-                 directory: Path) -> None:
+    def __init__(
+        self, name: str, tenant: Tenant, plan: ReplayPlan, factory: Callable[..., Any], directory: Path
+    ) -> None:
         self.name = name
         self.plan = plan
         self.tenant = _lane_tenant(tenant)
@@ -104,7 +117,7 @@ class _Lane:
         self.store: Store | None = None
         self.client: Any = None
 
-    def __enter__(self) -> "_Lane":
+    def __enter__(self) -> _Lane:
         if not self.sandbox.running:
             self.sandbox.start()
         self.sandbox.set_disposition("trash")  # Gmail's popped copies go, so memory stays flat
@@ -128,8 +141,14 @@ class _Lane:
         try:
             result = ingest_message(self.tenant, self.store, raw, source="wildcard", envelope_recipients=(rcpt,))
         except Exception as exc:  # noqa: BLE001 - recorded, then the sandbox keeps the message
-            self.copies[self.current].append(_Copy(recipients=(rcpt,), outcome=Outcome(
-                kind="not-fetched", recipient=rcpt, reason=f"the wildcard path could not store it: {exc}")))
+            self.copies[self.current].append(
+                _Copy(
+                    recipients=(rcpt,),
+                    outcome=Outcome(
+                        kind="not-fetched", recipient=rcpt, reason=f"the wildcard path could not store it: {exc}"
+                    ),
+                )
+            )
             raise
         self.copies[self.current].append(_Copy(recipients=(rcpt,), outcome=_outcome(result.decision.to_dict())))
         return result.decision
@@ -145,23 +164,34 @@ class _Lane:
         try:
             got = self.client.deliver(data, t.mail_from, t.recipients, helo=t.helo, client_address=t.client_address)
         except OSError as exc:  # smtplib's errors are OSErrors: the sandbox MX is gone
-            raise ConnectError(f"the {self.name} pass's sandbox MX stopped answering during transaction "
-                               f"{t.number}: {exc}") from exc
+            raise ConnectError(
+                f"the {self.name} pass's sandbox MX stopped answering during transaction {t.number}: {exc}"
+            ) from exc
         copies = self.copies[t.number]
         server = f"the {t.profile} profile's server"
         for rcpt, reply in got.refused:
             where = got.refused_stage or "RCPT"
-            copies.append(_Copy(recipients=(rcpt,), outcome=Outcome(
-                kind="refused", recipient=rcpt, reason=f"{server} refused it at {where}: {reply}")))
+            copies.append(
+                _Copy(
+                    recipients=(rcpt,),
+                    outcome=Outcome(kind="refused", recipient=rcpt, reason=f"{server} refused it at {where}: {reply}"),
+                )
+            )
         for filed in got.copies:
-            c = _Copy(recipients=tuple(filed.recipients), mailbox=filed.mailbox,
-                      landed=filed.mailbox.lower() == self.mailbox)
+            c = _Copy(
+                recipients=tuple(filed.recipients), mailbox=filed.mailbox, landed=filed.mailbox.lower() == self.mailbox
+            )
             if filed.stored is None:
-                c.outcome = Outcome(kind="not-kept", reason=f"{server} kept no copy: it had already filed one with "
-                                                            "this Message-ID in the mailbox")
+                c.outcome = Outcome(
+                    kind="not-kept",
+                    reason=f"{server} kept no copy: it had already filed one with this Message-ID in the mailbox",
+                )
             elif not c.landed:
-                c.outcome = Outcome(kind="elsewhere", target=filed.mailbox,
-                                    reason=f"filed in the mailbox {filed.mailbox}, which the product does not poll")
+                c.outcome = Outcome(
+                    kind="elsewhere",
+                    target=filed.mailbox,
+                    reason=f"filed in the mailbox {filed.mailbox}, which the product does not poll",
+                )
             else:
                 named = {ev.address.lower() for ev in trusted_candidates(filed.stored.data, mx_hosts=self.mx_hosts)}
                 mine = {r.lower() for r in filed.recipients}
@@ -239,9 +269,14 @@ def _result(plan: ReplayPlan, before: _Lane, after: _Lane) -> ReplayResult:
             rcpts = (b or a).recipients
             low = {r.lower() for r in rcpts}
             owner = next((n for n, addrs in owners if low & addrs), t.first)
-            copies[owner].append(CopyReplay(recipients=rcpts, before=b.outcome if b else _ABSENT,
-                                            after=a.outcome if a else _ABSENT,
-                                            recovered=bool(low) and low <= recovered))
+            copies[owner].append(
+                CopyReplay(
+                    recipients=rcpts,
+                    before=b.outcome if b else _ABSENT,
+                    after=a.outcome if a else _ABSENT,
+                    recovered=bool(low) and low <= recovered,
+                )
+            )
         gone = _missing(before.copies.get(t.number, []))
         if gone:
             missing[t.first] = gone
@@ -252,25 +287,51 @@ def _result(plan: ReplayPlan, before: _Lane, after: _Lane) -> ReplayResult:
         t = plan.transactions[m.transaction - 1] if m.transaction else None
         if t is not None and t.first != m.number and not copies.get(m.number):
             note = f"another copy of the transaction message #{t.first} replays (its copies are listed there)"
-        messages.append(MessageReplay(number=m.number, ref=m.ref, profile=g.profile if g else "",
-                                      profile_reason=g.reason if g else "", exact=g.exact if g else True,
-                                      recipients=m.recipients, transaction=m.transaction,
-                                      copies=tuple(copies.get(m.number, ())), missing=missing.get(m.number, ()),
-                                      note=note))
+        messages.append(
+            MessageReplay(
+                number=m.number,
+                ref=m.ref,
+                profile=g.profile if g else "",
+                profile_reason=g.reason if g else "",
+                exact=g.exact if g else True,
+                recipients=m.recipients,
+                transaction=m.transaction,
+                copies=tuple(copies.get(m.number, ())),
+                missing=missing.get(m.number, ()),
+                note=note,
+            )
+        )
     passes = []
     for lane, tenant, settings in ((before, plan.tenant, ()), (after, plan.after, tuple(str(c) for c in plan.changes))):
         outcomes = [getattr(c, lane.name) for m in messages for c in m.copies]
         exact = [getattr(c, lane.name) for m in messages if m.exact and m.transaction for c in m.copies]
-        passes.append(pass_summary(lane.name, outcomes, settings=settings, header=tenant.inbound.catch_all_header,
-                                   predicted=_predicted(plan, tenant), exact=exact, errors=tuple(lane.errors)))
-    return ReplayResult(tenant=plan.tenant.org_key, sample=plan.paths, profile=plan.profile,
-                        profiles=plan.profiles(), change_reason=plan.change_reason, before=passes[0],
-                        after=passes[1], messages=tuple(messages),
-                        recommended_header=plan.diagnosis.recommended_header)
+        passes.append(
+            pass_summary(
+                lane.name,
+                outcomes,
+                settings=settings,
+                header=tenant.inbound.catch_all_header,
+                predicted=_predicted(plan, tenant),
+                exact=exact,
+                errors=tuple(lane.errors),
+            )
+        )
+    return ReplayResult(
+        tenant=plan.tenant.org_key,
+        sample=plan.paths,
+        profile=plan.profile,
+        profiles=plan.profiles(),
+        change_reason=plan.change_reason,
+        before=passes[0],
+        after=passes[1],
+        messages=tuple(messages),
+        recommended_header=plan.diagnosis.recommended_header,
+    )
 
 
-def run_replay(plan: ReplayPlan, *, sandbox_factory: Callable[..., Any], progress: Any = None,
-               batch: int = BATCH) -> ReplayResult:
+def run_replay(
+    plan: ReplayPlan, *, sandbox_factory: Callable[..., Any], progress: Any = None, batch: int = BATCH
+) -> ReplayResult:
     """Replay ``plan`` (see the module docstring) and return where every copy went in both passes.
 
     ``progress`` (optional) is told of each sample message read (``update(1)``), as a
@@ -280,8 +341,10 @@ def run_replay(plan: ReplayPlan, *, sandbox_factory: Callable[..., Any], progres
     """
     first = {t.first: t for t in plan.transactions}
     with tempfile.TemporaryDirectory(prefix="mailsupport-replay-") as work, ExitStack() as stack:
-        lanes = [stack.enter_context(_Lane(name, tenant, plan, sandbox_factory, Path(work) / name))
-                 for name, tenant in (("before", plan.tenant), ("after", plan.after))]
+        lanes = [
+            stack.enter_context(_Lane(name, tenant, plan, sandbox_factory, Path(work) / name))
+            for name, tenant in (("before", plan.tenant), ("after", plan.after))
+        ]
         waiting = 0
         read = 0
         mx_hosts = plan.tenant.inbound.mx_hosts
@@ -293,8 +356,11 @@ def run_replay(plan: ReplayPlan, *, sandbox_factory: Callable[..., Any], progres
                 continue
             stripped = strip_receiving_side(raw.data, mx_hosts=mx_hosts)
             if hashlib.sha256(stripped.data).hexdigest() != t.digest:
-                raise SampleError(f"message {raw.position} is not the one read when the replay was planned: the "
-                                  "sample changed; plan the replay again", source=raw.source)
+                raise SampleError(
+                    f"message {raw.position} is not the one read when the replay was planned: the "
+                    "sample changed; plan the replay again",
+                    source=raw.source,
+                )
             for lane in lanes:
                 lane.deliver(t, stripped.data)
             waiting += 1
@@ -303,16 +369,26 @@ def run_replay(plan: ReplayPlan, *, sandbox_factory: Callable[..., Any], progres
                     lane.poll()
                 waiting = 0
         if read != len(plan.messages):
-            raise SampleError(f"the sample holds {read} messages now, {len(plan.messages)} when the replay was "
-                              "planned; plan the replay again", source=", ".join(plan.paths))
+            raise SampleError(
+                f"the sample holds {read} messages now, {len(plan.messages)} when the replay was "
+                "planned; plan the replay again",
+                source=", ".join(plan.paths),
+            )
         for lane in lanes:
             lane.poll()
             lane.finish()
         return _result(plan, *lanes)
 
 
-def replay(tenant: Tenant, paths: Sequence[str], *, sandbox_factory: Callable[..., Any], profile: str = "auto",
-           changes: Sequence[Change] | None = None, progress: Any = None) -> ReplayResult:
+def replay(
+    tenant: Tenant,
+    paths: Sequence[str],
+    *,
+    sandbox_factory: Callable[..., Any],
+    profile: str = "auto",
+    changes: Sequence[Change] | None = None,
+    progress: Any = None,
+) -> ReplayResult:
     """Plan (:func:`~.plan.plan_replay`) and run (:func:`run_replay`) a replay in one call."""
     plan = plan_replay(tenant, paths, profile=profile, changes=changes)
     return run_replay(plan, sandbox_factory=sandbox_factory, progress=progress)

@@ -31,26 +31,46 @@ from .readers import iter_raw
 from .scanner import batched, default_jobs, scan, scan_batches, scan_mbox, scan_raw
 from .summary import address_list, summarize
 
-__all__ = ["scan", "scan_batches", "batched", "scan_mbox", "scan_raw", "scan_pop3", "summarize", "full_view", "summaries_frame",
-           "default_jobs", "RawMessage", "ReadLimits", "DEFAULT_LIMITS", "iter_raw", "address_list", "ROW_COLUMNS"]
+__all__ = [
+    "scan",
+    "scan_batches",
+    "batched",
+    "scan_mbox",
+    "scan_raw",
+    "scan_pop3",
+    "summarize",
+    "full_view",
+    "summaries_frame",
+    "default_jobs",
+    "RawMessage",
+    "ReadLimits",
+    "DEFAULT_LIMITS",
+    "iter_raw",
+    "address_list",
+    "ROW_COLUMNS",
+]
 
 
-def scan_pop3(settings: Any, *, headers_only: bool = False, limit: int | None = None, limits: Any = None
-              ) -> Iterator[MessageSummary]:
+def scan_pop3(
+    settings: Any, *, headers_only: bool = False, limit: int | None = None, limits: Any = None
+) -> Iterator[MessageSummary]:
     """Summaries of a live POP3 mailbox read without deleting (see :mod:`.pop3`); ``limits``
     (:class:`~mailsupport.limits.Limits`, default the kit's) bound every read."""
     from ..limits import DEFAULT_LIMITS
     from .pop3 import iter_pop3
+
     yield from scan_raw(iter_pop3(settings, headers_only=headers_only, limit=limit, limits=limits or DEFAULT_LIMITS))
 
 
 def full_view(raw: bytes) -> Any:
     """mail-parser's full parse of one message (``mailparser.MailParser``): bodies, attachments, defects."""
     import mailparser  # heavy: imported only when a full view is asked for
+
     return mailparser.parse_from_bytes(raw)
 
 
 def summaries_frame(summaries: Iterable[MessageSummary]) -> Any:
     """The summaries as a pandas DataFrame, one row per message (columns :data:`ROW_COLUMNS`)."""
     import pandas as pd
+
     return pd.DataFrame([s.row() for s in summaries], columns=list(ROW_COLUMNS))

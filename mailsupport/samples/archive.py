@@ -34,8 +34,17 @@ def _damage() -> tuple[type[BaseException], ...]:
     import zipfile
     import zlib
 
-    return (OSError, zipfile.BadZipFile, RuntimeError, ValueError, NotImplementedError, EOFError, zlib.error,
-            struct.error, LookupError)
+    return (
+        OSError,
+        zipfile.BadZipFile,
+        RuntimeError,
+        ValueError,
+        NotImplementedError,
+        EOFError,
+        zlib.error,
+        struct.error,
+        LookupError,
+    )
 
 
 def _member_count(fh) -> int | None:
@@ -65,9 +74,15 @@ def _inflate(zf, info, limits: ReadLimits, total_left: int, packed_cap: int) -> 
     first cap it passes; ``inflated`` counts what came out either way."""
     cap = limits.max_message_bytes
     if info.file_size > cap:  # it says so itself: nothing to inflate
-        return b"", 0, (f"zip member says it inflates to {info.file_size:,} bytes, over the per-message cap of "
-                     f"{cap:,} bytes: not read; raise ReadLimits(max_message_bytes=...) or --max-message-mb "
-                     "if it is a genuine message")
+        return (
+            b"",
+            0,
+            (
+                f"zip member says it inflates to {info.file_size:,} bytes, over the per-message cap of "
+                f"{cap:,} bytes: not read; raise ReadLimits(max_message_bytes=...) or --max-message-mb "
+                "if it is a genuine message"
+            ),
+        )
     packed = max(1, min(info.compress_size, packed_cap))
     out = bytearray()
     with zf.open(info) as member:
@@ -78,14 +93,32 @@ def _inflate(zf, info, limits: ReadLimits, total_left: int, packed_cap: int) -> 
             out += piece
             got = len(out)
             if got > cap:
-                return b"", got, (f"zip member inflates to over {cap:,} bytes (the per-message cap; it claimed "
-                             f"{info.file_size:,}): stopped there, not read")
+                return (
+                    b"",
+                    got,
+                    (
+                        f"zip member inflates to over {cap:,} bytes (the per-message cap; it claimed "
+                        f"{info.file_size:,}): stopped there, not read"
+                    ),
+                )
             if got > total_left:
-                return b"", got, (f"zip's members inflate to over {limits.max_zip_total_bytes:,} bytes in total (the "
-                             "cap for one zip): stopped in this member; split the archive")
+                return (
+                    b"",
+                    got,
+                    (
+                        f"zip's members inflate to over {limits.max_zip_total_bytes:,} bytes in total (the "
+                        "cap for one zip): stopped in this member; split the archive"
+                    ),
+                )
             if got > limits.zip_ratio_grace_bytes and got > packed * limits.max_zip_ratio:
-                return b"", got, (f"zip member inflates {got / packed:,.0f} times its compressed size ({got:,} bytes "
-                             f"from {packed:,} so far; the cap is {limits.max_zip_ratio:g}x): a zip bomb, not read")
+                return (
+                    b"",
+                    got,
+                    (
+                        f"zip member inflates {got / packed:,.0f} times its compressed size ({got:,} bytes "
+                        f"from {packed:,} so far; the cap is {limits.max_zip_ratio:g}x): a zip bomb, not read"
+                    ),
+                )
 
 
 def _refusal(info, name: str, low: str, zipfile) -> str:
@@ -95,13 +128,17 @@ def _refusal(info, name: str, low: str, zipfile) -> str:
     if _unsafe_name(name):
         return "member name is absolute or climbs out with '..': refused (a hostile archive)"
     if low.endswith(".zip"):
-        return ("a zip inside the zip: not opened (nested archives multiply what a bomb can inflate to); "
-                "extract it and scan it")
+        return (
+            "a zip inside the zip: not opened (nested archives multiply what a bomb can inflate to); "
+            "extract it and scan it"
+        )
     if low.endswith(".mbox"):
         return "an mbox inside the zip: not read from the archive; extract it and scan the mbox file (it is streamed)"
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        return (f"zip member compressed with method {info.compress_type} (not stored or deflated): not read, as "
-                "its inflated size cannot be bounded; re-create the zip with the usual (deflate) compression")
+        return (
+            f"zip member compressed with method {info.compress_type} (not stored or deflated): not read, as "
+            "its inflated size cannot be bounded; re-create the zip with the usual (deflate) compression"
+        )
     return ""
 
 
@@ -119,9 +156,14 @@ def iter_zip(path: Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Raw
     with fh:
         listed = _member_count(fh)
         if listed is not None and listed > limits.max_zip_members:
-            yield RawMessage(source=source, position="", problem=(
-                f"zip lists {listed:,} members, over the cap of {limits.max_zip_members:,} for one zip: not read; "
-                "split the archive or raise ReadLimits(max_zip_members=...)"))
+            yield RawMessage(
+                source=source,
+                position="",
+                problem=(
+                    f"zip lists {listed:,} members, over the cap of {limits.max_zip_members:,} for one zip: not read; "
+                    "split the archive or raise ReadLimits(max_zip_members=...)"
+                ),
+            )
             return
         damage = _damage()
         try:
@@ -137,16 +179,19 @@ def iter_zip(path: Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Raw
                     continue
                 refused = _refusal(info, name, low, zipfile)
                 if not refused and total_left <= 0:
-                    refused = (f"not read: the zip's members already inflated to {limits.max_zip_total_bytes:,} "
-                               "bytes, the cap for one zip; split the archive")
+                    refused = (
+                        f"not read: the zip's members already inflated to {limits.max_zip_total_bytes:,} "
+                        "bytes, the cap for one zip; split the archive"
+                    )
                 if refused:
                     yield RawMessage(source=source, position=name, problem=refused)
                     continue
                 try:
                     data, inflated, problem = _inflate(zf, info, limits, total_left, size)
                 except damage as exc:
-                    yield RawMessage(source=source, position=name,
-                                     problem=f"cannot read zip member: {type(exc).__name__}: {exc}")
+                    yield RawMessage(
+                        source=source, position=name, problem=f"cannot read zip member: {type(exc).__name__}: {exc}"
+                    )
                     continue
                 total_left -= inflated
                 if problem:

@@ -26,8 +26,17 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms
 if TYPE_CHECKING:  # pragma: no cover
     from typing import BinaryIO
 
-__all__ = ["RawMessage", "ReadLimits", "DEFAULT_LIMITS", "MIB", "open_regular", "read_capped", "read_regular",
-           "special_problem", "over_cap_problem"]
+__all__ = [
+    "RawMessage",
+    "ReadLimits",
+    "DEFAULT_LIMITS",
+    "MIB",
+    "open_regular",
+    "read_capped",
+    "read_regular",
+    "special_problem",
+    "over_cap_problem",
+]
 
 MIB = 1 << 20
 #: Bytes asked for per read when a file has to be read in pieces.
@@ -75,30 +84,40 @@ class ReadLimits:
         if not self.max_zip_ratio >= 1:
             raise ValueError(f"ReadLimits.max_zip_ratio must be at least 1, got {self.max_zip_ratio!r}")
         if self.zip_ratio_grace_bytes < 0:
-            raise ValueError(f"ReadLimits.zip_ratio_grace_bytes must not be negative, got {self.zip_ratio_grace_bytes!r}")
+            raise ValueError(
+                f"ReadLimits.zip_ratio_grace_bytes must not be negative, got {self.zip_ratio_grace_bytes!r}"
+            )
 
 
 DEFAULT_LIMITS = ReadLimits()
 
-_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link"))
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISLNK, "a symbolic link"),
+)
 
 
 def special_problem(mode: int) -> str:
     """The problem text for something that is not a regular file (from its ``st_mode``)."""
     what = next((text for test, text in _KINDS if test(mode)), "not a regular file")
     if stat.S_ISLNK(mode):
-        return ("a symbolic link inside the sample: not followed (it could point anywhere); "
-                "scan its target by naming it")
-    return (f"{what}, not a regular file: not read (only regular files and folders are, so a read never "
-            "blocks or runs forever); copy the data into a file and scan that")
+        return "a symbolic link inside the sample: not followed (it could point anywhere); scan its target by naming it"
+    return (
+        f"{what}, not a regular file: not read (only regular files and folders are, so a read never "
+        "blocks or runs forever); copy the data into a file and scan that"
+    )
 
 
 def over_cap_problem(size: int | str, cap: int, what: str = "message") -> str:
     """The problem text for a message over the per-message cap."""
     shown = f"{size:,} bytes" if isinstance(size, int) else size
-    return (f"{what} of {shown} is over the per-message cap of {cap:,} bytes: not read; raise it with "
-            "ReadLimits(max_message_bytes=...) or --max-message-mb if the message is genuine")
+    return (
+        f"{what} of {shown} is over the per-message cap of {cap:,} bytes: not read; raise it with "
+        "ReadLimits(max_message_bytes=...) or --max-message-mb if the message is genuine"
+    )
 
 
 def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -> tuple[BinaryIO | None, int, str]:

@@ -26,15 +26,25 @@ from __future__ import annotations
 
 import base64
 import random
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from ..tenant import Inbound, MailboxKind, Matter, Provider, Tenant, User
 
-__all__ = ["demo_tenant", "postfix_copy", "gmail_copy", "plain_message", "padded_message",
-           "catchall_postfix_messages", "gmail_takeout_messages", "mbox_bytes",
-           "write_bundled", "write_benchmark_mbox", "SYMPTOM_MESSAGES"]
+__all__ = [
+    "demo_tenant",
+    "postfix_copy",
+    "gmail_copy",
+    "plain_message",
+    "padded_message",
+    "catchall_postfix_messages",
+    "gmail_takeout_messages",
+    "mbox_bytes",
+    "write_bundled",
+    "write_benchmark_mbox",
+    "SYMPTOM_MESSAGES",
+]
 
 DOMAIN = "smithlaw.example"
 MAILBOX = f"matters@{DOMAIN}"
@@ -49,26 +59,38 @@ def demo_tenant(provider: Provider = Provider.OTHER, header: str = "Delivered-To
     ``conveyancing@``), raj (alias ``litigation@``) and mei; matters 1042 and 1043.
     """
     return Tenant(
-        org_key="smithlaw", domains=(DOMAIN,), provider=provider,
+        org_key="smithlaw",
+        domains=(DOMAIN,),
+        provider=provider,
         inbound=Inbound(address=MAILBOX, kind=MailboxKind.CATCH_ALL, catch_all_header=header),
-        users=(User(address=f"jane@{DOMAIN}", name="Jane Smith", aliases=(f"conveyancing@{DOMAIN}",)),
-               User(address=f"raj@{DOMAIN}", name="Raj Patel", aliases=(f"litigation@{DOMAIN}",)),
-               User(address=f"mei@{DOMAIN}", name="Mei Chen")),
+        users=(
+            User(address=f"jane@{DOMAIN}", name="Jane Smith", aliases=(f"conveyancing@{DOMAIN}",)),
+            User(address=f"raj@{DOMAIN}", name="Raj Patel", aliases=(f"litigation@{DOMAIN}",)),
+            User(address=f"mei@{DOMAIN}", name="Mei Chen"),
+        ),
         matters=(Matter(id="1042", name="Estate of Brown"), Matter(id="1043", name="Lee v Harbour Council")),
         failed_email_address=f"it@{DOMAIN}",
     )
 
 
-def plain_message(*, to: Sequence[str], subject: str, message_id: str, sender: str = "client@example.net",
-                  cc: Sequence[str] = (), body: str = "Please see the attached.\n", n: int = 0,
-                  attachments: Sequence[tuple[str, bytes]] = (), extra: Sequence[str] = ()) -> bytes:
+def plain_message(
+    *,
+    to: Sequence[str],
+    subject: str,
+    message_id: str,
+    sender: str = "client@example.net",
+    cc: Sequence[str] = (),
+    body: str = "Please see the attached.\n",
+    n: int = 0,
+    attachments: Sequence[tuple[str, bytes]] = (),
+    extra: Sequence[str] = (),
+) -> bytes:
     """A message as the sender wrote it (no trace headers), LF line ends; attachments base64."""
     date = _DATE.format(m=n // 60 % 60, s=n % 60)
     head = [f"From: Client <{sender}>", f"To: {', '.join(to)}"]
     if cc:
         head.append(f"Cc: {', '.join(cc)}")
-    head += [f"Subject: {subject}", f"Date: {date}", f"Message-ID: <{message_id}>", "MIME-Version: 1.0",
-             *extra]
+    head += [f"Subject: {subject}", f"Date: {date}", f"Message-ID: <{message_id}>", "MIME-Version: 1.0", *extra]
     if not attachments:
         head.append("Content-Type: text/plain; charset=utf-8")
         return ("\n".join(head) + "\n\n" + body).encode("utf-8")
@@ -77,14 +99,17 @@ def plain_message(*, to: Sequence[str], subject: str, message_id: str, sender: s
     parts = [f"--{boundary}\nContent-Type: text/plain; charset=utf-8\n\n{body}"]
     for name, data in attachments:
         enc = base64.encodebytes(data).decode("ascii")
-        parts.append(f"--{boundary}\nContent-Type: application/octet-stream; name=\"{name}\"\n"
-                     f"Content-Disposition: attachment; filename=\"{name}\"\n"
-                     f"Content-Transfer-Encoding: base64\n\n{enc}")
+        parts.append(
+            f'--{boundary}\nContent-Type: application/octet-stream; name="{name}"\n'
+            f'Content-Disposition: attachment; filename="{name}"\n'
+            f"Content-Transfer-Encoding: base64\n\n{enc}"
+        )
     return ("\n".join(head) + "\n\n" + "\n".join(parts) + f"\n--{boundary}--\n").encode("utf-8")
 
 
-def postfix_copy(message: bytes, *, original_to: str | None, single: bool = True, n: int = 0,
-                 mailbox: str = MAILBOX) -> bytes:
+def postfix_copy(
+    message: bytes, *, original_to: str | None, single: bool = True, n: int = 0, mailbox: str = MAILBOX
+) -> bytes:
     """``message`` as a Postfix virtual-alias catch-all stores it for one envelope recipient.
 
     ``single`` is false for a copy of a multi-recipient transaction: no ``for`` clause then.
@@ -95,14 +120,23 @@ def postfix_copy(message: bytes, *, original_to: str | None, single: bool = True
     trace = ["Return-Path: <client@example.net>"]
     if original_to:
         trace.append(f"X-Original-To: {original_to}")
-    trace += [f"Delivered-To: {mailbox}",
-              f"Received: from out.example.net (out.example.net [192.0.2.10])\n\tby {_MX} (Postfix) "
-              f"with ESMTPS id 4B{n:08X}{for_clause}; {date}"]
+    trace += [
+        f"Delivered-To: {mailbox}",
+        f"Received: from out.example.net (out.example.net [192.0.2.10])\n\tby {_MX} (Postfix) "
+        f"with ESMTPS id 4B{n:08X}{for_clause}; {date}",
+    ]
     return ("\n".join(trace) + "\n").encode("ascii") + message
 
 
-def gmail_copy(message: bytes, *, n: int = 0, original_to: str | None = None, mailbox: str = MAILBOX,
-               labels: str = "Inbox", rcpt: str | None = None) -> bytes:
+def gmail_copy(
+    message: bytes,
+    *,
+    n: int = 0,
+    original_to: str | None = None,
+    mailbox: str = MAILBOX,
+    labels: str = "Inbox",
+    rcpt: str | None = None,
+) -> bytes:
     """``message`` as a Google Workspace catch-all stores it (Takeout's export headers on top).
 
     ``rcpt`` is the envelope recipient of a single-recipient transaction: Google's edge hop then
@@ -110,15 +144,20 @@ def gmail_copy(message: bytes, *, n: int = 0, original_to: str | None = None, ma
     with several recipients gets no ``for`` clause (leave it ``None``).
     """
     date = _DATE.format(m=n // 60 % 60, s=n % 60)
-    head = [f"X-GM-THRID: {1780000000000000000 + n}", f"X-Gmail-Labels: {labels}",
-            f"Delivered-To: {mailbox}",
-            f"Received: by 2002:a05:6a10:{n % 9999:x}:b0:0:0:0 with SMTP id z{n}csp{100000 + n};\n        {date}"]
+    head = [
+        f"X-GM-THRID: {1780000000000000000 + n}",
+        f"X-Gmail-Labels: {labels}",
+        f"Delivered-To: {mailbox}",
+        f"Received: by 2002:a05:6a10:{n % 9999:x}:b0:0:0:0 with SMTP id z{n}csp{100000 + n};\n        {date}",
+    ]
     if original_to:
         head.insert(3, f"X-Gm-Original-To: {original_to}")
     for_clause = f"\n        for <{rcpt}>" if rcpt else ""
-    head += ["X-Google-Smtp-Source: AGHT+IE" + "x" * 20,
-             f"Received: from out.example.net (out.example.net. [192.0.2.10])\n        by mx.google.com with "
-             f"ESMTPS id a{n}si{n}.2025.11.03{for_clause}; {date}"]
+    head += [
+        "X-Google-Smtp-Source: AGHT+IE" + "x" * 20,
+        f"Received: from out.example.net (out.example.net. [192.0.2.10])\n        by mx.google.com with "
+        f"ESMTPS id a{n}si{n}.2025.11.03{for_clause}; {date}",
+    ]
     return ("\n".join(head) + "\n").encode("ascii") + message
 
 
@@ -130,23 +169,34 @@ def catchall_postfix_messages() -> list[tuple[str, bytes]]:
     def add(name: str, raw: bytes) -> None:
         out.append((name, raw))
 
-    for addr, subj in ((f"1042@{DOMAIN}", "Contract for matter 1042"),
-                       (f"conveyancing@{DOMAIN}", "Settlement date"),
-                       (f"litigation@{DOMAIN}", "Hearing moved"),
-                       (f"jane@{DOMAIN}", "Lunch?"),
-                       (f"1043@{DOMAIN}", "Invoice 1043"),
-                       (f"nosuchperson@{DOMAIN}", "Wrong address")):
+    for addr, subj in (
+        (f"1042@{DOMAIN}", "Contract for matter 1042"),
+        (f"conveyancing@{DOMAIN}", "Settlement date"),
+        (f"litigation@{DOMAIN}", "Hearing moved"),
+        (f"jane@{DOMAIN}", "Lunch?"),
+        (f"1043@{DOMAIN}", "Invoice 1043"),
+        (f"nosuchperson@{DOMAIN}", "Wrong address"),
+    ):
         n += 1
         msg = plain_message(to=[addr], subject=subj, message_id=f"pf{n}@example.net", n=n)
         add(f"pf{n}", postfix_copy(msg, original_to=addr, n=n))
     n += 1  # one message to two catch-all addresses: two copies, no for clause
-    msg = plain_message(to=[f"conveyancing@{DOMAIN}", f"litigation@{DOMAIN}"], subject="Both teams please",
-                        message_id=f"pf{n}@example.net", n=n)
+    msg = plain_message(
+        to=[f"conveyancing@{DOMAIN}", f"litigation@{DOMAIN}"],
+        subject="Both teams please",
+        message_id=f"pf{n}@example.net",
+        n=n,
+    )
     add(f"pf{n}a", postfix_copy(msg, original_to=f"conveyancing@{DOMAIN}", single=False, n=n))
     add(f"pf{n}b", postfix_copy(msg, original_to=f"litigation@{DOMAIN}", single=False, n=n))
     n += 1  # a sender-written X-Original-To below the receiving Received (forgeable)
-    msg = plain_message(to=[f"1043@{DOMAIN}"], subject="Forged routing header", message_id=f"pf{n}@example.net",
-                        n=n, extra=[f"X-Original-To: jane@{DOMAIN}", f"Delivered-To: raj@{DOMAIN}"])
+    msg = plain_message(
+        to=[f"1043@{DOMAIN}"],
+        subject="Forged routing header",
+        message_id=f"pf{n}@example.net",
+        n=n,
+        extra=[f"X-Original-To: jane@{DOMAIN}", f"Delivered-To: raj@{DOMAIN}"],
+    )
     add(f"pf{n}", postfix_copy(msg, original_to=f"1043@{DOMAIN}", n=n))
     return out
 
@@ -180,8 +230,9 @@ def mbox_bytes(messages: Iterable[bytes]) -> bytes:
     return b"".join(chunks)
 
 
-def padded_message(encoded_target: int, *, n: int = 0, name: str = "scan.pdf",
-                   to: str = f"conveyancing@{DOMAIN}", seed: int = 5) -> bytes:
+def padded_message(
+    encoded_target: int, *, n: int = 0, name: str = "scan.pdf", to: str = f"conveyancing@{DOMAIN}", seed: int = 5
+) -> bytes:
     """A Postfix-delivered message whose encoded size is about ``encoded_target`` bytes.
 
     One base64 attachment of pseudo-random bytes (seeded), sized so that base64's 4/3 growth
@@ -189,8 +240,13 @@ def padded_message(encoded_target: int, *, n: int = 0, name: str = "scan.pdf",
     """
     raw_len = max(0, int((encoded_target - 800) * 57 / 77))
     data = random.Random(seed).randbytes(raw_len)
-    msg = plain_message(to=[to], subject=f"Scans ({raw_len} bytes)", message_id=f"big{n}-{seed}@example.net",
-                        n=n, attachments=[(name, data)])
+    msg = plain_message(
+        to=[to],
+        subject=f"Scans ({raw_len} bytes)",
+        message_id=f"big{n}-{seed}@example.net",
+        n=n,
+        attachments=[(name, data)],
+    )
     return postfix_copy(msg, original_to=to, n=n)
 
 
@@ -204,26 +260,44 @@ def _symptoms() -> list[_Symptom]:
     m = lambda i, to, s: plain_message(to=[to], subject=s, message_id=f"sym{i}@example.net", n=i)  # noqa: E731
     a = f"conveyancing@{DOMAIN}"
     return [
-        _Symptom("catchall-x-original-to-only.eml",
-                 postfix_copy(m(1, a, "X-Original-To names the alias; Delivered-To the mailbox"), original_to=a, n=1)),
-        _Symptom("catchall-received-for-only.eml",
-                 (f"Delivered-To: {MAILBOX}\nReceived: from out.example.net (out.example.net [192.0.2.10])\n"
-                  f"\tby {_MX} (Postfix) with ESMTPS id 4B00000002\n\tfor <{a}>; Mon, 3 Nov 2025 09:00:02 +0000\n"
-                  ).encode() + m(2, a, "only the Received for clause names the alias")),
+        _Symptom(
+            "catchall-x-original-to-only.eml",
+            postfix_copy(m(1, a, "X-Original-To names the alias; Delivered-To the mailbox"), original_to=a, n=1),
+        ),
+        _Symptom(
+            "catchall-received-for-only.eml",
+            (
+                f"Delivered-To: {MAILBOX}\nReceived: from out.example.net (out.example.net [192.0.2.10])\n"
+                f"\tby {_MX} (Postfix) with ESMTPS id 4B00000002\n\tfor <{a}>; Mon, 3 Nov 2025 09:00:02 +0000\n"
+            ).encode()
+            + m(2, a, "only the Received for clause names the alias"),
+        ),
         _Symptom("catchall-forged-x-original-to.eml", catchall_postfix_messages()[-1][1]),
-        _Symptom("catchall-exim-envelope-to-list.eml",
-                 (f"Envelope-to: <{a}>, litigation@{DOMAIN}\nDelivery-date: Mon, 03 Nov 2025 09:00:03 +0000\n"
-                  f"Received: from out.example.net ([192.0.2.10])\n\tby {_MX} with esmtps (Exim 4.96)\n"
-                  f"\tid 1tAbCd-000Xyz-1A; Mon, 03 Nov 2025 09:00:03 +0000\n").encode()
-                 + plain_message(to=[a, f"litigation@{DOMAIN}"], subject="Exim batched two recipients",
-                                 message_id="sym3@example.net", n=3)),
+        _Symptom(
+            "catchall-exim-envelope-to-list.eml",
+            (
+                f"Envelope-to: <{a}>, litigation@{DOMAIN}\nDelivery-date: Mon, 03 Nov 2025 09:00:03 +0000\n"
+                f"Received: from out.example.net ([192.0.2.10])\n\tby {_MX} with esmtps (Exim 4.96)\n"
+                f"\tid 1tAbCd-000Xyz-1A; Mon, 03 Nov 2025 09:00:03 +0000\n"
+            ).encode()
+            + plain_message(
+                to=[a, f"litigation@{DOMAIN}"],
+                subject="Exim batched two recipients",
+                message_id="sym3@example.net",
+                n=3,
+            ),
+        ),
         _Symptom("gmail-consolidated-two-aliases.eml", gmail_takeout_messages()[1][1]),
     ]
 
 
-SYMPTOM_MESSAGES = ("catchall-x-original-to-only.eml", "catchall-received-for-only.eml",
-                    "catchall-forged-x-original-to.eml", "catchall-exim-envelope-to-list.eml",
-                    "gmail-consolidated-two-aliases.eml")
+SYMPTOM_MESSAGES = (
+    "catchall-x-original-to-only.eml",
+    "catchall-received-for-only.eml",
+    "catchall-forged-x-original-to.eml",
+    "catchall-exim-envelope-to-list.eml",
+    "gmail-consolidated-two-aliases.eml",
+)
 
 
 def write_bundled(root: Path) -> list[Path]:
@@ -237,8 +311,7 @@ def write_bundled(root: Path) -> list[Path]:
     mboxes = {
         "catchall-postfix.mbox": [r for _n, r in catchall_postfix_messages()],
         "gmail-takeout-consolidated.mbox": [r for _n, r in gmail_takeout_messages()],
-        "sizes-mixed.mbox": [padded_message(t, n=i, seed=i) for i, t in
-                             enumerate((20_000, 120_000, 400_000), start=1)],
+        "sizes-mixed.mbox": [padded_message(t, n=i, seed=i) for i, t in enumerate((20_000, 120_000, 400_000), start=1)],
     }
     for name, raws in mboxes.items():
         (root / name).write_bytes(mbox_bytes(raws))
@@ -246,19 +319,40 @@ def write_bundled(root: Path) -> list[Path]:
     return written
 
 
-_WORDS = ("settlement", "matter", "contract", "hearing", "invoice", "client", "please", "attached", "review",
-          "estate", "lease", "property", "court", "draft", "signed", "deadline", "thanks", "regards", "meeting")
+_WORDS = (
+    "settlement",
+    "matter",
+    "contract",
+    "hearing",
+    "invoice",
+    "client",
+    "please",
+    "attached",
+    "review",
+    "estate",
+    "lease",
+    "property",
+    "court",
+    "draft",
+    "signed",
+    "deadline",
+    "thanks",
+    "regards",
+    "meeting",
+)
 
 
 def _bench_headers(rng: random.Random, i: int) -> str:
     # what real delivered mail carries besides the envelope: DKIM, ARC, authentication results, list ids
     sig = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") for _ in range(344))
-    folded = "\n\t ".join(sig[k:k + 70] for k in range(0, len(sig), 70))
-    return (f"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.net; s=s{i % 7};\n"
-            f"\th=from:to:subject:date:message-id:mime-version:content-type;\n\tbh={sig[:44]}=;\n\t b={folded}\n"
-            f"Authentication-Results: {_MX}; dkim=pass header.d=example.net; spf=pass smtp.mailfrom=example.net\n"
-            f"X-Mailer: Microsoft Outlook 16.0\nThread-Index: AQHZ{sig[50:70]}\n"
-            f"X-MS-Has-Attach: {'yes' if i % 5 == 0 else ''}\nContent-Language: en-AU\n")
+    folded = "\n\t ".join(sig[k : k + 70] for k in range(0, len(sig), 70))
+    return (
+        f"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.net; s=s{i % 7};\n"
+        f"\th=from:to:subject:date:message-id:mime-version:content-type;\n\tbh={sig[:44]}=;\n\t b={folded}\n"
+        f"Authentication-Results: {_MX}; dkim=pass header.d=example.net; spf=pass smtp.mailfrom=example.net\n"
+        f"X-Mailer: Microsoft Outlook 16.0\nThread-Index: AQHZ{sig[50:70]}\n"
+        f"X-MS-Has-Attach: {'yes' if i % 5 == 0 else ''}\nContent-Language: en-AU\n"
+    )
 
 
 def _bench_text(rng: random.Random, lo: int, hi: int) -> str:
@@ -289,12 +383,17 @@ def _bench_message(rng: random.Random, i: int, to: str, blob: bytes) -> bytes:
 
 def _bench_head(rng: random.Random, i: int, to: str, relays: int = 0) -> str:
     date = _DATE.format(m=i // 60 % 60, s=i % 60)
-    hops = "".join(f"Received: from relay{k}.example.net (relay{k}.example.net [198.51.100.{k + 1}])\n\tby "
-                   f"relay{k + 1}.example.net with ESMTPS id {i:06X}{k}\n\t(version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384);"
-                   f" {date}\n" for k in range(relays))
-    return (hops + f"From: Client {i % 97} <client{i % 97}@example.net>\nTo: {to}\n"
-            f"Subject: Re: {rng.choice(_WORDS)} {i}\nDate: {date}\nMessage-ID: <bench{i}@example.net>\n"
-            "MIME-Version: 1.0\n" + _bench_headers(rng, i))
+    hops = "".join(
+        f"Received: from relay{k}.example.net (relay{k}.example.net [198.51.100.{k + 1}])\n\tby "
+        f"relay{k + 1}.example.net with ESMTPS id {i:06X}{k}\n\t(version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384);"
+        f" {date}\n"
+        for k in range(relays)
+    )
+    return (
+        hops + f"From: Client {i % 97} <client{i % 97}@example.net>\nTo: {to}\n"
+        f"Subject: Re: {rng.choice(_WORDS)} {i}\nDate: {date}\nMessage-ID: <bench{i}@example.net>\n"
+        "MIME-Version: 1.0\n" + _bench_headers(rng, i)
+    )
 
 
 def _alternative(text: str, i: int) -> str:
@@ -302,13 +401,16 @@ def _alternative(text: str, i: int) -> str:
     import quopri
 
     qp_text = quopri.encodestring(text.replace("\n", " — \n").encode()).decode()
-    html = quopri.encodestring(("<html><body><p>" + text.replace("\n", "</p>\n<p>") + "</p></body></html>")
-                               .encode()).decode()
+    html = quopri.encodestring(
+        ("<html><body><p>" + text.replace("\n", "</p>\n<p>") + "</p></body></html>").encode()
+    ).decode()
     alt_b = f"alt-{i:06d}"
-    return (f'Content-Type: multipart/alternative; boundary="{alt_b}"\n\n--{alt_b}\n'
-            f"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
-            f"{qp_text}\n--{alt_b}\nContent-Type: text/html; charset=utf-8\n"
-            f"Content-Transfer-Encoding: quoted-printable\n\n{html}\n--{alt_b}--\n")
+    return (
+        f'Content-Type: multipart/alternative; boundary="{alt_b}"\n\n--{alt_b}\n'
+        f"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+        f"{qp_text}\n--{alt_b}\nContent-Type: text/html; charset=utf-8\n"
+        f"Content-Transfer-Encoding: quoted-printable\n\n{html}\n--{alt_b}--\n"
+    )
 
 
 def _mixed(rng: random.Random, i: int, first: str, sizes: Iterable[int], blob: bytes) -> str:
@@ -317,10 +419,12 @@ def _mixed(rng: random.Random, i: int, first: str, sizes: Iterable[int], blob: b
     parts = [f"--{mix_b}\n{first}"]
     for k, size in enumerate(sizes):
         start = rng.randint(0, len(blob) - size)
-        enc = base64.encodebytes(blob[start:start + size]).decode("ascii")
-        parts.append(f'--{mix_b}\nContent-Type: application/pdf; name="doc{i}-{k}.pdf"\n'
-                     f'Content-Disposition: attachment; filename="doc{i}-{k}.pdf"\n'
-                     f"Content-Transfer-Encoding: base64\n\n{enc}")
+        enc = base64.encodebytes(blob[start : start + size]).decode("ascii")
+        parts.append(
+            f'--{mix_b}\nContent-Type: application/pdf; name="doc{i}-{k}.pdf"\n'
+            f'Content-Disposition: attachment; filename="doc{i}-{k}.pdf"\n'
+            f"Content-Transfer-Encoding: base64\n\n{enc}"
+        )
     return f'Content-Type: multipart/mixed; boundary="{mix_b}"\n\n' + "\n".join(parts) + f"\n--{mix_b}--\n"
 
 

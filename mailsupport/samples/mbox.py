@@ -30,8 +30,7 @@ from pathlib import Path
 from ..errors import SampleError
 from .files import DEFAULT_LIMITS, open_regular, over_cap_problem
 
-__all__ = ["FROM_LINE", "MBOX_START_PROBLEM", "iter_mbox_data", "iter_mbox_spans", "count_mbox_messages",
-           "unescape"]
+__all__ = ["FROM_LINE", "MBOX_START_PROBLEM", "iter_mbox_data", "iter_mbox_spans", "count_mbox_messages", "unescape"]
 
 #: Bytes read at a time.
 CHUNK = 1 << 20
@@ -41,16 +40,45 @@ _SP = rb" {1,16}"
 _ZONE = rb"(?:" + _SP + rb"(?:[A-Z]{1,5}|[+-]\d{4}))?"
 _TIME = rb"\d{1,2}:\d{2}(?::\d{2})?"
 #: The date of a From_ line: asctime (zone before or after the year, or none), or RFC 5322.
-_DATE = (rb"(?:[A-Z][a-z]{2}" + _SP + rb"[A-Z][a-z]{2}" + _SP + rb"\d{1,2}" + _SP + _TIME + _ZONE + _SP
-         + rb"\d{4}" + _ZONE
-         + rb"|[A-Z][a-z]{2}," + _SP + rb"\d{1,2}" + _SP + rb"[A-Z][a-z]{2}" + _SP + rb"\d{4}" + _SP + _TIME
-         + _ZONE + rb")")
+_DATE = (
+    rb"(?:[A-Z][a-z]{2}"
+    + _SP
+    + rb"[A-Z][a-z]{2}"
+    + _SP
+    + rb"\d{1,2}"
+    + _SP
+    + _TIME
+    + _ZONE
+    + _SP
+    + rb"\d{4}"
+    + _ZONE
+    + rb"|[A-Z][a-z]{2},"
+    + _SP
+    + rb"\d{1,2}"
+    + _SP
+    + rb"[A-Z][a-z]{2}"
+    + _SP
+    + rb"\d{4}"
+    + _SP
+    + _TIME
+    + _ZONE
+    + rb")"
+)
 #: What most writers put there, tried first as it is quicker to match (a subset of _DATE).
 _USUAL_DATE = rb"[A-Z][a-z][a-z] [A-Z][a-z][a-z] [ \d]\d \d\d:\d\d:\d\d(?: [+-]\d{4})? \d{4}(?=\r?\n)"
 #: A From_ line without its line end (it must follow: ``\r?\n``); at most about 1,400 bytes. The
 #: sender is tried as one word first (every writer above), then as any text.
-FROM_LINE = (rb"From (?:\S{0,1000}|[^\r\n]{0,1000}?)" + _SP + rb"(?:" + _USUAL_DATE + rb"|" + _DATE + rb"(?:" + _SP
-             + rb"remote from [^\r\n]{1,255})? {0,16}(?=\r?\n))")
+FROM_LINE = (
+    rb"From (?:\S{0,1000}|[^\r\n]{0,1000}?)"
+    + _SP
+    + rb"(?:"
+    + _USUAL_DATE
+    + rb"|"
+    + _DATE
+    + rb"(?:"
+    + _SP
+    + rb"remote from [^\r\n]{1,255})? {0,16}(?=\r?\n))"
+)
 _from_line = re.compile(FROM_LINE).match
 # The reader's one pass: every line starting "From " or ">From " (">>From "...); a "From " line is then
 # checked (blank line before it, sender and date) by _from_line. Keeping the pass this plain keeps
@@ -82,8 +110,9 @@ def _span(buf: bytearray, line_start: int, stop: int) -> tuple[int, int]:
     return body_start, max(body_start, stop)
 
 
-def _message(buf: bytearray, view: memoryview, line_start: int, stop: int, quoted: bool, cap: int
-             ) -> tuple[bytes | bytearray | str, int, int]:
+def _message(
+    buf: bytearray, view: memoryview, line_start: int, stop: int, quoted: bool, cap: int
+) -> tuple[bytes | bytearray | str, int, int]:
     """``(data, begin, stop)`` of the message at ``buf[line_start:stop]`` (see :func:`iter_mbox_spans`)."""
     begin, stop = _span(buf, line_start, stop)
     if stop - begin > cap:
@@ -105,20 +134,32 @@ def _open(path: Path):
     return fh
 
 
-def iter_mbox_data(path: Path, *, start: int = 0, end: int | None = None, first_ordinal: int | None = None,
-                   max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes) -> Iterator[tuple[str, bytes | str]]:
+def iter_mbox_data(
+    path: Path,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    first_ordinal: int | None = None,
+    max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes,
+) -> Iterator[tuple[str, bytes | str]]:
     """``(position, message bytes)`` of every message of an mbox, or ``(position, problem text)``.
 
     :func:`iter_mbox_spans` with each message copied out of the reader's buffer.
     """
-    for position, data, begin, stop in iter_mbox_spans(path, start=start, end=end, first_ordinal=first_ordinal,
-                                                        max_message_bytes=max_message_bytes):
+    for position, data, begin, stop in iter_mbox_spans(
+        path, start=start, end=end, first_ordinal=first_ordinal, max_message_bytes=max_message_bytes
+    ):
         yield position, (data if data.__class__ is not bytearray else bytes(memoryview(data)[begin:stop]))
 
 
-def iter_mbox_spans(path: Path, *, start: int = 0, end: int | None = None, first_ordinal: int | None = None,
-                    max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes
-                    ) -> Iterator[tuple[str, bytes | bytearray | str, int, int]]:
+def iter_mbox_spans(
+    path: Path,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    first_ordinal: int | None = None,
+    max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes,
+) -> Iterator[tuple[str, bytes | bytearray | str, int, int]]:
     """``(position, data, begin, stop)`` of every message of an mbox: the message is ``data[begin:stop]``.
 
     ``data`` is the reader's own buffer (a ``bytearray``, valid only until the next item: look,
@@ -171,8 +212,10 @@ def iter_mbox_spans(path: Path, *, start: int = 0, end: int | None = None, first
                         continue
                     # a From_ line only after a blank line (LF or CRLF) and with a sender and date; a
                     # line not complete yet is looked at again after the next read (search restarts there)
-                    if not ((buf[at - 1] == 10 or (buf[at - 1] == 13 and at >= 2 and buf[at - 2] == 10))
-                            and _from_line(buf, nxt, filled)):
+                    if not (
+                        (buf[at - 1] == 10 or (buf[at - 1] == 13 and at >= 2 and buf[at - 2] == 10))
+                        and _from_line(buf, nxt, filled)
+                    ):
                         continue
                     if pos < 0:  # looking for the range's first message
                         if base + nxt < start:
@@ -251,5 +294,6 @@ def iter_mbox_spans(path: Path, *, start: int = 0, end: int | None = None, first
 def count_mbox_messages(path: Path, end: int | None = None) -> int:
     """How many messages start before byte ``end`` of an mbox (all of them without ``end``): the
     ordinal :func:`iter_mbox_spans` gives the last of them."""
-    return sum(1 for position, _data, _begin, _stop in iter_mbox_spans(path, end=end, first_ordinal=1)
-               if position != "0")
+    return sum(
+        1 for position, _data, _begin, _stop in iter_mbox_spans(path, end=end, first_ordinal=1) if position != "0"
+    )

@@ -23,9 +23,11 @@ from pathlib import Path
 
 __all__ = ["msg_bytes", "MSG_PROBLEM"]
 
-MSG_PROBLEM = ("Outlook .msg file: reading it needs the outlook extra (pip install 'mailsupport[outlook]', "
-               "which adds mail-parser's extract-msg backend); or save the message as .eml (File > Save As) "
-               "and scan that")
+MSG_PROBLEM = (
+    "Outlook .msg file: reading it needs the outlook extra (pip install 'mailsupport[outlook]', "
+    "which adds mail-parser's extract-msg backend); or save the message as .eml (File > Save As) "
+    "and scan that"
+)
 
 
 def msg_bytes(msg: Path | bytes) -> tuple[bytes, str]:
@@ -41,8 +43,10 @@ def msg_bytes(msg: Path | bytes) -> tuple[bytes, str]:
     try:
         as_email = getattr(item, "asEmailMessage", None)
         if as_email is None:
-            return b"", (f"an Outlook {type(item).__name__} item (not an email message): nothing to scan; "
-                         "only messages can be read")
+            return b"", (
+                f"an Outlook {type(item).__name__} item (not an email message): nothing to scan; "
+                "only messages can be read"
+            )
         return as_email().as_bytes(), ""
     except Exception as exc:
         return b"", f"cannot rebuild the message from the Outlook .msg file: {type(exc).__name__}: {exc}"

@@ -12,7 +12,8 @@ Layer 5 (presentation): takes the diagnoses' results; must not import clients or
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..charts import finish_axes, top_of
 
@@ -67,8 +68,9 @@ def _subjects(summaries: Iterable[Any] | Mapping[str, str] | None) -> dict[str, 
     return out
 
 
-def plot_copies_per_message(report: Any, summaries: Iterable[Any] | Mapping[str, str] | None = None, *,
-                            limit: int = 40) -> Any:
+def plot_copies_per_message(
+    report: Any, summaries: Iterable[Any] | Mapping[str, str] | None = None, *, limit: int = 40
+) -> Any:
     """Copies that arrived vs catch-all addresses named, per message (``ConsolidationReport``).
 
     Messages are labelled by subject (from ``summaries``, the scanned sample, or a
@@ -92,16 +94,19 @@ def plot_copies_per_message(report: Any, summaries: Iterable[Any] | Mapping[str,
     ax = fig.subplots()
     ys = range(len(items))
     ax.barh([y + 0.2 for y in ys], [t[2] for t in items], height=0.4, color=_NAMED)
-    ax.barh([y - 0.2 for y in ys], [t[1] for t in items], height=0.4,
-            color=[_LOST if t[1] < t[2] else _KEPT for t in items])
+    ax.barh(
+        [y - 0.2 for y in ys], [t[1] for t in items], height=0.4, color=[_LOST if t[1] < t[2] else _KEPT for t in items]
+    )
     ax.set_yticks(list(ys), labels, fontsize=8)
     for tick in ax.get_yticklabels():
         tick.set_parse_math(False)
     ax.invert_yaxis()
     ax.set_title(f"Copies per message: {top_of(len(items), len(everything), 'messages')}, biggest shortfall first")
-    handles = [Patch(color=_NAMED, label="tenant addresses in To/Cc"),
-               Patch(color=_KEPT, label="copies in the mailbox (all arrived)"),
-               Patch(color=_LOST, label="copies in the mailbox (some lost)")]
+    handles = [
+        Patch(color=_NAMED, label="tenant addresses in To/Cc"),
+        Patch(color=_KEPT, label="copies in the mailbox (all arrived)"),
+        Patch(color=_LOST, label="copies in the mailbox (some lost)"),
+    ]
     finish_axes(ax, xlabel="count (addresses, copies)", ylabel="message (subject)", count_axis="x", handles=handles)
     return fig
 
@@ -126,8 +131,13 @@ def plot_size_histogram(summaries: Iterable[Any], limits: Iterable[Any] = (), *,
     fig = Figure(figsize=(9, 3.8), layout="constrained")
     ax = fig.subplots()
     ax.hist(sizes, bins=bins, range=(0, top), color="#4a7ab5", label="messages")
-    ax.axvline(advice, color="#3a8c4a", linestyle="--", linewidth=1.5,
-               label=f"{RECOMMENDED_SIZE / 1e6:.0f} MB advice = {advice:.2f} MiB")
+    ax.axvline(
+        advice,
+        color="#3a8c4a",
+        linestyle="--",
+        linewidth=1.5,
+        label=f"{RECOMMENDED_SIZE / 1e6:.0f} MB advice = {advice:.2f} MiB",
+    )
     for i, p in enumerate(limits):
         ax.axvline(p.limit / MIB, color=f"C{(i + 1) % 10}", linestyle=":", linewidth=1.5, label=p.label)
     ax.set_xlim(0, top)

@@ -21,12 +21,12 @@ Layer 3 (through the POP3 client, the only socket user here).
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from ..tenant import ServerSettings
 from ..errors import ProtocolError
 from ..limits import DEFAULT_LIMITS, Deadline, Limits
 from ..pop3 import Pop3Client
+from ..tenant import ServerSettings
 from .readers import RawMessage
 
 __all__ = ["iter_pop3"]
@@ -35,24 +35,31 @@ __all__ = ["iter_pop3"]
 _LOGIN_STEPS = 8
 
 
-def iter_pop3(settings: ServerSettings, *, headers_only: bool = False, limit: int | None = None,
-              limits: Limits = DEFAULT_LIMITS) -> Iterator[RawMessage]:
+def iter_pop3(
+    settings: ServerSettings, *, headers_only: bool = False, limit: int | None = None, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[RawMessage]:
     """Yield every message of the mailbox (first ``limit`` only if given), never deleting.
 
     ``position`` is the POP3 message number (RFC 1939 §4); ``source`` is ``pop3://host:port``.
     A message that cannot be read becomes a :class:`RawMessage` with ``problem``.
     """
     source = f"pop3://{settings.endpoint}"
-    client = Pop3Client(settings, limits=limits,
-                        session=Deadline(limits.session_seconds(settings.timeout, steps=_LOGIN_STEPS), "POP3 log-in",
-                                         server=settings.endpoint))
+    client = Pop3Client(
+        settings,
+        limits=limits,
+        session=Deadline(
+            limits.session_seconds(settings.timeout, steps=_LOGIN_STEPS), "POP3 log-in", server=settings.endpoint
+        ),
+    )
     client.open()
     try:
         client.capabilities()
         count, octets = client.stat()
-        client.session = Deadline(limits.session_seconds(settings.timeout, steps=3 * count + 4,
-                                                         expected_bytes=octets + count * 80),
-                                  "POP3 session", server=settings.endpoint)
+        client.session = Deadline(
+            limits.session_seconds(settings.timeout, steps=3 * count + 4, expected_bytes=octets + count * 80),
+            "POP3 session",
+            server=settings.endpoint,
+        )
         sizes = client.list_sizes()
         numbers = sorted(sizes)[:limit] if limit is not None else sorted(sizes)
         wanted = [n for n in numbers if sizes[n] <= limits.max_message_bytes]
@@ -60,10 +67,13 @@ def iter_pop3(settings: ServerSettings, *, headers_only: bool = False, limit: in
         lost = ""
         for n in numbers:
             if sizes[n] > limits.max_message_bytes:
-                yield RawMessage(source=source, position=str(n),
-                                 problem=f"listed as {sizes[n]:,} octets, over the limit of "
-                                         f"{limits.max_message_bytes:,}; not read (if it is genuine, raise the "
-                                         "limit: mailsupport scan --max-message-mb)")
+                yield RawMessage(
+                    source=source,
+                    position=str(n),
+                    problem=f"listed as {sizes[n]:,} octets, over the limit of "
+                    f"{limits.max_message_bytes:,}; not read (if it is genuine, raise the "
+                    "limit: mailsupport scan --max-message-mb)",
+                )
                 continue
             if lost:
                 yield RawMessage(source=source, position=str(n), problem=f"not read: {lost}")

@@ -34,9 +34,23 @@ from .files import DEFAULT_LIMITS, RawMessage, ReadLimits, read_regular, special
 from .mbox import CHUNK, MBOX_START_PROBLEM, count_mbox_messages, iter_mbox_data
 from .outlook import MSG_PROBLEM, msg_bytes
 
-__all__ = ["RawMessage", "ReadLimits", "DEFAULT_LIMITS", "iter_raw", "iter_mbox", "iter_mbox_data",
-           "MBOX_START_PROBLEM", "resolve_sample", "count_mbox_messages", "iter_maildir",
-           "iter_folder", "iter_zip", "sample_kind", "MSG_PROBLEM", "CHUNK"]
+__all__ = [
+    "RawMessage",
+    "ReadLimits",
+    "DEFAULT_LIMITS",
+    "iter_raw",
+    "iter_mbox",
+    "iter_mbox_data",
+    "MBOX_START_PROBLEM",
+    "resolve_sample",
+    "count_mbox_messages",
+    "iter_maildir",
+    "iter_folder",
+    "iter_zip",
+    "sample_kind",
+    "MSG_PROBLEM",
+    "CHUNK",
+]
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -62,6 +76,7 @@ def _is_zipfile(path: Path) -> bool:
     except OSError:
         return False
     import zipfile
+
     return zipfile.is_zipfile(path)
 
 
@@ -91,8 +106,7 @@ def resolve_sample(path: str | os.PathLike[str]) -> tuple[Path, str]:
     """``(path, kind)`` of a sample on disk (see :func:`sample_kind`); :class:`SampleError` when unreadable."""
     p = Path(path)
     if not p.exists():
-        raise SampleError("no such file or folder; give an mbox, Maildir, folder or zip of .eml files",
-                          source=str(p))
+        raise SampleError("no such file or folder; give an mbox, Maildir, folder or zip of .eml files", source=str(p))
     try:
         return p, sample_kind(p)
     except OSError as exc:
@@ -116,8 +130,9 @@ def iter_raw(path: str | os.PathLike[str], *, limits: ReadLimits = DEFAULT_LIMIT
         yield _read_file(p, str(p), p.name, limits, msg=kind == "msg")
 
 
-def _read_file(p: Path, source: str, position: str, limits: ReadLimits, *, msg: bool = False,
-               follow_symlinks: bool = True) -> RawMessage:
+def _read_file(
+    p: Path, source: str, position: str, limits: ReadLimits, *, msg: bool = False, follow_symlinks: bool = True
+) -> RawMessage:
     """One message file (an Outlook ``.msg`` when ``msg``), read within the per-message cap, or its problem."""
     data, problem = read_regular(p, limits.max_message_bytes, follow_symlinks=follow_symlinks)
     if msg and not problem:
@@ -125,12 +140,19 @@ def _read_file(p: Path, source: str, position: str, limits: ReadLimits, *, msg: 
     return RawMessage(source=source, position=position, data=data, problem=problem)
 
 
-def iter_mbox(path: Path, *, start: int = 0, end: int | None = None, first_ordinal: int | None = None,
-              max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes) -> Iterator[RawMessage]:
+def iter_mbox(
+    path: Path,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    first_ordinal: int | None = None,
+    max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes,
+) -> Iterator[RawMessage]:
     """Messages of an mbox file as :class:`RawMessage` values (see :func:`~.mbox.iter_mbox_data`)."""
     source = str(path)
-    for position, data in iter_mbox_data(path, start=start, end=end, first_ordinal=first_ordinal,
-                                         max_message_bytes=max_message_bytes):
+    for position, data in iter_mbox_data(
+        path, start=start, end=end, first_ordinal=first_ordinal, max_message_bytes=max_message_bytes
+    ):
         if data.__class__ is bytes:
             yield RawMessage(source=source, position=position, data=data)
         else:
@@ -162,5 +184,6 @@ def iter_folder(path: Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[
     for dirpath, _dirs, names in os.walk(path):  # links to folders are listed, not entered
         found.extend(Path(dirpath, name) for name in names if os.path.splitext(name)[1].lower() in (".eml", ".msg"))
     for q in sorted(found):
-        yield _read_file(q, str(path), str(q.relative_to(path)), limits, msg=q.suffix.lower() == ".msg",
-                         follow_symlinks=False)
+        yield _read_file(
+            q, str(path), str(q.relative_to(path)), limits, msg=q.suffix.lower() == ".msg", follow_symlinks=False
+        )

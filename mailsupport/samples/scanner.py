@@ -42,8 +42,17 @@ from .mbox import iter_mbox_spans
 from .readers import iter_raw, resolve_sample
 from .summary import summarize
 
-__all__ = ["scan", "scan_batches", "batched", "scan_mbox", "scan_raw", "default_jobs", "PARALLEL_MIN_BYTES",
-           "TASK_MIN_BYTES", "TASK_MAX_BYTES"]
+__all__ = [
+    "scan",
+    "scan_batches",
+    "batched",
+    "scan_mbox",
+    "scan_raw",
+    "default_jobs",
+    "PARALLEL_MIN_BYTES",
+    "TASK_MIN_BYTES",
+    "TASK_MAX_BYTES",
+]
 
 #: A smaller mbox is read in the calling process: starting workers would cost more than they save.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -57,8 +66,9 @@ def default_jobs() -> int:
     return min(os.cpu_count() or 1, 4)
 
 
-def scan(*paths: str | os.PathLike[str], jobs: int = 1, limits: ReadLimits = DEFAULT_LIMITS,
-         mx_hosts: Sequence[str] = ()) -> Iterator[MessageSummary]:
+def scan(
+    *paths: str | os.PathLike[str], jobs: int = 1, limits: ReadLimits = DEFAULT_LIMITS, mx_hosts: Sequence[str] = ()
+) -> Iterator[MessageSummary]:
     """Every message of every sample path, summarized, in order (streaming), read within ``limits``.
 
     ``jobs`` above 1 lets a big mbox be summarized by that many worker processes (see the
@@ -77,9 +87,14 @@ def scan(*paths: str | os.PathLike[str], jobs: int = 1, limits: ReadLimits = DEF
             yield summary if summary.position == position else replace(summary, position=position)
 
 
-def scan_batches(fn: Callable[[MessageSummary], T], *paths: str | os.PathLike[str], jobs: int = 1,
-                 limits: ReadLimits = DEFAULT_LIMITS, mx_hosts: Sequence[str] = (),
-                 on_bytes: Callable[[int], object] | None = None) -> Iterator[tuple[str, list[str], list[T]]]:
+def scan_batches(
+    fn: Callable[[MessageSummary], T],
+    *paths: str | os.PathLike[str],
+    jobs: int = 1,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    mx_hosts: Sequence[str] = (),
+    on_bytes: Callable[[int], object] | None = None,
+) -> Iterator[tuple[str, list[str], list[T]]]:
     """Every message of every sample path as ``(source, positions, values)`` batches, in order.
 
     ``values[i]`` is ``fn(summary)`` of the message at ``positions[i]`` of ``source``. ``fn``
@@ -96,9 +111,12 @@ def scan_batches(fn: Callable[[MessageSummary], T], *paths: str | os.PathLike[st
             yield from batched(_scan_path(p, limits, mx_hosts, kind), fn, on_bytes)
 
 
-def batched(summaries: Iterable[MessageSummary], fn: Callable[[MessageSummary], T],
-            on_bytes: Callable[[int], object] | None = None, size: int = 256
-            ) -> Iterator[tuple[str, list[str], list[T]]]:
+def batched(
+    summaries: Iterable[MessageSummary],
+    fn: Callable[[MessageSummary], T],
+    on_bytes: Callable[[int], object] | None = None,
+    size: int = 256,
+) -> Iterator[tuple[str, list[str], list[T]]]:
     """:func:`scan_batches`' batches of summaries made in this process (at most ``size`` each, one source)."""
     source = ""
     positions: list[str] = []
@@ -129,10 +147,15 @@ def scan_raw(messages: Iterable[RawMessage], *, mx_hosts: Sequence[str] = ()) ->
             yield summarize(item.data, source=item.source, position=item.position, mx_hosts=mx_hosts)
 
 
-def scan_mbox(path: str | os.PathLike[str], *, start: int = 0, end: int | None = None,
-              first_ordinal: int | None = None,
-              max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes,
-              mx_hosts: Sequence[str] = ()) -> Iterator[MessageSummary]:
+def scan_mbox(
+    path: str | os.PathLike[str],
+    *,
+    start: int = 0,
+    end: int | None = None,
+    first_ordinal: int | None = None,
+    max_message_bytes: int = DEFAULT_LIMITS.max_message_bytes,
+    mx_hosts: Sequence[str] = (),
+) -> Iterator[MessageSummary]:
     """Summaries of an mbox, or of the byte range ``start:end`` of one (see :func:`~.mbox.iter_mbox_spans`).
 
     Each message is summarized where the reader's buffer holds it (no copy); a problem row (no
@@ -140,16 +163,18 @@ def scan_mbox(path: str | os.PathLike[str], *, start: int = 0, end: int | None =
     """
     p = Path(path)
     source = str(p)
-    for position, data, begin, stop in iter_mbox_spans(p, start=start, end=end, first_ordinal=first_ordinal,
-                                                        max_message_bytes=max_message_bytes):
+    for position, data, begin, stop in iter_mbox_spans(
+        p, start=start, end=end, first_ordinal=first_ordinal, max_message_bytes=max_message_bytes
+    ):
         if data.__class__ is str:
             yield MessageSummary(source=source, position=position, problems=(data,))
         else:
             yield summarize(data, source=source, position=position, mx_hosts=mx_hosts, start=begin, end=stop)
 
 
-def _scan_path(path: str | os.PathLike[str], limits: ReadLimits, mx_hosts: Sequence[str],
-               kind: str | None = None) -> Iterator[MessageSummary]:
+def _scan_path(
+    path: str | os.PathLike[str], limits: ReadLimits, mx_hosts: Sequence[str], kind: str | None = None
+) -> Iterator[MessageSummary]:
     """Every summary of one sample path, in this process."""
     if kind is None:
         path, kind = resolve_sample(path)
@@ -163,14 +188,21 @@ def _same(summary: MessageSummary) -> MessageSummary:
     return summary
 
 
-def _scan_range(fn: Callable[[MessageSummary], Any], path: str, start: int, end: int, max_message_bytes: int,
-                mx_hosts: tuple[str, ...]) -> tuple[bool, list[Any]]:
+def _scan_range(
+    fn: Callable[[MessageSummary], Any],
+    path: str,
+    start: int,
+    end: int,
+    max_message_bytes: int,
+    mx_hosts: tuple[str, ...],
+) -> tuple[bool, list[Any]]:
     """A worker's task: ``fn(summary)`` of every message of ``path[start:end]``, and whether the first is
     the row of an mbox not starting with a From_ line (position ``"0"``; the others count from 1)."""
     zero = False
     values = []
-    for s in scan_mbox(path, start=start, end=end, first_ordinal=1, max_message_bytes=max_message_bytes,
-                       mx_hosts=mx_hosts):
+    for s in scan_mbox(
+        path, start=start, end=end, first_ordinal=1, max_message_bytes=max_message_bytes, mx_hosts=mx_hosts
+    ):
         zero = zero or s.position == "0"
         values.append(fn(s))
     return zero, values
@@ -197,9 +229,14 @@ def _start_worker() -> None:
     gc.freeze()
 
 
-def _scan_ranges(fn: Callable[[MessageSummary], Any], path: Path, jobs: int, max_message_bytes: int,
-                 mx_hosts: tuple[str, ...], on_bytes: Callable[[int], object] | None
-                 ) -> Iterator[tuple[str, list[str], list[Any]]]:
+def _scan_ranges(
+    fn: Callable[[MessageSummary], Any],
+    path: Path,
+    jobs: int,
+    max_message_bytes: int,
+    mx_hosts: tuple[str, ...],
+    on_bytes: Callable[[int], object] | None,
+) -> Iterator[tuple[str, list[str], list[Any]]]:
     """:func:`scan_batches` of one big mbox: its ranges summarized by a pool of ``jobs`` forked workers."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -212,8 +249,11 @@ def _scan_ranges(fn: Callable[[MessageSummary], Any], path: Path, jobs: int, max
     base = 0  # messages in the ranges already given out
 
     def failed(start: int, end: int, exc: BaseException) -> SampleError:
-        return SampleError(f"a scan worker process failed on bytes {start}-{end}: {type(exc).__name__}: {exc}; "
-                           "run with --jobs 1 (jobs=1) to scan in one process", source=source)
+        return SampleError(
+            f"a scan worker process failed on bytes {start}-{end}: {type(exc).__name__}: {exc}; "
+            "run with --jobs 1 (jobs=1) to scan in one process",
+            source=source,
+        )
 
     try:
         while True:

@@ -48,8 +48,15 @@ def address_list(value: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def summarize(raw: bytes | bytearray, *, source: str, position: str, mx_hosts: Sequence[str] = (), start: int = 0,
-              end: int | None = None) -> MessageSummary:
+def summarize(
+    raw: bytes | bytearray,
+    *,
+    source: str,
+    position: str,
+    mx_hosts: Sequence[str] = (),
+    start: int = 0,
+    end: int | None = None,
+) -> MessageSummary:
     """Summarize one message; a broken one still gives a summary whose ``problems`` say why.
 
     ``mx_hosts`` are the tenant's own MX/relay hosts in front of the mailbox, whose hops belong
@@ -61,8 +68,13 @@ def summarize(raw: bytes | bytearray, *, source: str, position: str, mx_hosts: S
     try:
         return _summarize(raw, start, end, source, position, mx_hosts)
     except Exception as exc:  # lenient by contract: one bad message never stops a scan
-        return MessageSummary(source=source, position=position, encoded_size=end - start, raw_size=end - start,
-                              problems=(f"could not summarize: {type(exc).__name__}: {exc}",))
+        return MessageSummary(
+            source=source,
+            position=position,
+            encoded_size=end - start,
+            raw_size=end - start,
+            problems=(f"could not summarize: {type(exc).__name__}: {exc}",),
+        )
 
 
 #: Memo of :func:`address_list` per To/Cc value (a mailbox repeats the same recipients); bounded in
@@ -83,12 +95,18 @@ def _addresses_of(value: str) -> tuple[str, ...]:
     return found
 
 
-def _summarize(raw: bytes | bytearray, start: int, end: int, source: str, position: str,
-               mx_hosts: Sequence[str]) -> MessageSummary:
+def _summarize(
+    raw: bytes | bytearray, start: int, end: int, source: str, position: str, mx_hosts: Sequence[str]
+) -> MessageSummary:
     if start >= end or (raw[start] in _SPACE and _NOT_SPACE.search(raw, start, end) is None):
         # blank lines only: their bytes are the message's size, as measure() counts them
-        return MessageSummary(source=source, position=position, raw_size=end - start, encoded_size=end - start,
-                              problems=("empty message",))
+        return MessageSummary(
+            source=source,
+            position=position,
+            raw_size=end - start,
+            encoded_size=end - start,
+            problems=("empty message",),
+        )
     problems: list[str] = []
     block, body_offset = split_header_block(raw, start, end)
     scan = scan_header_block(block)

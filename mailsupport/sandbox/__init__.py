@@ -21,8 +21,7 @@ from .faults import Action, Fault, Stage
 from .inbound import FiledCopy, InboundClient, InboundDelivery
 from .loop import BackgroundLoop
 from .mailstore import AccountState, OutboxMessage, StoredMessage, WildcardMessage
-from .profiles import PROFILES, BasicAuth, Profile
-from .profiles import profile_names
+from .profiles import PROFILES, BasicAuth, Profile, profile_names
 from .sandbox import DEFAULT_SMTP_SIZE_LIMIT, Endpoint, Sandbox
 from .tls import CertKind
 

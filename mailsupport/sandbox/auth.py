@@ -20,9 +20,10 @@ Layer 6: imports the dmarc and spf cores, dnslookup's offline lookup and the zon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import getaddresses
-from typing import Any, Callable
+from typing import Any
 
 from ..dmarc.align import discover_policy, evaluate
 from ..dmarc.dkimcheck import verify_message
@@ -36,8 +37,18 @@ from ..zones import ZoneData, zone_from_text
 __all__ = ["DkimSigner", "MailAuth", "SIGNED_HEADERS", "DEFAULT_RELAY_IP"]
 
 #: The headers the relay signs (RFC 6376 §5.4.1's recommendations that a relay sees).
-SIGNED_HEADERS = (b"from", b"to", b"cc", b"subject", b"date", b"message-id", b"reply-to", b"mime-version",
-                  b"content-type", b"content-transfer-encoding")
+SIGNED_HEADERS = (
+    b"from",
+    b"to",
+    b"cc",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"reply-to",
+    b"mime-version",
+    b"content-type",
+    b"content-transfer-encoding",
+)
 #: The address receivers see for the relay: the first host of the stand-in vendor include
 #: (``data/samples/zones/actionstep-vendor.zone``: ``ip4:192.0.2.0/26``).
 DEFAULT_RELAY_IP = "192.0.2.1"
@@ -46,16 +57,22 @@ DEFAULT_RELAY_IP = "192.0.2.1"
 class DkimSigner:
     """An RSA key for the relay: signs messages (dkimpy) and publishes its key record."""
 
-    def __init__(self, *, selector: str = DEFAULT_RELAY_DKIM_SELECTOR, key_host: str = DEFAULT_RELAY_DKIM_TARGET,
-                 bits: int = 2048, domain: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        selector: str = DEFAULT_RELAY_DKIM_SELECTOR,
+        key_host: str = DEFAULT_RELAY_DKIM_TARGET,
+        bits: int = 2048,
+        domain: str | None = None,
+    ) -> None:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
 
         key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-        self._pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                      serialization.NoEncryption())
-        der = key.public_key().public_bytes(serialization.Encoding.DER,
-                                            serialization.PublicFormat.SubjectPublicKeyInfo)
+        self._pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+        der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
         import base64
 
         self.selector = selector
@@ -69,7 +86,7 @@ class DkimSigner:
 
     def zone_data(self) -> ZoneData:
         """The TXT record of the public key at :attr:`key_host` (split in 255-octet strings)."""
-        chunks = " ".join(f'"{self.record[i:i + 200]}"' for i in range(0, len(self.record), 200))
+        chunks = " ".join(f'"{self.record[i : i + 200]}"' for i in range(0, len(self.record), 200))
         return zone_from_text(f"{self.key_host}. 300 IN TXT {chunks}\n", origin=".")
 
     def sign(self, data: bytes, domain: str) -> bytes:
@@ -77,8 +94,13 @@ class DkimSigner:
         import dkim
 
         d = (self.domain or domain).lower()
-        header = dkim.sign(data, self.selector.encode(), d.encode(), self._pem,
-                           include_headers=[h for h in SIGNED_HEADERS if _has(data, h)] or [b"from"])
+        header = dkim.sign(
+            data,
+            self.selector.encode(),
+            d.encode(),
+            self._pem,
+            include_headers=[h for h in SIGNED_HEADERS if _has(data, h)] or [b"from"],
+        )
         return header + data
 
 
@@ -126,21 +148,33 @@ class MailAuth:
         from_ = next((v for n, v in parse_fields(block) if n.lower() == "from"), "")
         addresses = getaddresses([from_])
         from_domain = _domain(addresses[0][1]) if addresses and "@" in addresses[0][1] else ""
-        out: list[Any] = [authres.SPFAuthenticationResult(result=spf.result, smtp_mailfrom=sender,
-                                                          result_comment=f"{ip} for {spf_domain}")]
+        out: list[Any] = [
+            authres.SPFAuthenticationResult(
+                result=spf.result, smtp_mailfrom=sender, result_comment=f"{ip} for {spf_domain}"
+            )
+        ]
         for s in sigs:
-            out.append(authres.DKIMAuthenticationResult(result=s.result, header_d=s.domain or None,
-                                                        header_s=s.selector or None,
-                                                        result_comment=s.reason[:80] or None))
+            out.append(
+                authres.DKIMAuthenticationResult(
+                    result=s.result,
+                    header_d=s.domain or None,
+                    header_s=s.selector or None,
+                    result_comment=s.reason[:80] or None,
+                )
+            )
         if not sigs:
             out.append(authres.DKIMAuthenticationResult(result="none"))
         if from_domain:
             policy = run_sync(discover_policy(from_domain), lookup)
-            outcome = evaluate(from_domain, policy, spf=(spf.result, spf_domain),
-                               dkim=[(s.result, s.domain) for s in sigs])
+            outcome = evaluate(
+                from_domain, policy, spf=(spf.result, spf_domain), dkim=[(s.result, s.domain) for s in sigs]
+            )
             comment = f"p={(outcome.policy or 'none').upper()} dis={outcome.disposition.upper()}"
-            out.append(authres.dmarc.DMARCAuthenticationResult(result=outcome.result, header_from=from_domain,
-                                                               result_comment=comment))
+            out.append(
+                authres.dmarc.DMARCAuthenticationResult(
+                    result=outcome.result, header_from=from_domain, result_comment=comment
+                )
+            )
         return str(authres.AuthenticationResultsHeader(authserv_id=authserv_id, results=out))
 
     def stamp(self, data: bytes, *, mail_from: str, helo: str, peer: str, authserv_id: str) -> bytes:
@@ -149,8 +183,15 @@ class MailAuth:
         return line.replace("; ", ";\r\n\t").encode("utf-8", "replace") + b"\r\n" + data
 
 
-def relay_journey(sandbox: Any, tenant: Any, *, to: str, mail_from: str | None = None, subject: str = "Your matter",
-                  text: str = "Please find the documents attached.\n") -> bytes:
+def relay_journey(
+    sandbox: Any,
+    tenant: Any,
+    *,
+    to: str,
+    mail_from: str | None = None,
+    subject: str = "Your matter",
+    text: str = "Please find the documents attached.\n",
+) -> bytes:
     """Send one message the way the product does through the vendor relay, and return it as
     the recipient's mailbox holds it: composed, submitted to the sandbox's submission
     listener (STARTTLS, AUTH, certificate verified; the relay signs it), then handed by the
@@ -162,9 +203,19 @@ def relay_journey(sandbox: Any, tenant: Any, *, to: str, mail_from: str | None =
     from ..smtp import SmtpClient
 
     sender = mail_from or tenant.outbound.from_address or f"office@{tenant.domains[0]}"
-    raw = compose_message(from_addr=sender, from_name="", to=[f"client@{_RELAY_OUT}"], cc=(), subject=subject,
-                          text=text, html_body=None, message_id=make_msgid(domain=_domain(sender)),
-                          date=formatdate(sandbox.world.clock().timestamp()), in_reply_to="", references=())
+    raw = compose_message(
+        from_addr=sender,
+        from_name="",
+        to=[f"client@{_RELAY_OUT}"],
+        cc=(),
+        subject=subject,
+        text=text,
+        html_body=None,
+        message_id=make_msgid(domain=_domain(sender)),
+        date=formatdate(sandbox.world.clock().timestamp()),
+        in_reply_to="",
+        references=(),
+    )
     settings = sandbox.tenant_settings(tenant).outbound.server
     before = len(sandbox.outbox)
     with SmtpClient(settings) as client:

@@ -71,8 +71,7 @@ class DnsServer:
         """Bind UDP (port 0 = any free port), then TCP on the same port; return ``(host, port)``."""
         loop = asyncio.get_running_loop()
         for _attempt in range(20):
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: _UdpProtocol(self), local_addr=(host, port))
+            transport, _ = await loop.create_datagram_endpoint(lambda: _UdpProtocol(self), local_addr=(host, port))
             bound = transport.get_extra_info("sockname")[1]
             try:
                 self._tcp = await asyncio.start_server(self._serve_tcp, host, bound)
@@ -97,7 +96,7 @@ class DnsServer:
             self._tcp = None
         self._address = None
 
-    async def __aenter__(self) -> "DnsServer":
+    async def __aenter__(self) -> DnsServer:
         await self.start()
         return self
 

@@ -35,8 +35,8 @@ from __future__ import annotations
 import enum
 import fnmatch
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 __all__ = ["Stage", "Action", "Fault", "FaultSet"]
 

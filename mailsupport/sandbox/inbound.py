@@ -23,8 +23,9 @@ import ipaddress
 import re
 import smtplib
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from ..signature import crlf_line_ends
 
@@ -35,8 +36,10 @@ XCLIENT_ATTRIBUTES = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "LOGIN", "DESTADD
 _XTEXT = re.compile(r"\+([0-9A-Fa-f]{2})")
 _QUEUED = re.compile(r"queued as (\S+)")
 #: Why an address is not sent: RFC 6531 §3.2 allows a non-ASCII address only with SMTPUTF8.
-_NOT_ASCII = ("not sent: {what} {address} is not ASCII and the server does not offer SMTPUTF8 "
-              "(RFC 6531 §3.2), so a real client could not send it either")
+_NOT_ASCII = (
+    "not sent: {what} {address} is not ASCII and the server does not offer SMTPUTF8 "
+    "(RFC 6531 §3.2), so a real client could not send it either"
+)
 
 
 def parse_xclient(arg: str) -> dict[str, str] | str:
@@ -125,7 +128,8 @@ class InboundClient:
     def _on_stored(self, queue_id: str, delivery: Any, stored: Any) -> None:
         with self._lock:
             self._filed.setdefault(queue_id, []).append(
-                FiledCopy(mailbox=delivery.mailbox, recipients=tuple(delivery.recipients), stored=stored))
+                FiledCopy(mailbox=delivery.mailbox, recipients=tuple(delivery.recipients), stored=stored)
+            )
 
     def _connect(self) -> smtplib.SMTP:
         if self._smtp is None:
@@ -151,8 +155,9 @@ class InboundClient:
             raise smtplib.SMTPResponseException(code, msg)
         self._as = want
 
-    def deliver(self, data: bytes, mail_from: str, recipients: Iterable[str], *, helo: str = "unknown",
-                client_address: str = "") -> InboundDelivery:
+    def deliver(
+        self, data: bytes, mail_from: str, recipients: Iterable[str], *, helo: str = "unknown", client_address: str = ""
+    ) -> InboundDelivery:
         """Send ``data`` (line ends made CRLF, as on the wire) to ``recipients`` as the client
         ``helo``/``client_address`` (``""``: the loopback address itself; ``UNAVAILABLE``: an
         outside client whose address is not known). Refusals are returned, never raised; a
@@ -168,8 +173,7 @@ class InboundClient:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _transaction(self, data: bytes, mail_from: str, rcpts: list[str], helo: str,
-                     address: str) -> InboundDelivery:
+    def _transaction(self, data: bytes, mail_from: str, rcpts: list[str], helo: str, address: str) -> InboundDelivery:
         client = self._connect()
         self._present(client, helo, address)
         utf8 = client.has_extn("smtputf8")
@@ -180,8 +184,9 @@ class InboundClient:
         code, msg = client.mail(mail_from, options)
         if code != 250:
             client.rset()
-            return InboundDelivery(reply=_text(code, msg), refused=tuple((r, _text(code, msg)) for r in rcpts),
-                                   refused_stage="MAIL")
+            return InboundDelivery(
+                reply=_text(code, msg), refused=tuple((r, _text(code, msg)) for r in rcpts), refused_stage="MAIL"
+            )
         accepted, refused = [], []
         for rcpt in rcpts:
             if not utf8 and not rcpt.isascii():
@@ -194,23 +199,29 @@ class InboundClient:
                 refused.append((rcpt, _text(code, msg)))
         if not accepted:
             client.rset()
-            return InboundDelivery(reply=refused[0][1] if refused else "no recipient", refused=tuple(refused),
-                                   refused_stage="RCPT")
+            return InboundDelivery(
+                reply=refused[0][1] if refused else "no recipient", refused=tuple(refused), refused_stage="RCPT"
+            )
         try:
             code, msg = client.data(data)
         except smtplib.SMTPDataError as exc:
             code, msg = exc.smtp_code, exc.smtp_error
         if code != 250:
             client.rset()
-            return InboundDelivery(reply=_text(code, msg), accepted=(), refused_stage="DATA",
-                                   refused=tuple(refused) + tuple((r, _text(code, msg)) for r in accepted))
+            return InboundDelivery(
+                reply=_text(code, msg),
+                accepted=(),
+                refused_stage="DATA",
+                refused=tuple(refused) + tuple((r, _text(code, msg)) for r in accepted),
+            )
         reply = _text(code, msg)
         found = _QUEUED.search(reply)
         queue_id = found.group(1) if found else ""
         with self._lock:
             copies = tuple(self._filed.pop(queue_id, ()))
-        return InboundDelivery(queue_id=queue_id, reply=reply, accepted=tuple(accepted), refused=tuple(refused),
-                               copies=copies)
+        return InboundDelivery(
+            queue_id=queue_id, reply=reply, accepted=tuple(accepted), refused=tuple(refused), copies=copies
+        )
 
     def _drop(self) -> None:
         client, self._smtp = self._smtp, None
@@ -232,7 +243,7 @@ class InboundClient:
         if self._world.on_stored == self._on_stored:
             self._world.on_stored = None
 
-    def __enter__(self) -> "InboundClient":
+    def __enter__(self) -> InboundClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

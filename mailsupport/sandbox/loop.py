@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import Any, Awaitable, Coroutine, TypeVar
+from collections.abc import Awaitable, Coroutine
+from typing import Any, TypeVar
 
 __all__ = ["BackgroundLoop"]
 
@@ -55,10 +56,11 @@ class BackgroundLoop:
     @property
     def running(self) -> bool:
         """True between :meth:`start` and :meth:`stop`."""
-        return self._thread is not None and self._thread.is_alive() and self._loop is not None \
-            and self._loop.is_running()
+        return (
+            self._thread is not None and self._thread.is_alive() and self._loop is not None and self._loop.is_running()
+        )
 
-    def start(self) -> "BackgroundLoop":
+    def start(self) -> BackgroundLoop:
         """Start the thread and wait until its loop is running. Returns ``self``."""
         with self._lock:
             if self._thread is not None:
@@ -88,7 +90,7 @@ class BackgroundLoop:
             finally:
                 loop.close()
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> "concurrent.futures.Future[T]":
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Schedule ``coro`` on the loop and return a :class:`concurrent.futures.Future`."""
         if not self.running:
             coro.close()
@@ -102,8 +104,9 @@ class BackgroundLoop:
         (the coroutine is cancelled then). Must not be called from the loop's own thread.
         """
         if threading.current_thread() is self._thread:
-            raise RuntimeError("BackgroundLoop.run() called from the loop's own thread would deadlock; "
-                               "await the coroutine instead")
+            raise RuntimeError(
+                "BackgroundLoop.run() called from the loop's own thread would deadlock; await the coroutine instead"
+            )
         if not asyncio.iscoroutine(coro):
             awaitable = coro
 
@@ -134,7 +137,7 @@ class BackgroundLoop:
             if thread.is_alive():
                 raise RuntimeError(f"the background loop {self._name!r} did not stop within {timeout} s")
 
-    def __enter__(self) -> "BackgroundLoop":
+    def __enter__(self) -> BackgroundLoop:
         if self._thread is None:
             self.start()
         return self

@@ -17,13 +17,21 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable
 
 from ..model import Secret
 
-__all__ = ["AccountState", "Account", "StoredMessage", "OutboxMessage", "WildcardMessage",
-           "Mailbox", "MailStore", "Disposition"]
+__all__ = [
+    "AccountState",
+    "Account",
+    "StoredMessage",
+    "OutboxMessage",
+    "WildcardMessage",
+    "Mailbox",
+    "MailStore",
+    "Disposition",
+]
 
 #: Gmail's POP ``disposition`` values the sandbox models (Gmail API PopSettings).
 Disposition = str  # "keep" (leaveInInbox/archive/markRead) or "trash"
@@ -134,8 +142,10 @@ class MailStore:
         self.disposition: Disposition = "keep"
 
     def __repr__(self) -> str:
-        return (f"MailStore(mailboxes={sorted(self._mailboxes)!r}, "
-                f"accounts={sorted(f'{s}:{u}' for s, u in self._accounts)!r})")
+        return (
+            f"MailStore(mailboxes={sorted(self._mailboxes)!r}, "
+            f"accounts={sorted(f'{s}:{u}' for s, u in self._accounts)!r})"
+        )
 
     # ---------------------------------------------------------------- set-up
     def add_mailbox(self, address: str, catch_all_domains: Iterable[str] = ()) -> Mailbox:
@@ -146,8 +156,9 @@ class MailStore:
             if box is None:
                 box = self._mailboxes[key] = Mailbox(address, catch_all_domains)
             else:
-                box.catch_all_domains = tuple(dict.fromkeys(box.catch_all_domains + tuple(
-                    d.lower() for d in catch_all_domains)))
+                box.catch_all_domains = tuple(
+                    dict.fromkeys(box.catch_all_domains + tuple(d.lower() for d in catch_all_domains))
+                )
             self.local_domains.add(key.rsplit("@", 1)[-1])
             self.local_domains.update(box.catch_all_domains)
             return box
@@ -223,8 +234,16 @@ class MailStore:
             return tuple(box.address for box in self._mailboxes.values())
 
     # ---------------------------------------------------------------- delivery
-    def store(self, box: Mailbox, data: bytes, *, message_id: str | None, mail_from: str,
-              recipients: tuple[str, ...], dedupe: bool) -> StoredMessage | None:
+    def store(
+        self,
+        box: Mailbox,
+        data: bytes,
+        *,
+        message_id: str | None,
+        mail_from: str,
+        recipients: tuple[str, ...],
+        dedupe: bool,
+    ) -> StoredMessage | None:
         """File one copy; ``None`` when ``dedupe`` and the Message-ID was already delivered."""
         with self._lock:
             if dedupe and message_id:
@@ -234,8 +253,7 @@ class MailStore:
                 box.seen_message_ids.add(message_id)
             box.seq += 1
             uid = f"{box.seq}.{hashlib.sha256(data).hexdigest()[:16]}"
-            msg = StoredMessage(uid=uid, data=data, message_id=message_id, mail_from=mail_from,
-                                recipients=recipients)
+            msg = StoredMessage(uid=uid, data=data, message_id=message_id, mail_from=mail_from, recipients=recipients)
             box.messages.append(msg)
             return msg
 
@@ -272,8 +290,7 @@ class MailStore:
         with self._lock:
             return [m for m in box.messages if not (hide_popped and m.popped)]
 
-    def update(self, box: Mailbox, *, deleted: Iterable[str], retrieved: Iterable[str],
-               popped_semantics: bool) -> None:
+    def update(self, box: Mailbox, *, deleted: Iterable[str], retrieved: Iterable[str], popped_semantics: bool) -> None:
         """RFC 1939 §6 UPDATE state: remove DELE'd messages (Gmail: mark popped, trash or keep)."""
         deleted, retrieved = set(deleted), set(retrieved)
         with self._lock:

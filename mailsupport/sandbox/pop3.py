@@ -56,8 +56,9 @@ class _Close(Exception):
 class Pop3Session(Authorization):
     """One client connection."""
 
-    def __init__(self, world: World, listener: str, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter, *, tls: bool) -> None:
+    def __init__(
+        self, world: World, listener: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, tls: bool
+    ) -> None:
         self.world = world
         self.listener = listener
         self.reader = reader
@@ -104,7 +105,7 @@ class Pop3Session(Authorization):
                 while True:
                     try:
                         line = await asyncio.wait_for(self.reader.readline(), IDLE_TIMEOUT)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         await self.send("-ERR Disconnected for inactivity.")
                         break
                     if not line:
@@ -174,12 +175,24 @@ class Pop3Session(Authorization):
             await getattr(self, f"cmd_{verb}")(arg)
             return
         if self.box is None:
-            handler = {"USER": self.cmd_USER, "PASS": self.cmd_PASS, "APOP": self.cmd_APOP,
-                       "AUTH": self.cmd_AUTH, "STLS": self.cmd_STLS}.get(verb)
+            handler = {
+                "USER": self.cmd_USER,
+                "PASS": self.cmd_PASS,
+                "APOP": self.cmd_APOP,
+                "AUTH": self.cmd_AUTH,
+                "STLS": self.cmd_STLS,
+            }.get(verb)
         else:
-            handler = {"STAT": self.cmd_STAT, "LIST": self.cmd_LIST, "UIDL": self.cmd_UIDL,
-                       "TOP": self.cmd_TOP, "RETR": self.cmd_RETR, "DELE": self.cmd_DELE,
-                       "RSET": self.cmd_RSET, "NOOP": self.cmd_NOOP}.get(verb)
+            handler = {
+                "STAT": self.cmd_STAT,
+                "LIST": self.cmd_LIST,
+                "UIDL": self.cmd_UIDL,
+                "TOP": self.cmd_TOP,
+                "RETR": self.cmd_RETR,
+                "DELE": self.cmd_DELE,
+                "RSET": self.cmd_RSET,
+                "NOOP": self.cmd_NOOP,
+            }.get(verb)
         if handler is None:
             await self.send("-ERR Unknown command." if verb.isalpha() else "-ERR Bad command.")
             return
@@ -210,8 +223,12 @@ class Pop3Session(Authorization):
             raise _Close()
         if self.box is not None:  # RFC 1939 §6: the UPDATE state
             box, self.box = self.box, None
-            self.world.store.update(box, deleted=[self.messages[i].uid for i in self.deleted],
-                                    retrieved=self.retrieved, popped_semantics=self.world.profile.pop_popped)
+            self.world.store.update(
+                box,
+                deleted=[self.messages[i].uid for i in self.deleted],
+                retrieved=self.retrieved,
+                popped_semantics=self.world.profile.pop_popped,
+            )
             self.world.store.release(box, self, now=self.world.monotonic())
             await self.send("+OK Logging out, messages deleted." if self.deleted else "+OK Logging out.")
         else:
@@ -327,5 +344,4 @@ async def start_pop3(world: World, listener: str, host: str = "127.0.0.1", port:
             # logging the cancelled task as an error
             writer.transport.abort()
 
-    return await asyncio.start_server(serve, host, port,
-                                      ssl=world.tls.server_context if implicit else None)
+    return await asyncio.start_server(serve, host, port, ssl=world.tls.server_context if implicit else None)

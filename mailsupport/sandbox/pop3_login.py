@@ -162,4 +162,3 @@ class Authorization:
         self.box, self.username = box, user
         self.messages = store.snapshot(box, hide_popped=profile.pop_popped)
         await self.send("+OK Logged in.")
-

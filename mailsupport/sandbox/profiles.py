@@ -53,23 +53,31 @@ Pure module: no sockets, no clock (``now`` is passed in).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.utils import format_datetime
-from typing import Mapping, Sequence
 
 from .traces import trace, with_tail
 
-__all__ = ["BasicAuth", "Profile", "PROFILES", "Delivery", "build_deliveries", "get_profile",
-           "message_id_of", "profile_names"]
+__all__ = [
+    "BasicAuth",
+    "Profile",
+    "PROFILES",
+    "Delivery",
+    "build_deliveries",
+    "get_profile",
+    "message_id_of",
+    "profile_names",
+]
 
 
 class BasicAuth(str, enum.Enum):
     """How a system treats user name + password logins (USER/PASS, AUTH PLAIN/LOGIN)."""
 
     ALLOWED = "allowed"
-    APP_PASSWORD = "app-password"   # Google: only an app password is accepted
-    DISABLED = "disabled"           # Office 365: basic auth retired
+    APP_PASSWORD = "app-password"  # Google: only an app password is accepted
+    DISABLED = "disabled"  # Office 365: basic auth retired
 
     def __str__(self) -> str:
         return self.value
@@ -110,17 +118,23 @@ class Profile:
         return self.pop_basic_refused or self.pop_auth_failed
 
 
-_GOOGLE_BAD = ("535-5.7.8 Username and Password not accepted. For more information, go to\r\n"
-               "535 5.7.8  https://support.google.com/mail/?p=BadCredentials sandbox - gsmtp")
+_GOOGLE_BAD = (
+    "535-5.7.8 Username and Password not accepted. For more information, go to\r\n"
+    "535 5.7.8  https://support.google.com/mail/?p=BadCredentials sandbox - gsmtp"
+)
 
 PROFILES: Mapping[str, Profile] = {
     "postfix": Profile(
-        name="postfix", host="mx.sandbox.test", envelope="postfix",
+        name="postfix",
+        host="mx.sandbox.test",
+        envelope="postfix",
         smtp_greeting="220 mx.sandbox.test ESMTP Postfix (Debian/GNU)",
         pop_greeting="+OK Dovecot (Debian) ready.",
     ),
     "exim": Profile(
-        name="exim", host="mx.sandbox.test", envelope="exim",
+        name="exim",
+        host="mx.sandbox.test",
+        envelope="exim",
         smtp_greeting="220 mx.sandbox.test ESMTP Exim 4.96 sandbox",
         pop_greeting="+OK Dovecot (Debian) ready.",
         smtp_auth_failed="535 Incorrect authentication data",
@@ -130,7 +144,9 @@ PROFILES: Mapping[str, Profile] = {
         smtp_unknown_user="550 Unrouteable address",
     ),
     "received-for": Profile(
-        name="received-for", host="mx.sandbox.test", envelope="received-for",
+        name="received-for",
+        host="mx.sandbox.test",
+        envelope="received-for",
         smtp_greeting="220 mx.sandbox.test ESMTP Sendmail 8.17.1/8.17.1; sandbox",
         pop_greeting="+OK POP3 mx.sandbox.test server ready",
         smtp_auth_failed="535 5.7.0 authentication failed",
@@ -140,43 +156,64 @@ PROFILES: Mapping[str, Profile] = {
         smtp_unknown_user="550 5.1.1 <{rcpt}>... User unknown",
     ),
     "gmail": Profile(
-        name="gmail", host="mx.google.com", envelope="gmail",
+        name="gmail",
+        host="mx.google.com",
+        envelope="gmail",
         smtp_greeting="220 smtp.gmail.com ESMTP sandbox - gsmtp",
         pop_greeting="+OK Gpop ready for requests from 127.0.0.1 sandbox",
-        basic_auth=BasicAuth.APP_PASSWORD, dedupe_message_id=True, pop_popped=True,
+        basic_auth=BasicAuth.APP_PASSWORD,
+        dedupe_message_id=True,
+        pop_popped=True,
         smtp_auth_failed=_GOOGLE_BAD,
-        smtp_basic_refused=("534-5.7.9 Application-specific password required. For more information, go to\r\n"
-                            "534 5.7.9  https://support.google.com/mail/?p=InvalidSecondFactor sandbox - gsmtp"),
-        smtp_oauth_failed=_GOOGLE_BAD, smtp_oauth_challenge=True,
-        smtp_size_exceeded=("552-5.2.3 Your message exceeded Google's message size limits. For more information, go to\r\n"
-                            "552 5.2.3  https://support.google.com/mail/?p=MaxSizeError sandbox - gsmtp"),
-        smtp_relay_denied=("550-5.7.1 [127.0.0.1] The IP you're using to send mail is not authorized\r\n"
-                           "550 5.7.1 to send email directly to our servers. sandbox - gsmtp"),
-        smtp_unknown_user=("550-5.1.1 The email account that you tried to reach does not exist.\r\n"
-                           "550 5.1.1  https://support.google.com/mail/?p=NoSuchUser sandbox - gsmtp"),
-        smtp_locked=("535-5.7.8 Username and Password not accepted. For more information, go to\r\n"
-                     "535 5.7.8  https://support.google.com/mail/?p=BadCredentials sandbox - gsmtp"),
+        smtp_basic_refused=(
+            "534-5.7.9 Application-specific password required. For more information, go to\r\n"
+            "534 5.7.9  https://support.google.com/mail/?p=InvalidSecondFactor sandbox - gsmtp"
+        ),
+        smtp_oauth_failed=_GOOGLE_BAD,
+        smtp_oauth_challenge=True,
+        smtp_size_exceeded=(
+            "552-5.2.3 Your message exceeded Google's message size limits. For more information, go to\r\n"
+            "552 5.2.3  https://support.google.com/mail/?p=MaxSizeError sandbox - gsmtp"
+        ),
+        smtp_relay_denied=(
+            "550-5.7.1 [127.0.0.1] The IP you're using to send mail is not authorized\r\n"
+            "550 5.7.1 to send email directly to our servers. sandbox - gsmtp"
+        ),
+        smtp_unknown_user=(
+            "550-5.1.1 The email account that you tried to reach does not exist.\r\n"
+            "550 5.1.1  https://support.google.com/mail/?p=NoSuchUser sandbox - gsmtp"
+        ),
+        smtp_locked=(
+            "535-5.7.8 Username and Password not accepted. For more information, go to\r\n"
+            "535 5.7.8  https://support.google.com/mail/?p=BadCredentials sandbox - gsmtp"
+        ),
         pop_auth_failed="-ERR [AUTH] Username and password not accepted.",
-        pop_basic_refused=("-ERR [AUTH] Application-specific password required: "
-                           "https://support.google.com/accounts/answer/185833"),
+        pop_basic_refused=(
+            "-ERR [AUTH] Application-specific password required: https://support.google.com/accounts/answer/185833"
+        ),
         pop_oauth_failed="-ERR [AUTH] Invalid credentials (Failure)",
         pop_locked="-ERR [AUTH] Web login required: https://support.google.com/mail/answer/78754",
         pop_in_use="-ERR [IN-USE] Mailbox in use by another session",
         pop_login_delay="-ERR [LOGIN-DELAY] Please wait {seconds} seconds between logins",
     ),
     "office365": Profile(
-        name="office365", host="AM0PR01MB1234.eurprd01.prod.exchangelabs.com", envelope="office365",
+        name="office365",
+        host="AM0PR01MB1234.eurprd01.prod.exchangelabs.com",
+        envelope="office365",
         smtp_greeting=("220 AM0PR01CA0001.outlook.office365.com Microsoft ESMTP MAIL Service ready"),
         pop_greeting="+OK The Microsoft Exchange POP3 service is ready. [QU0wUFIwMUNBMDAwMQ==]",
         basic_auth=BasicAuth.DISABLED,
         smtp_auth_failed="535 5.7.3 Authentication unsuccessful [AM0PR01CA0001.eurprd01.prod.exchangelabs.com]",
-        smtp_basic_refused=("535 5.7.139 Authentication unsuccessful, basic authentication is disabled. "
-                            "[AM0PR01CA0001.eurprd01.prod.exchangelabs.com]"),
+        smtp_basic_refused=(
+            "535 5.7.139 Authentication unsuccessful, basic authentication is disabled. "
+            "[AM0PR01CA0001.eurprd01.prod.exchangelabs.com]"
+        ),
         smtp_oauth_failed="535 5.7.3 Authentication unsuccessful [AM0PR01CA0001.eurprd01.prod.exchangelabs.com]",
         smtp_size_exceeded="552 5.3.4 Message size exceeds fixed maximum message size",
         smtp_relay_denied=("550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain"),
-        smtp_unknown_user=("550 5.4.1 Recipient address rejected: Access denied. "
-                           "[AM0PR01CA0001.eurprd01.prod.exchangelabs.com]"),
+        smtp_unknown_user=(
+            "550 5.4.1 Recipient address rejected: Access denied. [AM0PR01CA0001.eurprd01.prod.exchangelabs.com]"
+        ),
         smtp_locked="535 5.7.139 Authentication unsuccessful, the user account is disabled.",
         pop_auth_failed="-ERR Logon failure: unknown user name or bad password.",
         pop_basic_refused="-ERR Logon failure: unknown user name or bad password.",
@@ -187,7 +224,9 @@ PROFILES: Mapping[str, Profile] = {
 }
 PROFILES = dict(PROFILES)
 PROFILES["exchange"] = Profile(
-    name="exchange", host="exchange.sandbox.test", envelope="exchange",
+    name="exchange",
+    host="exchange.sandbox.test",
+    envelope="exchange",
     smtp_greeting="220 exchange.sandbox.test Microsoft ESMTP MAIL Service ready",
     pop_greeting="+OK The Microsoft Exchange POP3 service is ready.",
     smtp_auth_failed="535 5.7.3 Authentication unsuccessful",
@@ -202,8 +241,10 @@ PROFILES["exchange"] = Profile(
     pop_in_use="-ERR [IN-USE] The mailbox is in use by another session.",
 )
 PROFILES["office365-2026"] = replace(
-    PROFILES["office365"], name="office365-2026",
-    smtp_basic_refused="550 5.7.30 Basic authentication is not supported for Client Submission")
+    PROFILES["office365"],
+    name="office365-2026",
+    smtp_basic_refused="550 5.7.30 Basic authentication is not supported for Client Submission",
+)
 
 
 def get_profile(name: str) -> Profile:
@@ -211,8 +252,7 @@ def get_profile(name: str) -> Profile:
     try:
         return PROFILES[name]
     except KeyError:
-        raise ValueError(f"unknown sandbox profile {name!r}: expected one of "
-                         f"{', '.join(sorted(PROFILES))}") from None
+        raise ValueError(f"unknown sandbox profile {name!r}: expected one of {', '.join(sorted(PROFILES))}") from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -231,7 +271,7 @@ def message_id_of(data: bytes) -> str | None:
     for i, line in enumerate(lines):
         if line[:11].lower() == b"message-id:":
             value = line[11:]
-            for cont in lines[i + 1:]:
+            for cont in lines[i + 1 :]:
                 if cont[:1] in (b" ", b"\t"):
                     value += cont
                 else:
@@ -250,9 +290,17 @@ def _unique(addresses: Sequence[str]) -> list[str]:
     return out
 
 
-def build_deliveries(profile: Profile, *, data: bytes, mail_from: str,
-                     recipients: Sequence[tuple[str, str]], helo: str, peer: str,
-                     now: datetime, queue_id: str) -> list[Delivery]:
+def build_deliveries(
+    profile: Profile,
+    *,
+    data: bytes,
+    mail_from: str,
+    recipients: Sequence[tuple[str, str]],
+    helo: str,
+    peer: str,
+    now: datetime,
+    queue_id: str,
+) -> list[Delivery]:
     """Split one accepted transaction into the copies each mailbox receives, headers prepended.
 
     ``recipients`` pairs each RCPT TO address (as given) with the mailbox it resolved to,
@@ -269,9 +317,19 @@ def build_deliveries(profile: Profile, *, data: bytes, mail_from: str,
     kind = profile.envelope
 
     def copy(mailbox: str, stands_for: Sequence[str], rcpt: str | None) -> Delivery:
-        head, tail = trace(kind, host=profile.host, helo=helo, peer=peer, queue_id=queue_id, date=date,
-                           sender=sender, rcpt=rcpt, mailbox=mailbox, givens=stands_for,
-                           x_gm_original_to=profile.x_gm_original_to)
+        head, tail = trace(
+            kind,
+            host=profile.host,
+            helo=helo,
+            peer=peer,
+            queue_id=queue_id,
+            date=date,
+            sender=sender,
+            rcpt=rcpt,
+            mailbox=mailbox,
+            givens=stands_for,
+            x_gm_original_to=profile.x_gm_original_to,
+        )
         return Delivery(mailbox=mailbox, data=head + with_tail(data, tail), recipients=tuple(stands_for))
 
     by_mailbox: dict[str, list[str]] = {}
@@ -282,8 +340,9 @@ def build_deliveries(profile: Profile, *, data: bytes, mail_from: str,
 
     if kind in ("postfix", "received-for"):
         # local(8)/virtual(8): one delivery per original recipient; received-for relays each on its own
-        return [copy(mailbox, (given,), single if kind == "postfix" else given)
-                for given, mailbox in _unique_pairs(pairs)]
+        return [
+            copy(mailbox, (given,), single if kind == "postfix" else given) for given, mailbox in _unique_pairs(pairs)
+        ]
     # one copy per mailbox: Exim batches the originals into Envelope-to, Google and Exchange keep one
     return [copy(mailbox, given_list, single) for mailbox, given_list in by_mailbox.items()]
 

@@ -14,25 +14,26 @@ from __future__ import annotations
 import logging
 import secrets
 import shutil
-import smtplib
 import tempfile
 import time
 import weakref
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from ..config import load_tenant
-from ..tenant import MailboxKind, ServerSettings, Tenant, TlsMode
-from ..errors import SmtpRejected
 from ..model import Secret
+from ..tenant import ServerSettings, Tenant, TlsMode
 from ..tlsutil import client_context
 from .faults import Fault, FaultSet
 from .inbound import inbound_client
 from .loop import BackgroundLoop
-from .mailstore import Account, AccountState, MailStore, OutboxMessage, StoredMessage, WildcardMessage
+from .mailstore import AccountState, MailStore, OutboxMessage, StoredMessage, WildcardMessage
+from .outside import send_as_outside_server
 from .pop3 import start_pop3
 from .profiles import Profile, get_profile
+from .seeding import seed_tenant
 from .smtp import start_smtp
 from .tls import CertKind, SandboxTls
 from .world import World
@@ -89,20 +90,30 @@ class Sandbox:
     Dovecot's ``disable_plaintext_auth`` and most providers do.
     """
 
-    def __init__(self, tenants: Iterable[Tenant | str | Path] = (), *, profile: str = "postfix",
-                 zones: Iterable[Any] = (), faults: Iterable[Fault] = (),
-                 smtp_size_limit: int | None = None, advertise_size: bool = True, apop: bool = False,
-                 certificate: CertKind | str = CertKind.GOOD, disposition: str = "keep",
-                 on_wildcard: Callable[[str, bytes], object] | None = None,
-                 app_passwords: Mapping[str, Secret] | None = None,
-                 plaintext_auth: Iterable[str] = ("pop3",)) -> None:
+    def __init__(
+        self,
+        tenants: Iterable[Tenant | str | Path] = (),
+        *,
+        profile: str = "postfix",
+        zones: Iterable[Any] = (),
+        faults: Iterable[Fault] = (),
+        smtp_size_limit: int | None = None,
+        advertise_size: bool = True,
+        apop: bool = False,
+        certificate: CertKind | str = CertKind.GOOD,
+        disposition: str = "keep",
+        on_wildcard: Callable[[str, bytes], object] | None = None,
+        app_passwords: Mapping[str, Secret] | None = None,
+        plaintext_auth: Iterable[str] = ("pop3",),
+    ) -> None:
         get_profile(profile)  # fail early with the list of names
         plaintext_auth = tuple(plaintext_auth)
         for service in plaintext_auth:
             if service not in ("pop3", "smtp"):
                 raise ValueError(f"plaintext_auth names services 'pop3' and/or 'smtp', got {service!r}")
         self.tenants: tuple[Tenant, ...] = tuple(
-            t if isinstance(t, Tenant) else load_tenant(t, environ={}) for t in tenants)
+            t if isinstance(t, Tenant) else load_tenant(t, environ={}) for t in tenants
+        )
         self._zone_sources = tuple(zones)
         self.store = MailStore()
         self._dir = tempfile.mkdtemp(prefix="mailsupport-sandbox-")
@@ -110,9 +121,17 @@ class Sandbox:
         self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, True)
         self.tls = SandboxTls(Path(self._dir) / "tls", kind=certificate)
         limit = DEFAULT_SMTP_SIZE_LIMIT if smtp_size_limit is None else (smtp_size_limit or None)
-        self.world = World(store=self.store, tls=self.tls, profile=profile, faults=FaultSet(faults),
-                           size_limit=limit, advertise_size=advertise_size, apop=apop,
-                           on_wildcard=on_wildcard, plaintext_auth=tuple(plaintext_auth))
+        self.world = World(
+            store=self.store,
+            tls=self.tls,
+            profile=profile,
+            faults=FaultSet(faults),
+            size_limit=limit,
+            advertise_size=advertise_size,
+            apop=apop,
+            on_wildcard=on_wildcard,
+            plaintext_auth=tuple(plaintext_auth),
+        )
         self.set_disposition(disposition)
         for tenant in self.tenants:
             self.add_tenant(tenant)
@@ -125,11 +144,13 @@ class Sandbox:
 
     def __repr__(self) -> str:
         state = "running" if self._loop else "stopped"
-        return (f"Sandbox({state}, profile={self.world.profile.name!r}, tenants="
-                f"{[t.org_key for t in self.tenants]!r}, mailboxes={list(self.store.mailboxes())!r})")
+        return (
+            f"Sandbox({state}, profile={self.world.profile.name!r}, tenants="
+            f"{[t.org_key for t in self.tenants]!r}, mailboxes={list(self.store.mailboxes())!r})"
+        )
 
     # ------------------------------------------------------------------ life cycle
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         """Start the loop and every server. Returns ``self``."""
         if self._loop is not None:
             raise RuntimeError("this Sandbox is already running")
@@ -195,7 +216,7 @@ class Sandbox:
         """True between :meth:`start` and :meth:`stop` (its servers answer)."""
         return self._loop is not None
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start() if self._loop is None else self
 
     def __exit__(self, *exc: object) -> None:
@@ -206,7 +227,9 @@ class Sandbox:
         try:
             return self._endpoints[name]
         except KeyError:
-            raise RuntimeError(f"the sandbox is not running: no {name} endpoint yet (use 'with Sandbox(...)')") from None
+            raise RuntimeError(
+                f"the sandbox is not running: no {name} endpoint yet (use 'with Sandbox(...)')"
+            ) from None
 
     mx = property(lambda self: self._endpoint("mx"), doc="Inbound MX listener (no AUTH, STARTTLS offered).")
     smtp = property(lambda self: self._endpoint("smtp"), doc="Submission with STARTTLS + AUTH.")
@@ -224,8 +247,7 @@ class Sandbox:
     def endpoints(self) -> dict[str, Any]:
         """Every endpoint plus ``ca_file``, ``profile`` and the mailboxes, as plain data (no secrets)."""
         out: dict[str, Any] = {name: ep.to_dict() for name, ep in self._endpoints.items()}
-        out.update(ca_file=self.ca_file, profile=self.world.profile.name,
-                   mailboxes=list(self.store.mailboxes()))
+        out.update(ca_file=self.ca_file, profile=self.world.profile.name, mailboxes=list(self.store.mailboxes()))
         return out
 
     def client_context(self):
@@ -235,41 +257,9 @@ class Sandbox:
     # ------------------------------------------------------------------ accounts
     def add_tenant(self, tenant: Tenant) -> None:
         """Create the tenant's mailboxes, logins and tokens (see the module docstring)."""
-        store = self.store
         if tenant not in self.tenants:
             self.tenants = self.tenants + (tenant,)
-        store.local_domains.update(d.lower() for d in tenant.domains)
-        if tenant.matter_domain:
-            store.matter_domains.add(tenant.matter_domain)
-        covered: set[str] = set()
-        inbound = tenant.inbound
-        if inbound is not None:
-            domains = inbound.effective_catch_all_domains if inbound.kind is MailboxKind.CATCH_ALL else ()
-            store.add_mailbox(inbound.address, domains)
-            covered.update(domains)
-            server = inbound.server
-            user = server.username or inbound.address
-            store.add_account(Account(service="pop3", username=user, password=server.password,
-                                      oauth_token=server.oauth_token, mailbox=inbound.address))
-            if server.oauth_token:
-                store.add_token(server.oauth_token.reveal(), user)
-        for u in tenant.users:
-            if u.address.lower().rsplit("@", 1)[-1] not in covered and store.resolve(u.address) is None:
-                store.add_mailbox(u.address)
-        # The Email Setup page has one login for a fetching provider: SMTP reuses the mailbox's
-        # user name, password and token unless its own are given (as the doctor's
-        # preflight.effective_servers reads the tenant).
-        out = tenant.outbound.server
-        pop = inbound.server if inbound is not None else None
-        user = out.username or (pop.username or inbound.address if inbound is not None else None) \
-            or tenant.outbound.from_address
-        password, token = out.password, out.oauth_token
-        if pop is not None and not password and not token:
-            password, token = pop.password, pop.oauth_token
-        if user and not tenant.outbound.use_vendor_relay:
-            store.add_account(Account(service="smtp", username=user, password=password, oauth_token=token))
-            if token:
-                store.add_token(token.reveal(), user)
+        seed_tenant(self.store, tenant)
 
     def tenant_settings(self, tenant: Tenant) -> Tenant:
         """A copy of ``tenant`` whose inbound/outbound servers point at this sandbox.
@@ -277,10 +267,17 @@ class Sandbox:
         The TLS mode is kept (implicit → the ``*_tls`` port, STARTTLS/none → the plain port)
         and certificates are verified against :attr:`ca_file`.
         """
+
         def point(settings: ServerSettings, plain: str, implicit: str) -> ServerSettings:
             ep = self._endpoint(implicit if settings.tls is TlsMode.IMPLICIT else plain)
-            return replace(settings, host=ep.host, port=ep.port, ca_file=self.ca_file, verify_tls=True,
-                           allow_plaintext_auth=settings.allow_plaintext_auth or settings.tls is TlsMode.NONE)
+            return replace(
+                settings,
+                host=ep.host,
+                port=ep.port,
+                ca_file=self.ca_file,
+                verify_tls=True,
+                allow_plaintext_auth=settings.allow_plaintext_auth or settings.tls is TlsMode.NONE,
+            )
 
         inbound = point(tenant.inbound.server, "pop3", "pop3_tls") if tenant.inbound else None
         outbound = point(tenant.outbound.server, "smtp", "smtp_tls")
@@ -317,8 +314,10 @@ class Sandbox:
         if options:
             unknown = sorted(set(options) - set(Profile.__dataclass_fields__))
             if unknown:
-                raise ValueError(f"unknown profile option {unknown[0]!r}: expected fields of Profile "
-                                 f"such as x_gm_original_to, basic_auth, pop_popped")
+                raise ValueError(
+                    f"unknown profile option {unknown[0]!r}: expected fields of Profile "
+                    f"such as x_gm_original_to, basic_auth, pop_popped"
+                )
             profile = replace(profile, **options)
         self.world.profile = profile
         return profile
@@ -340,8 +339,10 @@ class Sandbox:
         """Serve a good or deliberately bad certificate from the next handshake on."""
         kind = CertKind(kind)
         if self._loop is not None:
+
             async def swap() -> None:
                 self.tls.use(kind)
+
             self._loop.run(swap())
         else:
             self.tls.use(kind)
@@ -385,38 +386,22 @@ class Sandbox:
         self._dns.set_zone_data(zone_data)
 
     # ------------------------------------------------------------------ mail
-    def deliver(self, raw: bytes | str, mail_from: str, rcpt_tos: Iterable[str], *,
-                helo: str = "sender.example.org", timeout: float = 30.0) -> str:
+    def deliver(
+        self,
+        raw: bytes | str,
+        mail_from: str,
+        rcpt_tos: Iterable[str],
+        *,
+        helo: str = "sender.example.org",
+        timeout: float = 30.0,
+    ) -> str:
         """Send ``raw`` through the MX listener with smtplib, as an outside server would.
 
         Returns the final reply text (``250 2.0.0 Ok: queued as ...``); raises
         :class:`~mailsupport.errors.SmtpRejected` when the sandbox refuses the sender,
         every recipient, or the data.
         """
-        data = raw.encode("utf-8") if isinstance(raw, str) else raw
-        rcpts = [rcpt_tos] if isinstance(rcpt_tos, str) else list(rcpt_tos)
-        ep = self.mx
-        server = f"{ep.host}:{ep.port}"
-        with smtplib.SMTP(ep.host, ep.port, local_hostname=helo, timeout=timeout) as client:
-            client.ehlo()
-            code, msg = client.mail(mail_from)
-            if code != 250:
-                raise SmtpRejected(f"MAIL FROM refused: {code} {msg.decode(errors='replace')}",
-                                   reply=(code, msg), stage="MAIL", server=server)
-            refused = {}
-            for rcpt in rcpts:
-                code, msg = client.rcpt(rcpt)
-                if code not in (250, 251):
-                    refused[rcpt] = (code, msg)
-            if len(refused) == len(rcpts):
-                first = next(iter(refused.values()))
-                raise SmtpRejected(f"every recipient refused: {first[0]} {first[1].decode(errors='replace')}",
-                                   reply=first, stage="RCPT", server=server)
-            code, msg = client.data(data)
-            if code != 250:
-                raise SmtpRejected(f"message refused after DATA: {code} {msg.decode(errors='replace')}",
-                                   reply=(code, msg), stage="DATA", server=server)
-            return f"{code} {msg.decode(errors='replace')}"
+        return send_as_outside_server(self.mx.host, self.mx.port, raw, mail_from, rcpt_tos, helo=helo, timeout=timeout)
 
     def mailbox(self, address: str) -> tuple[StoredMessage, ...]:
         """The messages now stored in the mailbox ``address`` lands in (``KeyError`` if none)."""

@@ -62,7 +62,7 @@ def _login_of(session: Session) -> str:
 class SandboxSMTP(SMTP):
     """aiosmtpd's protocol plus the sandbox's connect/greeting/STARTTLS/QUIT faults."""
 
-    def __init__(self, handler: "SandboxHandler", *, implicit_tls: bool = False, **kwargs: Any) -> None:
+    def __init__(self, handler: SandboxHandler, *, implicit_tls: bool = False, **kwargs: Any) -> None:
         self.world = handler.world
         self.listener = handler.listener
         if self.listener == "mx" and self.world.xclient:
@@ -198,8 +198,9 @@ class SandboxHandler:
         return "451 4.3.0 Sandbox internal error; try again"
 
     # ------------------------------------------------------------ EHLO (RFC 5321 §4.1.1.1)
-    async def handle_EHLO(self, server: SandboxSMTP, session: Session, envelope: Envelope,
-                          hostname: str, responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: SandboxSMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
         """EHLO: hide AUTH on the MX, add SIZE when advertised (RFC 1870 §4)."""
         session.host_name = hostname
         out = [r for r in responses if self.submission or not r.startswith("250-AUTH")]
@@ -289,8 +290,9 @@ class SandboxHandler:
         return AuthResult(success=False, handled=False, message=profile.smtp_oauth_failed)
 
     # ------------------------------------------------------------ envelope
-    async def handle_MAIL(self, server: SandboxSMTP, session: Session, envelope: Envelope,
-                          address: str, mail_options: list[str]) -> str:
+    async def handle_MAIL(
+        self, server: SandboxSMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
         """MAIL FROM: faults, then the SIZE= parameter against the limit (RFC 1870 §6.1)."""
         reply = await server.apply_fault(Stage.MAIL, address)
         if reply is not None:
@@ -303,8 +305,9 @@ class SandboxHandler:
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 Ok"
 
-    async def handle_RCPT(self, server: SandboxSMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SandboxSMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         """RCPT TO: faults, then routing (mailbox, matter domain, unknown user, relay)."""
         reply = await server.apply_fault(Stage.RCPT, address)
         if reply is not None:
@@ -355,30 +358,55 @@ class SandboxHandler:
         if pairs:
             profile = world.profile
             if auth is not None:  # the receiver's Authentication-Results, from a real evaluation
-                data = await loop.run_in_executor(None, functools.partial(
-                    auth.stamp, data, mail_from=mail_from, helo=helo, peer=peer, authserv_id=profile.host))
-            for copy in build_deliveries(profile, data=data, mail_from=mail_from, recipients=pairs,
-                                         helo=helo, peer=peer, now=world.clock(), queue_id=queue_id):
-                stored = store.store(store.mailbox(copy.mailbox), copy.data, message_id=message_id_of(data),
-                                     mail_from=mail_from, recipients=copy.recipients,
-                                     dedupe=profile.dedupe_message_id)
-                log.info("delivered %s to %s (%s)", queue_id, copy.mailbox,
-                         "kept" if stored else "duplicate Message-ID suppressed")
+                data = await loop.run_in_executor(
+                    None,
+                    functools.partial(
+                        auth.stamp, data, mail_from=mail_from, helo=helo, peer=peer, authserv_id=profile.host
+                    ),
+                )
+            for copy in build_deliveries(
+                profile,
+                data=data,
+                mail_from=mail_from,
+                recipients=pairs,
+                helo=helo,
+                peer=peer,
+                now=world.clock(),
+                queue_id=queue_id,
+            ):
+                stored = store.store(
+                    store.mailbox(copy.mailbox),
+                    copy.data,
+                    message_id=message_id_of(data),
+                    mail_from=mail_from,
+                    recipients=copy.recipients,
+                    dedupe=profile.dedupe_message_id,
+                )
+                log.info(
+                    "delivered %s to %s (%s)",
+                    queue_id,
+                    copy.mailbox,
+                    "kept" if stored else "duplicate Message-ID suppressed",
+                )
                 if world.on_stored is not None:
                     world.on_stored(queue_id, copy, stored)
         if outside:
             if auth is not None and self.submission:  # the relay signs what it sends out
                 data = await loop.run_in_executor(None, auth.sign, envelope.original_content or b"", mail_from)
             user = _login_of(session) or None
-            store.record_outbox(OutboxMessage(mail_from=mail_from, recipients=tuple(outside), data=data,
-                                              username=user, listener=self.listener))
+            store.record_outbox(
+                OutboxMessage(
+                    mail_from=mail_from, recipients=tuple(outside), data=data, username=user, listener=self.listener
+                )
+            )
 
-    async def _wildcard(self, rcpt: str, data: bytes, mail_from: str, helo: str, peer: str,
-                        queue_id: str) -> None:
+    async def _wildcard(self, rcpt: str, data: bytes, mail_from: str, helo: str, peer: str, queue_id: str) -> None:
         world = self.world
-        received = (f"Received: from {helo} (localhost [{peer}])\r\n\tby {world.profile.host} (sandbox) "
-                    f"with ESMTP id {queue_id}\r\n\tfor <{rcpt}>; "
-                    f"{format_datetime(world.clock())}\r\n").encode()
+        received = (
+            f"Received: from {helo} (localhost [{peer}])\r\n\tby {world.profile.host} (sandbox) "
+            f"with ESMTP id {queue_id}\r\n\tfor <{rcpt}>; "
+            f"{format_datetime(world.clock())}\r\n"
+        ).encode()
         raw = received + data
         hook = world.on_wildcard
         if hook is not None:
@@ -408,7 +436,7 @@ async def start_smtp(world: World, listener: str, host: str = "127.0.0.1", port:
             handler,
             hostname=hostname,
             ident=ident,
-            data_size_limit=None,      # the handler enforces the world's limit with profile texts
+            data_size_limit=None,  # the handler enforces the world's limit with profile texts
             tls_context=None if implicit else world.tls.server_context,
             auth_required=listener != "mx",
             auth_require_tls=True,
@@ -418,5 +446,4 @@ async def start_smtp(world: World, listener: str, host: str = "127.0.0.1", port:
         )
 
     loop = asyncio.get_running_loop()
-    return await loop.create_server(factory, host, port,
-                                    ssl=world.tls.server_context if implicit else None)
+    return await loop.create_server(factory, host, port, ssl=world.tls.server_context if implicit else None)

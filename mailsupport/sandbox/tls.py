@@ -61,9 +61,13 @@ class SandboxTls:
         self._chains: dict[CertKind, tuple[str, str]] = {}
         # common_name too: fetchmail's sslcertck wants a subject CN besides the SANs
         self._write(CertKind.GOOD, self._ca.issue_cert(*SERVER_NAMES, common_name="localhost"))
-        past = _dt.datetime(2020, 1, 1, tzinfo=_dt.timezone.utc)
-        self._write(CertKind.EXPIRED, self._ca.issue_cert(
-            *SERVER_NAMES, common_name="localhost", not_before=past, not_after=past + _dt.timedelta(days=30)))
+        past = _dt.datetime(2020, 1, 1, tzinfo=_dt.UTC)
+        self._write(
+            CertKind.EXPIRED,
+            self._ca.issue_cert(
+                *SERVER_NAMES, common_name="localhost", not_before=past, not_after=past + _dt.timedelta(days=30)
+            ),
+        )
         self._write(CertKind.WRONG_HOST, self._ca.issue_cert("mail.wrong-host.invalid"))
         rogue = trustme.CA(organization_name="self-signed, not the sandbox CA")
         self._write_pems(CertKind.SELF_SIGNED, rogue.cert_pem.bytes(), rogue.private_key_pem.bytes())
@@ -75,7 +79,7 @@ class SandboxTls:
     def __repr__(self) -> str:
         return f"SandboxTls(ca_file={self.ca_file!r}, kind={self.kind.value!r})"
 
-    def _write(self, kind: CertKind, leaf: "trustme.LeafCert") -> None:
+    def _write(self, kind: CertKind, leaf: trustme.LeafCert) -> None:
         chain = b"".join(blob.bytes() for blob in leaf.cert_chain_pems)
         self._write_pems(kind, chain, leaf.private_key_pem.bytes())
 

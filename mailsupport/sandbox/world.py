@@ -16,8 +16,9 @@ import hmac
 import itertools
 import logging
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from .faults import Fault, FaultSet, Stage
 from .mailstore import MailStore
@@ -55,12 +56,20 @@ def _same(a: str, b: str) -> bool:
 class World:
     """Shared, mutable sandbox state (set-up from the façade; read by the servers)."""
 
-    def __init__(self, *, store: MailStore, tls: SandboxTls, profile: str = "postfix",
-                 faults: FaultSet | None = None, size_limit: int | None = None,
-                 advertise_size: bool = True, apop: bool = False,
-                 plaintext_auth: tuple[str, ...] = ("pop3",),
-                 on_wildcard: Callable[[str, bytes], object] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: MailStore,
+        tls: SandboxTls,
+        profile: str = "postfix",
+        faults: FaultSet | None = None,
+        size_limit: int | None = None,
+        advertise_size: bool = True,
+        apop: bool = False,
+        plaintext_auth: tuple[str, ...] = ("pop3",),
+        on_wildcard: Callable[[str, bytes], object] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.store = store
         self.tls = tls
         self.profile: Profile = get_profile(profile)
@@ -75,7 +84,7 @@ class World:
         self.xclient = False
         # on_stored(queue_id, delivery, stored or None): told of every copy the MX files (None: duplicate dropped)
         self.on_stored: Callable[[str, Any, Any], None] | None = None
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.monotonic: Callable[[], float] = time.monotonic
         self._queue_ids = itertools.count(1)
         self._sessions = itertools.count(1)

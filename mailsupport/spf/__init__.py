@@ -23,12 +23,23 @@ from typing import Any
 
 # public name -> submodule that defines it
 _EXPORTS = {
-    "SpfCheck": "diagnose", "check_domain": "diagnose", "check_domain_async": "diagnose",
-    "check_domains": "diagnose", "check_domains_async": "diagnose", "SPF_CHECKS": "diagnose",
-    "SpfResult": "evaluate", "check_host": "evaluate", "acheck_host": "evaluate",
-    "lookup_tree": "evaluate", "alookup_tree": "evaluate",
-    "SpfRecord": "parse", "SpfSyntaxError": "parse", "parse_record": "parse",
-    "QueryTrace": "trace", "RecordTrace": "trace", "TermTrace": "trace",
+    "SpfCheck": "diagnose",
+    "check_domain": "diagnose",
+    "check_domain_async": "diagnose",
+    "check_domains": "diagnose",
+    "check_domains_async": "diagnose",
+    "SPF_CHECKS": "diagnose",
+    "SpfResult": "evaluate",
+    "check_host": "evaluate",
+    "acheck_host": "evaluate",
+    "lookup_tree": "evaluate",
+    "alookup_tree": "evaluate",
+    "SpfRecord": "parse",
+    "SpfSyntaxError": "parse",
+    "parse_record": "parse",
+    "QueryTrace": "trace",
+    "RecordTrace": "trace",
+    "TermTrace": "trace",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -22,16 +22,27 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
-from typing import Any, Generator
+from typing import Any
 
 from ..errors import DnsError, DnsTempError
 from . import macros
 from .parse import is_spf_record
 from .trace import QueryTrace, RecordTrace, TermTrace
 
-__all__ = ["SpfResult", "RESULTS", "MAX_DNS_LOOKUPS", "MAX_VOID_LOOKUPS", "MAX_MX_NAMES", "MAX_PTR_NAMES",
-           "DEFAULT_EXPLANATION", "valid_domain", "run_sync", "run_async"]
+__all__ = [
+    "SpfResult",
+    "RESULTS",
+    "MAX_DNS_LOOKUPS",
+    "MAX_VOID_LOOKUPS",
+    "MAX_MX_NAMES",
+    "MAX_PTR_NAMES",
+    "DEFAULT_EXPLANATION",
+    "valid_domain",
+    "run_sync",
+    "run_async",
+]
 
 RESULTS = ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror")
 MAX_DNS_LOOKUPS = 10
@@ -130,10 +141,22 @@ def _shift(trace: RecordTrace, delta: int) -> RecordTrace:
     field explicitly: faster than dataclasses.replace; keep in step with trace.TermTrace)."""
     if delta == 0:
         return trace
-    terms = tuple(TermTrace(term=t.term, cost=t.cost, lookups=t.lookups + delta, void=t.void, queries=t.queries,
-                            outcome=t.outcome, result=t.result, note=t.note, over_limit=t.over_limit,
-                            evaluated=t.evaluated, child=_shift(t.child, delta) if t.child else None)
-                  for t in trace.terms)
+    terms = tuple(
+        TermTrace(
+            term=t.term,
+            cost=t.cost,
+            lookups=t.lookups + delta,
+            void=t.void,
+            queries=t.queries,
+            outcome=t.outcome,
+            result=t.result,
+            note=t.note,
+            over_limit=t.over_limit,
+            evaluated=t.evaluated,
+            child=_shift(t.child, delta) if t.child else None,
+        )
+        for t in trace.terms
+    )
     return replace(trace, terms=terms)
 
 
@@ -149,8 +172,9 @@ def client_address(ip: str) -> tuple[Any, int, bool]:
 class RunState:
     """Mutable state of one check_host() run (counters, macro values)."""
 
-    def __init__(self, ip: str, sender: str, helo: str, receiver: str, now: int,
-                 max_lookups: int, max_voids: int) -> None:
+    def __init__(
+        self, ip: str, sender: str, helo: str, receiver: str, now: int, max_lookups: int, max_voids: int
+    ) -> None:
         self.ip, self.ip_int, self.v4 = client_address(ip)
         local, _, sdomain = sender.rpartition("@")
         self.local = local or "postmaster"  # §4.3: empty local-part -> "postmaster"
@@ -178,9 +202,18 @@ class RunState:
         else:
             # dotted nibbles (§7.3); upper-case hex as the openspf suite expects (DNS ignores case)
             i = ".".join(self.ip.exploded.replace(":", "").upper())
-        return {"s": self.sender, "l": self.local, "o": self.sender_domain, "d": domain,
-                "i": i, "h": self.helo, "v": "in-addr" if self.v4 else "ip6",
-                "c": str(self.ip), "r": self.receiver, "t": str(self.now)}
+        return {
+            "s": self.sender,
+            "l": self.local,
+            "o": self.sender_domain,
+            "d": domain,
+            "i": i,
+            "h": self.helo,
+            "v": "in-addr" if self.v4 else "ip6",
+            "c": str(self.ip),
+            "r": self.receiver,
+            "t": str(self.now),
+        }
 
 
 class _Void:
@@ -208,8 +241,14 @@ def ask(name: str, rdtype: str, log: list[QueryTrace]) -> Gen:
     """Ask one question; DNS failure -> EvaluationStopped('temperror'); bad name -> void."""
     name = name[:-1] if name.endswith(".") and len(name) > 1 else name
     if not valid_domain(name):
-        log.append(QueryTrace(name=name, rdtype=rdtype, outcome="invalid",
-                              records=("not a valid domain name; treated as non-existent",)))
+        log.append(
+            QueryTrace(
+                name=name,
+                rdtype=rdtype,
+                outcome="invalid",
+                records=("not a valid domain name; treated as non-existent",),
+            )
+        )
         return _Void(name, rdtype)
     try:
         ans = yield (name, rdtype)
@@ -280,8 +319,11 @@ def charge_lookup(run: RunState) -> None:
         run.limit_hit = True
         if run.stopped_at is None:
             run.stopped_at = run.lookups
-        raise EvaluationStopped("permerror", f"more than {run.max_lookups} DNS-querying terms "
-                        "(include, a, mx, ptr, exists, redirect) (§4.6.4)", limit=True)
+        raise EvaluationStopped(
+            "permerror",
+            f"more than {run.max_lookups} DNS-querying terms (include, a, mx, ptr, exists, redirect) (§4.6.4)",
+            limit=True,
+        )
 
 
 def count_void(run: RunState, ans: Any) -> bool:
@@ -292,8 +334,9 @@ def count_void(run: RunState, ans: Any) -> bool:
     if run.voids > run.max_voids:
         if run.stopped_at is None:
             run.stopped_at = run.lookups
-        raise EvaluationStopped("permerror", f"more than {run.max_voids} void DNS lookups "
-                        "(NXDOMAIN or no records) (§4.6.4)", limit=True)
+        raise EvaluationStopped(
+            "permerror", f"more than {run.max_voids} void DNS lookups (NXDOMAIN or no records) (§4.6.4)", limit=True
+        )
     return True
 
 
@@ -350,7 +393,6 @@ def in_net(addr: str, run: RunState, cidr: int | None) -> bool:
     return (value >> shift) == (run.ip_int >> shift)
 
 
-
 def run_sync(gen: Gen, lookup: DnsLookup) -> Any:
     """Drive an evaluation generator with a synchronous lookup."""
     try:
@@ -383,5 +425,3 @@ async def run_async(gen: Gen, lookup: DnsLookup) -> Any:
             question = gen.send(answer)
     except StopIteration as stop:
         return stop.value
-
-

@@ -26,10 +26,31 @@ import functools
 from typing import Any
 
 from . import macros
-from .engine import (DEFAULT_EXPLANATION, MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_VOID_LOOKUPS, RESULTS, DnsLookup,
-                     EvaluationStopped, Gen, RunState, SpfResult, SubtreeMemo, ask, charge_lookup, count_void,
-                     expand_target, in_net, net_match, ptr_match, run_async, run_sync, select_record, valid_domain,
-                     validated_name)
+from .engine import (
+    DEFAULT_EXPLANATION,
+    MAX_DNS_LOOKUPS,
+    MAX_MX_NAMES,
+    MAX_VOID_LOOKUPS,
+    RESULTS,
+    DnsLookup,
+    EvaluationStopped,
+    Gen,
+    RunState,
+    SpfResult,
+    SubtreeMemo,
+    ask,
+    charge_lookup,
+    count_void,
+    expand_target,
+    in_net,
+    net_match,
+    ptr_match,
+    run_async,
+    run_sync,
+    select_record,
+    valid_domain,
+    validated_name,
+)
 from .expand import expand_term, tree
 from .parse import Mechanism, Modifier, SpfSyntaxError, parse_record
 from .trace import QueryTrace, RecordTrace, TermTrace
@@ -59,9 +80,15 @@ def _check_host(run: RunState, domain: str, override: str | None = None, chain: 
     terms: list[TermTrace] = []
 
     def fail(err: EvaluationStopped, text: str | None, decided: str) -> EvaluationStopped:
-        err.trace = RecordTrace(domain=domain, record=text, query=log[0] if log else None,
-                                terms=tuple(terms), result=err.result, decided_by=decided,
-                                error=err.reason)
+        err.trace = RecordTrace(
+            domain=domain,
+            record=text,
+            query=log[0] if log else None,
+            terms=tuple(terms),
+            result=err.result,
+            decided_by=decided,
+            error=err.reason,
+        )
         return err
 
     if override is not None:
@@ -75,8 +102,11 @@ def _check_host(run: RunState, domain: str, override: str | None = None, chain: 
         if error:
             raise fail(EvaluationStopped("permerror", error), None, "several SPF records")
         if found is None:
-            return "none", None, RecordTrace(domain=domain, record=None, query=log[0], result="none",
-                                             decided_by="no SPF record")
+            return (
+                "none",
+                None,
+                RecordTrace(domain=domain, record=None, query=log[0], result="none", decided_by="no SPF record"),
+            )
         text = found
     try:
         record = parse_record(text)
@@ -90,35 +120,65 @@ def _check_host(run: RunState, domain: str, override: str | None = None, chain: 
             matched = yield from _mechanism(run, mech, domain, terms, chain)
             if matched:
                 result = mech.qualifier.result
-                rest = [_not_reached(m, run.lookups) for m in mechs[index + 1:]]
+                rest = [_not_reached(m, run.lookups) for m in mechs[index + 1 :]]
                 terms.extend(rest)
                 exp = (record.exp, domain) if result == "fail" and record.exp else None
-                return result, exp, RecordTrace(domain=domain, record=text, query=log[0] if log else None,
-                                                terms=tuple(terms), result=result, decided_by=mech.text)
+                return (
+                    result,
+                    exp,
+                    RecordTrace(
+                        domain=domain,
+                        record=text,
+                        query=log[0] if log else None,
+                        terms=tuple(terms),
+                        result=result,
+                        decided_by=mech.text,
+                    ),
+                )
         index = len(mechs)
         redirect = record.redirect
         if redirect is not None:
             result, exp, _child = yield from _redirect(run, redirect, domain, terms, chain)
-            return result, exp, RecordTrace(domain=domain, record=text, query=log[0] if log else None,
-                                            terms=tuple(terms), result=result, decided_by=redirect.text)
+            return (
+                result,
+                exp,
+                RecordTrace(
+                    domain=domain,
+                    record=text,
+                    query=log[0] if log else None,
+                    terms=tuple(terms),
+                    result=result,
+                    decided_by=redirect.text,
+                ),
+            )
     except EvaluationStopped as err:
         culprit = mechs[index].text if index < len(mechs) else (record.redirect.text if record.redirect else "")
         if err.limit:
-            remaining: list[Mechanism | Modifier] = list(mechs[index + 1:])
+            remaining: list[Mechanism | Modifier] = list(mechs[index + 1 :])
             if record.redirect is not None and index < len(mechs):
                 remaining.append(record.redirect)
             for term in remaining:
                 terms.append((yield from expand_term(run, term, domain, chain, probe=False)))
         raise fail(err, text, culprit) from None
     # §4.7: no mechanism matched and no redirect -> neutral
-    return "neutral", None, RecordTrace(domain=domain, record=text, query=log[0] if log else None,
-                                        terms=tuple(terms), result="neutral",
-                                        decided_by="default (no mechanism matched)")
+    return (
+        "neutral",
+        None,
+        RecordTrace(
+            domain=domain,
+            record=text,
+            query=log[0] if log else None,
+            terms=tuple(terms),
+            result="neutral",
+            decided_by="default (no mechanism matched)",
+        ),
+    )
 
 
 def _not_reached(mech: Mechanism, lookups: int) -> TermTrace:
-    return TermTrace(term=mech.text, lookups=lookups, outcome="not evaluated",
-                     note="an earlier term matched", evaluated=False)
+    return TermTrace(
+        term=mech.text, lookups=lookups, outcome="not evaluated", note="an earlier term matched", evaluated=False
+    )
 
 
 def _mechanism(run: RunState, mech: Mechanism, domain: str, terms: list[TermTrace], chain: tuple) -> Gen:
@@ -148,8 +208,11 @@ def _mechanism(run: RunState, mech: Mechanism, domain: str, terms: list[TermTrac
             count_void(run, ans)
             if len(ans.records) > MAX_MX_NAMES:
                 # §4.6.4: more than 10 MX names -> permerror for the mx mechanism
-                raise EvaluationStopped("permerror", f"{target} has {len(ans.records)} MX records; "
-                                f"the mx mechanism allows at most {MAX_MX_NAMES} (§4.6.4)")
+                raise EvaluationStopped(
+                    "permerror",
+                    f"{target} has {len(ans.records)} MX records; "
+                    f"the mx mechanism allows at most {MAX_MX_NAMES} (§4.6.4)",
+                )
             cidr = mech.ip4_cidr if run.v4 else mech.ip6_cidr
             matched = False
             for mx in sorted(ans.records, key=lambda r: r.preference):
@@ -171,8 +234,11 @@ def _mechanism(run: RunState, mech: Mechanism, domain: str, terms: list[TermTrac
             target = yield from expand_target(run, mech.macro, domain, log)
             key = ("eval", target.lower(), run.ip_int, run.v4)
             hit = run.memo.get(key) if run.memo is not None and not run.limit_hit else None
-            if hit is not None and run.lookups + hit.lookups <= run.max_lookups \
-                    and run.voids + hit.voids <= run.max_voids:
+            if (
+                hit is not None
+                and run.lookups + hit.lookups <= run.max_lookups
+                and run.voids + hit.voids <= run.max_voids
+            ):
                 child = hit.trace_at(run.lookups)
                 run.lookups += hit.lookups
                 run.voids += hit.voids
@@ -195,13 +261,34 @@ def _mechanism(run: RunState, mech: Mechanism, domain: str, terms: list[TermTrac
             matched = result == "pass"
             note = f"included result {result}"
     except EvaluationStopped as err:
-        terms.append(TermTrace(term=mech.text, cost=cost, lookups=run.lookups, queries=tuple(log),
-                               void=run.voids > voids_before, outcome="error", result=err.result,
-                               note=err.reason, over_limit=_mark_over(run, err, cost, child), child=child))
+        terms.append(
+            TermTrace(
+                term=mech.text,
+                cost=cost,
+                lookups=run.lookups,
+                queries=tuple(log),
+                void=run.voids > voids_before,
+                outcome="error",
+                result=err.result,
+                note=err.reason,
+                over_limit=_mark_over(run, err, cost, child),
+                child=child,
+            )
+        )
         raise
-    terms.append(TermTrace(term=mech.text, cost=cost, lookups=run.lookups, queries=tuple(log),
-                           void=run.voids > voids_before, outcome="match" if matched else "no match",
-                           result=mech.qualifier.result if matched else None, note=note, child=child))
+    terms.append(
+        TermTrace(
+            term=mech.text,
+            cost=cost,
+            lookups=run.lookups,
+            queries=tuple(log),
+            void=run.voids > voids_before,
+            outcome="match" if matched else "no match",
+            result=mech.qualifier.result if matched else None,
+            note=note,
+            child=child,
+        )
+    )
     return matched
 
 
@@ -233,21 +320,51 @@ def _redirect(run: RunState, mod: Modifier, domain: str, terms: list[TermTrace],
         if result == "none":
             raise EvaluationStopped("permerror", f"redirect={target} has no SPF record (§6.1)")
     except EvaluationStopped as err:
-        terms.append(TermTrace(term=mod.text, cost=1, lookups=run.lookups, queries=tuple(log),
-                               outcome="error", result=err.result, note=err.reason, child=child,
-                               over_limit=_mark_over(run, err, 1, child)))
+        terms.append(
+            TermTrace(
+                term=mod.text,
+                cost=1,
+                lookups=run.lookups,
+                queries=tuple(log),
+                outcome="error",
+                result=err.result,
+                note=err.reason,
+                child=child,
+                over_limit=_mark_over(run, err, 1, child),
+            )
+        )
         raise
-    terms.append(TermTrace(term=mod.text, cost=1, lookups=run.lookups, queries=tuple(log),
-                           outcome="match", result=result, note=f"redirected result {result}",
-                           child=child))
+    terms.append(
+        TermTrace(
+            term=mod.text,
+            cost=1,
+            lookups=run.lookups,
+            queries=tuple(log),
+            outcome="match",
+            result=result,
+            note=f"redirected result {result}",
+            child=child,
+        )
+    )
     return result, exp, child
 
 
 # -- expansion without evaluation (limit exceeded, or the static tree) ----------------
 
-def evaluate(ip: str, domain: str, *, sender: str = "", helo: str = "", receiver: str = "unknown",
-             now: int = 0, record: str | None = None, max_lookups: int = MAX_DNS_LOOKUPS,
-             max_voids: int = MAX_VOID_LOOKUPS, memo: dict | None = None) -> Gen:
+
+def evaluate(
+    ip: str,
+    domain: str,
+    *,
+    sender: str = "",
+    helo: str = "",
+    receiver: str = "unknown",
+    now: int = 0,
+    record: str | None = None,
+    max_lookups: int = MAX_DNS_LOOKUPS,
+    max_voids: int = MAX_VOID_LOOKUPS,
+    memo: dict | None = None,
+) -> Gen:
     """The check_host() generator: yields ``(name, rdtype)``, returns :class:`SpfResult`.
 
     ``sender`` is the MAIL FROM (or ``postmaster@<helo>``); defaults to
@@ -268,15 +385,27 @@ def evaluate(ip: str, domain: str, *, sender: str = "", helo: str = "", receiver
         result, exp, trace = yield from _check_host(run, domain, override=record)
     except EvaluationStopped as err:
         stopped = run.stopped_at if run.stopped_at is not None else run.lookups
-        return outcome(result=err.result, reason=err.reason, dns_lookups=stopped,
-                       void_lookups=run.voids, lookups_total=run.lookups, limit_exceeded=err.limit,
-                       trace=err.trace)
+        return outcome(
+            result=err.result,
+            reason=err.reason,
+            dns_lookups=stopped,
+            void_lookups=run.voids,
+            lookups_total=run.lookups,
+            limit_exceeded=err.limit,
+            trace=err.trace,
+        )
     explanation, default = "", False
     if result == "fail":
         explanation, default = yield from _explain(run, exp, domain)
-    return outcome(result=result, explanation=explanation, explanation_default=default,
-                   dns_lookups=run.lookups, void_lookups=run.voids, lookups_total=run.lookups,
-                   trace=trace)
+    return outcome(
+        result=result,
+        explanation=explanation,
+        explanation_default=default,
+        dns_lookups=run.lookups,
+        void_lookups=run.voids,
+        lookups_total=run.lookups,
+        trace=trace,
+    )
 
 
 def _explain(run: RunState, exp: tuple[Modifier, str] | None, top: str) -> Gen:
@@ -300,7 +429,6 @@ def _explain(run: RunState, exp: tuple[Modifier, str] | None, top: str) -> Gen:
         return default, True
 
 
-
 def check_host(ip: str, domain: str, *, lookup: DnsLookup, **kw: Any) -> SpfResult:
     """RFC 7208 check_host() with a sync lookup; keyword options as :func:`evaluate`."""
     return run_sync(evaluate(ip, domain, **kw), lookup)
@@ -311,8 +439,9 @@ async def acheck_host(ip: str, domain: str, *, lookup: DnsLookup, **kw: Any) -> 
     return await run_async(evaluate(ip, domain, **kw), lookup)
 
 
-def lookup_tree(domain: str, *, lookup: DnsLookup, record: str | None = None,
-                memo: dict | None = None) -> tuple[RecordTrace, int, int]:
+def lookup_tree(
+    domain: str, *, lookup: DnsLookup, record: str | None = None, memo: dict | None = None
+) -> tuple[RecordTrace, int, int]:
     """Expand ``domain``'s whole SPF tree regardless of the client: ``(trace, lookups, voids)``.
 
     Every ``include``/``redirect`` is followed (loops cut), ``a``/``mx``/``exists`` targets
@@ -323,8 +452,8 @@ def lookup_tree(domain: str, *, lookup: DnsLookup, record: str | None = None,
     return run_sync(tree(domain, record=record, memo=memo), lookup)
 
 
-async def alookup_tree(domain: str, *, lookup: DnsLookup, record: str | None = None,
-                       memo: dict | None = None) -> tuple[RecordTrace, int, int]:
+async def alookup_tree(
+    domain: str, *, lookup: DnsLookup, record: str | None = None, memo: dict | None = None
+) -> tuple[RecordTrace, int, int]:
     """The async form of :func:`lookup_tree`."""
     return await run_async(tree(domain, record=record, memo=memo), lookup)
-

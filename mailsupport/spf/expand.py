@@ -10,10 +10,19 @@ Layer 2 (pure core): imports the spf modules only.
 
 from __future__ import annotations
 
-
 from . import macros
-from .engine import (MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_TREE_RECORDS, MAX_VOID_LOOKUPS, EvaluationStopped, Gen,
-                     RunState, SubtreeMemo, ask, select_record)
+from .engine import (
+    MAX_DNS_LOOKUPS,
+    MAX_MX_NAMES,
+    MAX_TREE_RECORDS,
+    MAX_VOID_LOOKUPS,
+    EvaluationStopped,
+    Gen,
+    RunState,
+    SubtreeMemo,
+    ask,
+    select_record,
+)
 from .parse import Mechanism, Modifier, SpfSyntaxError, parse_record
 from .trace import QueryTrace, RecordTrace, TermTrace
 
@@ -26,8 +35,13 @@ def expand_term(run: RunState, term: Mechanism | Modifier, domain: str, chain: t
     name = term.name
     cost = 1 if (isinstance(term, Mechanism) and term.costs_lookup) or name == "redirect" else 0
     if isinstance(term, Modifier) and name != "redirect":
-        return TermTrace(term=term.text, lookups=run.lookups, outcome="not evaluated", evaluated=False,
-                         note="explanation (no lookup)" if name == "exp" else "unknown modifier, ignored")
+        return TermTrace(
+            term=term.text,
+            lookups=run.lookups,
+            outcome="not evaluated",
+            evaluated=False,
+            note="explanation (no lookup)" if name == "exp" else "unknown modifier, ignored",
+        )
     over = False
     if cost:
         run.lookups += cost
@@ -49,8 +63,7 @@ def expand_term(run: RunState, term: Mechanism | Modifier, domain: str, chain: t
             if target.lower() in chain:
                 note = f"loop: {target} is already being evaluated"
                 run.tainted = True
-            elif hit is not None and run.lookups + hit.lookups <= run.max_lookups \
-                    and hit.domains.isdisjoint(chain):
+            elif hit is not None and run.lookups + hit.lookups <= run.max_lookups and hit.domains.isdisjoint(chain):
                 child = hit.trace_at(run.lookups)
                 run.lookups += hit.lookups
                 run.voids += hit.voids
@@ -62,8 +75,15 @@ def expand_term(run: RunState, term: Mechanism | Modifier, domain: str, chain: t
                 child = yield from _audit_record(run, target, chain, probe=probe)
                 inner, run.tainted = run.tainted, outer or run.tainted
                 if run.memo is not None and not inner and run.lookups <= run.max_lookups:
-                    run.memo[key] = SubtreeMemo("", child, base, run.lookups - base, run.voids - voids0,
-                                          run.audit_records - records0, domains=_domains(child))
+                    run.memo[key] = SubtreeMemo(
+                        "",
+                        child,
+                        base,
+                        run.lookups - base,
+                        run.voids - voids0,
+                        run.audit_records - records0,
+                        domains=_domains(child),
+                    )
     elif probe and name in ("a", "mx", "exists") and not dynamic:
         target = macros.expand(term.macro, {}).rstrip(".") if term.macro else domain
         rdtype = {"a": "A", "mx": "MX", "exists": "A"}[name]
@@ -76,8 +96,18 @@ def expand_term(run: RunState, term: Mechanism | Modifier, domain: str, chain: t
                 note = f"{len(ans.records)} MX names: over the limit of {MAX_MX_NAMES} (permerror)"
         except EvaluationStopped as err:
             note = err.reason
-    return TermTrace(term=term.text, cost=cost, lookups=run.lookups, queries=tuple(log), void=void,
-                     outcome="not evaluated", over_limit=over, evaluated=False, note=note, child=child)
+    return TermTrace(
+        term=term.text,
+        cost=cost,
+        lookups=run.lookups,
+        queries=tuple(log),
+        void=void,
+        outcome="not evaluated",
+        over_limit=over,
+        evaluated=False,
+        note=note,
+        child=child,
+    )
 
 
 def _domains(trace: RecordTrace | None) -> frozenset[str]:
@@ -95,42 +125,60 @@ def _audit_record(run: RunState, domain: str, chain: tuple, *, probe: bool, over
         try:
             ans = yield from ask(domain, "TXT", log)
         except EvaluationStopped as err:
-            return RecordTrace(domain=domain, record=None, query=log[0], result="temperror",
-                               error=err.reason, evaluated=False)
+            return RecordTrace(
+                domain=domain, record=None, query=log[0], result="temperror", error=err.reason, evaluated=False
+            )
         found, error = select_record(ans, domain)
         if error or found is None:
-            return RecordTrace(domain=domain, record=None, query=log[0],
-                               result="permerror" if error else "none",
-                               error=error or "no SPF record", evaluated=False)
+            return RecordTrace(
+                domain=domain,
+                record=None,
+                query=log[0],
+                result="permerror" if error else "none",
+                error=error or "no SPF record",
+                evaluated=False,
+            )
         text = found
     try:
         record = parse_record(text)
     except SpfSyntaxError as exc:
-        return RecordTrace(domain=domain, record=text, query=log[0] if log else None,
-                           result="permerror", error=f"syntax error: {exc}", evaluated=False)
+        return RecordTrace(
+            domain=domain,
+            record=text,
+            query=log[0] if log else None,
+            result="permerror",
+            error=f"syntax error: {exc}",
+            evaluated=False,
+        )
     chain = (*chain, domain.lower())
     terms = []
     seen_all = False
     for term in record.terms:
         if seen_all and (isinstance(term, Mechanism) or term.name == "redirect"):
             # §5.1: terms after "all" are never evaluated (and redirect is then unused, §6.1)
-            terms.append(TermTrace(term=term.text, lookups=run.lookups, outcome="not evaluated",
-                                   evaluated=False, note="after 'all': never evaluated"))
+            terms.append(
+                TermTrace(
+                    term=term.text,
+                    lookups=run.lookups,
+                    outcome="not evaluated",
+                    evaluated=False,
+                    note="after 'all': never evaluated",
+                )
+            )
             continue
         terms.append((yield from expand_term(run, term, domain, chain, probe=probe)))
         seen_all = seen_all or (isinstance(term, Mechanism) and term.name == "all")
-    return RecordTrace(domain=domain, record=text, query=log[0] if log else None, terms=tuple(terms),
-                       evaluated=False)
+    return RecordTrace(domain=domain, record=text, query=log[0] if log else None, terms=tuple(terms), evaluated=False)
 
 
 # -- entry points ------------------------------------------------------------------------
 
-def tree(domain: str, *, record: str | None = None, max_lookups: int = MAX_DNS_LOOKUPS,
-         memo: dict | None = None) -> Gen:
+
+def tree(
+    domain: str, *, record: str | None = None, max_lookups: int = MAX_DNS_LOOKUPS, memo: dict | None = None
+) -> Gen:
     """Generator for :func:`lookup_tree`: returns (RecordTrace, total lookups, void lookups)."""
     run = RunState("192.0.2.0", f"postmaster@{domain}", "", "unknown", 0, max_lookups, MAX_VOID_LOOKUPS)
     run.memo = memo
     trace = yield from _audit_record(run, domain.rstrip("."), (), probe=True, override=record)
     return trace, run.lookups, run.voids
-
-

@@ -18,11 +18,20 @@ means "URL-escape the value" (§7.3).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
-__all__ = ["Macro", "MacroError", "tokenize", "expand", "uses_letter", "truncate_domain", "DOMAIN_LETTERS",
-           "EXP_LETTERS", "MAX_DOMAIN"]
+__all__ = [
+    "Macro",
+    "MacroError",
+    "tokenize",
+    "expand",
+    "uses_letter",
+    "truncate_domain",
+    "DOMAIN_LETTERS",
+    "EXP_LETTERS",
+    "MAX_DOMAIN",
+]
 
 DOMAIN_LETTERS = frozenset("slodiphv")
 EXP_LETTERS = DOMAIN_LETTERS | frozenset("crt")
@@ -80,7 +89,7 @@ def tokenize(text: str, *, explanation: bool = False) -> tuple[str | Macro, ...]
         end = text.find("}", i + 2)
         if end < 0:
             raise MacroError("macro '%{' is not closed with '}'", i)
-        body = text[i + 2:end]
+        body = text[i + 2 : end]
         if not body or body[0].lower() not in letters:
             allowed = "".join(sorted(letters))
             raise MacroError(f"unknown macro letter {body[:1]!r} (allowed here: {allowed})", i + 2)
@@ -100,8 +109,11 @@ def tokenize(text: str, *, explanation: bool = False) -> tuple[str | Macro, ...]
         if literal:
             tokens.append("".join(literal))
             literal = []
-        tokens.append(Macro(letter=body[0].lower(), digits=digits, reverse=reverse,
-                            delimiters=delims, url_escape=body[0].isupper()))
+        tokens.append(
+            Macro(
+                letter=body[0].lower(), digits=digits, reverse=reverse, delimiters=delims, url_escape=body[0].isupper()
+            )
+        )
         i = end + 1
     if literal:
         tokens.append("".join(literal))
@@ -124,7 +136,7 @@ def _transform(value: str, macro: Macro) -> str:
         if macro.reverse:
             parts.reverse()
         if macro.digits:
-            parts = parts[-macro.digits:]
+            parts = parts[-macro.digits :]
         out = ".".join(parts)
     if macro.url_escape:
         # RFC 7208 §7.3: escape per RFC 3986, leaving the unreserved characters.
@@ -158,4 +170,4 @@ def truncate_domain(name: str) -> str:
     if len(name) <= MAX_DOMAIN:
         return name
     cut = name.find(".", len(name) - MAX_DOMAIN - 1)
-    return name[cut + 1:] if cut >= 0 else name[name.rfind(".") + 1:]
+    return name[cut + 1 :] if cut >= 0 else name[name.rfind(".") + 1 :]

@@ -206,8 +206,7 @@ def _parse(text: str) -> SpfRecord:
         if isinstance(term, Modifier) and term.name in ("redirect", "exp"):
             if term.name in seen_modifiers:
                 # §6: redirect and exp MUST NOT appear more than once.
-                raise SpfSyntaxError(f"'{term.name}=' appears twice", record=text, position=pos,
-                                     term=term_text)
+                raise SpfSyntaxError(f"'{term.name}=' appears twice", record=text, position=pos, term=term_text)
             seen_modifiers.add(term.name)
         terms.append(term)
         pos = end
@@ -222,8 +221,7 @@ def _parse_term(term: str, pos: int, record: str) -> Mechanism | Modifier:
     for i, ch in enumerate(term):
         if not "\x21" <= ch <= "\x7e":
             # §4.6.1: terms are separated by spaces only; control characters are errors.
-            raise _fail(f"character {ch!r} is not allowed (terms are separated by spaces)",
-                        record, pos + i, term)
+            raise _fail(f"character {ch!r} is not allowed (terms are separated by spaces)", record, pos + i, term)
     mod = _MODIFIER_RE.match(term)
     if mod:
         name, value = mod.group(1).lower(), mod.group(2)
@@ -235,8 +233,12 @@ def _parse_term(term: str, pos: int, record: str) -> Mechanism | Modifier:
     mech = _MECH_RE.match(term)
     if not mech or mech.group(2).lower() not in MECHANISM_NAMES:
         word = mech.group(2) if mech else term
-        raise _fail(f"unknown mechanism {word!r} (mechanisms: {', '.join(MECHANISM_NAMES)}; "
-                    "modifiers are written name=value)", record, pos, term)
+        raise _fail(
+            f"unknown mechanism {word!r} (mechanisms: {', '.join(MECHANISM_NAMES)}; modifiers are written name=value)",
+            record,
+            pos,
+            term,
+        )
     qualifier = Qualifier(mech.group(1) or "+")
     name = mech.group(2).lower()
     rest = mech.group(3)
@@ -246,33 +248,49 @@ def _parse_term(term: str, pos: int, record: str) -> Mechanism | Modifier:
             raise _fail("'all' takes no argument", record, arg_pos, term)
         return Mechanism(qualifier=qualifier, name=name, text=term, position=pos)
     if name in ("ip4", "ip6"):
-        return Mechanism(qualifier=qualifier, name=name, text=term, position=pos,
-                         network=_ip_network(name, rest, record, arg_pos, term))
+        return Mechanism(
+            qualifier=qualifier,
+            name=name,
+            text=term,
+            position=pos,
+            network=_ip_network(name, rest, record, arg_pos, term),
+        )
     if name in ("include", "exists"):
         if not rest.startswith(":"):
             raise _fail(f"'{name}' needs ':domain'", record, arg_pos, term)
         domain = rest[1:]
-        return Mechanism(qualifier=qualifier, name=name, text=term, position=pos,
-                         domain_spec=domain, macro=_domain_spec(domain, record, arg_pos + 1, term))
+        return Mechanism(
+            qualifier=qualifier,
+            name=name,
+            text=term,
+            position=pos,
+            domain_spec=domain,
+            macro=_domain_spec(domain, record, arg_pos + 1, term),
+        )
     if name == "ptr":
         if not rest:
             return Mechanism(qualifier=qualifier, name=name, text=term, position=pos)
         if not rest.startswith(":"):
             raise _fail("'ptr' takes only ':domain' (no CIDR length)", record, arg_pos, term)
         domain = rest[1:]
-        return Mechanism(qualifier=qualifier, name=name, text=term, position=pos,
-                         domain_spec=domain, macro=_domain_spec(domain, record, arg_pos + 1, term))
+        return Mechanism(
+            qualifier=qualifier,
+            name=name,
+            text=term,
+            position=pos,
+            domain_spec=domain,
+            macro=_domain_spec(domain, record, arg_pos + 1, term),
+        )
     # a / mx: [ ":" domain-spec ] [ dual-cidr-length ]
     spec: str | None = None
     cidr_text = rest
     if rest.startswith(":"):
         m = _DUAL_CIDR_RE.search(rest[1:])
-        spec = rest[1:m.start() + 1] if m else rest[1:]
-        cidr_text = rest[1 + len(spec):]
+        spec = rest[1 : m.start() + 1] if m else rest[1:]
+        cidr_text = rest[1 + len(spec) :]
     m = _DUAL_CIDR_RE.match(cidr_text)
     if not m:
-        raise _fail(f"bad CIDR length {cidr_text!r} (write /N for IPv4, //N for IPv6)",
-                    record, arg_pos, term)
+        raise _fail(f"bad CIDR length {cidr_text!r} (write /N for IPv4, //N for IPv6)", record, arg_pos, term)
     ip4_cidr = int(m.group(1)) if m.group(1) else None
     ip6_cidr = int(m.group(2)) if m.group(2) else None
     if ip4_cidr is not None and ip4_cidr > 32:
@@ -280,11 +298,21 @@ def _parse_term(term: str, pos: int, record: str) -> Mechanism | Modifier:
     if ip6_cidr is not None and ip6_cidr > 128:
         raise _fail(f"IPv6 CIDR length //{ip6_cidr} is over 128", record, arg_pos, term)
     macro = _domain_spec(spec, record, arg_pos + 1, term) if spec is not None else ()
-    return Mechanism(qualifier=qualifier, name=name, text=term, position=pos,
-                     domain_spec=spec, macro=macro, ip4_cidr=ip4_cidr, ip6_cidr=ip6_cidr)
+    return Mechanism(
+        qualifier=qualifier,
+        name=name,
+        text=term,
+        position=pos,
+        domain_spec=spec,
+        macro=macro,
+        ip4_cidr=ip4_cidr,
+        ip6_cidr=ip6_cidr,
+    )
 
 
-def _ip_network(name: str, rest: str, record: str, pos: int, term: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+def _ip_network(
+    name: str, rest: str, record: str, pos: int, term: str
+) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     if not rest.startswith(":") or len(rest) == 1:
         raise _fail(f"'{name}' needs ':address[/length]'", record, pos, term)
     addr, slash, length = rest[1:].partition("/")
@@ -321,10 +349,8 @@ def _domain_spec(spec: str, record: str, pos: int, term: str) -> tuple[str | Mac
     tail = last[:-1] if last.endswith(".") else last
     dot = tail.rfind(".")
     if dot < 0 and len(tokens) == 1:
-        raise _fail(f"{spec!r} is not a domain name (it needs a dot and a top-level label)",
-                    record, pos, term)
-    toplabel = tail[dot + 1:]
+        raise _fail(f"{spec!r} is not a domain name (it needs a dot and a top-level label)", record, pos, term)
+    toplabel = tail[dot + 1 :]
     if dot < 0 or not _TOPLABEL_RE.match(toplabel):
-        raise _fail(f"{spec!r} does not end in a valid top-level label ({toplabel!r})",
-                    record, pos, term)
+        raise _fail(f"{spec!r} does not end in a valid top-level label ({toplabel!r})", record, pos, term)
     return tokens

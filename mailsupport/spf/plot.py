@@ -57,14 +57,27 @@ def plot_lookup_tree(tree: RecordTrace | None, *, title: str | None = None) -> A
         broken = node.error or not node.record
         colour = "#f4b6b6" if over or node.error else "#ffe0a8" if void else "#eeeeee" if broken else "#d8ecd8"
         cost = node.total_cost + (1 if via else 0)  # the include/redirect that led here counts too
-        label = f"{node.domain}  ({node.error or 'no record'})" if broken else \
-            f"{node.domain}  ({cost} lookup{'s' if cost != 1 else ''})"
+        label = (
+            f"{node.domain}  ({node.error or 'no record'})"
+            if broken
+            else f"{node.domain}  ({cost} lookup{'s' if cost != 1 else ''})"
+        )
         # parse_math=False: record text is customer-controlled and may hold "$" (mathtext)
-        ax.text(depth * 3, y, label, va="center", ha="left", fontsize=8, family="monospace",
-                parse_math=False, bbox={"boxstyle": "round,pad=0.3", "fc": colour, "ec": "#666"})
+        ax.text(
+            depth * 3,
+            y,
+            label,
+            va="center",
+            ha="left",
+            fontsize=8,
+            family="monospace",
+            parse_math=False,
+            bbox={"boxstyle": "round,pad=0.3", "fc": colour, "ec": "#666"},
+        )
     total = tree.total_cost if tree is not None else 0
     ax.set_xlim(-0.5, max(d for d, _n, _v in rows) * 3 + 9)
     ax.set_ylim(-len(rows), 1)
-    ax.set_title(title or f"SPF lookup tree of {rows[0][1].domain}: {total} lookups (limit 10)", fontsize=10,
-                 parse_math=False)
+    ax.set_title(
+        title or f"SPF lookup tree of {rows[0][1].domain}: {total} lookups (limit 10)", fontsize=10, parse_math=False
+    )
     return fig

@@ -33,9 +33,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import (MAX_DNS_LOOKUPS, MAX_MX_NAMES, MAX_VOID_LOOKUPS, EvaluationStopped, Gen, RunState, SpfResult,
-                     addr_int, ask, client_address, count_void, expand_target, net_int, ptr_match, select_record,
-                     valid_domain)
+from .engine import (
+    MAX_DNS_LOOKUPS,
+    MAX_MX_NAMES,
+    MAX_VOID_LOOKUPS,
+    EvaluationStopped,
+    Gen,
+    RunState,
+    SpfResult,
+    addr_int,
+    ask,
+    client_address,
+    count_void,
+    expand_target,
+    net_int,
+    ptr_match,
+    select_record,
+    valid_domain,
+)
 from .evaluate import evaluate
 from .macros import truncate_domain
 from .parse import SpfSyntaxError, parse_record
@@ -53,7 +68,7 @@ class _Resolved:
 
     domain: str
     steps: tuple[tuple[int, str, int, int, Any], ...]
-    redirect: "_Resolved | None"
+    redirect: _Resolved | None
     lookups: int
     voids: int
 
@@ -225,8 +240,16 @@ def _walk(res: _Resolved, run: RunState) -> Gen:
     return "neutral"  # §4.7
 
 
-def evaluate_many(ips: tuple[str, ...] | list[str], domain: str, *, sender: str = "", helo: str = "",
-                  record: str | None = None, memo: dict | None = None, trace_first: bool = True) -> Gen:
+def evaluate_many(
+    ips: tuple[str, ...] | list[str],
+    domain: str,
+    *,
+    sender: str = "",
+    helo: str = "",
+    record: str | None = None,
+    memo: dict | None = None,
+    trace_first: bool = True,
+) -> Gen:
     """Generator: check_host() for each IP (see module docstring); returns a list of
     :class:`~mailsupport.spf.evaluate.SpfResult` in the order of ``ips``.
 
@@ -252,15 +275,23 @@ def evaluate_many(ips: tuple[str, ...] | list[str], domain: str, *, sender: str 
                     resolved[v4] = None
             tree = resolved[v4]
             if tree is not None:
-                run = RunState(ip, sender or f"postmaster@{name}", helo, "unknown", 0, MAX_DNS_LOOKUPS,
-                           MAX_VOID_LOOKUPS)
+                run = RunState(
+                    ip, sender or f"postmaster@{name}", helo, "unknown", 0, MAX_DNS_LOOKUPS, MAX_VOID_LOOKUPS
+                )
                 try:
                     result = yield from _walk(tree, run)
                 except EvaluationStopped:
                     result = "fail"  # an error on the way: evaluate() says which, below
                 if result != "fail":
-                    res = SpfResult(result=result, domain=name, ip=str(run.ip), sender=run.sender,
-                                    dns_lookups=run.lookups, void_lookups=run.voids, lookups_total=run.lookups)
+                    res = SpfResult(
+                        result=result,
+                        domain=name,
+                        ip=str(run.ip),
+                        sender=run.sender,
+                        dns_lookups=run.lookups,
+                        void_lookups=run.voids,
+                        lookups_total=run.lookups,
+                    )
         if res is None:
             res = yield from evaluate(ip, domain, sender=sender, helo=helo, record=record, memo=memo)
         out.append(res)

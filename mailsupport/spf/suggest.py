@@ -19,8 +19,8 @@ its verdict for the vendor IPs. Pure (layer 2): imports the spf modules only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from .engine import MAX_DNS_LOOKUPS, MAX_VOID_LOOKUPS
 from .parse import SpfSyntaxError, parse_record
@@ -74,10 +74,16 @@ def _ok_term(term: str) -> bool:
     return True
 
 
-def suggest_record(records: Sequence[str], *, vendor_include: str, has_mx: bool = False,
-                   costs: Mapping[str, int] | None = None,
-                   flattenable: Mapping[str, tuple[str, ...] | None] | None = None,
-                   void_terms: Sequence[str] = (), voids: int = 0) -> Suggestion:
+def suggest_record(
+    records: Sequence[str],
+    *,
+    vendor_include: str,
+    has_mx: bool = False,
+    costs: Mapping[str, int] | None = None,
+    flattenable: Mapping[str, tuple[str, ...] | None] | None = None,
+    void_terms: Sequence[str] = (),
+    voids: int = 0,
+) -> Suggestion:
     """The suggested record for ``records`` (see the module docstring for the edits).
 
     ``costs`` maps top-level term text to its lookup cost including its subtree (from the
@@ -90,8 +96,7 @@ def suggest_record(records: Sequence[str], *, vendor_include: str, has_mx: bool 
     if not records:
         fresh = (["mx"] if has_mx else []) + [vendor_term, "~all"]
         changes.append("publish a new record" + (" (mx covers the domain's own mail servers)" if has_mx else ""))
-        return Suggestion(record="v=spf1 " + " ".join(fresh), changes=tuple(changes),
-                          lookups=len(fresh) - 1)
+        return Suggestion(record="v=spf1 " + " ".join(fresh), changes=tuple(changes), lookups=len(fresh) - 1)
     terms: list[str] = []
     for rec in records:
         terms.extend(rec.split()[1:])
@@ -122,7 +127,7 @@ def suggest_record(records: Sequence[str], *, vendor_include: str, has_mx: bool 
     if first_all is not None:
         idx = mechs.index(first_all)
         had_vendor_before = any(t.lower() == vendor_term.lower() for t in mechs[:idx])
-        after = [t for t in mechs[idx + 1:] if _word(t) != "all" and t.lower() != vendor_term.lower()]
+        after = [t for t in mechs[idx + 1 :] if _word(t) != "all" and t.lower() != vendor_term.lower()]
         if after:
             changes.append("move " + ", ".join(after) + f" before {first_all}")
         if len(alls) > 1:
@@ -158,8 +163,9 @@ def suggest_record(records: Sequence[str], *, vendor_include: str, has_mx: bool 
     total = sum(costs.get(t, 1 if _word(t) in ("a", "mx", "ptr", "exists", "include") else 0) for t in mechs)
     total += sum(costs.get(m, 1) for m in mods if m.lower().startswith("redirect="))
     if total > MAX_DNS_LOOKUPS:
-        for term in sorted((t for t in mechs if _word(t) == "include" and t != vendor_term),
-                           key=lambda t: -costs.get(t, 1)):
+        for term in sorted(
+            (t for t in mechs if _word(t) == "include" and t != vendor_term), key=lambda t: -costs.get(t, 1)
+        ):
             if total <= MAX_DNS_LOOKUPS:
                 break
             nets = flattenable.get(term)
@@ -167,12 +173,14 @@ def suggest_record(records: Sequence[str], *, vendor_include: str, has_mx: bool 
             i = mechs.index(term)
             if nets is not None:
                 qual = term[0] if term[0] in "-~?" else ""
-                mechs[i:i + 1] = [qual + n for n in nets]
+                mechs[i : i + 1] = [qual + n for n in nets]
                 changes.append(f"flatten {term} ({cost} lookups) into {len(nets)} ip4/ip6 terms")
             else:
                 del mechs[i]
-                changes.append(f"remove {term} ({cost} lookups; its tree uses a/mx/exists, so ask "
-                               "that provider for a flatter include)")
+                changes.append(
+                    f"remove {term} ({cost} lookups; its tree uses a/mx/exists, so ask "
+                    "that provider for a flatter include)"
+                )
             total -= cost
     out = ["v=spf1", *mechs] + ([final_all] if final_all else []) + mods
     return Suggestion(record=" ".join(out), changes=tuple(changes), lookups=total)

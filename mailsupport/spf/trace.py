@@ -14,8 +14,8 @@ Pure data: imports only the standard library.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 __all__ = ["QueryTrace", "TermTrace", "RecordTrace"]
 
@@ -58,7 +58,7 @@ class TermTrace:
     note: str = ""
     over_limit: bool = False
     evaluated: bool = True
-    child: "RecordTrace | None" = None
+    child: RecordTrace | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,7 +74,7 @@ class RecordTrace:
     error: str = ""
     evaluated: bool = True
 
-    def walk(self, depth: int = 0) -> Iterator[tuple[int, "RecordTrace | TermTrace"]]:
+    def walk(self, depth: int = 0) -> Iterator[tuple[int, RecordTrace | TermTrace]]:
         """Depth-first ``(depth, node)`` pairs: this record, its terms, their children."""
         yield depth, self
         for term in self.terms:

@@ -46,9 +46,11 @@ class SandboxDns(CachedLookup):
 
     def _check(self, name: str, rdtype: str) -> None:
         if self.stopped:
-            raise DnsTempError(f"cannot ask {name} {rdtype}: the sandbox this notebook started has stopped; "
-                               "run the 'Start the sandbox' cell again, then the cells after it",
-                               server=self.address)
+            raise DnsTempError(
+                f"cannot ask {name} {rdtype}: the sandbox this notebook started has stopped; "
+                "run the 'Start the sandbox' cell again, then the cells after it",
+                server=self.address,
+            )
 
     def peek(self, name: str, rdtype: str) -> DnsAnswer | None:
         """The cached answer (see :class:`CachedLookup`), unless the sandbox has stopped."""
@@ -75,8 +77,11 @@ def notebook_lookup(nameserver: str = "", *, sandbox: Any = None, timeout: float
     choice = (nameserver or "").strip()
     if choice in ("", "sandbox"):
         if sandbox is None:
-            raise ConfigError("nameserver is empty, which means the sandbox, but no sandbox was given: "
-                              "start one or set nameserver to 'system' or HOST[:PORT]", path="nameserver")
+            raise ConfigError(
+                "nameserver is empty, which means the sandbox, but no sandbox was given: "
+                "start one or set nameserver to 'system' or HOST[:PORT]",
+                path="nameserver",
+            )
         return SandboxDns(sandbox, timeout=timeout)
     if choice == "system":
         return make_lookup(timeout=timeout)
@@ -90,8 +95,9 @@ class SpfEditor:
     ``layout`` the composed ipywidgets box. :meth:`set_record` changes the text from code.
     """
 
-    def __init__(self, domain: str, *, lookup: DnsLookup, vendor_include: str = DEFAULT_VENDOR_INCLUDE,
-                 record: str | None = None) -> None:
+    def __init__(
+        self, domain: str, *, lookup: DnsLookup, vendor_include: str = DEFAULT_VENDOR_INCLUDE, record: str | None = None
+    ) -> None:
         import ipywidgets as w
 
         self.domain = domain
@@ -100,15 +106,23 @@ class SpfEditor:
         self.result: SpfCheck | None = None
         published = check_domain(domain, lookup=lookup, vendor_include=vendor_include)
         start = record if record is not None else (published.records[0] if published.records else "v=spf1 ~all")
-        self._text = w.Textarea(value=start, description="record", continuous_update=False,
-                                layout=w.Layout(width="100%", height="4em"))
+        self._text = w.Textarea(
+            value=start, description="record", continuous_update=False, layout=w.Layout(width="100%", height="4em")
+        )
         self._ip = w.Text(value="", placeholder="vendor IPs", description="client IP", continuous_update=False)
         self._out = w.HTML()
         self._text.observe(self._changed, names="value")
         self._ip.observe(self._changed, names="value")
-        self.layout = w.VBox([w.HTML(f"<b>SPF record of {escape(domain)}</b> (not published; "
-                                     f"checked against {escape(lookup.source)})"),
-                              self._text, self._ip, self._out])
+        self.layout = w.VBox(
+            [
+                w.HTML(
+                    f"<b>SPF record of {escape(domain)}</b> (not published; checked against {escape(lookup.source)})"
+                ),
+                self._text,
+                self._ip,
+                self._out,
+            ]
+        )
         self._refresh()
 
     @property
@@ -132,13 +146,20 @@ class SpfEditor:
     def _refresh(self) -> None:
         if self.stopped:
             self.result = None
-            self._out.value = ('<p style="color:#b00"><b>The sandbox this editor points at has stopped</b> '
-                               f"({escape(self._lookup.source)}): nothing can be checked. Run the notebook's "
-                               "'Start the sandbox' cell again, then this editor's cell.</p>")
+            self._out.value = (
+                '<p style="color:#b00"><b>The sandbox this editor points at has stopped</b> '
+                f"({escape(self._lookup.source)}): nothing can be checked. Run the notebook's "
+                "'Start the sandbox' cell again, then this editor's cell.</p>"
+            )
             return
         try:
-            self.result = check_domain(self.domain, lookup=self._lookup, vendor_include=self._vendor,
-                                       record=self._text.value, ip=self._ip.value.strip() or None)
+            self.result = check_domain(
+                self.domain,
+                lookup=self._lookup,
+                vendor_include=self._vendor,
+                record=self._text.value,
+                ip=self._ip.value.strip() or None,
+            )
             self._out.value = self.result._repr_html_()
         except Exception as exc:  # shown in the widget: callbacks cannot raise to the user
             self.result = None

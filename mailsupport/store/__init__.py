@@ -39,9 +39,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from ..errors import StoreError
 from ..headerblock import header_digest
@@ -178,14 +179,15 @@ class Store(OutboxMixin):
         self._clock = clock
         self._forward_key: bytes | None = None
         try:
-            self.tightened = make_private(self.directory, ("Maildir", "Maildir/tmp", "Maildir/new", "Maildir/cur"),
-                                          (_INDEX,))
+            self.tightened = make_private(
+                self.directory, ("Maildir", "Maildir/tmp", "Maildir/new", "Maildir/cur"), (_INDEX,)
+            )
             if self.tightened:
-                log.warning("the store %s was readable by other users; tightened: %s", self.directory,
-                            "; ".join(self.tightened))
+                log.warning(
+                    "the store %s was readable by other users; tightened: %s", self.directory, "; ".join(self.tightened)
+                )
             # check_same_thread off: the sandbox's SMTP thread files wildcard mail; _lock serialises
-            self._db = sqlite3.connect(self.directory / _INDEX, isolation_level=None,
-                                       check_same_thread=False)
+            self._db = sqlite3.connect(self.directory / _INDEX, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed transaction survives power loss in WAL mode (NORMAL would not).
             self._db.execute("PRAGMA synchronous=FULL")
@@ -220,7 +222,7 @@ class Store(OutboxMixin):
             self._executor.shutdown()
         self._db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -233,8 +235,9 @@ class Store(OutboxMixin):
         except sqlite3.OperationalError as exc:
             full = "full" in str(exc).lower()
             what = "the disk is full" if full else str(exc)
-            raise StoreError(f"cannot update the index {self.directory / 'index.sqlite3'}: {what}; "
-                             "nothing was deleted on the server") from exc
+            raise StoreError(
+                f"cannot update the index {self.directory / 'index.sqlite3'}: {what}; nothing was deleted on the server"
+            ) from exc
 
     # ------------------------------------------------------------------ messages
     def _write_tmp(self, name: str, raw: bytes) -> Path:
@@ -300,9 +303,16 @@ class Store(OutboxMixin):
             self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="store-fsync")
         return self._executor
 
-    def put_message(self, raw: bytes, *, account: str, uidl: str | None = None, source: str = "pop3",
-                    decision: Mapping[str, Any] | None = None,
-                    enqueue: Iterable[Mapping[str, Any]] = ()) -> StoredMessage:
+    def put_message(
+        self,
+        raw: bytes,
+        *,
+        account: str,
+        uidl: str | None = None,
+        source: str = "pop3",
+        decision: Mapping[str, Any] | None = None,
+        enqueue: Iterable[Mapping[str, Any]] = (),
+    ) -> StoredMessage:
         """Store ``raw`` durably and index it (with its routing ``decision`` if given).
 
         ``enqueue`` holds outgoing messages caused by this one (the failed-mail forward, as
@@ -311,8 +321,18 @@ class Store(OutboxMixin):
         Idempotent: the same account, UIDL and bytes give the same :class:`StoredMessage`
         (``created`` false the second time). Raises :class:`StoreError` when it cannot.
         """
-        return self.put_batch([{"raw": raw, "account": account, "uidl": uidl, "source": source,
-                                "decision": decision, "enqueue": tuple(enqueue)}])[0]
+        return self.put_batch(
+            [
+                {
+                    "raw": raw,
+                    "account": account,
+                    "uidl": uidl,
+                    "source": source,
+                    "decision": decision,
+                    "enqueue": tuple(enqueue),
+                }
+            ]
+        )[0]
 
     def put_batch(self, items: Iterable[Mapping[str, Any]]) -> list[StoredMessage]:
         """:meth:`put_message` for several messages at once (keyword dicts), with one directory
@@ -330,8 +350,7 @@ class Store(OutboxMixin):
                 if row is not None and (self.maildir / "new" / row[1]).exists():
                     known[key] = row[0]
         # file work outside the index lock, so readers (the router's lookups) never wait on fsync
-        self._link_durably([(f"{key}.mailsupport:2,", item["raw"]) for key, _sha, item in batch
-                            if key not in known])
+        self._link_durably([(f"{key}.mailsupport:2,", item["raw"]) for key, _sha, item in batch if key not in known])
         with self._lock:
             ids: list[tuple[int, bool]] = []
             self._write("BEGIN IMMEDIATE")
@@ -346,8 +365,19 @@ class Store(OutboxMixin):
                         "INSERT INTO messages(key, account, uidl, sha256, filename, size, source, stored_at, "
                         "header_sha256, newlines) VALUES (?,?,?,?,?,?,?,?,?,?) "
                         "ON CONFLICT(key) DO UPDATE SET filename=excluded.filename",
-                        (key, item["account"], item.get("uidl"), sha, f"{key}.mailsupport:2,", len(raw),
-                         item.get("source", "pop3"), self._clock(), header_digest(raw), None))
+                        (
+                            key,
+                            item["account"],
+                            item.get("uidl"),
+                            sha,
+                            f"{key}.mailsupport:2,",
+                            len(raw),
+                            item.get("source", "pop3"),
+                            self._clock(),
+                            header_digest(raw),
+                            None,
+                        ),
+                    )
                     mid = self._db.execute("SELECT id FROM messages WHERE key=?", (key,)).fetchone()[0]
                     if item.get("decision") is not None:
                         self._put_decision(mid, item["decision"])
@@ -364,16 +394,34 @@ class Store(OutboxMixin):
             return [self._stored(mid, created=created) for mid, created in ids]
 
     def _stored(self, mid: int, *, created: bool) -> StoredMessage:
-        r = self._db.execute("SELECT id, key, account, uidl, sha256, filename, size, source "
-                             "FROM messages WHERE id=?", (mid,)).fetchone()
-        return StoredMessage(id=r[0], key=r[1], account=r[2], uidl=r[3], sha256=r[4],
-                             path=str(self.maildir / "new" / r[5]), size=r[6], source=r[7], created=created)
+        r = self._db.execute(
+            "SELECT id, key, account, uidl, sha256, filename, size, source FROM messages WHERE id=?", (mid,)
+        ).fetchone()
+        return StoredMessage(
+            id=r[0],
+            key=r[1],
+            account=r[2],
+            uidl=r[3],
+            sha256=r[4],
+            path=str(self.maildir / "new" / r[5]),
+            size=r[6],
+            source=r[7],
+            created=created,
+        )
 
     def _put_decision(self, mid: int, decision: Mapping[str, Any]) -> None:
-        self._write("INSERT OR REPLACE INTO decisions(message_id, kind, target, reason, trace, decided_at) "
-                    "VALUES (?,?,?,?,?,?)",
-                    (mid, str(decision["kind"]), str(decision.get("target", "")), str(decision.get("reason", "")),
-                     json.dumps(decision.get("trace", []), default=str), self._clock()))
+        self._write(
+            "INSERT OR REPLACE INTO decisions(message_id, kind, target, reason, trace, decided_at) "
+            "VALUES (?,?,?,?,?,?)",
+            (
+                mid,
+                str(decision["kind"]),
+                str(decision.get("target", "")),
+                str(decision.get("reason", "")),
+                json.dumps(decision.get("trace", []), default=str),
+                self._clock(),
+            ),
+        )
 
     def seen_uidls(self, account: str) -> frozenset[str]:
         """Every UIDL of ``account`` already stored."""
@@ -388,16 +436,20 @@ class Store(OutboxMixin):
         the header digest was kept get it now, from their Maildir file.
         """
         wanted = set(uidls)
-        rows = self._db.execute("SELECT id, key, uidl, sha256, filename, size, header_sha256, newlines "
-                                "FROM messages WHERE account=? AND uidl IS NOT NULL", (account,)).fetchall()
+        rows = self._db.execute(
+            "SELECT id, key, uidl, sha256, filename, size, header_sha256, newlines "
+            "FROM messages WHERE account=? AND uidl IS NOT NULL",
+            (account,),
+        ).fetchall()
         out: dict[str, list[StoredCopy]] = {}
         for mid, key, uidl, sha, filename, size, digest, newlines in rows:
             if uidl not in wanted:
                 continue
             if digest is None:
                 digest, newlines = self._backfill(mid, self.maildir / "new" / filename)
-            out.setdefault(uidl, []).append(StoredCopy(key=key, uidl=uidl, sha256=sha, size=size,
-                                                       header_sha256=digest, newlines=newlines))
+            out.setdefault(uidl, []).append(
+                StoredCopy(key=key, uidl=uidl, sha256=sha, size=size, header_sha256=digest, newlines=newlines)
+            )
         return out
 
     def _backfill(self, mid: int, path: Path) -> tuple[str, int | None]:
@@ -431,8 +483,10 @@ class Store(OutboxMixin):
         now = self._clock()
         with self._lock:
             self._write("BEGIN")
-            self._db.executemany("UPDATE messages SET deleted_at=? WHERE account=? AND uidl=? AND deleted_at IS NULL",
-                                 [(now, account, u) for u in uidls])
+            self._db.executemany(
+                "UPDATE messages SET deleted_at=? WHERE account=? AND uidl=? AND deleted_at IS NULL",
+                [(now, account, u) for u in uidls],
+            )
             self._write("COMMIT")
 
     def messages(self) -> Iterator[StoredMessage]:
@@ -448,18 +502,33 @@ class Store(OutboxMixin):
         """Every routing decision with its message's UIDL, source and file (oldest first)."""
         rows = self._db.execute(
             "SELECT m.id, m.uidl, m.source, m.filename, d.kind, d.target, d.reason, d.trace "
-            "FROM decisions d JOIN messages m ON m.id = d.message_id ORDER BY m.id").fetchall()
-        return [{"message": r[0], "uidl": r[1], "source": r[2], "file": r[3], "kind": r[4], "target": r[5],
-                 "reason": r[6], "trace": json.loads(r[7])} for r in rows]
+            "FROM decisions d JOIN messages m ON m.id = d.message_id ORDER BY m.id"
+        ).fetchall()
+        return [
+            {
+                "message": r[0],
+                "uidl": r[1],
+                "source": r[2],
+                "file": r[3],
+                "kind": r[4],
+                "target": r[5],
+                "reason": r[6],
+                "trace": json.loads(r[7]),
+            }
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ polls
     def record_poll(self, account: str, *, listed: int, left_on_server: int, summary: Mapping[str, Any]) -> None:
         """Remember how many messages a poll saw and left, so the next one can spot a jump."""
-        self._write("INSERT INTO polls(account, at, listed, left_on_server, summary) VALUES (?,?,?,?,?)",
-                    (account, self._clock(), listed, left_on_server, json.dumps(summary, default=str)))
+        self._write(
+            "INSERT INTO polls(account, at, listed, left_on_server, summary) VALUES (?,?,?,?,?)",
+            (account, self._clock(), listed, left_on_server, json.dumps(summary, default=str)),
+        )
 
     def last_poll(self, account: str) -> dict[str, int] | None:
         """``{"listed", "left_on_server"}`` of the previous poll of ``account``, or ``None``."""
-        r = self._db.execute("SELECT listed, left_on_server FROM polls WHERE account=? ORDER BY id DESC LIMIT 1",
-                             (account,)).fetchone()
+        r = self._db.execute(
+            "SELECT listed, left_on_server FROM polls WHERE account=? ORDER BY id DESC LIMIT 1", (account,)
+        ).fetchone()
         return None if r is None else {"listed": r[0], "left_on_server": r[1]}

@@ -23,8 +23,8 @@ import errno
 import os
 import secrets
 import stat
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import StoreError
 
@@ -86,18 +86,22 @@ def _read_key(path: Path) -> bytes | None:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
-            raise StoreError(f"the store key {path} is not a regular file owned by this user; remove it "
-                             "(a new one is made; forward markers written with the old key are no longer "
-                             "recognised)")
+            raise StoreError(
+                f"the store key {path} is not a regular file owned by this user; remove it "
+                "(a new one is made; forward markers written with the old key are no longer "
+                "recognised)"
+            )
         if stat.S_IMODE(st.st_mode) & 0o077:
             os.fchmod(fd, FILE_MODE)
         data = os.read(fd, _KEY_BYTES + 1)
     finally:
         os.close(fd)
     if len(data) != _KEY_BYTES:
-        raise StoreError(f"the store key {path} is damaged ({len(data)} bytes, expected {_KEY_BYTES}); remove "
-                         "it (a new one is made; forward markers written with the old key are no longer "
-                         "recognised)")
+        raise StoreError(
+            f"the store key {path} is damaged ({len(data)} bytes, expected {_KEY_BYTES}); remove "
+            "it (a new one is made; forward markers written with the old key are no longer "
+            "recognised)"
+        )
     return data
 
 
@@ -130,8 +134,9 @@ def secret_key(directory: Path, name: str) -> bytes:
             os.close(dfd)
         key = _read_key(path)
     except OSError as exc:
-        raise StoreError(f"cannot make or read the store key {path}: {exc.strerror or exc}; check the store "
-                         "directory's permissions") from exc
+        raise StoreError(
+            f"cannot make or read the store key {path}: {exc.strerror or exc}; check the store directory's permissions"
+        ) from exc
     if key is None:
         raise StoreError(f"the store key {path} vanished while it was being made; try again")
     return key

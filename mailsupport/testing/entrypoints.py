@@ -82,10 +82,18 @@ def _kept(stream: IO[bytes], keep: int) -> tuple[str, int]:
     return data.decode("utf-8", "replace"), size
 
 
-def run_cli(args: Sequence[str], *, timeout: float, cwd: str | os.PathLike[str],
-            address_space: int | None = GIB, file_size: int | None = 256 << 20,
-            stdin: int | IO[Any] | None = None, env: Mapping[str, str] | None = None,
-            keep_bytes: int = 1 << 20, module: str = "mailsupport") -> CliRun:
+def run_cli(
+    args: Sequence[str],
+    *,
+    timeout: float,
+    cwd: str | os.PathLike[str],
+    address_space: int | None = GIB,
+    file_size: int | None = 256 << 20,
+    stdin: int | IO[Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    keep_bytes: int = 1 << 20,
+    module: str = "mailsupport",
+) -> CliRun:
     """Run ``mailsupport ARGS`` in a child under the limits; kill it after ``timeout`` seconds.
 
     ``module`` runs another module as ``python -m`` would instead (the tests of this helper
@@ -102,8 +110,14 @@ def run_cli(args: Sequence[str], *, timeout: float, cwd: str | os.PathLike[str],
     child_env["PYTHONUNBUFFERED"] = "1"
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-c", boot, *args], cwd=cwd, env=child_env,
-                                stdin=subprocess.DEVNULL if stdin is None else stdin, stdout=out, stderr=err)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", boot, *args],
+            cwd=cwd,
+            env=child_env,
+            stdin=subprocess.DEVNULL if stdin is None else stdin,
+            stdout=out,
+            stderr=err,
+        )
         timed_out = False
         try:
             proc.wait(timeout=timeout)
@@ -114,5 +128,12 @@ def run_cli(args: Sequence[str], *, timeout: float, cwd: str | os.PathLike[str],
         seconds = time.monotonic() - started
         stdout, n_out = _kept(out, keep_bytes)
         stderr, n_err = _kept(err, keep_bytes)
-    return CliRun(args=tuple(args), code=proc.returncode, stdout=stdout, stderr=stderr, seconds=seconds,
-                  timed_out=timed_out, output_bytes=n_out + n_err)
+    return CliRun(
+        args=tuple(args),
+        code=proc.returncode,
+        stdout=stdout,
+        stderr=stderr,
+        seconds=seconds,
+        timed_out=timed_out,
+        output_bytes=n_out + n_err,
+    )

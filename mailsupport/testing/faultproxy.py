@@ -40,8 +40,9 @@ class Fault:
 class FaultProxy:
     """``with FaultProxy(upstream_port, faults) as proxy:`` then connect to ``proxy.port``."""
 
-    def __init__(self, upstream_port: int, faults: list[Fault] | tuple[Fault, ...] = (),
-                 upstream_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, upstream_port: int, faults: list[Fault] | tuple[Fault, ...] = (), upstream_host: str = "127.0.0.1"
+    ) -> None:
         self.upstream = (upstream_host, upstream_port)
         self.faults = list(faults)
         self._fired = [0] * len(self.faults)
@@ -52,7 +53,7 @@ class FaultProxy:
         self._thread = threading.Thread(target=self._accept, name="faultproxy", daemon=True)
         self.fired: list[str] = []
 
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> FaultProxy:
         self._thread.start()
         return self
 

@@ -53,7 +53,7 @@ class Finding:
         example: list[str] = []
         start = next((i for i, line in enumerate(lines) if line.startswith(_EXAMPLE_HEADS)), None)
         if start is not None:
-            for line in lines[start:start + 40]:
+            for line in lines[start : start + 40]:
                 example.append(line)
                 if line == ")" or line.startswith(_EXAMPLE_HEADS) and line.endswith(")"):
                     break
@@ -105,13 +105,23 @@ def _round(args: list[str], *, seconds: float, log, report: Path, root: Path) ->
             return proc.wait()
 
 
-def _fuzz_round(opts: argparse.Namespace, extra: list[str], found: dict[str, Finding], *, end: float, log,
-                folder: Path, root: Path) -> tuple[int, list[Finding]]:
+def _fuzz_round(
+    opts: argparse.Namespace, extra: list[str], found: dict[str, Finding], *, end: float, log, folder: Path, root: Path
+) -> tuple[int, list[Finding]]:
     """One round over every property test not yet found failing: (pytest's exit code, new findings)."""
     report = folder / f"fuzz-round-{os.getpid()}.xml"
     report.unlink(missing_ok=True)
-    args = ["-m", "property", "-p", "no:cacheprovider", "-q", "--hypothesis-profile=fuzz",
-            f"--timeout={opts.per_test:g}", *[f"--deselect={n}" for n in found], *extra]
+    args = [
+        "-m",
+        "property",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--hypothesis-profile=fuzz",
+        f"--timeout={opts.per_test:g}",
+        *[f"--deselect={n}" for n in found],
+        *extra,
+    ]
     code = _round(args, seconds=end - time.monotonic(), log=log, report=report, root=root)
     new = [f for f in failures_from_junit(report, root) if f.nodeid not in found]
     report.unlink(missing_ok=True)
@@ -125,8 +135,13 @@ def main(argv: list[str] | None = None, *, root: Path = ROOT) -> int:
     give a small one of their own)."""
     parser = argparse.ArgumentParser(prog="./dev fuzz", description=__doc__.split("\n\n")[0])
     parser.add_argument("seconds", nargs="?", type=float, default=600.0, help="how long to fuzz (default 600)")
-    parser.add_argument("--per-test", type=float, default=300.0, metavar="SECONDS",
-                        help="a single test running longer than this is reported (default 300)")
+    parser.add_argument(
+        "--per-test",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="a single test running longer than this is reported (default 300)",
+    )
     opts, extra = parser.parse_known_args(argv)
     started = time.monotonic()
     end = started + opts.seconds
@@ -143,8 +158,11 @@ def main(argv: list[str] | None = None, *, root: Path = ROOT) -> int:
                 code, new = _fuzz_round(opts, extra, found, end=end, log=log, folder=folder, root=root)
                 for f in new:
                     found[f.nodeid] = f
-                print(f"round {rounds}: pytest exit {code}, {len(new)} new finding(s), "
-                      f"{time.monotonic() - started:.0f} s", flush=True)
+                print(
+                    f"round {rounds}: pytest exit {code}, {len(new)} new finding(s), "
+                    f"{time.monotonic() - started:.0f} s",
+                    flush=True,
+                )
                 if code in (3, 4):  # internal or usage error: repeating would not help
                     print(f"pytest could not run the property tests (exit {code}); see {log_path}")
                     return 1

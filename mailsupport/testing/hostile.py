@@ -56,8 +56,17 @@ __all__ = ["HostileServer", "POP3_POINTS", "SMTP_POINTS", "HOWS", "HostileMessag
 POP3_POINTS = ("greeting", "capa", "user", "pass", "stat", "list", "uidl", "top", "retr", "dele", "quit")
 #: Where an SMTP server can misbehave (``dot`` is the reply to the end of DATA).
 SMTP_POINTS = ("greeting", "ehlo", "auth", "mail", "rcpt", "data", "dot", "rset", "quit")
-HOWS = ("honest", "endless-lines", "endless-line", "endless-listing", "drip", "malformed", "echo-secret", "close",
-        "huge-size")
+HOWS = (
+    "honest",
+    "endless-lines",
+    "endless-line",
+    "endless-listing",
+    "drip",
+    "malformed",
+    "echo-secret",
+    "close",
+    "huge-size",
+)
 
 _MULTILINE_POP3 = {"capa", "list", "uidl", "top", "retr"}
 
@@ -96,10 +105,20 @@ class HostileServer:
     makes a client use AUTH LOGIN). Use as a context manager; :attr:`port` is the bound port.
     """
 
-    def __init__(self, protocol: str, *, at: str = "greeting", how: str = "honest",
-                 username: str | None = None, password: str | None = None,
-                 drip_interval: float = 0.2, lifetime: float = 60.0, max_bytes: int = 1 << 31,
-                 size_limit: int | None = None, auth_mechanisms: str = "PLAIN LOGIN") -> None:
+    def __init__(
+        self,
+        protocol: str,
+        *,
+        at: str = "greeting",
+        how: str = "honest",
+        username: str | None = None,
+        password: str | None = None,
+        drip_interval: float = 0.2,
+        lifetime: float = 60.0,
+        max_bytes: int = 1 << 31,
+        size_limit: int | None = None,
+        auth_mechanisms: str = "PLAIN LOGIN",
+    ) -> None:
         points = POP3_POINTS if protocol == "pop3" else SMTP_POINTS if protocol == "smtp" else None
         if points is None:
             raise ValueError(f"protocol must be 'pop3' or 'smtp', not {protocol!r}")
@@ -132,7 +151,7 @@ class HostileServer:
         self._accepter = threading.Thread(target=self._accept, name=f"hostile-{protocol}", daemon=True)
 
     # ------------------------------------------------------------------ lifecycle
-    def __enter__(self) -> "HostileServer":
+    def __enter__(self) -> HostileServer:
         self._started = time.monotonic()
         self._accepter.start()
         return self
@@ -152,8 +171,9 @@ class HostileServer:
     def deliver(self, raw: bytes, *, uidl: str | None = None, listed_size: int | None = None) -> HostileMessage:
         """Put a message in the maildrop (``uidl`` defaults to a fresh one)."""
         with self._lock:
-            m = HostileMessage(uidl=uidl or f"hostile-{len(self.maildrop) + len(self.deleted) + 1}", raw=raw,
-                               listed_size=listed_size)
+            m = HostileMessage(
+                uidl=uidl or f"hostile-{len(self.maildrop) + len(self.deleted) + 1}", raw=raw, listed_size=listed_size
+            )
             self.maildrop.append(m)
             return m
 
@@ -166,7 +186,7 @@ class HostileServer:
         while not self._stop.is_set() and time.monotonic() - self._started < self.lifetime:
             try:
                 conn, _ = self._listener.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             with self._lock:
                 self.sessions += 1
@@ -197,7 +217,7 @@ class HostileServer:
             sent, data = 0, first + unit
             while True:
                 for i in range(len(data)):
-                    self._send(conn, data[i:i + 1])
+                    self._send(conn, data[i : i + 1])
                     sent += 1
                     if sent >= self.max_bytes or self._stop.wait(self.drip_interval):
                         raise _Gone()
@@ -210,8 +230,9 @@ class HostileServer:
             sent += len(block)
         raise _Gone()
 
-    def _misbehave(self, conn: socket.socket, point: str, positive: bytes, *, multiline: bool,
-                   secret_echo: bytes = b"") -> bool:
+    def _misbehave(
+        self, conn: socket.socket, point: str, positive: bytes, *, multiline: bool, secret_echo: bytes = b""
+    ) -> bool:
         """Misbehave if this is the point; True when an answer was sent (the caller skips its own).
         Endless ways never return (they end the session with :class:`_Gone`)."""
         if point != self.at or self.how in ("honest", "huge-size"):
@@ -277,7 +298,7 @@ class HostileServer:
                 self._alive()
                 try:
                     chunk = conn.recv(65536)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 except OSError as exc:
                     raise _Gone() from exc
@@ -320,7 +341,7 @@ class HostileServer:
 
             def size(m: HostileMessage) -> int:
                 if self.at in ("list", "stat") and self.how == "huge-size":
-                    return 10 ** 15
+                    return 10**15
                 return m.listed_size if m.listed_size is not None else len(_crlf(m.raw))
 
             if verb == "CAPA":
@@ -335,7 +356,8 @@ class HostileServer:
                 if self._misbehave(conn, "pass", b"+OK logged in\r\n", multiline=False, secret_echo=echo):
                     continue
                 ok = (self.username is None or user == self.username) and (
-                    self.password is None or arg == self.password)
+                    self.password is None or arg == self.password
+                )
                 authed = ok
                 self._send(conn, b"+OK logged in\r\n" if ok else b"-ERR [AUTH] invalid user name or password\r\n")
             elif verb == "QUIT":
@@ -359,8 +381,9 @@ class HostileServer:
                 col = (lambda m: str(size(m))) if verb == "LIST" else (lambda m: m.uidl)
                 if arg:
                     hit = [(n, m) for n, m in live if str(n) == arg.strip()]
-                    self._send(conn, f"+OK {hit[0][0]} {col(hit[0][1])}\r\n".encode() if hit
-                               else b"-ERR no such message\r\n")
+                    self._send(
+                        conn, f"+OK {hit[0][0]} {col(hit[0][1])}\r\n".encode() if hit else b"-ERR no such message\r\n"
+                    )
                     continue
                 if not self._misbehave(conn, point, b"+OK listing follows\r\n", multiline=True):
                     body = "".join(f"{n} {col(m)}\r\n" for n, m in live).encode()

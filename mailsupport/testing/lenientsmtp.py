@@ -39,7 +39,7 @@ class ReceivedMessage:
 
 
 class _Handler(socketserver.BaseRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def _lines(self):
         buf = b""
@@ -48,7 +48,7 @@ class _Handler(socketserver.BaseRequestHandler):
             m = _ANY_LINE_END.search(buf)
             # a CR at the very end may be the first half of CRLF: wait for the next byte
             if m and not (m.group() == b"\r" and m.end() == len(buf)):
-                line, buf = buf[:m.start()], buf[m.end():]
+                line, buf = buf[: m.start()], buf[m.end() :]
                 yield line
                 continue
             chunk = self.request.recv(65536)
@@ -84,7 +84,8 @@ class _Handler(socketserver.BaseRequestHandler):
                             break
                         data.append(body_line[1:] if body_line.startswith(b".") else body_line)
                     self.server.owner.messages.append(
-                        ReceivedMessage(mail_from=mail_from, rcpt_tos=tuple(rcpts), lines=tuple(data)))
+                        ReceivedMessage(mail_from=mail_from, rcpt_tos=tuple(rcpts), lines=tuple(data))
+                    )
                     send(b"250 queued\r\n")
                 elif verb == "QUIT":
                     send(b"221 bye\r\n")
@@ -101,7 +102,7 @@ class _Handler(socketserver.BaseRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
-    owner: "LenientSmtpServer"
+    owner: LenientSmtpServer
 
 
 class LenientSmtpServer:
@@ -115,10 +116,11 @@ class LenientSmtpServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
         self.port: int = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="lenient-smtp", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="lenient-smtp", daemon=True
+        )
 
-    def __enter__(self) -> "LenientSmtpServer":
+    def __enter__(self) -> LenientSmtpServer:
         self._thread.start()
         return self
 

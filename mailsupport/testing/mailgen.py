@@ -20,9 +20,17 @@ __all__ = ["catchall_message", "padded_message", "pipeline_tenant", "TEST_DATE"]
 TEST_DATE = "Thu, 26 Nov 2026 09:00:00 +0000"
 
 
-def catchall_message(index: int, recipient: str, *, mailbox: str = "mailbox@catchall.example",
-                     sender: str = "client@outside.example", subject: str | None = None, body: str = "",
-                     forged_to: str | None = None, extra_headers: str = "") -> bytes:
+def catchall_message(
+    index: int,
+    recipient: str,
+    *,
+    mailbox: str = "mailbox@catchall.example",
+    sender: str = "client@outside.example",
+    subject: str | None = None,
+    body: str = "",
+    forged_to: str | None = None,
+    extra_headers: str = "",
+) -> bytes:
     """One message as a catch-all mailbox receives it; ``forged_to`` adds a sender-written
     ``X-Original-To`` below the Received line (which the router must ignore)."""
     forged = f"X-Original-To: {forged_to}\r\n" if forged_to else ""
@@ -56,14 +64,30 @@ def padded_message(index: int, recipient: str, size: int = 50_000) -> bytes:
     return catchall_message(index, recipient, body=body)
 
 
-def pipeline_tenant(*, pop_port: int = 0, smtp_port: int = 0, username: str = "mailbox", password: str = "secret",
-                    confirm_delete: bool = True, catch_all_header: str = "X-Original-To",
-                    domain: str = "catchall.example", ca_file: str | None = None, tls: str = "none",
-                    **extra: Any) -> Tenant:
+def pipeline_tenant(
+    *,
+    pop_port: int = 0,
+    smtp_port: int = 0,
+    username: str = "mailbox",
+    password: str = "secret",
+    confirm_delete: bool = True,
+    catch_all_header: str = "X-Original-To",
+    domain: str = "catchall.example",
+    ca_file: str | None = None,
+    tls: str = "none",
+    **extra: Any,
+) -> Tenant:
     """A catch-all tenant on loopback servers: matters 1001-1003, user jane (alias conveyancing),
     failed mail to it@<domain>. ``extra`` overrides top-level tenant fields."""
-    server: dict[str, Any] = {"host": "127.0.0.1", "port": pop_port, "tls": tls, "username": username,
-                              "password": password, "allow_plaintext_auth": tls == "none", "timeout": 10}
+    server: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": pop_port,
+        "tls": tls,
+        "username": username,
+        "password": password,
+        "allow_plaintext_auth": tls == "none",
+        "timeout": 10,
+    }
     if ca_file:
         server["ca_file"] = ca_file
     data: dict[str, Any] = {
@@ -74,12 +98,25 @@ def pipeline_tenant(*, pop_port: int = 0, smtp_port: int = 0, username: str = "m
         "failed_email_address": f"it@{domain}",
         "division_signature": "Smith & Co Lawyers\nLevel 3, 1 Main St",
         "disclaimer": "This email is confidential.",
-        "inbound": {"address": f"mailbox@{domain}", "kind": "catch-all", "catch_all_header": catch_all_header,
-                    "confirm_download_then_delete": confirm_delete, "server": server},
-        "outbound": {"from_address": f"mailbox@{domain}",
-                     "server": {"host": "127.0.0.1", "port": smtp_port or 1, "tls": "none", "timeout": 10}},
-        "users": [{"address": f"jane@{domain}", "name": "Jane Smith", "signature": "Jane Smith\nSolicitor",
-                   "aliases": [f"conveyancing@{domain}"]}],
+        "inbound": {
+            "address": f"mailbox@{domain}",
+            "kind": "catch-all",
+            "catch_all_header": catch_all_header,
+            "confirm_download_then_delete": confirm_delete,
+            "server": server,
+        },
+        "outbound": {
+            "from_address": f"mailbox@{domain}",
+            "server": {"host": "127.0.0.1", "port": smtp_port or 1, "tls": "none", "timeout": 10},
+        },
+        "users": [
+            {
+                "address": f"jane@{domain}",
+                "name": "Jane Smith",
+                "signature": "Jane Smith\nSolicitor",
+                "aliases": [f"conveyancing@{domain}"],
+            }
+        ],
         "matters": [{"id": "1001", "name": "Purchase of 1 Main St"}, {"id": "1002"}, {"id": "1003"}],
     }
     data.update(extra)

@@ -34,12 +34,23 @@ import socket
 import stat
 import subprocess
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
-__all__ = ["missing_real_servers", "other_mail_transport_agents", "require_real_servers", "free_port", "private_root",
-           "started_here", "Dovecot", "Postfix", "MAIL_UID", "write_maildir", "wait_for_maildir"]
+__all__ = [
+    "missing_real_servers",
+    "other_mail_transport_agents",
+    "require_real_servers",
+    "free_port",
+    "private_root",
+    "started_here",
+    "Dovecot",
+    "Postfix",
+    "MAIL_UID",
+    "write_maildir",
+    "wait_for_maildir",
+]
 
 #: The unprivileged user owning the Maildirs (Postfix's virtual(8) refuses root).
 MAIL_UID = 65534
@@ -52,8 +63,13 @@ def other_mail_transport_agents(admindir: str | None = None) -> list[str]:
     ``admindir`` is another dpkg database (tests); empty without ``dpkg-query``."""
     admin = [f"--admindir={admindir}"] if admindir else []
     try:
-        out = subprocess.run(["dpkg-query", *admin, "-W", "-f=${Package}\t${db:Status-Status}\t${Provides}\n"],
-                             capture_output=True, text=True, timeout=30, check=False).stdout
+        out = subprocess.run(
+            ["dpkg-query", *admin, "-W", "-f=${Package}\t${db:Status-Status}\t${Provides}\n"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return []
     found = []
@@ -74,8 +90,10 @@ def missing_real_servers() -> str | None:
     if missing:
         others = other_mail_transport_agents() if {"postfix", "postconf"} & set(missing) else []
         if others:
-            return (f"missing binaries: {', '.join(missing)}; Postfix is not installed because another mail "
-                    f"transport agent is ({', '.join(others)}) and installing Postfix would remove it")
+            return (
+                f"missing binaries: {', '.join(missing)}; Postfix is not installed because another mail "
+                f"transport agent is ({', '.join(others)}) and installing Postfix would remove it"
+            )
         return f"missing binaries: {', '.join(missing)} (apt-get install postfix dovecot-pop3d)"
     return None
 
@@ -116,9 +134,11 @@ def _runs_parent() -> Path:
         pass
     st = os.lstat(parent)
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
-        raise RuntimeError(f"{parent} is not a directory of this user closed to others (uid {st.st_uid}, mode "
-                           f"{stat.S_IMODE(st.st_mode):04o}); someone else may have made it: remove it, or set "
-                           "TMPDIR to a private directory")
+        raise RuntimeError(
+            f"{parent} is not a directory of this user closed to others (uid {st.st_uid}, mode "
+            f"{stat.S_IMODE(st.st_mode):04o}); someone else may have made it: remove it, or set "
+            "TMPDIR to a private directory"
+        )
     if stat.S_IMODE(st.st_mode) != 0o711:
         os.chmod(parent, 0o711)
     return parent
@@ -165,8 +185,13 @@ def _read_own_file(path: Path, limit: int = 256) -> str | None:
         return None
     try:
         st = os.fstat(fd)
-        if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or folder.st_uid != os.geteuid()
-                or not stat.S_ISDIR(folder.st_mode) or folder.st_mode & 0o022):
+        if (
+            not stat.S_ISREG(st.st_mode)
+            or st.st_uid != os.geteuid()
+            or folder.st_uid != os.geteuid()
+            or not stat.S_ISDIR(folder.st_mode)
+            or folder.st_mode & 0o022
+        ):
             return None
         return os.read(fd, limit).decode("ascii", "replace")
     finally:
@@ -283,7 +308,7 @@ class Dovecot:
         """The Maildir Dovecot serves for ``user``."""
         return (self.mail_root or self.root / "mail") / user / "Maildir"
 
-    def start(self) -> "Dovecot":
+    def start(self) -> Dovecot:
         """Write the configuration, start ``dovecot -c CONF`` and wait until POP3 listens."""
         import trustme
 
@@ -352,8 +377,13 @@ service pop3-login {{
         (root / "dovecot.conf").write_text(conf)
         # dovecot daemonizes: its child keeps inherited pipes open, so send output to a file
         with open(root / "start.log", "wb") as out:
-            r = subprocess.run(["dovecot", "-c", str(root / "dovecot.conf")], stdout=out, stderr=out,
-                               stdin=subprocess.DEVNULL, timeout=30)
+            r = subprocess.run(
+                ["dovecot", "-c", str(root / "dovecot.conf")],
+                stdout=out,
+                stderr=out,
+                stdin=subprocess.DEVNULL,
+                timeout=30,
+            )
         if r.returncode != 0:
             raise RuntimeError(f"dovecot failed to start: {(root / 'start.log').read_text(errors='replace')}")
         deadline = time.monotonic() + 20
@@ -398,7 +428,7 @@ service pop3-login {{
             except ProcessLookupError:
                 pass
 
-    def __enter__(self) -> "Dovecot":
+    def __enter__(self) -> Dovecot:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -452,11 +482,16 @@ class Postfix:
         # postfix start daemonizes the master: output to a file, never a pipe it would inherit
         log = self.root / "command.log"
         with open(log, "wb") as out:
-            r = subprocess.run(["postfix", "-c", str(self.config_dir), *args], stdout=out, stderr=out,
-                               stdin=subprocess.DEVNULL, timeout=60)
+            r = subprocess.run(
+                ["postfix", "-c", str(self.config_dir), *args],
+                stdout=out,
+                stderr=out,
+                stdin=subprocess.DEVNULL,
+                timeout=60,
+            )
         return r.returncode, log.read_text(errors="replace")
 
-    def start(self) -> "Postfix":
+    def start(self) -> Postfix:
         """Write main.cf/master.cf and the lookup tables, ``postfix -c DIR start``, wait for SMTP."""
         root = self.root
         etc = self.config_dir
@@ -465,13 +500,15 @@ class Postfix:
         self.port = self.port or free_port()
         for user in ("mailbox", "outside"):
             write_maildir(self.mail_root / user / "Maildir", ())
-        (etc / "vmailbox").write_text(f"mailbox@{self.domain} mailbox/Maildir/\n"
-                                      f"@{self.outside_domain} outside/Maildir/\n")
+        (etc / "vmailbox").write_text(
+            f"mailbox@{self.domain} mailbox/Maildir/\n@{self.outside_domain} outside/Maildir/\n"
+        )
         (etc / "valias").write_text(f"@{self.domain} mailbox@{self.domain}\n")
         # fixed refusals for send tests: a permanent and a temporary one (RFC 5321 §4.2.2)
         (etc / "access").write_text(
             f"reject@{self.outside_domain} 550 5.1.1 No such user here\n"
-            f"tempfail@{self.outside_domain} 451 4.3.0 Temporary failure, try again later\n")
+            f"tempfail@{self.outside_domain} 451 4.3.0 Temporary failure, try again later\n"
+        )
         main = f"""
 compatibility_level = 3.6
 queue_directory = {root}/spool
@@ -546,7 +583,7 @@ biff = no
             except OSError:
                 pass
 
-    def __enter__(self) -> "Postfix":
+    def __enter__(self) -> Postfix:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

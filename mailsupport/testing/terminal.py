@@ -12,14 +12,14 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import signal
 import struct
 import subprocess
 import termios
-import signal
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 __all__ = ["TerminalRun", "run_on_terminal"]
 
@@ -45,10 +45,17 @@ def _drain(master: int, chunks: list[bytes]) -> None:
         chunks.append(data)
 
 
-def run_on_terminal(argv: Sequence[str], *, stdout_on_terminal: bool = False, timeout: float = 120,
-                    cwd: str | None = None, env: Mapping[str, str] | None = None,
-                    interrupt_when: Callable[[str], bool] | None = None,
-                    columns: int = 100, lines: int = 30) -> TerminalRun:
+def run_on_terminal(
+    argv: Sequence[str],
+    *,
+    stdout_on_terminal: bool = False,
+    timeout: float = 120,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    interrupt_when: Callable[[str], bool] | None = None,
+    columns: int = 100,
+    lines: int = 30,
+) -> TerminalRun:
     """Run ``argv`` with stderr on a pseudo-terminal (stdout too when ``stdout_on_terminal``).
 
     ``interrupt_when(terminal_text)`` is checked as output arrives; once true the command
@@ -61,9 +68,14 @@ def run_on_terminal(argv: Sequence[str], *, stdout_on_terminal: bool = False, ti
     threads = [threading.Thread(target=_drain, args=(master, chunks), daemon=True)]
     deadline = time.monotonic() + timeout
     try:
-        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stderr=slave,
-                                stdout=slave if stdout_on_terminal else subprocess.PIPE,
-                                cwd=cwd, env=None if env is None else dict(env))
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stderr=slave,
+            stdout=slave if stdout_on_terminal else subprocess.PIPE,
+            cwd=cwd,
+            env=None if env is None else dict(env),
+        )
         os.close(slave)
         slave = -1
         if proc.stdout is not None:

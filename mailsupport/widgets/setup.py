@@ -27,35 +27,50 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import ipywidgets as w
 
-from ..tenant import PRESETS, Provider
 from ..display import findings_html, ladder_html
 from ..doctor.drafts import DraftStore, default_drafts_dir, diff_settings, merge_secrets, split_secrets
 from ..doctor.ladder import check_settings, redactor_for
 from ..doctor.preflight import preflight_data
 from ..doctor.report import Rung, SettingsReport, format_rung
 from ..model import Finding, Secret, Severity
+from ..tenant import PRESETS, Provider
 
-__all__ = ["EmailSetup", "PROVIDER_CHOICES", "AUTH_CHOICES", "OAUTH_PROVIDERS", "visible_fields",
-           "render_findings_html", "sandbox_overrides", "sandbox_profile"]
+__all__ = [
+    "EmailSetup",
+    "PROVIDER_CHOICES",
+    "AUTH_CHOICES",
+    "OAUTH_PROVIDERS",
+    "visible_fields",
+    "render_findings_html",
+    "sandbox_overrides",
+    "sandbox_profile",
+]
 
 #: The dropdown, in the help page's order.
-PROVIDER_CHOICES = tuple((PRESETS[p].label, p.value) for p in (
-    Provider.OUTBOUND_ONLY, Provider.OFFICE365, Provider.EXCHANGE, Provider.GMAIL, Provider.OTHER))
+PROVIDER_CHOICES = tuple(
+    (PRESETS[p].label, p.value)
+    for p in (Provider.OUTBOUND_ONLY, Provider.OFFICE365, Provider.EXCHANGE, Provider.GMAIL, Provider.OTHER)
+)
 #: How the mailbox signs in, for the providers that take OAuth2 (XOAUTH2) access tokens.
 AUTH_CHOICES = (("Password (or app password)", "password"), ("OAuth2 access token", "oauth2"))
 OAUTH_PROVIDERS = ("office365", "gmail")
 #: What the form says under "Sign in with", per provider.
 _AUTH_NOTES = {
-    "office365": ("Microsoft has switched off password (basic) sign-in for POP on Exchange Online since "
-                  "1 October 2022 and is retiring it for SMTP AUTH: a correct password is still refused. "
-                  "Choose <b>OAuth2 access token</b> and paste a token issued for this mailbox (XOAUTH2)."),
-    "gmail": ("Google refuses the account password since 30 September 2024: use an app password "
-              "(with 2-Step Verification) or choose <b>OAuth2 access token</b> (XOAUTH2)."),
+    "office365": (
+        "Microsoft has switched off password (basic) sign-in for POP on Exchange Online since "
+        "1 October 2022 and is retiring it for SMTP AUTH: a correct password is still refused. "
+        "Choose <b>OAuth2 access token</b> and paste a token issued for this mailbox (XOAUTH2)."
+    ),
+    "gmail": (
+        "Google refuses the account password since 30 September 2024: use an app password "
+        "(with 2-Step Verification) or choose <b>OAuth2 access token</b> (XOAUTH2)."
+    ),
 }
 #: The sandbox profile that stands in for each provider's servers.
 _PROFILES = {"office365": "office365", "gmail": "gmail"}
@@ -77,7 +92,9 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "inbound.server.oauth_token": ("OAuth2 access token", "password"),
     "inbound.kind": ("This is a wildcard/catch-all mailbox", "checkbox"),
     "inbound.confirm_download_then_delete": (
-        "I understand every email already in this mailbox will be downloaded, then deleted", "checkbox"),
+        "I understand every email already in this mailbox will be downloaded, then deleted",
+        "checkbox",
+    ),
     "division_signature": ("Default signature", "area"),
     "disclaimer": ("Disclaimer", "area"),
     "failed_email_address": ("Forward failed emails to", "text"),
@@ -126,10 +143,24 @@ def sandbox_overrides(sandbox: Any) -> dict[str, Any]:
     """Overrides that make the form's provider servers the sandbox's (implicit-TLS POP3,
     STARTTLS submission, its CA trusted): the sandbox stands in for the provider. Duck-typed
     (``pop3_tls``, ``smtp``, ``ca_file``), so this module never imports the sandbox."""
-    return {"inbound": {"server": {"host": sandbox.pop3_tls.host, "port": sandbox.pop3_tls.port,
-                                   "tls": "implicit", "ca_file": sandbox.ca_file}},
-            "outbound": {"server": {"host": sandbox.smtp.host, "port": sandbox.smtp.port,
-                                    "tls": "starttls", "ca_file": sandbox.ca_file}}}
+    return {
+        "inbound": {
+            "server": {
+                "host": sandbox.pop3_tls.host,
+                "port": sandbox.pop3_tls.port,
+                "tls": "implicit",
+                "ca_file": sandbox.ca_file,
+            }
+        },
+        "outbound": {
+            "server": {
+                "host": sandbox.smtp.host,
+                "port": sandbox.smtp.port,
+                "tls": "starttls",
+                "ca_file": sandbox.ca_file,
+            }
+        },
+    }
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
@@ -171,44 +202,71 @@ class EmailSetup:
     :func:`~mailsupport.doctor.check_settings`; ``now`` returns the time for the draft.
     """
 
-    def __init__(self, *, store: DraftStore | None = None, org_key: str = "typed",
-                 provider: Provider | str = "office365", auth: str = "password", overrides: Mapping[str, Any] | None = None, dns: Any = None,
-                 timeout: float | None = None, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: DraftStore | None = None,
+        org_key: str = "typed",
+        provider: Provider | str = "office365",
+        auth: str = "password",
+        overrides: Mapping[str, Any] | None = None,
+        dns: Any = None,
+        timeout: float | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self._store = store if store is not None else DraftStore(default_drafts_dir())
         self._org_key = org_key
         self._overrides = dict(overrides or {})
         self._dns = dns
         self._timeout = timeout
-        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._now = now or (lambda: datetime.now(UTC))
         self._kept_secrets: dict[str, Secret] = {}
         self._redact: Callable[[str], str] | None = None
         self.report: SettingsReport | None = None
         self._live: list[tuple[str, Rung]] = []
         provider = str(getattr(provider, "value", provider))
         known = {v for _, v in PROVIDER_CHOICES}  # a tenant file's "sandbox" provider is shown as Other
-        self._provider = w.Dropdown(options=PROVIDER_CHOICES, value=provider if provider in known else "other",
-                                    description="Provider")
-        self._auth = w.ToggleButtons(options=AUTH_CHOICES, value=auth, description="Sign in with",
-                                     style={"description_width": "14em", "button_width": "16em"})
+        self._provider = w.Dropdown(
+            options=PROVIDER_CHOICES, value=provider if provider in known else "other", description="Provider"
+        )
+        self._auth = w.ToggleButtons(
+            options=AUTH_CHOICES,
+            value=auth,
+            description="Sign in with",
+            style={"description_width": "14em", "button_width": "16em"},
+        )
         self._auth_note = w.HTML()
-        self._inputs: dict[str, w.Widget] = {path: self._make(path, label, kind)
-                                             for path, (label, kind) in _FIELDS.items()}
+        self._inputs: dict[str, w.Widget] = {
+            path: self._make(path, label, kind) for path, (label, kind) in _FIELDS.items()
+        }
         self._fields_box = w.VBox()
         self._button = w.Button(description="Test & save", button_style="primary", icon="plug")
         self._status = w.HTML()
         self._steps = w.HTML()  # the connection test as a coloured step table, drawn as it runs
         self._ladder = w.Output(layout=w.Layout(min_height="2em"))  # the same as plain text, to copy
-        self._text = w.Accordion(children=[self._ladder], titles=("Connection test as plain text (to copy)",),
-                                 selected_index=None)
+        self._text = w.Accordion(
+            children=[self._ladder], titles=("Connection test as plain text (to copy)",), selected_index=None
+        )
         self._result = w.HTML()
         self._provider.observe(self._on_provider, names="value")
         self._auth.observe(self._on_provider, names="value")
         self._button.on_click(self._on_click)
         self._last_good_button = w.Button(description="Use last good settings", icon="undo")
         self._last_good_button.on_click(self._on_last_good)
-        self.layout = w.VBox([w.HTML("<h3>Email Setup</h3>"), self._provider, self._auth, self._auth_note,
-                              self._fields_box, w.HBox([self._button, self._last_good_button]), self._status,
-                              self._steps, self._text, self._result])
+        self.layout = w.VBox(
+            [
+                w.HTML("<h3>Email Setup</h3>"),
+                self._provider,
+                self._auth,
+                self._auth_note,
+                self._fields_box,
+                w.HBox([self._button, self._last_good_button]),
+                self._status,
+                self._steps,
+                self._text,
+                self._result,
+            ]
+        )
         self._restore()
         self._show_fields()
 
@@ -222,9 +280,12 @@ class EmailSetup:
         if kind == "port":
             return w.IntText(value=0, description=label, style=style)
         if kind == "tls":
-            return w.Dropdown(options=(("implicit TLS", "implicit"), ("STARTTLS / STLS", "starttls"),
-                                       ("none", "none")), value="implicit" if path.startswith("inbound")
-                              else "starttls", description=label, style=style)
+            return w.Dropdown(
+                options=(("implicit TLS", "implicit"), ("STARTTLS / STLS", "starttls"), ("none", "none")),
+                value="implicit" if path.startswith("inbound") else "starttls",
+                description=label,
+                style=style,
+            )
         if kind == "checkbox":
             return w.Checkbox(value=False, description=label, indent=False, layout=w.Layout(width="auto"))
         if kind == "area":
@@ -236,8 +297,10 @@ class EmailSetup:
         draft = self._store.draft(self._org_key)
         if draft is not None:
             self._load(draft.data)
-            self._status.value = (f"<p>Your kept draft from {html.escape(draft.saved_at)} "
-                                  f"(status: {html.escape(draft.status)}) was restored.</p>")
+            self._status.value = (
+                f"<p>Your kept draft from {html.escape(draft.saved_at)} "
+                f"(status: {html.escape(draft.status)}) was restored.</p>"
+            )
 
     def _load(self, data: Mapping[str, Any]) -> None:
         """Show ``data`` (tenant-file shape) in the form; secrets are kept, never sent to the browser."""
@@ -274,15 +337,19 @@ class EmailSetup:
             self._status.value = "<p>No settings have passed a test yet.</p>"
             return False
         self._load(good.data)
-        self._status.value = (f"<p>The last good settings (tested {html.escape(good.saved_at)}) are back in the form; "
-                              "press Test &amp; save to use them.</p>")
+        self._status.value = (
+            f"<p>The last good settings (tested {html.escape(good.saved_at)}) are back in the form; "
+            "press Test &amp; save to use them.</p>"
+        )
         return True
 
     def _on_last_good(self, _button: w.Button) -> None:
         try:
             self.use_last_good()
         except Exception as exc:  # shown inside the widget (JupyterLab hides callback errors)
-            self._status.value = f"<p style='color:#b00'>Error: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>"
+            self._status.value = (
+                f"<p style='color:#b00'>Error: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>"
+            )
 
     def _on_provider(self, change: Mapping[str, Any]) -> None:
         try:
@@ -304,8 +371,9 @@ class EmailSetup:
         provider = self._provider.value
         oauth = provider in OAUTH_PROVIDERS
         self._auth.layout.display = None if oauth else "none"
-        self._auth_note.value = (f"<p style='margin:.2em 0 .4em 14em;max-width:40em'>{_AUTH_NOTES[provider]}</p>"
-                                 if oauth else "")
+        self._auth_note.value = (
+            f"<p style='margin:.2em 0 .4em 14em;max-width:40em'>{_AUTH_NOTES[provider]}</p>" if oauth else ""
+        )
         self._fields_box.children = [self._inputs[p] for p in self.visible]
 
     # -- value ----------------------------------------------------------------------
@@ -366,10 +434,12 @@ class EmailSetup:
         self._status.value = "<p>Draft saved. Testing the connection...</p>"
         tenant, pre = preflight_data(settings)
         if tenant is None:
-            self._store.record_result(self._org_key, {"ok": False, "findings": [f.to_dict() for f in pre]},
-                                      now=self._now())
-            self._status.value = ("<p><b>Not saved as working settings</b> - your draft is kept. "
-                                  "Fix the field below and test again.</p>")
+            self._store.record_result(
+                self._org_key, {"ok": False, "findings": [f.to_dict() for f in pre]}, now=self._now()
+            )
+            self._status.value = (
+                "<p><b>Not saved as working settings</b> - your draft is kept. Fix the field below and test again.</p>"
+            )
             self._result.value = render_findings_html(pre)
             return None
         self._redact = redactor_for(tenant)  # a second guard on all the widget shows and keeps
@@ -381,10 +451,12 @@ class EmailSetup:
         if report.ok:
             self._status.value = "<p><b>Test passed.</b> Settings saved as the last good settings.</p>"
         else:
-            self._status.value = ("<p><b>Test failed</b> - your draft is kept (nothing you typed is lost). "
-                                  "See what to change below.</p>")
-        self._result.value = render_findings_html(
-            [f for f in report.findings if f.severity >= Severity.INFO]) + self._diff_html()
+            self._status.value = (
+                "<p><b>Test failed</b> - your draft is kept (nothing you typed is lost). See what to change below.</p>"
+            )
+        self._result.value = (
+            render_findings_html([f for f in report.findings if f.severity >= Severity.INFO]) + self._diff_html()
+        )
         return report
 
     def _diff_html(self) -> str:
@@ -395,10 +467,14 @@ class EmailSetup:
         changes = diff_settings(good.data, draft.data)
         if not changes:
             return "<p>Same as the last good settings.</p>"
-        rows = "".join(f"<tr><td>{html.escape(c.path)}</td><td>{html.escape(c.before)}</td>"
-                       f"<td>{html.escape(c.after)}</td></tr>" for c in changes)
-        return ("<p>Changed since the last good settings:</p><table><tr><th>field</th><th>last good</th>"
-                f"<th>draft</th></tr>{rows}</table>")
+        rows = "".join(
+            f"<tr><td>{html.escape(c.path)}</td><td>{html.escape(c.before)}</td><td>{html.escape(c.after)}</td></tr>"
+            for c in changes
+        )
+        return (
+            "<p>Changed since the last good settings:</p><table><tr><th>field</th><th>last good</th>"
+            f"<th>draft</th></tr>{rows}</table>"
+        )
 
     def _on_click(self, _button: w.Button) -> None:
         self._button.disabled = True
@@ -406,8 +482,10 @@ class EmailSetup:
             self.test_and_save()
         except Exception as exc:  # shown inside the widget; the draft was saved first
             words = self._redact(str(exc)) if self._redact is not None else str(exc)
-            self._status.value = (f"<p style='color:#b00'>The test could not run: {html.escape(type(exc).__name__)}: "
-                                  f"{html.escape(words)}. Your draft is kept.</p>")
+            self._status.value = (
+                f"<p style='color:#b00'>The test could not run: {html.escape(type(exc).__name__)}: "
+                f"{html.escape(words)}. Your draft is kept.</p>"
+            )
         finally:
             self._button.disabled = False
 

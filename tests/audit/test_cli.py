@@ -31,8 +31,10 @@ def test_html_report_and_state_are_written_to_out(tmp_path, capsys):
 @pytest.mark.parametrize("fail_on,expected", [("never", 0), ("critical", 0), ("error", 1), ("info", 1)])
 def test_exit_code_follows_fail_on(fail_on, expected, capsys):
     """Exit 1 only when a finding reaches --fail-on (sample tenants have errors, no criticals)."""
-    assert main(["audit", str(SAMPLES / "kellyco.toml"), "--checks", "config", "--format", "csv",
-                 "--fail-on", fail_on]) == expected
+    assert (
+        main(["audit", str(SAMPLES / "kellyco.toml"), "--checks", "config", "--format", "csv", "--fail-on", fail_on])
+        == expected
+    )
 
 
 def test_csv_and_json_go_to_stdout(capsys):
@@ -50,8 +52,20 @@ def test_resume_skips_done_tenants_and_reports_all(tmp_path, capsys):
     """A resumed run adds only the missing tenants; the report still covers every tenant."""
     out = tmp_path / "out"
     main(["audit", str(SAMPLES / "kellyco.toml"), "--checks", "config", "--out", str(out), "--format", "csv"])
-    main(["audit", str(SAMPLES / "kellyco.toml"), str(SAMPLES / "reidlaw.toml"), "--checks", "config",
-          "--out", str(out), "--format", "csv", "--resume"])
+    main(
+        [
+            "audit",
+            str(SAMPLES / "kellyco.toml"),
+            str(SAMPLES / "reidlaw.toml"),
+            "--checks",
+            "config",
+            "--out",
+            str(out),
+            "--format",
+            "csv",
+            "--resume",
+        ]
+    )
     state = [json.loads(x)["tenant"] for x in (out / "audit-state.jsonl").read_text().splitlines()]
     assert state == ["kellyco", "reidlaw"]
     rows = list(csv.DictReader((out / "findings.csv").open()))
@@ -69,12 +83,15 @@ def test_no_password_reaches_any_output(tmp_path, capsys):
     assert "canary-4b1d" in (SAMPLES / "kellyco.toml").read_text()  # the canary is really there
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--resume"], "--resume needs --out"),
-    (["--checks", "spf,dkim"], "unknown check kind"),
-    (["--fail-on", "sometimes"], "unknown severity"),
-    (["--concurrency", "0"], "at least 1"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--resume"], "--resume needs --out"),
+        (["--checks", "spf,dkim"], "unknown check kind"),
+        (["--fail-on", "sometimes"], "unknown severity"),
+        (["--concurrency", "0"], "at least 1"),
+    ],
+)
 def test_usage_errors_exit_2_with_a_message(argv, message, capsys):
     """Bad options exit 2 and say what to change."""
     assert main(["audit", str(SAMPLES), *argv]) == 2
@@ -93,8 +110,19 @@ def test_a_generated_fleet_with_broken_files_still_finishes(tmp_path, capsys):
 
     fleet = generate_fleet(tmp_path / "f", 30)
     (fleet.tenants_dir / "broken.toml").write_text("org_key = 42\n")
-    main(["audit", str(fleet.tenants_dir), *OFFLINE, "--format", "csv", "--concurrency", "4",
-          "--out", str(tmp_path / "out")])
+    main(
+        [
+            "audit",
+            str(fleet.tenants_dir),
+            *OFFLINE,
+            "--format",
+            "csv",
+            "--concurrency",
+            "4",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     state = (tmp_path / "out" / "audit-state.jsonl").read_text().splitlines()
     assert len({json.loads(x)["tenant"] for x in state}) == 31
     rows = list(csv.DictReader((tmp_path / "out" / "findings.csv").open()))
@@ -105,9 +133,26 @@ def _run_with_stderr(tmp_path, stderr):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "mailsupport", "audit", str(SAMPLES), "--checks", "config",
-                           "--format", "csv", "--out", str(tmp_path), "--fail-on", "never"],
-                          stdout=subprocess.DEVNULL, stderr=stderr, timeout=60)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailsupport",
+            "audit",
+            str(SAMPLES),
+            "--checks",
+            "config",
+            "--format",
+            "csv",
+            "--out",
+            str(tmp_path),
+            "--fail-on",
+            "never",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        timeout=60,
+    )
 
 
 def test_progress_shows_on_a_terminal_only(tmp_path):
@@ -152,8 +197,21 @@ def test_reports_are_identical_run_to_run(tmp_path, capsys):
     """Tenants finish in any order, but the report is sorted: two runs give byte-identical CSV and HTML."""
     for run in ("a", "b"):
         for fmt in ("csv", "html"):
-            main(["audit", str(SAMPLES), *OFFLINE, "--format", fmt, "--out", str(tmp_path / run),
-                  "--concurrency", "8" if run == "a" else "3", "--fail-on", "never"])
+            main(
+                [
+                    "audit",
+                    str(SAMPLES),
+                    *OFFLINE,
+                    "--format",
+                    fmt,
+                    "--out",
+                    str(tmp_path / run),
+                    "--concurrency",
+                    "8" if run == "a" else "3",
+                    "--fail-on",
+                    "never",
+                ]
+            )
     for name in ("findings.csv", "report.html"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     tenants = [r["tenant"] for r in csv.DictReader((tmp_path / "a" / "findings.csv").open())]

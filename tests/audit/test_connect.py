@@ -33,9 +33,12 @@ def test_connect_reports_ladder_findings_for_the_broken_tenant_only(tmp_path):
         good = sb.tenant_settings(sb.tenants[0])
         _write(good, tmp_path / "a-good.json")
         _write(good, tmp_path / "b-badpass.json", password="canary-4b1d-wrong-password")
-        results = {Path(r.source).stem: r for r in
-                   audit_paths([tmp_path], AuditOptions(checks=("settings",), connect=True, concurrency=2,
-                                                        timeout=10.0))}
+        results = {
+            Path(r.source).stem: r
+            for r in audit_paths(
+                [tmp_path], AuditOptions(checks=("settings",), connect=True, concurrency=2, timeout=10.0)
+            )
+        }
     good_ids = {f.check for f in results["a-good"].findings}
     bad = [f for f in results["b-badpass"].findings if f.check.startswith("settings.")]
     assert not [i for i in good_ids if i.startswith(("settings.", "audit."))]
@@ -54,7 +57,8 @@ def test_a_tenant_over_its_time_budget_becomes_check_failed(tmp_path):
     stall = Fault(stage=Stage.GREETING, action=Action.STALL, service="pop3")
     with Sandbox([SMITH], profile="postfix", faults=[stall]) as sb:
         _write(sb.tenant_settings(sb.tenants[0]), tmp_path / "stalled.json")
-        [result] = audit_paths([tmp_path], AuditOptions(checks=("settings",), connect=True, timeout=3.0,
-                                                        tenant_timeout=0.5))
+        [result] = audit_paths(
+            [tmp_path], AuditOptions(checks=("settings",), connect=True, timeout=3.0, tenant_timeout=0.5)
+        )
     [f] = [f for f in result.findings if f.check == "audit.check-failed"]
     assert "longer than 0.5 s" in f.summary

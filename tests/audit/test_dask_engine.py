@@ -35,10 +35,13 @@ def test_cli_engine_dask_with_a_scheduler_address_writes_the_same_report(fleet, 
 
     args = ["audit", str(fleet.tenants_dir), "--checks", "config,spf,mx", "--format", "csv", "--fail-on", "never"]
     assert main([*args, "--out", str(tmp_path / "local")]) == 0
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as cluster:
-        assert main([*args, "--out", str(tmp_path / "dask"), "--engine", "dask",
-                     "--scheduler", cluster.scheduler_address]) == 0
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+    ) as cluster:
+        assert (
+            main([*args, "--out", str(tmp_path / "dask"), "--engine", "dask", "--scheduler", cluster.scheduler_address])
+            == 0
+        )
 
     def rows(name):
         return sorted((tmp_path / name / "findings.csv").read_text().splitlines())

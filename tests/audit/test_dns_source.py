@@ -18,8 +18,7 @@ def _run(fleet, dns, options):
 def test_tenants_share_one_cache_and_a_small_bound_changes_no_finding(fleet):
     """Zone-answered tenants of one zone set share one cached lookup; a 50-answer bound keeps
     the cache at 50 entries and gives exactly the findings of an unbounded-size run."""
-    options = AuditOptions(checks=("spf", "mx"), concurrency=4,
-                           zones=tuple(str(p) for _o, p in fleet.zones))
+    options = AuditOptions(checks=("spf", "mx"), concurrency=4, zones=tuple(str(p) for _o, p in fleet.zones))
     big = DnsSource(zones=options.zones, cache_entries=1_000_000)
     small = DnsSource(zones=options.zones, cache_entries=50)
     assert _run(fleet, small, options) == _run(fleet, big, options) == audit_paths([fleet.tenants_dir], options)

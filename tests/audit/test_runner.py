@@ -11,8 +11,7 @@ import pytest
 
 from mailsupport.audit import checks
 from mailsupport.audit.result import TenantResult
-from mailsupport.audit.runner import (AuditOptions, audit_paths, iter_results, parse_checks, read_state,
-                                      run_audit)
+from mailsupport.audit.runner import AuditOptions, audit_paths, iter_results, parse_checks, read_state, run_audit
 from mailsupport.model import Severity
 
 OFFLINE = AuditOptions(checks=("config", "mx"), concurrency=8)
@@ -70,8 +69,7 @@ def test_a_torn_last_line_is_cut_and_that_tenant_audited_again(fleet, tmp_path):
     with state_path.open("a") as fp:
         again = run_audit([fleet.tenants_dir], OFFLINE, state=fp, skip=done)
     assert again.tenants == 10
-    assert sorted(r.source for r in iter_results(state_path)) == sorted(
-        json.loads(x)["source"] for x in lines)
+    assert sorted(r.source for r in iter_results(state_path)) == sorted(json.loads(x)["source"] for x in lines)
 
 
 def test_a_broken_tenant_file_is_a_finding_and_the_run_goes_on(fleet, tmp_path):
@@ -90,8 +88,9 @@ def test_a_broken_tenant_file_is_a_finding_and_the_run_goes_on(fleet, tmp_path):
 
 def test_check_failed_finding_scrubs_secrets():
     """An exception that quotes a password becomes ``audit.check-failed`` with the value replaced."""
-    f = checks.failed("settings", "smithlaw", RuntimeError("login as bob with canary-4b1d-x failed"),
-                      ("canary-4b1d-x",))
+    f = checks.failed(
+        "settings", "smithlaw", RuntimeError("login as bob with canary-4b1d-x failed"), ("canary-4b1d-x",)
+    )
     assert f.check == "audit.check-failed" and "canary" not in f.summary and "***" in f.summary
 
 
@@ -116,8 +115,13 @@ def test_no_output_carries_a_password(fleet, tmp_path):
     state = io.StringIO()
     run_audit([fleet.tenants_dir], AuditOptions(checks=("config", "mx", "settings")), state=state)
     results = [TenantResult.from_json(x) for x in state.getvalue().splitlines()]
-    outputs = [state.getvalue(), report.format_csv(results), report.format_jsonl(results),
-               report.format_text(results), report.render_html(results)]
+    outputs = [
+        state.getvalue(),
+        report.format_csv(results),
+        report.format_jsonl(results),
+        report.format_text(results),
+        report.render_html(results),
+    ]
     assert all("canary-4b1d" not in o for o in outputs)
     assert all("canary-4b1d-gen-" in p.read_text() for p in fleet.tenants_dir.iterdir())  # really there
 
@@ -138,12 +142,13 @@ def test_a_failing_check_is_a_finding_and_the_tenant_and_run_go_on(fleet, tmp_pa
     """A missing zone file fails spf and mx, a missing sample fails samples: each becomes
     ``audit.check-failed`` naming the cause, the config check still reports, other tenants are clean."""
     src = sorted(fleet.tenants_dir.iterdir())[0]
-    text = src.read_text().replace('zones = [', 'sample = "no-such-sample.mbox"\nzones = ["missing.zone", ', 1)
+    text = src.read_text().replace("zones = [", 'sample = "no-such-sample.mbox"\nzones = ["missing.zone", ', 1)
     broken = fleet.tenants_dir.parent / "extra" / "zz-missing-zone.toml"
     broken.parent.mkdir(exist_ok=True)
     broken.write_text(text)
-    results = audit_paths([broken, *sorted(fleet.tenants_dir.iterdir())[:3]],
-                          AuditOptions(checks=("config", "spf", "mx", "samples")))
+    results = audit_paths(
+        [broken, *sorted(fleet.tenants_dir.iterdir())[:3]], AuditOptions(checks=("config", "spf", "mx", "samples"))
+    )
     bad = next(r for r in results if r.source == str(broken))
     failed = {f.evidence[0][1]: f for f in bad.findings if f.check == "audit.check-failed"}
     assert set(failed) == {"spf", "mx", "samples"}
@@ -167,10 +172,12 @@ def test_audit_check_ids_are_documented():
 def test_env_secret_references_resolve_from_the_given_environment(tmp_path):
     """``password_env`` resolves from AuditOptions.environ; unset, the tenant is invalid and says which variable."""
     text = (Path(__file__).resolve().parents[2] / "data/samples/tenants/kellyco.toml").read_text()
-    (tmp_path / "t.toml").write_text(text.replace('password = "canary-4b1d-kellyco-pop"',
-                                                  'password_env = "AUDIT_TEST_POP_PASSWORD"'))
-    ok = audit_paths([tmp_path], AuditOptions(checks=("config",),
-                                              environ={"AUDIT_TEST_POP_PASSWORD": "canary-4b1d-env"}))[0]
+    (tmp_path / "t.toml").write_text(
+        text.replace('password = "canary-4b1d-kellyco-pop"', 'password_env = "AUDIT_TEST_POP_PASSWORD"')
+    )
+    ok = audit_paths(
+        [tmp_path], AuditOptions(checks=("config",), environ={"AUDIT_TEST_POP_PASSWORD": "canary-4b1d-env"})
+    )[0]
     assert "audit.tenant-invalid" not in {f.check for f in ok.findings}
     bad = audit_paths([tmp_path], AuditOptions(checks=("config",)))[0]
     assert bad.findings[0].check == "audit.tenant-invalid"

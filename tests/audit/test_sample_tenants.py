@@ -13,10 +13,19 @@ TENANTS = REPO / "data" / "samples" / "tenants"
 
 #: Pre-flight and DNS ids of the doctor that need no connection.
 DOCTOR_OFFLINE = {
-    "settings.required-field-missing", "settings.exchange-server-missing", "settings.port-tls-impossible",
-    "settings.download-delete-not-confirmed", "settings.failed-address-missing", "settings.failed-address-loop",
-    "settings.alias-is-mailbox", "settings.size-limit", "settings.plaintext-auth", "settings.gmail-pop-keeps-mail",
-    "settings.outbound-not-checked", "settings.o365-mx-not-protection-outlook", "settings.dns-temporary",
+    "settings.required-field-missing",
+    "settings.exchange-server-missing",
+    "settings.port-tls-impossible",
+    "settings.download-delete-not-confirmed",
+    "settings.failed-address-missing",
+    "settings.failed-address-loop",
+    "settings.alias-is-mailbox",
+    "settings.size-limit",
+    "settings.plaintext-auth",
+    "settings.gmail-pop-keeps-mail",
+    "settings.outbound-not-checked",
+    "settings.o365-mx-not-protection-outlook",
+    "settings.dns-temporary",
 }
 #: Not reachable from the bundled samples: a >10 MB message, and a header no message carries
 #: (the samples' diagnosis then reports header-choice instead).
@@ -45,17 +54,20 @@ def test_sample_tenants_load_and_no_check_fails(results):
     assert bad == []
 
 
-@pytest.mark.parametrize("tenant,check", [
-    ("harbourlaw", None),
-    ("brownco", "settings.o365-mx-not-protection-outlook"),
-    ("chenpartners", "spf.vendor-include-missing"),
-    ("pateldavies", "spf.vendor-include-after-all"),
-    ("nguyenlegal", "spf.too-many-lookups"),
-    ("walkerking", "spf.multiple-records"),
-    ("allenlaw", "spf.dns-temporary-failure"),
-    ("smithlaw-sample-gmail", "gmail.alias-consolidated"),
-    ("smithlaw-sample-sizes", "size.encoding-overhead"),
-])
+@pytest.mark.parametrize(
+    "tenant,check",
+    [
+        ("harbourlaw", None),
+        ("brownco", "settings.o365-mx-not-protection-outlook"),
+        ("chenpartners", "spf.vendor-include-missing"),
+        ("pateldavies", "spf.vendor-include-after-all"),
+        ("nguyenlegal", "spf.too-many-lookups"),
+        ("walkerking", "spf.multiple-records"),
+        ("allenlaw", "spf.dns-temporary-failure"),
+        ("smithlaw-sample-gmail", "gmail.alias-consolidated"),
+        ("smithlaw-sample-sizes", "size.encoding-overhead"),
+    ],
+)
 def test_each_story_tenant_shows_its_symptom(results, tenant, check):
     """Each sample tenant's description matches what the audit finds (harbourlaw is the clean one)."""
     r = next(r for r in results if r.tenant == tenant)

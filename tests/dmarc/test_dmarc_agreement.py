@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from dmarc_suite import DMARC_ZONES
 
 from mailsupport.dmarc.align import organizational_domain
 from mailsupport.dmarc.dkimcheck import dnsfunc_for, verify_message
@@ -20,8 +21,6 @@ from mailsupport.dmarc.record import DmarcSyntaxError, parse_dmarc
 from mailsupport.dnslookup import ZoneLookup
 from mailsupport.sandbox.auth import DkimSigner
 from mailsupport.zones import load_zone_files
-
-from dmarc_suite import DMARC_ZONES
 
 checkdmarc_dmarc = pytest.importorskip("checkdmarc.dmarc")
 checkdmarc_utils = pytest.importorskip("checkdmarc.utils")
@@ -64,8 +63,9 @@ def _theirs(record: str, nameserver) -> dict | None:
 
     logging.getLogger("checkdmarc").setLevel(logging.CRITICAL)
     try:
-        return checkdmarc_dmarc.parse_dmarc_record(record, "smithlaw.example", timeout=1.0, retries=0,
-                                                   nameservers=[dns.nameserver.Do53Nameserver(*nameserver)])
+        return checkdmarc_dmarc.parse_dmarc_record(
+            record, "smithlaw.example", timeout=1.0, retries=0, nameservers=[dns.nameserver.Do53Nameserver(*nameserver)]
+        )
     except checkdmarc_dmarc.DMARCError:
         return None
 
@@ -84,12 +84,26 @@ def test_record_verdicts_agree_with_checkdmarc(record, dmarc_dns):
     assert (ours is None) == (theirs is None)
     if ours is not None:
         tags = {k: v["value"] for k, v in theirs["tags"].items()}
-        assert (ours.p, ours.policy_for(subdomain=True), ours.adkim, ours.aspf) == \
-            (tags["p"], tags["sp"], tags["adkim"], tags["aspf"])
+        assert (ours.p, ours.policy_for(subdomain=True), ours.adkim, ours.aspf) == (
+            tags["p"],
+            tags["sp"],
+            tags["adkim"],
+            tags["aspf"],
+        )
 
 
-@pytest.mark.parametrize("name", ["smithlaw.example", "mail.smithlaw.co.uk", "a.b.firm.com.au", "firm.blogspot.com",
-                                  "x.c001.fleet.example", "co.uk", "bounces.actionstep.com"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "smithlaw.example",
+        "mail.smithlaw.co.uk",
+        "a.b.firm.com.au",
+        "firm.blogspot.com",
+        "x.c001.fleet.example",
+        "co.uk",
+        "bounces.actionstep.com",
+    ],
+)
 def test_organisational_domain_agrees_with_checkdmarc(name):
     """The Public Suffix List gives both the same organisational domain."""
     assert organizational_domain(name) == checkdmarc_utils.get_base_domain(name)
@@ -100,13 +114,18 @@ def signed():
     """A message signed by the sandbox relay's signer and the zone data holding its key."""
     signer = DkimSigner(bits=1024)
     data = load_zone_files(DMARC_ZONES).merged(signer.zone_data())
-    raw = (b"From: Jane <jane@smithlaw.example>\r\nTo: client@recipient.example\r\nSubject: Matter 1042\r\n"
-           b"Date: Mon, 02 Nov 2026 09:00:00 +0000\r\nMessage-ID: <1@smithlaw.example>\r\n\r\nSee attached.\r\n")
+    raw = (
+        b"From: Jane <jane@smithlaw.example>\r\nTo: client@recipient.example\r\nSubject: Matter 1042\r\n"
+        b"Date: Mon, 02 Nov 2026 09:00:00 +0000\r\nMessage-ID: <1@smithlaw.example>\r\n\r\nSee attached.\r\n"
+    )
     return signer.sign(raw, "smithlaw.example"), ZoneLookup(data)
 
 
-@pytest.mark.parametrize("tamper", [None, (b"See attached.", b"See attached!"), (b"Matter 1042", b"Matter 1043")],
-                         ids=["intact", "body-changed", "subject-changed"])
+@pytest.mark.parametrize(
+    "tamper",
+    [None, (b"See attached.", b"See attached!"), (b"Matter 1042", b"Matter 1043")],
+    ids=["intact", "body-changed", "subject-changed"],
+)
 def test_dkim_results_agree_with_dkimpy_verify(signed, tamper):
     """Our per-signature result is pass exactly when dkimpy's own verify() says True."""
     import dkim

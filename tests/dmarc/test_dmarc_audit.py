@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import collections
 
+from dmarc_suite import REPO
+
 from mailsupport.audit.generate import generate_fleet
 from mailsupport.audit.runner import AuditOptions, audit_paths
 from mailsupport.dmarc import DMARC_CHECKS
-
-from dmarc_suite import REPO
 
 
 def test_fleet_audit_reports_every_dmarc_shape(tmp_path):
@@ -28,7 +28,8 @@ def test_sample_tenant_on_the_relay_is_clean_and_broken_one_is_not(tmp_path):
     text = source.read_text().replace('"../zones/', f'"{zones}/') + '\n[sending]\npath = "vendor"\n'
     (tmp_path / "good.toml").write_text(text)
     broken = text.replace("smithlaw.example.zone", "dmarc-would-fail.example.zone").replace(
-        'domains = ["smithlaw.example"]', 'domains = ["dmarc-would-fail.example"]')
+        'domains = ["smithlaw.example"]', 'domains = ["dmarc-would-fail.example"]'
+    )
     (tmp_path / "bad.toml").write_text(broken)
     results = {r.source.rpartition("/")[2]: r for r in audit_paths([tmp_path], AuditOptions(checks=("dmarc",)))}
     assert [f.check for f in results["good.toml"].findings] == []

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from dmarc_suite import REPO, ZONES
 
 from mailsupport import cli
-
-from dmarc_suite import REPO, ZONES
 
 VENDOR = str(ZONES / "actionstep-vendor.zone")
 
@@ -21,22 +20,35 @@ def only_dmarc_command(monkeypatch):
 
 def test_json_carries_paths_findings_and_fix_steps(capsys):
     """--format json: per path the SPF/DKIM/DMARC verdicts, findings, and fix steps as data; errors exit 1."""
-    code = cli.main(["dmarc", "dmarc-would-fail.example", "--zone", VENDOR,
-                     "--zone", str(ZONES / "dmarc-would-fail.example.zone"), "--format", "json"])
+    code = cli.main(
+        [
+            "dmarc",
+            "dmarc-would-fail.example",
+            "--zone",
+            VENDOR,
+            "--zone",
+            str(ZONES / "dmarc-would-fail.example.zone"),
+            "--format",
+            "json",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 1
     (obj,) = out["domains"]
     (path,) = obj["paths"]
-    assert (path["path"], path["spf"]["result"], path["dmarc"], path["disposition"]) == ("vendor", "fail", "fail",
-                                                                                        "reject")
+    assert (path["path"], path["spf"]["result"], path["dmarc"], path["disposition"]) == (
+        "vendor",
+        "fail",
+        "fail",
+        "reject",
+    )
     assert {"check", "host", "type", "current", "new", "why", "verify"} <= set(obj["fixes"][0])
     assert "dmarc.would-fail" in {f["check"] for f in obj["findings"]}
 
 
 def test_tenant_file_healthy_domain_exits_zero(capsys):
     """--tenant reads the domains and zones of the tenant file; a healthy domain exits 0."""
-    code = cli.main(["dmarc", "--tenant", str(REPO / "data/samples/tenants/smithlaw-postfix.toml"),
-                     "--path", "vendor"])
+    code = cli.main(["dmarc", "--tenant", str(REPO / "data/samples/tenants/smithlaw-postfix.toml"), "--path", "vendor"])
     out = capsys.readouterr().out
     assert code == 0
     assert "DMARC: pass (aligned SPF and DKIM pass)" in out
@@ -51,8 +63,16 @@ def test_sandbox_nameserver_answers(capsys, dmarc_dns):
 
 def test_servfail_for_every_domain_exits_three(capsys):
     """No DMARC record could be fetched at all: exit 3 with what to do."""
-    code = cli.main(["dmarc", "dmarc-dns-temporary-failure.example", "--zone",
-                     str(ZONES / "dmarc-dns-temporary-failure.example.zone"), "--zone", VENDOR])
+    code = cli.main(
+        [
+            "dmarc",
+            "dmarc-dns-temporary-failure.example",
+            "--zone",
+            str(ZONES / "dmarc-dns-temporary-failure.example.zone"),
+            "--zone",
+            VENDOR,
+        ]
+    )
     assert code == 3 and "no DMARC record could be fetched" in capsys.readouterr().err
 
 
@@ -64,8 +84,17 @@ def test_bad_ip_is_a_usage_error(capsys):
 
 def test_sample_gives_the_evidence_table(capsys):
     """--sample adds one evidence row per message, receiver's results beside the kit's."""
-    code = cli.main(["dmarc", "--sample", str(REPO / "data/samples/real/mailpit__testdata__plain-text.eml"),
-                     "--zone", VENDOR, "--format", "json"])
+    code = cli.main(
+        [
+            "dmarc",
+            "--sample",
+            str(REPO / "data/samples/real/mailpit__testdata__plain-text.eml"),
+            "--zone",
+            VENDOR,
+            "--format",
+            "json",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     (row,) = out["evidence"]
     assert code == 0

@@ -5,6 +5,7 @@ samples' Authentication-Results (Google, Exchange Online, ARC) are parsed with a
 from __future__ import annotations
 
 import pytest
+from dmarc_suite import REPO
 
 from mailsupport.config import load_tenant
 from mailsupport.dmarc.evidence import message_evidence, parse_auth_results, read_evidence
@@ -12,8 +13,6 @@ from mailsupport.dnslookup import CachedLookup, ResolverLookup, ZoneLookup
 from mailsupport.sandbox import Sandbox
 from mailsupport.sandbox.auth import relay_journey
 from mailsupport.zones import load_zone_files, zone_from_text
-
-from dmarc_suite import REPO
 
 REAL = REPO / "data" / "samples" / "real"
 TENANT = REPO / "data" / "samples" / "tenants" / "smithlaw-postfix.toml"
@@ -45,7 +44,10 @@ def test_relay_signs_and_receiver_reports_pass(sandbox):
     row = message_evidence(raw, _lookup(sb), position="relayed")
     assert row.receiver == "mx.sandbox.test" and row.header == "Authentication-Results"
     assert (row.receiver_spf, row.receiver_dkim, row.receiver_dmarc) == (
-        "pass (smithlaw.example)", "pass (smithlaw.example)", "pass (smithlaw.example)")
+        "pass (smithlaw.example)",
+        "pass (smithlaw.example)",
+        "pass (smithlaw.example)",
+    )
     assert (row.kit_dkim, row.kit_dmarc, row.note) == ("pass (smithlaw.example)", "pass", "")
 
 
@@ -61,8 +63,9 @@ def test_changed_copy_is_explained(sandbox):
 def test_receiver_fails_dmarc_when_the_customer_dns_is_wrong(sandbox):
     """Selector CNAME removed and SPF without the vendor include: the receiver writes dmarc=fail."""
     sb, tenant, good = sandbox
-    broken = good.merged(zone_from_text('$ORIGIN smithlaw.example.\n@ TXT "v=spf1 mx -all"\n'
-                                        'actionstep._domainkey TXT "v=DKIM1; p="\n'))
+    broken = good.merged(
+        zone_from_text('$ORIGIN smithlaw.example.\n@ TXT "v=spf1 mx -all"\nactionstep._domainkey TXT "v=DKIM1; p="\n')
+    )
     sb.set_zone_data(broken)
     try:
         raw = relay_journey(sb, tenant, to="jane@smithlaw.example")
@@ -74,11 +77,16 @@ def test_receiver_fails_dmarc_when_the_customer_dns_is_wrong(sandbox):
 
 def test_exchange_online_results_are_read():
     """Exchange Online's authserv-id after the first result is moved to the front, then parsed by authres."""
-    row = message_evidence((REAL / "parsedmarc__aggregate__google_report_borschow.eml").read_bytes(),
-                           ZoneLookup(zone_from_text("$ORIGIN example.\n")))
+    row = message_evidence(
+        (REAL / "parsedmarc__aggregate__google_report_borschow.eml").read_bytes(),
+        ZoneLookup(zone_from_text("$ORIGIN example.\n")),
+    )
     assert row.receiver == "cardinalhealth.mail.onmicrosoft.com"
-    assert (row.receiver_spf, row.receiver_dkim, row.receiver_dmarc) == ("softfail (google.com)", "fail (google.com)",
-                                                                         "fail (google.com)")
+    assert (row.receiver_spf, row.receiver_dkim, row.receiver_dmarc) == (
+        "softfail (google.com)",
+        "fail (google.com)",
+        "fail (google.com)",
+    )
 
 
 def test_arc_results_are_used_when_no_authentication_results():
@@ -89,8 +97,14 @@ def test_arc_results_are_used_when_no_authentication_results():
     assert row.header == "ARC-Authentication-Results" and row.receiver_dmarc == "pass (gmail.com)"
 
 
-@pytest.mark.parametrize("value", ["mx.example; spf=pass smtp.mailfrom=a@b.example;", "garbage ; ; =",
-                                   "i=2; mx.example; dkim=pass header.d=b.example"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "mx.example; spf=pass smtp.mailfrom=a@b.example;",
+        "garbage ; ; =",
+        "i=2; mx.example; dkim=pass header.d=b.example",
+    ],
+)
 def test_parse_auth_results_never_raises(value):
     """Odd values parse or give None, never an exception."""
     parse_auth_results(value)
@@ -101,6 +115,7 @@ def test_real_samples_give_one_row_each():
     table = read_evidence(str(REAL), lookup=ZoneLookup(zone_from_text("$ORIGIN example.\n")))
     assert len(table.rows) == len(list(REAL.glob("*.eml")))
     signed = [r for r in table.rows if r.signatures]
-    assert len(signed) >= 8 and all(s.result in ("pass", "fail", "permerror", "temperror")
-                                    for r in signed for s in r.signatures)
+    assert len(signed) >= 8 and all(
+        s.result in ("pass", "fail", "permerror", "temperror") for r in signed for s in r.signatures
+    )
     assert "<script" not in table._repr_html_()

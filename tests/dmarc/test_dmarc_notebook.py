@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from dmarc_suite import REPO
 
 from mailsupport.testing.notebooks import errors, execute_notebook, html_text, outputs_text
-
-from dmarc_suite import REPO
 
 NOTEBOOK = REPO / "notebooks" / "08-dmarc.ipynb"
 

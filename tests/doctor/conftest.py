@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from mailsupport.config import Tenant, parse_tenant
-from mailsupport.doctor import check_settings
 from mailsupport.dnslookup import ResolverLookup
+from mailsupport.doctor import check_settings
 from mailsupport.sandbox.sandbox import Sandbox
 from mailsupport.zones import zone_from_text
 
@@ -39,18 +39,27 @@ $ORIGIN gatewayfirm.example.
 
 def make_tenant(provider: str = "other", **inbound_server) -> Tenant:
     """The test tenant: a catch-all POP3 mailbox and SMTP submission, both with a password."""
-    server = {"host": "mail.smithlaw.example", "port": 995, "tls": "implicit", "username": USER,
-              "password": PASSWORD}
+    server = {"host": "mail.smithlaw.example", "port": 995, "tls": "implicit", "username": USER, "password": PASSWORD}
     server.update(inbound_server)
-    return parse_tenant({
-        "org_key": "smithlaw", "domains": ["smithlaw.example"], "provider": provider,
-        "failed_email_address": "it@elsewhere.example",
-        "inbound": {"address": USER, "kind": "catch-all", "confirm_download_then_delete": True,
-                    "server": server},
-        "outbound": {"from_address": USER,
-                     "server": {"host": "mail.smithlaw.example", "port": 587, "tls": "starttls",
-                                "username": USER, "password": PASSWORD}},
-    })
+    return parse_tenant(
+        {
+            "org_key": "smithlaw",
+            "domains": ["smithlaw.example"],
+            "provider": provider,
+            "failed_email_address": "it@elsewhere.example",
+            "inbound": {"address": USER, "kind": "catch-all", "confirm_download_then_delete": True, "server": server},
+            "outbound": {
+                "from_address": USER,
+                "server": {
+                    "host": "mail.smithlaw.example",
+                    "port": 587,
+                    "tls": "starttls",
+                    "username": USER,
+                    "password": PASSWORD,
+                },
+            },
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +86,12 @@ def dns(sandbox):
     return ResolverLookup.for_nameserver(sandbox.dns.address, timeout=3.0)
 
 
-def pointed(sb: Sandbox, tenant: Tenant | None = None, *, pop: dict | None = None,
-            smtp: dict | None = None) -> Tenant:
+def pointed(sb: Sandbox, tenant: Tenant | None = None, *, pop: dict | None = None, smtp: dict | None = None) -> Tenant:
     """``tenant`` pointed at the sandbox, with server fields overridden (e.g. a wrong port)."""
     t = sb.tenant_settings(tenant or make_tenant())
-    return t.with_servers(inbound=replace(t.inbound.server, **(pop or {})),
-                          outbound=replace(t.outbound.server, **(smtp or {})))
+    return t.with_servers(
+        inbound=replace(t.inbound.server, **(pop or {})), outbound=replace(t.outbound.server, **(smtp or {}))
+    )
 
 
 def run(sb: Sandbox, tenant: Tenant | None = None, *, timeout: float = 3.0, dns=None, **kw):

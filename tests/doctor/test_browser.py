@@ -75,18 +75,39 @@ def jupyterlab(tmp_path):
     settings = tmp_path / "settings"
     (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
     (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-               JUPYTER_PLATFORM_DIRS="1", XDG_STATE_HOME=str(tmp_path / "state"))
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    env = dict(
+        os.environ,
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+        JUPYTER_PLATFORM_DIRS="1",
+        XDG_STATE_HOME=str(tmp_path / "state"),
+    )
     port, token = _free_port(), secrets.token_hex(16)
     log = open(tmp_path / "jupyterlab.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
-         f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--ServerApp.open_browser=False"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--ServerApp.root_dir={root}",
+            f"--IdentityProvider.token={token}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--ServerApp.open_browser=False",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_http(f"{base}/api/status?token={token}", proc, time.monotonic() + 60)
@@ -117,8 +138,9 @@ def test_email_setup_form_in_jupyterlab(jupyterlab):
 
     base, token = jupyterlab
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
         try:
             page = browser.new_page()
             page.set_default_timeout(60_000)
@@ -133,7 +155,8 @@ def test_email_setup_form_in_jupyterlab(jupyterlab):
             form.locator("input[type=password]").fill("typed-in-the-browser")
             form.locator(".widget-checkbox", has_text="download").locator("input").check()
             form.locator(".widget-text", has_text="Forward failed emails to").locator("input").fill(
-                "it@elsewhere.example")
+                "it@elsewhere.example"
+            )
             page.keyboard.press("Tab")
             button.click()
             steps = form.locator(".mailsupport-ladder")
@@ -155,8 +178,9 @@ def test_email_setup_form_in_jupyterlab(jupyterlab):
 
             form.get_by_role("button", name="OAuth2 access token").click()
             expect(form).to_contain_text("switched off password (basic) sign-in")
-            expect(form.locator(".widget-text", has_text="OAuth2 access token")
-                   .locator("input[type=password]")).to_be_visible()
+            expect(
+                form.locator(".widget-text", has_text="OAuth2 access token").locator("input[type=password]")
+            ).to_be_visible()
             expect(form.locator(".widget-text", has_text="Password")).to_have_count(0)
 
             button.click()  # a test with the kept password field now hidden: the token is missing

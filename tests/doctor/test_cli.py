@@ -40,12 +40,39 @@ def test_tenant_file_json_passes_with_exit_0(sb, tmp_path, capsys):
 def test_flags_wrong_port_exit_1_and_password_from_env(sb, tmp_path, capsys, monkeypatch, closed_port):
     """Flags give the servers; the password comes from an env var and never appears; failure exits 1."""
     monkeypatch.setenv("DOCTOR_PW", PASSWORD)
-    code = main(["check-settings", "--provider", "other", "--address", "matters@smithlaw.example",
-                 "--failed-address", "it@elsewhere.example",
-                 "--pop-host", "127.0.0.1", "--pop-port", str(sb.pop3.port), "--pop-tls", "implicit",
-                 "--pop-user", "matters@smithlaw.example",
-                 "--smtp-host", "127.0.0.1", "--smtp-port", str(closed_port), "--smtp-tls", "starttls",
-                 "--ca-file", sb.ca_file, "--password-env", "DOCTOR_PW", "--timeout", "3", "--format", "text"])
+    code = main(
+        [
+            "check-settings",
+            "--provider",
+            "other",
+            "--address",
+            "matters@smithlaw.example",
+            "--failed-address",
+            "it@elsewhere.example",
+            "--pop-host",
+            "127.0.0.1",
+            "--pop-port",
+            str(sb.pop3.port),
+            "--pop-tls",
+            "implicit",
+            "--pop-user",
+            "matters@smithlaw.example",
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            str(closed_port),
+            "--smtp-tls",
+            "starttls",
+            "--ca-file",
+            sb.ca_file,
+            "--password-env",
+            "DOCTOR_PW",
+            "--timeout",
+            "3",
+            "--format",
+            "text",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert "settings.tls-mode-mismatch" in out
@@ -58,8 +85,21 @@ def test_draft_dir_keeps_the_typed_settings_and_report(sb, tmp_path, capsys, clo
     """With --draft-dir the settings are kept before the test and the failed report after it."""
     drafts = tmp_path / "drafts"
     tenant_file = _tenant_file(sb, tmp_path)
-    code = main(["check-settings", "--tenant", str(tenant_file), "--pop-port", str(closed_port),
-                 "--draft-dir", str(drafts), "--format", "json", "--timeout", "3"])
+    code = main(
+        [
+            "check-settings",
+            "--tenant",
+            str(tenant_file),
+            "--pop-port",
+            str(closed_port),
+            "--draft-dir",
+            str(drafts),
+            "--format",
+            "json",
+            "--timeout",
+            "3",
+        ]
+    )
     capsys.readouterr()
     assert code == 1
     draft = DraftStore(drafts).draft("smithlaw")
@@ -74,8 +114,19 @@ def test_draft_dir_writable_by_others_is_refused_before_any_test(sb, tmp_path, c
     drafts = tmp_path / "shared"
     drafts.mkdir()
     drafts.chmod(0o777)
-    code = main(["check-settings", "--tenant", str(_tenant_file(sb, tmp_path)), "--draft-dir", str(drafts),
-                 "--format", "json", "--timeout", "3"])
+    code = main(
+        [
+            "check-settings",
+            "--tenant",
+            str(_tenant_file(sb, tmp_path)),
+            "--draft-dir",
+            str(drafts),
+            "--format",
+            "json",
+            "--timeout",
+            "3",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 2
     assert str(drafts) in captured.err and "chmod go-w" in captured.err
@@ -92,8 +143,9 @@ def test_missing_password_variable_is_a_usage_error(capsys):
 
 def test_sandbox_flag_checks_a_sample_tenant_against_an_embedded_provider(capsys):
     """--sandbox office365 runs the sample Office 365 tenant (XOAUTH2 token) against an embedded stand-in."""
-    code = main(["check-settings", "--tenant", str(QUAYLAW), "--sandbox", "office365",
-                 "--format", "json", "--timeout", "3"])
+    code = main(
+        ["check-settings", "--tenant", str(QUAYLAW), "--sandbox", "office365", "--format", "json", "--timeout", "3"]
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["inbound"]["ok"] and data["outbound"]["ok"]
     auth = [r for r in data["inbound"]["rungs"] if r["step"] == "auth"][0]

@@ -6,7 +6,7 @@ import json
 import os
 import pwd
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,26 +15,49 @@ from mailsupport.doctor.report import ProbeResult, Rung, SettingsReport
 from mailsupport.errors import ConfigError, StoreError
 from mailsupport.model import Finding, Secret, Severity
 
-NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
-LATER = datetime(2026, 11, 26, 9, 5, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+LATER = datetime(2026, 11, 26, 9, 5, tzinfo=UTC)
 PASSWORD = "typed-secret-77"
 
 SETTINGS = {
     "org_key": "smithlaw",
     "provider": "other",
     "failed_email_address": "it@elsewhere.example",
-    "inbound": {"address": "matters@smithlaw.example", "confirm_download_then_delete": True,
-                "server": {"host": "mail.smithlaw.example", "port": 995, "tls": "implicit",
-                           "username": "matters@smithlaw.example", "password": PASSWORD}},
+    "inbound": {
+        "address": "matters@smithlaw.example",
+        "confirm_download_then_delete": True,
+        "server": {
+            "host": "mail.smithlaw.example",
+            "port": 995,
+            "tls": "implicit",
+            "username": "matters@smithlaw.example",
+            "password": PASSWORD,
+        },
+    },
 }
 
 
 def _report(ok: bool) -> SettingsReport:
-    rung = Rung(step="auth", ok=ok, ms=3.0, detail="USER/PASS ***",
-                reply="+OK" if ok else f"-ERR [AUTH] bad password {PASSWORD}")
+    rung = Rung(
+        step="auth",
+        ok=ok,
+        ms=3.0,
+        detail="USER/PASS ***",
+        reply="+OK" if ok else f"-ERR [AUTH] bad password {PASSWORD}",
+    )
     probe = ProbeResult(direction="pop3", endpoint="mail.smithlaw.example:995", tls="implicit", rungs=(rung,))
-    findings = () if ok else (Finding(check="settings.auth-failed", severity=Severity.ERROR,
-                                      subject="pop3 mail.smithlaw.example:995", summary="bad password"),)
+    findings = (
+        ()
+        if ok
+        else (
+            Finding(
+                check="settings.auth-failed",
+                severity=Severity.ERROR,
+                subject="pop3 mail.smithlaw.example:995",
+                summary="bad password",
+            ),
+        )
+    )
     return SettingsReport(org_key="smithlaw", provider="other", inbound=probe, findings=findings)
 
 

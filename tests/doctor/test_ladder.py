@@ -18,10 +18,25 @@ def test_good_settings_pass_every_rung(sb):
     """Implicit-TLS POP3 and STARTTLS submission pass every rung, nothing sent or deleted."""
     report = run(sb)
     assert report.ok, report.format_text()
-    assert [r.step for r in report.inbound.rungs] == ["dns", "connect", "tls", "greeting", "capabilities",
-                                                      "auth", "final"]
-    assert [r.step for r in report.outbound.rungs] == ["dns", "connect", "greeting", "capabilities",
-                                                       "starttls", "capabilities", "auth", "final"]
+    assert [r.step for r in report.inbound.rungs] == [
+        "dns",
+        "connect",
+        "tls",
+        "greeting",
+        "capabilities",
+        "auth",
+        "final",
+    ]
+    assert [r.step for r in report.outbound.rungs] == [
+        "dns",
+        "connect",
+        "greeting",
+        "capabilities",
+        "starttls",
+        "capabilities",
+        "auth",
+        "final",
+    ]
     assert report.inbound.rung("greeting").reply == "+OK Dovecot (Debian) ready."
     assert "RSET" in report.outbound.rung("final").detail
     assert sb.outbox == ()
@@ -63,9 +78,14 @@ def test_starttls_against_smtps_and_implicit_against_submission(sb):
     assert said(report, "settings.tls-mode-mismatch").startswith("220 ")
 
 
-@pytest.mark.parametrize("kind,check", [("expired", "settings.certificate-expired"),
-                                        ("wrong-host", "settings.certificate-wrong-host"),
-                                        ("self-signed", "settings.certificate-invalid")])
+@pytest.mark.parametrize(
+    "kind,check",
+    [
+        ("expired", "settings.certificate-expired"),
+        ("wrong-host", "settings.certificate-wrong-host"),
+        ("self-signed", "settings.certificate-invalid"),
+    ],
+)
 def test_bad_certificates(sb, kind, check):
     """Each bad certificate is named on both directions."""
     sb.set_certificate(kind)
@@ -123,8 +143,10 @@ def _login_delay_story(sb):
     assert "[LOGIN-DELAY]" in said(report, "settings.login-delay")
 
 
-@pytest.mark.parametrize("reply", ["-ERR [SYS/TEMP] Mailbox temporarily unavailable",
-                                   "-ERR [SYS/PERM] Login not permitted from this network"])
+@pytest.mark.parametrize(
+    "reply",
+    ["-ERR [SYS/TEMP] Mailbox temporarily unavailable", "-ERR [SYS/PERM] Login not permitted from this network"],
+)
 def test_login_refused_for_other_reasons(sb, reply):
     """RFC 3206 SYS/TEMP and SYS/PERM are login-refused, not a bad password."""
     sb.add_fault(Fault(stage="auth", service="pop3", match=USER, reply=reply))
@@ -149,21 +171,30 @@ def test_office365_2026_smtp_5_7_30(sb):
     sb.set_profile("office365-2026")
     report = run(sb)
     assert "settings.o365-basic-auth-retired" in checks(report, "smtp")
-    assert "5.7.30 Basic authentication is not supported" in said(report, "settings.o365-basic-auth-retired") or \
-        any("5.7.30" in dict(f.evidence).get("server said", "") for f in report.findings)
+    assert "5.7.30 Basic authentication is not supported" in said(report, "settings.o365-basic-auth-retired") or any(
+        "5.7.30" in dict(f.evidence).get("server said", "") for f in report.findings
+    )
 
 
 def test_office365_xoauth2_works_and_expired_token_is_named(sb):
     """XOAUTH2 with a test token logs in on both; an expired token is oauth-token-expired."""
     sb.set_profile("office365")
     good = sb.issue_token(USER)
-    report = run(sb, make_tenant("office365"), pop={"oauth_token": good, "password": None},
-                 smtp={"oauth_token": good, "password": None})
+    report = run(
+        sb,
+        make_tenant("office365"),
+        pop={"oauth_token": good, "password": None},
+        smtp={"oauth_token": good, "password": None},
+    )
     assert report.inbound.rung("auth").ok and report.inbound.rung("auth").fact("method") == "XOAUTH2"
     assert report.outbound.rung("auth").ok, report.format_text()
     expired = sb.issue_token(USER, expired=True)
-    report = run(sb, make_tenant("office365"), pop={"oauth_token": expired, "password": None},
-                 smtp={"oauth_token": expired, "password": None})
+    report = run(
+        sb,
+        make_tenant("office365"),
+        pop={"oauth_token": expired, "password": None},
+        smtp={"oauth_token": expired, "password": None},
+    )
     assert "settings.oauth-token-expired" in checks(report, "pop3")
     assert "settings.oauth-token-expired" in checks(report, "smtp")
 
@@ -183,8 +214,10 @@ def test_gmail_app_password_required_then_app_password_works(sb):
 def test_gmail_pop_disabled(sb):
     """Gmail's 'not enabled for POP access' answer becomes gmail-pop-disabled."""
     sb.set_profile("gmail")
-    words = ("-ERR [SYS/PERM] Your account is not enabled for POP access. Please visit your Gmail "
-             "settings page and enable your account for POP access.")
+    words = (
+        "-ERR [SYS/PERM] Your account is not enabled for POP access. Please visit your Gmail "
+        "settings page and enable your account for POP access."
+    )
     sb.add_fault(Fault(stage="auth", service="pop3", match=USER, reply=words))
     report = run(sb, make_tenant("gmail"))
     assert "settings.gmail-pop-disabled" in checks(report, "pop3")
@@ -196,8 +229,11 @@ def test_dns_name_missing_and_no_address(sb, dns):
     report = run(sb, dns=dns, pop={"host": "mial.smithlaw.example"}, smtp={"host": "notes.smithlaw.example"})
     assert checks(report, "pop3") == ["settings.dns-name-not-found"]
     assert checks(report, "smtp") == ["settings.dns-no-address"]
-    report = run(sb, dns=dns, pop={"host": "mail.smithlaw.example", "port": sb.pop3.port,
-                                   "tls": _tls("none"), "allow_plaintext_auth": True})
+    report = run(
+        sb,
+        dns=dns,
+        pop={"host": "mail.smithlaw.example", "port": sb.pop3.port, "tls": _tls("none"), "allow_plaintext_auth": True},
+    )
     assert report.inbound.ok, report.format_text()
     assert report.inbound.rung("dns").detail == "mail.smithlaw.example resolves to 127.0.0.1"
 
@@ -256,7 +292,9 @@ def test_recipient_rejected(sb):
 
 def test_unknown_failed_address_is_a_warning_not_a_failure(sb):
     """A 550 5.1.1 for the failed-emails address warns; login and submission still pass."""
-    sb.add_fault(Fault(stage="rcpt", reply="550 5.1.1 <it@elsewhere.example>: Recipient address rejected: User unknown"))
+    sb.add_fault(
+        Fault(stage="rcpt", reply="550 5.1.1 <it@elsewhere.example>: Recipient address rejected: User unknown")
+    )
     report = run(sb)
     assert report.outbound.ok
     assert checks(report, "smtp") == ["settings.failed-address-unknown"]
@@ -277,9 +315,19 @@ def test_o365_mx_check(sb, dns):
     from mailsupport.config import parse_tenant
 
     def tenant(domain):
-        return parse_tenant({"org_key": "o", "provider": "office365", "failed_email_address": "a@b.example",
-                             "inbound": {"address": f"matters@{domain}", "kind": "catch-all",
-                                         "confirm_download_then_delete": True, "server": {"password": "p"}}})
+        return parse_tenant(
+            {
+                "org_key": "o",
+                "provider": "office365",
+                "failed_email_address": "a@b.example",
+                "inbound": {
+                    "address": f"matters@{domain}",
+                    "kind": "catch-all",
+                    "confirm_download_then_delete": True,
+                    "server": {"password": "p"},
+                },
+            }
+        )
 
     from mailsupport.doctor import check_o365_mx
 

@@ -26,8 +26,11 @@ def test_lost_settings_notebook_runs_and_names_each_cause():
     nb = execute_notebook(NOTEBOOK, timeout=120)
     assert errors(nb) == []
     html = html_text(nb)
-    for check in ("settings.o365-basic-auth-retired", "settings.tls-mode-mismatch",
-                  "settings.gmail-app-password-required"):
+    for check in (
+        "settings.o365-basic-auth-retired",
+        "settings.tls-mode-mismatch",
+        "settings.gmail-app-password-required",
+    ):
         assert check in html
     assert html.count("<b style='color:#070'>PASS</b>") == 4  # each story's fix, and the customer's file
     assert "Settings check for quaylaw (office365): PASS" in html
@@ -44,8 +47,9 @@ def test_the_tenant_files_provider_picks_the_stand_in(tmp_path):
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
     inject_parameters(nb, tenant_file=str(TENANTS / "baxterlaw-gmail.toml"))
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
     assert errors(nb) == []
     customer = next(c for c in nb.cells if c.cell_type == "code" and "stand_in = Sandbox" in c.source)
     shown = customer.outputs[0]["data"]["text/html"]

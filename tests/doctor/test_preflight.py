@@ -19,12 +19,24 @@ BASE = {
         "address": "matters@smithlaw.example",
         "kind": "catch-all",
         "confirm_download_then_delete": True,
-        "server": {"host": "mail.smithlaw.example", "port": 995, "tls": "implicit",
-                   "username": "matters@smithlaw.example", "password": "pw-typed"},
+        "server": {
+            "host": "mail.smithlaw.example",
+            "port": 995,
+            "tls": "implicit",
+            "username": "matters@smithlaw.example",
+            "password": "pw-typed",
+        },
     },
-    "outbound": {"from_address": "matters@smithlaw.example",
-                 "server": {"host": "mail.smithlaw.example", "port": 587, "tls": "starttls",
-                            "username": "matters@smithlaw.example", "password": "pw-typed"}},
+    "outbound": {
+        "from_address": "matters@smithlaw.example",
+        "server": {
+            "host": "mail.smithlaw.example",
+            "port": 587,
+            "tls": "starttls",
+            "username": "matters@smithlaw.example",
+            "password": "pw-typed",
+        },
+    },
 }
 
 
@@ -59,14 +71,20 @@ CASES = [
     ("pop3-110-implicit", _with(inbound__server__port=110), "settings.port-tls-impossible"),
     ("smtp-465-starttls", _with(outbound__server__port=465), "settings.port-tls-impossible"),
     ("smtp-587-implicit", _with(outbound__server__tls="implicit"), "settings.port-tls-impossible"),
-    ("smtp-25-implicit", _with(outbound__server__port=25, outbound__server__tls="implicit"),
-     "settings.port-tls-impossible"),
+    (
+        "smtp-25-implicit",
+        _with(outbound__server__port=25, outbound__server__tls="implicit"),
+        "settings.port-tls-impossible",
+    ),
     ("not-confirmed", _with(inbound__confirm_download_then_delete=False), "settings.download-delete-not-confirmed"),
     ("failed-on-catch-all", _with(failed_email_address="oops@smithlaw.example"), "settings.failed-address-loop"),
     ("failed-is-mailbox", _with(failed_email_address="matters@smithlaw.example"), "settings.failed-address-loop"),
     ("failed-missing", _with(failed_email_address=None), "settings.failed-address-missing"),
-    ("alias-is-mailbox", _with(users=[{"address": "jane@smithlaw.example", "aliases": ["matters@smithlaw.example"]}]),
-     "settings.alias-is-mailbox"),
+    (
+        "alias-is-mailbox",
+        _with(users=[{"address": "jane@smithlaw.example", "aliases": ["matters@smithlaw.example"]}]),
+        "settings.alias-is-mailbox",
+    ),
     ("size-huge", _with(size_limit=50_000_000), "settings.size-limit"),
     ("size-tiny", _with(size_limit=1000), "settings.size-limit"),
     ("plaintext-auth", _with(inbound__server__tls="none", inbound__server__port=110), "settings.plaintext-auth"),
@@ -83,13 +101,20 @@ def test_preflight_finds(data, check):
     assert check in SETTINGS_CHECKS
 
 
-@pytest.mark.parametrize("failed,users,severity", [
-    ("matters@smithlaw.example", [], Severity.ERROR),
-    ("conveyancing@smithlaw.example", [{"address": "jane@smithlaw.example", "aliases": ["conveyancing@smithlaw.example"]}],
-     Severity.ERROR),
-    ("it@smithlaw.example", [], Severity.WARNING),
-    ("jane@smithlaw.example", [{"address": "jane@smithlaw.example"}], None),
-], ids=["mailbox-itself", "alias", "unknown-on-catch-all", "real-user"])
+@pytest.mark.parametrize(
+    "failed,users,severity",
+    [
+        ("matters@smithlaw.example", [], Severity.ERROR),
+        (
+            "conveyancing@smithlaw.example",
+            [{"address": "jane@smithlaw.example", "aliases": ["conveyancing@smithlaw.example"]}],
+            Severity.ERROR,
+        ),
+        ("it@smithlaw.example", [], Severity.WARNING),
+        ("jane@smithlaw.example", [{"address": "jane@smithlaw.example"}], None),
+    ],
+    ids=["mailbox-itself", "alias", "unknown-on-catch-all", "real-user"],
+)
 def test_failed_address_loop_severity(failed, users, severity):
     """The mailbox itself or an alias loops for sure; an unknown address probably; a user's own address not."""
     _, findings = preflight_data(_with(failed_email_address=failed, users=users))
@@ -99,9 +124,14 @@ def test_failed_address_loop_severity(failed, users, severity):
 
 def test_exchange_needs_the_server_field():
     """Exchange without a server name is named as such, not as a generic missing field."""
-    tenant = parse_tenant({"org_key": "x", "provider": "exchange", "failed_email_address": "a@b.example",
-                           "inbound": {"address": "m@x.example", "confirm_download_then_delete": True,
-                                       "server": {"password": "p"}}})
+    tenant = parse_tenant(
+        {
+            "org_key": "x",
+            "provider": "exchange",
+            "failed_email_address": "a@b.example",
+            "inbound": {"address": "m@x.example", "confirm_download_then_delete": True, "server": {"password": "p"}},
+        }
+    )
     checks = [f.check for f in preflight(tenant)]
     assert "settings.exchange-server-missing" in checks
     assert "settings.required-field-missing" not in checks
@@ -109,17 +139,32 @@ def test_exchange_needs_the_server_field():
 
 def test_office365_needs_only_address_and_password():
     """Office 365 with address + password needs nothing else (user name defaults to the address)."""
-    tenant = parse_tenant({"org_key": "x", "provider": "office365", "failed_email_address": "a@b.example",
-                           "inbound": {"address": "m@x.example", "confirm_download_then_delete": True,
-                                       "server": {"password": "p"}}})
+    tenant = parse_tenant(
+        {
+            "org_key": "x",
+            "provider": "office365",
+            "failed_email_address": "a@b.example",
+            "inbound": {"address": "m@x.example", "confirm_download_then_delete": True, "server": {"password": "p"}},
+        }
+    )
     assert [f.check for f in preflight(tenant) if f.severity >= Severity.ERROR] == []
 
 
 def test_gmail_pop_keeps_mail_is_informational():
     """A Gmail mailbox gets the POP disposition note as info, not as an error."""
-    tenant = parse_tenant({"org_key": "x", "provider": "gmail", "failed_email_address": "a@b.example",
-                           "inbound": {"address": "m@x.example", "kind": "catch-all",
-                                       "confirm_download_then_delete": True, "server": {"password": "p"}}})
+    tenant = parse_tenant(
+        {
+            "org_key": "x",
+            "provider": "gmail",
+            "failed_email_address": "a@b.example",
+            "inbound": {
+                "address": "m@x.example",
+                "kind": "catch-all",
+                "confirm_download_then_delete": True,
+                "server": {"password": "p"},
+            },
+        }
+    )
     found = {f.check: f for f in preflight(tenant)}
     assert found["settings.gmail-pop-keeps-mail"].severity is Severity.INFO
 
@@ -128,8 +173,12 @@ def test_outbound_only_requires_smtp_fields():
     """Outbound only asks for the SMTP address, server, port, user and password."""
     tenant = parse_tenant({"org_key": "x", "provider": "outbound-only", "failed_email_address": "a@b.example"})
     missing = {dict(f.evidence)["field"] for f in preflight(tenant) if f.check == "settings.required-field-missing"}
-    assert missing == {"outbound.from_address", "outbound.server.host", "outbound.server.username",
-                       "outbound.server.password"}
+    assert missing == {
+        "outbound.from_address",
+        "outbound.server.host",
+        "outbound.server.username",
+        "outbound.server.password",
+    }
 
 
 def test_invalid_field_is_named_and_no_exception():

@@ -15,14 +15,36 @@ from .conftest import PASSWORD, USER  # noqa: E402
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.mark.parametrize("provider,expected", [
-    ("outbound-only", {"outbound.from_address", "outbound.server.host", "outbound.server.port",
-                       "outbound.server.tls", "outbound.server.username", "outbound.server.password"}),
-    ("office365", {"inbound.address", "inbound.server.password", "inbound.confirm_download_then_delete"}),
-    ("exchange", {"inbound.address", "inbound.server.host", "inbound.server.password",
-                  "inbound.confirm_download_then_delete"}),
-    ("gmail", {"inbound.address", "inbound.server.password", "inbound.kind", "inbound.confirm_download_then_delete"}),
-])
+@pytest.mark.parametrize(
+    "provider,expected",
+    [
+        (
+            "outbound-only",
+            {
+                "outbound.from_address",
+                "outbound.server.host",
+                "outbound.server.port",
+                "outbound.server.tls",
+                "outbound.server.username",
+                "outbound.server.password",
+            },
+        ),
+        ("office365", {"inbound.address", "inbound.server.password", "inbound.confirm_download_then_delete"}),
+        (
+            "exchange",
+            {
+                "inbound.address",
+                "inbound.server.host",
+                "inbound.server.password",
+                "inbound.confirm_download_then_delete",
+            },
+        ),
+        (
+            "gmail",
+            {"inbound.address", "inbound.server.password", "inbound.kind", "inbound.confirm_download_then_delete"},
+        ),
+    ],
+)
 def test_each_provider_shows_exactly_its_fields(provider, expected):
     """The dropdown shows exactly the fields the help page lists, plus signature, disclaimer, failed address."""
     common = {"division_signature", "disclaimer", "failed_email_address"}
@@ -30,8 +52,10 @@ def test_each_provider_shows_exactly_its_fields(provider, expected):
 
 
 def _overrides(sb):
-    return {"inbound": {"server": {"host": "127.0.0.1", "port": sb.pop3_tls.port, "ca_file": sb.ca_file}},
-            "outbound": {"server": {"host": "127.0.0.1", "port": sb.smtp.port, "ca_file": sb.ca_file}}}
+    return {
+        "inbound": {"server": {"host": "127.0.0.1", "port": sb.pop3_tls.port, "ca_file": sb.ca_file}},
+        "outbound": {"server": {"host": "127.0.0.1", "port": sb.smtp.port, "ca_file": sb.ca_file}},
+    }
 
 
 def _fill(form, password=PASSWORD):
@@ -114,8 +138,14 @@ def test_invalid_field_is_kept_and_named(tmp_path):
 
 def test_findings_html_escapes_everything():
     """Every rendered value is escaped, including the server's words."""
-    f = Finding(check="settings.auth-failed", severity=Severity.ERROR, subject="pop3 x", summary="<i>s</i>",
-                remedy="<b>r</b>", evidence=(("server said", "-ERR <img src=x>"),))
+    f = Finding(
+        check="settings.auth-failed",
+        severity=Severity.ERROR,
+        subject="pop3 x",
+        summary="<i>s</i>",
+        remedy="<b>r</b>",
+        evidence=(("server said", "-ERR <img src=x>"),),
+    )
     html = render_findings_html([f])
     assert "<i>" not in html and "<b>r" not in html and "<img" not in html
     assert "&lt;img src=x&gt;" in html
@@ -157,10 +187,12 @@ def test_default_drafts_folder_follows_xdg_state_home():
 
     from mailsupport.doctor.drafts import default_drafts_dir
 
-    assert default_drafts_dir({"XDG_STATE_HOME": "/srv/state", "HOME": "/home/a"}) == \
-        Path("/srv/state/mailsupport/drafts")
-    assert default_drafts_dir({"XDG_STATE_HOME": "rel", "HOME": "/home/a"}) == \
-        Path("/home/a/.local/state/mailsupport/drafts")
+    assert default_drafts_dir({"XDG_STATE_HOME": "/srv/state", "HOME": "/home/a"}) == Path(
+        "/srv/state/mailsupport/drafts"
+    )
+    assert default_drafts_dir({"XDG_STATE_HOME": "rel", "HOME": "/home/a"}) == Path(
+        "/home/a/.local/state/mailsupport/drafts"
+    )
     assert default_drafts_dir({"HOME": "/home/a"}) == Path("/home/a/.local/state/mailsupport/drafts")
 
 
@@ -169,12 +201,16 @@ def test_the_step_table_colours_each_rung(sb, tmp_path):
     import re
 
     sb.set_profile("office365")
-    form = EmailSetup(store=DraftStore(tmp_path), org_key="smithlaw", provider="office365", overrides=_overrides(sb),
-                      timeout=3)
+    form = EmailSetup(
+        store=DraftStore(tmp_path), org_key="smithlaw", provider="office365", overrides=_overrides(sb), timeout=3
+    )
     _fill(form)
     form.click()
-    rows = re.findall(r"<tr style='background:(#[0-9a-f]+)' data-status='([^']*)'><td[^>]*>([^<]*)</td>"
-                      r"<td[^>]*><code>([^<]*)</code>", form.steps_html)
+    rows = re.findall(
+        r"<tr style='background:(#[0-9a-f]+)' data-status='([^']*)'><td[^>]*>([^<]*)</td>"
+        r"<td[^>]*><code>([^<]*)</code>",
+        form.steps_html,
+    )
     by_step = {(d, step): (colour, status) for colour, status, d, step in rows}
     assert by_step[("POP3", "greeting")] == ("#dff0d8", "ok")
     assert by_step[("POP3", "auth")] == ("#f2dede", "fail")
@@ -188,8 +224,9 @@ def test_the_step_table_colours_each_rung(sb, tmp_path):
 def test_changing_the_provider_clears_the_last_results(sb, tmp_path):
     """Results of a test belong to its settings: a new provider empties report, steps, text and findings."""
     sb.set_profile("office365")
-    form = EmailSetup(store=DraftStore(tmp_path), org_key="smithlaw", provider="office365", overrides=_overrides(sb),
-                      timeout=3)
+    form = EmailSetup(
+        store=DraftStore(tmp_path), org_key="smithlaw", provider="office365", overrides=_overrides(sb), timeout=3
+    )
     _fill(form)
     form.click()
     assert form.report is not None and form.steps_html and form.result_html and form.ladder_text
@@ -199,12 +236,16 @@ def test_changing_the_provider_clears_the_last_results(sb, tmp_path):
     assert DraftStore(tmp_path).draft("smithlaw") is not None  # what was typed is still kept
 
 
-@pytest.mark.parametrize("provider,auth,shown,hidden", [
-    ("office365", "oauth2", "inbound.server.oauth_token", "inbound.server.password"),
-    ("gmail", "oauth2", "inbound.server.oauth_token", "inbound.server.password"),
-    ("office365", "password", "inbound.server.password", "inbound.server.oauth_token"),
-    ("other", "oauth2", "inbound.server.password", "inbound.server.oauth_token"),
-], ids=["office365-oauth2", "gmail-oauth2", "office365-password", "other-has-no-oauth2"])
+@pytest.mark.parametrize(
+    "provider,auth,shown,hidden",
+    [
+        ("office365", "oauth2", "inbound.server.oauth_token", "inbound.server.password"),
+        ("gmail", "oauth2", "inbound.server.oauth_token", "inbound.server.password"),
+        ("office365", "password", "inbound.server.password", "inbound.server.oauth_token"),
+        ("other", "oauth2", "inbound.server.password", "inbound.server.oauth_token"),
+    ],
+    ids=["office365-oauth2", "gmail-oauth2", "office365-password", "other-has-no-oauth2"],
+)
 def test_sign_in_choice_swaps_password_for_token(provider, auth, shown, hidden):
     """OAuth2 replaces the password field with the access-token field, for Office 365 and Gmail only."""
     fields = visible_fields(provider, auth)
@@ -234,8 +275,16 @@ def test_office365_oauth2_token_passes_and_is_never_echoed(sb, tmp_path):
     assert again.value["inbound"]["server"]["oauth_token"] == Secret(token)
 
 
-@pytest.mark.parametrize("provider,profile", [("office365", "office365"), ("gmail", "gmail"), ("other", "postfix"),
-                                              ("exchange", "postfix"), ("sandbox", "postfix")])
+@pytest.mark.parametrize(
+    "provider,profile",
+    [
+        ("office365", "office365"),
+        ("gmail", "gmail"),
+        ("other", "postfix"),
+        ("exchange", "postfix"),
+        ("sandbox", "postfix"),
+    ],
+)
 def test_each_provider_has_a_sandbox_stand_in(provider, profile):
     """Office 365 and Gmail get their own sandbox profile; the rest a self-hosted Postfix."""
     from mailsupport.widgets.setup import sandbox_profile

@@ -33,7 +33,7 @@ text_st = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=2
 def test_an_smtp_reply_reads_back_whatever_the_chunking(texts, cut):
     """250-... 250 ...: read_smtp_reply returns the code and the lines, however the bytes were cut."""
     data = "".join(f"250{'-' if i < len(texts) - 1 else ' '}{t}\r\n" for i, t in enumerate(texts)).encode()
-    wire, peer = _wire([data[i:i + cut] for i in range(0, len(data), cut)])
+    wire, peer = _wire([data[i : i + cut] for i in range(0, len(data), cut)])
     try:
         code, lines = wire.read_smtp_reply()
     finally:
@@ -55,11 +55,15 @@ def test_any_bytes_end_in_a_reply_or_a_classified_wire_error(junk):
         wire.close(), peer.close()
 
 
-@pytest.mark.parametrize("data,expect", [
-    (b"250-x\r\n" * 10, "too-long"),
-    (b"250 " + b"y" * 100 + b"\r\n", "too-long"),
-    (b"2x0 what\r\n", "bad-reply"),
-], ids=["too-many-lines", "line-too-long", "not-smtp"])
+@pytest.mark.parametrize(
+    "data,expect",
+    [
+        (b"250-x\r\n" * 10, "too-long"),
+        (b"250 " + b"y" * 100 + b"\r\n", "too-long"),
+        (b"2x0 what\r\n", "bad-reply"),
+    ],
+    ids=["too-many-lines", "line-too-long", "not-smtp"],
+)
 def test_limits_and_nonsense_are_wire_errors_quoting_the_server(data, expect):
     """Past a limit or malformed: the rung's error code, naming what it waited for, with the server's words."""
     wire, peer = _wire([data])

@@ -37,10 +37,19 @@ def browser():
     except ImportError:
         _require(False, "the playwright package is not installed (pip install -e .[test])")
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                               args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                     "--disable-background-networking", "--disable-component-update",
-                                     "--no-first-run", "--disable-sync"])
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
         try:
             yield b
         finally:

@@ -42,8 +42,22 @@ def test_report_command_writes_the_three_files_with_the_exact_spf_record(tmp_pat
     """`python -m mailsupport report` on a sample tenant (its own zone files): exit 0, the verdict printed,
     the page, text and JSON written, the exact SPF record to publish in each, no password anywhere."""
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "mailsupport", "report", "--tenant", str(TENANTS / "chenpartners.toml"),
-                          "--out", str(out)], capture_output=True, text=True, timeout=120, cwd=REPO)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailsupport",
+            "report",
+            "--tenant",
+            str(TENANTS / "chenpartners.toml"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("Action needed: ") and f"page: {out / 'fix-report.html'}" in run.stdout
     record = "v=spf1 include:_spf.google.com include:_spf.actionstep.com ~all"
@@ -70,8 +84,20 @@ def test_sample_option_adds_the_catch_all_step_and_without_it_says_not_checked(t
     plain = json.loads((tmp_path / "a" / "fix-report.json").read_text())
     assert any("No mailbox sample was given" in line for line in plain["not_checked"])
     assert not any(s["host"] == "inbound.catch_all_header" for s in plain["steps"])
-    assert main(["report", "--tenant", str(tenant_file), "--sample", str(SAMPLES / "catchall-postfix.mbox"),
-                 "--out", str(tmp_path / "b")]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--tenant",
+                str(tenant_file),
+                "--sample",
+                str(SAMPLES / "catchall-postfix.mbox"),
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 0
+    )
     data = json.loads((tmp_path / "b" / "fix-report.json").read_text())
     header = next(s for s in data["steps"] if s["host"] == "inbound.catch_all_header")
     assert (header["current"], header["new"], header["number"]) == ("Delivered-To", "X-Original-To", 1)
@@ -89,8 +115,10 @@ def test_replay_puts_the_counts_of_the_customers_own_mail_into_the_catch_all_ste
 
     tenant_file = _without_sample(tmp_path)
     mbox = SAMPLES / "catchall-postfix.mbox"
-    assert main(["report", "--tenant", str(tenant_file), "--sample", str(mbox), "--replay",
-                 "--out", str(tmp_path / "r")]) == 0
+    assert (
+        main(["report", "--tenant", str(tenant_file), "--sample", str(mbox), "--replay", "--out", str(tmp_path / "r")])
+        == 0
+    )
     data = json.loads((tmp_path / "r" / "fix-report.json").read_text())
     header = next(s for s in data["steps"] if s["host"] == "inbound.catch_all_header")
     tenant = replace(load_tenant(tenant_file, environ={}), sample=str(mbox))
@@ -114,8 +142,9 @@ def sandbox():
 def _pointed_file(tmp_path: Path, sb: Sandbox, tenant, **smtp) -> Path:
     pointed = sb.tenant_settings(tenant)
     if smtp:
-        pointed = pointed.with_servers(inbound=pointed.inbound.server,
-                                       outbound=replace(pointed.outbound.server, **smtp))
+        pointed = pointed.with_servers(
+            inbound=pointed.inbound.server, outbound=replace(pointed.outbound.server, **smtp)
+        )
     path = tmp_path / "tenant.json"
     path.write_text(json.dumps(tenant_to_dict(pointed, reveal_secrets=True)))
     return path
@@ -131,8 +160,20 @@ def test_connect_runs_the_connection_test_against_the_sandbox(sandbox, tmp_path,
     <details>, and no password reaches any file or output."""
     sb, tenant = sandbox
     out = tmp_path / "out"
-    code = main(["report", "--tenant", str(_pointed_file(tmp_path, sb, tenant)), "--connect", "--nameserver",
-                 _nameserver(sb), "--out", str(out), "--timeout", "5"])
+    code = main(
+        [
+            "report",
+            "--tenant",
+            str(_pointed_file(tmp_path, sb, tenant)),
+            "--connect",
+            "--nameserver",
+            _nameserver(sb),
+            "--out",
+            str(out),
+            "--timeout",
+            "5",
+        ]
+    )
     printed = capsys.readouterr()
     assert code == 0, printed.err
     data = json.loads((out / "fix-report.json").read_text())
@@ -153,8 +194,23 @@ def test_connect_with_a_wrong_smtp_port_gives_the_port_to_type(sandbox, tmp_path
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
     out = tmp_path / "out"
-    assert main(["report", "--tenant", str(_pointed_file(tmp_path, sb, tenant, port=closed)), "--connect",
-                 "--nameserver", _nameserver(sb), "--out", str(out), "--timeout", "3"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--tenant",
+                str(_pointed_file(tmp_path, sb, tenant, port=closed)),
+                "--connect",
+                "--nameserver",
+                _nameserver(sb),
+                "--out",
+                str(out),
+                "--timeout",
+                "3",
+            ]
+        )
+        == 0
+    )
     data = json.loads((out / "fix-report.json").read_text())
     step = next(s for s in data["steps"] if s["host"] == "outbound.server.port")
     assert (step["current"], step["new"]) == (str(closed), "587")
@@ -162,11 +218,17 @@ def test_connect_with_a_wrong_smtp_port_gives_the_port_to_type(sandbox, tmp_path
     _no_secret(_outputs(out) + capsys.readouterr().out)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--tenant", "missing.toml", "--out", "o"], "--tenant: no such file or folder"),
-    (["--tenant", str(TENANTS / "chenpartners.toml"), "--sample", "nowhere.mbox", "--out", "o"],
-     "--sample: no such file or folder"),
-], ids=["missing-tenant", "missing-sample"])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--tenant", "missing.toml", "--out", "o"], "--tenant: no such file or folder"),
+        (
+            ["--tenant", str(TENANTS / "chenpartners.toml"), "--sample", "nowhere.mbox", "--out", "o"],
+            "--sample: no such file or folder",
+        ),
+    ],
+    ids=["missing-tenant", "missing-sample"],
+)
 def test_missing_inputs_exit_2_with_a_message(argv, message, tmp_path, capsys, monkeypatch):
     """A tenant file or sample that does not exist is a usage error naming it; nothing is written."""
     monkeypatch.chdir(tmp_path)
@@ -184,11 +246,23 @@ def test_a_broken_tenant_file_exits_2_naming_the_field(tmp_path, capsys):
 
 # ----------------------------------------------------------------------------- audit --per-tenant
 
+
 def test_audit_per_tenant_writes_a_page_each_and_the_fleet_report_links_them(tmp_path, capsys):
     """Two tenants: a fix report each in DIR/tenants/, report.html with charts linking each tenant to its page."""
     out = tmp_path / "audit"
-    main(["audit", str(TENANTS / "chenpartners.toml"), str(TENANTS / "greenbaker.toml"), "--per-tenant",
-          "--format", "html", "--out", str(out), "--quiet"])
+    main(
+        [
+            "audit",
+            str(TENANTS / "chenpartners.toml"),
+            str(TENANTS / "greenbaker.toml"),
+            "--per-tenant",
+            "--format",
+            "html",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     capsys.readouterr()
     page = (out / "report.html").read_text()
     links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', page)

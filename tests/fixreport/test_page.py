@@ -26,15 +26,45 @@ EXTERNAL = re.compile(r"""\b(src|href|action|data|poster)\s*=|<script|<link|<img
 
 def _evil_plan():
     ref = MessageRef(message_id=f"<{EVIL}@x>", subject=EVIL, date=EVIL, from_=EVIL, source=EVIL, position=EVIL)
-    step = FixStep(host=EVIL, rtype="setting", new=EVIL, current=EVIL, why=EVIL, verify=EVIL, action=EVIL, label=EVIL,
-                   resolves=((EVIL, EVIL),), severity=Severity.ERROR, evidence=((EVIL, EVIL),), messages=(ref,),
-                   detail=EVIL)
+    step = FixStep(
+        host=EVIL,
+        rtype="setting",
+        new=EVIL,
+        current=EVIL,
+        why=EVIL,
+        verify=EVIL,
+        action=EVIL,
+        label=EVIL,
+        resolves=((EVIL, EVIL),),
+        severity=Severity.ERROR,
+        evidence=((EVIL, EVIL),),
+        messages=(ref,),
+        detail=EVIL,
+    )
     dns = FixStep(host=EVIL, rtype="TXT", new=EVIL, current=EVIL, resolves=(("x.y", EVIL),))
-    other = Finding(check=EVIL, severity=Severity.WARNING, subject=EVIL, summary=EVIL, remedy=EVIL, detail=EVIL,
-                    evidence=((EVIL, EVIL),), messages=(ref,))
+    other = Finding(
+        check=EVIL,
+        severity=Severity.WARNING,
+        subject=EVIL,
+        summary=EVIL,
+        remedy=EVIL,
+        detail=EVIL,
+        evidence=((EVIL, EVIL),),
+        messages=(ref,),
+    )
     resolved = Finding(check="x.y", severity=Severity.ERROR, subject=EVIL, summary=EVIL)
-    return make_plan([step, dns], [other, resolved], tenant=EVIL, provider=EVIL, created=EVIL, version=EVIL,
-                     dns_source=EVIL, checked=[EVIL], not_checked=[EVIL], traces=[(EVIL, EVIL)])
+    return make_plan(
+        [step, dns],
+        [other, resolved],
+        tenant=EVIL,
+        provider=EVIL,
+        created=EVIL,
+        version=EVIL,
+        dns_source=EVIL,
+        checked=[EVIL],
+        not_checked=[EVIL],
+        traces=[(EVIL, EVIL)],
+    )
 
 
 def test_every_value_is_escaped_on_the_page():
@@ -95,32 +125,48 @@ def test_the_steps_are_numbered_and_the_spf_record_is_exact(chen):
 def test_plan_for_says_what_was_not_checked():
     """Kinds that did not run (no connection test, no sample) and kinds that failed are "not checked"; the MX
     kind, which looks only at Office 365 tenants, is not claimed for a Gmail tenant."""
-    failed = Finding(check="audit.check-failed", severity=Severity.ERROR, subject="t",
-                     summary="the dmarc check could not finish: TimeoutError", evidence=(("check kind", "dmarc"),))
-    skipped = Finding(check="audit.check-skipped", severity=Severity.INFO, subject="t",
-                      summary="the settings check was skipped")
-    result = TenantResult(tenant="t", provider="gmail", checks=("config", "spf", "dmarc", "mx"),
-                          findings=(failed, skipped),
-                          spf_lookups=(("t.example", 2),), dns_source="zone files t.zone")
+    failed = Finding(
+        check="audit.check-failed",
+        severity=Severity.ERROR,
+        subject="t",
+        summary="the dmarc check could not finish: TimeoutError",
+        evidence=(("check kind", "dmarc"),),
+    )
+    skipped = Finding(
+        check="audit.check-skipped", severity=Severity.INFO, subject="t", summary="the settings check was skipped"
+    )
+    result = TenantResult(
+        tenant="t",
+        provider="gmail",
+        checks=("config", "spf", "dmarc", "mx"),
+        findings=(failed, skipped),
+        spf_lookups=(("t.example", 2),),
+        dns_source="zone files t.zone",
+    )
     plan = plan_for(result, created="2026-01-01 00:00 UTC", version="9")
     assert [c.split(":")[0] for c in plan.checked] == ["Email Setup settings as typed", "SPF record of t.example"]
-    assert plan.not_checked == ("The connection to the mailbox and the SMTP server was not tested in this run.",
-                                "No mailbox sample was given, so the catch-all header, Gmail consolidation and "
-                                "message sizes were not checked.",
-                                "The dmarc check could not finish: TimeoutError")
+    assert plan.not_checked == (
+        "The connection to the mailbox and the SMTP server was not tested in this run.",
+        "No mailbox sample was given, so the catch-all header, Gmail consolidation and message sizes were not checked.",
+        "The dmarc check could not finish: TimeoutError",
+    )
     assert plan.findings == () and plan.status == "ok" and plan.dns_source == "zone files t.zone"
     office = plan_for(replace(result, provider="office365"), created="now", version="9")
     assert office.checked[-1] == "MX records, for the Office 365 catch-all rule"
 
 
-@pytest.mark.parametrize("name, taken, expected", [
-    ("smithlaw", set(), "smithlaw"),
-    ("../../etc/passwd", set(), "etc-passwd"),
-    ("Smith & Co <x>", set(), "Smith-Co-x"),
-    ("", set(), "tenant"),
-    ("smithlaw", {"smithlaw"}, "smithlaw-2"),
-    ("SmithLaw", {"smithlaw", "smithlaw-2"}, "SmithLaw-3"),
-], ids=["plain", "path-traversal", "punctuation", "empty", "taken", "taken-case-insensitive"])
+@pytest.mark.parametrize(
+    "name, taken, expected",
+    [
+        ("smithlaw", set(), "smithlaw"),
+        ("../../etc/passwd", set(), "etc-passwd"),
+        ("Smith & Co <x>", set(), "Smith-Co-x"),
+        ("", set(), "tenant"),
+        ("smithlaw", {"smithlaw"}, "smithlaw-2"),
+        ("SmithLaw", {"smithlaw", "smithlaw-2"}, "SmithLaw-3"),
+    ],
+    ids=["plain", "path-traversal", "punctuation", "empty", "taken", "taken-case-insensitive"],
+)
 def test_page_stem_is_a_safe_unique_file_name(name, taken, expected):
     """A tenant's page name keeps letters, digits, '.', '_', '-', never leaves the folder, never repeats."""
     assert page_stem(name, set(taken)) == expected

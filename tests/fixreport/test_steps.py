@@ -28,11 +28,22 @@ from mailsupport.zones import load_zone_files
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "data" / "samples"
 ZONES = SAMPLES / "zones"
-SPF_CASES = ("no-record", "multiple-records", "syntax-error", "vendor-include-missing", "vendor-include-after-all",
-             "terms-after-all", "too-many-lookups", "too-many-void-lookups", "ptr-deprecated", "permissive-all",
-             "vendor-ip-not-permitted")
-SPF_ZONE_FILES = [ZONES / "actionstep-vendor.zone"] + [ZONES / f"{c}.example.zone" for c in
-                                                      (*SPF_CASES, "dns-temporary-failure")]
+SPF_CASES = (
+    "no-record",
+    "multiple-records",
+    "syntax-error",
+    "vendor-include-missing",
+    "vendor-include-after-all",
+    "terms-after-all",
+    "too-many-lookups",
+    "too-many-void-lookups",
+    "ptr-deprecated",
+    "permissive-all",
+    "vendor-ip-not-permitted",
+)
+SPF_ZONE_FILES = [ZONES / "actionstep-vendor.zone"] + [
+    ZONES / f"{c}.example.zone" for c in (*SPF_CASES, "dns-temporary-failure")
+]
 PASSWORD = "canary-4b1d-fixsteps-pw"
 
 
@@ -43,6 +54,7 @@ def spf_lookup():
 
 
 # ----------------------------------------------------------------------------- SPF
+
 
 @pytest.mark.parametrize("case", SPF_CASES)
 def test_spf_step_publishes_the_suggested_record_and_it_clears_the_errors(case, spf_lookup):
@@ -71,15 +83,30 @@ def test_spf_step_detail_is_the_trace_only_when_asked(spf_lookup):
 def test_spf_without_a_fixable_problem_has_no_step(spf_lookup):
     """A domain whose DNS fails, or whose record is fine, gets no record to publish."""
     assert check_domain("dns-temporary-failure.example", lookup=spf_lookup).fixes == ()
-    assert check_domain("smithlaw.example", lookup=CachedLookup(ZoneLookup(load_zone_files(
-        [ZONES / "actionstep-vendor.zone", ZONES / "smithlaw.example.zone"])))).fixes == ()
+    assert (
+        check_domain(
+            "smithlaw.example",
+            lookup=CachedLookup(
+                ZoneLookup(load_zone_files([ZONES / "actionstep-vendor.zone", ZONES / "smithlaw.example.zone"]))
+            ),
+        ).fixes
+        == ()
+    )
 
 
 # ----------------------------------------------------------------------------- DMARC
 
-DMARC_CASES = ("dmarc-no-record", "dmarc-multiple-records", "dmarc-syntax-error", "dmarc-policy-none",
-               "dmarc-spf-not-aligned", "dmarc-dkim-not-aligned", "dmarc-would-fail", "dkim-key-invalid",
-               "dkim-key-too-short")
+DMARC_CASES = (
+    "dmarc-no-record",
+    "dmarc-multiple-records",
+    "dmarc-syntax-error",
+    "dmarc-policy-none",
+    "dmarc-spf-not-aligned",
+    "dmarc-dkim-not-aligned",
+    "dmarc-would-fail",
+    "dkim-key-invalid",
+    "dkim-key-too-short",
+)
 
 
 @pytest.mark.parametrize("case", DMARC_CASES)
@@ -88,12 +115,14 @@ def test_every_dmarc_problem_is_resolved_by_a_step_that_checks_without_the_kit(c
     zones = [ZONES / "actionstep-vendor.zone", ZONES / f"{case}.example.zone"]
     check = check_dmarc(f"{case}.example", lookup=CachedLookup(ZoneLookup(load_zone_files(zones))), paths=["vendor"])
     problems = list(check.findings)
-    assert problems and all(step_for(check.fixes, f) is not None for f in problems), \
-        [f.check for f in problems if step_for(check.fixes, f) is None]
+    assert problems and all(step_for(check.fixes, f) is not None for f in problems), [
+        f.check for f in problems if step_for(check.fixes, f) is None
+    ]
     assert all("mailsupport" not in s.verify and "--" not in s.verify for s in check.fixes)
 
 
 # ----------------------------------------------------------------------------- catch-all, size, consolidation
+
 
 @pytest.fixture(scope="module")
 def postfix_sample():
@@ -109,7 +138,11 @@ def test_catch_all_step_selects_the_header_with_the_counts_and_the_messages(post
     report = diagnose_catch_all(postfix_sample, tenant)
     (step,) = [s for s in report.fixes if s.rtype == "setting"]
     assert (step.host, step.label, step.current, step.new) == (
-        "inbound.catch_all_header", "Email Setup > Catch-All Header", "Delivered-To", "X-Original-To")
+        "inbound.catch_all_header",
+        "Email Setup > Catch-All Header",
+        "Delivered-To",
+        "X-Original-To",
+    )
     counts = dict(step.evidence)
     assert counts["X-Original-To"].startswith("files 8 of 9") and counts["Delivered-To"].startswith("files 0 of 9")
     assert len(step.messages) == 9 and step.messages[0].message_id == "<pf1@example.net>"
@@ -127,9 +160,19 @@ def test_catch_all_already_right_needs_no_setting_step(postfix_sample):
 def test_no_working_header_gives_the_mail_server_change():
     """When no header routes the sample, the step is on the delivering server, with the Postfix setting."""
     tenant = demo_tenant()
-    msgs = [summarize(postfix_copy(plain_message(to=["1042@smithlaw.example"], subject="a", message_id=f"{i}@x"),
-                                   original_to=None, single=False, n=i), source="t", position=str(i))
-            for i in range(3)]
+    msgs = [
+        summarize(
+            postfix_copy(
+                plain_message(to=["1042@smithlaw.example"], subject="a", message_id=f"{i}@x"),
+                original_to=None,
+                single=False,
+                n=i,
+            ),
+            source="t",
+            position=str(i),
+        )
+        for i in range(3)
+    ]
     (step,) = diagnose_catch_all(msgs, tenant).fixes
     assert step.rtype == "provider" and "enable_original_recipient" in step.new
     assert step.resolves == (("catchall.header-missing", "catch-all mailbox"),) and step.severity is Severity.ERROR
@@ -160,38 +203,102 @@ def test_consolidation_step_is_the_provider_option_with_the_messages():
 
 # ----------------------------------------------------------------------------- settings (pre-flight and ladder)
 
+
 def _tenant(provider="other", *, inbound=None, **top):
-    server = {"host": "mail.firm.example", "port": 995, "tls": "implicit", "username": "matters@firm.example",
-              "password": PASSWORD}
+    server = {
+        "host": "mail.firm.example",
+        "port": 995,
+        "tls": "implicit",
+        "username": "matters@firm.example",
+        "password": PASSWORD,
+    }
     server.update(inbound or {})
-    data = {"org_key": "firm", "domains": ["firm.example"], "provider": provider,
-            "failed_email_address": "it@elsewhere.example",
-            "inbound": {"address": "matters@firm.example", "kind": "catch-all", "confirm_download_then_delete": True,
-                        "server": server},
-            "outbound": {"from_address": "matters@firm.example",
-                         "server": {"host": "mail.firm.example", "port": 587, "tls": "starttls"}},
-            "users": [{"address": "jane@firm.example", "aliases": ["conveyancing@firm.example"]}]}
+    data = {
+        "org_key": "firm",
+        "domains": ["firm.example"],
+        "provider": provider,
+        "failed_email_address": "it@elsewhere.example",
+        "inbound": {
+            "address": "matters@firm.example",
+            "kind": "catch-all",
+            "confirm_download_then_delete": True,
+            "server": server,
+        },
+        "outbound": {
+            "from_address": "matters@firm.example",
+            "server": {"host": "mail.firm.example", "port": 587, "tls": "starttls"},
+        },
+        "users": [{"address": "jane@firm.example", "aliases": ["conveyancing@firm.example"]}],
+    }
     data.update(top)
     return parse_tenant(data, source="<test>")
 
 
 PREFLIGHT = [
-    ("port-tls-impossible", dict(inbound={"tls": "starttls"}), "settings.port-tls-impossible",
-     "inbound.server.tls", "port 995, TLS starttls", "port 995, TLS implicit"),
-    ("plaintext-password", dict(inbound={"port": 110, "tls": "none"}), "settings.plaintext-auth",
-     "inbound.server.tls", "port 110, TLS none", "port 995, TLS implicit"),
-    ("password-missing", dict(inbound={"password": ""}), "settings.required-field-missing",
-     "inbound.server.password", "(empty)", "the value your provider gives"),
-    ("exchange-server-missing", dict(provider="exchange", inbound={"host": None}), "settings.exchange-server-missing",
-     "inbound.server.host", "(empty)", "your Exchange server's name, e.g. mail.yourfirm.com"),
-    ("not-confirmed", dict(inbound=None, confirm=False), "settings.download-delete-not-confirmed",
-     "inbound.confirm_download_then_delete", "not ticked", "ticked, for a new mailbox used only by the practice system"),
-    ("failed-address-loop", dict(failed_email_address="matters@firm.example"), "settings.failed-address-loop",
-     "failed_email_address", "matters@firm.example", "jane@firm.example"),
-    ("size-limit", dict(size_limit=50_000_000), "settings.size-limit", "size_limit", "50,000,000 bytes",
-     "10,000,000 bytes (10 MB)"),
-    ("alias-is-mailbox", dict(users=[{"address": "jane@firm.example", "aliases": ["matters@firm.example"]}]),
-     "settings.alias-is-mailbox", "users[jane@firm.example].aliases", "matters@firm.example", "(none)"),
+    (
+        "port-tls-impossible",
+        dict(inbound={"tls": "starttls"}),
+        "settings.port-tls-impossible",
+        "inbound.server.tls",
+        "port 995, TLS starttls",
+        "port 995, TLS implicit",
+    ),
+    (
+        "plaintext-password",
+        dict(inbound={"port": 110, "tls": "none"}),
+        "settings.plaintext-auth",
+        "inbound.server.tls",
+        "port 110, TLS none",
+        "port 995, TLS implicit",
+    ),
+    (
+        "password-missing",
+        dict(inbound={"password": ""}),
+        "settings.required-field-missing",
+        "inbound.server.password",
+        "(empty)",
+        "the value your provider gives",
+    ),
+    (
+        "exchange-server-missing",
+        dict(provider="exchange", inbound={"host": None}),
+        "settings.exchange-server-missing",
+        "inbound.server.host",
+        "(empty)",
+        "your Exchange server's name, e.g. mail.yourfirm.com",
+    ),
+    (
+        "not-confirmed",
+        dict(inbound=None, confirm=False),
+        "settings.download-delete-not-confirmed",
+        "inbound.confirm_download_then_delete",
+        "not ticked",
+        "ticked, for a new mailbox used only by the practice system",
+    ),
+    (
+        "failed-address-loop",
+        dict(failed_email_address="matters@firm.example"),
+        "settings.failed-address-loop",
+        "failed_email_address",
+        "matters@firm.example",
+        "jane@firm.example",
+    ),
+    (
+        "size-limit",
+        dict(size_limit=50_000_000),
+        "settings.size-limit",
+        "size_limit",
+        "50,000,000 bytes",
+        "10,000,000 bytes (10 MB)",
+    ),
+    (
+        "alias-is-mailbox",
+        dict(users=[{"address": "jane@firm.example", "aliases": ["matters@firm.example"]}]),
+        "settings.alias-is-mailbox",
+        "users[jane@firm.example].aliases",
+        "matters@firm.example",
+        "(none)",
+    ),
 ]
 
 
@@ -214,30 +321,83 @@ def test_preflight_finding_becomes_the_field_to_type(name, change, check, host, 
 def _ladder(check, direction="pop3", evidence=(), tenant=None):
     tenant = tenant or _tenant()
     server = tenant.inbound.server if direction == "pop3" else tenant.outbound.server
-    return tenant, Finding(check=check, severity=Severity.ERROR, subject=f"{direction} {server.endpoint}",
-                           summary=f"{check} happened", remedy="what the doctor advises", evidence=evidence)
+    return tenant, Finding(
+        check=check,
+        severity=Severity.ERROR,
+        subject=f"{direction} {server.endpoint}",
+        summary=f"{check} happened",
+        remedy="what the doctor advises",
+        evidence=evidence,
+    )
 
 
 LADDER = [
-    ("wrong-host-office365", "settings.certificate-wrong-host", "pop3", _tenant("office365"),
-     ("setting", "inbound.server.host", "mail.firm.example", "outlook.office365.com")),
-    ("refused-port", "settings.connection-refused", "pop3", _tenant(inbound={"port": 1995}),
-     ("setting", "inbound.server.port", "1995", "995")),
-    ("starttls-missing", "settings.starttls-not-offered", "smtp", None,
-     ("setting", "outbound.server.tls", "port 587, TLS starttls", "port 465, TLS implicit")),
-    ("tls-mismatch-465", "settings.tls-mode-mismatch", "smtp",
-     _tenant(outbound={"from_address": "matters@firm.example", "server": {"host": "mail.firm.example", "port": 465,
-                                                                        "tls": "starttls"}}),
-     ("setting", "outbound.server.tls", "port 465, TLS starttls", "port 465, TLS implicit")),
-    ("basic-auth-retired", "settings.o365-basic-auth-retired", "pop3", _tenant("office365"),
-     ("setting", "inbound.server.oauth_token", "password", "OAuth2 access token (XOAUTH2), issued for this mailbox")),
-    ("wrong-password", "settings.auth-failed", "pop3", None,
-     ("setting", "inbound.server.password", "(set)",
-      "the mailbox's current password (retype it; the user name is usually the full address)")),
-    ("too-slow", "settings.server-too-slow", "pop3", None,
-     ("provider", "pop3 mail.firm.example:995", "", "what the doctor advises")),
-    ("sender-refused", "settings.sender-rejected", "smtp", None,
-     ("setting", "outbound.from_address", "matters@firm.example", "an address the SMTP account may send as")),
+    (
+        "wrong-host-office365",
+        "settings.certificate-wrong-host",
+        "pop3",
+        _tenant("office365"),
+        ("setting", "inbound.server.host", "mail.firm.example", "outlook.office365.com"),
+    ),
+    (
+        "refused-port",
+        "settings.connection-refused",
+        "pop3",
+        _tenant(inbound={"port": 1995}),
+        ("setting", "inbound.server.port", "1995", "995"),
+    ),
+    (
+        "starttls-missing",
+        "settings.starttls-not-offered",
+        "smtp",
+        None,
+        ("setting", "outbound.server.tls", "port 587, TLS starttls", "port 465, TLS implicit"),
+    ),
+    (
+        "tls-mismatch-465",
+        "settings.tls-mode-mismatch",
+        "smtp",
+        _tenant(
+            outbound={
+                "from_address": "matters@firm.example",
+                "server": {"host": "mail.firm.example", "port": 465, "tls": "starttls"},
+            }
+        ),
+        ("setting", "outbound.server.tls", "port 465, TLS starttls", "port 465, TLS implicit"),
+    ),
+    (
+        "basic-auth-retired",
+        "settings.o365-basic-auth-retired",
+        "pop3",
+        _tenant("office365"),
+        ("setting", "inbound.server.oauth_token", "password", "OAuth2 access token (XOAUTH2), issued for this mailbox"),
+    ),
+    (
+        "wrong-password",
+        "settings.auth-failed",
+        "pop3",
+        None,
+        (
+            "setting",
+            "inbound.server.password",
+            "(set)",
+            "the mailbox's current password (retype it; the user name is usually the full address)",
+        ),
+    ),
+    (
+        "too-slow",
+        "settings.server-too-slow",
+        "pop3",
+        None,
+        ("provider", "pop3 mail.firm.example:995", "", "what the doctor advises"),
+    ),
+    (
+        "sender-refused",
+        "settings.sender-rejected",
+        "smtp",
+        None,
+        ("setting", "outbound.from_address", "matters@firm.example", "an address the SMTP account may send as"),
+    ),
 ]
 
 
@@ -254,11 +414,20 @@ def test_ladder_finding_becomes_the_field_to_type_or_the_provider_ask(name, chec
 def test_office365_mx_finding_becomes_the_mx_record():
     """The Office 365 catch-all MX finding asks for the domain's MX at Exchange Online Protection."""
     tenant = _tenant("office365")
-    f = Finding(check="settings.o365-mx-not-protection-outlook", severity=Severity.ERROR, subject="domain firm.example",
-                summary="MX elsewhere", evidence=(("MX", "eu-smtp-inbound-1.mimecast.com"),))
+    f = Finding(
+        check="settings.o365-mx-not-protection-outlook",
+        severity=Severity.ERROR,
+        subject="domain firm.example",
+        summary="MX elsewhere",
+        evidence=(("MX", "eu-smtp-inbound-1.mimecast.com"),),
+    )
     (step,) = settings_fixes(tenant, [f])
     assert (step.rtype, step.host, step.current, step.new) == (
-        "MX", "firm.example", "eu-smtp-inbound-1.mimecast.com", "0 firm-example.mail.protection.outlook.com")
+        "MX",
+        "firm.example",
+        "eu-smtp-inbound-1.mimecast.com",
+        "0 firm-example.mail.protection.outlook.com",
+    )
     assert "dig +short MX firm.example" in step.verify
 
 
@@ -271,6 +440,7 @@ def test_no_settings_step_carries_a_password():
 
 
 # ----------------------------------------------------------------------------- no placeholders, no flags
+
 
 def test_a_missing_server_name_is_said_in_words_not_as_a_placeholder():
     """The endpoint of settings not typed yet reads as words; the Exchange pre-flight subject has no '?'."""
@@ -299,8 +469,9 @@ def test_no_remedy_or_fix_step_text_in_the_package_carries_a_command_line_flag()
             texts: list[str] = []
             if isinstance(node, ast.keyword) and node.arg in _CUSTOMER_TEXT:
                 texts = _strings(node.value)
-            elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and "REMED" in t.id
-                                                      for t in node.targets):
+            elif isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and "REMED" in t.id for t in node.targets
+            ):
                 texts = _strings(node.value)
             bad += [f"{path.relative_to(REPO)}:{node.lineno}: {t!r}" for t in texts if _FLAG.search(t)]
     assert bad == []

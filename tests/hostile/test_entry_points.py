@@ -54,9 +54,9 @@ START_SLACK = 15.0
 #: ``Limits.step_seconds(timeout)``, 3 x timeout): a POP3 session of the log-in (8 steps) and the rest
 #: for 2 messages (3 x 2 + 4); the send pass's steps; the doctor's longest ladder (13 step budgets).
 SESSION_STEPS = {
-    "run": (18, 9),             # POP3 log-in + session for 2 messages; SMTP greeting EHLO AUTH MAIL RCPT DATA dot RSET QUIT
-    "check-settings": (13,),    # one direction's ladder: every rung's budget summed (POP3 with STLS is the longest)
-    "scan": (18,),              # POP3 log-in + session for 2 messages (RSET instead of DELE)
+    "run": (18, 9),  # POP3 log-in + session for 2 messages; SMTP greeting EHLO AUTH MAIL RCPT DATA dot RSET QUIT
+    "check-settings": (13,),  # one direction's ladder: every rung's budget summed (POP3 with STLS is the longest)
+    "scan": (18,),  # POP3 log-in + session for 2 messages (RSET instead of DELE)
 }
 #: ingest reads local files: no server deadline applies, only byte limits; this is generous.
 INGEST_BOUND = START_SLACK + 30.0
@@ -65,11 +65,15 @@ USER = "mailbox@catchall.example"
 PW = "canary-4b1d-Hostile/Pw+1"  # the canary prefix: the suite's guard also catches it in any test output
 ACCOUNT = f"hostile:{USER}@127.0.0.1"
 
-UNROUTABLE = (b"From: someone@outside.example\r\nTo: nobody@elsewhere.example\r\nSubject: for nobody here\r\n"
-              b"Message-ID: <u1@outside.example>\r\nDate: Mon, 3 Nov 2025 09:00:00 +0000\r\n\r\nwho gets this?\r\n")
-MATTER = (b"X-Original-To: 1001@catchall.example\r\nFrom: client@outside.example\r\nTo: 1001@catchall.example\r\n"
-          b"Subject: about the purchase\r\nMessage-ID: <u2@outside.example>\r\n"
-          b"Date: Mon, 3 Nov 2025 09:01:00 +0000\r\n\r\nsee attached\r\n")
+UNROUTABLE = (
+    b"From: someone@outside.example\r\nTo: nobody@elsewhere.example\r\nSubject: for nobody here\r\n"
+    b"Message-ID: <u1@outside.example>\r\nDate: Mon, 3 Nov 2025 09:00:00 +0000\r\n\r\nwho gets this?\r\n"
+)
+MATTER = (
+    b"X-Original-To: 1001@catchall.example\r\nFrom: client@outside.example\r\nTo: 1001@catchall.example\r\n"
+    b"Subject: about the purchase\r\nMessage-ID: <u2@outside.example>\r\n"
+    b"Date: Mon, 3 Nov 2025 09:01:00 +0000\r\n\r\nsee attached\r\n"
+)
 
 
 def bound(entry: str) -> float:
@@ -80,26 +84,47 @@ def bound(entry: str) -> float:
 
 
 # ---------------------------------------------------------------------------------------- expectations
-LIMIT = (r"limit|too many|too long|too big|too large|exceed|without (?:a |its )?(?:line )?end|endless|longer than|"
-         r"more than|ran past")
+LIMIT = (
+    r"limit|too many|too long|too big|too large|exceed|without (?:a |its )?(?:line )?end|endless|longer than|"
+    r"more than|ran past"
+)
 DEADLINE = r"deadline|did not finish|too slow|timed? ?out"
 CLOSED = r"closed|lost|reset|EOF|ended|disconnect|no (?:answer|reply|greeting)"
-MALFORMED = (r"malformed|unexpected|invalid|not understood|cannot parse|unparsable|unreadable|cannot read|"
-             r"garbled|bad (?:answer|reply|line)|not a valid|got '")  # "a LIST line is 'number size', got '...'"
+MALFORMED = (
+    r"malformed|unexpected|invalid|not understood|cannot parse|unparsable|unreadable|cannot read|"
+    r"garbled|bad (?:answer|reply|line)|not a valid|got '"
+)  # "a LIST line is 'number size', got '...'"
 HUGE = r"1000000000000000|10\s*\*\*\s*15|1e\+?15|too (?:big|large)|limit|exceed"
 
 #: How a step shows in the output, per protocol and point.
 STEP = {
     "greeting": r"greeting|banner|connect",
-    "capa": r"CAPA|capabilit", "user": r"USER|login|auth", "pass": r"PASS|login|auth", "stat": r"STAT|final",
-    "list": r"LIST", "uidl": r"UIDL", "top": r"TOP", "retr": r"RETR", "dele": r"DELE", "quit": r"QUIT",
-    "ehlo": r"EHLO|capabilit", "auth": r"AUTH|login", "mail": r"MAIL", "rcpt": r"RCPT", "data": r"DATA",
-    "dot": r"DATA|end of (?:the )?(?:data|message)|\bdot\b", "rset": r"RSET|final",
+    "capa": r"CAPA|capabilit",
+    "user": r"USER|login|auth",
+    "pass": r"PASS|login|auth",
+    "stat": r"STAT|final",
+    "list": r"LIST",
+    "uidl": r"UIDL",
+    "top": r"TOP",
+    "retr": r"RETR",
+    "dele": r"DELE",
+    "quit": r"QUIT",
+    "ehlo": r"EHLO|capabilit",
+    "auth": r"AUTH|login",
+    "mail": r"MAIL",
+    "rcpt": r"RCPT",
+    "data": r"DATA",
+    "dot": r"DATA|end of (?:the )?(?:data|message)|\bdot\b",
+    "rset": r"RSET|final",
 }
 #: The server's own words for its malformed answers (hostile.py), which the message may quote.
 MALFORMED_WORDS = {
-    ("pop3", "greeting"): r"\*OK hello", ("pop3", "stat"): r"\+OK many", ("pop3", "list"): r"1 lots",
-    ("pop3", "uidl"): r"seven x", ("pop3", "dele"): r"\+ OK\?", ("smtp",): r"2x0 what",
+    ("pop3", "greeting"): r"\*OK hello",
+    ("pop3", "stat"): r"\+OK many",
+    ("pop3", "list"): r"1 lots",
+    ("pop3", "uidl"): r"seven x",
+    ("pop3", "dele"): r"\+ OK\?",
+    ("smtp",): r"2x0 what",
 }
 
 
@@ -131,14 +156,14 @@ def what_happened(protocol: str, at: str, how: str) -> str:
 class Case:
     """One entry point against one hostile mode."""
 
-    entry: str                 # run, check-settings, scan
-    protocol: str              # which server misbehaves: pop3 or smtp
+    entry: str  # run, check-settings, scan
+    protocol: str  # which server misbehaves: pop3 or smtp
     at: str
     how: str
     codes: tuple[int, ...]
     flags: tuple[str, ...] = ()
-    mechanisms: str = "PLAIN LOGIN"       # what the SMTP server offers in EHLO
-    success_words: str = ""    # a regex: when it matches, the command did its job despite the server
+    mechanisms: str = "PLAIN LOGIN"  # what the SMTP server offers in EHLO
+    success_words: str = ""  # a regex: when it matches, the command did its job despite the server
 
     @property
     def id(self) -> str:
@@ -149,47 +174,57 @@ class Case:
 def _cases() -> list[Case]:
     c: list[Case] = []
     # run --once: one POP3 poll (greeting .. QUIT) then the send pass; exit 3 when either met an error
-    for at, hows in (("greeting", ("endless-line", "drip", "malformed", "close")),
-                     ("capa", ("endless-lines", "drip")),
-                     ("pass", ("echo-secret", "close")),
-                     ("list", ("endless-lines", "endless-listing", "endless-line", "malformed", "drip", "huge-size")),
-                     ("uidl", ("endless-lines", "endless-listing", "malformed")),
-                     ("retr", ("endless-lines", "endless-line", "drip", "malformed", "close")),
-                     ("dele", ("close", "malformed")),
-                     ("quit", ("close", "drip"))):
+    for at, hows in (
+        ("greeting", ("endless-line", "drip", "malformed", "close")),
+        ("capa", ("endless-lines", "drip")),
+        ("pass", ("echo-secret", "close")),
+        ("list", ("endless-lines", "endless-listing", "endless-line", "malformed", "drip", "huge-size")),
+        ("uidl", ("endless-lines", "endless-listing", "malformed")),
+        ("retr", ("endless-lines", "endless-line", "drip", "malformed", "close")),
+        ("dele", ("close", "malformed")),
+        ("quit", ("close", "drip")),
+    ):
         c += [Case("run", "pop3", at, how, (3,)) for how in hows]
     # run --once, send pass: the unroutable message is fetched, stored, forwarded as failed, sent here
-    for at, hows in (("greeting", ("endless-line", "drip", "close")),
-                     ("ehlo", ("endless-lines", "drip", "malformed")),
-                     ("auth", ("echo-secret", "drip")),
-                     ("mail", ("malformed",)),
-                     ("data", ("endless-line", "malformed")),
-                     ("dot", ("drip", "close"))):
+    for at, hows in (
+        ("greeting", ("endless-line", "drip", "close")),
+        ("ehlo", ("endless-lines", "drip", "malformed")),
+        ("auth", ("echo-secret", "drip")),
+        ("mail", ("malformed",)),
+        ("data", ("endless-line", "malformed")),
+        ("dot", ("drip", "close")),
+    ):
         c += [Case("run", "smtp", at, how, (3,)) for how in hows]
     c.append(Case("run", "smtp", "auth", "echo-secret", (3,), mechanisms="LOGIN"))
     c.append(Case("run", "smtp", "quit", "drip", (0, 3), success_words=r'"sent": 1'))
     # check-settings: the doctor's ladder for one direction; exit 1 when it fails
     pop = ("--only", "pop3")
-    for at, hows in (("greeting", ("endless-line", "drip", "malformed", "close")),
-                     ("capa", ("endless-lines",)),
-                     ("pass", ("echo-secret",)),
-                     ("stat", ("malformed", "endless-line", "drip")),
-                     ("uidl", ("endless-lines", "endless-listing", "malformed"))):
+    for at, hows in (
+        ("greeting", ("endless-line", "drip", "malformed", "close")),
+        ("capa", ("endless-lines",)),
+        ("pass", ("echo-secret",)),
+        ("stat", ("malformed", "endless-line", "drip")),
+        ("uidl", ("endless-lines", "endless-listing", "malformed")),
+    ):
         c += [Case("check-settings", "pop3", at, how, (1,), pop) for how in hows]
     smtp = ("--only", "smtp")
-    for at, hows in (("greeting", ("endless-line", "drip", "malformed", "close")),
-                     ("ehlo", ("endless-lines", "endless-line", "drip", "malformed")),
-                     ("auth", ("echo-secret", "drip", "endless-lines")),
-                     ("mail", ("malformed",)),
-                     ("rcpt", ("drip", "endless-lines"))):
+    for at, hows in (
+        ("greeting", ("endless-line", "drip", "malformed", "close")),
+        ("ehlo", ("endless-lines", "endless-line", "drip", "malformed")),
+        ("auth", ("echo-secret", "drip", "endless-lines")),
+        ("mail", ("malformed",)),
+        ("rcpt", ("drip", "endless-lines")),
+    ):
         c += [Case("check-settings", "smtp", at, how, (1,), smtp) for how in hows]
     c.append(Case("check-settings", "smtp", "auth", "echo-secret", (1,), smtp, mechanisms="LOGIN"))
     c.append(Case("check-settings", "smtp", "quit", "close", (0, 1), smtp, success_words=r"."))
     # scan --pop3: reads without deleting; a session failure is exit 3, a message it could not read a row
-    for at, hows in (("greeting", ("endless-line", "drip", "close")),
-                     ("pass", ("echo-secret",)),
-                     ("list", ("endless-lines", "endless-listing", "endless-line", "malformed", "huge-size")),
-                     ("retr", ("endless-lines", "endless-line", "drip", "malformed", "close"))):
+    for at, hows in (
+        ("greeting", ("endless-line", "drip", "close")),
+        ("pass", ("echo-secret",)),
+        ("list", ("endless-lines", "endless-listing", "endless-line", "malformed", "huge-size")),
+        ("retr", ("endless-lines", "endless-line", "drip", "malformed", "close")),
+    ):
         c += [Case("scan", "pop3", at, how, (0, 3)) for how in hows]
     c.append(Case("scan", "pop3", "top", "endless-lines", (0, 3), ("--headers-only",)))
     return c
@@ -201,15 +236,30 @@ CASES = _cases()
 # ---------------------------------------------------------------------------------------- set-up
 def write_tenant(path: Path, *, pop_port: int, smtp_port: int) -> Path:
     """A catch-all tenant whose POP3 and SMTP servers are the hostile ones (plain TCP, 1 s timeout)."""
+
     def server(port: int) -> dict:
-        return {"host": "127.0.0.1", "port": port, "tls": "none", "allow_plaintext_auth": True,
-                "timeout": TIMEOUT, "username": USER, "password": PW}
+        return {
+            "host": "127.0.0.1",
+            "port": port,
+            "tls": "none",
+            "allow_plaintext_auth": True,
+            "timeout": TIMEOUT,
+            "username": USER,
+            "password": PW,
+        }
 
     data = {
-        "org_key": "hostile", "domains": ["catchall.example"], "provider": "other",
+        "org_key": "hostile",
+        "domains": ["catchall.example"],
+        "provider": "other",
         "failed_email_address": "it@firm-office.example",
-        "inbound": {"address": USER, "kind": "catch-all", "catch_all_header": "X-Original-To",
-                    "confirm_download_then_delete": True, "server": server(pop_port)},
+        "inbound": {
+            "address": USER,
+            "kind": "catch-all",
+            "catch_all_header": "X-Original-To",
+            "confirm_download_then_delete": True,
+            "server": server(pop_port),
+        },
         "outbound": {"from_address": USER, "server": server(smtp_port)},
         "users": [{"address": "jane@catchall.example", "name": "Jane"}],
         "matters": [{"id": "1001", "name": "Purchase"}],
@@ -238,12 +288,15 @@ def expect(ok: object, message: str) -> None:
         pytest.fail(message, pytrace=False)
 
 
-def assert_ended_clearly(run: CliRun, *, limit: float, codes: tuple[int, ...], words: str, step: str,
-                         success_words: str = "") -> None:
+def assert_ended_clearly(
+    run: CliRun, *, limit: float, codes: tuple[int, ...], words: str, step: str, success_words: str = ""
+) -> None:
     """Ended in time with a documented code, no crash, no secret, and a message saying what happened."""
     expect(not run.timed_out, f"still running after {limit:.0f} s (killed); output ends:\n{_tail(run)}")
-    expect("Traceback" not in run.output and "MemoryError" not in run.output,
-           f"it crashed (exit {run.code}):\n{_tail(run, 6000)}")
+    expect(
+        "Traceback" not in run.output and "MemoryError" not in run.output,
+        f"it crashed (exit {run.code}):\n{_tail(run, 6000)}",
+    )
     expect(not revealed(PW, run.output), f"the password is in the output (shown masked here):\n{_tail(run, 6000)}")
     expect(run.code in codes, f"exit {run.code}, expected {codes}; output ends:\n{_tail(run)}")
     expect(run.output_bytes < 64 << 10, f"{run.output_bytes} bytes of output is not a clear message")
@@ -278,12 +331,20 @@ def assert_nothing_deleted_unstored(delivered: list[HostileMessage], srv: Hostil
 @contextmanager
 def hostile_pair(case: Case, limit: float) -> Iterator[tuple[HostileServer, HostileServer]]:
     """The POP3 and SMTP servers of a case: the one named misbehaves, the other is honest."""
+
     def make(protocol: str) -> HostileServer:
         mine = protocol == case.protocol
-        return HostileServer(protocol, at=case.at if mine else "greeting", how=case.how if mine else "honest",
-                             username=USER, password=PW, drip_interval=0.25, lifetime=limit + 10,
-                             max_bytes=512 << 20,
-                             auth_mechanisms=case.mechanisms if protocol == "smtp" else "PLAIN LOGIN")
+        return HostileServer(
+            protocol,
+            at=case.at if mine else "greeting",
+            how=case.how if mine else "honest",
+            username=USER,
+            password=PW,
+            drip_interval=0.25,
+            lifetime=limit + 10,
+            max_bytes=512 << 20,
+            auth_mechanisms=case.mechanisms if protocol == "smtp" else "PLAIN LOGIN",
+        )
 
     with make("pop3") as pop, make("smtp") as smtp:
         yield pop, smtp
@@ -301,15 +362,28 @@ def test_entry_point_against_hostile_server(case: Case, tmp_path: Path) -> None:
         store_dir, drafts = tmp_path / "store", tmp_path / "drafts"
         args = {
             "run": ["run", "--once", "--tenant", str(tenant), "--store", str(store_dir)],
-            "check-settings": ["check-settings", "--tenant", str(tenant), "--timeout", str(TIMEOUT),
-                               "--draft-dir", str(drafts)],
+            "check-settings": [
+                "check-settings",
+                "--tenant",
+                str(tenant),
+                "--timeout",
+                str(TIMEOUT),
+                "--draft-dir",
+                str(drafts),
+            ],
             "scan": ["scan", "--format", "json", "--pop3", str(tenant)],
         }[case.entry] + list(case.flags)
         run = run_cli(args, timeout=limit, cwd=tmp_path, address_space=GIB)
         srv = pop if case.protocol == "pop3" else smtp
         sent = srv.bytes_sent
-    assert_ended_clearly(run, limit=limit, codes=case.codes, words=what_happened(case.protocol, case.at, case.how),
-                         step=STEP[case.at], success_words=case.success_words)
+    assert_ended_clearly(
+        run,
+        limit=limit,
+        codes=case.codes,
+        words=what_happened(case.protocol, case.at, case.how),
+        step=STEP[case.at],
+        success_words=case.success_words,
+    )
     assert sent < srv.max_bytes, "the client read the whole endless answer: it gave up only when the server did"
     if case.entry == "run":
         assert_nothing_deleted_unstored(delivered, pop, store_dir)
@@ -409,9 +483,13 @@ def test_ingest_against_hostile_input(kind: str, tmp_path: Path) -> None:
     finally:
         for fd in fds:
             os.close(fd)
-    assert_ended_clearly(run, limit=INGEST_BOUND, codes=(2, 3),
-                         words=r"not a regular file|regular|fifo|pipe|device|too (?:big|large)|limit|exceed|bytes",
-                         step=re.escape(hostile.name))
+    assert_ended_clearly(
+        run,
+        limit=INGEST_BOUND,
+        codes=(2, 3),
+        words=r"not a regular file|regular|fifo|pipe|device|too (?:big|large)|limit|exceed|bytes",
+        step=re.escape(hostile.name),
+    )
     from mailsupport.store import Store
 
     with Store(store_dir) as store:

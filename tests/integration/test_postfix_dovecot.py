@@ -18,8 +18,10 @@ pytestmark = [pytest.mark.realservers, pytest.mark.timeout(120)]
 
 
 def send_in(port: int, rcpts: list[str], subject: str, extra: str = "") -> None:
-    raw = (f"From: Client <client@outside.example>\r\nTo: {', '.join(rcpts)}\r\nSubject: {subject}\r\n"
-           f"{extra}\r\nHello from outside.\r\n").encode()
+    raw = (
+        f"From: Client <client@outside.example>\r\nTo: {', '.join(rcpts)}\r\nSubject: {subject}\r\n"
+        f"{extra}\r\nHello from outside.\r\n"
+    ).encode()
     with smtplib.SMTP("127.0.0.1", port) as s:
         s.sendmail("client@outside.example", rcpts, raw)
 
@@ -47,15 +49,26 @@ def test_catch_all_mail_is_fetched_routed_and_answered(postfix, dovecot, store) 
     assert [decisions[i] for i in by_subject["alias mail"]] == [("alias", "jane@catchall.example")]
     assert [decisions[i] for i in by_subject["unknown address"]] == [("failed", "it@catchall.example")]
     # two catch-all recipients arrive as two copies, each with its own X-Original-To (measured: docs/architecture.md, Real servers on loopback)
-    assert sorted(decisions[i] for i in by_subject["two recipients"]) == [("matter", "1002"),
-                                                                           ("user", "jane@catchall.example")]
+    assert sorted(decisions[i] for i in by_subject["two recipients"]) == [
+        ("matter", "1002"),
+        ("user", "jane@catchall.example"),
+    ]
 
     # the failed forward goes out to it@catchall.example, which the catch-all delivers back in
-    original = email.message_from_bytes(store.read(next(m for m in store.messages()
-                                                        if m.id == by_subject["matter mail"][0])))
-    mid = submit(tenant, store, from_addr="jane@catchall.example", to=["client@outside.example"],
-                 subject="Re: matter mail", text="We have filed your email.", matter="1001",
-                 in_reply_to=original["Message-ID"], references=[original["Message-ID"]])
+    original = email.message_from_bytes(
+        store.read(next(m for m in store.messages() if m.id == by_subject["matter mail"][0]))
+    )
+    mid = submit(
+        tenant,
+        store,
+        from_addr="jane@catchall.example",
+        to=["client@outside.example"],
+        subject="Re: matter mail",
+        text="We have filed your email.",
+        matter="1001",
+        in_reply_to=original["Message-ID"],
+        references=[original["Message-ID"]],
+    )
     sent = send_queued(tenant, store)
     assert sent.sent == 2 and not sent.errors  # the answer and the failed forward
 

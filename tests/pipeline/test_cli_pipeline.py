@@ -72,7 +72,11 @@ def test_ingest_twice_stores_once_and_unreadable_file_reported(tmp_path: Path, c
     assert main(["ingest", "--tenant", str(tenant), "--store", store, str(eml), str(eml)]) == 0
     first, second = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert (first["kind"], first["target"], first["created"], second["created"]) == (
-        "alias", "jane@catchall.example", True, False)
+        "alias",
+        "jane@catchall.example",
+        True,
+        False,
+    )
     assert main(["ingest", "--tenant", str(tenant), "--store", store, str(tmp_path / "missing.eml")]) == 3
     assert "cannot read" in json.loads(capsys.readouterr().out)["error"]
 
@@ -82,8 +86,23 @@ def test_ingest_with_known_envelope_recipient(tmp_path: Path, capsys) -> None:
     eml = tmp_path / "m.eml"
     eml.write_bytes(b"From: c@outside.example\r\nTo: someone@else.example\r\nSubject: x\r\n\r\nbody\r\n")
     tenant = write_tenant(tmp_path / "t.json")
-    assert main(["ingest", "--tenant", str(tenant), "--store", str(tmp_path / "s"), "--format", "text",
-                 "--rcpt", "1002@smithlaw.actionstep.example", str(eml)]) == 0
+    assert (
+        main(
+            [
+                "ingest",
+                "--tenant",
+                str(tenant),
+                "--store",
+                str(tmp_path / "s"),
+                "--format",
+                "text",
+                "--rcpt",
+                "1002@smithlaw.actionstep.example",
+                str(eml),
+            ]
+        )
+        == 0
+    )
     line = capsys.readouterr().out.strip().split("\t")
     assert line[1:3] == ["matter", "1002"]
 

@@ -23,10 +23,17 @@ N = 200
 #: every gap: after RETR (not stored), after store (not deleted), after DELE (not quit), just
 #: before QUIT, just after QUIT (deletions not yet noted in the store).
 KILL_POINTS = {
-    True: ["retrieved:1", "retrieved:37", "stored:20", "stored:60", "deleted:5", "deleted:150",
-           "before-quit:1", "after-quit:1"],
-    False: ["retrieved:1", "retrieved:37", "stored:20", "stored:60", "retrieved:50", "before-quit:1",
-            "after-quit:1"],
+    True: [
+        "retrieved:1",
+        "retrieved:37",
+        "stored:20",
+        "stored:60",
+        "deleted:5",
+        "deleted:150",
+        "before-quit:1",
+        "after-quit:1",
+    ],
+    False: ["retrieved:1", "retrieved:37", "stored:20", "stored:60", "retrieved:50", "before-quit:1", "after-quit:1"],
 }
 
 
@@ -44,8 +51,12 @@ def message_ids_in_store(store_dir: Path) -> list[str]:
 
 
 def run_poll(tenant_file: Path, store_dir: Path, point: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mailsupport.testing.killpoll", str(tenant_file), str(store_dir),
-                           point], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "mailsupport.testing.killpoll", str(tenant_file), str(store_dir), point],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("confirm_delete", [True, False], ids=["download-then-delete", "keep-on-server"])

@@ -18,8 +18,13 @@ from mailsupport.testing.realservers import write_maildir
 
 pytestmark = [pytest.mark.realservers, pytest.mark.timeout(90)]
 
-RECIPIENTS = ["1001@catchall.example", "jane@catchall.example", "conveyancing@catchall.example",
-              "nobody@catchall.example", "1002@smithlaw.actionstep.example"]
+RECIPIENTS = [
+    "1001@catchall.example",
+    "jane@catchall.example",
+    "conveyancing@catchall.example",
+    "nobody@catchall.example",
+    "1002@smithlaw.actionstep.example",
+]
 
 
 def fill(maildir: Path, n: int, start: int = 0) -> list[bytes]:
@@ -79,9 +84,12 @@ def test_plaintext_password_refused_unless_allowed(dovecot, pop_user, store) -> 
     """Over an unencrypted connection the password is not sent unless the tenant allows it."""
     user, _ = pop_user
     tenant = pipeline_tenant(pop_port=dovecot.port, username=user)
-    server = tenant.inbound.server.__class__(**{**{f: getattr(tenant.inbound.server, f) for f in
-                                                   tenant.inbound.server.__dataclass_fields__},
-                                                "allow_plaintext_auth": False})
+    server = tenant.inbound.server.__class__(
+        **{
+            **{f: getattr(tenant.inbound.server, f) for f in tenant.inbound.server.__dataclass_fields__},
+            "allow_plaintext_auth": False,
+        }
+    )
     with pytest.raises(ConfigError, match="unencrypted"):
         poll(tenant.with_servers(inbound=server), store)
 
@@ -196,8 +204,9 @@ MALFORMED = {
     "very-long-line": b"X-Original-To: 1001@catchall.example\r\nSubject: long\r\n\r\n" + b"A" * 50_000 + b"\r\n",
     "8bit-headers": "X-Original-To: jane@catchall.example\r\nSubject: Grüße\r\n\r\nbody\r\n".encode("latin-1"),
     "broken-encoded-word": b"X-Original-To: x@catchall.example\r\nSubject: =?utf-8?B?!!!?=\r\n\r\nb\r\n",
-    "dots-at-line-starts": (b"X-Original-To: 1002@catchall.example\r\nSubject: dots\r\n\r\n.\r\n..\r\n.hidden\r\n"
-                            b"end\r\n"),
+    "dots-at-line-starts": (
+        b"X-Original-To: 1002@catchall.example\r\nSubject: dots\r\n\r\n.\r\n..\r\n.hidden\r\nend\r\n"
+    ),
     "bare-lf-and-nul": b"X-Original-To: 1003@catchall.example\nSubject: lf\n\nnul \x00 here\n",
 }
 

@@ -16,9 +16,12 @@ FAILED_ADDRESS = "it@catchall.example"
 
 
 def _unroutable(extra_headers: bytes = b"") -> bytes:
-    return (b"From: stranger@outside.example\r\nTo: nobody@elsewhere.example\r\n"
-            b"Message-ID: <unroutable-1@outside.example>\r\nSubject: who gets this\r\n" + extra_headers
-            + b"\r\nplease file me\r\n")
+    return (
+        b"From: stranger@outside.example\r\nTo: nobody@elsewhere.example\r\n"
+        b"Message-ID: <unroutable-1@outside.example>\r\nSubject: who gets this\r\n"
+        + extra_headers
+        + b"\r\nplease file me\r\n"
+    )
 
 
 def _come_back(store: Store, raw: bytes):
@@ -39,11 +42,15 @@ def test_our_forward_coming_back_is_not_forwarded_again(tmp_path: Path) -> None:
         assert len(store.queued()) == 1
 
 
-@pytest.mark.parametrize("marker", [
-    b"failed",
-    b"failed; mac=0123456789abcdef0123456789abcdef",
-    b"anything at all",
-], ids=["old-plain-marker", "made-up-proof", "junk-value"])
+@pytest.mark.parametrize(
+    "marker",
+    [
+        b"failed",
+        b"failed; mac=0123456789abcdef0123456789abcdef",
+        b"anything at all",
+    ],
+    ids=["old-plain-marker", "made-up-proof", "junk-value"],
+)
 def test_a_forged_marker_is_ignored_and_the_trace_says_so(tmp_path: Path, marker: bytes) -> None:
     """A sender's own marker does not stop the forward: forwarded once, the trace says it is not ours."""
     raw = _unroutable(FORWARD_MARKER.encode() + b": " + marker + b"\r\n")
@@ -77,12 +84,16 @@ def test_marker_proof_depends_on_key_and_message_id() -> None:
     assert base == forward_marker(key, " <f1@catchall.example>\r\n ")
 
 
-@pytest.mark.parametrize(("headers", "expected"), [
-    (b"", MarkerCheck.NONE),
-    (b"X-Mailsupport-Forward: failed\r\n", MarkerCheck.NOT_OURS),
-    (b"x-mailsupport-forward: MARK\r\n", MarkerCheck.OURS),
-    (b"X-Mailsupport-Forward: failed\r\nX-Mailsupport-Forward: MARK\r\n", MarkerCheck.OURS),
-], ids=["no-marker", "plain-marker", "our-proof-any-case", "ours-among-forged"])
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (b"", MarkerCheck.NONE),
+        (b"X-Mailsupport-Forward: failed\r\n", MarkerCheck.NOT_OURS),
+        (b"x-mailsupport-forward: MARK\r\n", MarkerCheck.OURS),
+        (b"X-Mailsupport-Forward: failed\r\nX-Mailsupport-Forward: MARK\r\n", MarkerCheck.OURS),
+    ],
+    ids=["no-marker", "plain-marker", "our-proof-any-case", "ours-among-forged"],
+)
 def test_check_marker_table(headers: bytes, expected: MarkerCheck) -> None:
     """check_marker tells no marker, a marker without our proof, and ours (header name in any case)."""
     key = b"s" * 32

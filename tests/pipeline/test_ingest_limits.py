@@ -23,8 +23,12 @@ def ingest(tmp_path: Path, *args: str, stdin: bytes | BinaryIO = b"") -> tuple[i
     tenant = tmp_path / "t.json"
     tenant.write_text(json.dumps(tenant_to_dict(pipeline_tenant(), reveal_secrets=True)))
     feed = {"input": stdin} if isinstance(stdin, bytes) else {"stdin": stdin}
-    r = subprocess.run([sys.executable, "-m", "mailsupport", "ingest", "--tenant", str(tenant), "--store",
-                        str(tmp_path / "s"), *args], capture_output=True, timeout=60, **feed)
+    r = subprocess.run(
+        [sys.executable, "-m", "mailsupport", "ingest", "--tenant", str(tenant), "--store", str(tmp_path / "s"), *args],
+        capture_output=True,
+        timeout=60,
+        **feed,
+    )
     assert b"Traceback" not in r.stderr, r.stderr
     return r.returncode, [json.loads(line) for line in r.stdout.splitlines()], r.stderr.decode()
 

@@ -29,8 +29,10 @@ SHAPES = {
     "lf-dot-crlf": b"before\n.\r\nafter",
     "crlf-dot-crlf": b"before\r\n.\r\nafter",
     "dot-line-start": b"before\r\n..leading dots\r\n.\rafter",
-    "smuggled-commands": (b"hello\r.\r\nMAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@outside.example>\r\n"
-                          b"DATA\r\nSubject: forged\r\n\r\nforged body"),
+    "smuggled-commands": (
+        b"hello\r.\r\nMAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@outside.example>\r\n"
+        b"DATA\r\nSubject: forged\r\n\r\nforged body"
+    ),
 }
 
 
@@ -44,13 +46,17 @@ def _lines(raw: bytes) -> tuple[bytes, ...]:
     return tuple(parts[:-1] if parts and parts[-1] == b"" else parts)
 
 
-@pytest.mark.parametrize(("before", "after"), [
-    (b"a\r\nb\r\n", b"a\r\nb\r\n"),
-    (b"a\nb\n", b"a\r\nb\r\n"),
-    (b"a\rb\r", b"a\r\nb\r\n"),
-    (b"a\r\r\nb\n\rc", b"a\r\n\r\nb\r\n\r\nc"),
-    (b"", b""),
-], ids=["crlf-unchanged", "bare-lf", "bare-cr", "mixed", "empty"])
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (b"a\r\nb\r\n", b"a\r\nb\r\n"),
+        (b"a\nb\n", b"a\r\nb\r\n"),
+        (b"a\rb\r", b"a\r\nb\r\n"),
+        (b"a\r\r\nb\n\rc", b"a\r\n\r\nb\r\n\r\nc"),
+        (b"", b""),
+    ],
+    ids=["crlf-unchanged", "bare-lf", "bare-cr", "mixed", "empty"],
+)
 def test_crlf_line_ends_table(before: bytes, after: bytes) -> None:
     """CRLF, bare CR and bare LF each become one CRLF; nothing else changes."""
     assert crlf_line_ends(before) == after
@@ -62,8 +68,9 @@ def test_canonical_message_is_returned_without_a_copy() -> None:
     assert crlf_line_ends(raw) is raw
 
 
-@given(st.binary(max_size=300) | st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b".", b"x"]),
-                                          max_size=40).map(b"".join))
+@given(
+    st.binary(max_size=300) | st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b".", b"x"]), max_size=40).map(b"".join)
+)
 def test_crlf_line_ends_keeps_lines_and_leaves_no_bare_cr_or_lf(raw: bytes) -> None:
     """For any bytes: the same lines as any line-end reading gives, and every CR/LF in a CRLF pair."""
     out = crlf_line_ends(raw)
@@ -108,8 +115,11 @@ def test_sandbox_receives_the_message_in_crlf_form(world, shape: bytes) -> None:
 
 def test_failed_forward_of_a_smuggling_message_arrives_as_one(tmp_path: Path) -> None:
     """An unroutable message with CR.CR shapes is forwarded as one message holding all its lines."""
-    original = b"From: x@outside.example\r\nTo: nobody@elsewhere.example\r\n\r\n" + SHAPES["smuggled-commands"] \
+    original = (
+        b"From: x@outside.example\r\nTo: nobody@elsewhere.example\r\n\r\n"
+        + SHAPES["smuggled-commands"]
         + b"\r\nlast\r\n"
+    )
     with LenientSmtpServer() as server, Store(tmp_path / "store") as store:
         tenant = pipeline_tenant(smtp_port=server.port)
         result = ingest_message(tenant, store, original)
@@ -120,5 +130,5 @@ def test_failed_forward_of_a_smuggling_message_arrives_as_one(tmp_path: Path) ->
     [forward] = server.messages
     assert forward.rcpt_tos == ("<it@catchall.example>",)
     lines, want = forward.lines, _lines(original)
-    assert any(lines[i:i + len(want)] == want for i in range(len(lines))), "the original's lines, in order"
+    assert any(lines[i : i + len(want)] == want for i in range(len(lines))), "the original's lines, in order"
     assert not any("attacker" in c for c in server.commands)

@@ -21,8 +21,9 @@ def test_pipeline_notebook_runs_and_shows_decisions() -> None:
     from nbclient import NotebookClient
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
     html = "".join(o.get("data", {}).get("text/html", "") for c in code for o in c.outputs)
@@ -43,12 +44,15 @@ def test_pipeline_notebook_takes_the_customers_eml_files(tmp_path) -> None:
     from mailsupport.audit.notebook import inject_parameters
 
     eml = tmp_path / "never-arrived.eml"
-    eml.write_bytes(b"From: Client <client@example.net>\r\nTo: Matter 1042 <1042@smithlaw.example>\r\n"
-                    b"Subject: Signed contract <for 1042>\r\nMessage-ID: <cust-1@example.net>\r\n\r\nSee attached.\r\n")
+    eml.write_bytes(
+        b"From: Client <client@example.net>\r\nTo: Matter 1042 <1042@smithlaw.example>\r\n"
+        b"Subject: Signed contract <for 1042>\r\nMessage-ID: <cust-1@example.net>\r\n\r\nSee attached.\r\n"
+    )
     nb = nbformat.read(NOTEBOOK, as_version=4)
     inject_parameters(nb, eml_files=[str(eml)])
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
     html = "".join(o.get("data", {}).get("text/html", "") for c in code for o in c.outputs)

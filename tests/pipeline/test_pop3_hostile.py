@@ -7,8 +7,15 @@ import traceback
 import pytest
 
 from mailsupport.config import ServerSettings, TlsMode
-from mailsupport.errors import (AuthError, ConfigError, ConnectError, DeadlineExceeded, LimitExceeded,
-                                OperationError, ProtocolError)
+from mailsupport.errors import (
+    AuthError,
+    ConfigError,
+    ConnectError,
+    DeadlineExceeded,
+    LimitExceeded,
+    OperationError,
+    ProtocolError,
+)
 from mailsupport.limits import Deadline, Limits
 from mailsupport.model import Secret
 from mailsupport.pop3 import Pop3Client
@@ -22,8 +29,15 @@ MSG = b"From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n.leading dot\r\n"
 
 def settings(port: int, **kw) -> ServerSettings:
     """Plain-TCP settings for the hostile server (0.5 s per read, so a step has 1.5 s)."""
-    base = dict(host="127.0.0.1", port=port, tls=TlsMode.NONE, username="u", password=Secret(PASSWORD),
-                allow_plaintext_auth=True, timeout=0.5)
+    base = dict(
+        host="127.0.0.1",
+        port=port,
+        tls=TlsMode.NONE,
+        username="u",
+        password=Secret(PASSWORD),
+        allow_plaintext_auth=True,
+        timeout=0.5,
+    )
     base.update(kw)
     return ServerSettings(**base)
 
@@ -169,8 +183,10 @@ def test_data_after_the_stls_answer_is_refused():
     """Bytes after +OK to STLS, before TLS began (an injection), end the session before any password is sent."""
     from mailsupport.testing.faultproxy import Fault, FaultProxy
 
-    with HostileServer("pop3") as srv, FaultProxy(srv.port, [
-            Fault(command=r"^STLS$", reply=b"+OK begin TLS\r\n+OK injected answer\r\n")]) as px:
+    with (
+        HostileServer("pop3") as srv,
+        FaultProxy(srv.port, [Fault(command=r"^STLS$", reply=b"+OK begin TLS\r\n+OK injected answer\r\n")]) as px,
+    ):
         client = Pop3Client(settings(px.port, tls=TlsMode.STARTTLS))
         with pytest.raises(ProtocolError, match="sent data after its STLS answer"):
             client.open()

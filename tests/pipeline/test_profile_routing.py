@@ -19,8 +19,8 @@ from mailsupport.diagnose.catchall import diagnose_catch_all
 from mailsupport.headers import recipients_for
 from mailsupport.routing import RouteKind, route_message
 from mailsupport.samples import summarize
-from mailsupport.sandbox import Sandbox
 from mailsupport.samples.generate import plain_message
+from mailsupport.sandbox import Sandbox
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 pytestmark = pytest.mark.timeout(120)
@@ -51,13 +51,19 @@ def _delivered(profile: str, options: dict) -> list[bytes]:
     with Sandbox([tenant], profile=profile) as sb:
         sb.set_profile(profile, **options)
         for n, rcpt in enumerate(EXPECTED, start=1):
-            sb.deliver(plain_message(to=[rcpt], subject=f"to {rcpt}", message_id=f"p{n}@outside.example", n=n),
-                       "client@outside.example", [rcpt])
+            sb.deliver(
+                plain_message(to=[rcpt], subject=f"to {rcpt}", message_id=f"p{n}@outside.example", n=n),
+                "client@outside.example",
+                [rcpt],
+            )
         return [m.data for m in sb.mailbox(MAILBOX)]
 
 
-@pytest.mark.parametrize("profile, options, header", PROFILE_HEADERS,
-                         ids=[p + ("+x-gm-original-to" if o else "") for p, o, _h in PROFILE_HEADERS])
+@pytest.mark.parametrize(
+    "profile, options, header",
+    PROFILE_HEADERS,
+    ids=[p + ("+x-gm-original-to" if o else "") for p, o, _h in PROFILE_HEADERS],
+)
 def test_catch_all_through_each_profile(profile, options, header):
     """With the profile's own header every copy is filed to its target (and the diagnosis recommends that
     header); without one every copy fails and the diagnosis names no header. Router and scan agree."""

@@ -12,26 +12,39 @@ TENANT = pipeline_tenant()
 
 def received(recipient: str, *, header: str = "X-Original-To", extra: str = "", top: str = "") -> bytes:
     """A catch-all delivery with ``header`` carrying ``recipient`` above the Received line."""
-    return (f"{top}{header}: {recipient}\r\nDelivered-To: mailbox@catchall.example\r\n"
-            f"Received: from a.example by mx.catchall.example (Postfix) with ESMTP id X\r\n"
-            f"{extra}From: someone@outside.example\r\nTo: whoever@catchall.example\r\n"
-            f"Subject: s\r\n\r\nbody\r\n").encode()
+    return (
+        f"{top}{header}: {recipient}\r\nDelivered-To: mailbox@catchall.example\r\n"
+        f"Received: from a.example by mx.catchall.example (Postfix) with ESMTP id X\r\n"
+        f"{extra}From: someone@outside.example\r\nTo: whoever@catchall.example\r\n"
+        f"Subject: s\r\n\r\nbody\r\n"
+    ).encode()
 
 
 CASES = [
     ("matter-on-catch-all-domain", received("1001@catchall.example"), RouteKind.MATTER, "1001"),
     ("matter-on-wildcard-domain", received("1002@smithlaw.actionstep.example"), RouteKind.MATTER, "1002"),
     ("matter-case-insensitive-domain", received("1003@SmithLaw.ActionStep.Example"), RouteKind.MATTER, "1003"),
-    ("unknown-matter-on-wildcard-domain", received("9999@smithlaw.actionstep.example"), RouteKind.FAILED,
-     "it@catchall.example"),
+    (
+        "unknown-matter-on-wildcard-domain",
+        received("9999@smithlaw.actionstep.example"),
+        RouteKind.FAILED,
+        "it@catchall.example",
+    ),
     ("alias-to-user", received("conveyancing@catchall.example"), RouteKind.ALIAS, "jane@catchall.example"),
     ("user-own-address", received("Jane@catchall.example"), RouteKind.USER, "jane@catchall.example"),
     ("unknown-address", received("nobody@catchall.example"), RouteKind.FAILED, "it@catchall.example"),
-    ("forged-header-below-received-ignored",
-     received("nobody@catchall.example", extra="X-Original-To: 1001@catchall.example\r\n"),
-     RouteKind.FAILED, "it@catchall.example"),
-    ("header-choice-respected", received("1001@catchall.example", header="Delivered-To"), RouteKind.FAILED,
-     "it@catchall.example"),
+    (
+        "forged-header-below-received-ignored",
+        received("nobody@catchall.example", extra="X-Original-To: 1001@catchall.example\r\n"),
+        RouteKind.FAILED,
+        "it@catchall.example",
+    ),
+    (
+        "header-choice-respected",
+        received("1001@catchall.example", header="Delivered-To"),
+        RouteKind.FAILED,
+        "it@catchall.example",
+    ),
     ("no-header-at-all", b"just some text without a header\r\n", RouteKind.FAILED, "it@catchall.example"),
     ("empty-message", b"", RouteKind.FAILED, "it@catchall.example"),
 ]
@@ -62,8 +75,10 @@ def test_reply_to_our_sent_message_routes_to_its_matter() -> None:
 
 def test_reply_via_references_when_in_reply_to_is_foreign() -> None:
     """References is searched newest first when In-Reply-To is not ours."""
-    raw = received("nobody@catchall.example",
-                   extra="In-Reply-To: <x@else>\r\nReferences: <a@b> <sent-2@catchall.example> <x@else>\r\n")
+    raw = received(
+        "nobody@catchall.example",
+        extra="In-Reply-To: <x@else>\r\nReferences: <a@b> <sent-2@catchall.example> <x@else>\r\n",
+    )
     d = route_message(TENANT, raw, sent_matters={"<sent-2@catchall.example>": "1001"})
     assert (d.kind, d.target) == (RouteKind.REPLY, "1001")
 
@@ -77,8 +92,9 @@ def test_address_rules_come_before_the_reply_rule() -> None:
 
 def test_smtp_envelope_overrides_headers() -> None:
     """On the wildcard path the RCPT TO address is the envelope, whatever the headers say."""
-    d = route_message(TENANT, received("nobody@catchall.example"),
-                      envelope_recipients=["1001@smithlaw.actionstep.example"])
+    d = route_message(
+        TENANT, received("nobody@catchall.example"), envelope_recipients=["1001@smithlaw.actionstep.example"]
+    )
     assert (d.kind, d.target, d.recipient_source) == (RouteKind.MATTER, "1001", "SMTP envelope")
 
 

@@ -24,8 +24,10 @@ FAILED = b"From: c@outside.example\r\nX-Original-To: nobody@catchall.example\r\n
 
 def tenant_file(path: Path, pop_port: int, *, smtp_port: int = 0, edit=None, **kw: Any) -> Path:
     """The pipeline test tenant (0.5 s per read) on ``pop_port``, as JSON, optionally edited."""
-    data = tenant_to_dict(pipeline_tenant(pop_port=pop_port, smtp_port=smtp_port, username="u", password=PASSWORD,
-                                          **kw), reveal_secrets=True)
+    data = tenant_to_dict(
+        pipeline_tenant(pop_port=pop_port, smtp_port=smtp_port, username="u", password=PASSWORD, **kw),
+        reveal_secrets=True,
+    )
     data["inbound"]["server"]["timeout"] = 0.5
     data["outbound"]["server"]["timeout"] = 0.5
     if edit:
@@ -36,8 +38,12 @@ def tenant_file(path: Path, pop_port: int, *, smtp_port: int = 0, edit=None, **k
 
 def run(tenant: Path, store: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
     """``python -m mailsupport run --once``: (exit code, the JSON it printed, stderr); bounded in time."""
-    r = subprocess.run([sys.executable, "-m", "mailsupport", "run", "--once", "--tenant", str(tenant),
-                        "--store", str(store), *extra], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "mailsupport", "run", "--once", "--tenant", str(tenant), "--store", str(store), *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "Traceback" not in r.stderr, r.stderr
     assert "canary" not in r.stdout + r.stderr
     return r.returncode, json.loads(r.stdout), r.stderr
@@ -132,20 +138,41 @@ def test_send_pass_failure_still_prints_what_the_poll_did(tmp_path):
 
 def test_every_stops_on_a_settings_error(tmp_path):
     """--every with settings that cannot work prints one summary and exits 2 instead of failing every poll."""
-    r = subprocess.run([sys.executable, "-m", "mailsupport", "run", "--every", "300", "--tenant",
-                        str(tenant_file(tmp_path / "t.json", 1, edit=drop_outbound_host)), "--store",
-                        str(tmp_path / "s")], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailsupport",
+            "run",
+            "--every",
+            "300",
+            "--tenant",
+            str(tenant_file(tmp_path / "t.json", 1, edit=drop_outbound_host)),
+            "--store",
+            str(tmp_path / "s"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and json.loads(r.stdout)["errors"][0]["stage"] == "config"
 
 
-@pytest.mark.parametrize("edit,path", [
-    (lambda d: d["inbound"]["server"].update(port=0), "inbound.server.port"),
-    (lambda d: d["inbound"]["server"].update(allow_plaintext_auth=False), "inbound.server.tls"),
-    (lambda d: d["inbound"]["server"].pop("password"), "inbound.server"),
-    (lambda d: d["inbound"]["server"].update(tls="implicit", ca_file="/nonexistent/ca.pem"), "inbound.server.ca_file"),
-    (lambda d: d["outbound"].update(use_vendor_relay=True), "outbound.use_vendor_relay"),
-    (lambda d: d["outbound"]["server"].update(username="u", password="p"), "outbound.server.tls"),
-], ids=["no-pop-port", "pop-plaintext", "no-password", "bad-ca-file", "relay-missing", "smtp-plaintext"])
+@pytest.mark.parametrize(
+    "edit,path",
+    [
+        (lambda d: d["inbound"]["server"].update(port=0), "inbound.server.port"),
+        (lambda d: d["inbound"]["server"].update(allow_plaintext_auth=False), "inbound.server.tls"),
+        (lambda d: d["inbound"]["server"].pop("password"), "inbound.server"),
+        (
+            lambda d: d["inbound"]["server"].update(tls="implicit", ca_file="/nonexistent/ca.pem"),
+            "inbound.server.ca_file",
+        ),
+        (lambda d: d["outbound"].update(use_vendor_relay=True), "outbound.use_vendor_relay"),
+        (lambda d: d["outbound"]["server"].update(username="u", password="p"), "outbound.server.tls"),
+    ],
+    ids=["no-pop-port", "pop-plaintext", "no-password", "bad-ca-file", "relay-missing", "smtp-plaintext"],
+)
 def test_run_config_problems(tmp_path, edit, path):
     """Each setting a client would refuse mid-run is found before: its path is named."""
     from mailsupport.config import load_tenant
@@ -172,8 +199,10 @@ def test_malformed_listing_words_are_scrubbed_escaped_and_cut(tmp_path):
     from mailsupport.testing.faultproxy import Fault, FaultProxy
 
     line = b"1 lots \x1b[2J" + PASSWORD.encode() + b" " + b"z" * 1000
-    with HostileServer("pop3") as srv, FaultProxy(srv.port, [
-            Fault(command=r"^LIST$", reply=b"+OK\r\n" + line + b"\r\n.\r\n")]) as px:
+    with (
+        HostileServer("pop3") as srv,
+        FaultProxy(srv.port, [Fault(command=r"^LIST$", reply=b"+OK\r\n" + line + b"\r\n.\r\n")]) as px,
+    ):
         srv.deliver(FILED, uidl="u1")
         code, out, _ = run(tenant_file(tmp_path / "t.json", px.port), tmp_path / "s")
         assert srv.deleted == []

@@ -32,8 +32,14 @@ def test_demo_run_routes_every_case_and_answers(tenant, tmp_path: Path) -> None:
     with Store(tmp_path) as store, sandbox_mod.Sandbox([tenant], profile="postfix") as sb:
         result = run_pipeline_demo(sb, tenant, store)
         kinds = sorted((r["source"], r["kind"]) for r in result["decisions"])
-        assert kinds == [("pop3", "alias"), ("pop3", "failed"), ("pop3", "failed"), ("pop3", "matter"),
-                         ("pop3", "user"), ("wildcard", "matter")]
+        assert kinds == [
+            ("pop3", "alias"),
+            ("pop3", "failed"),
+            ("pop3", "failed"),
+            ("pop3", "matter"),
+            ("pop3", "user"),
+            ("wildcard", "matter"),
+        ]
         assert result["poll"]["errors"] == [] and result["poll"]["deleted"] == 5
         assert result["send"]["sent"] == 3  # the answer and two failed forwards
         answer = next(m for m in sb.outbox if "client@outside.example" in m.recipients)
@@ -44,8 +50,11 @@ def test_demo_run_routes_every_case_and_answers(tenant, tmp_path: Path) -> None:
 def test_wildcard_hook_files_matter_mail_without_polling(tenant, tmp_path: Path) -> None:
     """Mail to <matter>@<orgkey>.<wildcard domain> is routed when it arrives, with RCPT TO as envelope."""
     with Store(tmp_path) as store, sandbox_mod.Sandbox([tenant], on_wildcard=wildcard_handler(tenant, store)) as sb:
-        sb.deliver(b"Subject: w\r\nTo: someone@else.example\r\n\r\nx\r\n", "c@outside.example",
-                   [f"1043@{tenant.matter_domain}"])
+        sb.deliver(
+            b"Subject: w\r\nTo: someone@else.example\r\n\r\nx\r\n",
+            "c@outside.example",
+            [f"1043@{tenant.matter_domain}"],
+        )
         [d] = sb.wait_for(lambda: store.decisions(), what="the wildcard decision")
         assert (d["kind"], d["target"], d["source"]) == ("matter", "1043", "wildcard")
 
@@ -72,8 +81,9 @@ def test_stalled_retr_times_out_and_deletes_nothing(tenant, tmp_path: Path) -> N
     """A server that stops answering mid-poll: a timeout error, the session aborted, nothing deleted."""
     from dataclasses import replace
 
-    stall = sandbox_mod.Fault(service="pop3", stage=sandbox_mod.Stage.RETR, match="2",
-                              action=sandbox_mod.Action.STALL, seconds=30)
+    stall = sandbox_mod.Fault(
+        service="pop3", stage=sandbox_mod.Stage.RETR, match="2", action=sandbox_mod.Action.STALL, seconds=30
+    )
     with Store(tmp_path) as store, sandbox_mod.Sandbox([tenant], faults=[stall]) as sb:
         local = sb.tenant_settings(tenant)
         local = local.with_servers(inbound=replace(local.inbound.server, timeout=1.0))
@@ -97,9 +107,22 @@ def test_run_every_polls_repeatedly(tenant, tmp_path: Path) -> None:
         tenant_file = tmp_path / "t.json"
         tenant_file.write_text(json.dumps(tenant_to_dict(sb.tenant_settings(tenant), reveal_secrets=True)))
         sb.deliver(b"Subject: a\r\n\r\nx\r\n", "c@outside.example", ["1042@smithlaw.example"])
-        proc = subprocess.Popen([sys.executable, "-m", "mailsupport", "run", "--tenant", str(tenant_file),
-                                 "--every", "0.2", "--store", str(tmp_path / "s")],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mailsupport",
+                "run",
+                "--tenant",
+                str(tenant_file),
+                "--every",
+                "0.2",
+                "--store",
+                str(tmp_path / "s"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             first = json.loads(proc.stdout.readline())
             second = json.loads(proc.stdout.readline())
@@ -117,8 +140,11 @@ def test_pipelined_retr_broken_off_mid_message(tenant, tmp_path: Path, action: s
     with Store(tmp_path) as store, sandbox_mod.Sandbox([tenant], faults=[fault]) as sb:
         local = sb.tenant_settings(tenant)
         for i in range(5):
-            sb.deliver(f"Subject: {i}\r\nMessage-ID: <p{i}@x>\r\n\r\nbody {i}\r\n".encode(), "c@outside.example",
-                       ["1042@smithlaw.example"])
+            sb.deliver(
+                f"Subject: {i}\r\nMessage-ID: <p{i}@x>\r\n\r\nbody {i}\r\n".encode(),
+                "c@outside.example",
+                ["1042@smithlaw.example"],
+            )
         s = poll(local, store)
         assert (s.fetched, s.deleted) == (2, 0)
         assert s.errors[0]["stage"] == "retr" and s.kept_on_server == 5  # all stay: no QUIT happened
@@ -137,13 +163,19 @@ def test_wildcard_mail_during_a_poll_shares_the_store_safely(tenant, tmp_path: P
     with Store(tmp_path) as store, sandbox_mod.Sandbox([tenant], on_wildcard=wildcard_handler(tenant, store)) as sb:
         local = sb.tenant_settings(tenant)
         for i in range(60):
-            sb.deliver(f"Subject: p{i}\r\nMessage-ID: <poll{i}@x>\r\n\r\nx\r\n".encode(), "c@outside.example",
-                       ["1042@smithlaw.example"])
+            sb.deliver(
+                f"Subject: p{i}\r\nMessage-ID: <poll{i}@x>\r\n\r\nx\r\n".encode(),
+                "c@outside.example",
+                ["1042@smithlaw.example"],
+            )
 
         def wildcard() -> None:
             for i in range(20):
-                sb.deliver(f"Subject: w{i}\r\nMessage-ID: <wild{i}@x>\r\n\r\nx\r\n".encode(), "c@outside.example",
-                           [f"1043@{tenant.matter_domain}"])
+                sb.deliver(
+                    f"Subject: w{i}\r\nMessage-ID: <wild{i}@x>\r\n\r\nx\r\n".encode(),
+                    "c@outside.example",
+                    [f"1043@{tenant.matter_domain}"],
+                )
 
         t = threading.Thread(target=wildcard)
         t.start()

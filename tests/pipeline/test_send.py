@@ -36,8 +36,16 @@ def tenant_for(port: int, **extra):
 def test_sent_mail_carries_signature_and_replies_route_back(postfix, outside, store) -> None:
     """A queued message arrives signed once; its Message-ID routes the client's reply to the matter."""
     tenant = tenant_for(postfix.port)
-    mid = submit(tenant, store, from_addr="jane@catchall.example", to=["client@outside.example"],
-                 subject="Your purchase", text="Dear client,\nsee the contract.\n", matter="1001", now=0)
+    mid = submit(
+        tenant,
+        store,
+        from_addr="jane@catchall.example",
+        to=["client@outside.example"],
+        subject="Your purchase",
+        text="Dear client,\nsee the contract.\n",
+        matter="1001",
+        now=0,
+    )
     result = send_queued(tenant, store, now=1)
     assert (result.sent, result.errors) == (1, ())
     [path] = wait_for_maildir(outside, 1)
@@ -45,8 +53,10 @@ def test_sent_mail_carries_signature_and_replies_route_back(postfix, outside, st
     assert got["Message-ID"] == mid
     body = got.get_content()
     assert body.count("Jane Smith\nSolicitor") == 1 and "This email is confidential." in body
-    reply = (f"X-Original-To: nobody@catchall.example\r\nReceived: by mx\r\nIn-Reply-To: {mid}\r\n"
-             f"Subject: Re: Your purchase\r\n\r\nthanks\r\n").encode()
+    reply = (
+        f"X-Original-To: nobody@catchall.example\r\nReceived: by mx\r\nIn-Reply-To: {mid}\r\n"
+        f"Subject: Re: Your purchase\r\n\r\nthanks\r\n"
+    ).encode()
     d = route_message(tenant, reply, sent_matters=store.sent_matters([mid]))
     assert (d.kind, d.target) == (RouteKind.REPLY, "1001")
 
@@ -65,8 +75,14 @@ def test_permanent_refusal_reported_with_server_reply(postfix, outside, store) -
 def test_temporary_refusal_stays_queued_and_is_retried_after_backoff(postfix, outside, store) -> None:
     """A 451 keeps the message queued; before the backoff nothing is sent, after it the retry works."""
     tenant_direct = tenant_for(postfix.port)
-    submit(tenant_direct, store, from_addr="jane@catchall.example", to=["client@outside.example"],
-           subject="retry me", text="y")
+    submit(
+        tenant_direct,
+        store,
+        from_addr="jane@catchall.example",
+        to=["client@outside.example"],
+        subject="retry me",
+        text="y",
+    )
     with FaultProxy(postfix.port, [Fault(command=r"^RCPT TO:<client@", reply=b"451 4.3.0 busy, try later\r\n")]) as px:
         first = send_queued(tenant_for(px.port), store, now=100)
     assert (first.sent, first.deferred, first.still_queued) == (0, 1, 1)
@@ -80,8 +96,14 @@ def test_temporary_refusal_stays_queued_and_is_retried_after_backoff(postfix, ou
 def test_connection_dropped_mid_data_keeps_message_queued(postfix, outside, store) -> None:
     """A connection cut during DATA: Postfix discards the partial message, we keep ours queued."""
     tenant_direct = tenant_for(postfix.port)
-    submit(tenant_direct, store, from_addr="jane@catchall.example", to=["client@outside.example"],
-           subject="cut", text="line\n" * 200)
+    submit(
+        tenant_direct,
+        store,
+        from_addr="jane@catchall.example",
+        to=["client@outside.example"],
+        subject="cut",
+        text="line\n" * 200,
+    )
     with FaultProxy(postfix.port, [Fault(command=r"^DATA$", action="drop-request", after_bytes=300)]) as px:
         first = send_queued(tenant_for(px.port), store, now=0)
     assert (first.sent, first.deferred) == (0, 1)
@@ -95,8 +117,9 @@ def test_over_tenant_size_limit_refused_before_queueing(store) -> None:
     """The tenant's size limit is checked before anything is queued, with size and limit."""
     tenant = pipeline_tenant(size_limit=5000)
     with pytest.raises(MessageTooLarge) as info:
-        submit(tenant, store, from_addr="jane@catchall.example", to=["c@outside.example"], subject="big",
-               text="x" * 10_000)
+        submit(
+            tenant, store, from_addr="jane@catchall.example", to=["c@outside.example"], subject="big", text="x" * 10_000
+        )
     assert info.value.limit == 5000 and info.value.size > 10_000
     assert str(info.value.size) in str(info.value) and store.queued() == []
 

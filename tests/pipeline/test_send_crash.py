@@ -26,13 +26,18 @@ KILL_AFTER = (1, 40, 33, 70)
 
 
 def message_id(received: ReceivedMessage) -> str:
-    return next(line.split(b":", 1)[1].strip().decode() for line in received.lines
-                if line.lower().startswith(b"message-id:"))
+    return next(
+        line.split(b":", 1)[1].strip().decode() for line in received.lines if line.lower().startswith(b"message-id:")
+    )
 
 
 def run_send(tenant_file: Path, store_dir: Path, kill_after: int) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mailsupport.testing.killsend", str(tenant_file), str(store_dir),
-                           str(kill_after)], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "mailsupport.testing.killsend", str(tenant_file), str(store_dir), str(kill_after)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_sigkill_while_sending_loses_nothing_and_resends_little(tmp_path: Path) -> None:
@@ -45,13 +50,27 @@ def test_sigkill_while_sending_loses_nothing_and_resends_little(tmp_path: Path) 
         tenant_file = tmp_path / "tenant.json"
         tenant_file.write_text(json.dumps(tenant_to_dict(tenant, reveal_secrets=True)))
         with Store(store_dir) as store:
-            enqueue_messages(tenant, store, [
-                OutgoingMessage(raw=compose_message(from_addr="jane@catchall.example", to=["client@outside.example"],
-                                                    subject=f"Advice {i}", text="Dear client,\n", message_id=mid,
-                                                    date="Thu, 26 Nov 2026 09:00:00 +0000"),
-                                mail_from="jane@catchall.example", rcpt_tos=("client@outside.example",),
-                                matter="1001", message_id=mid)
-                for i, mid in enumerate(sorted(expected, key=lambda m: int(m[2:].split("@")[0])))])
+            enqueue_messages(
+                tenant,
+                store,
+                [
+                    OutgoingMessage(
+                        raw=compose_message(
+                            from_addr="jane@catchall.example",
+                            to=["client@outside.example"],
+                            subject=f"Advice {i}",
+                            text="Dear client,\n",
+                            message_id=mid,
+                            date="Thu, 26 Nov 2026 09:00:00 +0000",
+                        ),
+                        mail_from="jane@catchall.example",
+                        rcpt_tos=("client@outside.example",),
+                        matter="1001",
+                        message_id=mid,
+                    )
+                    for i, mid in enumerate(sorted(expected, key=lambda m: int(m[2:].split("@")[0])))
+                ],
+            )
 
         for kill_after in KILL_AFTER:
             r = run_send(tenant_file, store_dir, kill_after)

@@ -19,14 +19,25 @@ from mailsupport.testing.mailgen import pipeline_tenant
 
 
 def composed(i: int, text: str = "Dear client,\nsee the contract.\n", sender: str = "jane@catchall.example") -> bytes:
-    return compose_message(from_addr=sender, to=["client@outside.example"], subject=f"Advice {i}", text=text,
-                           message_id=f"<q{i}@catchall.example>", date="Thu, 26 Nov 2026 09:00:00 +0000")
+    return compose_message(
+        from_addr=sender,
+        to=["client@outside.example"],
+        subject=f"Advice {i}",
+        text=text,
+        message_id=f"<q{i}@catchall.example>",
+        date="Thu, 26 Nov 2026 09:00:00 +0000",
+    )
 
 
 def outgoing(i: int, **kw) -> OutgoingMessage:
     sender = kw.pop("sender", "jane@catchall.example")
-    return OutgoingMessage(raw=composed(i, sender=sender, **kw), mail_from=sender, rcpt_tos=("client@outside.example",),
-                           matter="1001", message_id=f"<q{i}@catchall.example>")
+    return OutgoingMessage(
+        raw=composed(i, sender=sender, **kw),
+        mail_from=sender,
+        rcpt_tos=("client@outside.example",),
+        matter="1001",
+        message_id=f"<q{i}@catchall.example>",
+    )
 
 
 def test_batch_is_queued_in_order_each_signed_once(store: Store) -> None:
@@ -48,11 +59,19 @@ def test_one_message_and_a_batch_of_one_queue_the_same_bytes(tmp_path: Path) -> 
     """enqueue_message is the batch of one: same signed bytes, same envelope."""
     tenant = pipeline_tenant()
     with Store(tmp_path / "a") as a, Store(tmp_path / "b") as b:
-        enqueue_message(tenant, a, composed(7), mail_from="jane@catchall.example", rcpt_tos=["client@outside.example"],
-                        matter="1001", message_id="<q7@catchall.example>")
+        enqueue_message(
+            tenant,
+            a,
+            composed(7),
+            mail_from="jane@catchall.example",
+            rcpt_tos=["client@outside.example"],
+            matter="1001",
+            message_id="<q7@catchall.example>",
+        )
         enqueue_messages(tenant, b, [outgoing(7)])
-        assert [(q.raw, q.rcpt_tos, q.matter, q.message_id) for q in a.queued()] == \
-            [(q.raw, q.rcpt_tos, q.matter, q.message_id) for q in b.queued()]
+        assert [(q.raw, q.rcpt_tos, q.matter, q.message_id) for q in a.queued()] == [
+            (q.raw, q.rcpt_tos, q.matter, q.message_id) for q in b.queued()
+        ]
 
 
 def test_batch_with_one_message_over_the_limit_queues_nothing(store: Store) -> None:
@@ -89,8 +108,9 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 def test_batch_survives_a_kill_right_after_it_returns(tmp_path: Path) -> None:
     """A process killed (SIGKILL, no close) just after enqueue_messages returned: every message is queued."""
-    r = subprocess.run([sys.executable, "-c", KILL_AFTER_BATCH, str(tmp_path / "store")], capture_output=True,
-                       timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_BATCH, str(tmp_path / "store")], capture_output=True, timeout=60
+    )
     assert r.returncode == -9, r.stderr
     with Store(tmp_path / "store") as st:
         assert [q.raw.split(b"\r\n")[0] for q in st.queued()] == [f"Subject: {i}".encode() for i in range(50)]

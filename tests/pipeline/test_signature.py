@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from mailsupport.signature import (SIGNED_HEADER, SignatureError, UnsafeHeaderError, add_signature,
-                                   compose_message, signature_for)
+from mailsupport.signature import (
+    SIGNED_HEADER,
+    SignatureError,
+    UnsafeHeaderError,
+    add_signature,
+    compose_message,
+    signature_for,
+)
 from mailsupport.testing.mailgen import pipeline_tenant
 
 SIG = "Jane <Smith> & Co\nSolicitor"
@@ -76,8 +82,10 @@ def test_encoding_is_kept(cte: str) -> None:
 
 def test_latin1_part_becomes_utf8_only_when_needed() -> None:
     """A latin-1 part stays latin-1 for latin-1 text and becomes UTF-8 for the em dash."""
-    raw = (b"Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
-           b"Content-Transfer-Encoding: 8bit\r\n\r\nGr\xfc\xdfe\r\n")
+    raw = (
+        b"Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\nGr\xfc\xdfe\r\n"
+    )
     latin = parse(add_signature(raw, signature="J\xfcrgen", disclaimer="ok"))
     assert latin.get_content_charset() == "iso-8859-1"
     assert latin.get_content().startswith("Grüße")
@@ -89,9 +97,11 @@ def test_latin1_part_becomes_utf8_only_when_needed() -> None:
 def test_forwarded_message_part_is_not_signed() -> None:
     """In multipart/mixed only the first (body) part is signed, never an attached message/rfc822."""
     inner = b"From: a@b\r\nSubject: inner\r\n\r\ninner body\r\n"
-    raw = (b"Subject: fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
-           b"--XX\r\nContent-Type: text/plain\r\n\r\nsee below\r\n"
-           b"--XX\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"--XX--\r\n")
+    raw = (
+        b"Subject: fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+        b"--XX\r\nContent-Type: text/plain\r\n\r\nsee below\r\n"
+        b"--XX\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"--XX--\r\n"
+    )
     out = sign(raw)
     assert inner in out
     assert out.count(b"Solicitor") == 1
@@ -99,8 +109,10 @@ def test_forwarded_message_part_is_not_signed() -> None:
 
 def test_attachment_only_message_gets_a_text_part() -> None:
     """A message with no text body gets a text part for the signature; the original part is kept."""
-    raw = (b"Subject: pic\r\nMIME-Version: 1.0\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-           b"iVBORw0KGgo=\r\n")
+    raw = (
+        b"Subject: pic\r\nMIME-Version: 1.0\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"iVBORw0KGgo=\r\n"
+    )
     out = parse(sign(raw))
     assert out.get_content_type() == "multipart/mixed"
     parts = list(out.iter_parts())
@@ -126,8 +138,14 @@ def test_user_signature_else_division() -> None:
 @pytest.mark.parametrize("field", ["subject", "from_name", "from_addr", "to", "in_reply_to"])
 def test_crlf_injection_refused(field: str) -> None:
     """CR/LF in any header field is refused with an error naming the field."""
-    kwargs = dict(from_addr="jane@catchall.example", to=["c@outside.example"], subject="Hi", text="t",
-                  message_id="<1@x>", date="Thu, 26 Nov 2026 09:00:00 +0000")
+    kwargs = dict(
+        from_addr="jane@catchall.example",
+        to=["c@outside.example"],
+        subject="Hi",
+        text="t",
+        message_id="<1@x>",
+        date="Thu, 26 Nov 2026 09:00:00 +0000",
+    )
     evil = "x\r\nBcc: victim@evil.example"
     kwargs[field] = [evil] if field == "to" else evil
     with pytest.raises(UnsafeHeaderError, match="line break"):
@@ -135,8 +153,19 @@ def test_crlf_injection_refused(field: str) -> None:
 
 
 # every character str.splitlines (and so the email package's header check) breaks a line at, and NUL
-LINE_BREAKS = {"LF": "\n", "CR": "\r", "VT": "\x0b", "FF": "\x0c", "FS": "\x1c", "GS": "\x1d", "RS": "\x1e",
-               "NEL": "\x85", "LINE-SEPARATOR": "\u2028", "PARAGRAPH-SEPARATOR": "\u2029", "NUL": "\x00"}
+LINE_BREAKS = {
+    "LF": "\n",
+    "CR": "\r",
+    "VT": "\x0b",
+    "FF": "\x0c",
+    "FS": "\x1c",
+    "GS": "\x1d",
+    "RS": "\x1e",
+    "NEL": "\x85",
+    "LINE-SEPARATOR": "\u2028",
+    "PARAGRAPH-SEPARATOR": "\u2029",
+    "NUL": "\x00",
+}
 
 
 def test_line_break_table_is_what_splitlines_breaks_at() -> None:
@@ -150,8 +179,14 @@ def test_line_break_table_is_what_splitlines_breaks_at() -> None:
 def test_unicode_line_separators_raise_unsafe_header_error(field: str, char: str) -> None:
     """A Unicode line separator (U+2028, NEL...) in Subject, the From name or To is the documented
     UnsafeHeaderError naming the field, not the email package's plain ValueError."""
-    kwargs = dict(from_addr="jane@catchall.example", to=["c@outside.example"], subject="Hi", text="t",
-                  message_id="<1@x>", date="Thu, 26 Nov 2026 09:00:00 +0000")
+    kwargs = dict(
+        from_addr="jane@catchall.example",
+        to=["c@outside.example"],
+        subject="Hi",
+        text="t",
+        message_id="<1@x>",
+        date="Thu, 26 Nov 2026 09:00:00 +0000",
+    )
     evil = f"x{char}Bcc: victim@evil.example"
     kwargs[field] = [evil] if field == "to" else evil
     with pytest.raises(UnsafeHeaderError, match="line break or NUL") as err:
@@ -161,9 +196,11 @@ def test_unicode_line_separators_raise_unsafe_header_error(field: str, char: str
 
 def test_untouched_headers_keep_their_bytes() -> None:
     """Long folded headers (DKIM, Received) are written back byte for byte."""
-    raw = (b"Received: from a.example (a.example [192.0.2.1]) by b.example with ESMTP id 1 for <x@y>;\r\n"
-           b"\tThu, 26 Nov 2026 09:00:00 +0000\r\nDKIM-Signature: v=1; a=rsa-sha256; d=x;  b=abc\r\n"
-           b"Subject:  two  spaces\r\n\r\nhello\r\n")
+    raw = (
+        b"Received: from a.example (a.example [192.0.2.1]) by b.example with ESMTP id 1 for <x@y>;\r\n"
+        b"\tThu, 26 Nov 2026 09:00:00 +0000\r\nDKIM-Signature: v=1; a=rsa-sha256; d=x;  b=abc\r\n"
+        b"Subject:  two  spaces\r\n\r\nhello\r\n"
+    )
     out = sign(raw)
     assert out.startswith(raw.split(b"\r\n\r\n")[0] + b"\r\n")
 

@@ -16,23 +16,60 @@ SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 SIG, DISC = "Jane <Smith> & Co\nSolicitor", "Confidential: privileged — do not forward."
 
 #: Content types: the one-part text ones (most often), and the shapes the splice must leave alone.
-CONTENT_TYPES = [None, None, "text/plain", "text/plain", 'text/plain; charset="utf-8"',
-                 "text/plain; charset=iso-8859-1", "TEXT/HTML; Charset=UTF-8", "text/html", "text/plain; charset=x-no-such-charset",
-                 "text/plain; format=flowed; charset=us-ascii", "text/plain; charset*=utf-8''%E2", "text/enriched",
-                 "text", "image/png", "multipart/alternative; boundary=XX", "multipart/signed; boundary=S",
-                 "message/rfc822", "application/octet-stream"]
-ENCODINGS = [None, "7bit", "8bit", "binary", "base64", "quoted-printable", "Base64", " quoted-printable ", "base64 ",
-             "x-uuencode", "bogus"]
+CONTENT_TYPES = [
+    None,
+    None,
+    "text/plain",
+    "text/plain",
+    'text/plain; charset="utf-8"',
+    "text/plain; charset=iso-8859-1",
+    "TEXT/HTML; Charset=UTF-8",
+    "text/html",
+    "text/plain; charset=x-no-such-charset",
+    "text/plain; format=flowed; charset=us-ascii",
+    "text/plain; charset*=utf-8''%E2",
+    "text/enriched",
+    "text",
+    "image/png",
+    "multipart/alternative; boundary=XX",
+    "multipart/signed; boundary=S",
+    "message/rfc822",
+    "application/octet-stream",
+]
+ENCODINGS = [
+    None,
+    "7bit",
+    "8bit",
+    "binary",
+    "base64",
+    "quoted-printable",
+    "Base64",
+    " quoted-printable ",
+    "base64 ",
+    "x-uuencode",
+    "bogus",
+]
 DISPOSITIONS = [None, None, "inline", "attachment; filename=a.txt"]
 #: Header lines (continuations after \n) the header block may also carry, the awkward ones included.
-EXTRA_LINES = [b"Received: from a (a [192.0.2.1])\n\tby b; Thu, 26 Nov 2026 09:00:00 +0000",
-               b"Subject: Gr\xc3\xbc\xc3\x9fe", b"X-Long: a\n b\n c", b"DKIM-Signature: v=1;  b=abc",
-               b"From a@b Thu Nov 26 09:00:00 2026", b":novalue", b"no colon here", b" continuation first",
-               b"X-Mailsupport-Signed: yes", b"content-type: text/html", b"Content-Transfer-Encoding: base64",
-               b"X-Empty:", b"X-Tab:\tvalue"]
+EXTRA_LINES = [
+    b"Received: from a (a [192.0.2.1])\n\tby b; Thu, 26 Nov 2026 09:00:00 +0000",
+    b"Subject: Gr\xc3\xbc\xc3\x9fe",
+    b"X-Long: a\n b\n c",
+    b"DKIM-Signature: v=1;  b=abc",
+    b"From a@b Thu Nov 26 09:00:00 2026",
+    b":novalue",
+    b"no colon here",
+    b" continuation first",
+    b"X-Mailsupport-Signed: yes",
+    b"content-type: text/html",
+    b"Content-Transfer-Encoding: base64",
+    b"X-Empty:",
+    b"X-Tab:\tvalue",
+]
 #: Text from pieces that matter to signing: line ends, HTML, 8-bit and wide characters, QP's "=".
-TEXT = st.lists(st.sampled_from(list("ab <>&.\n\r=ü—日\x00") + ["\r\n", "</body>", "-- ", "From "]),
-                max_size=30).map("".join)
+TEXT = st.lists(st.sampled_from(list("ab <>&.\n\r=ü—日\x00") + ["\r\n", "</body>", "-- ", "From "]), max_size=30).map(
+    "".join
+)
 
 
 def _body(text: str, charset: str, encoding: str | None, raw_bytes: bytes) -> bytes:
@@ -53,8 +90,11 @@ def one_part_messages(draw) -> bytes:
     nl = draw(st.sampled_from([b"\r\n", b"\n"]))
     lines = [b"From: jane@catchall.example", b"Subject: hello"]
     ctype, cte, disposition = (draw(st.sampled_from(v)) for v in (CONTENT_TYPES, ENCODINGS, DISPOSITIONS))
-    for name, value in (("Content-Type", ctype), ("Content-Transfer-Encoding", cte),
-                        ("Content-Disposition", disposition)):
+    for name, value in (
+        ("Content-Type", ctype),
+        ("Content-Transfer-Encoding", cte),
+        ("Content-Disposition", disposition),
+    ):
         if value is not None:
             lines.append(f"{name}: {value}".encode())
     for extra in draw(st.lists(st.sampled_from(EXTRA_LINES), max_size=3)):
@@ -67,7 +107,7 @@ def one_part_messages(draw) -> bytes:
         ends = [i for i in range(len(head)) if head.startswith(nl, i)]
         if ends:
             at = draw(st.sampled_from(ends))
-            head = head[:at] + draw(st.sampled_from([b"\r", b"\n", b"\r\n"])) + head[at + len(nl):]
+            head = head[:at] + draw(st.sampled_from([b"\r", b"\n", b"\r\n"])) + head[at + len(nl) :]
     charset = "latin-1" if ctype and "iso-8859-1" in ctype else "utf-8"
     body = _body(draw(TEXT), charset, cte, draw(st.binary(max_size=40) | st.just(b"")))
     return head + nl + draw(st.sampled_from([nl, nl, nl, b""])) + body  # the empty line, or none
@@ -91,9 +131,15 @@ def test_splice_writes_what_the_mime_round_trip_writes(raw: bytes, signature: st
 
 
 def _composed(text: str, html: str | None = None) -> bytes:
-    return compose_message(from_addr="jane@catchall.example", to=["client@outside.example"], subject="Advice",
-                           text=text, html_body=html, message_id="<1@catchall.example>",
-                           date="Thu, 26 Nov 2026 09:00:00 +0000")
+    return compose_message(
+        from_addr="jane@catchall.example",
+        to=["client@outside.example"],
+        subject="Advice",
+        text=text,
+        html_body=html,
+        message_id="<1@catchall.example>",
+        date="Thu, 26 Nov 2026 09:00:00 +0000",
+    )
 
 
 #: One-part shapes the send path meets (id -> message): each must take the splice.
@@ -102,12 +148,18 @@ COMMON = {
     "composed-long-lines-qp": _composed("Lorem ipsum dolor sit amet. " * 40 + "\n"),
     "composed-umlauts-8bit": _composed("Grüße aus Köln\n"),
     "lf-line-ends": b"From: a@b\nSubject: x\n\nhello\n",
-    "latin1-8bit": (b"Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
-                    b"Content-Transfer-Encoding: 8bit\r\n\r\nGr\xfc\xdfe\r\n"),
-    "html-base64": (b"Subject: x\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-                    + base64.encodebytes(b"<html><body><p>Hi</p></body></html>").replace(b"\n", b"\r\n")),
-    "folded-received": (b"Received: from a.example (a.example [192.0.2.1]) by b.example;\r\n"
-                        b"\tThu, 26 Nov 2026 09:00:00 +0000\r\nSubject:  two  spaces\r\n\r\nhello\r\n"),
+    "latin1-8bit": (
+        b"Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\nGr\xfc\xdfe\r\n"
+    ),
+    "html-base64": (
+        b"Subject: x\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(b"<html><body><p>Hi</p></body></html>").replace(b"\n", b"\r\n")
+    ),
+    "folded-received": (
+        b"Received: from a.example (a.example [192.0.2.1]) by b.example;\r\n"
+        b"\tThu, 26 Nov 2026 09:00:00 +0000\r\nSubject:  two  spaces\r\n\r\nhello\r\n"
+    ),
 }
 
 

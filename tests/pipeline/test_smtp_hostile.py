@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+
 import pytest
 
 from mailsupport.config import parse_tenant
@@ -25,11 +26,26 @@ MAX_BYTES = 1 << 26
 
 
 def _settings(port: int, **extra):
-    return parse_tenant({
-        "org_key": "firm", "provider": "outbound-only", "failed_email_address": "it@firm.example",
-        "outbound": {"from_address": USER, "server": {
-            "host": "127.0.0.1", "port": port, "tls": "none", "username": USER, "password": PASSWORD,
-            "allow_plaintext_auth": True, "timeout": TIMEOUT, **extra}}}).outbound.server
+    return parse_tenant(
+        {
+            "org_key": "firm",
+            "provider": "outbound-only",
+            "failed_email_address": "it@firm.example",
+            "outbound": {
+                "from_address": USER,
+                "server": {
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "tls": "none",
+                    "username": USER,
+                    "password": PASSWORD,
+                    "allow_plaintext_auth": True,
+                    "timeout": TIMEOUT,
+                    **extra,
+                },
+            },
+        }
+    ).outbound.server
 
 
 def _hostile(at: str, how: str, **kw) -> HostileServer:
@@ -41,8 +57,15 @@ def _send(srv: HostileServer) -> None:
         client.send(RAW, USER, ["bob@client.example"])
 
 
-STEPS = {"greeting": "greeting", "ehlo": "EHLO", "auth": "AUTH", "mail": "MAIL", "rcpt": "RCPT", "data": "DATA",
-         "dot": "final dot"}
+STEPS = {
+    "greeting": "greeting",
+    "ehlo": "EHLO",
+    "auth": "AUTH",
+    "mail": "MAIL",
+    "rcpt": "RCPT",
+    "data": "DATA",
+    "dot": "final dot",
+}
 
 
 @pytest.mark.parametrize("at", list(STEPS))
@@ -55,8 +78,9 @@ def test_a_drip_ends_at_the_steps_deadline_naming_the_step(at):
     assert f"{STEPS[at]} did not finish within its" in str(err.value) and srv.host in str(err.value)
 
 
-@pytest.mark.parametrize("how,what", [("endless-lines", "lines"), ("endless-line", "line")],
-                         ids=["250-forever", "endless-line"])
+@pytest.mark.parametrize(
+    "how,what", [("endless-lines", "lines"), ("endless-line", "line")], ids=["250-forever", "endless-line"]
+)
 @pytest.mark.parametrize("at", list(STEPS))
 def test_an_endless_reply_hits_a_limit_and_the_client_hangs_up(at, how, what):
     """250- lines forever or a line without end: LimitExceeded naming the step, long before the server's budget."""
@@ -78,9 +102,18 @@ def test_a_malformed_reply_is_a_protocol_error_with_the_servers_words(at):
     assert "'2x0 what'" in str(err.value)
 
 
-@pytest.mark.parametrize("at,error", [("greeting", ConnectError), ("ehlo", ConnectError), ("auth", AuthError),
-                                      ("mail", ProtocolError), ("rcpt", ProtocolError), ("data", ProtocolError),
-                                      ("dot", ProtocolError)])
+@pytest.mark.parametrize(
+    "at,error",
+    [
+        ("greeting", ConnectError),
+        ("ehlo", ConnectError),
+        ("auth", AuthError),
+        ("mail", ProtocolError),
+        ("rcpt", ProtocolError),
+        ("data", ProtocolError),
+        ("dot", ProtocolError),
+    ],
+)
 def test_a_closed_connection_is_reported_at_its_step(at, error):
     """A server hanging up without a word gives the kit's error for that stage."""
     with _hostile(at, "close") as srv:
@@ -123,14 +156,26 @@ def _queue_one(store: Store, tenant) -> None:
 
 
 def _tenant(port: int):
-    t = parse_tenant({"org_key": "firm", "provider": "outbound-only", "failed_email_address": "it@firm.example",
-                      "outbound": {"from_address": USER, "server": {"host": "127.0.0.1", "port": port}}})
+    t = parse_tenant(
+        {
+            "org_key": "firm",
+            "provider": "outbound-only",
+            "failed_email_address": "it@firm.example",
+            "outbound": {"from_address": USER, "server": {"host": "127.0.0.1", "port": port}},
+        }
+    )
     return t.with_servers(outbound=_settings(port))
 
 
-@pytest.mark.parametrize("at,how,stage", [
-    ("dot", "drip", "final dot"), ("rcpt", "endless-lines", "connection"), ("mail", "malformed", "connection"),
-], ids=["drip-at-dot", "endless-rcpt", "malformed-mail"])
+@pytest.mark.parametrize(
+    "at,how,stage",
+    [
+        ("dot", "drip", "final dot"),
+        ("rcpt", "endless-lines", "connection"),
+        ("mail", "malformed", "connection"),
+    ],
+    ids=["drip-at-dot", "endless-rcpt", "malformed-mail"],
+)
 def test_the_send_pass_keeps_the_message_queued_and_names_the_step(store, at, how, stage):
     """A hostile reply mid-transaction defers the message (never marked sent or failed) and says where."""
     with _hostile(at, how) as srv:
@@ -173,19 +218,48 @@ def test_run_once_in_a_subprocess_ends_with_a_clear_summary(tmp_path):
     the step, the message stays queued, no traceback and no secret in the output."""
     with _hostile("dot", "drip") as srv:
         tenant_file = tmp_path / "tenant.json"
-        tenant_file.write_text(json.dumps({
-            "org_key": "firm", "provider": "outbound-only", "failed_email_address": "it@firm.example",
-            "outbound": {"from_address": USER, "server": {
-                "host": "127.0.0.1", "port": srv.port, "tls": "none", "username": USER, "password": PASSWORD,
-                "allow_plaintext_auth": True, "timeout": TIMEOUT}}}))
+        tenant_file.write_text(
+            json.dumps(
+                {
+                    "org_key": "firm",
+                    "provider": "outbound-only",
+                    "failed_email_address": "it@firm.example",
+                    "outbound": {
+                        "from_address": USER,
+                        "server": {
+                            "host": "127.0.0.1",
+                            "port": srv.port,
+                            "tls": "none",
+                            "username": USER,
+                            "password": PASSWORD,
+                            "allow_plaintext_auth": True,
+                            "timeout": TIMEOUT,
+                        },
+                    },
+                }
+            )
+        )
         with Store(tmp_path / "store") as store:
             _queue_one(store, _tenant(srv.port))
-        out = subprocess.run([sys.executable, "-m", "mailsupport", "run", "--once", "--tenant", str(tenant_file),
-                              "--store", str(tmp_path / "store")], capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mailsupport",
+                "run",
+                "--once",
+                "--tenant",
+                str(tenant_file),
+                "--store",
+                str(tmp_path / "store"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert out.returncode == 3, out.stderr[-2000:]
     summary = json.loads(out.stdout)
     [error] = summary["send"]["errors"]
     assert error["stage"] == "final dot" and "did not finish within its" in error["message"]
     assert summary["send"]["still_queued"] == 1
     assert "Traceback" not in out.stderr and not revealed(PASSWORD, out.stdout + out.stderr)
-

@@ -18,8 +18,12 @@ from mailsupport.store.private import DIR_MODE, FILE_MODE
 def test_put_is_durable_and_indexed(tmp_path: Path) -> None:
     """A stored message is in Maildir/new with its bytes, indexed with UIDL and decision."""
     with Store(tmp_path) as st:
-        m = st.put_message(b"Subject: a\r\n\r\nx\r\n", account="acct", uidl="U1",
-                           decision={"kind": "matter", "target": "1001", "reason": "r", "trace": ["t"]})
+        m = st.put_message(
+            b"Subject: a\r\n\r\nx\r\n",
+            account="acct",
+            uidl="U1",
+            decision={"kind": "matter", "target": "1001", "reason": "r", "trace": ["t"]},
+        )
         assert m.created and Path(m.path).parent.name == "new"
         assert Path(m.path).read_bytes() == b"Subject: a\r\n\r\nx\r\n"
         assert st.seen_uidls("acct") == {"U1"}

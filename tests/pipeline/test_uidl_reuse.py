@@ -19,8 +19,10 @@ pytestmark = pytest.mark.timeout(60)
 
 def message(subject: bytes, body: bytes = b"the body\r\n") -> bytes:
     """A small catch-all message with ``subject`` (same length subjects give same size messages)."""
-    return (b"From: client@outside.example\r\nX-Original-To: 1001@catchall.example\r\n"
-            b"Message-ID: <" + subject + b"@outside.example>\r\nSubject: " + subject + b"\r\n\r\n" + body)
+    return (
+        b"From: client@outside.example\r\nX-Original-To: 1001@catchall.example\r\n"
+        b"Message-ID: <" + subject + b"@outside.example>\r\nSubject: " + subject + b"\r\n\r\n" + body
+    )
 
 
 OLD, NEW = message(b"first-A"), message(b"first-B")
@@ -88,11 +90,17 @@ def test_genuine_stored_copy_is_deleted_in_confirm_mode(store):
     assert subjects(store) == ["first-A"]
 
 
-@pytest.mark.parametrize("faults", [
-    [Fault(command=r"^CAPA$", reply=b"+OK\r\nUSER\r\nUIDL\r\n.\r\n", times=None)],
-    [Fault(command=r"^CAPA$", reply=b"-ERR unknown command\r\n", times=None),
-     Fault(command=r"^TOP ", reply=b"-ERR unknown command\r\n", times=None)],
-], ids=["capa-without-top", "no-capa-top-refused"])
+@pytest.mark.parametrize(
+    "faults",
+    [
+        [Fault(command=r"^CAPA$", reply=b"+OK\r\nUSER\r\nUIDL\r\n.\r\n", times=None)],
+        [
+            Fault(command=r"^CAPA$", reply=b"-ERR unknown command\r\n", times=None),
+            Fault(command=r"^TOP ", reply=b"-ERR unknown command\r\n", times=None),
+        ],
+    ],
+    ids=["capa-without-top", "no-capa-top-refused"],
+)
 def test_without_top_the_full_message_decides(store, faults):
     """A server without TOP: known UIDLs are retrieved, the same bytes skipped, a new message stored."""
     with HostileServer("pop3") as srv:
@@ -146,13 +154,19 @@ def test_reused_uidl_on_dovecot_with_pipelined_top(dovecot, pop_user, store, con
         s = poll(pipeline_tenant(pop_port=px.port, username=user, confirm_delete=confirm), store)
     assert (s.fetched, s.reused_uidls, s.skipped_as_already_seen, s.errors) == (1, 1, 2, ())
     assert s.deleted == (3 if confirm else 0)
-    assert "<msg000007@outside.example>" in {email.message_from_bytes(store.read(m))["Message-ID"]
-                                             for m in store.messages()}
+    assert "<msg000007@outside.example>" in {
+        email.message_from_bytes(store.read(m))["Message-ID"] for m in store.messages()
+    }
 
 
-@pytest.mark.parametrize("listed,retrieved_again", [
-    (len(OLD) - OLD.count(b"\n"), False), (len(OLD) - 3, True),
-], ids=["lf-counted-size-fits", "unfitting-size-retrieves"])
+@pytest.mark.parametrize(
+    "listed,retrieved_again",
+    [
+        (len(OLD) - OLD.count(b"\n"), False),
+        (len(OLD) - 3, True),
+    ],
+    ids=["lf-counted-size-fits", "unfitting-size-retrieves"],
+)
 def test_listed_size_against_the_stored_copy(store, listed, retrieved_again):
     """A LIST size counting LF line ends still verifies the copy; a size that fits no count means RETR again."""
     with HostileServer("pop3") as srv:

@@ -27,11 +27,21 @@ def real_tenant(header: str = "Received-for"):
     rows = list(csv.DictReader((REAL / "receiving-chains.csv").open(encoding="utf-8")))
     addresses = sorted({a for r in rows for a in r["trusted_recipients"].split() if a.isascii()})
     domains = sorted({a.rpartition("@")[2].lower() for a in addresses})
-    return parse_tenant({
-        "org_key": "realmail", "domains": domains, "failed_email_address": "it@support.example",
-        "inbound": {"address": f"catchall@{domains[0]}", "kind": "catch-all", "catch_all_header": header,
-                    "catch_all_domains": domains},
-        "users": [{"address": a} for a in addresses]}, source="tests/replay real tenant")
+    return parse_tenant(
+        {
+            "org_key": "realmail",
+            "domains": domains,
+            "failed_email_address": "it@support.example",
+            "inbound": {
+                "address": f"catchall@{domains[0]}",
+                "kind": "catch-all",
+                "catch_all_header": header,
+                "catch_all_domains": domains,
+            },
+            "users": [{"address": a} for a in addresses],
+        },
+        source="tests/replay real tenant",
+    )
 
 
 @pytest.fixture

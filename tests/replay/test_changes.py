@@ -10,14 +10,23 @@ from mailsupport.replay.changes import Change, apply_changes, parse_change
 GOOD = [
     ("catch_all_header=Envelope-To", lambda t: t.inbound.catch_all_header, "Envelope-To"),
     ("inbound.catch_all_header = x-original-to", lambda t: t.inbound.catch_all_header, "X-Original-To"),
-    ("users[0].aliases+=sales@smithlaw.example", lambda t: t.users[0].aliases,
-     ("conveyancing@smithlaw.example", "jane.smith@smithlaw.example", "sales@smithlaw.example")),
+    (
+        "users[0].aliases+=sales@smithlaw.example",
+        lambda t: t.users[0].aliases,
+        ("conveyancing@smithlaw.example", "jane.smith@smithlaw.example", "sales@smithlaw.example"),
+    ),
     ("users[2].aliases+=frontdesk@smithlaw.example", lambda t: t.users[2].aliases, ("frontdesk@smithlaw.example",)),
-    ('inbound.mx_hosts=["mx.example.net", "10.0.0.0/8"]', lambda t: t.inbound.mx_hosts,
-     ("mx.example.net", "10.0.0.0/8")),
+    (
+        'inbound.mx_hosts=["mx.example.net", "10.0.0.0/8"]',
+        lambda t: t.inbound.mx_hosts,
+        ("mx.example.net", "10.0.0.0/8"),
+    ),
     ("matters[0].id=2042", lambda t: t.matters[0].id, "2042"),
-    ('users+={address="zed@smithlaw.example", aliases=["z@smithlaw.example"]}',
-     lambda t: (t.users[-1].address, t.users[-1].aliases), ("zed@smithlaw.example", ("z@smithlaw.example",))),
+    (
+        'users+={address="zed@smithlaw.example", aliases=["z@smithlaw.example"]}',
+        lambda t: (t.users[-1].address, t.users[-1].aliases),
+        ("zed@smithlaw.example", ("z@smithlaw.example",)),
+    ),
     ("size_limit=300000", lambda t: t.size_limit, 300000),
     ("confirm_download_then_delete=false", lambda t: t.inbound.confirm_download_then_delete, False),
     ("failed_email_address=helpdesk@smithlaw.example", lambda t: t.failed_email_address, "helpdesk@smithlaw.example"),
@@ -60,6 +69,11 @@ def test_a_bad_change_is_a_config_error_naming_its_path(catchall_tenant, text, p
 def test_no_change_is_the_tenant_itself(catchall_tenant):
     """Applying nothing gives the very tenant back; changes apply in order."""
     assert apply_changes(catchall_tenant, []) is catchall_tenant
-    changed = apply_changes(catchall_tenant, [Change(path="inbound.catch_all_header", op="=", value="Envelope-To"),
-                                              Change(path="inbound.catch_all_header", op="=", value="X-Original-To")])
+    changed = apply_changes(
+        catchall_tenant,
+        [
+            Change(path="inbound.catch_all_header", op="=", value="Envelope-To"),
+            Change(path="inbound.catch_all_header", op="=", value="X-Original-To"),
+        ],
+    )
     assert changed.inbound.catch_all_header == "X-Original-To"

@@ -17,18 +17,6 @@ TENANT = str(TENANTS / "smithlaw-sample-catchall.toml")
 MBOX = str(SAMPLES / "catchall-postfix.mbox")
 
 
-@pytest.fixture
-def cli(capsys):
-    """Run ``mailsupport`` in-process; returns (exit code, stdout, stderr)."""
-    from mailsupport.cli import main
-
-    def run(*argv):
-        code = main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-    return run
-
-
 def test_json_has_before_and_after_counts_and_messages(cli):
     """--format json: before and after, each with routed counts by kind and one entry per copy; no secret."""
     code, out, err = cli("replay", "--tenant", TENANT, MBOX, "--format", "json")
@@ -54,8 +42,10 @@ def test_text_names_each_message_and_the_out_folder_gets_json_and_html(cli, tmp_
 def test_html_escapes_what_the_customer_mail_says(cli, tmp_path):
     """A subject and address carrying markup are shown escaped in the HTML page, never as markup."""
     hostile = "<script>alert(1)</script>"
-    raw = postfix_copy(plain_message(to=["1042@smithlaw.example"], subject=hostile, message_id="<img src=x>@evil"),
-                       original_to="1042@smithlaw.example")
+    raw = postfix_copy(
+        plain_message(to=["1042@smithlaw.example"], subject=hostile, message_id="<img src=x>@evil"),
+        original_to="1042@smithlaw.example",
+    )
     sample = tmp_path / "hostile.mbox"
     sample.write_bytes(mbox_bytes([raw]))
     code, out, _ = cli("replay", "--tenant", TENANT, str(sample), "--format", "html")
@@ -63,11 +53,15 @@ def test_html_escapes_what_the_customer_mail_says(cli, tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
 
 
-@pytest.mark.parametrize("args, words", [
-    (("--change", "users[7].aliases+=x@smithlaw.example"), "users[7]: there is no item [7]"),
-    (("--change", "catch_all_header=Subject"), "inbound.catch_all_header: expected one of"),
-    (("--profile", "sendmail"), "--profile: expected auto or one of"),
-], ids=["missing-item", "bad-header", "bad-profile"])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("--change", "users[7].aliases+=x@smithlaw.example"), "users[7]: there is no item [7]"),
+        (("--change", "catch_all_header=Subject"), "inbound.catch_all_header: expected one of"),
+        (("--profile", "sendmail"), "--profile: expected auto or one of"),
+    ],
+    ids=["missing-item", "bad-header", "bad-profile"],
+)
 def test_bad_changes_and_profiles_exit_2_naming_the_path(cli, args, words):
     """A change or profile that does not fit is a configuration error (exit 2) naming where, before any
     sandbox starts."""
@@ -78,8 +72,13 @@ def test_bad_changes_and_profiles_exit_2_naming_the_path(cli, args, words):
 def test_the_command_runs_as_a_program():
     """`python -m mailsupport replay` in a subprocess: exit 0, the counts on stdout, no progress bar on a
     pipe (stderr stays empty), no secret anywhere."""
-    out = subprocess.run([sys.executable, "-m", "mailsupport", "replay", "--tenant", TENANT, MBOX],
-                         capture_output=True, text=True, cwd=REPO, timeout=100)
+    out = subprocess.run(
+        [sys.executable, "-m", "mailsupport", "replay", "--tenant", TENANT, MBOX],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=100,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("Replay of 9 message(s) through postfix (9)") and out.stderr == ""
     assert "canary-4b1d-" not in out.stdout + out.stderr

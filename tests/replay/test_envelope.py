@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailsupport.chain import receiving_chain
 from mailsupport.headerblock import split_header_block
@@ -27,22 +28,58 @@ def _subsequence(part: list[bytes], whole: list[bytes]) -> bool:
 
 STRIPS = [
     # file, removed fields (top first), HELO, client address, envelope sender
-    ("messages/catchall-x-original-to-only.eml", ("Return-Path", "X-Original-To", "Delivered-To", "Received"),
-     "out.example.net", "192.0.2.10", "client@example.net"),
-    ("messages/catchall-exim-envelope-to-list.eml", ("Envelope-to", "Delivery-date", "Received"),
-     "out.example.net", "192.0.2.10", ""),
-    ("real/mailpit__testdata__plain-text.eml",
-     ("Delivered-To", "Received", "X-Received", "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results",
-      "Return-Path", "Received"), "mail-sor-f41.google.com", "209.85.220.41", "sender@example.com"),
-    ("real/mikel__plain_emails__raw_email10.eml", ("Return-Path", "Received"), "xxx.xxxx.xxx", "UNAVAILABLE",
-     "xxx@xxxx.xxx"),
-    ("real/parsedmarc__smtp_tls__google.com_smtp_tls_report.eml", ("X-Received", "Return-Path"), "unknown", "",
-     "3IDzYZhoKADcghkXier-lfmi-mel-kXihkmbgZZhhZeX.Vhf@smtp-tls-reporting.bounces.google.com"),
+    (
+        "messages/catchall-x-original-to-only.eml",
+        ("Return-Path", "X-Original-To", "Delivered-To", "Received"),
+        "out.example.net",
+        "192.0.2.10",
+        "client@example.net",
+    ),
+    (
+        "messages/catchall-exim-envelope-to-list.eml",
+        ("Envelope-to", "Delivery-date", "Received"),
+        "out.example.net",
+        "192.0.2.10",
+        "",
+    ),
+    (
+        "real/mailpit__testdata__plain-text.eml",
+        (
+            "Delivered-To",
+            "Received",
+            "X-Received",
+            "ARC-Seal",
+            "ARC-Message-Signature",
+            "ARC-Authentication-Results",
+            "Return-Path",
+            "Received",
+        ),
+        "mail-sor-f41.google.com",
+        "209.85.220.41",
+        "sender@example.com",
+    ),
+    (
+        "real/mikel__plain_emails__raw_email10.eml",
+        ("Return-Path", "Received"),
+        "xxx.xxxx.xxx",
+        "UNAVAILABLE",
+        "xxx@xxxx.xxx",
+    ),
+    (
+        "real/parsedmarc__smtp_tls__google.com_smtp_tls_report.eml",
+        ("X-Received", "Return-Path"),
+        "unknown",
+        "",
+        "3IDzYZhoKADcghkXier-lfmi-mel-kXihkmbgZZhhZeX.Vhf@smtp-tls-reporting.bounces.google.com",
+    ),
 ]
 
 
-@pytest.mark.parametrize("name, removed, helo, address, sender", STRIPS,
-                         ids=["postfix", "exim", "gmail-real", "entry-without-address", "no-received"])
+@pytest.mark.parametrize(
+    "name, removed, helo, address, sender",
+    STRIPS,
+    ids=["postfix", "exim", "gmail-real", "entry-without-address", "no-received"],
+)
 def test_strip_removes_the_receiving_side_and_keeps_the_rest(name, removed, helo, address, sender):
     """The chain's hops and the trace fields above the entry go; every other field stays, in order, byte for
     byte, and so does the body; the entry hop's client and the Return-Path become HELO, address and sender."""
@@ -53,7 +90,7 @@ def test_strip_removes_the_receiving_side_and_keeps_the_rest(name, removed, helo
     original = _fields(raw)
     assert _subsequence(kept, original)  # the original fields, some left out, none changed or moved
     assert len(original) - len(kept) == len(removed)
-    assert s.data[len(split_header_block(s.data)[0]):] == raw[len(split_header_block(raw)[0]):]
+    assert s.data[len(split_header_block(s.data)[0]) :] == raw[len(split_header_block(raw)[0]) :]
 
 
 def test_sender_written_delivery_headers_survive_the_strip():
@@ -75,34 +112,60 @@ def test_a_lan_message_takes_the_bottom_hop_as_its_client():
 
 def test_the_mbox_from_line_is_not_sent():
     """A leading mbox From_ line is no header field: it is dropped, the fields after it kept."""
-    raw = b"From MAILER-DAEMON Mon Nov  3 09:00:00 2025\n" + plain_message(to=["a@b.example"], subject="s",
-                                                                           message_id="m@x")
+    raw = b"From MAILER-DAEMON Mon Nov  3 09:00:00 2025\n" + plain_message(
+        to=["a@b.example"], subject="s", message_id="m@x"
+    )
     s = strip_receiving_side(raw)
     assert s.data.startswith(b"From: Client") and s.removed == ()
 
 
 RECIPIENTS = [
-    ("x-original-to over delivered-to",
-     postfix_copy(plain_message(to=["conveyancing@smithlaw.example"], subject="s", message_id="a@x"),
-                  original_to="conveyancing@smithlaw.example"),
-     (("conveyancing@smithlaw.example", "X-Original-To"),)),
-    ("delivered-to only names the mailbox",
-     postfix_copy(plain_message(to=["x@smithlaw.example"], subject="s", message_id="b@x"), original_to=None,
-                  single=False), ((MAILBOX, "Delivered-To"),)),
-    ("received-for when nothing else",
-     postfix_copy(plain_message(to=["1042@smithlaw.example"], subject="s", message_id="c@x"), original_to=None)
-     .replace(b"\tfor <None>", b""), ((MAILBOX, "Delivered-To"),)),
-    ("x-gm-original-to",
-     gmail_copy(plain_message(to=["a@smithlaw.example"], subject="s", message_id="d@x"),
-                original_to="a@smithlaw.example", rcpt="a@smithlaw.example"),
-     (("a@smithlaw.example", "X-Gm-Original-To"),)),
-    ("gmail for clause without the option",
-     gmail_copy(plain_message(to=["a@smithlaw.example"], subject="s", message_id="e@x"), rcpt="a@smithlaw.example"),
-     (("a@smithlaw.example", "Received-for"),)),
-    ("exim list", (SAMPLES / "messages" / "catchall-exim-envelope-to-list.eml").read_bytes(),
-     (("conveyancing@smithlaw.example", "Envelope-To"), ("litigation@smithlaw.example", "Envelope-To"))),
-    ("fetchmail re-delivery: the deepest field", (REAL / "sa__FORGED_MUA_OUTLOOK__fp7.eml").read_bytes(),
-     (("jm@jmason.org", "X-Original-To"),)),
+    (
+        "x-original-to over delivered-to",
+        postfix_copy(
+            plain_message(to=["conveyancing@smithlaw.example"], subject="s", message_id="a@x"),
+            original_to="conveyancing@smithlaw.example",
+        ),
+        (("conveyancing@smithlaw.example", "X-Original-To"),),
+    ),
+    (
+        "delivered-to only names the mailbox",
+        postfix_copy(
+            plain_message(to=["x@smithlaw.example"], subject="s", message_id="b@x"), original_to=None, single=False
+        ),
+        ((MAILBOX, "Delivered-To"),),
+    ),
+    (
+        "received-for when nothing else",
+        postfix_copy(
+            plain_message(to=["1042@smithlaw.example"], subject="s", message_id="c@x"), original_to=None
+        ).replace(b"\tfor <None>", b""),
+        ((MAILBOX, "Delivered-To"),),
+    ),
+    (
+        "x-gm-original-to",
+        gmail_copy(
+            plain_message(to=["a@smithlaw.example"], subject="s", message_id="d@x"),
+            original_to="a@smithlaw.example",
+            rcpt="a@smithlaw.example",
+        ),
+        (("a@smithlaw.example", "X-Gm-Original-To"),),
+    ),
+    (
+        "gmail for clause without the option",
+        gmail_copy(plain_message(to=["a@smithlaw.example"], subject="s", message_id="e@x"), rcpt="a@smithlaw.example"),
+        (("a@smithlaw.example", "Received-for"),),
+    ),
+    (
+        "exim list",
+        (SAMPLES / "messages" / "catchall-exim-envelope-to-list.eml").read_bytes(),
+        (("conveyancing@smithlaw.example", "Envelope-To"), ("litigation@smithlaw.example", "Envelope-To")),
+    ),
+    (
+        "fetchmail re-delivery: the deepest field",
+        (REAL / "sa__FORGED_MUA_OUTLOOK__fp7.eml").read_bytes(),
+        (("jm@jmason.org", "X-Original-To"),),
+    ),
     ("nothing the receiving side wrote", (REAL / "flanker__bounce__office365.eml").read_bytes(), ()),
 ]
 
@@ -114,8 +177,18 @@ def test_original_recipients(label, raw, expected):
     assert original_recipients(envelope_candidates(raw), mailbox=MAILBOX) == expected
 
 
-_NAMES = st.sampled_from(["X-Original-To", "Delivered-To", "Envelope-To", "Received", "Return-Path", "X-Mailer",
-                          "Subject", "Authentication-Results"])
+_NAMES = st.sampled_from(
+    [
+        "X-Original-To",
+        "Delivered-To",
+        "Envelope-To",
+        "Received",
+        "Return-Path",
+        "X-Mailer",
+        "Subject",
+        "Authentication-Results",
+    ]
+)
 _VALUES = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=30)
 
 
@@ -126,9 +199,11 @@ def test_fields_below_the_entry_hop_are_never_touched(sender_fields):
     again unchanged and in order; only the receiving side's fields above it go."""
     below = b"".join(f"{n}: {v}\n".encode() for n, v in sender_fields)
     message = below + b"From: a@b.example\nSubject: s\n\nbody\n"
-    raw = (b"Delivered-To: matters@smithlaw.example\nX-Original-To: 1042@smithlaw.example\n"
-           b"Received: from out.example.net (out.example.net [192.0.2.10])\n\tby mx.example (Postfix) with ESMTPS"
-           b" id Q1\n\tfor <1042@smithlaw.example>; Mon, 3 Nov 2025 09:00:01 +0000\n" + message)
+    raw = (
+        b"Delivered-To: matters@smithlaw.example\nX-Original-To: 1042@smithlaw.example\n"
+        b"Received: from out.example.net (out.example.net [192.0.2.10])\n\tby mx.example (Postfix) with ESMTPS"
+        b" id Q1\n\tfor <1042@smithlaw.example>; Mon, 3 Nov 2025 09:00:01 +0000\n" + message
+    )
     s = strip_receiving_side(raw)
     assert s.data == message
     assert receiving_chain(raw).entry == 1 and s.removed == ("Delivered-To", "X-Original-To", "Received")

@@ -32,8 +32,11 @@ def test_profile_names_are_the_sandboxes():
     assert set(PROFILE_HEADERS) == set(PROFILE_NAMES) == set(PROFILE_ROUTES)
 
 
-ROWS = [r for r in csv.DictReader((REAL / "receiving-chains.csv").open(encoding="utf-8"))
-        if r["provider"] in PROVIDER_PROFILE and not r["file"].startswith("..")]
+ROWS = [
+    r
+    for r in csv.DictReader((REAL / "receiving-chains.csv").open(encoding="utf-8"))
+    if r["provider"] in PROVIDER_PROFILE and not r["file"].startswith("..")
+]
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r["file"][:40] for r in ROWS])
@@ -47,12 +50,14 @@ def test_the_server_named_in_the_chains_table_picks_the_profile(row):
     assert guess.profile == want, guess.reason
 
 
-BUNDLED = [("messages/catchall-exim-envelope-to-list.eml", "exim", True),
-           ("messages/catchall-x-original-to-only.eml", "postfix", True),
-           ("messages/catchall-received-for-only.eml", "received-for", True),
-           ("messages/gmail-consolidated-two-aliases.eml", "gmail", True),
-           ("real/cpython__data__msg_04.eml", "postfix", False),
-           ("real/flanker__bounce__office365.eml", "exchange", True)]
+BUNDLED = [
+    ("messages/catchall-exim-envelope-to-list.eml", "exim", True),
+    ("messages/catchall-x-original-to-only.eml", "postfix", True),
+    ("messages/catchall-received-for-only.eml", "received-for", True),
+    ("messages/gmail-consolidated-two-aliases.eml", "gmail", True),
+    ("real/cpython__data__msg_04.eml", "postfix", False),
+    ("real/flanker__bounce__office365.eml", "exchange", True),
+]
 
 
 @pytest.mark.parametrize("name, profile, exact", BUNDLED, ids=[b[0].split("/")[1][:36] for b in BUNDLED])

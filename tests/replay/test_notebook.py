@@ -16,9 +16,12 @@ pytestmark = [pytest.mark.notebook, pytest.mark.timeout(300)]
 
 RUNS = [
     ("smithlaw-sample-catchall", "catchall-postfix.mbox", None),
-    ("smithlaw-sample-gmail", "gmail-takeout-consolidated.mbox",
-     'tenant_file = "../data/samples/tenants/smithlaw-sample-gmail.toml"\n'
-     'sample = ["../data/samples/gmail-takeout-consolidated.mbox"]\nprofile = "auto"\nchanges = []\n'),
+    (
+        "smithlaw-sample-gmail",
+        "gmail-takeout-consolidated.mbox",
+        'tenant_file = "../data/samples/tenants/smithlaw-sample-gmail.toml"\n'
+        'sample = ["../data/samples/gmail-takeout-consolidated.mbox"]\nprofile = "auto"\nchanges = []\n',
+    ),
 ]
 
 
@@ -33,13 +36,15 @@ def test_replay_notebook_shows_before_and_after(tenant, sample, parameters):
     if parameters is not None:
         (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         cell.source = parameters
-    NotebookClient(nb, timeout=240, kernel_name="python3",
-                   resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
+    NotebookClient(
+        nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}
+    ).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs)
-    text = " ".join(str(o.get("data", {}).get("text/html", "")) + str(o.get("data", {}).get("text/plain", ""))
-                    for o in outputs)
+    text = " ".join(
+        str(o.get("data", {}).get("text/html", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs
+    )
     expected = replay(sample_tenant(tenant), [str(SAMPLES / sample)], sandbox_factory=Sandbox)
     assert html.escape(expected.evidence(), quote=True) in text or expected.evidence() in text
     assert "as diagnosed" in text and "Where each message went, before and after" in text

@@ -70,18 +70,23 @@ def test_gmail_consolidation_shows_missing_copies_and_postfix_none():
     gmail = replay(tenant, sample, sandbox_factory=Sandbox)
     assert dict(gmail.profiles) == {"gmail": 6}
     missing = {(ref.message_id, rcpt) for ref, rcpt in gmail.missing_copies}
-    assert missing == {("<gm2@example.net>", "litigation@smithlaw.example"),
-                       ("<gm3@example.net>", "jane@smithlaw.example"),
-                       ("<gm4@example.net>", "mei@smithlaw.example"),
-                       ("<gm4@example.net>", "conveyancing@smithlaw.example")}
+    assert missing == {
+        ("<gm2@example.net>", "litigation@smithlaw.example"),
+        ("<gm3@example.net>", "jane@smithlaw.example"),
+        ("<gm4@example.net>", "mei@smithlaw.example"),
+        ("<gm4@example.net>", "conveyancing@smithlaw.example"),
+    }
     assert sum(len(m.copies) for m in gmail.messages) == 6
     postfix = replay(tenant, sample, sandbox_factory=Sandbox, profile="postfix")
     assert postfix.missing_copies == ()
     assert sum(len(m.copies) for m in postfix.messages) == 10
     assert postfix.after.header == "X-Original-To" and postfix.after.real == 10 and postfix.after.failed == 0
     gm4 = next(m for m in postfix.messages if m.ref.message_id == "<gm4@example.net>")
-    assert sorted(c.after.target for c in gm4.copies) == ["jane@smithlaw.example", "mei@smithlaw.example",
-                                                          "raj@smithlaw.example"]
+    assert sorted(c.after.target for c in gm4.copies) == [
+        "jane@smithlaw.example",
+        "mei@smithlaw.example",
+        "raj@smithlaw.example",
+    ]
     assert [c.recovered for c in gm4.copies] == [False, True, True]
 
 
@@ -109,10 +114,16 @@ def test_refused_messages_and_recipients_are_reported(tmp_path):
     """A message over the Postfix profile's size limit and a recipient it will not relay are reported as
     refused, with the server's reply, in both passes; the other messages are routed as usual."""
     big = padded_message(10_400_000, n=1)
-    outside = postfix_copy(plain_message(to=["someone@elsewhere.example"], subject="not ours", message_id="o@x", n=2),
-                           original_to="someone@elsewhere.example", n=2)
-    fine = postfix_copy(plain_message(to=["1042@smithlaw.example"], subject="ok", message_id="k@x", n=3),
-                        original_to="1042@smithlaw.example", n=3)
+    outside = postfix_copy(
+        plain_message(to=["someone@elsewhere.example"], subject="not ours", message_id="o@x", n=2),
+        original_to="someone@elsewhere.example",
+        n=2,
+    )
+    fine = postfix_copy(
+        plain_message(to=["1042@smithlaw.example"], subject="ok", message_id="k@x", n=3),
+        original_to="1042@smithlaw.example",
+        n=3,
+    )
     sample = tmp_path / "refusals.mbox"
     sample.write_bytes(mbox_bytes([big, outside, fine]))
     result = replay(demo_tenant(header="X-Original-To"), [str(sample)], sandbox_factory=Sandbox)
@@ -127,9 +138,14 @@ def test_refused_messages_and_recipients_are_reported(tmp_path):
 def test_a_big_sample_streams_in_batches(tmp_path):
     """With a batch of 5, 23 transactions are delivered and polled five at a time: the sandboxes never hold
     more than a batch, every message is counted once on the progress, and every copy is routed."""
-    messages = [postfix_copy(plain_message(to=[f"10{n % 2 + 42}@smithlaw.example"], subject=f"m{n}",
-                                           message_id=f"s{n}@x", n=n), original_to=f"10{n % 2 + 42}@smithlaw.example",
-                             n=n) for n in range(23)]
+    messages = [
+        postfix_copy(
+            plain_message(to=[f"10{n % 2 + 42}@smithlaw.example"], subject=f"m{n}", message_id=f"s{n}@x", n=n),
+            original_to=f"10{n % 2 + 42}@smithlaw.example",
+            n=n,
+        )
+        for n in range(23)
+    ]
     sample = tmp_path / "big.mbox"
     sample.write_bytes(mbox_bytes(messages))
     sandboxes = []
@@ -169,12 +185,15 @@ def test_a_sample_changed_after_planning_is_an_error(catchall_tenant, tmp_path):
 def test_a_change_of_the_tenant_model_is_replayed(catchall_tenant):
     """--change in the tenant file's terms: with X-Original-To and the unknown address made an alias of Jane,
     every copy of the catch-all sample reaches a matter or user."""
-    changes = [parse_change("catch_all_header=X-Original-To"),
-               parse_change("users[0].aliases+=nosuchperson@smithlaw.example")]
-    result = replay(catchall_tenant, [str(SAMPLES / "catchall-postfix.mbox")], sandbox_factory=Sandbox,
-                    changes=changes)
-    assert result.after.settings == ("inbound.catch_all_header = X-Original-To",
-                                     "users[0].aliases += nosuchperson@smithlaw.example")
+    changes = [
+        parse_change("catch_all_header=X-Original-To"),
+        parse_change("users[0].aliases+=nosuchperson@smithlaw.example"),
+    ]
+    result = replay(catchall_tenant, [str(SAMPLES / "catchall-postfix.mbox")], sandbox_factory=Sandbox, changes=changes)
+    assert result.after.settings == (
+        "inbound.catch_all_header = X-Original-To",
+        "users[0].aliases += nosuchperson@smithlaw.example",
+    )
     assert (result.before.failed, result.after.failed, result.after.real) == (9, 0, 9)
     wrong = next(m for m in result.messages if m.ref.message_id == "<pf6@example.net>")
     assert (wrong.copies[0].after.kind, wrong.copies[0].after.target) == ("alias", "jane@smithlaw.example")
@@ -188,12 +207,18 @@ def test_to_dict_has_before_and_after_with_routed_counts_and_messages(catchall_t
     assert d["before"]["routed"] == {"matter": 0, "alias": 0, "user": 0, "reply": 0, "failed": 9}
     assert d["after"]["routed"] == {"matter": 3, "alias": 4, "user": 1, "reply": 0, "failed": 1}
     first = d["after"]["messages"][0]
-    assert first["message"] == {"message_id": "<pf1@example.net>", "subject": "Contract for matter 1042",
-                                "date": "Mon, 3 Nov 2025 09:00:01 +0000", "from": "Client <client@example.net>",
-                                "source": str(SAMPLES / "catchall-postfix.mbox"), "position": "1"}
+    assert first["message"] == {
+        "message_id": "<pf1@example.net>",
+        "subject": "Contract for matter 1042",
+        "date": "Mon, 3 Nov 2025 09:00:01 +0000",
+        "from": "Client <client@example.net>",
+        "source": str(SAMPLES / "catchall-postfix.mbox"),
+        "position": "1",
+    }
     assert (first["kind"], first["target"]) == ("matter", "1042")
-    assert d["evidence"] == ("With the current setting (catch-all header Delivered-To) 9 of 9 went to failed "
-                             "emails; with X-Original-To, 1.")
+    assert d["evidence"] == (
+        "With the current setting (catch-all header Delivered-To) 9 of 9 went to failed emails; with X-Original-To, 1."
+    )
 
 
 def test_real_messages_that_repeat_a_message_id_are_dropped_by_gmail():

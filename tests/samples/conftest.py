@@ -23,4 +23,5 @@ def real():
 def tenant():
     """The smithlaw catch-all tenant the generated samples belong to."""
     from mailsupport.samples.generate import demo_tenant
+
     return demo_tenant()

@@ -14,21 +14,18 @@ from .conftest import REAL, SAMPLES
 
 POSTFIX_MBOX = str(SAMPLES / "catchall-postfix.mbox")
 GMAIL_MBOX = str(SAMPLES / "gmail-takeout-consolidated.mbox")
-TENANT = ["--catch-all-mailbox", "matters@smithlaw.example", "--catch-all-domain", "smithlaw.example",
-          "--alias", "conveyancing@smithlaw.example=jane@smithlaw.example",
-          "--alias", "litigation@smithlaw.example=raj@smithlaw.example", "--user", "mei@smithlaw.example"]
-
-
-@pytest.fixture
-def cli(capsys):
-    """Run ``mailsupport`` in-process; returns (exit code, stdout, stderr)."""
-    from mailsupport.cli import main
-
-    def run(*argv):
-        code = main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-    return run
+TENANT = [
+    "--catch-all-mailbox",
+    "matters@smithlaw.example",
+    "--catch-all-domain",
+    "smithlaw.example",
+    "--alias",
+    "conveyancing@smithlaw.example=jane@smithlaw.example",
+    "--alias",
+    "litigation@smithlaw.example=raj@smithlaw.example",
+    "--user",
+    "mei@smithlaw.example",
+]
 
 
 def test_scan_csv_has_one_row_per_message(cli):
@@ -63,8 +60,14 @@ def test_diagnose_catch_all_json(cli):
     d = json.loads(out)
     assert code == 1
     assert d["recommended_header"] == "X-Original-To"
-    assert [h["header"] for h in d["headers"]] == ["Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To",
-                                                    "X-Gm-Original-To", "Received-for"]
+    assert [h["header"] for h in d["headers"]] == [
+        "Delivered-To",
+        "X-Original-To",
+        "Envelope-To",
+        "X-Envelope-To",
+        "X-Gm-Original-To",
+        "Received-for",
+    ]
     assert {"check", "severity", "subject", "summary", "remedy", "evidence"} <= set(d["findings"][0])
 
 
@@ -72,8 +75,9 @@ def test_diagnose_header_flag_and_fail_on(cli):
     """With --header X-Original-To there is no error, so exit 0 with --fail-on error."""
     code, out, _ = cli("diagnose", "catch-all", POSTFIX_MBOX, *TENANT, "--header", "X-Original-To")
     assert code == 0 and "recommended X-Original-To" in out
-    code, _out, _ = cli("diagnose", "catch-all", POSTFIX_MBOX, *TENANT, "--header", "X-Original-To",
-                        "--fail-on", "warning")
+    code, _out, _ = cli(
+        "diagnose", "catch-all", POSTFIX_MBOX, *TENANT, "--header", "X-Original-To", "--fail-on", "warning"
+    )
     assert code == 1
 
 
@@ -85,8 +89,9 @@ def test_diagnose_consolidation_text(cli):
 
 def test_diagnose_size_and_all(cli):
     """size needs no tenant; all runs the three diagnoses."""
-    code, out, _ = cli("diagnose", "size", str(SAMPLES / "sizes-mixed.mbox"), "--server-size", "100000",
-                       "--format", "json")
+    code, out, _ = cli(
+        "diagnose", "size", str(SAMPLES / "sizes-mixed.mbox"), "--server-size", "100000", "--format", "json"
+    )
     d = json.loads(out)
     # 120 kB encoded (89 kB decoded) and 400 kB are over SIZE 100000; the first only because of base64
     assert code == 1 and {f["check"] for f in d["findings"]} == {"size.over-provider-limit", "size.encoding-overhead"}
@@ -110,8 +115,15 @@ def test_diagnose_needs_the_mailbox(cli):
 
 def test_diagnose_with_tenant_file(cli):
     """The bundled smithlaw tenant file drives the diagnosis (its header is X-Original-To already)."""
-    code, out, _ = cli("diagnose", "catch-all", POSTFIX_MBOX, "--tenant",
-                       str(SAMPLES / "tenants" / "smithlaw-postfix.toml"), "--format", "json")
+    code, out, _ = cli(
+        "diagnose",
+        "catch-all",
+        POSTFIX_MBOX,
+        "--tenant",
+        str(SAMPLES / "tenants" / "smithlaw-postfix.toml"),
+        "--format",
+        "json",
+    )
     d = json.loads(out)
     assert d["current_header"] == "X-Original-To" and d["recommended_header"] == "X-Original-To"
     assert "canary" not in out
@@ -119,8 +131,12 @@ def test_diagnose_with_tenant_file(cli):
 
 def test_scan_as_a_process():
     """`python -m mailsupport scan` runs as its own process (what the benchmark measures)."""
-    r = subprocess.run([sys.executable, "-m", "mailsupport", "scan", POSTFIX_MBOX, "--format", "csv"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "mailsupport", "scan", POSTFIX_MBOX, "--format", "csv"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0 and len(r.stdout.strip().splitlines()) == 10
 
 
@@ -128,6 +144,7 @@ def test_scan_as_a_process():
 def small_ranges(monkeypatch):
     """Worker processes for any mbox (no 8 MB minimum), byte ranges of 16-64 KiB."""
     from mailsupport.samples import scanner
+
     monkeypatch.setattr(scanner, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(scanner, "TASK_MIN_BYTES", 1 << 14)
     monkeypatch.setattr(scanner, "TASK_MAX_BYTES", 1 << 16)
@@ -138,6 +155,7 @@ def small_ranges(monkeypatch):
 def test_scan_with_workers_gives_the_same_output(cli, small_ranges, tmp_path, fmt):
     """An mbox cut into byte ranges for worker processes prints exactly what one process prints."""
     from mailsupport.samples.generate import write_benchmark_mbox
+
     path = tmp_path / "mixed.mbox"
     write_benchmark_mbox(path, 300)
     one = cli("scan", str(path), "--format", fmt, "--jobs", "1")
@@ -151,6 +169,7 @@ def test_scan_worker_failure_is_a_clear_error(cli, small_ranges, monkeypatch, tm
     """A worker process that fails makes the scan fail with an error naming its byte range, never a silent
     short output."""
     from mailsupport.samples.generate import write_benchmark_mbox
+
     path = tmp_path / "w.mbox"
     write_benchmark_mbox(path, 60)
     real_scan_mbox = small_ranges.scan_mbox
@@ -158,8 +177,9 @@ def test_scan_worker_failure_is_a_clear_error(cli, small_ranges, monkeypatch, tm
     def failing_in_workers(p, *, start=0, end=None, first_ordinal=None, max_message_bytes, mx_hosts=()):
         if start:
             raise RuntimeError("disk went away")
-        return real_scan_mbox(p, start=start, end=end, first_ordinal=first_ordinal,
-                              max_message_bytes=max_message_bytes, mx_hosts=mx_hosts)
+        return real_scan_mbox(
+            p, start=start, end=end, first_ordinal=first_ordinal, max_message_bytes=max_message_bytes, mx_hosts=mx_hosts
+        )
 
     monkeypatch.setattr(small_ranges, "scan_mbox", failing_in_workers)
     code, _out, err = cli("scan", str(path), "--format", "csv", "--jobs", "2")
@@ -171,6 +191,7 @@ def test_a_killed_worker_is_a_clear_error(cli, small_ranges, monkeypatch, tmp_pa
     import os
 
     from mailsupport.samples.generate import write_benchmark_mbox
+
     path = tmp_path / "k.mbox"
     write_benchmark_mbox(path, 60)
     real_scan_mbox = small_ranges.scan_mbox
@@ -189,6 +210,7 @@ def test_library_scan_with_jobs_equals_one_process(small_ranges, tmp_path):
     """samples.scan(..., jobs=N) gives the same summaries, positions included, as one process, in order."""
     from mailsupport.samples import scan
     from mailsupport.samples.generate import write_benchmark_mbox
+
     path = tmp_path / "lib.mbox"
     write_benchmark_mbox(path, 150)
     one = list(scan(path, REAL))
@@ -199,10 +221,23 @@ def test_library_scan_with_jobs_equals_one_process(small_ranges, tmp_path):
 def _tricky_mbox(path, n):
     """An mbox whose rows need CSV quoting (comma, quote, CR from an encoded word, LF), non-ASCII and long cells."""
     from mailsupport.samples.generate import mbox_bytes
-    subjects = ["plain", "a, b", 'say "hi"', "=?utf-8?q?cr=0Dhere?=", "=?utf-8?q?lf=0Athere?=",
-                "caf=?utf-8?q?=C3=A9?= \u00fcber".encode("utf-8").decode("latin-1"), "x" * 300]
-    msgs = [(f"From: a{i}@example.net\nTo: {i}@smithlaw.example\nSubject: {subjects[i % len(subjects)]}\n"
-             f"Message-ID: <{i}@example.net>\n\nbody {i}\nFrom here, quoted\n").encode("latin-1") for i in range(n)]
+
+    subjects = [
+        "plain",
+        "a, b",
+        'say "hi"',
+        "=?utf-8?q?cr=0Dhere?=",
+        "=?utf-8?q?lf=0Athere?=",
+        "caf=?utf-8?q?=C3=A9?= \u00fcber".encode("utf-8").decode("latin-1"),
+        "x" * 300,
+    ]
+    msgs = [
+        (
+            f"From: a{i}@example.net\nTo: {i}@smithlaw.example\nSubject: {subjects[i % len(subjects)]}\n"
+            f"Message-ID: <{i}@example.net>\n\nbody {i}\nFrom here, quoted\n"
+        ).encode("latin-1")
+        for i in range(n)
+    ]
     path.write_bytes(mbox_bytes(msgs))
 
 
@@ -212,6 +247,7 @@ def test_workers_give_the_same_rows_on_tricky_cells_in_every_format(cli, small_r
     """Worker rows (each range's messages numbered after the earlier ranges') equal one process's in every
     format: cells CSV must quote (a comma, quote, LF or CR), non-ASCII, and a source path that CSV must quote."""
     from mailsupport.cli import scan as scan_cmd
+
     path = tmp_path / 'box, "quoted".mbox'
     _tricky_mbox(path, 57)
     small_ranges.TASK_MIN_BYTES = small_ranges.TASK_MAX_BYTES = 1 << 10  # most ranges start inside a message

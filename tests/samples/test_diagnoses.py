@@ -10,7 +10,7 @@ import pytest
 from mailsupport.config import Provider
 from mailsupport.diagnose.catchall import CATCHALL_CHECKS, diagnose_catch_all
 from mailsupport.diagnose.consolidation import CONSOLIDATION_CHECKS, diagnose_consolidation
-from mailsupport.diagnose.sample import SAMPLE_CHECKS, diagnose_sample, diagnose_all
+from mailsupport.diagnose.sample import SAMPLE_CHECKS, diagnose_all, diagnose_sample
 from mailsupport.diagnose.size import SIZE_CHECKS, diagnose_size
 from mailsupport.samples import scan, summarize
 from mailsupport.samples.generate import demo_tenant, gmail_copy, padded_message, plain_message, postfix_copy
@@ -74,12 +74,25 @@ def test_current_setting_already_best_is_not_an_error(tenant):
 
 def test_header_missing_when_some_messages_lack_it(tenant):
     """Messages without the recommended header are counted and named."""
-    msgs = [summarize(postfix_copy(plain_message(to=["1042@smithlaw.example"], subject="a", message_id="a@x"),
-                                   original_to="1042@smithlaw.example"), source="t", position="1"),
-            summarize(postfix_copy(plain_message(to=["1043@smithlaw.example"], subject="b", message_id="b@x"),
-                                   original_to="1043@smithlaw.example"), source="t", position="2"),
-            summarize(plain_message(to=["1043@smithlaw.example"], subject="c", message_id="c@x"), source="t",
-                      position="3")]
+    msgs = [
+        summarize(
+            postfix_copy(
+                plain_message(to=["1042@smithlaw.example"], subject="a", message_id="a@x"),
+                original_to="1042@smithlaw.example",
+            ),
+            source="t",
+            position="1",
+        ),
+        summarize(
+            postfix_copy(
+                plain_message(to=["1043@smithlaw.example"], subject="b", message_id="b@x"),
+                original_to="1043@smithlaw.example",
+            ),
+            source="t",
+            position="2",
+        ),
+        summarize(plain_message(to=["1043@smithlaw.example"], subject="c", message_id="c@x"), source="t", position="3"),
+    ]
     report = diagnose_catch_all(msgs, tenant)
     missing = [f for f in report.findings if f.check == "catchall.header-missing"]
     assert report.recommended_header == "X-Original-To"
@@ -88,9 +101,19 @@ def test_header_missing_when_some_messages_lack_it(tenant):
 
 def test_no_header_works_says_what_to_change_on_the_server(tenant):
     """When every header names only the mailbox, the finding is an error with the server-side fix."""
-    msgs = [summarize(postfix_copy(plain_message(to=["1042@smithlaw.example"], subject="a", message_id=f"{i}@x"),
-                                   original_to=None, single=False, n=i), source="t", position=str(i))
-            for i in range(3)]
+    msgs = [
+        summarize(
+            postfix_copy(
+                plain_message(to=["1042@smithlaw.example"], subject="a", message_id=f"{i}@x"),
+                original_to=None,
+                single=False,
+                n=i,
+            ),
+            source="t",
+            position=str(i),
+        )
+        for i in range(3)
+    ]
     report = diagnose_catch_all(msgs, tenant)
     (f,) = report.findings
     assert report.recommended_header is None
@@ -101,9 +124,14 @@ def test_no_header_works_says_what_to_change_on_the_server(tenant):
 def test_real_sample_mail_test_13_routes_by_x_original_to(real):
     """On the real root@localhost sample, Delivered-To fails and X-Original-To reaches the user."""
     from mailsupport.config import Inbound, MailboxKind, Tenant, User
-    t = Tenant(org_key="bank", inbound=Inbound(address="root@localhost", kind=MailboxKind.CATCH_ALL,
-                                                catch_all_domains=("coastbankcalifornia.com",)),
-               users=(User(address="dpinnix@coastbankcalifornia.com"),))
+
+    t = Tenant(
+        org_key="bank",
+        inbound=Inbound(
+            address="root@localhost", kind=MailboxKind.CATCH_ALL, catch_all_domains=("coastbankcalifornia.com",)
+        ),
+        users=(User(address="dpinnix@coastbankcalifornia.com"),),
+    )
     report = diagnose_catch_all(list(scan(REAL / "spamscope__mails__mail_test_13.eml")), t)
     rows = {r.header: r for r in report.rows}
     assert rows["Delivered-To"].mailbox == 1 and rows["X-Original-To"].real_target == 1
@@ -138,9 +166,12 @@ def test_real_duplicate_message_id_pairs_are_grouped():
 
 def test_non_google_loss_is_only_info():
     """One copy for two aliases on a Postfix-delivered mailbox is reported as info, not blamed on Google."""
-    msg = plain_message(to=["conveyancing@smithlaw.example", "litigation@smithlaw.example"], subject="x",
-                        message_id="x@x")
-    s = summarize(postfix_copy(msg, original_to="conveyancing@smithlaw.example", single=False), source="t", position="1")
+    msg = plain_message(
+        to=["conveyancing@smithlaw.example", "litigation@smithlaw.example"], subject="x", message_id="x@x"
+    )
+    s = summarize(
+        postfix_copy(msg, original_to="conveyancing@smithlaw.example", single=False), source="t", position="1"
+    )
     diag = diagnose_consolidation([s], demo_tenant())
     assert [f.severity.name for f in diag.findings] == ["INFO"]
     g = summarize(gmail_copy(msg), source="t", position="1")
@@ -149,8 +180,10 @@ def test_non_google_loss_is_only_info():
 
 def test_size_checks_on_synthetic_messages():
     """12 MB: over the advice and Postfix, pushed over by base64; 30 MB: over Gmail send; 8 MB: clean."""
-    sums = [summarize(padded_message(t, n=i), source="t", position=name)
-            for i, (name, t) in enumerate((("small", 8_000_000), ("twelve", 12_000_000), ("thirty", 30_000_000)))]
+    sums = [
+        summarize(padded_message(t, n=i), source="t", position=name)
+        for i, (name, t) in enumerate((("small", 8_000_000), ("twelve", 12_000_000), ("thirty", 30_000_000)))
+    ]
     diag = diagnose_size(sums)
     by = {}
     for f in diag.findings:
@@ -160,8 +193,9 @@ def test_size_checks_on_synthetic_messages():
     assert "small" not in by
     assert by["twelve"] == {"size.over-recommended", "size.over-provider-limit", "size.encoding-overhead"}
     assert "size.over-provider-limit" in by["thirty"]
-    thirty = next(f for f in diag.findings
-                  if f.messages[0].position == "thirty" and f.check == "size.over-provider-limit")
+    thirty = next(
+        f for f in diag.findings if f.messages[0].position == "thirty" and f.check == "size.over-provider-limit"
+    )
     assert thirty.subject.startswith("t #thirty <")
     assert "Gmail send" in thirty.summary and "Gmail receive" not in thirty.summary
     assert "scan.pdf" in thirty.detail
@@ -190,12 +224,15 @@ def test_diagnose_all_and_json_shape(tenant):
 def test_html_escapes_customer_text(tenant):
     """Message ids, subjects and header names from the sample are escaped in every _repr_html_."""
     evil = "<script>alert(1)</script>"
-    msg = plain_message(to=["conveyancing@smithlaw.example", "litigation@smithlaw.example"], subject=evil,
-                        message_id=f"{evil}@x")
+    msg = plain_message(
+        to=["conveyancing@smithlaw.example", "litigation@smithlaw.example"], subject=evil, message_id=f"{evil}@x"
+    )
     s = summarize(gmail_copy(msg), source="t", position=evil)
-    outputs = [diagnose_catch_all([s], tenant)._repr_html_(),
-               diagnose_consolidation([s], demo_tenant(Provider.GMAIL))._repr_html_(),
-               diagnose_size([replace(s, encoded_size=11_000_000)])._repr_html_()]
+    outputs = [
+        diagnose_catch_all([s], tenant)._repr_html_(),
+        diagnose_consolidation([s], demo_tenant(Provider.GMAIL))._repr_html_(),
+        diagnose_size([replace(s, encoded_size=11_000_000)])._repr_html_(),
+    ]
     for out in outputs:
         assert "<script>" not in out
     assert html.escape(evil) in outputs[1] and html.escape(evil) in outputs[2]
@@ -204,6 +241,7 @@ def test_html_escapes_customer_text(tenant):
 def test_demo_diagnoses_on_bundled_samples():
     """The demo hook gives findings for each of the three diagnoses on data/samples."""
     from mailsupport.diagnose.sample import demo_diagnoses
+
     result = demo_diagnoses(SAMPLES)
     checks = {k: {f.check for f in v.findings} for k, v in result.items()}
     assert "catchall.header-choice" in checks["catch-all"]

@@ -20,8 +20,15 @@ import pytest
 from mailsupport.addresses import normalize_address
 from mailsupport.chain import receiving_chain
 from mailsupport.headerblock import _TRACE, CANONICAL, SCANNED, HeaderScan, scan_header_block, split_header_block
-from mailsupport.headers import (_EVIDENCE_MEMO, _MEMO_MAX, _addresses, candidates_from_trace, decode_text,
-                                 fingerprint_from_scan, provider_from_scan)
+from mailsupport.headers import (
+    _EVIDENCE_MEMO,
+    _MEMO_MAX,
+    _addresses,
+    candidates_from_trace,
+    decode_text,
+    fingerprint_from_scan,
+    provider_from_scan,
+)
 from mailsupport.samples import scan
 from mailsupport.samples.generate import mbox_bytes, write_benchmark_mbox
 from mailsupport.samples.readers import iter_mbox_data
@@ -32,8 +39,17 @@ from .conftest import REAL, SAMPLES
 from .mbox_reference import from_line_starts, split_mbox
 
 TRACE = {"delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "x-gm-original-to", "received"}
-FIRST = TRACE | {"message-id", "date", "from", "to", "cc", "subject", "content-type",
-                 "content-transfer-encoding", "content-disposition"}
+FIRST = TRACE | {
+    "message-id",
+    "date",
+    "from",
+    "to",
+    "cc",
+    "subject",
+    "content-type",
+    "content-transfer-encoding",
+    "content-disposition",
+}
 WS = b" \t\n\r\x0b\x0c"
 
 EDGE = [
@@ -41,14 +57,14 @@ EDGE = [
     b"stray line\nDelivered-To: a@b\nnot a field\nX-Original-To: <q@r>\n"
     b"Received: by mx.google.com with SMTP id abc123csp99;\n\n",
     b"DELIVERED-TO: UP@CASE.EXAMPLE\nRECEIVED: FROM x BY y (POSTFIX) FOR <Z@Q.EXAMPLE>\n"
-    b"SUBJECT: =?utf-8?q?caf=C3=A9?=\nTO: \"a, b\" <ab@x.example>, c@Y.EXAMPLE\nCC: d@e\n\nbody",
+    b'SUBJECT: =?utf-8?q?caf=C3=A9?=\nTO: "a, b" <ab@x.example>, c@Y.EXAMPLE\nCC: d@e\n\nbody',
     b"Received-SPF: pass\nReceived: a for <x@y>\nDelivered-ToX: no\nDelivered-To : spaced@x\n\n",
     b"X-MS-Exchange-Organization-AuthAs: Internal\nx-ms-exchange-organization-foo: 1\nSubject: ms\n\nx",
     b"Envelope-to: e@x\nReceived: by somewhere\n\nx",
     b"Subject: x\nFrom: y",
     b"Subject:\n\tfolded only\nTo: \x0ba@b.example\x0c\nFrom: caf\xc3\xa9 \xff\xfe <z@y>\n\nx",
     b"Delivered-To: mailto:a@b\nX-Original-To: a@b.EXAMPLE., <c@D.>\n"
-    b"X-Envelope-To: \"quoted, name\" <q@x>, (comment) r@s\n\n",
+    b'X-Envelope-To: "quoted, name" <q@x>, (comment) r@s\n\n',
     b"Content-Type: multipart/mixed; boundary=b\r\n\r\npre\r\n--b\r\nContent-Type: text/plain; name=a.txt\r\n"
     b"Content-Transfer-Encoding: quoted-printable\r\n\r\nab=3D=\r\ncd=\r\n--b\r\nContent-Type: image/png\r\n"
     b"Content-Transfer-Encoding: base64\r\n\r\nQUJD\r\nREVG\r\n--b--\r\nepi\r\n",
@@ -57,7 +73,7 @@ EDGE = [
     b"X-MS-Exchange-Organization-A: 1\n\nx",
     b"Received: (qmail 1234 invoked by uid 0); now\nDelivered-To: below@q\n\nx",
     b"Received: from a by b for x@Y.EXAMPLE., ; now\nReceived: c for mailto:Q@R.example\nReceived: d for ,z@W.\n\n",
-    b"Content-Type: multipart/mixed; boundary=\"a\"\n\n--a\nContent-Type: multipart/alternative; boundary=\"b\"\n\n"
+    b'Content-Type: multipart/mixed; boundary="a"\n\n--a\nContent-Type: multipart/alternative; boundary="b"\n\n'
     b"--b\n\ntext\n--b--\n--a\ncontent-type: message/rfc822\n\nSubject: inner\n\nbody\n--a--\n",
 ]
 
@@ -104,15 +120,21 @@ def _ref_candidates(trace) -> list[tuple]:
     for i, name, value in trace:
         if name == "received":
             at = value.find("for")  # the first lower-case "for" if any, as the router always did
-            m = re.compile(r"\bfor\s+<?([^\s<>;]+)>?", re.I).search(
-                value, max(0, at - 1) if at >= 0 else 0)
+            m = re.compile(r"\bfor\s+<?([^\s<>;]+)>?", re.I).search(value, max(0, at - 1) if at >= 0 else 0)
             if m:
                 inside = chain.trusts(i, received=True)
-                out.append(("Received-for", normalize_address(m.group(1)), m.group(0), i, inside,
-                            "receiving-chain" if inside else "below-entry"))
+                out.append(
+                    (
+                        "Received-for",
+                        normalize_address(m.group(1)),
+                        m.group(0),
+                        i,
+                        inside,
+                        "receiving-chain" if inside else "below-entry",
+                    )
+                )
             continue
-        position = ("no-received" if chain.boundary is None else "above-entry" if chain.trusts(i)
-                    else "below-entry")
+        position = "no-received" if chain.boundary is None else "above-entry" if chain.trusts(i) else "below-entry"
         out.extend((CANONICAL[name], a, value, i, position != "below-entry", position) for a in _addresses(value))
     return out
 
@@ -144,7 +166,12 @@ def _check(raw: bytes) -> None:
     ref = _ref_scan(raw)
     fast = scan_header_block(split_header_block(raw)[0])
     assert (fast.first, fast.trace, fast.ms_org, fast.first_field, fast.has_fields) == (
-        ref.first, ref.trace, ref.ms_org, ref.first_field, ref.has_fields)
+        ref.first,
+        ref.trace,
+        ref.ms_org,
+        ref.first_field,
+        ref.has_fields,
+    )
     s = summarize(raw, source="s", position="p")
     # in place, as the mbox reader hands it over: a range of a bigger buffer, with bytes on both sides
     framed = bytearray(b"From x\n\n" + raw + b"\n\nFrom y\n--b--\n")
@@ -179,6 +206,7 @@ def test_fast_summary_equals_references_on_generated_mail(generated):
 def test_trace_names_are_the_catch_all_headers():
     """The scanned envelope names are config.CATCH_ALL_HEADERS (Received-for being the Received line)."""
     from mailsupport.config import CATCH_ALL_HEADERS
+
     assert _TRACE == {n.lower() for n in CATCH_ALL_HEADERS if n != "Received-for"} | {"received"}
     assert all(CANONICAL[n.lower()] == n for n in CATCH_ALL_HEADERS if n != "Received-for")
     assert set(_TRACE) <= set(SCANNED)
@@ -204,9 +232,9 @@ def test_memos_never_keep_big_keys():
     """A part without an empty line (all "header") or a huge delivery header is never memoised: memory stays flat."""
     from mailsupport import sizes
     from mailsupport.headers import _FOR_MEMO
+
     big = b"x" * 200_000
-    raw = (b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n" + big
-           + b"\n--b--\n")
+    raw = b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n" + big + b"\n--b--\n"
     before = dict(sizes._PART_MEMO)
     assert measure(raw).raw_size == len(raw)
     assert all(len(k) <= 1024 for k in sizes._PART_MEMO) and len(sizes._PART_MEMO) <= len(before) + 1
@@ -226,14 +254,26 @@ def test_mbox_reader_equals_whole_file_split_at_any_chunk_size(tmp_path, monkeyp
     """Quoted >From lines, From_ lines, unquoted body lines starting "From " (mboxo: not after a blank line,
     or no date) and CRLF separators straddling read chunks; messages bigger than a chunk."""
     from mailsupport.samples import mbox as readers
+
     rng = random.Random(chunk)
     msgs = []
     for i in range(40):
         lines = [b"Subject: m%d" % i, b""]
         for _ in range(rng.randint(0, 30)):
-            lines.append(rng.choice([b"text line", b">From quoted", b">>From twice", b"From inside",
-                                     b"x" * rng.randint(0, 300), b"", b"a >From b",
-                                     b"From jane@x.example Mon Nov  3 09:00:00 2025"]))
+            lines.append(
+                rng.choice(
+                    [
+                        b"text line",
+                        b">From quoted",
+                        b">>From twice",
+                        b"From inside",
+                        b"x" * rng.randint(0, 300),
+                        b"",
+                        b"a >From b",
+                        b"From jane@x.example Mon Nov  3 09:00:00 2025",
+                    ]
+                )
+            )
         msgs.append(b"\n".join(lines) + b"\n")
     # mbox_bytes quotes every "From " body line; undo it for some (an mboxo writer leaves them)
     data = mbox_bytes(msgs).replace(b"\n>From inside", b"\nFrom inside").replace(b"\n>From jane", b"\nFrom jane")
@@ -254,6 +294,7 @@ def test_mbox_reader_equals_whole_file_split_at_any_chunk_size(tmp_path, monkeyp
 def test_mbox_reader_quoted_line_across_every_chunk_boundary(tmp_path, monkeypatch):
     """A message whose only quoted line is ">>>>From ": unquoted wherever a read chunk ends."""
     from mailsupport.samples import mbox as readers
+
     data = mbox_bytes([b"Subject: a\n\nline\n>>>>From deep\nend\n", b"Subject: b\n\nplain\n"])
     path = tmp_path / "q.mbox"
     path.write_bytes(data)
@@ -268,14 +309,17 @@ def test_csv_lines_equal_the_csv_module():
     """Hand-made CSV lines are exactly what csv.writer writes for the formula-safe cells without a CR."""
     from mailsupport.cli.scan import _csv_line
     from mailsupport.csvcells import safe_cell
+
     rng = random.Random(5)
-    alphabet = ['a', 'b', ',', '"', '\n', ' ', ';', 'é', '\x00', "'", '=', '-', '@', '+', '\t', '\x1f']
+    alphabet = ["a", "b", ",", '"', "\n", " ", ";", "é", "\x00", "'", "=", "-", "@", "+", "\t", "\x1f"]
     for _ in range(2000):
-        cells = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(6)] + [rng.randint(0, 99)]
+        cells = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(6)] + [
+            rng.randint(0, 99)
+        ]
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow([safe_cell(str(c)) for c in cells])
         assert _csv_line(tuple(cells)) == buf.getvalue()
-    plain = ['a', 'b', ',', ' ', ';', 'é', "'"]  # the common case: commas at most (one joined test)
+    plain = ["a", "b", ",", " ", ";", "é", "'"]  # the common case: commas at most (one joined test)
     for _ in range(500):
         cells = ["".join(rng.choice(plain) for _ in range(rng.randint(0, 6))) for _ in range(6)] + [rng.randint(0, 99)]
         buf = io.StringIO()
@@ -290,9 +334,12 @@ def test_csv_lines_with_any_characters_read_back_as_their_cells():
     exactly its cells once the formula guard is undone (csvcells.original_cell)."""
     from mailsupport.cli.scan import _csv_line
     from mailsupport.csvcells import original_cell
+
     rng = random.Random(7)
-    alphabet = ['a', ',', '"', '\n', '\r', ' ', 'é', '\x00', '=', "'", '-']
-    rows = [tuple("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(5)) for _ in range(2000)]
+    alphabet = ["a", ",", '"', "\n", "\r", " ", "é", "\x00", "=", "'", "-"]
+    rows = [
+        tuple("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(5)) for _ in range(2000)
+    ]
     text = "".join(_csv_line(row) for row in rows)
     assert any("\r" in cell for row in rows for cell in row)
     assert [tuple(map(original_cell, r)) for r in csv.reader(io.StringIO(text, newline=""))] == rows
@@ -304,6 +351,7 @@ def test_worker_ranges_cover_the_file_long_ones_first(size, jobs):
     """The parallel scan's byte ranges cover the file end to end, each within the task bounds (the last may
     be shorter), longest first, so the workers finish together."""
     from mailsupport.samples.scanner import TASK_MAX_BYTES, TASK_MIN_BYTES, _ranges
+
     ranges = list(_ranges(size, jobs))
     assert [a for a, _b in ranges] == ([0] + [b for _a, b in ranges[:-1]] if size else [])
     assert (ranges[-1][1] if ranges else 0) == size

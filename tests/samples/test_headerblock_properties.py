@@ -23,8 +23,16 @@ from mailsupport.headerblock import SCANNED, parse_fields, split_header_block
 from .test_fastpath import _check
 
 # ------------------------------------------------------------------------------ strategies
-NAMES = [*SCANNED, "X-MS-Exchange-Organization-AuthAs", "x-ms-exchange-organization-", "Received-SPF",
-         "Delivered-ToX", "X-Spam", "Return-Path", "MIME-Version"]
+NAMES = [
+    *SCANNED,
+    "X-MS-Exchange-Organization-AuthAs",
+    "x-ms-exchange-organization-",
+    "Received-SPF",
+    "Delivered-ToX",
+    "X-Spam",
+    "Return-Path",
+    "MIME-Version",
+]
 EOL = st.sampled_from([b"\n", b"\r\n"])
 
 
@@ -40,12 +48,27 @@ field_name_st = st.one_of(
 value_piece_st = st.one_of(
     st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40).map(str.encode),
     st.text(max_size=10).map(lambda t: t.encode("utf-8", "surrogatepass").replace(b"\n", b" ").replace(b"\r", b" ")),
-    st.sampled_from([b"\xff\xfe", b"\xc3", b"caf\xc3\xa9", b"\r", b"\x0b\x0c", b"\t", b"=?utf-8?q?caf=C3=A9?=",
-                     b"<a@b.example>", b"for <x@y.example>", b"by mx.google.com", b"\"q, n\" <q@x>", b" , "]),
+    st.sampled_from(
+        [
+            b"\xff\xfe",
+            b"\xc3",
+            b"caf\xc3\xa9",
+            b"\r",
+            b"\x0b\x0c",
+            b"\t",
+            b"=?utf-8?q?caf=C3=A9?=",
+            b"<a@b.example>",
+            b"for <x@y.example>",
+            b"by mx.google.com",
+            b'"q, n" <q@x>',
+            b" , ",
+        ]
+    ),
 )
 value_st = st.lists(value_piece_st, max_size=5).map(b"".join)
-huge_value_st = st.builds(lambda unit, n: unit * n, st.sampled_from([b"x", b"a@b.example, ", b"\xc3\xa9"]),
-                          st.integers(500, 5000))
+huge_value_st = st.builds(
+    lambda unit, n: unit * n, st.sampled_from([b"x", b"a@b.example, ", b"\xc3\xa9"]), st.integers(500, 5000)
+)
 
 
 @st.composite
@@ -53,8 +76,17 @@ def header_line_st(draw) -> list[bytes]:
     """One field (with folded continuation lines), or a line that is not a field."""
     kind = draw(st.integers(0, 9))
     if kind == 0:  # a stray line: no colon, a From_ line, an empty name, a name with a space
-        line = draw(st.sampled_from([b"stray line", b"From someone@example.org Mon Nov  3 09:00:00 2025",
-                                     b": no name", b"Bad Name: x", b"\xffname: v"]))
+        line = draw(
+            st.sampled_from(
+                [
+                    b"stray line",
+                    b"From someone@example.org Mon Nov  3 09:00:00 2025",
+                    b": no name",
+                    b"Bad Name: x",
+                    b"\xffname: v",
+                ]
+            )
+        )
         return [line]
     name = draw(field_name_st)
     blanks = draw(st.sampled_from([b"", b" ", b"\t", b" \t "]))
@@ -115,7 +147,7 @@ def test_the_header_block_ends_at_the_first_empty_line(raw):
     if block == raw:  # no empty line: all header
         assert offset == len(raw)
     else:  # the block keeps its last line end; the empty line is between it and the body
-        assert block.endswith(b"\n") and raw[len(block):offset] in (b"\n", b"\r\n")
+        assert block.endswith(b"\n") and raw[len(block) : offset] in (b"\n", b"\r\n")
 
 
 @given(message_st())

@@ -15,8 +15,9 @@ from mailsupport.samples.generate import mbox_bytes, plain_message
 from mailsupport.samples.readers import iter_raw
 
 MSG = plain_message(to=["u@d.example"], subject="fine", message_id="m@x")
-SMALL = ReadLimits(max_message_bytes=64 * 1024, max_zip_total_bytes=256 * 1024, zip_ratio_grace_bytes=8 * 1024,
-                   max_zip_ratio=20)
+SMALL = ReadLimits(
+    max_message_bytes=64 * 1024, max_zip_total_bytes=256 * 1024, zip_ratio_grace_bytes=8 * 1024, max_zip_ratio=20
+)
 
 
 def _rows(path, limits=SMALL):
@@ -44,9 +45,11 @@ def test_zip_member_over_the_cap_is_stopped_while_inflating(tmp_path):
     assert peak < 4 << 20
 
 
-@pytest.mark.parametrize("claimed,problem", [(100, "Bad CRC-32"), (150 << 10, "Bad CRC-32"),
-                                              (10 << 20, "says it inflates to 10,485,760 bytes")],
-                         ids=["claims-100-bytes", "claims-under-the-cap", "claims-over-the-cap"])
+@pytest.mark.parametrize(
+    "claimed,problem",
+    [(100, "Bad CRC-32"), (150 << 10, "Bad CRC-32"), (10 << 20, "says it inflates to 10,485,760 bytes")],
+    ids=["claims-100-bytes", "claims-under-the-cap", "claims-over-the-cap"],
+)
 def test_zip_member_lying_about_its_size_never_gives_more(tmp_path, claimed, problem):
     """A member whose central directory misstates its size is a row: a claim over the cap is refused
     unread; a smaller claim stops the inflate at the claim and fails the checksum. The real 300 KiB
@@ -54,7 +57,7 @@ def test_zip_member_lying_about_its_size_never_gives_more(tmp_path, claimed, pro
     z = _zip(tmp_path / "liar.zip", [("a.eml", b"B" * (300 << 10))])
     raw = bytearray(z.read_bytes())
     cd = raw.rindex(b"PK\x01\x02")  # the central directory entry; its uncompressed size is at offset 24
-    raw[cd + 24:cd + 28] = claimed.to_bytes(4, "little")
+    raw[cd + 24 : cd + 28] = claimed.to_bytes(4, "little")
     z.write_bytes(bytes(raw))
     (row,) = _rows(z, ReadLimits(max_message_bytes=200 << 10, max_zip_ratio=1e9))
     assert row[1] == b"" and problem in row[2]
@@ -70,8 +73,8 @@ def test_zip_ratio_and_total_caps(tmp_path):
     total = _zip(tmp_path / "total.zip", members)
     rows = _rows(total)
     read = [r for r in rows if not r[2]]
-    assert [r[1] for r in read] == [m[1] for m in members[:len(read)]]
-    assert 5 <= len(read) <= 6 and all("in total" in r[2] or "already inflated" in r[2] for r in rows[len(read):])
+    assert [r[1] for r in read] == [m[1] for m in members[: len(read)]]
+    assert 5 <= len(read) <= 6 and all("in total" in r[2] or "already inflated" in r[2] for r in rows[len(read) :])
 
 
 def test_zip_refuses_links_path_tricks_nested_archives_and_other_methods(tmp_path):
@@ -93,8 +96,15 @@ def test_zip_refuses_links_path_tricks_nested_archives_and_other_methods(tmp_pat
         zf.writestr("notes.txt", "ignored")
     got = {pos: problem for pos, _data, problem in _rows(z)}
     assert got.pop("ok.eml") == "" and got.pop("windows\\folder.eml") == ""
-    assert set(got) == {"link.eml", "../escape.eml", "/abs.eml", "a\\..\\..\\win.eml", "inner.zip",
-                        "Takeout/All mail.mbox", "bz.eml"}
+    assert set(got) == {
+        "link.eml",
+        "../escape.eml",
+        "/abs.eml",
+        "a\\..\\..\\win.eml",
+        "inner.zip",
+        "Takeout/All mail.mbox",
+        "bz.eml",
+    }
     assert "symbolic link" in got["link.eml"]
     assert all("climbs out" in got[n] for n in ("../escape.eml", "/abs.eml", "a\\..\\..\\win.eml"))
     assert "zip inside the zip" in got["inner.zip"] and "extract it and scan the mbox" in got["Takeout/All mail.mbox"]
@@ -167,6 +177,7 @@ def test_mbox_message_over_the_cap_is_a_row_and_the_next_is_read(tmp_path, monke
     """A message over the cap in the middle of an mbox is one row with its size (its bytes dropped while
     read); the messages before and after come back exactly, with their positions."""
     from mailsupport.samples import mbox
+
     monkeypatch.setattr(mbox, "CHUNK", chunk)
     big = b"Subject: big\n\n" + b"line of text\n" * 20_000  # 260 KB
     msgs = [MSG, big, MSG.replace(b"fine", b"after")]
@@ -201,6 +212,7 @@ def test_mbox_of_one_endless_message_stays_in_bounded_memory(tmp_path):
 def test_cli_max_message_mb_sets_the_cap(tmp_path, capsys):
     """``scan --max-message-mb`` makes a bigger message a row with its problem; a bad value is a usage error."""
     from mailsupport.cli import main
+
     p = tmp_path / "m.mbox"
     p.write_bytes(mbox_bytes([MSG, b"Subject: big\n\n" + b"y" * (200 << 10)]))
     assert main(["scan", str(p), "--format", "json", "--max-message-mb", "0.1"]) == 0
@@ -211,13 +223,13 @@ def test_cli_max_message_mb_sets_the_cap(tmp_path, capsys):
     assert exc.value.code == 2 and "positive number of MiB" in capsys.readouterr().err
 
 
-
 def test_limits_doc_states_the_defaults():
     """docs/limits.md gives the defaults the code uses (sample caps and tenant file caps)."""
     from pathlib import Path
 
     from mailsupport.samples import DEFAULT_LIMITS
     from mailsupport.tenantfile import MAX_DEPTH, MAX_TENANT_BYTES
+
     doc = (Path(__file__).resolve().parents[2] / "docs" / "limits.md").read_text()
     section = doc.split("## Files and samples", 1)[1]
     assert f"| {DEFAULT_LIMITS.max_message_bytes >> 20} MiB |" in section

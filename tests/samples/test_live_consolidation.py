@@ -21,20 +21,23 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def _deliver_and_fetch(profile: str):
-    from mailsupport.config import Provider, load_tenant
-    from mailsupport.sandbox.sandbox import Sandbox
     from dataclasses import replace
 
+    from mailsupport.config import Provider, load_tenant
     from mailsupport.model import Secret
+    from mailsupport.sandbox.sandbox import Sandbox
 
     tenant = load_tenant(TENANT_FILE, environ={})
     app_password = Secret("canary-4b1d-app-password")  # Google wants an app password for POP3
     if profile == "gmail":
-        tenant = replace(tenant, inbound=replace(tenant.inbound,
-                                                 server=replace(tenant.inbound.server, password=app_password)))
-    sandbox = Sandbox(tenants=[tenant], profile=profile,
-                      app_passwords={tenant.inbound.server.username: app_password} if profile == "gmail" else None
-                      ).start()
+        tenant = replace(
+            tenant, inbound=replace(tenant.inbound, server=replace(tenant.inbound.server, password=app_password))
+        )
+    sandbox = Sandbox(
+        tenants=[tenant],
+        profile=profile,
+        app_passwords={tenant.inbound.server.username: app_password} if profile == "gmail" else None,
+    ).start()
     try:
         raw = plain_message(to=RCPTS, subject="Three aliases, one message", message_id="live-3@example.net")
         sandbox.deliver(raw, "client@example.net", RCPTS)
@@ -52,8 +55,12 @@ def test_gmail_profile_keeps_one_copy_and_the_diagnosis_names_who_missed_it():
     diag = diagnose_consolidation(summaries, tenant)
     (case,) = diag.report.cases
     assert case.copies == 1 and len(case.expected) == 3 and len(case.missed) >= 2
-    assert any(f.check == "gmail.alias-consolidated" and "<live-3@example.net>" in f.subject
-               and f.messages[0].message_id == "<live-3@example.net>" for f in diag.findings)
+    assert any(
+        f.check == "gmail.alias-consolidated"
+        and "<live-3@example.net>" in f.subject
+        and f.messages[0].message_id == "<live-3@example.net>"
+        for f in diag.findings
+    )
 
 
 def test_postfix_profile_keeps_every_copy():

@@ -20,8 +20,11 @@ file_name = st.text(alphabet="abc019:,._-", min_size=1, max_size=12).filter(lamb
 
 
 @SETTINGS
-@given(new=st.dictionaries(file_name, st.binary(max_size=500), max_size=6),
-       cur=st.dictionaries(file_name, st.binary(max_size=500), max_size=6), cap=st.integers(min_value=1, max_value=600))
+@given(
+    new=st.dictionaries(file_name, st.binary(max_size=500), max_size=6),
+    cur=st.dictionaries(file_name, st.binary(max_size=500), max_size=6),
+    cap=st.integers(min_value=1, max_value=600),
+)
 def test_maildir_gives_new_then_cur_sorted_within_the_cap(new, cur, cap):
     """A Maildir's messages come back new/ then cur/, sorted by name, byte for byte; a file over the cap
     is a row saying so, never its bytes."""
@@ -34,7 +37,7 @@ def test_maildir_gives_new_then_cur_sorted_within_the_cap(new, cur, cap):
         rows = [(r.position, r.data, r.problem) for r in iter_maildir(root, limits=ReadLimits(max_message_bytes=cap))]
     expected = [(f"new/{n}", new[n]) for n in sorted(new)] + [(f"cur/{n}", cur[n]) for n in sorted(cur)]
     assert [pos for pos, _d, _p in rows] == [pos for pos, _d in expected]
-    for (pos, data, problem), (_pos, original) in zip(rows, expected):
+    for (_pos, data, problem), (_, original) in zip(rows, expected):
         if len(original) <= cap:
             assert (data, problem) == (original, "")
         else:
@@ -42,8 +45,9 @@ def test_maildir_gives_new_then_cur_sorted_within_the_cap(new, cur, cap):
 
 
 @SETTINGS
-@given(files=st.dictionaries(st.lists(file_name, min_size=1, max_size=3).map(tuple), st.binary(max_size=300),
-                             max_size=8))
+@given(
+    files=st.dictionaries(st.lists(file_name, min_size=1, max_size=3).map(tuple), st.binary(max_size=300), max_size=8)
+)
 def test_folder_gives_every_eml_sorted_by_path(files):
     """Every .eml under a folder, at any depth, comes back once, sorted by relative path, byte for byte;
     other files are passed over."""

@@ -24,8 +24,19 @@ SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Lines that stress the reader: From_ lines of every writer, quoted and unquoted "From " lines,
 # blank lines (LF and CRLF), stray CRs, and arbitrary bytes without a line end.
-TRICKY = [b"", b"\r", b"From here", b">From x", b">>From y", b"a >From b", b"From:", b"From ", b"text",
-          *WRITERS.values(), WRITERS["mutt"] + b"\r"]
+TRICKY = [
+    b"",
+    b"\r",
+    b"From here",
+    b">From x",
+    b">>From y",
+    b"a >From b",
+    b"From:",
+    b"From ",
+    b"text",
+    *WRITERS.values(),
+    WRITERS["mutt"] + b"\r",
+]
 line = st.one_of(st.sampled_from(TRICKY), st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")))
 chunk_size = st.sampled_from([1, 2, 5, 7, 13, 64, 1 << 20])
 
@@ -71,8 +82,9 @@ def test_mboxrd_round_trip(messages, data, crlf, size):
     eol = b"\r\n" if crlf else b"\n"
     if crlf:
         messages = [m.replace(b"\n", b"\r\n") for m in messages]
-    from_lines = data.draw(st.lists(st.sampled_from(list(WRITERS.values())), min_size=len(messages),
-                                    max_size=len(messages)))
+    from_lines = data.draw(
+        st.lists(st.sampled_from(list(WRITERS.values())), min_size=len(messages), max_size=len(messages))
+    )
     raw = _mboxrd(messages, from_lines, eol)
     with _file(raw) as p, _chunk(size):
         assert [d for _pos, d in iter_mbox_data(p)] == messages
@@ -80,8 +92,12 @@ def test_mboxrd_round_trip(messages, data, crlf, size):
 
 
 @SETTINGS
-@given(lines=st.lists(line, max_size=60), first=st.sampled_from(list(WRITERS.values())), size=chunk_size,
-       crlf=st.booleans())
+@given(
+    lines=st.lists(line, max_size=60),
+    first=st.sampled_from(list(WRITERS.values())),
+    size=chunk_size,
+    crlf=st.booleans(),
+)
 def test_reader_equals_the_line_by_line_reference(lines, first, size, crlf):
     """Any mbox text (From_ lines with and without a blank line before, quoted lines, stray bytes) splits
     exactly as the plain whole-file reference splits it, at any chunk size; counting agrees."""
@@ -96,8 +112,12 @@ def test_reader_equals_the_line_by_line_reference(lines, first, size, crlf):
 
 
 @SETTINGS
-@given(lines=st.lists(line, max_size=80), first=st.sampled_from(list(WRITERS.values())),
-       cuts=st.lists(st.floats(min_value=0, max_value=1), max_size=5), size=chunk_size)
+@given(
+    lines=st.lists(line, max_size=80),
+    first=st.sampled_from(list(WRITERS.values())),
+    cuts=st.lists(st.floats(min_value=0, max_value=1), max_size=5),
+    size=chunk_size,
+)
 def test_worker_ranges_give_every_message_once(lines, first, cuts, size):
     """Any cut of the file into byte ranges, read range by range (each message read by the range its From_
     line starts in, each range counting the messages before it), gives exactly the whole file's messages

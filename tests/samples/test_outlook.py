@@ -29,8 +29,9 @@ def _transport_headers(path) -> str:
 def _pdf_size(path) -> int:
     """Size of the PDF attachment's data stream (PR_ATTACH_DATA_BIN) inside the attached message."""
     with olefile.OleFileIO(str(path)) as ole:
-        return ole.get_size("__attach_version1.0_#00000000/__substg1.0_3701000D/"
-                            "__attach_version1.0_#00000000/__substg1.0_37010102")
+        return ole.get_size(
+            "__attach_version1.0_#00000000/__substg1.0_3701000D/__attach_version1.0_#00000000/__substg1.0_37010102"
+        )
 
 
 def test_received_message_keeps_its_transport_headers_and_attachment():
@@ -71,7 +72,12 @@ def test_msg_in_a_folder_and_in_a_zip_reads_like_the_file(tmp_path):
     assert [s.position for s in in_folder] == ["x.msg", "y.eml"] and in_zip.position == "in/x.msg"
     for s in (in_folder[0], in_zip):
         assert (s.message_id, s.subject, s.raw_size, s.attachments, s.problems) == (
-            alone.message_id, alone.subject, alone.raw_size, alone.attachments, alone.problems)
+            alone.message_id,
+            alone.subject,
+            alone.raw_size,
+            alone.attachments,
+            alone.problems,
+        )
 
 
 @pytest.mark.parametrize("damage", ["truncated", "not-ole"])
@@ -95,6 +101,7 @@ def test_without_extract_msg_the_row_says_how_to_read_it(monkeypatch):
 def test_cli_scan_and_size_diagnosis_read_msg_files(capsys):
     """`mailsupport scan` and `mailsupport diagnose size` take a folder of .msg files."""
     from mailsupport.cli import main
+
     assert main(["scan", str(OUTLOOK), "--format", "csv"]) == 0
     out = capsys.readouterr().out
     assert out.count("\n") == 3 and OTHER.name in out and OUTER.name in out

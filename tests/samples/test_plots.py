@@ -58,7 +58,7 @@ def test_copies_per_message_colours_lost_copies_red(gmail_sample):
     """Messages with fewer copies than addresses are red."""
     _summaries, diag = gmail_sample
     fig = plot_copies_per_message(diag.report)
-    reds = [p for p in fig.axes[0].patches if p.get_facecolor()[:3] == (0xc0 / 255, 0x39 / 255, 0x2b / 255)]
+    reds = [p for p in fig.axes[0].patches if p.get_facecolor()[:3] == (0xC0 / 255, 0x39 / 255, 0x2B / 255)]
     assert len(reds) == 3
 
 
@@ -94,8 +94,9 @@ def test_copies_per_message_keeps_repeated_and_hostile_subjects_apart():
 
 def test_size_histogram_draws_each_limit_where_it_falls_in_mib():
     """The 10 MB advice is drawn at 9.54 MiB and says so; each limit at its MiB value; counts are whole."""
-    summaries = list(scan(SAMPLES / "sizes-mixed.mbox")) + [summarize(padded_message(12_000_000), source="s",
-                                                                        position="12MB")]
+    summaries = list(scan(SAMPLES / "sizes-mixed.mbox")) + [
+        summarize(padded_message(12_000_000), source="s", position="12MB")
+    ]
     limits = limits_for("gmail")
     fig = _drawn(plot_size_histogram(summaries, limits))
     ax = fig.axes[0]

@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.realservers, pytest.mark.timeout(120)]
 def mailbox(dovecot, pop_user):
     """A fresh POP3 user of the session's Dovecot holding the generated Postfix catch-all messages."""
     from mailsupport.testing.realservers import write_maildir
+
     name, maildir = pop_user
     write_maildir(maildir, [raw for _n, raw in catchall_postfix_messages()])
     return dovecot, name, maildir
@@ -25,8 +26,15 @@ def mailbox(dovecot, pop_user):
 
 def _settings(mailbox, **kw):
     server, user, _maildir = mailbox
-    base = dict(host="127.0.0.1", port=server.tls_port, tls=TlsMode.IMPLICIT, username=user,
-                password=Secret(server.password), ca_file=server.ca_file, timeout=10)
+    base = dict(
+        host="127.0.0.1",
+        port=server.tls_port,
+        tls=TlsMode.IMPLICIT,
+        username=user,
+        password=Secret(server.password),
+        ca_file=server.ca_file,
+        timeout=10,
+    )
     base.update(kw)
     return ServerSettings(**base)
 
@@ -69,6 +77,7 @@ def test_wrong_password_is_auth_error_without_the_password(mailbox):
 def test_scan_command_reads_a_live_mailbox(mailbox, tmp_path, capsys):
     """`mailsupport scan --pop3 TENANT_FILE --headers-only` lists the live messages and leaves them there."""
     from mailsupport.cli import main
+
     server, user, maildir = mailbox
     tenant = tmp_path / "t.toml"
     tenant.write_text(f"""org_key = "livecheck"
@@ -87,4 +96,6 @@ ca_file = "{server.ca_file}"
     out = capsys.readouterr().out
     assert code == 0 and len(out.strip().splitlines()) == 1 + len(catchall_postfix_messages())
     assert "X-Original-To: 1042@smithlaw.example" in out
-    assert len(list((maildir / "new").iterdir()) + list((maildir / "cur").iterdir())) == len(catchall_postfix_messages())
+    assert len(list((maildir / "new").iterdir()) + list((maildir / "cur").iterdir())) == len(
+        catchall_postfix_messages()
+    )

@@ -37,8 +37,12 @@ timeout = 0.5
 
 def scan(tenant_path: Path, *extra: str) -> tuple[int, list[dict[str, str]], str]:
     """``python -m mailsupport scan --pop3 --format csv``: (exit code, rows, stderr); bounded in time."""
-    r = subprocess.run([sys.executable, "-m", "mailsupport", "scan", "--pop3", str(tenant_path), "--format", "csv",
-                        *extra], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "mailsupport", "scan", "--pop3", str(tenant_path), "--format", "csv", *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "Traceback" not in r.stderr, r.stderr
     assert "canary" not in r.stdout + r.stderr
     return r.returncode, list(csv.DictReader(io.StringIO(r.stdout))), r.stderr
@@ -56,9 +60,15 @@ def test_honest_headers_only_reads_with_top_and_deletes_nothing(tmp_path):
     assert verbs.count("TOP") == 2 and srv.deleted == []
 
 
-@pytest.mark.parametrize("how,words", [
-    ("endless-lines", "ran past 65,"), ("drip", "RETR 1 did not finish"), ("endless-line", "without a line end"),
-], ids=["endless-lines", "drip", "endless-line"])
+@pytest.mark.parametrize(
+    "how,words",
+    [
+        ("endless-lines", "ran past 65,"),
+        ("drip", "RETR 1 did not finish"),
+        ("endless-line", "without a line end"),
+    ],
+    ids=["endless-lines", "drip", "endless-line"],
+)
 def test_a_message_that_never_ends_is_a_row_and_the_rest_say_why(tmp_path, how, words):
     """RETR without end: that message's row names the step and limit; the next ones say the session ended."""
     with HostileServer("pop3", at="retr", how=how, drip_interval=0.1) as srv:
@@ -70,13 +80,17 @@ def test_a_message_that_never_ends_is_a_row_and_the_rest_say_why(tmp_path, how, 
     assert srv.bytes_sent < srv.max_bytes and srv.deleted == []
 
 
-@pytest.mark.parametrize("at,how,words", [
-    ("greeting", "drip", "greeting did not finish"),
-    ("list", "malformed", "'1 lots'"),
-    ("capa", "endless-lines", "CAPA answer ran past"),
-    ("pass", "echo-secret", "no such password: ***"),
-    ("stat", "malformed", "'+OK many'"),
-], ids=["greeting-drip", "list-malformed", "capa-endless", "pass-echo", "stat-malformed"])
+@pytest.mark.parametrize(
+    "at,how,words",
+    [
+        ("greeting", "drip", "greeting did not finish"),
+        ("list", "malformed", "'1 lots'"),
+        ("capa", "endless-lines", "CAPA answer ran past"),
+        ("pass", "echo-secret", "no such password: ***"),
+        ("stat", "malformed", "'+OK many'"),
+    ],
+    ids=["greeting-drip", "list-malformed", "capa-endless", "pass-echo", "stat-malformed"],
+)
 def test_session_failures_are_clean_errors(tmp_path, at, how, words):
     """Failures before any message can be read exit 3 with the server's words scrubbed, no traceback."""
     with HostileServer("pop3", at=at, how=how, drip_interval=0.1) as srv:

@@ -15,8 +15,12 @@ from mailsupport.samples.readers import iter_raw, sample_kind
 from .conftest import REAL, SAMPLES
 from .mbox_reference import from_line_starts
 
-MSGS = [plain_message(to=[f"u{i}@d.example"], subject=f"s{i}", message_id=f"m{i}@x", n=i,
-                      body=f"line\nFrom here on, body {i}\n") for i in range(3)]
+MSGS = [
+    plain_message(
+        to=[f"u{i}@d.example"], subject=f"s{i}", message_id=f"m{i}@x", n=i, body=f"line\nFrom here on, body {i}\n"
+    )
+    for i in range(3)
+]
 
 
 def test_mbox_roundtrip_unquotes_from_and_drops_separator(tmp_path):
@@ -30,11 +34,13 @@ def test_mbox_roundtrip_unquotes_from_and_drops_separator(tmp_path):
 def test_mbox_crlf_and_chunk_boundaries(tmp_path, monkeypatch):
     """CRLF mboxes and messages spanning read chunks are split correctly."""
     from mailsupport.samples import mbox
+
     monkeypatch.setattr(mbox, "CHUNK", 7)
     crlf = [m.replace(b"\n", b"\r\n") for m in MSGS]
     p = tmp_path / "c.mbox"
-    p.write_bytes(b"".join(b"From x Mon Nov  3 09:00:00 2025\r\n" + m.replace(b"\nFrom ", b"\n>From ") + b"\r\n"
-                           for m in crlf))
+    p.write_bytes(
+        b"".join(b"From x Mon Nov  3 09:00:00 2025\r\n" + m.replace(b"\nFrom ", b"\n>From ") + b"\r\n" for m in crlf)
+    )
     assert [g.data for g in iter_raw(p)] == crlf
 
 
@@ -70,11 +76,14 @@ def test_damaged_msg_file_is_a_row_with_its_problem(tmp_path):
     assert rows[1].ok and rows[1].subject == "s0"
 
 
-@pytest.mark.parametrize("raw,problem", [
-    (b"", "empty message"),
-    (b"\x00\x01garbage without any header\n", "no header fields"),
-    (b"Subject: x\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\n\nunclosed\n", "never closed"),
-])
+@pytest.mark.parametrize(
+    "raw,problem",
+    [
+        (b"", "empty message"),
+        (b"\x00\x01garbage without any header\n", "no header fields"),
+        (b"Subject: x\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\n\nunclosed\n", "never closed"),
+    ],
+)
 def test_broken_messages_become_rows(tmp_path, raw, problem):
     """Broken input is summarized with its problem instead of raising."""
     p = tmp_path / "bad.eml"
@@ -93,8 +102,10 @@ def test_real_samples_scan_without_problems_except_known():
     """Every bundled real message is summarized; only the two with an unclosed boundary have a problem."""
     rows = list(scan(REAL))
     assert len(rows) == len(list(REAL.glob("*.eml")))
-    assert [r.position for r in rows if r.problems] == ["mikel__error_emails__bad_date_header2.eml",
-                                                        "sa__FORGED_MUA_OUTLOOK__fp-5946-1.eml"]
+    assert [r.position for r in rows if r.problems] == [
+        "mikel__error_emails__bad_date_header2.eml",
+        "sa__FORGED_MUA_OUTLOOK__fp-5946-1.eml",
+    ]
 
 
 def test_memory_is_flat_in_the_number_of_messages(tmp_path):
@@ -124,6 +135,7 @@ def test_mbox_byte_ranges_cover_every_message_once(tmp_path):
     """Byte ranges cut anywhere give every message once (to the range its From_ line starts in), with
     global positions; a range inside one message gives nothing."""
     from mailsupport.samples.readers import count_mbox_messages, iter_mbox
+
     p = tmp_path / "m.mbox"
     write_benchmark_mbox(p, 200)
     whole = [(r.position, r.data) for r in iter_mbox(p)]
@@ -140,6 +152,7 @@ def test_mbox_byte_ranges_cover_every_message_once(tmp_path):
 def test_bundled_synthetic_samples_are_reproducible(tmp_path):
     """`python -m mailsupport.samples` regenerates exactly the committed synthetic files."""
     from mailsupport.samples.generate import write_bundled
+
     for path in write_bundled(tmp_path):
         rel = path.relative_to(tmp_path)
         assert path.read_bytes() == (SAMPLES / rel).read_bytes(), rel

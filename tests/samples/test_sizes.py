@@ -9,8 +9,15 @@ from email.message import EmailMessage
 
 import pytest
 
-from mailsupport.sizes import (MIB, POSTFIX_DEFAULT_LIMIT, PROVIDER_LIMITS, base64_decoded_size, limits_for, measure,
-                               qp_decoded_size)
+from mailsupport.sizes import (
+    MIB,
+    POSTFIX_DEFAULT_LIMIT,
+    PROVIDER_LIMITS,
+    base64_decoded_size,
+    limits_for,
+    measure,
+    qp_decoded_size,
+)
 
 
 def _stdlib_leaf_sizes(raw: bytes):
@@ -24,10 +31,12 @@ def _message(seed: int) -> bytes:
     m["From"], m["To"], m["Subject"] = "a@b.example", "c@d.example", f"sizes {seed}"
     m.set_content("Grüße = " * rng.randint(1, 400), cte="quoted-printable")
     for i in range(rng.randint(1, 3)):
-        m.add_attachment(rng.randbytes(rng.randint(0, 50_000)), maintype="application", subtype="pdf",
-                         filename=f"f{i}.pdf")
-    m.add_attachment(("line ünïcode =\n" * rng.randint(1, 300)), subtype="plain", filename="n.txt",
-                     cte="quoted-printable")
+        m.add_attachment(
+            rng.randbytes(rng.randint(0, 50_000)), maintype="application", subtype="pdf", filename=f"f{i}.pdf"
+        )
+    m.add_attachment(
+        ("line ünïcode =\n" * rng.randint(1, 300)), subtype="plain", filename="n.txt", cte="quoted-printable"
+    )
     return m.as_bytes()
 
 
@@ -47,6 +56,7 @@ def test_attachment_sizes_match_stdlib_decoding(seed):
 def test_base64_decoded_size_is_exact(data):
     """Padding and line breaks are not data (RFC 2045 §6.8)."""
     import base64
+
     assert base64_decoded_size(base64.encodebytes(data)) == len(data)
     assert base64_decoded_size(base64.encodebytes(data).replace(b"\n", b"\r\n")) == len(data)
 
@@ -55,6 +65,7 @@ def test_base64_decoded_size_is_exact(data):
 def test_qp_decoded_size_is_exact(text):
     """=XX escapes count one octet, soft line breaks nothing (RFC 2045 §6.7)."""
     import quopri
+
     encoded = quopri.encodestring(text)
     assert qp_decoded_size(encoded) == len(quopri.decodestring(encoded))
 
@@ -62,6 +73,7 @@ def test_qp_decoded_size_is_exact(text):
 def test_padded_message_reaches_target_and_names_attachment():
     """A synthetic 12 MB message is over 10 MB encoded but under it decoded."""
     from mailsupport.samples.generate import padded_message
+
     raw = padded_message(12_000_000)
     r = measure(raw)
     assert 11_900_000 < r.encoded_size < 12_100_000
@@ -95,36 +107,60 @@ def test_broken_mime_is_measured_with_a_problem():
 
 def test_rfc2231_filename():
     """filename*=utf-8''... is percent-decoded (RFC 2231 §4)."""
-    raw = (b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/pdf\n"
-           b"Content-Disposition: attachment; filename*=utf-8''Gr%C3%BC%C3%9Fe.pdf\n\nxyz\n--b--\n")
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/pdf\n"
+        b"Content-Disposition: attachment; filename*=utf-8''Gr%C3%BC%C3%9Fe.pdf\n\nxyz\n--b--\n"
+    )
     assert measure(raw).attachments[0].filename == "Grüße.pdf"
 
 
-@pytest.mark.parametrize("value", [
-    'multipart/alternative; boundary="alt-000001"', "multipart/mixed; boundary=plain-token",
-    'multipart/mixed;\n boundary="folded"  ', 'multipart/mixed; Boundary="Upper"', 'multipart/mixed; boundary = "spaced"',
-    'multipart/mixed; boundary="a;b"', 'multipart/mixed; boundary="a\\"b"', 'multipart/mixed; boundary="a\\\\b"',
-    'multipart/mixed; charset=utf-8; boundary="second"', 'multipart/mixed; boundary="x"; boundary="last wins"',
-    'multipart/mixed; boundary="unterminated', 'multipart/mixed; boundary=""', "multipart/mixed", "multipart/mixed;",
-    'multipart/mixed; boundary="x" trailing', 'multipart/mixed; boundary="x"extra"',
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        'multipart/alternative; boundary="alt-000001"',
+        "multipart/mixed; boundary=plain-token",
+        'multipart/mixed;\n boundary="folded"  ',
+        'multipart/mixed; Boundary="Upper"',
+        'multipart/mixed; boundary = "spaced"',
+        'multipart/mixed; boundary="a;b"',
+        'multipart/mixed; boundary="a\\"b"',
+        'multipart/mixed; boundary="a\\\\b"',
+        'multipart/mixed; charset=utf-8; boundary="second"',
+        'multipart/mixed; boundary="x"; boundary="last wins"',
+        'multipart/mixed; boundary="unterminated',
+        'multipart/mixed; boundary=""',
+        "multipart/mixed",
+        "multipart/mixed;",
+        'multipart/mixed; boundary="x" trailing',
+        'multipart/mixed; boundary="x"extra"',
+    ],
+)
 def test_boundary_fast_path_equals_the_parameter_parser(value):
     """The usual ``boundary="..."`` is read without the parameter regex; every form gives what _params gives."""
     from mailsupport.sizes import _boundary, _params
+
     assert _boundary(value) == _params(value)[1].get("boundary", "")
 
 
-@pytest.mark.parametrize("disposition,expected", [
-    ("attachment; filename*0*=utf-8''%E5%8C%97%E4%BA%AC%20; filename*1*=%E6%97%A5; filename*2=n.pdf", "北京 日n.pdf"),
-    ('attachment; filename*0="long name "; filename*1="in two parts.pdf"', "long name in two parts.pdf"),
-    ("attachment; filename*=iso-8859-1'en'caf%E9.pdf", "café.pdf"),
-    ("attachment; filename*=utf-8''x.pdf; filename*0=y", ""),  # malformed mix: no name, no exception
-])
+@pytest.mark.parametrize(
+    "disposition,expected",
+    [
+        (
+            "attachment; filename*0*=utf-8''%E5%8C%97%E4%BA%AC%20; filename*1*=%E6%97%A5; filename*2=n.pdf",
+            "北京 日n.pdf",
+        ),
+        ('attachment; filename*0="long name "; filename*1="in two parts.pdf"', "long name in two parts.pdf"),
+        ("attachment; filename*=iso-8859-1'en'caf%E9.pdf", "café.pdf"),
+        ("attachment; filename*=utf-8''x.pdf; filename*0=y", ""),  # malformed mix: no name, no exception
+    ],
+)
 def test_rfc2231_continuations_decode_like_the_stdlib(disposition, expected):
     """Parameter continuations (RFC 2231 §3, as extract-msg and Python write long or non-ASCII names)
     give the same file name as email's get_filename."""
-    raw = ("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/pdf\n"
-           f"Content-Disposition: {disposition}\n\nxyz\n--b--\n").encode("utf-8")
+    raw = (
+        "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/pdf\n"
+        f"Content-Disposition: {disposition}\n\nxyz\n--b--\n"
+    ).encode()
     assert measure(raw).attachments[0].filename == expected
     if expected:  # the stdlib itself raises TypeError on the malformed mix
         assert email.message_from_bytes(raw).get_payload()[0].get_filename() == expected
@@ -141,6 +177,7 @@ def test_the_size_advice_is_the_tenant_default():
 def test_delimiter_search_equals_find(monkeypatch):
     """The dash-stepping delimiter search finds exactly what bytes.find finds, dense dashes or none, in any range."""
     from mailsupport.sizes import _DASH_STEPS, _find_delimiter_far
+
     rng = random.Random(11)
     delim = b"--b-1"
     pieces = [b"-", b"--", b"a", b"\n", b"--b", b"--b-1", b"QUJD", b"-" * (_DASH_STEPS + 3)]
@@ -156,6 +193,7 @@ def test_parts_found_past_the_near_window_are_the_same_parts(monkeypatch, near):
     """Wherever the near window ends (delimiters straddling it, dashes in part headers and in bodies), the
     attachments found and their sizes are the stdlib's, for LF and CRLF copies."""
     from mailsupport import sizes
+
     monkeypatch.setattr(sizes, "_NEAR", near)
     for seed in range(8):
         raw = _message(seed)

@@ -40,8 +40,12 @@ def _zip(files: dict[str, bytes], method: int) -> bytes:
 
 
 @SETTINGS
-@given(files=members, method=st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]),
-       cap=st.integers(min_value=1, max_value=4000), total=st.integers(min_value=1, max_value=20000))
+@given(
+    files=members,
+    method=st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]),
+    cap=st.integers(min_value=1, max_value=4000),
+    total=st.integers(min_value=1, max_value=20000),
+)
 def test_members_come_back_exactly_or_as_rows_naming_the_cap(files, method, cap, total):
     """Every .eml member is one row in name order: its exact bytes when within the per-message and total
     caps, else a problem naming the cap; the total cap is never passed by what was read."""
@@ -51,8 +55,9 @@ def test_members_come_back_exactly_or_as_rows_naming_the_cap(files, method, cap,
     used = 0
     for name, data, problem in rows:
         if problem:
-            assert data == b"" and ("per-message cap" in problem or "in total" in problem
-                                    or "already inflated" in problem)
+            assert data == b"" and (
+                "per-message cap" in problem or "in total" in problem or "already inflated" in problem
+            )
         else:
             assert data == files[name] and len(data) <= cap
             used += len(data)

@@ -32,8 +32,15 @@ def sandbox(smithlaw):
         yield sb
 
 
-def message(subject: str = "Hello", *, message_id: str = "<m1@outside.example>", to: str = "1042@smithlaw.example",
-            body: str = "Hello there.\r\n") -> bytes:
+def message(
+    subject: str = "Hello",
+    *,
+    message_id: str = "<m1@outside.example>",
+    to: str = "1042@smithlaw.example",
+    body: str = "Hello there.\r\n",
+) -> bytes:
     """A small RFC 5322 message."""
-    return (f"From: Client <client@outside.example>\r\nTo: {to}\r\nSubject: {subject}\r\n"
-            f"Message-ID: {message_id}\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n\r\n{body}").encode()
+    return (
+        f"From: Client <client@outside.example>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+        f"Message-ID: {message_id}\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n\r\n{body}"
+    ).encode()

@@ -45,6 +45,7 @@ def o365():
 
 # ------------------------------------------------------------------ Google
 
+
 def test_gmail_account_password_needs_an_app_password(gmail):
     """Gmail POP: the account password is refused with Google's application-specific text."""
     sb, bax = gmail
@@ -102,7 +103,9 @@ def test_gmail_tenant_token_works_for_pop_and_smtp(gmail):
     """The tenant file's OAuth tokens are accepted over XOAUTH2 for POP3 and SMTP."""
     sb, bax = gmail
     pop = pop_tls(sb)
-    assert pop._shortcmd("AUTH XOAUTH2 " + xoauth2_initial_response(BAX, bax.inbound.server.oauth_token)).startswith(b"+OK")
+    assert pop._shortcmd("AUTH XOAUTH2 " + xoauth2_initial_response(BAX, bax.inbound.server.oauth_token)).startswith(
+        b"+OK"
+    )
     pop.quit()
     with smtp_tls(sb) as c:
         code, _ = c.docmd("AUTH", "XOAUTH2 " + xoauth2_initial_response(BAX, bax.outbound.server.oauth_token))
@@ -110,6 +113,7 @@ def test_gmail_tenant_token_works_for_pop_and_smtp(gmail):
 
 
 # ------------------------------------------------------------------ Office 365
+
 
 def test_o365_pop_user_pass_refused(o365):
     """Office 365 POP: USER/PASS refused with Exchange's logon-failure text, even with the right password."""
@@ -155,21 +159,25 @@ def test_o365_xoauth2_accepted_expired_refused(o365):
         assert code == 235
         assert c.sendmail(QUAY, ["client@outside.example"], message()) == {}
     pop = pop_tls(sb)
-    assert pop._shortcmd("AUTH XOAUTH2 " + xoauth2_initial_response(QUAY, quay.inbound.server.oauth_token)).startswith(b"+OK")
+    assert pop._shortcmd("AUTH XOAUTH2 " + xoauth2_initial_response(QUAY, quay.inbound.server.oauth_token)).startswith(
+        b"+OK"
+    )
     pop.quit()
 
 
 def test_token_for_another_user_is_refused(o365):
     """A token is bound to its user: presenting it for someone else fails."""
     sb, quay = o365
-    blob = base64.b64encode(f"user=tom@quaylaw.example\x01auth=Bearer {quay.inbound.server.oauth_token.reveal()}\x01\x01"
-                            .encode()).decode()
+    blob = base64.b64encode(
+        f"user=tom@quaylaw.example\x01auth=Bearer {quay.inbound.server.oauth_token.reveal()}\x01\x01".encode()
+    ).decode()
     pop = pop_tls(sb)
     with pytest.raises(poplib.error_proto, match="Authentication failure"):
         pop._shortcmd("AUTH XOAUTH2 " + blob)
 
 
 # ------------------------------------------------------------------ account states
+
 
 def _pop_login(sb, tenant_):
     pop = poplib.POP3(sb.pop3.host, sb.pop3.port, timeout=10)
@@ -207,6 +215,7 @@ def test_mailbox_in_use_elsewhere(sandbox, smithlaw):
 
 
 # ------------------------------------------------------------------ TLS-only / plaintext auth modes
+
 
 def test_tls_only_pop3_refuses_user_before_stls(smithlaw):
     """plaintext_auth=(): USER on a plain connection gets Dovecot's [AUTH] refusal; after STLS it works."""

@@ -41,10 +41,11 @@ def test_reprs_endpoints_and_logs_never_show_passwords(caplog):
         for box in sb.mailboxes():
             texts.append(repr(sb.mailbox(box)))
         texts.append(repr(sb.outbox))
-        texts.extend(repr(sb.store.account(s, u)) for s, u in (("pop3", "matters@smithlaw.example"),
-                                                               ("smtp", "matters@baxterlaw.example")))
+        texts.extend(
+            repr(sb.store.account(s, u))
+            for s, u in (("pop3", "matters@smithlaw.example"), ("smtp", "matters@baxterlaw.example"))
+        )
     texts.append(caplog.text)
     assert caplog.text  # the servers did log the sessions
     leaks = [t for t in texts if CANARY in t]
     assert leaks == []
-

@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def start(*args: str) -> tuple[subprocess.Popen, dict]:
-    proc = subprocess.Popen([sys.executable, "-m", "mailsupport", "sandbox", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailsupport", "sandbox", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     assert line, proc.stderr.read()
     return proc, json.loads(line)
@@ -36,8 +41,12 @@ def test_cli_serves_until_sigterm(tmp_path):
         assert info["profile"] == "exim" and info["mailboxes"] == ["matters@smithlaw.example"]
         with smtplib.SMTP(info["mx"]["host"], info["mx"]["port"], timeout=10) as c:
             c.sendmail("c@outside.example", ["a@smithlaw.example"], message())
-        pop = poplib.POP3_SSL(info["pop3_tls"]["host"], info["pop3_tls"]["port"],
-                              context=client_context(ca_file=info["ca_file"]), timeout=10)
+        pop = poplib.POP3_SSL(
+            info["pop3_tls"]["host"],
+            info["pop3_tls"]["port"],
+            context=client_context(ca_file=info["ca_file"]),
+            timeout=10,
+        )
         pop.user("matters@smithlaw.example")
         pop.pass_(load_tenant(TENANTS / "smithlaw-postfix.toml", environ={}).inbound.server.password.reveal())
         assert b"Envelope-to: a@smithlaw.example" in b"\r\n".join(pop.retr(1)[1])
@@ -64,15 +73,25 @@ def test_cli_bad_tenant_file_is_a_usage_error(tmp_path):
     """A broken tenant file gives exit code 2 and names the file."""
     bad = tmp_path / "bad.toml"
     bad.write_text('org_key = "Not Valid"\n')
-    result = subprocess.run([sys.executable, "-m", "mailsupport", "sandbox", "--tenant", str(bad)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "mailsupport", "sandbox", "--tenant", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "bad.toml" in result.stderr and "org_key" in result.stderr
 
 
 def test_cli_unknown_profile_lists_the_known_ones():
     """An unknown --profile exits 2 and names the profiles there are."""
-    result = subprocess.run([sys.executable, "-m", "mailsupport", "sandbox", "--profile", "qmail"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "mailsupport", "sandbox", "--profile", "qmail"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "gmail" in result.stderr and "qmail" in result.stderr

@@ -31,14 +31,19 @@ def smtp_login(sb: Sandbox, tenant) -> smtplib.SMTP:
 
 # ------------------------------------------------------------------ validation
 
-@pytest.mark.parametrize("kwargs, error", [
-    ({"stage": "retr", "service": "smtp"}, "does not exist in smtp"),
-    ({"stage": "rcpt", "service": "pop3"}, "does not exist in pop3"),
-    ({"stage": "mail", "action": "partial"}, "only applies to the retr and top"),
-    ({"stage": "auth", "action": "wrong-greeting"}, "only applies to the greeting"),
-    ({"stage": "auth", "service": "imap"}, "must be 'any', 'smtp' or 'pop3'"),
-    ({"stage": "stall", "action": "reply"}, "stall"),
-], ids=["retr-smtp", "rcpt-pop3", "partial-mail", "wrong-greeting-auth", "bad-service", "bad-stage"])
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"stage": "retr", "service": "smtp"}, "does not exist in smtp"),
+        ({"stage": "rcpt", "service": "pop3"}, "does not exist in pop3"),
+        ({"stage": "mail", "action": "partial"}, "only applies to the retr and top"),
+        ({"stage": "auth", "action": "wrong-greeting"}, "only applies to the greeting"),
+        ({"stage": "auth", "service": "imap"}, "must be 'any', 'smtp' or 'pop3'"),
+        ({"stage": "stall", "action": "reply"}, "stall"),
+    ],
+    ids=["retr-smtp", "rcpt-pop3", "partial-mail", "wrong-greeting-auth", "bad-service", "bad-stage"],
+)
 def test_invalid_faults_are_refused(kwargs, error):
     """A fault that cannot happen is refused when it is made, with a message saying why."""
     with pytest.raises(ValueError, match=error):
@@ -55,6 +60,7 @@ def test_fault_is_frozen_and_hashable():
 
 # ------------------------------------------------------------------ SMTP
 
+
 def test_smtp_connect_drop(sandbox):
     """connect + drop: the client sees the connection close before any greeting."""
     sandbox.add_fault(Fault(stage=Stage.CONNECT, action=Action.DROP, service="smtp", match="mx"))
@@ -66,7 +72,9 @@ def test_smtp_connect_drop(sandbox):
 
 def test_smtp_greeting_reply(sandbox):
     """greeting + reply: a 554 banner makes smtplib refuse the connection."""
-    sandbox.add_fault(Fault(stage=Stage.GREETING, service="smtp", reply="554 5.3.2 mx.sandbox.test Service unavailable"))
+    sandbox.add_fault(
+        Fault(stage=Stage.GREETING, service="smtp", reply="554 5.3.2 mx.sandbox.test Service unavailable")
+    )
     with pytest.raises(smtplib.SMTPConnectError) as info:
         smtplib.SMTP(sandbox.mx.host, sandbox.mx.port, timeout=10)
     assert info.value.smtp_code == 554
@@ -90,7 +98,9 @@ def test_smtp_greeting_stall_until_client_gives_up(sandbox):
 
 def test_smtp_starttls_refused(sandbox):
     """starttls + reply: STARTTLS answered 454, the client cannot secure the session."""
-    sandbox.add_fault(Fault(stage=Stage.STARTTLS, service="smtp", reply="454 4.7.0 TLS not available due to local problem"))
+    sandbox.add_fault(
+        Fault(stage=Stage.STARTTLS, service="smtp", reply="454 4.7.0 TLS not available due to local problem")
+    )
     with smtplib.SMTP(sandbox.smtp.host, sandbox.smtp.port, timeout=10) as c:
         with pytest.raises(smtplib.SMTPResponseException) as info:
             c.starttls(context=sandbox.client_context())
@@ -154,6 +164,7 @@ def test_smtp_quit_fault(sandbox, smithlaw):
 
 # ------------------------------------------------------------------ POP3
 
+
 def test_pop3_connect_drop(sandbox):
     """connect + drop on POP3: the client sees EOF instead of a greeting."""
     sandbox.add_fault(Fault(stage=Stage.CONNECT, action=Action.DROP, service="pop3"))
@@ -186,8 +197,9 @@ def test_pop3_stls_refused(sandbox):
 
 def test_pop3_auth_fault(sandbox, smithlaw):
     """auth + user pattern on POP3: PASS answered with the fault's text."""
-    sandbox.add_fault(Fault(stage=Stage.AUTH, service="pop3", match=USER,
-                            reply="-ERR [SYS/TEMP] Authentication service unavailable"))
+    sandbox.add_fault(
+        Fault(stage=Stage.AUTH, service="pop3", match=USER, reply="-ERR [SYS/TEMP] Authentication service unavailable")
+    )
     with pytest.raises(poplib.error_proto, match="SYS/TEMP"):
         pop_login(sandbox, smithlaw)
 
@@ -244,12 +256,16 @@ def test_pop3_quit_drop_skips_update(sandbox, smithlaw):
     assert len(sandbox.mailbox(USER)) == 1
 
 
-@pytest.mark.parametrize("stage, call", [
-    (Stage.STAT, lambda p: p.stat()),
-    (Stage.LIST, lambda p: p.list()),
-    (Stage.UIDL, lambda p: p.uidl()),
-    (Stage.TOP, lambda p: p.top(1, 0)),
-], ids=["stat", "list", "uidl", "top"])
+@pytest.mark.parametrize(
+    "stage, call",
+    [
+        (Stage.STAT, lambda p: p.stat()),
+        (Stage.LIST, lambda p: p.list()),
+        (Stage.UIDL, lambda p: p.uidl()),
+        (Stage.TOP, lambda p: p.top(1, 0)),
+    ],
+    ids=["stat", "list", "uidl", "top"],
+)
 def test_pop3_listing_faults(sandbox, smithlaw, stage, call):
     """stat/list/uidl/top + reply: the command gets the fault's -ERR."""
     sandbox.deliver(message(), "c@outside.example", ["a@smithlaw.example"])

@@ -13,8 +13,10 @@ from mailsupport.sandbox import Fault, Sandbox, Stage
 
 from .conftest import message
 
-pytestmark = pytest.mark.skipif(shutil.which("fetchmail") is None and not os.environ.get("MAILSUPPORT_REQUIRE_REAL"),
-                                reason="fetchmail is not installed (apt-get install fetchmail)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("fetchmail") is None and not os.environ.get("MAILSUPPORT_REQUIRE_REAL"),
+    reason="fetchmail is not installed (apt-get install fetchmail)",
+)
 
 USER = "matters@smithlaw.example"
 
@@ -32,20 +34,27 @@ def run_fetchmail(sb: Sandbox, tenant, tmp_path: Path, *, mode: str, keep: bool 
         "set no bouncemail\nset no syslog\n"
         f"poll localhost service {port} protocol POP3 auth password timeout 10\n"
         f'  user "{USER}" password "{password}" is "root" here\n'
-        f"  {tls} sslcertck sslcertfile \"{sb.ca_file}\"\n"
+        f'  {tls} sslcertck sslcertfile "{sb.ca_file}"\n'
         f"  {'keep' if keep else 'nokeep'}\n"
-        f"  mda \"/bin/sh -c 'cat >> {out}; echo ==== >> {out}'\"\n")
+        f"  mda \"/bin/sh -c 'cat >> {out}; echo ==== >> {out}'\"\n"
+    )
     rc.chmod(0o600)
     env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
-    return subprocess.run(["fetchmail", "-f", str(rc), "--nodetach", "--nosyslog", "-v"],
-                          capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(
+        ["fetchmail", "-f", str(rc), "--nodetach", "--nosyslog", "-v"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 @pytest.mark.parametrize("mode", ["implicit", "stls"])
 def test_fetchmail_fetches_and_deletes(sandbox, smithlaw, tmp_path, mode):
     """fetchmail verifies the CA, downloads every message (dot-stuffing intact) and deletes them."""
-    sandbox.deliver(message("one", message_id="<1@x>", body=".dotted\r\nplain\r\n"), "c@outside.example",
-                    ["a@smithlaw.example"])
+    sandbox.deliver(
+        message("one", message_id="<1@x>", body=".dotted\r\nplain\r\n"), "c@outside.example", ["a@smithlaw.example"]
+    )
     sandbox.deliver(message("two", message_id="<2@x>"), "c@outside.example", ["b@smithlaw.example"])
     result = run_fetchmail(sandbox, smithlaw, tmp_path, mode=mode)
     assert result.returncode == 0, result.stderr[-2000:]

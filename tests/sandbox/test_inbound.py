@@ -22,8 +22,13 @@ def test_xclient_makes_the_profile_record_the_named_client(smithlaw, profile):
     """With XCLIENT ADDR/HELO the profile's entry hop records the outside client, so the copy's receiving
     chain has an entry hop from that address (without it, a loopback peer would be inside)."""
     with Sandbox([smithlaw], profile=profile) as sb, sb.inbound_client() as client:
-        got = client.deliver(message(), "client@outside.example", ["1042@smithlaw.example"],
-                             helo="out.example.net", client_address="192.0.2.10")
+        got = client.deliver(
+            message(),
+            "client@outside.example",
+            ["1042@smithlaw.example"],
+            helo="out.example.net",
+            client_address="192.0.2.10",
+        )
     assert got.refused == () and got.queue_id
     (copy,) = got.copies
     assert copy.mailbox == MAILBOX and copy.recipients == ("1042@smithlaw.example",)
@@ -35,8 +40,13 @@ def test_xclient_makes_the_profile_record_the_named_client(smithlaw, profile):
 def test_unknown_client_address_is_outside_but_unrecorded(smithlaw):
     """ADDR=[UNAVAILABLE] (an entry hop that recorded no address): the hop is the entry, with no peer."""
     with Sandbox([smithlaw], profile="postfix") as sb, sb.inbound_client() as client:
-        got = client.deliver(message(), "client@outside.example", ["1042@smithlaw.example"],
-                             helo="relay.example.org", client_address="UNAVAILABLE")
+        got = client.deliver(
+            message(),
+            "client@outside.example",
+            ["1042@smithlaw.example"],
+            helo="relay.example.org",
+            client_address="UNAVAILABLE",
+        )
     chain = receiving_chain(got.copies[0].stored.data)
     assert chain.entry == 1 and chain.entry_hop.peer == "" and "not shown to be inside" in chain.entry_hop.reason
 
@@ -70,8 +80,9 @@ XCLIENT_ARGS = [
 ]
 
 
-@pytest.mark.parametrize("arg, expected", XCLIENT_ARGS, ids=["addr-helo", "ipv6", "unavailable", "xtext",
-                                                           "bad-addr", "bad-name", "empty"])
+@pytest.mark.parametrize(
+    "arg, expected", XCLIENT_ARGS, ids=["addr-helo", "ipv6", "unavailable", "xtext", "bad-addr", "bad-name", "empty"]
+)
 def test_parse_xclient(arg, expected):
     """XCLIENT attributes as Postfix reads them (xtext, IPV6: prefix, [UNAVAILABLE]); bad ones get a 501."""
     assert parse_xclient(arg) == expected
@@ -81,11 +92,20 @@ def test_refusals_come_back_per_recipient_and_per_message(smithlaw):
     """A relayed recipient is refused with the profile's words while the others are accepted; a message over
     the size limit is refused whole; a non-ASCII address is not sent (no SMTPUTF8) — nothing raises."""
     with Sandbox([smithlaw], profile="exim", smtp_size_limit=5000) as sb, sb.inbound_client() as client:
-        partial = client.deliver(message(), "client@outside.example",
-                                 ["1042@smithlaw.example", "someone@elsewhere.example", "danglüe@smithlaw.example"],
-                                 helo="out.example.net", client_address="192.0.2.10")
-        big = client.deliver(message(body="x" * 6000 + "\r\n"), "client@outside.example",
-                             ["1042@smithlaw.example"], helo="out.example.net", client_address="192.0.2.10")
+        partial = client.deliver(
+            message(),
+            "client@outside.example",
+            ["1042@smithlaw.example", "someone@elsewhere.example", "danglüe@smithlaw.example"],
+            helo="out.example.net",
+            client_address="192.0.2.10",
+        )
+        big = client.deliver(
+            message(body="x" * 6000 + "\r\n"),
+            "client@outside.example",
+            ["1042@smithlaw.example"],
+            helo="out.example.net",
+            client_address="192.0.2.10",
+        )
         none = client.deliver(message(), "client@outside.example", ["a@elsewhere.example"])
     assert partial.accepted == ("1042@smithlaw.example",) and partial.refused_stage == ""
     refused = dict(partial.refused)

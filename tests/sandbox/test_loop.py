@@ -13,6 +13,7 @@ from mailsupport.sandbox.loop import BackgroundLoop
 
 def test_run_returns_the_coroutine_result_from_another_thread():
     """A coroutine runs on the loop thread and its result comes back to the caller."""
+
     async def where():
         return threading.current_thread().name
 
@@ -22,6 +23,7 @@ def test_run_returns_the_coroutine_result_from_another_thread():
 
 def test_run_reraises_the_coroutine_exception():
     """An exception inside the coroutine reaches the caller unchanged."""
+
     async def boom():
         raise ValueError("inside")
 
@@ -48,6 +50,7 @@ def test_run_times_out_and_cancels():
 
 def test_server_started_on_the_loop_accepts_connections():
     """A server bound to port 0 on the loop answers a plain blocking socket client."""
+
     async def handle(reader, writer):
         writer.write(b"hello\n")
         await writer.drain()
@@ -91,6 +94,7 @@ def test_stop_closes_the_loop_cancels_tasks_and_is_idempotent():
 def test_run_from_the_loop_thread_is_refused():
     """Calling run() from the loop's own thread raises instead of deadlocking."""
     with BackgroundLoop() as loop:
+
         async def nested():
             coro = asyncio.sleep(0)
             try:

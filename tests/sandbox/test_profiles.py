@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import email
 import poplib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from mailsupport.config import TlsMode
 from mailsupport.sandbox import Sandbox
-from mailsupport.tlsutil import client_context
 from mailsupport.sandbox.profiles import PROFILES, build_deliveries
+from mailsupport.tlsutil import client_context
 
 from .conftest import message, tenant
 
@@ -74,7 +74,9 @@ def test_received_for_only(smithlaw):
         sb.deliver(message(), "client@outside.example", ["a@smithlaw.example", "b@smithlaw.example"])
         msgs = fetch_all(sb, smithlaw)
     assert [m.get_all("Received")[0].split("for <")[1].split(">")[0] for m in msgs] == [
-        "a@smithlaw.example", "b@smithlaw.example"]
+        "a@smithlaw.example",
+        "b@smithlaw.example",
+    ]
     for m in msgs:
         assert not any(m[h] for h in ("Delivered-To", "X-Original-To", "Envelope-to", "X-Gm-Original-To"))
 
@@ -84,8 +86,11 @@ def test_gmail_delivered_to_first_one_copy_per_message_id():
     bax = tenant("baxterlaw-gmail")
     with Sandbox([bax], profile="gmail") as sb:
         sb.set_app_password("matters@baxterlaw.example", bax.inbound.server.password)
-        sb.deliver(message(message_id="<same@x>"), "c@outside.example",
-                   ["wills@baxterlaw.example", "probate@baxterlaw.example"])
+        sb.deliver(
+            message(message_id="<same@x>"),
+            "c@outside.example",
+            ["wills@baxterlaw.example", "probate@baxterlaw.example"],
+        )
         sb.deliver(message(message_id="<same@x>"), "c@outside.example", ["ann@baxterlaw.example"])
         sb.deliver(message(message_id="<other@x>"), "c@outside.example", ["ann@baxterlaw.example"])
         msgs = fetch_all(sb, bax)
@@ -134,6 +139,7 @@ def test_office365_no_envelope_header():
     """Office 365: four Microsoft hops ending at the EOP edge, no for clause, no envelope header; the
     X-MS-Exchange-Organization fields come after the sender's own (as in the real mimecast report)."""
     from mailsupport.chain import receiving_chain
+
     quay = tenant("quaylaw-office365")
     with Sandbox([quay], profile="office365") as sb:
         sb.deliver(message(), "c@outside.example", ["matters@quaylaw.example"])
@@ -152,6 +158,7 @@ def test_office365_no_envelope_header():
 def test_exchange_on_premises_behind_its_mx():
     """Exchange on-premises: the firm's MX hop and Exchange's hop from its private address, nothing else."""
     from mailsupport.chain import receiving_chain
+
     with Sandbox([tenant("smithlaw-postfix")], profile="exchange") as sb:
         sb.deliver(message(), "c@outside.example", ["a@smithlaw.example"])
         (stored,) = sb.mailbox(MAILBOX)
@@ -183,15 +190,26 @@ def test_every_profile_prepends_above_the_original_header(name):
     """Every profile prepends its trace above the original message; the Microsoft ones also append their
     organisation fields after the sender's last field. The sender's fields and body stay byte for byte."""
     data = message()
-    copies = build_deliveries(PROFILES[name], data=data, mail_from="c@o.example",
-                              recipients=[("a@x.example", "m@x.example")], helo="h", peer="127.0.0.1",
-                              now=datetime(2026, 11, 26, tzinfo=timezone.utc), queue_id="Q1")
+    copies = build_deliveries(
+        PROFILES[name],
+        data=data,
+        mail_from="c@o.example",
+        recipients=[("a@x.example", "m@x.example")],
+        helo="h",
+        peer="127.0.0.1",
+        now=datetime(2026, 11, 26, tzinfo=UTC),
+        queue_id="Q1",
+    )
     assert copies and all(c.mailbox == "m@x.example" for c in copies)
     for c in copies:
         at = c.data.index(data.split(b"\r\n", 1)[0])  # where the sender's first field starts
         assert c.data[:at].count(b"Received:") >= 1
-        appended = [line for line in c.data[at:].split(b"\r\n") if line.startswith(b"X-MS-Exchange-Organization-")
-                    or (line.startswith(b"Return-Path: ") and name.startswith("office365"))]
+        appended = [
+            line
+            for line in c.data[at:].split(b"\r\n")
+            if line.startswith(b"X-MS-Exchange-Organization-")
+            or (line.startswith(b"Return-Path: ") and name.startswith("office365"))
+        ]
         assert bool(appended) == name.startswith(("office365", "exchange"))
         kept = b"\r\n".join(line for line in c.data[at:].split(b"\r\n") if line not in appended)
         assert kept == data

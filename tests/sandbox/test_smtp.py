@@ -197,6 +197,7 @@ def test_matter_domain_hook_is_called(smithlaw):
 
 def test_failing_hook_never_loses_mail(smithlaw):
     """When the hook raises, the message is kept in the wildcard list instead."""
+
     def hook(rcpt: str, raw: bytes) -> None:
         raise RuntimeError("pipeline down")
 
@@ -214,8 +215,9 @@ def test_smtp_login_falls_back_to_the_mailbox_login():
     from .conftest import tenant
 
     smith = tenant("smithlaw-postfix")
-    smith = dataclasses.replace(smith, outbound=dataclasses.replace(
-        smith.outbound, server=ServerSettings(tls=TlsMode.STARTTLS)))
+    smith = dataclasses.replace(
+        smith, outbound=dataclasses.replace(smith.outbound, server=ServerSettings(tls=TlsMode.STARTTLS))
+    )
     with Sandbox([smith]) as sb:
         with smtplib.SMTP(sb.smtp.host, sb.smtp.port, timeout=10) as c:
             c.starttls(context=sb.client_context())

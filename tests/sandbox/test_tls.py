@@ -11,11 +11,15 @@ import pytest
 from mailsupport.sandbox import CertKind, Sandbox
 
 
-@pytest.mark.parametrize("kind, reason", [
-    (CertKind.EXPIRED, "certificate has expired"),
-    (CertKind.WRONG_HOST, "mismatch"),
-    (CertKind.SELF_SIGNED, "self.signed certificate"),
-], ids=["expired", "wrong-host", "self-signed"])
+@pytest.mark.parametrize(
+    "kind, reason",
+    [
+        (CertKind.EXPIRED, "certificate has expired"),
+        (CertKind.WRONG_HOST, "mismatch"),
+        (CertKind.SELF_SIGNED, "self.signed certificate"),
+    ],
+    ids=["expired", "wrong-host", "self-signed"],
+)
 def test_bad_certificates_fail_verification_on_every_listener(sandbox, kind, reason):
     """Each bad certificate fails verification for implicit TLS, STLS and STARTTLS alike."""
     sandbox.set_certificate(kind)

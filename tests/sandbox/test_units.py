@@ -14,37 +14,49 @@ from mailsupport.sandbox.profiles import message_id_of
 from mailsupport.sandbox.xoauth2 import error_challenge, parse_plain, parse_xoauth2
 
 
-@pytest.mark.parametrize("raw, stuffed", [
-    (b"a\r\nb\r\n", b"a\r\nb\r\n"),
-    (b".a\r\n", b"..a\r\n"),
-    (b".\r\n", b"..\r\n"),
-    (b"a\nb", b"a\r\nb\r\n"),
-    (b"x\r\n..y\r\n", b"x\r\n...y\r\n"),
-    (b"a\rb\r\n", b"a\r\nb\r\n"),
-], ids=["plain", "leading-dot", "lone-dot", "bare-lf-no-final-eol", "two-dots", "bare-cr"])
+@pytest.mark.parametrize(
+    "raw, stuffed",
+    [
+        (b"a\r\nb\r\n", b"a\r\nb\r\n"),
+        (b".a\r\n", b"..a\r\n"),
+        (b".\r\n", b"..\r\n"),
+        (b"a\nb", b"a\r\nb\r\n"),
+        (b"x\r\n..y\r\n", b"x\r\n...y\r\n"),
+        (b"a\rb\r\n", b"a\r\nb\r\n"),
+    ],
+    ids=["plain", "leading-dot", "lone-dot", "bare-lf-no-final-eol", "two-dots", "bare-cr"],
+)
 def test_dot_stuff(raw, stuffed):
     """RFC 1939 §3: CRLF line ends and a dot doubled at the start of a line."""
     assert dot_stuff(raw) == stuffed
 
 
-@pytest.mark.parametrize("blob, expected", [
-    (b"user=a@b\x01auth=Bearer tok\x01\x01", ("a@b", "tok")),
-    (b"user=a@b\x01auth=bearer tok\x01\x01", ("a@b", "tok")),
-    (b"user=a@b\x01auth=Basic tok\x01\x01", None),
-    (b"auth=Bearer tok\x01\x01", None),
-    (b"\xff\xfe", None),
-], ids=["ok", "lower-case-scheme", "not-bearer", "no-user", "not-utf8"])
+@pytest.mark.parametrize(
+    "blob, expected",
+    [
+        (b"user=a@b\x01auth=Bearer tok\x01\x01", ("a@b", "tok")),
+        (b"user=a@b\x01auth=bearer tok\x01\x01", ("a@b", "tok")),
+        (b"user=a@b\x01auth=Basic tok\x01\x01", None),
+        (b"auth=Bearer tok\x01\x01", None),
+        (b"\xff\xfe", None),
+    ],
+    ids=["ok", "lower-case-scheme", "not-bearer", "no-user", "not-utf8"],
+)
 def test_parse_xoauth2(blob, expected):
     """The XOAUTH2 client string: user and bearer token, or None when malformed."""
     assert parse_xoauth2(blob) == expected
 
 
-@pytest.mark.parametrize("blob, expected", [
-    (b"\x00u\x00p", ("u", "p")),
-    (b"authz\x00u\x00p", ("u", "p")),
-    (b"\x00\x00p", None),
-    (b"u\x00p", None),
-], ids=["ok", "with-authzid", "empty-user", "two-fields"])
+@pytest.mark.parametrize(
+    "blob, expected",
+    [
+        (b"\x00u\x00p", ("u", "p")),
+        (b"authz\x00u\x00p", ("u", "p")),
+        (b"\x00\x00p", None),
+        (b"u\x00p", None),
+    ],
+    ids=["ok", "with-authzid", "empty-user", "two-fields"],
+)
 def test_parse_plain(blob, expected):
     """SASL PLAIN (RFC 4616 §2): authzid NUL authcid NUL passwd."""
     assert parse_plain(blob) == expected
@@ -56,11 +68,15 @@ def test_error_challenge_is_google_json():
     assert data == {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
 
 
-@pytest.mark.parametrize("raw, expected", [
-    (b"Subject: x\r\nMessage-ID: <a@b>\r\n\r\nbody", "<a@b>"),
-    (b"message-id:\r\n <folded@b>\r\n\r\n", "<folded@b>"),
-    (b"Subject: x\r\n\r\nMessage-ID: <in-body@b>\r\n", None),
-], ids=["plain", "folded-lowercase", "only-in-body"])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (b"Subject: x\r\nMessage-ID: <a@b>\r\n\r\nbody", "<a@b>"),
+        (b"message-id:\r\n <folded@b>\r\n\r\n", "<folded@b>"),
+        (b"Subject: x\r\n\r\nMessage-ID: <in-body@b>\r\n", None),
+    ],
+    ids=["plain", "folded-lowercase", "only-in-body"],
+)
 def test_message_id_of(raw, expected):
     """The Message-ID of the header only, unfolded."""
     assert message_id_of(raw) == expected

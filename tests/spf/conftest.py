@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from spf_suite import SPF_ZONES
 
 from mailsupport.dnslookup import CachedLookup, ResolverLookup
 from mailsupport.sandbox.dns import DnsServer
 from mailsupport.sandbox.loop import BackgroundLoop
 from mailsupport.zones import ZoneData, load_zone_files
-
-from spf_suite import SPF_ZONES
 
 
 @pytest.fixture(scope="session")

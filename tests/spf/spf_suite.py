@@ -19,12 +19,25 @@ RFC4408 = SUITE_DIR / "rfc4408-tests.yml"
 REPO = Path(__file__).resolve().parents[2]
 ZONES = REPO / "data" / "samples" / "zones"
 #: The SPF sample zones (other helpers keep their own zone files in the same folder).
-SPF_ZONES = tuple(ZONES / f"{name}.zone" for name in (
-    "actionstep-vendor", "smithlaw.example", "no-record.example", "multiple-records.example",
-    "syntax-error.example", "vendor-include-missing.example", "vendor-include-after-all.example",
-    "terms-after-all.example", "too-many-lookups.example", "too-many-void-lookups.example",
-    "ptr-deprecated.example", "permissive-all.example", "dns-temporary-failure.example",
-    "vendor-ip-not-permitted.example"))
+SPF_ZONES = tuple(
+    ZONES / f"{name}.zone"
+    for name in (
+        "actionstep-vendor",
+        "smithlaw.example",
+        "no-record.example",
+        "multiple-records.example",
+        "syntax-error.example",
+        "vendor-include-missing.example",
+        "vendor-include-after-all.example",
+        "terms-after-all.example",
+        "too-many-lookups.example",
+        "too-many-void-lookups.example",
+        "ptr-deprecated.example",
+        "permissive-all.example",
+        "dns-temporary-failure.example",
+        "vendor-ip-not-permitted.example",
+    )
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,10 +65,17 @@ def load(path: Path) -> list[tuple[dict[str, Any], list[Case]]]:
             cases = []
             for name, t in doc["tests"].items():
                 res = t["result"]
-                cases.append(Case(scenario=index, name=name, helo=str(t.get("helo", "")),
-                                  host=str(t["host"]), mailfrom=str(t.get("mailfrom", "")),
-                                  expected=tuple(res) if isinstance(res, list) else (res,),
-                                  explanation=t.get("explanation")))
+                cases.append(
+                    Case(
+                        scenario=index,
+                        name=name,
+                        helo=str(t.get("helo", "")),
+                        host=str(t["host"]),
+                        mailfrom=str(t.get("mailfrom", "")),
+                        expected=tuple(res) if isinstance(res, list) else (res,),
+                        explanation=t.get("explanation"),
+                    )
+                )
             out.append((doc.get("zonedata") or {}, cases))
     return out
 

@@ -32,7 +32,7 @@ class RecordingDns:
         while not self._stop.is_set():
             try:
                 data, peer = self.sock.recvfrom(4096)
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             if len(data) < 12:
                 continue
@@ -41,7 +41,7 @@ class RecordingDns:
             # QR, RD, RA, NXDOMAIN; the question echoed back, nothing else
             self.sock.sendto(struct.pack("!HHHHHH", qid, 0x8183, 1, 0, 0, 0) + data[12:], peer)
 
-    def __enter__(self) -> "RecordingDns":
+    def __enter__(self) -> RecordingDns:
         self._thread.start()
         return self
 
@@ -77,6 +77,7 @@ def _ask_async(lookup, names):
             return [(await lookup.aquery(n, "TXT")).status for n in names]
         finally:
             await lookup.aclose()
+
     return asyncio.run(run())
 
 
@@ -107,7 +108,7 @@ class BurstDns:
         while not self._stop.is_set():
             try:
                 data, peer = self.sock.recvfrom(4096)
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self.held.append((data, peer))
             if len(self.held) == self.burst:
@@ -115,7 +116,7 @@ class BurstDns:
                     qid = struct.unpack_from("!H", question)[0]
                     self.sock.sendto(struct.pack("!HHHHHH", qid, 0x8183, 1, 0, 0, 0) + question[12:], to)
 
-    def __enter__(self) -> "BurstDns":
+    def __enter__(self) -> BurstDns:
         self._thread.start()
         return self
 
@@ -163,8 +164,12 @@ def test_a_closed_port_fails_the_question_and_the_loop_goes_on() -> None:
             await live.aclose()
 
     with RecordingDns() as server:
-        answer = asyncio.run(run(ResolverLookup.for_nameserver(dead, timeout=0.5),
-                                 ResolverLookup.for_nameserver(server.address, timeout=2)))
+        answer = asyncio.run(
+            run(
+                ResolverLookup.for_nameserver(dead, timeout=0.5),
+                ResolverLookup.for_nameserver(server.address, timeout=2),
+            )
+        )
     assert answer.status is AnswerStatus.NXDOMAIN
 
 

@@ -11,13 +11,21 @@ import dns.query
 import dns.rcode
 import pytest
 
-from mailsupport.dnslookup import (AnswerStatus, CachedLookup, MxRecord, ResolverLookup, ZoneLookup,
-                                   make_lookup, parse_nameserver)
+from mailsupport.dnslookup import (
+    AnswerStatus,
+    CachedLookup,
+    MxRecord,
+    ResolverLookup,
+    ZoneLookup,
+    make_lookup,
+    parse_nameserver,
+)
 from mailsupport.errors import ConfigError, DnsTempError
 from mailsupport.sandbox.dns import DnsServer
 from mailsupport.zones import ZoneData, zone_from_text
 
-ZONE = """$ORIGIN example.test.
+ZONE = (
+    """$ORIGIN example.test.
 $TTL 60
 @       SOA ns hostmaster 1 3600 600 86400 60
 @       MX 10 mail
@@ -32,7 +40,10 @@ _fault.slow  TXT "timeout"
 slow    A 192.0.2.99
 _fault.broken TXT "servfail TXT"
 broken  TXT "never served"
-""".replace("{a}", "a" * 200).replace("{b}", "b" * 200).replace("{c}", "c" * 200)
+""".replace("{a}", "a" * 200)
+    .replace("{b}", "b" * 200)
+    .replace("{c}", "c" * 200)
+)
 
 
 @pytest.fixture()
@@ -70,8 +81,10 @@ def test_resolver_lookup_falls_back_to_tcp_and_types_answers(zone_server):
     lookup = ResolverLookup.for_nameserver(zone_server.address, timeout=2)
     assert len(lookup.query("big.example.test", "TXT").records) == 3
     mx = lookup.query("example.test", "MX")
-    assert set(mx.records) == {MxRecord(preference=10, exchange="mail.example.test"),
-                               MxRecord(preference=20, exchange="backup.example.test")}
+    assert set(mx.records) == {
+        MxRecord(preference=10, exchange="mail.example.test"),
+        MxRecord(preference=20, exchange="backup.example.test"),
+    }
     alias = lookup.query("alias.example.test", "AAAA")
     assert alias.records == ("2001:db8::10",) and alias.canonical_name == "mail.example.test"
     assert lookup.query("nope.example.test", "A").status is AnswerStatus.NXDOMAIN
@@ -127,11 +140,18 @@ def test_server_start_stop_frees_the_port(background_loop):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((host, port))
     with pytest.raises(RuntimeError):
-        server.address
+        _ = server.address
 
 
-@pytest.mark.parametrize("text,expected", [("127.0.0.1", ("127.0.0.1", 53)), ("127.0.0.1:5353", ("127.0.0.1", 5353)),
-                                           ("[::1]:5300", ("::1", 5300)), ("::1", ("::1", 53))])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("127.0.0.1", ("127.0.0.1", 53)),
+        ("127.0.0.1:5353", ("127.0.0.1", 5353)),
+        ("[::1]:5300", ("::1", 5300)),
+        ("::1", ("::1", 53)),
+    ],
+)
 def test_parse_nameserver(text, expected):
     """host[:port] and [v6]:port forms."""
     assert parse_nameserver(text) == expected
@@ -210,8 +230,12 @@ def test_async_lookup_keeps_a_question_whose_id_was_just_reused(zone_server, mon
 
     monkeypatch.setattr(dlr._UdpMux, "new_id", few_ids)
     lookup = ResolverLookup.for_nameserver(zone_server.address, timeout=2)  # one try: a lost question fails
-    names = [("mail.example.test", "A"), ("example.test", "MX"), ("mail.example.test", "AAAA"),
-             ("nope.example.test", "A")] * 40
+    names = [
+        ("mail.example.test", "A"),
+        ("example.test", "MX"),
+        ("mail.example.test", "AAAA"),
+        ("nope.example.test", "A"),
+    ] * 40
 
     async def run():
         sem = asyncio.Semaphore(6)

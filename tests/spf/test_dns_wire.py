@@ -46,10 +46,24 @@ alias   CNAME mail
 10.2.0.192.in-addr.arpa.wire.test. PTR mail
 """
 
-NAMES = ["wire.test", "mail.wire.test", "split.wire.test", "utf8.wire.test", "quote.wire.test",
-         "empty.wire.test", "twins.wire.test", "esc.wire.test", "null.wire.test", "mixed-case.wire.test",
-         "MIXED-case.Wire.test", "under_score.wire.test", "alias.wire.test", "nope.wire.test", "ns.wire.test",
-         "10.2.0.192.in-addr.arpa.wire.test"]
+NAMES = [
+    "wire.test",
+    "mail.wire.test",
+    "split.wire.test",
+    "utf8.wire.test",
+    "quote.wire.test",
+    "empty.wire.test",
+    "twins.wire.test",
+    "esc.wire.test",
+    "null.wire.test",
+    "mixed-case.wire.test",
+    "MIXED-case.Wire.test",
+    "under_score.wire.test",
+    "alias.wire.test",
+    "nope.wire.test",
+    "ns.wire.test",
+    "10.2.0.192.in-addr.arpa.wire.test",
+]
 TYPES = ["TXT", "A", "AAAA", "MX", "PTR", "CNAME", "SPF"]
 
 
@@ -64,8 +78,12 @@ def _reference(name: str, rdtype: str, data: bytes):
     """What the package built from dnspython's parse before the fast reader existed."""
     msg = dns.message.from_wire(data)
     if msg.rcode() == 3:
-        return dl.DnsAnswer(name=dla.normalize_name(name), rdtype=rdtype, status=AnswerStatus.NXDOMAIN,
-                            canonical_name=dla.normalize_name(name))
+        return dl.DnsAnswer(
+            name=dla.normalize_name(name),
+            rdtype=rdtype,
+            status=AnswerStatus.NXDOMAIN,
+            canonical_name=dla.normalize_name(name),
+        )
     return dla.answer_from_rrsets(name, rdtype, msg.answer, AnswerStatus.NOERROR)
 
 
@@ -105,8 +123,15 @@ def test_lookup_answers_through_the_fast_reader(wire_server):
     assert lookup.query("alias.wire.test", "A").canonical_name == "mail.wire.test"
 
 
-def _message(answers: list[bytes], *, flags: int = 0x8180, qname: bytes = b"\x01a\x04test\x00",
-             qtype: int = 1, extra: bytes = b"", counts: tuple[int, int] = (0, 0)) -> bytes:
+def _message(
+    answers: list[bytes],
+    *,
+    flags: int = 0x8180,
+    qname: bytes = b"\x01a\x04test\x00",
+    qtype: int = 1,
+    extra: bytes = b"",
+    counts: tuple[int, int] = (0, 0),
+) -> bytes:
     head = struct.pack("!HHHHHH", 7, flags, 1, len(answers), *counts)
     return head + qname + struct.pack("!HH", qtype, 1) + b"".join(answers) + extra
 
@@ -136,8 +161,12 @@ def test_crafted_answers_read_fast_or_step_aside():
         "self pointer": _message([_a(b"\x01x\xc0\x18", b"\x01\x02\x03\x04")]),
         "duplicate": _message([_a(pointer, b"\x01\x02\x03\x04")] * 2),
         "two CNAMEs (dnspython keeps the last)": _message(
-            [pointer + struct.pack("!HHIH", 5, 1, 60, 3) + b"\x010\x00",
-             pointer + struct.pack("!HHIH", 5, 1, 60, 4) + b"\x0200\x00"], qtype=5),
+            [
+                pointer + struct.pack("!HHIH", 5, 1, 60, 3) + b"\x010\x00",
+                pointer + struct.pack("!HHIH", 5, 1, 60, 4) + b"\x0200\x00",
+            ],
+            qtype=5,
+        ),
         "short A": _message([_a(pointer, b"\x01\x02\x03")]),
         "trailing bytes": _message([_a(pointer, b"\x01\x02\x03\x04")], extra=b"\x00"),
         "escaped label": _message([_a(b"\x03a b\x04test\x00", b"\x01\x02\x03\x04")]),
@@ -148,23 +177,29 @@ def test_crafted_answers_read_fast_or_step_aside():
         assert wire.decode(data, QL, qtype) is None, why
 
 
-@pytest.mark.parametrize("text", [
-    pytest.param("wire.test", id="relative-looking"),
-    pytest.param("Mixed-Case.Wire.TEST.", id="case-kept-trailing-dot"),
-    pytest.param("selector1._domainkey.under_score.wire.test", id="underscores"),
-    pytest.param("a" * 63 + ".test", id="label-63"),
-    pytest.param(".".join(["b" * 63] * 3) + "." + "c" * 61, id="name-255"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("wire.test", id="relative-looking"),
+        pytest.param("Mixed-Case.Wire.TEST.", id="case-kept-trailing-dot"),
+        pytest.param("selector1._domainkey.under_score.wire.test", id="underscores"),
+        pytest.param("a" * 63 + ".test", id="label-63"),
+        pytest.param(".".join(["b" * 63] * 3) + "." + "c" * 61, id="name-255"),
+    ],
+)
 def test_plain_names_are_encoded_as_dnspython_does(text):
     """A plain name's wire form built from its text is dnspython's, byte for byte."""
     assert wire.name(text) == dns.name.from_text(text).to_wire()
 
 
-@pytest.mark.parametrize("text, problem", [
-    pytest.param("a..test", "empty", id="empty-label"),
-    pytest.param("a" * 64 + ".test", "63 octets", id="label-64"),
-    pytest.param(".".join(["b" * 63] * 4), "255", id="name-256"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        pytest.param("a..test", "empty", id="empty-label"),
+        pytest.param("a" * 64 + ".test", "63 octets", id="label-64"),
+        pytest.param(".".join(["b" * 63] * 4), "255", id="name-256"),
+    ],
+)
 def test_names_that_cannot_be_asked_are_refused_by_dnspython(text, problem):
     """The fast encoder steps aside and the question fails with dnspython's reason, as before."""
     assert wire.name(text) is None
@@ -172,12 +207,15 @@ def test_names_that_cannot_be_asked_are_refused_by_dnspython(text, problem):
         dlr._question_name(text)
 
 
-@pytest.mark.parametrize("text", [
-    pytest.param("caf\u00e9.test", id="idna"),
-    pytest.param("m\\.x.wire.test", id="escaped-dot"),
-    pytest.param("*.wire.test", id="wildcard"),
-    pytest.param(".", id="root"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("caf\u00e9.test", id="idna"),
+        pytest.param("m\\.x.wire.test", id="escaped-dot"),
+        pytest.param("*.wire.test", id="wildcard"),
+        pytest.param(".", id="root"),
+    ],
+)
 def test_other_names_go_to_dnspython(text):
     """Names that are not plain (IDNA, escapes, wildcards, the root) are encoded by dnspython."""
     assert wire.name(text) is None

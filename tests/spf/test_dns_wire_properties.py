@@ -31,7 +31,7 @@ TYPES = ("A", "AAAA", "MX", "TXT", "PTR", "CNAME", "SPF")
 
 def _rdata_text(rdtype: str):
     if rdtype == "A":
-        return st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: "%d.%d.%d.%d" % t)
+        return st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: ".".join(map(str, t)))
     if rdtype == "AAAA":
         return st.lists(st.integers(0, 0xFFFF), min_size=8, max_size=8).map(lambda h: ":".join(f"{x:x}" for x in h))
     if rdtype == "MX":
@@ -60,7 +60,7 @@ def responses(draw):
         except dns.exception.DNSException:
             continue
         rrset = dns.rrset.RRset(dns.name.from_text(owner), dns.rdataclass.IN, dns.rdatatype.from_text(rtype))
-        rrset.update_ttl(draw(st.integers(0, 2 ** 32 - 1)))
+        rrset.update_ttl(draw(st.integers(0, 2**32 - 1)))
         rrset.add(rd)
         resp.answer.append(rrset)
     if draw(st.booleans()):
@@ -81,8 +81,12 @@ def _agree(qname: str, qtype: str, data: bytes) -> bool:
         return False
     msg = dns.message.from_wire(data)  # must not raise when the fast reader accepted the bytes
     if msg.rcode() == 3:
-        ref = dla.DnsAnswer(name=dla.normalize_name(qname), rdtype=qtype, status=AnswerStatus.NXDOMAIN,
-                            canonical_name=dla.normalize_name(qname))
+        ref = dla.DnsAnswer(
+            name=dla.normalize_name(qname),
+            rdtype=qtype,
+            status=AnswerStatus.NXDOMAIN,
+            canonical_name=dla.normalize_name(qname),
+        )
     else:
         ref = dla.answer_from_rrsets(qname, qtype, msg.answer, AnswerStatus.NOERROR)
     assert dla.answer_from_decoded(qname, qtype, fast) == ref
@@ -97,8 +101,11 @@ def test_fast_reader_agrees_with_dnspython_on_generated_responses(resp):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(responses(), st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=4),
-       st.integers(0, 10_000))
+@given(
+    responses(),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=4),
+    st.integers(0, 10_000),
+)
 def test_fast_reader_never_accepts_what_dnspython_reads_differently(resp, flips, cut):
     """Damaged responses (bytes changed, truncated): the fast reader steps aside or agrees exactly."""
     qname, qtype, data = resp
@@ -111,8 +118,12 @@ def test_fast_reader_never_accepts_what_dnspython_reads_differently(resp, flips,
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(label, st.text("abcXYZ09-_", min_size=1, max_size=70), odd_label), min_size=1,
-                max_size=6).map(".".join), st.booleans())
+@given(
+    st.lists(st.one_of(label, st.text("abcXYZ09-_", min_size=1, max_size=70), odd_label), min_size=1, max_size=6).map(
+        ".".join
+    ),
+    st.booleans(),
+)
 def test_name_encoder_agrees_with_dnspython(text, absolute):
     """Any name text: the encoder gives dnspython's wire form, or steps aside (None) when the
     name is not plain or dnspython refuses it; plain names within the limits are always encoded."""

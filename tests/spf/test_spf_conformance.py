@@ -6,15 +6,13 @@ The suite is vendored in ``tests/data/spf/`` (see its PROVENANCE.md); a missing 
 
 from __future__ import annotations
 
-import pytest
-
 import asyncio
+
+import spf_suite as suite
 
 from mailsupport.dnslookup import CachedLookup, ResolverLookup
 from mailsupport.spf.evaluate import acheck_host, check_host
 from mailsupport.zones import ZoneData
-
-import spf_suite as suite
 
 
 def _run_suite(path, dns_server):
@@ -62,8 +60,12 @@ def test_rfc7208_suite_through_the_async_driver_and_cache(dns_server):
         async def run_all(cases=cases, lookup=lookup):
             try:
                 memo: dict = {}  # include subtrees shared between the cases (one cache)
-                return await asyncio.gather(*(acheck_host(ip, domain, lookup=lookup, memo=memo, **kw)
-                                              for ip, domain, kw in map(suite.call_args, cases)))
+                return await asyncio.gather(
+                    *(
+                        acheck_host(ip, domain, lookup=lookup, memo=memo, **kw)
+                        for ip, domain, kw in map(suite.call_args, cases)
+                    )
+                )
             finally:
                 await lookup.aclose()
 
@@ -73,4 +75,3 @@ def test_rfc7208_suite_through_the_async_driver_and_cache(dns_server):
             if msg:
                 failures.append(msg)
     assert failures == [] and total == 203
-

@@ -17,24 +17,35 @@ VENDOR = "_spf.actionstep.com"
 # symptom domain -> (check ids expected, suggested record or None)
 CASES = {
     "no-record.example": ({"spf.no-record"}, "v=spf1 mx include:_spf.actionstep.com ~all"),
-    "multiple-records.example": ({"spf.multiple-records", "spf.vendor-ip-not-permitted"},
-                                 "v=spf1 mx include:_spf.actionstep.com ~all"),
-    "syntax-error.example": ({"spf.syntax-error", "spf.vendor-ip-not-permitted"},
-                             "v=spf1 mx include:_spf.actionstep.com ~all"),
-    "vendor-include-missing.example": ({"spf.vendor-include-missing", "spf.vendor-ip-not-permitted"},
-                                       "v=spf1 mx include:_spf.actionstep.com ~all"),
-    "vendor-include-after-all.example": ({"spf.vendor-include-after-all", "spf.vendor-ip-not-permitted"},
-                                         "v=spf1 mx include:_spf.actionstep.com ~all"),
-    "terms-after-all.example": ({"spf.terms-after-all"},
-                                "v=spf1 mx include:_spf.actionstep.com a:backup.terms-after-all.example -all"),
+    "multiple-records.example": (
+        {"spf.multiple-records", "spf.vendor-ip-not-permitted"},
+        "v=spf1 mx include:_spf.actionstep.com ~all",
+    ),
+    "syntax-error.example": (
+        {"spf.syntax-error", "spf.vendor-ip-not-permitted"},
+        "v=spf1 mx include:_spf.actionstep.com ~all",
+    ),
+    "vendor-include-missing.example": (
+        {"spf.vendor-include-missing", "spf.vendor-ip-not-permitted"},
+        "v=spf1 mx include:_spf.actionstep.com ~all",
+    ),
+    "vendor-include-after-all.example": (
+        {"spf.vendor-include-after-all", "spf.vendor-ip-not-permitted"},
+        "v=spf1 mx include:_spf.actionstep.com ~all",
+    ),
+    "terms-after-all.example": (
+        {"spf.terms-after-all"},
+        "v=spf1 mx include:_spf.actionstep.com a:backup.terms-after-all.example -all",
+    ),
     "too-many-lookups.example": ({"spf.too-many-lookups", "spf.vendor-ip-not-permitted"}, None),
-    "too-many-void-lookups.example": ({"spf.too-many-void-lookups", "spf.vendor-ip-not-permitted"},
-                                      "v=spf1 include:_spf.actionstep.com ~all"),
+    "too-many-void-lookups.example": (
+        {"spf.too-many-void-lookups", "spf.vendor-ip-not-permitted"},
+        "v=spf1 include:_spf.actionstep.com ~all",
+    ),
     "ptr-deprecated.example": ({"spf.ptr-deprecated"}, "v=spf1 a mx include:_spf.actionstep.com ~all"),
     "permissive-all.example": ({"spf.permissive-all"}, "v=spf1 mx include:_spf.actionstep.com ~all"),
     "dns-temporary-failure.example": ({"spf.dns-temporary-failure", "spf.vendor-ip-not-permitted"}, None),
-    "vendor-ip-not-permitted.example": ({"spf.vendor-ip-not-permitted"},
-                                        "v=spf1 mx include:_spf.actionstep.com ~all"),
+    "vendor-ip-not-permitted.example": ({"spf.vendor-ip-not-permitted"}, "v=spf1 mx include:_spf.actionstep.com ~all"),
 }
 
 
@@ -112,15 +123,17 @@ def test_permissive_plus_all_is_an_error_and_question_all_a_warning(sample_looku
     """+all is an error; ?all only a warning."""
     plus = check_domain("permissive-all.example", lookup=sample_lookup)
     assert next(f for f in plus.findings if f.check == "spf.permissive-all").severity is Severity.ERROR
-    q = check_domain("permissive-all.example", lookup=sample_lookup,
-                     record="v=spf1 mx include:_spf.actionstep.com ?all")
+    q = check_domain(
+        "permissive-all.example", lookup=sample_lookup, record="v=spf1 mx include:_spf.actionstep.com ?all"
+    )
     assert next(f for f in q.findings if f.check == "spf.permissive-all").severity is Severity.WARNING
 
 
 def test_edited_record_is_checked_without_publishing(sample_lookup):
     """record= checks an edit: moving the include before ~all clears the finding."""
-    result = check_domain("vendor-include-after-all.example", lookup=sample_lookup,
-                          record="v=spf1 mx include:_spf.actionstep.com ~all")
+    result = check_domain(
+        "vendor-include-after-all.example", lookup=sample_lookup, record="v=spf1 mx include:_spf.actionstep.com ~all"
+    )
     assert result.findings == () and result.verdict == "pass"
 
 
@@ -128,8 +141,9 @@ def test_custom_vendor_include_and_explicit_ip(sample_lookup):
     """--ip style checks use that IP only; another vendor include changes the findings."""
     result = check_domain("smithlaw.example", lookup=sample_lookup, ip="203.0.113.200")
     assert result.verdicts == (("203.0.113.200", "softfail"),)
-    other = check_domain("smithlaw.example", lookup=sample_lookup,
-                         vendor_include="_spf.mailer.too-many-lookups.example")
+    other = check_domain(
+        "smithlaw.example", lookup=sample_lookup, vendor_include="_spf.mailer.too-many-lookups.example"
+    )
     assert "spf.vendor-include-missing" in {f.check for f in other.findings}
 
 
@@ -137,8 +151,7 @@ def test_many_domains_concurrently_share_one_cache(dns_server, sample_zone_data)
     """check_domains_async checks many domains at once; the vendor record is fetched once."""
     dns_server.set_zone_data(sample_zone_data)
     lookup = CachedLookup(ResolverLookup.for_nameserver(dns_server.address, timeout=1.0))
-    results = asyncio.run(check_domains_async(sorted(CASES) + ["smithlaw.example"], lookup=lookup,
-                                              progress=False))
+    results = asyncio.run(check_domains_async(sorted(CASES) + ["smithlaw.example"], lookup=lookup, progress=False))
     assert [r.domain for r in results] == sorted(CASES) + ["smithlaw.example"]
     assert {f.check for r in results for f in r.findings} == set(SPF_CHECKS)
     assert lookup.hits > lookup.misses
@@ -149,11 +162,13 @@ SUGGEST = [
     ((), "v=spf1 include:_spf.actionstep.com ~all", "publish"),
     (("v=spf1 mx -all",), "v=spf1 mx include:_spf.actionstep.com -all", "insert"),
     (("v=spf1 a mx ptr include:_spf.actionstep.com ~all",), "v=spf1 a mx include:_spf.actionstep.com ~all", "ptr"),
-    (("v=spf1 mx ~all", "v=spf1 ip4:192.0.2.1 -all"), "v=spf1 mx ip4:192.0.2.1 include:_spf.actionstep.com ~all",
-     "merge"),
+    (
+        ("v=spf1 mx ~all", "v=spf1 ip4:192.0.2.1 -all"),
+        "v=spf1 mx ip4:192.0.2.1 include:_spf.actionstep.com ~all",
+        "merge",
+    ),
     (("v=spf1 include:_spf.actionstep.com mx",), "v=spf1 include:_spf.actionstep.com mx ~all", "end with"),
-    (("v=spf1 redirect=_spf.example.net",), "v=spf1 include:_spf.actionstep.com redirect=_spf.example.net",
-     "insert"),
+    (("v=spf1 redirect=_spf.example.net",), "v=spf1 include:_spf.actionstep.com redirect=_spf.example.net", "insert"),
     (("v=spf1 mx +all",), "v=spf1 mx include:_spf.actionstep.com ~all", "replace"),
     (("v=spf1 mx ~include:_spf.actionstep.com ~all",), "v=spf1 mx include:_spf.actionstep.com ~all", "change"),
 ]
@@ -179,7 +194,6 @@ def test_check_table_in_the_docstring_matches_spf_checks():
 
 def test_progress_line_on_request(sample_lookup, capsys):
     """With progress on, a one-line counter goes to stderr (off by default when piped)."""
-    asyncio.run(check_domains_async(["smithlaw.example", "no-record.example"], lookup=sample_lookup,
-                                    progress=True))
+    asyncio.run(check_domains_async(["smithlaw.example", "no-record.example"], lookup=sample_lookup, progress=True))
     err = capsys.readouterr().err
     assert "\rSPF: 2/2 domains checked" in err and err.endswith("\n")

@@ -66,8 +66,8 @@ def test_void_lookup_limit():
 def test_dns_failure_is_temperror_not_a_crash():
     """A SERVFAIL fault on an include target gives temperror with the query in the trace."""
     zone = zone_from_text(
-        "$ORIGIN example.com.\n@ TXT \"v=spf1 include:bad.example.com -all\"\n"
-        "_fault.bad TXT \"servfail\"\n")
+        '$ORIGIN example.com.\n@ TXT "v=spf1 include:bad.example.com -all"\n_fault.bad TXT "servfail"\n'
+    )
     res = check_host("192.0.2.1", "example.com", lookup=ZoneLookup(zone))
     assert res.result == "temperror"
     include = res.trace.terms[0]
@@ -101,8 +101,10 @@ def test_async_driver_gives_the_same_result():
 
 def test_include_loop_terminates_with_permerror():
     """A loop of includes ends at the lookup limit, and the trace stays finite."""
-    data = {"a.example.com": [{"TXT": "v=spf1 include:b.example.com -all"}],
-            "b.example.com": [{"TXT": "v=spf1 include:a.example.com -all"}]}
+    data = {
+        "a.example.com": [{"TXT": "v=spf1 include:b.example.com -all"}],
+        "b.example.com": [{"TXT": "v=spf1 include:a.example.com -all"}],
+    }
     res = check_host("192.0.2.1", "a.example.com", lookup=_lookup(data))
     assert res.result == "permerror" and res.limit_exceeded
 
@@ -128,8 +130,10 @@ def _shared_includes() -> dict:
     for k in range(12):
         extra = " include:mac.prov.example" if k % 3 == 0 else ""
         heavy = " a a a a a a a" if k % 4 == 0 else ""
-        data[f"d{k}.example"] = [{"TXT": f"v=spf1 mx{heavy} include:_spf.prov.example{extra} "
-                                         f"include:_spf.actionstep.com ~all"}, {"MX": [10, f"mx.d{k}.example"]}]
+        data[f"d{k}.example"] = [
+            {"TXT": f"v=spf1 mx{heavy} include:_spf.prov.example{extra} include:_spf.actionstep.com ~all"},
+            {"MX": [10, f"mx.d{k}.example"]},
+        ]
         data[f"mx.d{k}.example"] = [{"A": f"198.51.100.{k + 1}"}]
     data["d5.example"] = [{"TXT": "v=spf1 include:loop1.example ~all"}]
     return data
@@ -146,8 +150,12 @@ def test_include_memo_gives_the_same_results_and_traces(ip):
         for sender in ("ok@d.example", "nope@d.example"):
             fresh = check_host(ip, f"d{k}.example", lookup=lookup, sender=sender)
             reused = check_host(ip, f"d{k}.example", lookup=lookup, sender=sender, memo=memo)
-            assert (reused.result, reused.dns_lookups, reused.void_lookups, reused.lookups_total) == \
-                (fresh.result, fresh.dns_lookups, fresh.void_lookups, fresh.lookups_total)
+            assert (reused.result, reused.dns_lookups, reused.void_lookups, reused.lookups_total) == (
+                fresh.result,
+                fresh.dns_lookups,
+                fresh.void_lookups,
+                fresh.lookups_total,
+            )
             assert trace_to_dict(reused.trace) == trace_to_dict(fresh.trace)
     assert any(key[0] == "eval" for key in memo)
 

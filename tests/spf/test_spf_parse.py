@@ -91,16 +91,35 @@ def test_mechanism_details():
     assert isinstance(rec.terms[0], Mechanism) and rec.all_index is None
 
 
-@pytest.mark.parametrize("text,ok", [("v=spf1", True), ("v=spf1 -all", True), ("V=Spf1 mx", True),
-                                     ("v=spf10", False), ("v=spf1-all", False), ("spf1", False)])
+@pytest.mark.parametrize(
+    "text,ok",
+    [
+        ("v=spf1", True),
+        ("v=spf1 -all", True),
+        ("V=Spf1 mx", True),
+        ("v=spf10", False),
+        ("v=spf1-all", False),
+        ("spf1", False),
+    ],
+)
 def test_record_selection(text, ok):
     """§4.5: v=spf1 followed by a space or the end, case-insensitive."""
     assert is_spf_record(text) is ok
 
 
-VALUES = {"s": "strong-bad@email.example.com", "l": "strong-bad", "o": "email.example.com",
-          "d": "email.example.com", "i": "192.0.2.3", "h": "mx.example.org", "v": "in-addr",
-          "c": "192.0.2.3", "r": "unknown", "t": "0", "p": "unknown"}
+VALUES = {
+    "s": "strong-bad@email.example.com",
+    "l": "strong-bad",
+    "o": "email.example.com",
+    "d": "email.example.com",
+    "i": "192.0.2.3",
+    "h": "mx.example.org",
+    "v": "in-addr",
+    "c": "192.0.2.3",
+    "r": "unknown",
+    "t": "0",
+    "p": "unknown",
+}
 
 MACROS = [  # RFC 7208 §7.4 examples
     ("%{s}", "strong-bad@email.example.com"),

@@ -32,10 +32,20 @@ DELIMS = ".-+,/_="
 
 # ------------------------------------------------------------------------------ grammar strategies
 macro_st = st.builds(
-    lambda letter, upper, digits, reverse, delims: "%{" + (letter.upper() if upper else letter)
-    + (str(digits) if digits else "") + ("r" if reverse else "") + delims + "}",
-    st.sampled_from("slodiphv"), st.booleans(), st.integers(0, 12), st.booleans(),
-    st.text(st.sampled_from(DELIMS), max_size=3))
+    lambda letter, upper, digits, reverse, delims: (
+        "%{"
+        + (letter.upper() if upper else letter)
+        + (str(digits) if digits else "")
+        + ("r" if reverse else "")
+        + delims
+        + "}"
+    ),
+    st.sampled_from("slodiphv"),
+    st.booleans(),
+    st.integers(0, 12),
+    st.booleans(),
+    st.text(st.sampled_from(DELIMS), max_size=3),
+)
 literal_st = st.text(st.sampled_from(ALNUM + "-_"), min_size=1, max_size=12)
 escape_st = st.sampled_from(["%%", "%_", "%-"])
 toplabel_st = st.from_regex(r"[a-z0-9]{0,4}[a-z][a-z0-9]{0,4}|[a-z0-9]{1,3}-[a-z0-9-]{0,3}[a-z0-9]", fullmatch=True)
@@ -81,8 +91,11 @@ def mechanism_st(draw) -> str:
 
 unknown_modifier_st = st.builds(
     lambda name, value: f"{name}={value}",
-    st.from_regex(r"[A-Za-z][A-Za-z0-9._-]{0,8}", fullmatch=True).filter(lambda n: n.lower() not in ("redirect", "exp")),
-    st.lists(st.one_of(literal_st, macro_st, escape_st, st.sampled_from(["/", ":", "."])), max_size=4).map("".join))
+    st.from_regex(r"[A-Za-z][A-Za-z0-9._-]{0,8}", fullmatch=True).filter(
+        lambda n: n.lower() not in ("redirect", "exp")
+    ),
+    st.lists(st.one_of(literal_st, macro_st, escape_st, st.sampled_from(["/", ":", "."])), max_size=4).map("".join),
+)
 
 
 @st.composite
@@ -99,8 +112,16 @@ def record_st(draw) -> str:
 def _shape(term: Mechanism | Modifier) -> tuple:
     """A term without where it was written (text and position)."""
     if isinstance(term, Mechanism):
-        return ("mechanism", term.qualifier, term.name, term.domain_spec, term.macro, term.ip4_cidr, term.ip6_cidr,
-                term.network)
+        return (
+            "mechanism",
+            term.qualifier,
+            term.name,
+            term.domain_spec,
+            term.macro,
+            term.ip4_cidr,
+            term.ip6_cidr,
+            term.network,
+        )
     return ("modifier", term.name, term.value, term.macro)
 
 
@@ -119,9 +140,14 @@ def test_every_record_of_the_grammar_parses_and_its_terms_round_trip(record):
 garbage_st = st.one_of(
     st.text(max_size=200),
     st.text(st.characters(min_codepoint=0, max_codepoint=0x7F), max_size=200).map(lambda t: "v=spf1 " + t),
-    st.lists(st.one_of(mechanism_st(), unknown_modifier_st, st.text(st.characters(min_codepoint=32, max_codepoint=126),
-                                                                     max_size=15)), max_size=8)
-    .map(lambda terms: "v=spf1 " + " ".join(terms)),
+    st.lists(
+        st.one_of(
+            mechanism_st(),
+            unknown_modifier_st,
+            st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=15),
+        ),
+        max_size=8,
+    ).map(lambda terms: "v=spf1 " + " ".join(terms)),
 )
 
 
@@ -147,15 +173,17 @@ def render(tokens: tuple) -> str:
     for t in tokens:
         if isinstance(t, Macro):
             letter = t.letter.upper() if t.url_escape else t.letter
-            out.append("%{" + letter + (str(t.digits) if t.digits else "") + ("r" if t.reverse else "")
-                       + t.delimiters + "}")
+            out.append(
+                "%{" + letter + (str(t.digits) if t.digits else "") + ("r" if t.reverse else "") + t.delimiters + "}"
+            )
         else:
             out.append(t.replace("%", "%%").replace(" ", "%_"))
     return "".join(out)
 
 
-macro_string_st = st.lists(st.one_of(literal_st, macro_st, escape_st, st.sampled_from([".", "/", ":", "="])),
-                           max_size=10).map("".join)
+macro_string_st = st.lists(
+    st.one_of(literal_st, macro_st, escape_st, st.sampled_from([".", "/", ":", "="])), max_size=10
+).map("".join)
 
 
 @given(macro_string_st, st.booleans())
@@ -232,17 +260,22 @@ class CountingLookup:
 MAX_QUESTIONS = 1 + MAX_DNS_LOOKUPS * (1 + MAX_MX_NAMES) + (1 + MAX_PTR_NAMES) + 2
 
 
-@given(st.one_of(record_st(), garbage_st), st.sampled_from(["192.0.2.7", "2001:db8::7"]),
-       st.text(st.sampled_from(ALNUM + ".-+"), min_size=1, max_size=40))
+@given(
+    st.one_of(record_st(), garbage_st),
+    st.sampled_from(["192.0.2.7", "2001:db8::7"]),
+    st.text(st.sampled_from(ALNUM + ".-+"), min_size=1, max_size=40),
+)
 @example("V=SPF1 INCLUDE:%{O}", "192.0.2.7", "0")  # includes itself: stopped at the 11th querying term
 def test_evaluating_any_published_record_gives_a_result_within_the_limits(record, ip, local):
     """check_host over any record (valid, garbled, macro-laden, self-including) returns one of the seven
     results, never raises, and asks a bounded number of DNS questions."""
-    zone = ZoneData.from_mapping({
-        "t.example": [{"TXT": record}, {"MX": [10, "mx.t.example"]}],
-        "mx.t.example": [{"A": "192.0.2.7"}, {"AAAA": "2001:db8::7"}],
-        "inc.t.example": [{"TXT": "v=spf1 include:t.example ?all"}],
-    })
+    zone = ZoneData.from_mapping(
+        {
+            "t.example": [{"TXT": record}, {"MX": [10, "mx.t.example"]}],
+            "mx.t.example": [{"A": "192.0.2.7"}, {"AAAA": "2001:db8::7"}],
+            "inc.t.example": [{"TXT": "v=spf1 include:t.example ?all"}],
+        }
+    )
     lookup = CountingLookup(ZoneLookup(zone))
     result = check_host(ip, "t.example", lookup=lookup, sender=f"{local}@t.example", helo="mx.t.example")
     assert result.result in RESULTS

@@ -13,12 +13,16 @@ EVIL = '<script>alert("x")</script>'
 
 
 def _lookup() -> ZoneLookup:
-    return ZoneLookup(ZoneData.from_mapping({
-        "evil.example": [{"TXT": f"v=spf1 mx {EVIL} ~all"}, {"MX": [10, "mail.evil.example"]}],
-        "nested.example": [{"TXT": "v=spf1 include:inner.example -all"}],
-        "inner.example": [{"TXT": "v=spf1 exists:%{l}.<b>.example -all"}],
-        "_spf.actionstep.com": [{"TXT": "v=spf1 ip4:192.0.2.0/26 -all"}],
-    }))
+    return ZoneLookup(
+        ZoneData.from_mapping(
+            {
+                "evil.example": [{"TXT": f"v=spf1 mx {EVIL} ~all"}, {"MX": [10, "mail.evil.example"]}],
+                "nested.example": [{"TXT": "v=spf1 include:inner.example -all"}],
+                "inner.example": [{"TXT": "v=spf1 exists:%{l}.<b>.example -all"}],
+                "_spf.actionstep.com": [{"TXT": "v=spf1 ip4:192.0.2.0/26 -all"}],
+            }
+        )
+    )
 
 
 def test_html_escapes_the_record_and_findings():

@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import spf_suite as suite
 
 from mailsupport.dnslookup import CachedLookup, ZoneLookup
 from mailsupport.spf.engine import run_sync
 from mailsupport.spf.evaluate import evaluate
 from mailsupport.spf.resolve import evaluate_many
 from mailsupport.zones import ZoneData
-
-import spf_suite as suite
 
 EXTRA_IPS = ("192.0.2.1", "1.2.3.4", "10.0.0.1", "2001:db8::1", "::ffff:192.0.2.10", "192.0.2.200")
 
@@ -25,8 +24,9 @@ def _same_for_every_ip(lookup, ips, domain, *, sender="", helo="", record=None, 
     """Assert evaluate_many == evaluate per IP (with and without the first IP's trace);
     return how many IPs were compared."""
     many = run_sync(evaluate_many(ips, domain, sender=sender, helo=helo, record=record, memo=memo), lookup)
-    bare = run_sync(evaluate_many(ips, domain, sender=sender, helo=helo, record=record, memo=memo,
-                                  trace_first=False), lookup)
+    bare = run_sync(
+        evaluate_many(ips, domain, sender=sender, helo=helo, record=record, memo=memo, trace_first=False), lookup
+    )
     assert len(many) == len(bare) == len(ips)
     for index, (ip, got, got_bare) in enumerate(zip(ips, many, bare)):
         want = run_sync(evaluate(ip, domain, sender=sender, helo=helo, record=record, memo=memo), lookup)
@@ -63,8 +63,12 @@ def test_every_suite_scenario_gives_the_same_results_per_ip():
 
 
 ZONE = {
-    "top.test": [{"TXT": "v=spf1 a/24 mx include:inc.test ip6:2001:db8::/32 -all"}, {"A": "192.0.2.10"},
-                 {"MX": [10, "mail.top.test"]}, {"MX": [20, "mail2.top.test"]}],
+    "top.test": [
+        {"TXT": "v=spf1 a/24 mx include:inc.test ip6:2001:db8::/32 -all"},
+        {"A": "192.0.2.10"},
+        {"MX": [10, "mail.top.test"]},
+        {"MX": [20, "mail2.top.test"]},
+    ],
     "inc.test": [{"TXT": "v=spf1 ip4:198.51.100.0/24 include:deep.test ~all"}],
     "deep.test": [{"TXT": "v=spf1 ip4:203.0.113.5 ?all"}],
     "mail.top.test": [{"A": "192.0.2.30"}, {"AAAA": "2001:db8:1::30"}],
@@ -87,8 +91,19 @@ ZONE = {
     "exp.test": [{"TXT": "v=spf1 ip4:192.0.2.1 -all exp=why.exp.test"}],
     "why.exp.test": [{"TXT": "%{i} may not send"}],
 }
-ZONE_IPS = ("192.0.2.1", "192.0.2.10", "192.0.2.77", "192.0.2.30", "192.0.2.40", "198.51.100.9", "203.0.113.5",
-            "2001:db8::1", "2001:db8:1::30", "::ffff:192.0.2.40", "10.9.9.9")
+ZONE_IPS = (
+    "192.0.2.1",
+    "192.0.2.10",
+    "192.0.2.77",
+    "192.0.2.30",
+    "192.0.2.40",
+    "198.51.100.9",
+    "203.0.113.5",
+    "2001:db8::1",
+    "2001:db8:1::30",
+    "::ffff:192.0.2.40",
+    "10.9.9.9",
+)
 
 
 @pytest.mark.parametrize("domain", sorted(d for d in ZONE if "TXT" in str(ZONE[d])))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from spf_suite import ZONES
+
 from mailsupport.dnslookup import make_lookup
 from mailsupport.spf import check_domain
 from mailsupport.spf.plot import plot_lookup_tree
 from mailsupport.spf.widget import SpfEditor
-from spf_suite import ZONES
 
 
 def _lookup():
@@ -39,9 +40,11 @@ def test_plot_survives_dollar_signs_in_customer_text():
     from mailsupport.dnslookup import ZoneLookup
     from mailsupport.zones import ZoneData
 
-    lookup = ZoneLookup(ZoneData.from_mapping({
-        "d.example": [{"TXT": "v=spf1 include:bad.example -all"}],
-        "bad.example": [{"TXT": "v=spf1 a:$x^{$ -all"}]}))
+    lookup = ZoneLookup(
+        ZoneData.from_mapping(
+            {"d.example": [{"TXT": "v=spf1 include:bad.example -all"}], "bad.example": [{"TXT": "v=spf1 a:$x^{$ -all"}]}
+        )
+    )
     check = check_domain("d.example", lookup=lookup, ip="192.0.2.1")
     fig = plot_lookup_tree(check.tree)
     import io
@@ -83,5 +86,6 @@ def test_editor_says_when_its_sandbox_has_stopped():
     assert lookup.address in editor._out.value
     check = check_domain("too-many-lookups.example", lookup=lookup)  # cached answers are not served either
     assert check.verdict == "temperror"
-    assert any("sandbox this notebook started has stopped" in f.summary + f.detail + str(f.evidence)
-               for f in check.findings)
+    assert any(
+        "sandbox this notebook started has stopped" in f.summary + f.detail + str(f.evidence) for f in check.findings
+    )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mailsupport.testing.fuzz import main
 
-CONFTEST = '''
+CONFTEST = """
 import pytest
 from hypothesis import is_hypothesis_test, settings
 
@@ -21,7 +21,7 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if is_hypothesis_test(getattr(item, "obj", None)):
             item.add_marker(pytest.mark.property)
-'''
+"""
 
 
 def _checkout(root: Path, tests: str) -> Path:
@@ -33,8 +33,11 @@ def _checkout(root: Path, tests: str) -> Path:
 
 def test_a_failing_property_is_reported_with_its_example_and_the_replay_command(tmp_path, capsys):
     """The falsifying example and the replay command are printed; a test that is not a property never runs."""
-    root = _checkout(tmp_path, "@given(st.integers())\ndef test_small(n):\n    assert n < 1000\n\n\n"
-                               "def test_plain_not_a_property():\n    assert False\n")
+    root = _checkout(
+        tmp_path,
+        "@given(st.integers())\ndef test_small(n):\n    assert n < 1000\n\n\n"
+        "def test_plain_not_a_property():\n    assert False\n",
+    )
     assert main(["120"], root=root) == 1  # ends before its time: nothing is left to run after round 1
     out = capsys.readouterr().out
     assert "== test_props.py::test_small" in out

@@ -25,7 +25,7 @@ def _drain(port: int, send: bytes = b"", *, limit: float = 10.0) -> bytes:
         while time.monotonic() < deadline:
             try:
                 chunk = s.recv(1 << 16)
-            except socket.timeout:
+            except TimeoutError:
                 break
             if not chunk:
                 break
@@ -101,7 +101,7 @@ def test_endless_listing_sends_numbered_well_formed_lines(at, line):
     lines = data.split(b"\r\n")
     assert len(data) >= 1 << 20 and line in lines and b"." not in lines
     start = lines.index(b"+OK listing follows")
-    assert [int(x.split()[0]) for x in lines[start + 1:start + 6]] == [1, 2, 3, 4, 5]
+    assert [int(x.split()[0]) for x in lines[start + 1 : start + 6]] == [1, 2, 3, 4, 5]
 
 
 def test_drip_sends_one_byte_per_interval():
@@ -116,11 +116,15 @@ def test_drip_sends_one_byte_per_interval():
     assert 3 <= len(got) <= 30
 
 
-@pytest.mark.parametrize("at,script,expect", [
-    ("list", b"USER u\r\nPASS p\r\nLIST\r\n", b"1 lots"),
-    ("uidl", b"USER u\r\nPASS p\r\nUIDL\r\n", b"seven x"),
-    ("stat", b"USER u\r\nPASS p\r\nSTAT\r\n", b"+OK many"),
-], ids=["list", "uidl", "stat"])
+@pytest.mark.parametrize(
+    "at,script,expect",
+    [
+        ("list", b"USER u\r\nPASS p\r\nLIST\r\n", b"1 lots"),
+        ("uidl", b"USER u\r\nPASS p\r\nUIDL\r\n", b"seven x"),
+        ("stat", b"USER u\r\nPASS p\r\nSTAT\r\n", b"+OK many"),
+    ],
+    ids=["list", "uidl", "stat"],
+)
 def test_malformed_answers(at, script, expect):
     """malformed sends a broken answer at its point."""
     with HostileServer("pop3", at=at, how="malformed", lifetime=3) as srv:

@@ -30,9 +30,18 @@ domains at once), :mod:`.render` (text, HTML and JSON of the results). Layer 4.
 
 from __future__ import annotations
 
-from .check import (SpfCheck, check_domain, check_domain_async, check_domains, check_domains_async,
-                    vendor_ips)
+from .check import SpfCheck, check_domain, check_domain_async, check_domains, check_domains_async, vendor_ips
 from .findings import SPF_CHECKS, SpfFacts, diagnose, include_costs
 
-__all__ = ["SPF_CHECKS", "SpfFacts", "diagnose", "include_costs", "SpfCheck", "check_domain",
-           "check_domain_async", "check_domains", "check_domains_async", "vendor_ips"]
+__all__ = [
+    "SPF_CHECKS",
+    "SpfFacts",
+    "diagnose",
+    "include_costs",
+    "SpfCheck",
+    "check_domain",
+    "check_domain_async",
+    "check_domains",
+    "check_domains_async",
+    "vendor_ips",
+]

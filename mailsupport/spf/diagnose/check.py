@@ -17,25 +17,25 @@ import asyncio
 import ipaddress
 import sys
 import weakref
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from ...tenant import DEFAULT_VENDOR_INCLUDE
 from ...dnslookup import CachedLookup, DnsLookup, make_lookup
 from ...errors import OperationError
 from ...fixes import FixStep
 from ...model import Finding, Severity
+from ...tenant import DEFAULT_VENDOR_INCLUDE
 from ..engine import EvaluationStopped, Gen, SpfResult, ask, run_async, run_sync
-from ..resolve import evaluate_many
 from ..expand import tree
 from ..parse import SpfRecord, SpfSyntaxError, is_spf_record, parse_record
+from ..resolve import evaluate_many
 from ..suggest import flatten_networks, suggest_record
 from ..trace import RecordTrace
 from .findings import SpfFacts, diagnose, include_costs
 from .fixes import spf_fix_steps
 
-__all__ = ["SpfCheck", "check_domain", "check_domain_async", "check_domains", "check_domains_async",
-           "vendor_ips"]
+__all__ = ["SpfCheck", "check_domain", "check_domain_async", "check_domains", "check_domains_async", "vendor_ips"]
 
 MAX_VENDOR_IPS = 6
 
@@ -129,7 +129,7 @@ def vendor_ips(vendor_tree: RecordTrace | None, limit: int = MAX_VENDOR_IPS) -> 
 
 #: Per cached lookup (one run): the vendor include's tree and IPs (the same for every
 #: domain) and the evaluated include subtrees (see mailsupport.spf.evaluate's memo).
-_VENDOR_TREES: "weakref.WeakKeyDictionary[Any, dict[Any, Any]]" = weakref.WeakKeyDictionary()
+_VENDOR_TREES: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
 
 def run_memo(lookup: DnsLookup) -> dict[Any, Any] | None:
@@ -141,9 +141,19 @@ def run_memo(lookup: DnsLookup) -> dict[Any, Any] | None:
     return _VENDOR_TREES.setdefault(lookup, {})
 
 
-def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, helo: str,
-           record: str | None, source: str, memo: dict[Any, Any] | None = None, detail: bool = True,
-           suggest: bool = True) -> Gen:
+def _check(
+    domain: str,
+    *,
+    vendor_include: str,
+    ip: str | None,
+    sender: str,
+    helo: str,
+    record: str | None,
+    source: str,
+    memo: dict[Any, Any] | None = None,
+    detail: bool = True,
+    suggest: bool = True,
+) -> Gen:
     domain = domain.strip().rstrip(".").lower()
     log: list = []
     txt_error = ""
@@ -190,44 +200,86 @@ def _check(domain: str, *, vendor_include: str, ip: str | None, sender: str, hel
     ips = (ip,) if ip else vips
     override = record if record is not None else None
     # one full evaluation (its trace is shown), the other IPs matched against the resolved tree
-    evaluated = yield from evaluate_many(ips, domain, sender=sender or f"postmaster@{domain}", helo=helo,
-                                         record=override, memo=memo, trace_first=detail)
+    evaluated = yield from evaluate_many(
+        ips, domain, sender=sender or f"postmaster@{domain}", helo=helo, record=override, memo=memo, trace_first=detail
+    )
     results: list[tuple[str, SpfResult]] = list(zip(ips, evaluated))
     if memo is not None and override is None and not ip and not sender:
         _remember(memo, domain, ips, evaluated)
-    facts = SpfFacts(domain=domain, vendor_include=vendor_include, records=records, txt_error=txt_error,
-                     parsed=parsed, syntax_error=syntax, tree=static, lookups=lookups, voids=voids,
-                     vendor_verdicts=tuple(results) if not ip else (), vendor_error=vendor_error)
+    facts = SpfFacts(
+        domain=domain,
+        vendor_include=vendor_include,
+        records=records,
+        txt_error=txt_error,
+        parsed=parsed,
+        syntax_error=syntax,
+        tree=static,
+        lookups=lookups,
+        voids=voids,
+        vendor_verdicts=tuple(results) if not ip else (),
+        vendor_error=vendor_error,
+    )
     findings = diagnose(facts)
     if ip is None and not vips:
-        findings += (Finding(check="spf.vendor-ip-not-permitted", severity=Severity.WARNING, subject=domain,
-                             summary=f"No sending IPs could be read from {vendor_include} "
-                                     f"({vendor_error or 'no ip4/ip6 terms'}), so they were not checked.",
-                             remedy="Check the vendor include's name (the tenant's vendor_include setting) and its DNS."),)
+        findings += (
+            Finding(
+                check="spf.vendor-ip-not-permitted",
+                severity=Severity.WARNING,
+                subject=domain,
+                summary=f"No sending IPs could be read from {vendor_include} "
+                f"({vendor_error or 'no ip4/ip6 terms'}), so they were not checked.",
+                remedy="Check the vendor include's name (the tenant's vendor_include setting) and its DNS.",
+            ),
+        )
     suggestion = None
     s_lookups = s_verdict = None
     if suggest and not txt_error and any(f.severity >= Severity.WARNING for f in findings):
         costs = include_costs(static)
         flat = {t.term: flatten_networks(t.child) for t in (static.terms if static else ()) if t.child}
         void_terms = [t.term for t in (static.terms if static else ()) if t.void]
-        suggestion = suggest_record(records, vendor_include=vendor_include, has_mx=has_mx, costs=costs,
-                                    flattenable=flat, void_terms=void_terms, voids=voids)
+        suggestion = suggest_record(
+            records,
+            vendor_include=vendor_include,
+            has_mx=has_mx,
+            costs=costs,
+            flattenable=flat,
+            void_terms=void_terms,
+            voids=voids,
+        )
         if len(records) == 1 and suggestion.record == records[0]:
             suggestion = None
         else:
             _t, s_lookups, _v = yield from tree(domain, record=suggestion.record, memo=memo)
-            checks = yield from evaluate_many(vips or ips, domain, sender=f"postmaster@{domain}", helo=helo,
-                                              record=suggestion.record, memo=memo, trace_first=False)
+            checks = yield from evaluate_many(
+                vips or ips,
+                domain,
+                sender=f"postmaster@{domain}",
+                helo=helo,
+                record=suggestion.record,
+                memo=memo,
+                trace_first=False,
+            )
             s_verdict = _combine([res.result for res in checks])
     verdicts = tuple((one, r.result) for one, r in results)
-    return SpfCheck(domain=domain, vendor_include=vendor_include, records=records,
-                    verdict=_combine([r for _i, r in verdicts]) if verdicts else
-                    ("temperror" if txt_error else "none" if not records else "unknown"),
-                    verdicts=verdicts, evaluation=results[0][1] if results else None,
-                    dns_lookups=lookups, void_lookups=voids, tree=static, findings=findings,
-                    suggested_record=suggestion.record if suggestion else None,
-                    suggestion_changes=suggestion.changes if suggestion else (),
-                    suggestion_lookups=s_lookups, suggestion_verdict=s_verdict, source=source)
+    return SpfCheck(
+        domain=domain,
+        vendor_include=vendor_include,
+        records=records,
+        verdict=_combine([r for _i, r in verdicts])
+        if verdicts
+        else ("temperror" if txt_error else "none" if not records else "unknown"),
+        verdicts=verdicts,
+        evaluation=results[0][1] if results else None,
+        dns_lookups=lookups,
+        void_lookups=voids,
+        tree=static,
+        findings=findings,
+        suggested_record=suggestion.record if suggestion else None,
+        suggestion_changes=suggestion.changes if suggestion else (),
+        suggestion_lookups=s_lookups,
+        suggestion_verdict=s_verdict,
+        source=source,
+    )
 
 
 #: How many recent vendor-IP verdicts a run keeps for the DMARC check of the same domain.
@@ -248,10 +300,18 @@ def _combine(results: Sequence[str]) -> str:
     return others[0] if others else ("pass" if results else "none")
 
 
-def check_domain(domain: str, *, vendor_include: str = DEFAULT_VENDOR_INCLUDE,
-                 lookup: DnsLookup | None = None, ip: str | None = None, sender: str = "",
-                 helo: str = "", record: str | None = None, detail: bool = True,
-                 suggest: bool | None = None) -> SpfCheck:
+def check_domain(
+    domain: str,
+    *,
+    vendor_include: str = DEFAULT_VENDOR_INCLUDE,
+    lookup: DnsLookup | None = None,
+    ip: str | None = None,
+    sender: str = "",
+    helo: str = "",
+    record: str | None = None,
+    detail: bool = True,
+    suggest: bool | None = None,
+) -> SpfCheck:
     """Check ``domain``'s SPF (see :class:`SpfCheck`).
 
     ``lookup`` defaults to the system resolver. ``ip``/``sender``/``helo`` check one
@@ -264,34 +324,76 @@ def check_domain(domain: str, *, vendor_include: str = DEFAULT_VENDOR_INCLUDE,
     steps publish, is worked out for a domain with findings.
     """
     lookup = lookup or make_lookup()
-    gen = _check(domain, vendor_include=vendor_include, ip=ip, sender=sender, helo=helo,
-                 record=record, source=lookup.source, memo=run_memo(lookup), detail=detail,
-                 suggest=detail if suggest is None else suggest)
+    gen = _check(
+        domain,
+        vendor_include=vendor_include,
+        ip=ip,
+        sender=sender,
+        helo=helo,
+        record=record,
+        source=lookup.source,
+        memo=run_memo(lookup),
+        detail=detail,
+        suggest=detail if suggest is None else suggest,
+    )
     return run_sync(gen, lookup)
 
 
-async def check_domain_async(domain: str, *, vendor_include: str = DEFAULT_VENDOR_INCLUDE,
-                             lookup: DnsLookup | None = None, ip: str | None = None, sender: str = "",
-                             helo: str = "", record: str | None = None, detail: bool = True,
-                             suggest: bool | None = None) -> SpfCheck:
+async def check_domain_async(
+    domain: str,
+    *,
+    vendor_include: str = DEFAULT_VENDOR_INCLUDE,
+    lookup: DnsLookup | None = None,
+    ip: str | None = None,
+    sender: str = "",
+    helo: str = "",
+    record: str | None = None,
+    detail: bool = True,
+    suggest: bool | None = None,
+) -> SpfCheck:
     """The async form of :func:`check_domain` (for many domains on one event loop)."""
     lookup = lookup or make_lookup()
-    gen = _check(domain, vendor_include=vendor_include, ip=ip, sender=sender, helo=helo,
-                 record=record, source=lookup.source, memo=run_memo(lookup), detail=detail,
-                 suggest=detail if suggest is None else suggest)
+    gen = _check(
+        domain,
+        vendor_include=vendor_include,
+        ip=ip,
+        sender=sender,
+        helo=helo,
+        record=record,
+        source=lookup.source,
+        memo=run_memo(lookup),
+        detail=detail,
+        suggest=detail if suggest is None else suggest,
+    )
     return await run_async(gen, lookup)
 
 
 def _failed(domain: str, vendor_include: str, exc: Exception) -> SpfCheck:
-    return SpfCheck(domain=domain, vendor_include=vendor_include, verdict="temperror",
-                    findings=(Finding(check="spf.dns-temporary-failure", severity=Severity.ERROR,
-                                      subject=domain, summary=f"The check could not run: {exc}",
-                                      remedy="Check the DNS server and try again."),))
+    return SpfCheck(
+        domain=domain,
+        vendor_include=vendor_include,
+        verdict="temperror",
+        findings=(
+            Finding(
+                check="spf.dns-temporary-failure",
+                severity=Severity.ERROR,
+                subject=domain,
+                summary=f"The check could not run: {exc}",
+                remedy="Check the DNS server and try again.",
+            ),
+        ),
+    )
 
 
-async def check_domains_async(domains: Iterable[str], *, vendor_include: str = DEFAULT_VENDOR_INCLUDE,
-                              lookup: DnsLookup | None = None, concurrency: int = 64,
-                              progress: bool | None = None, **kw: Any) -> list[SpfCheck]:
+async def check_domains_async(
+    domains: Iterable[str],
+    *,
+    vendor_include: str = DEFAULT_VENDOR_INCLUDE,
+    lookup: DnsLookup | None = None,
+    concurrency: int = 64,
+    progress: bool | None = None,
+    **kw: Any,
+) -> list[SpfCheck]:
     """Check many domains concurrently with one shared answer cache; results in input order.
 
     ``progress`` (default: stderr is a terminal) writes a one-line counter to stderr.

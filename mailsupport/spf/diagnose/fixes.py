@@ -51,20 +51,35 @@ def spf_fix_steps(check: Any, *, detail: bool = False) -> tuple[FixStep, ...]:
     why = " ".join(f.summary for f in problems[:3])
     evidence: list[tuple[str, str]] = [("change", c) for c in check.suggestion_changes]
     if check.suggestion_lookups is not None:
-        evidence.append(("DNS lookups with it", f"{check.suggestion_lookups} (limit {MAX_DNS_LOOKUPS}; "
-                                                f"now {check.dns_lookups})"))
+        evidence.append(
+            ("DNS lookups with it", f"{check.suggestion_lookups} (limit {MAX_DNS_LOOKUPS}; now {check.dns_lookups})")
+        )
     if check.suggestion_verdict:
         evidence.append(("vendor sending IPs with it", check.suggestion_verdict))
     evidence += [(f"vendor IP {ip} now", result) for ip, result in check.verdicts if result != "pass"][:6]
-    verify = (f"Run `{dig(check.domain)}`: one v=spf1 line, the new value (caches may show the old one for up to "
-              "its TTL). Mail sent through the vendor then shows spf=pass in the receiver's Authentication-Results.")
+    verify = (
+        f"Run `{dig(check.domain)}`: one v=spf1 line, the new value (caches may show the old one for up to "
+        "its TTL). Mail sent through the vendor then shows spf=pass in the receiver's Authentication-Results."
+    )
     trace = ""
     if detail and check.trace is not None:
         from .render import trace_to_text
 
         trace = trace_to_text(check.trace)
-    return (FixStep(host=check.domain, rtype="TXT", current="\n".join(check.records), new=check.suggested_record,
-                    action=_action(check), label="at the DNS host of the domain", why=why, verify=verify,
-                    resolves=tuple((f.check, f.subject) for f in fixable),
-                    severity=max(f.severity for f in fixable), order=ORDER_DNS, evidence=tuple(evidence),
-                    detail=trace),)
+    return (
+        FixStep(
+            host=check.domain,
+            rtype="TXT",
+            current="\n".join(check.records),
+            new=check.suggested_record,
+            action=_action(check),
+            label="at the DNS host of the domain",
+            why=why,
+            verify=verify,
+            resolves=tuple((f.check, f.subject) for f in fixable),
+            severity=max(f.severity for f in fixable),
+            order=ORDER_DNS,
+            evidence=tuple(evidence),
+            detail=trace,
+        ),
+    )
