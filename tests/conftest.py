@@ -13,6 +13,8 @@ more, no deadline since the machine may be loaded, no example database written);
 failing and interesting ones in ``.hypothesis/`` so the next run replays them. A test that
 fixes ``max_examples`` in its own ``@settings`` keeps that number under both profiles;
 leave it to the profile unless the test must stay small.
+
+The ``cli`` fixture runs ``mailsupport`` in-process, for the tests of every command.
 """
 
 from __future__ import annotations
@@ -33,6 +35,20 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("ci")  # --hypothesis-profile NAME, read after this file, chooses another
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``mailsupport`` in-process; returns (exit code, stdout, stderr). For any test of a command."""
+    from mailsupport.cli import main
+
+    def run(*argv):
+        code = main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
 
 CANARY = "canary-4b1d-"
 _leaks: list[str] = []

@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from .options import add_fail_on, add_format, fail_on, findings_exit, usage_error
+from .options import add_dns_options, add_fail_on, add_format, fail_on, findings_exit, usage_error
 
 FORMATS = {"text": "report.txt", "csv": "findings.csv", "json": "findings.jsonl", "html": "report.html"}
 STATE_NAME = "audit-state.jsonl"
@@ -59,13 +59,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="local (asyncio, default) or dask (tenant shards on dask.distributed)",
     )
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (default: a LocalCluster)")
-    p.add_argument("--nameserver", metavar="HOST[:PORT]", help="ask this DNS server for every question")
-    p.add_argument(
-        "--zone",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="answer DNS from these zone files for every tenant (repeatable)",
+    add_dns_options(
+        p,
+        zone_help="answer DNS from these zone files for every tenant (repeatable)",
+        nameserver_help="ask this DNS server for every question",
+        timeout=False,
     )
     p.add_argument("--title", default="mailsupport audit", help="title of the HTML report")
     p.add_argument(

@@ -17,7 +17,7 @@ import ipaddress
 import json
 import sys
 
-from .options import add_format, findings_exit
+from .options import add_dns_options, add_format, findings_exit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,15 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="DKIM selector the path signs with (repeatable; default: the path's own)",
     )
-    p.add_argument(
-        "--zone",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="answer DNS offline from this zone file (repeatable)",
-    )
-    p.add_argument("--nameserver", metavar="HOST[:PORT]", help="ask this DNS server (e.g. the sandbox's)")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="DNS timeout per question")
+    add_dns_options(p)
     add_format(p)
     p.set_defaults(func=_run)
 

@@ -1,6 +1,7 @@
-"""What several commands share: the ``--format`` and ``--fail-on`` options, the exit code of findings, usage errors.
+"""What several commands share: the ``--format``, ``--fail-on`` and DNS options, the exit code of findings, usage errors.
 
 * :func:`add_format` / :func:`add_fail_on` add the options with the same wording everywhere;
+* :func:`add_dns_options` adds where DNS answers come from: ``--zone``, ``--nameserver``, ``--timeout``;
 * :func:`fail_on` reads ``--fail-on`` (``info|warning|error|critical|never``); anything else is a
   usage error naming the option (exit 2 through :func:`mailsupport.cli.main`);
 * :func:`findings_exit` is the exit code a command's findings give: 1 when one reaches the
@@ -20,7 +21,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms
 if TYPE_CHECKING:  # pragma: no cover
     from ..model import Severity
 
-__all__ = ["FAIL_ON_LEVELS", "add_format", "add_fail_on", "fail_on", "findings_exit", "usage_error"]
+__all__ = ["FAIL_ON_LEVELS", "add_format", "add_fail_on", "add_dns_options", "fail_on", "findings_exit", "usage_error"]
 
 #: What ``--fail-on`` takes: a severity, or ``never`` (exit 0 whatever the findings).
 FAIL_ON_LEVELS = ("info", "warning", "error", "critical", "never")
@@ -48,6 +49,21 @@ def add_fail_on(parser: argparse.ArgumentParser, default: str = "error") -> None
         metavar="LEVEL",
         help=f"exit 1 when a finding is at least this severe: {'|'.join(FAIL_ON_LEVELS)} (default {default})",
     )
+
+
+def add_dns_options(
+    parser: argparse.ArgumentParser,
+    *,
+    zone_help: str = "answer DNS offline from this zone file (repeatable)",
+    nameserver_help: str = "ask this DNS server (e.g. the sandbox's)",
+    timeout: bool = True,
+) -> None:
+    """Add ``--zone FILE`` (repeatable, into a list), ``--nameserver HOST[:PORT]`` and, unless
+    ``timeout`` is false, ``--timeout SECONDS`` (per DNS question, default 5)."""
+    parser.add_argument("--zone", action="append", default=[], metavar="FILE", help=zone_help)
+    parser.add_argument("--nameserver", metavar="HOST[:PORT]", help=nameserver_help)
+    if timeout:
+        parser.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="DNS timeout per question")
 
 
 def fail_on(args: argparse.Namespace) -> Severity | None:

@@ -15,6 +15,8 @@ import os
 import sys
 from pathlib import Path
 
+from .options import add_dns_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``report`` subcommand."""
@@ -50,15 +52,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="where to write fix-report.html, fix-report.txt and fix-report.json",
     )
-    p.add_argument(
-        "--zone",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="answer DNS from these zone files (repeatable; default: the tenant file's zones, "
+    add_dns_options(
+        p,
+        zone_help="answer DNS from these zone files (repeatable; default: the tenant file's zones, "
         "else the system resolver)",
+        nameserver_help="ask this DNS server for every question",
+        timeout=False,
     )
-    p.add_argument("--nameserver", metavar="HOST[:PORT]", help="ask this DNS server for every question")
     p.add_argument(
         "--timeout",
         type=float,

@@ -13,7 +13,7 @@ import ipaddress
 import json
 import sys
 
-from .options import add_format, findings_exit
+from .options import add_dns_options, add_format, findings_exit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,17 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sender", default="", metavar="ADDR", help="MAIL FROM address (default postmaster@DOMAIN)")
     p.add_argument("--helo", default="", metavar="NAME", help="HELO/EHLO name (for the %%{h} macro)")
     p.add_argument(
-        "--zone",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="answer DNS offline from this zone file (repeatable)",
-    )
-    p.add_argument("--nameserver", metavar="HOST[:PORT]", help="ask this DNS server (e.g. the sandbox's)")
-    p.add_argument(
         "--vendor-include", default=None, metavar="NAME", help="the vendor's SPF include (default _spf.actionstep.com)"
     )
-    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="DNS timeout per question")
+    add_dns_options(p)
     add_format(p)
     p.set_defaults(func=_run)
 

@@ -17,19 +17,6 @@ TENANT = str(TENANTS / "smithlaw-sample-catchall.toml")
 MBOX = str(SAMPLES / "catchall-postfix.mbox")
 
 
-@pytest.fixture
-def cli(capsys):
-    """Run ``mailsupport`` in-process; returns (exit code, stdout, stderr)."""
-    from mailsupport.cli import main
-
-    def run(*argv):
-        code = main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
-
-
 def test_json_has_before_and_after_counts_and_messages(cli):
     """--format json: before and after, each with routed counts by kind and one entry per copy; no secret."""
     code, out, err = cli("replay", "--tenant", TENANT, MBOX, "--format", "json")

@@ -28,19 +28,6 @@ TENANT = [
 ]
 
 
-@pytest.fixture
-def cli(capsys):
-    """Run ``mailsupport`` in-process; returns (exit code, stdout, stderr)."""
-    from mailsupport.cli import main
-
-    def run(*argv):
-        code = main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
-
-
 def test_scan_csv_has_one_row_per_message(cli):
     """CSV output: a header and one row per message with sizes and candidates."""
     code, out, _ = cli("scan", POSTFIX_MBOX, "--format", "csv")
