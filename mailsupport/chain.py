@@ -75,12 +75,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
 
 from .headerblock import HeaderScan, to_scan
 
-if TYPE_CHECKING:  # ipaddress itself is imported on first use (see _ip)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
+if TYPE_CHECKING:  # pragma: no cover; ipaddress itself is imported on first use (see _ip)
     from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+    from typing import Literal
 
 __all__ = ["Hop", "ReceivingChain", "parse_received", "receiving_chain", "entry_of", "received_fields", "EDGE_HOSTS"]
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import overload
 
 __all__ = [
     "split_header_block",
@@ -52,10 +51,6 @@ _UNFOLD_RE = re.compile(r"\r?\n")
 _BLANK_RE = re.compile(rb"\n\r?\n")
 
 
-@overload
-def split_header_block(raw: bytes, start: int = 0, end: int | None = None) -> tuple[bytes, int]: ...
-@overload
-def split_header_block(raw: bytearray, start: int = 0, end: int | None = None) -> tuple[bytearray, int]: ...
 def split_header_block(raw: bytes | bytearray, start: int = 0, end: int | None = None) -> tuple[bytes | bytearray, int]:
     """``(header_block, body_offset)`` of a raw message (LF or CRLF line ends).
 
