@@ -78,6 +78,11 @@ from dataclasses import dataclass
 
 from .headerblock import HeaderScan, to_scan
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
+if TYPE_CHECKING:  # pragma: no cover; ipaddress itself is imported on first use (see _ip)
+    from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+    from typing import Literal
+
 __all__ = ["Hop", "ReceivingChain", "parse_received", "receiving_chain", "entry_of", "received_fields", "EDGE_HOSTS"]
 
 # ----------------------------------------------------------------------------- parsing
@@ -193,6 +198,7 @@ def parse_received(value: str, *, number: int = 1, index: int = 0) -> Hop:
     (at least ``raw``). The verdict is left ``below``; :func:`receiving_chain` decides it.
     """
     m = _HOP_RE.match(value)
+    assert m is not None  # every part of _HOP_RE is optional: it matches any value, at worst empty
     from_host = m.group("from") or ""
     info = " ".join((m.group("info") or "").split())
     by = m.group("by")
@@ -245,19 +251,19 @@ def _peer(from_host: str, info: str) -> str:
     return ""
 
 
-_IP_MEMO: dict[str, object] = {}
+_IP_MEMO: dict[str, IPv4Address | IPv6Address | None] = {}
 _MEMO_MAX = 4096
 
 
-def _ip(text: str):
+def _ip(text: str) -> IPv4Address | IPv6Address | None:
     """``ipaddress`` object of ``text`` (IPv6 zone and IPv4-mapped form handled), or ``None``; memoised."""
-    found = _IP_MEMO.get(text, False)
+    found: IPv4Address | IPv6Address | None | Literal[False] = _IP_MEMO.get(text, False)
     if found is False:
         import ipaddress  # on first use: not every process reads a Received line
 
         try:
             found = ipaddress.ip_address(text.split("%", 1)[0])
-            if found.version == 6 and found.ipv4_mapped is not None:
+            if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
                 found = found.ipv4_mapped
         except ValueError:
             found = None
@@ -300,7 +306,7 @@ def _internal_kind(peer: str) -> str:
 @dataclass(frozen=True, slots=True)
 class _Hosts:
     names: tuple[str, ...]
-    networks: tuple[object, ...]
+    networks: tuple[IPv4Network | IPv6Network, ...]
 
     def match(self, names: Iterable[str], peer: str) -> str:
         ip = _ip(peer) if peer else None
@@ -356,6 +362,7 @@ def _decide(value: str, hosts: _Hosts | None) -> tuple[tuple[bool, str, str, str
     :func:`_judge` tests on the whole value.
     """
     m = _HOP_RE.match(value)
+    assert m is not None  # every part of _HOP_RE is optional: it matches any value, at worst empty
     by = m.group("by")
     frm = m.group("from")
     if by is None:
@@ -417,16 +424,17 @@ def _rules(
     edge = _EDGE_RE.search(by)
     if edge:
         return False, "edge", by, "Google" if edge.group(1) else "Microsoft 365"
-    proto = w.group(1).lower() if w else ""
-    if proto:
+    if w is not None:  # its protocol (group 1) is never empty
+        protocol = w.group(1)
+        proto = protocol.lower()
         if proto in _SUBMISSION:
-            return False, "submission", by, w.group(1)
+            return False, "submission", by, protocol
         if proto.startswith("lmtp"):
-            return True, "lmtp", by, w.group(1)
+            return True, "lmtp", by, protocol
         if proto.startswith("local"):
-            return True, "local", by, w.group(1)
+            return True, "local", by, protocol
         if proto in _RETRIEVAL:
-            return True, "fetchmail", by, w.group(1)
+            return True, "fetchmail", by, protocol
     if "uid" in value and _BY_UID_RE.search(value, end):
         return True, "local", by, "by uid"
     if "(fetchmail" in value:

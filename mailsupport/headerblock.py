@@ -51,13 +51,14 @@ _UNFOLD_RE = re.compile(r"\r?\n")
 _BLANK_RE = re.compile(rb"\n\r?\n")
 
 
-def split_header_block(raw: bytes | bytearray, start: int = 0, end: int | None = None) -> tuple[bytes, int]:
+def split_header_block(raw: bytes | bytearray, start: int = 0, end: int | None = None) -> tuple[bytes | bytearray, int]:
     """``(header_block, body_offset)`` of a raw message (LF or CRLF line ends).
 
     The header block ends at the first empty line (RFC 5322 §2.1); a message without one is
     all header and its body offset is its end. The block keeps the line break of its last
     line. ``start``/``end``: the message is ``raw[start:end]`` (the body offset counts in
-    ``raw``), so a reader's buffer is looked at in place.
+    ``raw``), so a reader's buffer is looked at in place. The block is a slice of ``raw``: a
+    ``bytearray`` buffer gives a ``bytearray`` block (no copy to ``bytes``).
     """
     if end is None:
         end = len(raw)
@@ -80,7 +81,7 @@ def header_digest(raw: bytes) -> str:
     return hashlib.sha256(block.replace(b"\r\n", b"\n").rstrip(b"\n")).hexdigest()
 
 
-def parse_fields(block: bytes) -> list[tuple[str, str]]:
+def parse_fields(block: bytes | bytearray) -> list[tuple[str, str]]:
     """Every header field of a header block as ``(name, unfolded value)``, top to bottom.
 
     Lenient: lines that are not fields (no colon, a leading ``From `` line) are skipped;
@@ -199,7 +200,7 @@ class HeaderScan:
     has_fields: bool = True
 
 
-def scan_header_block(block: bytes) -> HeaderScan:
+def scan_header_block(block: bytes | bytearray) -> HeaderScan:
     """Pick the header fields the diagnoses need out of a raw header block, without parsing the rest.
 
     Field indexes count header lines, continuation lines excluded (so they agree with

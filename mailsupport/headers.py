@@ -193,16 +193,16 @@ def candidates_below(trace: Sequence[tuple[int, str, str]], boundary: int) -> tu
                 continue
             inside = i <= boundary
             clause = m.group(0)
-            key = (clause, i, inside)
-            found = _FOR_MEMO.get(key)
-            if found is None:
+            for_key = (clause, i, inside)
+            hop = _FOR_MEMO.get(for_key)
+            if hop is None:
                 token = m.group(1)
                 if "@" in token and token[:1] != "," and token[-1:] != "," and token[:7].lower() != "mailto:":
                     local, _, domain = token.rpartition("@")  # what normalize_address gives for such a token
                     address = f"{local}@{domain.lower().rstrip('.')}"
                 else:
                     address = _normalize_address(token)
-                found = RecipientEvidence(
+                hop = RecipientEvidence(
                     header=RECEIVED_FOR,
                     address=address,
                     raw=clause,
@@ -213,8 +213,8 @@ def candidates_below(trace: Sequence[tuple[int, str, str]], boundary: int) -> tu
                 if len(clause) <= _MEMO_KEY_MAX:
                     if len(_FOR_MEMO) >= _MEMO_MAX:
                         _FOR_MEMO.clear()
-                    _FOR_MEMO[key] = found
-            out.append(found)
+                    _FOR_MEMO[for_key] = hop
+            out.append(hop)
             continue
         if boundary < 0:
             position = "no-received"
@@ -222,12 +222,12 @@ def candidates_below(trace: Sequence[tuple[int, str, str]], boundary: int) -> tu
             position = "above-entry"
         else:
             position = "below-entry"
-        key = (entry, position)
-        found = memo.get(key)
-        if found is None:
+        ev_key = (entry, position)
+        evidence = memo.get(ev_key)
+        if evidence is None:
             canonical = CANONICAL[lname]
             trusted = position != "below-entry"
-            found = tuple(
+            evidence = tuple(
                 RecipientEvidence(
                     header=canonical, address=addr, raw=value, index=i, trusted=trusted, position=position
                 )
@@ -236,8 +236,8 @@ def candidates_below(trace: Sequence[tuple[int, str, str]], boundary: int) -> tu
             if len(value) <= _MEMO_KEY_MAX:
                 if len(memo) >= _MEMO_MAX:
                     memo.clear()
-                memo[key] = found
-        out += found
+                memo[ev_key] = evidence
+        out += evidence
     return tuple(out)
 
 

@@ -264,7 +264,7 @@ def _rfc2231_value(params: dict[str, str], key: str) -> str:
     return ""
 
 
-def _leaf_raw(buf: bytes, start: int, end: int, cte: str) -> int:
+def _leaf_raw(buf: bytes | bytearray, start: int, end: int, cte: str) -> int:
     # counted on the range in place: no slice, no copy; the CR counts only when the range has a CR
     if cte == "base64":
         n = end - start - buf.count(b"\n", start, end)
@@ -279,8 +279,8 @@ def _leaf_raw(buf: bytes, start: int, end: int, cte: str) -> int:
         if not equals:
             return end - start
         soft_crlf = buf.count(b"=\r\n", start, end) if buf.find(b"\r", start, end) >= 0 else 0
-        tail = 1 if buf.endswith(b"=", start, end) else 0
-        return end - start - 2 * equals - soft_crlf + tail
+        trailing_equals = 1 if buf.endswith(b"=", start, end) else 0
+        return end - start - 2 * equals - soft_crlf + trailing_equals
     return end - start
 
 
@@ -310,7 +310,7 @@ _MEMO_MAX = 4096
 _MEMO_KEY_MAX = 1024
 
 
-def _part_headers(buf: bytes, start: int, end: int) -> tuple[str | None, str | None, str | None, int]:
+def _part_headers(buf: bytes | bytearray, start: int, end: int) -> tuple[str | None, str | None, str | None, int]:
     """``(Content-Type, Content-Transfer-Encoding, Content-Disposition, body start)`` of the entity in ``buf[start:end]``.
 
     Each value is the first one of its field, unfolded and stripped, or ``None`` when absent.
@@ -351,7 +351,7 @@ _NEAR = 8192
 _DASH_STEPS = 16
 
 
-def _find_delimiter_far(buf: bytes, delim: bytes, pos: int, end: int) -> int:
+def _find_delimiter_far(buf: bytes | bytearray, delim: bytes, pos: int, end: int) -> int:
     """``buf.find(delim, pos, end)`` for a MIME delimiter (it starts with ``-``), fast over base64 bodies.
 
     Base64 never holds a ``-``: the search steps from ``-`` to ``-``, each found by a one-byte
@@ -368,7 +368,7 @@ def _find_delimiter_far(buf: bytes, delim: bytes, pos: int, end: int) -> int:
     return i if i < 0 else find(delim, i, end)
 
 
-def _part_ranges(buf: bytes, start: int, end: int, boundary: bytes) -> tuple[list[tuple[int, int]], bool]:
+def _part_ranges(buf: bytes | bytearray, start: int, end: int, boundary: bytes) -> tuple[list[tuple[int, int]], bool]:
     """Ranges of the body parts between ``--boundary`` lines (RFC 2046 §5.1.1) and whether it closed."""
     delim = b"--" + boundary
     dlen = len(delim)
@@ -424,7 +424,7 @@ def _walk(
     ct_value: str | None,
     cte_value: str | None,
     disp: str | None,
-    buf: bytes,
+    buf: bytes | bytearray,
     start: int,
     end: int,
     depth: int,
