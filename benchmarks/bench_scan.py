@@ -38,9 +38,46 @@ against median in wall time, and in CPU time. Targets: whole process with the de
 >= 40,000 msg/s (light) and >= 20,000 msg/s and >= 30x mail-parser (heavy); peak memory
 flat (< 40 MB) from 10,000 to 20,000 messages.
 
-Last runs (2026-12-06, this tree, then main at 17f0d0d with the same script right after;
-``--rounds 5 --peer-rounds 3``; other engineers' jobs running, load average 0.9-1.9 for this
-tree and 1.8-2.3 for main, so medians are noisy and best rounds and CPU rates say more)::
+Last runs (2026-12-06, this tree at 2e66ce5, ``--rounds 5 --peer-rounds 3``, load average
+0.6-1.1; the package's bytecode cached in ``__pycache__``: with ``PYTHONDONTWRITEBYTECODE`` set
+and no cache, each whole-process run first compiles the package, about 30 ms more)::
+
+    light                                  msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
+    scan csv (default jobs) [20000]       20000      5   0.513    0.531      39021        37657  262.6     21156    22.1
+    scan csv (default jobs) [10000]       10000      5   0.301    0.307      33272        32527  222.8     19128    21.2
+    scan table (default jobs) [20000]     20000      5   0.496    0.512      40334        39079  271.4     21978    19.7
+    scan csv --jobs 1 [20000]             20000      5   0.876    0.894      22836        22378  153.7     22852    18.5
+    fast in-process [10000]               10000      5   0.351    0.353      28472        28298  190.6     28473    19.3
+    mail-parser [10000]                   10000      3   6.711    6.756       1490         1480   10.0      1491    26.0
+    fast in-process [20000]               20000      1   0.703    0.703      28465        28465  191.6     28494    19.9
+    stdlib [10000]                        10000      1  11.260   11.260        888          888    5.9       888    22.6
+    (csv default jobs / mail-parser: 26.2x best/best over 20,000, 22.3x on the same 10,000; 14.2x CPU)
+
+    heavy (37.4 KB a message)              msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
+    scan csv (default jobs) [20000]       20000      5   1.013    1.042      19745        19201  759.7     10389    22.0
+    scan csv (default jobs) [10000]       10000      5   0.535    0.553      18696        18080  698.7     10050    21.9
+    scan table (default jobs) [20000]     20000      5   0.993    1.001      20134        19982  774.6     10490    21.1
+    scan csv --jobs 1 [20000]             20000      5   1.772    1.799      11288        11116  434.3     11296    21.6
+    fast in-process [10000]               10000      5   0.777    0.785      12878        12735  481.3     12880    22.9
+    mail-parser [10000]                   10000      3  14.782   14.832        677          674   25.3       677    46.8
+    fast in-process [20000]               20000      1   1.583    1.583      12631        12631  485.9     12632    23.1
+    (csv default jobs / mail-parser: 29.2x best/best over 20,000, 27.6x on the same 10,000; 15.4x CPU)
+
+The whole-process rows go through the scan command's text rows, which the work since the runs
+below did not change (run interleaved with the tree before it, they agree within the noise):
+they moved with a quieter machine and the bytecode cache, and mail-parser was slower in this
+run (677 msg/s against 821), so read the ratios with that in mind. What did change is
+``scan(..., jobs=N)``: its workers send each summary's field values and this process makes the
+summary once with its position (it was unpickled, then copied by ``dataclasses.replace`` to
+renumber it), and summaries, evidence and attachments pickle as their values
+(:func:`mailsupport.model.pickled_by_values`). CPU of the process taking the results, 20,000
+messages, ``jobs=2``: heavy 0.28-0.32 s -> 0.16 s, light 0.24-0.25 s -> 0.13 s; heavy wall
+1.09-1.28 s -> 0.97-0.99 s.
+
+Runs before that (2026-12-06, this tree before 15c2275, then main at 17f0d0d with the same
+script right after; ``--rounds 5 --peer-rounds 3``; other engineers' jobs running, load average
+0.9-1.9 for this tree and 1.8-2.3 for main, so medians are noisy and best rounds and CPU rates
+say more)::
 
     this tree, light                       msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
     scan csv (default jobs) [20000]       20000      5   0.579    1.031      34569        19399  232.6     19165    25.7

@@ -11,12 +11,15 @@ This module imports only the standard library.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the scan path imports this module)
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Iterable, Mapping
-    from typing import Any, NoReturn
+    from collections.abc import Callable, Iterable, Mapping
+    from typing import Any, NoReturn, TypeVar
+
+    C = TypeVar("C", bound=type)
 
 __all__ = [
     "Secret",
@@ -28,7 +31,47 @@ __all__ = [
     "MESSAGE_COLUMNS",
     "MESSAGE_SEPARATOR",
     "message_cells",
+    "pickled_by_values",
 ]
+
+
+def pickled_by_values(cls: C) -> C:
+    """Class decorator for a frozen dataclass: pickle an instance as its class, field names and values.
+
+    The default pickle of a frozen slotted dataclass holds the same, but its
+    ``__getstate__``/``__setstate__`` call :func:`dataclasses.fields` for every object; here the
+    values come out in one :func:`operator.attrgetter` call, the names are one tuple written
+    once per pickle (pickle's memo), and they are set back as the default does (no
+    ``__init__``). A scan's worker processes send every summary to the parent this way: about
+    30 % less time pickling and 20 % less unpickling (20,000 heavy-corpus summaries: 0.14 s
+    -> 0.10 s and 0.15 s -> 0.12 s).
+    """
+    names, get = _values_of(cls)
+
+    def __reduce__(self: object) -> tuple[object, ...]:
+        kind = self.__class__
+        if kind is cls:
+            return _from_values, (cls, names, get(self))
+        sub_names, sub_get = _values_of(kind)  # a subclass may have fields of its own
+        return _from_values, (kind, sub_names, sub_get(self))
+
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    return cls
+
+
+def _values_of(cls: type) -> tuple[tuple[str, ...], Callable[[object], tuple[object, ...]]]:
+    names = tuple(f.name for f in fields(cls))
+    if len(names) == 1:
+        return names, lambda obj: (getattr(obj, names[0]),)
+    return names, attrgetter(*names)
+
+
+def _from_values(cls: type[object], names: tuple[str, ...], values: tuple[object, ...]) -> object:
+    """The instance :func:`pickled_by_values` pickled (set field by field, as the default unpickling does)."""
+    obj = object.__new__(cls)
+    for name, value in zip(names, values):
+        object.__setattr__(obj, name, value)
+    return obj
 
 
 class Secret:

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .headerblock import parse_fields, split_header_block
+from .model import pickled_by_values
 
 __all__ = [
     "MIB",
@@ -173,6 +174,7 @@ def qp_decoded_size(data: bytes) -> int:
     return len(data) - 3 * soft_crlf - 2 * soft_lf - tail - 2 * escapes
 
 
+@pickled_by_values
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AttachmentSize:
     """One attachment: file name (may be empty), type, transfer encoding, encoded and raw bytes."""

@@ -90,3 +90,46 @@ def test_finding_rows_name_the_message_for_notebook_tables():
     assert ref.label().startswith('box.mbox #12 <m@x> "Re: long') and len(ref.label()) < 90
     (plain,) = findings_to_rows([Finding(check="spf.no-record", severity=Severity.ERROR, subject="d", summary="s")])
     assert all(plain[c] == "" for c in MESSAGE_COLUMNS)
+
+
+def test_pickled_by_values_round_trips_frozen_dataclasses_and_their_subclasses():
+    """A summary (nested evidence and attachments) comes back equal and of its class; so do copies, and a
+    subclass with a field of its own keeps it."""
+    import copy
+    from dataclasses import dataclass
+
+    from mailsupport.headers import MessageSummary, RecipientEvidence
+    from mailsupport.model import pickled_by_values
+    from mailsupport.sizes import AttachmentSize
+
+    evidence = RecipientEvidence(
+        header="Delivered-To", address="a@b.example", raw="a@b.example", index=1, trusted=True, position="above-entry"
+    )
+    attachment = AttachmentSize(
+        filename="x.pdf", content_type="application/pdf", encoding="base64", encoded_size=8, raw_size=6
+    )
+    summary = MessageSummary(
+        source="s", position="1", to=("a@b.example",), attachments=(attachment,), candidates=(evidence,)
+    )
+    for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+        back = pickle.loads(pickle.dumps([summary, summary], protocol=protocol))
+        assert back == [summary, summary] and type(back[0].candidates[0]) is RecipientEvidence
+    assert copy.copy(summary) == summary and copy.deepcopy(summary) == summary
+
+    @pickled_by_values
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Base:
+        a: int
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Sub(Base):
+        b: str = ""
+
+    globals().update(Base=Base, Sub=Sub)  # pickle finds classes by module-level name
+    Base.__qualname__, Sub.__qualname__ = "Base", "Sub"
+    try:
+        assert pickle.loads(pickle.dumps(Base(a=1))) == Base(a=1)
+        back = pickle.loads(pickle.dumps(Sub(a=1, b="x")))
+        assert type(back) is Sub and back == Sub(a=1, b="x")
+    finally:
+        del globals()["Base"], globals()["Sub"]

@@ -4,6 +4,8 @@
 :func:`scan_batches` yields them as ``(source, positions, values)`` batches in the same order,
 each value ``fn(summary)`` computed in the process that summarized the message, so a caller that
 turns summaries into text (the ``scan`` command's rows) sends only that text between processes.
+:func:`scan`'s workers send each summary's field values, and this process makes the summary
+with its position in the file (one construction, no copy to renumber it).
 
 With ``jobs`` above 1 an mbox of at least :data:`PARALLEL_MIN_BYTES` is cut into byte ranges
 (:func:`_ranges`: a quarter of what is left per worker, within :data:`TASK_MIN_BYTES` and
@@ -27,6 +29,8 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import fields
+from operator import attrgetter
 from pathlib import Path
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
@@ -76,15 +80,20 @@ def scan(
     mailbox: hops from them belong to each message's receiving chain
     (:func:`mailsupport.chain.receiving_chain`).
     """
-    if jobs <= 1:
-        for path in paths:
-            yield from _scan_path(path, limits, mx_hosts)
-        return
-    from dataclasses import replace
-
-    for _source, positions, summaries in scan_batches(_same, *paths, jobs=jobs, limits=limits, mx_hosts=mx_hosts):
-        for position, summary in zip(positions, summaries):
-            yield summary if summary.position == position else replace(summary, position=position)
+    for path in paths:
+        p, kind = resolve_sample(path)
+        if _parallel(p, kind, jobs):
+            # the workers send each summary's field values; it is made here with its position in the file
+            # (a worker numbers a range's messages from 1)
+            for _source, positions, rows in _scan_ranges(
+                _field_values, p, jobs, limits.max_message_bytes, tuple(mx_hosts), None
+            ):
+                for position, values in zip(positions, rows):
+                    by_name = dict(zip(_FIELD_NAMES, values))
+                    by_name["position"] = position
+                    yield MessageSummary(**by_name)
+        else:
+            yield from _scan_path(p, limits, mx_hosts, kind)
 
 
 def scan_batches(
@@ -105,7 +114,7 @@ def scan_batches(
     """
     for path in paths:
         p, kind = resolve_sample(path)
-        if jobs > 1 and kind == "mbox" and hasattr(os, "fork") and p.stat().st_size >= PARALLEL_MIN_BYTES:
+        if _parallel(p, kind, jobs):
             yield from _scan_ranges(fn, p, jobs, limits.max_message_bytes, tuple(mx_hosts), on_bytes)
         else:
             yield from batched(_scan_path(p, limits, mx_hosts, kind), fn, on_bytes)
@@ -184,8 +193,20 @@ def _scan_path(
         yield from scan_raw(iter_raw(path, limits=limits), mx_hosts=mx_hosts)
 
 
-def _same(summary: MessageSummary) -> MessageSummary:
-    return summary
+def _parallel(path: Path, kind: str, jobs: int) -> bool:
+    """Whether a sample is summarized by worker processes: an mbox of at least :data:`PARALLEL_MIN_BYTES`
+    with ``jobs`` above 1, where processes fork."""
+    return jobs > 1 and kind == "mbox" and hasattr(os, "fork") and path.stat().st_size >= PARALLEL_MIN_BYTES
+
+
+#: :class:`MessageSummary`'s field names, in order.
+_FIELD_NAMES = tuple(f.name for f in fields(MessageSummary))
+_values_of = attrgetter(*_FIELD_NAMES)
+
+
+def _field_values(summary: MessageSummary) -> tuple[object, ...]:
+    """What a worker sends for a summary :func:`scan` yields: its field values, in :data:`_FIELD_NAMES` order."""
+    return _values_of(summary)
 
 
 def _scan_range(
