@@ -573,7 +573,7 @@ def load_tenant(path: str | Path, *, environ: Mapping[str, str] | None = None) -
     environment, library callers pass what they want (none resolve when omitted: this module
     never reads the environment itself).
     """
-    p = Path(path)
+    p = path if isinstance(path, Path) else Path(path)
     source = str(p)
     text = read_tenant_text(p)
     data = parse_tenant_text(text, source=source, json_syntax=p.suffix.lower() == ".json")

@@ -111,9 +111,10 @@ def iter_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
         if p.is_dir():
             for root, dirs, files in os.walk(p):
                 dirs.sort()
+                folder = Path(root)
                 for name in sorted(files):
                     if name.lower().endswith((".toml", ".json")):
-                        yield Path(root) / name
+                        yield folder / name
         else:
             yield p
 
