@@ -573,11 +573,14 @@ def load_tenant(path: str | Path, *, environ: Mapping[str, str] | None = None) -
     environment, library callers pass what they want (none resolve when omitted: this module
     never reads the environment itself).
     """
-    p = Path(path)
+    p = path if isinstance(path, Path) else Path(path)
     source = str(p)
     text = read_tenant_text(p)
     data = parse_tenant_text(text, source=source, json_syntax=p.suffix.lower() == ".json")
     tenant = parse_tenant(data, source=source, environ=environ)
+    if not tenant.sample and not tenant.zones:
+        # nothing to resolve (most tenants): the copy would equal the tenant (sample None, no zones)
+        return tenant if tenant.sample is None else replace(tenant, sample=None)
     base = p.parent
     sample = str((base / tenant.sample).resolve()) if tenant.sample else None
     zones = tuple(str((base / z).resolve()) for z in tenant.zones)

@@ -146,11 +146,7 @@ class FixStep:
         ``compact`` (the audit's state file) leaves out what is derived (``where``, ``check``,
         ``checks``) and every empty value.
         """
-        d = {
-            "action": self.action if compact else self.title,
-            "where": self.where,
-            "check": self.check,
-            "checks": list(self.checks),
+        rest = {
             "severity": str(self.severity),
             "order": self.order,
             "host": self.host,
@@ -166,9 +162,9 @@ class FixStep:
             "detail": self.detail,
             "path": self.path,
         }
-        if compact:
-            return {k: v for k, v in d.items() if v not in ("", []) and k not in ("where", "check", "checks")}
-        return d
+        if compact:  # a line per step in the state file: the derived values are not worked out
+            return {k: v for k, v in {"action": self.action, **rest}.items() if v not in ("", [])}
+        return {"action": self.title, "where": self.where, "check": self.check, "checks": list(self.checks), **rest}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FixStep:

@@ -45,7 +45,7 @@ _TOML_HEADER = re.compile(r"\[\[?([^\]\n]*)\]\]?")
 
 def read_tenant_text(path: str | Path) -> str:
     """The text of the tenant file at ``path``; :class:`ConfigError` for anything it cannot safely be."""
-    p = Path(path)
+    p = path if isinstance(path, Path) else Path(path)
     source = str(p)
     try:
         st = p.stat()

@@ -111,14 +111,21 @@ def iter_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
         if p.is_dir():
             for root, dirs, files in os.walk(p):
                 dirs.sort()
+                folder = Path(root)
                 for name in sorted(files):
                     if name.lower().endswith((".toml", ".json")):
-                        yield Path(root) / name
+                        yield folder / name
         else:
             yield p
 
 
+#: The kinds that ask DNS, and each kind's place in a result's ``checks``.
+_DNS_KINDS = frozenset(("spf", "dmarc", "mx"))
+_KIND_ORDER = {k: i for i, k in enumerate(CHECK_KINDS)}
+
+
 def _secrets(tenant: Tenant) -> tuple[str, ...]:
+    """The tenant's secret values, scrubbed from a failure's text (worked out only for a failure)."""
     servers = [tenant.outbound.server, tenant.vendor_relay]
     if tenant.inbound is not None:
         servers.append(tenant.inbound.server)
@@ -160,11 +167,10 @@ async def audit_tenant(path: Path, options: AuditOptions, dns: DnsSource) -> Ten
 
 async def audit_loaded(tenant: Tenant, source: str, options: AuditOptions, dns: DnsSource) -> TenantResult:
     """Run each check kind on an already loaded tenant (``source``: its file); failures become findings."""
-    secrets = _secrets(tenant)
     findings: list[Finding] = []
     lookups: list[tuple[str, int]] = []
     lookup, lookup_error = None, None
-    if {"spf", "dmarc", "mx"} & set(options.checks) or (options.connect and "settings" in options.checks):
+    if not _DNS_KINDS.isdisjoint(options.checks) or (options.connect and "settings" in options.checks):
         try:
             lookup = dns.lookup_for(tenant)
         except Exception as exc:
@@ -185,7 +191,7 @@ async def audit_loaded(tenant: Tenant, source: str, options: AuditOptions, dns: 
             findings.append(
                 unavailable(kind, tenant.org_key, str(lookup_error))
                 if isinstance(lookup_error, ImportError)
-                else failed(kind, tenant.org_key, lookup_error, secrets)
+                else failed(kind, tenant.org_key, lookup_error, _secrets(tenant))
             )
             return
         try:
@@ -193,7 +199,7 @@ async def audit_loaded(tenant: Tenant, source: str, options: AuditOptions, dns: 
         except ImportError as exc:
             findings.append(unavailable(kind, tenant.org_key, str(exc)))
         except Exception as exc:
-            findings.append(failed(kind, tenant.org_key, exc, secrets))
+            findings.append(failed(kind, tenant.org_key, exc, _secrets(tenant)))
         else:
             findings.extend(out.findings)
             lookups.extend(out.spf_lookups)
@@ -212,15 +218,14 @@ async def audit_loaded(tenant: Tenant, source: str, options: AuditOptions, dns: 
                 "audit",
                 tenant.org_key,
                 TimeoutError(f"the checks took longer than {options.tenant_timeout:g} s"),
-                secrets,
+                _secrets(tenant),
             )
         )
-    order = {k: i for i, k in enumerate(CHECK_KINDS)}
     return TenantResult(
         tenant=tenant.org_key,
         source=source,
         provider=str(tenant.provider),
-        checks=tuple(sorted(ran, key=order.__getitem__)),
+        checks=tuple(sorted(ran, key=_KIND_ORDER.__getitem__)),
         findings=tuple(sorted(findings, key=lambda f: (f.check, f.subject, f.summary))),
         spf_lookups=tuple(sorted(lookups)),
         fixes=tuple(fixes),
@@ -274,7 +279,7 @@ async def audit_stream(
     ``skip`` holds absolute tenant file paths (``TenantResult.source``) already done.
     """
     dns = dns or DnsSource(nameserver=options.nameserver, zones=options.zones, timeout=options.timeout)
-    it = (p for p in iter_paths(paths) if os.path.abspath(p) not in skip)
+    it = (p for p in iter_paths(paths) if os.path.abspath(p) not in skip) if skip else iter_paths(paths)
     queue: asyncio.Queue[TenantResult | None] = asyncio.Queue(maxsize=max(options.concurrency, 1) * 2)
     n_workers = max(1, options.concurrency)
 

@@ -96,20 +96,12 @@ def default_path(tenant: Tenant | None) -> str:
     return "vendor" if tenant.outbound.use_vendor_relay else "own"
 
 
-def _is_public_ip(text: str) -> bool:
-    """An IP literal a receiver could see (loopback, e.g. the sandbox's own server, is not)."""
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``text`` as an IP address, or None when it is not one (a host name)."""
     try:
-        return not ipaddress.ip_address(text).is_loopback
+        return ipaddress.ip_address(text)
     except ValueError:
-        return False
-
-
-def _looks_like_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+        return None
 
 
 def sending_path(
@@ -152,9 +144,10 @@ def sending_path(
     host = ""
     if tenant is not None and tenant.outbound.server.host:
         host = tenant.outbound.server.host
-    if host and not _is_public_ip(host) and _looks_like_ip(host):
-        host = ""
-    addresses = tuple(ips) or ((host,) if host and _is_public_ip(host) else ())
+    address = _ip(host) if host else None  # read once (a failed parse raises three exceptions)
+    if address is not None and address.is_loopback:
+        host = ""  # an IP literal no receiver could see (e.g. the sandbox's own server)
+    addresses = tuple(ips) or ((host,) if host and address is not None else ())
     return SendingPath(
         kind=kind,
         from_domain=domain,

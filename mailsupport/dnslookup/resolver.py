@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import secrets
 import socket
 import threading
@@ -179,7 +180,7 @@ class ResolverLookup:
         if mux is None or mux.closed:
             mux = muxes[(host, port)] = _UdpMux(loop, host, port)
         wire_id = mux.new_id()
-        qtype = dns.rdatatype.from_text(rdtype)
+        qtype = wire.TYPE_CODES.get(rdtype) or dns.rdatatype.from_text(rdtype)
         # the question in wire format, built directly (RFC 1035 §4.1.1: RD set, one question)
         future = mux.ask(wire_id, wire.question(wire_id, qwire[0], qtype), timeout)
         try:
@@ -324,6 +325,7 @@ class _UdpMux:
         self.closed = False
         self._loop = loop
         self._outbox: list[bytes] = []
+        self._ids: list[int] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
@@ -337,7 +339,9 @@ class _UdpMux:
 
     def new_id(self) -> int:
         while True:
-            wire_id = secrets.randbits(16)  # unpredictable ids (RFC 5452), from the OS CSPRNG
+            if not self._ids:  # unpredictable ids (RFC 5452) from the OS CSPRNG, fetched 512 at a time
+                self._ids = memoryview(os.urandom(1024)).cast("H").tolist()
+            wire_id = self._ids.pop()
             if wire_id not in self.pending:
                 return wire_id
 

@@ -51,6 +51,7 @@ _NAME_TYPES = (5, 12)  # CNAME, PTR: one name as rdata
 _TXT_TYPES = (16, 99)
 _PLAIN_NAME = re.compile(r"(?:[A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}\.?")
 _LENGTHS = [bytes((n,)) for n in range(64)]  # a label's length octet
+_DOTS = [b"." * n for n in range(128)]  # what is left of a plain name of n + 1 labels without its letters
 
 
 def name(text: str) -> bytes | None:
@@ -90,10 +91,7 @@ def _name(data: bytes, pos: int, end: int) -> tuple[str, int] | None:
             stop = pos + 1 + count
             if stop > end:
                 return None
-            label = data[pos + 1 : stop]
-            if label.translate(None, _PLAIN):
-                return None  # a byte dnspython would escape in text: leave it to dnspython
-            labels.append(label)
+            labels.append(data[pos + 1 : stop])
             size += count + 1
             pos = stop
         elif count >= 192:
@@ -112,8 +110,12 @@ def _name(data: bytes, pos: int, end: int) -> tuple[str, int] | None:
             return None  # RFC 6891 extended label types: not for us
     if size > 255:
         return None
-    text = b".".join(labels).decode("ascii").lower() if labels else "."
-    return text, (pos if after < 0 else after)
+    if not labels:
+        return ".", (pos if after < 0 else after)
+    dotted = b".".join(labels)
+    if dotted.translate(None, _PLAIN) != _DOTS[len(labels) - 1]:
+        return None  # a byte dnspython would escape in text (a dot inside a label too): leave it to dnspython
+    return dotted.decode("ascii").lower(), (pos if after < 0 else after)
 
 
 def _rdata(data: bytes, pos: int, end: int, rtype: int) -> Any:

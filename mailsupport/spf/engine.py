@@ -237,28 +237,34 @@ def _qtrace(ans: Any) -> QueryTrace:
     return QueryTrace(name=ans.name, rdtype=ans.rdtype, outcome=outcome)
 
 
-def ask(name: str, rdtype: str, log: list[QueryTrace]) -> Gen:
-    """Ask one question; DNS failure -> EvaluationStopped('temperror'); bad name -> void."""
+def ask(name: str, rdtype: str, log: list[QueryTrace] | None) -> Gen:
+    """Ask one question; DNS failure -> EvaluationStopped('temperror'); bad name -> void.
+
+    Each question's :class:`QueryTrace` goes to ``log``; None where nobody reads it (no trace built)."""
     name = name[:-1] if name.endswith(".") and len(name) > 1 else name
     if not valid_domain(name):
-        log.append(
-            QueryTrace(
-                name=name,
-                rdtype=rdtype,
-                outcome="invalid",
-                records=("not a valid domain name; treated as non-existent",),
+        if log is not None:
+            log.append(
+                QueryTrace(
+                    name=name,
+                    rdtype=rdtype,
+                    outcome="invalid",
+                    records=("not a valid domain name; treated as non-existent",),
+                )
             )
-        )
         return _Void(name, rdtype)
     try:
         ans = yield (name, rdtype)
     except DnsTempError as exc:
-        log.append(QueryTrace(name=name, rdtype=rdtype, outcome="temperror", records=(str(exc),)))
+        if log is not None:
+            log.append(QueryTrace(name=name, rdtype=rdtype, outcome="temperror", records=(str(exc),)))
         raise EvaluationStopped("temperror", f"DNS lookup {name} {rdtype} failed: {exc}") from None
     except DnsError as exc:
-        log.append(QueryTrace(name=name, rdtype=rdtype, outcome="invalid", records=(str(exc),)))
+        if log is not None:
+            log.append(QueryTrace(name=name, rdtype=rdtype, outcome="invalid", records=(str(exc),)))
         return _Void(name, rdtype)
-    log.append(_qtrace(ans))
+    if log is not None:
+        log.append(_qtrace(ans))
     return ans
 
 

@@ -119,7 +119,7 @@ def _resolve(domain: str, v4: bool, memo: dict | None, chain: tuple[str, ...], t
 
 
 def _resolve_record(domain: str, v4: bool, memo: dict | None, chain: tuple[str, ...], text: str | None) -> Gen:
-    log: list = []
+    log = None  # the questions' traces: nobody reads them here (only the result matters)
     if domain.lower() in chain:
         raise _Unresolvable("loop")  # evaluation would run into the lookup limit (§4.6.4)
     chain = (*chain, domain.lower())

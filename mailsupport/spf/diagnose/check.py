@@ -155,7 +155,7 @@ def _check(
     suggest: bool = True,
 ) -> Gen:
     domain = domain.strip().rstrip(".").lower()
-    log: list = []
+    log = None  # the questions' traces: the findings do not show them
     txt_error = ""
     records: tuple[str, ...] = ()
     if record is not None:
