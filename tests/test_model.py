@@ -133,3 +133,68 @@ def test_pickled_by_values_round_trips_frozen_dataclasses_and_their_subclasses()
         assert type(back) is Sub and back == Sub(a=1, b="x")
     finally:
         del globals()["Base"], globals()["Sub"]
+
+
+def test_set_by_slots_inits_as_the_dataclass_does():
+    """The slot-setting __init__ takes what dataclass's own takes (positional, keyword-only, defaults), makes
+    an equal frozen object, refuses what it does not support, and the classes of the scan use it."""
+    import dataclasses
+    from dataclasses import InitVar, dataclass, field
+
+    from mailsupport.headers import MessageSummary, RecipientEvidence
+    from mailsupport.model import set_by_slots
+    from mailsupport.sizes import AttachmentSize
+
+    def both(**options: bool) -> tuple[type, type]:
+        made = []
+        for decorate in (False, True):
+
+            @dataclass(frozen=True, slots=True, **options)
+            class Pair:
+                a: int
+                b: tuple[int, ...] = ()
+                c: str = dataclasses.field(default="x", kw_only=True)
+
+            made.append(set_by_slots(Pair) if decorate else Pair)
+        return made[0], made[1]
+
+    for options in ({}, {"kw_only": True}):
+        plain, fast = both(**options)
+        assert plain.__init__ is not fast.__init__
+        args = {"a": 1, "b": (2,), "c": "y"}
+        assert dataclasses.astuple(fast(**args)) == dataclasses.astuple(plain(**args)) == (1, (2,), "y")
+        assert dataclasses.astuple(fast(a=3)) == (3, (), "x")
+        if not options:
+            assert dataclasses.astuple(fast(4, (5,))) == (4, (5,), "x")
+        for bad in ({}, {"a": 1, "d": 2}):
+            with pytest.raises(TypeError):
+                fast(**bad)
+        with pytest.raises(TypeError):
+            fast(1, (2,), "y")
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            fast(a=1).a = 2  # type: ignore[misc]
+        assert repr(fast(a=1)).endswith("Pair(a=1, b=(), c='x')")
+
+    @dataclass(frozen=True, slots=True)
+    class Factory:
+        a: list[int] = field(default_factory=list)
+
+    @dataclass(frozen=True, slots=True)
+    class Hidden:
+        a: int = field(default=0, init=False)
+
+    # an InitVar annotation dataclass sees (this module's annotations are strings)
+    later = dataclasses.make_dataclass("Later", [("a", int), ("b", InitVar[int], 0)], frozen=True, slots=True)
+
+    @dataclass(frozen=True, slots=True)
+    class Post:
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    for cls in (Factory, Hidden, later, Post):
+        with pytest.raises(TypeError, match="needs dataclass's own __init__"):
+            set_by_slots(cls)
+    for cls in (MessageSummary, RecipientEvidence, AttachmentSize):
+        assert cls.__init__.__code__.co_filename == "<string>" and "_set0" in cls.__init__.__code__.co_names
