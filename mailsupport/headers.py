@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 from .chain import entry_of
 from .headerblock import CANONICAL, HeaderScan, parse_fields, scan_header_block, split_header_block, to_scan
-from .model import MessageRef, pickled_by_values, set_by_slots
+from .model import MessageRef, pickled_by_values
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms of every command's start)
 
@@ -96,7 +96,6 @@ _BARE_RE = re.compile(r"[^\s,<>;\"(]+@[^\s,<>;\"(@]+")
 
 
 @pickled_by_values
-@set_by_slots
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecipientEvidence:
     """One envelope-recipient candidate found in a message's header block.
@@ -370,7 +369,6 @@ def decode_text(value: str) -> str:
 
 
 @pickled_by_values
-@set_by_slots
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MessageSummary:
     """What the fast scan knows about one message of a sample.

@@ -32,7 +32,6 @@ __all__ = [
     "MESSAGE_SEPARATOR",
     "message_cells",
     "pickled_by_values",
-    "set_by_slots",
 ]
 
 
@@ -73,47 +72,6 @@ def _from_values(cls: type[object], names: tuple[str, ...], values: tuple[object
     for name, value in zip(names, values):
         object.__setattr__(obj, name, value)
     return obj
-
-
-def set_by_slots(cls: C) -> C:
-    """Class decorator for a frozen slotted dataclass (put it above ``@dataclass``): an ``__init__`` that
-    stores each field through its slot's own setter.
-
-    The ``__init__`` :func:`dataclasses.dataclass` writes for a frozen class stores each field with
-    ``object.__setattr__(self, name, value)``; this one calls the field's slot descriptor, which is
-    what that call ends in: the same signature, defaults and stores, in about 60 % of the time
-    (:class:`~mailsupport.headers.MessageSummary`, made once per message of a scan: 2.3 µs -> 1.5 µs).
-    Fields with a ``default_factory``, ``init=False`` fields, ``InitVar`` and ``__post_init__`` are
-    not supported (a :class:`TypeError` here, when the class is made).
-    """
-    from dataclasses import MISSING
-
-    namespace: dict[str, Any] = {}
-    positional: list[str] = []
-    keyword: list[str] = []
-    body: list[str] = []
-    for i, f in enumerate(fields(cls)):
-        if not f.init or f.default_factory is not MISSING:
-            raise TypeError(f"set_by_slots: {cls.__name__}.{f.name} needs dataclass's own __init__")
-        namespace[f"_set{i}"] = getattr(cls, f.name).__set__
-        param = f.name
-        if f.default is not MISSING:
-            namespace[f"_default{i}"] = f.default
-            param += f"=_default{i}"
-        (keyword if f.kw_only else positional).append(param)
-        body.append(f"    _set{i}(self, {f.name})")
-    # dataclass's __init__ takes the same parameters, in the same order, unless there are InitVars
-    code = cls.__init__.__code__  # type: ignore[misc]
-    names = [p.partition("=")[0] for p in (*positional, *keyword)]
-    if hasattr(cls, "__post_init__") or list(code.co_varnames[1 : code.co_argcount + code.co_kwonlyargcount]) != names:
-        raise TypeError(f"set_by_slots: {cls.__name__} needs dataclass's own __init__")
-    params = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
-    exec(f"def __init__({params}):\n" + ("\n".join(body) or "    pass"), namespace)
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__module__ = cls.__module__
-    cls.__init__ = init  # type: ignore[misc]
-    return cls
 
 
 class Secret:

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .headerblock import parse_fields, split_header_block
-from .model import pickled_by_values, set_by_slots
+from .model import pickled_by_values
 
 __all__ = [
     "MIB",
@@ -175,7 +175,6 @@ def qp_decoded_size(data: bytes) -> int:
 
 
 @pickled_by_values
-@set_by_slots
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AttachmentSize:
     """One attachment: file name (may be empty), type, transfer encoding, encoded and raw bytes."""
