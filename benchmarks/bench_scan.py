@@ -38,7 +38,53 @@ against median in wall time, and in CPU time. Targets: whole process with the de
 >= 40,000 msg/s (light) and >= 20,000 msg/s and >= 30x mail-parser (heavy); peak memory
 flat (< 40 MB) from 10,000 to 20,000 messages.
 
-Last runs (2026-12-06, this tree at 2e66ce5, ``--rounds 5 --peer-rounds 3``, load average
+Last runs (2026-12-06, this tree at d348aa1, ``--rounds 5 --peer-rounds 3``, light then heavy
+one after the other; another session's benchmark and then its pytest run held about one of
+the two CPUs through most rounds, load average 1.2-2.1, so the default-jobs rows' medians and
+some best rounds are theirs; the ``--jobs 1``, in-process and CPU columns say more)::
+
+    light                                  msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
+    scan csv (default jobs) [20000]       20000      5   0.525    0.885      38091        22605  256.3     21386    22.2
+    scan csv (default jobs) [10000]       10000      5   0.466    0.516      21453        19381  143.6     20047    21.9
+    scan table (default jobs) [20000]     20000      5   0.664    0.747      30104        26759  202.6     22038    20.1
+    scan csv --jobs 1 [20000]             20000      5   0.857    0.874      23340        22895  157.1     23359    18.5
+    fast in-process [10000]               10000      5   0.347    0.352      28852        28435  193.2     28988    19.2
+    mail-parser [10000]                   10000      3   6.800    6.854       1471         1459    9.8      1483    26.1
+    fast in-process [20000]               20000      1   0.707    0.707      28296        28296  190.4     28588    20.0
+    stdlib [10000]                        10000      1  13.231   13.231        756          756    5.1       761    22.5
+    (csv default jobs / mail-parser: 25.9x best/best over 20,000, 14.6x on the same 10,000; 14.4x CPU)
+
+    heavy (37.4 KB a message)              msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
+    scan csv (default jobs) [20000]       20000      5   1.085    1.148      18437        17419  709.3      9868    21.8
+    scan csv (default jobs) [10000]       10000      5   0.567    0.601      17643        16651  659.4      9800    23.0
+    scan table (default jobs) [20000]     20000      5   1.000    1.085      20003        18426  769.6     10432    21.8
+    scan csv --jobs 1 [20000]             20000      5   1.768    1.910      11314        10474  435.3     11349    21.6
+    fast in-process [10000]               10000      5   0.790    0.877      12662        11399  473.2     12771    22.9
+    mail-parser [10000]                   10000      3  14.806   15.699        675          637   25.2       677    46.6
+    fast in-process [20000]               20000      1   1.722    1.722      11612        11612  446.8     11616    23.1
+    (csv default jobs / mail-parser: 27.3x best/best over 20,000, 26.1x on the same 10,000; 14.6x CPU)
+
+What changed since the runs below: the scan command's CSV rows. A row's tail is made from the
+summary's fields as strings (no ``row()`` tuple, no ``str()`` pass; the CSV checks are the same),
+73 ms -> 58 ms per 20,000 rows, and (in the runs above, not in this tree) :class:`~mailsupport.headers.MessageSummary`
+(with ``RecipientEvidence`` and ``AttachmentSize``) made by a generated ``__init__`` that stored
+each field through its slot descriptor, 2.3 -> 1.5 us a summary. That constructor was reverted
+before merging: it is the slot-descriptor trick the maintainability issue removed (generated
+code beside the dataclass); this tree gives back about 0.8 us a message, about 2.5 % of a light
+worker's CPU (0.788 s -> 0.767 s was its share of the A/B below). Run
+interleaved with c7f98e3 in the same minutes, best of 5-11 rounds: one worker's CPU over the
+light file (its CSV tails included) 0.807 s -> 0.767 s; ``scan csv --jobs 1`` light 0.913 s ->
+0.882 s, heavy 1.896 s -> 1.805 s; whole process, default jobs, in the quietest minutes (load
+1.2-1.5): light 0.524 s -> 0.496 s (38,192 -> 40,290 msg/s), CPU 0.954 -> 0.902 s; heavy 1.047 s
+-> 1.022 s (19,100 -> 19,574 msg/s), CPU 1.999 -> 1.944 s. Tried and left out: findall with one
+group in the header scan's regex (strings, not a tuple per line: the regex alone twice as fast
+in isolation, where the kept tuples cost collections, but no change in the scan); a cheaper
+``in`` test for cell starts than the regex (a two-character ``in`` is slower here); ``csv.writer``
+(3 us a row). Targets: light 40,000 msg/s reached in the quiet A/B above (40,290), not in the
+run above (38,091 with a CPU taken); heavy 20,000 msg/s and 30x mail-parser not (19,574 best in
+the A/B; 27.3x above; table 20,003 and 29.6x).
+
+Runs before that (2026-12-06, this tree at 2e66ce5, ``--rounds 5 --peer-rounds 3``, load average
 0.6-1.1; the package's bytecode cached in ``__pycache__``: with ``PYTHONDONTWRITEBYTECODE`` set
 and no cache, each whole-process run first compiles the package, about 30 ms more)::
 
@@ -74,7 +120,7 @@ renumber it), and summaries, evidence and attachments pickle as their values
 messages, ``jobs=2``: heavy 0.28-0.32 s -> 0.16 s, light 0.24-0.25 s -> 0.13 s; heavy wall
 1.09-1.28 s -> 0.97-0.99 s.
 
-Runs before that (2026-12-06, this tree before 15c2275, then main at 17f0d0d with the same
+Earlier runs (2026-12-06, this tree before 15c2275, then main at 17f0d0d with the same
 script right after; ``--rounds 5 --peer-rounds 3``; other engineers' jobs running, load average
 0.9-1.9 for this tree and 1.8-2.3 for main, so medians are noisy and best rounds and CPU rates
 say more)::

@@ -110,13 +110,20 @@ def _csv_cells(cells: Iterable[object]) -> str:
 
     What ``csv.writer`` writes for the safe cells, except that a cell with a lone CR is quoted
     too: Python 3.11's writer leaves it bare, and its own reader then fails on the row. About
-    twice as fast as ``writerow``. Common case: no quote, LF or CR in any cell and no cell
-    starting with a formula character or ``'`` (one test each on the cells joined by a unit
-    separator), so each cell needs only the comma test; otherwise every cell is looked at.
+    twice as fast as ``writerow``. The cells go through :func:`str` first; see :func:`_csv_strs`.
     """
-    strs = [cell if cell.__class__ is str else str(cell) for cell in cells]
+    return _csv_strs([cell if cell.__class__ is str else str(cell) for cell in cells])
+
+
+def _csv_strs(strs: list[str]) -> str:
+    """:func:`_csv_cells` of cells that are strings already.
+
+    Common case: no quote, LF or CR in any cell and no cell starting with a formula character or
+    ``'`` (one test each on the cells joined by a unit separator), so each cell needs only the
+    comma test; otherwise every cell is looked at.
+    """
     joined = "\x1f".join(strs)
-    if '"' in joined or "\n" in joined or "\r" in joined or _cell_start(joined) is not None or strs[0][:1] in _FIRST:
+    if '"' in joined or "\n" in joined or "\r" in joined or _cell_start(joined) is not None or joined[:1] in _FIRST:
         out = []
         for cell in strs:
             cell = safe_cell(cell)
@@ -124,7 +131,9 @@ def _csv_cells(cells: Iterable[object]) -> str:
                 cell = '"' + cell.replace('"', '""') + '"'
             out.append(cell)
         return ",".join(out)
-    return ",".join([('"' + cell + '"') if "," in cell else cell for cell in strs])
+    if "," in joined:
+        return ",".join([('"' + cell + '"') if "," in cell else cell for cell in strs])
+    return ",".join(strs)
 
 
 def _csv_line(cells: Iterable[object]) -> str:
@@ -133,7 +142,31 @@ def _csv_line(cells: Iterable[object]) -> str:
 
 
 def _csv_tail(s: MessageSummary) -> tuple[str, bool]:
-    return _csv_cells(s.row()[2:]), bool(s.problems)
+    """The CSV cells of ``s.row()[2:]``, made from the summary's fields without the row tuple: the
+    values :meth:`~mailsupport.headers.MessageSummary.row` gives, as the strings :func:`str` gives
+    (``f"{n}"`` is ``str(n)``), in :data:`COLUMNS` order."""
+    attachments = s.attachments
+    problems = s.problems
+    return _csv_strs(
+        [
+            s.message_id,
+            s.date,
+            s.from_,
+            ";".join(s.to),
+            ";".join(s.cc),
+            s.subject,
+            f"{s.raw_size}",
+            f"{s.encoded_size}",
+            f"{len(attachments)}",
+            ";".join([f"{a.encoded_size}" for a in attachments]) if attachments else "",
+            ";".join([f"{c.header}: {c.address} ({c.position})" for c in s.candidates]),
+            f"{s.entry_hop}",
+            s.entry_by,
+            s.provider,
+            "; ".join(s.provider_evidence),
+            "; ".join(problems),
+        ]
+    ), bool(problems)
 
 
 _CSV_HEADS: dict[str, str] = {}  # source -> its CSV cell (one per sample path)

@@ -23,6 +23,7 @@ from mailsupport.headerblock import _TRACE, CANONICAL, SCANNED, HeaderScan, scan
 from mailsupport.headers import (
     _EVIDENCE_MEMO,
     _MEMO_MAX,
+    MessageSummary,
     _addresses,
     candidates_from_trace,
     decode_text,
@@ -327,6 +328,56 @@ def test_csv_lines_equal_the_csv_module():
         assert _csv_line(tuple(cells)) == buf.getvalue()
     # a lone CR: quoted (RFC 4180 §2), where Python 3.11's writer leaves it bare and its reader then fails
     assert _csv_line(("a\rb", 1)) == '"a\rb",1\n'
+
+
+def test_csv_tail_is_the_row_cells(tmp_path):
+    """The scan command's CSV tail, made from a summary's fields, is the CSV of its row after source and
+    position, for any characters in any field (formula starts, quotes, CR, unit separators, negative sizes)."""
+    from mailsupport.cli.scan import _csv_cells, _csv_tail
+    from mailsupport.headers import RecipientEvidence
+    from mailsupport.sizes import AttachmentSize
+
+    rng = random.Random(11)
+    alphabet = ["a", ",", '"', "\n", "\r", " ", ";", "é", "=", "'", "-", "+", "@", "\t", "\x1f"]
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4)))
+
+    def number() -> int:
+        return rng.choice([0, 7, 1234, -1])
+
+    for _ in range(3000):
+        s = MessageSummary(
+            source=text(),
+            position=text(),
+            message_id=text(),
+            date=text(),
+            from_=text(),
+            to=tuple(text() for _ in range(rng.randint(0, 2))),
+            cc=tuple(text() for _ in range(rng.randint(0, 2))),
+            subject=text(),
+            raw_size=number(),
+            encoded_size=number(),
+            attachments=tuple(
+                AttachmentSize(filename=text(), content_type="a/b", encoding="", encoded_size=number(), raw_size=1)
+                for _ in range(rng.randint(0, 2))
+            ),
+            candidates=tuple(
+                RecipientEvidence(header=text(), address=text(), raw=text(), index=1, trusted=True, position=text())
+                for _ in range(rng.randint(0, 2))
+            ),
+            entry_hop=number(),
+            entry_by=text(),
+            provider=text(),
+            provider_evidence=tuple(text() for _ in range(rng.randint(0, 2))),
+            problems=tuple(text() for _ in range(rng.randint(0, 2))),
+        )
+        assert _csv_tail(s) == (_csv_cells(s.row()[2:]), bool(s.problems))
+    path = tmp_path / "bench.mbox"
+    for heavy in (False, True):
+        write_benchmark_mbox(path, 200, heavy=heavy)
+        for s in scan(path):
+            assert _csv_tail(s) == (_csv_cells(s.row()[2:]), bool(s.problems))
 
 
 def test_csv_lines_with_any_characters_read_back_as_their_cells():
