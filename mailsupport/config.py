@@ -2,7 +2,8 @@
 
 A tenant file is TOML (or JSON, for exported configs). Loading validates every field and
 raises :class:`~mailsupport.errors.ConfigError` naming the exact path of the bad field
-(``users[2].aliases[0]``) and what was expected. Passwords and tokens become
+(``users[2].aliases[0]``) and what was expected. Fields are read through
+:class:`~mailsupport.fieldreader.FieldReader` (typed values, checks, unknown keys refused). Passwords and tokens become
 :class:`~mailsupport.model.Secret` values at once. The file is read by
 :mod:`mailsupport.tenantfile` (a regular file, at most 4 MiB, nested at most 32 deep); no
 one-line field (address, name, host, id) may hold a control character (NUL, TAB, CR, LF...) or
@@ -54,13 +55,21 @@ from __future__ import annotations
 
 import enum
 import re
-import reprlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any
 
 from .errors import ConfigError
+from .fieldreader import (
+    FieldReader,
+    check_address,
+    check_domain,
+    check_host,
+    check_mx_host,
+    check_selector,
+    shown,
+)
 from .model import Secret
 from .tenant import (
     CATCH_ALL_HEADERS,
@@ -110,305 +119,28 @@ __all__ = [
 
 # --------------------------------------------------------------------------- parsing
 
-_ADDRESS_RE = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
-_DOMAIN_RE = re.compile(
-    r"^(?=.{1,253}$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-)
 _ORG_KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-#: Refused in every one-line field (addresses, names, hosts, ids): C0 controls (NUL, TAB, CR, LF...), DEL,
-#: and every other character str.splitlines breaks at (NEL U+0085, U+2028, U+2029): in a header or a
-#: POP3/SMTP command they would end the line or corrupt it.
-_ONE_LINE_BAD = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
-#: Refused in the multi-line texts (signatures, disclaimer): NUL, which no mail text may carry.
-_TEXT_BAD = re.compile("\x00")
-#: Refused in secrets: a line break or NUL would end a POP3/SMTP command early (never shown back).
-_SECRET_BAD = re.compile("[\x00\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-_MULTI_LINE_FIELDS = ("signature", "division_signature", "disclaimer")
-_NAMES = {
-    "\x00": "NUL",
-    "\t": "TAB",
-    "\n": "LF (line feed)",
-    "\r": "CR (carriage return)",
-    "\x0b": "VT",
-    "\x0c": "FF",
-    "\x7f": "DEL",
-    "\x85": "NEL (U+0085)",
-    "\u2028": "LINE SEPARATOR (U+2028)",
-    "\u2029": "PARAGRAPH SEPARATOR (U+2029)",
-}
-_SHOWN = reprlib.Repr()
-_SHOWN.maxstring = _SHOWN.maxother = 80
-_SHOWN.maxlevel = 2
-
-
-def _shown(value: Any) -> str:
-    """``repr(value)`` clipped for an error message (a huge or deeply nested value stays short)."""
-    return _SHOWN.repr(value)
-
-
-def _bad_char(value: str, pattern: re.Pattern[str]) -> str | None:
-    """What is wrong when ``value`` holds a character ``pattern`` refuses, naming it and where."""
-    found = pattern.search(value)
-    if found is None:
-        return None
-    ch = found.group()
-    name = _NAMES.get(ch, f"control character U+{ord(ch):04X}")
-    return (
-        f"must not contain {name} (character {found.start() + 1}): a control character or line break "
-        "would corrupt the header or command it goes into"
-    )
-
-
-class _Reader:
-    """Walks a parsed mapping, tracking the path of each field for error messages."""
-
-    def __init__(self, data: Mapping[str, Any], path: str, source: str, environ: Mapping[str, str]) -> None:
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"expected a table, got {type(data).__name__}", path=path, source=source)
-        self.data = data
-        self.path = path
-        self.source = source
-        self.environ = environ
-        self.used: set[str] = set()
-
-    def sub(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def fail(self, key: str, message: str) -> ConfigError:
-        return ConfigError(message, path=self.sub(key), source=self.source)
-
-    def raw(self, key: str, default: Any = None) -> Any:
-        self.used.add(key)
-        return self.data.get(key, default)
-
-    def has(self, key: str) -> bool:
-        return key in self.data
-
-    @overload
-    def string(
-        self, key: str, default: str, *, check: Callable[[str], str | None] | None = None, required: bool = False
-    ) -> str: ...
-    @overload
-    def string(
-        self,
-        key: str,
-        default: None = None,
-        *,
-        check: Callable[[str], str | None] | None = None,
-        required: Literal[True],
-    ) -> str: ...
-    @overload
-    def string(
-        self,
-        key: str,
-        default: None = None,
-        *,
-        check: Callable[[str], str | None] | None = None,
-        required: bool = False,
-    ) -> str | None: ...
-
-    def string(
-        self,
-        key: str,
-        default: str | None = None,
-        *,
-        check: Callable[[str], str | None] | None = None,
-        required: bool = False,
-    ) -> str | None:
-        """The text at ``key`` (one line unless a multi-line field), checked; ``default`` when absent."""
-        value = self.raw(key)
-        if value is None:
-            if required:
-                raise self.fail(key, "is required")
-            return default
-        if not isinstance(value, str):
-            raise self.fail(key, f"expected a string, got {type(value).__name__} {_shown(value)}")
-        problem = _bad_char(value, _TEXT_BAD if key in _MULTI_LINE_FIELDS else _ONE_LINE_BAD)
-        if problem:
-            raise self.fail(key, problem)
-        if check is not None:
-            problem = check(value)
-            if problem:
-                raise self.fail(key, problem)
-        return value
-
-    def integer(self, key: str, default: int, *, low: int, high: int) -> int:
-        value = self.raw(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"expected a whole number from {low} to {high}, got {_shown(value)}")
-        if not low <= value <= high:
-            raise self.fail(key, f"expected a whole number from {low} to {high}, got {value}")
-        return value
-
-    def number(self, key: str, default: float, *, low: float, high: float) -> float:
-        value = self.raw(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise self.fail(key, f"expected a number from {low} to {high}, got {_shown(value)}")
-        return float(value)
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.raw(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise self.fail(key, f"expected true or false, got {_shown(value)}")
-        return value
-
-    def choice(self, key: str, enum_type: type[enum.Enum], default: Any) -> Any:
-        value = self.raw(key)
-        if value is None:
-            return default
-        try:
-            return enum_type(value)
-        except ValueError:
-            options = ", ".join(repr(m.value) for m in enum_type)
-            raise self.fail(key, f"expected one of {options}, got {_shown(value)}") from None
-
-    def string_list(self, key: str, *, check: Callable[[str], str | None] | None = None) -> tuple[str, ...]:
-        value = self.raw(key)
-        if value is None:
-            return ()
-        if isinstance(value, str) or not isinstance(value, list):
-            raise self.fail(key, f"expected a list of strings, got {type(value).__name__}")
-        out = []
-        for i, item in enumerate(value):
-            if not isinstance(item, str):
-                raise self.fail(f"{key}[{i}]", f"expected a string, got {type(item).__name__} {_shown(item)}")
-            problem = _bad_char(item, _ONE_LINE_BAD)
-            if problem:
-                raise self.fail(f"{key}[{i}]", problem)
-            if check is not None:
-                problem = check(item)
-                if problem:
-                    raise self.fail(f"{key}[{i}]", problem)
-            out.append(item)
-        return tuple(out)
-
-    def table(self, key: str) -> _Reader | None:
-        value = self.raw(key)
-        if value is None:
-            return None
-        if not isinstance(value, Mapping):
-            raise self.fail(key, f"expected a table, got {type(value).__name__}")
-        return _Reader(value, self.sub(key), self.source, self.environ)
-
-    def tables(self, key: str) -> list[_Reader]:
-        value = self.raw(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(key, f"expected a list of tables, got {type(value).__name__}")
-        out = []
-        for i, item in enumerate(value):
-            if not isinstance(item, Mapping):
-                raise self.fail(f"{key}[{i}]", f"expected a table, got {type(item).__name__}")
-            out.append(_Reader(item, self.sub(f"{key}[{i}]"), self.source, self.environ))
-        return out
-
-    def secret(self, key: str) -> Secret | None:
-        """A secret given inline (``password = "..."``) or by name (``password_env = "VAR"``)."""
-        env_key = f"{key}_env"
-        value = self.raw(key)
-        env_name = self.raw(env_key)
-        if value is not None and env_name is not None:
-            raise self.fail(key, f"give either {key} or {env_key}, not both")
-        if env_name is not None:
-            if not isinstance(env_name, str) or not env_name:
-                raise self.fail(env_key, "expected the name of an environment variable")
-            if env_name not in self.environ:
-                raise self.fail(env_key, f"environment variable {env_name} is not set")
-            if _SECRET_BAD.search(self.environ[env_name]):  # never shown: only that it is there
-                raise self.fail(
-                    env_key,
-                    f"environment variable {env_name} holds a line break or NUL: it would end the login command early",
-                )
-            return Secret(self.environ[env_name])
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            # never echo the value: it may be a mistyped password
-            raise self.fail(key, f"expected a string, got {type(value).__name__}")
-        if _SECRET_BAD.search(value):  # never shown: only that it is there
-            raise self.fail(key, "must not contain a line break or NUL: it would end the login command early")
-        return Secret(value)
-
-    def reject_unknown(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise self.fail(unknown[0], "is not a known field (check the spelling; see mailsupport.config)")
-
-
-def _check_address(value: str) -> str | None:
-    if not _ADDRESS_RE.match(value.strip()):
-        return f"expected an email address like name@example.com, got {_shown(value)}"
-    return None
-
-
-def _check_domain(value: str) -> str | None:
-    if not _DOMAIN_RE.match(value.strip().rstrip(".")):
-        return f"expected a domain name like example.com, got {_shown(value)}"
-    return None
-
-
-_SELECTOR_RE = re.compile(
-    r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*$"
-)
-
-
-def _check_selector(value: str) -> str | None:
-    if not _SELECTOR_RE.match(value):
-        return f"expected a DKIM selector (DNS labels such as selector1 or s2024), got {value!r}"
-    return None
-
-
-def _check_host(value: str) -> str | None:
-    if _check_domain(value) is None:
-        return None
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(value)
-        return None
-    except ValueError:
-        return f"expected a host name or IP address, got {_shown(value)}"
-
-
-def _check_mx_host(value: str) -> str | None:
-    if _check_domain(value) is None:
-        return None
-    import ipaddress
-
-    try:
-        ipaddress.ip_network(value, strict=False)
-        return None
-    except ValueError:
-        return f"expected a host name, domain, IP address or network (10.0.0.0/8), got {value!r}"
 
 
 def _check_header(value: str) -> str | None:
     for name in CATCH_ALL_HEADERS:
         if value.lower() == name.lower():
             return None
-    return f"expected one of {', '.join(CATCH_ALL_HEADERS)}, got {_shown(value)}"
+    return f"expected one of {', '.join(CATCH_ALL_HEADERS)}, got {shown(value)}"
 
 
 def _canonical_header(value: str) -> str:
     return next(name for name in CATCH_ALL_HEADERS if name.lower() == value.lower())
 
 
-def _server(r: _Reader | None, preset: ServerPreset | None, *, default_tls: TlsMode) -> ServerSettings:
+def _server(r: FieldReader | None, preset: ServerPreset | None, *, default_tls: TlsMode) -> ServerSettings:
     host = preset.host if preset else None
     port = preset.port if preset else 0
     tls = preset.tls if preset else default_tls
     if r is None:
         return ServerSettings(host=host, port=port, tls=tls)
     settings = ServerSettings(
-        host=r.string("host", host, check=_check_host),
+        host=r.string("host", host, check=check_host),
         port=r.integer("port", port, low=0, high=65535),
         tls=r.choice("tls", TlsMode, tls),
         username=r.string("username"),
@@ -431,14 +163,14 @@ def parse_tenant(
     ``environ`` resolves ``password_env``-style references (none resolve when omitted).
     Raises :class:`ConfigError` with the path of the first bad field.
     """
-    r = _Reader(data, "", source, environ or {})
+    r = FieldReader(data, "", source, environ or {})
     org_key = r.string(
         "org_key",
         required=True,
         check=lambda v: (
             None
             if _ORG_KEY_RE.match(v)
-            else f"expected lower-case letters, digits and hyphens (a DNS label), got {_shown(v)}"
+            else f"expected lower-case letters, digits and hyphens (a DNS label), got {shown(v)}"
         ),
     )
     provider = r.choice("provider", Provider, Provider.OTHER)
@@ -454,13 +186,13 @@ def parse_tenant(
             )
         kind = inbound_r.choice("kind", MailboxKind, MailboxKind.SINGLE)
         inbound = Inbound(
-            address=inbound_r.string("address", required=True, check=_check_address),
+            address=inbound_r.string("address", required=True, check=check_address),
             kind=kind,
             catch_all_header=_canonical_header(
                 inbound_r.string("catch_all_header", "Delivered-To", check=_check_header)
             ),
-            catch_all_domains=tuple(d.lower() for d in inbound_r.string_list("catch_all_domains", check=_check_domain)),
-            mx_hosts=tuple(h.lower() for h in inbound_r.string_list("mx_hosts", check=_check_mx_host)),
+            catch_all_domains=tuple(d.lower() for d in inbound_r.string_list("catch_all_domains", check=check_domain)),
+            mx_hosts=tuple(h.lower() for h in inbound_r.string_list("mx_hosts", check=check_mx_host)),
             confirm_download_then_delete=inbound_r.boolean("confirm_download_then_delete", False),
             server=_server(inbound_r.table("server"), preset.pop3, default_tls=TlsMode.IMPLICIT),
         )
@@ -470,7 +202,7 @@ def parse_tenant(
     if out_r is not None:
         outbound = Outbound(
             use_vendor_relay=out_r.boolean("use_vendor_relay", False),
-            from_address=out_r.string("from_address", check=_check_address),
+            from_address=out_r.string("from_address", check=check_address),
             server=_server(out_r.table("server"), preset.smtp, default_tls=TlsMode.STARTTLS),
         )
         out_r.reject_unknown()
@@ -481,10 +213,10 @@ def parse_tenant(
     seen_addresses: dict[str, str] = {}
     for ur in r.tables("users"):
         user = User(
-            address=ur.string("address", required=True, check=_check_address),
+            address=ur.string("address", required=True, check=check_address),
             name=ur.string("name", ""),
             signature=ur.string("signature", ""),
-            aliases=ur.string_list("aliases", check=_check_address),
+            aliases=ur.string_list("aliases", check=check_address),
         )
         ur.reject_unknown()
         for i, addr in enumerate((user.address, *user.aliases)):
@@ -504,7 +236,7 @@ def parse_tenant(
             check=lambda v: (
                 None
                 if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", v)
-                else f"expected a matter id usable as an address local part (letters, digits, . _ -), got {_shown(v)}"
+                else f"expected a matter id usable as an address local part (letters, digits, . _ -), got {shown(v)}"
             ),
         )
         if mid.lower() in seen_matters:
@@ -526,14 +258,12 @@ def parse_tenant(
         )
         sending = SendingAuth(
             path=path,
-            relay_mail_from_domain=send_r.string("relay_mail_from_domain", check=_check_domain),
-            relay_dkim_domain=send_r.string("relay_dkim_domain", check=_check_domain),
-            relay_dkim_selector=send_r.string(
-                "relay_dkim_selector", sending.relay_dkim_selector, check=_check_selector
-            ),
-            relay_dkim_target=send_r.string("relay_dkim_target", sending.relay_dkim_target, check=_check_domain),
-            own_dkim_selectors=send_r.string_list("own_dkim_selectors", check=_check_selector),
-            report_address=send_r.string("report_address", check=_check_address),
+            relay_mail_from_domain=send_r.string("relay_mail_from_domain", check=check_domain),
+            relay_dkim_domain=send_r.string("relay_dkim_domain", check=check_domain),
+            relay_dkim_selector=send_r.string("relay_dkim_selector", sending.relay_dkim_selector, check=check_selector),
+            relay_dkim_target=send_r.string("relay_dkim_target", sending.relay_dkim_target, check=check_domain),
+            own_dkim_selectors=send_r.string_list("own_dkim_selectors", check=check_selector),
+            report_address=send_r.string("report_address", check=check_address),
         )
         send_r.reject_unknown()
 
@@ -542,8 +272,8 @@ def parse_tenant(
 
     tenant = Tenant(
         org_key=org_key,
-        domains=tuple(d.lower() for d in r.string_list("domains", check=_check_domain)),
-        wildcard_domain=r.string("wildcard_domain", check=_check_domain),
+        domains=tuple(d.lower() for d in r.string_list("domains", check=check_domain)),
+        wildcard_domain=r.string("wildcard_domain", check=check_domain),
         provider=provider,
         inbound=inbound,
         outbound=outbound,
@@ -551,9 +281,9 @@ def parse_tenant(
         matters=tuple(matters),
         division_signature=r.string("division_signature", ""),
         disclaimer=r.string("disclaimer", ""),
-        failed_email_address=r.string("failed_email_address", check=_check_address),
+        failed_email_address=r.string("failed_email_address", check=check_address),
         size_limit=r.integer("size_limit", DEFAULT_SIZE_LIMIT, low=1, high=1 << 40),
-        vendor_include=r.string("vendor_include", DEFAULT_VENDOR_INCLUDE, check=_check_domain),
+        vendor_include=r.string("vendor_include", DEFAULT_VENDOR_INCLUDE, check=check_domain),
         vendor_relay=vendor_relay,
         sending=sending,
         sample=r.string("sample"),

@@ -24,6 +24,7 @@ LAYERS = {
     "mailsupport.errors": 1,
     "mailsupport.model": 1,
     "mailsupport.config": 2,
+    "mailsupport.fieldreader": 2,
     "mailsupport.tenant": 2,
     "mailsupport.addresses": 2,
     "mailsupport.csvcells": 2,
