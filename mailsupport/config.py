@@ -2,9 +2,9 @@
 
 A tenant file is TOML (or JSON, for exported configs). Loading validates every field and
 raises :class:`~mailsupport.errors.ConfigError` naming the exact path of the bad field
-(``users[2].aliases[0]``) and what was expected. Fields are read through
-:class:`~mailsupport.fieldreader.FieldReader` (typed values, checks, unknown keys refused). Passwords and tokens become
-:class:`~mailsupport.model.Secret` values at once. The file is read by
+(``users[2].aliases[0]``) and what was expected; the fields are read through
+:class:`~mailsupport.fieldreader.FieldReader` (typed values, checks, unknown keys refused).
+Passwords and tokens become :class:`~mailsupport.model.Secret` values at once. The file is read by
 :mod:`mailsupport.tenantfile` (a regular file, at most 4 MiB, nested at most 32 deep); no
 one-line field (address, name, host, id) may hold a control character (NUL, TAB, CR, LF...) or
 a Unicode line break (U+0085, U+2028, U+2029), nor a secret a line break or NUL.
