@@ -103,10 +103,15 @@ class ZoneData:
 
     __slots__ = ("_nodes", "_parents")
 
-    def __init__(self, nodes: Mapping[dns.name.Name, Node] | None = None) -> None:
+    def __init__(
+        self, nodes: Mapping[dns.name.Name, Node] | None = None, *, parents: set[dns.name.Name] | None = None
+    ) -> None:
         self._nodes: dict[dns.name.Name, Node] = dict(nodes or {})
-        # empty non-terminals (ancestors of owner names) exist: NODATA, not NXDOMAIN (RFC 8020)
-        self._parents: set[dns.name.Name] = set()
+        # empty non-terminals (ancestors of owner names) exist: NODATA, not NXDOMAIN (RFC 8020);
+        # ``parents``: already worked out for these names (by :meth:`union`)
+        self._parents: set[dns.name.Name] = set() if parents is None else parents
+        if parents is not None:
+            return
         for name in self._nodes:
             while len(name) > 3:  # up to the second-level name (labels include the root)
                 name = name.parent()
@@ -126,16 +131,25 @@ class ZoneData:
 
     def merged(self, other: ZoneData) -> ZoneData:
         """A new ZoneData with ``other``'s nodes added (``other`` wins per name and type)."""
-        nodes = dict(self._nodes)
-        for name, node in other._nodes.items():
-            old = nodes.get(name)
-            if old is None:
-                nodes[name] = node
-            else:
-                nodes[name] = Node(
-                    records={**old.records, **node.records}, faults={**old.faults, **node.faults}, ttl=node.ttl
-                )
-        return ZoneData(nodes)
+        return ZoneData.union((self, other))
+
+    @classmethod
+    def union(cls, parts: Iterable[ZoneData]) -> ZoneData:
+        """One ZoneData of all ``parts`` (a later part wins per name and type), in one pass: the
+        empty non-terminals are the union of the parts' own, as they follow from the names alone."""
+        nodes: dict[dns.name.Name, Node] = {}
+        parents: set[dns.name.Name] = set()
+        for part in parts:
+            parents |= part._parents
+            for name, node in part._nodes.items():
+                old = nodes.get(name)
+                if old is None:
+                    nodes[name] = node
+                else:
+                    nodes[name] = Node(
+                        records={**old.records, **node.records}, faults={**old.faults, **node.faults}, ttl=node.ttl
+                    )
+        return cls(nodes, parents=parents)
 
     # -- answering -------------------------------------------------------------------
     def resolve(self, qname: dns.name.Name | str, rdtype: int | str) -> Resolution:
@@ -329,12 +343,44 @@ def load_zone_file(path: str | Path, *, origin: str | None = None) -> ZoneData:
     return zone_from_text(text, origin=origin, source=str(path))
 
 
-def load_zone_files(paths: Iterable[str | Path]) -> ZoneData:
-    """Read several zone files into one :class:`ZoneData` (later files win per name/type)."""
-    data = ZoneData()
-    for path in paths:
-        data = data.merged(load_zone_file(path))
-    return data
+def load_zone_files(paths: Iterable[str | Path], *, cache: ZoneFileCache | None = None) -> ZoneData:
+    """Read several zone files into one :class:`ZoneData` (later files win per name/type);
+    with ``cache``, each file is parsed once (see :class:`ZoneFileCache`)."""
+    return ZoneData.union(cache.load(path) if cache is not None else load_zone_file(path) for path in paths)
 
 
-__all__.append("load_zone_files")
+class ZoneFileCache:
+    """Parsed zone files, kept by path, modification time and size (the most recently used
+    :attr:`max_files`), for a run that loads the same files for many tenants.
+
+    Tenant files commonly list the shared provider zones and their own (the bundled sample
+    tenants: seven shared files and one of their own), each tenant a different set: parsing
+    every file of every set again costs far more than the audit itself. :class:`ZoneData` is
+    immutable, so one parsed file serves every set it is in. A file changed on disk (another
+    modification time or size) is read again.
+    """
+
+    def __init__(self, max_files: int = 64) -> None:
+        self.max_files = max_files
+        self._files: dict[tuple[str, int, int], ZoneData] = {}
+        self.parsed = 0
+
+    def load(self, path: str | Path) -> ZoneData:
+        """The zone file at ``path`` (see :func:`load_zone_file`), parsed once while unchanged."""
+        path = Path(path)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise ConfigError(f"cannot read zone file: {exc.strerror}", source=str(path)) from exc
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+        data = self._files.pop(key, None)
+        if data is None:
+            data = load_zone_file(path)
+            self.parsed += 1
+            if len(self._files) >= self.max_files:
+                del self._files[next(iter(self._files))]  # the least recently used
+        self._files[key] = data  # last: the most recently used
+        return data
+
+
+__all__ += ["load_zone_files", "ZoneFileCache"]

@@ -62,6 +62,7 @@ LAYERS = {
     "mailsupport.doctor.smtp_probe": 3,
     "mailsupport.tlsutil": 3,
     "mailsupport.limits": 3,
+    "mailsupport.forkpool": 3,
     "mailsupport.dnslookup": 3,
     "mailsupport.zones": 3,
     "mailsupport.pop3": 3,

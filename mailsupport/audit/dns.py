@@ -2,8 +2,9 @@
 
 :class:`DnsSource` picks, in order: a nameserver for everything (the sandbox's DNS server,
 or a local authoritative server in the benchmark); zone files given for the whole run;
-each tenant's own ``zones`` (the zone sets are few, so a handful of cached lookups are
-kept, least recently used dropped first); else the system resolver. Every tenant of a run
+each tenant's own ``zones`` (a handful of zone sets' lookups kept, least recently used
+dropped first, and every zone file parsed once a run however many sets it is in: tenants
+share the provider zones but each has its own); else the system resolver. Every tenant of a run
 that asks the same question gets the cached answer (``CachedLookup``), so shared include
 chains (``_spf.google.com``, the vendor include) are resolved once per run.
 
@@ -50,6 +51,7 @@ class DnsSource:
         self._timeout = timeout
         self._shared: Any = None
         self._per_zones: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self._zone_files: Any = None  # the run's ZoneFileCache, made with the first zone set
 
     def _shared_lookup(self) -> Any:
         if self._shared is None:
@@ -72,8 +74,11 @@ class DnsSource:
         lookup = self._per_zones.get(key)
         if lookup is None:
             from ..dnslookup import ZoneLookup
+            from ..zones import ZoneFileCache
 
-            lookup = _cached(ZoneLookup.from_files(key), self._cache_entries)
+            if self._zone_files is None:
+                self._zone_files = ZoneFileCache()
+            lookup = _cached(ZoneLookup.from_files(key, cache=self._zone_files), self._cache_entries)
             self._per_zones[key] = lookup
             if len(self._per_zones) > _ZONE_SETS:
                 self._per_zones.popitem(last=False)
@@ -83,14 +88,17 @@ class DnsSource:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Cache hits, misses and current size of the shared lookup (0 when none was made)."""
+        """Cache hits, misses and current size of the shared lookup (0 when none was made), and
+        how many zone files the tenants' own zone sets had parsed."""
         s = self._shared
         return {
             "hits": getattr(s, "hits", 0),
             "misses": getattr(s, "misses", 0),
             "entries": len(getattr(s, "_answers", ())),
+            "zone_files_parsed": getattr(self._zone_files, "parsed", 0),
         }
 
     async def aclose(self) -> None:
         """Release resources (the dnspython lookups hold none between queries)."""
         self._per_zones.clear()
+        self._zone_files = None

@@ -9,6 +9,8 @@
   a crash loses at most the tenants in flight and ``resume=True`` skips the ones written.
 - A failing check becomes an ``audit.check-failed`` finding; a broken tenant file an
   ``audit.tenant-invalid`` one; nothing stops the run.
+- ``jobs`` above 1 runs this same runner in that many forked worker processes, a shard of
+  tenant files at a time (:mod:`mailsupport.audit.workers`).
 
 Layer 4 (use case): no sockets of its own (DNS and connections go through the checks'
 clients); must not import presentation code.
@@ -42,6 +44,7 @@ __all__ = [
     "audit_loaded",
     "audit_one",
     "audit_stream",
+    "audit_files",
     "run_audit",
     "audit_paths",
     "read_state",
@@ -70,6 +73,8 @@ class AuditOptions:
     own ``zones``; else the system's resolver. ``environ`` resolves ``*_env`` secrets.
     ``tenant_timeout`` bounds one tenant's checks (then ``audit.check-failed``). ``traces``
     keeps each check's technical detail in the results (for fix reports; off for plain audits).
+    ``jobs`` above 1 audits in that many worker processes (:mod:`mailsupport.audit.workers`;
+    ``concurrency`` is then shared out among them).
     """
 
     checks: tuple[str, ...] = DEFAULT_CHECKS
@@ -81,6 +86,7 @@ class AuditOptions:
     timeout: float = 30.0
     tenant_timeout: float = 300.0
     traces: bool = False
+    jobs: int = 1
 
 
 @dataclass(slots=True)
@@ -102,6 +108,16 @@ class AuditSummary:
         w = r.worst
         if w is not None and (self.worst is None or w > self.worst):
             self.worst = w
+
+    def merge(self, other: AuditSummary) -> None:
+        """Add the counts of another part of the run (a worker's shard)."""
+        self.tenants += other.tenants
+        self.skipped += other.skipped
+        self.findings += other.findings
+        for severity, n in other.by_severity.items():
+            self.by_severity[severity] = self.by_severity.get(severity, 0) + n
+        if other.worst is not None and (self.worst is None or other.worst > self.worst):
+            self.worst = other.worst
 
 
 def iter_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
@@ -276,10 +292,25 @@ async def audit_stream(
 ) -> AsyncIterator[TenantResult]:
     """Yield each tenant's result as it finishes (completion order), ``concurrency`` at a time.
 
-    ``skip`` holds absolute tenant file paths (``TenantResult.source``) already done.
+    ``paths`` are tenant files or folders of them (:func:`iter_paths`); ``skip`` holds absolute
+    tenant file paths (``TenantResult.source``) already done. ``dns`` as :func:`audit_files`.
     """
-    dns = dns or DnsSource(nameserver=options.nameserver, zones=options.zones, timeout=options.timeout)
     it = (p for p in iter_paths(paths) if os.path.abspath(p) not in skip) if skip else iter_paths(paths)
+    async for r in audit_files(it, options, dns=dns):
+        yield r
+
+
+async def audit_files(
+    files: Iterable[Path], options: AuditOptions, *, dns: DnsSource | None = None
+) -> AsyncIterator[TenantResult]:
+    """:func:`audit_stream` of tenant files already listed (``files``, taken one at a time).
+
+    A ``dns`` given is the caller's to keep (a worker's, for all its shards); else one is made
+    for the run and closed at its end.
+    """
+    own_dns = dns is None
+    dns = dns or DnsSource(nameserver=options.nameserver, zones=options.zones, timeout=options.timeout)
+    it = iter(files)
     queue: asyncio.Queue[TenantResult | None] = asyncio.Queue(maxsize=max(options.concurrency, 1) * 2)
     n_workers = max(1, options.concurrency)
 
@@ -309,7 +340,8 @@ async def audit_stream(
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await dns.aclose()
+        if own_dns:
+            await dns.aclose()
 
 
 def read_state(path: str | os.PathLike[str]) -> set[str]:
@@ -374,12 +406,22 @@ def run_audit(
     """Audit tenants, writing each result as a JSON line to ``state`` (flushed) as it finishes.
 
     Returns counts only; results go to ``state`` and ``on_result`` (progress, other writers).
+    With ``options.jobs`` above 1 the tenants are audited in worker processes
+    (:func:`mailsupport.audit.workers.audit_in_workers`), which write ``state`` a shard at a time.
     """
     summary = AuditSummary()
     skip_set = frozenset(os.path.abspath(s) for s in skip)
+    todo: Iterable[Path] = (
+        (p for p in iter_paths(paths) if os.path.abspath(p) not in skip_set) if skip_set else iter_paths(paths)
+    )
+    if options.jobs > 1:
+        from .workers import audit_in_workers
+
+        # what is left for this process: all (a small run), the rest after a worker died, or none
+        todo = audit_in_workers(iter(todo), options, state=state, summary=summary, on_result=on_result)
 
     async def main() -> None:
-        async for r in audit_stream(paths, options, skip=skip_set):
+        async for r in audit_files(todo, options):
             if state is not None:
                 state.write(r.to_json() + "\n")
                 state.flush()

@@ -40,6 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--connect", action="store_true", help="run the connection doctor (inbound and outbound)")
     p.add_argument("--concurrency", type=int, default=32, metavar="N", help="tenants audited at once (default 32)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="worker processes of the local engine, sharing --concurrency (default: one per CPU, at most 4; "
+        "runs of fewer than 128 tenants stay in one process)",
+    )
     add_format(p, tuple(FORMATS), what="report format")
     p.add_argument(
         "--out", type=Path, metavar="DIR", help=f"write {STATE_NAME} and the report here (default: report to stdout)"
@@ -103,6 +110,8 @@ def _run(args: argparse.Namespace) -> int:
         return usage_error("audit", str(exc))
     if args.concurrency < 1:
         return usage_error("audit", "--concurrency must be at least 1")
+    if args.jobs is not None and args.jobs < 1:
+        return usage_error("audit", "--jobs must be at least 1")
     if args.resume and args.out is None:
         return usage_error("audit", "--resume needs --out DIR (the state file lives there)")
     if args.per_tenant and args.out is None:
@@ -120,10 +129,13 @@ def _run(args: argparse.Namespace) -> int:
         )
         print(f"notebook: {out}")
         return 0
+    from ..samples import default_jobs
+
     options = AuditOptions(
         checks=checks,
         connect=args.connect,
         concurrency=args.concurrency,
+        jobs=args.jobs if args.jobs is not None else default_jobs(),
         nameserver=parse_nameserver(args.nameserver) if args.nameserver else None,
         zones=tuple(args.zone),
         environ=dict(os.environ),
@@ -146,7 +158,9 @@ def _run(args: argparse.Namespace) -> int:
             total=lambda: sum(1 for _ in iter_paths(args.paths)), unit="tenants", desc="audit", quiet=args.quiet
         )
         with bar, state_path.open("a" if args.resume else "w", encoding="utf-8") as state:
-            kw = dict(state=state, skip=skip, on_result=_Counter(bar))
+            # results are counted for the bar only when one is drawn (with --jobs they would be
+            # read back from the workers' lines just for that)
+            kw = dict(state=state, skip=skip, on_result=_Counter(bar) if bar.active else None)
             if args.engine == "dask":
                 from ..audit.dask_engine import run_audit_dask
 

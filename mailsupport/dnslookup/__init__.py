@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DnsError, DnsTempError
-from ..zones import ZoneData, load_zone_files
+from ..zones import ZoneData, ZoneFileCache, load_zone_files
 from . import wire  # noqa: F401  (the submodule, for ``from mailsupport.dnslookup import wire``)
 from .answer import (
     QUERY_TYPES,
@@ -71,10 +71,11 @@ class ZoneLookup:
         self.source = source
 
     @classmethod
-    def from_files(cls, paths: Iterable[str | Path]) -> ZoneLookup:
-        """Load zone files (see :func:`mailsupport.zones.load_zone_file`)."""
+    def from_files(cls, paths: Iterable[str | Path], *, cache: ZoneFileCache | None = None) -> ZoneLookup:
+        """Load zone files (see :func:`mailsupport.zones.load_zone_file`); with ``cache`` (a
+        :class:`~mailsupport.zones.ZoneFileCache`) a file already parsed is not parsed again."""
         paths = [Path(p) for p in paths]
-        return cls(load_zone_files(paths), source="zone files " + ", ".join(p.name for p in paths))
+        return cls(load_zone_files(paths, cache=cache), source="zone files " + ", ".join(p.name for p in paths))
 
     def __repr__(self) -> str:
         return f"ZoneLookup({self.source})"

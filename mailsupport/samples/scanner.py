@@ -10,7 +10,7 @@ with its position in the file (one construction, no copy to renumber it).
 With ``jobs`` above 1 an mbox of at least :data:`PARALLEL_MIN_BYTES` is cut into byte ranges
 (:func:`_ranges`: a quarter of what is left per worker, within :data:`TASK_MIN_BYTES` and
 :data:`TASK_MAX_BYTES`, so the last ones are short and the workers finish together), and a pool
-of ``jobs`` forked worker processes (:mod:`concurrent.futures`) summarizes the messages whose
+of ``jobs`` forked worker processes (:func:`mailsupport.forkpool.fork_pool`) summarizes the messages whose
 From_ line starts in each range (:func:`~mailsupport.samples.mbox.iter_mbox_spans`: a range's
 last message is read on past its end, so nobody looks for boundaries first), numbered from 1.
 This process takes the results in file order, at most two ranges per worker ahead (memory
@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     T = TypeVar("T")
 
 from ..errors import SampleError
+from ..forkpool import default_jobs, fork_pool
 from ..headers import MessageSummary
 from .files import DEFAULT_LIMITS, RawMessage, ReadLimits
 from .mbox import iter_mbox_spans
@@ -63,11 +64,6 @@ PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 #: The shortest and the longest byte range of an mbox one worker task summarizes.
 TASK_MIN_BYTES = 1024 * 1024
 TASK_MAX_BYTES = 8 * 1024 * 1024
-
-
-def default_jobs() -> int:
-    """The number of processes a scan uses unless told: one per CPU, at most 4."""
-    return min(os.cpu_count() or 1, 4)
 
 
 def scan(
@@ -239,17 +235,6 @@ def _ranges(size: int, jobs: int) -> Iterator[tuple[int, int]]:
         start += step
 
 
-def _start_worker() -> None:
-    """A worker leaves Ctrl-C to this process, which stops the pool (no traceback from each worker), and
-    moves every object it was forked with to the collector's permanent generation (:func:`gc.freeze`):
-    they live as long as the worker, so its collections need not walk them (3-7 % of a scan's time)."""
-    import gc
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    gc.freeze()
-
-
 def _scan_ranges(
     fn: Callable[[MessageSummary], Any],
     path: Path,
@@ -259,13 +244,12 @@ def _scan_ranges(
     on_bytes: Callable[[int], object] | None,
 ) -> Iterator[tuple[str, list[str], list[Any]]]:
     """:func:`scan_batches` of one big mbox: its ranges summarized by a pool of ``jobs`` forked workers."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     source = str(path)
     ranges = _ranges(path.stat().st_size, jobs)
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker)
+    pool = fork_pool(jobs)
+    assert pool is not None  # _parallel() checked that processes fork
     pending: deque = deque()
     base = 0  # messages in the ranges already given out
 

@@ -54,6 +54,13 @@ def test_sample_tenants_load_and_no_check_fails(results):
     assert bad == []
 
 
+def test_every_sample_tenant_answers_dns_from_its_own_zone_files(results):
+    """No bundled tenant sends a DNS question off this machine: each lists its zone files, so the
+    audit, the demo and the tests answer from the repository (three once asked the system resolver)."""
+    by_source = {r.tenant: r.dns_source for r in results}
+    assert by_source and all(s.startswith("zone files ") for s in by_source.values()), by_source
+
+
 @pytest.mark.parametrize(
     "tenant,check",
     [
