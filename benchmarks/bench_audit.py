@@ -201,7 +201,8 @@ def child(args: argparse.Namespace) -> None:
                 "html_seconds": html_s,
                 "html_mb": html_path.stat().st_size / 1e6,
                 "by_severity": summary.by_severity,
-                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                # the largest process after the report too (with --jobs the workers' peak counts)
+                "maxrss_mb": max(audit_rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             }
         )
     )

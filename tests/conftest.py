@@ -14,11 +14,19 @@ failing and interesting ones in ``.hypothesis/`` so the next run replays them. A
 fixes ``max_examples`` in its own ``@settings`` keeps that number under both profiles;
 leave it to the profile unless the test must stay small.
 
+The loopback guard: network traffic in tests goes only to this machine. An audit hook
+(PEP 578) sees every ``connect``, ``sendto`` and ``getaddrinfo`` this process makes; one aimed
+elsewhere (another address, or a name, which the system resolver would look up) is recorded
+with the test that made it, and the session fails naming them. Child processes are not seen
+(the suite also passes in a network namespace with only loopback).
+
 The ``cli`` fixture runs ``mailsupport`` in-process, for the tests of every command.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,7 +71,52 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             break
 
 
+_LOCAL_NAMES = frozenset(("localhost", "localhost.", "ip6-localhost"))
+_off_machine: dict[str, set[str]] = {}  # what was aimed elsewhere -> the tests that did it
+_current = ["(collection)"]
+
+
+def _local(host: object) -> bool:
+    """Whether ``host`` (an address or a name) is this machine without asking a resolver."""
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str) or host.lower() in _LOCAL_NAMES:
+        return True  # None (a wildcard), or a Unix socket path's caller: nothing leaves
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False  # a name: getaddrinfo would ask the system resolver
+    return ip.is_loopback or ip.is_unspecified
+
+
+def _audit(event: str, args: tuple) -> None:
+    if not event.startswith("socket."):
+        return
+    try:
+        if event in ("socket.connect", "socket.sendto"):
+            address = args[1]
+            if isinstance(address, tuple) and address and not _local(address[0]):
+                _off_machine.setdefault(f"{event} {address[0]}:{address[1]}", set()).add(_current[0])
+        elif event == "socket.getaddrinfo" and not _local(args[0]):
+            _off_machine.setdefault(f"{event} {args[0]!r}", set()).add(_current[0])
+    except Exception:  # a guard must never change what the code under test sees
+        pass
+
+
+sys.addaudithook(_audit)
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple) -> None:
+    _current[0] = nodeid
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _off_machine:
+        tr = session.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None:
+            for what, tests in sorted(_off_machine.items()):
+                tr.write_line(f"OFF-MACHINE NETWORK: {what} from {', '.join(sorted(tests)[:5])}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if _leaks:
         tr = session.config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
