@@ -45,6 +45,7 @@ __all__ = [
     "audit_one",
     "audit_stream",
     "audit_files",
+    "failed_tenant",
     "run_audit",
     "audit_paths",
     "read_state",
@@ -177,8 +178,14 @@ async def audit_tenant(path: Path, options: AuditOptions, dns: DnsSource) -> Ten
             ),
         )
     except Exception as exc:  # an unexpected bug in loading must not end the run
-        return TenantResult(tenant=path.stem, source=source, findings=(failed("config", path.name, exc),))
+        return failed_tenant(path, "config", exc)
     return await audit_loaded(tenant, source, options, dns)
+
+
+def failed_tenant(path: Path, kind: str, exc: BaseException) -> TenantResult:
+    """The result of a tenant file whose ``kind`` of work could not finish (a bug, a worker process
+    that died): its one ``audit.check-failed`` finding, so the run goes on and reports it."""
+    return TenantResult(tenant=path.stem, source=os.path.abspath(path), findings=(failed(kind, path.name, exc),))
 
 
 async def audit_loaded(tenant: Tenant, source: str, options: AuditOptions, dns: DnsSource) -> TenantResult:
@@ -320,9 +327,7 @@ async def audit_files(
                 try:
                     result = await audit_tenant(path, options, dns)
                 except Exception as exc:  # a bug in the audit itself: this tenant fails, not the run
-                    result = TenantResult(
-                        tenant=path.stem, source=os.path.abspath(path), findings=(failed("audit", path.name, exc),)
-                    )
+                    result = failed_tenant(path, "audit", exc)
                 await queue.put(result)
         finally:
             await queue.put(None)

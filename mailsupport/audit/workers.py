@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -37,10 +36,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..forkpool import fork_pool
-from .checks import failed
 from .dns import DnsSource
 from .result import TenantResult
-from .runner import AuditOptions, AuditSummary, audit_files
+from .runner import AuditOptions, AuditSummary, audit_files, failed_tenant
 
 __all__ = ["SHARD", "audit_in_workers"]
 
@@ -84,7 +82,7 @@ def _lost(shard: list[Path], exc: BaseException) -> tuple[list[str], AuditSummar
     summary = AuditSummary()
     lines = []
     for path in shard:
-        r = TenantResult(tenant=path.stem, source=os.path.abspath(path), findings=(failed("audit", path.name, reason),))
+        r = failed_tenant(path, "audit", reason)
         lines.append(r.to_json())
         summary.add(r)
     return lines, summary

@@ -129,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         print(f"notebook: {out}")
         return 0
-    from ..samples import default_jobs
+    from ..forkpool import default_jobs
 
     options = AuditOptions(
         checks=checks,
