@@ -208,10 +208,10 @@ def iter_mbox_spans(
                 for match in finder(buf, search + 1, filled):
                     nxt = match.start()
                     at = nxt - 1
-                    if buf[at] != 10:  # not at a line start
-                        while buf[at] == 62 and at > 0:  # ">From ": a quoted body line when only ">"s lead back
+                    if buf[at] != 10:  # not at a line start: a quoted body line when only ">"s lead back to one
+                        while buf[at] == 62 and at > 0:
                             at -= 1
-                        if buf[at] == 10 and at < nxt - 1:
+                        if buf[at] == 10:
                             quoted = True
                         continue
                     # a From_ line only after a blank line (LF or CRLF) and with a sender and date; a
