@@ -38,7 +38,50 @@ against median in wall time, and in CPU time. Targets: whole process with the de
 >= 40,000 msg/s (light) and >= 20,000 msg/s and >= 30x mail-parser (heavy); peak memory
 flat (< 40 MB) from 10,000 to 20,000 messages.
 
-Last runs (2026-12-06, this tree at d348aa1, ``--rounds 5 --peer-rounds 3``, light then heavy
+Last runs (2026-12-06, main at 4425e3b, ``--rounds 9 --peer-rounds 3``, bytecode cache written
+first; load average 0.4-1.3, but this machine's two virtual CPUs change speed minute to minute and
+one from the other: the same pure-Python loop took 57-100 ms on one CPU within a few minutes, so
+medians swing by 10-40 % and mail-parser's rounds by as much, heavy 14.8-17.1 s)::
+
+    light                                  msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
+    scan csv (default jobs) [20000]       20000      9   0.536    0.580      37294        34481  251.0     20320    22.8
+    scan csv (default jobs) [10000]       10000      9   0.298    0.334      33573        29966  224.8     19466    21.6
+    scan table (default jobs) [20000]     20000      9   0.502    0.535      39857        37362  268.2     21646    20.1
+    scan csv --jobs 1 [20000]             20000      9   0.844    0.893      23692        22395  159.4     23712    18.5
+    fast in-process [10000]               10000      9   0.348    0.364      28775        27456  192.7     28809    19.2
+    mail-parser [10000]                   10000      3   6.957    7.322       1437         1366    9.6      1440    26.0
+    fast in-process [20000]               20000      1   0.794    0.794      25183        25183  169.5     25196    20.0
+    stdlib [10000]                        10000      1  14.117   14.117        708          708    4.7       709    22.8
+    (csv default jobs / mail-parser: 25.9x best/best over 20,000, 23.4x on the same 10,000; 14.1x CPU)
+
+    heavy (37.4 KB a message)              msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
+    scan csv (default jobs) [20000]       20000      9   1.099    1.310      18194        15271  700.0      9723    22.9
+    scan csv (default jobs) [10000]       10000      9   0.537    0.656      18619        15251  695.8     10064    22.8
+    scan table (default jobs) [20000]     20000      9   0.964    1.206      20743        16582  798.1     10842    23.0
+    scan csv --jobs 1 [20000]             20000      9   1.716    2.032      11657         9841  448.5     11669    21.6
+    fast in-process [10000]               10000      9   0.859    0.970      11636        10313  434.8     11648    23.1
+    mail-parser [10000]                   10000      3  17.072   17.155        586          583   21.9       586    46.5
+    fast in-process [20000]               20000      1   1.606    1.606      12457        12457  479.3     12459    23.0
+    (csv default jobs / mail-parser: 31.1x best/best over 20,000, 31.8x on the same 10,000; 16.6x CPU;
+    mail-parser was slow in this run: 15.1-15.4 s in the runs before it)
+
+What changed since the runs below: the mbox reader searches the literal ``From `` instead of a
+pattern starting with a line break (which stops at every line end of the file) and tells line
+starts and quoted ``>From`` lines by the bytes before each hit; reader alone, best of 7
+interleaved, CPU: light 20,000 messages 0.118 -> 0.098 s, heavy 10,000 0.222 -> 0.192 s. Whole
+process, default jobs, interleaved with the tree before it (``/usr/bin/time``, 10 and 6 rounds):
+light 0.51-0.57 s (median 0.51) against 0.50-0.60 (median 0.535), CPU 0.92-1.05 against 0.93-1.09 s;
+heavy 0.99-1.13 s against 1.02-1.22, CPU 1.87-2.14 against 1.94-2.16 s. And this script now
+writes the package's bytecode cache before timing: with ``PYTHONDONTWRITEBYTECODE`` set (as on
+this machine) a tree without one compiled every module in every timed process, ~25 ms of a
+0.5 s run. Where a light run's 0.5 s goes now: ~20 ms interpreter start, ~26 ms importing the
+package (half of it the 16 dataclasses being built), ~20 ms argparse's and the process pool's
+imports (concurrent.futures and multiprocessing: 17 ms) before the first fork; then two workers
+at ~42 us of CPU a message (the reader 5, the header scan 7.5, sizes 9.5 — a multipart/alternative
+message 13, a plain one 1 —, chain and candidates 2.8, provider 2, the summary 2, the CSV
+cells 2.9) while this process takes ~50 ms of CPU receiving and writing the rows.
+
+Runs before that (2026-12-06, this tree at d348aa1, ``--rounds 5 --peer-rounds 3``, light then heavy
 one after the other; another session's benchmark and then its pytest run held about one of
 the two CPUs through most rounds, load average 1.2-2.1, so the default-jobs rows' medians and
 some best rounds are theirs; the ``--jobs 1``, in-process and CPU columns say more)::
