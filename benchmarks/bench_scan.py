@@ -81,151 +81,24 @@ at ~42 us of CPU a message (the reader 5, the header scan 7.5, sizes 9.5 — a m
 message 13, a plain one 1 —, chain and candidates 2.8, provider 2, the summary 2, the CSV
 cells 2.9) while this process takes ~50 ms of CPU receiving and writing the rows.
 
-Runs before that (2026-12-06, this tree at d348aa1, ``--rounds 5 --peer-rounds 3``, light then heavy
-one after the other; another session's benchmark and then its pytest run held about one of
-the two CPUs through most rounds, load average 1.2-2.1, so the default-jobs rows' medians and
-some best rounds are theirs; the ``--jobs 1``, in-process and CPU columns say more)::
+Earlier runs, best whole-process rounds with the default jobs (csv over 20,000 messages; the
+full tables are in this file's git history)::
 
-    light                                  msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
-    scan csv (default jobs) [20000]       20000      5   0.525    0.885      38091        22605  256.3     21386    22.2
-    scan csv (default jobs) [10000]       10000      5   0.466    0.516      21453        19381  143.6     20047    21.9
-    scan table (default jobs) [20000]     20000      5   0.664    0.747      30104        26759  202.6     22038    20.1
-    scan csv --jobs 1 [20000]             20000      5   0.857    0.874      23340        22895  157.1     23359    18.5
-    fast in-process [10000]               10000      5   0.347    0.352      28852        28435  193.2     28988    19.2
-    mail-parser [10000]                   10000      3   6.800    6.854       1471         1459    9.8      1483    26.1
-    fast in-process [20000]               20000      1   0.707    0.707      28296        28296  190.4     28588    20.0
-    stdlib [10000]                        10000      1  13.231   13.231        756          756    5.1       761    22.5
-    (csv default jobs / mail-parser: 25.9x best/best over 20,000, 14.6x on the same 10,000; 14.4x CPU)
+    tree (2026-12-06)          light msg/s (table)   heavy msg/s (table)   heavy / mail-parser   notes
+    d348aa1 (CSV tail cells)   38,091 (30,104)       18,437 (20,003)       27.3x                 one CPU taken by another job
+    2e66ce5 (values pickled)   39,021 (40,334)       19,745 (20,134)       29.2x                 load 0.6-1.1
+    15c2275 (the scan library) 34,569 (34,896)       18,365 (19,105)       22.4x                 load 0.9-1.9
+    17f0d0d (baseline)         19,627                 9,778                12.7x                 load 2.7-3.7
 
-    heavy (37.4 KB a message)              msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
-    scan csv (default jobs) [20000]       20000      5   1.085    1.148      18437        17419  709.3      9868    21.8
-    scan csv (default jobs) [10000]       10000      5   0.567    0.601      17643        16651  659.4      9800    23.0
-    scan table (default jobs) [20000]     20000      5   1.000    1.085      20003        18426  769.6     10432    21.8
-    scan csv --jobs 1 [20000]             20000      5   1.768    1.910      11314        10474  435.3     11349    21.6
-    fast in-process [10000]               10000      5   0.790    0.877      12662        11399  473.2     12771    22.9
-    mail-parser [10000]                   10000      3  14.806   15.699        675          637   25.2       677    46.6
-    fast in-process [20000]               20000      1   1.722    1.722      11612        11612  446.8     11616    23.1
-    (csv default jobs / mail-parser: 27.3x best/best over 20,000, 26.1x on the same 10,000; 14.6x CPU)
-
-What changed since the runs below: the scan command's CSV rows. A row's tail is made from the
-summary's fields as strings (no ``row()`` tuple, no ``str()`` pass; the CSV checks are the same),
-73 ms -> 58 ms per 20,000 rows, and (in the runs above, not in this tree) :class:`~mailsupport.headers.MessageSummary`
-(with ``RecipientEvidence`` and ``AttachmentSize``) made by a generated ``__init__`` that stored
-each field through its slot descriptor, 2.3 -> 1.5 us a summary. That constructor was reverted
-before merging: it is the slot-descriptor trick the maintainability issue removed (generated
-code beside the dataclass); this tree gives back about 0.8 us a message, about 2.5 % of a light
-worker's CPU (0.788 s -> 0.767 s was its share of the A/B below). Run
-interleaved with c7f98e3 in the same minutes, best of 5-11 rounds: one worker's CPU over the
-light file (its CSV tails included) 0.807 s -> 0.767 s; ``scan csv --jobs 1`` light 0.913 s ->
-0.882 s, heavy 1.896 s -> 1.805 s; whole process, default jobs, in the quietest minutes (load
-1.2-1.5): light 0.524 s -> 0.496 s (38,192 -> 40,290 msg/s), CPU 0.954 -> 0.902 s; heavy 1.047 s
--> 1.022 s (19,100 -> 19,574 msg/s), CPU 1.999 -> 1.944 s. Tried and left out: findall with one
-group in the header scan's regex (strings, not a tuple per line: the regex alone twice as fast
-in isolation, where the kept tuples cost collections, but no change in the scan); a cheaper
-``in`` test for cell starts than the regex (a two-character ``in`` is slower here); ``csv.writer``
-(3 us a row). Targets: light 40,000 msg/s reached in the quiet A/B above (40,290), not in the
-run above (38,091 with a CPU taken); heavy 20,000 msg/s and 30x mail-parser not (19,574 best in
-the A/B; 27.3x above; table 20,003 and 29.6x).
-
-Runs before that (2026-12-06, this tree at 2e66ce5, ``--rounds 5 --peer-rounds 3``, load average
-0.6-1.1; the package's bytecode cached in ``__pycache__``: with ``PYTHONDONTWRITEBYTECODE`` set
-and no cache, each whole-process run first compiles the package, about 30 ms more)::
-
-    light                                  msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
-    scan csv (default jobs) [20000]       20000      5   0.513    0.531      39021        37657  262.6     21156    22.1
-    scan csv (default jobs) [10000]       10000      5   0.301    0.307      33272        32527  222.8     19128    21.2
-    scan table (default jobs) [20000]     20000      5   0.496    0.512      40334        39079  271.4     21978    19.7
-    scan csv --jobs 1 [20000]             20000      5   0.876    0.894      22836        22378  153.7     22852    18.5
-    fast in-process [10000]               10000      5   0.351    0.353      28472        28298  190.6     28473    19.3
-    mail-parser [10000]                   10000      3   6.711    6.756       1490         1480   10.0      1491    26.0
-    fast in-process [20000]               20000      1   0.703    0.703      28465        28465  191.6     28494    19.9
-    stdlib [10000]                        10000      1  11.260   11.260        888          888    5.9       888    22.6
-    (csv default jobs / mail-parser: 26.2x best/best over 20,000, 22.3x on the same 10,000; 14.2x CPU)
-
-    heavy (37.4 KB a message)              msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
-    scan csv (default jobs) [20000]       20000      5   1.013    1.042      19745        19201  759.7     10389    22.0
-    scan csv (default jobs) [10000]       10000      5   0.535    0.553      18696        18080  698.7     10050    21.9
-    scan table (default jobs) [20000]     20000      5   0.993    1.001      20134        19982  774.6     10490    21.1
-    scan csv --jobs 1 [20000]             20000      5   1.772    1.799      11288        11116  434.3     11296    21.6
-    fast in-process [10000]               10000      5   0.777    0.785      12878        12735  481.3     12880    22.9
-    mail-parser [10000]                   10000      3  14.782   14.832        677          674   25.3       677    46.8
-    fast in-process [20000]               20000      1   1.583    1.583      12631        12631  485.9     12632    23.1
-    (csv default jobs / mail-parser: 29.2x best/best over 20,000, 27.6x on the same 10,000; 15.4x CPU)
-
-The whole-process rows go through the scan command's text rows, which the work since the runs
-below did not change (run interleaved with the tree before it, they agree within the noise):
-they moved with a quieter machine and the bytecode cache, and mail-parser was slower in this
-run (677 msg/s against 821), so read the ratios with that in mind. What did change is
-``scan(..., jobs=N)``: its workers send each summary's field values and this process makes the
-summary once with its position (it was unpickled, then copied by ``dataclasses.replace`` to
-renumber it), and summaries, evidence and attachments pickle as their values
-(:func:`mailsupport.model.pickled_by_values`). CPU of the process taking the results, 20,000
-messages, ``jobs=2``: heavy 0.28-0.32 s -> 0.16 s, light 0.24-0.25 s -> 0.13 s; heavy wall
-1.09-1.28 s -> 0.97-0.99 s.
-
-Earlier runs (2026-12-06, this tree before 15c2275, then main at 17f0d0d with the same
-script right after; ``--rounds 5 --peer-rounds 3``; other engineers' jobs running, load average
-0.9-1.9 for this tree and 1.8-2.3 for main, so medians are noisy and best rounds and CPU rates
-say more)::
-
-    this tree, light                       msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
-    scan csv (default jobs) [20000]       20000      5   0.579    1.031      34569        19399  232.6     19165    25.7
-    scan csv (default jobs) [10000]       10000      5   0.341    0.561      29326        17824  196.4     17617    21.4
-    scan table (default jobs) [20000]     20000      5   0.573    0.986      34896        20281  234.8     19963    22.9
-    scan csv --jobs 1 [20000]             20000      5   0.965    1.132      20735        17674  139.5     20848    18.5
-    fast in-process [10000]               10000      5   0.394    0.443      25380        22569  169.9     25640    19.2
-    mail-parser [10000]                   10000      3   5.930    6.256       1686         1598   11.3      1735    25.8
-    fast in-process [20000]               20000      1   0.906    0.906      22070        22070  148.5     24110    19.9
-    stdlib [10000]                        10000      1  12.873   12.873        777          777    5.2       906    22.3
-    (csv default jobs / mail-parser: 20.5x best/best over 20,000, 17.4x on the same 10,000; 11.0x CPU)
-
-    this tree, heavy (38.5 KB a message)   msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
-    scan csv (default jobs) [20000]       20000      5   1.089    1.302      18365        15360  706.6      9566    22.3
-    scan csv (default jobs) [10000]       10000      5   0.565    0.604      17694        16562  661.3      9494    22.2
-    scan table (default jobs) [20000]     20000      5   1.047    1.132      19105        17671  735.0      9898    22.0
-    scan csv --jobs 1 [20000]             20000      5   1.937    1.956      10325        10226  397.2     10389    21.5
-    fast in-process [10000]               10000      5   0.849    0.893      11780        11199  440.2     11830    22.9
-    mail-parser [10000]                   10000      3  12.176   12.181        821          821   30.7       833    46.6
-    fast in-process [20000]               20000      1   1.729    1.729      11569        11569  445.1     11676    22.8
-    (csv default jobs / mail-parser: 22.4x best/best over 20,000, 21.5x on the same 10,000; 11.5x CPU)
-
-    main, light                            msgs rounds  best s median s best msg/s median msg/s   MB/s msg/cpu-s peak MB
-    scan csv (default jobs) [20000]       20000      5   0.515    0.936      38800        21378  261.1     20808    23.4
-    scan csv --jobs 1 [20000]             20000      5   0.943    0.965      21211        20732  142.7     21276    22.3
-    fast in-process [10000]               10000      5   0.386    0.407      25910        24579  173.5     25911    22.8
-    mail-parser [10000]                   10000      3   5.546    5.678       1803         1761   12.1      1814    26.0
-    main, heavy
-    scan csv (default jobs) [20000]       20000      5   1.187    2.239      16850         8934  648.3      8876    27.5
-    scan csv --jobs 1 [20000]             20000      5   2.125    2.184       9412         9160  362.1      9529    26.9
-    fast in-process [10000]               10000      5   0.924    0.965      10827        10362  404.6     10930    28.1
-    mail-parser [10000]                   10000      3  12.100   12.682        826          789   30.9       828    46.9
-
-So on the heavy corpus this tree is 9-10 % faster per CPU second than main (whole process
-9,566 vs 8,876 msg/cpu-s; in-process 11,830 vs 10,930) with peak memory 22 MB instead of 27.5;
-on the light corpus the one-process paths are within 2 % of main and the default-jobs whole
-process is 8 % behind per CPU second (19,165 vs 20,808): the worker pool costs about 60 ms of a
-0.5 s run (16 ms importing concurrent.futures and multiprocessing before the first fork; this
-process taking the results: ~35 ms of CPU, a tenth of it page faults for the results' buffers;
-the workers' pipe and page-fault system time). Targets not reached on this shared machine: heavy
-20,000 msg/s (18,365 best, 19,105 table) and 30x mail-parser (22.4x; one process is 14.2x
-mail-parser per CPU second, so two fully free CPUs give at most ~28x); light 40,000 msg/s (34,569 best; main
-38,800). Peak memory: 22 MB heavy at 10,000 and 20,000 messages; light 21.4 / 25.7 MB in that run,
-21.4 / 22.4 MB since the ranges are capped at 8 MiB (the rows this process holds in flight).
-
-Where the heavy corpus's time goes (perf, one process): the From_ line scan of the mbox reader
-(one regex pass over every byte, ~1.8 GB/s) about a fifth, bytes.count for base64 line breaks and
-quoted-printable escapes a tenth, the kernel's read copy 4 %, the header block's regex 5 %, the
-rest Python per message and per MIME part. What moved it: summaries made where the reader's buffer
-holds the message (no copy), MIME delimiters found past an attachment by stepping from '-' to '-'
-with memchr (base64 has none), workers finding their own message boundaries (no serial pass over
-the cuts), gc.freeze in the scan processes.
-
-Baseline recorded before this work (main at 17f0d0d, load average 2.7-3.7)::
-
-    light: csv default jobs 20000: 1.019 s best (19,627 msg/s), 18,994 msg/cpu-s; --jobs 1 19,734 msg/s;
-           fast in-process 24,150 msg/s; mail-parser 1,128 msg/s (15.3x best/best, 11.8x CPU)
-    heavy: csv default jobs 20000: 2.045 s best (9,778 msg/s), 8,542 msg/cpu-s; --jobs 1 8,760 msg/s;
-           fast in-process 9,920 msg/s; mail-parser 689 msg/s (12.7x best/best, 11.6x CPU); peak 27.5 MB
+What moved the heavy corpus since the baseline: summaries made where the reader's buffer holds
+the message (no copy), MIME delimiters found past an attachment by stepping from '-' to '-' with
+memchr (base64 has none), workers finding their own message boundaries (no serial pass over the
+cuts), gc.freeze in the scan processes, summaries pickled as their values and made once in this
+process, CSV tails made from the summary's fields. Tried and left out: a generated slot-setting
+constructor for the summary (~2.5 %; the slot-descriptor trick the maintainability issue removed),
+findall with one group in the header scan's regex, ``csv.writer`` (3 us a row), ranges over
+8 MiB (peak memory no longer flat: 25.7 MB at 20,000 light messages with 16 MiB ranges, 22.4 MB
+at 8 MiB).
 """
 
 from __future__ import annotations
