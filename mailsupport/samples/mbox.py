@@ -80,10 +80,10 @@ FROM_LINE = (
     + rb"remote from [^\r\n]{1,255})? {0,16}(?=\r?\n))"
 )
 _from_line = re.compile(FROM_LINE).match
-# The reader's one pass: every "From " in the file, a plain literal search (faster than one that stops
-# at every line end, as a pattern starting with a line break does); what comes before it tells a line
-# start (then _from_line checks the blank line before it, sender and date), a quoted ">From " body
-# line (only ">"s back to the line start), or text within a line.
+# The reader's one pass: the first "From " of each line that has one, by a plain literal search (faster
+# than a pattern starting with a line break, which stops at every line end); what comes before it tells
+# a line start (then _from_line checks the blank line before it, sender and date), a quoted ">From "
+# body line (only ">"s back to the line start), or text within a line.
 _SCAN_RE = re.compile(rb"From ")
 _FROM_ESCAPE = re.compile(rb"^>(>*From )", re.M)
 #: How far back a search must start again after a read: longer than any blank line + From_ line.
@@ -201,12 +201,17 @@ def iter_mbox_spans(
         search = max(1, start - 1 - base)  # where the next line start may be (earlier bytes were searched)
         quoted = False  # the current message may have a quoted ">From " line (mboxrd/mboxo)
         skipped = -1  # bytes of the current message dropped so far (it is over the cap); -1: kept
-        finder = _SCAN_RE.finditer
+        finder = _SCAN_RE.search
         try:
             while filled:
-                # one pass finds the "From " lines and the quoted ">From " body lines
-                for match in finder(buf, search + 1, filled):
+                # one pass finds the "From " lines and the quoted ">From " body lines; after each hit it goes
+                # on at the next line (nothing further along a line can start either), so a line full of
+                # "From " costs one hit
+                match = finder(buf, search + 1, filled)
+                while match is not None:
                     nxt = match.start()
+                    eol = buf.find(b"\n", nxt, filled)
+                    match = finder(buf, eol + 1, filled) if eol >= 0 else None
                     at = nxt - 1
                     if buf[at] != 10:  # not at a line start: a quoted body line when only ">"s lead back to one
                         while buf[at] == 62 and at > 0:
