@@ -68,8 +68,8 @@ medians swing by 10-40 % and mail-parser's rounds by as much, heavy 14.8-17.1 s)
 What changed since the runs below: the mbox reader searches the literal ``From `` instead of a
 pattern starting with a line break (which stops at every line end of the file) and tells line
 starts and quoted ``>From`` lines by the bytes before each hit, going on at the next line after
-each (a line full of ``From `` is one hit); reader alone, best of 7
-interleaved, CPU: light 20,000 messages 0.118 -> 0.098 s, heavy 10,000 0.222 -> 0.192 s. Whole
+each (a line full of ``From `` is one hit); reader alone, best of 9
+interleaved, CPU: light 20,000 messages 0.124 -> 0.109 s, heavy 10,000 0.244 -> 0.225 s. Whole
 process, default jobs, interleaved with the tree before it (``/usr/bin/time``, 10 and 6 rounds):
 light 0.51-0.57 s (median 0.51) against 0.50-0.60 (median 0.535), CPU 0.92-1.05 against 0.93-1.09 s;
 heavy 0.99-1.13 s against 1.02-1.22, CPU 1.87-2.14 against 1.94-2.16 s. And this script now
