@@ -185,9 +185,12 @@ def _compile_bytecode() -> None:
 
     import mailsupport
 
-    package = Path(mailsupport.__file__).parent
+    package = Path(mailsupport.__file__).resolve().parent
     compileall.compile_dir(package, quiet=1)
     print(f"measuring {package} (bytecode cache written)", flush=True)
+    here = HERE.parent.parent / "mailsupport"
+    if package != here:  # e.g. a second checkout sharing a virtualenv whose editable install points elsewhere
+        print(f"note: not this checkout's package ({here}); PYTHONPATH={here.parent} measures that one", flush=True)
 
 
 def _run_child(engine: str, path: Path) -> dict:
