@@ -11,11 +11,11 @@ puts two spaces before it, UUCP a trailing ``remote from HOST``. Any other line 
 (mboxrd; Google Takeout writes mboxrd).
 
 :func:`iter_mbox_spans` is the fast scan's reader: one reused buffer, and one search for the
-literal ``From `` that finds both the From_ lines and the quoted lines; each message is handed over where the buffer
-holds it (:func:`iter_mbox_data` copies it out). A message over the per-message cap
-(:class:`~mailsupport.samples.files.ReadLimits`) is a problem row: its bytes are dropped as
-they are read, never held, and the reader goes on at the next From_ line; the file itself may
-be any size. A byte range ``start:end`` gives the messages whose From_ line starts in it, the
+literal ``From `` that finds both the From_ lines and the quoted lines; each message is handed
+over where the buffer holds it (:func:`iter_mbox_data` copies it out). A message over the
+per-message cap (:class:`~mailsupport.samples.files.ReadLimits`) is a problem row: its bytes are
+dropped as they are read, never held, and the reader goes on at the next From_ line; the file
+itself may be any size. A byte range ``start:end`` gives the messages whose From_ line starts in it, the
 last read on past ``end``: cut a file anywhere and each message belongs to exactly one range.
 
 Layer 3 (file I/O only, no sockets). Must not import diagnoses or presentation modules.
